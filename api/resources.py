@@ -1,0 +1,108 @@
+"""The kinds minik serves: one table that the apiserver, discovery, clients and the
+CLI all read, so a resource is described exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One REST resource, e.g. apps/v1 deployments."""
+
+    group: str  # "" for the core group
+    version: str
+    kind: str
+    plural: str
+    singular: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ALL_VERBS
+    subresources: tuple[str, ...] = ()  # "status", "scale", "binding", "log"
+    cluster_scoped_defaults: tuple[str, ...] = field(default=())
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def list_kind(self) -> str:
+        return f"{self.kind}List"
+
+    @property
+    def group_resource(self) -> str:
+        """Kubernetes' `resource.group` spelling used in error messages."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    def base_path(self, namespace: str | None = None) -> str:
+        prefix = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            return f"{prefix}/namespaces/{namespace}/{self.plural}"
+        return f"{prefix}/{self.plural}"
+
+    def path(self, name: str | None = None, namespace: str | None = None) -> str:
+        base = self.base_path(namespace)
+        return f"{base}/{name}" if name else base
+
+
+_NO_DELETECOLLECTION = tuple(v for v in ALL_VERBS if v != "deletecollection")
+
+RESOURCES: tuple[Resource, ...] = (
+    Resource("", "v1", "Namespace", "namespaces", "namespace", False, ("ns",),
+             verbs=_NO_DELETECOLLECTION, subresources=("status", "finalize")),
+    Resource("", "v1", "Node", "nodes", "node", False, ("no",), subresources=("status",)),
+    Resource("", "v1", "Pod", "pods", "pod", True, ("po",), ("all",),
+             subresources=("status", "binding", "log", "exec", "eviction")),
+    Resource("", "v1", "Service", "services", "service", True, ("svc",), ("all",),
+             verbs=_NO_DELETECOLLECTION, subresources=("status",)),
+    Resource("", "v1", "Endpoints", "endpoints", "endpoints", True, ("ep",)),
+    Resource("", "v1", "Event", "events", "event", True, ("ev",)),
+    Resource("apps", "v1", "Deployment", "deployments", "deployment", True, ("deploy",), ("all",),
+             subresources=("status", "scale")),
+    Resource("apps", "v1", "ReplicaSet", "replicasets", "replicaset", True, ("rs",), ("all",),
+             subresources=("status", "scale")),
+    Resource("coordination.k8s.io", "v1", "Lease", "leases", "lease", True),
+)
+
+INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def group_versions() -> list[tuple[str, str]]:
+    """(group, version) pairs in a stable order, core first."""
+    seen: list[tuple[str, str]] = []
+    for r in RESOURCES:
+        if (r.group, r.version) not in seen:
+            seen.append((r.group, r.version))
+    return seen
+
+
+def by_group_version(group: str, version: str) -> list[Resource]:
+    return [r for r in RESOURCES if r.group == group and r.version == version]
+
+
+def find(group: str, version: str, plural: str) -> Resource | None:
+    for r in RESOURCES:
+        if r.group == group and r.version == version and r.plural == plural:
+            return r
+    return None
+
+
+def by_kind(kind: str, api_version: str | None = None) -> Resource | None:
+    for r in RESOURCES:
+        if r.kind == kind and (api_version is None or r.api_version == api_version):
+            return r
+    return None
+
+
+def lookup(name: str) -> Resource | None:
+    """Resolve what a user types: plural, singular, short name, kind, or `plural.group`."""
+    text = name.strip().lower()
+    name_part, _, group_part = text.partition(".")
+    for r in RESOURCES:
+        names = {r.plural, r.singular, r.kind.lower(), *r.short_names}
+        if text in names or (group_part and name_part in names and group_part == r.group):
+            return r
+    return None

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Prepares a Debian/Ubuntu machine (as root) for minik: system packages, a running
+# Docker engine, and the project's virtual environment in .venv. Idempotent: safe to
+# run twice; each step says what it does and stops with a clear message if it fails.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${MINIK_VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-python3}"
+APT_PACKAGES=(docker.io etcd-server etcd-client busybox-static iproute2)
+
+say()  { printf '[setup] %s\n' "$*"; }
+fail() { printf '[setup] FAILED: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || fail "run as root (it installs packages and starts dockerd)"
+command -v apt-get >/dev/null || fail "apt-get not found: this script is for Debian/Ubuntu"
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    say "installing with apt: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq || fail "apt-get update"
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || fail "apt-get install ${missing[*]}"
+else
+    say "system packages present: ${APT_PACKAGES[*]}"
+fi
+
+if docker info >/dev/null 2>&1; then
+    say "Docker engine answers"
+else
+    say "starting dockerd (log: /var/log/minik-dockerd.log)"
+    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+        systemctl start docker || true
+    fi
+    if ! docker info >/dev/null 2>&1; then
+        nohup dockerd >/var/log/minik-dockerd.log 2>&1 &
+    fi
+    for _ in $(seq 1 60); do
+        docker info >/dev/null 2>&1 && break
+        sleep 0.5
+    done
+    docker info >/dev/null 2>&1 || fail "dockerd did not answer within 30s; see /var/log/minik-dockerd.log"
+    say "Docker engine answers"
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+    say "creating virtual environment $VENV"
+    "$PYTHON" -m venv "$VENV" || fail "python3 -m venv (install python3-venv?)"
+fi
+say "installing minik and its test tools into $VENV"
+"$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT[test]" 2>&1 \
+    | grep -v -E "^WARNING: Location .* is ignored" || true
+"$VENV/bin/python" -c "import fastapi, uvicorn, httpx, docker, aetcd, yaml" \
+    || fail "the virtual environment is missing packages; see pip's output above"
+say "ready: $VENV/bin/minik, $VENV/bin/minikctl"
