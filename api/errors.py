@@ -128,18 +128,34 @@ def _details(name: str | None, group: str, kind: str) -> dict[str, Any]:
 
 
 def not_found(group_resource: str, name: str, group: str = "", plural: str = "") -> NotFound:
-    return NotFound(404, f'{group_resource} "{name}" not found', "NotFound",
-                    _details(name, group, plural or group_resource.split(".")[0]))
+    return NotFound(
+        404,
+        f'{group_resource} "{name}" not found',
+        "NotFound",
+        _details(name, group, plural or group_resource.split(".")[0]),
+    )
 
 
-def already_exists(group_resource: str, name: str, group: str = "", plural: str = "") -> AlreadyExists:
-    return AlreadyExists(409, f'{group_resource} "{name}" already exists', "AlreadyExists",
-                         _details(name, group, plural or group_resource.split(".")[0]))
+def already_exists(
+    group_resource: str, name: str, group: str = "", plural: str = ""
+) -> AlreadyExists:
+    return AlreadyExists(
+        409,
+        f'{group_resource} "{name}" already exists',
+        "AlreadyExists",
+        _details(name, group, plural or group_resource.split(".")[0]),
+    )
 
 
-def conflict(group_resource: str, name: str, why: str, group: str = "", plural: str = "") -> Conflict:
-    return Conflict(409, f'Operation cannot be fulfilled on {group_resource} "{name}": {why}',
-                    "Conflict", _details(name, group, plural or group_resource.split(".")[0]))
+def conflict(
+    group_resource: str, name: str, why: str, group: str = "", plural: str = ""
+) -> Conflict:
+    return Conflict(
+        409,
+        f'Operation cannot be fulfilled on {group_resource} "{name}": {why}',
+        "Conflict",
+        _details(name, group, plural or group_resource.split(".")[0]),
+    )
 
 
 def invalid(kind: str, name: str, causes: list[dict[str, Any]], group: str = "") -> Invalid:
@@ -148,8 +164,11 @@ def invalid(kind: str, name: str, causes: list[dict[str, Any]], group: str = "")
     text = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
     details = _details(name, group, kind)
     details["causes"] = [
-        {"reason": c.get("reason", "FieldValueInvalid"), "message": c["message"],
-         "field": c.get("field", "")}
+        {
+            "reason": c.get("reason", "FieldValueInvalid"),
+            "message": c["message"],
+            "field": c.get("field", ""),
+        }
         for c in causes
     ]
     return Invalid(422, f'{kind} "{name}" is invalid: {text}', "Invalid", details)
@@ -168,15 +187,19 @@ def method_not_allowed(message: str) -> ApiError:
 
 
 def unsupported_media_type(content_type: str) -> ApiError:
-    return ApiError(415, f'the body of the request was in an unknown format - accepted media '
-                    f'types include: application/json, application/yaml, '
-                    f'application/vnd.kubernetes.protobuf (got "{content_type}")',
-                    "UnsupportedMediaType")
+    return ApiError(
+        415,
+        f"the body of the request was in an unknown format - accepted media "
+        f"types include: application/json, application/yaml, "
+        f'application/vnd.kubernetes.protobuf (got "{content_type}")',
+        "UnsupportedMediaType",
+    )
 
 
 def too_large(limit: int) -> ApiError:
-    return ApiError(413, f"the request body is larger than the limit of {limit} bytes",
-                    "RequestEntityTooLarge")
+    return ApiError(
+        413, f"the request body is larger than the limit of {limit} bytes", "RequestEntityTooLarge"
+    )
 
 
 def unauthorized() -> Unauthorized:

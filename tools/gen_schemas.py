@@ -15,10 +15,16 @@ from api.resources import RESOURCES
 EXTRA_ROOTS = ("V1Status", "V1Binding", "V1Scale", "V1DeleteOptions", "V1Eviction")
 CLASS_NAMES = {"Event": "CoreV1Event"}  # the client's names where they differ
 OUT = Path(__file__).resolve().parent.parent / "api" / "schemas" / "definitions.json"
-PRIMITIVES = {"str": {"type": "string"}, "int": {"type": "integer"}, "bool": {"type": "boolean"},
-              "float": {"type": "number"}, "datetime": {"type": "string", "format": "date-time"},
-              "date": {"type": "string", "format": "date"}, "object": {"x-kubernetes-int-or-string": True},
-              "bytearray": {"type": "string", "format": "byte"}}
+PRIMITIVES = {
+    "str": {"type": "string"},
+    "int": {"type": "integer"},
+    "bool": {"type": "boolean"},
+    "float": {"type": "number"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "date": {"type": "string", "format": "date"},
+    "object": {"x-kubernetes-int-or-string": True},
+    "bytearray": {"type": "string", "format": "byte"},
+}
 
 
 def type_schema(type_name: str, pending: list[str]) -> dict:

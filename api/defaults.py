@@ -1,0 +1,302 @@
+"""Defaulting, as Kubernetes' SetDefaults_* functions (pkg/apis/core/v1/defaults.go,
+pkg/apis/apps/v1/defaults.go): fills in what a client left out, in place.
+
+Runs before validation on every create and update, so validation sees the same object
+Kubernetes would, and kubectl's output shows the fields it expects (`protocol: TCP`,
+`imagePullPolicy`, `strategy`...). Running it twice changes nothing: a field is only
+set when absent (or, for enum strings, empty), never overwritten."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from typing import Any
+
+DEFAULT_TERMINATION_GRACE_PERIOD = 30
+DEFAULT_CLIENT_IP_AFFINITY_SECONDS = 10800
+DEFAULT_FILE_MODE = 0o644  # 420: configMap, secret, downwardAPI, projected volumes
+# Volume sources whose `defaultMode` Kubernetes fills in.
+_MODE_VOLUME_SOURCES = ("configMap", "secret", "downwardAPI", "projected")
+_PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
+_PROBE_DEFAULTS = {
+    "timeoutSeconds": 1,
+    "periodSeconds": 10,
+    "successThreshold": 1,
+    "failureThreshold": 3,
+}
+
+
+def apply_defaults(kind: str, obj: dict) -> None:
+    """Fill in Kubernetes' defaults for an object of `kind`, in place. Unknown kinds and
+    non-dict parts are left alone (type checks run before this)."""
+    fn = _BY_KIND.get(kind)
+    if fn is not None and isinstance(obj, dict):
+        fn(obj)
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+
+def _default(d: dict, key: str, value: Any, *, empty: tuple = (None,)) -> None:
+    """Set d[key] when it is missing or holds one of `empty` (e.g. "" for enum strings,
+    0 for Kubernetes' non-pointer ints)."""
+    current = d.get(key)
+    if current is None or (not isinstance(current, bool) and current in empty):
+        d[key] = copy.deepcopy(value)
+
+
+def _dict(d: dict, key: str) -> dict | None:
+    """d[key] as a dict, created when missing; None when it holds something else."""
+    if d.get(key) is None:
+        d[key] = {}
+    value = d[key]
+    return value if isinstance(value, dict) else None
+
+
+def _dicts(d: Any, key: str) -> Iterator[dict]:
+    """The dict items of the list at d[key], if any."""
+    items = d.get(key) if isinstance(d, dict) else None
+    if isinstance(items, list):
+        yield from (i for i in items if isinstance(i, dict))
+
+
+def _sub(d: Any, *keys: str) -> dict | None:
+    """The dict at d[k1][k2]..., or None (never creates anything)."""
+    for key in keys:
+        d = d.get(key) if isinstance(d, dict) else None
+    return d if isinstance(d, dict) else None
+
+
+# ---------------------------------------------------------------------------
+# pods and pod templates
+# ---------------------------------------------------------------------------
+
+
+def image_pull_policy(image: str) -> str:
+    """Always for `:latest` or an untagged, undigested image, else IfNotPresent."""
+    name, has_digest = image, False
+    if "@" in name:
+        name, has_digest = name.split("@", 1)[0], True
+    last = name.rsplit("/", 1)[-1]
+    tag = last.rsplit(":", 1)[1] if ":" in last else ("" if has_digest or not image else "latest")
+    return "Always" if tag == "latest" else "IfNotPresent"
+
+
+def _http_get(action: Any) -> None:
+    if isinstance(action, dict):
+        _default(action, "path", "/", empty=(None, ""))
+        _default(action, "scheme", "HTTP", empty=(None, ""))
+
+
+def _container(c: dict) -> None:
+    if c.get("imagePullPolicy") in (None, ""):
+        image = c.get("image")
+        c["imagePullPolicy"] = image_pull_policy(image if isinstance(image, str) else "")
+    _default(c, "terminationMessagePath", "/dev/termination-log", empty=(None, ""))
+    _default(c, "terminationMessagePolicy", "File", empty=(None, ""))
+    _dict(c, "resources")
+    for port in _dicts(c, "ports"):
+        _default(port, "protocol", "TCP", empty=(None, ""))
+    for env in _dicts(c, "env"):
+        field_ref = _sub(env, "valueFrom", "fieldRef")
+        if field_ref is not None:
+            _default(field_ref, "apiVersion", "v1", empty=(None, ""))
+    for name in _PROBES:
+        probe = c.get(name)
+        if isinstance(probe, dict):
+            for key, value in _PROBE_DEFAULTS.items():
+                _default(probe, key, value, empty=(None, 0))
+            _http_get(probe.get("httpGet"))
+    for hook in ("postStart", "preStop"):
+        _http_get((_sub(c, "lifecycle", hook) or {}).get("httpGet"))
+
+
+def _volume(v: dict) -> None:
+    if not any(val is not None for key, val in v.items() if key != "name"):
+        v["emptyDir"] = {}
+    host_path = v.get("hostPath")
+    if isinstance(host_path, dict):
+        _default(host_path, "type", "")
+    for source in _MODE_VOLUME_SOURCES:
+        src = v.get(source)
+        if isinstance(src, dict):
+            _default(src, "defaultMode", DEFAULT_FILE_MODE)
+    for item in _dicts(v.get("downwardAPI"), "items"):
+        if isinstance(item.get("fieldRef"), dict):
+            _default(item["fieldRef"], "apiVersion", "v1", empty=(None, ""))
+    for source in _dicts(v.get("projected"), "sources"):
+        for item in _dicts(source.get("downwardAPI"), "items"):
+            if isinstance(item.get("fieldRef"), dict):
+                _default(item["fieldRef"], "apiVersion", "v1", empty=(None, ""))
+        token = source.get("serviceAccountToken")
+        if isinstance(token, dict):
+            _default(token, "expirationSeconds", 3600)
+
+
+def _pod_spec(spec: dict) -> None:
+    """SetDefaults_PodSpec and what it reaches: shared by pods and pod templates."""
+    _default(spec, "dnsPolicy", "ClusterFirst", empty=(None, ""))
+    _default(spec, "restartPolicy", "Always", empty=(None, ""))
+    _default(spec, "securityContext", {})
+    _default(spec, "terminationGracePeriodSeconds", DEFAULT_TERMINATION_GRACE_PERIOD)
+    _default(spec, "schedulerName", "default-scheduler", empty=(None, ""))
+    for v in _dicts(spec, "volumes"):
+        _volume(v)
+    for key in ("initContainers", "containers"):
+        for c in _dicts(spec, key):
+            _container(c)
+
+
+def _pod(obj: dict) -> None:
+    spec = _dict(obj, "spec")
+    if spec is None:
+        return
+    # Pod only (not templates): requests default to limits, service links on, and the
+    # Priority admission plugin's values for a pod without a priority class.
+    for key in ("initContainers", "containers"):
+        for c in _dicts(spec, key):
+            resources = c.get("resources")
+            if isinstance(resources, dict) and isinstance(resources.get("limits"), dict):
+                requests = _dict(resources, "requests")
+                if requests is not None:
+                    for name, value in resources["limits"].items():
+                        requests.setdefault(name, copy.deepcopy(value))
+    _default(spec, "enableServiceLinks", True)
+    if not spec.get("priorityClassName"):
+        _default(spec, "priority", 0)
+        _default(spec, "preemptionPolicy", "PreemptLowerPriority", empty=(None, ""))
+    if spec.get("hostNetwork") is True:
+        for key in ("initContainers", "containers"):
+            for c in _dicts(spec, key):
+                for port in _dicts(c, "ports"):
+                    _default(port, "hostPort", port.get("containerPort"), empty=(None, 0))
+    _pod_spec(spec)
+
+
+def _template(obj: dict) -> None:
+    spec = _sub(obj, "spec", "template")
+    if spec is not None:
+        pod_spec = _dict(spec, "spec")
+        if pod_spec is not None:
+            _pod_spec(pod_spec)
+
+
+# ---------------------------------------------------------------------------
+# workloads
+# ---------------------------------------------------------------------------
+
+
+def _deployment(obj: dict) -> None:
+    spec = _dict(obj, "spec")
+    if spec is None:
+        return
+    _default(spec, "replicas", 1)
+    strategy = _dict(spec, "strategy")
+    if strategy is not None:
+        _default(strategy, "type", "RollingUpdate", empty=(None, ""))
+        if strategy["type"] == "RollingUpdate":
+            rolling = _dict(strategy, "rollingUpdate")
+            if rolling is not None:
+                _default(rolling, "maxUnavailable", "25%")
+                _default(rolling, "maxSurge", "25%")
+    _default(spec, "revisionHistoryLimit", 10)
+    _default(spec, "progressDeadlineSeconds", 600)
+    _template(obj)
+
+
+def _replicaset(obj: dict) -> None:
+    spec = _dict(obj, "spec")
+    if spec is None:
+        return
+    _default(spec, "replicas", 1)
+    _template(obj)
+
+
+# ---------------------------------------------------------------------------
+# services, endpoints, namespaces, nodes
+# ---------------------------------------------------------------------------
+
+
+def _service(obj: dict) -> None:
+    spec = _dict(obj, "spec")
+    if spec is None:
+        return
+    _default(spec, "sessionAffinity", "None", empty=(None, ""))
+    if spec["sessionAffinity"] == "None":
+        spec.pop("sessionAffinityConfig", None)
+    elif spec["sessionAffinity"] == "ClientIP":
+        timeout = _sub(spec, "sessionAffinityConfig", "clientIP")
+        if timeout is None or timeout.get("timeoutSeconds") is None:
+            spec["sessionAffinityConfig"] = {
+                "clientIP": {"timeoutSeconds": DEFAULT_CLIENT_IP_AFFINITY_SECONDS}
+            }
+    _default(spec, "type", "ClusterIP", empty=(None, ""))
+    svc_type = spec["type"]
+    for port in _dicts(spec, "ports"):
+        _default(port, "protocol", "TCP", empty=(None, ""))
+        if port.get("targetPort") is None or port["targetPort"] in ("", 0):
+            port["targetPort"] = port.get("port")
+    externally_accessible = svc_type in ("NodePort", "LoadBalancer") or (
+        svc_type == "ClusterIP" and bool(spec.get("externalIPs"))
+    )
+    if externally_accessible:
+        _default(spec, "externalTrafficPolicy", "Cluster", empty=(None, ""))
+    if svc_type in ("ClusterIP", "NodePort", "LoadBalancer"):
+        _default(spec, "internalTrafficPolicy", "Cluster")
+    if svc_type == "LoadBalancer":
+        _default(spec, "allocateLoadBalancerNodePorts", True)
+    if svc_type != "ExternalName":
+        _service_ip_families(spec)
+
+
+def _service_ip_families(spec: dict) -> None:
+    """What Kubernetes' service REST storage fills in on a single-stack IPv4 cluster:
+    clusterIPs mirrors clusterIP, one IPv4 family. A headless service without a
+    selector gets RequireDualStack, as in Kubernetes (still IPv4 only here)."""
+    cluster_ip = spec.get("clusterIP")
+    if cluster_ip and not spec.get("clusterIPs"):
+        spec["clusterIPs"] = [cluster_ip]
+    headless_without_selector = cluster_ip == "None" and not spec.get("selector")
+    policy = "RequireDualStack" if headless_without_selector else "SingleStack"
+    _default(spec, "ipFamilyPolicy", policy, empty=(None, ""))
+    _default(spec, "ipFamilies", ["IPv4"], empty=(None, []))
+
+
+def _endpoints(obj: dict) -> None:
+    for subset in _dicts(obj, "subsets"):
+        for port in _dicts(subset, "ports"):
+            _default(port, "protocol", "TCP", empty=(None, ""))
+
+
+def _namespace(obj: dict) -> None:
+    metadata = _dict(obj, "metadata")
+    name = metadata.get("name") if metadata is not None else None
+    if name and isinstance(name, str):
+        labels = _dict(metadata, "labels")  # type: ignore[arg-type]
+        if labels is not None:
+            labels["kubernetes.io/metadata.name"] = name
+    spec = _dict(obj, "spec")
+    if spec is not None:
+        _default(spec, "finalizers", ["kubernetes"])
+    status = _dict(obj, "status")
+    if status is not None:
+        _default(status, "phase", "Active", empty=(None, ""))
+
+
+def _node(obj: dict) -> None:
+    status = _sub(obj, "status")
+    if status is not None and isinstance(status.get("capacity"), dict):
+        _default(status, "allocatable", status["capacity"])
+
+
+_BY_KIND: dict[str, Callable[[dict], None]] = {
+    "Pod": _pod,
+    "Deployment": _deployment,
+    "ReplicaSet": _replicaset,
+    "Service": _service,
+    "Endpoints": _endpoints,
+    "Namespace": _namespace,
+    "Node": _node,
+}

@@ -1,0 +1,344 @@
+"""The official Kubernetes object schemas (api/schemas/definitions.json, generated from
+the Kubernetes Python client's models by tools/gen_schemas.py), used to find fields
+Kubernetes does not know (strict decoding), values of the wrong JSON type, and fields
+minik stores but does not act on.
+
+Paths are Kubernetes' strict-decoding spelling without the leading dot:
+`spec.template.spec.containers[0].imagex`."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_FILE = Path(__file__).resolve().parent / "schemas" / "definitions.json"
+
+# Objects that travel on the wire but are not served resources.
+_EXTRA_ROOTS = {
+    "v1/Status": "V1Status",
+    "meta.k8s.io/v1/Status": "V1Status",
+    "v1/DeleteOptions": "V1DeleteOptions",
+    "meta.k8s.io/v1/DeleteOptions": "V1DeleteOptions",
+    "v1/Binding": "V1Binding",
+    "autoscaling/v1/Scale": "V1Scale",
+    "policy/v1/Eviction": "V1Eviction",
+}
+
+# (definition, property) holding Kubernetes Quantities. The generated schema types
+# them as strings, but a Quantity also decodes from a JSON number (`cpu: 0.5`).
+QUANTITY_FIELDS = frozenset(
+    {
+        ("V1ResourceRequirements", "limits"),
+        ("V1ResourceRequirements", "requests"),
+        ("V1VolumeResourceRequirements", "limits"),
+        ("V1VolumeResourceRequirements", "requests"),
+        ("V1NodeStatus", "capacity"),
+        ("V1NodeStatus", "allocatable"),
+        ("V1PodSpec", "overhead"),
+        ("V1PodStatus", "allocatedResources"),
+        ("V1ContainerStatus", "allocatedResources"),
+        ("V1EmptyDirVolumeSource", "sizeLimit"),
+        ("V1ResourceFieldSelector", "divisor"),
+    }
+)
+# (definition, property) holding free-form JSON (the generator marks any `object` as
+# int-or-string, which is right for IntOrString fields only).
+FREE_FORM_FIELDS = frozenset({("V1ManagedFieldsEntry", "fieldsV1")})
+
+
+@functools.cache
+def _data() -> dict[str, Any]:
+    with _FILE.open(encoding="utf-8") as f:
+        return json.load(f)
+
+
+def definitions() -> dict[str, dict]:
+    """Definition name -> {type, description, properties, required} (loaded once)."""
+    return _data()["definitions"]
+
+
+def root_definition(api_version: str, kind: str) -> str | None:
+    """The definition name of a top-level object, e.g. ("apps/v1", "Deployment") ->
+    "V1Deployment"; None for a kind without a schema."""
+    key = f"{api_version}/{kind}"
+    name = _data()["roots"].get(key) or _EXTRA_ROOTS.get(key)
+    return name if name in definitions() else None
+
+
+# ---------------------------------------------------------------------------
+# walking an object against its schema
+# ---------------------------------------------------------------------------
+
+_TYPE_NAMES = (
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (list, "array"),
+    (dict, "object"),
+)
+
+
+def json_type(value: Any) -> str:
+    """The JSON type name of a decoded value (bool before int: True is an int)."""
+    if value is None:
+        return "null"
+    return next((name for t, name in _TYPE_NAMES if isinstance(value, t)), "object")
+
+
+@dataclass
+class _Findings:
+    unknown: list[str] = field(default_factory=list)
+    type_causes: list[dict] = field(default_factory=list)
+
+    def wrong_type(self, path: str, value: Any, want: str) -> None:
+        got = json_type(value)
+        message = f'Invalid value: "{got}": {path} in body must be of type {want}: "{got}"'
+        self.type_causes.append(
+            {"field": path, "reason": "FieldValueTypeInvalid", "message": message}
+        )
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _scalar_ok(node: dict, value: Any, quantity: bool) -> str | None:
+    """None when `value` fits the scalar schema `node`, else the wanted type name."""
+    if quantity:
+        return None if json_type(value) in ("string", "integer", "number") else "string"
+    if node.get("x-kubernetes-int-or-string"):
+        return None if json_type(value) in ("string", "integer") else "integer,string"
+    want = node.get("type")
+    have = json_type(value)
+    if want is None or have == want or (want == "number" and have == "integer"):
+        return None
+    return want
+
+
+def _walk(node: dict, value: Any, path: str, found: _Findings, where: tuple[str, str]) -> None:
+    """Check `value` against the property schema `node`; `where` is (definition,
+    property) of the field, for the quantity and free-form exceptions."""
+    if value is None or where in FREE_FORM_FIELDS:
+        return  # null is accepted for any optional field (creationTimestamp: null)
+    quantity = where in QUANTITY_FIELDS
+    if "$ref" in node:
+        if not isinstance(value, dict):
+            found.wrong_type(path, value, "object")
+            return
+        _walk_definition(node["$ref"], value, path, found)
+    elif node.get("type") == "array":
+        if not isinstance(value, list):
+            found.wrong_type(path, value, "array")
+            return
+        for i, item in enumerate(value):
+            _walk(node.get("items", {}), item, f"{path}[{i}]", found, where)
+    elif node.get("type") == "object":
+        if not isinstance(value, dict):
+            found.wrong_type(path, value, "object")
+            return
+        values = node.get("additionalProperties")
+        if values is not None:
+            for key, item in value.items():
+                _walk(values, item, f"{path}[{key}]", found, where if quantity else ("", ""))
+    else:
+        want = _scalar_ok(node, value, quantity)
+        if want is not None:
+            found.wrong_type(path, value, want)
+
+
+def _walk_definition(name: str, value: dict, path: str, found: _Findings) -> None:
+    props = definitions().get(name, {}).get("properties") or {}
+    for key, item in value.items():
+        if key not in props:
+            found.unknown.append(_join(path, key))
+        else:
+            _walk(props[key], item, _join(path, key), found, (name, key))
+
+
+def _check(api_version: str, kind: str, obj: Any) -> _Findings:
+    found = _Findings()
+    root = root_definition(api_version, kind)
+    if root is not None and isinstance(obj, dict):
+        _walk_definition(root, obj, "", found)
+    return found
+
+
+def unknown_fields(api_version: str, kind: str, obj: Any) -> list[str]:
+    """Paths of fields the Kubernetes schema does not have, e.g.
+    ["spec.replicasx", "spec.template.spec.containers[0].imagex"]. Kubernetes'
+    strict decoding reports each as `unknown field "<path>"`."""
+    return _check(api_version, kind, obj).unknown
+
+
+def type_errors(api_version: str, kind: str, obj: Any) -> list[dict]:
+    """Causes for values of the wrong JSON type (`spec.replicas: "three"`), worded as
+    Kubernetes' schema validation; [] when every value fits."""
+    return _check(api_version, kind, obj).type_causes
+
+
+def prune_unknown(api_version: str, kind: str, obj: Any) -> Any:
+    """A copy of `obj` without the fields unknown_fields reports (what Kubernetes'
+    non-strict decoding drops). Values of the wrong type are kept as they are."""
+    root = root_definition(api_version, kind)
+    if root is None:
+        return copy.deepcopy(obj)
+    return _prune({"$ref": root}, obj, ("", ""))
+
+
+def _prune(node: dict, value: Any, where: tuple[str, str]) -> Any:
+    if value is None or where in FREE_FORM_FIELDS:
+        return copy.deepcopy(value)
+    if "$ref" in node and isinstance(value, dict):
+        name = node["$ref"]
+        props = definitions().get(name, {}).get("properties") or {}
+        return {k: _prune(props[k], v, (name, k)) for k, v in value.items() if k in props}
+    if node.get("type") == "array" and isinstance(value, list):
+        return [_prune(node.get("items", {}), v, where) for v in value]
+    if (
+        node.get("type") == "object"
+        and isinstance(value, dict)
+        and node.get("additionalProperties") is not None
+    ):
+        return {k: _prune(node["additionalProperties"], v, where) for k, v in value.items()}
+    return copy.deepcopy(value)
+
+
+# ---------------------------------------------------------------------------
+# fields minik keeps but does not act on
+# ---------------------------------------------------------------------------
+
+
+def _is_set(value: Any) -> bool:
+    return value not in (None, {}, [], "", False)
+
+
+def _equals(wanted: str) -> Callable[[Any], bool]:
+    return lambda value: value == wanted
+
+
+# The single table of Kubernetes fields minik stores (so they round-trip) but ignores.
+# The apiserver turns each hit into a `Warning` header; extend or shrink it as minik's
+# components learn new fields. Patterns are relative to a pod spec / service spec;
+# `[*]` walks a list. Defaulted fields (securityContext: {}, ...) are not hits, since
+# only set, non-empty values count.
+POD_SPEC_IGNORED: tuple[tuple[str, Callable[[Any], bool]], ...] = (
+    ("affinity.podAffinity", _is_set),
+    ("affinity.podAntiAffinity", _is_set),
+    ("topologySpreadConstraints", _is_set),
+    ("securityContext", _is_set),
+    ("serviceAccountName", _is_set),
+    ("serviceAccount", _is_set),
+    ("automountServiceAccountToken", _is_set),
+    ("imagePullSecrets", _is_set),
+    ("priorityClassName", _is_set),
+    ("runtimeClassName", _is_set),
+    ("hostPID", _is_set),
+    ("hostIPC", _is_set),
+    ("shareProcessNamespace", _is_set),
+    ("dnsConfig", _is_set),
+    ("readinessGates", _is_set),
+    ("overhead", _is_set),
+    ("os", _is_set),
+    ("hostUsers", _is_set),
+    ("resourceClaims", _is_set),
+    ("schedulingGates", _is_set),
+    ("setHostnameAsFQDN", _is_set),
+)
+CONTAINER_IGNORED: tuple[tuple[str, Callable[[Any], bool]], ...] = (
+    ("lifecycle", _is_set),
+    ("securityContext", _is_set),
+    ("envFrom", _is_set),
+    ("env[*].valueFrom.configMapKeyRef", _is_set),
+    ("env[*].valueFrom.secretKeyRef", _is_set),
+    ("stdin", _is_set),
+    ("stdinOnce", _is_set),
+    ("tty", _is_set),
+    ("volumeDevices", _is_set),
+    ("resizePolicy", _is_set),
+    ("restartPolicy", _is_set),
+)
+# Volume sources minik's kubelet provides; any other source is stored but not mounted.
+SUPPORTED_VOLUME_SOURCES = frozenset({"emptyDir", "hostPath"})
+SERVICE_SPEC_IGNORED: tuple[tuple[str, Callable[[Any], bool]], ...] = (
+    ("externalIPs", _is_set),
+    ("loadBalancerSourceRanges", _is_set),
+    ("loadBalancerIP", _is_set),
+    ("loadBalancerClass", _is_set),
+    ("healthCheckNodePort", _is_set),
+    ("trafficDistribution", _is_set),
+    ("sessionAffinity", _equals("ClientIP")),
+    ("externalTrafficPolicy", _equals("Local")),
+    ("internalTrafficPolicy", _equals("Local")),
+)
+
+
+def _find(value: Any, pattern: str, path: str) -> Iterator[tuple[str, Any]]:
+    """(path, value) for every place `pattern` (dotted, `[*]` for list items) reaches."""
+    if not pattern:
+        yield path, value
+        return
+    head, _, rest = pattern.partition(".")
+    many = head.endswith("[*]")
+    key = head[:-3] if many else head
+    child = value.get(key) if isinstance(value, dict) else None
+    if child is None:
+        return
+    if not many:
+        yield from _find(child, rest, _join(path, key))
+    elif isinstance(child, list):
+        for i, item in enumerate(child):
+            yield from _find(item, rest, f"{_join(path, key)}[{i}]")
+
+
+def _pod_spec_ignored(spec: Any, path: str) -> list[str]:
+    hits = [
+        p for pattern, pred in POD_SPEC_IGNORED for p, v in _find(spec, pattern, path) if pred(v)
+    ]
+    for list_key in ("initContainers", "containers"):
+        for pattern, pred in CONTAINER_IGNORED:
+            hits += [p for p, v in _find(spec, f"{list_key}[*].{pattern}", path) if pred(v)]
+    for vpath, volume in _find(spec, "volumes[*]", path):
+        if isinstance(volume, dict):
+            hits += [
+                f"{vpath}.{k}"
+                for k, v in volume.items()
+                if k != "name" and k not in SUPPORTED_VOLUME_SOURCES and v is not None
+            ]
+    return hits
+
+
+def _service_ignored(spec: Any, path: str) -> list[str]:
+    return [
+        p
+        for pattern, pred in SERVICE_SPEC_IGNORED
+        for p, v in _find(spec, pattern, path)
+        if pred(v)
+    ]
+
+
+# kind -> (where the spec is, which table applies)
+_IGNORED_BY_KIND: dict[str, tuple[str, Callable[[Any, str], list[str]]]] = {
+    "Pod": ("spec", _pod_spec_ignored),
+    "Deployment": ("spec.template.spec", _pod_spec_ignored),
+    "ReplicaSet": ("spec.template.spec", _pod_spec_ignored),
+    "Service": ("spec", _service_ignored),
+}
+
+
+def ignored_fields(kind: str, obj: Any) -> list[str]:
+    """Paths of fields set in `obj` that minik stores but does not act on, e.g.
+    ["spec.template.spec.containers[0].lifecycle"]; the caller words the warning."""
+    entry = _IGNORED_BY_KIND.get(kind)
+    if entry is None:
+        return []
+    where, check = entry
+    spec = obj
+    for key in where.split("."):
+        spec = spec.get(key) if isinstance(spec, dict) else None
+    return check(spec, where) if isinstance(spec, dict) else []

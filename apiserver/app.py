@@ -1,0 +1,359 @@
+"""The apiserver's HTTP surface: Kubernetes' paths, verbs and content types over the
+registry, plus discovery, OpenAPI, health and authentication."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aetcd.exceptions
+from fastapi import FastAPI, Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+
+from api import errors
+from apiserver import codec, discovery, openapi, subresources, tables, watch
+from apiserver.admission import Admission
+from apiserver.allocator import Allocator
+from apiserver.auth import bearer_token, is_public, load_token_file
+from apiserver.config import Config
+from apiserver.namespaces import NamespaceLifecycle
+from apiserver.registry import (
+    FIELD_VALIDATION,
+    DeleteOptions,
+    ListOptions,
+    Registry,
+    WriteOptions,
+)
+from apiserver.requestinfo import RequestInfo, resolve
+from apiserver.services import ensure_kubernetes_service
+from apiserver.storage import Storage, StorageError
+from apiserver.watchcache import WatchCache
+
+log = logging.getLogger(__name__)
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class ApiServer:
+    """Everything one apiserver process holds: connections and caches only, no state."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.storage = Storage(config.etcd_servers)
+        self.allocator = Allocator(
+            self.storage, config.service_cluster_ip_range, config.service_node_port_range
+        )
+        self.admission = Admission(
+            self.storage,
+            self.allocator,
+            config.default_not_ready_toleration_seconds,
+            config.default_unreachable_toleration_seconds,
+        )
+        self.registry = Registry(self.storage, self.admission)
+        self.namespaces = NamespaceLifecycle(self.registry)
+        self.admission.namespaces = self.namespaces
+        self.cache = WatchCache(self.storage)
+        self.users = load_token_file(config.token_auth_file) if config.token_auth_file else None
+
+    async def start(self) -> None:
+        await self.storage.connect()
+        await self.namespaces.bootstrap()
+        await ensure_kubernetes_service(self)
+
+    async def stop(self) -> None:
+        await self.namespaces.stop()
+        await self.cache.stop()
+        await self.storage.close()
+
+
+def create_app(config: Config) -> FastAPI:
+    server = ApiServer(config)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await server.start()
+        yield
+        await server.stop()
+
+    app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.server = server
+
+    @app.middleware("http")
+    async def authenticate(request: Request, call_next: Any) -> Response:
+        if server.users is not None and not is_public(request.url.path):
+            token = bearer_token(request.headers.get("authorization"))
+            if token is None or token not in server.users:
+                return codec.error_response(errors.unauthorized())
+        try:
+            return await call_next(request)
+        except StorageError as err:
+            return codec.error_response(errors.ApiError(503, f"storage unavailable: {err}"))
+
+    @app.get("/version")
+    async def version() -> Response:
+        return codec.json_response(discovery.version_info())
+
+    @app.get("/healthz")
+    @app.get("/livez")
+    @app.get("/readyz")
+    async def health() -> Response:
+        try:
+            await server.storage.revision()
+        except Exception as err:
+            return PlainTextResponse(f"etcd: {err}", status_code=503)
+        return PlainTextResponse("ok")
+
+    @app.get("/api")
+    async def core_versions(request: Request) -> Response:
+        if discovery.wants_aggregated(request.headers.get("accept", "")):
+            return codec.json_response(
+                discovery.aggregated_discovery(core=True),
+                content_type=discovery.AGGREGATED_CONTENT_TYPE,
+            )
+        return codec.json_response(discovery.api_versions())
+
+    @app.get("/apis")
+    async def groups(request: Request) -> Response:
+        if discovery.wants_aggregated(request.headers.get("accept", "")):
+            return codec.json_response(
+                discovery.aggregated_discovery(core=False),
+                content_type=discovery.AGGREGATED_CONTENT_TYPE,
+            )
+        return codec.json_response(discovery.api_group_list())
+
+    @app.get("/api/v1")
+    async def core_resources() -> Response:
+        return codec.json_response(discovery.api_resource_list("", "v1"))
+
+    @app.get("/apis/{group}")
+    async def group_info(group: str) -> Response:
+        found = discovery.api_group(group)
+        if found is None:
+            return codec.error_response(
+                errors.ApiError(404, "the server could not find the requested resource")
+            )
+        return codec.json_response(found)
+
+    @app.get("/apis/{group}/{version}")
+    async def group_resources(group: str, version: str) -> Response:
+        found = discovery.api_resource_list(group, version)
+        if not found.get("resources"):
+            return codec.error_response(
+                errors.ApiError(404, "the server could not find the requested resource")
+            )
+        return codec.json_response(found)
+
+    app.include_router(openapi.router)
+
+    @app.api_route("/api/v1/{rest:path}", methods=METHODS)
+    async def core(request: Request, rest: str) -> Response:
+        return await handle(server, request, "", "v1", rest)
+
+    @app.api_route("/apis/{group}/{version}/{rest:path}", methods=METHODS)
+    async def grouped(request: Request, group: str, version: str, rest: str) -> Response:
+        return await handle(server, request, group, version, rest)
+
+    return app
+
+
+async def handle(
+    server: ApiServer, request: Request, group: str, version: str, rest: str
+) -> Response:
+    warnings: list[str] = []
+    try:
+        info = resolve(group, version, rest.split("/"))
+        return await dispatch(server, request, info, warnings)
+    except errors.ApiError as err:
+        return codec.error_response(err, warnings)
+    except (StorageError, aetcd.exceptions.ClientError) as err:
+        return codec.error_response(errors.ApiError(503, f"storage unavailable: {err}"))
+    except Exception as err:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return codec.error_response(errors.internal(f"{type(err).__name__}: {err}"), warnings)
+
+
+async def read_body(server: ApiServer, request: Request, *, patch: bool = False) -> Any:
+    limit = server.config.max_request_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise errors.too_large(limit)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise errors.too_large(limit)
+    if not body.strip():
+        if patch:
+            raise errors.bad_request("the patch body is empty")
+        return None
+    return codec.decode_body(body, request.headers.get("content-type"), patch=patch)
+
+
+def write_options(params: dict[str, str]) -> WriteOptions:
+    validation = params.get("fieldValidation") or "Warn"
+    if validation not in FIELD_VALIDATION:
+        raise errors.bad_request(
+            f'fieldValidation: Unsupported value: "{validation}": supported '
+            'values: "Ignore", "Warn", "Strict"'
+        )
+    return WriteOptions(
+        field_manager=params.get("fieldManager"),
+        field_validation=validation,
+        dry_run=params.get("dryRun") == "All",
+        force=params.get("force") in ("true", "1"),
+    )
+
+
+async def dispatch(
+    server: ApiServer, request: Request, info: RequestInfo, warnings: list[str]
+) -> Response:
+    method = request.method
+    params = dict(request.query_params)
+    res = info.resource
+    registry = server.registry
+    accept = request.headers.get("accept", "")
+    verb = _verb(method, info, params)
+    if verb not in res.verbs and not info.subresource:
+        raise errors.method_not_allowed(f"{verb} is not supported on {res.group_resource}")
+
+    if info.subresource:
+        return await dispatch_subresource(server, request, info, params, warnings)
+
+    if verb == "watch":
+        opts = ListOptions.parse(res, params)
+        table = tables.wants_table(accept)
+        include = tables.include_object(accept, params) if table else "None"
+
+        def encode(event_type: str, obj: dict) -> bytes:
+            if table and event_type in ("ADDED", "MODIFIED", "DELETED"):
+                obj = tables.to_table(res, [obj], None, include)
+            return codec.dumps({"type": event_type, "object": obj}) + b"\n"
+
+        body = watch.stream(
+            server.storage,
+            server.cache,
+            info,
+            opts,
+            watch.WatchRequest.parse(params),
+            encode,
+            server.config.bookmark_interval_seconds,
+        )
+        return StreamingResponse(
+            body, media_type="application/json", headers={"Transfer-Encoding": "chunked"}
+        )
+    if verb == "list":
+        listed = await registry.list(info, ListOptions.parse(res, params))
+        if tables.wants_table(accept):
+            return codec.json_response(
+                tables.to_table(
+                    res, listed["items"], listed["metadata"], tables.include_object(accept, params)
+                )
+            )
+        return codec.json_response(listed)
+    if verb == "get":
+        obj = await registry.get(info)
+        if tables.wants_table(accept):
+            return codec.json_response(
+                tables.to_table(res, [obj], None, tables.include_object(accept, params))
+            )
+        return codec.json_response(obj)
+    if verb == "create":
+        opts = write_options(params)
+        obj = await registry.create(info, await read_body(server, request), opts)
+        return codec.json_response(obj, 201, opts.warnings + warnings)
+    if verb == "update":
+        opts = write_options(params)
+        obj = await registry.update(info, await read_body(server, request), opts)
+        return codec.json_response(obj, 200, opts.warnings + warnings)
+    if verb == "patch":
+        opts = write_options(params)
+        patch_type, doc = await read_body(server, request, patch=True)
+        if patch_type == "apply" and not opts.field_manager:
+            raise errors.bad_request("PATCH, application/apply-patch+yaml requires fieldManager")
+        obj, created = await registry.patch(info, patch_type, doc, opts)
+        return codec.json_response(obj, 201 if created else 200, opts.warnings + warnings)
+    if verb == "delete":
+        dopts = DeleteOptions.parse(params, await read_body(server, request))
+        obj = await registry.delete(info, dopts)
+        return codec.json_response(obj)
+    if verb == "deletecollection":
+        dopts = DeleteOptions.parse(params, await read_body(server, request))
+        listed = await registry.delete_collection(info, ListOptions.parse(res, params), dopts)
+        return codec.json_response(listed)
+    raise errors.method_not_allowed(f"{method} is not supported")
+
+
+def _verb(method: str, info: RequestInfo, params: dict[str, str]) -> str:
+    collection = info.is_collection
+    if method == "GET":
+        if collection:
+            return "watch" if params.get("watch") in ("true", "1") else "list"
+        return "get"
+    if method == "POST":
+        if not collection and not info.subresource:
+            raise errors.method_not_allowed(
+                f"POST is not supported on a single {info.resource.singular}"
+            )
+        return "create"
+    if collection and method != "DELETE":
+        raise errors.method_not_allowed(f"{method} is not supported on a collection")
+    return {
+        "PUT": "update",
+        "PATCH": "patch",
+        "DELETE": "deletecollection" if collection else "delete",
+    }[method]
+
+
+async def dispatch_subresource(
+    server: ApiServer,
+    request: Request,
+    info: RequestInfo,
+    params: dict[str, str],
+    warnings: list[str],
+) -> Response:
+    registry = server.registry
+    sub, method = info.subresource, request.method
+    if sub in ("status",) and method in ("GET", "PUT", "PATCH"):
+        if method == "GET":
+            return codec.json_response(
+                await registry.get(RequestInfo(info.resource, info.namespace, info.name, None))
+            )
+        opts = write_options(params)
+        if method == "PUT":
+            obj = await registry.update(info, await read_body(server, request), opts)
+        else:
+            patch_type, doc = await read_body(server, request, patch=True)
+            obj, _ = await registry.patch(info, patch_type, doc, opts)
+        return codec.json_response(obj, 200, opts.warnings + warnings)
+    if sub == "scale" and method in ("GET", "PUT", "PATCH"):
+        if method == "GET":
+            return codec.json_response(await subresources.get_scale(registry, info))
+        opts = write_options(params)
+        if method == "PUT":
+            body = await read_body(server, request)
+            patch_type = None
+        else:
+            patch_type, body = await read_body(server, request, patch=True)
+        return codec.json_response(
+            await subresources.write_scale(registry, info, body, patch_type, opts),
+            200,
+            opts.warnings + warnings,
+        )
+    if sub == "binding" and method == "POST":
+        return codec.json_response(
+            await subresources.bind(registry, info, await read_body(server, request)), 201
+        )
+    if sub == "eviction" and method == "POST":
+        return codec.json_response(
+            await subresources.evict(registry, info, await read_body(server, request)), 201
+        )
+    if sub == "finalize" and method == "PUT":
+        return codec.json_response(
+            await subresources.finalize(registry, info, await read_body(server, request))
+        )
+    if sub in ("log", "exec"):
+        raise errors.ApiError(
+            503, f"pods/{sub} needs a kubelet; none serves this pod yet", "ServiceUnavailable"
+        )
+    raise errors.method_not_allowed(f"{method} is not supported on {info.resource.plural}/{sub}")

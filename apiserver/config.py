@@ -1,0 +1,85 @@
+"""The apiserver's settings, parsed from Kubernetes-style flags."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Config:
+    etcd_servers: list[str] = field(default_factory=lambda: ["http://127.0.0.1:2379"])
+    bind_address: str = "127.0.0.1"
+    advertise_address: str | None = None
+    port: int = 6443
+    token_auth_file: str | None = None
+    tls_cert_file: str | None = None
+    tls_private_key_file: str | None = None
+    cert_dir: str | None = None
+    service_cluster_ip_range: str = "10.96.0.0/16"
+    service_node_port_range: tuple[int, int] = (30000, 32767)
+    default_not_ready_toleration_seconds: int = 300
+    default_unreachable_toleration_seconds: int = 300
+    max_request_bytes: int = 3 * 1024 * 1024
+    bookmark_interval_seconds: float = 5.0
+    log_level: str = "info"
+
+
+def parse_port_range(text: str) -> tuple[int, int]:
+    low, _, high = text.partition("-")
+    try:
+        lo, hi = int(low), int(high or low)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"invalid port range {text!r} (want LOW-HIGH)") from err
+    if not 1 <= lo <= hi <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port range {text!r}")
+    return lo, hi
+
+
+def parse_cidr(text: str) -> str:
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"invalid CIDR {text!r}") from err
+
+
+def parse_args(argv: list[str] | None = None) -> Config:
+    p = argparse.ArgumentParser(prog="python -m apiserver", description="minik API server")
+    p.add_argument(
+        "--etcd-servers", default="http://127.0.0.1:2379", help="comma-separated etcd client URLs"
+    )
+    p.add_argument("--bind-address", default="127.0.0.1")
+    p.add_argument("--advertise-address", help="address the `kubernetes` Service points at")
+    p.add_argument("--port", "--secure-port", type=int, default=6443, dest="port")
+    p.add_argument("--token-auth-file", help='static token CSV: token,user,uid,"group1,group2"')
+    p.add_argument("--tls-cert-file", help="serve HTTPS with this certificate (PEM)")
+    p.add_argument("--tls-private-key-file", help="the key of --tls-cert-file (PEM)")
+    p.add_argument(
+        "--cert-dir",
+        help="serve HTTPS with a CA and certificate generated (once) "
+        "in this directory when no --tls-cert-file is given",
+    )
+    p.add_argument("--service-cluster-ip-range", type=parse_cidr, default="10.96.0.0/16")
+    p.add_argument("--service-node-port-range", type=parse_port_range, default=(30000, 32767))
+    p.add_argument("--default-not-ready-toleration-seconds", type=int, default=300)
+    p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300)
+    p.add_argument("--bookmark-interval-seconds", type=float, default=5.0)
+    p.add_argument("--v", "--log-level", dest="log_level", default="info")
+    a = p.parse_args(argv)
+    return Config(
+        etcd_servers=[s.strip() for s in a.etcd_servers.split(",") if s.strip()],
+        bind_address=a.bind_address,
+        advertise_address=a.advertise_address,
+        port=a.port,
+        token_auth_file=a.token_auth_file,
+        tls_cert_file=a.tls_cert_file,
+        tls_private_key_file=a.tls_private_key_file,
+        cert_dir=a.cert_dir,
+        service_cluster_ip_range=a.service_cluster_ip_range,
+        service_node_port_range=a.service_node_port_range,
+        default_not_ready_toleration_seconds=a.default_not_ready_toleration_seconds,
+        default_unreachable_toleration_seconds=a.default_unreachable_toleration_seconds,
+        bookmark_interval_seconds=a.bookmark_interval_seconds,
+        log_level=a.log_level if not a.log_level.isdigit() else "info",
+    )

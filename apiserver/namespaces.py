@@ -1,0 +1,124 @@
+"""Namespace lifecycle: the built-in namespaces exist from the start, and deleting a
+namespace marks it Terminating, deletes everything in it, then removes it. The work
+resumes after an apiserver restart because its only state is the namespace object."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from api import errors
+from api.resources import INITIAL_NAMESPACES, RESOURCES, find
+from apiserver import meta
+from apiserver.requestinfo import RequestInfo
+from apiserver.storage import KeyMissing, object_key, prefix_key
+
+if TYPE_CHECKING:
+    from apiserver.registry import Registry
+
+log = logging.getLogger(__name__)
+PROTECTED = ("default", "kube-system", "kube-public")
+NAMESPACES = find("", "v1", "namespaces")
+
+
+class NamespaceLifecycle:
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._tasks: dict[str, asyncio.Task] = {}
+
+    async def bootstrap(self) -> None:
+        from apiserver.registry import WriteOptions
+
+        for name in INITIAL_NAMESPACES:
+            info = RequestInfo(NAMESPACES, None, None, None)
+            try:
+                await self.registry.create(
+                    info, {"metadata": {"name": name}}, WriteOptions(field_manager="minik")
+                )
+            except errors.AlreadyExists:
+                pass
+        namespaces, _ = await self.registry.storage.list(prefix_key("namespaces"))
+        for ns in namespaces:
+            if ns["metadata"].get("deletionTimestamp"):
+                self._start(ns["metadata"]["name"])
+
+    async def begin_delete(self, info: RequestInfo, ns: dict) -> dict:
+        name = ns["metadata"]["name"]
+        if name in PROTECTED:
+            raise errors.forbidden(
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted'
+            )
+        if not ns["metadata"].get("deletionTimestamp"):
+
+            def mark(current: dict) -> dict | None:
+                if current["metadata"].get("deletionTimestamp"):
+                    return None
+                current["metadata"]["deletionTimestamp"] = meta.timestamp()
+                current["metadata"]["deletionGracePeriodSeconds"] = 0
+                current.setdefault("status", {})["phase"] = "Terminating"
+                return current
+
+            ns = await self.registry.storage.guaranteed_update(self.registry.key(info), mark)
+        self._start(name)
+        return ns
+
+    def _start(self, name: str) -> None:
+        task = self._tasks.get(name)
+        if task is None or task.done():
+            self._tasks[name] = asyncio.create_task(self._finalize(name), name=f"ns {name}")
+
+    async def _finalize(self, name: str) -> None:
+        from apiserver.registry import DeleteOptions
+
+        delay = 0.2
+        while True:
+            try:
+                remaining = 0
+                for res in RESOURCES:
+                    if not res.namespaced:
+                        continue
+                    items, _ = await self.registry.storage.list(prefix_key(res.plural, name))
+                    remaining += len(items)
+                    for item in items:
+                        if item["metadata"].get("deletionTimestamp") and res.kind != "Pod":
+                            continue
+                        info = RequestInfo(res, name, item["metadata"]["name"], None)
+                        with contextlib.suppress(errors.NotFound):
+                            await self.registry.delete(
+                                info, DeleteOptions(propagation_policy="Background")
+                            )
+                if remaining == 0:
+                    await self._remove(name)
+                    return
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # keep trying: etcd may be briefly away
+                log.warning("finalizing namespace %s: %s", name, err)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    async def _remove(self, name: str) -> None:
+        key = object_key("namespaces", None, name)
+
+        def drop_finalizer(ns: dict) -> dict | None:
+            spec = ns.setdefault("spec", {})
+            if "kubernetes" not in (spec.get("finalizers") or []):
+                return None
+            spec["finalizers"] = [f for f in spec["finalizers"] if f != "kubernetes"]
+            return ns
+
+        try:
+            ns = await self.registry.storage.guaranteed_update(key, drop_finalizer)
+            if not ns["metadata"].get("finalizers") and not ns["spec"].get("finalizers"):
+                await self.registry.storage.delete(key, int(ns["metadata"]["resourceVersion"]))
+        except KeyMissing:
+            pass
+
+    async def stop(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        for task in self._tasks.values():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

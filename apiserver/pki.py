@@ -1,0 +1,142 @@
+"""Certificates for serving the API over TLS: a cluster CA and a serving certificate
+signed by it. kubectl (client-go) only sends bearer tokens over TLS, so a cluster a
+user talks to with kubectl is served over HTTPS."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+DEFAULT_HOSTS = (
+    "127.0.0.1",
+    "::1",
+    "localhost",
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster.local",
+)
+
+
+@dataclass(frozen=True)
+class ServingFiles:
+    ca_cert: Path
+    cert: Path
+    key: Path
+
+
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    path.chmod(0o600)
+
+
+def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return key
+
+
+def _validity() -> tuple[datetime.datetime, datetime.datetime]:
+    now = datetime.datetime.now(datetime.UTC)
+    return now - datetime.timedelta(hours=1), now + datetime.timedelta(days=3650)
+
+
+def ensure_ca(directory: Path) -> tuple[Path, Path]:
+    """The cluster CA in `directory` (made once, then reused)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = directory / "ca.crt", directory / "ca.key"
+    if cert_path.exists() and key_path.exists():
+        return cert_path, key_path
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "minik-ca")])
+    not_before, not_after = _validity()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    _write_key(key_path, key)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path
+
+
+def ensure_serving_cert(directory: Path, extra_hosts: tuple[str, ...] = ()) -> ServingFiles:
+    """A serving certificate for the apiserver, valid for loopback, this host's
+    names, the `kubernetes` Service names and `extra_hosts`."""
+    ca_cert_path, ca_key_path = ensure_ca(directory)
+    cert_path, key_path = directory / "apiserver.crt", directory / "apiserver.key"
+    hosts = tuple(dict.fromkeys((*DEFAULT_HOSTS, socket.gethostname(), *extra_hosts)))
+    if cert_path.exists() and key_path.exists() and _covers(cert_path, hosts):
+        return ServingFiles(ca_cert_path, cert_path, key_path)
+    ca_key = _load_key(ca_key_path)
+    ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
+    key = ec.generate_private_key(ec.SECP256R1())
+    sans: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            sans.append(x509.DNSName(host))
+    not_before, not_after = _validity()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    _write_key(key_path, key)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return ServingFiles(ca_cert_path, cert_path, key_path)
+
+
+def _covers(cert_path: Path, hosts: tuple[str, ...]) -> bool:
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    names = {str(v) for v in san.get_values_for_type(x509.IPAddress)}
+    names |= set(san.get_values_for_type(x509.DNSName))
+    return all(h in names or str(h) in names for h in hosts)

@@ -1,0 +1,593 @@
+"""The generic REST store: create, get, list, update, patch and delete for every
+resource, with Kubernetes' metadata rules, preconditions, finalizers and graceful
+deletion. Per-kind differences live in strategies.py and admission.py."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from api import defaults, errors, patch, schema, validation
+from api.fields import FieldSelector, parse_field_selector
+from api.labels import LabelSelector, parse_selector
+from api.resources import Resource
+from apiserver import meta, strategies
+from apiserver.admission import Admission
+from apiserver.allocator import Allocation, AllocationError
+from apiserver.requestinfo import RequestInfo
+from apiserver.storage import (
+    KeyExists,
+    KeyMissing,
+    RevisionMismatch,
+    Storage,
+    object_key,
+    prefix_key,
+)
+
+log = logging.getLogger(__name__)
+
+FIELD_VALIDATION = ("Strict", "Warn", "Ignore")
+
+
+@dataclass
+class WriteOptions:
+    field_manager: str | None = None
+    field_validation: str = "Warn"
+    dry_run: bool = False
+    force: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ListOptions:
+    label_selector: LabelSelector | None = None
+    field_selector: FieldSelector | None = None
+    limit: int | None = None
+    continue_token: str | None = None
+
+    @classmethod
+    def parse(cls, resource: Resource, params: dict[str, str]) -> ListOptions:
+        limit = params.get("limit")
+        try:
+            limit_n = int(limit) if limit else None
+        except ValueError as err:
+            raise errors.bad_request(f"invalid limit {limit!r}") from err
+        return cls(
+            label_selector=parse_selector(params["labelSelector"])
+            if params.get("labelSelector")
+            else None,
+            field_selector=parse_field_selector(params["fieldSelector"], resource)
+            if params.get("fieldSelector")
+            else None,
+            limit=limit_n if limit_n and limit_n > 0 else None,
+            continue_token=params.get("continue") or None,
+        )
+
+    def matches(self, obj: dict) -> bool:
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        if self.label_selector is not None and not self.label_selector.matches(labels):
+            return False
+        return self.field_selector is None or self.field_selector.matches(obj)
+
+
+@dataclass
+class DeleteOptions:
+    grace_period_seconds: int | None = None
+    propagation_policy: str | None = None
+    precondition_uid: str | None = None
+    precondition_rv: str | None = None
+    dry_run: bool = False
+
+    @classmethod
+    def parse(cls, params: dict[str, str], body: Any) -> DeleteOptions:
+        opts = body if isinstance(body, dict) else {}
+        grace = params.get("gracePeriodSeconds", opts.get("gracePeriodSeconds"))
+        policy = params.get("propagationPolicy", opts.get("propagationPolicy"))
+        if opts.get("orphanDependents") is True and not policy:
+            policy = "Orphan"
+        if policy is not None and policy not in ("Background", "Foreground", "Orphan"):
+            raise errors.bad_request(
+                f'propagationPolicy: Unsupported value: "{policy}": supported values: '
+                '"Background", "Foreground", "Orphan"'
+            )
+        pre = opts.get("preconditions") or {}
+        try:
+            grace_n = int(grace) if grace is not None else None
+        except (TypeError, ValueError) as err:
+            raise errors.bad_request(f"invalid gracePeriodSeconds {grace!r}") from err
+        dry = params.get("dryRun") == "All" or "All" in (opts.get("dryRun") or [])
+        return cls(grace_n, policy, pre.get("uid"), pre.get("resourceVersion"), dry)
+
+
+class Registry:
+    def __init__(self, storage: Storage, admission: Admission) -> None:
+        self.storage = storage
+        self.admission = admission
+
+    # ---- reads -------------------------------------------------------------
+
+    async def get(self, info: RequestInfo) -> dict:
+        obj = await self.storage.get(self.key(info))
+        if obj is None:
+            raise not_found(info)
+        return obj
+
+    async def list(self, info: RequestInfo, opts: ListOptions) -> dict:
+        items, revision = await self.storage.list(prefix_key(info.resource.plural, info.namespace))
+        items = [o for o in items if opts.matches(o)]
+        list_meta: dict[str, Any] = {"resourceVersion": str(revision)}
+        if opts.continue_token:
+            start = decode_continue(opts.continue_token)
+            items = [o for o in items if _sort_key(o) > start]
+        if opts.limit is not None and len(items) > opts.limit:
+            items = items[: opts.limit]
+            list_meta["continue"] = encode_continue(_sort_key(items[-1]))
+        res = info.resource
+        for o in items:
+            o.setdefault("kind", res.kind)
+            o.setdefault("apiVersion", res.api_version)
+        return {
+            "kind": res.list_kind,
+            "apiVersion": res.api_version,
+            "metadata": list_meta,
+            "items": items,
+        }
+
+    # ---- create ------------------------------------------------------------
+
+    async def create(self, info: RequestInfo, body: Any, opts: WriteOptions) -> dict:
+        res = info.resource
+        obj = self._decode_object(info, body, opts)
+        md = obj["metadata"]
+        if md.get("resourceVersion"):
+            raise errors.bad_request("resourceVersion should not be set on objects to be created")
+        if res.namespaced:
+            md["namespace"] = info.namespace or md.get("namespace") or "default"
+        else:
+            md.pop("namespace", None)
+        generated = not md.get("name") and bool(md.get("generateName"))
+        for _attempt in range(8):
+            if generated:
+                md["name"] = meta.generate_name(md["generateName"])
+            try:
+                return await self._create_once(info, obj, opts)
+            except errors.AlreadyExists:
+                if not generated:
+                    raise
+        raise errors.ApiError(409, "could not generate a unique name", "AlreadyExists")
+
+    async def _create_once(self, info: RequestInfo, obj: dict, opts: WriteOptions) -> dict:
+        res = info.resource
+        obj = copy.deepcopy(obj)
+        md = obj["metadata"]
+        md.update(uid=meta.new_uid(), creationTimestamp=meta.timestamp(), generation=1)
+        for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
+            md.pop(k, None)
+        strategies.for_kind(res.kind).prepare_create(obj)
+        defaults.apply_defaults(res.kind, obj)
+        await self.admission.admit_create(info, obj, opts)
+        self._validate(res, obj, None)
+        if res.namespaced:
+            await self.admission.require_namespace(md["namespace"], creating=True)
+        key = object_key(res.plural, md.get("namespace"), md.get("name", ""))
+        alloc = await self._allocate_create(res, obj, key)
+        if opts.dry_run:
+            return obj
+        try:
+            return await self.storage.create(key, obj, alloc.creates)
+        except KeyExists:
+            if await self.storage.exists(key):
+                raise errors.already_exists(
+                    res.group_resource, md["name"], res.group, res.plural
+                ) from None
+            raise errors.conflict(
+                res.group_resource,
+                md["name"],
+                "an allocation was taken concurrently, please retry",
+                res.group,
+                res.plural,
+            ) from None
+
+    # ---- update ------------------------------------------------------------
+
+    async def update(self, info: RequestInfo, body: Any, opts: WriteOptions) -> dict:
+        obj = self._decode_object(info, body, opts)
+        md = obj["metadata"]
+        if md.get("name") and md["name"] != info.name:
+            raise errors.bad_request(
+                f"the name of the object ({md['name']}) does not match the name on the URL "
+                f"({info.name})"
+            )
+        rv = md.get("resourceVersion")
+        if rv and not str(rv).isdigit():
+            raise errors.bad_request(f"invalid resourceVersion {rv!r}")
+        old = await self.get(info)
+        return await self.write_update(info, obj, old, int(rv) if rv else None, opts)
+
+    async def write_update(
+        self, info: RequestInfo, new: dict, old: dict, expected: int | None, opts: WriteOptions
+    ) -> dict:
+        """Apply the server's update rules to `new` and write it at `expected` (or at
+        `old`'s revision when the client gave none, retrying on a concurrent write)."""
+        res = info.resource
+        for _attempt in range(10):
+            candidate = self._merge_update(info, copy.deepcopy(new), old)
+            alloc = Allocation()
+            if res.kind == "Service":
+                try:
+                    alloc = await self.admission.allocator.for_update(
+                        candidate, old, self.key(info)
+                    )
+                except AllocationError as err:
+                    raise errors.invalid(res.kind, info.name or "", [_alloc_cause(err)]) from err
+            if opts.dry_run:
+                return candidate
+            if candidate == old and not alloc.creates and not alloc.deletes:
+                return old  # no-op: no new revision, as Kubernetes does
+            revision = expected if expected is not None else int(old["metadata"]["resourceVersion"])
+            try:
+                written = await self.storage.update(
+                    self.key(info), candidate, revision, alloc.creates, alloc.deletes
+                )
+            except RevisionMismatch as err:
+                if expected is not None:
+                    raise errors.conflict(
+                        res.group_resource,
+                        info.name or "",
+                        "the object has been modified; please apply your changes to the latest "
+                        "version and try again",
+                        res.group,
+                        res.plural,
+                    ) from err
+                old = err.current or await self.get(info)
+                continue
+            except KeyMissing as err:
+                raise not_found(info) from err
+            return await self.finish_if_deleted(info, written)
+        raise errors.conflict(
+            res.group_resource, info.name or "", "too many concurrent writes", res.group, res.plural
+        )
+
+    def _merge_update(self, info: RequestInfo, new: dict, old: dict) -> dict:
+        res = info.resource
+        strategy = strategies.for_kind(res.kind)
+        if info.subresource == "status":
+            new = strategy.prepare_status_update(new, old)
+        else:
+            strategy.prepare_update(new, old)
+        md, old_md = new.setdefault("metadata", {}), old["metadata"]
+        for k in (
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "namespace",
+            "name",
+            "generation",
+        ):
+            if k in old_md:
+                md[k] = old_md[k]
+            else:
+                md.pop(k, None)
+        if info.subresource != "status":
+            defaults.apply_defaults(res.kind, new)
+            if meta.spec_part(new) != meta.spec_part(old):
+                md["generation"] = int(old_md.get("generation", 1)) + 1
+        md["resourceVersion"] = old_md["resourceVersion"]
+        self._validate(res, new, old)
+        return new
+
+    async def finish_if_deleted(self, info: RequestInfo, obj: dict) -> dict:
+        """An object marked for deletion goes once its last finalizer is removed."""
+        md = obj["metadata"]
+        spec_finalizers = (
+            (obj.get("spec") or {}).get("finalizers") if info.resource.kind == "Namespace" else None
+        )
+        if (
+            md.get("deletionTimestamp")
+            and not md.get("finalizers")
+            and not spec_finalizers
+            and not md.get("deletionGracePeriodSeconds")
+        ):
+            try:
+                return await self._delete_now(info, obj)
+            except (KeyMissing, RevisionMismatch):
+                return obj
+        return obj
+
+    # ---- patch -------------------------------------------------------------
+
+    async def patch(
+        self, info: RequestInfo, patch_type: str, doc: Any, opts: WriteOptions
+    ) -> tuple[dict, bool]:
+        """Returns (object, created); server-side apply creates a missing object."""
+        res = info.resource
+        for _attempt in range(10):
+            try:
+                current = await self.get(info)
+            except errors.NotFound:
+                if patch_type != "apply" or info.subresource:
+                    raise
+                created_obj = patch.apply_patch(
+                    None, _apply_body(info, doc), opts.field_manager or "unknown", opts.force
+                )
+                try:
+                    return await self.create(info, created_obj, opts), True
+                except errors.AlreadyExists:
+                    continue
+            patched = self._apply_patch_doc(info, patch_type, doc, current, opts)
+            self._check_body_identity(info, patched)
+            patched_md = patched.setdefault("metadata", {})
+            patch_rv = patched_md.get("resourceVersion")
+            if patch_rv and patch_rv != current["metadata"]["resourceVersion"]:
+                raise errors.conflict(
+                    res.group_resource,
+                    info.name or "",
+                    "the object has been modified; please apply your changes to the latest "
+                    "version and try again",
+                    res.group,
+                    res.plural,
+                )
+            try:
+                strict = self._check_fields(info, patched, opts)
+                return await self.write_update(
+                    info, strict, current, int(current["metadata"]["resourceVersion"]), opts
+                ), False
+            except errors.Conflict:
+                if patch_rv:
+                    raise
+                continue
+        raise errors.conflict(
+            res.group_resource, info.name or "", "too many concurrent writes", res.group, res.plural
+        )
+
+    def _apply_patch_doc(
+        self, info: RequestInfo, patch_type: str, doc: Any, current: dict, opts: WriteOptions
+    ) -> dict:
+        if patch_type == "json":
+            if not isinstance(doc, list):
+                raise errors.bad_request("json patch body must be a list of operations")
+            return patch.json_patch(current, doc)
+        if patch_type == "apply":
+            return patch.apply_patch(
+                current, _apply_body(info, doc), opts.field_manager or "unknown", opts.force
+            )
+        if not isinstance(doc, dict):
+            raise errors.bad_request("patch body must be a JSON object")
+        if patch_type == "merge":
+            return patch.merge_patch(current, doc)
+        return patch.strategic_merge_patch(current, doc, info.resource.kind)
+
+    # ---- delete ------------------------------------------------------------
+
+    async def delete(self, info: RequestInfo, opts: DeleteOptions) -> dict:
+        res = info.resource
+        for _attempt in range(10):
+            obj = await self.get(info)
+            md = obj["metadata"]
+            if opts.precondition_uid and opts.precondition_uid != md.get("uid"):
+                raise errors.conflict(
+                    res.group_resource,
+                    info.name or "",
+                    f"Precondition failed: UID in precondition: "
+                    f"{opts.precondition_uid}, UID in object meta: {md.get('uid')}",
+                    res.group,
+                    res.plural,
+                )
+            if opts.precondition_rv and opts.precondition_rv != md.get("resourceVersion"):
+                raise errors.conflict(
+                    res.group_resource,
+                    info.name or "",
+                    "Precondition failed: resourceVersion mismatch",
+                    res.group,
+                    res.plural,
+                )
+            if opts.dry_run:
+                return obj
+            try:
+                return await self._delete_once(info, obj, opts)
+            except RevisionMismatch:
+                continue
+            except KeyMissing as err:
+                raise not_found(info) from err
+        raise errors.conflict(
+            res.group_resource, info.name or "", "too many concurrent writes", res.group, res.plural
+        )
+
+    async def _delete_once(self, info: RequestInfo, obj: dict, opts: DeleteOptions) -> dict:
+        res = info.resource
+        md = obj["metadata"]
+        revision = int(md["resourceVersion"])
+        marked = copy.deepcopy(obj)
+        mmd = marked["metadata"]
+        finalizers = list(mmd.get("finalizers") or [])
+        policy = opts.propagation_policy
+        if policy == "Foreground" and "foregroundDeletion" not in finalizers:
+            finalizers.append("foregroundDeletion")
+        elif policy == "Orphan" and "orphan" not in finalizers:
+            finalizers.append("orphan")
+        if res.kind == "Namespace":
+            return await self.admission.namespaces.begin_delete(info, obj)
+        grace = strategies.for_kind(res.kind).graceful_delete_seconds(
+            obj, opts.grace_period_seconds
+        )
+        if md.get("deletionTimestamp"):
+            # Already terminating: a shorter grace period may speed it up.
+            current_grace = md.get("deletionGracePeriodSeconds")
+            if grace == 0 and not finalizers:
+                return await self._delete_now(info, obj, revision)
+            if current_grace is not None and grace < current_grace:
+                mmd["deletionGracePeriodSeconds"] = grace
+                mmd["deletionTimestamp"] = meta.timestamp_after(grace)
+                return await self.storage.update(self.key(info), marked, revision)
+            return obj
+        if grace == 0 and not finalizers:
+            return await self._delete_now(info, obj, revision)
+        mmd["finalizers"] = finalizers or mmd.get("finalizers")
+        if not mmd["finalizers"]:
+            mmd.pop("finalizers")
+        mmd["deletionTimestamp"] = meta.timestamp_after(grace)
+        mmd["deletionGracePeriodSeconds"] = grace
+        return await self.storage.update(self.key(info), marked, revision)
+
+    async def _delete_now(self, info: RequestInfo, obj: dict, revision: int | None = None) -> dict:
+        deletes: list[str] = []
+        if info.resource.kind == "Service":
+            deletes = self.admission.allocator.for_delete(obj).deletes
+        if revision is None:
+            revision = int(obj["metadata"]["resourceVersion"])
+        deleted = await self.storage.delete(self.key(info), revision, deletes)
+        deleted.setdefault("kind", info.resource.kind)
+        deleted.setdefault("apiVersion", info.resource.api_version)
+        return deleted
+
+    async def delete_collection(
+        self, info: RequestInfo, lopts: ListOptions, dopts: DeleteOptions
+    ) -> dict:
+        listed = await self.list(info, lopts)
+        for item in listed["items"]:
+            md = item["metadata"]
+            one = RequestInfo(info.resource, md.get("namespace"), md["name"], None)
+            try:
+                await self.delete(one, dopts)
+            except errors.NotFound:
+                pass
+        return listed
+
+    # ---- helpers -----------------------------------------------------------
+
+    @staticmethod
+    def key(info: RequestInfo) -> str:
+        return object_key(info.resource.plural, info.namespace, info.name or "")
+
+    def _decode_object(self, info: RequestInfo, body: Any, opts: WriteOptions) -> dict:
+        if not isinstance(body, dict):
+            raise errors.bad_request("the request body must be a JSON or YAML object")
+        self._check_body_identity(info, body)
+        return self._check_fields(info, copy.deepcopy(body), opts)
+
+    @staticmethod
+    def _check_body_identity(info: RequestInfo, body: dict) -> None:
+        res = info.resource
+        api_version, kind = body.get("apiVersion"), body.get("kind")
+        if api_version and api_version != res.api_version:
+            raise errors.bad_request(
+                f"the API version in the data ({api_version}) does not match the expected API "
+                f"version ({res.api_version})"
+            )
+        if kind and kind != res.kind:
+            raise errors.bad_request(
+                f"the kind in the data ({kind}) does not match the expected kind ({res.kind})"
+            )
+        md = body.get("metadata")
+        if md is not None and not isinstance(md, dict):
+            raise errors.bad_request("metadata must be an object")
+        ns = (md or {}).get("namespace")
+        if res.namespaced and info.namespace and ns and ns != info.namespace:
+            raise errors.bad_request(
+                "the namespace of the provided object does not match the namespace sent on the "
+                "request"
+            )
+        body["apiVersion"], body["kind"] = res.api_version, res.kind
+        body.setdefault("metadata", {})
+
+    @staticmethod
+    def _check_fields(info: RequestInfo, obj: dict, opts: WriteOptions) -> dict:
+        """Unknown fields: 400 under Strict, a warning under Warn; dropped unless Strict
+        fails. Fields minik keeps but does not act on are warned about."""
+        res = info.resource
+        type_causes = schema.type_errors(res.api_version, res.kind, obj)
+        if type_causes:
+            name = (obj.get("metadata") or {}).get("name") or info.name or ""
+            raise errors.invalid(res.kind, name, type_causes, res.group)
+        unknown = schema.unknown_fields(res.api_version, res.kind, obj)
+        if unknown:
+            if opts.field_validation == "Strict":
+                detail = ", ".join(f'unknown field "{p}"' for p in unknown)
+                raise errors.bad_request(f"strict decoding error: {detail}")
+            if opts.field_validation == "Warn":
+                opts.warnings += [f'unknown field "{p}"' for p in unknown]
+            obj = schema.prune_unknown(res.api_version, res.kind, obj)
+        for path in schema.ignored_fields(res.kind, obj):
+            opts.warnings.append(f"{path}: stored but not acted on by minik")
+        return obj
+
+    @staticmethod
+    def _validate(res: Resource, obj: dict, old: dict | None) -> None:
+        causes = validation.validate(res.kind, obj, old)
+        if causes:
+            raise errors.invalid(
+                res.kind, (obj.get("metadata") or {}).get("name") or "", causes, res.group
+            )
+
+    async def _allocate_create(self, res: Resource, obj: dict, key: str) -> Allocation:
+        if res.kind != "Service":
+            return Allocation()
+        if await self.storage.exists(key):  # report the name clash, not a taken address
+            raise errors.already_exists(
+                res.group_resource, obj["metadata"].get("name", ""), res.group, res.plural
+            )
+        try:
+            return await self.admission.allocator.for_create(obj, key)
+        except AllocationError as err:
+            raise errors.invalid(
+                res.kind, obj["metadata"].get("name", ""), [_alloc_cause(err)]
+            ) from err
+
+
+def _alloc_cause(err: AllocationError) -> dict:
+    value = (
+        json.dumps(err.value)
+        if not isinstance(err.value, list)
+        else "[]string{" + ", ".join(json.dumps(v) for v in err.value) + "}"
+    )
+    return {
+        "field": err.field,
+        "message": f"Invalid value: {value}: {err.message}",
+        "reason": "FieldValueInvalid",
+    }
+
+
+def _apply_body(info: RequestInfo, doc: Any) -> dict:
+    if not isinstance(doc, dict):
+        raise errors.bad_request("apply patch body must be an object")
+    body = copy.deepcopy(doc)
+    Registry._check_body_identity(info, body)
+    md = body["metadata"]
+    if md.get("name") and info.name and md["name"] != info.name:
+        raise errors.bad_request(
+            f"the name of the object ({md['name']}) does not match the name on the URL "
+            f"({info.name})"
+        )
+    md["name"] = info.name
+    if info.resource.namespaced:
+        md["namespace"] = info.namespace
+    return body
+
+
+def _sort_key(obj: dict) -> str:
+    md = obj.get("metadata") or {}
+    return f"{md.get('namespace', '')}/{md.get('name', '')}"
+
+
+def encode_continue(last_key: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps({"start": last_key}).encode()).decode()
+
+
+def decode_continue(token: str) -> str:
+    import base64
+
+    try:
+        return json.loads(base64.urlsafe_b64decode(token.encode()))["start"]
+    except Exception as err:
+        raise errors.bad_request(f"invalid continue token {token!r}") from err
+
+
+def not_found(info: RequestInfo) -> errors.NotFound:
+    res = info.resource
+    return errors.not_found(res.group_resource, info.name or "", res.group, res.plural)

@@ -1,0 +1,46 @@
+"""Turn a request path into what it addresses, as Kubernetes' RequestInfoResolver does:
+/api/v1/namespaces/default/pods/web/status -> (pods, namespace default, name web,
+subresource status)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from api import errors
+from api.resources import Resource, find
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    resource: Resource
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+
+    @property
+    def is_collection(self) -> bool:
+        return self.name is None
+
+
+def resolve(group: str, version: str, segments: list[str]) -> RequestInfo:
+    """`segments` is the path after /api/v1 or /apis/<group>/<version>."""
+    parts = [s for s in segments if s]
+    namespace: str | None = None
+    if len(parts) >= 3 and parts[0] == "namespaces":
+        namespace, parts = parts[1], parts[2:]
+    elif len(parts) in (2, 3) and parts[0] == "namespaces":
+        # /api/v1/namespaces/<name>[/<subresource>]: the namespace object itself
+        pass
+    if not parts:
+        raise errors.ApiError(404, "the server could not find the requested resource", "NotFound")
+    plural = parts[0]
+    resource = find(group, version, plural)
+    if resource is None:
+        raise errors.ApiError(404, "the server could not find the requested resource", "NotFound")
+    if namespace is not None and not resource.namespaced:
+        raise errors.ApiError(404, "the server could not find the requested resource", "NotFound")
+    name = parts[1] if len(parts) > 1 else None
+    subresource = parts[2] if len(parts) > 2 else None
+    if len(parts) > 3 or (subresource and subresource not in resource.subresources):
+        raise errors.ApiError(404, "the server could not find the requested resource", "NotFound")
+    return RequestInfo(resource, namespace, name, subresource)

@@ -1,0 +1,271 @@
+"""All of minik's state, in etcd: one key per object, JSON values, and the object's
+resourceVersion is the key's etcd mod_revision. Every conditional write is an etcd
+transaction (compare, then put), never a read-modify-write without a compare."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import aetcd
+import aetcd.exceptions
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/registry/"
+
+
+class StorageError(Exception):
+    """etcd could not be reached or answered with an error."""
+
+
+class KeyExists(Exception):
+    pass
+
+
+class KeyMissing(Exception):
+    pass
+
+
+class RevisionMismatch(Exception):
+    """The object changed since the revision the write was based on."""
+
+    def __init__(self, current: dict | None) -> None:
+        super().__init__("revision mismatch")
+        self.current = current
+
+
+class Compacted(Exception):
+    def __init__(self, compacted_revision: int) -> None:
+        super().__init__(f"revision compacted below {compacted_revision}")
+        self.compacted_revision = compacted_revision
+
+
+@dataclass
+class WatchEvent:
+    """One change to one key: `obj` is the new object (PUT) or the last state (DELETE),
+    with metadata.resourceVersion set to the revision of the change."""
+
+    type: str  # "ADDED" | "MODIFIED" | "DELETED"
+    obj: dict
+    prev: dict | None
+    revision: int
+
+
+def object_key(plural: str, namespace: str | None, name: str) -> str:
+    return f"{PREFIX}{plural}/{namespace}/{name}" if namespace else f"{PREFIX}{plural}/{name}"
+
+
+def prefix_key(plural: str, namespace: str | None = None) -> str:
+    return f"{PREFIX}{plural}/{namespace}/" if namespace else f"{PREFIX}{plural}/"
+
+
+def decode(value: bytes, revision: int) -> dict:
+    obj = json.loads(value)
+    obj.setdefault("metadata", {})["resourceVersion"] = str(revision)
+    return obj
+
+
+def encode(obj: dict) -> bytes:
+    meta = obj.get("metadata") or {}
+    if "resourceVersion" in meta:
+        obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "resourceVersion"}}
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def _endpoint(url: str) -> tuple[str, int]:
+    parsed = urlparse(url if "://" in url else f"http://{url}")
+    return parsed.hostname or "127.0.0.1", parsed.port or 2379
+
+
+class Storage:
+    """A thin, typed layer over aetcd with Kubernetes' storage semantics."""
+
+    def __init__(self, endpoints: list[str]) -> None:
+        self._endpoints = [_endpoint(u) for u in endpoints]
+        self._client: aetcd.Client | None = None
+        self._lock = asyncio.Lock()
+
+    async def connect(self) -> None:
+        last: Exception | None = None
+        for host, port in self._endpoints:
+            client = aetcd.Client(host=host, port=port, timeout=10)
+            try:
+                await client.connect()
+                await client.status()
+            except Exception as err:  # try the next member
+                last = err
+                await client.close()
+                continue
+            self._client = client
+            return
+        raise StorageError(f"cannot reach etcd at {self._endpoints}: {last}")
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    @property
+    def client(self) -> aetcd.Client:
+        if self._client is None:
+            raise StorageError("storage is not connected")
+        return self._client
+
+    async def revision(self) -> int:
+        """The store's current revision (a cheap count-only range read)."""
+        resp = await self.client.get_prefix(b"/registry/__revision__", keys_only=True)
+        return resp.header.revision
+
+    async def get(self, key: str) -> dict | None:
+        kv = await self.client.get(key.encode())
+        return decode(kv.value, kv.mod_revision) if kv is not None else None
+
+    async def exists(self, key: str) -> bool:
+        return await self.client.get(key.encode()) is not None
+
+    async def list(self, prefix: str) -> tuple[list[dict], int]:
+        resp = await self.client.get_prefix(prefix.encode(), sort_order="ascend")
+        items = [decode(kv.value, kv.mod_revision) for kv in resp.kvs]
+        return items, resp.header.revision
+
+    async def list_keys(self, prefix: str) -> list[str]:
+        resp = await self.client.get_prefix(prefix.encode(), keys_only=True)
+        return [kv.key.decode() for kv in resp.kvs]
+
+    async def create(
+        self, key: str, obj: dict, extra_creates: dict[str, bytes] | None = None
+    ) -> dict:
+        """Put `obj` only if `key` is absent; `extra_creates` are written in the same
+        transaction and must be absent too (used for IP and port allocations)."""
+        tx = self.client.transactions
+        keys = [key.encode(), *(k.encode() for k in (extra_creates or {}))]
+        compare = [tx.create(k) == 0 for k in keys]
+        ops = [tx.put(key.encode(), encode(obj))]
+        ops += [tx.put(k.encode(), v) for k, v in (extra_creates or {}).items()]
+        ok, responses = await self.client.transaction(compare=compare, success=ops, failure=[])
+        if not ok:
+            raise KeyExists(key)
+        return _with_revision(obj, responses[0].response_put.header.revision)
+
+    async def update(
+        self,
+        key: str,
+        obj: dict,
+        expected_revision: int,
+        extra_creates: dict[str, bytes] | None = None,
+        extra_deletes: list[str] | None = None,
+    ) -> dict:
+        """Replace `key` if its mod_revision is still `expected_revision`."""
+        tx = self.client.transactions
+        compare = [tx.mod(key.encode()) == expected_revision]
+        compare += [tx.create(k.encode()) == 0 for k in (extra_creates or {})]
+        ops = [tx.put(key.encode(), encode(obj))]
+        ops += [tx.put(k.encode(), v) for k, v in (extra_creates or {}).items()]
+        ops += [tx.delete(k.encode()) for k in (extra_deletes or [])]
+        ok, responses = await self.client.transaction(
+            compare=compare, success=ops, failure=[tx.get(key.encode())]
+        )
+        if not ok:
+            current = None
+            if responses and responses[0]:
+                value, kv = responses[0][0]
+                current = decode(value, kv.mod_revision)
+            if current is None:
+                raise KeyMissing(key)
+            raise RevisionMismatch(current)
+        return _with_revision(obj, responses[0].response_put.header.revision)
+
+    async def delete(
+        self, key: str, expected_revision: int | None = None, extra_deletes: list[str] | None = None
+    ) -> dict:
+        """Delete `key` (only at `expected_revision` when given); returns the object as
+        last stored, with resourceVersion set to the deletion's revision."""
+        tx = self.client.transactions
+        compare = [tx.create(key.encode()) > 0]
+        if expected_revision is not None:
+            compare.append(tx.mod(key.encode()) == expected_revision)
+        ops = [tx.get(key.encode()), tx.delete(key.encode())]
+        ops += [tx.delete(k.encode()) for k in (extra_deletes or [])]
+        ok, responses = await self.client.transaction(
+            compare=compare, success=ops, failure=[tx.get(key.encode())]
+        )
+        if not ok:
+            if not responses or not responses[0]:
+                raise KeyMissing(key)
+            value, kv = responses[0][0]
+            raise RevisionMismatch(decode(value, kv.mod_revision))
+        value, _kv = responses[0][0]
+        return decode(value, responses[1].response_delete_range.header.revision)
+
+    async def guaranteed_update(
+        self,
+        key: str,
+        mutate: Callable[[dict], Awaitable[dict | None] | dict | None],
+        attempts: int = 20,
+    ) -> dict:
+        """Read, apply `mutate`, compare-and-put; retried on a concurrent change.
+        `mutate` returning None means no change is needed."""
+        for _ in range(attempts):
+            current = await self.get(key)
+            if current is None:
+                raise KeyMissing(key)
+            revision = int(current["metadata"]["resourceVersion"])
+            result = mutate(json.loads(json.dumps(current)))
+            if asyncio.iscoroutine(result):
+                result = await result
+            if result is None:
+                return current
+            try:
+                return await self.update(key, result, revision)
+            except RevisionMismatch:
+                continue
+        raise StorageError(f"too many concurrent updates of {key}")
+
+    async def compact(self, revision: int) -> None:
+        await self.client.compact(revision, physical=True)
+
+    async def watch(self, prefix: str, start_revision: int) -> AsyncIterator[WatchEvent]:
+        """Every change under `prefix` from `start_revision` (inclusive), in order.
+        Raises Compacted when that revision is no longer in etcd's history."""
+        try:
+            stream = await self.client.watch_prefix(
+                prefix.encode(), start_revision=start_revision, prev_kv=True
+            )
+        except aetcd.exceptions.RevisionCompactedError as err:
+            raise Compacted(err.compacted_revision) from err
+        try:
+            async for ev in stream:
+                yield to_watch_event(ev)
+        except aetcd.exceptions.RevisionCompactedError as err:
+            raise Compacted(err.compacted_revision) from err
+        finally:
+            try:
+                await stream.cancel()
+            except Exception:  # the stream may already be gone with the connection
+                pass
+
+
+def to_watch_event(ev: Any) -> WatchEvent:
+    revision = ev.kv.mod_revision
+    # etcd sends an empty previous pair for a key that did not exist before
+    has_prev = ev.prev_kv is not None and ev.prev_kv.value
+    prev = decode(ev.prev_kv.value, ev.prev_kv.mod_revision) if has_prev else None
+    if ev.kind == "DELETE":
+        if prev is None:  # compacted prev_kv: nothing to report but the key
+            prev = {"metadata": {"name": ev.kv.key.decode().rsplit("/", 1)[-1]}}
+        obj = _with_revision(prev, revision)
+        return WatchEvent("DELETED", obj, prev, revision)
+    obj = decode(ev.kv.value, revision)
+    return WatchEvent("ADDED" if ev.kv.version == 1 else "MODIFIED", obj, prev, revision)
+
+
+def _with_revision(obj: dict, revision: int) -> dict:
+    meta = dict(obj.get("metadata") or {})
+    meta["resourceVersion"] = str(revision)
+    return {**obj, "metadata": meta}

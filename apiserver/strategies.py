@@ -1,0 +1,140 @@
+"""Per-kind rules on top of the generic store, as Kubernetes' REST strategies: what a
+create resets, what an update may change, how the status subresource writes, and how
+a delete proceeds (pods are deleted gracefully)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiserver import meta
+
+# Kinds whose status is written only through the /status subresource.
+STATUS_KINDS = {"Pod", "Service", "Node", "Deployment", "ReplicaSet", "Namespace"}
+# Kinds whose create keeps the status the client sent (the kubelet registers a node
+# with its status; events and leases have none).
+KEEP_STATUS_ON_CREATE = {"Node"}
+
+
+class Strategy:
+    """Default behaviour; subclasses override what their kind does differently."""
+
+    kind = ""
+
+    def prepare_create(self, obj: dict) -> None:
+        if self.kind in STATUS_KINDS and self.kind not in KEEP_STATUS_ON_CREATE:
+            obj.pop("status", None)
+        self.initial_status(obj)
+
+    def initial_status(self, obj: dict) -> None:
+        """Status a new object starts with."""
+
+    def prepare_update(self, new: dict, old: dict) -> None:
+        if self.kind in STATUS_KINDS:
+            if "status" in old:
+                new["status"] = old["status"]
+            else:
+                new.pop("status", None)
+
+    def prepare_status_update(self, new: dict, old: dict) -> dict:
+        """A status write changes status only (Kubernetes also ignores spec there)."""
+        result = dict(old)
+        result["status"] = new.get("status", {})
+        return result
+
+    def graceful_delete_seconds(self, obj: dict, requested: int | None) -> int:
+        """Seconds to wait before the object really goes; 0 deletes it at once."""
+        return 0
+
+
+class PodStrategy(Strategy):
+    kind = "Pod"
+
+    def initial_status(self, obj: dict) -> None:
+        obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj.get("spec") or {})}
+
+    def graceful_delete_seconds(self, obj: dict, requested: int | None) -> int:
+        spec = obj.get("spec") or {}
+        phase = (obj.get("status") or {}).get("phase")
+        if not spec.get("nodeName") or phase in ("Succeeded", "Failed"):
+            return 0
+        if requested is not None:
+            return max(0, requested)
+        return int(spec.get("terminationGracePeriodSeconds", 30))
+
+
+class NamespaceStrategy(Strategy):
+    kind = "Namespace"
+
+    def initial_status(self, obj: dict) -> None:
+        obj["status"] = {"phase": "Active"}
+        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+
+
+class NodeStrategy(Strategy):
+    kind = "Node"
+
+
+class ServiceStrategy(Strategy):
+    kind = "Service"
+
+    def initial_status(self, obj: dict) -> None:
+        obj["status"] = {"loadBalancer": {}}
+
+
+class WorkloadStrategy(Strategy):
+    """Deployments and ReplicaSets start with an empty status."""
+
+    def initial_status(self, obj: dict) -> None:
+        obj["status"] = {}
+
+
+def qos_class(spec: dict) -> str:
+    """Guaranteed when every container has equal cpu and memory requests and limits,
+    BestEffort when none has any, else Burstable."""
+    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
+    any_set = False
+    guaranteed = bool(containers)
+    for c in containers:
+        res: dict[str, Any] = c.get("resources") or {}
+        limits, requests = res.get("limits") or {}, res.get("requests") or {}
+        if limits or requests:
+            any_set = True
+        for name in ("cpu", "memory"):
+            lim = limits.get(name)
+            req = requests.get(name, lim)
+            if lim is None or str(req) != str(lim):
+                guaranteed = False
+    if not any_set:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+_STRATEGIES: dict[str, Strategy] = {
+    "Pod": PodStrategy(),
+    "Namespace": NamespaceStrategy(),
+    "Node": NodeStrategy(),
+    "Service": ServiceStrategy(),
+}
+
+
+def for_kind(kind: str) -> Strategy:
+    strategy = _STRATEGIES.get(kind)
+    if strategy is None:
+        strategy = WorkloadStrategy() if kind in ("Deployment", "ReplicaSet") else Strategy()
+        strategy.kind = kind
+        _STRATEGIES[kind] = strategy
+    return strategy
+
+
+def set_condition(status: dict, condition: dict) -> None:
+    """Replace the condition of the same type, keeping lastTransitionTime when the
+    status value did not change."""
+    conditions = status.setdefault("conditions", [])
+    for i, existing in enumerate(conditions):
+        if existing.get("type") == condition["type"]:
+            if existing.get("status") == condition.get("status"):
+                condition.setdefault("lastTransitionTime", existing.get("lastTransitionTime"))
+            conditions[i] = condition
+            return
+    condition.setdefault("lastTransitionTime", meta.timestamp())
+    conditions.append(condition)

@@ -1,0 +1,718 @@
+"""Server-side printing: `meta.k8s.io/v1` Tables with the columns Kubernetes' own printers
+produce, so `kubectl get` (which asks for `as=Table`) shows the familiar output, and
+minikctl can render the very same Table.
+
+The server always fills the `-o wide` columns (priority 1); the client hides them unless
+asked. Every cell is computed here from the stored JSON object."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from api import errors
+from api.resources import Resource
+
+Obj = dict[str, Any]
+Column = dict[str, Any]
+
+INCLUDE_OBJECT = ("None", "Metadata", "Object")
+NODE_ROLE_PREFIX = "node-role.kubernetes.io/"
+NODE_ROLE_LABEL = "kubernetes.io/role"
+
+
+# --- shared helpers (minikctl reuses these) ---------------------------------------------
+
+
+def human_duration(seconds: float) -> str:
+    """Kubernetes' `duration.HumanDuration`: coarser the older it gets (5s, 2m3s, 10m, 3h4m,
+    5d, 2y30d). Up to 2s in the future counts as now (clock skew)."""
+    secs = int(seconds)
+    if secs < -1:
+        return "<invalid>"
+    if secs < 0:
+        return "0s"
+    if secs < 120:
+        return f"{secs}s"
+    minutes = secs // 60
+    if minutes < 10:
+        rest = secs % 60
+        return f"{minutes}m" if rest == 0 else f"{minutes}m{rest}s"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = secs // 3600
+    if hours < 8:
+        rest = minutes % 60
+        return f"{hours}h" if rest == 0 else f"{hours}h{rest}m"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        rest = hours % 24
+        return f"{hours // 24}d" if rest == 0 else f"{hours // 24}d{rest}h"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        days = (hours // 24) % 365
+        years = hours // 24 // 365
+        return f"{years}y" if days == 0 else f"{years}y{days}d"
+    return f"{hours // 24 // 365}y"
+
+
+def parse_time(value: str | None) -> float | None:
+    """RFC 3339 (with or without fractional seconds) to epoch seconds; None if unset/bad."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def age(timestamp: str | None, now: float | None = None) -> str:
+    """Kubernetes' `translateTimestampSince`: `<unknown>` for a zero timestamp."""
+    then = parse_time(timestamp)
+    if then is None:
+        return "<unknown>"
+    return human_duration((time.time() if now is None else now) - then)
+
+
+def format_labels(labels: dict[str, str] | None) -> str:
+    """`k=v,k2=v2` sorted by key, `<none>` when empty (labels.FormatLabels)."""
+    text = ",".join(f"{k}={v}" for k, v in sorted((labels or {}).items()))
+    return text or "<none>"
+
+
+def selector_string(selector: Obj | None) -> str:
+    """A LabelSelector (matchLabels/matchExpressions) in the string form kubectl prints."""
+    if not selector:
+        return ""
+    reqs: list[tuple[str, str]] = [
+        (k, f"{k}={v}") for k, v in (selector.get("matchLabels") or {}).items()
+    ]
+    for expr in selector.get("matchExpressions") or []:
+        key, op = expr.get("key", ""), expr.get("operator", "")
+        values = ",".join(sorted(expr.get("values") or []))
+        text = {
+            "In": f"{key} in ({values})",
+            "NotIn": f"{key} notin ({values})",
+            "Exists": key,
+            "DoesNotExist": f"!{key}",
+        }.get(op, f"{key} {op} ({values})")
+        reqs.append((key, text))
+    return ",".join(text for _, text in sorted(reqs, key=lambda r: r[0]))
+
+
+# --- column definitions ------------------------------------------------------------------
+
+
+def _col(
+    name: str, description: str, type_: str = "string", priority: int = 0, format_: str = ""
+) -> Column:
+    return {
+        "name": name,
+        "type": type_,
+        "format": format_,
+        "description": description,
+        "priority": priority,
+    }
+
+
+NAME = _col("Name", "Name must be unique within a namespace.", format_="name")
+AGE = _col(
+    "Age",
+    "CreationTimestamp is a timestamp representing the server time when this object was created.",
+)
+CONTAINERS = _col("Containers", "Names of each container in the template.", priority=1)
+IMAGES = _col("Images", "Images referenced by each container in the template.", priority=1)
+SELECTOR_WIDE = _col("Selector", "Label selector over the pods this object manages.", priority=1)
+
+COLUMNS: dict[str, list[Column]] = {
+    "Pod": [
+        NAME,
+        _col("Ready", "The aggregate readiness state of this pod for accepting traffic."),
+        _col("Status", "The aggregate status of the containers in this pod."),
+        _col(
+            "Restarts",
+            "The number of times the containers in this pod have been restarted "
+            "and when the last container in this pod has restarted.",
+        ),
+        AGE,
+        _col("IP", "IP address allocated to the pod.", priority=1),
+        _col("Node", "NodeName is the node the pod is bound to.", priority=1),
+        _col(
+            "Nominated Node", "The node this pod is nominated to run on (preemption).", priority=1
+        ),
+        _col("Readiness Gates", "Pod readiness gates that are true, of all.", priority=1),
+    ],
+    "Node": [
+        NAME,
+        _col("Status", "The status of the node"),
+        _col("Roles", "The roles of the node"),
+        AGE,
+        _col("Version", "Kubelet Version reported by the node."),
+        _col("Internal-IP", "The node's first InternalIP address.", priority=1),
+        _col("External-IP", "The node's first ExternalIP address.", priority=1),
+        _col("OS-Image", "OS Image reported by the node.", priority=1),
+        _col("Kernel-Version", "Kernel Version reported by the node.", priority=1),
+        _col("Container-Runtime", "ContainerRuntime Version reported by the node.", priority=1),
+    ],
+    "Service": [
+        NAME,
+        _col(
+            "Type", "How the Service is exposed: ClusterIP, NodePort, LoadBalancer, ExternalName."
+        ),
+        _col("Cluster-IP", "The IP address of the service inside the cluster."),
+        _col("External-IP", "Addresses from outside the cluster that reach the service."),
+        _col("Port(s)", "The ports exposed by this service."),
+        AGE,
+        _col(
+            "Selector",
+            "Route service traffic to pods with label keys and values matching this selector.",
+            priority=1,
+        ),
+    ],
+    "Endpoints": [
+        NAME,
+        _col("Endpoints", "The set of addresses and ports that comprise a service."),
+        AGE,
+    ],
+    "Event": [
+        _col(
+            "Last Seen", "The time at which the most recent occurrence of this event was recorded."
+        ),
+        _col("Type", "Type of this event (Normal, Warning)."),
+        _col("Reason", "A short, machine understandable string for the transition."),
+        _col("Object", "The object that this event is about."),
+        _col("Subobject", "The field of the object this event is about.", priority=1),
+        _col("Source", "The component reporting this event.", priority=1),
+        _col("Message", "A human-readable description of the status of this operation."),
+        _col("First Seen", "The time at which the event was first recorded.", priority=1),
+        _col("Count", "The number of times this event has occurred.", priority=1),
+        {**NAME, "priority": 1},
+    ],
+    "Deployment": [
+        NAME,
+        _col("Ready", "Number of the pod with ready state"),
+        _col(
+            "Up-to-date",
+            "Total number of non-terminated pods targeted by this deployment "
+            "that have the desired template spec.",
+        ),
+        _col(
+            "Available",
+            "Total number of available pods (ready for at least "
+            "minReadySeconds) targeted by this deployment.",
+        ),
+        AGE,
+        CONTAINERS,
+        IMAGES,
+        SELECTOR_WIDE,
+    ],
+    "ReplicaSet": [
+        NAME,
+        _col("Desired", "Replicas is the number of desired replicas.", "integer"),
+        _col("Current", "Replicas is the most recently observed number of replicas.", "integer"),
+        _col("Ready", "The number of ready replicas for this replica set.", "integer"),
+        AGE,
+        CONTAINERS,
+        IMAGES,
+        SELECTOR_WIDE,
+    ],
+    "Namespace": [NAME, _col("Status", "The status of the namespace"), AGE],
+    "Lease": [NAME, _col("Holder", "The identity of the holder of the current lease."), AGE],
+}
+DEFAULT_COLUMNS = [NAME, _col("Created At", "Time the object was created.", "date")]
+
+
+# --- per-kind rows -----------------------------------------------------------------------
+
+
+def _is_restartable_init(container: Obj | None) -> bool:
+    return bool(container) and container.get("restartPolicy") == "Always"
+
+
+def _condition_true(status: Obj, type_: str) -> bool:
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == type_:
+            return cond.get("status") == "True"
+    return False
+
+
+def _later(current: float | None, finished_at: str | None) -> float | None:
+    when = parse_time(finished_at)
+    if when is not None and (current is None or when > current):
+        return when
+    return current
+
+
+def pod_status_reason(pod: Obj) -> tuple[str, int, int, int, float | None]:
+    """(STATUS, ready, total, restarts, last restart time) exactly like Kubernetes' printer:
+    init progress (`Init:0/1`), waiting/terminated reasons, `Completed`, `Terminating`."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    total = len(spec.get("containers") or [])
+    ready = 0
+    phase = status.get("phase") or ""
+    reason = status.get("reason") or phase
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "PodScheduled" and cond.get("reason") == "SchedulingGated":
+            reason = "SchedulingGated"
+
+    init_specs = spec.get("initContainers") or []
+    init_by_name = {c.get("name"): c for c in init_specs}
+    total += sum(1 for c in init_specs if _is_restartable_init(c))
+
+    restarts = sidecar_restarts = 0
+    last_restart: float | None = None
+    last_sidecar_restart: float | None = None
+    initializing = False
+    for i, cs in enumerate(status.get("initContainerStatuses") or []):
+        state = cs.get("state") or {}
+        last_term = (cs.get("lastState") or {}).get("terminated")
+        restarts += int(cs.get("restartCount") or 0)
+        if last_term:
+            last_restart = _later(last_restart, last_term.get("finishedAt"))
+        sidecar = _is_restartable_init(init_by_name.get(cs.get("name")))
+        if sidecar:
+            sidecar_restarts += int(cs.get("restartCount") or 0)
+            if last_term:
+                last_sidecar_restart = _later(last_sidecar_restart, last_term.get("finishedAt"))
+        terminated, waiting = state.get("terminated"), state.get("waiting")
+        if terminated and int(terminated.get("exitCode") or 0) == 0:
+            continue
+        if sidecar and cs.get("started"):
+            if cs.get("ready"):
+                ready += 1
+            continue
+        if terminated:
+            if terminated.get("reason"):
+                reason = "Init:" + terminated["reason"]
+            elif terminated.get("signal"):
+                reason = f"Init:Signal:{terminated['signal']}"
+            else:
+                reason = f"Init:ExitCode:{terminated.get('exitCode') or 0}"
+        elif waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
+            reason = "Init:" + waiting["reason"]
+        else:
+            reason = f"Init:{i}/{len(init_specs)}"
+        initializing = True
+        break
+
+    if not initializing or _condition_true(status, "Initialized"):
+        restarts, last_restart = sidecar_restarts, last_sidecar_restart
+        has_running = False
+        for cs in reversed(status.get("containerStatuses") or []):
+            state = cs.get("state") or {}
+            restarts += int(cs.get("restartCount") or 0)
+            last_term = (cs.get("lastState") or {}).get("terminated")
+            if last_term:
+                last_restart = _later(last_restart, last_term.get("finishedAt"))
+            waiting, terminated = state.get("waiting"), state.get("terminated")
+            if waiting and waiting.get("reason"):
+                reason = waiting["reason"]
+            elif terminated and terminated.get("reason"):
+                reason = terminated["reason"]
+            elif terminated:
+                if terminated.get("signal"):
+                    reason = f"Signal:{terminated['signal']}"
+                else:
+                    reason = f"ExitCode:{terminated.get('exitCode') or 0}"
+            elif cs.get("ready") and state.get("running") is not None:
+                has_running = True
+                ready += 1
+        if reason == "Completed" and has_running:
+            reason = "Running" if _condition_true(status, "Ready") else "NotReady"
+
+    deleting = bool((pod.get("metadata") or {}).get("deletionTimestamp"))
+    if deleting and status.get("reason") == "NodeLost":
+        reason = "Unknown"
+    elif deleting and phase not in ("Succeeded", "Failed"):
+        reason = "Terminating"
+    return reason, ready, total, restarts, last_restart
+
+
+def _pod_cells(pod: Obj, now: float) -> list[Any]:
+    reason, ready, total, restarts, last_restart = pod_status_reason(pod)
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    restarts_text = str(restarts)
+    if restarts and last_restart is not None:
+        restarts_text = f"{restarts} ({human_duration(now - last_restart)} ago)"
+    ips = status.get("podIPs") or []
+    pod_ip = (ips[0].get("ip") if ips else None) or status.get("podIP") or "<none>"
+    gates = spec.get("readinessGates") or []
+    gates_text = "<none>"
+    if gates:
+        conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+        true = sum(1 for g in gates if conditions.get(g.get("conditionType")) == "True")
+        gates_text = f"{true}/{len(gates)}"
+    meta = pod.get("metadata") or {}
+    return [
+        meta.get("name", ""),
+        f"{ready}/{total}",
+        reason,
+        restarts_text,
+        age(meta.get("creationTimestamp"), now),
+        pod_ip,
+        spec.get("nodeName") or "<none>",
+        status.get("nominatedNodeName") or "<none>",
+        gates_text,
+    ]
+
+
+def _pod_conditions(pod: Obj) -> list[Obj] | None:
+    phase = (pod.get("status") or {}).get("phase")
+    if phase == "Succeeded":
+        message = "The pod has completed successfully."
+    elif phase == "Failed":
+        message = "The pod failed."
+    else:
+        return None
+    return [{"type": "Completed", "status": "True", "reason": phase, "message": message}]
+
+
+def node_roles(node: Obj) -> list[str]:
+    roles = set()
+    for key, value in ((node.get("metadata") or {}).get("labels") or {}).items():
+        if key.startswith(NODE_ROLE_PREFIX) and key[len(NODE_ROLE_PREFIX) :]:
+            roles.add(key[len(NODE_ROLE_PREFIX) :])
+        elif key == NODE_ROLE_LABEL and value:
+            roles.add(value)
+    return sorted(roles)
+
+
+def node_status(node: Obj) -> str:
+    """`Ready`, `NotReady`, `Unknown` (no Ready condition), plus `,SchedulingDisabled`."""
+    states = []
+    for cond in (node.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready":
+            states = ["Ready" if cond.get("status") == "True" else "NotReady"]
+    states = states or ["Unknown"]
+    if (node.get("spec") or {}).get("unschedulable"):
+        states.append("SchedulingDisabled")
+    return ",".join(states)
+
+
+def _node_address(node: Obj, type_: str) -> str:
+    for addr in (node.get("status") or {}).get("addresses") or []:
+        if addr.get("type") == type_:
+            return addr.get("address", "")
+    return "<none>"
+
+
+def _node_cells(node: Obj, now: float) -> list[Any]:
+    meta = node.get("metadata") or {}
+    info = (node.get("status") or {}).get("nodeInfo") or {}
+    return [
+        meta.get("name", ""),
+        node_status(node),
+        ",".join(node_roles(node)) or "<none>",
+        age(meta.get("creationTimestamp"), now),
+        info.get("kubeletVersion", ""),
+        _node_address(node, "InternalIP"),
+        _node_address(node, "ExternalIP"),
+        info.get("osImage") or "<unknown>",
+        info.get("kernelVersion") or "<unknown>",
+        info.get("containerRuntimeVersion") or "<unknown>",
+    ]
+
+
+def service_ports(ports: list[Obj] | None) -> str:
+    """`80/TCP`, or `80:31234/TCP` with a node port; comma-joined."""
+    pieces = []
+    for port in ports or []:
+        proto = port.get("protocol") or "TCP"
+        if port.get("nodePort"):
+            pieces.append(f"{port.get('port')}:{port['nodePort']}/{proto}")
+        else:
+            pieces.append(f"{port.get('port')}/{proto}")
+    return ",".join(pieces)
+
+
+def service_external_ip(svc: Obj) -> str:
+    spec = svc.get("spec") or {}
+    kind = spec.get("type") or "ClusterIP"
+    external = spec.get("externalIPs") or []
+    if kind in ("ClusterIP", "NodePort"):
+        return ",".join(external) or "<none>"
+    if kind == "LoadBalancer":
+        ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        lb = sorted({i.get("ip") or i.get("hostname") for i in ingress} - {None, ""})
+        return ",".join([*lb, *external]) or "<pending>"
+    if kind == "ExternalName":
+        return spec.get("externalName", "")
+    return "<unknown>"
+
+
+def _service_cells(svc: Obj, now: float) -> list[Any]:
+    meta, spec = svc.get("metadata") or {}, svc.get("spec") or {}
+    cluster_ips = spec.get("clusterIPs") or ([spec["clusterIP"]] if spec.get("clusterIP") else [])
+    return [
+        meta.get("name", ""),
+        spec.get("type") or "ClusterIP",
+        cluster_ips[0] if cluster_ips else "<none>",
+        service_external_ip(svc),
+        service_ports(spec.get("ports")) or "<none>",
+        age(meta.get("creationTimestamp"), now),
+        format_labels(spec.get("selector")),
+    ]
+
+
+def _host_port(ip: str, port: Any) -> str:
+    try:
+        if ipaddress.ip_address(ip).version == 6:
+            return f"[{ip}]:{port}"
+    except ValueError:
+        pass
+    return f"{ip}:{port}"
+
+
+def format_endpoints(endpoints: Obj, limit: int = 3) -> str:
+    """`10.0.0.1:80,10.0.0.2:80 + 1 more...`; `<none>` without subsets."""
+    subsets = endpoints.get("subsets") or []
+    if not subsets:
+        return "<none>"
+    shown: list[str] = []
+    count = 0
+    more = False
+    for subset in subsets:
+        addresses = subset.get("addresses") or []
+        ports = subset.get("ports") or []
+        for port in ports or [None]:
+            count += len(addresses)
+            for addr in addresses:
+                if len(shown) == limit:
+                    more = True
+                    break
+                ip = addr.get("ip", "")
+                shown.append(ip if port is None else _host_port(ip, port.get("port")))
+    text = ",".join(shown)
+    return f"{text} + {count - limit} more..." if more else text
+
+
+def _endpoints_cells(ep: Obj, now: float) -> list[Any]:
+    meta = ep.get("metadata") or {}
+    return [meta.get("name", ""), format_endpoints(ep), age(meta.get("creationTimestamp"), now)]
+
+
+def _event_cells(ev: Obj, now: float) -> list[Any]:
+    meta = ev.get("metadata") or {}
+    first = (
+        age(ev.get("firstTimestamp"), now)
+        if ev.get("firstTimestamp")
+        else age(ev.get("eventTime"), now)
+    )
+    last = age(ev.get("lastTimestamp"), now) if ev.get("lastTimestamp") else first
+    count = ev.get("count") or 0
+    series = ev.get("series")
+    if series:
+        last = age(series.get("lastObservedTime"), now)
+        count = series.get("count") or 0
+    elif not count:
+        count = 1
+    involved = ev.get("involvedObject") or {}
+    target = (involved.get("kind") or "").lower()
+    if involved.get("name"):
+        target = f"{target}/{involved['name']}"
+    source = ev.get("source") or {}
+    component = source.get("component") or ev.get("reportingComponent") or ""
+    instance = source.get("host") or ev.get("reportingInstance") or ""
+    return [
+        last,
+        ev.get("type", ""),
+        ev.get("reason", ""),
+        target,
+        involved.get("fieldPath", ""),
+        f"{component}, {instance}" if instance else component,
+        (ev.get("message") or "").strip(),
+        first,
+        int(count),
+        meta.get("name", ""),
+    ]
+
+
+def _template_cells(obj: Obj) -> tuple[str, str]:
+    containers = (((obj.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
+        "containers"
+    ) or []
+    return (
+        ",".join(c.get("name", "") for c in containers),
+        ",".join(c.get("image", "") for c in containers),
+    )
+
+
+def _deployment_cells(dep: Obj, now: float) -> list[Any]:
+    meta, spec, status = dep.get("metadata") or {}, dep.get("spec") or {}, dep.get("status") or {}
+    desired = spec.get("replicas", 1)
+    names, images = _template_cells(dep)
+    return [
+        meta.get("name", ""),
+        f"{status.get('readyReplicas') or 0}/{desired}",
+        int(status.get("updatedReplicas") or 0),
+        int(status.get("availableReplicas") or 0),
+        age(meta.get("creationTimestamp"), now),
+        names,
+        images,
+        selector_string(spec.get("selector")),
+    ]
+
+
+def _replicaset_cells(rs: Obj, now: float) -> list[Any]:
+    meta, spec, status = rs.get("metadata") or {}, rs.get("spec") or {}, rs.get("status") or {}
+    names, images = _template_cells(rs)
+    return [
+        meta.get("name", ""),
+        int(spec.get("replicas", 1)),
+        int(status.get("replicas") or 0),
+        int(status.get("readyReplicas") or 0),
+        age(meta.get("creationTimestamp"), now),
+        names,
+        images,
+        selector_string(spec.get("selector")) or "<none>",
+    ]
+
+
+def _namespace_cells(ns: Obj, now: float) -> list[Any]:
+    meta = ns.get("metadata") or {}
+    phase = (ns.get("status") or {}).get("phase", "")
+    return [meta.get("name", ""), phase, age(meta.get("creationTimestamp"), now)]
+
+
+def _lease_cells(lease: Obj, now: float) -> list[Any]:
+    meta = lease.get("metadata") or {}
+    holder = (lease.get("spec") or {}).get("holderIdentity") or ""
+    return [meta.get("name", ""), holder, age(meta.get("creationTimestamp"), now)]
+
+
+def _default_cells(obj: Obj, now: float) -> list[Any]:
+    meta = obj.get("metadata") or {}
+    return [meta.get("name", ""), meta.get("creationTimestamp")]
+
+
+CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
+    "Pod": _pod_cells,
+    "Node": _node_cells,
+    "Service": _service_cells,
+    "Endpoints": _endpoints_cells,
+    "Event": _event_cells,
+    "Deployment": _deployment_cells,
+    "ReplicaSet": _replicaset_cells,
+    "Namespace": _namespace_cells,
+    "Lease": _lease_cells,
+}
+
+
+# --- the Table ---------------------------------------------------------------------------
+
+
+def wants_table(accept: str | None) -> bool:
+    """True when the Accept header asks for a `meta.k8s.io` Table (kubectl get does)."""
+    for part in (accept or "").split(","):
+        params = {}
+        for piece in part.split(";")[1:]:
+            key, _, value = piece.strip().partition("=")
+            params[key.lower()] = value.strip()
+        if params.get("as") == "Table" and params.get("g", "meta.k8s.io") == "meta.k8s.io":
+            return True
+    return False
+
+
+def include_object_policy(value: str | None) -> str:
+    """Validate `?includeObject=`; Kubernetes' default is Metadata."""
+    if not value:
+        return "Metadata"
+    if value not in INCLUDE_OBJECT:
+        raise errors.bad_request(
+            f'includeObject: Unsupported value: "{value}": supported values: '
+            '"Metadata", "None", "Object"'
+        )
+    return value
+
+
+def include_object(accept: str | None, params: Mapping[str, str] | None = None) -> str:
+    """The includeObject policy of a request: the `?includeObject=` query parameter (what
+    kubectl sends, e.g. for --sort-by), else an `includeObject=` Accept parameter, else
+    Kubernetes' default, Metadata."""
+    value = (params or {}).get("includeObject")
+    if not value:
+        for part in (accept or "").split(","):
+            for piece in part.split(";")[1:]:
+                key, _, found = piece.strip().partition("=")
+                if key == "includeObject" and found:
+                    value = found.strip()
+                    break
+            if value:
+                break
+    return include_object_policy(value)
+
+
+def _row_object(resource: Resource, obj: Obj, include_object: str) -> Obj | None:
+    if include_object == "None":
+        return None
+    if include_object == "Object":
+        return {"kind": resource.kind, "apiVersion": resource.api_version, **obj}
+    return {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata") or {},
+    }
+
+
+def table_row(
+    resource: Resource, obj: Obj, include_object: str = "Metadata", now: float | None = None
+) -> Obj:
+    now = time.time() if now is None else now
+    row: Obj = {"cells": CELLS.get(resource.kind, _default_cells)(obj, now)}
+    if resource.kind == "Pod" and (conditions := _pod_conditions(obj)):
+        row["conditions"] = conditions
+    row_object = _row_object(resource, obj, include_object)
+    if row_object is not None:
+        row["object"] = row_object
+    return row
+
+
+def column_definitions(resource: Resource) -> list[Column]:
+    return [dict(c) for c in COLUMNS.get(resource.kind, DEFAULT_COLUMNS)]
+
+
+def to_table(
+    resource: Resource,
+    objects: list[Obj],
+    list_meta: Obj | None = None,
+    include_object: str = "Metadata",
+    *,
+    headers: bool = True,
+    now: float | None = None,
+) -> Obj:
+    """A `meta.k8s.io/v1` Table of `objects`; `list_meta` (resourceVersion, continue) is
+    copied into the Table's metadata. `headers=False` omits columnDefinitions, as for
+    the watch events after the first."""
+    include_object = include_object_policy(include_object)
+    now = time.time() if now is None else now
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": dict(list_meta or {}),
+        "columnDefinitions": column_definitions(resource) if headers else [],
+        "rows": [table_row(resource, obj, include_object, now) for obj in objects],
+    }
+
+
+def watch_event_table(
+    resource: Resource,
+    event_type: str,
+    obj: Obj,
+    include_object: str = "Metadata",
+    *,
+    first: bool = True,
+    now: float | None = None,
+) -> Obj:
+    """A watch event whose object is a one-row Table (what `kubectl get -w` asks for).
+    Bookmark and ERROR events pass through unchanged."""
+    if event_type in ("BOOKMARK", "ERROR"):
+        return {"type": event_type, "object": obj}
+    rv = (obj.get("metadata") or {}).get("resourceVersion")
+    meta = {"resourceVersion": rv} if rv else {}
+    table = to_table(resource, [obj], meta, include_object, headers=first, now=now)
+    return {"type": event_type, "object": table}

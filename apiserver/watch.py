@@ -1,0 +1,162 @@
+"""The HTTP side of watch: newline-delimited JSON events for one client, filtered by
+namespace and selectors, with BOOKMARKs and Kubernetes' resourceVersion rules."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from api import errors
+from apiserver.registry import ListOptions
+from apiserver.requestinfo import RequestInfo
+from apiserver.storage import Compacted, Storage, WatchEvent, prefix_key
+from apiserver.watchcache import WatchCache, WatcherTooSlow
+
+log = logging.getLogger(__name__)
+Encoder = Callable[[str, dict], bytes]
+
+
+@dataclass(frozen=True)
+class WatchRequest:
+    """A watch's parameters, checked before the stream starts so bad ones get a 400."""
+
+    start: int | None
+    timeout: float
+    bookmarks: bool
+
+    @classmethod
+    def parse(cls, params: dict[str, str]) -> WatchRequest:
+        return cls(
+            parse_start(params),
+            parse_timeout(params),
+            params.get("allowWatchBookmarks") in ("true", "1"),
+        )
+
+
+def parse_timeout(params: dict[str, str]) -> float:
+    """timeoutSeconds, or Kubernetes' default of a random 30-60 minutes."""
+    raw = params.get("timeoutSeconds")
+    if raw is None:
+        return 1800 * (1 + random.random())
+    try:
+        return max(0.0, float(raw))
+    except ValueError as err:
+        raise errors.bad_request(f"invalid timeoutSeconds {raw!r}") from err
+
+
+def parse_start(params: dict[str, str]) -> int | None:
+    """None means 'current state first' (unset or "0"), else the revision to follow."""
+    raw = params.get("resourceVersion")
+    if raw in (None, "", "0"):
+        return None
+    if not raw.isdigit():
+        raise errors.bad_request(f"invalid resourceVersion {raw!r}")
+    return int(raw)
+
+
+async def stream(
+    storage: Storage,
+    cache: WatchCache,
+    info: RequestInfo,
+    opts: ListOptions,
+    request: WatchRequest,
+    encode: Encoder,
+    bookmark_interval: float,
+) -> AsyncIterator[bytes]:
+    res = info.resource
+    timeout, bookmarks, start = request.timeout, request.bookmarks, request.start
+    prefix = prefix_key(res.plural, info.namespace)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+
+    if start is None:
+        await cache.start(res.plural)  # so the list below is covered by the live stream
+        items, start = await storage.list(prefix)
+        for obj in items:
+            if opts.matches(obj):
+                yield encode("ADDED", _typed(obj, info))
+
+    queue: asyncio.Queue[tuple[WatchEvent, int] | Exception] = asyncio.Queue()
+
+    async def pump() -> None:
+        try:
+            async for item in cache.events(res.plural, start):
+                queue.put_nowait(item)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            queue.put_nowait(err)
+
+    task = asyncio.create_task(pump())
+    progress = start
+    try:
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            wait = min(remaining, bookmark_interval) if bookmarks else remaining
+            try:
+                item = await asyncio.wait_for(queue.get(), wait)
+            except TimeoutError:
+                if bookmarks and loop.time() < deadline:
+                    progress = max(progress, cache.progress(res.plural))
+                    yield encode(
+                        "BOOKMARK",
+                        {
+                            "kind": res.kind,
+                            "apiVersion": res.api_version,
+                            "metadata": {"resourceVersion": str(progress)},
+                        },
+                    )
+                continue
+            if isinstance(item, Compacted):
+                status = errors.gone(
+                    f"too old resource version: {start} ({item.compacted_revision})"
+                ).status()
+                yield encode("ERROR", status)
+                return
+            if isinstance(item, WatcherTooSlow):
+                return  # the client resumes from its last resourceVersion
+            if isinstance(item, Exception):
+                log.warning("watch of %s failed: %s", res.plural, item)
+                return
+            ev, seen = item
+            progress = max(progress, seen)
+            out = _filter(ev, info, prefix, opts)
+            if out is not None:
+                yield encode(out[0], _typed(out[1], info))
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+def _filter(
+    ev: WatchEvent, info: RequestInfo, prefix: str, opts: ListOptions
+) -> tuple[str, dict] | None:
+    """Kubernetes' selector semantics: an object that starts matching is ADDED, one that
+    stops matching is DELETED for this watcher."""
+    md = ev.obj.get("metadata") or {}
+    if info.namespace and md.get("namespace") != info.namespace:
+        return None
+    now_matches = ev.type != "DELETED" and opts.matches(ev.obj)
+    before = opts.matches(ev.prev) if ev.prev is not None else ev.type != "ADDED"
+    if ev.type == "DELETED":
+        return ("DELETED", ev.obj) if before else None
+    if now_matches and before:
+        return ("MODIFIED", ev.obj)
+    if now_matches:
+        return ("ADDED", ev.obj)
+    if before:
+        return ("DELETED", ev.obj)
+    return None
+
+
+def _typed(obj: dict, info: RequestInfo) -> dict:
+    obj.setdefault("kind", info.resource.kind)
+    obj.setdefault("apiVersion", info.resource.api_version)
+    return obj

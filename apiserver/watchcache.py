@@ -1,0 +1,173 @@
+"""One etcd watch per resource, fanned out to every HTTP watcher.
+
+Each resource keeps a window of its most recent changes. A watcher that starts at a
+revision inside the window is served from it and then live; one that starts before
+the window (e.g. a client resuming after an apiserver restart) gets its own etcd
+watch from that revision, so it sees etcd's full history with no gap, or a 410 when
+that history has been compacted."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator
+
+from apiserver.storage import Compacted, Storage, WatchEvent, prefix_key
+
+log = logging.getLogger(__name__)
+
+WINDOW = 2000  # changes kept per resource
+QUEUE_LIMIT = 20000  # a watcher this far behind is closed (it resumes from its last RV)
+
+
+class WatcherTooSlow(Exception):
+    pass
+
+
+class Subscription:
+    """A watcher's view of the shared stream: a queue of events after its start."""
+
+    def __init__(self, shared: SharedWatch, backlog: list[WatchEvent]) -> None:
+        self._shared = shared
+        self.queue: asyncio.Queue[WatchEvent | Exception] = asyncio.Queue()
+        for ev in backlog:
+            self.queue.put_nowait(ev)
+
+    def push(self, item: WatchEvent | Exception) -> None:
+        if self.queue.qsize() >= QUEUE_LIMIT:
+            self._shared.unsubscribe(self)
+            self.queue.put_nowait(WatcherTooSlow())
+            return
+        self.queue.put_nowait(item)
+
+    @property
+    def progress(self) -> int:
+        """The newest revision the shared stream has seen (events or not for us)."""
+        return self._shared.progress
+
+    def close(self) -> None:
+        self._shared.unsubscribe(self)
+
+
+class SharedWatch:
+    """The single etcd watch of one resource prefix."""
+
+    def __init__(self, storage: Storage, plural: str) -> None:
+        self._storage = storage
+        self._prefix = prefix_key(plural)
+        self._window: deque[WatchEvent] = deque()
+        self._subscribers: set[Subscription] = set()
+        self._task: asyncio.Task | None = None
+        self.since = 0  # every change with revision > since is in the window or to come
+        self.progress = 0
+        self._started = asyncio.Event()
+
+    async def ensure_started(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"watch {self._prefix}")
+        await self._started.wait()
+
+    def subscribe(self, after_revision: int) -> Subscription | None:
+        """Events with revision > after_revision, or None if the window does not reach
+        back that far. Synchronous, so no change can slip between backlog and live."""
+        if after_revision < self.since:
+            return None
+        backlog = [ev for ev in self._window if ev.revision > after_revision]
+        sub = Subscription(self, backlog)
+        self._subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subscribers.discard(sub)
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                if not self._started.is_set():
+                    self.since = self.progress = await self._storage.revision()
+                    self._started.set()
+                async for ev in self._storage.watch(self._prefix, self.progress + 1):
+                    backoff = 0.1
+                    self._record(ev)
+            except asyncio.CancelledError:
+                raise
+            except Compacted as err:
+                # We fell behind etcd's history (e.g. a long etcd outage): start afresh
+                # and make every watcher relist.
+                log.warning("shared watch of %s compacted: %s", self._prefix, err)
+                for sub in list(self._subscribers):
+                    sub.push(err)
+                self._subscribers.clear()
+                self._window.clear()
+                self.since = self.progress = await self._storage.revision()
+            except Exception as err:
+                log.warning(
+                    "shared watch of %s lost (%s); resuming from %d",
+                    self._prefix,
+                    err,
+                    self.progress + 1,
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _record(self, ev: WatchEvent) -> None:
+        self._window.append(ev)
+        self.progress = ev.revision
+        if len(self._window) > WINDOW:
+            dropped = self._window.popleft()
+            self.since = dropped.revision
+        for sub in list(self._subscribers):
+            sub.push(ev)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+
+
+class WatchCache:
+    """The shared watches of all resources, created on first use."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._shared: dict[str, SharedWatch] = {}
+
+    async def events(
+        self, plural: str, after_revision: int
+    ) -> AsyncIterator[tuple[WatchEvent, int]]:
+        """Changes of `plural` after `after_revision`, each with the stream's progress
+        (for bookmarks). Raises Compacted when the history is gone."""
+        shared = await self.start(plural)
+        sub = shared.subscribe(after_revision)
+        if sub is None:
+            async for ev in self._storage.watch(prefix_key(plural), after_revision + 1):
+                yield ev, ev.revision
+            return
+        try:
+            while True:
+                item = await sub.queue.get()
+                if isinstance(item, Exception):
+                    raise item
+                yield item, max(item.revision, sub.progress)
+        finally:
+            sub.close()
+
+    async def start(self, plural: str) -> SharedWatch:
+        shared = self._shared.get(plural)
+        if shared is None:
+            shared = self._shared[plural] = SharedWatch(self._storage, plural)
+        await shared.ensure_started()
+        return shared
+
+    def progress(self, plural: str) -> int:
+        shared = self._shared.get(plural)
+        return shared.progress if shared else 0
+
+    async def stop(self) -> None:
+        for shared in self._shared.values():
+            await shared.stop()

@@ -1,0 +1,234 @@
+"""apiserver vs raw etcd, same run, same machine.
+
+- create throughput (pods through the API, concurrency C) vs raw etcd puts of the same
+  JSON with the same client library (aetcd) at the same concurrency; same for gets;
+- p50/p99 create latency at a paced 100 creates/s;
+- list of 1,000 pods (full JSON), median of several;
+- watch delivery latency with 100 concurrent HTTP watchers: time from the create
+  request being sent to each watcher receiving the event.
+
+Targets (issue 2): create throughput >= 40% of raw etcd puts; p99 create <= 20 ms at
+100 creates/s; list of 1,000 pods <= 150 ms; watch delivery p99 <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aetcd
+
+from api.resources import find
+from client.rest import AsyncClient
+from tests.support.cluster import (
+    make_workdir,
+    remove_workdir,
+    start_apiserver,
+    start_etcd,
+)
+
+PODS = find("", "v1", "pods")
+
+
+def pod(name: str) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "bench", "tier": "web"}},
+        "spec": {
+            "containers": [
+                {
+                    "name": "web",
+                    "image": "busybox:1.36",
+                    "command": ["httpd", "-f", "-p", "80"],
+                    "ports": [{"containerPort": 80}],
+                    "env": [{"name": "MODE", "value": "bench"}],
+                }
+            ]
+        },
+    }
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def bounded(n: int, concurrency: int, fn) -> float:
+    """Run fn(i) for i in range(n) with `concurrency` workers; seconds taken."""
+    counter = iter(range(n))
+
+    async def worker() -> None:
+        for i in counter:
+            await fn(i)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - start
+
+
+async def raw_etcd(etcd_url: str, n: int, concurrency: int) -> tuple[float, float]:
+    host, port = etcd_url.removeprefix("http://").split(":")
+    client = aetcd.Client(host=host, port=int(port))
+    await client.connect()
+    body = json.dumps(pod("x")).encode()
+
+    async def put(i: int) -> None:
+        await client.put(f"/bench/raw/pod-{i}".encode(), body)
+
+    async def get(i: int) -> None:
+        await client.get(f"/bench/raw/pod-{i}".encode())
+
+    put_s = await bounded(n, concurrency, put)
+    get_s = await bounded(n, concurrency, get)
+    await client.delete_prefix(b"/bench/raw/")
+    await client.close()
+    return n / put_s, n / get_s
+
+
+async def api_rates(api: AsyncClient, ns: str, n: int, concurrency: int) -> tuple[float, float]:
+    async def create(i: int) -> None:
+        await api.create(PODS, pod(f"pod-{i}"), ns)
+
+    async def get(i: int) -> None:
+        await api.get(PODS, f"pod-{i}", ns)
+
+    create_s = await bounded(n, concurrency, create)
+    get_s = await bounded(n, concurrency, get)
+    return n / create_s, n / get_s
+
+
+async def paced_creates(api: AsyncClient, ns: str, rate: float, seconds: float) -> list[float]:
+    latencies: list[float] = []
+    tasks = []
+
+    async def one(i: int) -> None:
+        t0 = time.perf_counter()
+        await api.create(PODS, pod(f"paced-{i}"), ns)
+        latencies.append((time.perf_counter() - t0) * 1000)
+
+    start = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    return latencies
+
+
+async def list_times(api: AsyncClient, ns: str, runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        listed = await api.list(PODS, ns)
+        out.append((time.perf_counter() - t0) * 1000)
+        assert len(listed["items"]) >= 1000, len(listed["items"])
+    return out
+
+
+async def watch_latency(api: AsyncClient, ns: str, watchers: int, events: int) -> list[float]:
+    sent: dict[str, float] = {}
+    latencies: list[float] = []
+    ready = 0
+    done = asyncio.Event()
+    received = 0
+    listed = await api.list(PODS, ns, limit=1)
+    rv = listed["metadata"]["resourceVersion"]
+
+    async def watcher() -> None:
+        nonlocal ready, received
+        ready += 1
+        async for event_type, obj in api.watch(PODS, ns, resource_version=rv, timeout_seconds=120):
+            name = obj["metadata"]["name"]
+            if event_type == "ADDED" and name in sent:
+                latencies.append((time.perf_counter() - sent[name]) * 1000)
+                received += 1
+                if received >= watchers * events:
+                    done.set()
+                if name == f"watched-{events - 1}":
+                    return
+
+    tasks = [asyncio.create_task(watcher()) for _ in range(watchers)]
+    await asyncio.sleep(2.0)  # let every watch connect
+    for i in range(events):
+        name = f"watched-{i}"
+        sent[name] = time.perf_counter()
+        await api.create(PODS, pod(name), ns)
+        await asyncio.sleep(0.05)
+    await asyncio.wait_for(done.wait(), 60)
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return latencies
+
+
+async def run(args: argparse.Namespace, api_url_kubeconfig: str, etcd_url: str) -> None:
+    from client.kubeconfig import load
+
+    config = load(api_url_kubeconfig)
+    raw_put, raw_get = await raw_etcd(etcd_url, args.n, args.concurrency)
+    async with AsyncClient(config, timeout=60) as api:
+        ns_obj = await api.create(find("", "v1", "namespaces"), {"metadata": {"name": "bench"}})
+        ns = ns_obj["metadata"]["name"]
+        create_rate, get_rate = await api_rates(api, ns, args.n, args.concurrency)
+        paced = await paced_creates(api, ns, 100, args.paced_seconds)
+        lists = await list_times(api, ns, 5)
+        async with AsyncClient(config, timeout=120, max_connections=args.watchers + 10) as wapi:
+            watch = await watch_latency(wapi, ns, args.watchers, args.watch_events)
+
+    print(f"\nminik apiserver benchmark ({args.n} pods, concurrency {args.concurrency})")
+    print(f"{'measure':<40}{'minik':>12}{'baseline':>12}{'ratio':>8}   target")
+    print(
+        f"{'create pods/s vs raw etcd put/s':<40}{create_rate:>12.0f}{raw_put:>12.0f}"
+        f"{create_rate / raw_put:>8.2f}   >= 0.40"
+    )
+    print(
+        f"{'get pods/s vs raw etcd get/s':<40}{get_rate:>12.0f}{raw_get:>12.0f}"
+        f"{get_rate / raw_get:>8.2f}"
+    )
+    print(f"{'create latency p50 ms @100/s':<40}{statistics.median(paced):>12.1f}")
+    print(f"{'create latency p99 ms @100/s':<40}{pct(paced, 99):>12.1f}{'':>20}   <= 20")
+    print(
+        f"{'list 1000 pods ms (median of 5)':<40}{statistics.median(lists):>12.1f}{'':>20}   <= 150"
+    )
+    print(
+        f"{'watch delivery p50 ms, ' + str(args.watchers) + ' watchers':<40}"
+        f"{statistics.median(watch):>12.1f}"
+    )
+    print(
+        f"{'watch delivery p99 ms, ' + str(args.watchers) + ' watchers':<40}"
+        f"{pct(watch, 99):>12.1f}{'':>20}   <= 50"
+    )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--paced-seconds", type=float, default=5.0)
+    p.add_argument("--watchers", type=int, default=100)
+    p.add_argument("--watch-events", type=int, default=20)
+    args = p.parse_args()
+    workdir = make_workdir("minik-bench-")
+    etcd = start_etcd(workdir)
+    try:
+        server = start_apiserver(etcd, workdir / "apiserver")
+        try:
+            asyncio.run(run(args, str(server.kubeconfig), etcd.url))
+        finally:
+            server.stop()
+    finally:
+        etcd.stop()
+        remove_workdir(workdir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""Starting minik's processes on this machine: etcd, the apiserver, and later the
+other components. `minik up` and the test fixtures both use these, so a cluster in a
+test is started exactly as a user's is."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+class StartError(Exception):
+    pass
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def etcd_binary() -> str:
+    found = shutil.which("etcd") or ("/usr/bin/etcd" if Path("/usr/bin/etcd").exists() else None)
+    if not found:
+        raise StartError("etcd not found: install Debian's etcd-server (deploy/setup.sh does)")
+    return found
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        stop_pid(self.popen.pid, timeout, self.popen)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def stop_pid(pid: int, timeout: float = 10.0, popen: subprocess.Popen | None = None) -> None:
+    """SIGTERM, wait, then SIGKILL: only the process we started, by its PID."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if popen is not None:
+            if popen.poll() is not None:
+                return
+        elif not pid_alive(pid):
+            return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    if popen is not None:
+        popen.wait(5)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours counts as gone
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        return state != "Z"
+    except OSError:
+        return False
+
+
+def spawn(name: str, argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> Process:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "ab")  # noqa: SIM115 - the child owns it
+    popen = subprocess.Popen(
+        argv,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
+    )
+    log.close()
+    return Process(name, popen, log_path)
+
+
+def start_etcd(data_dir: Path, client_port: int, peer_port: int, log_path: Path) -> Process:
+    client_url = f"http://127.0.0.1:{client_port}"
+    peer_url = f"http://127.0.0.1:{peer_port}"
+    argv = [
+        etcd_binary(),
+        "--name",
+        "minik",
+        "--data-dir",
+        str(data_dir),
+        "--listen-client-urls",
+        client_url,
+        "--advertise-client-urls",
+        client_url,
+        "--listen-peer-urls",
+        peer_url,
+        "--initial-advertise-peer-urls",
+        peer_url,
+        "--initial-cluster",
+        f"minik={peer_url}",
+        "--quota-backend-bytes",
+        str(2 * 1024**3),
+        "--log-level",
+        "warn",
+    ]
+    proc = spawn("etcd", argv, log_path, env={"ETCD_UNSUPPORTED_ARCH": os.uname().machine})
+    wait_for(lambda: _http_ok(f"{client_url}/health"), 30, proc, "etcd")
+    return proc
+
+
+def start_apiserver(
+    etcd_url: str,
+    port: int,
+    token_file: Path,
+    log_path: Path,
+    pki_dir: Path,
+    extra: list[str] | None = None,
+    bind: str = "127.0.0.1",
+) -> Process:
+    """The apiserver over HTTPS with a serving certificate from the CA in `pki_dir`
+    (kubectl sends tokens only over TLS). Ready when /readyz answers."""
+    from apiserver.pki import ensure_serving_cert
+
+    files = ensure_serving_cert(pki_dir, () if bind in ("0.0.0.0", "::") else (bind,))
+    argv = [
+        sys.executable,
+        "-m",
+        "apiserver",
+        "--etcd-servers",
+        etcd_url,
+        "--bind-address",
+        bind,
+        "--port",
+        str(port),
+        "--token-auth-file",
+        str(token_file),
+        "--tls-cert-file",
+        str(files.cert),
+        "--tls-private-key-file",
+        str(files.key),
+        *(extra or []),
+    ]
+    proc = spawn("apiserver", argv, log_path)
+    host = "127.0.0.1" if bind in ("0.0.0.0", "::") else bind
+    url = f"https://{host}:{port}/readyz"
+    wait_for(lambda: _http_ok(url, str(files.ca_cert)), 30, proc, "apiserver")
+    return proc
+
+
+def wait_for(check, timeout: float, proc: Process | None, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and not proc.alive():
+            raise StartError(f"{what} exited with {proc.popen.returncode}:\n{proc.log_tail()}")
+        if check():
+            return
+        time.sleep(0.1)
+    tail = proc.log_tail() if proc else ""
+    raise StartError(f"{what} did not become ready within {timeout:.0f}s\n{tail}")
+
+
+def _http_ok(url: str, ca_file: str | None = None) -> bool:
+    try:
+        verify = ssl.create_default_context(cafile=ca_file) if ca_file else True
+        return httpx.get(url, timeout=1.0, verify=verify).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def write_token_file(path: Path, users: list[tuple[str, str]]) -> dict[str, str]:
+    """One random token per (user, groups); returns user -> token."""
+    tokens: dict[str, str] = {}
+    lines = []
+    for user, groups in users:
+        token = secrets.token_hex(16)
+        tokens[user] = token
+        lines.append(f'{token},{user},{user},"{groups}"')
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    return tokens

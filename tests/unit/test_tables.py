@@ -1,0 +1,521 @@
+"""Server-side Tables: kubectl's usual columns, computed like Kubernetes' printers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from api import errors
+from api.resources import by_kind
+from apiserver import tables
+
+NOW = 1_700_000_000.0
+
+
+def ts(ago: float) -> str:
+    return datetime.fromtimestamp(NOW - ago, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def cells(kind: str, obj: dict) -> list:
+    resource = by_kind(kind)
+    assert resource is not None
+    table = tables.to_table(resource, [obj], now=NOW)
+    return table["rows"][0]["cells"]
+
+
+def row(kind: str, obj: dict) -> dict:
+    names = [c["name"] for c in tables.COLUMNS[kind]]
+    return dict(zip(names, cells(kind, obj), strict=True))
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (-5, "<invalid>"),
+        (-1.5, "0s"),
+        (0, "0s"),
+        (59, "59s"),
+        (119, "119s"),
+        (120, "2m"),
+        (123, "2m3s"),
+        (599, "9m59s"),
+        (600, "10m"),
+        (179 * 60 + 59, "179m"),
+        (3 * 3600, "3h"),
+        (3 * 3600 + 4 * 60 + 5, "3h4m"),
+        (8 * 3600, "8h"),
+        (47 * 3600, "47h"),
+        (48 * 3600, "2d"),
+        (5 * 86400 + 3 * 3600, "5d3h"),
+        (8 * 86400, "8d"),
+        (400 * 86400, "400d"),
+        (2 * 365 * 86400 + 30 * 86400, "2y30d"),
+        (3 * 365 * 86400, "3y"),
+        (9 * 365 * 86400, "9y"),
+    ],
+)
+def test_human_duration_matches_kubernetes(seconds, text):
+    assert tables.human_duration(seconds) == text
+
+
+def test_age_handles_missing_and_fractional_timestamps():
+    assert tables.age(None, NOW) == "<unknown>"
+    assert tables.age(ts(125), NOW) == "2m5s"
+    assert tables.age(ts(30)[:-1] + ".123456Z", NOW) == "29s"
+
+
+def test_wants_table_and_include_object():
+    kubectl = (
+        "application/json;as=Table;v=v1;g=meta.k8s.io,"
+        "application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+    )
+    assert tables.wants_table(kubectl)
+    assert not tables.wants_table("application/json")
+    assert not tables.wants_table(None)
+    assert tables.include_object_policy(None) == "Metadata"
+    assert tables.include_object_policy("Object") == "Object"
+    with pytest.raises(errors.ApiError) as exc:
+        tables.include_object_policy("Everything")
+    assert exc.value.code == 400
+    assert tables.include_object(kubectl, {"includeObject": "Object"}) == "Object"
+    assert tables.include_object(kubectl, {}) == "Metadata"
+    assert tables.include_object(kubectl + ";includeObject=None", None) == "None"
+
+
+def pod(status: dict, spec: dict | None = None, **meta) -> dict:
+    return {
+        "metadata": {"name": "p", "namespace": "default", "creationTimestamp": ts(60), **meta},
+        "spec": spec or {"containers": [{"name": "c", "image": "x"}]},
+        "status": status,
+    }
+
+
+def test_pod_running_with_restarts():
+    r = row(
+        "Pod",
+        pod(
+            {
+                "phase": "Running",
+                "podIPs": [{"ip": "10.244.0.5"}],
+                "containerStatuses": [
+                    {
+                        "name": "c",
+                        "ready": True,
+                        "restartCount": 3,
+                        "state": {"running": {}},
+                        "lastState": {"terminated": {"exitCode": 1, "finishedAt": ts(120)}},
+                    }
+                ],
+            },
+            {"containers": [{"name": "c"}], "nodeName": "node-1"},
+        ),
+    )
+    assert r["Ready"] == "1/1" and r["Status"] == "Running"
+    assert r["Restarts"] == "3 (2m ago)" and r["Age"] == "60s"
+    assert (r["IP"], r["Node"], r["Nominated Node"], r["Readiness Gates"]) == (
+        "10.244.0.5",
+        "node-1",
+        "<none>",
+        "<none>",
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ({"phase": "Pending"}, "Pending"),
+        (
+            {
+                "phase": "Running",
+                "containerStatuses": [
+                    {"name": "c", "state": {"waiting": {"reason": "CrashLoopBackOff"}}}
+                ],
+            },
+            "CrashLoopBackOff",
+        ),
+        (
+            {
+                "phase": "Pending",
+                "containerStatuses": [
+                    {"name": "c", "state": {"waiting": {"reason": "ErrImagePull"}}}
+                ],
+            },
+            "ErrImagePull",
+        ),
+        (
+            {
+                "phase": "Succeeded",
+                "containerStatuses": [
+                    {"name": "c", "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}
+                ],
+            },
+            "Completed",
+        ),
+        (
+            {
+                "phase": "Failed",
+                "containerStatuses": [{"name": "c", "state": {"terminated": {"exitCode": 2}}}],
+            },
+            "ExitCode:2",
+        ),
+        (
+            {
+                "phase": "Failed",
+                "containerStatuses": [
+                    {"name": "c", "state": {"terminated": {"exitCode": 137, "signal": 9}}}
+                ],
+            },
+            "Signal:9",
+        ),
+        ({"phase": "Failed", "reason": "Evicted"}, "Evicted"),
+        (
+            {
+                "phase": "Pending",
+                "conditions": [
+                    {"type": "PodScheduled", "status": "False", "reason": "SchedulingGated"}
+                ],
+            },
+            "SchedulingGated",
+        ),
+    ],
+)
+def test_pod_status_column(status, expected):
+    assert row("Pod", pod(status))["Status"] == expected
+
+
+def test_pod_init_containers():
+    spec = {"initContainers": [{"name": "i1"}, {"name": "i2"}], "containers": [{"name": "c"}]}
+    running = pod(
+        {
+            "phase": "Pending",
+            "initContainerStatuses": [
+                {"name": "i1", "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}},
+                {"name": "i2", "state": {"running": {}}},
+            ],
+        },
+        spec,
+    )
+    assert row("Pod", running)["Status"] == "Init:1/2"
+    failing = pod(
+        {
+            "phase": "Pending",
+            "initContainerStatuses": [
+                {
+                    "name": "i1",
+                    "restartCount": 2,
+                    "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                }
+            ],
+        },
+        spec,
+    )
+    assert row("Pod", failing)["Status"] == "Init:CrashLoopBackOff"
+    assert row("Pod", failing)["Restarts"] == "2"
+    errored = pod(
+        {
+            "phase": "Pending",
+            "initContainerStatuses": [{"name": "i1", "state": {"terminated": {"exitCode": 3}}}],
+        },
+        spec,
+    )
+    assert row("Pod", errored)["Status"] == "Init:ExitCode:3"
+
+
+def test_pod_sidecar_counts_as_container():
+    spec = {
+        "initContainers": [{"name": "s", "restartPolicy": "Always"}],
+        "containers": [{"name": "c"}],
+    }
+    r = row(
+        "Pod",
+        pod(
+            {
+                "phase": "Running",
+                "conditions": [
+                    {"type": "Initialized", "status": "True"},
+                    {"type": "Ready", "status": "True"},
+                ],
+                "initContainerStatuses": [
+                    {"name": "s", "started": True, "ready": True, "state": {"running": {}}}
+                ],
+                "containerStatuses": [{"name": "c", "ready": True, "state": {"running": {}}}],
+            },
+            spec,
+        ),
+    )
+    assert r["Ready"] == "2/2" and r["Status"] == "Running"
+
+
+def test_pod_terminating_and_unknown():
+    running = {
+        "phase": "Running",
+        "containerStatuses": [{"name": "c", "ready": True, "state": {"running": {}}}],
+    }
+    assert row("Pod", pod(running, deletionTimestamp=ts(1)))["Status"] == "Terminating"
+    lost = {**running, "reason": "NodeLost"}
+    assert row("Pod", pod(lost, deletionTimestamp=ts(1)))["Status"] == "Unknown"
+    done = {
+        "phase": "Succeeded",
+        "containerStatuses": [
+            {"name": "c", "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}
+        ],
+    }
+    assert row("Pod", pod(done, deletionTimestamp=ts(1)))["Status"] == "Completed"
+
+
+def test_pod_completed_row_condition_and_readiness_gates():
+    table = tables.to_table(by_kind("Pod"), [pod({"phase": "Succeeded"})], now=NOW)
+    assert table["rows"][0]["conditions"][0]["type"] == "Completed"
+    gated = pod(
+        {"phase": "Running", "conditions": [{"type": "x/ok", "status": "True"}]},
+        {
+            "containers": [{"name": "c"}],
+            "readinessGates": [{"conditionType": "x/ok"}, {"conditionType": "x/no"}],
+        },
+    )
+    assert row("Pod", gated)["Readiness Gates"] == "1/2"
+
+
+def node(conditions: list, unschedulable: bool = False, labels: dict | None = None) -> dict:
+    return {
+        "metadata": {"name": "n1", "creationTimestamp": ts(3 * 86400), "labels": labels or {}},
+        "spec": {"unschedulable": unschedulable},
+        "status": {
+            "conditions": conditions,
+            "addresses": [{"type": "InternalIP", "address": "172.17.0.2"}],
+            "nodeInfo": {"kubeletVersion": "v1.32.0-minik"},
+        },
+    }
+
+
+def test_node_columns():
+    ready = [{"type": "Ready", "status": "True"}]
+    r = row(
+        "Node",
+        node(
+            ready,
+            labels={"node-role.kubernetes.io/control-plane": "", "kubernetes.io/role": "worker"},
+        ),
+    )
+    assert r["Status"] == "Ready" and r["Roles"] == "control-plane,worker"
+    assert r["Age"] == "3d" and r["Version"] == "v1.32.0-minik"
+    assert (r["Internal-IP"], r["External-IP"], r["OS-Image"]) == (
+        "172.17.0.2",
+        "<none>",
+        "<unknown>",
+    )
+    assert row("Node", node([{"type": "Ready", "status": "False"}]))["Status"] == "NotReady"
+    assert row("Node", node([{"type": "Ready", "status": "Unknown"}]))["Status"] == "NotReady"
+    assert row("Node", node([]))["Status"] == "Unknown"
+    assert row("Node", node(ready, True))["Status"] == "Ready,SchedulingDisabled"
+    assert row("Node", node([]))["Roles"] == "<none>"
+
+
+def svc(spec: dict, status: dict | None = None) -> dict:
+    return {
+        "metadata": {"name": "s", "creationTimestamp": ts(10)},
+        "spec": spec,
+        "status": status or {},
+    }
+
+
+def test_service_columns():
+    r = row(
+        "Service",
+        svc(
+            {
+                "type": "NodePort",
+                "clusterIP": "10.96.0.9",
+                "clusterIPs": ["10.96.0.9"],
+                "selector": {"b": "2", "a": "1"},
+                "ports": [
+                    {"port": 80, "nodePort": 31234, "protocol": "TCP"},
+                    {"port": 53, "protocol": "UDP"},
+                ],
+            }
+        ),
+    )
+    assert (r["Type"], r["Cluster-IP"], r["External-IP"]) == ("NodePort", "10.96.0.9", "<none>")
+    assert r["Port(s)"] == "80:31234/TCP,53/UDP" and r["Selector"] == "a=1,b=2"
+    lb = svc({"type": "LoadBalancer", "clusterIP": "10.96.0.8", "ports": [{"port": 80}]})
+    assert row("Service", lb)["External-IP"] == "<pending>"
+    lb["status"] = {"loadBalancer": {"ingress": [{"ip": "172.17.0.3"}, {"ip": "172.17.0.2"}]}}
+    assert row("Service", lb)["External-IP"] == "172.17.0.2,172.17.0.3"
+    headless = svc({"type": "ClusterIP", "clusterIP": "None", "clusterIPs": ["None"]})
+    assert row("Service", headless)["Cluster-IP"] == "None"
+    assert row("Service", headless)["Port(s)"] == "<none>"
+    ext = svc({"type": "ExternalName", "externalName": "example.com"})
+    assert row("Service", ext)["External-IP"] == "example.com"
+    assert row("Service", ext)["Cluster-IP"] == "<none>"
+
+
+def test_endpoints_column():
+    ep = {
+        "metadata": {"name": "web", "creationTimestamp": ts(5)},
+        "subsets": [
+            {"addresses": [{"ip": f"10.0.0.{i}"} for i in range(1, 5)], "ports": [{"port": 80}]}
+        ],
+    }
+    assert row("Endpoints", ep)["Endpoints"] == ("10.0.0.1:80,10.0.0.2:80,10.0.0.3:80 + 1 more...")
+    ep["subsets"] = [
+        {"addresses": [{"ip": "fd00::1"}], "ports": [{"port": 80}]},
+        {"addresses": [{"ip": "10.0.0.9"}]},
+    ]
+    assert row("Endpoints", ep)["Endpoints"] == "[fd00::1]:80,10.0.0.9"
+    assert row("Endpoints", {"metadata": {"name": "x"}})["Endpoints"] == "<none>"
+
+
+def test_event_columns():
+    ev = {
+        "metadata": {"name": "web.1", "namespace": "default"},
+        "type": "Warning",
+        "reason": "BackOff",
+        "message": " Back-off restarting \n",
+        "involvedObject": {"kind": "Pod", "name": "web", "fieldPath": "spec.containers{c}"},
+        "source": {"component": "kubelet", "host": "node-1"},
+        "firstTimestamp": ts(600),
+        "lastTimestamp": ts(30),
+        "count": 5,
+    }
+    r = row("Event", ev)
+    assert (r["Last Seen"], r["Type"], r["Reason"], r["Object"]) == (
+        "30s",
+        "Warning",
+        "BackOff",
+        "pod/web",
+    )
+    assert r["Message"] == "Back-off restarting"
+    assert (r["Subobject"], r["Source"], r["First Seen"], r["Count"], r["Name"]) == (
+        "spec.containers{c}",
+        "kubelet, node-1",
+        "10m",
+        5,
+        "web.1",
+    )
+    new_style = {
+        "metadata": {"name": "e"},
+        "eventTime": ts(20)[:-1] + ".000000Z",
+        "reportingComponent": "scheduler",
+        "involvedObject": {"kind": "Node"},
+    }
+    r = row("Event", new_style)
+    assert (r["Last Seen"], r["First Seen"], r["Count"], r["Object"], r["Source"]) == (
+        "20s",
+        "20s",
+        1,
+        "node",
+        "scheduler",
+    )
+    assert [c["name"] for c in tables.COLUMNS["Event"] if c["priority"] == 0] == [
+        "Last Seen",
+        "Type",
+        "Reason",
+        "Object",
+        "Message",
+    ]
+
+
+def test_deployment_and_replicaset_columns():
+    template = {
+        "spec": {"containers": [{"name": "a", "image": "nginx"}, {"name": "b", "image": "busybox"}]}
+    }
+    dep = {
+        "metadata": {"name": "web", "creationTimestamp": ts(600)},
+        "spec": {
+            "replicas": 3,
+            "template": template,
+            "selector": {
+                "matchLabels": {"app": "web"},
+                "matchExpressions": [
+                    {"key": "tier", "operator": "In", "values": ["fe", "be"]},
+                    {"key": "canary", "operator": "DoesNotExist"},
+                ],
+            },
+        },
+        "status": {"readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2},
+    }
+    r = row("Deployment", dep)
+    assert (r["Ready"], r["Up-to-date"], r["Available"], r["Age"]) == ("2/3", 3, 2, "10m")
+    assert (r["Containers"], r["Images"]) == ("a,b", "nginx,busybox")
+    assert r["Selector"] == "app=web,!canary,tier in (be,fe)"
+    assert row("Deployment", {"metadata": {"name": "x"}, "spec": {}})["Ready"] == "0/1"
+    rs = {
+        "metadata": {"name": "web-1"},
+        "spec": {"replicas": 0, "selector": {}, "template": template},
+        "status": {},
+    }
+    r = row("ReplicaSet", rs)
+    assert (r["Desired"], r["Current"], r["Ready"], r["Selector"]) == (0, 0, 0, "<none>")
+
+
+def test_namespace_and_lease_columns():
+    ns = {
+        "metadata": {"name": "dev", "creationTimestamp": ts(4 * 3600)},
+        "status": {"phase": "Terminating"},
+    }
+    assert cells("Namespace", ns) == ["dev", "Terminating", "4h"]
+    lease = {
+        "metadata": {"name": "sched", "creationTimestamp": ts(5)},
+        "spec": {"holderIdentity": "host_1"},
+    }
+    assert cells("Lease", lease) == ["sched", "host_1", "5s"]
+    assert cells("Lease", {"metadata": {"name": "free"}, "spec": {}})[1] == ""
+
+
+def test_table_shape_and_row_objects():
+    resource = by_kind("Namespace")
+    ns = {
+        "metadata": {"name": "dev", "resourceVersion": "7", "labels": {"a": "b"}},
+        "status": {"phase": "Active"},
+    }
+    table = tables.to_table(resource, [ns], {"resourceVersion": "9", "continue": "c"}, now=NOW)
+    assert table["kind"] == "Table" and table["apiVersion"] == "meta.k8s.io/v1"
+    assert table["metadata"] == {"resourceVersion": "9", "continue": "c"}
+    names = [c["name"] for c in table["columnDefinitions"]]
+    assert names == ["Name", "Status", "Age"]
+    assert table["columnDefinitions"][0]["format"] == "name"
+    assert table["rows"][0]["object"] == {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": ns["metadata"],
+    }
+    full = tables.to_table(resource, [ns], include_object="Object", now=NOW)
+    assert full["rows"][0]["object"]["kind"] == "Namespace"
+    assert full["rows"][0]["object"]["status"] == {"phase": "Active"}
+    bare = tables.to_table(resource, [ns], include_object="None", now=NOW)
+    assert "object" not in bare["rows"][0]
+    for kind, columns in tables.COLUMNS.items():
+        resource = by_kind(kind)
+        assert len(
+            tables.to_table(resource, [{"metadata": {"name": "x"}}], now=NOW)["rows"][0]["cells"]
+        ) == len(columns), kind
+
+
+def test_wide_columns_have_priority_one():
+    wide = {
+        k: [c["name"] for c in cols if c["priority"] == 1] for k, cols in tables.COLUMNS.items()
+    }
+    assert wide["Pod"] == ["IP", "Node", "Nominated Node", "Readiness Gates"]
+    assert wide["Deployment"] == ["Containers", "Images", "Selector"]
+    assert wide["Service"] == ["Selector"]
+    assert wide["Node"] == [
+        "Internal-IP",
+        "External-IP",
+        "OS-Image",
+        "Kernel-Version",
+        "Container-Runtime",
+    ]
+
+
+def test_watch_event_tables():
+    resource = by_kind("Pod")
+    obj = pod({"phase": "Pending"}, resourceVersion="42")
+    first = tables.watch_event_table(resource, "ADDED", obj, now=NOW)
+    assert first["type"] == "ADDED" and first["object"]["kind"] == "Table"
+    assert first["object"]["metadata"] == {"resourceVersion": "42"}
+    assert len(first["object"]["rows"]) == 1 and first["object"]["columnDefinitions"]
+    later = tables.watch_event_table(resource, "MODIFIED", obj, first=False, now=NOW)
+    assert later["object"]["columnDefinitions"] == []
+    bookmark = {"kind": "Pod", "metadata": {"resourceVersion": "50"}}
+    assert tables.watch_event_table(resource, "BOOKMARK", bookmark)["object"] == bookmark
