@@ -1,0 +1,117 @@
+"""Recording Kubernetes Events (`kubectl describe` shows them). Repeats of the same
+event for the same object are aggregated into one Event with a rising `count`, as
+client-go's EventRecorder does, so a crash loop does not flood the apiserver."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from api.errors import ApiError, NotFound
+from api.resources import find
+from client.rest import AsyncClient
+
+log = logging.getLogger(__name__)
+EVENTS = find("", "v1", "events")
+NORMAL, WARNING = "Normal", "Warning"
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def object_reference(obj: dict[str, Any], field_path: str | None = None) -> dict[str, Any]:
+    md = obj.get("metadata") or {}
+    ref = {
+        "kind": obj.get("kind"),
+        "apiVersion": obj.get("apiVersion"),
+        "name": md.get("name"),
+        "namespace": md.get("namespace"),
+        "uid": md.get("uid"),
+        "resourceVersion": md.get("resourceVersion"),
+    }
+    if field_path:
+        ref["fieldPath"] = field_path
+    return {k: v for k, v in ref.items() if v}
+
+
+class EventRecorder:
+    """Writes Events for one component (`source.component`, e.g. "kubelet")."""
+
+    def __init__(
+        self,
+        api: AsyncClient,
+        component: str,
+        host: str | None = None,
+        cache_seconds: float = 600.0,
+    ) -> None:
+        self.api = api
+        self.source = {"component": component, **({"host": host} if host else {})}
+        self._seen: dict[tuple, tuple[str, str, float]] = {}  # key -> (ns, name, last time)
+        self._cache_seconds = cache_seconds
+
+    async def record(
+        self,
+        obj: dict[str, Any],
+        event_type: str,
+        reason: str,
+        message: str,
+        field_path: str | None = None,
+    ) -> None:
+        """Never raises: an Event that cannot be written is logged and dropped."""
+        try:
+            await self._record(obj, event_type, reason, message, field_path)
+        except ApiError as err:
+            log.debug("event %s for %s dropped: %s", reason, object_reference(obj), err)
+
+    async def _record(
+        self,
+        obj: dict[str, Any],
+        event_type: str,
+        reason: str,
+        message: str,
+        field_path: str | None,
+    ) -> None:
+        ref = object_reference(obj, field_path)
+        namespace = ref.get("namespace") or "default"
+        key = (ref.get("uid") or ref.get("name"), field_path, event_type, reason, message)
+        now_wall, now = _now(), time.monotonic()
+        seen = self._seen.get(key)
+        if seen and now - seen[2] < self._cache_seconds:
+            try:
+                current = await self.api.get(EVENTS, seen[1], seen[0])
+                await self.api.patch(
+                    EVENTS,
+                    seen[1],
+                    {"count": int(current.get("count") or 1) + 1, "lastTimestamp": now_wall},
+                    "merge",
+                    seen[0],
+                )
+                self._seen[key] = (seen[0], seen[1], now)
+                return
+            except NotFound:
+                pass
+        name = f"{ref.get('name', 'object')}.{secrets.token_hex(8)}"
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": name, "namespace": namespace},
+            "involvedObject": ref,
+            "reason": reason,
+            "message": message,
+            "type": event_type,
+            "source": self.source,
+            "count": 1,
+            "firstTimestamp": now_wall,
+            "lastTimestamp": now_wall,
+            "reportingComponent": self.source["component"],
+            "reportingInstance": self.source.get("host", ""),
+        }
+        await self.api.create(EVENTS, event, namespace)
+        self._seen[key] = (namespace, name, now)
+        if len(self._seen) > 4096:
+            cutoff = now - self._cache_seconds
+            self._seen = {k: v for k, v in self._seen.items() if v[2] >= cutoff}
