@@ -11,6 +11,8 @@ from typing import Any
 import aetcd.exceptions
 from fastapi import FastAPI, Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import errors
 from apiserver import codec, discovery, openapi, subresources, tables, watch
@@ -79,16 +81,7 @@ def create_app(config: Config) -> FastAPI:
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     app.state.server = server
 
-    @app.middleware("http")
-    async def authenticate(request: Request, call_next: Any) -> Response:
-        if server.users is not None and not is_public(request.url.path):
-            token = bearer_token(request.headers.get("authorization"))
-            if token is None or token not in server.users:
-                return codec.error_response(errors.unauthorized())
-        try:
-            return await call_next(request)
-        except StorageError as err:
-            return codec.error_response(errors.ApiError(503, f"storage unavailable: {err}"))
+    app.add_middleware(Authentication, server=server)
 
     @app.get("/version")
     async def version() -> Response:
@@ -146,15 +139,42 @@ def create_app(config: Config) -> FastAPI:
 
     app.include_router(openapi.router)
 
-    @app.api_route("/api/v1/{rest:path}", methods=METHODS)
-    async def core(request: Request, rest: str) -> Response:
-        return await handle(server, request, "", "v1", rest)
+    async def core(request: Request) -> Response:
+        return await handle(server, request, "", "v1", request.path_params["rest"])
 
-    @app.api_route("/apis/{group}/{version}/{rest:path}", methods=METHODS)
-    async def grouped(request: Request, group: str, version: str, rest: str) -> Response:
-        return await handle(server, request, group, version, rest)
+    async def grouped(request: Request) -> Response:
+        p = request.path_params
+        return await handle(server, request, p["group"], p["version"], p["rest"])
 
+    # Plain Starlette routes: the resource API is the hot path, and it needs none of
+    # FastAPI's parameter parsing.
+    app.router.routes.append(Route("/api/v1/{rest:path}", core, methods=METHODS))
+    app.router.routes.append(Route("/apis/{group}/{version}/{rest:path}", grouped, methods=METHODS))
     return app
+
+
+class Authentication:
+    """Bearer tokens from the token file (pure ASGI: no per-request task overhead).
+    As Kubernetes: public paths serve anonymous requests, but a token that is
+    presented and wrong is a 401 everywhere, never treated as anonymous."""
+
+    def __init__(self, app: ASGIApp, server: ApiServer) -> None:
+        self.app = app
+        self.server = server
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        users = self.server.users
+        if scope["type"] == "http" and users is not None:
+            authorization = None
+            for name, value in scope["headers"]:
+                if name == b"authorization":
+                    authorization = value.decode("latin-1")
+                    break
+            token = bearer_token(authorization)
+            if (token is not None or not is_public(scope["path"])) and token not in users:
+                await codec.error_response(errors.unauthorized())(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 async def handle(

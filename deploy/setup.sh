@@ -55,4 +55,6 @@ say "installing minik and its test tools into $VENV"
     | grep -v -E "^WARNING: Location .* is ignored" || true
 "$VENV/bin/python" -c "import fastapi, uvicorn, httpx, docker, aetcd, yaml" \
     || fail "the virtual environment is missing packages; see pip's output above"
+say "building the offline base image minik/busybox (from busybox-static)"
+"$VENV/bin/python" -m deploy.images || fail "building the offline base image minik/busybox"
 say "ready: $VENV/bin/minik, $VENV/bin/minikctl"
