@@ -2,8 +2,8 @@
 
 Each component is its own process, started by `deploy/processes.py`, logging to
 DATA_DIR/logs/<component>.log; their PIDs go to DATA_DIR/pids.json so `down` stops
-exactly what `up` started. The data dir keeps etcd's data, the tokens and the
-kubeconfig, so `up` on the same dir brings the same cluster back."""
+exactly what `up` started. The data dir keeps etcd's data, the CA, the tokens and the
+kubeconfigs, so `up` on the same dir brings the same cluster back."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -25,6 +26,8 @@ COMPONENT_USERS = [
     ("kubelet", "system:nodes"),
     ("kube-proxy", "system:node-proxier"),
 ]
+NODE_PREFIX = "minik-node-"
+FIRST_KUBELET_PORT = 10250
 
 
 class ClusterError(Exception):
@@ -38,6 +41,9 @@ class LocalCluster:
         self.pid_file = self.data_dir / "pids.json"
         self.token_file = self.data_dir / "tokens.csv"
         self.kubeconfig = self.data_dir / "kubeconfig"
+        self.pki = self.data_dir / "pki"
+
+    # ---- records -----------------------------------------------------------
 
     def recorded(self) -> dict[str, dict]:
         try:
@@ -52,7 +58,11 @@ class LocalCluster:
             if processes.pid_alive(int(rec["pid"]))
         }
 
+    def _save(self, record: dict[str, dict]) -> None:
+        self.pid_file.write_text(json.dumps(record, indent=2))
+
     def tokens(self) -> dict[str, str]:
+        """The tokens of a previous `up` on this data dir, or new ones."""
         if self.token_file.exists():
             out = {}
             for line in self.token_file.read_text().splitlines():
@@ -63,6 +73,8 @@ class LocalCluster:
                 return out
         return processes.write_token_file(self.token_file, COMPONENT_USERS)
 
+    # ---- up / down ---------------------------------------------------------
+
     def up(self, etcd_servers: str | None, api_port: int, nodes: int) -> dict[str, dict]:
         if self.running():
             raise ClusterError(
@@ -71,8 +83,14 @@ class LocalCluster:
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         tokens = self.tokens()
-        started: dict[str, processes.Process] = {}
         record: dict[str, dict] = {}
+        started: list[processes.Process] = []
+
+        def keep(proc: processes.Process, **extra: object) -> None:
+            started.append(proc)
+            record[proc.name] = {"pid": proc.pid, **extra}
+            self._save(record)
+
         try:
             etcd_url = etcd_servers
             if not etcd_url:
@@ -83,43 +101,132 @@ class LocalCluster:
                     processes.free_port(),
                     self.logs / "etcd.log",
                 )
-                started["etcd"] = etcd
                 etcd_url = f"http://127.0.0.1:{client_port}"
-                record["etcd"] = {"pid": etcd.pid, "url": etcd_url}
-                self._save(record)
+                keep(etcd, url=etcd_url)
             api = processes.start_apiserver(
-                etcd_url,
-                api_port,
-                self.token_file,
-                self.logs / "apiserver.log",
-                self.data_dir / "pki",
+                etcd_url, api_port, self.token_file, self.logs / "apiserver.log", self.pki
             )
-            started["apiserver"] = api
             server = f"https://127.0.0.1:{api_port}"
-            record["apiserver"] = {"pid": api.pid, "url": server}
-            self._save(record)
-        except processes.StartError as err:
-            for proc in reversed(list(started.values())):
+            keep(api, url=server)
+            ca = self.pki / "ca.crt"
+            write_kubeconfig(self.kubeconfig, server, tokens["admin"], ca_file=ca)
+            configs = {
+                user: write_kubeconfig(
+                    self.data_dir / "kubeconfigs" / f"{user}.kubeconfig",
+                    server,
+                    tokens[user],
+                    ca_file=ca,
+                )
+                for user, _ in COMPONENT_USERS
+            }
+            for proc in self._start_components(configs, nodes):
+                keep(proc)
+            self._wait_nodes_ready(nodes, started)
+        except (processes.StartError, ClusterError) as err:
+            for proc in reversed(started):
                 proc.stop()
             self.pid_file.unlink(missing_ok=True)
             raise ClusterError(str(err)) from err
-        write_kubeconfig(
-            self.kubeconfig, server, tokens["admin"], ca_file=self.data_dir / "pki" / "ca.crt"
-        )
         return record
 
-    def _save(self, record: dict[str, dict]) -> None:
-        self.pid_file.write_text(json.dumps(record, indent=2))
+    def _start_components(self, configs: dict[str, Path], nodes: int) -> list[processes.Process]:
+        py = [sys.executable, "-m"]
+        specs: list[tuple[str, list[str]]] = [
+            ("scheduler", [*py, "scheduler", "--kubeconfig", str(configs["kube-scheduler"])]),
+            (
+                "controller",
+                [*py, "controller", "--kubeconfig", str(configs["kube-controller-manager"])],
+            ),
+        ]
+        cpus = os.cpu_count() or 1
+        memory_mib = _host_memory_mib() // max(nodes, 1)
+        for i in range(1, nodes + 1):
+            name = f"{NODE_PREFIX}{i}"
+            specs.append(
+                (
+                    f"kubelet-{i}",
+                    [
+                        *py,
+                        "kubelet",
+                        "--kubeconfig",
+                        str(configs["kubelet"]),
+                        "--node-name",
+                        name,
+                        "--root-dir",
+                        str(self.data_dir / "nodes" / name),
+                        "--port",
+                        str(FIRST_KUBELET_PORT + i - 1),
+                        "--cpu",
+                        str(cpus),
+                        "--memory",
+                        f"{memory_mib}Mi",
+                    ],
+                )
+            )
+        specs.append(
+            (
+                "proxy",
+                [
+                    *py,
+                    "proxy",
+                    "--kubeconfig",
+                    str(configs["kube-proxy"]),
+                    "--node-name",
+                    f"{NODE_PREFIX}1",
+                ],
+            )
+        )
+        return [processes.spawn(name, argv, self.logs / f"{name}.log") for name, argv in specs]
+
+    def _wait_nodes_ready(
+        self, nodes: int, started: list[processes.Process], timeout: float = 90
+    ) -> None:
+        from api.resources import find
+        from client.kubeconfig import load
+        from client.rest import Client
+
+        deadline = time.monotonic() + timeout
+        with Client(load(str(self.kubeconfig))) as api:
+            while time.monotonic() < deadline:
+                for proc in started:
+                    if not proc.alive():
+                        raise ClusterError(
+                            f"{proc.name} exited with {proc.popen.returncode}:\n{proc.log_tail()}"
+                        )
+                listed = api.list(find("", "v1", "nodes"))
+                ready = [
+                    n
+                    for n in listed["items"]
+                    if _node_ready(n) and n["metadata"]["name"].startswith(NODE_PREFIX)
+                ]
+                if len(ready) >= nodes:
+                    return
+                time.sleep(0.5)
+        raise ClusterError(f"nodes did not become Ready within {timeout:.0f}s; see {self.logs}")
 
     def down(self) -> list[str]:
         stopped = []
         for name, rec in reversed(list(self.recorded().items())):
             pid = int(rec["pid"])
             if processes.pid_alive(pid):
-                processes.stop_pid(pid)
+                processes.stop_pid(pid, timeout=40 if name.startswith("kubelet") else 10)
                 stopped.append(name)
         self.pid_file.unlink(missing_ok=True)
         return stopped
+
+
+def _node_ready(node: dict) -> bool:
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (node.get("status") or {}).get("conditions") or []
+    )
+
+
+def _host_memory_mib() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) // 1024
+    return 4096
 
 
 def merge_into_kube_config(kubeconfig: Path, target: Path) -> None:
@@ -140,12 +247,42 @@ def merge_into_kube_config(kubeconfig: Path, target: Path) -> None:
     target.chmod(0o600)
 
 
+def _print_up(cluster: LocalCluster, record: dict[str, dict]) -> None:
+    print(f"minik is up (data dir {cluster.data_dir})")
+    for name, rec in record.items():
+        extra = f"  {rec['url']}" if "url" in rec else ""
+        print(f"  {name:<11} pid {rec['pid']:<8} log {cluster.logs / (name + '.log')}{extra}")
+    print(f"kubeconfig: {cluster.kubeconfig} (also ~/.minik/kubeconfig)")
+    print("next:")
+    print("  .venv/bin/minikctl get nodes")
+    print(f"  kubectl --kubeconfig {cluster.kubeconfig} get pods -A")
+    print("  docker build -t my-image:v1 examples/web && .venv/bin/minikctl apply -f examples/")
+
+
+def _status(cluster: LocalCluster) -> int:
+    recorded = cluster.recorded()
+    if not recorded:
+        print(f"no minik cluster recorded in {cluster.data_dir}")
+        return 1
+    running = cluster.running()
+    healthy = True
+    for name, rec in recorded.items():
+        state = "running" if name in running else "stopped"
+        if name == "apiserver" and name in running:
+            ok = processes.http_ok(f"{rec['url']}/readyz", str(cluster.pki / "ca.crt"))
+            state += ", ready" if ok else ", not ready"
+            healthy &= ok
+        print(f"{name:<11} pid {rec['pid']:<8} {state}")
+    return 0 if healthy and len(running) == len(recorded) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="minik", description="run a local minik cluster")
     sub = p.add_subparsers(dest="command", required=True)
+    default_dir = os.environ.get("MINIK_DATA_DIR", "~/.minik")
     up = sub.add_parser("up", help="start a local cluster")
     up.add_argument("--nodes", type=int, default=1)
-    up.add_argument("--data-dir", default=os.environ.get("MINIK_DATA_DIR", "~/.minik"))
+    up.add_argument("--data-dir", default=default_dir)
     up.add_argument("--etcd-servers", default=None, help="use this etcd instead of starting one")
     up.add_argument("--api-port", type=int, default=6443)
     up.add_argument(
@@ -154,12 +291,13 @@ def main(argv: list[str] | None = None) -> int:
         help="also add a `minik` context to ~/.kube/config for kubectl",
     )
     for name in ("down", "status"):
-        s = sub.add_parser(name)
-        s.add_argument("--data-dir", default=os.environ.get("MINIK_DATA_DIR", "~/.minik"))
+        sub.add_parser(name).add_argument("--data-dir", default=default_dir)
     args = p.parse_args(argv)
     cluster = LocalCluster(Path(args.data_dir))
     try:
         if args.command == "up":
+            if args.nodes < 1:
+                raise ClusterError("--nodes must be at least 1")
             record = cluster.up(args.etcd_servers, args.api_port, args.nodes)
             home_kubeconfig = Path("~/.minik/kubeconfig").expanduser()
             if home_kubeconfig.resolve() != cluster.kubeconfig:
@@ -168,30 +306,12 @@ def main(argv: list[str] | None = None) -> int:
                 home_kubeconfig.chmod(0o600)
             if args.merge_kubeconfig:
                 merge_into_kube_config(cluster.kubeconfig, Path("~/.kube/config").expanduser())
-            print(f"minik is up (data dir {cluster.data_dir})")
-            for name, rec in record.items():
-                extra = f"  {rec['url']}" if "url" in rec else ""
-                print(
-                    f"  {name:<11} pid {rec['pid']:<8} log {cluster.logs / (name + '.log')}{extra}"
-                )
-            print(f"kubeconfig: {cluster.kubeconfig} (also ~/.minik/kubeconfig)")
-            print(
-                "next: minikctl get namespaces   |   "
-                f"kubectl --kubeconfig {cluster.kubeconfig} get ns"
-            )
+            _print_up(cluster, record)
         elif args.command == "down":
             stopped = cluster.down()
             print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
         else:
-            running = cluster.running()
-            recorded = cluster.recorded()
-            if not recorded:
-                print(f"no minik cluster recorded in {cluster.data_dir}")
-                return 1
-            for name, rec in recorded.items():
-                state = "running" if name in running else "stopped"
-                print(f"{name:<11} pid {rec['pid']:<8} {state}")
-            return 0 if len(running) == len(recorded) else 1
+            return _status(cluster)
     except ClusterError as err:
         print(f"minik: {err}", file=sys.stderr)
         return 1

@@ -135,7 +135,7 @@ def start_etcd(data_dir: Path, client_port: int, peer_port: int, log_path: Path)
         "warn",
     ]
     proc = spawn("etcd", argv, log_path, env={"ETCD_UNSUPPORTED_ARCH": os.uname().machine})
-    wait_for(lambda: _http_ok(f"{client_url}/health"), 30, proc, "etcd")
+    wait_for(lambda: http_ok(f"{client_url}/health"), 30, proc, "etcd")
     return proc
 
 
@@ -174,7 +174,7 @@ def start_apiserver(
     proc = spawn("apiserver", argv, log_path)
     host = "127.0.0.1" if bind in ("0.0.0.0", "::") else bind
     url = f"https://{host}:{port}/readyz"
-    wait_for(lambda: _http_ok(url, str(files.ca_cert)), 30, proc, "apiserver")
+    wait_for(lambda: http_ok(url, str(files.ca_cert)), 30, proc, "apiserver")
     return proc
 
 
@@ -190,7 +190,7 @@ def wait_for(check, timeout: float, proc: Process | None, what: str) -> None:
     raise StartError(f"{what} did not become ready within {timeout:.0f}s\n{tail}")
 
 
-def _http_ok(url: str, ca_file: str | None = None) -> bool:
+def http_ok(url: str, ca_file: str | None = None) -> bool:
     try:
         verify = ssl.create_default_context(cafile=ca_file) if ca_file else True
         return httpx.get(url, timeout=1.0, verify=verify).status_code == 200
