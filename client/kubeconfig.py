@@ -1,0 +1,174 @@
+"""Kubeconfig files: where a client finds its server, credentials and namespace.
+
+The same file format kubectl reads, so one kubeconfig serves kubectl, minikctl and
+every minik component. Only the parts minik uses are read: the current (or chosen)
+context, its cluster's server and TLS settings, its user's bearer token.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_PATH = Path("~/.minik/kubeconfig")
+
+
+class KubeconfigError(Exception):
+    """The kubeconfig is missing, unreadable, or lacks what the client needs."""
+
+
+@dataclass(frozen=True)
+class KubeConfig:
+    """What a client needs from one context of a kubeconfig."""
+
+    server: str
+    token: str | None = None
+    namespace: str = "default"
+    certificate_authority: str | None = None  # a file path
+    certificate_authority_data: str | None = None  # PEM text (already base64-decoded)
+    insecure_skip_tls_verify: bool = False
+    client_certificate: str | None = None
+    client_key: str | None = None
+    context: str | None = None
+    path: str | None = None
+
+
+def default_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """`--kubeconfig`, else the first entry of `$KUBECONFIG`, else `~/.minik/kubeconfig`."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get("KUBECONFIG", "")
+    first = next((p for p in env.split(os.pathsep) if p.strip()), None)
+    if first:
+        return Path(first).expanduser()
+    return DEFAULT_PATH.expanduser()
+
+
+def load(path: str | os.PathLike[str] | None = None, context: str | None = None) -> KubeConfig:
+    """Read a kubeconfig and resolve one context (the current one unless `context`)."""
+    file = default_path(path)
+    try:
+        text = file.read_text()
+    except FileNotFoundError:
+        raise KubeconfigError(f"kubeconfig {file} not found") from None
+    except OSError as err:
+        raise KubeconfigError(f"cannot read kubeconfig {file}: {err.strerror}") from None
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise KubeconfigError(f"kubeconfig {file} is not valid YAML: {err}") from None
+    if not isinstance(doc, dict):
+        raise KubeconfigError(f"kubeconfig {file} is not a YAML mapping")
+    return parse(doc, context=context, path=str(file))
+
+
+def parse(doc: dict[str, Any], context: str | None = None, path: str | None = None) -> KubeConfig:
+    """Resolve one context of an already-parsed kubeconfig document."""
+    where = path or "kubeconfig"
+    name = context or doc.get("current-context")
+    if not name:
+        raise KubeconfigError(f"{where}: no current-context is set (use --context)")
+    ctx = _named(doc, "contexts", "context", name)
+    if ctx is None:
+        raise KubeconfigError(f'{where}: context "{name}" does not exist')
+    cluster = _named(doc, "clusters", "cluster", ctx.get("cluster"))
+    if cluster is None:
+        raise KubeconfigError(
+            f'{where}: cluster "{ctx.get("cluster")}" of context "{name}" does not exist'
+        )
+    server = cluster.get("server")
+    if not server:
+        raise KubeconfigError(f'{where}: cluster "{ctx.get("cluster")}" has no server')
+    user = _named(doc, "users", "user", ctx.get("user")) or {}
+    return KubeConfig(
+        server=str(server).rstrip("/"),
+        token=_token(user, where),
+        namespace=ctx.get("namespace") or "default",
+        certificate_authority=_relative(cluster.get("certificate-authority"), path),
+        certificate_authority_data=_decode(cluster.get("certificate-authority-data")),
+        insecure_skip_tls_verify=bool(cluster.get("insecure-skip-tls-verify")),
+        client_certificate=_relative(user.get("client-certificate"), path),
+        client_key=_relative(user.get("client-key"), path),
+        context=name,
+        path=path,
+    )
+
+
+def write_kubeconfig(
+    path: str | os.PathLike[str],
+    server: str,
+    token: str,
+    name: str = "minik",
+    namespace: str | None = None,
+    ca_file: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Write a one-context kubeconfig (for `minik up` and tests); returns its path.
+    `ca_file` (the cluster CA, PEM) is embedded as certificate-authority-data."""
+    context: dict[str, Any] = {"cluster": name, "user": name}
+    cluster: dict[str, Any] = {"server": server}
+    if ca_file:
+        cluster["certificate-authority-data"] = base64.b64encode(
+            Path(ca_file).read_bytes()
+        ).decode()
+    if namespace:
+        context["namespace"] = namespace
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": name, "cluster": cluster}],
+        "users": [{"name": name, "user": {"token": token}}],
+        "contexts": [{"name": name, "context": context}],
+        "current-context": name,
+        "preferences": {},
+    }
+    file = Path(path).expanduser()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(yaml.safe_dump(doc, sort_keys=False))
+    file.chmod(0o600)
+    return file
+
+
+def _named(doc: dict[str, Any], section: str, key: str, name: Any) -> dict[str, Any] | None:
+    for entry in doc.get(section) or []:
+        if isinstance(entry, dict) and entry.get("name") == name:
+            body = entry.get(key)
+            return body if isinstance(body, dict) else {}
+    return None
+
+
+def _token(user: dict[str, Any], where: str) -> str | None:
+    if user.get("token"):
+        return str(user["token"])
+    token_file = user.get("tokenFile") or user.get("token-file")
+    if token_file:
+        try:
+            return Path(token_file).expanduser().read_text().strip()
+        except OSError as err:
+            raise KubeconfigError(
+                f"{where}: cannot read tokenFile {token_file}: {err.strerror}"
+            ) from None
+    return None
+
+
+def _decode(data: str | None) -> str | None:
+    if not data:
+        return None
+    try:
+        return base64.b64decode(data).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise KubeconfigError("certificate-authority-data is not valid base64 PEM") from None
+
+
+def _relative(file: str | None, kubeconfig_path: str | None) -> str | None:
+    """Relative paths in a kubeconfig are relative to the kubeconfig's own directory."""
+    if not file:
+        return None
+    p = Path(file).expanduser()
+    if not p.is_absolute() and kubeconfig_path:
+        p = Path(kubeconfig_path).parent / p
+    return str(p)

@@ -1,0 +1,235 @@
+"""ResumableWatch: resume after lost connections, relist after 410, no duplicates,
+bookmarks tracked — against a scripted fake apiserver, blocking and asyncio."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from api.errors import ApiError, Gone, Unauthorized
+from api.resources import lookup
+from client.kubeconfig import KubeConfig
+from client.rest import AsyncClient, Client
+from client.watch import RELIST, Backoff, ResumableWatch, WatchCursor, resource_version_of
+
+PODS = lookup("pods")
+CONFIG = KubeConfig(server="http://127.0.0.1:9", token="t")
+
+
+def pod(name: str, rv: int, **extra: Any) -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": "ns", "resourceVersion": str(rv)}, **extra}
+
+
+def event(kind: str, obj: dict[str, Any]) -> bytes:
+    return json.dumps({"type": kind, "object": obj}).encode() + b"\n"
+
+
+class Stream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A watch body: some lines, then either a clean end or a dropped connection."""
+
+    def __init__(self, chunks: list[bytes], drop: bool = False) -> None:
+        self.chunks, self.drop = chunks, drop
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.chunks
+        if self.drop:
+            raise httpx.ReadError("connection reset by peer")
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks:
+            yield chunk
+        if self.drop:
+            raise httpx.ReadError("connection reset by peer")
+
+
+class FakeServer:
+    """Answers each request with the next scripted response; records what was asked."""
+
+    def __init__(self, script: list[Any]) -> None:
+        self.script = list(script)
+        self.asked: list[str] = []  # "list" or the watch's resourceVersion
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        self.asked.append(params.get("resourceVersion", "?") if "watch" in params else "list")
+        if not self.script:
+            return httpx.Response(200, stream=Stream([], drop=True))
+        step = self.script.pop(0)
+        if isinstance(step, httpx.Response):
+            return step
+        if isinstance(step, dict):  # a List
+            return httpx.Response(200, json=step)
+        if isinstance(step, Exception):
+            raise step
+        chunks, drop = step
+        return httpx.Response(200, stream=Stream(chunks, drop))
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self)
+
+
+def listing(rv: int, *items: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": "PodList",
+        "apiVersion": "v1",
+        "metadata": {"resourceVersion": str(rv)},
+        "items": list(items),
+    }
+
+
+GONE = {
+    "kind": "Status",
+    "apiVersion": "v1",
+    "status": "Failure",
+    "code": 410,
+    "reason": "Expired",
+    "message": "too old resource version",
+}
+
+SCRIPT = [
+    listing(10, pod("a", 5)),
+    # first watch: two events, then the connection drops
+    ([event("ADDED", pod("b", 11)), event("MODIFIED", pod("a", 12))], True),
+    # connection refused while reconnecting
+    httpx.ConnectError("connection refused"),
+    # resumed: a replayed event (dropped), a bookmark, a clean end (timeoutSeconds)
+    (
+        [
+            event("MODIFIED", pod("a", 12)),
+            event("BOOKMARK", {"metadata": {"resourceVersion": "15"}}),
+        ],
+        False,
+    ),
+    # history compacted: an ERROR event with a 410 Status → relist
+    ([event("ERROR", GONE)], False),
+    listing(20, pod("a", 18), pod("c", 19)),
+    ([event("ADDED", pod("d", 21))], False),
+]
+EXPECTED = [
+    (RELIST, ["a"]),
+    ("ADDED", "b"),
+    ("MODIFIED", "a"),
+    (RELIST, ["a", "c"]),
+    ("ADDED", "d"),
+]
+EXPECTED_ASKS = ["list", "10", "12", "12", "15", "list", "20"]
+
+
+def summary(events: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, Any]]:
+    return [
+        (t, [i["metadata"]["name"] for i in o["items"]] if t == RELIST else o["metadata"]["name"])
+        for t, o in events
+    ]
+
+
+def fast() -> Backoff:
+    return Backoff(initial=0.001, maximum=0.005)
+
+
+def test_resumes_dedupes_and_relists_blocking():
+    server = FakeServer(SCRIPT)
+    client = Client(CONFIG, transport=server.transport())
+    watch = ResumableWatch(client, PODS, "ns", backoff=fast())
+    events = []
+    for ev in watch:
+        events.append(ev)
+        if len(events) == len(EXPECTED):
+            break
+    assert summary(events) == EXPECTED
+    assert server.asked == EXPECTED_ASKS
+    assert watch.resource_version == "21"
+
+
+def test_resumes_dedupes_and_relists_async():
+    server = FakeServer(SCRIPT)
+
+    async def go() -> list[tuple[str, dict[str, Any]]]:
+        async with AsyncClient(CONFIG, transport=server.transport()) as client:
+            events = []
+            async for ev in ResumableWatch(client, PODS, "ns", backoff=fast()):
+                events.append(ev)
+                if len(events) == len(EXPECTED):
+                    break
+            return events
+
+    assert summary(asyncio.run(go())) == EXPECTED
+    assert server.asked == EXPECTED_ASKS
+
+
+def test_http_410_on_watch_start_relists():
+    server = FakeServer(
+        [
+            httpx.Response(410, json=GONE),
+            listing(30, pod("z", 29)),
+            ([event("DELETED", pod("z", 31))], False),
+        ]
+    )
+    client = Client(CONFIG, transport=server.transport())
+    events = []
+    for ev in ResumableWatch(client, PODS, "ns", resource_version="3", backoff=fast()):
+        events.append(ev)
+        if len(events) == 2:
+            break
+    assert summary(events) == [(RELIST, ["z"]), ("DELETED", "z")]
+    assert server.asked == ["3", "list", "30"]
+
+
+def test_fatal_errors_are_raised_not_retried():
+    server = FakeServer(
+        [
+            httpx.Response(
+                401,
+                json={
+                    "kind": "Status",
+                    "code": 401,
+                    "reason": "Unauthorized",
+                    "message": "Unauthorized",
+                },
+            )
+        ]
+    )
+    client = Client(CONFIG, transport=server.transport())
+    with pytest.raises(Unauthorized):
+        next(iter(ResumableWatch(client, PODS, resource_version="1", backoff=fast())))
+
+
+def test_cursor_decisions():
+    cursor = WatchCursor("10")
+    assert not cursor.needs_relist
+    assert cursor.observe("ADDED", pod("a", 11)) == WatchCursor.EMIT
+    assert cursor.observe("MODIFIED", pod("a", 11)) == WatchCursor.SKIP  # replay
+    assert cursor.observe("MODIFIED", pod("a", 9)) == WatchCursor.SKIP
+    assert cursor.observe("BOOKMARK", {"metadata": {"resourceVersion": "40"}}) == WatchCursor.SKIP
+    assert cursor.resource_version == "40"
+    assert cursor.observe("ERROR", GONE) == WatchCursor.RELIST
+    assert cursor.needs_relist
+    cursor.relisted(listing(50))
+    assert (cursor.resource_version, cursor.needs_relist) == ("50", False)
+    with pytest.raises(ApiError, match="boom"):
+        cursor.observe("ERROR", {"kind": "Status", "code": 500, "message": "boom"})
+    assert WatchCursor(None).needs_relist
+
+
+def test_cursor_failures():
+    cursor, backoff = WatchCursor("5"), Backoff(initial=1, maximum=4, jitter=0)
+    assert cursor.failed(Gone(410, "gone"), backoff) == 0 and cursor.needs_relist
+    assert [cursor.failed(ApiError(503, "x"), backoff) for _ in range(4)] == [1, 2, 4, 4]
+    backoff.reset()
+    assert cursor.failed(ApiError(500, "x"), backoff) == 1
+    with pytest.raises(ApiError):
+        cursor.failed(ApiError(403, "forbidden"), backoff)
+
+
+def test_table_events_carry_their_resource_version():
+    table = {
+        "kind": "Table",
+        "metadata": {},
+        "rows": [{"cells": ["a"], "object": {"metadata": {"resourceVersion": "77"}}}],
+    }
+    assert resource_version_of(table) == "77"
+    assert resource_version_of({"kind": "Table", "metadata": {"resourceVersion": "78"}}) == "78"
