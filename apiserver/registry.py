@@ -223,6 +223,8 @@ class Registry:
                     )
                 except AllocationError as err:
                     raise errors.invalid(res.kind, info.name or "", [_alloc_cause(err)]) from err
+            if expected is not None and expected != int(old["metadata"]["resourceVersion"]):
+                raise self._stale(info)  # even when the update would change nothing
             if opts.dry_run:
                 return candidate
             if candidate == old and not alloc.creates and not alloc.deletes:
@@ -234,14 +236,7 @@ class Registry:
                 )
             except RevisionMismatch as err:
                 if expected is not None:
-                    raise errors.conflict(
-                        res.group_resource,
-                        info.name or "",
-                        "the object has been modified; please apply your changes to the latest "
-                        "version and try again",
-                        res.group,
-                        res.plural,
-                    ) from err
+                    raise self._stale(info) from err
                 old = err.current or await self.get(info)
                 continue
             except KeyMissing as err:
@@ -249,6 +244,18 @@ class Registry:
             return await self.finish_if_deleted(info, written)
         raise errors.conflict(
             res.group_resource, info.name or "", "too many concurrent writes", res.group, res.plural
+        )
+
+    @staticmethod
+    def _stale(info: RequestInfo) -> errors.Conflict:
+        res = info.resource
+        return errors.conflict(
+            res.group_resource,
+            info.name or "",
+            "the object has been modified; please apply your changes to the latest "
+            "version and try again",
+            res.group,
+            res.plural,
         )
 
     def _merge_update(self, info: RequestInfo, new: dict, old: dict) -> dict:
@@ -467,7 +474,10 @@ class Registry:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON or YAML object")
         self._check_body_identity(info, body)
-        return self._check_fields(info, copy.deepcopy(body), opts)
+        res = info.resource
+        # Kubernetes names the kind when a request body (not a patch) fails to decode.
+        decoding = f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
+        return self._check_fields(info, copy.deepcopy(body), opts, decoding)
 
     @staticmethod
     def _check_body_identity(info: RequestInfo, body: dict) -> None:
@@ -495,7 +505,9 @@ class Registry:
         body.setdefault("metadata", {})
 
     @staticmethod
-    def _check_fields(info: RequestInfo, obj: dict, opts: WriteOptions) -> dict:
+    def _check_fields(
+        info: RequestInfo, obj: dict, opts: WriteOptions, error_prefix: str = ""
+    ) -> dict:
         """Unknown fields: 400 under Strict, a warning under Warn; dropped unless Strict
         fails. Fields minik keeps but does not act on are warned about."""
         res = info.resource
@@ -507,7 +519,7 @@ class Registry:
         if unknown:
             if opts.field_validation == "Strict":
                 detail = ", ".join(f'unknown field "{p}"' for p in unknown)
-                raise errors.bad_request(f"strict decoding error: {detail}")
+                raise errors.bad_request(f"{error_prefix}strict decoding error: {detail}")
             if opts.field_validation == "Warn":
                 opts.warnings += [f'unknown field "{p}"' for p in unknown]
             obj = schema.prune_unknown(res.api_version, res.kind, obj)

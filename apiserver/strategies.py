@@ -80,6 +80,48 @@ class ServiceStrategy(Strategy):
     def initial_status(self, obj: dict) -> None:
         obj["status"] = {"loadBalancer": {}}
 
+    def prepare_update(self, new: dict, old: dict) -> None:
+        super().prepare_update(new, old)
+        drop_type_dependent_fields(new, old)
+
+
+def drop_type_dependent_fields(new: dict, old: dict) -> None:
+    """As Kubernetes: switching a Service to a type that no longer uses a field the
+    server filled in clears it, unless the user changed it in the same update; so
+    `kubectl apply` can turn a NodePort or LoadBalancer Service into a ClusterIP one."""
+    spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
+    # defaulting runs after this: a type left out is the default, ClusterIP
+    new_type, old_type = spec.get("type") or "ClusterIP", old_spec.get("type") or "ClusterIP"
+    if old_type in ("NodePort", "LoadBalancer") and new_type not in ("NodePort", "LoadBalancer"):
+        if _node_ports(spec) <= _node_ports(old_spec):
+            for port in spec.get("ports") or []:
+                port.pop("nodePort", None)
+        if spec.get("healthCheckNodePort") == old_spec.get("healthCheckNodePort"):
+            spec.pop("healthCheckNodePort", None)
+    if old_type == "LoadBalancer" and new_type != "LoadBalancer":
+        for name in ("allocateLoadBalancerNodePorts", "loadBalancerClass"):
+            if spec.get(name) == old_spec.get(name):
+                spec.pop(name, None)
+    if (
+        _externally_accessible(old_spec)
+        and not _externally_accessible(spec)
+        and spec.get("externalTrafficPolicy") == old_spec.get("externalTrafficPolicy")
+    ):
+        spec.pop("externalTrafficPolicy", None)
+    if new_type != "LoadBalancer" and "status" in new:
+        new["status"] = {**new["status"], "loadBalancer": {}}
+
+
+def _node_ports(spec: dict) -> set[int]:
+    return {p["nodePort"] for p in spec.get("ports") or [] if p.get("nodePort")}
+
+
+def _externally_accessible(spec: dict) -> bool:
+    kind = spec.get("type") or "ClusterIP"
+    return kind in ("NodePort", "LoadBalancer") or (
+        kind == "ClusterIP" and bool(spec.get("externalIPs"))
+    )
+
 
 class WorkloadStrategy(Strategy):
     """Deployments and ReplicaSets start with an empty status."""
