@@ -1,0 +1,56 @@
+"""Credentials for the docker-compose lab (deploy/compose): the CA and serving
+certificate, one token per component, and kubeconfigs — for the containers (server
+https://apiserver:6443 on the lab network) and for the host (deploy/compose/kubeconfig,
+through the published port). Run: python -m deploy.lab"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from apiserver.pki import ensure_serving_cert
+from client.kubeconfig import write_kubeconfig
+from deploy.cluster import COMPONENT_USERS
+from deploy.processes import write_token_file
+
+COMPOSE_DIR = Path(__file__).resolve().parent / "compose"
+APISERVER_IP = "10.250.0.3"
+HOST_PORT = 16443
+
+
+def generate(out: Path = COMPOSE_DIR / "generated") -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    files = ensure_serving_cert(out / "pki", ("apiserver", APISERVER_IP))
+    tokens_path = out / "tokens.csv"
+    tokens = (
+        {line.split(",")[1]: line.split(",")[0] for line in tokens_path.read_text().splitlines()}
+        if tokens_path.exists()
+        else write_token_file(tokens_path, COMPONENT_USERS)
+    )
+    tokens_path.chmod(0o644)  # read by the apiserver container
+    for user, _ in COMPONENT_USERS:
+        path = write_kubeconfig(
+            out / "kubeconfigs" / f"{user}.kubeconfig",
+            f"https://{APISERVER_IP}:6443",
+            tokens[user],
+            ca_file=files.ca_cert,
+        )
+        path.chmod(0o644)
+    for path in (files.cert, files.key):
+        path.chmod(0o644)
+    host = write_kubeconfig(
+        COMPOSE_DIR / "kubeconfig",
+        f"https://127.0.0.1:{HOST_PORT}",
+        tokens["admin"],
+        ca_file=files.ca_cert,
+    )
+    return host
+
+
+def main() -> int:
+    print(f"lab credentials ready; host kubeconfig: {generate()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
