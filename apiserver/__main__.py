@@ -2,41 +2,46 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
-from apiserver.auth import TokenFileError
+from apiserver.auth import TokenFileError, load_token_file
 from apiserver.config import parse_args
+
+ARGV_ENV = "MINIK_APISERVER_ARGV"
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     config = parse_args(argv)
-    logging.basicConfig(
-        level=config.log_level.upper(),
-        format="%(asctime)s apiserver %(levelname)s %(name)s: %(message)s",
-    )
-    from apiserver.app import create_app
-
-    try:
-        app = create_app(config)
-    except TokenFileError as err:
-        print(f"apiserver: {err}", file=sys.stderr)
-        return 1
     cert, key = config.tls_cert_file, config.tls_private_key_file
     if bool(cert) != bool(key):
         print("apiserver: --tls-cert-file and --tls-private-key-file go together", file=sys.stderr)
         return 1
+    if config.token_auth_file:
+        try:
+            load_token_file(config.token_auth_file)
+        except TokenFileError as err:
+            print(f"apiserver: {err}", file=sys.stderr)
+            return 1
     if not cert and config.cert_dir:
         from apiserver.pki import ensure_serving_cert
 
         extra = () if config.bind_address in ("0.0.0.0", "::") else (config.bind_address,)
         files = ensure_serving_cert(Path(config.cert_dir), extra)
         cert, key = str(files.cert), str(files.key)
+    # Workers are separate processes: each builds its app from the same flags.
+    os.environ[ARGV_ENV] = json.dumps(argv)
     uvicorn.run(
-        app,
+        "apiserver.__main__:app_from_environment" if config.workers > 1 else app_from_environment(),
+        factory=config.workers > 1,
+        workers=config.workers if config.workers > 1 else None,
         host=config.bind_address,
         port=config.port,
         log_level="warning",
@@ -46,6 +51,18 @@ def main(argv: list[str] | None = None) -> int:
         ssl_keyfile=key,
     )
     return 0
+
+
+def app_from_environment() -> FastAPI:
+    """The app for the flags in $MINIK_APISERVER_ARGV (set by main, read by workers)."""
+    config = parse_args(json.loads(os.environ[ARGV_ENV]))
+    logging.basicConfig(
+        level=config.log_level.upper(),
+        format="%(asctime)s apiserver %(levelname)s %(name)s: %(message)s",
+    )
+    from apiserver.app import create_app
+
+    return create_app(config)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ class Config:
     max_request_bytes: int = 3 * 1024 * 1024
     bookmark_interval_seconds: float = 5.0
     log_level: str = "info"
+    workers: int = 1
 
 
 def parse_port_range(text: str) -> tuple[int, int]:
@@ -66,6 +67,12 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300)
     p.add_argument("--bookmark-interval-seconds", type=float, default=5.0)
     p.add_argument("--v", "--log-level", dest="log_level", default="info")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="serving processes sharing the port (each with its own watch cache)",
+    )
     a = p.parse_args(argv)
     return Config(
         etcd_servers=[s.strip() for s in a.etcd_servers.split(",") if s.strip()],
@@ -82,4 +89,5 @@ def parse_args(argv: list[str] | None = None) -> Config:
         default_unreachable_toleration_seconds=a.default_unreachable_toleration_seconds,
         bookmark_interval_seconds=a.bookmark_interval_seconds,
         log_level=a.log_level if not a.log_level.isdigit() else "info",
+        workers=max(1, a.workers),
     )
