@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -32,6 +33,23 @@ FIRST_KUBELET_PORT = 10250
 
 class ClusterError(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    """Knobs of `minik up` beyond the node count."""
+
+    node_ip: str = "127.0.0.1"  # LoadBalancer/NodePort services answer here
+    node_grace_seconds: int = 40  # a silent node is NotReady after this
+    toleration_seconds: int = 300  # then its pods are evicted after this
+
+    def toleration_flags(self) -> list[str]:
+        return [
+            "--default-not-ready-toleration-seconds",
+            str(self.toleration_seconds),
+            "--default-unreachable-toleration-seconds",
+            str(self.toleration_seconds),
+        ]
 
 
 class LocalCluster:
@@ -75,7 +93,10 @@ class LocalCluster:
 
     # ---- up / down ---------------------------------------------------------
 
-    def up(self, etcd_servers: str | None, api_port: int, nodes: int) -> dict[str, dict]:
+    def up(
+        self, etcd_servers: str | None, api_port: int, nodes: int, options: UpOptions | None = None
+    ) -> dict[str, dict]:
+        options = options or UpOptions()
         if self.running():
             raise ClusterError(
                 f"a minik cluster already runs from {self.data_dir} "
@@ -104,7 +125,12 @@ class LocalCluster:
                 etcd_url = f"http://127.0.0.1:{client_port}"
                 keep(etcd, url=etcd_url)
             api = processes.start_apiserver(
-                etcd_url, api_port, self.token_file, self.logs / "apiserver.log", self.pki
+                etcd_url,
+                api_port,
+                self.token_file,
+                self.logs / "apiserver.log",
+                self.pki,
+                extra=options.toleration_flags(),
             )
             server = f"https://127.0.0.1:{api_port}"
             keep(api, url=server)
@@ -119,8 +145,9 @@ class LocalCluster:
                 )
                 for user, _ in COMPONENT_USERS
             }
-            for proc in self._start_components(configs, nodes):
-                keep(proc)
+            for proc in self._start_components(configs, nodes, options):
+                node = proc.name.replace("kubelet-", NODE_PREFIX)
+                keep(proc, **({"node": node} if proc.name.startswith("kubelet-") else {}))
             self._wait_nodes_ready(nodes, started)
         except (processes.StartError, ClusterError) as err:
             for proc in reversed(started):
@@ -129,13 +156,23 @@ class LocalCluster:
             raise ClusterError(str(err)) from err
         return record
 
-    def _start_components(self, configs: dict[str, Path], nodes: int) -> list[processes.Process]:
+    def _start_components(
+        self, configs: dict[str, Path], nodes: int, options: UpOptions
+    ) -> list[processes.Process]:
         py = [sys.executable, "-m"]
         specs: list[tuple[str, list[str]]] = [
             ("scheduler", [*py, "scheduler", "--kubeconfig", str(configs["kube-scheduler"])]),
             (
                 "controller",
-                [*py, "controller", "--kubeconfig", str(configs["kube-controller-manager"])],
+                [
+                    *py,
+                    "controller",
+                    "--kubeconfig",
+                    str(configs["kube-controller-manager"]),
+                    "--node-monitor-grace-period",
+                    f"{options.node_grace_seconds}s",
+                    *options.toleration_flags(),
+                ],
             ),
         ]
         cpus = os.cpu_count() or 1
@@ -205,14 +242,37 @@ class LocalCluster:
         raise ClusterError(f"nodes did not become Ready within {timeout:.0f}s; see {self.logs}")
 
     def down(self) -> list[str]:
+        """Stop what `up` started (by PID), then remove the pods' containers."""
         stopped = []
-        for name, rec in reversed(list(self.recorded().items())):
+        recorded = self.recorded()
+        for name, rec in reversed(list(recorded.items())):
             pid = int(rec["pid"])
             if processes.pid_alive(pid):
                 processes.stop_pid(pid, timeout=40 if name.startswith("kubelet") else 10)
                 stopped.append(name)
+        nodes = [rec["node"] for rec in recorded.values() if "node" in rec]
+        removed = remove_node_containers(nodes)
+        if removed:
+            stopped.append(f"{removed} pod container(s)")
         self.pid_file.unlink(missing_ok=True)
         return stopped
+
+
+def remove_node_containers(nodes: list[str]) -> int:
+    """Containers the kubelets of these nodes left in Docker (by their node label)."""
+    if not nodes:
+        return 0
+    import docker
+
+    from kubelet.dockerlabels import node_filter
+
+    client = docker.from_env()
+    count = 0
+    for node in nodes:
+        for container in client.containers.list(all=True, filters=node_filter(node)):
+            container.remove(force=True)
+            count += 1
+    return count
 
 
 def _node_ready(node: dict) -> bool:
@@ -286,6 +346,24 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--etcd-servers", default=None, help="use this etcd instead of starting one")
     up.add_argument("--api-port", type=int, default=6443)
     up.add_argument(
+        "--node-ip",
+        default="127.0.0.1",
+        help="node address: LoadBalancer and NodePort services answer here",
+    )
+    up.add_argument(
+        "--node-grace-period",
+        type=int,
+        default=40,
+        metavar="SECONDS",
+        help="a node silent this long is marked NotReady/Unknown",
+    )
+    up.add_argument(
+        "--toleration-seconds",
+        type=int,
+        default=300,
+        help="pods on an unreachable node are evicted after this",
+    )
+    up.add_argument(
         "--merge-kubeconfig",
         action="store_true",
         help="also add a `minik` context to ~/.kube/config for kubectl",
@@ -298,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "up":
             if args.nodes < 1:
                 raise ClusterError("--nodes must be at least 1")
-            record = cluster.up(args.etcd_servers, args.api_port, args.nodes)
+            options = UpOptions(args.node_ip, args.node_grace_period, args.toleration_seconds)
+            record = cluster.up(args.etcd_servers, args.api_port, args.nodes, options)
             home_kubeconfig = Path("~/.minik/kubeconfig").expanduser()
             if home_kubeconfig.resolve() != cluster.kubeconfig:
                 home_kubeconfig.parent.mkdir(parents=True, exist_ok=True)

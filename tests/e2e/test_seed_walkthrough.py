@@ -1,0 +1,317 @@
+"""The seed article's walkthrough, end to end, on a `minik up --nodes 2` cluster:
+build the image, apply deployment.yaml and service.yaml, see two pods on two nodes,
+reach the LoadBalancer, scale, roll out with zero failed requests, undo, self-heal
+after a pod deletion and after a node's kubelet dies, and `minik down` cleans up."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import httpx
+import pytest
+
+from deploy import processes
+from tests.support.kubectl import DEFAULT_KUBECTL as KUBECTL
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+MINIK = str(VENV_BIN / "minik")
+MINIKCTL = str(VENV_BIN / "minikctl")
+NODES = ("minik-node-1", "minik-node-2")
+LB_URL = "http://127.0.0.1:80/"
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Cluster:
+    data_dir: Path
+    kubeconfig: Path
+    cache_dir: Path
+
+    def minikctl(
+        self, *args: str, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess:
+        return _run([MINIKCTL, "--kubeconfig", str(self.kubeconfig), *args], check, timeout)
+
+    def kubectl(
+        self, *args: str, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess:
+        return _run(
+            [
+                KUBECTL,
+                "--kubeconfig",
+                str(self.kubeconfig),
+                "--cache-dir",
+                str(self.cache_dir),
+                *args,
+            ],
+            check,
+            timeout,
+        )
+
+    def pods(self) -> list[dict]:
+        out = self.kubectl("get", "pods", "-l", "app=web", "-o", "json").stdout
+        return json.loads(out)["items"]
+
+    def pids(self) -> dict[str, dict]:
+        return json.loads((self.data_dir / "pids.json").read_text())
+
+
+def _run(argv: list[str], check: bool, timeout: float) -> subprocess.CompletedProcess:
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{argv} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+def wait_until(what: str, check, timeout: float = 90, interval: float = 0.5):  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+def running_ready(pods: list[dict]) -> list[dict]:
+    def ready(p: dict) -> bool:
+        return any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in p.get("status", {}).get("conditions", [])
+        )
+
+    return [
+        p
+        for p in pods
+        if p.get("status", {}).get("phase") == "Running"
+        and ready(p)
+        and not p["metadata"].get("deletionTimestamp")
+    ]
+
+
+def answers(n: int = 30) -> set[str]:
+    """Which pods answer the LoadBalancer over n fresh connections."""
+    seen = set()
+    for _ in range(n):
+        r = httpx.get(LB_URL, timeout=5)
+        assert r.status_code == 200
+        seen.add(r.text.split()[2])
+    return seen
+
+
+class Hammer:
+    """Requests the service continuously (a new connection each), counting failures."""
+
+    def __init__(self) -> None:
+        self.ok = 0
+        self.failures: list[str] = []
+        self.bodies: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        deadline = time.monotonic() + 240  # bounded, whatever happens
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            try:
+                r = httpx.get(LB_URL, timeout=5)
+                if r.status_code == 200:
+                    self.ok += 1
+                    self.bodies.add(r.text.strip().rsplit(" ", 1)[-1])
+                else:
+                    self.failures.append(f"HTTP {r.status_code}")
+            except httpx.HTTPError as err:
+                self.failures.append(repr(err))
+            time.sleep(0.05)
+
+    def __enter__(self) -> Hammer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+def build_images() -> None:
+    for version in ("v1", "v2"):
+        subprocess.run(
+            [
+                "docker",
+                "build",
+                "-q",
+                "--build-arg",
+                f"VERSION={version}",
+                "-t",
+                f"my-image:{version}",
+                str(ROOT / "examples" / "web"),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+
+
+def node_containers() -> list:
+    client = docker.from_env()
+    return [
+        c
+        for node in NODES
+        for c in client.containers.list(all=True, filters={"label": f"io.minik.node={node}"})
+    ]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory) -> Iterator[Cluster]:
+    data_dir = tmp_path_factory.mktemp("minik-up")
+    build_images()
+    port = processes.free_port()
+    env = {**os.environ, "HOME": str(data_dir / "home")}
+    up = subprocess.run(
+        [
+            MINIK,
+            "up",
+            "--nodes",
+            "2",
+            "--data-dir",
+            str(data_dir),
+            "--api-port",
+            str(port),
+            "--node-grace-period",
+            "6",
+            "--toleration-seconds",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+    try:
+        assert up.returncode == 0, f"minik up failed:\n{up.stdout}\n{up.stderr}"
+        assert "minik is up" in up.stdout
+        again = subprocess.run(
+            [MINIK, "up", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=env,
+        )
+        assert again.returncode != 0 and "already runs" in again.stderr
+        yield Cluster(data_dir, data_dir / "kubeconfig", data_dir / "kubectl-cache")
+    finally:
+        down = subprocess.run(
+            [MINIK, "down", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env=env,
+        )
+        assert down.returncode == 0, down.stderr
+        assert node_containers() == []
+
+
+def test_walkthrough_with_minikctl(cluster: Cluster) -> None:
+    out = cluster.minikctl("apply", "-f", str(ROOT / "examples" / "deployment.yaml")).stdout
+    assert "deployment.apps/my-webapp created" in out
+    out = cluster.minikctl("apply", "-f", str(ROOT / "examples" / "service.yaml")).stdout
+    assert "service/web-service created" in out
+
+    pods = wait_until(
+        "2 Running pods", lambda: (r := running_ready(cluster.pods())) and len(r) == 2 and r
+    )
+    assert {p["spec"]["nodeName"] for p in pods} == set(NODES), "spread over both nodes"
+    table = cluster.minikctl("get", "pods").stdout
+    assert table.count("Running") == 2
+
+    svc = wait_until(
+        "an EXTERNAL-IP",
+        lambda: "127.0.0.1" in (s := cluster.minikctl("get", "services").stdout) and s,
+    )
+    assert "web-service" in svc and "LoadBalancer" in svc
+    served = wait_until("both replicas answering", lambda: len(a := answers()) == 2 and a)
+    assert served == {p["metadata"]["name"] for p in pods}
+
+    cluster.minikctl("scale", "deploy/my-webapp", "--replicas=5")
+    wait_until("5 ready pods", lambda: len(running_ready(cluster.pods())) == 5)
+
+    with Hammer() as hammer:
+        cluster.minikctl("set", "image", "deploy/my-webapp", "web-container=my-image:v2")
+        cluster.minikctl("rollout", "status", "deploy/my-webapp", timeout=180)
+        wait_until("v2 answering", lambda: "(v2)" in hammer.bodies, timeout=30)
+    assert hammer.failures == [], hammer.failures[:5]
+    assert hammer.ok > 20
+
+    cluster.minikctl("rollout", "undo", "deploy/my-webapp")
+    cluster.minikctl("rollout", "status", "deploy/my-webapp", timeout=180)
+    images = {p["spec"]["containers"][0]["image"] for p in running_ready(cluster.pods())}
+    assert images == {"my-image:v1"}
+
+    victim = running_ready(cluster.pods())[0]["metadata"]["name"]
+    cluster.minikctl("delete", "pod", victim)
+    wait_until(
+        "a replacement pod",
+        lambda: (
+            len(r := running_ready(cluster.pods())) == 5
+            and victim not in {p["metadata"]["name"] for p in r}
+        ),
+    )
+
+    kubelet = cluster.pids()["kubelet-2"]
+    os.kill(int(kubelet["pid"]), signal.SIGKILL)
+    moved = wait_until(
+        "all pods back on minik-node-1",
+        lambda: (
+            len(r := running_ready(cluster.pods())) == 5
+            and {p["spec"]["nodeName"] for p in r} == {"minik-node-1"}
+            and r
+        ),
+        timeout=150,
+    )
+    assert len(moved) == 5
+    assert len(answers(10)) >= 2
+
+    cluster.minikctl("delete", "-f", str(ROOT / "examples" / "service.yaml"))
+    cluster.minikctl("delete", "-f", str(ROOT / "examples" / "deployment.yaml"))
+    wait_until("pods gone", lambda: cluster.pods() == [], timeout=90)
+
+
+def test_walkthrough_with_kubectl(cluster: Cluster) -> None:
+    out = cluster.kubectl("apply", "-f", str(ROOT / "examples" / "deployment.yaml")).stdout
+    assert "deployment.apps/my-webapp created" in out
+    cluster.kubectl("apply", "-f", str(ROOT / "examples" / "service.yaml"))
+    wait_until("2 Running pods", lambda: len(running_ready(cluster.pods())) == 2)
+    out = cluster.kubectl("get", "services").stdout
+    wait_until(
+        "an EXTERNAL-IP", lambda: "127.0.0.1" in cluster.kubectl("get", "svc", "web-service").stdout
+    )
+    assert "web-service" in out
+    wait_until("the LoadBalancer answering", lambda: len(answers(10)) >= 1)
+    cluster.kubectl("scale", "deployment/my-webapp", "--replicas=3")
+    cluster.kubectl("set", "image", "deployment/my-webapp", "web-container=my-image:v2")
+    cluster.kubectl("rollout", "status", "deployment/my-webapp", "--timeout=180s", timeout=200)
+    cluster.kubectl("rollout", "undo", "deployment/my-webapp")
+    cluster.kubectl("rollout", "status", "deployment/my-webapp", "--timeout=180s", timeout=200)
+    images = {p["spec"]["containers"][0]["image"] for p in running_ready(cluster.pods())}
+    assert images == {"my-image:v1"}
+    cluster.kubectl(
+        "delete",
+        "-f",
+        str(ROOT / "examples" / "deployment.yaml"),
+        "-f",
+        str(ROOT / "examples" / "service.yaml"),
+    )
