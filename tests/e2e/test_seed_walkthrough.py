@@ -77,7 +77,7 @@ def _run(argv: list[str], check: bool, timeout: float) -> subprocess.CompletedPr
     return result
 
 
-def wait_until(what: str, check, timeout: float = 90, interval: float = 0.5):  # noqa: ANN001
+def wait_until(what: str, check, timeout: float = 90, interval: float = 0.5):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
