@@ -546,6 +546,31 @@ class Client(_Base):
         except httpx.TransportError as err:
             raise self._connection_failed(err) from err
 
+    def stream_text(self, path: str, params: dict[str, Any] | None = None) -> Iterator[str]:
+        """A text/plain answer (pod logs) line by line, newlines kept, as it arrives — so
+        `follow=true` streams until the server ends it; close() the iterator to stop."""
+        return self._stream_text(Request("GET", path, params=dict(params or {})))
+
+    def _stream_text(self, req: Request) -> Iterator[str]:
+        params, _, headers = req.encoded()
+        headers["Accept"] = "text/plain, */*"
+        try:
+            with self._http.stream(
+                req.method, req.path, params=params, headers=headers, timeout=_STREAM_TIMEOUT
+            ) as resp:
+                if resp.status_code >= 300:
+                    resp.read()
+                self._answer(Request(req.method, req.path, raw=True), resp)
+                pending = ""
+                for chunk in resp.iter_text():
+                    *complete, pending = (pending + chunk).split("\n")
+                    for line in complete:
+                        yield line + "\n"
+                if pending:
+                    yield pending
+        except httpx.TransportError as err:
+            raise self._connection_failed(err) from err
+
 
 class AsyncClient(_Base):
     """asyncio client (httpx.AsyncClient): for the apiserver's peers (controllers, kubelet)."""

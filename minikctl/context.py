@@ -20,6 +20,11 @@ class CLIError(Exception):
     """A user-facing failure: printed as `error: <message>`, exit code 1."""
 
 
+class RawError(CLIError):
+    """A failure whose lines are printed as they are, exit code 1: kubectl prints the
+    errors of an aggregate one per line, without the `error: ` prefix."""
+
+
 def add_global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:
     """Flags accepted before or after the command (`-n x get pods`, `get pods -n x`)."""
     default = argparse.SUPPRESS if suppress else None

@@ -13,6 +13,7 @@ from client.watch import RELIST, ResumableWatch
 from minikctl.context import CLIError, Context, kind_ref
 from minikctl.printing import StreamingTable, TableOptions, TableView, as_list, dump, render_rows
 from minikctl.resolve import category, resolve
+from minikctl.sortby import sort_objects, sort_table
 
 OUTPUTS = ("yaml", "json", "wide", "name")
 
@@ -36,6 +37,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("-w", "--watch", action="store_true", help="after listing, watch for changes")
     p.add_argument("--watch-only", action="store_true", help="watch without listing first")
     p.add_argument("--show-labels", action="store_true", help="add a LABELS column")
+    p.add_argument("--sort-by", help="sort listed objects by this JSONPath, e.g. .lastTimestamp")
     p.add_argument("--no-headers", action="store_true", help="omit the header line")
     p.add_argument(
         "--ignore-not-found",
@@ -101,6 +103,8 @@ def fetch(
             field_selector=args.field_selector,
             as_table=as_table,
         )
+        if getattr(args, "sort_by", None):
+            listing = _sorted(ctx, target, args, listing)
         return [listing], False
     found, failed = [], False
     for name in target.names:
@@ -111,6 +115,21 @@ def fetch(
                 ctx.err.write(f"Error from server (NotFound): {err.message}\n")
                 failed = True
     return found, failed
+
+
+def _sorted(
+    ctx: Context, target: Target, args: argparse.Namespace, listing: dict[str, Any]
+) -> dict[str, Any]:
+    """--sort-by: a list sorted in place; a Table reordered by its full objects."""
+    if listing.get("kind") != "Table":
+        return {**listing, "items": sort_objects(listing.get("items") or [], args.sort_by)}
+    objects = ctx.client.list(
+        target.res,
+        list_namespace(ctx, args),
+        label_selector=args.selector,
+        field_selector=args.field_selector,
+    )
+    return sort_table(listing, objects.get("items") or [], args.sort_by)
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:

@@ -11,10 +11,42 @@ from api.errors import ApiError, Unauthorized
 from client.errors import ConnectionFailed
 from client.kubeconfig import KubeconfigError
 from client.threeway import PatchError
-from minikctl import apply, create, delete, describe, get, misc
-from minikctl.context import CLIError, Context, add_global_flags
+from minikctl import (
+    apply,
+    cordon,
+    create,
+    delete,
+    describe,
+    drain,
+    events,
+    get,
+    logs,
+    misc,
+    portforward,
+    rollout,
+    scale,
+    service,
+    setcmd,
+)
+from minikctl.context import CLIError, Context, RawError, add_global_flags
 
-COMMANDS = (apply, get, describe, delete, create, misc)
+COMMANDS = (
+    apply,
+    get,
+    describe,
+    delete,
+    create,
+    events,
+    logs,
+    scale,
+    rollout,
+    setcmd,
+    cordon,
+    drain,
+    service,
+    portforward,
+    misc,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,9 +90,11 @@ def describe_error(err: Exception) -> str:
     if isinstance(err, ConnectionFailed):
         return f"error: {err.message}"
     if isinstance(err, ApiError):
-        if err.code in (422, 400):
+        if err.code == 422:
             return f"error: {err.message}"
-        return f"Error from server ({err.reason}): {err.message}"
+        return f"Error from server ({err.reason}): {err.message}"  # 400s too, as kubectl
+    if isinstance(err, RawError):
+        return str(err)
     if isinstance(err, CLIError | KubeconfigError | PatchError):
         return f"error: {err}"
     return f"error: {type(err).__name__}: {err}"

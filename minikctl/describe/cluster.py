@@ -114,21 +114,21 @@ def describe_node(ctx: Context, w: Writer, node: Obj) -> None:
             for name, value in sorted(status[key].items()):
                 w.field(1, name, value)
     info = status.get("nodeInfo") or {}
-    if info:
-        w.line(0, "System Info:")
-        for label, key in (
-            ("Machine ID", "machineID"),
-            ("System UUID", "systemUUID"),
-            ("Boot ID", "bootID"),
-            ("Kernel Version", "kernelVersion"),
-            ("OS Image", "osImage"),
-            ("Operating System", "operatingSystem"),
-            ("Architecture", "architecture"),
-            ("Container Runtime Version", "containerRuntimeVersion"),
-            ("Kubelet Version", "kubeletVersion"),
-            ("Kube-Proxy Version", "kubeProxyVersion"),
-        ):
-            w.field(1, label, info.get(key, ""))
+    # kubectl prints System Info even before a kubelet has filled it in
+    w.line(0, "System Info:")
+    for label, key in (
+        ("Machine ID", "machineID"),
+        ("System UUID", "systemUUID"),
+        ("Boot ID", "bootID"),
+        ("Kernel Version", "kernelVersion"),
+        ("OS Image", "osImage"),
+        ("Operating System", "operatingSystem"),
+        ("Architecture", "architecture"),
+        ("Container Runtime Version", "containerRuntimeVersion"),
+        ("Kubelet Version", "kubeletVersion"),
+        ("Kube-Proxy Version", "kubeProxyVersion"),
+    ):
+        w.field(1, label, info.get(key, ""))
     if spec.get("podCIDR"):
         w.field(0, "PodCIDR", spec["podCIDR"])
     pods_res = by_kind("Pod", "v1")

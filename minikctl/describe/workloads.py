@@ -16,6 +16,7 @@ from minikctl.describe.writer import (
     title_case,
     when,
 )
+from minikctl.replicasets import is_controlled_by, owned_replicasets, split
 
 
 def describe_pod(ctx: Context, w: Writer, pod: Obj) -> None:
@@ -265,14 +266,6 @@ def describe_template(w: Writer, template: Obj) -> None:
 # ---- workloads ---------------------------------------------------------------------------
 
 
-def _owned_by(obj: Obj, owner: Obj) -> bool:
-    uid = (owner.get("metadata") or {}).get("uid")
-    return any(
-        r.get("uid") == uid and r.get("controller")
-        for r in (obj.get("metadata") or {}).get("ownerReferences") or []
-    )
-
-
 def describe_deployment(ctx: Context, w: Writer, dep: Obj) -> None:
     meta, spec, status = dep.get("metadata") or {}, dep.get("spec") or {}, dep.get("status") or {}
     w.field(0, "Name", meta.get("name", ""))
@@ -303,24 +296,9 @@ def describe_deployment(ctx: Context, w: Writer, dep: Obj) -> None:
         )
     describe_template(w, spec.get("template") or {})
     describe_conditions(w, status.get("conditions") or [], ["Type", "Status", "Reason"])
-    rs_res = by_kind("ReplicaSet", "apps/v1")
-    if rs_res is None:
-        return
-    listing = ctx.client.list(
-        rs_res, meta.get("namespace"), label_selector=selector_string(spec.get("selector")) or None
-    )
-    owned = [rs for rs in listing.get("items") or [] if _owned_by(rs, dep)]
-    revision = (meta.get("annotations") or {}).get("deployment.kubernetes.io/revision")
-    new = next(
-        (
-            rs
-            for rs in owned
-            if (rs["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision")
-            == revision
-        ),
-        None,
-    )
-    old = [rs for rs in owned if rs is not new and (rs.get("spec") or {}).get("replicas")]
+    # kubectl: every old ReplicaSet (scaled down ones too), and the new one — the oldest
+    # whose template equals the deployment's — both printed once there is any
+    old, new = split(dep, owned_replicasets(ctx, dep))
 
     def summary(rs: Obj) -> str:
         return (
@@ -354,7 +332,7 @@ def describe_replicaset(ctx: Context, w: Writer, rs: Obj) -> None:
             label_selector=selector_string(spec.get("selector")) or None,
         )
         for pod in listing.get("items") or []:
-            if _owned_by(pod, rs):
+            if is_controlled_by(pod, rs):
                 phase = (pod.get("status") or {}).get("phase", "Pending")
                 phases[phase] = phases.get(phase, 0) + 1
     w.field(

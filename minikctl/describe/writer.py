@@ -36,13 +36,15 @@ class Writer:
         self.line(level, f"{label}:\t{_text(value)}")
 
     def multiline(self, level: int, label: str, items: list[str]) -> None:
-        """`Labels: a=b` then continuation lines aligned under the first value."""
+        """`Labels: a=b` then continuation lines aligned under the first value. As in
+        kubectl, a continuation line is just a tab and the item (no indent): the tabwriter
+        aligns it, and `rollout history --revision` prints it raw."""
         if not items:
             self.field(level, label, "<none>")
             return
         self.line(level, f"{label}:\t{items[0]}")
         for item in items[1:]:
-            self.line(level, f"\t{item}")
+            self.parts.append(f"\t{item}\n")
 
 
 def _text(value: Any) -> str:
