@@ -1,0 +1,149 @@
+"""`python -m proxy`: the per-host service proxy and cluster DNS.
+
+    python -m proxy --kubeconfig F [--node-name N] [--bind-address 0.0.0.0]
+                    [--cluster-dns 10.96.0.10] [--upstream-dns IP[:PORT]] [--node-ip IP...]
+
+It writes no iptables rules: ClusterIPs are /32 addresses on `lo`, and every
+Service port is a userspace listener. SIGTERM/SIGINT close the listeners and
+remove the addresses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import signal
+import socket
+import sys
+
+from client.rest import AsyncClient
+from proxy import hostinfo
+from proxy.clusterdns import DEFAULT_CLUSTER_DNS
+from proxy.dns import parse_address
+from proxy.dnsrecords import DEFAULT_DOMAIN
+from proxy.proxier import Proxier, ProxyConfig
+from proxy.servicemap import WILDCARD
+
+log = logging.getLogger("proxy")
+
+
+def _ipv4(text: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an IPv4 address: {text!r}") from None
+
+
+def _upstream(text: str) -> str:
+    ip, port = parse_address(text)
+    _ipv4(ip)
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"bad port in {text!r}")
+    return text
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m proxy", description=__doc__.split("\n")[0])
+    p.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.minik)")
+    p.add_argument("--node-name", default=socket.gethostname(), help="this node's name")
+    p.add_argument(
+        "--bind-address",
+        type=_ipv4,
+        default=WILDCARD,
+        help="address NodePorts and LoadBalancer ports listen on (plus loopback)",
+    )
+    p.add_argument(
+        "--cluster-dns", type=_ipv4, default=DEFAULT_CLUSTER_DNS, help="cluster DNS address"
+    )
+    p.add_argument("--cluster-domain", default=DEFAULT_DOMAIN, help="cluster DNS domain")
+    p.add_argument(
+        "--upstream-dns",
+        type=_upstream,
+        help="IP[:PORT] for names outside the cluster (default: resolv.conf's first nameserver)",
+    )
+    p.add_argument(
+        "--node-ip",
+        type=_ipv4,
+        nargs="+",
+        action="extend",
+        help="node addresses published as LoadBalancer ingress (default: the bind "
+        "address, else the default route's address)",
+    )
+    p.add_argument("--lock-file", default=hostinfo.DEFAULT_LOCK_FILE)
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p.parse_args(argv)
+
+
+def config_from(args: argparse.Namespace) -> ProxyConfig:
+    upstream = args.upstream_dns or hostinfo.system_nameserver(skip=(args.cluster_dns,))
+    node_ips = args.node_ip or (
+        [args.bind_address]
+        if args.bind_address != WILDCARD
+        else [hostinfo.primary_ipv4() or "127.0.0.1"]
+    )
+    return ProxyConfig(
+        node_name=args.node_name,
+        bind_address=args.bind_address,
+        cluster_dns=args.cluster_dns,
+        cluster_domain=args.cluster_domain,
+        upstream_dns=parse_address(upstream) if upstream else None,
+        node_ips=list(dict.fromkeys(node_ips)),
+    )
+
+
+async def serve(config: ProxyConfig, kubeconfig: str | None) -> None:
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, main.cancel)
+    api = AsyncClient.from_kubeconfig(kubeconfig)
+    proxier = Proxier(config, api)
+    try:
+        await proxier.run()
+    except asyncio.CancelledError:
+        log.info("stopping")
+    finally:
+        await proxier.stop()
+        await api.aclose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        lock = hostinfo.host_lock(args.lock_file)
+    except hostinfo.AlreadyRunning as err:
+        log.error("%s", err)
+        return 1
+    config = config_from(args)
+    limit = hostinfo.raise_open_files_limit()
+    log.info(
+        "node %s: bind %s, cluster DNS %s (upstream %s), node IPs %s, %d open files",
+        config.node_name,
+        config.bind_address,
+        config.cluster_dns,
+        config.upstream_dns,
+        ", ".join(config.node_ips),
+        limit,
+    )
+    try:
+        import uvloop
+    except ImportError:
+        runner = asyncio.run
+    else:
+        runner = uvloop.run
+    with contextlib.closing(lock), contextlib.suppress(KeyboardInterrupt):
+        runner(serve(config, args.kubeconfig))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

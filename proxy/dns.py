@@ -1,0 +1,278 @@
+"""Cluster DNS, served by the proxy on the cluster DNS address (UDP and TCP, port 53).
+
+Names in the cluster domain are answered from the `Zone` (rebuilt by the proxier
+on every Service/Endpoints change); every other name is forwarded unchanged to
+the upstream resolver (`--upstream-dns`). The wire format is dnspython's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import struct
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+
+from proxy.dnsrecords import Zone, normalize
+from proxy.sockets import listening_socket
+
+log = logging.getLogger(__name__)
+
+TTL = 5  # seconds, CoreDNS' kubernetes plugin default: services change often
+UPSTREAM_TIMEOUT = 2.0
+TCP_IDLE_SECONDS = 10.0
+UDP_DEFAULT_SIZE = 512
+
+Address = tuple[str, int]
+
+
+def parse_address(text: str, default_port: int = 53) -> Address:
+    """`IP` or `IP:PORT` → (ip, port)."""
+    host, sep, port = text.rpartition(":")
+    if sep and host and "." in host:
+        return host, int(port)
+    return text, default_port
+
+
+# ---- answering from the zone (no I/O) ---------------------------------------------------
+
+
+def _rrset(owner: dns.name.Name, rdtype: str, values: list[str]) -> dns.rrset.RRset:
+    return dns.rrset.from_text_list(owner, TTL, "IN", rdtype, values)
+
+
+def _soa(zone: Zone) -> dns.rrset.RRset:
+    origin = zone.domain + "."
+    return dns.rrset.from_text(
+        origin, TTL, "IN", "SOA", f"ns.dns.{origin} hostmaster.{origin} 1 7200 1800 86400 {TTL}"
+    )
+
+
+def _srv_values(records: list) -> list[str]:
+    weight = max(1, 100 // len(records))
+    return [f"0 {weight} {r.port} {r.target}." for r in records]
+
+
+def answer(
+    query: dns.message.Message, zone: Zone | None, domain: str
+) -> dns.message.Message | None:
+    """The response for a cluster name, or None when the query is to be forwarded.
+    A zone of None (not synced yet) gives SERVFAIL for cluster names."""
+    if query.opcode() != dns.opcode.QUERY or len(query.question) != 1:
+        response = dns.message.make_response(query)
+        not_query = query.opcode() != dns.opcode.QUERY
+        response.set_rcode(dns.rcode.NOTIMP if not_query else dns.rcode.FORMERR)
+        return response
+    question = query.question[0]
+    name = normalize(question.name.to_text())
+    in_domain = name == domain or name.endswith("." + domain)
+    if not in_domain:
+        if zone is not None and question.rdtype == dns.rdatatype.PTR and name in zone.ptr:
+            response = dns.message.make_response(query)
+            response.flags |= dns.flags.AA
+            response.answer.append(_rrset(question.name, "PTR", [zone.ptr[name] + "."]))
+            return response
+        return None
+    response = dns.message.make_response(query)
+    if zone is None:
+        response.set_rcode(dns.rcode.SERVFAIL)
+        return response
+    response.flags |= dns.flags.AA
+    if question.rdclass != dns.rdataclass.IN:
+        return response
+    rdtype = question.rdtype
+    any_type = rdtype == dns.rdatatype.ANY
+    if name in zone.cname:
+        response.answer.append(_rrset(question.name, "CNAME", [zone.cname[name] + "."]))
+        return response
+    if (rdtype == dns.rdatatype.A or any_type) and name in zone.a:
+        response.answer.append(_rrset(question.name, "A", zone.a[name]))
+    if (rdtype == dns.rdatatype.SRV or any_type) and name in zone.srv:
+        records = zone.srv[name]
+        response.answer.append(_rrset(question.name, "SRV", _srv_values(records)))
+        for target in dict.fromkeys(r.target for r in records):
+            if target in zone.a:
+                response.additional.append(_rrset(dns.name.from_text(target), "A", zone.a[target]))
+    if not response.answer:
+        if not zone.exists(name):
+            response.set_rcode(dns.rcode.NXDOMAIN)
+        response.authority.append(_soa(zone))
+    return response
+
+
+def error_response(wire: bytes, rcode: dns.rcode.Rcode) -> bytes | None:
+    """A bare error answer to whatever query `wire` holds (None if unparseable)."""
+    try:
+        query = dns.message.from_wire(wire)
+    except dns.exception.DNSException:
+        return None
+    response = dns.message.make_response(query)
+    response.set_rcode(rcode)
+    return response.to_wire()
+
+
+# ---- forwarding ---------------------------------------------------------------------
+
+
+class _OneShot(asyncio.DatagramProtocol):
+    def __init__(self, query_id: bytes) -> None:
+        self.query_id = query_id
+        self.reply: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        if data[:2] == self.query_id and not self.reply.done():
+            self.reply.set_result(data)
+
+    def error_received(self, exc: Exception) -> None:
+        if not self.reply.done():
+            self.reply.set_exception(exc)
+
+
+class Forwarder:
+    """Sends queries for names outside the cluster to the upstream resolver."""
+
+    def __init__(self, upstream: Address | None) -> None:
+        self.upstream = upstream
+
+    async def udp(self, wire: bytes) -> bytes | None:
+        if self.upstream is None:
+            return error_response(wire, dns.rcode.SERVFAIL)
+        loop = asyncio.get_running_loop()
+        transport, proto = await loop.create_datagram_endpoint(
+            lambda: _OneShot(wire[:2]), remote_addr=self.upstream
+        )
+        try:
+            transport.sendto(wire)
+            async with asyncio.timeout(UPSTREAM_TIMEOUT):
+                return await proto.reply
+        except (OSError, TimeoutError) as err:
+            log.debug("upstream %s: %s", self.upstream, err)
+            return error_response(wire, dns.rcode.SERVFAIL)
+        finally:
+            transport.close()
+
+    async def tcp(self, wire: bytes) -> bytes | None:
+        if self.upstream is None:
+            return error_response(wire, dns.rcode.SERVFAIL)
+        writer = None
+        try:
+            async with asyncio.timeout(UPSTREAM_TIMEOUT):
+                reader, writer = await asyncio.open_connection(*self.upstream)
+                writer.write(struct.pack("!H", len(wire)) + wire)
+                (size,) = struct.unpack("!H", await reader.readexactly(2))
+                return await reader.readexactly(size)
+        except (OSError, TimeoutError, asyncio.IncompleteReadError) as err:
+            log.debug("upstream %s over TCP: %s", self.upstream, err)
+            return error_response(wire, dns.rcode.SERVFAIL)
+        finally:
+            if writer is not None:
+                writer.close()
+
+
+# ---- the server ---------------------------------------------------------------------
+
+
+class DnsServer(asyncio.DatagramProtocol):
+    """Answers on (ip, port) over UDP and TCP; `zone` is replaced as Services change."""
+
+    def __init__(self, ip: str, port: int, domain: str, forwarder: Forwarder) -> None:
+        self.ip, self.port = ip, port
+        self.domain = normalize(domain)
+        self.forwarder = forwarder
+        self.zone: Zone | None = None
+        self._udp: asyncio.DatagramTransport | None = None
+        self._tcp: asyncio.AbstractServer | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        udp_sock = listening_socket(self.ip, self.port, socket.SOCK_DGRAM)
+        try:
+            await loop.create_datagram_endpoint(lambda: self, sock=udp_sock)
+        except OSError:
+            udp_sock.close()
+            raise
+        tcp_sock = listening_socket(self.ip, self.port)
+        try:
+            self._tcp = await asyncio.start_server(self._serve_tcp, sock=tcp_sock)
+        except OSError:
+            tcp_sock.close()
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._udp is not None:
+            self._udp.close()
+            self._udp = None
+        if self._tcp is not None:
+            self._tcp.close()
+            self._tcp = None
+        for task in list(self._tasks):
+            task.cancel()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._udp = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        try:
+            query = dns.message.from_wire(data)
+        except dns.exception.DNSException:
+            reply = error_response(data[:12], dns.rcode.FORMERR) if len(data) >= 12 else None
+            self._send_udp(reply, addr)
+            return
+        response = answer(query, self.zone, self.domain)
+        if response is not None:
+            size = query.payload if query.edns >= 0 else UDP_DEFAULT_SIZE
+            self._send_udp(response.to_wire(max_size=size, prefer_truncation=True), addr)
+            return
+        self._spawn(self._forward_udp(data, addr))
+
+    def _send_udp(self, wire: bytes | None, addr: Address) -> None:
+        if wire is not None and self._udp is not None:
+            self._udp.sendto(wire, addr)
+
+    async def _forward_udp(self, data: bytes, addr: Address) -> None:
+        self._send_udp(await self.forwarder.udp(data), addr)
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                async with asyncio.timeout(TCP_IDLE_SECONDS):
+                    (size,) = struct.unpack("!H", await reader.readexactly(2))
+                    data = await reader.readexactly(size)
+                reply = await self._answer_tcp(data)
+                if reply is None:
+                    return
+                writer.write(struct.pack("!H", len(reply)) + reply)
+                await writer.drain()
+        except (OSError, TimeoutError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+    async def _answer_tcp(self, data: bytes) -> bytes | None:
+        try:
+            query = dns.message.from_wire(data)
+        except dns.exception.DNSException:
+            return None
+        response = answer(query, self.zone, self.domain)
+        if response is not None:
+            return response.to_wire(max_size=65535, prefer_truncation=True)
+        return await self.forwarder.tcp(data)

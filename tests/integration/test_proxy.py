@@ -1,0 +1,739 @@
+"""The proxy as a real process (`python -m proxy`) against a real apiserver on etcd.
+
+Services and Endpoints are written through the API by the tests themselves, with
+endpoints pointing at servers the tests run: plain TCP/UDP servers on 127.0.0.x,
+or busybox containers on a Docker network of the test's own. Traffic goes only to
+loopback, to those containers, and to ClusterIPs once the proxy holds them on
+`lo` (every test waits for the address before sending anything to it, so nothing
+is ever routed off the host). Names outside the cluster go to a fake upstream DNS
+server on loopback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dns.exception
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rrset
+import httpx
+import pytest
+
+from deploy import processes
+from tests.support.cluster import ApiServer, make_workdir, remove_workdir, start_apiserver
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the proxy adds addresses to lo")
+
+CLUSTER_DNS = "10.96.0.10"
+LABEL = "lo:minik"
+DOCKER_LABEL = "minik-test-proxy"
+NODE_IP = "127.0.0.1"
+
+
+# ---- small helpers ----------------------------------------------------------------------
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 3.0, interval: float = 0.02) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = predicate()
+        except (OSError, httpx.HTTPError, dns.exception.DNSException):
+            result = None
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout}s: {predicate}")
+        time.sleep(interval)
+
+
+def lo_addresses() -> dict[str, str]:
+    """/32 addresses on lo → their label."""
+    out = subprocess.run(
+        ["ip", "-o", "-4", "addr", "show", "dev", "lo"], capture_output=True, text=True
+    ).stdout
+    found = {}
+    for line in out.splitlines():
+        words = line.split("\\", 1)[0].split()
+        address, _, prefix = words[words.index("inet") + 1].partition("/")
+        if prefix == "32":
+            found[address] = words[-1]
+    return found
+
+
+def on_lo(ip: str) -> bool:
+    return lo_addresses().get(ip) == LABEL
+
+
+def listening(ip: str, port: int, proto: str = "tcp") -> bool:
+    flag = "-ltn" if proto == "tcp" else "-lun"
+    out = subprocess.run(
+        ["ss", "-H", flag, "src", f"{ip}:{port}"], capture_output=True, text=True
+    ).stdout
+    return bool(out.strip())
+
+
+def free_port() -> int:
+    """A port free on every address (NodePort/LoadBalancer ports listen on 0.0.0.0)."""
+    with socket.socket() as s:
+        s.bind(("0.0.0.0", 0))
+        return s.getsockname()[1]
+
+
+def ask(host: str, port: int, timeout: float = 2.0) -> str:
+    """One request on a fresh connection: the backend answers with its name."""
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(b"who\n")
+        return s.makefile().readline().strip()
+
+
+# ---- backends ---------------------------------------------------------------------------
+
+
+class NamedBackend(socketserver.ThreadingTCPServer):
+    """Answers each line with its name, on a connection kept as long as the client likes."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, name: str, ip: str) -> None:
+        self.name = name
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                for _ in self.rfile:
+                    self.wfile.write(name.encode() + b"\n")
+
+        super().__init__((ip, 0), Handler)
+        self.ip, self.port = self.server_address
+        threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class UdpBackend(threading.Thread):
+    def __init__(self, name: str, ip: str) -> None:
+        super().__init__(daemon=True)
+        self.name = name
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((ip, 0))
+        self.sock.settimeout(0.1)
+        self.ip, self.port = self.sock.getsockname()
+        self.running = True
+        self.start()
+
+    def run(self) -> None:
+        while self.running:
+            try:
+                data, addr = self.sock.recvfrom(2048)
+            except TimeoutError:
+                continue
+            self.sock.sendto(f"{self.name}:".encode() + data, addr)
+
+    def stop(self) -> None:
+        self.running = False
+        self.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def backends() -> Iterator[Callable[..., Any]]:
+    started: list[Any] = []
+
+    def make(*names: str, udp: bool = False) -> list[Any]:
+        made = [
+            (UdpBackend if udp else NamedBackend)(name, f"127.0.0.{len(started) + i + 2}")
+            for i, name in enumerate(names)
+        ]
+        started.extend(made)
+        return made
+
+    yield make
+    for backend in started:
+        with contextlib.suppress(OSError):
+            backend.stop()
+
+
+class FakeUpstreamDns:
+    """The only "outside" resolver the proxy may talk to in tests: on loopback, it
+    answers every A query with 192.0.2.123 and remembers the names it was asked."""
+
+    ANSWER = "192.0.2.123"
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", 0))
+        self.port = self.udp.getsockname()[1]
+        self.tcp = socket.socket()
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind(("127.0.0.1", self.port))
+        self.tcp.listen()
+        for sock in (self.udp, self.tcp):
+            sock.settimeout(0.1)
+        self.running = True
+        self.threads = [
+            threading.Thread(target=self._serve_udp, daemon=True),
+            threading.Thread(target=self._serve_tcp, daemon=True),
+        ]
+        for t in self.threads:
+            t.start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _reply(self, wire: bytes) -> bytes:
+        query = dns.message.from_wire(wire)
+        self.asked.append(query.question[0].name.to_text())
+        response = dns.message.make_response(query)
+        response.answer.append(
+            dns.rrset.from_text(query.question[0].name, 60, "IN", "A", self.ANSWER)
+        )
+        return response.to_wire()
+
+    def _serve_udp(self) -> None:
+        while self.running:
+            try:
+                wire, addr = self.udp.recvfrom(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.udp.sendto(self._reply(wire), addr)
+
+    def _serve_tcp(self) -> None:
+        while self.running:
+            try:
+                conn, _ = self.tcp.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                with contextlib.suppress(OSError, ValueError):
+                    size = int.from_bytes(conn.recv(2), "big")
+                    reply = self._reply(conn.recv(size))
+                    conn.sendall(len(reply).to_bytes(2, "big") + reply)
+
+    def stop(self) -> None:
+        self.running = False
+        for t in self.threads:
+            t.join(2)
+        self.udp.close()
+        self.tcp.close()
+
+
+# ---- the cluster and the proxy ----------------------------------------------------------
+
+
+class ProxyProcess:
+    def __init__(self, kubeconfig: Path, upstream: str, workdir: Path) -> None:
+        self.kubeconfig, self.upstream, self.workdir = kubeconfig, upstream, workdir
+        self.process: processes.Process | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        argv = [
+            sys.executable,
+            "-m",
+            "proxy",
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--node-name",
+            "test-node",
+            "--node-ip",
+            NODE_IP,
+            "--upstream-dns",
+            self.upstream,
+        ]
+        self.starts += 1
+        self.process = processes.spawn("proxy", argv, self.workdir / f"proxy-{self.starts}.log")
+        wait_until(lambda: on_lo(CLUSTER_DNS) or not self.alive(), timeout=15)
+        assert self.alive(), self.log()
+        query = dns.message.make_query("kubernetes.default.svc.cluster.local.", "A")
+        wait_until(lambda: dns.query.udp(query, CLUSTER_DNS, timeout=0.5).answer, timeout=15)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.alive()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()  # SIGTERM by PID, then SIGKILL if it hangs
+            self.process = None
+
+    def kill(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.popen.wait(5)
+        self.process = None
+
+    def log(self) -> str:
+        return self.process.log_tail(60) if self.process else ""
+
+
+@pytest.fixture(scope="module")
+def cluster(etcd) -> Iterator[ApiServer]:
+    """An apiserver of this module's own (on the shared etcd), so that one test can
+    restart it without disturbing the rest of the suite."""
+    workdir = make_workdir("minik-proxy-api-")
+    server = start_apiserver(etcd, workdir)
+    yield server
+    server.stop()
+    remove_workdir(workdir)
+
+
+@pytest.fixture(scope="module")
+def upstream_dns() -> Iterator[FakeUpstreamDns]:
+    server = FakeUpstreamDns()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def proxy(cluster: ApiServer, upstream_dns: FakeUpstreamDns) -> Iterator[ProxyProcess]:
+    workdir = make_workdir("minik-proxy-")
+    kube_dns = "/api/v1/namespaces/kube-system/services/kube-dns"
+    with cluster.http() as http:
+        had_kube_dns = http.get(kube_dns).status_code == 200
+    proc = ProxyProcess(cluster.kubeconfig, upstream_dns.address, workdir)
+    proc.start()
+    yield proc
+    proc.stop()
+    if not had_kube_dns:  # leave the shared etcd as we found it
+        with cluster.http() as http:
+            http.delete(kube_dns)
+    leftover = [ip for ip, label in lo_addresses().items() if label == LABEL]
+    if os.environ.get("MINIK_KEEP_PROXY_LOGS"):
+        print(f"proxy logs kept in {workdir}")
+    else:
+        remove_workdir(workdir)
+    assert leftover == [], f"the proxy left {leftover} on lo"
+
+
+@pytest.fixture
+def api(cluster: ApiServer) -> Iterator[httpx.Client]:
+    with cluster.http() as http:
+        yield http
+
+
+@pytest.fixture
+def ns(api: httpx.Client) -> Iterator[str]:
+    name = f"px-{uuid.uuid4().hex[:6]}"
+    r = api.post("/api/v1/namespaces", json={"metadata": {"name": name}})
+    assert r.status_code == 201, r.text
+    yield name
+    api.delete(f"/api/v1/namespaces/{name}")
+
+
+def create_service(api: httpx.Client, ns: str, name: str, ports: list[dict], **spec: Any) -> dict:
+    body = {"metadata": {"name": name}, "spec": {"ports": ports, **spec}}
+    r = api.post(f"/api/v1/namespaces/{ns}/services", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def set_endpoints(
+    api: httpx.Client,
+    ns: str,
+    name: str,
+    ready: list[Any],
+    port_name: str = "",
+    protocol: str = "TCP",
+    not_ready: list[Any] = (),
+) -> None:
+    """One subset per backend (each listens on a port of its own), as the endpoints
+    controller writes them for pods whose ports differ."""
+
+    def subset(b: Any, key: str) -> dict:
+        address = {"ip": b.ip, **({"hostname": b.hostname} if getattr(b, "hostname", "") else {})}
+        port = {"port": b.port, "protocol": protocol, **({"name": port_name} if port_name else {})}
+        return {key: [address], "ports": [port]}
+
+    subsets = [subset(b, "addresses") for b in ready]
+    subsets += [subset(b, "notReadyAddresses") for b in not_ready]
+    body = {"metadata": {"name": name, "namespace": ns}, "subsets": subsets}
+    path = f"/api/v1/namespaces/{ns}/endpoints"
+    r = api.put(f"{path}/{name}", json=body)
+    if r.status_code == 404:
+        r = api.post(path, json=body)
+    assert r.status_code in (200, 201), r.text
+
+
+def served(ip: str, port: int, expect: str | set[str] | None = None) -> Callable[[], bool]:
+    """A predicate: the address is ours on lo (checked first: a ClusterIP that is not
+    on lo would be routed off the host) and a request gets an expected answer."""
+
+    def check() -> bool:
+        if not ip.startswith("127.") and not on_lo(ip):
+            return False
+        answer = ask(ip, port, timeout=1)
+        if expect is None:
+            return bool(answer)
+        return answer in ({expect} if isinstance(expect, str) else expect)
+
+    return check
+
+
+def get_service(api: httpx.Client, ns: str, name: str) -> dict:
+    r = api.get(f"/api/v1/namespaces/{ns}/services/{name}")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def ingress_of(api: httpx.Client, ns: str, name: str) -> list | None:
+    status = get_service(api, ns, name).get("status") or {}
+    return (status.get("loadBalancer") or {}).get("ingress")
+
+
+# ---- the tests --------------------------------------------------------------------------
+
+
+def test_host_reaches_cluster_ip_node_port_and_load_balancer(proxy, api, ns, backends, cluster):
+    (web,) = backends("web-0")
+    port = free_port()
+    svc = create_service(api, ns, "web", [{"name": "http", "port": port}], type="LoadBalancer")
+    node_port = svc["spec"]["ports"][0]["nodePort"]
+    set_endpoints(api, ns, "web", [web], "http")
+    cluster_ip = svc["spec"]["clusterIP"]
+    wait_until(served(cluster_ip, port, "web-0"), timeout=2)
+    assert ask("127.0.0.1", node_port) == "web-0"
+    assert ask("127.0.0.1", port) == "web-0"  # the LoadBalancer port on the node
+    assert wait_until(lambda: ingress_of(api, ns, "web")) == [{"ip": NODE_IP, "ipMode": "VIP"}]
+    kubectl = [
+        "kubectl",
+        "--kubeconfig",
+        str(cluster.kubeconfig),
+        "--cache-dir",
+        str(cluster.workdir / "kubectl-cache"),
+    ]
+    out = subprocess.run(
+        [*kubectl, "get", "svc", "web", "-n", ns], capture_output=True, text=True, timeout=60
+    )
+    header, row = out.stdout.splitlines()[:2]
+    assert row.split()[header.split().index("EXTERNAL-IP")] == NODE_IP, out.stdout + out.stderr
+
+
+def test_requests_spread_over_backends_and_follow_endpoint_changes(proxy, api, ns, backends):
+    a, b, c = backends("a", "b", "c")
+    ip = create_service(api, ns, "spread", [{"port": 8080}])["spec"]["clusterIP"]
+    set_endpoints(api, ns, "spread", [a])
+    wait_until(served(ip, 8080, "a"), timeout=2)
+    set_endpoints(api, ns, "spread", [a, b, c])
+    changed = time.monotonic()
+    wait_until(served(ip, 8080, {"b", "c"}), timeout=1.0)
+    assert time.monotonic() - changed < 1.0
+    counts = Counter(ask(ip, 8080) for _ in range(30))
+    assert counts == {"a": 10, "b": 10, "c": 10}  # round robin, nobody else is asking
+    set_endpoints(api, ns, "spread", [c])
+    wait_until(served(ip, 8080, "c"), timeout=1.0)
+    assert Counter(ask(ip, 8080) for _ in range(6)) == {"c": 6}
+
+
+def test_removing_a_backend_under_load_cuts_no_established_connection(proxy, api, ns, backends):
+    a, b, c = backends("a", "b", "c")
+    ip = create_service(api, ns, "load", [{"port": 80}])["spec"]["clusterIP"]
+    set_endpoints(api, ns, "load", [a, b, c])
+    wait_until(served(ip, 80), timeout=2)
+    # A long-lived connection that lands on the backend we will remove.
+    for _ in range(3):
+        held = socket.create_connection((ip, 80), timeout=2)
+        held_io = held.makefile("rw")
+        held_io.write("who\n")
+        held_io.flush()
+        if held_io.readline().strip() == "a":
+            break
+        held.close()
+    else:
+        pytest.fail("round robin never reached backend a")
+    results: list[str] = []
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def client() -> None:  # bounded: at most 2,000 requests or 5 s
+        deadline = time.monotonic() + 5
+        while not stop.is_set() and len(results) + len(errors) < 2000:
+            if time.monotonic() > deadline:
+                break
+            try:
+                results.append(ask(ip, 80))
+            except OSError as err:
+                errors.append(repr(err))
+
+    loop = threading.Thread(target=client)
+    loop.start()
+    time.sleep(0.3)
+    set_endpoints(api, ns, "load", [b, c])  # "a" is leaving, but still running
+    removed_at = len(results)
+    time.sleep(1.2)
+    after = results[len(results) - 50 :] if len(results) > removed_at + 50 else []
+    stop.set()
+    loop.join(10)
+    assert errors == []
+    assert after and "a" not in after, "new connections still go to a removed endpoint"
+    assert removed_at >= 10 and {"a", "b", "c"} <= set(results[:removed_at])
+    held_io.write("who\n")
+    held_io.flush()
+    assert held_io.readline().strip() == "a", "the established connection was cut"
+    held.close()
+
+
+def test_session_affinity_sticks(proxy, api, ns, backends):
+    trio = backends("a", "b", "c")
+    ip = create_service(
+        api,
+        ns,
+        "sticky",
+        [{"port": 80}],
+        sessionAffinity="ClientIP",
+        sessionAffinityConfig={"clientIP": {"timeoutSeconds": 60}},
+    )["spec"]["clusterIP"]
+    set_endpoints(api, ns, "sticky", trio)
+    wait_until(served(ip, 80), timeout=2)
+    assert len(Counter(ask(ip, 80) for _ in range(12))) == 1
+    r = api.patch(
+        f"/api/v1/namespaces/{ns}/services/sticky",
+        json={"spec": {"sessionAffinity": "None"}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert r.status_code == 200, r.text
+    wait_until(lambda: len(Counter(ask(ip, 80) for _ in range(6))) == 3, timeout=2)
+
+
+def test_udp_through_a_service(proxy, api, ns, backends):
+    one, two = backends("u1", "u2", udp=True)
+    ip = create_service(api, ns, "udp", [{"name": "u", "port": 5300, "protocol": "UDP"}])["spec"][
+        "clusterIP"
+    ]
+    set_endpoints(api, ns, "udp", [one, two], "u", "UDP")
+    wait_until(lambda: on_lo(ip) and listening(ip, 5300, "udp"), timeout=2)
+    seen = set()
+    for i in range(4):  # a fresh client socket each time: a new session, the next backend
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(2)
+            s.sendto(f"ping{i}".encode(), (ip, 5300))
+            name, _, echo = s.recv(2048).decode().partition(":")
+            assert echo == f"ping{i}"
+            seen.add(name)
+    assert seen == {"u1", "u2"}
+
+
+@dataclass
+class Endpoint:
+    """A pod-like endpoint that is not one of our servers (DNS tests, containers)."""
+
+    ip: str
+    port: int
+    hostname: str = ""
+
+
+def query(name: str, rdtype: str, tcp: bool = False) -> dns.message.Message:
+    q = dns.message.make_query(name, rdtype)
+    return (dns.query.tcp if tcp else dns.query.udp)(q, CLUSTER_DNS, timeout=2)
+
+
+def rdata(response: dns.message.Message) -> list[str]:
+    return sorted(rd.to_text() for rrset in response.answer for rd in rrset)
+
+
+def test_dns_answers_for_cluster_ip_and_headless_services(proxy, api, ns, upstream_dns):
+    web = create_service(api, ns, "web", [{"name": "http", "port": 80}])
+    ip = web["spec"]["clusterIP"]
+    create_service(api, ns, "db", [{"name": "pg", "port": 5432}], clusterIP="None")
+    pods = [Endpoint("172.30.0.5", 5432, "db-0"), Endpoint("172.30.0.6", 5432)]
+    set_endpoints(api, ns, "db", pods, "pg", not_ready=[Endpoint("172.30.0.7", 5432)])
+    kube_dns = get_service(api, "kube-system", "kube-dns")["spec"]
+    assert kube_dns["clusterIP"] == CLUSTER_DNS and "selector" not in kube_dns
+    assert {(p["name"], p["port"], p["protocol"]) for p in kube_dns["ports"]} == {
+        ("dns", 53, "UDP"),
+        ("dns-tcp", 53, "TCP"),
+    }
+    assert rdata(query("_dns._udp.kube-dns.kube-system.svc.cluster.local.", "SRV")) == [
+        "0 100 53 kube-dns.kube-system.svc.cluster.local."
+    ]
+    domain = f"{ns}.svc.cluster.local."
+    for tcp in (False, True):
+        assert wait_until(lambda tcp=tcp: rdata(query(f"web.{domain}", "A", tcp))) == [ip]
+        assert rdata(query(f"_http._tcp.web.{domain}", "SRV", tcp)) == [f"0 100 80 web.{domain}"]
+        assert wait_until(
+            lambda tcp=tcp: rdata(query(f"db.{domain}", "A", tcp)) == ["172.30.0.5", "172.30.0.6"]
+        )
+        assert rdata(query(f"_pg._tcp.db.{domain}", "SRV", tcp)) == [
+            f"0 50 5432 172-30-0-6.db.{domain}",
+            f"0 50 5432 db-0.db.{domain}",
+        ]
+        assert rdata(query(f"db-0.db.{domain}", "A", tcp)) == ["172.30.0.5"]
+        assert query(f"nothing.{domain}", "A", tcp).rcode() == dns.rcode.NXDOMAIN
+        # Outside the cluster domain: forwarded to the (fake, loopback) upstream.
+        outside = "www.outside.test."
+        assert rdata(query(outside, "A", tcp)) == [FakeUpstreamDns.ANSWER]
+        assert outside in upstream_dns.asked
+
+
+def test_a_service_without_endpoints_refuses_at_once(proxy, api, ns):
+    ip = create_service(api, ns, "empty", [{"port": 80}])["spec"]["clusterIP"]
+    wait_until(lambda: on_lo(ip) and listening(ip, 80), timeout=2)
+    started = time.monotonic()
+    with socket.create_connection((ip, 80), timeout=2) as s:
+        s.sendall(b"who\n")
+        with contextlib.suppress(ConnectionResetError):
+            assert s.recv(10) == b""
+    assert time.monotonic() - started < 0.5
+
+
+def test_a_deleted_service_loses_its_listener_and_address_within_a_second(proxy, api, ns, backends):
+    (web,) = backends("w")
+    svc = create_service(api, ns, "gone", [{"port": 81}], type="NodePort")
+    ip, node_port = svc["spec"]["clusterIP"], svc["spec"]["ports"][0]["nodePort"]
+    set_endpoints(api, ns, "gone", [web])
+    wait_until(served(ip, 81, "w"), timeout=2)
+    assert ask("127.0.0.1", node_port) == "w"
+    r = api.delete(f"/api/v1/namespaces/{ns}/services/gone")
+    assert r.status_code == 200, r.text
+    deleted = time.monotonic()
+    # Only look, never send: a ClusterIP that left lo would be routed off the host.
+    wait_until(
+        lambda: not on_lo(ip) and not listening(ip, 81) and not listening("0.0.0.0", node_port),
+        timeout=1.0,
+    )
+    assert time.monotonic() - deleted < 1.0
+    with pytest.raises(ConnectionRefusedError):
+        ask("127.0.0.1", node_port)
+
+
+def test_a_port_already_taken_gives_an_event_and_no_crash(proxy, api, ns, backends):
+    (web,) = backends("w")
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    port = squatter.getsockname()[1]
+    try:
+        svc = create_service(api, ns, "taken", [{"port": port}], type="LoadBalancer")
+        set_endpoints(api, ns, "taken", [web])
+
+        def event() -> dict | None:
+            items = api.get(f"/api/v1/namespaces/{ns}/events").json()["items"]
+            return next((e for e in items if e["reason"] == "PortInUse"), None)
+
+        found = wait_until(event, timeout=3)
+        assert found["involvedObject"]["name"] == "taken" and found["type"] == "Warning"
+        assert str(port) in found["message"]
+        assert proxy.alive()
+        wait_until(served(svc["spec"]["clusterIP"], port, "w"), timeout=2)  # ClusterIP works
+        assert not ingress_of(api, ns, "taken")  # pending, as k3s leaves it
+    finally:
+        squatter.close()
+    # Once the port is free the proxy takes it (it retries every 2 s).
+    assert wait_until(lambda: ingress_of(api, ns, "taken"), timeout=5)
+    assert ask("127.0.0.1", port) == "w"
+
+
+def test_the_proxy_survives_its_own_restart(proxy, api, ns, backends):
+    (web,) = backends("w")
+    keep = create_service(api, ns, "keep", [{"port": 80}])["spec"]["clusterIP"]
+    drop = create_service(api, ns, "drop", [{"port": 80}])["spec"]["clusterIP"]
+    set_endpoints(api, ns, "keep", [web])
+    wait_until(served(keep, 80, "w"), timeout=2)
+    wait_until(lambda: on_lo(drop), timeout=2)
+    proxy.kill()  # SIGKILL: no chance to clean up
+    assert on_lo(keep) and on_lo(drop)
+    assert api.delete(f"/api/v1/namespaces/{ns}/services/drop").status_code == 200
+    proxy.start()
+    wait_until(served(keep, 80, "w"), timeout=2)  # kept its address, bound again
+    wait_until(lambda: not on_lo(drop), timeout=2)  # the stale one is cleaned up
+
+
+def test_the_proxy_rides_out_an_apiserver_restart(proxy, api, ns, backends, cluster):
+    a, b = backends("a", "b")
+    ip = create_service(api, ns, "steady", [{"port": 80}])["spec"]["clusterIP"]
+    set_endpoints(api, ns, "steady", [a])
+    wait_until(served(ip, 80, "a"), timeout=2)
+    cluster.stop()
+    try:
+        time.sleep(0.5)
+        assert [ask(ip, 80) for _ in range(3)] == ["a"] * 3  # serving what it knew
+        assert proxy.alive()
+    finally:
+        cluster.start()
+    with cluster.http() as http:
+        wait_until(lambda: http.get("/readyz").status_code == 200, timeout=20)
+        set_endpoints(http, ns, "steady", [b])
+        fresh = create_service(http, ns, "fresh", [{"port": 80}])["spec"]["clusterIP"]
+        set_endpoints(http, ns, "fresh", [a])
+    wait_until(served(ip, 80, "b"), timeout=15)  # informers resynced
+    wait_until(served(fresh, 80, "a"), timeout=5)
+
+
+# ---- a container on a Docker network of the test's own ----------------------------------
+
+
+@pytest.fixture
+def docker_net() -> Iterator[Any]:
+    import docker
+
+    from tests.support.images import ensure_busybox_image
+
+    client = docker.from_env()
+    image = ensure_busybox_image()
+    label = {DOCKER_LABEL: uuid.uuid4().hex[:8]}
+    network = client.networks.create(f"minik-proxy-test-{label[DOCKER_LABEL]}", labels=label)
+    containers: list[Any] = []
+
+    def run(command: list[str]) -> Any:
+        container = client.containers.run(
+            image, command, detach=True, labels=label, network=network.name, auto_remove=False
+        )
+        containers.append(container)
+        return container
+
+    try:
+        yield run
+    finally:
+        for container in client.containers.list(all=True, filters={"label": DOCKER_LABEL}):
+            if container.labels.get(DOCKER_LABEL) == label[DOCKER_LABEL]:
+                container.remove(force=True)
+        network.remove()
+
+
+def test_a_container_reaches_a_cluster_ip_and_resolves_service_names(proxy, api, ns, docker_net):
+    httpd = docker_net(
+        [
+            "sh",
+            "-c",
+            "mkdir -p /www && echo hello-from-httpd > /www/index.html && "
+            "exec httpd -f -p 80 -h /www",
+        ]
+    )
+    client = docker_net(["sleep", "60"])
+    httpd.reload()
+    pod_ip = next(iter(httpd.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
+    ip = create_service(api, ns, "web", [{"name": "http", "port": 80}])["spec"]["clusterIP"]
+    set_endpoints(api, ns, "web", [Endpoint(pod_ip, 80)], "http")
+    wait_until(lambda: on_lo(ip) and listening(ip, 80), timeout=2)
+
+    def fetch() -> str:  # httpd may still be starting: a few bounded tries
+        code, out = client.exec_run(["wget", "-q", "-O-", f"http://{ip}:80/"])
+        return out.decode().strip() if code == 0 else ""
+
+    assert wait_until(fetch, timeout=10, interval=0.2) == "hello-from-httpd"
+    code, out = client.exec_run(["nslookup", f"web.{ns}.svc.cluster.local", CLUSTER_DNS])
+    assert code == 0 and ip in out.decode(), out.decode()

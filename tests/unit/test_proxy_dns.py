@@ -1,0 +1,133 @@
+"""Cluster DNS records and answers, following Kubernetes' DNS spec (no sockets)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rdatatype
+
+from proxy.dns import answer, parse_address
+from proxy.dnsrecords import Srv, build_zone
+
+DOMAIN = "cluster.local"
+
+
+def svc(name: str, ns: str = "default", **spec: Any) -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": ns}, "spec": spec}
+
+
+WEB = svc(
+    "web",
+    clusterIP="10.96.3.4",
+    ports=[{"name": "http", "port": 80, "protocol": "TCP"}, {"port": 9999, "protocol": "TCP"}],
+)
+DB = svc("db", ns="data", clusterIP="None", ports=[{"name": "pg", "port": 5432}])
+DB_EPS = {
+    "metadata": {"name": "db", "namespace": "data"},
+    "subsets": [
+        {
+            "addresses": [{"ip": "172.18.0.7", "hostname": "db-0"}, {"ip": "172.18.0.8"}],
+            "notReadyAddresses": [{"ip": "172.18.0.9"}],
+            "ports": [{"name": "pg", "port": 5432, "protocol": "TCP"}],
+        }
+    ],
+}
+EXT = svc("ext", type="ExternalName", externalName="db.example.org")
+ZONE = build_zone([WEB, DB, EXT], [DB_EPS], DOMAIN)
+
+
+def ask(name: str, rdtype: str = "A") -> dns.message.Message | None:
+    return answer(dns.message.make_query(name, rdtype), ZONE, DOMAIN)
+
+
+def values(response: dns.message.Message, rdtype: str) -> list[str]:
+    kind = dns.rdatatype.from_text(rdtype)
+    return sorted(rd.to_text() for rrset in response.answer if rrset.rdtype == kind for rd in rrset)
+
+
+def test_cluster_ip_service_has_an_a_record():
+    r = ask("web.default.svc.cluster.local.")
+    assert r.rcode() == dns.rcode.NOERROR
+    assert r.flags & dns.flags.AA
+    assert values(r, "A") == ["10.96.3.4"]
+    assert r.answer[0].ttl == 5
+
+
+def test_names_are_case_insensitive():
+    assert values(ask("WEB.Default.SVC.cluster.local."), "A") == ["10.96.3.4"]
+
+
+def test_named_ports_have_srv_records_with_the_target_address_as_additional():
+    r = ask("_http._tcp.web.default.svc.cluster.local.", "SRV")
+    assert values(r, "SRV") == ["0 100 80 web.default.svc.cluster.local."]
+    extra = {rrset.name.to_text(): [rd.to_text() for rd in rrset] for rrset in r.additional}
+    assert extra["web.default.svc.cluster.local."] == ["10.96.3.4"]
+
+
+def test_unnamed_ports_have_no_srv_record():
+    assert not any(name.startswith("_9999") for name in ZONE.srv)
+
+
+def test_headless_service_answers_its_ready_endpoints():
+    r = ask("db.data.svc.cluster.local.")
+    assert values(r, "A") == ["172.18.0.7", "172.18.0.8"]
+    assert values(ask("db-0.db.data.svc.cluster.local."), "A") == ["172.18.0.7"]
+    assert values(ask("172-18-0-8.db.data.svc.cluster.local."), "A") == ["172.18.0.8"]
+
+
+def test_headless_srv_points_at_each_endpoint():
+    r = ask("_pg._tcp.db.data.svc.cluster.local.", "SRV")
+    assert values(r, "SRV") == [
+        "0 50 5432 172-18-0-8.db.data.svc.cluster.local.",
+        "0 50 5432 db-0.db.data.svc.cluster.local.",
+    ]
+    assert ZONE.srv["_pg._tcp.db.data.svc.cluster.local"][0] == Srv(
+        5432, "db-0.db.data.svc.cluster.local"
+    )
+
+
+def test_unknown_names_in_the_domain_are_nxdomain_with_an_soa():
+    r = ask("nope.default.svc.cluster.local.")
+    assert r.rcode() == dns.rcode.NXDOMAIN
+    assert r.authority and r.authority[0].rdtype == dns.rdatatype.SOA
+
+
+def test_existing_name_without_that_type_is_nodata():
+    r = ask("web.default.svc.cluster.local.", "AAAA")
+    assert r.rcode() == dns.rcode.NOERROR and not r.answer
+    r = ask("default.svc.cluster.local.")  # a parent of real names
+    assert r.rcode() == dns.rcode.NOERROR and not r.answer
+
+
+def test_headless_service_without_ready_endpoints_still_exists():
+    zone = build_zone([DB], [], DOMAIN)
+    r = answer(dns.message.make_query("db.data.svc.cluster.local.", "A"), zone, DOMAIN)
+    assert r.rcode() == dns.rcode.NOERROR and not r.answer
+
+
+def test_external_name_is_a_cname():
+    assert values(ask("ext.default.svc.cluster.local."), "CNAME") == ["db.example.org."]
+
+
+def test_cluster_ips_have_ptr_records():
+    r = ask("4.3.96.10.in-addr.arpa.", "PTR")
+    assert values(r, "PTR") == ["web.default.svc.cluster.local."]
+
+
+def test_other_names_are_forwarded():
+    assert ask("example.org.") is None
+    assert ask("1.2.0.192.in-addr.arpa.", "PTR") is None
+
+
+def test_before_the_first_sync_cluster_names_fail_softly():
+    query = dns.message.make_query("web.default.svc.cluster.local.", "A")
+    assert answer(query, None, DOMAIN).rcode() == dns.rcode.SERVFAIL
+    assert answer(dns.message.make_query("example.org.", "A"), None, DOMAIN) is None
+
+
+def test_upstream_address_parsing():
+    assert parse_address("192.0.2.53") == ("192.0.2.53", 53)
+    assert parse_address("127.0.0.1:5300") == ("127.0.0.1", 5300)
