@@ -1,0 +1,167 @@
+"""Controller references: which controller owns an object, and claiming — adopting
+orphans that match a controller's selector and releasing owned objects that no
+longer match (Kubernetes' ControllerRefManager)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from api.errors import ApiError, NotFound
+from api.labels import LabelSelector
+from api.resources import Resource
+from client.rest import AsyncClient
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+
+def meta(obj: Obj) -> Obj:
+    return obj.get("metadata") or {}
+
+
+def uid_of(obj: Obj) -> str:
+    return meta(obj).get("uid") or ""
+
+
+def controller_ref(obj: Obj) -> Obj | None:
+    """The ownerReference with `controller: true`, if any."""
+    for ref in meta(obj).get("ownerReferences") or []:
+        if isinstance(ref, dict) and ref.get("controller") is True:
+            return ref
+    return None
+
+
+def new_controller_ref(owner: Obj, res: Resource) -> Obj:
+    """What a controller puts on what it creates: it is the controller, and a
+    foreground deletion of it waits for this object (blockOwnerDeletion)."""
+    return {
+        "apiVersion": res.api_version,
+        "kind": res.kind,
+        "name": meta(owner).get("name"),
+        "uid": uid_of(owner),
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def is_controlled_by(obj: Obj, owner: Obj) -> bool:
+    ref = controller_ref(obj)
+    return ref is not None and ref.get("uid") == uid_of(owner)
+
+
+class ControllerRefManager:
+    """Claims objects for one owner. Adoption first re-reads the owner from the API
+    (once per claim), so a controller that is being deleted, or was replaced by a
+    namesake, never adopts (RecheckDeletionTimestamp)."""
+
+    def __init__(
+        self,
+        api: AsyncClient,
+        owner: Obj,
+        owner_res: Resource,
+        dependent_res: Resource,
+        selector: LabelSelector,
+    ) -> None:
+        self.api = api
+        self.owner = owner
+        self.owner_res = owner_res
+        self.dependent_res = dependent_res
+        self.selector = selector
+        self._can_adopt: bool | None = None
+
+    async def claim(self, objs: list[Obj]) -> list[Obj]:
+        """The objects this owner controls after adopting and releasing; raises the
+        first adoption/release error after trying them all."""
+        claimed: list[Obj] = []
+        first_error: ApiError | None = None
+        for obj in objs:
+            try:
+                if await self._claim_one(obj):
+                    claimed.append(obj)
+            except ApiError as err:
+                first_error = first_error or err
+        if first_error is not None:
+            raise first_error
+        return claimed
+
+    async def _claim_one(self, obj: Obj) -> bool:
+        owner_deleting = bool(meta(self.owner).get("deletionTimestamp"))
+        matches = self.selector.matches(meta(obj).get("labels") or {})
+        ref = controller_ref(obj)
+        if ref is not None:
+            if ref.get("uid") != uid_of(self.owner):
+                return False  # someone else's
+            if matches:
+                return True
+            if owner_deleting:
+                return False
+            await self._release(obj)
+            return False
+        if owner_deleting or not matches or meta(obj).get("deletionTimestamp"):
+            return False
+        if meta(obj).get("namespace") != meta(self.owner).get("namespace"):
+            return False
+        if not await self._may_adopt():
+            return False
+        return await self._adopt(obj)
+
+    async def _may_adopt(self) -> bool:
+        if self._can_adopt is None:
+            md = meta(self.owner)
+            try:
+                fresh = await self.api.get(self.owner_res, md["name"], md.get("namespace"))
+            except NotFound:
+                self._can_adopt = False
+                return False
+            fmd = meta(fresh)
+            self._can_adopt = fmd.get("uid") == md.get("uid") and not fmd.get("deletionTimestamp")
+        return self._can_adopt
+
+    async def _adopt(self, obj: Obj) -> bool:
+        md = meta(obj)
+        patch = {
+            "metadata": {
+                "ownerReferences": [new_controller_ref(self.owner, self.owner_res)],
+                "uid": md.get("uid"),
+            }
+        }
+        try:
+            await self.api.patch(
+                self.dependent_res, md["name"], patch, "strategic", md.get("namespace")
+            )
+        except NotFound:
+            return False
+        log.info(
+            "%s %s/%s adopted %s %s",
+            self.owner_res.kind,
+            meta(self.owner).get("namespace"),
+            meta(self.owner).get("name"),
+            self.dependent_res.kind,
+            md.get("name"),
+        )
+        return True
+
+    async def _release(self, obj: Obj) -> None:
+        md = meta(obj)
+        patch = {
+            "metadata": {
+                "ownerReferences": [{"$patch": "delete", "uid": uid_of(self.owner)}],
+                "uid": md.get("uid"),
+            }
+        }
+        try:
+            await self.api.patch(
+                self.dependent_res, md["name"], patch, "strategic", md.get("namespace")
+            )
+        except NotFound:
+            return
+        log.info(
+            "%s %s/%s released %s %s",
+            self.owner_res.kind,
+            meta(self.owner).get("namespace"),
+            meta(self.owner).get("name"),
+            self.dependent_res.kind,
+            md.get("name"),
+        )

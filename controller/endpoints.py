@@ -1,0 +1,123 @@
+"""The Endpoints controller: for every Service with a selector, an Endpoints object
+of the same name listing the selected pods' addresses (ready ones in `addresses`,
+the rest in `notReadyAddresses`) and their resolved ports. Services without a
+selector are left to whoever manages their Endpoints; the Endpoints of a deleted
+Service are deleted. Nothing is written unless something changed."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from api.errors import AlreadyExists, NotFound
+from api.resources import find
+from client.informer import split_key
+from controller.base import Context, Controller
+from controller.controllerref import meta
+from controller.endpoints_util import desired_labels, desired_subsets
+
+log = logging.getLogger(__name__)
+
+PODS = find("", "v1", "pods")
+SERVICES = find("", "v1", "services")
+ENDPOINTS = find("", "v1", "endpoints")
+LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader"
+Obj = dict[str, Any]
+
+
+def _selects(service: Obj, pod: Obj) -> bool:
+    selector = (service.get("spec") or {}).get("selector") or {}
+    labels = meta(pod).get("labels") or {}
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def _endpoint_view(pod: Obj) -> tuple[Any, ...]:
+    """The parts of a pod its Endpoints entries depend on."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    ready = [c.get("status") for c in status.get("conditions") or [] if c.get("type") == "Ready"]
+    return (
+        meta(pod).get("labels"),
+        bool(meta(pod).get("deletionTimestamp")),
+        status.get("podIP"),
+        status.get("podIPs"),
+        status.get("phase"),
+        ready,
+        spec.get("nodeName"),
+        spec.get("hostname"),
+        spec.get("subdomain"),
+        [c.get("ports") for c in spec.get("containers") or []],
+    )
+
+
+class EndpointsController(Controller):
+    name = "endpoints"
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        informers = ctx.informers
+        self.services = informers.informer(SERVICES)
+        self.pods = informers.informer(PODS)
+        self.endpoints = informers.informer(ENDPOINTS)
+        self.services_by_ns = informers.by_namespace(SERVICES)
+        self.pods_by_ns = informers.by_namespace(PODS)
+        self.services.add_handler(self.enqueue, lambda _o, new: self.enqueue(new), self.enqueue)
+        self.pods.add_handler(self._pod_changed, self._pod_updated, self._pod_changed)
+        self.endpoints.add_handler(on_delete=self.enqueue)
+        self.watched = [self.services, self.pods, self.endpoints]
+
+    def _pod_changed(self, pod: Obj) -> None:
+        for service in self.services_by_ns.list(meta(pod).get("namespace") or ""):
+            if _selects(service, pod):
+                self.enqueue(service)
+
+    def _pod_updated(self, old: Obj, new: Obj) -> None:
+        if _endpoint_view(old) == _endpoint_view(new):
+            return
+        for service in self.services_by_ns.list(meta(new).get("namespace") or ""):
+            if _selects(service, new) or _selects(service, old):
+                self.enqueue(service)
+
+    async def started(self) -> None:
+        """Endpoints left behind by services deleted while we were away."""
+        for endpoints in self.endpoints.list():
+            self.enqueue(endpoints)
+
+    async def reconcile(self, key: str) -> None:
+        namespace, name = split_key(key)
+        service = self.services.get(key)
+        if service is None:
+            current = self.endpoints.get(key)
+            if current is not None and LEADER_ANNOTATION in (
+                meta(current).get("annotations") or {}
+            ):
+                return
+            try:
+                await self.api.delete(ENDPOINTS, name, namespace)
+            except NotFound:
+                pass
+            return
+        spec = service.get("spec") or {}
+        if spec.get("type") == "ExternalName" or not spec.get("selector"):
+            return
+        pods = [p for p in self.pods_by_ns.list(namespace or "") if _selects(service, p)]
+        subsets = desired_subsets(service, pods)
+        labels = desired_labels(service)
+        current = self.endpoints.get(key)
+        if current is None:
+            endpoints = {
+                "apiVersion": "v1",
+                "kind": "Endpoints",
+                "metadata": {"name": name, "namespace": namespace, "labels": labels},
+                "subsets": subsets,
+            }
+            try:
+                await self.api.create(ENDPOINTS, endpoints, namespace)
+            except AlreadyExists:
+                self.enqueue_after(key, 0.5)  # our cache is behind; look again
+            return
+        if (current.get("subsets") or []) == subsets and (
+            meta(current).get("labels") or {}
+        ) == labels:
+            return
+        updated = {**current, "subsets": subsets, "metadata": {**meta(current), "labels": labels}}
+        await self.api.update(ENDPOINTS, updated)

@@ -1,0 +1,101 @@
+"""The controller manager: builds the selected controllers on one shared set of
+informers and runs them together in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from client.events import EventRecorder
+from client.rest import AsyncClient
+from controller.base import Context, Controller, Options
+from controller.informers import InformerFactory
+
+log = logging.getLogger(__name__)
+
+
+def _registry() -> dict[str, type[Controller]]:
+    from controller.deployment import DeploymentController
+    from controller.endpoints import EndpointsController
+    from controller.garbagecollector import GarbageCollector
+    from controller.nodelifecycle import NodeLifecycleController
+    from controller.podgc import PodGCController
+    from controller.replicaset import ReplicaSetController
+    from controller.tainteviction import TaintEvictionController
+
+    return {
+        "deployment": DeploymentController,
+        "replicaset": ReplicaSetController,
+        "garbagecollector": GarbageCollector,
+        "endpoints": EndpointsController,
+        "nodelifecycle": NodeLifecycleController,
+        "tainteviction": TaintEvictionController,
+        "podgc": PodGCController,
+    }
+
+
+CONTROLLER_NAMES = (
+    "deployment",
+    "replicaset",
+    "garbagecollector",
+    "endpoints",
+    "nodelifecycle",
+    "tainteviction",
+    "podgc",
+)
+# Kubernetes' names for the same controllers, old and new.
+ALIASES = {
+    "deployment-controller": "deployment",
+    "replicaset-controller": "replicaset",
+    "garbage-collector-controller": "garbagecollector",
+    "endpoint": "endpoints",
+    "endpoints-controller": "endpoints",
+    "node-lifecycle-controller": "nodelifecycle",
+    "taint-eviction-controller": "tainteviction",
+    "pod-garbage-collector-controller": "podgc",
+}
+
+
+class UnknownController(ValueError):
+    pass
+
+
+def enabled_controllers(spec: Iterable[str]) -> list[str]:
+    """Kubernetes' `--controllers` rule: `*` is every controller, `name` enables one,
+    `-name` disables one; the first explicit mention of a controller wins."""
+    items = [s.strip() for s in spec if s.strip()]
+    for item in items:
+        name = ALIASES.get(item.lstrip("-"), item.lstrip("-"))
+        if item != "*" and name not in CONTROLLER_NAMES:
+            raise UnknownController(f'"{item}" is not in the list of known controllers')
+    enabled = []
+    for name in CONTROLLER_NAMES:
+        choice: bool | None = None
+        star = False
+        for item in items:
+            bare = ALIASES.get(item.lstrip("-"), item.lstrip("-"))
+            if item == "*":
+                star = True
+            elif bare == name:
+                choice = not item.startswith("-")
+                break
+        if choice if choice is not None else star:
+            enabled.append(name)
+    return enabled
+
+
+async def run_controllers(api: AsyncClient, names: list[str], options: Options) -> None:
+    """Build the named controllers, start the shared informers, run until cancelled."""
+    informers = InformerFactory(api)
+    registry = _registry()
+    controllers: list[Controller] = []
+    for name in names:
+        events = EventRecorder(api, f"{name}-controller")
+        controllers.append(registry[name](Context(api, informers, events, options)))
+    informers.start()
+    log.info("starting controllers: %s", ", ".join(names))
+    try:
+        await asyncio.gather(*(c.run() for c in controllers))
+    finally:
+        await informers.stop()

@@ -1,0 +1,70 @@
+"""What controllers ask of a pod: is it active, ready, available (Kubernetes'
+pkg/api/v1/pod and controller_utils helpers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controller.timeutil import parse_time
+
+Obj = dict[str, Any]
+
+
+def condition(obj: Obj, kind: str) -> Obj | None:
+    """The status condition of type `kind`, if any."""
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if isinstance(cond, dict) and cond.get("type") == kind:
+            return cond
+    return None
+
+
+def is_pod_ready(pod: Obj) -> bool:
+    cond = condition(pod, "Ready")
+    return cond is not None and cond.get("status") == "True"
+
+
+def ready_since(pod: Obj) -> float | None:
+    """When the pod last became ready (the Ready condition's transition time)."""
+    cond = condition(pod, "Ready")
+    if cond is None or cond.get("status") != "True":
+        return None
+    return parse_time(cond.get("lastTransitionTime"))
+
+
+def is_pod_available(pod: Obj, min_ready_seconds: int, now: float) -> bool:
+    """Ready for at least `min_ready_seconds` (IsPodAvailable)."""
+    if not is_pod_ready(pod):
+        return False
+    if min_ready_seconds <= 0:
+        return True
+    since = ready_since(pod)
+    return since is not None and since + min_ready_seconds < now
+
+
+def available_at(pod: Obj, min_ready_seconds: int) -> float | None:
+    """The moment a ready pod counts as available; None when it is not ready."""
+    since = ready_since(pod) if is_pod_ready(pod) else None
+    return None if since is None else since + min_ready_seconds
+
+
+def is_terminating(obj: Obj) -> bool:
+    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
+
+
+def is_pod_terminal(pod: Obj) -> bool:
+    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+
+
+def is_pod_active(pod: Obj) -> bool:
+    """Counts toward a controller's replicas: not finished and not being deleted."""
+    return not is_pod_terminal(pod) and not is_terminating(pod)
+
+
+def node_name(pod: Obj) -> str:
+    return (pod.get("spec") or {}).get("nodeName") or ""
+
+
+def restart_count(pod: Obj) -> int:
+    """The highest restart count among the pod's containers."""
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return max((int(s.get("restartCount") or 0) for s in statuses), default=0)

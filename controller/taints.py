@@ -1,0 +1,58 @@
+"""Taints and tolerations, as the node controllers read them: which taints a pod
+tolerates, and until when (Kubernetes' ToleratesTaint, getMinTolerationTime)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controller.timeutil import parse_time
+
+Obj = dict[str, Any]
+
+NOT_READY = "node.kubernetes.io/not-ready"
+UNREACHABLE = "node.kubernetes.io/unreachable"
+UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
+OUT_OF_SERVICE = "node.kubernetes.io/out-of-service"
+NO_EXECUTE, NO_SCHEDULE = "NoExecute", "NoSchedule"
+
+
+def tolerates(toleration: Obj, taint: Obj) -> bool:
+    effect = toleration.get("effect") or ""
+    if effect and effect != taint.get("effect"):
+        return False
+    key = toleration.get("key") or ""
+    if key and key != taint.get("key"):
+        return False
+    operator = toleration.get("operator") or "Equal"
+    if operator == "Exists":
+        return True
+    if operator == "Equal":
+        return (toleration.get("value") or "") == (taint.get("value") or "")
+    return False
+
+
+def no_execute_taints(node: Obj) -> list[Obj]:
+    return [
+        t for t in (node.get("spec") or {}).get("taints") or [] if t.get("effect") == NO_EXECUTE
+    ]
+
+
+def eviction_deadline(
+    tolerations: list[Obj], taints: list[Obj], first_seen: dict[str, float], now: float
+) -> float | None:
+    """When a pod with `tolerations` must leave a node with NoExecute `taints`: now if
+    some taint is not tolerated; else the earliest end of a toleration's
+    `tolerationSeconds`, counted from when the taint was added; None if it may stay
+    for good. `first_seen` (taint key → time) stands in for a missing timeAdded."""
+    deadline: float | None = None
+    for taint in taints:
+        match = next((t for t in tolerations if tolerates(t, taint)), None)
+        if match is None:
+            return now
+        seconds = match.get("tolerationSeconds")
+        if seconds is None:
+            continue
+        start = parse_time(taint.get("timeAdded")) or first_seen.get(taint.get("key", ""), now)
+        end = start + max(0, int(seconds))
+        deadline = end if deadline is None else min(deadline, end)
+    return deadline

@@ -1,0 +1,891 @@
+"""The controller manager as a real process (`python -m controller`) against the real
+apiserver: ReplicaSets, Deployments (rolling update, Recreate, undo, restart, pause,
+progress deadline, history), the garbage collector's three propagation policies,
+Endpoints, node lifecycle with taint eviction and pod GC, and a SIGKILL mid-rollout.
+
+There is no kubelet or scheduler here: `tests.support.fakenode.FakeCluster` binds
+pods, reports them Running and Ready, and renews node Leases through the API."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from deploy import processes
+from tests.support.fakenode import FakeCluster
+from tests.support.kubectl import Kubectl
+
+Obj = dict[str, Any]
+REVISION = "deployment.kubernetes.io/revision"
+GRACE = 4  # --node-monitor-grace-period in seconds
+PATCH_TYPES = {
+    "merge": "application/merge-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+    "json": "application/json-patch+json",
+}
+
+
+# ---- the controller manager process ----------------------------------------------------
+
+
+class ManagerProcess:
+    """`python -m controller` started like any minik component, stopped by PID."""
+
+    def __init__(self, apiserver: Any, workdir: Path, *extra: str) -> None:
+        self.apiserver = apiserver
+        self.workdir = workdir
+        self.extra = list(extra)
+        self.process: processes.Process | None = None
+        self.starts = 0
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"controller-manager-{self.starts}.log"
+
+    def start(self) -> ManagerProcess:
+        self.starts += 1
+        argv = [
+            sys.executable,
+            "-m",
+            "controller",
+            "--kubeconfig",
+            str(self.apiserver.kubeconfig),
+            "--node-monitor-grace-period",
+            f"{GRACE}s",
+            *self.extra,
+        ]
+        self.process = processes.spawn("controller-manager", argv, self.log_path)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to finish anything."""
+        if self.process is not None:
+            self.process.popen.send_signal(signal.SIGKILL)
+            self.process.popen.wait(10)
+            self.process = None
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.alive()
+
+    def log(self) -> str:
+        return "\n".join(
+            (self.workdir / f"controller-manager-{i}.log").read_text(errors="replace")
+            for i in range(1, self.starts + 1)
+            if (self.workdir / f"controller-manager-{i}.log").exists()
+        )
+
+
+@pytest.fixture(scope="module")
+def manager(apiserver, tmp_path_factory) -> Iterator[ManagerProcess]:
+    proc = ManagerProcess(apiserver, tmp_path_factory.mktemp("cm")).start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def http(apiserver) -> Iterator[httpx.Client]:
+    with apiserver.http() as client:
+        yield client
+
+
+@pytest.fixture
+def kubectl(apiserver, tmp_path) -> Kubectl:
+    return Kubectl(apiserver.kubeconfig, tmp_path / "kubectl-cache")
+
+
+@pytest.fixture
+def cluster(apiserver, namespace) -> Iterator[FakeCluster]:
+    with apiserver.http() as client, FakeCluster(client, namespace, ["a", "b"]) as fake:
+        yield fake
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:
+    """Poll until `check()` is truthy; returns its value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def deployment(name: str, replicas: int = 3, image: str = "busybox:1", **spec: Any) -> Obj:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "terminationGracePeriodSeconds": 1,
+                    "containers": [{"name": "c", "image": image}],
+                },
+            },
+            **spec,
+        },
+    }
+
+
+def replicaset(name: str, replicas: int = 2, labels: dict[str, str] | None = None) -> Obj:
+    labels = labels or {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "c", "image": "busybox:1"}]},
+            },
+        },
+    }
+
+
+class Api:
+    """Short paths for one namespace."""
+
+    def __init__(self, http: httpx.Client, namespace: str) -> None:
+        self.http = http
+        self.ns = namespace
+
+    def path(self, plural: str, name: str = "") -> str:
+        group = "/apis/apps/v1" if plural in ("deployments", "replicasets") else "/api/v1"
+        base = f"{group}/namespaces/{self.ns}/{plural}"
+        return f"{base}/{name}" if name else base
+
+    def create(self, plural: str, body: Obj) -> Obj:
+        r = self.http.post(self.path(plural), json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def get(self, plural: str, name: str) -> Obj | None:
+        r = self.http.get(self.path(plural, name))
+        return r.json() if r.status_code == 200 else None
+
+    def items(self, plural: str, selector: str | None = None) -> list[Obj]:
+        params = {"labelSelector": selector} if selector else {}
+        r = self.http.get(self.path(plural), params=params)
+        r.raise_for_status()
+        return r.json()["items"]
+
+    def patch(self, plural: str, name: str, body: Any, kind: str = "merge") -> Obj:
+        r = self.http.patch(
+            self.path(plural, name),
+            json=body,
+            headers={"Content-Type": PATCH_TYPES[kind]},
+        )
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def delete(self, plural: str, name: str, **options: Any) -> None:
+        r = self.http.request("DELETE", self.path(plural, name), json=options or None)
+        assert r.status_code in (200, 202), r.text
+
+    def active_pods(self, selector: str | None = None) -> list[Obj]:
+        return [
+            p for p in self.items("pods", selector) if not p["metadata"].get("deletionTimestamp")
+        ]
+
+
+@pytest.fixture
+def api(http, namespace) -> Api:
+    return Api(http, namespace)
+
+
+def is_ready(pod: Obj) -> bool:
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
+
+
+def rollout_done(api: Api, name: str) -> Callable[[], Obj | None]:
+    """kubectl rollout status' rule, read from the deployment."""
+
+    def check() -> Obj | None:
+        d = api.get("deployments", name) or {}
+        status, want = d.get("status") or {}, (d.get("spec") or {}).get("replicas")
+        done = (
+            status.get("observedGeneration", 0) >= d["metadata"]["generation"]
+            and status.get("updatedReplicas", 0) == want
+            and status.get("replicas", 0) == want
+            and status.get("availableReplicas", 0) == want
+        )
+        return d if done else None
+
+    return check
+
+
+def controller_of(obj: Obj) -> Obj | None:
+    return next(
+        (r for r in obj["metadata"].get("ownerReferences") or [] if r.get("controller")), None
+    )
+
+
+class PodCensus:
+    """Watches a namespace's pods and records, after every event, how many are active
+    (not being deleted) and how many of those are ready."""
+
+    def __init__(self, http: httpx.Client, namespace: str, selector: str) -> None:
+        self.http, self.namespace, self.selector = http, namespace, selector
+        self.pods: dict[str, Obj] = {}
+        self.samples: list[tuple[int, int]] = []  # (active, ready)
+        self._stop = threading.Event()
+        listing = http.get(
+            f"/api/v1/namespaces/{namespace}/pods", params={"labelSelector": selector}
+        ).json()
+        for pod in listing["items"]:
+            self.pods[pod["metadata"]["name"]] = pod
+        self._rv = listing["metadata"]["resourceVersion"]
+        self._record()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _record(self) -> None:
+        active = [p for p in self.pods.values() if not p["metadata"].get("deletionTimestamp")]
+        self.samples.append((len(active), sum(1 for p in active if is_ready(p))))
+
+    def _watch(self) -> None:
+        import json
+
+        while not self._stop.is_set():
+            params = {
+                "watch": "true",
+                "resourceVersion": self._rv,
+                "labelSelector": self.selector,
+                "timeoutSeconds": "1",
+            }
+            url = f"/api/v1/namespaces/{self.namespace}/pods"
+            with self.http.stream("GET", url, params=params, timeout=None) as resp:
+                for line in resp.iter_lines():
+                    if not line.strip():
+                        continue
+                    event = json.loads(line)
+                    obj = event["object"]
+                    if event["type"] in ("ADDED", "MODIFIED"):
+                        self.pods[obj["metadata"]["name"]] = obj
+                    elif event["type"] == "DELETED":
+                        self.pods.pop(obj["metadata"]["name"], None)
+                    else:
+                        continue
+                    self._rv = obj["metadata"]["resourceVersion"]
+                    self._record()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    @property
+    def max_active(self) -> int:
+        return max(a for a, _ in self.samples)
+
+    def min_ready_after(self, index: int) -> int:
+        return min(r for _, r in self.samples[index:])
+
+
+# ---- ReplicaSets -----------------------------------------------------------------------
+
+
+def test_deployment_creates_a_replicaset_with_three_pods(manager, api, cluster):
+    api.create("deployments", deployment("web"))
+    d = wait_for(rollout_done(api, "web"), what="3 available replicas")
+    rss = api.items("replicasets")
+    assert len(rss) == 1
+    rs = rss[0]
+    pod_hash = rs["metadata"]["labels"]["pod-template-hash"]
+    assert rs["metadata"]["name"] == f"web-{pod_hash}"
+    assert rs["spec"]["selector"]["matchLabels"] == {"app": "web", "pod-template-hash": pod_hash}
+    assert rs["spec"]["template"]["metadata"]["labels"]["pod-template-hash"] == pod_hash
+    ref = controller_of(rs)
+    assert ref["kind"] == "Deployment" and ref["uid"] == d["metadata"]["uid"]
+    notes = rs["metadata"]["annotations"]
+    assert notes[REVISION] == "1"
+    assert notes["deployment.kubernetes.io/desired-replicas"] == "3"
+    assert notes["deployment.kubernetes.io/max-replicas"] == "4"  # 25% of 3, rounded up
+    assert d["metadata"]["annotations"][REVISION] == "1"
+    pods = api.items("pods")
+    assert len(pods) == 3
+    for pod in pods:
+        assert pod["metadata"]["name"].startswith(f"web-{pod_hash}-")
+        assert len(pod["metadata"]["name"]) == len(f"web-{pod_hash}-") + 5
+        ref = controller_of(pod)
+        assert ref == {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "name": rs["metadata"]["name"],
+            "uid": rs["metadata"]["uid"],
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+    status = d["status"]
+    assert status["readyReplicas"] == 3 and "unavailableReplicas" not in status
+    conditions = {c["type"]: c for c in status["conditions"]}
+    assert conditions["Available"]["reason"] == "MinimumReplicasAvailable"
+    assert conditions["Progressing"]["reason"] == "NewReplicaSetAvailable"
+    rs = api.get("replicasets", rs["metadata"]["name"])
+    assert rs["status"] == {
+        "replicas": 3,
+        "fullyLabeledReplicas": 3,
+        "readyReplicas": 3,
+        "availableReplicas": 3,
+        "observedGeneration": 1,
+    }
+
+
+def test_scaling_up_and_down(manager, api, cluster, kubectl, namespace):
+    api.create("deployments", deployment("web", replicas=2))
+    wait_for(rollout_done(api, "web"))
+    kubectl.run("scale", "deployment/web", "--replicas=5", "-n", namespace)
+    wait_for(lambda: rollout_done(api, "web")() and len(api.active_pods()) == 5, what="5 pods")
+    kubectl.run("scale", "deployment/web", "--replicas=1", "-n", namespace)
+    wait_for(lambda: len(api.items("pods")) == 1, what="1 pod left")
+    (rs,) = api.items("replicasets")
+    assert rs["spec"]["replicas"] == 1
+    assert rs["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] == "1"
+    wait_for(rollout_done(api, "web"))
+
+
+def test_deleted_pod_is_replaced(manager, api, cluster):
+    api.create("replicasets", replicaset("rs", replicas=2))
+    first = wait_for(lambda: len(api.active_pods()) == 2 and api.active_pods(), what="2 pods")
+    victim = first[0]["metadata"]["name"]
+    api.delete("pods", victim)
+    pods = wait_for(
+        lambda: (
+            len(p := api.active_pods()) == 2
+            and victim not in {x["metadata"]["name"] for x in p}
+            and p
+        ),
+        what="a replacement pod",
+    )
+    assert all(controller_of(p)["name"] == "rs" for p in pods)
+    time.sleep(0.5)
+    assert len(api.active_pods()) == 2  # exactly one replacement
+
+
+def test_replicaset_adopts_orphans_and_releases_pods_that_stop_matching(manager, api, cluster):
+    orphan = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "orphan", "labels": {"app": "rs"}},
+        "spec": {"containers": [{"name": "c", "image": "busybox:1"}]},
+    }
+    api.create("pods", orphan)
+    wait_for(lambda: is_ready(api.get("pods", "orphan")), what="the orphan running")
+    rs = api.create("replicasets", replicaset("rs", replicas=2))
+    wait_for(
+        lambda: (
+            (controller_of(api.get("pods", "orphan")) or {}).get("uid") == rs["metadata"]["uid"]
+        ),
+        what="the orphan adopted",
+    )
+    wait_for(lambda: len(api.active_pods()) == 2, what="2 pods")
+    time.sleep(0.5)
+    pods = api.active_pods()  # the adopted pod counts: only one was created
+    assert len(pods) == 2 and "orphan" in {p["metadata"]["name"] for p in pods}
+    api.patch("pods", "orphan", {"metadata": {"labels": {"app": "other"}}})
+    released = wait_for(
+        lambda: (p := api.get("pods", "orphan")) and controller_of(p) is None and p,
+        what="the relabelled pod released",
+    )
+    assert not released["metadata"].get("ownerReferences")
+    wait_for(lambda: len(api.active_pods("app=rs")) == 2, what="a replacement for it")
+    wait_for(
+        lambda: api.get("replicasets", "rs")["status"].get("replicas") == 2,
+        what="status of 2 replicas",
+    )
+
+
+# ---- Deployments -----------------------------------------------------------------------
+
+
+def test_rolling_update_stays_within_surge_and_unavailability(
+    manager, api, cluster, kubectl, http, namespace
+):
+    strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    api.create("deployments", deployment("web", replicas=3, strategy=strategy))
+    wait_for(rollout_done(api, "web"))
+    census = PodCensus(http, namespace, "app=web")
+    try:
+        start = len(census.samples)
+        api.patch(
+            "deployments",
+            "web",
+            {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox:2"}]}}}},
+            "strategic",
+        )
+        kubectl.run(
+            "rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s", timeout=70
+        )
+        time.sleep(0.3)
+    finally:
+        census.stop()
+    assert census.max_active <= 4, census.samples  # replicas + maxSurge
+    assert census.min_ready_after(start) >= 3, census.samples  # replicas - maxUnavailable
+    rss = sorted(api.items("replicasets"), key=lambda rs: rs["metadata"]["annotations"][REVISION])
+    assert [rs["metadata"]["annotations"][REVISION] for rs in rss] == ["1", "2"]
+    assert [rs["spec"]["replicas"] for rs in rss] == [0, 3]
+    assert api.get("deployments", "web")["metadata"]["annotations"][REVISION] == "2"
+    images = {p["spec"]["containers"][0]["image"] for p in api.items("pods")}
+    assert images == {"busybox:2"}
+
+
+def test_rollout_undo_returns_to_the_old_replicaset(manager, api, cluster, kubectl, namespace):
+    api.create("deployments", deployment("web", replicas=2))
+    wait_for(rollout_done(api, "web"))
+    (first,) = api.items("replicasets")
+    kubectl.run("set", "image", "deployment/web", "c=busybox:2", "-n", namespace)
+    kubectl.run("rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s", timeout=70)
+    kubectl.run("rollout", "undo", "deployment/web", "-n", namespace)
+    kubectl.run("rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s", timeout=70)
+    rss = {rs["metadata"]["name"]: rs for rs in api.items("replicasets")}
+    assert len(rss) == 2  # the old set came back; no third one
+    back = rss[first["metadata"]["name"]]
+    assert back["spec"]["replicas"] == 2
+    assert back["metadata"]["annotations"][REVISION] == "3"
+    assert back["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"] == "1"
+    assert api.get("deployments", "web")["metadata"]["annotations"][REVISION] == "3"
+    assert {p["spec"]["containers"][0]["image"] for p in api.active_pods()} == {"busybox:1"}
+    # --to-revision picks the image-2 set (now revision 2) by number.
+    kubectl.run("rollout", "undo", "deployment/web", "--to-revision=2", "-n", namespace)
+    kubectl.run("rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s", timeout=70)
+    assert len(api.items("replicasets")) == 2
+    assert {p["spec"]["containers"][0]["image"] for p in api.active_pods()} == {"busybox:2"}
+
+
+def test_rollout_restart_makes_a_new_replicaset(manager, api, cluster, kubectl, namespace):
+    api.create("deployments", deployment("web", replicas=2))
+    wait_for(rollout_done(api, "web"))
+    (before,) = api.items("replicasets")
+    kubectl.run("rollout", "restart", "deployment/web", "-n", namespace)
+    kubectl.run("rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s", timeout=70)
+    rss = api.items("replicasets")
+    assert len(rss) == 2
+    (new,) = [rs for rs in rss if rs["metadata"]["name"] != before["metadata"]["name"]]
+    notes = new["spec"]["template"]["metadata"]["annotations"]
+    assert "kubectl.kubernetes.io/restartedAt" in notes
+    assert all(controller_of(p)["name"] == new["metadata"]["name"] for p in api.active_pods())
+
+
+def test_paused_deployment_scales_but_does_not_roll(manager, api, cluster, kubectl, namespace):
+    api.create("deployments", deployment("web", replicas=2))
+    wait_for(rollout_done(api, "web"))
+    kubectl.run("rollout", "pause", "deployment/web", "-n", namespace)
+    kubectl.run("set", "image", "deployment/web", "c=busybox:2", "-n", namespace)
+    kubectl.run("scale", "deployment/web", "--replicas=3", "-n", namespace)
+    wait_for(lambda: len(api.active_pods()) == 3, what="scaled to 3 while paused")
+    d = wait_for(
+        lambda: (
+            (d := api.get("deployments", "web"))["status"].get("observedGeneration")
+            == d["metadata"]["generation"]
+            and d
+        )
+    )
+    progressing = next(c for c in d["status"]["conditions"] if c["type"] == "Progressing")
+    assert progressing["reason"] == "DeploymentPaused" and progressing["status"] == "Unknown"
+    time.sleep(1)
+    assert len(api.items("replicasets")) == 1
+    assert {p["spec"]["containers"][0]["image"] for p in api.items("pods")} == {"busybox:1"}
+    kubectl.run("rollout", "resume", "deployment/web", "-n", namespace)
+    kubectl.run("rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s", timeout=70)
+    assert {p["spec"]["containers"][0]["image"] for p in api.active_pods()} == {"busybox:2"}
+    assert len(api.active_pods()) == 3
+
+
+def test_scaling_mid_rollout_is_proportional(manager, api, apiserver, namespace):
+    """A rollout stuck on pods that never get ready, then scaled from 4 to 8: both
+    ReplicaSets grow in proportion to their size (3:2 of 5 becomes 5:4 of 9)."""
+    strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 1}}
+    with (
+        apiserver.http() as client,
+        FakeCluster(
+            client, namespace, ["a"], ready=lambda p: p["spec"]["containers"][0]["image"] != "bad"
+        ),
+    ):
+        api.create("deployments", deployment("web", replicas=4, strategy=strategy))
+        wait_for(rollout_done(api, "web"))
+        (old,) = api.items("replicasets")
+        old_name = old["metadata"]["name"]
+        containers = [{"name": "c", "image": "bad"}]
+        api.patch(
+            "deployments",
+            "web",
+            {"spec": {"template": {"spec": {"containers": containers}}}},
+            "strategic",
+        )
+
+        def sizes() -> dict[str, int]:
+            return {
+                ("old" if rs["metadata"]["name"] == old_name else "new"): rs["spec"]["replicas"]
+                for rs in api.items("replicasets")
+            }
+
+        wait_for(lambda: sizes() == {"old": 3, "new": 2}, what="a rollout stuck at 3 + 2")
+        time.sleep(0.5)
+        assert sizes() == {"old": 3, "new": 2}
+        api.patch("deployments", "web", {"spec": {"replicas": 8}})
+        wait_for(lambda: sizes() == {"old": 5, "new": 4}, what="proportional 5 + 4")
+        for rs in api.items("replicasets"):
+            notes = rs["metadata"]["annotations"]
+            assert notes["deployment.kubernetes.io/desired-replicas"] == "8"
+            assert notes["deployment.kubernetes.io/max-replicas"] == "9"
+
+
+def test_progress_deadline_exceeded(manager, api, apiserver, namespace, kubectl):
+    with apiserver.http() as client, FakeCluster(client, namespace, ["a"], ready=lambda p: False):
+        api.create("deployments", deployment("stuck", replicas=1, progressDeadlineSeconds=3))
+
+        def timed_out() -> bool:
+            conditions = (api.get("deployments", "stuck").get("status") or {}).get("conditions")
+            return any(
+                c["type"] == "Progressing"
+                and c["status"] == "False"
+                and c["reason"] == "ProgressDeadlineExceeded"
+                for c in conditions or []
+            )
+
+        wait_for(timed_out, timeout=15, what="ProgressDeadlineExceeded")
+        result = kubectl.fails(
+            "rollout", "status", "deployment/stuck", "-n", namespace, "--timeout=20s"
+        )
+        assert "exceeded its progress deadline" in result.stderr
+
+
+def test_recreate_never_runs_old_and_new_pods_together(manager, api, cluster, http, namespace):
+    api.create("deployments", deployment("web", replicas=2, strategy={"type": "Recreate"}))
+    wait_for(rollout_done(api, "web"))
+    census = PodCensus(http, namespace, "app=web")
+    mixed: list[set[str]] = []
+    try:
+        api.patch(
+            "deployments",
+            "web",
+            {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox:2"}]}}}},
+            "strategic",
+        )
+
+        def check() -> bool:
+            images = {p["spec"]["containers"][0]["image"] for p in census.pods.values()}
+            if len(images) > 1:
+                mixed.append(images)
+            return bool(rollout_done(api, "web")()) and images == {"busybox:2"}
+
+        wait_for(check, what="the recreated rollout")
+    finally:
+        census.stop()
+    assert not mixed
+    assert len(api.items("replicasets")) == 2
+
+
+def test_revision_history_limit_deletes_old_replicasets(manager, api, cluster, kubectl, namespace):
+    api.create("deployments", deployment("web", replicas=1, revisionHistoryLimit=1))
+    wait_for(rollout_done(api, "web"))
+    for image in ("busybox:2", "busybox:3", "busybox:4"):
+        kubectl.run("set", "image", "deployment/web", f"c={image}", "-n", namespace)
+        kubectl.run(
+            "rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s", timeout=70
+        )
+    rss = wait_for(lambda: len(r := api.items("replicasets")) == 2 and r, what="history of 1")
+    assert sorted(rs["metadata"]["annotations"][REVISION] for rs in rss) == ["3", "4"]
+
+
+# ---- garbage collection ----------------------------------------------------------------
+
+
+def test_background_deletion_removes_replicasets_and_pods(manager, api, cluster):
+    api.create("deployments", deployment("web", replicas=2))
+    wait_for(rollout_done(api, "web"))
+    api.delete("deployments", "web", propagationPolicy="Background")
+    wait_for(lambda: not api.items("replicasets") and not api.items("pods"), what="cascade")
+
+
+def test_foreground_deletion_waits_for_dependents(manager, api, cluster, http, namespace):
+    api.create("deployments", deployment("web", replicas=2))
+    wait_for(rollout_done(api, "web"))
+    api.delete("deployments", "web", propagationPolicy="Foreground")
+    d = api.get("deployments", "web")
+    assert d is not None and "foregroundDeletion" in d["metadata"]["finalizers"]
+    seen_waiting, early = [], []
+
+    def gone() -> bool:
+        owner = api.get("deployments", "web")  # read first: then pods seen later outlived it
+        pods, rss = api.items("pods"), api.items("replicasets")
+        if owner is not None and pods:
+            seen_waiting.append(True)  # the owner is still there while pods exist
+        if owner is None and (pods or rss):
+            early.append([p["metadata"]["name"] for p in pods + rss])
+        return owner is None and not rss and not pods
+
+    wait_for(gone, what="foreground cascade")
+    assert seen_waiting and not early
+
+
+def test_orphan_deletion_leaves_dependents_running(manager, api, cluster):
+    api.create("deployments", deployment("web", replicas=2))
+    wait_for(rollout_done(api, "web"))
+    api.delete("deployments", "web", propagationPolicy="Orphan")
+    wait_for(lambda: api.get("deployments", "web") is None, what="the deployment gone")
+    (rs,) = api.items("replicasets")
+    assert not rs["metadata"].get("ownerReferences")
+    time.sleep(1)
+    pods = api.active_pods()
+    assert len(pods) == 2 and all(controller_of(p)["name"] == rs["metadata"]["name"] for p in pods)
+
+
+# ---- endpoints -------------------------------------------------------------------------
+
+
+def _web_pod(name: str, port: int, ready: bool) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "svc", "ready": str(ready).lower()}},
+        "spec": {
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "busybox:1",
+                    "ports": [{"name": "http", "containerPort": port}],
+                }
+            ]
+        },
+    }
+
+
+def test_endpoints_track_ready_and_not_ready_pods(manager, api, apiserver, namespace):
+    ready = {"p1": True, "p2": False, "p3": True}
+    with (
+        apiserver.http() as client,
+        FakeCluster(client, namespace, ["a"], ready=lambda pod: ready[pod["metadata"]["name"]]),
+    ):
+        api.create("pods", _web_pod("p1", 8080, True))
+        api.create("pods", _web_pod("p2", 8080, False))
+        api.create("pods", _web_pod("p3", 9090, True))  # same port name, another number
+        api.create(
+            "services",
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "svc", "labels": {"tier": "web"}},
+                "spec": {
+                    "selector": {"app": "svc"},
+                    "ports": [{"name": "web", "port": 80, "targetPort": "http"}],
+                },
+            },
+        )
+
+        def by_port() -> dict[int, Obj]:
+            ep = api.get("endpoints", "svc") or {}
+            return {s["ports"][0]["port"]: s for s in ep.get("subsets") or []}
+
+        def names() -> dict[int, tuple[list[str], list[str]]]:
+            return {
+                port: (
+                    [a["targetRef"]["name"] for a in s.get("addresses", [])],
+                    [a["targetRef"]["name"] for a in s.get("notReadyAddresses", [])],
+                )
+                for port, s in by_port().items()
+            }
+
+        expected = {8080: (["p1"], ["p2"]), 9090: (["p3"], [])}
+        wait_for(lambda: names() == expected, what=f"endpoints {expected}")
+        ep = api.get("endpoints", "svc")
+        assert ep["metadata"]["labels"] == {"tier": "web"}
+        ports = by_port()
+        assert ports[8080]["ports"] == [{"name": "web", "port": 8080, "protocol": "TCP"}]
+        address = ports[9090]["addresses"][0]
+        p3 = api.get("pods", "p3")
+        assert address["ip"] == p3["status"]["podIP"]
+        assert address["nodeName"] == p3["spec"]["nodeName"]
+        assert address["targetRef"] == {
+            "kind": "Pod",
+            "namespace": namespace,
+            "name": "p3",
+            "uid": p3["metadata"]["uid"],
+        }
+        # A change that does not matter to the endpoints writes nothing.
+        version = ep["metadata"]["resourceVersion"]
+        api.patch("pods", "p1", {"metadata": {"annotations": {"note": "x"}}})
+        time.sleep(0.5)
+        assert api.get("endpoints", "svc")["metadata"]["resourceVersion"] == version
+        # p2 turns ready; p1 is deleted (terminating pods leave at once).
+        ready["p2"] = True
+        api.delete("pods", "p1")
+        expected = {8080: (["p2"], []), 9090: (["p3"], [])}
+        wait_for(lambda: names() == expected, what="p2 ready, p1 gone")
+        # publishNotReadyAddresses lists a not-ready pod among the ready ones.
+        ready["p4"] = False
+        api.create("pods", _web_pod("p4", 9090, False))
+        expected = {8080: (["p2"], []), 9090: (["p3"], ["p4"])}
+        wait_for(lambda: names() == expected, what="p4 not ready")
+        api.patch("services", "svc", {"spec": {"publishNotReadyAddresses": True}})
+        expected = {8080: (["p2"], []), 9090: (["p3", "p4"], [])}
+        wait_for(lambda: names() == expected, what="p4 published")
+        api.delete("services", "svc")
+        wait_for(lambda: api.get("endpoints", "svc") is None, what="endpoints deleted")
+
+
+def test_services_without_selector_are_left_alone(manager, api):
+    api.create(
+        "services",
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "manual"},
+            "spec": {"ports": [{"port": 80}]},
+        },
+    )
+    manual = {
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {"name": "manual"},
+        "subsets": [{"addresses": [{"ip": "10.1.2.3"}], "ports": [{"port": 80}]}],
+    }
+    api.create("endpoints", manual)
+    time.sleep(1)
+    ep = api.get("endpoints", "manual")
+    assert ep["subsets"][0]["addresses"] == [{"ip": "10.1.2.3"}]
+
+
+# ---- nodes -----------------------------------------------------------------------------
+
+
+def test_unreachable_node_is_tainted_its_pods_evicted_and_it_recovers(
+    manager, api, http, apiserver, namespace
+):
+    tolerate_2s = [
+        {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
+         "tolerationSeconds": 2},
+    ]  # fmt: skip
+    body = deployment("web", replicas=2)
+    body["spec"]["template"]["spec"]["tolerations"] = tolerate_2s
+    with apiserver.http() as client, FakeCluster(client, namespace, ["a", "b"]) as fake:
+        fake.schedulable = {"a"}
+        api.create("deployments", body)
+        wait_for(rollout_done(api, "web"))
+        node_a = fake.node_name("a")
+        first = {p["metadata"]["name"] for p in api.active_pods()}
+        assert {p["spec"]["nodeName"] for p in api.active_pods()} == {node_a}
+        fake.schedulable = {"a", "b"}
+        fake.kill("a")
+        killed_at = time.monotonic()
+
+        def tainted() -> Obj | None:
+            node = http.get(f"/api/v1/nodes/{node_a}").json()
+            taints = {(t["key"], t["effect"]) for t in node["spec"].get("taints") or []}
+            return node if ("node.kubernetes.io/unreachable", "NoExecute") in taints else None
+
+        node = wait_for(tainted, timeout=GRACE + 6, what="the unreachable taint")
+        assert time.monotonic() - killed_at >= GRACE - 0.5
+        ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+        assert ready["status"] == "Unknown" and ready["reason"] == "NodeStatusUnknown"
+        assert ready["message"] == "Kubelet stopped posting node status."
+        # Pods on it are marked not ready, then evicted after their 2 s toleration,
+        # replaced on node b, and (stuck terminating there) force-deleted.
+        wait_for(
+            lambda: (
+                not any(is_ready(p) for p in api.items("pods") if p["spec"]["nodeName"] == node_a)
+            ),
+            what="pods marked not ready",
+        )
+
+        def replaced() -> bool:
+            pods = api.items("pods")
+            names = {p["metadata"]["name"] for p in pods}
+            on_b = [p for p in pods if p["spec"].get("nodeName") == fake.node_name("b")]
+            return not (names & first) and len(on_b) == 2 and all(is_ready(p) for p in on_b)
+
+        wait_for(replaced, timeout=15, what="pods evicted, replaced on b, old ones gone")
+        fake.revive("a")
+
+        def untainted() -> bool:
+            node = http.get(f"/api/v1/nodes/{node_a}").json()
+            return not node["spec"].get("taints")
+
+        wait_for(untainted, timeout=10, what="taints removed")
+
+
+def test_pods_of_a_deleted_node_are_garbage_collected(manager, api, http, namespace):
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "lost"},
+        "spec": {"containers": [{"name": "c", "image": "busybox:1"}]},
+    }
+    api.create("pods", pod)
+    binding = {
+        "apiVersion": "v1",
+        "kind": "Binding",
+        "metadata": {"name": "lost"},
+        "target": {"apiVersion": "v1", "kind": "Node", "name": f"{namespace}-ghost"},
+    }
+    r = http.post(f"/api/v1/namespaces/{namespace}/pods/lost/binding", json=binding)
+    assert r.status_code == 201, r.text
+    wait_for(lambda: api.get("pods", "lost") is None, timeout=10, what="the orphaned pod deleted")
+
+
+# ---- crash safety ----------------------------------------------------------------------
+
+
+def test_killed_mid_rollout_finishes_after_restart_without_duplicates(
+    manager, api, cluster, http, namespace, kubectl
+):
+    strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    api.create("deployments", deployment("web", replicas=4, strategy=strategy))
+    wait_for(rollout_done(api, "web"))
+    cluster.ready_delay = 1.0
+    census = PodCensus(http, namespace, "app=web")
+    try:
+        api.patch(
+            "deployments",
+            "web",
+            {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox:2"}]}}}},
+            "strategic",
+        )
+        wait_for(
+            lambda: (
+                len(api.items("replicasets")) == 2
+                and any(
+                    p["spec"]["containers"][0]["image"] == "busybox:2" for p in api.active_pods()
+                )
+            ),
+            what="the rollout under way",
+        )
+        manager.kill()
+        time.sleep(1.5)  # the fake kubelets carry on; nothing reconciles
+        manager.start()
+        kubectl.run(
+            "rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s", timeout=70
+        )
+        time.sleep(0.5)
+    finally:
+        census.stop()
+        if not manager.alive():
+            manager.start()
+    assert census.max_active <= 5, census.samples
+    assert len(api.items("replicasets")) == 2
+    pods = api.active_pods()
+    assert len(pods) == 4 and {p["spec"]["containers"][0]["image"] for p in pods} == {"busybox:2"}

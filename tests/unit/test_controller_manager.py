@@ -1,0 +1,45 @@
+"""The controller manager's command line: which controllers run, and its flags."""
+
+from __future__ import annotations
+
+import pytest
+
+from controller.__main__ import options_from, parse_args
+from controller.manager import CONTROLLER_NAMES, UnknownController, enabled_controllers
+
+
+def test_star_enables_everything():
+    assert enabled_controllers(["*"]) == list(CONTROLLER_NAMES)
+
+
+def test_names_aliases_and_exclusions():
+    assert enabled_controllers(["deployment", "replicaset-controller"]) == [
+        "deployment",
+        "replicaset",
+    ]
+    assert "podgc" not in enabled_controllers(["*", "-podgc"])
+    assert "garbagecollector" not in enabled_controllers(["*", "-garbage-collector-controller"])
+    assert enabled_controllers(["endpoint"]) == ["endpoints"]
+    with pytest.raises(UnknownController):
+        enabled_controllers(["cronjob"])
+
+
+def test_flags():
+    args = parse_args(
+        [
+            "--kubeconfig", "k",
+            "--node-monitor-grace-period", "4s",
+            "--default-not-ready-toleration-seconds", "30",
+            "--default-unreachable-toleration-seconds", "30",
+            "--leader-elect",
+            "--leader-elect-lease-duration", "3s",
+        ]
+    )  # fmt: skip
+    assert args.leader_elect is True and args.leader_elect_lease_duration == 3
+    options = options_from(args)
+    assert options.node_monitor_grace_period == 4
+    assert options.default_unreachable_toleration_seconds == 30
+    assert parse_args(["--leader-elect=false"]).leader_elect is False
+    assert parse_args([]).leader_elect is False
+    with pytest.raises(SystemExit):
+        parse_args(["--node-monitor-grace-period", "soon"])
