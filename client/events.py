@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections import OrderedDict
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from client.rest import AsyncClient
 
 log = logging.getLogger(__name__)
 EVENTS = find("", "v1", "events")
+CACHE_SIZE = 4096
 NORMAL, WARNING = "Normal", "Warning"
 
 
@@ -50,7 +52,8 @@ class EventRecorder:
     ) -> None:
         self.api = api
         self.source = {"component": component, **({"host": host} if host else {})}
-        self._seen: dict[tuple, tuple[str, str, float]] = {}  # key -> (ns, name, last time)
+        # key -> (namespace, event name, last time), least recently seen first
+        self._seen: OrderedDict[tuple, tuple[str, str, float]] = OrderedDict()
         self._cache_seconds = cache_seconds
 
     async def record(
@@ -91,6 +94,7 @@ class EventRecorder:
                     seen[0],
                 )
                 self._seen[key] = (seen[0], seen[1], now)
+                self._seen.move_to_end(key)
                 return
             except NotFound:
                 pass
@@ -112,6 +116,6 @@ class EventRecorder:
         }
         await self.api.create(EVENTS, event, namespace)
         self._seen[key] = (namespace, name, now)
-        if len(self._seen) > 4096:
-            cutoff = now - self._cache_seconds
-            self._seen = {k: v for k, v in self._seen.items() if v[2] >= cutoff}
+        self._seen.move_to_end(key)
+        while len(self._seen) > CACHE_SIZE:  # least recently seen go first
+            self._seen.popitem(last=False)

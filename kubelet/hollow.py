@@ -1,0 +1,200 @@
+"""Hollow nodes: Node objects that look Ready and keep their Lease fresh, with no
+kubelet and no Docker behind them — what kubemark's hollow nodes and kwok do, for
+exercising the scheduler and controllers at scale on one machine.
+
+    python -m kubelet.hollow --kubeconfig F --count 100 --prefix hollow-
+
+registers hollow-0 … hollow-99 (cpu 32, memory 64Gi, pods 110 unless told
+otherwise) and renews each node's Lease in kube-node-lease every 10 s until stopped.
+Pods bound to a hollow node stay Pending: nothing runs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from api.errors import AlreadyExists, ApiError, NotFound
+from api.resources import find
+from client.kubeconfig import load as load_kubeconfig
+from client.rest import AsyncClient
+
+log = logging.getLogger(__name__)
+NODES = find("", "v1", "nodes")
+LEASES = find("coordination.k8s.io", "v1", "leases")
+LEASE_NAMESPACE = "kube-node-lease"
+LEASE_DURATION_SECONDS = 40  # the kubelet's default
+RENEW_INTERVAL = 10.0  # the kubelet renews at a quarter of the duration
+DEFAULT_CAPACITY = {"cpu": "32", "memory": "64Gi", "pods": "110"}
+HOLLOW_LABEL = "minik.io/hollow"
+
+
+def _now(micro: bool = False) -> str:
+    fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if micro else "%Y-%m-%dT%H:%M:%SZ"
+    return datetime.now(UTC).strftime(fmt)
+
+
+def hollow_node(name: str, capacity: Mapping[str, str]) -> dict[str, Any]:
+    """A Node as a kubelet registers it, Ready, with allocatable = capacity."""
+    now = _now()
+    conditions = [
+        _condition("MemoryPressure", "False", "KubeletHasSufficientMemory", now),
+        _condition("DiskPressure", "False", "KubeletHasNoDiskPressure", now),
+        _condition("PIDPressure", "False", "KubeletHasSufficientPID", now),
+        _condition("Ready", "True", "KubeletReady", now),
+    ]
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "labels": {
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                HOLLOW_LABEL: "true",
+            },
+        },
+        "spec": {},
+        "status": {
+            "capacity": dict(capacity),
+            "allocatable": dict(capacity),
+            "conditions": conditions,
+            "addresses": [{"type": "Hostname", "address": name}],
+            "nodeInfo": {
+                "kubeletVersion": "v1.32.0-minik-hollow",
+                "operatingSystem": "linux",
+                "architecture": "amd64",
+                "containerRuntimeVersion": "hollow://0.1.0",
+            },
+        },
+    }
+
+
+def _condition(kind: str, status: str, reason: str, now: str) -> dict[str, str]:
+    return {
+        "type": kind,
+        "status": status,
+        "reason": reason,
+        "lastHeartbeatTime": now,
+        "lastTransitionTime": now,
+    }
+
+
+def node_lease(name: str, node_uid: str | None) -> dict[str, Any]:
+    md: dict[str, Any] = {"name": name, "namespace": LEASE_NAMESPACE}
+    if node_uid:
+        md["ownerReferences"] = [
+            {"apiVersion": "v1", "kind": "Node", "name": name, "uid": node_uid}
+        ]
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": md,
+        "spec": {
+            "holderIdentity": name,
+            "leaseDurationSeconds": LEASE_DURATION_SECONDS,
+            "renewTime": _now(micro=True),
+        },
+    }
+
+
+async def register_node(api: AsyncClient, name: str, capacity: Mapping[str, str]) -> None:
+    """Create the Node and its Lease; an existing Node is set Ready again."""
+    node = hollow_node(name, capacity)
+    try:
+        created = await api.create(NODES, node)
+    except AlreadyExists:
+        created = await api.patch(NODES, name, {"status": node["status"]}, subresource="status")
+    try:
+        await api.create(LEASES, node_lease(name, created["metadata"].get("uid")), LEASE_NAMESPACE)
+    except AlreadyExists:
+        await renew_lease(api, name)
+
+
+async def renew_lease(api: AsyncClient, name: str) -> None:
+    patch = {"spec": {"holderIdentity": name, "renewTime": _now(micro=True)}}
+    try:
+        await api.patch(LEASES, name, patch, "merge", LEASE_NAMESPACE)
+    except NotFound:
+        await api.create(LEASES, node_lease(name, None), LEASE_NAMESPACE)
+
+
+async def _bounded(
+    names: Iterable[str], concurrency: int, fn: Callable[[str], Awaitable[None]]
+) -> None:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(name: str) -> None:
+        async with gate:
+            try:
+                await fn(name)
+            except ApiError as err:
+                log.warning("hollow node %s: %s", name, err)
+
+    await asyncio.gather(*(one(n) for n in names))
+
+
+async def run_hollow_nodes(
+    api: AsyncClient,
+    names: list[str],
+    capacity: Mapping[str, str],
+    stop_event: asyncio.Event,
+    *,
+    renew_interval: float = RENEW_INTERVAL,
+    concurrency: int = 16,
+    registered: asyncio.Event | None = None,
+) -> None:
+    """Register the nodes (Ready, with `capacity`), then renew their Leases every
+    `renew_interval` seconds until `stop_event` is set. `registered` is set once
+    every node and Lease exists. The nodes are left in place when it returns."""
+    await _bounded(names, concurrency, lambda n: register_node(api, n, capacity))
+    log.info("registered %d hollow nodes", len(names))
+    if registered is not None:
+        registered.set()
+    while not stop_event.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop_event.wait(), renew_interval)
+        if not stop_event.is_set():
+            await _bounded(names, concurrency, lambda n: renew_lease(api, n))
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m kubelet.hollow", description=__doc__.split("\n")[0])
+    p.add_argument("--kubeconfig")
+    p.add_argument("--count", type=int, default=10)
+    p.add_argument("--prefix", default="hollow-")
+    p.add_argument("--cpu", default=DEFAULT_CAPACITY["cpu"])
+    p.add_argument("--memory", default=DEFAULT_CAPACITY["memory"])
+    p.add_argument("--pods", default=DEFAULT_CAPACITY["pods"])
+    p.add_argument("--renew-interval", type=float, default=RENEW_INTERVAL)
+    return p.parse_args(argv)
+
+
+async def _main(args: argparse.Namespace) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    names = [f"{args.prefix}{i}" for i in range(args.count)]
+    capacity = {"cpu": args.cpu, "memory": args.memory, "pods": args.pods}
+    async with AsyncClient(load_kubeconfig(args.kubeconfig)) as api:
+        await run_hollow_nodes(api, names, capacity, stop, renew_interval=args.renew_interval)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s hollow %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per lease renewal
+    asyncio.run(_main(_parse_args(argv)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

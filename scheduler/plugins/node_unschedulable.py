@@ -1,0 +1,21 @@
+"""NodeUnschedulable: a cordoned node (`spec.unschedulable`) takes only pods that
+tolerate the node.kubernetes.io/unschedulable:NoSchedule taint (DaemonSet pods)."""
+
+from __future__ import annotations
+
+from scheduler.framework import Status, unschedulable
+from scheduler.nodeinfo import NO_SCHEDULE, NodeInfo
+from scheduler.plugins.taint_toleration import pod_tolerations, tolerated
+from scheduler.podinfo import PodInfo
+
+UNSCHEDULABLE_TAINT = {"key": "node.kubernetes.io/unschedulable", "effect": NO_SCHEDULE}
+REASON = "node(s) were unschedulable"
+
+
+class NodeUnschedulable:
+    name = "NodeUnschedulable"
+
+    def filter(self, pod: PodInfo, node: NodeInfo) -> Status | None:
+        if not node.unschedulable or tolerated(pod_tolerations(pod), UNSCHEDULABLE_TAINT):
+            return None
+        return unschedulable(self.name, REASON)

@@ -1,0 +1,69 @@
+"""TaintToleration: a node's NoSchedule/NoExecute taints keep off pods that do not
+tolerate them; untolerated PreferNoSchedule taints only lower the node's score."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from scheduler.framework import Status, normalize_to_max, unschedulable
+from scheduler.nodeinfo import PREFER_NO_SCHEDULE, NodeInfo
+from scheduler.podinfo import PodInfo
+
+
+def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
+    """Kubernetes' Toleration.ToleratesTaint: an empty effect or key matches any;
+    Exists ignores the value; Equal (the default) compares it."""
+    effect = toleration.get("effect")
+    if effect and effect != taint.get("effect"):
+        return False
+    key = toleration.get("key")
+    if key and key != taint.get("key"):
+        return False
+    operator = toleration.get("operator") or "Equal"
+    if operator == "Exists":
+        return True
+    if operator == "Equal":
+        return (toleration.get("value") or "") == (taint.get("value") or "")
+    return False
+
+
+def tolerated(tolerations: Iterable[Mapping[str, Any]], taint: Mapping[str, Any]) -> bool:
+    return any(tolerates(t, taint) for t in tolerations)
+
+
+def pod_tolerations(pod: PodInfo) -> list[Mapping[str, Any]]:
+    return pod.cached(
+        "tolerations", lambda p: [t for t in p.spec.get("tolerations") or [] if isinstance(t, dict)]
+    )
+
+
+def _prefer_no_schedule_tolerations(pod: PodInfo) -> list[Mapping[str, Any]]:
+    return [t for t in pod_tolerations(pod) if t.get("effect") in (None, "", PREFER_NO_SCHEDULE)]
+
+
+class TaintToleration:
+    name = "TaintToleration"
+
+    def filter(self, pod: PodInfo, node: NodeInfo) -> Status | None:
+        if not node.no_schedule_taints:
+            return None
+        tolerations = pod_tolerations(pod)
+        for taint in node.no_schedule_taints:
+            if not tolerated(tolerations, taint):
+                reason = (
+                    f"node(s) had untolerated taint {{{taint.get('key', '')}: "
+                    f"{taint.get('value') or ''}}}"
+                )
+                return unschedulable(self.name, reason)
+        return None
+
+    def score(self, pod: PodInfo, node: NodeInfo) -> int:
+        """The number of untolerated PreferNoSchedule taints (normalized: fewer is better)."""
+        if not node.prefer_no_schedule_taints:
+            return 0
+        tolerations = pod.cached("prefer-no-schedule", _prefer_no_schedule_tolerations)
+        return sum(1 for t in node.prefer_no_schedule_taints if not tolerated(tolerations, t))
+
+    def normalize(self, pod: PodInfo, scores: list[int]) -> None:
+        normalize_to_max(scores, reverse=True)
