@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections import OrderedDict
 import time
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
