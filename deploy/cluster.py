@@ -197,6 +197,8 @@ class LocalCluster:
                         str(cpus),
                         "--memory",
                         f"{memory_mib}Mi",
+                        "--node-ip",
+                        options.node_ip,
                     ],
                 )
             )
@@ -210,6 +212,10 @@ class LocalCluster:
                     str(configs["kube-proxy"]),
                     "--node-name",
                     f"{NODE_PREFIX}1",
+                    "--bind-address",
+                    options.node_ip,
+                    "--node-ip",
+                    options.node_ip,
                 ],
             )
         )

@@ -192,7 +192,7 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
             "--api-port",
             str(port),
             "--node-grace-period",
-            "6",
+            "15",
             "--toleration-seconds",
             "5",
         ],
