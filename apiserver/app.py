@@ -373,7 +373,7 @@ async def dispatch_subresource(
             await subresources.finalize(registry, info, await read_body(server, request))
         )
     if sub in ("log", "exec"):
-        raise errors.ApiError(
-            503, f"pods/{sub} needs a kubelet; none serves this pod yet", "ServiceUnavailable"
-        )
+        from apiserver import podproxy
+
+        return await podproxy.proxy(registry, request, info)
     raise errors.method_not_allowed(f"{method} is not supported on {info.resource.plural}/{sub}")

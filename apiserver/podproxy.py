@@ -1,0 +1,150 @@
+"""`pods/{name}/log` and `pods/{name}/exec`: proxied to the kubelet of the pod's node.
+
+As in Kubernetes, the apiserver finds the pod's node, reaches its kubelet at the
+Node's InternalIP and `status.daemonEndpoints.kubeletEndpoint.Port`, passes the
+query on, and streams the kubelet's answer back (so `kubectl logs -f` follows). It
+presents the bearer token of the request it serves; the kubelet checks it with the
+apiserver. Requests that cannot have logs yet are refused here, with Kubernetes'
+messages, without bothering the kubelet. Interactive exec (SPDY / WebSocket
+upgrades, as `kubectl exec` sends) is not supported: `POST …/exec?command=…` runs a
+command and answers its output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from api import errors
+from api.resources import find
+from apiserver.requestinfo import RequestInfo
+
+NODES = find("", "v1", "nodes")
+DEFAULT_KUBELET_PORT = 10250
+_TIMEOUT = httpx.Timeout(connect=5.0, read=None, write=10.0, pool=5.0)
+_HOP_BY_HOP = {"connection", "transfer-encoding", "content-length", "keep-alive"}
+
+
+def pick_container(pod: dict[str, Any], requested: str | None) -> str:
+    """The container a request means: the one named, else the pod's only one."""
+    spec = pod.get("spec") or {}
+    name = (pod.get("metadata") or {}).get("name", "")
+    containers = [c.get("name", "") for c in spec.get("containers") or []]
+    inits = [c.get("name", "") for c in spec.get("initContainers") or []]
+    if not requested:
+        if len(containers) == 1:
+            return containers[0]
+        choices = " ".join(containers)
+        message = f"a container name must be specified for pod {name}, choose one of: [{choices}]"
+        if inits:
+            message += f" or one of the init containers: [{' '.join(inits)}]"
+        raise errors.bad_request(message)
+    if requested not in containers and requested not in inits:
+        raise errors.bad_request(f"container {requested} is not valid for pod {name}")
+    return requested
+
+
+def check_log_status(pod: dict[str, Any], container: str, previous: bool) -> None:
+    """Refuse, as the kubelet would, a container that has no logs (yet)."""
+    name = (pod.get("metadata") or {}).get("name", "")
+    status = pod.get("status") or {}
+    entry = None
+    for key in ("containerStatuses", "initContainerStatuses"):
+        for candidate in status.get(key) or []:
+            if candidate.get("name") == container:
+                entry = candidate
+    waiting = f'container "{container}" in pod "{name}" is waiting to start'
+    if not (pod.get("spec") or {}).get("nodeName") or entry is None:
+        raise errors.bad_request(f"{waiting}: ContainerCreating")
+    state, last = entry.get("state") or {}, entry.get("lastState") or {}
+    if previous:
+        if not (last.get("terminated") or {}).get("containerID"):
+            raise errors.bad_request(
+                f'previous terminated container "{container}" in pod "{name}" not found'
+            )
+        return
+    if "running" in state or "terminated" in state or "terminated" in last:
+        return
+    reason = (state.get("waiting") or {}).get("reason") or "ContainerCreating"
+    detail = {
+        "ErrImagePull": "image can't be pulled",
+        "ImagePullBackOff": "trying and failing to pull image",
+    }.get(reason, reason)
+    raise errors.bad_request(f"{waiting}: {detail}")
+
+
+def kubelet_address(node: dict[str, Any]) -> tuple[str, int]:
+    status = node.get("status") or {}
+    addresses = status.get("addresses") or []
+    address = next((a.get("address") for a in addresses if a.get("type") == "InternalIP"), None)
+    address = address or next((a.get("address") for a in addresses if a.get("address")), None)
+    if not address:
+        name = (node.get("metadata") or {}).get("name", "")
+        raise errors.ApiError(500, f'node "{name}" has no address for its kubelet', "InternalError")
+    endpoint = (status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}
+    return address, int(endpoint.get("Port") or DEFAULT_KUBELET_PORT)
+
+
+async def proxy(registry: Any, request: Request, info: RequestInfo) -> Response:
+    """Answer `pods/{name}/log` or `pods/{name}/exec` from the pod's kubelet."""
+    sub = info.subresource or ""
+    if sub == "exec" and request.headers.get("upgrade"):
+        raise errors.bad_request(
+            "interactive exec (SPDY/WebSocket upgrade) is not supported by minik; "
+            "POST .../exec?container=c&command=... runs a command and returns its output"
+        )
+    if sub == "log" and request.method != "GET":
+        raise errors.method_not_allowed(f"{request.method} is not supported on pods/log")
+    pod = await registry.get(RequestInfo(info.resource, info.namespace, info.name, None))
+    query = request.query_params
+    container = pick_container(pod, query.get("container"))
+    node_name = (pod.get("spec") or {}).get("nodeName")
+    if sub == "log":
+        check_log_status(pod, container, query.get("previous") in ("true", "1"))
+    elif not node_name:
+        raise errors.bad_request(f'pod "{info.name}" is not scheduled to a node yet')
+    node = await registry.get(RequestInfo(NODES, None, node_name, None))
+    address, port = kubelet_address(node)
+    host = f"[{address}]" if ":" in address else address
+    path = "containerLogs" if sub == "log" else "exec"
+    url = f"http://{host}:{port}/{path}/{info.namespace}/{info.name}/{container}"
+    params = [(k, v) for k, v in query.multi_items() if k != "container"]
+    headers = {}
+    if request.headers.get("authorization"):
+        headers["Authorization"] = request.headers["authorization"]
+    return await _forward(request.method, url, params, headers)
+
+
+async def _forward(
+    method: str, url: str, params: list[tuple[str, str]], headers: dict[str, str]
+) -> Response:
+    client = httpx.AsyncClient(timeout=_TIMEOUT)
+    try:
+        upstream = await client.send(
+            client.build_request(method, url, params=params, headers=headers), stream=True
+        )
+    except httpx.HTTPError as err:
+        await client.aclose()
+        raise errors.ApiError(
+            500, f'{method} "{url}": {err or type(err).__name__}', "InternalError"
+        ) from err
+    kept = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP}
+    if upstream.status_code != 200:
+        body = await upstream.aread()
+        await upstream.aclose()
+        await client.aclose()
+        return Response(body, status_code=upstream.status_code, headers=kept)
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in upstream.aiter_raw():
+                yield chunk
+        finally:
+            await upstream.aclose()
+            await client.aclose()
+
+    return StreamingResponse(stream(), status_code=200, headers=kept)

@@ -1,0 +1,288 @@
+"""Pod start-up latency and kubelet footprint, beside plain Docker, same run.
+
+- 30 pods created at once (30 threads) on one node: latency from each create
+  request to its pod observed `Running` through a watch; p50 and p99.
+- Baseline: `docker run -d` of the same image and command, 30 at once (30 threads):
+  latency until each command returned (container started). Measured both with the
+  docker CLI (literally `docker run -d`) and with the Docker SDK (no CLI process).
+- Footprint with the 30 pods running: the kubelet's CPU (% of one core, over 30 s
+  at steady state, from /proc/<pid>/stat) and RSS.
+
+Targets (issue): p99 <= 5 s; median ratio (pods / docker run) <= 1.5;
+kubelet CPU <= 5 %, RSS <= 150 MB.
+
+Everything runs on this machine: a real etcd, the apiserver and a kubelet process
+started here, Docker containers labelled with this run's id and removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import docker
+import docker.errors
+import httpx
+
+from deploy import processes
+from tests.support.cluster import make_workdir, remove_workdir, start_apiserver, start_etcd
+from tests.support.images import ensure_busybox_image
+
+BENCH_LABEL = "io.minik.bench"
+COMMAND = ["sleep", "3600"]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (with 30 samples, p99 is the slowest)."""
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def summary(values: list[float]) -> str:
+    return (
+        f"p50 {statistics.median(values):6.2f}s  p99 {percentile(values, 99):6.2f}s  "
+        f"max {max(values):6.2f}s"
+    )
+
+
+# ---- baseline: plain Docker ---------------------------------------------------------
+
+
+def docker_run_cli(image: str, run_id: str, count: int) -> list[float]:
+    def one(_: int) -> float:
+        began = time.monotonic()
+        subprocess.run(
+            ["docker", "run", "-d", "--label", f"{BENCH_LABEL}={run_id}", image, *COMMAND],
+            check=True,
+            capture_output=True,
+        )
+        return time.monotonic() - began
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def docker_run_sdk(image: str, run_id: str, count: int) -> list[float]:
+    client = docker.from_env(max_pool_size=count)
+
+    def one(_: int) -> float:
+        began = time.monotonic()
+        client.containers.run(image, COMMAND, detach=True, labels={BENCH_LABEL: run_id})
+        return time.monotonic() - began
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def remove_labelled(label: str, value: str) -> None:
+    client = docker.from_env()
+    entries = client.api.containers(all=True, filters={"label": [f"{label}={value}"]})
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda e: _remove(client, e["Id"]), entries))
+
+
+def _remove(client: docker.DockerClient, container_id: str) -> None:
+    with contextlib.suppress(docker.errors.APIError):
+        client.api.remove_container(container_id, force=True, v=True)
+
+
+# ---- minik pods ---------------------------------------------------------------------
+
+
+class RunningWatcher(threading.Thread):
+    """Watches the namespace's pods; records when each is first seen Running."""
+
+    def __init__(self, http: httpx.Client, namespace: str, resource_version: str) -> None:
+        super().__init__(daemon=True)
+        self.http = http
+        self.namespace = namespace
+        self.resource_version = resource_version
+        self.running_at: dict[str, float] = {}
+        self.expected = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        params = {"watch": "true", "resourceVersion": self.resource_version}
+        path = f"/api/v1/namespaces/{self.namespace}/pods"
+        with self.http.stream("GET", path, params=params, timeout=None) as resp:
+            for line in resp.iter_lines():
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                obj = event.get("object") or {}
+                name = (obj.get("metadata") or {}).get("name", "")
+                phase = (obj.get("status") or {}).get("phase")
+                if phase == "Running" and name not in self.running_at:
+                    self.running_at[name] = time.monotonic()
+                    if self.expected and len(self.running_at) >= self.expected:
+                        self.done.set()
+                        return
+
+
+def pod(name: str, node: str, image: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "bench"}},
+        "spec": {
+            "nodeName": node,
+            "terminationGracePeriodSeconds": 1,
+            "containers": [
+                {
+                    "name": "app",
+                    "image": image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": COMMAND,
+                }
+            ],
+        },
+    }
+
+
+def cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime (fields 14, 15)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def measure_pods(
+    count: int, image: str, settle: float, window: float, workdir: Path
+) -> tuple[list[float], float, float]:
+    etcd = start_etcd(workdir / "etcd-run")
+    apiserver = start_apiserver(etcd, workdir / "apiserver")
+    node = f"bench-{secrets.token_hex(3)}"
+    network = f"minik-bench-{secrets.token_hex(3)}"
+    port = processes.free_port()
+    kubelet = processes.spawn(
+        "kubelet",
+        [
+            sys.executable,
+            "-m",
+            "kubelet",
+            "--kubeconfig",
+            str(apiserver.kubeconfig),
+            "--node-name",
+            node,
+            "--root-dir",
+            str(workdir / "kubelet"),
+            "--node-ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--pod-network",
+            network,
+        ],
+        workdir / "kubelet.log",
+    )
+    try:
+        processes.wait_for(
+            lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), 60, kubelet, "kubelet"
+        )
+        with apiserver.http() as http:
+            namespace = "bench"
+            r = http.post("/api/v1/namespaces", json={"metadata": {"name": namespace}})
+            assert r.status_code == 201, r.text
+            listed = http.get(f"/api/v1/namespaces/{namespace}/pods").json()
+            watcher = RunningWatcher(http, namespace, listed["metadata"]["resourceVersion"])
+            watcher.expected = count
+            watcher.start()
+            time.sleep(0.5)
+            created_at: dict[str, float] = {}
+
+            def create(i: int) -> None:
+                name = f"p{i:02d}"
+                created_at[name] = time.monotonic()
+                resp = http.post(
+                    f"/api/v1/namespaces/{namespace}/pods", json=pod(name, node, image)
+                )
+                assert resp.status_code == 201, resp.text
+
+            with ThreadPoolExecutor(count) as pool:
+                list(pool.map(create, range(count)))
+            if not watcher.done.wait(120):
+                raise RuntimeError(
+                    f"only {len(watcher.running_at)}/{count} pods Running:\n{kubelet.log_tail()}"
+                )
+            latencies = [watcher.running_at[n] - created_at[n] for n in created_at]
+            time.sleep(settle)
+            before, began = cpu_ticks(kubelet.pid), time.monotonic()
+            time.sleep(window)
+            used = (cpu_ticks(kubelet.pid) - before) / CLK_TCK
+            cpu = 100.0 * used / (time.monotonic() - began)
+            rss = rss_mb(kubelet.pid)
+    finally:
+        kubelet.stop(timeout=20)
+        remove_labelled("io.minik.node", node)
+        client = docker.from_env()
+        for net in client.api.networks(filters={"label": [f"io.minik.network={network}"]}):
+            with contextlib.suppress(docker.errors.APIError):
+                client.api.remove_network(net["Id"])
+        apiserver.stop()
+        etcd.stop()
+    return latencies, cpu, rss
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pods", type=int, default=30)
+    parser.add_argument("--settle", type=float, default=5.0, help="seconds before sampling CPU")
+    parser.add_argument("--window", type=float, default=30.0, help="CPU sampling window (s)")
+    args = parser.parse_args()
+    image = ensure_busybox_image()
+    run_id = secrets.token_hex(4)
+    workdir = make_workdir("minik-bench-pods-")
+    try:
+        cli = docker_run_cli(image, run_id, args.pods)
+        remove_labelled(BENCH_LABEL, run_id)
+        sdk = docker_run_sdk(image, run_id, args.pods)
+        remove_labelled(BENCH_LABEL, run_id)
+        pods, cpu, rss = measure_pods(args.pods, image, args.settle, args.window, workdir)
+    finally:
+        remove_labelled(BENCH_LABEL, run_id)
+        remove_workdir(workdir)
+    print(f"{args.pods} at once, same image `{image}`, `{' '.join(COMMAND)}`:")
+    print(f"  docker run -d (CLI, {args.pods} threads)   {summary(cli)}")
+    print(f"  docker SDK run (API, {args.pods} threads)  {summary(sdk)}")
+    print(f"  minik pods create → Running (watch)  {summary(pods)}")
+    ratio_cli = statistics.median(pods) / statistics.median(cli)
+    ratio_sdk = statistics.median(pods) / statistics.median(sdk)
+    print(f"  median ratio pods / docker run -d: {ratio_cli:.2f}  (target <= 1.5)")
+    print(f"  median ratio pods / docker SDK:    {ratio_sdk:.2f}")
+    print(f"  pod p99 {percentile(pods, 99):.2f}s  (target <= 5 s)")
+    print(f"kubelet with {args.pods} running pods, over {args.window:.0f}s at steady state:")
+    print(f"  CPU {cpu:.2f}% of one core  (target <= 5%)")
+    print(f"  RSS {rss:.1f} MB  (target <= 150 MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The kubelet's flags, Kubernetes-style, and their defaults.
+
+Capacity defaults to this machine's (cpu count, MemTotal, 110 pods); `--cpu`,
+`--memory` and `--max-pods` let several kubelets on one host each declare a share.
+`--sandbox-image` names the pod sandbox ("pause") image: the default, `minik/pause:1`,
+is built locally from Debian's static busybox when missing; with a registry you may
+use e.g. `registry.k8s.io/pause:3.9` (pulled when missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from api.quantity import QuantityError, parse_quantity
+from kubelet.node import host_capacity
+from kubelet.pause import DEFAULT_SANDBOX_IMAGE
+
+DEFAULT_PORT = 10250
+DEFAULT_NETWORK = "minik"
+
+
+@dataclass(frozen=True)
+class KubeletConfig:
+    node_name: str
+    root_dir: Path
+    node_ip: str
+    address: str
+    port: int
+    capacity: dict[str, str]
+    kubeconfig: str | None = None
+    pod_network: str = DEFAULT_NETWORK
+    pod_cidr: str | None = None
+    sandbox_image: str = DEFAULT_SANDBOX_IMAGE
+    cluster_dns: tuple[str, ...] = ()
+    cluster_domain: str = "cluster.local"
+    node_labels: dict[str, str] = field(default_factory=dict)
+    verbose: bool = False
+
+
+def default_node_ip() -> str:
+    """The address of the interface holding the default route (a UDP "connect"
+    sends nothing; it only asks the kernel for a route), else 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))
+            return str(s.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+def _quantity(text: str) -> str:
+    try:
+        parse_quantity(text)
+    except QuantityError as err:
+        raise argparse.ArgumentTypeError(f"{text!r}: {err}") from None
+    return text
+
+
+def _cidr(text: str) -> str:
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _labels(text: str) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep or not key:
+            raise argparse.ArgumentTypeError(f"{part!r}: want key=value")
+        labels[key] = value
+    return labels
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m kubelet",
+        description="minik's node agent: runs this node's pods in Docker.",
+    )
+    p.add_argument("--kubeconfig", help="kubeconfig to reach the apiserver")
+    p.add_argument("--node-name", default=socket.gethostname(), help="this node's name")
+    p.add_argument(
+        "--root-dir",
+        help="where pod volumes and termination logs live "
+        "(default /var/lib/minik/kubelet/<node-name>)",
+    )
+    p.add_argument("--node-ip", help="the node's InternalIP (default: the default route's)")
+    p.add_argument("--address", help="address the kubelet's log server binds (default: --node-ip)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="the kubelet's log server port")
+    p.add_argument("--cpu", type=_quantity, help="CPU capacity to declare (default: all CPUs)")
+    p.add_argument("--memory", type=_quantity, help="memory capacity (default: MemTotal)")
+    p.add_argument("--max-pods", type=int, help="pod capacity (default 110)")
+    p.add_argument("--pod-network", default=DEFAULT_NETWORK, help="Docker bridge network for pods")
+    p.add_argument(
+        "--pod-cidr",
+        type=_cidr,
+        help="subnet of the pod network when the kubelet creates it (e.g. 10.244.1.0/24); "
+        "also the Node's spec.podCIDR (default: Docker picks one)",
+    )
+    p.add_argument(
+        "--sandbox-image",
+        default=DEFAULT_SANDBOX_IMAGE,
+        help="pod sandbox (pause) image; the default is built locally when missing",
+    )
+    p.add_argument(
+        "--cluster-dns", default="", help="comma-separated DNS server IPs for ClusterFirst pods"
+    )
+    p.add_argument("--cluster-domain", default="cluster.local")
+    p.add_argument("--node-labels", type=_labels, default={}, help="k=v,... added to the Node")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> KubeletConfig:
+    args = parser().parse_args(argv)
+    root = Path(args.root_dir or f"/var/lib/minik/kubelet/{args.node_name}").expanduser()
+    capacity = host_capacity(root if root.exists() else None)
+    if args.cpu:
+        capacity["cpu"] = args.cpu
+    if args.memory:
+        capacity["memory"] = args.memory
+    if args.max_pods:
+        capacity["pods"] = str(args.max_pods)
+    node_ip = args.node_ip or default_node_ip()
+    return KubeletConfig(
+        node_name=args.node_name,
+        root_dir=root.resolve(),
+        node_ip=node_ip,
+        address=args.address or node_ip,
+        port=args.port,
+        capacity=capacity,
+        kubeconfig=args.kubeconfig,
+        pod_network=args.pod_network,
+        pod_cidr=args.pod_cidr,
+        sandbox_image=args.sandbox_image,
+        cluster_dns=tuple(s.strip() for s in args.cluster_dns.split(",") if s.strip()),
+        cluster_domain=args.cluster_domain,
+        node_labels=args.node_labels,
+        verbose=args.verbose,
+    )

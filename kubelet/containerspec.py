@@ -1,0 +1,227 @@
+"""Pod spec → `docker create` arguments, for the sandbox and each container (pure).
+
+The sandbox owns the network (the pod network, or the host's for `hostNetwork`),
+the hostname, DNS settings and published `hostPort`s; containers join its network
+and IPC namespaces (and its PID namespace with `shareProcessNamespace`). Kubernetes'
+`command` is Docker's entrypoint and `args` its cmd. Limits become Docker's
+`nano_cpus` and memory limit (swap off), CPU requests become CPU shares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from api.quantity import QuantityError, parse_quantity
+from kubelet import dockerlabels
+from kubelet.runtime import CreateSpec
+
+LOG_CONFIG = {"type": "json-file", "config": {"max-size": "10m", "max-file": "3"}}
+MIN_SHARES, MAX_SHARES = 2, 262144
+
+
+@dataclass(frozen=True)
+class DnsSettings:
+    """Cluster DNS for ClusterFirst pods (`--cluster-dns`, `--cluster-domain`)."""
+
+    servers: tuple[str, ...] = ()
+    domain: str = "cluster.local"
+
+
+def _quantity(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return parse_quantity(value)
+    except QuantityError:
+        return None
+
+
+def resource_config(container: dict[str, Any]) -> dict[str, Any]:
+    """Docker resource settings for a container's `resources`."""
+    resources = container.get("resources") or {}
+    limits, requests = resources.get("limits") or {}, resources.get("requests") or {}
+    config: dict[str, Any] = {}
+    cpu_limit = _quantity(limits.get("cpu"))
+    if cpu_limit is not None and cpu_limit > 0:
+        config["nano_cpus"] = int(cpu_limit * Decimal(1_000_000_000))
+    memory = _quantity(limits.get("memory"))
+    if memory is not None and memory > 0:
+        config["mem_limit"] = int(memory)
+        config["memswap_limit"] = int(memory)  # no swap beyond the limit
+    cpu_request = _quantity(requests.get("cpu"))
+    if cpu_request is None:
+        cpu_request = cpu_limit
+    if cpu_request is not None and cpu_request > 0:
+        shares = int(cpu_request * 1024)
+        config["cpu_shares"] = max(MIN_SHARES, min(MAX_SHARES, shares))
+    return config
+
+
+def _dns_config(pod: dict[str, Any], dns: DnsSettings) -> dict[str, Any]:
+    spec = pod.get("spec") or {}
+    policy = spec.get("dnsPolicy") or "ClusterFirst"
+    custom = spec.get("dnsConfig") or {}
+    config: dict[str, Any] = {}
+    if policy in ("ClusterFirst", "ClusterFirstWithHostNet") and dns.servers:
+        if spec.get("hostNetwork") and policy == "ClusterFirst":
+            return {}
+        namespace = (pod.get("metadata") or {}).get("namespace") or "default"
+        config = {
+            "dns": list(dns.servers),
+            "dns_search": [f"{namespace}.svc.{dns.domain}", f"svc.{dns.domain}", dns.domain],
+            "dns_opt": ["ndots:5"],
+        }
+    if policy == "None" or custom:
+        if custom.get("nameservers"):
+            config["dns"] = (
+                list(custom["nameservers"])
+                if policy == "None"
+                else [
+                    *config.get("dns", []),
+                    *custom["nameservers"],
+                ]
+            )
+        if custom.get("searches"):
+            config["dns_search"] = [*config.get("dns_search", []), *custom["searches"]]
+        options = [
+            f"{o['name']}:{o['value']}" if o.get("value") else o.get("name", "")
+            for o in custom.get("options") or []
+        ]
+        if options:
+            config["dns_opt"] = options
+    return config
+
+
+def host_ports(pod: dict[str, Any], host_ip: str) -> tuple[list[tuple[int, str]], dict[str, Any]]:
+    """Exposed ports and Docker port bindings for every `hostPort` of the pod."""
+    exposed: list[tuple[int, str]] = []
+    bindings: dict[str, list[tuple[str, int]]] = {}
+    spec = pod.get("spec") or {}
+    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        for port in container.get("ports") or []:
+            if not port.get("hostPort"):
+                continue
+            proto = (port.get("protocol") or "TCP").lower()
+            key = f"{port['containerPort']}/{proto}"
+            exposed.append((int(port["containerPort"]), proto))
+            bindings.setdefault(key, []).append(
+                (port.get("hostIP") or host_ip, int(port["hostPort"]))
+            )
+    return exposed, bindings
+
+
+def sandbox_spec(
+    pod: dict[str, Any],
+    *,
+    node: str,
+    attempt: int,
+    image: str,
+    network: str,
+    host_ip: str,
+    dns: DnsSettings,
+) -> CreateSpec:
+    spec = pod.get("spec") or {}
+    md = pod.get("metadata") or {}
+    host_network = bool(spec.get("hostNetwork"))
+    host_config: dict[str, Any] = {
+        "network_mode": "host" if host_network else network,
+        "ipc_mode": "shareable",
+        "log_config": LOG_CONFIG,
+        **_dns_config(pod, dns),
+    }
+    exposed: list[tuple[int, str]] = []
+    if not host_network:
+        exposed, bindings = host_ports(pod, host_ip)
+        if bindings:
+            host_config["port_bindings"] = bindings
+    hostname = None
+    if not host_network:
+        hostname = (spec.get("hostname") or md.get("name") or "pod")[:63].rstrip("-.")
+    return CreateSpec(
+        name=dockerlabels.sandbox_name(pod, attempt),
+        image=image,
+        labels=dockerlabels.sandbox_labels(node, pod, attempt),
+        hostname=hostname,
+        ports=exposed,
+        host_config=host_config,
+    )
+
+
+def _security(pod: dict[str, Any], container: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    pod_ctx = (pod.get("spec") or {}).get("securityContext") or {}
+    ctx = container.get("securityContext") or {}
+    user = ctx.get("runAsUser", pod_ctx.get("runAsUser"))
+    group = ctx.get("runAsGroup", pod_ctx.get("runAsGroup"))
+    config: dict[str, Any] = {}
+    if ctx.get("privileged"):
+        config["privileged"] = True
+    if ctx.get("readOnlyRootFilesystem"):
+        config["read_only"] = True
+    caps = ctx.get("capabilities") or {}
+    if caps.get("add"):
+        config["cap_add"] = list(caps["add"])
+    if caps.get("drop"):
+        config["cap_drop"] = list(caps["drop"])
+    groups = pod_ctx.get("supplementalGroups") or []
+    if groups:
+        config["group_add"] = [str(g) for g in groups]
+    if user is None:
+        return None, config
+    return (f"{user}:{group}" if group is not None else str(user)), config
+
+
+def container_spec(
+    pod: dict[str, Any],
+    container: dict[str, Any],
+    *,
+    node: str,
+    init: bool,
+    restart_count: int,
+    sandbox_id: str,
+    env: list[tuple[str, str]],
+    command: list[str] | None,
+    args: list[str] | None,
+    binds: list[str],
+    termination_log: str | None,
+) -> CreateSpec:
+    spec = pod.get("spec") or {}
+    joined = f"container:{sandbox_id}"
+    host_config: dict[str, Any] = {
+        "network_mode": joined,
+        "ipc_mode": joined,
+        "log_config": LOG_CONFIG,
+        **resource_config(container),
+    }
+    if spec.get("shareProcessNamespace"):
+        host_config["pid_mode"] = joined
+    binds = list(binds)
+    message_path = container.get("terminationMessagePath") or "/dev/termination-log"
+    if termination_log:
+        binds.append(f"{termination_log}:{message_path}:rw")
+    if binds:
+        host_config["binds"] = binds
+    user, security = _security(pod, container)
+    host_config.update(security)
+    return CreateSpec(
+        name=dockerlabels.docker_name(pod, container.get("name", ""), restart_count),
+        image=container.get("image", ""),
+        labels=dockerlabels.container_labels(
+            node,
+            pod,
+            container,
+            init=init,
+            restart_count=restart_count,
+            sandbox_id=sandbox_id,
+            termination_log=termination_log,
+        ),
+        entrypoint=command,
+        command=args if args is not None else ([] if command is not None else None),
+        environment=[f"{k}={v}" for k, v in env],
+        working_dir=container.get("workingDir") or None,
+        user=user,
+        tty=bool(container.get("tty")),
+        stdin_open=bool(container.get("stdin")),
+        host_config=host_config,
+    )

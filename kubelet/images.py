@@ -1,0 +1,84 @@
+"""Images for containers, following `imagePullPolicy` as Kubernetes does.
+
+`Never` uses only what is on the machine; `IfNotPresent` pulls when missing;
+`Always` pulls every time a container starts (and fails if the registry cannot be
+reached, even when a copy is present — as Kubernetes does; images tagged `:latest`
+or untagged default to `Always`, so for images built locally set
+`imagePullPolicy: IfNotPresent` or give them a tag). A failed pull is
+`ErrImagePull`; retries then wait (10 s doubling to 5 min), and meanwhile the
+container waits with `ImagePullBackOff`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from api.defaults import image_pull_policy
+from kubelet.backoff import Backoff
+from kubelet.events import NORMAL, WARNING, EventSink, container_field_path
+from kubelet.runtime import DockerRuntime, PullFailure
+
+ERR_IMAGE_PULL = "ErrImagePull"
+IMAGE_PULL_BACKOFF = "ImagePullBackOff"
+ERR_IMAGE_NEVER_PULL = "ErrImageNeverPull"
+INVALID_IMAGE_NAME = "InvalidImageName"
+RESYNC_AFTER_FAILURE = 1.0
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    ok: bool
+    reason: str = ""
+    message: str = ""
+    retry_after: float | None = None
+
+
+class ImageManager:
+    def __init__(self, runtime: DockerRuntime, events: EventSink, backoff: Backoff | None = None):
+        self.runtime = runtime
+        self.events = events
+        self.backoff = backoff or Backoff()
+
+    async def ensure(
+        self, pod: dict[str, Any], container: dict[str, Any], *, init: bool = False
+    ) -> ImageResult:
+        ref = container.get("image") or ""
+        path = container_field_path(container.get("name", ""), init)
+        if not ref:
+            return ImageResult(False, INVALID_IMAGE_NAME, "image is empty")
+        policy = container.get("imagePullPolicy") or image_pull_policy(ref)
+        present = await self.runtime.image(ref) is not None
+        if present and policy != "Always":
+            self.events.emit(
+                pod, NORMAL, "Pulled", f'Container image "{ref}" already present on machine', path
+            )
+            return ImageResult(True)
+        if policy == "Never":
+            message = f'Container image "{ref}" is not present with pull policy of Never'
+            self.events.emit(pod, WARNING, ERR_IMAGE_NEVER_PULL, message, path)
+            return ImageResult(False, ERR_IMAGE_NEVER_PULL, message)
+        key = ((pod.get("metadata") or {}).get("uid", ""), ref)
+        if self.backoff.in_backoff_since_update(key):
+            message = f'Back-off pulling image "{ref}"'
+            self.events.emit(pod, NORMAL, "BackOff", message, path)
+            return ImageResult(
+                False, IMAGE_PULL_BACKOFF, message, self.backoff.remaining_since_update(key)
+            )
+        self.events.emit(pod, NORMAL, "Pulling", f'Pulling image "{ref}"', path)
+        began = time.monotonic()
+        try:
+            await self.runtime.pull(ref)
+        except PullFailure as err:
+            self.backoff.next(key, time.time())
+            message = f'Failed to pull image "{ref}": {err}'
+            self.events.emit(pod, WARNING, "Failed", message, path)
+            # Sync again soon: the container then shows ImagePullBackOff while the
+            # back-off runs, as in Kubernetes.
+            return ImageResult(False, ERR_IMAGE_PULL, message, RESYNC_AFTER_FAILURE)
+        took = time.monotonic() - began
+        self.events.emit(
+            pod, NORMAL, "Pulled", f'Successfully pulled image "{ref}" in {took:.3f}s', path
+        )
+        return ImageResult(True)

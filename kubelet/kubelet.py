@@ -1,0 +1,267 @@
+"""The kubelet: wires the node agent, the PLEG, pod workers, probes, the status
+manager and the log server together, and runs them until told to stop.
+
+Start-up order matters for restart safety: Docker is relisted and the pod informer
+is synced *before* any pod worker runs, so a restarted kubelet adopts the running
+containers of its pods (same ids, same restart counts) instead of starting new ones,
+and only then removes containers of pods the API no longer has. Stopping the
+kubelet leaves every container running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import replace
+from typing import Any
+
+from api.errors import ApiError
+from api.resources import find
+from client.events import EventRecorder
+from client.informer import Informer
+from client.kubeconfig import load as load_kubeconfig
+from client.rest import ALL_NAMESPACES, AsyncClient
+from kubelet import dockerlabels, volumes
+from kubelet.config import KubeletConfig
+from kubelet.containerspec import DnsSettings
+from kubelet.events import EventSink
+from kubelet.images import ImageManager
+from kubelet.node import host_facts
+from kubelet.nodestatus import NodeAgent
+from kubelet.pause import ensure_sandbox_image
+from kubelet.pleg import Pleg, RuntimeCache
+from kubelet.podsync import PodSyncer, SyncSettings
+from kubelet.podworkers import PodWorkers
+from kubelet.prober import Prober
+from kubelet.probes import ProbeManager
+from kubelet.runtime import DockerRuntime
+from kubelet.server import KubeletServer, TokenReviewer
+from kubelet.serviceenv import service_env
+from kubelet.statusmanager import StatusManager
+
+log = logging.getLogger(__name__)
+PODS = find("", "v1", "pods")
+SERVICES = find("", "v1", "services")
+HOUSEKEEPING_SECONDS = 2.0
+RESYNC_SECONDS = 30.0
+STATUS_RECONCILE_SECONDS = 10.0
+
+
+class Kubelet:
+    def __init__(self, config: KubeletConfig) -> None:
+        self.config = config
+        self.api = AsyncClient(load_kubeconfig(config.kubeconfig), user_agent="minik-kubelet")
+        self.runtime = DockerRuntime()
+        self.cache = RuntimeCache()
+        self.ready = asyncio.Event()
+        self.status = StatusManager(self.api)
+        self.events = EventSink(
+            EventRecorder(self.api, "kubelet", host=config.node_name), busy=self.status.busy
+        )
+        self.pleg = Pleg(
+            self.runtime, self.cache, config.node_name, config.pod_network, self._containers_changed
+        )
+        self.prober = Prober(self.runtime)
+        self.probes = ProbeManager(self.prober, self.events, self._probe_changed)
+        self.images = ImageManager(self.runtime, self.events)
+        self.settings = SyncSettings(
+            node=config.node_name,
+            root_dir=config.root_dir,
+            network=config.pod_network,
+            sandbox_image=config.sandbox_image,
+            host_ip=config.node_ip,
+            dns=DnsSettings(config.cluster_dns, config.cluster_domain),
+            allocatable=dict(config.capacity),
+        )
+        self.syncer = PodSyncer(
+            self.settings,
+            self.runtime,
+            self.cache,
+            self.pleg,
+            self.images,
+            self.probes,
+            self.status,
+            self.events,
+            service_env=self._service_env,
+        )
+        self.workers = PodWorkers(self.syncer, self.api, self.ready)
+        self.informer = Informer(
+            self.api,
+            PODS,
+            ALL_NAMESPACES,
+            field_selector=f"spec.nodeName={config.node_name}",
+            on_add=self._pod_added,
+            on_update=self._pod_updated,
+            on_delete=self._pod_deleted,
+        )
+        # Services, for the service environment variables of new containers.
+        self.services = Informer(self.api, SERVICES, ALL_NAMESPACES)
+        self.agent: NodeAgent | None = None
+        self.server: KubeletServer | None = None
+
+    # ---- wiring callbacks -------------------------------------------------------
+    def _containers_changed(self, uids: set[str]) -> None:
+        for uid in uids:
+            self.workers.wake(uid)
+
+    def _probe_changed(self, uid: str) -> None:
+        self.workers.wake(uid)
+
+    def _pod_added(self, pod: dict[str, Any]) -> None:
+        self.workers.update(pod)
+
+    def _pod_updated(self, old: dict[str, Any], pod: dict[str, Any]) -> None:
+        self.status.observe(pod)
+        if _spec_or_deletion_changed(old, pod):
+            self.workers.update(pod)
+        else:
+            self.workers.update_quietly(pod)
+
+    def _pod_deleted(self, pod: dict[str, Any]) -> None:
+        self.workers.remove(pod)
+
+    def _service_env(self, pod: dict[str, Any]) -> dict[str, str]:
+        return service_env(pod, self.services.list())
+
+    def find_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.informer.get_by_name(name, namespace)
+
+    def pod_status(self, pod: dict[str, Any]) -> dict[str, Any]:
+        ours = self.status.desired(pod["metadata"]["uid"])
+        return ours if ours is not None else (pod.get("status") or {})
+
+    # ---- running ----------------------------------------------------------------
+    async def _prepare(self) -> None:
+        c = self.config
+        c.root_dir.mkdir(parents=True, exist_ok=True)
+        version = await self.runtime.version()
+        network_id = await self.runtime.ensure_network(
+            c.pod_network,
+            {dockerlabels.NETWORK: c.pod_network, "io.minik.managed": "true"},
+            c.pod_cidr,
+        )
+        # sandboxes join the network by id: a name could be ambiguous
+        self.settings = replace(self.settings, network=network_id)
+        self.syncer.settings = self.settings
+        await ensure_sandbox_image(self.runtime, c.sandbox_image)
+        await self.pleg.relist()  # the node is Ready from its first report on
+        facts = host_facts(c.node_name, c.node_ip, c.port, f"docker://{version}")
+        if c.node_labels:
+            facts = replace(facts, labels=dict(c.node_labels))
+        self.agent = NodeAgent(
+            self.api, facts, c.capacity, c.capacity, self._node_readiness, pod_cidr=c.pod_cidr
+        )
+        delay = 0.5
+        while True:
+            try:
+                await self.agent.register()
+                break
+            except ApiError as err:
+                log.warning("registering node %s: %s; retrying in %.0fs", c.node_name, err, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    def _node_readiness(self) -> tuple[bool, str]:
+        if self.pleg.healthy():
+            return True, ""
+        return False, f"container runtime is down: {self.pleg.last_error or 'not relisted yet'}"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        c = self.config
+        self.server = KubeletServer(
+            host=c.address,
+            port=c.port,
+            reviewer=TokenReviewer(self.api),
+            runtime=self.runtime,
+            find_pod=self.find_pod,
+            pod_status=self.pod_status,
+        )
+        self.server.bind()  # a port in use stops us before we touch anything
+        await self._prepare()
+        assert self.agent is not None
+        self.services.start()
+        self.informer.start()
+        for informer in (self.services, self.informer):
+            while not await informer.wait_for_sync(timeout=30):
+                log.warning("%s informer not synced yet", informer.res.plural)
+        self.ready.set()
+        loops = [
+            self.pleg.run(),
+            self.status.run(),
+            self.agent.run(),
+            self.events.run(),
+            self.server.serve(),
+            self._housekeeping(),
+        ]
+        tasks = [asyncio.get_running_loop().create_task(loop) for loop in loops]
+        log.info("kubelet %s ready (node IP %s, port %d)", c.node_name, c.node_ip, c.port)
+        stopped = asyncio.get_running_loop().create_task(stop.wait())
+        done, _ = await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not stopped and not task.cancelled() and task.exception():
+                log.error("kubelet loop failed", exc_info=task.exception())
+        await self.shutdown(tasks)
+
+    async def shutdown(self, tasks: list[asyncio.Task[Any]]) -> None:
+        """Stop the kubelet's own work; containers keep running."""
+        if self.server is not None:
+            self.server.stop()
+        await asyncio.sleep(0.1)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.informer.stop()
+        await self.services.stop()
+        await self.workers.stop()
+        await self.probes.stop()
+        await self.prober.aclose()
+        await self.api.aclose()
+        self.runtime.close()
+
+    async def _housekeeping(self) -> None:
+        """Remove containers and directories of pods the API no longer has; check
+        that the API still shows the statuses we wrote (someone else, e.g. the node
+        controller, may have changed them); resync every pod now and then."""
+        last_resync = last_reconcile = time.monotonic()
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_SECONDS)
+            try:
+                for uid in self.cache.pod_uids():
+                    if uid not in self.workers:
+                        log.info("removing containers of unknown pod %s", uid)
+                        self.workers.remove_orphan(uid)
+                if time.monotonic() - last_reconcile >= STATUS_RECONCILE_SECONDS:
+                    last_reconcile = time.monotonic()
+                    for pod in self.informer.list():
+                        self.status.observe(pod)
+                if time.monotonic() - last_resync >= RESYNC_SECONDS:
+                    last_resync = time.monotonic()
+                    self.workers.wake_all()
+                    self.syncer.backoff.gc()
+                    self.images.backoff.gc()
+                    known = self.cache.pod_uids() | set(self.workers.workers)
+                    for uid in volumes.pod_uids_on_disk(self.config.root_dir):
+                        if uid not in known:
+                            await asyncio.to_thread(
+                                volumes.remove_pod_dirs,
+                                self.config.root_dir,
+                                self.config.node_name,
+                                uid,
+                            )
+            except Exception:
+                log.exception("housekeeping failed")
+
+
+def _spec_or_deletion_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """A status-only update (usually our own write) needs no sync."""
+    if old.get("spec") != new.get("spec"):
+        return True
+    old_md, new_md = old.get("metadata") or {}, new.get("metadata") or {}
+    return any(
+        old_md.get(k) != new_md.get(k)
+        for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations")
+    )

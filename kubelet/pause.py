@@ -1,0 +1,61 @@
+"""The sandbox ("pause") image: the container that holds a pod's network namespace.
+
+No registry is needed: `minik/pause:1` is built locally, FROM scratch, with Debian's
+static busybox running a shell that sleeps until SIGTERM (and reaps what it
+starts). Users with a registry can pass `--sandbox-image registry.k8s.io/pause:3.9`
+(or any image whose default command runs forever); it is pulled when missing.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tarfile
+from pathlib import Path
+
+from kubelet.runtime import DockerRuntime, RuntimeFailure
+
+DEFAULT_SANDBOX_IMAGE = "minik/pause:1"
+
+_LOOP = "trap 'exit 0' TERM INT; while :; do /busybox sleep 3600 & wait $!; done"
+DOCKERFILE = f"""FROM scratch
+COPY busybox /busybox
+LABEL io.minik.pause="1"
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/busybox", "sh", "-c", "{_LOOP}"]
+""".encode()
+
+
+def busybox_binary() -> Path:
+    for candidate in ("/bin/busybox", "/usr/bin/busybox"):
+        if Path(candidate).exists():
+            return Path(candidate)
+    found = shutil.which("busybox")
+    if not found:
+        raise RuntimeFailure(
+            "cannot build the sandbox image: busybox not found (install Debian's "
+            "busybox-static) — or pass --sandbox-image with an image you have"
+        )
+    return Path(found)
+
+
+def build_context(busybox: bytes) -> io.BytesIO:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data, mode in (("Dockerfile", DOCKERFILE, 0o644), ("busybox", busybox, 0o755)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = mode
+            tar.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    return buf
+
+
+async def ensure_sandbox_image(runtime: DockerRuntime, image: str) -> None:
+    """Present already, built (the default image), or pulled (any other)."""
+    if await runtime.image(image) is not None:
+        return
+    if image == DEFAULT_SANDBOX_IMAGE:
+        await runtime.build(image, build_context(busybox_binary().read_bytes()))
+        return
+    await runtime.pull(image)

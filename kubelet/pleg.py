@@ -1,0 +1,175 @@
+"""The pod lifecycle event generator: Docker's state, relisted, as a cache.
+
+Every second one `docker ps -a` (filtered by this node's label) is compared with
+the cache; only containers that appeared or changed state are inspected, and the
+pods they belong to are woken up. Pod workers read the cache instead of asking
+Docker, and refresh the containers they have just acted on, so a sync always sees
+what it did. A relist never drops a record written after the relist began (it might
+predate the list), so a container just created is not forgotten for a moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+
+from kubelet.dockerlabels import node_filter
+from kubelet.records import EXITED, ContainerRecord, PodRuntime, from_inspect
+from kubelet.runtime import DockerRuntime, RuntimeFailure
+from kubelet.volumes import read_termination_message
+
+log = logging.getLogger(__name__)
+
+RELIST_PERIOD = 1.0
+UNHEALTHY_AFTER = 180.0  # Kubernetes: a PLEG that has not relisted for 3 min is unhealthy
+FALLBACK_LOG_LINES = 80
+FALLBACK_LOG_BYTES = 2048
+
+
+class RuntimeCache:
+    """This node's containers as last seen, by id."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, ContainerRecord] = {}
+        self.listed_state: dict[str, str] = {}  # id → Docker's State in the last list
+
+    def pod(self, uid: str) -> PodRuntime:
+        return PodRuntime.of(uid, [r for r in self.records.values() if r.pod_uid == uid])
+
+    def pod_uids(self) -> set[str]:
+        return {r.pod_uid for r in self.records.values()}
+
+    def get(self, container_id: str) -> ContainerRecord | None:
+        return self.records.get(container_id)
+
+    def upsert(self, record: ContainerRecord) -> bool:
+        """Store a record; True if it differs from the one it replaces."""
+        old = self.records.get(record.id)
+        self.records[record.id] = record
+        return old != record
+
+    def drop(self, container_id: str) -> ContainerRecord | None:
+        self.listed_state.pop(container_id, None)
+        return self.records.pop(container_id, None)
+
+
+class Pleg:
+    def __init__(
+        self,
+        runtime: DockerRuntime,
+        cache: RuntimeCache,
+        node: str,
+        network: str,
+        on_change: Callable[[set[str]], None],
+        period: float = RELIST_PERIOD,
+    ) -> None:
+        self.runtime = runtime
+        self.cache = cache
+        self.node = node
+        self.network = network
+        self.on_change = on_change
+        self.period = period
+        self.last_relist: float | None = None  # monotonic time of the last good relist
+        self.last_error: str = ""
+
+    def healthy(self) -> bool:
+        last = self.last_relist
+        return last is not None and time.monotonic() - last < UNHEALTHY_AFTER
+
+    async def relist(self) -> set[str]:
+        """One relist; returns the uids of pods whose containers changed."""
+        began = time.monotonic()
+        summaries = await self.runtime.list_containers(node_filter(self.node))
+        listed = {s["Id"]: s.get("State") or "" for s in summaries}
+        stale = [
+            cid
+            for cid, state in listed.items()
+            if cid not in self.cache.records or self.cache.listed_state.get(cid) != state
+        ]
+        changed: set[str] = set()
+        if stale:
+            loaded = await asyncio.gather(*(self._load(cid) for cid in stale))
+            for cid, (record, _) in zip(stale, loaded, strict=True):
+                if record is None:
+                    continue
+                self.cache.listed_state[cid] = listed[cid]
+                if self.cache.upsert(record):
+                    changed.add(record.pod_uid)
+        for cid in [c for c in self.cache.records if c not in listed]:
+            record = self.cache.records[cid]
+            if record.updated < began:
+                self.cache.drop(cid)
+                changed.add(record.pod_uid)
+        self.last_relist = time.monotonic()
+        self.last_error = ""
+        return changed
+
+    async def refresh(self, container_ids: Iterable[str]) -> set[str]:
+        """Re-inspect some containers now (after acting on them)."""
+        ids = list(dict.fromkeys(container_ids))
+        changed: set[str] = set()
+        loaded = await asyncio.gather(*(self._load(cid) for cid in ids))
+        for cid, (record, docker_state) in zip(ids, loaded, strict=True):
+            if record is None:
+                old = self.cache.drop(cid)
+                if old is not None:
+                    changed.add(old.pod_uid)
+                continue
+            # What `docker ps` will say: the next relist need not inspect it again.
+            self.cache.listed_state[cid] = docker_state
+            if self.cache.upsert(record):
+                changed.add(record.pod_uid)
+        return changed
+
+    async def _load(self, container_id: str) -> tuple[ContainerRecord | None, str]:
+        """The container's record and Docker's state word for it (as `docker ps`)."""
+        try:
+            data = await self.runtime.inspect(container_id)
+        except RuntimeFailure as err:
+            log.warning("inspect %s: %s", container_id[:12], err)
+            return None, ""
+        if data is None:
+            return None, ""
+        docker_state = (data.get("State") or {}).get("Status") or ""
+        record = from_inspect(data, self.network)
+        if record is None or record.state != EXITED or record.sandbox:
+            return record, docker_state
+        old = self.cache.get(container_id)
+        if old is not None and old.exited and old.finished_at == record.finished_at:
+            message = old.message
+        else:
+            message = await self._termination_message(record)
+        return _with_message(record, message), docker_state
+
+    async def _termination_message(self, record: ContainerRecord) -> str:
+        message = read_termination_message(record.termination_log)
+        if message or record.message_policy != "FallbackToLogsOnError" or record.exit_code == 0:
+            return message
+        try:
+            chunks = [
+                chunk async for chunk in self.runtime.logs(record.id, tail=FALLBACK_LOG_LINES)
+            ]
+        except RuntimeFailure:
+            return ""
+        return b"".join(chunks)[-FALLBACK_LOG_BYTES:].decode(errors="replace")
+
+    async def run(self) -> None:
+        """Relist forever, waking the pods that changed."""
+        while True:
+            try:
+                changed = await self.relist()
+                if changed:
+                    self.on_change(changed)
+            except RuntimeFailure as err:
+                self.last_error = str(err)
+                log.warning("relist failed: %s", err)
+            except Exception:
+                log.exception("relist failed")
+            await asyncio.sleep(self.period)
+
+
+def _with_message(record: ContainerRecord, message: str) -> ContainerRecord:
+    return record if message == record.message else replace(record, message=message)

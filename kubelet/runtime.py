@@ -1,0 +1,316 @@
+"""The kubelet's container runtime interface, over the Docker Engine API.
+
+The Docker SDK blocks, so every call runs in a bounded thread pool and the event
+loop never waits on Docker. Exec calls (probes, `kubectl exec`) get a pool of their
+own, so a hung exec cannot starve container lifecycle calls. Log streams get one
+thread each, fed back to the loop through a bounded queue (back-pressure, and a
+disconnecting client closes the Docker stream).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import functools
+import io
+import logging
+import tempfile
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+import docker.types
+import docker.utils
+import requests.exceptions
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class RuntimeFailure(Exception):
+    """A Docker call failed; `str()` is Docker's own message."""
+
+
+class NameConflict(RuntimeFailure):
+    """A container with that name exists already."""
+
+
+class PullFailure(RuntimeFailure):
+    pass
+
+
+@dataclass
+class CreateSpec:
+    """Arguments for one `docker create` (host_config: create_host_config kwargs)."""
+
+    name: str
+    image: str
+    labels: dict[str, str]
+    command: list[str] | None = None  # Docker Cmd (Kubernetes `args`)
+    entrypoint: list[str] | None = None  # Docker Entrypoint (Kubernetes `command`)
+    environment: list[str] = field(default_factory=list)
+    working_dir: str | None = None
+    hostname: str | None = None
+    user: str | None = None
+    tty: bool = False
+    stdin_open: bool = False
+    ports: list[tuple[int, str]] = field(default_factory=list)
+    host_config: dict[str, Any] = field(default_factory=dict)
+
+
+def _message(err: Exception) -> str:
+    if isinstance(err, docker.errors.APIError):
+        explanation = err.explanation
+        if isinstance(explanation, bytes):
+            explanation = explanation.decode(errors="replace")
+        return str(explanation or err)
+    return str(err) or type(err).__name__
+
+
+class DockerRuntime:
+    """Async facade over one Docker daemon."""
+
+    def __init__(self, max_workers: int = 24, timeout: float = 120.0) -> None:
+        self.client = docker.from_env(timeout=int(timeout), max_pool_size=max_workers + 8)
+        self.api = self.client.api
+        self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="docker")
+        self._exec_pool = ThreadPoolExecutor(8, thread_name_prefix="docker-exec")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._exec_pool.shutdown(wait=False, cancel_futures=True)
+        with contextlib.suppress(Exception):
+            self.client.close()
+
+    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await self._in(self._pool, fn, *args, **kwargs)
+
+    @staticmethod
+    async def _in(pool: ThreadPoolExecutor, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(pool, functools.partial(fn, *args, **kwargs))
+        except docker.errors.NotFound:
+            raise
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as err:
+            if isinstance(err, docker.errors.APIError) and err.status_code == 409:
+                raise NameConflict(_message(err)) from err
+            raise RuntimeFailure(_message(err)) from err
+
+    # ---- daemon -----------------------------------------------------------------
+    async def version(self) -> str:
+        info = await self._call(self.api.version)
+        return str(info.get("Version", "unknown"))
+
+    async def ensure_network(
+        self, name: str, labels: dict[str, str], subnet: str | None = None
+    ) -> str:
+        """The id of the bridge network pods live on, created (labelled) when missing.
+
+        Kubelets starting together on one host could each create a network of that
+        name (Docker's duplicate check is racy), so creation holds a host-wide file
+        lock, every kubelet picks the oldest network of that name, and empty
+        duplicates carrying our label are removed."""
+        return await self._call(self._ensure_network_sync, name, labels, subnet)
+
+    def _ensure_network_sync(self, name: str, labels: dict[str, str], subnet: str | None) -> str:
+        lock_path = Path(tempfile.gettempdir()) / "minik-docker-networks.lock"
+        with open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                found = self._networks_named(name)
+                if not found:
+                    ipam = None
+                    if subnet:
+                        pool = docker.types.IPAMPool(subnet=subnet)
+                        ipam = docker.types.IPAMConfig(pool_configs=[pool])
+                    with contextlib.suppress(docker.errors.APIError):
+                        self.api.create_network(
+                            name, driver="bridge", labels=labels, check_duplicate=True, ipam=ipam
+                        )
+                    found = self._networks_named(name)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        if not found:
+            raise RuntimeFailure(f"cannot create Docker network {name}")
+        found.sort(key=lambda n: (n.get("Created") or "", n["Id"]))
+        for extra in found[1:]:
+            if all(extra.get("Labels", {}).get(k) == v for k, v in labels.items()):
+                with contextlib.suppress(docker.errors.APIError):
+                    if not self.api.inspect_network(extra["Id"]).get("Containers"):
+                        self.api.remove_network(extra["Id"])
+        return str(found[0]["Id"])
+
+    def _networks_named(self, name: str) -> list[dict[str, Any]]:
+        return [n for n in self.api.networks(names=[name]) if n.get("Name") == name]
+
+    # ---- containers -------------------------------------------------------------
+    async def list_containers(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        return await self._call(self.api.containers, all=True, filters=filters)
+
+    async def inspect(self, container_id: str) -> dict[str, Any] | None:
+        try:
+            return await self._call(self.api.inspect_container, container_id)
+        except docker.errors.NotFound:
+            return None
+
+    async def create(self, spec: CreateSpec) -> str:
+        return await self._call(self._create_sync, spec)
+
+    def _create_sync(self, spec: CreateSpec) -> str:
+        host_config = self.api.create_host_config(**spec.host_config)
+        created = self.api.create_container(
+            spec.image,
+            command=spec.command,
+            entrypoint=spec.entrypoint,
+            name=spec.name,
+            labels=spec.labels,
+            environment=spec.environment,
+            working_dir=spec.working_dir,
+            hostname=spec.hostname,
+            user=spec.user or None,
+            tty=spec.tty,
+            stdin_open=spec.stdin_open,
+            ports=spec.ports or None,
+            host_config=host_config,
+        )
+        return str(created["Id"])
+
+    async def start(self, container_id: str) -> None:
+        await self._call(self.api.start, container_id)
+
+    async def stop(self, container_id: str, timeout: int) -> None:
+        """The container's stop signal (the image's STOPSIGNAL, else SIGTERM), then
+        SIGKILL after `timeout` seconds. Gone containers are not an error."""
+        try:
+            await self._call(self.api.stop, container_id, timeout=max(0, int(timeout)))
+        except docker.errors.NotFound:
+            return
+
+    async def remove(self, container_id: str) -> None:
+        try:
+            await self._call(self.api.remove_container, container_id, force=True, v=True)
+        except docker.errors.NotFound:
+            return
+        except RuntimeFailure as err:
+            if "already in progress" not in str(err):
+                raise
+
+    # ---- images -----------------------------------------------------------------
+    async def image(self, ref: str) -> dict[str, Any] | None:
+        try:
+            return await self._call(self.api.inspect_image, ref)
+        except docker.errors.NotFound:
+            return None
+        except RuntimeFailure as err:
+            if "invalid reference format" in str(err):
+                return None
+            raise
+
+    async def pull(self, ref: str) -> None:
+        repository, tag = docker.utils.parse_repository_tag(ref)
+        try:
+            await self._call(self.api.pull, repository, tag=tag or "latest")
+        except docker.errors.NotFound as err:
+            raise PullFailure(_message(err)) from err
+        except RuntimeFailure as err:
+            raise PullFailure(str(err)) from err
+
+    async def build(self, tag: str, context: io.BytesIO) -> None:
+        def build() -> None:
+            for _chunk in self.api.build(
+                fileobj=context, custom_context=True, tag=tag, rm=True, decode=True
+            ):
+                if "error" in _chunk:
+                    raise RuntimeFailure(str(_chunk["error"]).strip())
+
+        await self._call(build)
+
+    # ---- exec and logs ----------------------------------------------------------
+    async def exec(
+        self, container_id: str, command: list[str], timeout: float | None = None
+    ) -> tuple[int, bytes]:
+        """Run a command in a running container; (exit code, stdout+stderr).
+        On timeout asyncio.TimeoutError is raised (the command itself keeps running,
+        as Docker cannot cancel an exec)."""
+
+        def run() -> tuple[int, bytes]:
+            created = self.api.exec_create(container_id, command, stdout=True, stderr=True)
+            output = self.api.exec_start(created["Id"])
+            code = self.api.exec_inspect(created["Id"]).get("ExitCode")
+            return (int(code) if code is not None else -1), output
+
+        future = self._in(self._exec_pool, run)
+        if timeout is None:
+            return await future
+        return await asyncio.wait_for(future, timeout)
+
+    async def logs(
+        self,
+        container_id: str,
+        *,
+        follow: bool = False,
+        timestamps: bool = False,
+        tail: int | None = None,
+        since: float | None = None,
+    ) -> AsyncIterator[bytes]:
+        """A container's stdout and stderr as they are written, chunk by chunk."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(maxsize=64)
+        opened: list[Any] = []
+        stopping = threading.Event()
+
+        def put(item: bytes | BaseException | None) -> bool:
+            if stopping.is_set():
+                return False
+            future = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
+            while True:
+                try:
+                    future.result(timeout=0.5)
+                    return True
+                except TimeoutError:
+                    if stopping.is_set():
+                        future.cancel()
+                        return False
+
+        def pump() -> None:
+            try:
+                stream = self.api.logs(
+                    container_id,
+                    stdout=True,
+                    stderr=True,
+                    stream=True,
+                    follow=follow,
+                    timestamps=timestamps,
+                    tail="all" if tail is None else max(0, int(tail)),
+                    since=since if since and since > 0 else None,
+                )
+                opened.append(stream)
+                for chunk in stream:
+                    if not put(chunk):
+                        break
+                put(None)
+            except BaseException as err:  # handed to the reader
+                put(err)
+
+        thread = threading.Thread(target=pump, name=f"logs-{container_id[:12]}", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = await queue.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise RuntimeFailure(_message(item)) from item  # type: ignore[arg-type]
+                yield item
+        finally:
+            stopping.set()
+            for stream in opened:
+                with contextlib.suppress(Exception):
+                    stream.close()

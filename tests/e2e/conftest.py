@@ -1,0 +1,270 @@
+"""End-to-end fixtures: real kubelet processes (`python -m kubelet`) against the
+session's real apiserver, running real Docker containers.
+
+Every kubelet gets a unique node name; everything it creates in Docker carries that
+name as the `io.minik.node` label, and cleanup removes exactly those containers.
+The pod network is one per test session (labelled), removed at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import httpx
+import pytest
+
+from deploy import processes
+from tests.support.cluster import ApiServer, make_workdir, remove_workdir
+from tests.support.images import ensure_busybox_image
+
+NODE_LABEL = "io.minik.node"
+NETWORK_LABEL = "io.minik.network"
+TEST_LABEL = "io.minik.test"
+
+
+@dataclass
+class KubeletProcess:
+    """One kubelet process of a test, restartable with the same identity."""
+
+    apiserver: ApiServer
+    node: str
+    root_dir: Path
+    port: int
+    network: str
+    log_dir: Path
+    extra_args: list[str] = field(default_factory=list)
+    process: processes.Process | None = None
+    starts: int = 0
+
+    def argv(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "kubelet",
+            "--kubeconfig",
+            str(self.apiserver.kubeconfig),
+            "--node-name",
+            self.node,
+            "--root-dir",
+            str(self.root_dir),
+            "--node-ip",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--pod-network",
+            self.network,
+            *self.extra_args,
+        ]
+
+    def start(self, wait: bool = True) -> None:
+        log = self.log_dir / f"kubelet-{self.node}-{self.starts}.log"
+        self.starts += 1
+        self.process = processes.spawn(f"kubelet-{self.node}", self.argv(), log)
+        if wait:
+            processes.wait_for(self._ready, 60, self.process, f"kubelet {self.node}")
+
+    def _ready(self) -> bool:
+        try:
+            r = httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
+        except httpx.HTTPError:
+            return False
+        return r.status_code == 200
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop(timeout=20)
+            self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: the kubelet gets no chance to tidy up."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.process.pid, signal.SIGKILL)
+            self.process.popen.wait(10)
+            self.process = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def log_tail(self, lines: int = 60) -> str:
+        return self.process.log_tail(lines) if self.process else ""
+
+
+def remove_node_containers(node: str) -> None:
+    client = docker.from_env()
+    for entry in client.api.containers(all=True, filters={"label": [f"{NODE_LABEL}={node}"]}):
+        with contextlib.suppress(docker.errors.APIError):
+            client.api.remove_container(entry["Id"], force=True, v=True)
+
+
+@pytest.fixture(scope="session")
+def busybox() -> str:
+    return ensure_busybox_image()
+
+
+def remove_network(name: str) -> None:
+    """A pod network a test's kubelet created (found by the kubelet's label)."""
+    client = docker.from_env()
+    for net in client.api.networks(filters={"label": [f"{NETWORK_LABEL}={name}"]}):
+        with contextlib.suppress(docker.errors.APIError):
+            client.api.remove_network(net["Id"])
+
+
+@pytest.fixture(scope="session")
+def pod_network() -> Iterator[str]:
+    """A pod network for this test session only (kubelets create it on demand)."""
+    name = f"minik-e2e-{secrets.token_hex(3)}"
+    yield name
+    remove_network(name)
+
+
+@pytest.fixture(scope="session")
+def kubelet_factory(
+    apiserver: ApiServer, pod_network: str
+) -> Iterator[Callable[..., KubeletProcess]]:
+    """Start kubelets with unique node names; all are stopped and their containers
+    removed at the end of the session."""
+    started: list[KubeletProcess] = []
+    workdir = make_workdir("minik-kubelets-")
+
+    def start(
+        prefix: str = "e2e", extra_args: list[str] | None = None, network: str | None = None
+    ) -> KubeletProcess:
+        node = f"{prefix}-{secrets.token_hex(3)}"
+        kubelet = KubeletProcess(
+            apiserver,
+            node,
+            workdir / node,
+            processes.free_port(),
+            network or pod_network,
+            workdir,
+            list(extra_args or []),
+        )
+        started.append(kubelet)
+        kubelet.start()
+        return kubelet
+
+    yield start
+    for kubelet in started:
+        kubelet.stop()
+    for kubelet in started:
+        remove_node_containers(kubelet.node)
+    for network in {k.network for k in started} - {pod_network}:
+        remove_network(network)
+    remove_workdir(workdir)
+
+
+@pytest.fixture(scope="session")
+def kubelet(kubelet_factory: Callable[..., KubeletProcess], busybox: str) -> KubeletProcess:
+    """The session's shared kubelet (tests use their own namespaces)."""
+    return kubelet_factory("node")
+
+
+@pytest.fixture
+def api(apiserver: ApiServer) -> Iterator[httpx.Client]:
+    with apiserver.http() as client:
+        yield client
+
+
+# ---- helpers for tests ------------------------------------------------------------
+
+
+def pod_manifest(
+    name: str,
+    node: str,
+    containers: list[dict[str, Any]],
+    **spec: Any,
+) -> dict[str, Any]:
+    """A pod bound to `node` (no scheduler here). Test containers ignore SIGTERM as
+    PID 1, so the grace period defaults to 1 s (the kubelet's floor is 2 s)."""
+    spec.setdefault("terminationGracePeriodSeconds", 1)
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {TEST_LABEL: "true"}},
+        "spec": {"nodeName": node, "containers": containers, **spec},
+    }
+
+
+def create_pod(api: httpx.Client, namespace: str, pod: dict[str, Any]) -> dict[str, Any]:
+    r = api.post(f"/api/v1/namespaces/{namespace}/pods", json=pod)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def get_pod(api: httpx.Client, namespace: str, name: str) -> dict[str, Any] | None:
+    r = api.get(f"/api/v1/namespaces/{namespace}/pods/{name}")
+    if r.status_code == 404:
+        return None
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def wait_pod(
+    api: httpx.Client,
+    namespace: str,
+    name: str,
+    check: Callable[[dict[str, Any]], bool],
+    timeout: float = 30.0,
+    what: str = "condition",
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    pod: dict[str, Any] | None = None
+    while time.monotonic() < deadline:
+        pod = get_pod(api, namespace, name)
+        if pod is not None and check(pod):
+            return pod
+        time.sleep(0.2)
+    raise AssertionError(f"pod {namespace}/{name}: {what} not reached in {timeout}s: {pod}")
+
+
+def is_ready(pod: dict[str, Any]) -> bool:
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
+
+
+def phase(pod: dict[str, Any]) -> str:
+    return (pod.get("status") or {}).get("phase", "")
+
+
+def container_status(pod: dict[str, Any], name: str) -> dict[str, Any]:
+    status = pod.get("status") or {}
+    entries = [*(status.get("containerStatuses") or [])]
+    entries += status.get("initContainerStatuses") or []
+    for entry in entries:
+        if entry.get("name") == name:
+            return entry
+    return {}
+
+
+def docker_id(pod: dict[str, Any], name: str) -> str:
+    return (container_status(pod, name).get("containerID") or "").removeprefix("docker://")
+
+
+def node_containers(node: str, **labels: str) -> list[dict[str, Any]]:
+    filters = [f"{NODE_LABEL}={node}", *(f"{k}={v}" for k, v in labels.items())]
+    return docker.from_env().api.containers(all=True, filters={"label": filters})
+
+
+def events_for(api: httpx.Client, namespace: str, name: str) -> list[dict[str, Any]]:
+    r = api.get(
+        f"/api/v1/namespaces/{namespace}/events",
+        params={"fieldSelector": f"involvedObject.name={name}"},
+    )
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
