@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -192,7 +193,7 @@ class LocalCluster:
                         "--root-dir",
                         str(self.data_dir / "nodes" / name),
                         "--port",
-                        str(FIRST_KUBELET_PORT + i - 1),
+                        str(_kubelet_port(i)),
                         "--cpu",
                         str(cpus),
                         "--memory",
@@ -279,6 +280,18 @@ def remove_node_containers(nodes: list[str]) -> int:
             container.remove(force=True)
             count += 1
     return count
+
+
+def _kubelet_port(index: int) -> int:
+    """10250 for the first node as in Kubernetes, unless taken (another cluster or test
+    on this host); then any free port."""
+    port = FIRST_KUBELET_PORT + index - 1
+    try:
+        with socket.socket() as s:
+            s.bind(("0.0.0.0", port))
+    except OSError:
+        return processes.free_port()
+    return port
 
 
 def _node_ready(node: dict) -> bool:
