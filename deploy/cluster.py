@@ -20,6 +20,7 @@ import yaml
 
 from client.kubeconfig import write_kubeconfig
 from deploy import processes
+from proxy.clusterdns import DEFAULT_CLUSTER_DNS
 
 COMPONENT_USERS = [
     ("admin", "system:masters"),
@@ -43,6 +44,7 @@ class UpOptions:
     node_ip: str = "127.0.0.1"  # LoadBalancer/NodePort services answer here
     node_grace_seconds: int = 40  # a silent node is NotReady after this
     toleration_seconds: int = 300  # then its pods are evicted after this
+    upstream_dns: str | None = None  # the proxy's resolver for names outside the cluster
 
     def toleration_flags(self) -> list[str]:
         return [
@@ -200,6 +202,8 @@ class LocalCluster:
                         f"{memory_mib}Mi",
                         "--node-ip",
                         options.node_ip,
+                        "--cluster-dns",
+                        DEFAULT_CLUSTER_DNS,
                     ],
                 )
             )
@@ -217,6 +221,9 @@ class LocalCluster:
                     options.node_ip,
                     "--node-ip",
                     options.node_ip,
+                    "--cluster-dns",
+                    DEFAULT_CLUSTER_DNS,
+                    *(["--upstream-dns", options.upstream_dns] if options.upstream_dns else []),
                 ],
             )
         )
@@ -383,6 +390,11 @@ def main(argv: list[str] | None = None) -> int:
         help="pods on an unreachable node are evicted after this",
     )
     up.add_argument(
+        "--upstream-dns",
+        metavar="IP[:PORT]",
+        help="resolver the cluster DNS forwards other names to (default: resolv.conf's)",
+    )
+    up.add_argument(
         "--merge-kubeconfig",
         action="store_true",
         help="also add a `minik` context to ~/.kube/config for kubectl",
@@ -395,7 +407,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "up":
             if args.nodes < 1:
                 raise ClusterError("--nodes must be at least 1")
-            options = UpOptions(args.node_ip, args.node_grace_period, args.toleration_seconds)
+            options = UpOptions(
+                args.node_ip,
+                args.node_grace_period,
+                args.toleration_seconds,
+                upstream_dns=args.upstream_dns,
+            )
             record = cluster.up(args.etcd_servers, args.api_port, args.nodes, options)
             home_kubeconfig = Path("~/.minik/kubeconfig").expanduser()
             if home_kubeconfig.resolve() != cluster.kubeconfig:
