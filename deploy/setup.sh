@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${MINIK_VENV:-$ROOT/.venv}"
 PYTHON="${PYTHON:-python3}"
-APT_PACKAGES=(docker.io etcd-server etcd-client busybox-static iproute2)
+APT_PACKAGES=(docker.io docker-compose debootstrap etcd-server etcd-client busybox-static iproute2)
 
 say()  { printf '[setup] %s\n' "$*"; }
 fail() { printf '[setup] FAILED: %s\n' "$*" >&2; exit 1; }

@@ -6,7 +6,7 @@
 set -euo pipefail
 IMAGE="${1:-minik/debian:bookworm}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-PACKAGES=python3,python3-venv,docker.io,iproute2,busybox-static,etcd-server,ca-certificates,procps
+PACKAGES=python3,python3-venv,iproute2,busybox-static,etcd-server,ca-certificates,procps
 
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then
     echo "[lab] base image $IMAGE exists"

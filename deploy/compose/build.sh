@@ -14,7 +14,7 @@ echo "[lab] building minik's wheels"
 "$PY" -m pip wheel -q --disable-pip-version-check -w "$CONTEXT/wheels" "$ROOT" 2>&1 \
     | grep -v -E "^WARNING: Location .* is ignored" || true
 ls "$CONTEXT"/wheels/minik-*.whl >/dev/null || { echo "[lab] FAILED: wheel build" >&2; exit 1; }
-cp "$HERE/Dockerfile" "$HERE/node-entrypoint.sh" "$CONTEXT/"
+cp "$HERE/Dockerfile" "$CONTEXT/"
 echo "[lab] building minik/node:latest"
 docker build -q --build-arg BASE_IMAGE="$BASE_IMAGE" -t minik/node:latest "$CONTEXT" >/dev/null
 "$PY" -m deploy.lab

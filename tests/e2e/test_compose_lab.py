@@ -1,0 +1,190 @@
+"""The docker-compose lab: three nodes and a control plane in containers. The
+examples apply with minikctl, pods spread over the nodes, the LoadBalancer answers on
+the nodes' addresses, pods find Services by name, and stopping a node container
+moves its pods."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.kubectl import DEFAULT_KUBECTL
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = ROOT / "deploy" / "compose"
+PROJECT = "minik-lab-test"
+MINIKCTL = str(Path(sys.executable).parent / "minikctl")
+NODE_IPS = {"lab-node-1": "10.250.0.11", "lab-node-2": "10.250.0.12", "lab-node-3": "10.250.0.13"}
+SERVICES = {"lab-node-1": "node1", "lab-node-2": "node2", "lab-node-3": "node3"}
+
+pytestmark = pytest.mark.slow
+
+
+def run(argv: list[str], timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kwargs)
+    assert result.returncode == 0, f"{argv}:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def compose(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return run(
+        ["docker-compose", "-p", PROJECT, "-f", str(LAB / "docker-compose.yml"), *args],
+        timeout=timeout,
+    )
+
+
+def kubectl(*args: str) -> str:
+    return run(
+        [
+            DEFAULT_KUBECTL,
+            "--kubeconfig",
+            str(LAB / "kubeconfig"),
+            "--cache-dir",
+            str(LAB / "generated" / "kubectl-cache"),
+            *args,
+        ]
+    ).stdout
+
+
+def wait_until(what: str, check, timeout: float = 120):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+def ready_pods() -> list[dict]:
+    pods = json.loads(kubectl("get", "pods", "-l", "app=web", "-o", "json"))["items"]
+    return [
+        p
+        for p in pods
+        if not p["metadata"].get("deletionTimestamp")
+        and any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in p.get("status", {}).get("conditions", [])
+        )
+    ]
+
+
+def ready_nodes() -> list[str]:
+    nodes = json.loads(kubectl("get", "nodes", "-o", "json"))["items"]
+    return [
+        n["metadata"]["name"]
+        for n in nodes
+        if any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in n["status"].get("conditions", [])
+        )
+    ]
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[None]:
+    run(["bash", str(LAB / "build.sh")], timeout=900)
+    run(["docker", "build", "-q", "-t", "my-image:v1", str(ROOT / "examples" / "web")], timeout=300)
+    try:
+        compose("up", "-d")
+        wait_until("3 Ready nodes", lambda: len(ready_nodes()) == 3, timeout=120)
+        yield
+    finally:
+        subprocess.run(
+            ["bash", str(LAB / "down.sh")],
+            capture_output=True,
+            timeout=300,
+            env={**os.environ, "COMPOSE_PROJECT_NAME": PROJECT},
+        )
+
+
+def test_examples_run_across_nodes_and_move_when_a_node_stops(lab) -> None:
+    out = run(
+        [MINIKCTL, "--kubeconfig", str(LAB / "kubeconfig"), "apply", "-f", str(ROOT / "examples")]
+    ).stdout
+    assert "deployment.apps/my-webapp created" in out and "service/web-service created" in out
+    pods = wait_until("2 ready pods", lambda: len(r := ready_pods()) == 2 and r)
+    assert len({p["spec"]["nodeName"] for p in pods}) == 2
+
+    svc = wait_until(
+        "LoadBalancer ingress",
+        lambda: (
+            (s := json.loads(kubectl("get", "svc", "web-service", "-o", "json")))["status"][
+                "loadBalancer"
+            ].get("ingress")
+            and s
+        ),
+    )
+    ips = {i["ip"] for i in svc["status"]["loadBalancer"]["ingress"]}
+    assert set(NODE_IPS.values()) <= ips
+    for ip in NODE_IPS.values():  # every node's address answers, wherever the pods are
+        body = wait_until(f"an answer on {ip}", lambda ip=ip: _get(f"http://{ip}/"))
+        assert body.startswith("hello from my-webapp-")
+
+    kubectl(
+        "run",
+        "client",
+        "--image=my-image:v1",
+        "--image-pull-policy=IfNotPresent",
+        "--restart=Never",
+        "--",
+        "sleep",
+        "300",
+    )
+    wait_until(
+        "the client pod running",
+        lambda: "Running" in kubectl("get", "pod", "client", "-o", "jsonpath={.status.phase}"),
+    )
+    out = wait_until(
+        "the Service by name from a pod",
+        lambda: _exec_in_pod("client", ["wget", "-q", "-O-", "http://web-service/"]),
+    )
+    assert "hello from my-webapp-" in out
+
+    victim = pods[0]["spec"]["nodeName"]
+    compose("stop", SERVICES[victim])
+    moved = wait_until(
+        "the pods off the stopped node",
+        lambda: (
+            len(r := ready_pods()) == 2 and victim not in {p["spec"]["nodeName"] for p in r} and r
+        ),
+        timeout=180,
+    )
+    assert all(p["spec"]["nodeName"] != victim for p in moved)
+
+
+def _get(url: str) -> str | None:
+    try:
+        r = httpx.get(url, timeout=3)
+    except httpx.HTTPError:
+        return None
+    return r.text if r.status_code == 200 else None
+
+
+def _exec_in_pod(pod: str, command: list[str]) -> str | None:
+    token = next(
+        line.split(",")[0]
+        for line in (LAB / "generated" / "tokens.csv").read_text().splitlines()
+        if line.split(",")[1] == "admin"
+    )
+    params = [("command", c) for c in command]
+    import ssl
+
+    ctx = ssl.create_default_context(cafile=str(LAB / "generated" / "pki" / "ca.crt"))
+    r = httpx.post(
+        f"https://127.0.0.1:16443/api/v1/namespaces/default/pods/{pod}/exec",
+        params=params,
+        headers={"Authorization": f"Bearer {token}"},
+        verify=ctx,
+        timeout=30,
+    )
+    return r.text if r.status_code == 200 and "hello" in r.text else None
