@@ -94,6 +94,31 @@ def _dns_config(pod: dict[str, Any], dns: DnsSettings) -> dict[str, Any]:
     return config
 
 
+RESOLV_CONF = "/etc/resolv.conf"
+
+
+def resolv_conf(pod: dict[str, Any], container: dict[str, Any], dns: DnsSettings) -> str | None:
+    """The container's /etc/resolv.conf when the kubelet must write it: on a
+    user-defined network Docker points every container at its embedded resolver
+    (127.0.0.11), which would answer Docker's own container names, so a pod with
+    nameservers of its own (cluster DNS, `dnsConfig`) gets a file of the kubelet,
+    bind-mounted, as Kubernetes writes one per pod. None: leave it to Docker."""
+    if (pod.get("spec") or {}).get("hostNetwork"):
+        return None  # Docker's host mode writes the servers given to it as they are
+    if any(m.get("mountPath") == RESOLV_CONF for m in container.get("volumeMounts") or []):
+        return None
+    config = _dns_config(pod, dns)
+    if not config.get("dns"):
+        return None
+    lines = []
+    if config.get("dns_search"):
+        lines.append("search " + " ".join(config["dns_search"]))
+    lines += [f"nameserver {server}" for server in config["dns"]]
+    if config.get("dns_opt"):
+        lines.append("options " + " ".join(config["dns_opt"]))
+    return "\n".join(lines) + "\n"
+
+
 def host_ports(pod: dict[str, Any], host_ip: str) -> tuple[list[tuple[int, str]], dict[str, Any]]:
     """Exposed ports and Docker port bindings for every `hostPort` of the pod."""
     exposed: list[tuple[int, str]] = []

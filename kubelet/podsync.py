@@ -23,7 +23,13 @@ from typing import Any
 from kubelet import volumes
 from kubelet.actions import PodActions, compute_pod_actions, removable
 from kubelet.backoff import Backoff
-from kubelet.containerspec import DnsSettings, container_spec, sandbox_spec
+from kubelet.containerspec import (
+    RESOLV_CONF,
+    DnsSettings,
+    container_spec,
+    resolv_conf,
+    sandbox_spec,
+)
 from kubelet.envvars import EnvError, build_env, expand_command
 from kubelet.events import NORMAL, WARNING, EventSink, container_field_path
 from kubelet.images import ImageManager
@@ -279,6 +285,10 @@ class PodSyncer:
             )
             command, args = expand_command(container, env)
             binds = volumes.container_binds(container, volume_paths)
+            resolv = resolv_conf(pod, container, self.settings.dns)
+            if resolv is not None:
+                path = volumes.write_resolv_conf(self.settings.root_dir, uid, resolv)
+                binds.append(f"{path}:{RESOLV_CONF}:rw")
             log_path = volumes.termination_log_path(
                 self.settings.root_dir, uid, name, restart_count
             )

@@ -115,6 +115,16 @@ def container_binds(
     return binds
 
 
+def write_resolv_conf(root: Path, uid: str, content: str) -> Path:
+    """The pod's resolv.conf (one per pod, shared by its containers)."""
+    path = pod_dir(root, uid) / "resolv.conf"
+    if not path.exists() or path.read_text() != content:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+        os.chmod(path, 0o644)
+    return path
+
+
 def prepare_termination_log(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"")

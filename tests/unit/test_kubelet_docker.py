@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from kubelet import dockerlabels as L
-from kubelet.containerspec import DnsSettings, container_spec, resource_config, sandbox_spec
+from kubelet.containerspec import (
+    DnsSettings,
+    container_spec,
+    resolv_conf,
+    resource_config,
+    sandbox_spec,
+)
 from kubelet.logs import LogOptions, LogRequestError, log_container_id
 from kubelet.node import NodeFacts, comparable_status, lease_object, node_conditions, node_object
 from kubelet.records import CREATED, EXITED, RUNNING, from_inspect, state_of
@@ -112,6 +118,33 @@ def test_sandbox_owns_network_hostname_ports_and_dns() -> None:
     )
     assert spec.host_config["network_mode"] == "host" and spec.hostname is None
     assert "port_bindings" not in spec.host_config
+
+
+def test_the_kubelet_writes_resolv_conf_for_pods_with_their_own_nameservers() -> None:
+    """Docker would point containers on the pod network at its embedded 127.0.0.11."""
+    cluster = DnsSettings(("10.96.0.10",), "cluster.local")
+    app = POD["spec"]["containers"][0]
+    assert resolv_conf(POD, app, cluster) == (
+        "search shop.svc.cluster.local svc.cluster.local cluster.local\n"
+        "nameserver 10.96.0.10\n"
+        "options ndots:5\n"
+    )
+    assert resolv_conf(POD, app, DnsSettings()) is None  # no cluster DNS: Docker's
+    default = {**POD, "spec": {**POD["spec"], "dnsPolicy": "Default"}}
+    assert resolv_conf(default, app, cluster) is None
+    host = {**POD, "spec": {**POD["spec"], "hostNetwork": True}}
+    assert resolv_conf(host, app, cluster) is None
+    custom = {
+        **POD,
+        "spec": {
+            **POD["spec"],
+            "dnsPolicy": "None",
+            "dnsConfig": {"nameservers": ["192.0.2.1"], "searches": ["a.example"]},
+        },
+    }
+    assert resolv_conf(custom, app, cluster) == "search a.example\nnameserver 192.0.2.1\n"
+    mounted = {**app, "volumeMounts": [{"name": "x", "mountPath": "/etc/resolv.conf"}]}
+    assert resolv_conf(POD, mounted, cluster) is None
 
 
 def test_container_joins_the_sandbox() -> None:
