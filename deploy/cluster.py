@@ -8,6 +8,7 @@ kubeconfigs, so `up` on the same dir brings the same cluster back."""
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import socket
@@ -105,6 +106,12 @@ class LocalCluster:
                 f"a minik cluster already runs from {self.data_dir} "
                 "(`minik status` shows it; `minik down` stops it)"
             )
+        holder = proxy_lock_holder()
+        if holder is not None:
+            raise ClusterError(
+                f"another minik proxy (pid {holder}) serves Services on this host; "
+                "stop that cluster (or the compose lab) first"
+            )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         tokens = self.tokens()
         record: dict[str, dict] = {}
@@ -152,6 +159,7 @@ class LocalCluster:
                 node = proc.name.replace("kubelet-", NODE_PREFIX)
                 keep(proc, **({"node": node} if proc.name.startswith("kubelet-") else {}))
             self._wait_nodes_ready(nodes, started)
+            _wait_proxy_serving(next(p for p in started if p.name == "proxy"))
         except (processes.StartError, ClusterError) as err:
             for proc in reversed(started):
                 proc.stop()
@@ -287,6 +295,37 @@ def remove_node_containers(nodes: list[str]) -> int:
             container.remove(force=True)
             count += 1
     return count
+
+
+def proxy_lock_holder() -> int | None:
+    """The PID of a live proxy holding this host's proxy lock, if any."""
+    from proxy.hostinfo import DEFAULT_LOCK_FILE
+
+    try:
+        text = Path(DEFAULT_LOCK_FILE).read_text().strip()
+    except OSError:
+        return None
+    if not text.isdigit() or not processes.pid_alive(int(text)):
+        return None
+    with open(DEFAULT_LOCK_FILE) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return int(text)
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
+
+
+def _wait_proxy_serving(proxy: processes.Process, timeout: float = 20) -> None:
+    """The proxy is up once it holds the host's proxy lock (one proxy per host)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proxy.alive():
+            raise ClusterError(f"the proxy exited:\n{proxy.log_tail()}")
+        if proxy_lock_holder() == proxy.pid:
+            return
+        time.sleep(0.2)
+    raise ClusterError(f"the proxy did not start serving within {timeout:.0f}s")
 
 
 def _kubelet_port(index: int) -> int:
