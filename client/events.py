@@ -8,21 +8,17 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from datetime import UTC, datetime
 from typing import Any
 
 from api.errors import ApiError, NotFound
 from api.resources import find
+from api.timefmt import rfc3339
 from client.rest import AsyncClient
 
 log = logging.getLogger(__name__)
 EVENTS = find("", "v1", "events")
 CACHE_SIZE = 4096
 NORMAL, WARNING = "Normal", "Warning"
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def object_reference(obj: dict[str, Any], field_path: str | None = None) -> dict[str, Any]:
@@ -81,7 +77,7 @@ class EventRecorder:
         ref = object_reference(obj, field_path)
         namespace = ref.get("namespace") or "default"
         key = (ref.get("uid") or ref.get("name"), field_path, event_type, reason, message)
-        now_wall, now = _now(), time.monotonic()
+        now_wall, now = rfc3339(), time.monotonic()
         seen = self._seen.get(key)
         if seen and now - seen[2] < self._cache_seconds:
             try:

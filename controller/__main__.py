@@ -14,12 +14,12 @@ import socket
 import sys
 import uuid
 
+from api.timefmt import parse_duration
 from client.kubeconfig import KubeconfigError
 from client.kubeconfig import load as load_kubeconfig
 from client.rest import AsyncClient
 from controller.base import Options
 from controller.manager import UnknownController, enabled_controllers, run_controllers
-from controller.timeutil import parse_duration
 
 log = logging.getLogger("controller")
 

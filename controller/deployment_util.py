@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from api.defaults import apply_defaults
+from api.timefmt import parse_time, rfc3339
 from controller.controllerref import meta
-from controller.timeutil import parse_time, rfc3339
 
 Obj = dict[str, Any]
 

@@ -20,12 +20,12 @@ from typing import Any
 
 from api.errors import NotFound
 from api.resources import find
+from api.timefmt import rfc3339
 from client.events import NORMAL, WARNING
 from controller.base import Context, Controller
 from controller.controllerref import meta
 from controller.podutil import condition, is_pod_ready, node_name
 from controller.taints import NO_EXECUTE, NO_SCHEDULE, NOT_READY, UNREACHABLE, UNSCHEDULABLE
-from controller.timeutil import rfc3339
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from typing import Any
 
 from api.errors import Conflict, NotFound
 from api.resources import find
+from api.timefmt import parse_time
 from controller.base import Context, Controller
 from controller.controllerref import meta
 from controller.podutil import condition, is_terminating, node_name
 from controller.taints import NO_EXECUTE, NOT_READY, OUT_OF_SERVICE, UNREACHABLE
-from controller.timeutil import parse_time
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.timeutil import parse_time
+from api.timefmt import parse_time
 
 Obj = dict[str, Any]
 

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from api.timefmt import parse_time, rfc3339
 from controller.podutil import (
     available_at,
     is_pod_active,
@@ -19,7 +20,6 @@ from controller.podutil import (
     ready_since,
     restart_count,
 )
-from controller.timeutil import parse_time, rfc3339
 
 Obj = dict[str, Any]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.timefmt import parse_time
 from controller.controllerref import meta
 from controller.deployment_util import (
     DESIRED_REPLICAS,
@@ -24,7 +25,6 @@ from controller.deployment_util import (
     sum_replicas,
     sum_status,
 )
-from controller.timeutil import parse_time
 
 Obj = dict[str, Any]
 Plan = list[tuple[Obj, int]]

@@ -18,11 +18,11 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from api.errors import AlreadyExists, ApiError, NotFound
 from api.resources import find
+from api.timefmt import micro_time, rfc3339
 from client.kubeconfig import load as load_kubeconfig
 from client.rest import AsyncClient
 
@@ -37,8 +37,7 @@ HOLLOW_LABEL = "minik.io/hollow"
 
 
 def _now(micro: bool = False) -> str:
-    fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if micro else "%Y-%m-%dT%H:%M:%SZ"
-    return datetime.now(UTC).strftime(fmt)
+    return micro_time() if micro else rfc3339()
 
 
 def hollow_node(name: str, capacity: Mapping[str, str]) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from api.timefmt import parse_time as parse_rfc3339
 from kubelet.podstatus import DOCKER_PREFIX, container_status_by_name
-from kubelet.timefmt import parse_rfc3339
 
 
 class LogRequestError(Exception):

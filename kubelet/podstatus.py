@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.timefmt import rfc3339
 from kubelet.records import CREATED, ContainerRecord, PodRuntime
-from kubelet.timefmt import rfc3339
 
 CONTAINER_CREATING = "ContainerCreating"
 POD_INITIALIZING = "PodInitializing"

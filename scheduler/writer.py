@@ -13,10 +13,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from api.resources import find
+from api.timefmt import rfc3339
 from client.events import EventRecorder
 from client.rest import AsyncClient
 from client.workqueue import BucketRateLimiter
@@ -24,10 +24,6 @@ from client.workqueue import BucketRateLimiter
 log = logging.getLogger(__name__)
 PODS = find("", "v1", "pods")
 UNSCHEDULABLE = "Unschedulable"  # Kubernetes' v1.PodReasonUnschedulable
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def pod_scheduled_condition(pod: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -55,7 +51,7 @@ def unschedulable_patch(pod: Mapping[str, Any], reason: str, message: str) -> di
         "reason": reason,
         "message": message,
         "lastProbeTime": None,
-        "lastTransitionTime": since or _now(),
+        "lastTransitionTime": since or rfc3339(),
     }
     return {"status": {"conditions": [condition]}}
 

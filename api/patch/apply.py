@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from api.errors import Conflict, bad_request
@@ -31,13 +30,14 @@ from api.patch.fieldset import (
 )
 from api.patch.lists import deep_same
 from api.patch.strategic import merge_into
+from api.timefmt import rfc3339
 
 APPLY = "Apply"
 UPDATE = "Update"
 
 
 def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339()
 
 
 def apply_patch(

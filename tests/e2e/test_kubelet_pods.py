@@ -321,8 +321,13 @@ def test_image_that_cannot_be_pulled(
     pod = wait_pod(api, namespace, "nopull", lambda p: reason(p) == "ErrImagePull", 20)
     assert "127.0.0.1:9" in container_status(pod, "app")["state"]["waiting"]["message"]
     wait_pod(api, namespace, "nopull", lambda p: reason(p) == "ImagePullBackOff", 20)
-    events = events_for(api, namespace, "nopull")
-    reasons = {e["reason"] for e in events}
+    # Events are written beside the status, not before it: give them a moment.
+    deadline = time.monotonic() + 15
+    while True:
+        reasons = {e["reason"] for e in events_for(api, namespace, "nopull")}
+        if {"Pulling", "Failed", "BackOff"} <= reasons or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
     assert {"Pulling", "Failed", "BackOff"} <= reasons, reasons
     assert phase(get := api.get(f"/api/v1/namespaces/{namespace}/pods/nopull").json()) == "Pending"
     assert get["status"]["containerStatuses"][0]["ready"] is False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from kubelet.timefmt import parse_rfc3339
+from api.timefmt import parse_time as parse_rfc3339
 from tests.e2e.conftest import (
     KubeletProcess,
     container_status,

@@ -8,8 +8,8 @@ import copy
 
 import pytest
 
+from api.timefmt import rfc3339
 from controller import deployment_util as du
-from controller.timeutil import rfc3339
 
 NOW = 1_800_000_000.0
 

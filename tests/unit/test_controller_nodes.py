@@ -4,10 +4,10 @@ node as down."""
 
 from __future__ import annotations
 
+from api.timefmt import parse_duration, parse_time, rfc3339
 from controller.nodelifecycle import desired_taints, reconciled_taints, unknown_conditions
 from controller.podgc import node_is_down
 from controller.taints import eviction_deadline, tolerates
-from controller.timeutil import parse_duration, parse_time, rfc3339
 
 NOW = 1_800_000_000.0
 UNREACHABLE = "node.kubernetes.io/unreachable"

@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from api.timefmt import rfc3339
 from controller.expectations import Expectations
 from controller.replicaset_util import (
     calculate_status,
@@ -15,7 +16,6 @@ from controller.replicaset_util import (
     pods_to_delete,
     slow_start_batch,
 )
-from controller.timeutil import rfc3339
 
 NOW = 1_800_000_000.0
 

@@ -3,9 +3,9 @@ old ones, proportional scaling mid-rollout, Recreate's wait, and history cleanup
 
 from __future__ import annotations
 
+from api.timefmt import rfc3339
 from controller import rollout
 from controller.deployment_util import DESIRED_REPLICAS, MAX_REPLICAS, REVISION
-from controller.timeutil import rfc3339
 
 NOW = 1_800_000_000.0
 

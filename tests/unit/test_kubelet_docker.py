@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from api.timefmt import micro_time, rfc3339
 from kubelet import dockerlabels as L
 from kubelet.containerspec import (
     DnsSettings,
@@ -19,7 +20,7 @@ from kubelet.logs import LogOptions, LogRequestError, log_container_id
 from kubelet.node import NodeFacts, comparable_status, lease_object, node_conditions, node_object
 from kubelet.records import CREATED, EXITED, RUNNING, from_inspect, state_of
 from kubelet.statusmanager import normalized
-from kubelet.timefmt import micro_time, parse_docker_time, rfc3339
+from kubelet.timefmt import parse_docker_time
 from kubelet.volumes import VolumeError, container_binds, volume_sources
 
 POD: dict[str, Any] = {

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from api.timefmt import rfc3339
 from kubelet.podstatus import (
     StatusInputs,
     compute_pod_status,
@@ -14,7 +15,6 @@ from kubelet.podstatus import (
     pod_phase,
 )
 from kubelet.records import CREATED, EXITED, RUNNING, ContainerRecord, PodRuntime
-from kubelet.timefmt import rfc3339
 
 NOW = 1_700_000_000.0
 UID = "uid-1"

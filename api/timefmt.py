@@ -1,6 +1,6 @@
-"""Kubernetes timestamps as controllers read and write them: RFC 3339 with whole
-seconds for conditions and taints (`2024-05-01T12:00:00Z`), MicroTime for Lease
-renewals (`…:00.123456Z`). Controllers compare them as epoch seconds."""
+"""Kubernetes timestamps, one way for every component: RFC 3339 with whole seconds
+for metadata, conditions and taints (`2024-05-01T12:00:00Z`), MicroTime for Lease
+renewals (`…:00.123456Z`); compared as epoch seconds. Go durations for flags."""
 
 from __future__ import annotations
 
