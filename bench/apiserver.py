@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aetcd
 
 from api.resources import find
+from bench.common import bounded, pct
 from client.rest import AsyncClient
 from tests.support.cluster import (
     make_workdir,
@@ -54,24 +55,6 @@ def pod(name: str) -> dict:
             ]
         },
     }
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-async def bounded(n: int, concurrency: int, fn) -> float:
-    """Run fn(i) for i in range(n) with `concurrency` workers; seconds taken."""
-    counter = iter(range(n))
-
-    async def worker() -> None:
-        for i in counter:
-            await fn(i)
-
-    start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - start
 
 
 async def raw_etcd(etcd_url: str, n: int, concurrency: int) -> tuple[float, float]:

@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.resources import find
+from bench.common import bounded
 from client.kubeconfig import load
 from client.rest import AsyncClient
 from deploy import processes
@@ -68,19 +69,6 @@ def binding(name: str, node: str) -> dict:
         "metadata": {"name": name},
         "target": {"apiVersion": "v1", "kind": "Node", "name": node},
     }
-
-
-async def bounded(n: int, concurrency: int, fn) -> float:
-    """Run fn(i) for i in range(n) with `concurrency` workers; seconds taken."""
-    counter = iter(range(n))
-
-    async def worker() -> None:
-        for i in counter:
-            await fn(i)
-
-    start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - start
 
 
 async def namespace(api: AsyncClient, name: str) -> str:
