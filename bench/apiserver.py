@@ -199,11 +199,13 @@ def main() -> None:
     p.add_argument("--paced-seconds", type=float, default=5.0)
     p.add_argument("--watchers", type=int, default=100)
     p.add_argument("--watch-events", type=int, default=20)
+    p.add_argument("--workers", type=int, default=1, help="apiserver --workers")
     args = p.parse_args()
     workdir = make_workdir("minik-bench-")
     etcd = start_etcd(workdir)
     try:
-        server = start_apiserver(etcd, workdir / "apiserver")
+        extra = ["--workers", str(args.workers)] if args.workers > 1 else []
+        server = start_apiserver(etcd, workdir / "apiserver", extra)
         try:
             asyncio.run(run(args, str(server.kubeconfig), etcd.url))
         finally:
