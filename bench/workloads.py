@@ -1,0 +1,850 @@
+"""minik's controllers beside Docker Swarm: same machine, same image, same run.
+
+Three scenarios, each run on minik and then on a single-node Swarm:
+
+- converge: a 30-replica Deployment until 30 pods are Running and Ready, vs
+  `docker service create --replicas 30` until 30 tasks are running;
+- rolling update of the 30 replicas to a new image (maxSurge 25%, maxUnavailable
+  25%) vs `docker service update --image` (parallelism 8, start-first: see
+  SWARM_UPDATE below), until 30 replicas of the new image are Ready/running and no
+  replica of the old one is still wanted;
+- recovery: `docker kill` the app containers of 5 pods (found by the kubelet's
+  `io.minik.pod.name` labels) until all 30 are Ready again with those 5 restarted,
+  vs killing 5 task containers until the service again has 30 running tasks
+  (replacements of the 5).
+
+Same image on both sides: examples/web built twice (VERSION v1 and v2), tagged
+`minik-bench/web:v1|v2`. Readiness is judged the same way on both: an httpGet
+readiness probe of /healthz every second on minik, the equivalent health check
+(`wget` of /healthz every second, 3 retries) on Swarm, whose task only turns
+`running` once its container is healthy. `--probes none` drops both (Ready is then
+Running for minik, running is started for Swarm).
+
+minik is measured through the API (a watch on the namespace's pods), Swarm through
+the Docker SDK (its tasks, polled every 0.1 s); the clock starts just before the
+request that begins the scenario (API create/patch, SDK create/update, the first
+`docker kill`). minik runs from `minik up --nodes 1` in a temporary data dir on a
+free API port (HOME is a temporary dir too, so ~/.minik/kubeconfig is left alone)
+and is stopped with `minik down`; then a swarm is initialised on loopback
+(`docker swarm init --advertise-addr 127.0.0.1`) and left at the end, even after a
+failure. Only objects this run created are removed.
+
+Targets (issue: workloads): minik's time <= Swarm's for each scenario.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import secrets
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import docker
+import docker.errors
+from docker import types as dtypes
+
+from api.resources import find
+from client.kubeconfig import load
+from client.rest import Client
+from client.watch import RELIST, ResumableWatch
+from deploy import processes
+from deploy.images import ensure_busybox_image
+from kubelet import dockerlabels
+from tests.support.cluster import make_workdir, remove_workdir
+
+ROOT = Path(__file__).resolve().parent.parent
+PODS = find("", "v1", "pods")
+NAMESPACES = find("", "v1", "namespaces")
+DEPLOYMENTS = find("apps", "v1", "deployments")
+
+IMAGE_REPO = "minik-bench/web"
+NAMESPACE = "bench"
+APP = "web"
+# `minik up` names its nodes minik-node-N, and kubelets sharing a Docker daemon tell
+# their containers apart only by that name: a second cluster's minik-node-1 (a test
+# run, someone's `minik up`) would take our pods' containers for orphans and remove
+# them, and `minik down` removes every container labelled with its node names. So
+# `up` runs with this run's own prefix (see MinikCluster); the rest is `minik up`.
+NODE_PREFIX = f"minik-bench-{secrets.token_hex(3)}-"
+NODE = f"{NODE_PREFIX}1"
+UP_WITH_PREFIX = (
+    "import sys; from deploy import cluster; cluster.NODE_PREFIX = sys.argv.pop(1); "
+    "sys.exit(cluster.main(sys.argv[1:]))"
+)
+BENCH_LABEL = "io.minik.bench"
+SECOND_NS = 1_000_000_000
+
+# Readiness, the same on both sides: /healthz every second, 1 s timeout, 3 failures.
+PROBE_PERIOD, PROBE_TIMEOUT, PROBE_FAILURES = 1, 1, 3
+GRACE_SECONDS = 10  # terminationGracePeriodSeconds = --stop-grace-period
+SWARM_POLL = 0.1
+
+# Kubernetes' 25%/25% of 30 replicas allows 8 surge pods (rounded up) and 7
+# unavailable ones (rounded down) at once. Swarm has no such pair: an update replaces
+# `parallelism` tasks at a time, either stopping the old task first (capacity drops by
+# up to `parallelism`) or starting the new one first (up to `parallelism` extra tasks,
+# never fewer than 30 running). Start-first with parallelism 8 is the closest match:
+# the same bound on extra replicas as maxSurge (38 at most), no update delay, and an
+# old task is stopped as soon as its replacement is running (healthy), as a
+# ReplicaSet scales the old set down once new pods are available. It does not use
+# minik's extra 7 "unavailable" slots, so Swarm replaces at most 8 at once where minik
+# may have up to 15 in flight; `--swarm-parallelism` changes it.
+SWARM_UPDATE = {"parallelism": 8, "order": "start-first", "delay": 0}
+
+# A killed container: the kubelet restarts it at once (back-off only starts with the
+# second crash), while Swarm waits `--restart-delay`, 5 s by default. Swarm gets 0 s
+# here so both restart as soon as they notice.
+SWARM_RESTART_DELAY = 0
+
+
+# ---- images -------------------------------------------------------------------------
+
+
+def build_web_images(client: docker.DockerClient) -> dict[str, str]:
+    """examples/web as v1 and v2, on minik/busybox; version → image id."""
+    ensure_busybox_image()
+    ids = {}
+    for version in ("v1", "v2"):
+        image, _ = client.images.build(
+            path=str(ROOT / "examples" / "web"),
+            tag=f"{IMAGE_REPO}:{version}",
+            buildargs={"VERSION": version},
+            rm=True,
+        )
+        ids[version] = image.id
+    return ids
+
+
+# ---- results ------------------------------------------------------------------------
+
+
+@dataclass
+class Measure:
+    """One scenario's time and how readiness progressed (seconds from its start)."""
+
+    seconds: float
+    progress: list[tuple[float, int]] = field(default_factory=list)
+    last: str = ""  # the replica that was Ready last, and when
+
+    def reached(self, count: int) -> float | None:
+        return next((t for t, n in self.progress if n >= count), None)
+
+
+SCENARIOS = ("converge", "rolling update", "recovery")
+
+
+# ---- minik --------------------------------------------------------------------------
+
+
+def pod_ready(pod: dict[str, Any]) -> bool:
+    status = pod.get("status") or {}
+    if status.get("phase") != "Running":
+        return False
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+
+
+def pod_image(pod: dict[str, Any]) -> str:
+    return ((pod.get("spec") or {}).get("containers") or [{}])[0].get("image", "")
+
+
+def active(pod: dict[str, Any]) -> bool:
+    return not (pod.get("metadata") or {}).get("deletionTimestamp")
+
+
+def restarts(pod: dict[str, Any]) -> int:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return sum(int(s.get("restartCount") or 0) for s in statuses)
+
+
+class PodWatch(threading.Thread):
+    """The namespace's pods as a watch shows them. `wait` returns when a condition
+    on them first holds: the arrival time of the event that made it hold."""
+
+    def __init__(self, kubeconfig: Path, namespace: str) -> None:
+        super().__init__(daemon=True)
+        self.client = Client(load(str(kubeconfig)))
+        self.namespace = namespace
+        self.pods: dict[str, dict[str, Any]] = {}
+        self.lock = threading.Lock()
+        self.waiters: list[tuple[Callable[[dict[str, dict]], bool], threading.Event, list]] = []
+        self.progress: list[tuple[float, int]] = []  # (time, Ready pods) on each change
+        self.became_ready: dict[str, float] = {}  # "name (uid)" → when it last turned Ready
+        self.count: Callable[[dict[str, dict]], int] = lambda pods: 0
+        self.synced = threading.Event()
+        self.stopping = False
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            for event_type, obj in ResumableWatch(self.client, PODS, self.namespace):
+                now = time.monotonic()
+                with self.lock:
+                    if event_type == RELIST:
+                        self.pods = {p["metadata"]["name"]: p for p in obj.get("items") or []}
+                    elif event_type == "DELETED":
+                        self.pods.pop(obj["metadata"]["name"], None)
+                    elif event_type in ("ADDED", "MODIFIED"):
+                        name = obj["metadata"]["name"]
+                        old = self.pods.get(name)
+                        if pod_ready(obj) and not (old and pod_ready(old)):
+                            self.became_ready[f"{name} ({obj['metadata'].get('uid')})"] = now
+                        self.pods[name] = obj
+                    self._changed(now)
+                self.synced.set()
+        except Exception as err:
+            if not self.stopping:
+                self.error = err
+                raise
+
+    def _changed(self, now: float) -> None:
+        count = self.count(self.pods)
+        if not self.progress or self.progress[-1][1] != count:
+            self.progress.append((now, count))
+        for predicate, done, result in self.waiters:
+            if not done.is_set() and predicate(self.pods):
+                result.append(now)
+                done.set()
+
+    def track(self, count: Callable[[dict[str, dict]], int]) -> float:
+        """Start recording progress with a new counter; returns now (the start)."""
+        with self.lock:
+            self.count = count
+            self.progress = []
+            self.became_ready = {}
+            now = time.monotonic()
+            self.progress.append((now, count(self.pods)))
+        return now
+
+    def wait(
+        self, predicate: Callable[[dict[str, dict]], bool], timeout: float, what: str
+    ) -> float:
+        done, result = threading.Event(), []
+        with self.lock:
+            if predicate(self.pods):
+                return time.monotonic()
+            self.waiters.append((predicate, done, result))
+        deadline = time.monotonic() + timeout
+        try:
+            while not done.wait(min(1.0, max(0.0, deadline - time.monotonic()))):
+                if self.error is not None:
+                    raise RuntimeError(f"minik: the pod watch failed: {self.error}")
+                if time.monotonic() >= deadline:
+                    with self.lock:
+                        summary = describe_pods(self.pods)
+                    raise TimeoutError(f"minik: {what} not reached in {timeout:.0f}s; {summary}")
+        finally:
+            with self.lock:
+                self.waiters = [w for w in self.waiters if w[1] is not done]
+        return result[0]
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            return dict(self.pods)
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.client.close()
+
+
+def describe_pods(pods: dict[str, dict]) -> str:
+    ready = sum(1 for p in pods.values() if pod_ready(p))
+    terminating = sum(1 for p in pods.values() if not active(p))
+    images = sorted({pod_image(p) for p in pods.values()})
+    return f"{len(pods)} pods, {ready} Ready, {terminating} terminating, images {images}"
+
+
+def explain_stuck(pods: dict[str, dict], client: docker.DockerClient) -> str:
+    """The pods that are not Ready, as the API and Docker see them."""
+    out = []
+    for name, pod in sorted(pods.items()):
+        if pod_ready(pod) and active(pod):
+            continue
+        status = pod.get("status") or {}
+        conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+        containers = [
+            (c.get("name"), c.get("ready"), c.get("restartCount"), c.get("state"))
+            for c in status.get("containerStatuses") or []
+        ]
+        out.append(
+            f"  {name} uid {pod['metadata'].get('uid')} phase {status.get('phase')} "
+            f"deleting {not active(pod)} conditions {conditions} containers {containers}"
+        )
+        filters = {"label": [f"{dockerlabels.NODE}={NODE}", f"{dockerlabels.POD_NAME}={name}"]}
+        for c in client.api.containers(all=True, filters=filters):
+            out.append(f"    docker {c['Id'][:12]} {c['Names'][0]} {c['State']} {c['Status']}")
+    return "pods not Ready:\n" + "\n".join(out) if out else "all pods Ready"
+
+
+def deployment(image: str, replicas: int, probes: bool) -> dict[str, Any]:
+    container: dict[str, Any] = {
+        "name": APP,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"containerPort": 80}],
+    }
+    if probes:
+        container["readinessProbe"] = {
+            "httpGet": {"path": "/healthz", "port": 80},
+            "periodSeconds": PROBE_PERIOD,
+            "timeoutSeconds": PROBE_TIMEOUT,
+            "failureThreshold": PROBE_FAILURES,
+            "successThreshold": 1,
+        }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": APP, "labels": {"app": APP}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": APP}},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
+            },
+            "template": {
+                "metadata": {"labels": {"app": APP}},
+                "spec": {
+                    "terminationGracePeriodSeconds": GRACE_SECONDS,
+                    "containers": [container],
+                },
+            },
+        },
+    }
+
+
+class MinikCluster:
+    """`minik up --nodes 1` in a temporary data dir; `minik down` at the end."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.data_dir = workdir / "data"
+        self.home = workdir / "home"
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.api_port = processes.free_port()
+        self.started = False
+
+    def _minik(self, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+        """`minik ARGS --data-dir D` (HOME set to our own, so ~/.minik stays as it is);
+        `up` gets this run's node-name prefix."""
+        script = Path(sys.executable).parent / "minik"
+        if args[0] == "up":
+            argv = [sys.executable, "-c", UP_WITH_PREFIX, NODE_PREFIX]
+        elif script.exists():
+            argv = [str(script)]
+        else:
+            argv = [sys.executable, "-m", "deploy.cluster"]
+        env = {**os.environ, "HOME": str(self.home)}
+        env.pop("MINIK_DATA_DIR", None)
+        return subprocess.run(
+            [*argv, *args, "--data-dir", str(self.data_dir)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def up(self) -> Path:
+        self.started = True  # even a failed `up` may leave something for `down`
+        done = self._minik("up", "--nodes", "1", "--api-port", str(self.api_port), timeout=180)
+        if done.returncode != 0:
+            raise RuntimeError(f"minik up failed:\n{done.stdout}{done.stderr}")
+        return self.data_dir / "kubeconfig"
+
+    def down(self, client: docker.DockerClient) -> None:
+        if not self.started:
+            return
+        self.started = False
+        done = self._minik("down", timeout=120)
+        if done.returncode != 0:
+            print(f"minik down: {done.stdout}{done.stderr}", file=sys.stderr)
+        # whatever `down` left of our node's containers (e.g. if it failed half-way)
+        for entry in client.api.containers(all=True, filters=dockerlabels.node_filter(NODE)):
+            with contextlib.suppress(docker.errors.APIError):
+                client.api.remove_container(entry["Id"], force=True, v=True)
+
+
+def minik_round(
+    api: Client,
+    watch: PodWatch,
+    docker_client: docker.DockerClient,
+    replicas: int,
+    kill: int,
+    probes: bool,
+    timeout: float,
+    rng: random.Random,
+) -> dict[str, Measure]:
+    v1, v2 = f"{IMAGE_REPO}:v1", f"{IMAGE_REPO}:v2"
+    out: dict[str, Measure] = {}
+
+    def ready_with(image: str) -> Callable[[dict[str, dict]], int]:
+        return lambda pods: sum(
+            1 for p in pods.values() if active(p) and pod_image(p) == image and pod_ready(p)
+        )
+
+    # converge
+    count = ready_with(v1)
+    began = watch.track(count)
+    api.create(DEPLOYMENTS, deployment(v1, replicas, probes), NAMESPACE)
+    ended = watch.wait(lambda pods: count(pods) >= replicas, timeout, "converge")
+    out["converge"] = measure(began, ended, watch.progress, watch.became_ready)
+    time.sleep(3)
+
+    # rolling update
+    count = ready_with(v2)
+
+    def updated(pods: dict[str, dict]) -> bool:
+        old = sum(1 for p in pods.values() if active(p) and pod_image(p) != v2)
+        return old == 0 and count(pods) >= replicas
+
+    began = watch.track(count)
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": APP, "image": v2}]}}}}
+    api.patch(DEPLOYMENTS, APP, patch, "strategic", NAMESPACE)
+    ended = watch.wait(updated, timeout, "rolling update")
+    out["rolling update"] = measure(began, ended, watch.progress, watch.became_ready)
+    time.sleep(3)
+
+    # recovery: kill the app containers of `kill` Ready pods
+    pods = watch.snapshot()
+    names = rng.sample(sorted(n for n, p in pods.items() if pod_ready(p) and active(p)), kill)
+    before = {n: restarts(pods[n]) for n in names}
+    containers = []
+    for name in names:
+        filters = {
+            "label": [
+                f"{dockerlabels.NODE}={NODE}",
+                f"{dockerlabels.POD_NAMESPACE}={NAMESPACE}",
+                f"{dockerlabels.POD_NAME}={name}",
+                f"{dockerlabels.CONTAINER_KIND}=app",
+            ],
+            "status": "running",
+        }
+        found = docker_client.api.containers(filters=filters)
+        if len(found) != 1:
+            raise RuntimeError(f"pod {name}: {len(found)} running app containers")
+        containers.append(found[0]["Id"])
+    all_ready = ready_with(v2)
+
+    def restarted(pods: dict[str, dict]) -> int:
+        return sum(
+            1 for n in names if n in pods and restarts(pods[n]) > before[n] and pod_ready(pods[n])
+        )
+
+    def recovered(pods: dict[str, dict]) -> bool:
+        return restarted(pods) == len(names) and all_ready(pods) >= replicas
+
+    began = watch.track(restarted)
+    kill_all(docker_client, containers)
+    ended = watch.wait(recovered, timeout, "recovery")
+    out["recovery"] = measure(began, ended, watch.progress, watch.became_ready)
+
+    # clean up for the next round
+    api.delete(DEPLOYMENTS, APP, NAMESPACE, propagation_policy="Background")
+    watch.wait(lambda pods: not pods, timeout, "deployment deleted")
+    time.sleep(2)
+    return out
+
+
+def run_minik(
+    workdir: Path, docker_client: docker.DockerClient, args: argparse.Namespace
+) -> list[dict[str, Measure]]:
+    cluster = MinikCluster(workdir)
+    rounds: list[dict[str, Measure]] = []
+    watch: PodWatch | None = None
+    try:
+        kubeconfig = cluster.up()
+        with Client(load(str(kubeconfig))) as api:
+            api.create(NAMESPACES, {"metadata": {"name": NAMESPACE}})
+            watch = PodWatch(kubeconfig, NAMESPACE)
+            watch.start()
+            if not watch.synced.wait(30):
+                raise RuntimeError("minik: the pod watch did not start")
+            rng = random.Random(args.seed)
+            for i in range(args.rounds):
+                try:
+                    result = minik_round(
+                        api,
+                        watch,
+                        docker_client,
+                        args.replicas,
+                        args.kill,
+                        args.probes == "http",
+                        args.timeout,
+                        rng,
+                    )
+                except TimeoutError:
+                    print(explain_stuck(watch.snapshot(), docker_client), flush=True)
+                    raise
+                rounds.append(result)
+                print(f"  minik round {i + 1}: " + line(result), flush=True)
+                if args.keep_logs:
+                    for name in SCENARIOS:
+                        print(f"    last Ready in {name}: {result[name].last}")
+    finally:
+        if watch is not None:
+            watch.stop()
+        cluster.down(docker_client)
+    return rounds
+
+
+# ---- Swarm --------------------------------------------------------------------------
+
+
+class Swarm:
+    """A single-node swarm on loopback, initialised here and left at the end. Refuses
+    to run on a daemon that is already part of a swarm (it is not ours to leave)."""
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        self.client = client
+        self.joined = False
+        self.had_gwbridge = False
+
+    def init(self) -> None:
+        state = self.client.info().get("Swarm", {}).get("LocalNodeState")
+        if state not in ("inactive", "", None):
+            raise RuntimeError(
+                f"this Docker daemon is already in a swarm ({state}); not touching it"
+            )
+        self.had_gwbridge = bool(self.client.api.networks(names=["docker_gwbridge"]))
+        self.joined = True  # a half-done init is still left below
+        subprocess.run(
+            ["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+
+    def leave(self) -> None:
+        if not self.joined:
+            return
+        subprocess.run(["docker", "swarm", "leave", "--force"], capture_output=True, text=True)
+        self.joined = False
+        if not self.had_gwbridge:  # the swarm made it; remove it unless something uses it
+            for net in self.client.api.networks(names=["docker_gwbridge"]):
+                with contextlib.suppress(docker.errors.APIError):
+                    if not self.client.api.inspect_network(net["Id"]).get("Containers"):
+                        self.client.api.remove_network(net["Id"])
+
+
+class SwarmService:
+    def __init__(self, client: docker.DockerClient, name: str, run_id: str) -> None:
+        self.client = client
+        self.name = name
+        self.run_id = run_id
+        self.id: str | None = None
+
+    def create(self, image_id: str, replicas: int, probes: bool, parallelism: int) -> None:
+        healthcheck = None
+        if probes:
+            # `--health-cmd 'wget -q -O /dev/null http://127.0.0.1/healthz'
+            #  --health-interval 1s --health-timeout 1s --health-retries 3`
+            healthcheck = dtypes.Healthcheck(
+                test=["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1/healthz"],
+                interval=PROBE_PERIOD * SECOND_NS,
+                timeout=PROBE_TIMEOUT * SECOND_NS,
+                retries=PROBE_FAILURES,
+            )
+        spec = dtypes.ContainerSpec(
+            image=image_id,  # by id: Swarm then never tries a registry (none is reachable)
+            healthcheck=healthcheck,
+            stop_grace_period=GRACE_SECONDS * SECOND_NS,
+            labels={BENCH_LABEL: self.run_id},
+        )
+        template = dtypes.TaskTemplate(
+            spec,
+            restart_policy=dtypes.RestartPolicy(
+                condition="any", delay=SWARM_RESTART_DELAY, max_attempts=0
+            ),
+        )
+        update = dtypes.UpdateConfig(
+            parallelism=parallelism,
+            delay=SWARM_UPDATE["delay"],
+            order=SWARM_UPDATE["order"],
+            failure_action="pause",
+        )
+        created = self.client.api.create_service(
+            template,
+            name=self.name,
+            labels={BENCH_LABEL: self.run_id},
+            mode=dtypes.ServiceMode("replicated", replicas=replicas),
+            update_config=update,
+        )
+        self.id = created["ID"]
+
+    def update_image(self, image_id: str) -> None:
+        """`docker service update --image <id>`: only the image changes."""
+        assert self.id is not None
+        version = self.client.api.inspect_service(self.id)["Version"]["Index"]
+        self.client.api.update_service(
+            self.id,
+            version,
+            task_template={"ContainerSpec": {"Image": image_id}},
+            fetch_current_spec=True,
+        )
+
+    def tasks(self) -> list[dict[str, Any]]:
+        assert self.id is not None
+        return self.client.api.tasks(filters={"service": self.id})
+
+    def remove(self, timeout: float = 60) -> None:
+        if self.id is None:
+            return
+        with contextlib.suppress(docker.errors.NotFound):
+            self.client.api.remove_service(self.id)
+        label = f"com.docker.swarm.service.id={self.id}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.client.api.containers(all=True, filters={"label": [label]}):
+                break
+            time.sleep(0.2)
+        for entry in self.client.api.containers(all=True, filters={"label": [label]}):
+            with contextlib.suppress(docker.errors.APIError):
+                self.client.api.remove_container(entry["Id"], force=True)
+        self.id = None
+
+
+def task_image(task: dict[str, Any]) -> str:
+    return task["Spec"]["ContainerSpec"]["Image"]
+
+
+def task_running(task: dict[str, Any]) -> bool:
+    return task.get("DesiredState") == "running" and task["Status"].get("State") == "running"
+
+
+def poll_tasks(
+    service: SwarmService,
+    began: float,
+    count: Callable[[list[dict]], int],
+    done: Callable[[list[dict]], bool],
+    timeout: float,
+    what: str,
+) -> Measure:
+    progress = [(began, -1)]
+    while True:
+        tasks = service.tasks()
+        now = time.monotonic()
+        n = count(tasks)
+        if progress[-1][1] != n:
+            progress.append((now, n))
+        if done(tasks):
+            return measure(began, now, progress[1:])
+        if now - began > timeout:
+            states: dict[str, int] = {}
+            for t in tasks:
+                key = f"{t['Status'].get('State')}/{t.get('DesiredState')}"
+                states[key] = states.get(key, 0) + 1
+            raise TimeoutError(f"swarm: {what} not reached in {timeout:.0f}s; tasks {states}")
+        time.sleep(max(0.0, now + SWARM_POLL - time.monotonic()))
+
+
+def swarm_round(
+    docker_client: docker.DockerClient,
+    images: dict[str, str],
+    args: argparse.Namespace,
+    run_id: str,
+    index: int,
+    rng: random.Random,
+) -> dict[str, Measure]:
+    replicas, kill, timeout = args.replicas, args.kill, args.timeout
+    service = SwarmService(docker_client, f"minik-bench-{run_id}-{index}", run_id)
+    out: dict[str, Measure] = {}
+    v1, v2 = images["v1"], images["v2"]
+
+    def running_with(image: str) -> Callable[[list[dict]], int]:
+        return lambda tasks: sum(1 for t in tasks if task_running(t) and task_image(t) == image)
+
+    try:
+        # converge
+        count = running_with(v1)
+        began = time.monotonic()
+        service.create(v1, replicas, args.probes == "http", args.swarm_parallelism)
+        out["converge"] = poll_tasks(
+            service, began, count, lambda ts: count(ts) >= replicas, timeout, "converge"
+        )
+        time.sleep(3)
+
+        # rolling update
+        count = running_with(v2)
+
+        def updated(tasks: list[dict]) -> bool:
+            old = sum(
+                1 for t in tasks if t.get("DesiredState") == "running" and task_image(t) != v2
+            )
+            return old == 0 and count(tasks) >= replicas
+
+        began = time.monotonic()
+        service.update_image(v2)
+        out["rolling update"] = poll_tasks(
+            service, began, count, updated, timeout, "rolling update"
+        )
+        time.sleep(3)
+
+        # recovery: kill `kill` running task containers
+        tasks = [t for t in service.tasks() if task_running(t)]
+        victims = rng.sample(sorted(tasks, key=lambda t: t["ID"]), kill)
+        killed = {t["ID"] for t in victims}
+        containers = [t["Status"]["ContainerStatus"]["ContainerID"] for t in victims]
+
+        survivors = {t["ID"] for t in tasks} - killed
+
+        def replacements(tasks: list[dict]) -> int:
+            return sum(
+                1
+                for t in tasks
+                if task_running(t) and task_image(t) == v2 and t["ID"] not in killed | survivors
+            )
+
+        def recovered(tasks: list[dict]) -> bool:
+            running = sum(1 for t in tasks if task_running(t) and t["ID"] not in killed)
+            return running >= replicas and replacements(tasks) >= kill
+
+        began = time.monotonic()
+        kill_all(docker_client, containers)
+        out["recovery"] = poll_tasks(service, began, replacements, recovered, timeout, "recovery")
+    finally:
+        service.remove()
+    time.sleep(2)
+    return out
+
+
+def run_swarm(
+    docker_client: docker.DockerClient, images: dict[str, str], args: argparse.Namespace
+) -> list[dict[str, Measure]]:
+    swarm = Swarm(docker_client)
+    run_id = secrets.token_hex(3)
+    rng = random.Random(args.seed)
+    rounds: list[dict[str, Measure]] = []
+    try:
+        swarm.init()
+        for i in range(args.rounds):
+            result = swarm_round(docker_client, images, args, run_id, i, rng)
+            rounds.append(result)
+            print(f"  swarm round {i + 1}: " + line(result), flush=True)
+    finally:
+        swarm.leave()
+    return rounds
+
+
+# ---- shared -------------------------------------------------------------------------
+
+
+def kill_all(client: docker.DockerClient, container_ids: list[str]) -> None:
+    """`docker kill` them at once (one thread each)."""
+    with ThreadPoolExecutor(len(container_ids)) as pool:
+        list(pool.map(client.api.kill, container_ids))
+
+
+def measure(
+    began: float,
+    ended: float,
+    progress: list[tuple[float, int]],
+    became_ready: dict[str, float] | None = None,
+) -> Measure:
+    last = ""
+    if became_ready:
+        name, at = max(became_ready.items(), key=lambda item: item[1])
+        last = f"{name} at {at - began:.2f}s"
+    return Measure(ended - began, [(max(0.0, t - began), n) for t, n in progress], last)
+
+
+def line(result: dict[str, Measure]) -> str:
+    return "  ".join(f"{name} {result[name].seconds:6.2f}s" for name in SCENARIOS)
+
+
+def milestones(m: Measure, replicas: int) -> str:
+    marks = []
+    for label, n in (("1st", 1), ("half", (replicas + 1) // 2), ("all", replicas)):
+        t = m.reached(n)
+        marks.append(f"{label} {t:5.2f}s" if t is not None else f"{label}   -  ")
+    return " ".join(marks)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--replicas", type=int, default=30)
+    parser.add_argument("--kill", type=int, default=5, help="containers killed for recovery")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds per system (median)")
+    parser.add_argument(
+        "--probes",
+        choices=("http", "none"),
+        default="http",
+        help="readiness: httpGet probe / health check on both sides, or neither",
+    )
+    parser.add_argument(
+        "--swarm-parallelism", type=int, default=SWARM_UPDATE["parallelism"], metavar="N"
+    )
+    parser.add_argument("--timeout", type=float, default=300, help="per scenario (s)")
+    parser.add_argument("--seed", type=int, default=1, help="which pods/tasks are killed")
+    parser.add_argument(
+        "--keep-logs",
+        action="store_true",
+        help="keep minik's logs (and name the last pod Ready in each scenario)",
+    )
+    parser.add_argument("--skip-swarm", action="store_true", help="measure minik only")
+    args = parser.parse_args()
+
+    client = docker.from_env(timeout=120)
+    images = build_web_images(client)
+    print(
+        f"{args.replicas} replicas of examples/web ({IMAGE_REPO}:v1 → v2), one node, "
+        f"readiness: {'httpGet /healthz every 1s' if args.probes == 'http' else 'none'}; "
+        f"{args.rounds} round(s) each",
+        flush=True,
+    )
+    workdir = make_workdir("minik-bench-workloads-")
+    try:
+        minik = run_minik(workdir, client, args)
+        swarm = [] if args.skip_swarm else run_swarm(client, images, args)
+    except BaseException:
+        print(f"minik's logs are kept in {workdir / 'data' / 'logs'}", file=sys.stderr)
+        raise
+    if args.keep_logs:
+        print(f"minik's logs are kept in {workdir / 'data' / 'logs'}")
+    else:
+        remove_workdir(workdir)
+
+    print()
+    print(f"{'scenario':<16}{'minik s':>9}{'swarm s':>9}{'ratio':>8}  target")
+    for name in SCENARIOS:
+        ours = statistics.median(r[name].seconds for r in minik)
+        if not swarm:
+            print(f"{name:<16}{ours:9.2f}{'-':>9}{'-':>8}  <= 1.00")
+            continue
+        theirs = statistics.median(r[name].seconds for r in swarm)
+        ratio = ours / theirs
+        verdict = "ok" if ratio <= 1.0 else "MISSED"
+        print(f"{name:<16}{ours:9.2f}{theirs:9.2f}{ratio:8.2f}  <= 1.00 {verdict}")
+    print()
+    print("Progress, last round: seconds until the 1st, half and all of the replicas were")
+    print("Ready/running (recovery: of the killed ones, back Ready/replaced):")
+    for name in SCENARIOS:
+        total = args.kill if name == "recovery" else args.replicas
+        print(f"  {name:<15} minik {milestones(minik[-1][name], total)}")
+        if swarm:
+            print(f"  {'':<15} swarm {milestones(swarm[-1][name], total)}")
+    if args.probes == "http":
+        print(
+            "Swarm tasks turn `running` only once their health check passes "
+            "(wget in the container, every 1s); minik pods are Ready once their "
+            "httpGet probe (from the kubelet) passes."
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
