@@ -967,7 +967,9 @@ def test_logs_and_port_forward_with_a_real_kubelet(apiserver, namespace, client,
         apiserver, node, tmp_path / "root", processes.free_port(), network, tmp_path
     )
     script = (
-        "mkdir -p /www && echo hello > /www/index.html && echo started && "
+        # `;` not `&&` before the loop: `a && b & c` would background a and b too,
+        # racing httpd against the mkdir.
+        "mkdir -p /www && echo hello > /www/index.html && echo started; "
         "(i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.2; done) & "
         "exec httpd -f -p 8080 -h /www"
     )
