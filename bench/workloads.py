@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import random
 import secrets
@@ -56,6 +57,7 @@ import docker
 import docker.errors
 from docker import types as dtypes
 
+from api.errors import NotFound
 from api.resources import find
 from client.kubeconfig import load
 from client.rest import Client
@@ -388,9 +390,10 @@ def minik_round(
     probes: bool,
     timeout: float,
     rng: random.Random,
-) -> dict[str, Measure]:
+    out: dict[str, Measure],
+) -> None:
+    """One round of the three scenarios; their results go to `out` as they finish."""
     v1, v2 = f"{IMAGE_REPO}:v1", f"{IMAGE_REPO}:v2"
-    out: dict[str, Measure] = {}
 
     def ready_with(image: str) -> Callable[[dict[str, dict]], int]:
         return lambda pods: sum(
@@ -453,11 +456,13 @@ def minik_round(
     ended = watch.wait(recovered, timeout, "recovery")
     out["recovery"] = measure(began, ended, watch.progress, watch.became_ready)
 
-    # clean up for the next round
-    api.delete(DEPLOYMENTS, APP, NAMESPACE, propagation_policy="Background")
+
+def minik_cleanup(api: Client, watch: PodWatch, timeout: float) -> None:
+    """Delete the Deployment and wait for its pods to be gone."""
+    with contextlib.suppress(NotFound):
+        api.delete(DEPLOYMENTS, APP, NAMESPACE, propagation_policy="Background")
     watch.wait(lambda pods: not pods, timeout, "deployment deleted")
     time.sleep(2)
-    return out
 
 
 def run_minik(
@@ -476,8 +481,9 @@ def run_minik(
                 raise RuntimeError("minik: the pod watch did not start")
             rng = random.Random(args.seed)
             for i in range(args.rounds):
+                result: dict[str, Measure] = {}
                 try:
-                    result = minik_round(
+                    minik_round(
                         api,
                         watch,
                         docker_client,
@@ -486,15 +492,18 @@ def run_minik(
                         args.probes == "http",
                         args.timeout,
                         rng,
+                        result,
                     )
-                except TimeoutError:
+                except TimeoutError as err:
+                    # a stuck round is a result (never reached); the next one starts clean
+                    timed_out(result, err)
                     print(explain_stuck(watch.snapshot(), docker_client), flush=True)
-                    raise
+                minik_cleanup(api, watch, args.timeout)
                 rounds.append(result)
                 print(f"  minik round {i + 1}: " + line(result), flush=True)
                 if args.keep_logs:
-                    for name in SCENARIOS:
-                        print(f"    last Ready in {name}: {result[name].last}")
+                    for name, m in result.items():
+                        print(f"    last Ready in {name}: {m.last}")
     finally:
         if watch is not None:
             watch.stop()
@@ -659,10 +668,11 @@ def swarm_round(
     run_id: str,
     index: int,
     rng: random.Random,
-) -> dict[str, Measure]:
+    out: dict[str, Measure],
+) -> None:
+    """One round of the three scenarios; their results go to `out` as they finish."""
     replicas, kill, timeout = args.replicas, args.kill, args.timeout
     service = SwarmService(docker_client, f"minik-bench-{run_id}-{index}", run_id)
-    out: dict[str, Measure] = {}
     v1, v2 = images["v1"], images["v2"]
 
     def running_with(image: str) -> Callable[[list[dict]], int]:
@@ -719,7 +729,6 @@ def swarm_round(
     finally:
         service.remove()
     time.sleep(2)
-    return out
 
 
 def run_swarm(
@@ -732,7 +741,11 @@ def run_swarm(
     try:
         swarm.init()
         for i in range(args.rounds):
-            result = swarm_round(docker_client, images, args, run_id, i, rng)
+            result: dict[str, Measure] = {}
+            try:
+                swarm_round(docker_client, images, args, run_id, i, rng, result)
+            except TimeoutError as err:
+                timed_out(result, err)
             rounds.append(result)
             print(f"  swarm round {i + 1}: " + line(result), flush=True)
     finally:
@@ -762,8 +775,41 @@ def measure(
     return Measure(ended - began, [(max(0.0, t - began), n) for t, n in progress], last)
 
 
+def timed_out(result: dict[str, Measure], err: TimeoutError) -> None:
+    """The first scenario without a result is the one that timed out; the round's
+    later scenarios did not run."""
+    print(f"  {err}", flush=True)
+    pending = [name for name in SCENARIOS if name not in result]
+    if pending:
+        result[pending[0]] = Measure(math.inf)
+
+
 def line(result: dict[str, Measure]) -> str:
-    return "  ".join(f"{name} {result[name].seconds:6.2f}s" for name in SCENARIOS)
+    parts = []
+    for name in SCENARIOS:
+        if name not in result:
+            parts.append(f"{name}   (not run)")
+        elif math.isinf(result[name].seconds):
+            parts.append(f"{name} TIMEOUT")
+        else:
+            parts.append(f"{name} {result[name].seconds:6.2f}s")
+    return "  ".join(parts)
+
+
+def median_of(rounds: list[dict[str, Measure]], name: str) -> tuple[float, str]:
+    """The median over the rounds that ran the scenario (a timeout counts as
+    slower than any time), and a note of how many timed out."""
+    values = [r[name].seconds for r in rounds if name in r]
+    if not values:
+        return math.nan, " (not run)"
+    timeouts = sum(1 for v in values if math.isinf(v))
+    note = f" ({timeouts} of {len(values)} timed out)" if timeouts else ""
+    return statistics.median(values), note
+
+
+def last_finished(rounds: list[dict[str, Measure]], name: str) -> Measure | None:
+    done = [r[name] for r in rounds if name in r and not math.isinf(r[name].seconds)]
+    return done[-1] if done else None
 
 
 def milestones(m: Measure, replicas: int) -> str:
@@ -821,22 +867,26 @@ def main() -> int:
     print()
     print(f"{'scenario':<16}{'minik s':>9}{'swarm s':>9}{'ratio':>8}  target")
     for name in SCENARIOS:
-        ours = statistics.median(r[name].seconds for r in minik)
+        ours, note = median_of(minik, name)
         if not swarm:
-            print(f"{name:<16}{ours:9.2f}{'-':>9}{'-':>8}  <= 1.00")
+            print(f"{name:<16}{ours:9.2f}{'-':>9}{'-':>8}  <= 1.00{note}")
             continue
-        theirs = statistics.median(r[name].seconds for r in swarm)
+        theirs, their_note = median_of(swarm, name)
+        if their_note:
+            note += f" swarm{their_note}"
         ratio = ours / theirs
         verdict = "ok" if ratio <= 1.0 else "MISSED"
-        print(f"{name:<16}{ours:9.2f}{theirs:9.2f}{ratio:8.2f}  <= 1.00 {verdict}")
+        print(f"{name:<16}{ours:9.2f}{theirs:9.2f}{ratio:8.2f}  <= 1.00 {verdict}{note}")
     print()
-    print("Progress, last round: seconds until the 1st, half and all of the replicas were")
-    print("Ready/running (recovery: of the killed ones, back Ready/replaced):")
+    print("Progress, last finished round: seconds until the 1st, half and all of the")
+    print("replicas were Ready/running (recovery: of the killed ones, back Ready/replaced):")
     for name in SCENARIOS:
         total = args.kill if name == "recovery" else args.replicas
-        print(f"  {name:<15} minik {milestones(minik[-1][name], total)}")
-        if swarm:
-            print(f"  {'':<15} swarm {milestones(swarm[-1][name], total)}")
+        for system, rounds in (("minik", minik), ("swarm", swarm)):
+            m = last_finished(rounds, name)
+            if m is not None:
+                label = name if system == "minik" else ""
+                print(f"  {label:<15} {system} {milestones(m, total)}")
     if args.probes == "http":
         print(
             "Swarm tasks turn `running` only once their health check passes "
