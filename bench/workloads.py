@@ -14,20 +14,29 @@ Three scenarios, each run on minik and then on a single-node Swarm:
   (replacements of the 5).
 
 Same image on both sides: examples/web built twice (VERSION v1 and v2), tagged
-`minik-bench/web:v1|v2`. Readiness is judged the same way on both: an httpGet
-readiness probe of /healthz every second on minik, the equivalent health check
-(`wget` of /healthz every second, 3 retries) on Swarm, whose task only turns
-`running` once its container is healthy. `--probes none` drops both (Ready is then
-Running for minik, running is started for Swarm).
+`minik-bench/web:v1|v2`; minik's pods name the tag (IfNotPresent), Swarm's service
+the image id, so that Swarm never tries a registry (none is reachable). Readiness
+is judged the same way on both: an httpGet readiness probe of /healthz every second
+on minik, the equivalent health check (`wget` of /healthz every second, 3 retries)
+on Swarm, whose task only turns `running` once its container is healthy.
+`--probes none` drops both (Ready is then Running for minik, running is started
+for Swarm).
 
 minik is measured through the API (a watch on the namespace's pods), Swarm through
 the Docker SDK (its tasks, polled every 0.1 s); the clock starts just before the
 request that begins the scenario (API create/patch, SDK create/update, the first
 `docker kill`). minik runs from `minik up --nodes 1` in a temporary data dir on a
 free API port (HOME is a temporary dir too, so ~/.minik/kubeconfig is left alone)
-and is stopped with `minik down`; then a swarm is initialised on loopback
-(`docker swarm init --advertise-addr 127.0.0.1`) and left at the end, even after a
-failure. Only objects this run created are removed.
+and is stopped with `minik down` (its node is named minik-bench-<run>-1, not
+minik-node-1, so that another minik on this Docker daemon is not disturbed); then a
+swarm is initialised on loopback (`docker swarm init --advertise-addr 127.0.0.1`)
+and left at the end, even after a failure (a daemon already in a swarm is refused).
+Only objects this run created are removed.
+
+`--rounds N` runs each system N times (medians; minik's rounds first, then Swarm's).
+A scenario that does not finish within `--timeout` counts as TIMEOUT (slower than
+any time), the rest of its round is skipped and the next round starts clean.
+`--keep-logs` keeps minik's logs and names the pod that was Ready last.
 
 Targets (issue: workloads): minik's time <= Swarm's for each scenario.
 """
@@ -93,6 +102,7 @@ SECOND_NS = 1_000_000_000
 PROBE_PERIOD, PROBE_TIMEOUT, PROBE_FAILURES = 1, 1, 3
 GRACE_SECONDS = 10  # terminationGracePeriodSeconds = --stop-grace-period
 SWARM_POLL = 0.1
+CLEANUP_TIMEOUT = 120.0  # seconds for a round's pods to be gone
 
 # Kubernetes' 25%/25% of 30 replicas allows 8 surge pods (rounded up) and 7
 # unavailable ones (rounded down) at once. Swarm has no such pair: an update replaces
@@ -498,7 +508,7 @@ def run_minik(
                     # a stuck round is a result (never reached); the next one starts clean
                     timed_out(result, err)
                     print(explain_stuck(watch.snapshot(), docker_client), flush=True)
-                minik_cleanup(api, watch, args.timeout)
+                minik_cleanup(api, watch, CLEANUP_TIMEOUT)
                 rounds.append(result)
                 print(f"  minik round {i + 1}: " + line(result), flush=True)
                 if args.keep_logs:
@@ -874,8 +884,8 @@ def main() -> int:
         theirs, their_note = median_of(swarm, name)
         if their_note:
             note += f" swarm{their_note}"
-        ratio = ours / theirs
-        verdict = "ok" if ratio <= 1.0 else "MISSED"
+        ratio = ours / theirs if not (math.isinf(ours) and math.isinf(theirs)) else math.nan
+        verdict = "-" if math.isnan(ratio) else "ok" if ratio <= 1.0 else "MISSED"
         print(f"{name:<16}{ours:9.2f}{theirs:9.2f}{ratio:8.2f}  <= 1.00 {verdict}{note}")
     print()
     print("Progress, last finished round: seconds until the 1st, half and all of the")

@@ -8,6 +8,7 @@ kubeconfigs, so `up` on the same dir brings the same cluster back."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import json
 import os
@@ -285,15 +286,18 @@ def remove_node_containers(nodes: list[str]) -> int:
     if not nodes:
         return 0
     import docker
+    import docker.errors
 
     from kubelet.dockerlabels import node_filter
 
     client = docker.from_env()
     count = 0
     for node in nodes:
-        for container in client.containers.list(all=True, filters=node_filter(node)):
-            container.remove(force=True)
-            count += 1
+        # the low-level list: the SDK's high-level one fails when a container goes mid-list
+        for entry in client.api.containers(all=True, filters=node_filter(node)):
+            with contextlib.suppress(docker.errors.NotFound):
+                client.api.remove_container(entry["Id"], force=True)
+                count += 1
     return count
 
 
