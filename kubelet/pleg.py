@@ -4,8 +4,15 @@ Every second one `docker ps -a` (filtered by this node's label) is compared with
 the cache; only containers that appeared or changed state are inspected, and the
 pods they belong to are woken up. Pod workers read the cache instead of asking
 Docker, and refresh the containers they have just acted on, so a sync always sees
-what it did. A relist never drops a record written after the relist began (it might
-predate the list), so a container just created is not forgotten for a moment.
+what it did.
+
+Relists and refreshes inspect concurrently, so their answers can arrive out of
+order. Each record is stamped with the moment its inspect began (`updated`), and the
+cache never replaces a record with an older one, nor revives a container dropped
+after that moment: a relist that inspected a container just before a pod worker
+started it cannot put the stale "created" back and make the worker start a second
+one. A relist never drops a record stamped after it began (it may postdate the list),
+so a container just created is not forgotten for a moment.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ class RuntimeCache:
     def __init__(self) -> None:
         self.records: dict[str, ContainerRecord] = {}
         self.listed_state: dict[str, str] = {}  # id → Docker's State in the last list
+        self.dropped: dict[str, float] = {}  # id → when it was dropped (monotonic)
 
     def pod(self, uid: str) -> PodRuntime:
         return PodRuntime.of(uid, [r for r in self.records.values() if r.pod_uid == uid])
@@ -45,15 +53,34 @@ class RuntimeCache:
     def get(self, container_id: str) -> ContainerRecord | None:
         return self.records.get(container_id)
 
+    def newer(self, record: ContainerRecord) -> bool:
+        """Whether the record was read after everything the cache knows of it."""
+        old = self.records.get(record.id)
+        if old is not None and record.updated < old.updated:
+            return False
+        return record.updated >= self.dropped.get(record.id, float("-inf"))
+
     def upsert(self, record: ContainerRecord) -> bool:
-        """Store a record; True if it differs from the one it replaces."""
+        """Store a record unless it is older than what the cache has; True if that
+        changed the cache."""
+        if not self.newer(record):
+            return False
         old = self.records.get(record.id)
         self.records[record.id] = record
+        self.dropped.pop(record.id, None)
         return old != record
 
     def drop(self, container_id: str) -> ContainerRecord | None:
         self.listed_state.pop(container_id, None)
+        self.dropped[container_id] = time.monotonic()
         return self.records.pop(container_id, None)
+
+    def forget_dropped(self, before: float, listed: Iterable[str]) -> None:
+        """Tombstones are needed only while an older inspect may still be answered."""
+        keep = set(listed)
+        for cid, when in list(self.dropped.items()):
+            if when < before and cid not in keep:
+                del self.dropped[cid]
 
 
 class Pleg:
@@ -93,8 +120,8 @@ class Pleg:
         if stale:
             loaded = await asyncio.gather(*(self._load(cid) for cid in stale))
             for cid, (record, _) in zip(stale, loaded, strict=True):
-                if record is None:
-                    continue
+                if record is None or not self.cache.newer(record):
+                    continue  # gone, or a pod worker has read it since
                 self.cache.listed_state[cid] = listed[cid]
                 if self.cache.upsert(record):
                     changed.add(record.pod_uid)
@@ -103,6 +130,7 @@ class Pleg:
             if record.updated < began:
                 self.cache.drop(cid)
                 changed.add(record.pod_uid)
+        self.cache.forget_dropped(began, listed)
         self.last_relist = time.monotonic()
         self.last_error = ""
         return changed
@@ -126,6 +154,7 @@ class Pleg:
 
     async def _load(self, container_id: str) -> tuple[ContainerRecord | None, str]:
         """The container's record and Docker's state word for it (as `docker ps`)."""
+        began = time.monotonic()
         try:
             data = await self.runtime.inspect(container_id)
         except RuntimeFailure as err:
@@ -135,6 +164,8 @@ class Pleg:
             return None, ""
         docker_state = (data.get("State") or {}).get("Status") or ""
         record = from_inspect(data, self.network)
+        if record is not None:
+            record = replace(record, updated=began)
         if record is None or record.state != EXITED or record.sandbox:
             return record, docker_state
         old = self.cache.get(container_id)

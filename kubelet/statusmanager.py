@@ -3,7 +3,9 @@
 Pod workers hand it the status they computed, as often as they like. It writes a
 pod's status only when it differs from what the API already has (or what it last
 wrote), at most once per `min_interval` per pod — a burst of changes coalesces into
-one write of the latest — and with a bounded number of writes in flight. Each write
+one write of the latest — and with a bounded number of writes in flight. A change
+of phase, readiness or a container's state is a milestone: it is written at once,
+since Endpoints, ReplicaSets and rollouts wait on it and users watch for it. Each write
 is a JSON patch that first tests the pod's uid, so a status never lands on a newer
 pod that reused the name.
 """
@@ -36,6 +38,25 @@ def normalized(value: Any) -> Any:
     return value
 
 
+def milestone(status: dict[str, Any] | None) -> tuple[Any, ...]:
+    """What others wait on or watch for in a pod status: its phase, its Ready
+    condition and each container's state (waiting with its reason, running,
+    terminated), as `kubectl get pods -w` shows them (ErrImagePull, then
+    ImagePullBackOff)."""
+    status = status or {}
+    ready = next(
+        (c.get("status") for c in status.get("conditions") or [] if c.get("type") == "Ready"),
+        None,
+    )
+    states = []
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for cs in status.get(key) or []:
+            state = cs.get("state") or {}
+            kind = next(iter(state), "")
+            states.append((cs.get("name"), kind, (state.get(kind) or {}).get("reason")))
+    return status.get("phase"), ready, tuple(states)
+
+
 @dataclass
 class _Entry:
     namespace: str
@@ -46,6 +67,7 @@ class _Entry:
     last_write: float = 0.0
     pending: bool = False
     in_flight: bool = False
+    urgent: bool = False  # the pending status changes phase or readiness
     mismatch_since: float | None = None
     failures: int = 0  # writes failed in a row: retries back off
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
@@ -84,6 +106,8 @@ class StatusManager:
         entry = self._entry(pod)
         entry.desired = status
         if normalized(status) != entry.written:
+            if milestone(status) != milestone(entry.written):
+                entry.urgent = True
             self._mark(entry)
 
     def observe(self, pod: dict[str, Any]) -> None:
@@ -136,8 +160,11 @@ class StatusManager:
                 if not entry.pending or entry.in_flight:
                     continue
                 due = entry.last_write + self.min_interval * (2 ** min(entry.failures, 5))
+                if entry.urgent and not entry.failures:
+                    due = now
                 if due <= now:
                     entry.pending = False
+                    entry.urgent = False
                     entry.in_flight = True
                     asyncio.get_running_loop().create_task(self._write(entry))
                 else:

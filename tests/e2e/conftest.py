@@ -9,6 +9,7 @@ The pod network is one per test session (labelled), removed at the end.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -229,6 +230,43 @@ def wait_pod(
             return pod
         time.sleep(0.2)
     raise AssertionError(f"pod {namespace}/{name}: {what} not reached in {timeout}s: {pod}")
+
+
+def pods_version(api: httpx.Client, namespace: str) -> str:
+    """The namespace's pod list resourceVersion: watch from here to see every change after."""
+    r = api.get(f"/api/v1/namespaces/{namespace}/pods", params={"limit": "1"})
+    assert r.status_code == 200, r.text
+    return r.json()["metadata"]["resourceVersion"]
+
+
+def watch_pod(
+    api: httpx.Client,
+    namespace: str,
+    name: str,
+    since: str,
+    check: Callable[[dict[str, Any]], bool],
+    timeout: float = 30.0,
+    what: str = "condition",
+) -> list[dict[str, Any]]:
+    """Every version of the pod written after `since`, until `check` holds for one: a
+    state that lasts less than a poll interval is still seen."""
+    params = {
+        "watch": "1",
+        "resourceVersion": since,
+        "fieldSelector": f"metadata.name={name}",
+        "timeoutSeconds": str(int(timeout)),
+    }
+    seen: list[dict[str, Any]] = []
+    url = f"/api/v1/namespaces/{namespace}/pods"
+    with api.stream("GET", url, params=params, timeout=timeout + 5) as r:
+        assert r.status_code == 200, r.read()
+        for line in r.iter_lines():
+            event = json.loads(line)
+            assert event["type"] in ("ADDED", "MODIFIED"), event
+            seen.append(event["object"])
+            if check(event["object"]):
+                return seen
+    raise AssertionError(f"pod {namespace}/{name}: {what} not seen in {timeout}s: {seen[-1:]}")
 
 
 def is_ready(pod: dict[str, Any]) -> bool:

@@ -42,7 +42,9 @@ def test_crash_loop_backs_off(
     # The first restart is immediate; the second waits 10 s after the second crash.
     second_crash = parse_rfc3339(last["finishedAt"])
     final = container_status(pod, "crash")
-    state = final["state"].get("running") or final["state"].get("terminated") or {}
+    state = final["state"].get("running") or final["state"].get("terminated")
+    if state is None:  # the restarted container crashed already: it is the lastState
+        state = final["lastState"]["terminated"]
     second_restart = parse_rfc3339(state.get("startedAt"))
     assert second_crash is not None and second_restart is not None, final
     assert second_restart - second_crash >= 9, (second_crash, second_restart)

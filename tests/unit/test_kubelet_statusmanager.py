@@ -65,7 +65,7 @@ def test_burst_coalesces_and_patch_tests_the_uid() -> None:
         manager.set_status(pod(), {"phase": "Pending", "n": 0})
         await asyncio.sleep(0.02)  # the first write goes at once
         for n in range(1, 6):
-            manager.set_status(pod(), {"phase": "Running", "n": n})
+            manager.set_status(pod(), {"phase": "Pending", "n": n})
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.4)
         task.cancel()
@@ -74,7 +74,32 @@ def test_burst_coalesces_and_patch_tests_the_uid() -> None:
     api = asyncio.run(scenario())
     assert len(api.patches) == 2, api.patches
     assert api.patches[0][0] == {"op": "test", "path": "/metadata/uid", "value": "u1"}
-    assert api.patches[1][1]["value"] == {"phase": "Running", "n": 5}
+    assert api.patches[1][1]["value"] == {"phase": "Pending", "n": 5}
+
+
+def ready(flag: str, n: int) -> dict[str, Any]:
+    return {"phase": "Running", "n": n, "conditions": [{"type": "Ready", "status": flag}]}
+
+
+def test_phase_and_readiness_changes_are_written_at_once() -> None:
+    """Endpoints and rollouts wait on Ready: it does not wait out min_interval, while
+    other changes right after it still coalesce."""
+
+    async def scenario() -> FakeApi:
+        api = FakeApi()
+        manager = StatusManager(api, min_interval=5.0)  # type: ignore[arg-type]
+        task = asyncio.create_task(manager.run())
+        manager.set_status(pod(), ready("False", 1))  # Pending → Running
+        await asyncio.sleep(0.02)
+        manager.set_status(pod(), ready("True", 2))  # not ready → ready
+        await asyncio.sleep(0.02)
+        manager.set_status(pod(), ready("True", 3))  # no milestone: waits
+        await asyncio.sleep(0.1)
+        task.cancel()
+        return api
+
+    values = [p[1]["value"] for p in asyncio.run(scenario()).patches]
+    assert values == [ready("False", 1), ready("True", 2)]
 
 
 def test_replaced_pod_is_forgotten() -> None:
@@ -88,3 +113,25 @@ def test_replaced_pod_is_forgotten() -> None:
 
     api, manager = asyncio.run(scenario())
     assert len(api.patches) == 1 and manager.desired("u1") is None
+
+
+def waiting(reason: str) -> dict[str, Any]:
+    state = {"waiting": {"reason": reason, "message": f"{reason} …"}}
+    return {"phase": "Pending", "containerStatuses": [{"name": "app", "state": state}]}
+
+
+def test_each_container_state_is_written() -> None:
+    """ErrImagePull, then ImagePullBackOff: both reach the API, as users watch for them."""
+
+    async def scenario() -> FakeApi:
+        api = FakeApi()
+        manager = StatusManager(api, min_interval=5.0)  # type: ignore[arg-type]
+        task = asyncio.create_task(manager.run())
+        for reason in ("ContainerCreating", "ErrImagePull", "ImagePullBackOff"):
+            manager.set_status(pod(), waiting(reason))
+            await asyncio.sleep(0.02)
+        task.cancel()
+        return api
+
+    values = [p[1]["value"] for p in asyncio.run(scenario()).patches]
+    assert values == [waiting(r) for r in ("ContainerCreating", "ErrImagePull", "ImagePullBackOff")]

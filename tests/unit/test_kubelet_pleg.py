@@ -1,0 +1,134 @@
+"""The PLEG cache under concurrency: a relist's inspect that was answered before a
+pod worker acted must not overwrite what the worker read afterwards.
+
+The runtime is a fake (pure cache logic); what Docker does is covered by the e2e
+kubelet tests."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from kubelet import dockerlabels as L
+from kubelet.pleg import Pleg, RuntimeCache
+from kubelet.records import CREATED, RUNNING
+
+
+def inspect_data(cid: str, status: str) -> dict[str, Any]:
+    return {
+        "Id": cid,
+        "Created": "2024-05-01T12:00:00Z",
+        "Config": {
+            "Labels": {
+                L.POD_UID: "u",
+                L.POD_NAME: "web",
+                L.POD_NAMESPACE: "shop",
+                L.CONTAINER_NAME: "app",
+                L.SANDBOX: "false",
+                L.CONTAINER_KIND: "app",
+            }
+        },
+        "State": {"Status": status, "StartedAt": "2024-05-01T12:00:01Z"},
+    }
+
+
+class FakeRuntime:
+    """Docker as a dict of container states. An inspect reads the state when it is
+    called and may be held before it answers, like a slow Docker API call."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, str] = {}
+        self.hold: asyncio.Event | None = None
+
+    async def list_containers(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"Id": cid, "State": state} for cid, state in self.states.items()]
+
+    async def inspect(self, container_id: str) -> dict[str, Any] | None:
+        state = self.states.get(container_id)
+        answer = None if state is None else inspect_data(container_id, state)
+        hold = self.hold
+        if hold is not None:
+            await hold.wait()
+        return answer
+
+
+def make_pleg() -> tuple[FakeRuntime, RuntimeCache, Pleg]:
+    runtime = FakeRuntime()
+    cache = RuntimeCache()
+    pleg = Pleg(runtime, cache, "n1", "minik", on_change=lambda uids: None)  # type: ignore[arg-type]
+    return runtime, cache, pleg
+
+
+async def relist_held(
+    runtime: FakeRuntime, pleg: Pleg
+) -> tuple[asyncio.Task[set[str]], asyncio.Event]:
+    """A relist whose inspects have read Docker but not yet answered."""
+    hold = asyncio.Event()
+    runtime.hold = hold
+    task = asyncio.create_task(pleg.relist())
+    await asyncio.sleep(0.01)
+    runtime.hold = None
+    return task, hold
+
+
+def test_stale_relist_does_not_overwrite_a_newer_refresh() -> None:
+    async def scenario() -> str:
+        runtime, cache, pleg = make_pleg()
+        runtime.states["c1"] = "created"
+        relist, hold = await relist_held(runtime, pleg)
+        runtime.states["c1"] = "running"  # the pod worker started it …
+        await pleg.refresh(["c1"])  # … and read it back
+        hold.set()
+        await relist
+        record = cache.get("c1")
+        assert record is not None
+        return record.state
+
+    assert asyncio.run(scenario()) == RUNNING
+
+
+def test_stale_relist_does_not_revive_a_removed_container() -> None:
+    async def scenario() -> bool:
+        runtime, cache, pleg = make_pleg()
+        runtime.states["c1"] = "exited"
+        await pleg.relist()
+        runtime.states["c1"] = "running"  # restarted outside: the next relist inspects it
+        relist, hold = await relist_held(runtime, pleg)
+        del runtime.states["c1"]  # the pod worker removed it …
+        await pleg.refresh(["c1"])  # … and the cache dropped it
+        hold.set()
+        await relist
+        return cache.get("c1") is None
+
+    assert asyncio.run(scenario())
+
+
+def test_relist_keeps_a_container_created_after_its_list() -> None:
+    async def scenario() -> str:
+        runtime, cache, pleg = make_pleg()
+        relist, hold = await relist_held(runtime, pleg)  # lists nothing
+        runtime.states["c2"] = "created"
+        await pleg.refresh(["c2"])
+        hold.set()
+        await relist
+        record = cache.get("c2")
+        assert record is not None
+        return record.state
+
+    assert asyncio.run(scenario()) == CREATED
+
+
+def test_relist_sees_changes_and_drops_vanished_containers() -> None:
+    async def scenario() -> tuple[set[str], set[str], bool, bool, bool]:
+        runtime, cache, pleg = make_pleg()
+        runtime.states["c1"] = "running"
+        first = await pleg.relist()
+        del runtime.states["c1"]
+        second = await pleg.relist()
+        tombstone_kept = "c1" in cache.dropped  # an older inspect may still answer
+        await pleg.relist()
+        return first, second, cache.get("c1") is None, tombstone_kept, "c1" in cache.dropped
+
+    first, second, gone, tombstone_kept, tombstone_left = asyncio.run(scenario())
+    assert first == {"u"} and second == {"u"} and gone
+    assert tombstone_kept and not tombstone_left
