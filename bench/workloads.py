@@ -33,6 +33,10 @@ swarm is initialised on loopback (`docker swarm init --advertise-addr 127.0.0.1`
 and left at the end, even after a failure (a daemon already in a swarm is refused).
 Only objects this run created are removed.
 
+Last, Docker alone (no orchestrator) starts 30 sandbox+app pairs, the shape of
+minik's pods, and 30 single containers, the shape of Swarm's tasks, 4 calls in
+flight: how much of a converge is Docker's own work for each pod model.
+
 `--rounds N` runs each system N times (medians; minik's rounds first, then Swarm's).
 A scenario that does not finish within `--timeout` counts as TIMEOUT (slower than
 any time), the rest of its round is skipped and the next round starts clean.
@@ -88,13 +92,9 @@ APP = "web"
 # their containers apart only by that name: a second cluster's minik-node-1 (a test
 # run, someone's `minik up`) would take our pods' containers for orphans and remove
 # them, and `minik down` removes every container labelled with its node names. So
-# `up` runs with this run's own prefix (see MinikCluster); the rest is `minik up`.
+# `up` runs with this run's own `--node-prefix`.
 NODE_PREFIX = f"minik-bench-{secrets.token_hex(3)}-"
 NODE = f"{NODE_PREFIX}1"
-UP_WITH_PREFIX = (
-    "import sys; from deploy import cluster; cluster.NODE_PREFIX = sys.argv.pop(1); "
-    "sys.exit(cluster.main(sys.argv[1:]))"
-)
 BENCH_LABEL = "io.minik.bench"
 SECOND_NS = 1_000_000_000
 
@@ -351,15 +351,8 @@ class MinikCluster:
         self.started = False
 
     def _minik(self, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
-        """`minik ARGS --data-dir D` (HOME set to our own, so ~/.minik stays as it is);
-        `up` gets this run's node-name prefix."""
-        script = Path(sys.executable).parent / "minik"
-        if args[0] == "up":
-            argv = [sys.executable, "-c", UP_WITH_PREFIX, NODE_PREFIX]
-        elif script.exists():
-            argv = [str(script)]
-        else:
-            argv = [sys.executable, "-m", "deploy.cluster"]
+        """`minik ARGS --data-dir D` (HOME set to our own, so ~/.minik stays as it is)."""
+        argv = [sys.executable, "-m", "deploy.cluster"]
         env = {**os.environ, "HOME": str(self.home)}
         env.pop("MINIK_DATA_DIR", None)
         return subprocess.run(
@@ -373,7 +366,16 @@ class MinikCluster:
 
     def up(self) -> Path:
         self.started = True  # even a failed `up` may leave something for `down`
-        done = self._minik("up", "--nodes", "1", "--api-port", str(self.api_port), timeout=180)
+        done = self._minik(
+            "up",
+            "--nodes",
+            "1",
+            "--node-prefix",
+            NODE_PREFIX,
+            "--api-port",
+            str(self.api_port),
+            timeout=180,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"minik up failed:\n{done.stdout}{done.stderr}")
         return self.data_dir / "kubeconfig"
@@ -763,6 +765,59 @@ def run_swarm(
     return rounds
 
 
+# ---- Docker's own floor ---------------------------------------------------------------
+
+FLOOR_LABEL = "io.minik.bench-floor"
+FLOOR_THREADS = 4  # as many Docker create/start calls in flight as a kubelet allows
+
+
+def docker_floor(client: docker.DockerClient, image_id: str, replicas: int) -> dict[str, float]:
+    """Seconds for Docker alone to start `replicas` pods' worth of containers, no
+    orchestrator: pairs shaped like minik's pods (a sandbox on a bridge network, the
+    app joining its network namespace) and single containers like Swarm's tasks. It
+    tells how much of a converge is Docker's work for each pod model."""
+    from kubelet.pause import DEFAULT_SANDBOX_IMAGE
+
+    api = client.api
+    network = api.create_network(
+        f"minik-bench-floor-{secrets.token_hex(3)}", labels={FLOOR_LABEL: "1"}
+    )
+    labels = {FLOOR_LABEL: "1"}
+
+    def run(image: str, host_config: dict[str, Any]) -> str:
+        created = api.create_container(
+            image, labels=labels, host_config=api.create_host_config(**host_config)
+        )
+        api.start(created["Id"])
+        return created["Id"]
+
+    def pair(_: int) -> None:
+        sandbox = run(
+            DEFAULT_SANDBOX_IMAGE, {"network_mode": network["Id"], "ipc_mode": "shareable"}
+        )
+        run(image_id, {"network_mode": f"container:{sandbox}", "ipc_mode": f"container:{sandbox}"})
+
+    def single(_: int) -> None:
+        run(image_id, {"network_mode": network["Id"]})
+
+    results = {}
+    try:
+        for name, start in (("pairs", pair), ("singles", single)):
+            began = time.monotonic()
+            with ThreadPoolExecutor(FLOOR_THREADS) as pool:
+                list(pool.map(start, range(replicas)))
+            results[name] = time.monotonic() - began
+            for entry in api.containers(all=True, filters={"label": FLOOR_LABEL}):
+                api.remove_container(entry["Id"], force=True)
+    finally:
+        for entry in api.containers(all=True, filters={"label": FLOOR_LABEL}):
+            with contextlib.suppress(docker.errors.APIError):
+                api.remove_container(entry["Id"], force=True)
+        with contextlib.suppress(docker.errors.APIError):
+            api.remove_network(network["Id"])
+    return results
+
+
 # ---- shared -------------------------------------------------------------------------
 
 
@@ -852,6 +907,9 @@ def main() -> int:
         help="keep minik's logs (and name the last pod Ready in each scenario)",
     )
     parser.add_argument("--skip-swarm", action="store_true", help="measure minik only")
+    parser.add_argument(
+        "--skip-floor", action="store_true", help="do not time Docker alone (see docker_floor)"
+    )
     args = parser.parse_args()
 
     client = docker.from_env(timeout=120)
@@ -866,6 +924,7 @@ def main() -> int:
     try:
         minik = run_minik(workdir, client, args)
         swarm = [] if args.skip_swarm else run_swarm(client, images, args)
+        floor = {} if args.skip_floor else docker_floor(client, images["v1"], args.replicas)
     except BaseException:
         print(f"minik's logs are kept in {workdir / 'data' / 'logs'}", file=sys.stderr)
         raise
@@ -897,6 +956,12 @@ def main() -> int:
             if m is not None:
                 label = name if system == "minik" else ""
                 print(f"  {label:<15} {system} {milestones(m, total)}")
+    if floor:
+        print(
+            f"Docker alone, {FLOOR_THREADS} calls in flight, no probes: {args.replicas} "
+            f"sandbox+app pairs (minik's pod shape) {floor['pairs']:.2f}s, {args.replicas} "
+            f"single containers (Swarm's task shape) {floor['singles']:.2f}s"
+        )
     if args.probes == "http":
         print(
             "Swarm tasks turn `running` only once their health check passes "

@@ -47,6 +47,10 @@ class UpOptions:
     node_grace_seconds: int = 40  # a silent node is NotReady after this
     toleration_seconds: int = 300  # then its pods are evicted after this
     upstream_dns: str | None = None  # the proxy's resolver for names outside the cluster
+    node_prefix: str = NODE_PREFIX  # nodes are <prefix>1, <prefix>2, …
+
+    def node_name(self, index: int) -> str:
+        return f"{self.node_prefix}{index}"
 
     def toleration_flags(self) -> list[str]:
         return [
@@ -157,9 +161,9 @@ class LocalCluster:
                 for user, _ in COMPONENT_USERS
             }
             for proc in self._start_components(configs, nodes, options):
-                node = proc.name.replace("kubelet-", NODE_PREFIX)
+                node = proc.name.replace("kubelet-", options.node_prefix)
                 keep(proc, **({"node": node} if proc.name.startswith("kubelet-") else {}))
-            self._wait_nodes_ready(nodes, started)
+            self._wait_nodes_ready(nodes, started, options.node_prefix)
             _wait_proxy_serving(next(p for p in started if p.name == "proxy"))
         except (processes.StartError, ClusterError) as err:
             for proc in reversed(started):
@@ -190,7 +194,7 @@ class LocalCluster:
         cpus = os.cpu_count() or 1
         memory_mib = _host_memory_mib() // max(nodes, 1)
         for i in range(1, nodes + 1):
-            name = f"{NODE_PREFIX}{i}"
+            name = options.node_name(i)
             specs.append(
                 (
                     f"kubelet-{i}",
@@ -225,7 +229,7 @@ class LocalCluster:
                     "--kubeconfig",
                     str(configs["kube-proxy"]),
                     "--node-name",
-                    f"{NODE_PREFIX}1",
+                    options.node_name(1),
                     "--bind-address",
                     options.node_ip,
                     "--node-ip",
@@ -239,7 +243,7 @@ class LocalCluster:
         return [processes.spawn(name, argv, self.logs / f"{name}.log") for name, argv in specs]
 
     def _wait_nodes_ready(
-        self, nodes: int, started: list[processes.Process], timeout: float = 90
+        self, nodes: int, started: list[processes.Process], prefix: str, timeout: float = 90
     ) -> None:
         from api.resources import find
         from client.kubeconfig import load
@@ -257,7 +261,7 @@ class LocalCluster:
                 ready = [
                     n
                     for n in listed["items"]
-                    if _node_ready(n) and n["metadata"]["name"].startswith(NODE_PREFIX)
+                    if _node_ready(n) and n["metadata"]["name"].startswith(prefix)
                 ]
                 if len(ready) >= nodes:
                     return
@@ -279,6 +283,15 @@ class LocalCluster:
             stopped.append(f"{removed} pod container(s)")
         self.pid_file.unlink(missing_ok=True)
         return stopped
+
+
+def check_node_prefix(prefix: str) -> None:
+    """Node names must be DNS subdomains: the prefix plus a number has to be one."""
+    from api.labels import dns1123_subdomain_errors
+
+    errors = dns1123_subdomain_errors(f"{prefix}1")
+    if errors:
+        raise ClusterError(f"--node-prefix {prefix!r}: node names would be invalid: {errors[0]}")
 
 
 def remove_node_containers(nodes: list[str]) -> int:
@@ -438,6 +451,12 @@ def main(argv: list[str] | None = None) -> int:
         help="resolver the cluster DNS forwards other names to (default: resolv.conf's)",
     )
     up.add_argument(
+        "--node-prefix",
+        default=NODE_PREFIX,
+        help="nodes are named PREFIX1, PREFIX2, …; give two clusters sharing a Docker "
+        "daemon different prefixes (a kubelet removes its node's containers it does not know)",
+    )
+    up.add_argument(
         "--merge-kubeconfig",
         action="store_true",
         help="also add a `minik` context to ~/.kube/config for kubectl",
@@ -450,11 +469,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "up":
             if args.nodes < 1:
                 raise ClusterError("--nodes must be at least 1")
+            check_node_prefix(args.node_prefix)
             options = UpOptions(
                 args.node_ip,
                 args.node_grace_period,
                 args.toleration_seconds,
                 upstream_dns=args.upstream_dns,
+                node_prefix=args.node_prefix,
             )
             record = cluster.up(args.etcd_servers, args.api_port, args.nodes, options)
             home_kubeconfig = Path("~/.minik/kubeconfig").expanduser()
