@@ -189,6 +189,7 @@ class Kubelet:
         self.ready.set()
         loops = [
             self.pleg.run(),
+            self.pleg.watch_events(),
             self.status.run(),
             self.agent.run(),
             self.events.run(),

@@ -1,10 +1,12 @@
 """The pod lifecycle event generator: Docker's state, relisted, as a cache.
 
-Every second one `docker ps -a` (filtered by this node's label) is compared with
-the cache; only containers that appeared or changed state are inspected, and the
-pods they belong to are woken up. Pod workers read the cache instead of asking
-Docker, and refresh the containers they have just acted on, so a sync always sees
-what it did.
+Every second — and at once when Docker reports that one of this node's containers
+died or vanished (its event stream; the periodic relist stays as the safety net,
+as in Kubernetes' evented PLEG) — one `docker ps -a` (filtered by this node's
+label) is compared with the cache; only containers that appeared or changed state
+are inspected, and the pods they belong to are woken up. Pod workers read the cache
+instead of asking Docker, and refresh the containers they have just acted on, so a
+sync always sees what it did.
 
 Relists and refreshes inspect concurrently, so their answers can arrive out of
 order. Each record is stamped with the moment its inspect began (`updated`), and the
@@ -18,6 +20,7 @@ so a container just created is not forgotten for a moment.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -31,6 +34,11 @@ from kubelet.volumes import read_termination_message
 log = logging.getLogger(__name__)
 
 RELIST_PERIOD = 1.0
+EVENT_COALESCE = 0.05  # seconds: a burst of events (5 kills at once) is one relist
+EVENTS_RETRY = 2.0  # seconds before reopening Docker's event stream after it failed
+# What the kubelet did not do itself: its own creates and starts are refreshed by
+# the pod worker that made them.
+WAKING_EVENTS = ["die", "oom", "destroy"]
 UNHEALTHY_AFTER = 180.0  # Kubernetes: a PLEG that has not relisted for 3 min is unhealthy
 FALLBACK_LOG_LINES = 80
 FALLBACK_LOG_BYTES = 2048
@@ -101,6 +109,7 @@ class Pleg:
         self.period = period
         self.last_relist: float | None = None  # monotonic time of the last good relist
         self.last_error: str = ""
+        self._poked = asyncio.Event()
 
     def healthy(self) -> bool:
         last = self.last_relist
@@ -187,6 +196,10 @@ class Pleg:
             return ""
         return b"".join(chunks)[-FALLBACK_LOG_BYTES:].decode(errors="replace")
 
+    def poke(self) -> None:
+        """Relist now rather than at the next period."""
+        self._poked.set()
+
     async def run(self) -> None:
         """Relist forever, waking the pods that changed."""
         while True:
@@ -199,7 +212,23 @@ class Pleg:
                 log.warning("relist failed: %s", err)
             except Exception:
                 log.exception("relist failed")
-            await asyncio.sleep(self.period)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poked.wait(), self.period)
+            if self._poked.is_set():
+                await asyncio.sleep(EVENT_COALESCE)
+                self._poked.clear()
+
+    async def watch_events(self) -> None:
+        """Poke the relist whenever Docker reports one of this node's containers
+        died, was OOM-killed or removed (by anyone: `docker kill`, a crash)."""
+        filters = {**node_filter(self.node), "type": ["container"], "event": WAKING_EVENTS}
+        while True:
+            try:
+                async for _ in self.runtime.events(filters):
+                    self.poke()
+            except RuntimeFailure as err:
+                log.warning("docker events: %s; relisting every %.0fs meanwhile", err, self.period)
+            await asyncio.sleep(EVENTS_RETRY)
 
 
 def _with_message(record: ContainerRecord, message: str) -> ContainerRecord:

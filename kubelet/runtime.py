@@ -261,56 +261,86 @@ class DockerRuntime:
         since: float | None = None,
     ) -> AsyncIterator[bytes]:
         """A container's stdout and stderr as they are written, chunk by chunk."""
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(maxsize=64)
-        opened: list[Any] = []
-        stopping = threading.Event()
 
-        def put(item: bytes | BaseException | None) -> bool:
-            if stopping.is_set():
-                return False
-            future = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
-            while True:
-                try:
-                    future.result(timeout=0.5)
-                    return True
-                except TimeoutError:
-                    if stopping.is_set():
-                        future.cancel()
-                        return False
+        def open_stream() -> Any:
+            return self.api.logs(
+                container_id,
+                stdout=True,
+                stderr=True,
+                stream=True,
+                follow=follow,
+                timestamps=timestamps,
+                tail="all" if tail is None else max(0, int(tail)),
+                since=since if since and since > 0 else None,
+            )
 
-        def pump() -> None:
+        async for chunk in _pumped(open_stream, f"logs-{container_id[:12]}"):
+            yield chunk
+
+    async def events(self, filters: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """Docker's events matching `filters`, decoded, as they happen (until the
+        daemon closes the stream)."""
+
+        def open_stream() -> Any:
+            return self.api.events(decode=True, filters=filters)
+
+        async for event in _pumped(open_stream, "docker-events"):
+            yield event
+
+
+async def _pumped(open_stream: Callable[[], Any], name: str) -> AsyncIterator[Any]:
+    """Items of a blocking Docker stream, read by a thread of its own and handed to
+    the loop through a bounded queue (back-pressure); leaving the iteration closes
+    the stream, which ends the thread."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=64)
+    opened: list[Any] = []
+    stopping = threading.Event()
+    done = object()
+
+    def put(item: Any) -> bool:
+        if stopping.is_set():
+            return False
+        future = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
+        while True:
             try:
-                stream = self.api.logs(
-                    container_id,
-                    stdout=True,
-                    stderr=True,
-                    stream=True,
-                    follow=follow,
-                    timestamps=timestamps,
-                    tail="all" if tail is None else max(0, int(tail)),
-                    since=since if since and since > 0 else None,
-                )
-                opened.append(stream)
-                for chunk in stream:
-                    if not put(chunk):
-                        break
-                put(None)
-            except BaseException as err:  # handed to the reader
-                put(err)
+                future.result(timeout=0.5)
+                return True
+            except TimeoutError:
+                if stopping.is_set():
+                    future.cancel()
+                    return False
 
-        thread = threading.Thread(target=pump, name=f"logs-{container_id[:12]}", daemon=True)
-        thread.start()
+    def pump() -> None:
         try:
-            while True:
-                item = await queue.get()
-                if item is None:
-                    return
-                if isinstance(item, BaseException):
-                    raise RuntimeFailure(_message(item)) from item  # type: ignore[arg-type]
-                yield item
-        finally:
-            stopping.set()
-            for stream in opened:
-                with contextlib.suppress(Exception):
-                    stream.close()
+            stream = open_stream()
+            opened.append(stream)
+            for item in stream:
+                if not put(item):
+                    break
+            put(done)
+        except BaseException as err:  # handed to the reader
+            put(_Failure(err))
+
+    thread = threading.Thread(target=pump, name=name, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = await queue.get()
+            if item is done:
+                return
+            if isinstance(item, _Failure):
+                raise RuntimeFailure(_message(item.error)) from item.error  # type: ignore[arg-type]
+            yield item
+    finally:
+        stopping.set()
+        for stream in opened:
+            with contextlib.suppress(Exception):
+                stream.close()
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """An exception from a stream's thread (a Docker event could never be one)."""
+
+    error: BaseException

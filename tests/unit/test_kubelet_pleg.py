@@ -7,6 +7,7 @@ kubelet tests."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 from kubelet import dockerlabels as L
@@ -39,6 +40,13 @@ class FakeRuntime:
     def __init__(self) -> None:
         self.states: dict[str, str] = {}
         self.hold: asyncio.Event | None = None
+        self.events_filters: list[dict[str, Any]] = []
+        self.event_feed: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def events(self, filters: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        self.events_filters.append(filters)
+        while True:
+            yield await self.event_feed.get()
 
     async def list_containers(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
         return [{"Id": cid, "State": state} for cid, state in self.states.items()]
@@ -132,3 +140,30 @@ def test_relist_sees_changes_and_drops_vanished_containers() -> None:
     first, second, gone, tombstone_kept, tombstone_left = asyncio.run(scenario())
     assert first == {"u"} and second == {"u"} and gone
     assert tombstone_kept and not tombstone_left
+
+
+def test_a_docker_event_relists_at_once() -> None:
+    """A container killed outside the kubelet is noticed on Docker's `die` event, not
+    a whole relist period later."""
+
+    async def scenario() -> tuple[set[str], list[dict[str, Any]]]:
+        runtime = FakeRuntime()
+        cache = RuntimeCache()
+        woken: set[str] = set()
+        pleg = Pleg(runtime, cache, "n1", "minik", on_change=woken.update, period=30.0)  # type: ignore[arg-type]
+        runtime.states["c1"] = "running"
+        tasks = [asyncio.create_task(pleg.run()), asyncio.create_task(pleg.watch_events())]
+        await asyncio.sleep(0.05)  # the first relist
+        woken.clear()
+        runtime.states["c1"] = "exited"
+        await runtime.event_feed.put({"status": "die", "id": "c1"})
+        await asyncio.sleep(0.3)
+        for task in tasks:
+            task.cancel()
+        record = cache.get("c1")
+        assert record is not None and record.exited
+        return woken, runtime.events_filters
+
+    woken, filters = asyncio.run(scenario())
+    assert woken == {"u"}
+    assert filters[0]["label"] == [f"{L.NODE}=n1"] and "die" in filters[0]["event"]
