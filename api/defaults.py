@@ -1,5 +1,6 @@
 """Defaulting, as Kubernetes' SetDefaults_* functions (pkg/apis/core/v1/defaults.go,
-pkg/apis/apps/v1/defaults.go): fills in what a client left out, in place.
+pkg/apis/apps/v1/defaults.go, pkg/apis/discovery/v1/defaults.go): fills in what a
+client left out, in place.
 
 Runs before validation on every create and update, so validation sees the same object
 Kubernetes would, and kubectl's output shows the fields it expects (`protocol: TCP`,
@@ -270,6 +271,14 @@ def _endpoints(obj: dict) -> None:
             _default(port, "protocol", "TCP", empty=(None, ""))
 
 
+def _endpointslice(obj: dict) -> None:
+    """discovery/v1 SetDefaults_EndpointPort: an unnamed port is named "", TCP unless
+    said otherwise (only a missing protocol is defaulted; "" stays invalid)."""
+    for port in _dicts(obj, "ports"):
+        _default(port, "name", "")
+        _default(port, "protocol", "TCP")
+
+
 def _namespace(obj: dict) -> None:
     metadata = _dict(obj, "metadata")
     name = metadata.get("name") if metadata is not None else None
@@ -297,6 +306,7 @@ _BY_KIND: dict[str, Callable[[dict], None]] = {
     "ReplicaSet": _replicaset,
     "Service": _service,
     "Endpoints": _endpoints,
+    "EndpointSlice": _endpointslice,
     "Namespace": _namespace,
     "Node": _node,
 }

@@ -111,6 +111,7 @@ RESOURCES: tuple[Resource, ...] = (
         subresources=("status", "scale"),
     ),
     Resource("coordination.k8s.io", "v1", "Lease", "leases", "lease", True),
+    Resource("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", True),
 )
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

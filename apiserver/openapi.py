@@ -82,11 +82,23 @@ PACKAGES: dict[str, tuple[str, ...]] = {
         "RollingUpdateDeployment",
     ),
     "io.k8s.api.coordination.v1": ("Lease", "LeaseList", "LeaseSpec"),
+    "io.k8s.api.discovery.v1": (
+        "Endpoint",
+        "EndpointConditions",
+        "EndpointHints",
+        "EndpointSlice",
+        "EndpointSliceList",
+        "ForNode",
+        "ForZone",
+    ),
     "io.k8s.api.autoscaling.v1": ("Scale", "ScaleSpec", "ScaleStatus"),
     "io.k8s.api.policy.v1": ("Eviction",),
 }
 INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 _PACKAGE_OF = {t: pkg for pkg, types in PACKAGES.items() for t in types}
+# Model prefixes the client uses where a bare name is ambiguous (core/v1 and
+# discovery/v1 both have an EndpointPort): the prefix names the package.
+_PREFIX_PACKAGES = {"CoreV1": "io.k8s.api.core.v1", "DiscoveryV1": "io.k8s.api.discovery.v1"}
 
 # Strategic-merge-patch metadata (Kubernetes' patchStrategy/patchMergeKey struct tags).
 PATCH_META: dict[str, dict[str, tuple[str, str | None]]] = {
@@ -238,10 +250,12 @@ def list_name(definition: str) -> str:
 
 def published_name(definition: str) -> str:
     """V1DeploymentSpec -> io.k8s.api.apps.v1.DeploymentSpec (what kubectl explain shows)."""
-    for prefix in ("CoreV1", "V1"):
+    for prefix, package in _PREFIX_PACKAGES.items():
         if definition.startswith(prefix):
-            bare = definition[len(prefix) :]
-            return f"{_PACKAGE_OF.get(bare, 'io.k8s.api.core.v1')}.{bare}"
+            return f"{package}.{definition[len(prefix) :]}"
+    if definition.startswith("V1"):
+        bare = definition[len("V1") :]
+        return f"{_PACKAGE_OF.get(bare, 'io.k8s.api.core.v1')}.{bare}"
     return definition
 
 

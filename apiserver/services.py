@@ -1,5 +1,6 @@
 """The `kubernetes` Service in `default`, as every Kubernetes cluster has: the first
-ClusterIP of the range, with Endpoints pointing at this apiserver."""
+ClusterIP of the range, with Endpoints and an EndpointSlice (what kubectl describe
+reads) pointing at this apiserver."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 
 SERVICES = find("", "v1", "services")
 ENDPOINTS = find("", "v1", "endpoints")
+ENDPOINTSLICES = find("discovery.k8s.io", "v1", "endpointslices")
 
 
 async def ensure_kubernetes_service(server: ApiServer) -> None:
@@ -47,8 +49,18 @@ async def ensure_kubernetes_service(server: ApiServer) -> None:
             }
         ],
     }
+    endpointslice = {
+        "metadata": {
+            "name": "kubernetes",
+            "namespace": "default",
+            "labels": {"kubernetes.io/service-name": "kubernetes"},
+        },
+        "addressType": "IPv6" if ":" in address else "IPv4",
+        "endpoints": [{"addresses": [address], "conditions": {"ready": True}}],
+        "ports": [{"name": "https", "port": config.port, "protocol": "TCP"}],
+    }
     opts = WriteOptions(field_manager="kube-apiserver")
-    for res, obj in ((SERVICES, service), (ENDPOINTS, endpoints)):
+    for res, obj in ((SERVICES, service), (ENDPOINTS, endpoints), (ENDPOINTSLICES, endpointslice)):
         try:
             await server.registry.create(RequestInfo(res, "default", None, None), obj, opts)
         except errors.AlreadyExists:

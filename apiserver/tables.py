@@ -223,6 +223,13 @@ COLUMNS: dict[str, list[Column]] = {
     ],
     "Namespace": [NAME, _col("Status", "The status of the namespace"), AGE],
     "Lease": [NAME, _col("Holder", "The identity of the holder of the current lease."), AGE],
+    "EndpointSlice": [
+        NAME,
+        _col("AddressType", "The type of address carried by this EndpointSlice."),
+        _col("Ports", "The network ports exposed by each endpoint in this slice."),
+        _col("Endpoints", "A list of unique endpoints in this slice."),
+        AGE,
+    ],
 }
 DEFAULT_COLUMNS = [NAME, _col("Created At", "Time the object was created.", "date")]
 
@@ -585,6 +592,34 @@ def _lease_cells(lease: Obj, now: float) -> list[Any]:
     return [meta.get("name", ""), holder, age(meta.get("creationTimestamp"), now)]
 
 
+def _list_with_more(items: list[str], limit: int = 3) -> str:
+    """Kubernetes' listWithMoreString: the first `limit`, `+ N more...`, or `<unset>`."""
+    text = ",".join(items[:limit])
+    if len(items) > limit:
+        return f"{text} + {len(items) - limit} more..."
+    return text or "<unset>"
+
+
+def _slice_port(port: Obj) -> str:
+    """formatDiscoveryPorts: the number, else the name, else `*` (any port)."""
+    if port.get("port") is not None:
+        return str(port["port"])
+    return "*" if port.get("name") is None else port["name"]
+
+
+def _endpointslice_cells(eps: Obj, now: float) -> list[Any]:
+    meta = eps.get("metadata") or {}
+    ports = [_slice_port(p) for p in eps.get("ports") or []]
+    addresses = [a for e in eps.get("endpoints") or [] for a in e.get("addresses") or []]
+    return [
+        meta.get("name", ""),
+        eps.get("addressType", ""),
+        _list_with_more(ports),
+        _list_with_more(addresses),
+        age(meta.get("creationTimestamp"), now),
+    ]
+
+
 def _default_cells(obj: Obj, now: float) -> list[Any]:
     meta = obj.get("metadata") or {}
     return [meta.get("name", ""), meta.get("creationTimestamp")]
@@ -600,6 +635,7 @@ CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
     "ReplicaSet": _replicaset_cells,
     "Namespace": _namespace_cells,
     "Lease": _lease_cells,
+    "EndpointSlice": _endpointslice_cells,
 }
 
 

@@ -343,7 +343,8 @@ def deployment(image: str, replicas: int, probes: bool) -> dict[str, Any]:
 class MinikCluster:
     """`minik up --nodes 1` in a temporary data dir; `minik down` at the end."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, pod_network: str) -> None:
+        self.pod_network = pod_network
         self.data_dir = workdir / "data"
         self.home = workdir / "home"
         self.home.mkdir(parents=True, exist_ok=True)
@@ -372,6 +373,8 @@ class MinikCluster:
             "1",
             "--node-prefix",
             NODE_PREFIX,
+            "--pod-network",
+            self.pod_network,
             "--api-port",
             str(self.api_port),
             timeout=180,
@@ -480,7 +483,7 @@ def minik_cleanup(api: Client, watch: PodWatch, timeout: float) -> None:
 def run_minik(
     workdir: Path, docker_client: docker.DockerClient, args: argparse.Namespace
 ) -> list[dict[str, Measure]]:
-    cluster = MinikCluster(workdir)
+    cluster = MinikCluster(workdir, args.pod_network)
     rounds: list[dict[str, Measure]] = []
     watch: PodWatch | None = None
     try:
@@ -771,34 +774,36 @@ FLOOR_LABEL = "io.minik.bench-floor"
 FLOOR_THREADS = 4  # as many Docker create/start calls in flight as a kubelet allows
 
 
-def docker_floor(client: docker.DockerClient, image_id: str, replicas: int) -> dict[str, float]:
+def docker_floor(
+    client: docker.DockerClient, image_id: str, replicas: int, pod_network: str
+) -> dict[str, float]:
     """Seconds for Docker alone to start `replicas` pods' worth of containers, no
     orchestrator: pairs shaped like minik's pods (a sandbox on a bridge network, the
     app joining its network namespace) and single containers like Swarm's tasks. It
-    tells how much of a converge is Docker's work for each pod model."""
+    tells how much of a converge is Docker's work for each pod model. The network is
+    of the kind minik's pods used: Docker's default `bridge`, or a user-defined one."""
     from kubelet.pause import DEFAULT_SANDBOX_IMAGE
 
     api = client.api
-    network = api.create_network(
-        f"minik-bench-floor-{secrets.token_hex(3)}", labels={FLOOR_LABEL: "1"}
-    )
     labels = {FLOOR_LABEL: "1"}
+    network = "bridge"
+    if pod_network != "bridge":
+        network = api.create_network(f"minik-bench-floor-{secrets.token_hex(3)}", labels=labels)[
+            "Id"
+        ]
 
     def run(image: str, host_config: dict[str, Any]) -> str:
-        created = api.create_container(
-            image, labels=labels, host_config=api.create_host_config(**host_config)
-        )
+        config = api.create_host_config(**host_config)
+        created = api.create_container(image, labels=labels, host_config=config)
         api.start(created["Id"])
         return created["Id"]
 
     def pair(_: int) -> None:
-        sandbox = run(
-            DEFAULT_SANDBOX_IMAGE, {"network_mode": network["Id"], "ipc_mode": "shareable"}
-        )
+        sandbox = run(DEFAULT_SANDBOX_IMAGE, {"network_mode": network, "ipc_mode": "shareable"})
         run(image_id, {"network_mode": f"container:{sandbox}", "ipc_mode": f"container:{sandbox}"})
 
     def single(_: int) -> None:
-        run(image_id, {"network_mode": network["Id"]})
+        run(image_id, {"network_mode": network})
 
     results = {}
     try:
@@ -813,8 +818,9 @@ def docker_floor(client: docker.DockerClient, image_id: str, replicas: int) -> d
         for entry in api.containers(all=True, filters={"label": FLOOR_LABEL}):
             with contextlib.suppress(docker.errors.APIError):
                 api.remove_container(entry["Id"], force=True)
-        with contextlib.suppress(docker.errors.APIError):
-            api.remove_network(network["Id"])
+        if network != "bridge":
+            with contextlib.suppress(docker.errors.APIError):
+                api.remove_network(network)
     return results
 
 
@@ -908,6 +914,9 @@ def main() -> int:
     )
     parser.add_argument("--skip-swarm", action="store_true", help="measure minik only")
     parser.add_argument(
+        "--pod-network", default="minik", help="minik up --pod-network (`bridge`: Docker's default)"
+    )
+    parser.add_argument(
         "--skip-floor", action="store_true", help="do not time Docker alone (see docker_floor)"
     )
     args = parser.parse_args()
@@ -924,7 +933,11 @@ def main() -> int:
     try:
         minik = run_minik(workdir, client, args)
         swarm = [] if args.skip_swarm else run_swarm(client, images, args)
-        floor = {} if args.skip_floor else docker_floor(client, images["v1"], args.replicas)
+        floor = (
+            {}
+            if args.skip_floor
+            else docker_floor(client, images["v1"], args.replicas, args.pod_network)
+        )
     except BaseException:
         print(f"minik's logs are kept in {workdir / 'data' / 'logs'}", file=sys.stderr)
         raise

@@ -6,6 +6,8 @@ shared informers → work queue → workers → `reconcile(key)`).
 - deployment.py      rolls Deployments between ReplicaSets (deployment_util.py, rollout.py)
 - garbagecollector.py  cascades deletion along ownerReferences (gcgraph.py)
 - endpoints.py       lists a Service's pod addresses in its Endpoints (endpoints_util.py)
+- endpointslice.py   lists them in EndpointSlices of up to 100 (endpointslice_util.py,
+                     endpointslice_tracker.py)
 - nodelifecycle.py   marks silent nodes Unknown and taints them (taints.py)
 - tainteviction.py   evicts pods from NoExecute-tainted nodes
 - podgc.py           force-deletes pods no kubelet will ever finish

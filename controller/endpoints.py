@@ -14,7 +14,7 @@ from api.resources import find
 from client.informer import split_key
 from controller.base import Context, Controller
 from controller.controllerref import meta
-from controller.endpoints_util import desired_labels, desired_subsets
+from controller.endpoints_util import desired_labels, desired_subsets, endpoint_view, selects
 
 log = logging.getLogger(__name__)
 
@@ -23,30 +23,6 @@ SERVICES = find("", "v1", "services")
 ENDPOINTS = find("", "v1", "endpoints")
 LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader"
 Obj = dict[str, Any]
-
-
-def _selects(service: Obj, pod: Obj) -> bool:
-    selector = (service.get("spec") or {}).get("selector") or {}
-    labels = meta(pod).get("labels") or {}
-    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
-
-
-def _endpoint_view(pod: Obj) -> tuple[Any, ...]:
-    """The parts of a pod its Endpoints entries depend on."""
-    spec, status = pod.get("spec") or {}, pod.get("status") or {}
-    ready = [c.get("status") for c in status.get("conditions") or [] if c.get("type") == "Ready"]
-    return (
-        meta(pod).get("labels"),
-        bool(meta(pod).get("deletionTimestamp")),
-        status.get("podIP"),
-        status.get("podIPs"),
-        status.get("phase"),
-        ready,
-        spec.get("nodeName"),
-        spec.get("hostname"),
-        spec.get("subdomain"),
-        [c.get("ports") for c in spec.get("containers") or []],
-    )
 
 
 class EndpointsController(Controller):
@@ -67,14 +43,14 @@ class EndpointsController(Controller):
 
     def _pod_changed(self, pod: Obj) -> None:
         for service in self.services_by_ns.list(meta(pod).get("namespace") or ""):
-            if _selects(service, pod):
+            if selects(service, pod):
                 self.enqueue(service)
 
     def _pod_updated(self, old: Obj, new: Obj) -> None:
-        if _endpoint_view(old) == _endpoint_view(new):
+        if endpoint_view(old) == endpoint_view(new):
             return
         for service in self.services_by_ns.list(meta(new).get("namespace") or ""):
-            if _selects(service, new) or _selects(service, old):
+            if selects(service, new) or selects(service, old):
                 self.enqueue(service)
 
     async def started(self) -> None:
@@ -99,7 +75,7 @@ class EndpointsController(Controller):
         spec = service.get("spec") or {}
         if spec.get("type") == "ExternalName" or not spec.get("selector"):
             return
-        pods = [p for p in self.pods_by_ns.list(namespace or "") if _selects(service, p)]
+        pods = [p for p in self.pods_by_ns.list(namespace or "") if selects(service, p)]
         subsets = desired_subsets(service, pods)
         labels = desired_labels(service)
         current = self.endpoints.get(key)

@@ -16,6 +16,33 @@ Obj = dict[str, Any]
 HEADLESS_LABEL = "service.kubernetes.io/headless"
 
 
+def selects(service: Obj, pod: Obj) -> bool:
+    """The service's selector matches the pod; an empty selector matches nothing (such
+    a service's endpoints are managed by hand)."""
+    selector = (service.get("spec") or {}).get("selector") or {}
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def endpoint_view(pod: Obj) -> tuple[Any, ...]:
+    """The parts of a pod its Endpoints (and EndpointSlice) entries depend on: an
+    update that changes none of them needs no reconcile."""
+    md, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
+    ready = [c.get("status") for c in status.get("conditions") or [] if c.get("type") == "Ready"]
+    return (
+        md.get("labels"),
+        bool(md.get("deletionTimestamp")),
+        status.get("podIP"),
+        status.get("podIPs"),
+        status.get("phase"),
+        ready,
+        spec.get("nodeName"),
+        spec.get("hostname"),
+        spec.get("subdomain"),
+        [c.get("ports") for c in spec.get("containers") or []],
+    )
+
+
 def should_be_in_endpoints(pod: Obj, include_terminating: bool) -> bool:
     """Running or pending, with an IP, and not being deleted (unless the service
     publishes not-ready addresses)."""

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 def _registry() -> dict[str, type[Controller]]:
     from controller.deployment import DeploymentController
     from controller.endpoints import EndpointsController
+    from controller.endpointslice import EndpointSliceController
     from controller.garbagecollector import GarbageCollector
     from controller.nodelifecycle import NodeLifecycleController
     from controller.podgc import PodGCController
@@ -29,6 +30,7 @@ def _registry() -> dict[str, type[Controller]]:
         "replicaset": ReplicaSetController,
         "garbagecollector": GarbageCollector,
         "endpoints": EndpointsController,
+        "endpointslice": EndpointSliceController,
         "nodelifecycle": NodeLifecycleController,
         "tainteviction": TaintEvictionController,
         "podgc": PodGCController,
@@ -40,6 +42,7 @@ CONTROLLER_NAMES = (
     "replicaset",
     "garbagecollector",
     "endpoints",
+    "endpointslice",
     "nodelifecycle",
     "tainteviction",
     "podgc",
@@ -51,6 +54,7 @@ ALIASES = {
     "garbage-collector-controller": "garbagecollector",
     "endpoint": "endpoints",
     "endpoints-controller": "endpoints",
+    "endpointslice-controller": "endpointslice",
     "node-lifecycle-controller": "nodelifecycle",
     "taint-eviction-controller": "tainteviction",
     "pod-garbage-collector-controller": "podgc",

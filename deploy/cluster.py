@@ -22,6 +22,7 @@ import yaml
 
 from client.kubeconfig import write_kubeconfig
 from deploy import processes
+from kubelet.config import DEFAULT_NETWORK
 from proxy.clusterdns import DEFAULT_CLUSTER_DNS
 
 COMPONENT_USERS = [
@@ -48,6 +49,7 @@ class UpOptions:
     toleration_seconds: int = 300  # then its pods are evicted after this
     upstream_dns: str | None = None  # the proxy's resolver for names outside the cluster
     node_prefix: str = NODE_PREFIX  # nodes are <prefix>1, <prefix>2, …
+    pod_network: str = DEFAULT_NETWORK  # the Docker network the kubelets' pods join
 
     def node_name(self, index: int) -> str:
         return f"{self.node_prefix}{index}"
@@ -217,6 +219,8 @@ class LocalCluster:
                         options.node_ip,
                         "--cluster-dns",
                         DEFAULT_CLUSTER_DNS,
+                        "--pod-network",
+                        options.pod_network,
                     ],
                 )
             )
@@ -457,6 +461,12 @@ def main(argv: list[str] | None = None) -> int:
         "daemon different prefixes (a kubelet removes its node's containers it does not know)",
     )
     up.add_argument(
+        "--pod-network",
+        default=DEFAULT_NETWORK,
+        help="Docker network for pods (created when missing; `bridge` is Docker's default "
+        "network, shared with other containers but quicker to join)",
+    )
+    up.add_argument(
         "--merge-kubeconfig",
         action="store_true",
         help="also add a `minik` context to ~/.kube/config for kubectl",
@@ -476,6 +486,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.toleration_seconds,
                 upstream_dns=args.upstream_dns,
                 node_prefix=args.node_prefix,
+                pod_network=args.pod_network,
             )
             record = cluster.up(args.etcd_servers, args.api_port, args.nodes, options)
             home_kubeconfig = Path("~/.minik/kubeconfig").expanduser()

@@ -1,7 +1,8 @@
 """The controller manager as a real process (`python -m controller`) against the real
 apiserver: ReplicaSets, Deployments (rolling update, Recreate, undo, restart, pause,
 progress deadline, history), the garbage collector's three propagation policies,
-Endpoints, node lifecycle with taint eviction and pod GC, and a SIGKILL mid-rollout.
+Endpoints and EndpointSlices, node lifecycle with taint eviction and pod GC, and a
+SIGKILL mid-rollout.
 
 There is no kubelet or scheduler here: `tests.support.fakenode.FakeCluster` binds
 pods, reports them Running and Ready, and renews node Leases through the API."""
@@ -164,6 +165,13 @@ def replicaset(name: str, replicas: int = 2, labels: dict[str, str] | None = Non
     }
 
 
+GROUPS = {
+    "deployments": "/apis/apps/v1",
+    "replicasets": "/apis/apps/v1",
+    "endpointslices": "/apis/discovery.k8s.io/v1",
+}
+
+
 class Api:
     """Short paths for one namespace."""
 
@@ -172,7 +180,7 @@ class Api:
         self.ns = namespace
 
     def path(self, plural: str, name: str = "") -> str:
-        group = "/apis/apps/v1" if plural in ("deployments", "replicasets") else "/api/v1"
+        group = GROUPS.get(plural, "/api/v1")
         base = f"{group}/namespaces/{self.ns}/{plural}"
         return f"{base}/{name}" if name else base
 
@@ -658,11 +666,11 @@ def test_orphan_deletion_leaves_dependents_running(manager, api, cluster):
 # ---- endpoints -------------------------------------------------------------------------
 
 
-def _web_pod(name: str, port: int, ready: bool) -> Obj:
+def _web_pod(name: str, port: int, ready: bool, app: str = "svc") -> Obj:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "labels": {"app": "svc", "ready": str(ready).lower()}},
+        "metadata": {"name": name, "labels": {"app": app, "ready": str(ready).lower()}},
         "spec": {
             "containers": [
                 {
@@ -748,6 +756,157 @@ def test_endpoints_track_ready_and_not_ready_pods(manager, api, apiserver, names
         wait_for(lambda: api.get("endpoints", "svc") is None, what="endpoints deleted")
 
 
+# ---- endpoint slices -------------------------------------------------------------------
+
+SERVICE_NAME = "kubernetes.io/service-name"
+MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
+
+
+def _slices(api: Api, service: str) -> list[Obj]:
+    return api.items("endpointslices", f"{SERVICE_NAME}={service}")
+
+
+def _slice_service(name: str, port: Obj) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "labels": {"tier": "web"}},
+        "spec": {"selector": {"app": name}, "ports": [port]},
+    }
+
+
+def test_endpointslices_follow_ready_and_not_ready_pods(manager, api, apiserver, namespace):
+    ready = {"p1": True, "p2": True, "p3": True, "p4": False}
+    with (
+        apiserver.http() as client,
+        FakeCluster(client, namespace, ["a"], ready=lambda pod: ready[pod["metadata"]["name"]]),
+    ):
+        for name, is_ready_ in ready.items():
+            api.create("pods", _web_pod(name, 8080, is_ready_))
+        svc = api.create("services", _slice_service("svc", {"port": 80, "targetPort": "http"}))
+
+        def conditions() -> dict[str, Obj]:
+            return {
+                e["targetRef"]["name"]: e["conditions"]
+                for s in _slices(api, "svc")
+                for e in s.get("endpoints") or []
+            }
+
+        up = {"ready": True, "serving": True, "terminating": False}
+        down = {"ready": False, "serving": False, "terminating": False}
+        expected = {"p1": up, "p2": up, "p3": up, "p4": down}
+        wait_for(lambda: conditions() == expected, what=f"slice endpoints {expected}")
+        (eps,) = _slices(api, "svc")
+        md = eps["metadata"]
+        assert md["name"].startswith("svc-") and len(md["name"]) == len("svc-") + 5
+        assert md["generateName"] == "svc-"
+        assert md["labels"] == {
+            "tier": "web",
+            SERVICE_NAME: "svc",
+            MANAGED_BY: "endpointslice-controller.k8s.io",
+        }
+        assert md["ownerReferences"] == [
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "name": "svc",
+                "uid": svc["metadata"]["uid"],
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ]
+        assert eps["addressType"] == "IPv4"
+        assert eps["ports"] == [{"name": "", "port": 8080, "protocol": "TCP"}]
+        p1 = api.get("pods", "p1")
+        (endpoint,) = [e for e in eps["endpoints"] if e["targetRef"]["name"] == "p1"]
+        assert endpoint["addresses"] == [p1["status"]["podIP"]]
+        assert endpoint["nodeName"] == p1["spec"]["nodeName"]
+        assert endpoint["targetRef"] == {
+            "kind": "Pod",
+            "namespace": namespace,
+            "name": "p1",
+            "uid": p1["metadata"]["uid"],
+        }
+        # Scaling: p5 comes, p1 goes, p4 turns ready; the same slice is rewritten.
+        ready["p4"] = ready["p5"] = True
+        api.create("pods", _web_pod("p5", 8080, True))
+        api.delete("pods", "p1")
+        expected = {"p2": up, "p3": up, "p4": up, "p5": up}
+        wait_for(lambda: conditions() == expected, what="p5 in, p1 out, p4 ready")
+        (after,) = _slices(api, "svc")
+        assert after["metadata"]["name"] == md["name"]
+        assert after["metadata"]["generation"] > md["generation"]
+        # Deleting the Service deletes its slices (ownerReference + garbage collector).
+        api.delete("services", "svc")
+        wait_for(lambda: not _slices(api, "svc"), what="the slices deleted with the service")
+
+
+def test_more_than_100_pods_are_split_into_slices(manager, api, apiserver, namespace):
+    with apiserver.http() as client, FakeCluster(client, namespace, ["a", "b"], ready_delay=0):
+        for i in range(105):
+            api.create("pods", _web_pod(f"p{i:03d}", 8080, True, app="many"))
+        wait_for(
+            lambda: sum(is_ready(p) for p in api.items("pods")) == 105,
+            timeout=60,
+            what="105 ready pods",
+        )
+        # With every pod ready before the Service exists, one reconcile lays them out.
+        port = {"name": "web", "port": 80, "targetPort": 8080}
+        api.create("services", _slice_service("many", port))
+
+        def sizes() -> list[int]:
+            return sorted(len(s.get("endpoints") or []) for s in _slices(api, "many"))
+
+        wait_for(lambda: sizes() == [5, 100], what="slices of 100 and 5")
+        slices = _slices(api, "many")
+        names = {s["metadata"]["name"] for s in slices}
+        pods = {e["targetRef"]["name"] for s in slices for e in s["endpoints"]}
+        assert len(pods) == 105
+        assert all(s["ports"] == [{"name": "web", "port": 8080, "protocol": "TCP"}] for s in slices)
+        # Ten pods of the full slice go: it shrinks in place; nothing is rebalanced.
+        full = next(s for s in slices if len(s["endpoints"]) == 100)
+        for endpoint in full["endpoints"][:10]:
+            api.delete("pods", endpoint["targetRef"]["name"])
+        wait_for(lambda: sizes() == [5, 90], what="the full slice down to 90")
+        assert {s["metadata"]["name"] for s in _slices(api, "many")} == names
+        api.delete("services", "many")
+        wait_for(lambda: not _slices(api, "many"), what="the slices deleted with the service")
+
+
+def test_kubectl_describe_service_shows_slice_endpoints(
+    manager, api, apiserver, namespace, kubectl
+):
+    ready = {"r1": True, "r2": True, "n1": False}
+    with (
+        apiserver.http() as client,
+        FakeCluster(client, namespace, ["a"], ready=lambda pod: ready[pod["metadata"]["name"]]),
+    ):
+        for name, is_ready_ in ready.items():
+            api.create("pods", _web_pod(name, 8080, is_ready_))
+        port = {"name": "web", "port": 80, "targetPort": "http"}
+        api.create("services", _slice_service("svc", port))
+        wait_for(
+            lambda: (
+                sorted(
+                    e["conditions"]["ready"] for s in _slices(api, "svc") for e in s["endpoints"]
+                )
+                == [False, True, True]
+            ),
+            what="two ready endpoints and one not ready",
+        )
+        ips = {n: api.get("pods", n)["status"]["podIP"] for n in ready}
+        out = kubectl.run("-n", namespace, "describe", "service", "svc").stdout
+        (line,) = [x for x in out.splitlines() if x.startswith("Endpoints:")]
+        listed = line.split(None, 1)[1].split(",")
+        assert sorted(listed) == sorted(f"{ips[n]}:8080" for n in ("r1", "r2")), out
+        table = kubectl.run("-n", namespace, "get", "endpointslices").stdout
+        header, row = table.splitlines()
+        assert header.split() == ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]
+        name, address_type, ports, endpoints, _age = row.split()
+        assert (name[:4], address_type, ports) == ("svc-", "IPv4", "8080")
+        assert sorted(endpoints.split(",")) == sorted(ips.values())
+
+
 def test_services_without_selector_are_left_alone(manager, api):
     api.create(
         "services",
@@ -768,6 +927,7 @@ def test_services_without_selector_are_left_alone(manager, api):
     time.sleep(1)
     ep = api.get("endpoints", "manual")
     assert ep["subsets"][0]["addresses"] == [{"ip": "10.1.2.3"}]
+    assert _slices(api, "manual") == []  # no managed EndpointSlices either
 
 
 # ---- nodes -----------------------------------------------------------------------------

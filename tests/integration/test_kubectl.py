@@ -190,6 +190,7 @@ def test_api_resources_lists_kinds_short_names_and_scope(any_kubectl: Kubectl) -
         "deployments": ("deploy", "apps/v1", "true", "Deployment"),
         "replicasets": ("rs", "apps/v1", "true", "ReplicaSet"),
         "leases": ("", "coordination.k8s.io/v1", "true", "Lease"),
+        "endpointslices": ("", "discovery.k8s.io/v1", "true", "EndpointSlice"),
     }
     for name, (short, api_version, namespaced, kind) in expected.items():
         row = rows[name]
@@ -214,7 +215,7 @@ def test_api_resources_filters_and_wide_verbs(kubectl: Kubectl) -> None:
 
 def test_api_versions(kubectl: Kubectl) -> None:
     versions = kubectl.run("api-versions").stdout.split()
-    assert {"v1", "apps/v1", "coordination.k8s.io/v1"} <= set(versions)
+    assert {"v1", "apps/v1", "coordination.k8s.io/v1", "discovery.k8s.io/v1"} <= set(versions)
 
 
 def test_explain_uses_the_servers_schema(kubectl: Kubectl) -> None:
@@ -224,6 +225,16 @@ def test_explain_uses_the_servers_schema(kubectl: Kubectl) -> None:
     assert "Number of desired pods" in out
     nested = kubectl.run("explain", "pods.spec.containers.imagePullPolicy").stdout
     assert "FIELD: imagePullPolicy <string>" in nested
+
+
+def test_explain_endpointslices(any_kubectl: Kubectl) -> None:
+    out = any_kubectl.run("explain", "endpointslice.endpoints").stdout
+    assert field(out, "KIND") == "EndpointSlice"
+    assert (field(out, "GROUP"), field(out, "VERSION")) == ("discovery.k8s.io", "v1")
+    assert re.search(r"FIELD: endpoints <\[\]Endpoint>", out), out
+    assert re.search(r"^\s+addresses\s+<\[\]string>", out, re.M), out
+    ready = any_kubectl.run("explain", "endpointslices.endpoints.conditions.ready").stdout
+    assert "FIELD: ready <boolean>" in ready
 
 
 # ---- apply ---------------------------------------------------------------------
@@ -573,6 +584,58 @@ def test_describe_deployment_pod_service_namespace(kubectl: Kubectl, populated: 
     assert field(namespace, "Name") == populated
     assert field(namespace, "Status") == "Active"
     assert field(namespace, "Labels") == f"kubernetes.io/metadata.name={populated}"
+
+
+# ---- endpoint slices -----------------------------------------------------------
+
+ENDPOINT_SLICE = """
+    apiVersion: discovery.k8s.io/v1
+    kind: EndpointSlice
+    metadata:
+      name: manual
+      labels: {kubernetes.io/service-name: manual}
+    addressType: IPv4
+    ports: [{port: 80}]
+    endpoints:
+    - addresses: [10.1.2.3]
+      conditions: {ready: true}
+    - addresses: [10.1.2.4]
+    - addresses: [10.1.2.5]
+    - addresses: [10.1.2.6]
+"""
+
+
+def test_endpointslices_apply_get_and_validation(
+    kubectl: Kubectl, http: httpx.Client, namespace: str, tmp_path: Path
+) -> None:
+    ns = ("-n", namespace)
+    manifest = write(tmp_path / "eps.yaml", ENDPOINT_SLICE)
+    assert kubectl.run(*ns, "apply", "-f", str(manifest)).stdout == (
+        "endpointslice.discovery.k8s.io/manual created\n"
+    )
+    stored = http.get(
+        f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices/manual"
+    ).json()
+    assert stored["ports"] == [{"name": "", "port": 80, "protocol": "TCP"}]  # defaulted
+    out = kubectl.run(*ns, "get", "endpointslices").stdout
+    assert header_of(out) == ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]
+    row = by_name(parse_table(out))["manual"]
+    assert (row["ADDRESSTYPE"], row["PORTS"]) == ("IPv4", "80")
+    assert row["ENDPOINTS"] == "10.1.2.3,10.1.2.4,10.1.2.5 + 1 more..."
+    selected = kubectl.run(*ns, "get", "endpointslices", "-l", "kubernetes.io/service-name=manual")
+    assert "manual" in selected.stdout
+
+    write(manifest, ENDPOINT_SLICE.replace("IPv4", "IPv6"))
+    failed = kubectl.fails(*ns, "apply", "-f", str(manifest))
+    assert 'addressType: Invalid value: "IPv6": field is immutable' in failed.stderr
+    write(tmp_path / "bad.yaml", ENDPOINT_SLICE.replace("manual", "bad").replace("10.1.2.3", "x"))
+    failed = kubectl.fails(*ns, "apply", "-f", str(tmp_path / "bad.yaml"))
+    assert (
+        'endpoints[0].addresses[0]: Invalid value: "x": must be a valid IPv4 address'
+    ) in failed.stderr
+    assert kubectl.run(*ns, "delete", "endpointslice", "manual").stdout == (
+        'endpointslice.discovery.k8s.io "manual" deleted\n'
+    )
 
 
 # ---- imperative writes ---------------------------------------------------------

@@ -238,6 +238,12 @@ def test_namespace_node_endpoints():
     ep = {"subsets": [{"addresses": [{"ip": "10.0.0.1"}], "ports": [{"port": 80}]}]}
     apply_defaults("Endpoints", ep)
     assert ep["subsets"][0]["ports"][0]["protocol"] == "TCP"
+    eps = {"ports": [{"port": 80}, {"name": "dns", "port": 53, "protocol": "UDP"}]}
+    apply_defaults("EndpointSlice", eps)
+    assert eps["ports"] == [
+        {"name": "", "port": 80, "protocol": "TCP"},
+        {"name": "dns", "port": 53, "protocol": "UDP"},
+    ]
 
 
 @pytest.mark.parametrize(
@@ -252,6 +258,7 @@ def test_namespace_node_endpoints():
         ("Endpoints", lambda: {"subsets": [{"ports": [{"port": 1}]}]}),
         ("Event", lambda: {"metadata": {"name": "e"}}),
         ("Lease", lambda: {"metadata": {"name": "l"}}),
+        ("EndpointSlice", lambda: {"ports": [{"port": 1}]}),
     ],
 )
 def test_idempotent(kind, make):

@@ -38,7 +38,12 @@ def resolve_all_refs(doc: dict, prefix: str, schemas: dict) -> int:
 
 def test_v3_root_lists_every_group_version_with_hash():
     root = openapi.v3_root()
-    assert set(root["paths"]) == {"api/v1", "apis/apps/v1", "apis/coordination.k8s.io/v1"}
+    assert set(root["paths"]) == {
+        "api/v1",
+        "apis/apps/v1",
+        "apis/coordination.k8s.io/v1",
+        "apis/discovery.k8s.io/v1",
+    }
     url = root["paths"]["apis/apps/v1"]["serverRelativeURL"]
     assert url == f"/openapi/v3/apis/apps/v1?hash={openapi.v3_hash('apis/apps/v1')}"
     with pytest.raises(errors.ApiError):
@@ -134,6 +139,17 @@ def test_explain_paths_and_patch_strategy():
     core = openapi.v3_document("", "v1")
     svc_ports = explain(core, "io.k8s.api.core.v1.Service", "spec.ports")
     assert svc_ports["x-kubernetes-patch-merge-key"] == "port"
+
+
+def test_endpointslice_schemas_live_in_the_discovery_package():
+    doc = openapi.v3_document("discovery.k8s.io", "v1")
+    root = "io.k8s.api.discovery.v1.EndpointSlice"
+    assert explain(doc, root, "endpoints.conditions.ready")["type"] == "boolean"
+    ports = doc["components"]["schemas"][root]["properties"]["ports"]
+    assert ports["items"]["$ref"].endswith("io.k8s.api.discovery.v1.EndpointPort")
+    core = openapi.v3_document("", "v1")["components"]["schemas"]
+    subset = core["io.k8s.api.core.v1.EndpointSubset"]["properties"]["ports"]
+    assert subset["items"]["$ref"].endswith("io.k8s.api.core.v1.EndpointPort")
 
 
 def test_v2_json_document():

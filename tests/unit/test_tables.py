@@ -463,6 +463,31 @@ def test_namespace_and_lease_columns():
     assert cells("Lease", {"metadata": {"name": "free"}, "spec": {}})[1] == ""
 
 
+def test_endpointslice_columns():
+    eps = {
+        "metadata": {"name": "web-abcde", "creationTimestamp": ts(30)},
+        "addressType": "IPv4",
+        "ports": [{"name": "", "port": 8080}, {"name": "b", "port": 81}],
+        "endpoints": [{"addresses": [f"10.0.0.{i}"]} for i in range(1, 6)],
+    }
+    assert cells("EndpointSlice", eps) == [
+        "web-abcde",
+        "IPv4",
+        "8080,81",
+        "10.0.0.1,10.0.0.2,10.0.0.3 + 2 more...",
+        "30s",
+    ]
+    eps = {"metadata": {"name": "x"}, "addressType": "IPv4", "ports": [{"name": "n"}, {}]}
+    assert cells("EndpointSlice", eps)[2:4] == ["n,*", "<unset>"]
+    assert [c["name"] for c in tables.COLUMNS["EndpointSlice"]] == [
+        "Name",
+        "AddressType",
+        "Ports",
+        "Endpoints",
+        "Age",
+    ]
+
+
 def test_table_shape_and_row_objects():
     resource = by_kind("Namespace")
     ns = {
