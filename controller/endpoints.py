@@ -12,46 +12,27 @@ from typing import Any
 from api.errors import AlreadyExists, NotFound
 from api.resources import find
 from client.informer import split_key
-from controller.base import Context, Controller
+from controller.base import Context
 from controller.controllerref import meta
-from controller.endpoints_util import desired_labels, desired_subsets, endpoint_view, selects
+from controller.endpoints_util import desired_labels, desired_subsets, selects
+from controller.servicepods import ServicePodEvents
 
 log = logging.getLogger(__name__)
 
-PODS = find("", "v1", "pods")
-SERVICES = find("", "v1", "services")
 ENDPOINTS = find("", "v1", "endpoints")
 LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader"
 Obj = dict[str, Any]
 
 
-class EndpointsController(Controller):
+class EndpointsController(ServicePodEvents):
     name = "endpoints"
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         informers = ctx.informers
-        self.services = informers.informer(SERVICES)
-        self.pods = informers.informer(PODS)
         self.endpoints = informers.informer(ENDPOINTS)
-        self.services_by_ns = informers.by_namespace(SERVICES)
-        self.pods_by_ns = informers.by_namespace(PODS)
-        self.services.add_handler(self.enqueue, lambda _o, new: self.enqueue(new), self.enqueue)
-        self.pods.add_handler(self._pod_changed, self._pod_updated, self._pod_changed)
         self.endpoints.add_handler(on_delete=self.enqueue)
         self.watched = [self.services, self.pods, self.endpoints]
-
-    def _pod_changed(self, pod: Obj) -> None:
-        for service in self.services_by_ns.list(meta(pod).get("namespace") or ""):
-            if selects(service, pod):
-                self.enqueue(service)
-
-    def _pod_updated(self, old: Obj, new: Obj) -> None:
-        if endpoint_view(old) == endpoint_view(new):
-            return
-        for service in self.services_by_ns.list(meta(new).get("namespace") or ""):
-            if selects(service, new) or selects(service, old):
-                self.enqueue(service)
 
     async def started(self) -> None:
         """Endpoints left behind by services deleted while we were away."""

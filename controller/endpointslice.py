@@ -14,50 +14,32 @@ from typing import Any
 from api.errors import ApiError, NotFound
 from api.resources import find
 from client.informer import key_of, split_key
-from controller.base import Context, Controller
+from controller.base import Context
 from controller.controllerref import meta
-from controller.endpoints_util import endpoint_view, selects
+from controller.endpoints_util import selects
 from controller.endpointslice_tracker import SliceTracker
 from controller.endpointslice_util import live_slices, managed_service_key, plan
+from controller.servicepods import ServicePodEvents
 
 log = logging.getLogger(__name__)
 
-PODS = find("", "v1", "pods")
-SERVICES = find("", "v1", "services")
 ENDPOINTSLICES = find("discovery.k8s.io", "v1", "endpointslices")
 Obj = dict[str, Any]
 
 
-class EndpointSliceController(Controller):
+class EndpointSliceController(ServicePodEvents):
     name = "endpointslice"
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         informers = ctx.informers
-        self.services = informers.informer(SERVICES)
-        self.pods = informers.informer(PODS)
         self.slices = informers.informer(ENDPOINTSLICES)
-        self.services_by_ns = informers.by_namespace(SERVICES)
-        self.pods_by_ns = informers.by_namespace(PODS)
         self.slices_by_service = informers.index(ENDPOINTSLICES, "service", managed_service_key)
         self.tracker = SliceTracker()
-        self.services.add_handler(self.enqueue, lambda _o, new: self.enqueue(new), self.enqueue)
-        self.pods.add_handler(self._pod_changed, self._pod_updated, self._pod_changed)
         self.slices.add_handler(self._slice_changed, self._slice_updated, self._slice_deleted)
         self.watched = [self.services, self.pods, self.slices]
 
     # ---- events -------------------------------------------------------------------
-    def _pod_changed(self, pod: Obj) -> None:
-        for service in self.services_by_ns.list(meta(pod).get("namespace") or ""):
-            if selects(service, pod):
-                self.enqueue(service)
-
-    def _pod_updated(self, old: Obj, new: Obj) -> None:
-        if endpoint_view(old) == endpoint_view(new):
-            return
-        for service in self.services_by_ns.list(meta(new).get("namespace") or ""):
-            if selects(service, new) or selects(service, old):
-                self.enqueue(service)
 
     def _slice_changed(self, endpoint_slice: Obj) -> None:
         """Any change to a managed slice, ours included: a reconcile that found the
