@@ -43,7 +43,7 @@ class ApiServer:
         return httpx.Client(
             base_url=self.url,
             timeout=30,
-            verify=str(self.ca_file),
+            verify=self.ssl_context(),
             headers={"Authorization": f"Bearer {token or self.token}"},
         )
 
