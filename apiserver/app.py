@@ -11,11 +11,12 @@ from typing import Any
 import aetcd.exceptions
 from fastapi import FastAPI, Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
-from api import errors
-from apiserver import codec, discovery, openapi, subresources, tables, watch
+from api import errors, remotecommand
+from apiserver import codec, discovery, openapi, subresources, tables, watch, wsproxy
 from apiserver.admission import Admission
 from apiserver.allocator import Allocator
 from apiserver.auth import bearer_token, is_public, load_token_file
@@ -150,6 +151,14 @@ def create_app(config: Config) -> FastAPI:
     # FastAPI's parameter parsing.
     app.router.routes.append(Route("/api/v1/{rest:path}", core, methods=METHODS))
     app.router.routes.append(Route("/apis/{group}/{version}/{rest:path}", grouped, methods=METHODS))
+
+    async def exec_websocket(ws: WebSocket) -> None:
+        await wsproxy.exec_websocket(server.registry, ws)
+
+    app.router.routes.append(
+        WebSocketRoute("/api/v1/namespaces/{namespace}/pods/{name}/exec", exec_websocket)
+    )
+    remotecommand.quiet_denied_handshakes()
     return app
 
 
@@ -164,7 +173,7 @@ class Authentication:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         users = self.server.users
-        if scope["type"] == "http" and users is not None:
+        if scope["type"] in ("http", "websocket") and users is not None:
             authorization = None
             for name, value in scope["headers"]:
                 if name == b"authorization":
@@ -172,9 +181,19 @@ class Authentication:
                     break
             token = bearer_token(authorization)
             if (token is not None or not is_public(scope["path"])) and token not in users:
-                await codec.error_response(errors.unauthorized())(scope, receive, send)
+                await deny(scope, receive, send, codec.error_response(errors.unauthorized()))
                 return
         await self.app(scope, receive, send)
+
+
+async def deny(scope: Scope, receive: Receive, send: Send, response: Response) -> None:
+    """An error answer; a WebSocket upgrade gets it as its HTTP response (when the
+    server can send one, else the handshake is just refused)."""
+    websocket = scope["type"] == "websocket"
+    if websocket and "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    await response(scope, receive, send)
 
 
 async def handle(

@@ -5,17 +5,18 @@ Node's InternalIP and `status.daemonEndpoints.kubeletEndpoint.Port`, passes the
 query on, and streams the kubelet's answer back (so `kubectl logs -f` follows). It
 presents the bearer token of the request it serves; the kubelet checks it with the
 apiserver. Requests that cannot have logs yet are refused here, with Kubernetes'
-messages, without bothering the kubelet. Interactive exec (SPDY / WebSocket
-upgrades, as `kubectl exec` sends) is not supported: `POST …/exec?command=…` runs a
-command and answers its output.
+messages, without bothering the kubelet. `POST …/exec?command=…` runs a command
+and answers its output; `kubectl exec` (a WebSocket upgrade) is relayed by
+apiserver/wsproxy.py; SPDY upgrades (kubectl before 1.30) are refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -92,31 +93,65 @@ def kubelet_address(node: dict[str, Any]) -> tuple[str, int]:
 async def proxy(registry: Any, request: Request, info: RequestInfo) -> Response:
     """Answer `pods/{name}/log` or `pods/{name}/exec` from the pod's kubelet."""
     sub = info.subresource or ""
-    if sub == "exec" and request.headers.get("upgrade"):
-        raise errors.bad_request(
-            "interactive exec (SPDY/WebSocket upgrade) is not supported by minik; "
-            "POST .../exec?container=c&command=... runs a command and returns its output"
-        )
     if sub == "log" and request.method != "GET":
         raise errors.method_not_allowed(f"{request.method} is not supported on pods/log")
+    url, params = await kubelet_target(registry, info, request.query_params, "http")
+    if sub == "exec" and request.headers.get("upgrade"):
+        # Checked after the pod: kubectl falls back to SPDY whenever its WebSocket
+        # upgrade is refused, so this request must carry the same errors.
+        raise errors.bad_request(
+            "SPDY upgrades are not supported by minik: use kubectl 1.30 or newer, whose "
+            "exec speaks the WebSocket protocol (v5.channel.k8s.io)"
+        )
+    return await _forward(request.method, url, params, forwarded_headers(request.headers))
+
+
+def forwarded_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The caller's bearer token, which the kubelet checks with the apiserver."""
+    auth = headers.get("authorization")
+    return {"Authorization": auth} if auth else {}
+
+
+async def kubelet_target(
+    registry: Any, info: RequestInfo, query: QueryParams, scheme: str
+) -> tuple[str, list[tuple[str, str]]]:
+    """The kubelet URL and query for a `log`/`exec` request, after refusing, with
+    Kubernetes' messages, what cannot work (missing pod, container or command)."""
+    sub = info.subresource or ""
     pod = await registry.get(RequestInfo(info.resource, info.namespace, info.name, None))
-    query = request.query_params
     container = pick_container(pod, query.get("container"))
     node_name = (pod.get("spec") or {}).get("nodeName")
     if sub == "log":
         check_log_status(pod, container, query.get("previous") in ("true", "1"))
-    elif not node_name:
-        raise errors.bad_request(f'pod "{info.name}" is not scheduled to a node yet')
+    else:
+        check_exec_status(pod, container, query.getlist("command"))
     node = await registry.get(RequestInfo(NODES, None, node_name, None))
     address, port = kubelet_address(node)
     host = f"[{address}]" if ":" in address else address
     path = "containerLogs" if sub == "log" else "exec"
-    url = f"http://{host}:{port}/{path}/{info.namespace}/{info.name}/{container}"
-    params = [(k, v) for k, v in query.multi_items() if k != "container"]
-    headers = {}
-    if request.headers.get("authorization"):
-        headers["Authorization"] = request.headers["authorization"]
-    return await _forward(request.method, url, params, headers)
+    url = f"{scheme}://{host}:{port}/{path}/{info.namespace}/{info.name}/{container}"
+    return url, [(k, v) for k, v in query.multi_items() if k != "container"]
+
+
+def check_exec_status(pod: dict[str, Any], container: str, command: list[str]) -> None:
+    """Refuse an exec that cannot run: no command, no node, a finished pod, or a
+    container that is not running."""
+    name = (pod.get("metadata") or {}).get("name", "")
+    if not command:
+        raise errors.bad_request("you must specify at least one command for the container")
+    if not (pod.get("spec") or {}).get("nodeName"):
+        raise errors.bad_request(f"pod {name} does not have a host assigned")
+    phase = (pod.get("status") or {}).get("phase")
+    if phase in ("Succeeded", "Failed"):
+        raise errors.bad_request(
+            f"cannot exec into a container in a completed pod; current phase is {phase}"
+        )
+    status = pod.get("status") or {}
+    for key in ("containerStatuses", "initContainerStatuses"):
+        for entry in status.get(key) or []:
+            if entry.get("name") == container and "running" in (entry.get("state") or {}):
+                return
+    raise errors.bad_request(f'container {container} is not running in pod "{name}"')
 
 
 async def _forward(

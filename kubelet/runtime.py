@@ -15,9 +15,10 @@ import fcntl
 import functools
 import io
 import logging
+import socket
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,6 +252,43 @@ class DockerRuntime:
             return await future
         return await asyncio.wait_for(future, timeout)
 
+    async def exec_open(
+        self, container_id: str, command: list[str], *, stdin: bool, tty: bool, stderr: bool = True
+    ) -> tuple[str, socket.socket]:
+        """Start an interactive exec; (exec id, the attached raw socket). The socket
+        blocks: read it through `exec_output`, write it from a thread of its own."""
+
+        def start() -> tuple[str, socket.socket]:
+            created = self.api.exec_create(
+                container_id, command, stdin=stdin, stdout=True, stderr=stderr, tty=tty
+            )
+            attached = self.api.exec_start(created["Id"], socket=True, tty=tty)
+            return str(created["Id"]), getattr(attached, "_sock", attached)
+
+        return await self._in(self._exec_pool, start)
+
+    async def exec_resize(self, exec_id: str, width: int, height: int) -> None:
+        await self._in(self._exec_pool, self.api.exec_resize, exec_id, height=height, width=width)
+
+    async def exec_exit_code(self, exec_id: str, wait: float = 5.0) -> int:
+        """The exit code of a finished exec; Docker may still call it running for a
+        moment after its stream ended, so it is asked again briefly."""
+        deadline = asyncio.get_running_loop().time() + wait
+        while True:
+            info = await self._in(self._exec_pool, self.api.exec_inspect, exec_id)
+            code = info.get("ExitCode")
+            if not info.get("Running") and code is not None:
+                return int(code)
+            if asyncio.get_running_loop().time() > deadline:
+                return -1
+            await asyncio.sleep(0.05)
+
+    async def exec_output(self, sock: socket.socket, exec_id: str) -> AsyncIterator[bytes]:
+        """What an attached exec writes, as read from its socket; ends when the command
+        does. Leaving the iteration closes the socket."""
+        async for chunk in _pumped(lambda: _SocketChunks(sock), f"exec-{exec_id[:12]}"):
+            yield chunk
+
     async def logs(
         self,
         container_id: str,
@@ -344,3 +382,23 @@ class _Failure:
     """An exception from a stream's thread (a Docker event could never be one)."""
 
     error: BaseException
+
+
+class _SocketChunks:
+    """A blocking socket as an iterable of chunks, closable from another thread."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            data = self.sock.recv(65536)
+            if not data:
+                return
+            yield data
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            self.sock.close()

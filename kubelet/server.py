@@ -10,6 +10,8 @@ Plain HTTP: minik's kubelet serves nothing without a valid token.
   streamed while following.
 - `POST /exec/{namespace}/{pod}/{container}?command=a&command=b` — runs a command
   non-interactively and answers its combined output (`X-Exit-Code` header).
+- The same path as a WebSocket (`v5.channel.k8s.io`/`v4.channel.k8s.io`, with
+  `stdin`, `stdout`, `stderr`, `tty`): `kubectl exec`, interactive (kubelet/execstream.py).
 - `GET /healthz` (no token).
 """
 
@@ -27,10 +29,13 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
+from api import remotecommand as rc
 from api.errors import ApiError, Unauthorized
 from client.rest import AsyncClient
+from kubelet.execstream import serve_exec
 from kubelet.logs import LogOptions, LogRequestError, log_container_id
 from kubelet.podstatus import container_status_by_name
 from kubelet.runtime import DockerRuntime, RuntimeFailure
@@ -123,6 +128,7 @@ class KubeletServer:
                     methods=["GET"],
                 ),
                 Route("/exec/{namespace}/{pod}/{container}", self.exec, methods=["GET", "POST"]),
+                WebSocketRoute("/exec/{namespace}/{pod}/{container}", self.exec_stream),
             ]
         )
 
@@ -154,6 +160,7 @@ class KubeletServer:
             lifespan="off",
             access_log=False,
         )
+        rc.quiet_denied_handshakes()
         self._server = _Server(config)
         await self._server.serve(sockets=[self._socket])
 
@@ -165,7 +172,7 @@ class KubeletServer:
     async def healthz(self, request: Request) -> Response:
         return PlainTextResponse("ok")
 
-    async def _authorized(self, request: Request) -> Response | None:
+    async def _authorized(self, request: Request | WebSocket) -> JSONResponse | None:
         scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return error_response(401, "Unauthorized", "Unauthorized")
@@ -176,7 +183,7 @@ class KubeletServer:
             return error_response(503, f"cannot check the token: {err}", "ServiceUnavailable")
         return error_response(401, "Unauthorized", "Unauthorized")
 
-    def _pod(self, request: Request) -> tuple[dict[str, Any], str]:
+    def _pod(self, request: Request | WebSocket) -> tuple[dict[str, Any], str]:
         namespace = request.path_params["namespace"]
         name = request.path_params["pod"]
         pod = self.find_pod(namespace, name)
@@ -211,15 +218,10 @@ class KubeletServer:
             _limited(first, chunks, options.limit_bytes), media_type="text/plain"
         )
 
-    async def exec(self, request: Request) -> Response:
-        denied = await self._authorized(request)
-        if denied is not None:
-            return denied
-        try:
-            pod, container = self._pod(request)
-        except LogRequestError as err:
-            return error_response(err.code, err.message, err.reason)
-        command = request.query_params.getlist("command")
+    def _exec_target(
+        self, pod: dict[str, Any], container: str, command: list[str]
+    ) -> str | JSONResponse:
+        """The Docker id of the running container to exec in, or the error answer."""
         if not command:
             return error_response(400, "you must specify at least one command", "BadRequest")
         entry = container_status_by_name(self.pod_status(pod), container)
@@ -229,6 +231,21 @@ class KubeletServer:
                 400, f'container {container} is not running in pod "{name}"', "BadRequest"
             )
         cid = (entry.get("containerID") or "").removeprefix("docker://")
+        return cid
+
+    async def exec(self, request: Request) -> Response:
+        denied = await self._authorized(request)
+        if denied is not None:
+            return denied
+        try:
+            pod, container = self._pod(request)
+        except LogRequestError as err:
+            return error_response(err.code, err.message, err.reason)
+        command = request.query_params.getlist("command")
+        target = self._exec_target(pod, container, command)
+        if isinstance(target, Response):
+            return target
+        cid = target
         try:
             code, output = await self.runtime.exec(cid, command, EXEC_TIMEOUT_SECONDS)
         except TimeoutError:
@@ -236,6 +253,53 @@ class KubeletServer:
         except RuntimeFailure as err:
             return error_response(500, str(err), "InternalError")
         return Response(output, media_type="text/plain", headers={"X-Exit-Code": str(code)})
+
+    async def exec_stream(self, ws: WebSocket) -> None:
+        """Interactive exec over the remote command WebSocket protocol (kubectl exec)."""
+        checked = await self._exec_stream_request(ws)
+        if isinstance(checked, Response):
+            await ws.send_denial_response(checked)
+            return
+        cid, protocol, flags = checked
+        await ws.accept(subprotocol=protocol)
+        await serve_exec(
+            ws,
+            self.runtime,
+            cid,
+            ws.query_params.getlist("command"),
+            stdin=flags["stdin"],
+            tty=flags["tty"],
+            stderr=flags["stderr"],
+        )
+
+    async def _exec_stream_request(
+        self, ws: WebSocket
+    ) -> JSONResponse | tuple[str, str, dict[str, bool]]:
+        """(container id, subprotocol, stream flags) of an exec upgrade, or its refusal."""
+        denied = await self._authorized(ws)
+        if denied is not None:
+            return denied
+        try:
+            pod, container = self._pod(ws)
+        except LogRequestError as err:
+            return error_response(err.code, err.message, err.reason)
+        query = ws.query_params
+        target = self._exec_target(pod, container, query.getlist("command"))
+        if isinstance(target, JSONResponse):
+            return target
+        flags = {k: query.get(k) in ("true", "1") for k in ("stdin", "stdout", "stderr", "tty")}
+        if not (flags["stdin"] or flags["stdout"] or flags["stderr"]):
+            return error_response(
+                400, "you must specify at least 1 of stdin, stdout, stderr", "BadRequest"
+            )
+        offered = rc.offered_protocols(ws.headers.get("sec-websocket-protocol"))
+        protocol = rc.choose_protocol(offered)
+        if protocol is None:
+            message = (
+                f"none of the offered subprotocols {offered} is supported: {list(rc.SUPPORTED)}"
+            )
+            return error_response(400, message, "BadRequest")
+        return target, protocol, flags
 
 
 async def _limited(
