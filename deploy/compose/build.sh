@@ -17,4 +17,6 @@ ls "$CONTEXT"/wheels/minik-*.whl >/dev/null || { echo "[lab] FAILED: wheel build
 cp "$HERE/Dockerfile" "$CONTEXT/"
 echo "[lab] building minik/node:latest"
 docker build -q --build-arg BASE_IMAGE="$BASE_IMAGE" -t minik/node:latest "$CONTEXT" >/dev/null
+# The previous minik/node lost its tag to this build: remove it (and only ours).
+docker image prune -f --filter "label=io.minik.image=node" >/dev/null
 "$PY" -m deploy.lab
