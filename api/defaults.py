@@ -294,6 +294,11 @@ def _namespace(obj: dict) -> None:
         _default(status, "phase", "Active", empty=(None, ""))
 
 
+def _secret(obj: dict) -> None:
+    """SetDefaults_Secret: a secret without a type is Opaque."""
+    _default(obj, "type", "Opaque", empty=(None, ""))
+
+
 def _node(obj: dict) -> None:
     status = _sub(obj, "status")
     if status is not None and isinstance(status.get("capacity"), dict):
@@ -309,4 +314,5 @@ _BY_KIND: dict[str, Callable[[dict], None]] = {
     "EndpointSlice": _endpointslice,
     "Namespace": _namespace,
     "Node": _node,
+    "Secret": _secret,
 }

@@ -88,6 +88,8 @@ RESOURCES: tuple[Resource, ...] = (
     ),
     Resource("", "v1", "Endpoints", "endpoints", "endpoints", True, ("ep",)),
     Resource("", "v1", "Event", "events", "event", True, ("ev",)),
+    Resource("", "v1", "ConfigMap", "configmaps", "configmap", True, ("cm",)),
+    Resource("", "v1", "Secret", "secrets", "secret", True),
     Resource(
         "apps",
         "v1",

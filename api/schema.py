@@ -253,9 +253,6 @@ POD_SPEC_IGNORED: tuple[tuple[str, Callable[[Any], bool]], ...] = (
 CONTAINER_IGNORED: tuple[tuple[str, Callable[[Any], bool]], ...] = (
     ("lifecycle", _is_set),
     ("securityContext", _is_set),
-    ("envFrom", _is_set),
-    ("env[*].valueFrom.configMapKeyRef", _is_set),
-    ("env[*].valueFrom.secretKeyRef", _is_set),
     ("stdin", _is_set),
     ("stdinOnce", _is_set),
     ("tty", _is_set),
@@ -264,7 +261,7 @@ CONTAINER_IGNORED: tuple[tuple[str, Callable[[Any], bool]], ...] = (
     ("restartPolicy", _is_set),
 )
 # Volume sources minik's kubelet provides; any other source is stored but not mounted.
-SUPPORTED_VOLUME_SOURCES = frozenset({"emptyDir", "hostPath"})
+SUPPORTED_VOLUME_SOURCES = frozenset({"emptyDir", "hostPath", "configMap", "secret"})
 SERVICE_SPEC_IGNORED: tuple[tuple[str, Callable[[Any], bool]], ...] = (
     ("externalIPs", _is_set),
     ("loadBalancerSourceRanges", _is_set),

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from api import configdata
 from api import labels as lbl
 from api.errors import ApiError
 from api.quantity import QUANTITY_ERROR, QuantityError, parse_quantity
@@ -1542,6 +1543,114 @@ def _endpointslice_update(new: dict, old: dict) -> list[Cause]:
 
 
 # ---------------------------------------------------------------------------
+# configmaps and secrets
+# ---------------------------------------------------------------------------
+
+MAX_SECRET_SIZE = 1024 * 1024  # core.MaxSecretSize, for ConfigMaps too
+_CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+_CONFIG_KEY_FMT = "[-._a-zA-Z0-9]+"
+_CONFIG_KEY_MSG = "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"
+IMMUTABLE_WHEN_SET = "field is immutable when `immutable` is set"
+# Secret type -> the data keys it requires (all of them, or, for basic-auth, either)
+_SECRET_TYPE_KEYS = {
+    "kubernetes.io/tls": ("tls.crt", "tls.key"),
+    "kubernetes.io/dockerconfigjson": (".dockerconfigjson",),
+    "kubernetes.io/dockercfg": (".dockercfg",),
+    "kubernetes.io/ssh-auth": ("ssh-privatekey",),
+}
+_JSON_KEYS = (".dockerconfigjson", ".dockercfg")
+
+
+def config_key_errors(key: str) -> list[str]:
+    """apimachinery's IsConfigMapKey."""
+    errs = []
+    if len(key) > 253:
+        errs.append(lbl.max_len_error(253))
+    if not _CONFIG_KEY.fullmatch(key):
+        errs.append(
+            lbl.regex_error(_CONFIG_KEY_MSG, _CONFIG_KEY_FMT, "key.name", "KEY_NAME", "key-name")
+        )
+    if key in (".", ".."):
+        errs.append(f"must not be '{key}'")
+    elif key.startswith(".."):
+        errs.append("must not start with '..'")
+    return errs
+
+
+def _config_keys(obj: dict, field: str) -> list[Cause]:
+    causes = []
+    for key in sorted(_d(obj.get(field))):
+        causes += [invalid(f"{field}[{key}]", key, m) for m in config_key_errors(key)]
+    return causes
+
+
+def _configmap(obj: dict) -> list[Cause]:
+    causes = _config_keys(obj, "data") + _config_keys(obj, "binaryData")
+    binary = _d(obj.get("binaryData"))
+    for key in sorted(_d(obj.get("data"))):
+        if key in binary:
+            causes.append(invalid(f"data[{key}]", key, "duplicate of key present in binaryData"))
+    if configdata.size("ConfigMap", obj) > MAX_SECRET_SIZE:
+        causes.append(too_long("", MAX_SECRET_SIZE))
+    return causes
+
+
+def _secret(obj: dict) -> list[Cause]:
+    causes = _config_keys(obj, "data")
+    data = _d(obj.get("data"))
+    if configdata.size("Secret", obj) > MAX_SECRET_SIZE:
+        causes.append(too_long("data", MAX_SECRET_SIZE))
+    kind = _s(obj.get("type"))
+    if kind == "kubernetes.io/service-account-token":
+        annotations = _d(_d(obj.get("metadata")).get("annotations"))
+        if not _s(annotations.get("kubernetes.io/service-account.name")):
+            causes.append(required("metadata.annotations[kubernetes.io/service-account.name]"))
+    elif kind == "kubernetes.io/basic-auth" and "username" not in data and "password" not in data:
+        causes += [required("data[username]"), required("data[password]")]
+    for key in _SECRET_TYPE_KEYS.get(kind, ()):
+        if key not in data or (key == "ssh-privatekey" and not data[key]):
+            causes.append(required(f"data[{key}]"))
+        elif key in _JSON_KEYS:
+            try:
+                ok = isinstance(json.loads(configdata.decode(data[key]) or b"null"), dict)
+            except ValueError as err:
+                causes.append(invalid(f"data[{key}]", "<secret contents redacted>", str(err)))
+                continue
+            if not ok:
+                causes.append(
+                    invalid(
+                        f"data[{key}]",
+                        "<secret contents redacted>",
+                        "json: cannot unmarshal into Go value of type map[string]interface {}",
+                    )
+                )
+    return causes
+
+
+def _immutable_data(new: dict, old: dict, fields: tuple[str, ...]) -> list[Cause]:
+    if old.get("immutable") is not True:
+        return []
+    causes = []
+    if new.get("immutable") is not True:
+        causes.append(forbidden("immutable", IMMUTABLE_WHEN_SET))
+    for field in fields:
+        if (new.get(field) or {}) != (old.get(field) or {}):
+            causes.append(forbidden(field, IMMUTABLE_WHEN_SET))
+    return causes
+
+
+def _configmap_update(new: dict, old: dict) -> list[Cause]:
+    return _immutable_data(new, old, ("data", "binaryData"))
+
+
+def _secret_update(new: dict, old: dict) -> list[Cause]:
+    causes = []
+    if new.get("type") != old.get("type"):
+        causes.append(invalid("type", _s(new.get("type")), IMMUTABLE))
+    return causes + _immutable_data(new, old, ("data",))
+
+
+# ---------------------------------------------------------------------------
 # nodes, namespaces, events, leases
 # ---------------------------------------------------------------------------
 
@@ -1648,6 +1757,8 @@ RULES: dict[str, KindRules] = {
     "Event": KindRules(lbl.dns1123_subdomain_errors, _event),
     "Lease": KindRules(lbl.dns1123_subdomain_errors, _lease),
     "EndpointSlice": KindRules(lbl.dns1123_subdomain_errors, _endpointslice, _endpointslice_update),
+    "ConfigMap": KindRules(lbl.dns1123_subdomain_errors, _configmap, _configmap_update),
+    "Secret": KindRules(lbl.dns1123_subdomain_errors, _secret, _secret_update),
 }
 
 

@@ -9,6 +9,7 @@ numbers of k8s.io/api's generated.proto for the kinds minik serves."""
 
 from __future__ import annotations
 
+import base64
 import json
 import struct
 from collections.abc import Iterator
@@ -149,7 +150,8 @@ def _rfc3339(seconds: int, nanos: int = 0, micro: bool = False) -> str:
 
 
 # Field table: `Message: <number> <jsonName> <type> | ...`. Types: s string, i integer,
-# b bool, a message name, [T] repeated, {T} map<string, T>. A trailing * keeps zero values
+# b bool, y bytes (base64 in JSON), a message name, [T] repeated, {T} map<string, T>.
+# A trailing * keeps zero values
 # (Go pointers and fields without omitempty: there "explicitly 0" differs from "unset").
 # The JSON name `-` marks an embedded Go struct, whose fields JSON inlines into the parent.
 # Time/MicroTime/IntOrString/Quantity/FieldsV1 are decoded by hand. Facts from
@@ -168,6 +170,8 @@ Event: 1 metadata ObjectMeta | 2 involvedObject ObjectReference* | 3 reason s | 
 Lease: 1 metadata ObjectMeta | 2 spec LeaseSpec
 Node: 1 metadata ObjectMeta | 2 spec NodeSpec | 3 status NodeStatus
 Binding: 1 metadata ObjectMeta | 2 target ObjectReference*
+ConfigMap: 1 metadata ObjectMeta | 4 immutable b* | 2 data {s} | 3 binaryData {y}
+Secret: 1 metadata ObjectMeta | 5 immutable b* | 2 data {y} | 4 stringData {s} | 3 type s
 ObjectMeta: 1 name s | 2 generateName s | 3 namespace s | 4 selfLink s | 5 uid s
     6 resourceVersion s | 7 generation i | 8 creationTimestamp Time
     9 deletionTimestamp Time* | 10 deletionGracePeriodSeconds i* | 11 labels {s}
@@ -537,6 +541,10 @@ def _scalar(type_: str, wire: int, value: int | bytes) -> Any:
         if not isinstance(value, bytes):
             raise ProtobufError("expected a string")
         return value.decode("utf-8", errors="replace")
+    if type_ == "y":
+        if not isinstance(value, bytes):
+            raise ProtobufError("expected bytes")
+        return base64.b64encode(value).decode("ascii")
     if type_ == "i":
         if not isinstance(value, int):
             raise ProtobufError("expected a varint")
@@ -575,7 +583,7 @@ _EMPTY = (None, "", 0, False, [], {})
 
 
 def _value(type_: str, wire: int, value: int | bytes) -> Any:
-    if type_ in ("s", "i", "b"):
+    if type_ in ("s", "i", "b", "y"):
         return _scalar(type_, wire, value)
     if not isinstance(value, bytes):
         raise ProtobufError(f"expected an embedded {type_}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from api import configdata, errors
 from apiserver import meta
 
 # Kinds whose status is written only through the /status subresource.
@@ -123,6 +124,30 @@ def _externally_accessible(spec: dict) -> bool:
     )
 
 
+class ConfigDataStrategy(Strategy):
+    """ConfigMaps and Secrets. As Kubernetes' v1 conversion: a Secret's `stringData`
+    is merged into `data` (and never stored); base64 that does not decode is a 400."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def prepare_create(self, obj: dict) -> None:
+        super().prepare_create(obj)
+        self._convert(obj)
+
+    def prepare_update(self, new: dict, old: dict) -> None:
+        super().prepare_update(new, old)
+        self._convert(new)
+
+    def _convert(self, obj: dict) -> None:
+        if self.kind == "Secret":
+            configdata.merge_string_data(obj)
+        for _field, error in configdata.bad_binary_fields(self.kind, obj):
+            raise errors.bad_request(
+                f'{self.kind} in version "v1" cannot be handled as a {self.kind}: {error}'
+            )
+
+
 class WorkloadStrategy(Strategy):
     """Deployments and ReplicaSets start with an empty status."""
 
@@ -156,6 +181,8 @@ _STRATEGIES: dict[str, Strategy] = {
     "Namespace": NamespaceStrategy(),
     "Node": NodeStrategy(),
     "Service": ServiceStrategy(),
+    "ConfigMap": ConfigDataStrategy("ConfigMap"),
+    "Secret": ConfigDataStrategy("Secret"),
 }
 
 

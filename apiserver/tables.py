@@ -223,6 +223,25 @@ COLUMNS: dict[str, list[Column]] = {
     ],
     "Namespace": [NAME, _col("Status", "The status of the namespace"), AGE],
     "Lease": [NAME, _col("Holder", "The identity of the holder of the current lease."), AGE],
+    "ConfigMap": [
+        NAME,
+        _col(
+            "Data",
+            "Data contains the configuration data. Each key must consist of alphanumeric "
+            "characters, '-', '_' or '.'.",
+        ),
+        AGE,
+    ],
+    "Secret": [
+        NAME,
+        _col("Type", "Used to facilitate programmatic handling of secret data."),
+        _col(
+            "Data",
+            "Data contains the secret data. Each key must consist of alphanumeric "
+            "characters, '-', '_' or '.'.",
+        ),
+        AGE,
+    ],
     "EndpointSlice": [
         NAME,
         _col("AddressType", "The type of address carried by this EndpointSlice."),
@@ -592,6 +611,23 @@ def _lease_cells(lease: Obj, now: float) -> list[Any]:
     return [meta.get("name", ""), holder, age(meta.get("creationTimestamp"), now)]
 
 
+def _configmap_cells(cm: Obj, now: float) -> list[Any]:
+    meta = cm.get("metadata") or {}
+    count = len(cm.get("data") or {}) + len(cm.get("binaryData") or {})
+    return [meta.get("name", ""), count, age(meta.get("creationTimestamp"), now)]
+
+
+def _secret_cells(secret: Obj, now: float) -> list[Any]:
+    meta = secret.get("metadata") or {}
+    count = len(secret.get("data") or {})
+    return [
+        meta.get("name", ""),
+        secret.get("type", ""),
+        count,
+        age(meta.get("creationTimestamp"), now),
+    ]
+
+
 def _list_with_more(items: list[str], limit: int = 3) -> str:
     """Kubernetes' listWithMoreString: the first `limit`, `+ N more...`, or `<unset>`."""
     text = ",".join(items[:limit])
@@ -635,6 +671,8 @@ CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
     "ReplicaSet": _replicaset_cells,
     "Namespace": _namespace_cells,
     "Lease": _lease_cells,
+    "ConfigMap": _configmap_cells,
+    "Secret": _secret_cells,
     "EndpointSlice": _endpointslice_cells,
 }
 

@@ -3,8 +3,9 @@
 `env` entries are resolved in order; each value may refer to earlier ones (and to
 service variables) as `$(NAME)`. `command` and `args` may refer to the whole
 environment. `$$` escapes a `$`; an unknown `$(NAME)` is left as written. Values
-may also come from the pod itself (`valueFrom.fieldRef`) or from the container's
-resources (`valueFrom.resourceFieldRef`).
+may also come from the pod itself (`valueFrom.fieldRef`), from the container's
+resources (`valueFrom.resourceFieldRef`) or from ConfigMaps and Secrets
+(`configMapKeyRef`, `secretKeyRef`, `envFrom`; see kubelet/configsources.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from api.quantity import QuantityError, parse_quantity
+from kubelet.configsources import Sources, env_from, key_ref_value
 
 
 class EnvError(Exception):
@@ -128,14 +130,19 @@ def build_env(
     host_ip: str,
     service_env: Mapping[str, str] | None = None,
     node_allocatable: Mapping[str, str] | None = None,
+    sources: Sources | None = None,
+    warnings: list[str] | None = None,
 ) -> list[tuple[str, str]]:
     """The container's environment in Kubernetes' order: service variables first,
-    then `env` entries (later ones override earlier ones of the same name)."""
+    then `envFrom`, then `env` entries (later ones override earlier ones of the same
+    name). `sources` holds the ConfigMaps and Secrets the pod refers to (None: missing);
+    a missing one raises configsources.SourceError unless optional. Skipped envFrom
+    keys are reported in `warnings`."""
     service_env = dict(service_env or {})
-    resolved: dict[str, str] = {}
-    order: list[str] = list(service_env)
-    if container.get("envFrom"):
-        raise EnvError("envFrom (ConfigMaps and Secrets) is not supported by minik")
+    sources = sources or {}
+    namespace = (pod.get("metadata") or {}).get("namespace") or ""
+    resolved = env_from(namespace, container, sources, warnings if warnings is not None else [])
+    order: list[str] = list(service_env) + [k for k in resolved if k not in service_env]
     for entry in container.get("env") or []:
         name = entry.get("name") or ""
         if "value" in entry or not entry.get("valueFrom"):
@@ -148,6 +155,13 @@ def build_env(
                 value = resource_value(
                     container, source["resourceFieldRef"], node_allocatable or {}
                 )
+            elif source.get("configMapKeyRef") or source.get("secretKeyRef"):
+                kind = "ConfigMap" if source.get("configMapKeyRef") else "Secret"
+                ref = source.get("configMapKeyRef") or source.get("secretKeyRef")
+                found = key_ref_value(namespace, kind, ref, sources)
+                if found is None:
+                    continue  # optional and missing: left out
+                value = found
             else:
                 kinds = ", ".join(sorted(source))
                 raise EnvError(f"env {name}: valueFrom {kinds} is not supported by minik")

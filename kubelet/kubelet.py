@@ -25,6 +25,7 @@ from client.kubeconfig import load as load_kubeconfig
 from client.rest import ALL_NAMESPACES, AsyncClient
 from kubelet import dockerlabels, volumes
 from kubelet.config import KubeletConfig
+from kubelet.configsources import ConfigSources, references
 from kubelet.containerspec import DnsSettings
 from kubelet.events import EventSink
 from kubelet.images import ImageManager
@@ -85,6 +86,7 @@ class Kubelet:
             self.status,
             self.events,
             service_env=self._service_env,
+            config_sources=self._config_sources,
         )
         self.workers = PodWorkers(self.syncer, self.api, self.ready)
         self.informer = Informer(
@@ -98,6 +100,14 @@ class Kubelet:
         )
         # Services, for the service environment variables of new containers.
         self.services = Informer(self.api, SERVICES, ALL_NAMESPACES)
+        # ConfigMaps and Secrets, for env and volumes; a change wakes the pods using it.
+        self.config_objects = ConfigSources(self.api)
+        for kind, informer in self.config_objects.informers.items():
+            informer.add_handler(
+                on_add=lambda obj, kind=kind: self._config_changed(kind, obj),
+                on_update=lambda _old, obj, kind=kind: self._config_changed(kind, obj),
+                on_delete=lambda obj, kind=kind: self._config_changed(kind, obj),
+            )
         self.agent: NodeAgent | None = None
         self.server: KubeletServer | None = None
 
@@ -124,6 +134,19 @@ class Kubelet:
 
     def _service_env(self, pod: dict[str, Any]) -> dict[str, str]:
         return service_env(pod, self.services.list())
+
+    async def _config_sources(self, pod: dict[str, Any]) -> dict[Any, Any]:
+        return await self.config_objects.for_pod(pod)
+
+    def _config_changed(self, kind: str, obj: dict[str, Any]) -> None:
+        md = obj.get("metadata") or {}
+        for pod in self.informer.list():
+            pod_md = pod.get("metadata") or {}
+            if pod_md.get("namespace") == md.get("namespace") and (
+                kind,
+                md.get("name"),
+            ) in references(pod):
+                self.workers.wake(pod_md.get("uid", ""))
 
     def find_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self.informer.get_by_name(name, namespace)
@@ -182,8 +205,10 @@ class Kubelet:
         await self._prepare()
         assert self.agent is not None
         self.services.start()
+        for informer in self.config_objects.informers.values():
+            informer.start()
         self.informer.start()
-        for informer in (self.services, self.informer):
+        for informer in (self.services, *self.config_objects.informers.values(), self.informer):
             while not await informer.wait_for_sync(timeout=30):
                 log.warning("%s informer not synced yet", informer.res.plural)
         self.ready.set()
@@ -217,6 +242,8 @@ class Kubelet:
                 await task
         await self.informer.stop()
         await self.services.stop()
+        for informer in self.config_objects.informers.values():
+            await informer.stop()
         await self.workers.stop()
         await self.probes.stop()
         await self.prober.aclose()

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 from kubelet import volumes
 from kubelet.actions import PodActions, compute_pod_actions, removable
 from kubelet.backoff import Backoff
+from kubelet.configsources import SourceError, Sources, references
 from kubelet.containerspec import (
     RESOLV_CONF,
     DnsSettings,
@@ -78,9 +79,11 @@ class PodSyncer:
         events: EventSink,
         backoff: Backoff | None = None,
         service_env: Callable[[dict[str, Any]], dict[str, str]] | None = None,
+        config_sources: Callable[[dict[str, Any]], Awaitable[Sources]] | None = None,
     ) -> None:
         self.settings = settings
         self.service_env = service_env or (lambda pod: {})
+        self.config_sources = config_sources
         self.runtime = runtime
         self.cache = cache
         self.pleg = pleg
@@ -131,6 +134,8 @@ class PodSyncer:
         # that it has probes (not ready, not started) before it is written.
         self.probes.sync_pod(pod, runtime, self.pod_ip(pod, runtime))
         self.status.set_status(pod, self.compute_status(pod, runtime))
+        if runtime.running_sandbox() is not None and not is_terminal(status):
+            await self._refresh_config_volumes(pod)
         doomed = removable(runtime)
         if doomed:
             await self.killer.remove(doomed)
@@ -180,18 +185,48 @@ class PodSyncer:
         sandbox = self.cache.pod(uid).running_sandbox()
         if sandbox is None:
             return RETRY_SECONDS
+        sources = await self._sources(pod)
         try:
-            volume_paths = volumes.prepare_volumes(pod, self.settings.root_dir, self.settings.node)
-        except (volumes.VolumeError, OSError) as err:
-            self.events.emit(
-                pod, WARNING, "FailedMount", f"Unable to attach or mount volumes: {err}"
+            volume_paths = volumes.prepare_volumes(
+                pod, self.settings.root_dir, self.settings.node, sources
             )
+        except (volumes.VolumeError, OSError) as err:
+            message = (
+                str(err)
+                if isinstance(err, volumes.MountError)
+                else f"Unable to attach or mount volumes: {err}"
+            )
+            self.events.emit(pod, WARNING, "FailedMount", message)
             return RETRY_SECONDS
         for container, init in to_start:
-            delay = await self._start(pod, container, init, sandbox, volume_paths)
+            delay = await self._start(pod, container, init, sandbox, volume_paths, sources)
             if delay is not None:
                 requeues.append(delay)
         return min(requeues) if requeues else None
+
+    # ---- ConfigMaps and Secrets --------------------------------------------------
+    async def _sources(self, pod: dict[str, Any]) -> Sources:
+        if self.config_sources is None or not references(pod):
+            return {}
+        return await self.config_sources(pod)
+
+    async def _refresh_config_volumes(self, pod: dict[str, Any]) -> None:
+        """Rewrite configMap/secret volumes already set up whose object changed (as
+        Kubernetes' periodic volume remount); a missing object keeps the old files."""
+        wanted = volumes.config_volumes(pod)
+        if not wanted:
+            return
+        paths = volumes.volume_sources(pod, self.settings.root_dir, self.settings.node)
+        sources = await self._sources(pod)
+        for volume in wanted:
+            path = paths[volume["name"]]
+            if not (path / "..data").is_symlink():
+                continue
+            try:
+                if volumes.write_config_volume(pod, volume, path, sources):
+                    log.info("volume %s of %s updated", volume["name"], pod_key(pod))
+            except (volumes.VolumeError, OSError) as err:
+                log.debug("volume %s of %s not refreshed: %s", volume["name"], pod_key(pod), err)
 
     # ---- the sandbox ------------------------------------------------------------
     async def _create_sandbox(self, pod: dict[str, Any], attempt: int) -> bool:
@@ -243,6 +278,7 @@ class PodSyncer:
         init: bool,
         sandbox: ContainerRecord,
         volume_paths: dict[str, Path],
+        sources: Sources,
     ) -> float | None:
         """Start one container unless back-off says wait; returns a requeue delay."""
         uid = pod["metadata"]["uid"]
@@ -274,6 +310,7 @@ class PodSyncer:
             reasons[name] = (image.reason, image.message)
             self.events.emit(pod, WARNING, "Failed", f"Error: {image.reason}", path)
             return image.retry_after if image.retry_after else 10.0
+        warnings: list[str] = []
         try:
             env = build_env(
                 pod,
@@ -282,9 +319,14 @@ class PodSyncer:
                 host_ip=self.settings.host_ip,
                 service_env=self.service_env(pod),
                 node_allocatable=self.settings.allocatable,
+                sources=sources,
+                warnings=warnings,
             )
+            for warning in warnings:
+                self.events.emit(pod, WARNING, "InvalidEnvironmentVariableNames", warning)
             command, args = expand_command(container, env)
-            binds = volumes.container_binds(container, volume_paths)
+            read_only = {v["name"] for v in volumes.config_volumes(pod)}
+            binds = volumes.container_binds(container, volume_paths, read_only=read_only)
             resolv = resolv_conf(pod, container, self.settings.dns)
             if resolv is not None:
                 path = volumes.write_resolv_conf(self.settings.root_dir, uid, resolv)
@@ -293,7 +335,7 @@ class PodSyncer:
                 self.settings.root_dir, uid, name, restart_count
             )
             volumes.prepare_termination_log(log_path)
-        except (EnvError, volumes.VolumeError, OSError) as err:
+        except (EnvError, SourceError, volumes.VolumeError, OSError) as err:
             reasons[name] = ("CreateContainerConfigError", str(err))
             self.events.emit(pod, WARNING, "Failed", f"Error: {err}", path)
             return RETRY_SECONDS

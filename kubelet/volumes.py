@@ -3,9 +3,14 @@
 An `emptyDir` is a directory under `<root-dir>/pods/<uid>/volumes/emptydir/<name>`
 (with `medium: Memory`, under the host's /dev/shm, which is tmpfs), shared by every
 container of the pod that mounts it and removed with the pod. A `hostPath` is the
-host's own path (created for the `…OrCreate` types). Mounts are Docker binds;
-`readOnly` and `subPath` are honoured. Other volume kinds are refused, so a pod
-that needs one waits with a FailedMount event rather than running without it.
+host's own path (created for the `…OrCreate` types). A `configMap` or `secret`
+volume is a directory under `<root-dir>/pods/<uid>/volumes/{configmap,secret}/<name>`
+written as Kubernetes' AtomicWriter does (files in a hidden timestamped directory,
+`..data` pointing at it, each top-level name a symlink into `..data`), so a rewrite
+after the object changes is seen by the containers at once and whole; these are
+always mounted read-only. Mounts are Docker binds; `readOnly` and `subPath` are
+honoured. Other volume kinds are refused, so a pod that needs one waits with a
+FailedMount event rather than running without it.
 """
 
 from __future__ import annotations
@@ -13,14 +18,24 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from kubelet.configsources import SourceError, Sources, volume_payload, volume_ref
 
 SHM = Path("/dev/shm")
 
 
 class VolumeError(Exception):
     """A volume cannot be set up; the pod's containers cannot start."""
+
+
+class MountError(VolumeError):
+    """A volume's setup failed; the text is the whole FailedMount event message."""
+
+    def __init__(self, volume: str, reason: str) -> None:
+        super().__init__(f'MountVolume.SetUp failed for volume "{volume}" : {reason}')
 
 
 def pod_dir(root: Path, uid: str) -> Path:
@@ -52,6 +67,9 @@ def volume_sources(pod: dict[str, Any], root: Path, node: str) -> dict[str, Path
             paths[name] = emptydir_path(root, node, uid, volume)
         elif volume.get("hostPath"):
             paths[name] = Path(volume["hostPath"].get("path") or "/")
+        elif volume_ref(volume) is not None:
+            kind = "configmap" if "configMap" in volume else "secret"
+            paths[name] = pod_dir(root, uid) / "volumes" / kind / name
         else:
             kinds = [k for k in volume if k != "name"]
             kind = kinds[0] if kinds else "unknown"
@@ -59,17 +77,86 @@ def volume_sources(pod: dict[str, Any], root: Path, node: str) -> dict[str, Path
     return paths
 
 
-def prepare_volumes(pod: dict[str, Any], root: Path, node: str) -> dict[str, Path]:
-    """Create what the pod's volumes need on the host; returns their host paths."""
+def prepare_volumes(
+    pod: dict[str, Any], root: Path, node: str, sources: Sources | None = None
+) -> dict[str, Path]:
+    """Create what the pod's volumes need on the host; returns their host paths.
+    `sources` holds the ConfigMaps and Secrets the pod refers to (None: missing)."""
     paths = volume_sources(pod, root, node)
     for volume in (pod.get("spec") or {}).get("volumes") or []:
         path = paths[volume.get("name", "")]
         if "emptyDir" in volume:
             path.mkdir(parents=True, exist_ok=True)
             path.chmod(0o777)  # any container user may write, as Kubernetes does
+        elif volume_ref(volume) is not None:
+            write_config_volume(pod, volume, path, sources or {})
         else:
             _check_host_path(volume["name"], path, (volume["hostPath"].get("type") or ""))
     return paths
+
+
+def config_volumes(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    return [v for v in (pod.get("spec") or {}).get("volumes") or [] if volume_ref(v) is not None]
+
+
+def write_config_volume(
+    pod: dict[str, Any], volume: dict[str, Any], path: Path, sources: Sources
+) -> bool:
+    """(Re)write a configMap/secret volume; MountError when its object or a key is
+    missing. Returns whether a file changed."""
+    namespace = (pod.get("metadata") or {}).get("namespace") or ""
+    try:
+        files = volume_payload(namespace, volume, sources)
+    except SourceError as err:
+        raise MountError(volume.get("name", ""), str(err)) from None
+    for rel in files:
+        parts = PurePosixPath(rel).parts
+        if not parts or PurePosixPath(rel).is_absolute() or ".." in parts or rel.startswith(".."):
+            raise MountError(volume.get("name", ""), f"invalid path {rel!r}")
+    return write_atomic(path, files)
+
+
+def _current_files(target: Path) -> dict[str, tuple[bytes, int]] | None:
+    data = target / "..data"
+    if not data.is_dir():
+        return None
+    out = {}
+    for file in data.resolve().rglob("*"):
+        if file.is_file():
+            rel = file.relative_to(data.resolve()).as_posix()
+            out[rel] = (file.read_bytes(), stat.S_IMODE(file.stat().st_mode))
+    return out
+
+
+def write_atomic(target: Path, files: dict[str, tuple[bytes, int]]) -> bool:
+    """Kubernetes' AtomicWriter, in short: nothing changes unless the payload does;
+    then a new `..<random>` directory, `..data` swapped to it by one rename, top-level
+    symlinks into `..data` added or removed, the old directory removed."""
+    target.mkdir(parents=True, exist_ok=True)
+    if _current_files(target) == files:
+        return False
+    old = (target / "..data").resolve() if (target / "..data").is_symlink() else None
+    fresh = Path(tempfile.mkdtemp(prefix="..", dir=target))
+    fresh.chmod(0o755)
+    for rel, (content, mode) in files.items():
+        file = fresh.joinpath(*PurePosixPath(rel).parts)
+        file.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        file.write_bytes(content)
+        file.chmod(mode & 0o777)
+    link = target / "..data_tmp"
+    link.unlink(missing_ok=True)
+    os.symlink(fresh.name, link)
+    os.replace(link, target / "..data")
+    tops = {PurePosixPath(rel).parts[0] for rel in files}
+    for entry in target.iterdir():
+        if entry.is_symlink() and not entry.name.startswith("..") and entry.name not in tops:
+            entry.unlink(missing_ok=True)
+    for top in tops:
+        if not (target / top).is_symlink():
+            os.symlink(f"..data/{top}", target / top)
+    if old is not None and old != fresh:
+        shutil.rmtree(old, ignore_errors=True)
+    return True
 
 
 def _check_host_path(name: str, path: Path, kind: str) -> None:
@@ -97,9 +184,14 @@ def _sub_path(base: Path, sub: str) -> Path:
 
 
 def container_binds(
-    container: dict[str, Any], volumes: dict[str, Path], *, create_sub_paths: bool = True
+    container: dict[str, Any],
+    volumes: dict[str, Path],
+    *,
+    create_sub_paths: bool = True,
+    read_only: frozenset[str] | set[str] = frozenset(),
 ) -> list[str]:
-    """Docker binds (`host:container:rw|ro`) for a container's volumeMounts."""
+    """Docker binds (`host:container:rw|ro`) for a container's volumeMounts; volumes
+    named in `read_only` (configMap, secret) are always mounted read-only."""
     binds: list[str] = []
     for mount in container.get("volumeMounts") or []:
         name = mount.get("name", "")
@@ -110,7 +202,7 @@ def container_binds(
             source = _sub_path(source, mount["subPath"])
             if create_sub_paths and not source.exists():
                 source.mkdir(parents=True, exist_ok=True)
-        mode = "ro" if mount.get("readOnly") else "rw"
+        mode = "ro" if mount.get("readOnly") or name in read_only else "rw"
         binds.append(f"{source}:{mount.get('mountPath', '')}:{mode}")
     return binds
 

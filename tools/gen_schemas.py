@@ -24,6 +24,7 @@ PRIMITIVES = {
     "date": {"type": "string", "format": "date"},
     "object": {"x-kubernetes-int-or-string": True},
     "bytearray": {"type": "string", "format": "byte"},
+    "bytes": {"type": "string", "format": "byte"},
 }
 
 

@@ -285,7 +285,9 @@ def test_volumes() -> None:
     assert binds == ["/root/k/pods/u1/volumes/emptydir/cache:/c:rw", "/var/log/app:/l:ro"]
     with pytest.raises(VolumeError, match="not supported"):
         volume_sources(
-            {"metadata": {}, "spec": {"volumes": [{"name": "s", "secret": {}}]}}, Path("/r"), "n"
+            {"metadata": {}, "spec": {"volumes": [{"name": "s", "nfs": {"server": "x"}}]}},
+            Path("/r"),
+            "n",
         )
     with pytest.raises(VolumeError, match="subPath"):
         container_binds(

@@ -154,7 +154,8 @@ def test_ignored_fields_in_templates():
     obj = deployment(
         lifecycle={"preStop": {"exec": {"command": ["sleep", "1"]}}},
         securityContext={"runAsUser": 1000},
-        envFrom=[{"configMapRef": {"name": "cfg"}}],
+        envFrom=[{"configMapRef": {"name": "cfg"}}],  # acted on: no hit
+        tty=True,
     )
     tspec = obj["spec"]["template"]["spec"]
     tspec["securityContext"] = {}  # the defaulted empty value is not a hit
@@ -163,25 +164,30 @@ def test_ignored_fields_in_templates():
         {"name": "a", "emptyDir": {}},
         {"name": "b", "hostPath": {"path": "/x"}},
         {"name": "c", "configMap": {"name": "cfg"}},
+        {"name": "d", "nfs": {"server": "x", "path": "/"}},
     ]
     assert schema.ignored_fields("Deployment", obj) == [
         "spec.template.spec.affinity.podAntiAffinity",
         "spec.template.spec.containers[0].lifecycle",
         "spec.template.spec.containers[0].securityContext",
-        "spec.template.spec.containers[0].envFrom",
-        "spec.template.spec.volumes[2].configMap",
+        "spec.template.spec.containers[0].tty",
+        "spec.template.spec.volumes[3].nfs",
     ]
 
 
 def test_ignored_fields_pod_and_service():
     pod = {"spec": {"containers": [{"name": "a", "tty": True, "stdin": False}]}}
     pod["spec"]["initContainers"] = [
-        {"name": "i", "env": [{"name": "X", "valueFrom": {"secretKeyRef": {"name": "s"}}}]}
+        {
+            "name": "i",
+            "stdinOnce": True,
+            "env": [{"name": "X", "valueFrom": {"secretKeyRef": {"name": "s"}}}],
+        }
     ]
     pod["spec"]["serviceAccountName"] = "robot"
     assert schema.ignored_fields("Pod", pod) == [
         "spec.serviceAccountName",
-        "spec.initContainers[0].env[0].valueFrom.secretKeyRef",
+        "spec.initContainers[0].stdinOnce",
         "spec.containers[0].tty",
     ]
     svc = {"spec": {"externalIPs": ["1.2.3.4"], "sessionAffinity": "ClientIP"}}

@@ -1,0 +1,203 @@
+"""ConfigMaps and Secrets a pod consumes: which it refers to, where the kubelet reads
+them, and what they become (environment variables, volume files).
+
+The kubelet watches ConfigMaps and Secrets with two informers (as it watches Services)
+and reads them from there; an object the cache does not have yet is asked for with a
+GET, so a pod created right after its ConfigMap does not fail on informer lag. The
+rest of this module is pure: it works on `Sources`, a map (kind, name) → object, or
+None for one that does not exist. Errors are worded as Kubernetes' kubelet words them
+(`configmap "x" not found`, `couldn't find key k in ConfigMap ns/x`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from api import configdata
+from api.errors import NotFound
+from api.resources import find
+from client.informer import Informer
+from client.rest import ALL_NAMESPACES, AsyncClient
+
+CONFIGMAPS = find("", "v1", "configmaps")
+SECRETS = find("", "v1", "secrets")
+Ref = tuple[str, str]  # (kind, name)
+Sources = Mapping[Ref, dict[str, Any] | None]
+_VOLUME_KINDS = {"configMap": ("ConfigMap", "name"), "secret": ("Secret", "secretName")}
+
+
+class SourceError(Exception):
+    """A ConfigMap or Secret (or one of its keys) a container needs is missing."""
+
+
+def not_found(kind: str, name: str) -> str:
+    """The kubelet's object managers say `configmap "x"` / `secret "x"` (singular)."""
+    return f'{kind.lower()} "{name}" not found'
+
+
+def references(pod: dict[str, Any]) -> set[Ref]:
+    """Every ConfigMap and Secret the pod's env, envFrom and volumes name."""
+    spec = pod.get("spec") or {}
+    refs: set[Ref] = set()
+    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        for entry in container.get("env") or []:
+            source = entry.get("valueFrom") or {}
+            if (source.get("configMapKeyRef") or {}).get("name"):
+                refs.add(("ConfigMap", source["configMapKeyRef"]["name"]))
+            if (source.get("secretKeyRef") or {}).get("name"):
+                refs.add(("Secret", source["secretKeyRef"]["name"]))
+        for entry in container.get("envFrom") or []:
+            if (entry.get("configMapRef") or {}).get("name"):
+                refs.add(("ConfigMap", entry["configMapRef"]["name"]))
+            if (entry.get("secretRef") or {}).get("name"):
+                refs.add(("Secret", entry["secretRef"]["name"]))
+    for volume in spec.get("volumes") or []:
+        ref = volume_ref(volume)
+        if ref is not None:
+            refs.add(ref)
+    return refs
+
+
+def volume_ref(volume: dict[str, Any]) -> Ref | None:
+    for source, (kind, name_field) in _VOLUME_KINDS.items():
+        if isinstance(volume.get(source), dict):
+            return kind, volume[source].get(name_field) or ""
+    return None
+
+
+# ---- environment ------------------------------------------------------------------------
+
+
+def key_ref_value(namespace: str, kind: str, ref: dict[str, Any], sources: Sources) -> str | None:
+    """The value of a configMapKeyRef / secretKeyRef; None when it is optional and
+    missing (the variable is then left out)."""
+    name, key, optional = ref.get("name") or "", ref.get("key") or "", bool(ref.get("optional"))
+    obj = sources.get((kind, name))
+    if obj is None:
+        if optional:
+            return None
+        raise SourceError(not_found(kind, name))
+    data = obj.get("data") or {}
+    if key not in data:
+        if optional:
+            return None
+        raise SourceError(f"couldn't find key {key} in {kind} {namespace}/{name}")
+    return _text(kind, data[key])
+
+
+def env_from(
+    namespace: str, container: dict[str, Any], sources: Sources, warnings: list[str]
+) -> dict[str, str]:
+    """The variables of `envFrom`, later sources overriding earlier ones. Keys that are
+    not valid variable names are skipped, with a warning as Kubernetes' kubelet emits
+    (event reason InvalidEnvironmentVariableNames)."""
+    env: dict[str, str] = {}
+    for entry in container.get("envFrom") or []:
+        prefix = entry.get("prefix") or ""
+        for field, kind, label in (
+            ("configMapRef", "ConfigMap", "configMap"),
+            ("secretRef", "Secret", "secret"),
+        ):
+            ref = entry.get(field)
+            if not isinstance(ref, dict):
+                continue
+            name = ref.get("name") or ""
+            obj = sources.get((kind, name))
+            if obj is None:
+                if ref.get("optional"):
+                    continue
+                raise SourceError(not_found(kind, name))
+            invalid = []
+            for key, value in (obj.get("data") or {}).items():
+                if not is_env_name(prefix + key):
+                    invalid.append(prefix + key)
+                    continue
+                env[prefix + key] = _text(kind, value)
+            if invalid:
+                warnings.append(
+                    f"Keys [{', '.join(sorted(invalid))}] from the EnvFrom {label} "
+                    f"{namespace}/{name} were skipped since they are considered invalid "
+                    "environment variable names."
+                )
+    return env
+
+
+def is_env_name(name: str) -> bool:
+    """The rule minik's API applies to `env[].name` (Kubernetes' relaxed one, the
+    default since 1.32): printable ASCII other than '='."""
+    return bool(name) and "=" not in name and all(" " <= ch <= "~" for ch in name)
+
+
+def _text(kind: str, value: Any) -> str:
+    if kind == "Secret":
+        return configdata.decode(value).decode("utf-8", errors="replace")
+    return str(value)
+
+
+# ---- volumes ----------------------------------------------------------------------------
+
+
+def volume_payload(
+    namespace: str, volume: dict[str, Any], sources: Sources
+) -> dict[str, tuple[bytes, int]]:
+    """The files of a configMap/secret volume: relative path → (content, mode). A
+    missing object gives no files when `optional`, else SourceError."""
+    source_field = "configMap" if "configMap" in volume else "secret"
+    source = volume.get(source_field) or {}
+    kind, name = volume_ref(volume) or ("ConfigMap", "")
+    optional = bool(source.get("optional"))
+    default_mode = source.get("defaultMode")
+    default_mode = 0o644 if default_mode is None else int(default_mode)
+    obj = sources.get((kind, name))
+    if obj is None:
+        if optional:
+            return {}
+        raise SourceError(not_found(kind, name))
+    values = configdata.items(kind, obj)
+    items = source.get("items")
+    if not items:
+        return {key: (value, default_mode) for key, value in values.items()}
+    files: dict[str, tuple[bytes, int]] = {}
+    for item in items:
+        key = item.get("key") or ""
+        if key not in values:
+            if optional:
+                continue
+            what = (
+                "configmap references non-existent config key"
+                if kind == "ConfigMap"
+                else ("references non-existent secret key")
+            )
+            raise SourceError(f"{what}: {key}")
+        mode = item.get("mode")
+        files[item.get("path") or key] = (values[key], default_mode if mode is None else int(mode))
+    return files
+
+
+# ---- reading them -----------------------------------------------------------------------
+
+
+class ConfigSources:
+    """Informer caches of ConfigMaps and Secrets, with a GET for what they lack."""
+
+    def __init__(self, api: AsyncClient) -> None:
+        self.api = api
+        self.informers = {
+            "ConfigMap": Informer(api, CONFIGMAPS, ALL_NAMESPACES),
+            "Secret": Informer(api, SECRETS, ALL_NAMESPACES),
+        }
+
+    async def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        obj = self.informers[kind].get_by_name(name, namespace)
+        if obj is not None:
+            return obj
+        try:
+            return await self.api.get(
+                CONFIGMAPS if kind == "ConfigMap" else SECRETS, name, namespace
+            )
+        except NotFound:
+            return None
+
+    async def for_pod(self, pod: dict[str, Any]) -> dict[Ref, dict[str, Any] | None]:
+        namespace = (pod.get("metadata") or {}).get("namespace") or ""
+        return {ref: await self.get(ref[0], namespace, ref[1]) for ref in references(pod)}
