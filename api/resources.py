@@ -50,70 +50,86 @@ class Resource:
 
 _NO_DELETECOLLECTION = tuple(v for v in ALL_VERBS if v != "deletecollection")
 
+# The served resources by name: components say `PODS`, never look a constant up.
+NAMESPACES = Resource(
+    "",
+    "v1",
+    "Namespace",
+    "namespaces",
+    "namespace",
+    False,
+    ("ns",),
+    verbs=_NO_DELETECOLLECTION,
+    subresources=("status", "finalize"),
+)
+NODES = Resource("", "v1", "Node", "nodes", "node", False, ("no",), subresources=("status",))
+PODS = Resource(
+    "",
+    "v1",
+    "Pod",
+    "pods",
+    "pod",
+    True,
+    ("po",),
+    ("all",),
+    subresources=("status", "binding", "log", "exec", "eviction"),
+)
+SERVICES = Resource(
+    "",
+    "v1",
+    "Service",
+    "services",
+    "service",
+    True,
+    ("svc",),
+    ("all",),
+    verbs=_NO_DELETECOLLECTION,
+    subresources=("status",),
+)
+ENDPOINTS = Resource("", "v1", "Endpoints", "endpoints", "endpoints", True, ("ep",))
+EVENTS = Resource("", "v1", "Event", "events", "event", True, ("ev",))
+CONFIGMAPS = Resource("", "v1", "ConfigMap", "configmaps", "configmap", True, ("cm",))
+SECRETS = Resource("", "v1", "Secret", "secrets", "secret", True)
+DEPLOYMENTS = Resource(
+    "apps",
+    "v1",
+    "Deployment",
+    "deployments",
+    "deployment",
+    True,
+    ("deploy",),
+    ("all",),
+    subresources=("status", "scale"),
+)
+REPLICASETS = Resource(
+    "apps",
+    "v1",
+    "ReplicaSet",
+    "replicasets",
+    "replicaset",
+    True,
+    ("rs",),
+    ("all",),
+    subresources=("status", "scale"),
+)
+LEASES = Resource("coordination.k8s.io", "v1", "Lease", "leases", "lease", True)
+ENDPOINTSLICES = Resource(
+    "discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", True
+)
+
 RESOURCES: tuple[Resource, ...] = (
-    Resource(
-        "",
-        "v1",
-        "Namespace",
-        "namespaces",
-        "namespace",
-        False,
-        ("ns",),
-        verbs=_NO_DELETECOLLECTION,
-        subresources=("status", "finalize"),
-    ),
-    Resource("", "v1", "Node", "nodes", "node", False, ("no",), subresources=("status",)),
-    Resource(
-        "",
-        "v1",
-        "Pod",
-        "pods",
-        "pod",
-        True,
-        ("po",),
-        ("all",),
-        subresources=("status", "binding", "log", "exec", "eviction"),
-    ),
-    Resource(
-        "",
-        "v1",
-        "Service",
-        "services",
-        "service",
-        True,
-        ("svc",),
-        ("all",),
-        verbs=_NO_DELETECOLLECTION,
-        subresources=("status",),
-    ),
-    Resource("", "v1", "Endpoints", "endpoints", "endpoints", True, ("ep",)),
-    Resource("", "v1", "Event", "events", "event", True, ("ev",)),
-    Resource("", "v1", "ConfigMap", "configmaps", "configmap", True, ("cm",)),
-    Resource("", "v1", "Secret", "secrets", "secret", True),
-    Resource(
-        "apps",
-        "v1",
-        "Deployment",
-        "deployments",
-        "deployment",
-        True,
-        ("deploy",),
-        ("all",),
-        subresources=("status", "scale"),
-    ),
-    Resource(
-        "apps",
-        "v1",
-        "ReplicaSet",
-        "replicasets",
-        "replicaset",
-        True,
-        ("rs",),
-        ("all",),
-        subresources=("status", "scale"),
-    ),
-    Resource("coordination.k8s.io", "v1", "Lease", "leases", "lease", True),
-    Resource("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", True),
+    NAMESPACES,
+    NODES,
+    PODS,
+    SERVICES,
+    ENDPOINTS,
+    EVENTS,
+    CONFIGMAPS,
+    SECRETS,
+    DEPLOYMENTS,
+    REPLICASETS,
+    LEASES,
+    ENDPOINTSLICES,
 )
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

@@ -10,7 +10,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from api import errors
-from api.resources import INITIAL_NAMESPACES, RESOURCES, find
+from api.resources import INITIAL_NAMESPACES, NAMESPACES, RESOURCES
 from apiserver import meta
 from apiserver.requestinfo import RequestInfo
 from apiserver.storage import KeyMissing, object_key, prefix_key
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PROTECTED = ("default", "kube-system", "kube-public")
-NAMESPACES = find("", "v1", "namespaces")
 
 
 class NamespaceLifecycle:

@@ -21,10 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from api import errors
-from api.resources import find
+from api.resources import NODES
 from apiserver.requestinfo import RequestInfo
 
-NODES = find("", "v1", "nodes")
 DEFAULT_KUBELET_PORT = 10250
 _TIMEOUT = httpx.Timeout(connect=5.0, read=None, write=10.0, pool=5.0)
 _HOP_BY_HOP = {"connection", "transfer-encoding", "content-length", "keep-alive"}

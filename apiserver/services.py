@@ -7,16 +7,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from api import errors
-from api.resources import find
+from api.resources import ENDPOINTS, ENDPOINTSLICES, SERVICES
 from apiserver.registry import WriteOptions
 from apiserver.requestinfo import RequestInfo
 
 if TYPE_CHECKING:
     from apiserver.app import ApiServer
-
-SERVICES = find("", "v1", "services")
-ENDPOINTS = find("", "v1", "endpoints")
-ENDPOINTSLICES = find("discovery.k8s.io", "v1", "endpointslices")
 
 
 async def ensure_kubernetes_service(server: ApiServer) -> None:

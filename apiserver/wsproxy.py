@@ -25,13 +25,12 @@ from websockets.typing import Subprotocol
 
 from api import errors
 from api import remotecommand as rc
-from api.resources import find
+from api.resources import PODS
 from apiserver import codec
 from apiserver.podproxy import forwarded_headers, kubelet_target
 from apiserver.requestinfo import RequestInfo
 
 log = logging.getLogger(__name__)
-PODS = find("", "v1", "pods")
 OPEN_TIMEOUT_SECONDS = 10.0
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aetcd
 
-from api.resources import find
+from api.resources import NAMESPACES, PODS
 from bench.common import bounded, pct
 from client.rest import AsyncClient
 from tests.support.cluster import (
@@ -34,8 +34,6 @@ from tests.support.cluster import (
     start_apiserver,
     start_etcd,
 )
-
-PODS = find("", "v1", "pods")
 
 
 def pod(name: str) -> dict:
@@ -159,7 +157,7 @@ async def run(args: argparse.Namespace, api_url_kubeconfig: str, etcd_url: str) 
     config = load(api_url_kubeconfig)
     raw_put, raw_get = await raw_etcd(etcd_url, args.n, args.concurrency)
     async with AsyncClient(config, timeout=60) as api:
-        ns_obj = await api.create(find("", "v1", "namespaces"), {"metadata": {"name": "bench"}})
+        ns_obj = await api.create(NAMESPACES, {"metadata": {"name": "bench"}})
         ns = ns_obj["metadata"]["name"]
         create_rate, get_rate = await api_rates(api, ns, args.n, args.concurrency)
         paced = await paced_creates(api, ns, 100, args.paced_seconds)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.resources import find
+from api.resources import EVENTS, NAMESPACES, PODS
 from bench.common import bounded
 from client.kubeconfig import load
 from client.rest import AsyncClient
@@ -35,9 +35,6 @@ from kubelet.hollow import run_hollow_nodes
 from scheduler.scheduler import DEFAULT_PARALLEL_BINDS
 from tests.support.cluster import make_workdir, remove_workdir, start_apiserver, start_etcd
 
-PODS = find("", "v1", "pods")
-NAMESPACES = find("", "v1", "namespaces")
-EVENTS = find("", "v1", "events")
 CAPACITY = {"cpu": "32", "memory": "64Gi", "pods": "110"}
 UNSCHEDULED = "bench-nobody"  # schedulerName of the baseline pods: no scheduler takes them
 

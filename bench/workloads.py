@@ -71,7 +71,7 @@ import docker.errors
 from docker import types as dtypes
 
 from api.errors import NotFound
-from api.resources import find
+from api.resources import DEPLOYMENTS, NAMESPACES, PODS
 from client.kubeconfig import load
 from client.rest import Client
 from client.watch import RELIST, ResumableWatch
@@ -81,9 +81,6 @@ from kubelet import dockerlabels
 from tests.support.cluster import make_workdir, remove_workdir
 
 ROOT = Path(__file__).resolve().parent.parent
-PODS = find("", "v1", "pods")
-NAMESPACES = find("", "v1", "namespaces")
-DEPLOYMENTS = find("apps", "v1", "deployments")
 
 IMAGE_REPO = "minik-bench/web"
 NAMESPACE = "bench"

@@ -11,12 +11,11 @@ from collections import OrderedDict
 from typing import Any
 
 from api.errors import ApiError, NotFound
-from api.resources import find
+from api.resources import EVENTS
 from api.timefmt import rfc3339
 from client.rest import AsyncClient
 
 log = logging.getLogger(__name__)
-EVENTS = find("", "v1", "events")
 CACHE_SIZE = 4096
 NORMAL, WARNING = "Normal", "Warning"
 

@@ -24,12 +24,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.errors import ApiError, NotFound
-from api.resources import find
+from api.resources import LEASES
 from client.rest import AsyncClient
 
 log = logging.getLogger(__name__)
 
-LEASES = find("coordination.k8s.io", "v1", "leases")
 JITTER_FACTOR = 1.2
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from api.errors import AlreadyExists, ApiError, NotFound
 from api.labels import LabelSelector, from_label_selector
-from api.resources import find
+from api.resources import DEPLOYMENTS, PODS, REPLICASETS
 from client.events import NORMAL, WARNING
 from client.informer import key_of
 from controller.base import Context, Controller
@@ -71,9 +71,6 @@ from controller.rollout import (
 
 log = logging.getLogger(__name__)
 
-PODS = find("", "v1", "pods")
-REPLICASETS = find("apps", "v1", "replicasets")
-DEPLOYMENTS = find("apps", "v1", "deployments")
 Obj = dict[str, Any]
 
 

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from api.errors import AlreadyExists, NotFound
-from api.resources import find
+from api.resources import ENDPOINTS
 from client.informer import split_key
 from controller.base import Context
 from controller.controllerref import meta
@@ -19,7 +19,6 @@ from controller.servicepods import ServicePodEvents
 
 log = logging.getLogger(__name__)
 
-ENDPOINTS = find("", "v1", "endpoints")
 LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader"
 Obj = dict[str, Any]
 

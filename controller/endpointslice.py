@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from api.errors import ApiError, NotFound
-from api.resources import find
+from api.resources import ENDPOINTSLICES
 from client.informer import key_of, split_key
 from controller.base import Context
 from controller.controllerref import meta
@@ -23,7 +23,6 @@ from controller.servicepods import ServicePodEvents
 
 log = logging.getLogger(__name__)
 
-ENDPOINTSLICES = find("discovery.k8s.io", "v1", "endpointslices")
 Obj = dict[str, Any]
 
 

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.resources import find
+from api.resources import SERVICES
 from controller.controllerref import meta, new_controller_ref, uid_of
 from controller.endpoints_util import (
     desired_labels,
@@ -24,7 +24,6 @@ from controller.endpoints_util import (
 from controller.podutil import is_pod_ready
 
 Obj = dict[str, Any]
-SERVICES = find("", "v1", "services")
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
 CONTROLLER_NAME = "endpointslice-controller.k8s.io"

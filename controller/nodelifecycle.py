@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.errors import NotFound
-from api.resources import find
+from api.resources import LEASES, NODES, PODS
 from api.timefmt import rfc3339
 from client.events import NORMAL, WARNING
 from controller.base import Context, Controller
@@ -29,9 +29,6 @@ from controller.taints import NO_EXECUTE, NO_SCHEDULE, NOT_READY, UNREACHABLE, U
 
 log = logging.getLogger(__name__)
 
-NODES = find("", "v1", "nodes")
-LEASES = find("coordination.k8s.io", "v1", "leases")
-PODS = find("", "v1", "pods")
 LEASE_NAMESPACE = "kube-node-lease"
 CONDITION_TYPES = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 # Taints this controller owns: (key, effect).

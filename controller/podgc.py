@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from api.errors import Conflict, NotFound
-from api.resources import find
+from api.resources import NODES, PODS
 from api.timefmt import parse_time
 from controller.base import Context, Controller
 from controller.controllerref import meta
@@ -26,8 +26,6 @@ from controller.taints import NO_EXECUTE, NOT_READY, OUT_OF_SERVICE, UNREACHABLE
 
 log = logging.getLogger(__name__)
 
-NODES = find("", "v1", "nodes")
-PODS = find("", "v1", "pods")
 Obj = dict[str, Any]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from api.errors import ApiError, Conflict, NotFound
 from api.labels import from_label_selector
-from api.resources import find
+from api.resources import PODS, REPLICASETS
 from client.events import NORMAL, WARNING
 from client.informer import key_of
 from controller.base import Context, Controller
@@ -39,8 +39,6 @@ from controller.replicaset_util import (
 
 log = logging.getLogger(__name__)
 
-PODS = find("", "v1", "pods")
-REPLICASETS = find("apps", "v1", "replicasets")
 Obj = dict[str, Any]
 
 

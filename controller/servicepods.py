@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.resources import find
+from api.resources import PODS, SERVICES
 from controller.base import Context, Controller
 from controller.controllerref import meta
 from controller.endpoints_util import endpoint_view, selects
 from controller.informers import Index
 
-SERVICES = find("", "v1", "services")
-PODS = find("", "v1", "pods")
 Obj = dict[str, Any]
 
 

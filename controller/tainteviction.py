@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from api.errors import Conflict, NotFound
-from api.resources import find
+from api.resources import NODES, PODS
 from client.events import NORMAL
 from controller.base import Context, Controller
 from controller.controllerref import meta
@@ -20,8 +20,6 @@ from controller.taints import eviction_deadline, no_execute_taints
 
 log = logging.getLogger(__name__)
 
-NODES = find("", "v1", "nodes")
-PODS = find("", "v1", "pods")
 Obj = dict[str, Any]
 
 

@@ -249,7 +249,7 @@ class LocalCluster:
     def _wait_nodes_ready(
         self, nodes: int, started: list[processes.Process], prefix: str, timeout: float = 90
     ) -> None:
-        from api.resources import find
+        from api.resources import NODES
         from client.kubeconfig import load
         from client.rest import Client
 
@@ -261,7 +261,7 @@ class LocalCluster:
                         raise ClusterError(
                             f"{proc.name} exited with {proc.popen.returncode}:\n{proc.log_tail()}"
                         )
-                listed = api.list(find("", "v1", "nodes"))
+                listed = api.list(NODES)
                 ready = [
                     n
                     for n in listed["items"]

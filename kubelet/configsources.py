@@ -15,12 +15,10 @@ from typing import Any
 
 from api import configdata
 from api.errors import NotFound
-from api.resources import find
+from api.resources import CONFIGMAPS, SECRETS
 from client.informer import Informer
 from client.rest import ALL_NAMESPACES, AsyncClient
 
-CONFIGMAPS = find("", "v1", "configmaps")
-SECRETS = find("", "v1", "secrets")
 Ref = tuple[str, str]  # (kind, name)
 Sources = Mapping[Ref, dict[str, Any] | None]
 _VOLUME_KINDS = {"configMap": ("ConfigMap", "name"), "secret": ("Secret", "secretName")}

@@ -21,14 +21,12 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from api.errors import AlreadyExists, ApiError, NotFound
-from api.resources import find
+from api.resources import LEASES, NODES
 from api.timefmt import micro_time, rfc3339
 from client.kubeconfig import load as load_kubeconfig
 from client.rest import AsyncClient
 
 log = logging.getLogger(__name__)
-NODES = find("", "v1", "nodes")
-LEASES = find("coordination.k8s.io", "v1", "leases")
 LEASE_NAMESPACE = "kube-node-lease"
 LEASE_DURATION_SECONDS = 40  # the kubelet's default
 RENEW_INTERVAL = 10.0  # the kubelet renews at a quarter of the duration

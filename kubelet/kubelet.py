@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from api.errors import ApiError
-from api.resources import find
+from api.resources import PODS, SERVICES
 from client.events import EventRecorder
 from client.informer import Informer
 from client.kubeconfig import load as load_kubeconfig
@@ -43,8 +43,6 @@ from kubelet.serviceenv import service_env
 from kubelet.statusmanager import StatusManager
 
 log = logging.getLogger(__name__)
-PODS = find("", "v1", "pods")
-SERVICES = find("", "v1", "services")
 HOUSEKEEPING_SECONDS = 2.0
 RESYNC_SECONDS = 30.0
 STATUS_RECONCILE_SECONDS = 10.0

@@ -14,13 +14,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from api.errors import AlreadyExists, ApiError, Conflict, NotFound
-from api.resources import find
+from api.resources import LEASES, NODES
 from client.rest import AsyncClient
 from kubelet import node as nodes
 
 log = logging.getLogger(__name__)
-NODES = find("", "v1", "nodes")
-LEASES = find("coordination.k8s.io", "v1", "leases")
 LEASE_RENEW_SECONDS = 10.0
 STATUS_CHECK_SECONDS = 10.0
 STATUS_REPORT_SECONDS = 60.0

@@ -17,12 +17,11 @@ import logging
 from typing import Any
 
 from api.errors import ApiError, Conflict, NotFound
-from api.resources import find
+from api.resources import PODS
 from client.rest import AsyncClient
 from kubelet.podsync import PodSyncer
 
 log = logging.getLogger(__name__)
-PODS = find("", "v1", "pods")
 MAX_RETRY_SECONDS = 30.0
 
 

@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.errors import ApiError, Invalid, NotFound
-from api.resources import find
+from api.resources import PODS
 from client.rest import AsyncClient
 
 log = logging.getLogger(__name__)
-PODS = find("", "v1", "pods")
 RECONCILE_AFTER = 10.0  # seconds before re-writing a status the API disagrees with
 
 

@@ -11,12 +11,11 @@ import logging
 from typing import Any
 
 from api.errors import AlreadyExists
-from api.resources import find
+from api.resources import SERVICES
 from client.rest import AsyncClient
 
 log = logging.getLogger(__name__)
 
-SERVICES = find("", "v1", "services")
 NAMESPACE, NAME = "kube-system", "kube-dns"
 KEY = f"{NAMESPACE}/{NAME}"
 DEFAULT_CLUSTER_DNS = "10.96.0.10"

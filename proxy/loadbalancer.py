@@ -15,13 +15,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from api.errors import NotFound
-from api.resources import find
+from api.resources import SERVICES
 from client.events import WARNING, EventRecorder
 from client.rest import AsyncClient
 
 log = logging.getLogger(__name__)
 
-SERVICES = find("", "v1", "services")
 Obj = dict[str, Any]
 
 

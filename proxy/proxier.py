@@ -18,7 +18,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from api.resources import find
+from api.resources import ENDPOINTS, SERVICES
 from client.events import EventRecorder
 from client.informer import Informer
 from client.rest import ALL_NAMESPACES, AsyncClient
@@ -42,8 +42,6 @@ from proxy.udp import UdpListener
 
 log = logging.getLogger(__name__)
 
-SERVICES = find("", "v1", "services")
-ENDPOINTS = find("", "v1", "endpoints")
 DNS_PORT = 53
 
 

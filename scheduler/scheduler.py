@@ -21,7 +21,7 @@ from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
 from api.errors import ApiError, NotFound
-from api.resources import find
+from api.resources import NODES, PODS
 from client.events import NORMAL, WARNING
 from client.informer import Informer
 from client.rest import AsyncClient
@@ -35,8 +35,6 @@ from scheduler.queue import QueueClosed, SchedulingQueue
 from scheduler.writer import ApiWriter
 
 log = logging.getLogger(__name__)
-PODS = find("", "v1", "pods")
-NODES = find("", "v1", "nodes")
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
 # Binding POSTs in flight. Measured with bench/scheduler.py on 2 cores: 8 binds and
 # creates through a single apiserver process about as fast as the apiserver can take

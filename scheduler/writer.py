@@ -15,14 +15,13 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from api.resources import find
+from api.resources import PODS
 from api.timefmt import rfc3339
 from client.events import EventRecorder
 from client.rest import AsyncClient
 from client.workqueue import BucketRateLimiter
 
 log = logging.getLogger(__name__)
-PODS = find("", "v1", "pods")
 UNSCHEDULABLE = "Unschedulable"  # Kubernetes' v1.PodReasonUnschedulable
 
 

@@ -12,13 +12,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.resources import find
+from api.resources import LEASES
 from client.kubeconfig import load
 from client.leaderelection import LeaderElector
 from client.rest import AsyncClient
 from tests.integration.test_controllers import Api, ManagerProcess, replicaset, wait_for
 
-LEASES = find("coordination.k8s.io", "v1", "leases")
 LEASE_DURATION, RENEW_DEADLINE, RETRY_PERIOD = 3.0, 2.0, 0.5
 
 

@@ -22,16 +22,12 @@ from typing import Any
 import pytest
 
 from api.errors import NotFound
-from api.resources import find
+from api.resources import EVENTS, LEASES, NAMESPACES, NODES, PODS, REPLICASETS
 from client.kubeconfig import load
 from client.rest import AsyncClient, Client
 from deploy import processes
 from kubelet.hollow import LEASE_NAMESPACE, run_hollow_nodes
 from tests.support.cluster import make_workdir, remove_workdir, start_apiserver, start_etcd
-
-PODS, NODES = find("", "v1", "pods"), find("", "v1", "nodes")
-EVENTS, NAMESPACES = find("", "v1", "events"), find("", "v1", "namespaces")
-REPLICASETS, LEASES = find("apps", "v1", "replicasets"), find("coordination.k8s.io", "v1", "leases")
 
 
 class Cluster:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from api.resources import find
+from api.resources import DEPLOYMENTS, PODS, REPLICASETS
 from controller.gcgraph import Graph
 
-RS = find("apps", "v1", "replicasets")
-PODS = find("", "v1", "pods")
-DEPLOY = find("apps", "v1", "deployments")
+RS = REPLICASETS
+DEPLOY = DEPLOYMENTS
 
 
 def obj(uid: str, owners: tuple[str, ...] = (), block: bool = True, **meta: object) -> dict:
