@@ -1,8 +1,9 @@
 """The shape every controller shares (Kubernetes' controller pattern): shared
 informers feed a work queue of `namespace/name` keys; a few workers take keys and
 call `reconcile(key)`, which reads the informer caches, compares with what should be,
-and writes through the API. A failed reconcile is retried with per-key exponential
-back-off; a key is never reconciled by two workers at once."""
+and writes through the API. The workers run client/workqueue.py's `process`: a failed
+reconcile is retried with per-key exponential back-off; a key is never reconciled by
+two workers at once."""
 
 from __future__ import annotations
 
@@ -12,11 +13,10 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.errors import ApiError, Conflict
 from client.events import EventRecorder
 from client.informer import Informer, key_of
 from client.rest import AsyncClient
-from client.workqueue import ShutDown, WorkQueue
+from client.workqueue import WorkQueue, process
 from controller.util.informers import InformerFactory
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class Controller:
         count = workers or self.ctx.options.workers.get(self.name) or self.default_workers
         log.info("%s controller: caches synced, %d workers", self.name, count)
         tasks = [
-            asyncio.create_task(self._worker(), name=f"{self.name}-worker-{i}")
+            asyncio.create_task(process(self.queue, self.reconcile), name=f"{self.name}-worker-{i}")
             for i in range(count)
         ]
         try:
@@ -96,26 +96,3 @@ class Controller:
 
     async def reconcile(self, key: Any) -> None:
         raise NotImplementedError
-
-    async def _worker(self) -> None:
-        while True:
-            try:
-                key = await self.queue.get()
-            except ShutDown:
-                return
-            try:
-                await self.reconcile(key)
-                self.queue.forget(key)
-            except asyncio.CancelledError:
-                self.queue.done(key)
-                raise
-            except Conflict as err:  # a stale cache; the retry sees the newer object
-                log.debug("%s: %s: %s; retrying", self.name, key, err)
-                self.queue.add_rate_limited(key)
-            except ApiError as err:
-                log.warning("%s: %s: %s; retrying", self.name, key, err)
-                self.queue.add_rate_limited(key)
-            except Exception:
-                log.exception("%s: reconcile %s failed; retrying", self.name, key)
-                self.queue.add_rate_limited(key)
-            self.queue.done(key)

@@ -1,5 +1,7 @@
 """WorkQueue: client-go's guarantees (dedupe, one worker per key, re-queue after done,
-delays, per-key exponential back-off, drain on shutdown) under asyncio."""
+delays, per-key exponential back-off, drain on shutdown) under asyncio, and the one
+worker loop, `process`. The tests run on virtual time (tests/support/virtual_time.py):
+waits take no wall-clock time and measured delays are exact."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from collections import Counter
 
 import pytest
 
+from api.errors import ApiError, Conflict
 from client.workqueue import (
     BucketRateLimiter,
     ItemExponentialRateLimiter,
@@ -18,10 +21,7 @@ from client.workqueue import (
     default_rate_limiter,
     process,
 )
-
-
-def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 10))
+from tests.support.virtual_time import run
 
 
 def test_pending_keys_are_deduplicated_in_fifo_order():
@@ -97,7 +97,7 @@ def test_add_after_delays_and_earliest_wins():
 
     first, second, elapsed = run(go())
     assert (first, second) == ("x", "late")
-    assert 0.04 <= elapsed < 0.4
+    assert elapsed == pytest.approx(0.05)  # "late" at its earlier time, "x" before it
 
 
 def test_rate_limited_retries_back_off_exponentially_until_forgotten():
@@ -129,7 +129,7 @@ def test_queue_uses_its_rate_limiter():
         return times
 
     t1, t2, t3 = run(go())
-    assert t1 >= 0.015 and t2 - t1 >= 0.035 and t3 - t2 >= 0.075
+    assert (t1, t2 - t1, t3 - t2) == pytest.approx((0.02, 0.04, 0.08))
 
 
 def test_bucket_and_max_of():
@@ -222,3 +222,31 @@ def test_process_gives_up_after_max_retries():
 
     run(go())
     assert attempts["bad"] == 3
+
+
+def test_process_logs_conflicts_at_debug_api_errors_without_traceback_others_with_one(caplog):
+    errors = {"stale": Conflict(409, "the object has been modified"), "down": ApiError(503, "no")}
+
+    async def go():
+        q = WorkQueue(ItemExponentialRateLimiter(base=1, cap=1))
+
+        async def reconcile(key):
+            raise errors.get(key) or RuntimeError("bug")
+
+        worker = asyncio.create_task(process(q, reconcile))
+        for key in ("stale", "down", "bug"):
+            q.add(key)
+        await asyncio.sleep(0.5)  # all three failed once; retries wait 1 s
+        assert {key: q.num_requeues(key) for key in ("stale", "down", "bug")} == dict.fromkeys(
+            ("stale", "down", "bug"), 1
+        )
+        q.shutdown()
+        await worker
+
+    caplog.set_level("DEBUG", logger="client.workqueue")
+    run(go())
+    records = {r.getMessage().split(":")[1].strip(): r for r in caplog.records}
+    assert records["stale"].levelname == "DEBUG" and records["stale"].exc_info is None
+    assert records["down"].levelname == "WARNING" and records["down"].exc_info is None
+    assert records["reconcile bug failed; retrying"].levelname == "ERROR"
+    assert records["reconcile bug failed; retrying"].exc_info is not None

@@ -1,12 +1,15 @@
 """The scheduling queue: active/backoff/unschedulable, with a fake clock for the
-pure rules and the real event loop for waiting without polling."""
+pure rules and an event loop on virtual time (tests/support/virtual_time.py) for
+waiting without polling."""
 
 from __future__ import annotations
 
 import asyncio
-import time
+
+import pytest
 
 from scheduler.queue import ACTIVE, BACKOFF, IN_FLIGHT, UNSCHEDULABLE, QueueClosed, SchedulingQueue
+from tests.support.virtual_time import run
 
 
 class Clock:
@@ -138,16 +141,17 @@ def test_done_forgets_the_back_off_and_delete_forgets_the_pod():
 
 def test_pop_waits_for_an_add_and_for_a_back_off_to_expire():
     async def go() -> list[float]:
-        q = SchedulingQueue(initial_backoff=0.2)
+        loop = asyncio.get_running_loop()
+        q = SchedulingQueue(initial_backoff=0.2, clock=loop.time)
         waited = []
-        start = time.monotonic()
-        asyncio.get_running_loop().call_later(0.1, q.add, "a")
+        start = loop.time()
+        loop.call_later(0.1, q.add, "a")
         assert await q.pop() == "a"
-        waited.append(time.monotonic() - start)
+        waited.append(loop.time() - start)
         q.requeue_backoff("a")
-        start = time.monotonic()
+        start = loop.time()
         assert await q.pop() == "a"
-        waited.append(time.monotonic() - start)
+        waited.append(loop.time() - start)
         q.close()
         try:
             await q.pop()
@@ -155,7 +159,7 @@ def test_pop_waits_for_an_add_and_for_a_back_off_to_expire():
             waited.append(-1)
         return waited
 
-    woke_on_add, woke_after_backoff, closed = asyncio.run(asyncio.wait_for(go(), 5))
-    assert 0.08 <= woke_on_add < 0.5
-    assert 0.18 <= woke_after_backoff < 0.6
+    woke_on_add, woke_after_backoff, closed = run(go(), timeout=5)
+    assert woke_on_add == pytest.approx(0.1)
+    assert woke_after_backoff == pytest.approx(0.2)
     assert closed == -1
