@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from api.errors import AlreadyExists, ApiError, NotFound
@@ -204,12 +205,11 @@ class DeploymentController(Controller):
     # ---- strategies ------------------------------------------------------------
     async def _rollout_rolling(self, d: Obj, rs_list: list[Obj]) -> None:
         d, new_rs, old_rss = await self._all_replicasets(d, rs_list, create=True)
-        assert new_rs is not None
         sets = _Sets(new_rs, old_rss)
-        if await self._apply(d, sets, plan_scale_up(d, sets.all, sets.new)):
+        if await self._apply(d, sets, plan_scale_up(d, sets.all, sets.created_new)):
             await self._sync_rollout_status(d, sets)
             return
-        if await self._apply(d, sets, plan_scale_down(d, sets.all, sets.old, sets.new)):
+        if await self._apply(d, sets, plan_scale_down(d, sets.all, sets.old, sets.created_new)):
             await self._sync_rollout_status(d, sets)
             return
         if deployment_complete(d, d.get("status") or {}):
@@ -228,8 +228,7 @@ class DeploymentController(Controller):
         if sets.new is None:
             d, new_rs, old_rss = await self._all_replicasets(d, rs_list, create=True)
             sets = _Sets(new_rs, old_rss)
-        assert sets.new is not None
-        await self._apply(d, sets, [(sets.new, replicas(d))])
+        await self._apply(d, sets, [(sets.created_new, replicas(d))])
         if deployment_complete(d, d.get("status") or {}):
             await self._cleanup(d, sets.old)
         await self._sync_rollout_status(d, sets)
@@ -432,7 +431,7 @@ class DeploymentController(Controller):
         set_condition(status, new)
         return await self._write_status(d, status)
 
-    async def _sync_status(self, d: Obj, all_rss: list[Obj | None], new_rs: Obj | None) -> None:
+    async def _sync_status(self, d: Obj, all_rss: Sequence[Obj | None], new_rs: Obj | None) -> None:
         rss = [rs for rs in all_rss if rs is not None]
         await self._write_status(d, calculate_status(rss, new_rs, d, time.time()))
 
@@ -479,6 +478,13 @@ class _Sets:
     def __init__(self, new: Obj | None, old: list[Obj]) -> None:
         self.new = new
         self.old = list(old)
+
+    @property
+    def created_new(self) -> Obj:
+        """The new set, once `_all_replicasets(create=True)` has made sure it exists."""
+        if self.new is None:
+            raise RuntimeError("the deployment's new ReplicaSet was not created")
+        return self.new
 
     @property
     def all(self) -> list[Obj]:

@@ -107,17 +107,17 @@ def repack(subsets: list[Obj]) -> list[Obj]:
             entry[1].append(pkey)
     result = []
     for by_address, port_keys in groups.values():
-        subset: Obj = {}
-        ready = sorted((k for k, v in by_address.items() if v))
-        not_ready = sorted((k for k, v in by_address.items() if not v))
-        if ready:
-            subset["addresses"] = [addresses[k] for k in ready]
-        if not_ready:
-            subset["notReadyAddresses"] = [addresses[k] for k in not_ready]
+        packed: Obj = {}
+        ready_keys = sorted((k for k, v in by_address.items() if v))
+        not_ready_keys = sorted((k for k, v in by_address.items() if not v))
+        if ready_keys:
+            packed["addresses"] = [addresses[k] for k in ready_keys]
+        if not_ready_keys:
+            packed["notReadyAddresses"] = [addresses[k] for k in not_ready_keys]
         if port_keys:
-            subset["ports"] = sorted(
+            packed["ports"] = sorted(
                 (ports[k] for k in port_keys),
                 key=lambda p: (p.get("name", ""), p["port"], p.get("protocol", "")),
             )
-        result.append(subset)
+        result.append(packed)
     return sorted(result, key=lambda s: json.dumps(s, sort_keys=True))

@@ -266,18 +266,18 @@ def _plan_port_group(
             target["endpoints"] += remaining[:room]
             del remaining[:room]
     while remaining:
-        target = None
+        reused = None
         if len(remaining) < max_per_slice and unchanged:
-            target = _slice_to_fill(list(unchanged.values()), len(remaining), max_per_slice)
-        if target is None:
-            target = new_slice(service, ports)
-            result.create.append(target)
+            reused = _slice_to_fill(list(unchanged.values()), len(remaining), max_per_slice)
+        if reused is None:
+            fill = new_slice(service, ports)
+            result.create.append(fill)
         else:
-            name = meta(target).get("name", "")
+            name = meta(reused).get("name", "")
             del unchanged[name]
-            target = to_update[name] = _with(target, target.get("endpoints") or [], labels)
-        room = max_per_slice - len(target["endpoints"])
-        target["endpoints"] += remaining[:room]
+            fill = to_update[name] = _with(reused, reused.get("endpoints") or [], labels)
+        room = max_per_slice - len(fill["endpoints"])
+        fill["endpoints"] += remaining[:room]
         del remaining[:room]
     result.update.extend(to_update.values())
 

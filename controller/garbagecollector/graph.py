@@ -90,9 +90,9 @@ class Graph:
         if old is not None:
             for ref in old.owners:  # owners it stopped blocking may be free to go
                 if ref.get("blockOwnerDeletion") and not new.blocks(ref["uid"]):
-                    owner = self.nodes.get(ref["uid"])
-                    if owner is not None and owner.deleting_dependents:
-                        work.append(("delete", owner.uid))
+                    freed = self.nodes.get(ref["uid"])
+                    if freed is not None and freed.deleting_dependents:
+                        work.append(("delete", freed.uid))
         if new.orphaning and not (old and old.orphaning):
             work.append(("orphan", new.uid))
         if new.deleting_dependents and not (old and old.deleting_dependents):
