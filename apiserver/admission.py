@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from api import errors
+from api.taints import NO_EXECUTE, NOT_READY, UNREACHABLE, covers_key
 from apiserver.allocator import Allocator
 from apiserver.storage import Storage, object_key
 
@@ -14,9 +15,6 @@ if TYPE_CHECKING:
     from apiserver.namespaces import NamespaceLifecycle
     from apiserver.registry import WriteOptions
     from apiserver.requestinfo import RequestInfo
-
-NOT_READY_TAINT = "node.kubernetes.io/not-ready"
-UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 
 
 class Admission:
@@ -52,24 +50,16 @@ class Admission:
         unreachable node for a while before they are evicted."""
         tolerations = spec.setdefault("tolerations", [])
         for key, seconds in (
-            (NOT_READY_TAINT, self.not_ready_seconds),
-            (UNREACHABLE_TAINT, self.unreachable_seconds),
+            (NOT_READY, self.not_ready_seconds),
+            (UNREACHABLE, self.unreachable_seconds),
         ):
-            if any(_tolerates(t, key) for t in tolerations):
+            if any(covers_key(t, key, NO_EXECUTE) for t in tolerations):
                 continue
             tolerations.append(
                 {
                     "key": key,
                     "operator": "Exists",
-                    "effect": "NoExecute",
+                    "effect": NO_EXECUTE,
                     "tolerationSeconds": seconds,
                 }
             )
-
-
-def _tolerates(toleration: dict, key: str) -> bool:
-    if toleration.get("effect") not in (None, "", "NoExecute"):
-        return False
-    if toleration.get("operator") == "Exists" and not toleration.get("key"):
-        return True
-    return toleration.get("key") == key

@@ -8,8 +8,8 @@
 - `shutdown()` stops accepting keys; `get()` still drains what was queued, then
   raises `ShutDown`.
 
-Typical worker (see `process`): key = await q.get(); try reconcile(key) → q.forget(key)
-except → q.add_rate_limited(key); finally q.done(key).
+`process` is the worker loop every user runs: key = await q.get(); try reconcile(key)
+→ q.forget(key) except → q.add_rate_limited(key); finally q.done(key).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Protocol
+
+from api.errors import ApiError, Conflict
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +207,11 @@ class WorkQueue:
 async def process(
     queue: WorkQueue, reconcile: Callable[[Key], Awaitable[object]], max_retries: int | None = None
 ) -> None:
-    """One worker: reconcile keys until shutdown, retrying failures with back-off."""
+    """One worker: reconcile keys until shutdown, the one worker loop of every
+    controller. A failed key is retried with its back-off: a Conflict (a stale cache;
+    the retry sees the newer object) is logged at debug, another API error at warning
+    without a traceback, anything else with its traceback. With `max_retries`, a key
+    that failed that many times in a row is dropped (and its back-off forgotten)."""
     while True:
         try:
             key = await queue.get()
@@ -217,11 +223,28 @@ async def process(
         except asyncio.CancelledError:
             queue.done(key)
             raise
-        except Exception:
-            if max_retries is not None and queue.num_requeues(key) >= max_retries:
-                log.exception("%s: dropping %s after %d retries", queue.name, key, max_retries)
-                queue.forget(key)
-            else:
-                log.exception("%s: reconcile %s failed; retrying", queue.name, key)
-                queue.add_rate_limited(key)
+        except Exception as err:
+            _retry_or_drop(queue, key, err, max_retries)
         queue.done(key)
+
+
+def _retry_or_drop(queue: WorkQueue, key: Key, err: Exception, max_retries: int | None) -> None:
+    traceback = not isinstance(err, ApiError)
+    if max_retries is not None and queue.num_requeues(key) >= max_retries:
+        log.error(
+            "%s: dropping %s after %d retries: %s",
+            queue.name,
+            key,
+            max_retries,
+            err,
+            exc_info=err if traceback else None,
+        )
+        queue.forget(key)
+        return
+    if isinstance(err, Conflict):
+        log.debug("%s: %s: %s; retrying", queue.name, key, err)
+    elif isinstance(err, ApiError):
+        log.warning("%s: %s: %s; retrying", queue.name, key, err)
+    else:
+        log.error("%s: reconcile %s failed; retrying", queue.name, key, exc_info=err)
+    queue.add_rate_limited(key)

@@ -18,8 +18,8 @@ from api.timefmt import parse_duration
 from client.kubeconfig import KubeconfigError
 from client.kubeconfig import load as load_kubeconfig
 from client.rest import AsyncClient
-from controller.base import Options
 from controller.manager import UnknownController, enabled_controllers, run_controllers
+from controller.util.base import Options
 
 log = logging.getLogger("controller")
 

@@ -9,21 +9,21 @@ from collections.abc import Iterable
 
 from client.events import EventRecorder
 from client.rest import AsyncClient
-from controller.base import Context, Controller, Options
-from controller.informers import InformerFactory
+from controller.util.base import Context, Controller, Options
+from controller.util.informers import InformerFactory
 
 log = logging.getLogger(__name__)
 
 
 def _registry() -> dict[str, type[Controller]]:
-    from controller.deployment import DeploymentController
-    from controller.endpoints import EndpointsController
-    from controller.endpointslice import EndpointSliceController
-    from controller.garbagecollector import GarbageCollector
-    from controller.nodelifecycle import NodeLifecycleController
-    from controller.podgc import PodGCController
-    from controller.replicaset import ReplicaSetController
-    from controller.tainteviction import TaintEvictionController
+    from controller.deployment.controller import DeploymentController
+    from controller.endpoints.controller import EndpointsController
+    from controller.endpointslice.controller import EndpointSliceController
+    from controller.garbagecollector.controller import GarbageCollector
+    from controller.nodelifecycle.controller import NodeLifecycleController
+    from controller.podgc.controller import PodGCController
+    from controller.replicaset.controller import ReplicaSetController
+    from controller.tainteviction.controller import TaintEvictionController
 
     return {
         "deployment": DeploymentController,

@@ -6,12 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from api.taints import NO_EXECUTE, NO_SCHEDULE, NOT_READY, PREFER_NO_SCHEDULE, UNREACHABLE
 from scheduler.podinfo import ALL_IPS, HostPort, PodInfo
 from scheduler.resources import CPU, MEMORY, PODS, parse_resource_list
-
-NOT_READY_TAINT = "node.kubernetes.io/not-ready"
-UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
-NO_SCHEDULE, NO_EXECUTE, PREFER_NO_SCHEDULE = "NoSchedule", "NoExecute", "PreferNoSchedule"
 
 
 def node_ready_status(node: Mapping[str, Any]) -> str:
@@ -29,7 +26,7 @@ def effective_taints(node: Mapping[str, Any]) -> list[dict[str, Any]]:
     taints = [t for t in (node.get("spec") or {}).get("taints") or [] if isinstance(t, dict)]
     status = node_ready_status(node)
     if status != "True":
-        key = UNREACHABLE_TAINT if status == "Unknown" and _has_ready(node) else NOT_READY_TAINT
+        key = UNREACHABLE if status == "Unknown" and _has_ready(node) else NOT_READY
         if not any(t.get("key") == key for t in taints):
             taints.insert(0, {"key": key, "effect": NO_SCHEDULE})
     return taints

@@ -81,7 +81,7 @@ class ApiWriter:
     async def bind(self, pod: Mapping[str, Any], node: str) -> None:
         """POST pods/{name}/binding (raises ApiError when the API refuses)."""
         md = pod.get("metadata") or {}
-        binding = {
+        binding: dict[str, Any] = {
             "apiVersion": "v1",
             "kind": "Binding",
             "metadata": {"name": md.get("name"), "namespace": md.get("namespace")},
@@ -101,8 +101,11 @@ class ApiWriter:
         if patch is None:
             return
         md = pod.get("metadata") or {}
+        name = md.get("name")
+        if not name:
+            raise ValueError("cannot write the status of a pod without metadata.name")
         await self.api.patch(
-            PODS, md.get("name"), patch, "strategic", md.get("namespace"), subresource="status"
+            PODS, name, patch, "strategic", md.get("namespace"), subresource="status"
         )
 
     # ---- events -------------------------------------------------------------------

@@ -63,13 +63,20 @@ def parse_term(term: Any) -> NodeSelectorTerm | None:
     return NodeSelectorTerm(labels, field_reqs)
 
 
+def _operator(expr: Mapping[str, Any]) -> str:
+    operator = expr.get("operator")
+    if not isinstance(operator, str) or operator not in _OPERATORS:
+        raise KeyError(f"unknown operator {operator!r}")
+    return _OPERATORS[operator]
+
+
 def _label_requirement(expr: Mapping[str, Any]) -> Requirement:
     values = [str(v) for v in expr.get("values") or []]
-    return new_requirement(str(expr.get("key") or ""), _OPERATORS[expr.get("operator")], values)
+    return new_requirement(str(expr.get("key") or ""), _operator(expr), values)
 
 
 def _field_requirement(expr: Mapping[str, Any]) -> Requirement:
-    operator = _OPERATORS[expr.get("operator")]
+    operator = _operator(expr)
     values = tuple(sorted({str(v) for v in expr.get("values") or []}))
     if expr.get("key") != NODE_NAME_FIELD or operator not in (IN, NOT_IN) or len(values) != 1:
         raise KeyError("matchFields supports metadata.name In/NotIn with one value")

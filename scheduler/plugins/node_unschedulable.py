@@ -3,12 +3,13 @@ tolerate the node.kubernetes.io/unschedulable:NoSchedule taint (DaemonSet pods).
 
 from __future__ import annotations
 
+from api.taints import NO_SCHEDULE, UNSCHEDULABLE, tolerated
 from scheduler.framework import Status, unschedulable
-from scheduler.nodeinfo import NO_SCHEDULE, NodeInfo
-from scheduler.plugins.taint_toleration import pod_tolerations, tolerated
+from scheduler.nodeinfo import NodeInfo
+from scheduler.plugins.taint_toleration import pod_tolerations
 from scheduler.podinfo import PodInfo
 
-UNSCHEDULABLE_TAINT = {"key": "node.kubernetes.io/unschedulable", "effect": NO_SCHEDULE}
+UNSCHEDULABLE_TAINT = {"key": UNSCHEDULABLE, "effect": NO_SCHEDULE}
 REASON = "node(s) were unschedulable"
 
 

@@ -3,33 +3,13 @@ tolerate them; untolerated PreferNoSchedule taints only lower the node's score."
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from api.taints import PREFER_NO_SCHEDULE, first_untolerated, tolerated
 from scheduler.framework import Status, normalize_to_max, unschedulable
-from scheduler.nodeinfo import PREFER_NO_SCHEDULE, NodeInfo
+from scheduler.nodeinfo import NodeInfo
 from scheduler.podinfo import PodInfo
-
-
-def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
-    """Kubernetes' Toleration.ToleratesTaint: an empty effect or key matches any;
-    Exists ignores the value; Equal (the default) compares it."""
-    effect = toleration.get("effect")
-    if effect and effect != taint.get("effect"):
-        return False
-    key = toleration.get("key")
-    if key and key != taint.get("key"):
-        return False
-    operator = toleration.get("operator") or "Equal"
-    if operator == "Exists":
-        return True
-    if operator == "Equal":
-        return (toleration.get("value") or "") == (taint.get("value") or "")
-    return False
-
-
-def tolerated(tolerations: Iterable[Mapping[str, Any]], taint: Mapping[str, Any]) -> bool:
-    return any(tolerates(t, taint) for t in tolerations)
 
 
 def pod_tolerations(pod: PodInfo) -> list[Mapping[str, Any]]:
@@ -48,15 +28,13 @@ class TaintToleration:
     def filter(self, pod: PodInfo, node: NodeInfo) -> Status | None:
         if not node.no_schedule_taints:
             return None
-        tolerations = pod_tolerations(pod)
-        for taint in node.no_schedule_taints:
-            if not tolerated(tolerations, taint):
-                reason = (
-                    f"node(s) had untolerated taint {{{taint.get('key', '')}: "
-                    f"{taint.get('value') or ''}}}"
-                )
-                return unschedulable(self.name, reason)
-        return None
+        taint = first_untolerated(pod_tolerations(pod), node.no_schedule_taints)
+        if taint is None:
+            return None
+        reason = (
+            f"node(s) had untolerated taint {{{taint.get('key', '')}: {taint.get('value') or ''}}}"
+        )
+        return unschedulable(self.name, reason)
 
     def score(self, pod: PodInfo, node: NodeInfo) -> int:
         """The number of untolerated PreferNoSchedule taints (normalized: fewer is better)."""

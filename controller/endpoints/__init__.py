@@ -1,0 +1,1 @@
+"""The Endpoints controller (controller.py) and the subsets it writes (subsets.py)."""

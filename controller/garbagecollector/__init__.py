@@ -1,0 +1,1 @@
+"""The garbage collector (controller.py) and its ownership graph (graph.py)."""

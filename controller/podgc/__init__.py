@@ -1,0 +1,1 @@
+"""The pod garbage collector (controller.py): pods no kubelet will ever finish."""
