@@ -3,7 +3,7 @@
 `spec.selector`. One model serves both, with Kubernetes' matching and rendering rules.
 
 Also the syntax checks for label keys, label values and DNS names, which selectors need
-for their keys and validation.py reuses for names and metadata."""
+for their keys and api.validation reuses for names and metadata."""
 
 from __future__ import annotations
 

@@ -4,7 +4,9 @@ import pytest
 
 from api.defaults import apply_defaults
 from api.errors import invalid as invalid_error
-from api.validation import go_label_selector, go_value, validate
+from api.validation import validate
+from api.validation.field import go_value
+from api.validation.meta import go_label_selector
 
 SUBDOMAIN_MSG = (
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
