@@ -16,12 +16,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from api import errors, remotecommand
-from apiserver import codec, discovery, openapi, subresources, tables, watch, wsproxy
+from apiserver import codec, discovery, subresources, tables, watch, wsproxy
 from apiserver.admission import Admission
 from apiserver.allocator import Allocator
 from apiserver.auth import bearer_token, is_public, load_token_file
 from apiserver.config import Config
 from apiserver.namespaces import NamespaceLifecycle
+from apiserver.openapi.routes import router as openapi_router
 from apiserver.registry import (
     FIELD_VALIDATION,
     DeleteOptions,
@@ -138,7 +139,7 @@ def create_app(config: Config) -> FastAPI:
             )
         return codec.json_response(found)
 
-    app.include_router(openapi.router)
+    app.include_router(openapi_router)
 
     async def core(request: Request) -> Response:
         return await handle(server, request, "", "v1", request.path_params["rest"])

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from api import errors
 from api.resources import RESOURCES
-from apiserver import discovery, openapi
+from apiserver import discovery
+from apiserver.openapi import routes, v2, v2proto, v3
 from apiserver.protobuf import iter_fields
 
 DEPLOYMENT = "io.k8s.api.apps.v1.Deployment"
@@ -37,7 +38,7 @@ def resolve_all_refs(doc: dict, prefix: str, schemas: dict) -> int:
 
 
 def test_v3_root_lists_every_group_version_with_hash():
-    root = openapi.v3_root()
+    root = v3.v3_root()
     assert set(root["paths"]) == {
         "api/v1",
         "apis/apps/v1",
@@ -45,14 +46,14 @@ def test_v3_root_lists_every_group_version_with_hash():
         "apis/discovery.k8s.io/v1",
     }
     url = root["paths"]["apis/apps/v1"]["serverRelativeURL"]
-    assert url == f"/openapi/v3/apis/apps/v1?hash={openapi.v3_hash('apis/apps/v1')}"
+    assert url == f"/openapi/v3/apis/apps/v1?hash={v3.v3_hash('apis/apps/v1')}"
     with pytest.raises(errors.ApiError):
-        openapi.v3_document_bytes("apis/batch/v1")
+        v3.v3_document_bytes("apis/batch/v1")
 
 
 def test_v3_document_is_self_contained():
-    for path in openapi.v3_root()["paths"]:
-        doc = json.loads(openapi.v3_document_bytes(path))
+    for path in v3.v3_root()["paths"]:
+        doc = json.loads(v3.v3_document_bytes(path))
         assert doc["openapi"].startswith("3.")
         schemas = doc["components"]["schemas"]
         assert resolve_all_refs(doc, "#/components/schemas/", schemas) > 0
@@ -61,7 +62,7 @@ def test_v3_document_is_self_contained():
 def test_v3_patch_operations_let_the_server_validate():
     """kubectl sends fieldValidation=Strict only when the patch operation of the kind
     carries the GVK extension (an object) and a fieldValidation query parameter."""
-    doc = openapi.v3_document("apps", "v1")
+    doc = v3.v3_document("apps", "v1")
     item = doc["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]
     patch = item["patch"]
     assert patch["x-kubernetes-group-version-kind"] == {
@@ -78,7 +79,7 @@ def test_v3_patch_operations_let_the_server_validate():
     scale = doc["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale"]
     assert scale["patch"]["x-kubernetes-group-version-kind"]["kind"] == "Scale"
     assert scale["get"]["operationId"] == "readAppsV1NamespacedDeploymentScale"
-    core = openapi.v3_document("", "v1")
+    core = v3.v3_document("", "v1")
     assert "/api/v1/pods" in core["paths"]
     assert "post" in core["paths"]["/api/v1/namespaces/{namespace}/pods/{name}/binding"]
     assert "put" in core["paths"]["/api/v1/namespaces/{name}/finalize"]
@@ -90,7 +91,7 @@ def test_v3_patch_operations_let_the_server_validate():
 
 def test_every_kind_has_a_root_schema_with_its_gvk():
     for r in RESOURCES:
-        doc = openapi.v3_document(r.group, r.version)
+        doc = v3.v3_document(r.group, r.version)
         gvks = [
             gvk
             for s in doc["components"]["schemas"].values()
@@ -122,7 +123,7 @@ def explain(doc: dict, root: str, dotted: str) -> dict:
 
 
 def test_explain_paths_and_patch_strategy():
-    doc = openapi.v3_document("apps", "v1")
+    doc = v3.v3_document("apps", "v1")
     assert explain(doc, DEPLOYMENT, "spec.replicas")["type"] == "integer"
     assert "Defaults to 1" in explain(doc, DEPLOYMENT, "spec.replicas")["description"]
     containers = explain(doc, DEPLOYMENT, "spec.template.spec.containers")
@@ -136,24 +137,24 @@ def test_explain_paths_and_patch_strategy():
     assert explain(doc, DEPLOYMENT, "metadata")["description"].startswith("Standard object")
     max_surge = explain(doc, DEPLOYMENT, "spec.strategy.rollingUpdate.maxSurge")
     assert max_surge["allOf"][0]["$ref"].endswith("intstr.IntOrString")
-    core = openapi.v3_document("", "v1")
+    core = v3.v3_document("", "v1")
     svc_ports = explain(core, "io.k8s.api.core.v1.Service", "spec.ports")
     assert svc_ports["x-kubernetes-patch-merge-key"] == "port"
 
 
 def test_endpointslice_schemas_live_in_the_discovery_package():
-    doc = openapi.v3_document("discovery.k8s.io", "v1")
+    doc = v3.v3_document("discovery.k8s.io", "v1")
     root = "io.k8s.api.discovery.v1.EndpointSlice"
     assert explain(doc, root, "endpoints.conditions.ready")["type"] == "boolean"
     ports = doc["components"]["schemas"][root]["properties"]["ports"]
     assert ports["items"]["$ref"].endswith("io.k8s.api.discovery.v1.EndpointPort")
-    core = openapi.v3_document("", "v1")["components"]["schemas"]
+    core = v3.v3_document("", "v1")["components"]["schemas"]
     subset = core["io.k8s.api.core.v1.EndpointSubset"]["properties"]["ports"]
     assert subset["items"]["$ref"].endswith("io.k8s.api.core.v1.EndpointPort")
 
 
 def test_v2_json_document():
-    doc = openapi.v2_document()
+    doc = v2.v2_document()
     assert doc["swagger"] == "2.0"
     assert resolve_all_refs(doc, "#/definitions/", doc["definitions"]) > 0
     patch = doc["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"]
@@ -181,7 +182,7 @@ def check_parseable(schema: dict, definitions: dict, path: str) -> None:
 
 
 def test_v2_definitions_parse_like_kubectl():
-    definitions = openapi.v2_document()["definitions"]
+    definitions = v2.v2_document()["definitions"]
     for name, schema in definitions.items():
         check_parseable(schema, definitions, name)
 
@@ -195,7 +196,7 @@ def message(buf: bytes) -> dict[int, list]:
 
 def test_v2_protobuf_is_what_kubectl_127_looks_for():
     """Walk the gnostic Document the way kubectl's QueryParamVerifier does."""
-    doc = message(openapi.v2_protobuf())
+    doc = message(v2proto.v2_protobuf())
     assert doc[1] == [b"2.0"]
     found = False
     for named_path in message(doc[8][0])[2]:  # Paths.path: NamedPathItem
@@ -235,18 +236,18 @@ def test_v2_protobuf_is_what_kubectl_127_looks_for():
 
 
 def test_v2_content_negotiation():
-    body, ctype = openapi.openapi_v2_response(openapi.V2_PROTOBUF)
-    assert ctype == "application/octet-stream" and body == openapi.v2_protobuf()
-    body, ctype = openapi.openapi_v2_response("application/json")
+    body, ctype = routes.openapi_v2_response(routes.V2_PROTOBUF)
+    assert ctype == "application/octet-stream" and body == v2proto.v2_protobuf()
+    body, ctype = routes.openapi_v2_response("application/json")
     assert ctype == "application/json" and json.loads(body)["swagger"] == "2.0"
-    assert openapi.openapi_v2_response(None)[1] == "application/json"
+    assert routes.openapi_v2_response(None)[1] == "application/json"
 
 
 @pytest.fixture(scope="module")
 def client():
     app = FastAPI()  # no Status exception handler: the routers answer errors themselves
     app.include_router(discovery.router)
-    app.include_router(openapi.router)
+    app.include_router(routes.router)
     return TestClient(app)
 
 
@@ -258,7 +259,7 @@ def test_routes(client):
     assert "cache-control" not in client.get("/openapi/v3/apis/apps/v1").headers
     missing = client.get("/openapi/v3/apis/batch/v1")
     assert missing.status_code == 404 and missing.json()["kind"] == "Status"
-    v2 = client.get("/openapi/v2", headers={"Accept": openapi.V2_PROTOBUF})
+    v2 = client.get("/openapi/v2", headers={"Accept": routes.V2_PROTOBUF})
     assert v2.headers["content-type"] == "application/octet-stream"
     agg = client.get("/apis", headers={"Accept": discovery.AGGREGATED_V2 + ",application/json"})
     assert agg.headers["content-type"] == discovery.AGGREGATED_CONTENT_TYPE
