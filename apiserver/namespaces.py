@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from api import errors
 from api.resources import INITIAL_NAMESPACES, NAMESPACES, RESOURCES
-from apiserver import meta
+from api.timefmt import rfc3339
 from apiserver.requestinfo import RequestInfo
 from apiserver.storage import KeyMissing, object_key, prefix_key
 
@@ -54,7 +54,7 @@ class NamespaceLifecycle:
             def mark(current: dict) -> dict | None:
                 if current["metadata"].get("deletionTimestamp"):
                     return None
-                current["metadata"]["deletionTimestamp"] = meta.timestamp()
+                current["metadata"]["deletionTimestamp"] = rfc3339()
                 current["metadata"]["deletionGracePeriodSeconds"] = 0
                 current.setdefault("status", {})["phase"] = "Terminating"
                 return current

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,7 @@ from api import defaults, errors, patch, schema, validation
 from api.fields import FieldSelector, parse_field_selector
 from api.labels import LabelSelector, parse_selector
 from api.resources import Resource
+from api.timefmt import rfc3339
 from apiserver import meta, strategies
 from apiserver.admission import Admission
 from apiserver.allocator import Allocation, AllocationError
@@ -163,7 +165,7 @@ class Registry:
         res = info.resource
         obj = copy.deepcopy(obj)
         md = obj["metadata"]
-        md.update(uid=meta.new_uid(), creationTimestamp=meta.timestamp(), generation=1)
+        md.update(uid=meta.new_uid(), creationTimestamp=rfc3339(), generation=1)
         for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
             md.pop(k, None)
         strategies.for_kind(res.kind).prepare_create(obj)
@@ -428,7 +430,7 @@ class Registry:
                 return await self._delete_now(info, obj, revision)
             if current_grace is not None and grace < current_grace:
                 mmd["deletionGracePeriodSeconds"] = grace
-                mmd["deletionTimestamp"] = meta.timestamp_after(grace)
+                mmd["deletionTimestamp"] = rfc3339(time.time() + grace)
                 return await self.storage.update(self.key(info), marked, revision)
             return obj
         if grace == 0 and not finalizers:
@@ -436,7 +438,7 @@ class Registry:
         mmd["finalizers"] = finalizers or mmd.get("finalizers")
         if not mmd["finalizers"]:
             mmd.pop("finalizers")
-        mmd["deletionTimestamp"] = meta.timestamp_after(grace)
+        mmd["deletionTimestamp"] = rfc3339(time.time() + grace)
         mmd["deletionGracePeriodSeconds"] = grace
         return await self.storage.update(self.key(info), marked, revision)
 

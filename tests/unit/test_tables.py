@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from api import errors
+from api import errors, humanize
 from api.resources import by_kind
 from apiserver import tables
 
@@ -56,13 +56,13 @@ def row(kind: str, obj: dict) -> dict:
     ],
 )
 def test_human_duration_matches_kubernetes(seconds, text):
-    assert tables.human_duration(seconds) == text
+    assert humanize.human_duration(seconds) == text
 
 
 def test_age_handles_missing_and_fractional_timestamps():
-    assert tables.age(None, NOW) == "<unknown>"
-    assert tables.age(ts(125), NOW) == "2m5s"
-    assert tables.age(ts(30)[:-1] + ".123456Z", NOW) == "29s"
+    assert humanize.age(None, NOW) == "<unknown>"
+    assert humanize.age(ts(125), NOW) == "2m5s"
+    assert humanize.age(ts(30)[:-1] + ".123456Z", NOW) == "29s"
 
 
 def test_wants_table_and_include_object():
