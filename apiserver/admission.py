@@ -4,16 +4,12 @@ address allocation."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from api import errors
 from apiserver.allocator import Allocator
+from apiserver.namespaces import NamespaceLifecycle
+from apiserver.options import WriteOptions
+from apiserver.requestinfo import RequestInfo
 from apiserver.storage import Storage, object_key
-
-if TYPE_CHECKING:
-    from apiserver.namespaces import NamespaceLifecycle
-    from apiserver.registry import WriteOptions
-    from apiserver.requestinfo import RequestInfo
 
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"

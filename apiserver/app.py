@@ -23,13 +23,8 @@ from apiserver.auth import bearer_token, is_public, load_token_file
 from apiserver.config import Config
 from apiserver.namespaces import NamespaceLifecycle
 from apiserver.openapi.routes import router as openapi_router
-from apiserver.registry import (
-    FIELD_VALIDATION,
-    DeleteOptions,
-    ListOptions,
-    Registry,
-    WriteOptions,
-)
+from apiserver.options import FIELD_VALIDATION, DeleteOptions, ListOptions, WriteOptions
+from apiserver.registry import Registry
 from apiserver.requestinfo import RequestInfo, resolve
 from apiserver.services import ensure_kubernetes_service
 from apiserver.storage import Storage, StorageError
@@ -63,7 +58,7 @@ class ApiServer:
     async def start(self) -> None:
         await self.storage.connect()
         await self.namespaces.bootstrap()
-        await ensure_kubernetes_service(self)
+        await ensure_kubernetes_service(self.registry, self.config, self.allocator.kubernetes_ip)
 
     async def stop(self) -> None:
         await self.namespaces.stop()

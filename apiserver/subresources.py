@@ -10,7 +10,8 @@ from api import errors, patch
 from api.labels import from_label_selector
 from api.timefmt import rfc3339
 from apiserver import strategies
-from apiserver.registry import DeleteOptions, Registry, WriteOptions
+from apiserver.options import DeleteOptions, WriteOptions
+from apiserver.registry import Registry
 from apiserver.requestinfo import RequestInfo
 from apiserver.storage import KeyMissing
 
