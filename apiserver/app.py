@@ -256,7 +256,7 @@ async def dispatch(
         return await dispatch_subresource(server, request, info, params, warnings)
 
     if verb == "watch":
-        opts = ListOptions.parse(res, params)
+        list_opts = ListOptions.parse(res, params)
         table = tables.wants_table(accept)
         include = tables.include_object(accept, params) if table else "None"
 
@@ -269,7 +269,7 @@ async def dispatch(
             server.storage,
             server.cache,
             info,
-            opts,
+            list_opts,
             watch.WatchRequest.parse(params),
             encode,
             server.config.bookmark_interval_seconds,

@@ -178,7 +178,7 @@ DEFAULT_COLUMNS = [NAME, _col("Created At", "Time the object was created.", "dat
 
 
 def _is_restartable_init(container: Obj | None) -> bool:
-    return bool(container) and container.get("restartPolicy") == "Always"
+    return container is not None and container.get("restartPolicy") == "Always"
 
 
 def _condition_true(status: Obj, type_: str) -> bool:

@@ -144,7 +144,8 @@ def validate_service(obj: dict) -> list[Cause]:
     config = spec.get("sessionAffinityConfig")
     if affinity == "ClientIP":
         timeout = as_dict(as_dict(config).get("clientIP")).get("timeoutSeconds")
-        if as_int(timeout) is None or not 0 < timeout <= 86400:
+        seconds = as_int(timeout)
+        if seconds is None or not 0 < seconds <= 86400:
             causes.append(
                 invalid(
                     "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
@@ -173,10 +174,10 @@ def validate_service(obj: dict) -> list[Cause]:
                         f"spec.ports[{i}].nodePort", "may not be used when `type` is 'ClusterIP'"
                     )
                 )
-            key = (as_str(port.get("protocol")), node_port)
-            if key in node_ports:
+            node_port_key = (as_str(port.get("protocol")), node_port)
+            if node_port_key in node_ports:
                 causes.append(duplicate(f"spec.ports[{i}].nodePort", node_port))
-            node_ports.add(key)
+            node_ports.add(node_port_key)
         port_key = (as_str(port.get("protocol")), port.get("port"))
         if port_key in port_keys:
             causes.append(

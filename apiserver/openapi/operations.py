@@ -241,6 +241,7 @@ def _subresource_ops(r: Resource, sub: str, definition: str) -> list[Operation]:
     group = r.group if not info or info.group is None else info.group
     version = r.version if not info or info.version is None else info.version
     gvk = {"group": group, "version": version, "kind": kind}
+    schema: str | None
     if sub in ("status", "finalize"):
         schema = definition
     else:
