@@ -40,6 +40,8 @@ from api.validation.pods import validate_pod, validate_pod_update
 
 @dataclass(frozen=True)
 class KindRules:
+    """How one kind is validated: its name rule, then its create and update rules."""
+
     name: NameCheck
     create: Callable[[dict], list[Cause]] | None = None
     update: Callable[[dict, dict], list[Cause]] | None = None
