@@ -127,11 +127,11 @@ def _volume(v: dict) -> None:
     for item in _dicts(v.get("downwardAPI"), "items"):
         if isinstance(item.get("fieldRef"), dict):
             _default(item["fieldRef"], "apiVersion", "v1", empty=(None, ""))
-    for source in _dicts(v.get("projected"), "sources"):
-        for item in _dicts(source.get("downwardAPI"), "items"):
+    for projection in _dicts(v.get("projected"), "sources"):
+        for item in _dicts(projection.get("downwardAPI"), "items"):
             if isinstance(item.get("fieldRef"), dict):
                 _default(item["fieldRef"], "apiVersion", "v1", empty=(None, ""))
-        token = source.get("serviceAccountToken")
+        token = projection.get("serviceAccountToken")
         if isinstance(token, dict):
             _default(token, "expirationSeconds", 3600)
 

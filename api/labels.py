@@ -3,7 +3,7 @@
 `spec.selector`. One model serves both, with Kubernetes' matching and rendering rules.
 
 Also the syntax checks for label keys, label values and DNS names, which selectors need
-for their keys and validation.py reuses for names and metadata."""
+for their keys and api.validation reuses for names and metadata."""
 
 from __future__ import annotations
 
@@ -306,10 +306,14 @@ def from_label_selector(obj: Mapping[str, Any] | None) -> LabelSelector:
     return _selector(reqs)
 
 
-def to_string(label_selector_obj: Mapping[str, Any] | None) -> str:
-    """Kubernetes' string form of a selector object ("" for none or an empty one), as
-    a Scale's `status.selector` carries it."""
-    return str(from_label_selector(label_selector_obj))
+def selector_string(label_selector_obj: Mapping[str, Any] | None) -> str:
+    """Kubernetes' string form of a selector object ("" for none or an empty one), as a
+    Scale's `status.selector` carries it and kubectl prints it; `<error>` for one that
+    does not parse (metav1.FormatLabelSelector), so printing never fails."""
+    try:
+        return str(from_label_selector(label_selector_obj))
+    except ApiError:
+        return "<error>"
 
 
 # ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Kubernetes timestamps, one way for every component: RFC 3339 with whole seconds
 for metadata, conditions and taints (`2024-05-01T12:00:00Z`), MicroTime for Lease
-renewals (`…:00.123456Z`); compared as epoch seconds. Go durations for flags."""
+renewals (`…:00.123456Z`); compared as epoch seconds. Go durations for flags, and their
+printing ("1m0s")."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import time
 from datetime import UTC, datetime
 
 _RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 
 
 def rfc3339(epoch: float | None = None) -> str:
@@ -44,15 +47,41 @@ def parse_time(text: object) -> float | None:
 
 
 def parse_duration(text: str) -> float:
-    """Seconds of a Go duration (`40s`, `1m30s`, `500ms`, `2h`); a bare number is
-    seconds. Raises ValueError for anything else."""
+    """Seconds of a Go duration (`40s`, `1m30s`, `500ms`, `.5s`, `-2h`), as Go's
+    time.ParseDuration reads it; a bare number is seconds. Raises ValueError for anything
+    else. Callers that need another exception (argparse) wrap this one parser."""
     value = text.strip()
     try:
         return float(value)
     except ValueError:
         pass
-    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
-    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)", value)
-    if not parts or "".join(n + u for n, u in parts) != value:
+    sign = -1.0 if value.startswith("-") else 1.0
+    rest = value[1:] if value[:1] in ("+", "-") else value
+    total, pos = 0.0, 0
+    while pos < len(rest):
+        match = _DURATION_PART.match(rest, pos)
+        if not match:
+            raise ValueError(f"invalid duration {text!r}")
+        total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        pos = match.end()
+    if not rest:
         raise ValueError(f"invalid duration {text!r}")
-    return sum(float(n) * units[u] for n, u in parts)
+    return sign * total
+
+
+def format_duration(seconds: float) -> str:
+    """Go's time.Duration.String(), which kubectl's messages print ("global timeout
+    reached: 1m0s"): `0s`, `500ms`, `20s`, `1m0s`, `1h2m3s`."""
+    if seconds == 0:
+        return "0s"
+    if seconds < 1:
+        ms = seconds * 1000
+        return f"{ms:g}ms" if ms >= 1 else f"{seconds * 1e6:g}µs"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{secs:g}s"
+    if hours:
+        return f"{int(hours)}h{int(minutes)}m{text}"
+    if minutes:
+        return f"{int(minutes)}m{text}"
+    return text

@@ -4,17 +4,13 @@ address allocation."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from api import errors
 from api.taints import NO_EXECUTE, NOT_READY, UNREACHABLE, covers_key
 from apiserver.allocator import Allocator
+from apiserver.namespaces import NamespaceLifecycle
+from apiserver.options import WriteOptions
+from apiserver.requestinfo import RequestInfo
 from apiserver.storage import Storage, object_key
-
-if TYPE_CHECKING:
-    from apiserver.namespaces import NamespaceLifecycle
-    from apiserver.registry import WriteOptions
-    from apiserver.requestinfo import RequestInfo
 
 
 class Admission:

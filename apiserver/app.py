@@ -16,19 +16,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from api import errors, remotecommand
-from apiserver import codec, discovery, openapi, subresources, tables, watch, wsproxy
+from apiserver import codec, discovery, subresources, tables, watch, wsproxy
 from apiserver.admission import Admission
 from apiserver.allocator import Allocator
 from apiserver.auth import bearer_token, is_public, load_token_file
 from apiserver.config import Config
 from apiserver.namespaces import NamespaceLifecycle
-from apiserver.registry import (
-    FIELD_VALIDATION,
-    DeleteOptions,
-    ListOptions,
-    Registry,
-    WriteOptions,
-)
+from apiserver.openapi.routes import router as openapi_router
+from apiserver.options import FIELD_VALIDATION, DeleteOptions, ListOptions, WriteOptions
+from apiserver.registry import Registry
 from apiserver.requestinfo import RequestInfo, resolve
 from apiserver.services import ensure_kubernetes_service
 from apiserver.storage import Storage, StorageError
@@ -62,7 +58,7 @@ class ApiServer:
     async def start(self) -> None:
         await self.storage.connect()
         await self.namespaces.bootstrap()
-        await ensure_kubernetes_service(self)
+        await ensure_kubernetes_service(self.registry, self.config, self.allocator.kubernetes_ip)
 
     async def stop(self) -> None:
         await self.namespaces.stop()
@@ -138,7 +134,7 @@ def create_app(config: Config) -> FastAPI:
             )
         return codec.json_response(found)
 
-    app.include_router(openapi.router)
+    app.include_router(openapi_router)
 
     async def core(request: Request) -> Response:
         return await handle(server, request, "", "v1", request.path_params["rest"])
@@ -260,7 +256,7 @@ async def dispatch(
         return await dispatch_subresource(server, request, info, params, warnings)
 
     if verb == "watch":
-        opts = ListOptions.parse(res, params)
+        list_opts = ListOptions.parse(res, params)
         table = tables.wants_table(accept)
         include = tables.include_object(accept, params) if table else "None"
 
@@ -273,7 +269,7 @@ async def dispatch(
             server.storage,
             server.cache,
             info,
-            opts,
+            list_opts,
             watch.WatchRequest.parse(params),
             encode,
             server.config.bookmark_interval_seconds,

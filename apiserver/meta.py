@@ -1,29 +1,13 @@
-"""Object metadata the server owns: names, uids, timestamps, generations."""
+"""Object metadata the server owns: generated names, uids, generations (timestamps are
+api.timefmt's)."""
 
 from __future__ import annotations
 
 import random
 import uuid
-from datetime import UTC, datetime, timedelta
 
 # Kubernetes' generateName alphabet: no vowels, no confusable characters.
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-
-
-def now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def timestamp(at: datetime | None = None) -> str:
-    return (at or now()).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def timestamp_after(seconds: int) -> str:
-    return timestamp(now() + timedelta(seconds=seconds))
-
-
-def parse_timestamp(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 def generate_name(prefix: str) -> str:

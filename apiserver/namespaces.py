@@ -7,29 +7,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from api import errors
 from api.resources import INITIAL_NAMESPACES, NAMESPACES, RESOURCES
-from apiserver import meta
+from api.timefmt import rfc3339
+from apiserver.options import DeleteOptions, WriteOptions
 from apiserver.requestinfo import RequestInfo
-from apiserver.storage import KeyMissing, object_key, prefix_key
-
-if TYPE_CHECKING:
-    from apiserver.registry import Registry
+from apiserver.storage import KeyMissing, Storage, object_key, prefix_key
 
 log = logging.getLogger(__name__)
 PROTECTED = ("default", "kube-system", "kube-public")
 
 
+class Store(Protocol):
+    """What the lifecycle needs of the REST store (apiserver.registry.Registry), named
+    here so this module does not import the store that calls it."""
+
+    storage: Storage
+
+    def key(self, info: RequestInfo) -> str: ...
+
+    async def create(self, info: RequestInfo, body: Any, opts: WriteOptions) -> dict: ...
+
+    async def delete(self, info: RequestInfo, opts: DeleteOptions) -> dict: ...
+
+
 class NamespaceLifecycle:
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Store) -> None:
         self.registry = registry
         self._tasks: dict[str, asyncio.Task] = {}
 
     async def bootstrap(self) -> None:
-        from apiserver.registry import WriteOptions
-
         for name in INITIAL_NAMESPACES:
             info = RequestInfo(NAMESPACES, None, None, None)
             try:
@@ -54,7 +63,7 @@ class NamespaceLifecycle:
             def mark(current: dict) -> dict | None:
                 if current["metadata"].get("deletionTimestamp"):
                     return None
-                current["metadata"]["deletionTimestamp"] = meta.timestamp()
+                current["metadata"]["deletionTimestamp"] = rfc3339()
                 current["metadata"]["deletionGracePeriodSeconds"] = 0
                 current.setdefault("status", {})["phase"] = "Terminating"
                 return current
@@ -69,8 +78,6 @@ class NamespaceLifecycle:
             self._tasks[name] = asyncio.create_task(self._finalize(name), name=f"ns {name}")
 
     async def _finalize(self, name: str) -> None:
-        from apiserver.registry import DeleteOptions
-
         delay = 0.2
         while True:
             try:

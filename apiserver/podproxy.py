@@ -159,7 +159,8 @@ async def _forward(
     client = httpx.AsyncClient(timeout=_TIMEOUT)
     try:
         upstream = await client.send(
-            client.build_request(method, url, params=params, headers=headers), stream=True
+            client.build_request(method, url, params=tuple(params), headers=headers),
+            stream=True,
         )
     except httpx.HTTPError as err:
         await client.aclose()

@@ -10,6 +10,7 @@ numbers of k8s.io/api's generated.proto for the kinds minik serves."""
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import struct
 from collections.abc import Iterator
@@ -70,7 +71,7 @@ class Writer:
             self._buf += struct.pack("<d", value)
         return self
 
-    def bytes(self, field: int, value: bytes, *, always: bool = False) -> Writer:
+    def bytes(self, field: int, value: builtins.bytes, *, always: builtins.bool = False) -> Writer:
         if value or always:
             self._key(field, LENGTH)
             self._buf += encode_varint(len(value)) + value
@@ -84,11 +85,11 @@ class Writer:
             self.bytes(field, value.encode(), always=True)
         return self
 
-    def message(self, field: int, value: Writer | bytes) -> Writer:
+    def message(self, field: int, value: Writer | builtins.bytes) -> Writer:
         """An embedded message; written even when empty (presence matters for oneofs)."""
         return self.bytes(field, bytes(value), always=True)
 
-    def __bytes__(self) -> bytes:
+    def __bytes__(self) -> builtins.bytes:
         return bytes(self._buf)
 
 
@@ -579,7 +580,7 @@ def _special(type_: str, raw: bytes) -> Any:
 
 
 SPECIAL = frozenset({"Time", "MicroTime", "IntOrString", "Quantity", "FieldsV1"})
-_EMPTY = (None, "", 0, False, [], {})
+_EMPTY: tuple[Any, ...] = (None, "", 0, False, [], {})
 
 
 def _value(type_: str, wire: int, value: int | bytes) -> Any:

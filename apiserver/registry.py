@@ -7,16 +7,16 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from dataclasses import dataclass, field
+import time
 from typing import Any
 
 from api import defaults, errors, patch, schema, validation
-from api.fields import FieldSelector, parse_field_selector
-from api.labels import LabelSelector, parse_selector
 from api.resources import Resource
+from api.timefmt import rfc3339
 from apiserver import meta, strategies
 from apiserver.admission import Admission
 from apiserver.allocator import Allocation, AllocationError
+from apiserver.options import DeleteOptions, ListOptions, WriteOptions
 from apiserver.requestinfo import RequestInfo
 from apiserver.storage import (
     KeyExists,
@@ -28,78 +28,6 @@ from apiserver.storage import (
 )
 
 log = logging.getLogger(__name__)
-
-FIELD_VALIDATION = ("Strict", "Warn", "Ignore")
-
-
-@dataclass
-class WriteOptions:
-    field_manager: str | None = None
-    field_validation: str = "Warn"
-    dry_run: bool = False
-    force: bool = False
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ListOptions:
-    label_selector: LabelSelector | None = None
-    field_selector: FieldSelector | None = None
-    limit: int | None = None
-    continue_token: str | None = None
-
-    @classmethod
-    def parse(cls, resource: Resource, params: dict[str, str]) -> ListOptions:
-        limit = params.get("limit")
-        try:
-            limit_n = int(limit) if limit else None
-        except ValueError as err:
-            raise errors.bad_request(f"invalid limit {limit!r}") from err
-        return cls(
-            label_selector=parse_selector(params["labelSelector"])
-            if params.get("labelSelector")
-            else None,
-            field_selector=parse_field_selector(params["fieldSelector"], resource)
-            if params.get("fieldSelector")
-            else None,
-            limit=limit_n if limit_n and limit_n > 0 else None,
-            continue_token=params.get("continue") or None,
-        )
-
-    def matches(self, obj: dict) -> bool:
-        labels = (obj.get("metadata") or {}).get("labels") or {}
-        if self.label_selector is not None and not self.label_selector.matches(labels):
-            return False
-        return self.field_selector is None or self.field_selector.matches(obj)
-
-
-@dataclass
-class DeleteOptions:
-    grace_period_seconds: int | None = None
-    propagation_policy: str | None = None
-    precondition_uid: str | None = None
-    precondition_rv: str | None = None
-    dry_run: bool = False
-
-    @classmethod
-    def parse(cls, params: dict[str, str], body: Any) -> DeleteOptions:
-        opts = body if isinstance(body, dict) else {}
-        grace = params.get("gracePeriodSeconds", opts.get("gracePeriodSeconds"))
-        policy = params.get("propagationPolicy", opts.get("propagationPolicy"))
-        if opts.get("orphanDependents") is True and not policy:
-            policy = "Orphan"
-        if policy is not None and policy not in ("Background", "Foreground", "Orphan"):
-            raise errors.bad_request(
-                f'propagationPolicy: Unsupported value: "{policy}": supported values: '
-                '"Background", "Foreground", "Orphan"'
-            )
-        pre = opts.get("preconditions") or {}
-        try:
-            grace_n = int(grace) if grace is not None else None
-        except (TypeError, ValueError) as err:
-            raise errors.bad_request(f"invalid gracePeriodSeconds {grace!r}") from err
-        dry = params.get("dryRun") == "All" or "All" in (opts.get("dryRun") or [])
-        return cls(grace_n, policy, pre.get("uid"), pre.get("resourceVersion"), dry)
 
 
 class Registry:
@@ -163,7 +91,7 @@ class Registry:
         res = info.resource
         obj = copy.deepcopy(obj)
         md = obj["metadata"]
-        md.update(uid=meta.new_uid(), creationTimestamp=meta.timestamp(), generation=1)
+        md.update(uid=meta.new_uid(), creationTimestamp=rfc3339(), generation=1)
         for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
             md.pop(k, None)
         strategies.for_kind(res.kind).prepare_create(obj)
@@ -428,7 +356,7 @@ class Registry:
                 return await self._delete_now(info, obj, revision)
             if current_grace is not None and grace < current_grace:
                 mmd["deletionGracePeriodSeconds"] = grace
-                mmd["deletionTimestamp"] = meta.timestamp_after(grace)
+                mmd["deletionTimestamp"] = rfc3339(time.time() + grace)
                 return await self.storage.update(self.key(info), marked, revision)
             return obj
         if grace == 0 and not finalizers:
@@ -436,7 +364,7 @@ class Registry:
         mmd["finalizers"] = finalizers or mmd.get("finalizers")
         if not mmd["finalizers"]:
             mmd.pop("finalizers")
-        mmd["deletionTimestamp"] = meta.timestamp_after(grace)
+        mmd["deletionTimestamp"] = rfc3339(time.time() + grace)
         mmd["deletionGracePeriodSeconds"] = grace
         return await self.storage.update(self.key(info), marked, revision)
 

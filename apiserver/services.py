@@ -4,19 +4,17 @@ reads) pointing at this apiserver."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from api import errors
 from api.resources import ENDPOINTS, ENDPOINTSLICES, SERVICES
-from apiserver.registry import WriteOptions
+from apiserver.config import Config
+from apiserver.options import WriteOptions
+from apiserver.registry import Registry
 from apiserver.requestinfo import RequestInfo
 
-if TYPE_CHECKING:
-    from apiserver.app import ApiServer
 
-
-async def ensure_kubernetes_service(server: ApiServer) -> None:
-    config = server.config
+async def ensure_kubernetes_service(registry: Registry, config: Config, cluster_ip: str) -> None:
+    """Create the Service (at `cluster_ip`, the range's first address), its Endpoints and
+    EndpointSlice unless they exist."""
     address = config.advertise_address or (
         "127.0.0.1" if config.bind_address in ("0.0.0.0", "::", "") else config.bind_address
     )
@@ -27,7 +25,7 @@ async def ensure_kubernetes_service(server: ApiServer) -> None:
             "labels": {"component": "apiserver", "provider": "kubernetes"},
         },
         "spec": {
-            "clusterIP": server.allocator.kubernetes_ip,
+            "clusterIP": cluster_ip,
             "type": "ClusterIP",
             "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": config.port}],
         },
@@ -58,6 +56,6 @@ async def ensure_kubernetes_service(server: ApiServer) -> None:
     opts = WriteOptions(field_manager="kube-apiserver")
     for res, obj in ((SERVICES, service), (ENDPOINTS, endpoints), (ENDPOINTSLICES, endpointslice)):
         try:
-            await server.registry.create(RequestInfo(res, "default", None, None), obj, opts)
+            await registry.create(RequestInfo(res, "default", None, None), obj, opts)
         except errors.AlreadyExists:
             pass

@@ -5,6 +5,7 @@ transaction (compare, then put), never a read-modify-write without a compare."""
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -134,7 +135,7 @@ class Storage:
         items = [decode(kv.value, kv.mod_revision) for kv in resp.kvs]
         return items, resp.header.revision
 
-    async def list_keys(self, prefix: str) -> list[str]:
+    async def list_keys(self, prefix: str) -> builtins.list[str]:
         resp = await self.client.get_prefix(prefix.encode(), keys_only=True)
         return [kv.key.decode() for kv in resp.kvs]
 
@@ -159,7 +160,7 @@ class Storage:
         obj: dict,
         expected_revision: int,
         extra_creates: dict[str, bytes] | None = None,
-        extra_deletes: list[str] | None = None,
+        extra_deletes: builtins.list[str] | None = None,
     ) -> dict:
         """Replace `key` if its mod_revision is still `expected_revision`."""
         tx = self.client.transactions
@@ -182,7 +183,10 @@ class Storage:
         return _with_revision(obj, responses[0].response_put.header.revision)
 
     async def delete(
-        self, key: str, expected_revision: int | None = None, extra_deletes: list[str] | None = None
+        self,
+        key: str,
+        expected_revision: int | None = None,
+        extra_deletes: builtins.list[str] | None = None,
     ) -> dict:
         """Delete `key` (only at `expected_revision` when given); returns the object as
         last stored, with resourceVersion set to the deletion's revision."""
@@ -216,9 +220,8 @@ class Storage:
             if current is None:
                 raise KeyMissing(key)
             revision = int(current["metadata"]["resourceVersion"])
-            result = mutate(json.loads(json.dumps(current)))
-            if asyncio.iscoroutine(result):
-                result = await result
+            outcome = mutate(json.loads(json.dumps(current)))
+            result = await outcome if isinstance(outcome, Awaitable) else outcome
             if result is None:
                 return current
             try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from api import configdata, errors
-from apiserver import meta
+from api.timefmt import rfc3339
 
 # Kinds whose status is written only through the /status subresource.
 STATUS_KINDS = {"Pod", "Service", "Node", "Deployment", "ReplicaSet", "Namespace"}
@@ -205,5 +205,5 @@ def set_condition(status: dict, condition: dict) -> None:
                 condition.setdefault("lastTransitionTime", existing.get("lastTransitionTime"))
             conditions[i] = condition
             return
-    condition.setdefault("lastTransitionTime", meta.timestamp())
+    condition.setdefault("lastTransitionTime", rfc3339())
     conditions.append(condition)

@@ -8,8 +8,10 @@ from typing import Any
 
 from api import errors, patch
 from api.labels import from_label_selector
-from apiserver import meta, strategies
-from apiserver.registry import DeleteOptions, Registry, WriteOptions
+from api.timefmt import rfc3339
+from apiserver import strategies
+from apiserver.options import DeleteOptions, WriteOptions
+from apiserver.registry import Registry
 from apiserver.requestinfo import RequestInfo
 from apiserver.storage import KeyMissing
 
@@ -126,7 +128,7 @@ async def bind(registry: Registry, info: RequestInfo, body: Any) -> dict:
                 "type": "PodScheduled",
                 "status": "True",
                 "lastProbeTime": None,
-                "lastTransitionTime": meta.timestamp(),
+                "lastTransitionTime": rfc3339(),
             },
         )
         return pod

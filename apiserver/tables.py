@@ -10,11 +10,13 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 from api import errors
+from api.humanize import age, format_labels, human_duration
+from api.labels import selector_string
 from api.resources import Resource
+from api.timefmt import parse_time
 
 Obj = dict[str, Any]
 Column = dict[str, Any]
@@ -22,87 +24,6 @@ Column = dict[str, Any]
 INCLUDE_OBJECT = ("None", "Metadata", "Object")
 NODE_ROLE_PREFIX = "node-role.kubernetes.io/"
 NODE_ROLE_LABEL = "kubernetes.io/role"
-
-
-# --- shared helpers (minikctl reuses these) ---------------------------------------------
-
-
-def human_duration(seconds: float) -> str:
-    """Kubernetes' `duration.HumanDuration`: coarser the older it gets (5s, 2m3s, 10m, 3h4m,
-    5d, 2y30d). Up to 2s in the future counts as now (clock skew)."""
-    secs = int(seconds)
-    if secs < -1:
-        return "<invalid>"
-    if secs < 0:
-        return "0s"
-    if secs < 120:
-        return f"{secs}s"
-    minutes = secs // 60
-    if minutes < 10:
-        rest = secs % 60
-        return f"{minutes}m" if rest == 0 else f"{minutes}m{rest}s"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = secs // 3600
-    if hours < 8:
-        rest = minutes % 60
-        return f"{hours}h" if rest == 0 else f"{hours}h{rest}m"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        rest = hours % 24
-        return f"{hours // 24}d" if rest == 0 else f"{hours // 24}d{rest}h"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        days = (hours // 24) % 365
-        years = hours // 24 // 365
-        return f"{years}y" if days == 0 else f"{years}y{days}d"
-    return f"{hours // 24 // 365}y"
-
-
-def parse_time(value: str | None) -> float | None:
-    """RFC 3339 (with or without fractional seconds) to epoch seconds; None if unset/bad."""
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
-def age(timestamp: str | None, now: float | None = None) -> str:
-    """Kubernetes' `translateTimestampSince`: `<unknown>` for a zero timestamp."""
-    then = parse_time(timestamp)
-    if then is None:
-        return "<unknown>"
-    return human_duration((time.time() if now is None else now) - then)
-
-
-def format_labels(labels: dict[str, str] | None) -> str:
-    """`k=v,k2=v2` sorted by key, `<none>` when empty (labels.FormatLabels)."""
-    text = ",".join(f"{k}={v}" for k, v in sorted((labels or {}).items()))
-    return text or "<none>"
-
-
-def selector_string(selector: Obj | None) -> str:
-    """A LabelSelector (matchLabels/matchExpressions) in the string form kubectl prints."""
-    if not selector:
-        return ""
-    reqs: list[tuple[str, str]] = [
-        (k, f"{k}={v}") for k, v in (selector.get("matchLabels") or {}).items()
-    ]
-    for expr in selector.get("matchExpressions") or []:
-        key, op = expr.get("key", ""), expr.get("operator", "")
-        values = ",".join(sorted(expr.get("values") or []))
-        text = {
-            "In": f"{key} in ({values})",
-            "NotIn": f"{key} notin ({values})",
-            "Exists": key,
-            "DoesNotExist": f"!{key}",
-        }.get(op, f"{key} {op} ({values})")
-        reqs.append((key, text))
-    return ",".join(text for _, text in sorted(reqs, key=lambda r: r[0]))
 
 
 # --- column definitions ------------------------------------------------------------------
@@ -257,7 +178,7 @@ DEFAULT_COLUMNS = [NAME, _col("Created At", "Time the object was created.", "dat
 
 
 def _is_restartable_init(container: Obj | None) -> bool:
-    return bool(container) and container.get("restartPolicy") == "Always"
+    return container is not None and container.get("restartPolicy") == "Always"
 
 
 def _condition_true(status: Obj, type_: str) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from api import errors
-from apiserver.registry import ListOptions
+from apiserver.options import ListOptions
 from apiserver.requestinfo import RequestInfo
 from apiserver.storage import Compacted, Storage, WatchEvent, prefix_key
 from apiserver.watchcache import WatchCache, WatcherTooSlow

@@ -10,6 +10,7 @@ instead of the API server, and write back through the client.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import inspect
 import logging
@@ -108,7 +109,7 @@ class Informer:
     def list(self) -> list[Obj]:
         return list(self._cache.values())
 
-    def keys(self) -> list[str]:
+    def keys(self) -> builtins.list[str]:
         return list(self._cache)
 
     def __len__(self) -> int:
@@ -175,7 +176,7 @@ class Informer:
                 await self._remove(obj)
             self.resource_version = watch.resource_version
 
-    async def _replace(self, items: list[Obj]) -> None:
+    async def _replace(self, items: builtins.list[Obj]) -> None:
         """Swap in a fresh list, telling handlers what changed since the cache."""
         fresh = {key_of(o): o for o in items}
         for key in [k for k in self._cache if k not in fresh]:

@@ -19,7 +19,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,7 +80,7 @@ class LeaderElector:
     # ---- the campaign ----------------------------------------------------------
     async def run(
         self,
-        on_started_leading: Callable[[], Awaitable[object]],
+        on_started_leading: Callable[[], Coroutine[Any, Any, object]],
         on_stopped_leading: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         """Wait to become leader, then run `on_started_leading` while renewing. If the

@@ -516,7 +516,7 @@ class Client(_Base):
         timeout_seconds: int | None = None,
         allow_bookmarks: bool = False,
         as_table: bool = False,
-    ) -> Iterator[tuple[str, dict[str, Any]]]:
+    ) -> Generator[tuple[str, dict[str, Any]], None, None]:
         """Events as (type, object) until the server ends the stream; close() to stop."""
         req = self._watch_request(
             res,
@@ -531,7 +531,7 @@ class Client(_Base):
         )
         return self._stream(req)
 
-    def _stream(self, req: Request) -> Iterator[tuple[str, dict[str, Any]]]:
+    def _stream(self, req: Request) -> Generator[tuple[str, dict[str, Any]], None, None]:
         params, _, headers = req.encoded()
         try:
             with self._http.stream(

@@ -17,11 +17,11 @@ from typing import Any
 
 from api.errors import ApiError, NotFound
 from api.resources import by_kind
-from apiserver.tables import parse_time
+from api.timefmt import format_duration, parse_time
 from client.rest import ALL_NAMESPACES
 from minikctl.context import CLIError, Context, RawError
 from minikctl.cordon import node_refs, set_unschedulable
-from minikctl.duration import format_duration, parse_duration
+from minikctl.duration import duration_arg
 from minikctl.target import Ref
 
 Obj = dict[str, Any]
@@ -72,7 +72,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "--grace-period", type=int, default=-1, help="seconds each pod gets (-1: its own)"
     )
     p.add_argument(
-        "--timeout", type=parse_duration, default=0.0, help="give up after this long (0: never)"
+        "--timeout", type=duration_arg, default=0.0, help="give up after this long (0: never)"
     )
     p.add_argument("--pod-selector", default="", help="only pods matching this label selector")
     p.add_argument(

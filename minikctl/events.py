@@ -12,8 +12,9 @@ import argparse
 import time
 from typing import Any
 
+from api.humanize import human_duration
 from api.resources import by_kind
-from apiserver.tables import human_duration, parse_time
+from api.timefmt import parse_time
 from client.rest import ALL_NAMESPACES
 from client.watch import RELIST, ResumableWatch
 from minikctl.context import Context

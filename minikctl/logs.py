@@ -23,7 +23,7 @@ from api.resources import by_kind
 from client.errors import ConnectionFailed
 from client.watch import RELIST, ResumableWatch
 from minikctl.context import CLIError, Context
-from minikctl.duration import parse_duration
+from minikctl.duration import duration_arg
 from minikctl.podpick import by_logging_key, go_type, pod_selector
 from minikctl.target import Ref, one_ref
 from minikctl.waiting import WaitTimeout, until_deadline
@@ -67,7 +67,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("-p", "--previous", action="store_true", help="the previous instance's log")
     p.add_argument("--timestamps", action="store_true", help="prefix lines with their time")
     p.add_argument("--tail", type=int, default=None, help="only the last N lines (-1: all)")
-    p.add_argument("--since", type=parse_duration, default=0.0, help="only newer than 5s, 2m…")
+    p.add_argument("--since", type=duration_arg, default=0.0, help="only newer than 5s, 2m…")
     p.add_argument("--since-time", default="", help="only after this RFC3339 time")
     p.add_argument("--limit-bytes", type=int, default=0, help="at most this many bytes")
     p.add_argument("--all-containers", action="store_true", help="every container of the pod")
@@ -76,7 +76,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--max-log-requests", type=int, default=5, help="streams followed at once")
     p.add_argument(
         "--pod-running-timeout",
-        type=parse_duration,
+        type=duration_arg,
         default=20.0,
         help="how long to wait for a pod to log (e.g. 20s)",
     )

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from apiserver.tables import parse_time, selector_string
+from api.labels import selector_string
+from api.timefmt import parse_time
 from minikctl.context import CLIError
 from minikctl.target import Ref
 

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from apiserver.tables import age, format_labels
+from api.humanize import age, format_labels
 from minikctl.tabwriter import tabwrite
 
 Obj = dict[str, Any]

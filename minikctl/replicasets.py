@@ -8,8 +8,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from api.labels import selector_string
 from api.resources import by_kind
-from apiserver.tables import parse_time, selector_string
+from api.timefmt import parse_time
 from minikctl.context import CLIError, Context
 
 Obj = dict[str, Any]

@@ -10,7 +10,7 @@ from typing import Any
 
 from api.errors import Conflict
 from minikctl.context import CLIError, Context
-from minikctl.duration import parse_duration
+from minikctl.duration import duration_arg
 from minikctl.target import Ref, add_target_args, refs
 from minikctl.waiting import WaitTimeout
 
@@ -32,7 +32,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--resource-version", default="", help="only scale at this resourceVersion")
     p.add_argument(
         "--timeout",
-        type=parse_duration,
+        type=duration_arg,
         default=0.0,
         help="wait this long for the replicas to match (0: do not wait)",
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from kubernetes.client import models
 
@@ -15,7 +16,7 @@ from api.resources import RESOURCES
 EXTRA_ROOTS = ("V1Status", "V1Binding", "V1Scale", "V1DeleteOptions", "V1Eviction")
 CLASS_NAMES = {"Event": "CoreV1Event"}  # the client's names where they differ
 OUT = Path(__file__).resolve().parent.parent / "api" / "schemas" / "definitions.json"
-PRIMITIVES = {
+PRIMITIVES: dict[str, dict[str, Any]] = {
     "str": {"type": "string"},
     "int": {"type": "integer"},
     "bool": {"type": "boolean"},

@@ -88,7 +88,7 @@ class _Owners:
     def conflicts(self, live: dict, config: dict, wanted: set[Path]) -> list[tuple[int, Path]]:
         """(entry index, path) for each field the config changes that another manager
         owns."""
-        out = []
+        out: list[tuple[int, Path]] = []
         for path in sorted(wanted):
             if not path[-1].startswith("f:"):
                 continue

@@ -11,6 +11,7 @@ stripped from values the patch adds (Kubernetes copies those verbatim), a
 
 from __future__ import annotations
 
+import builtins
 import copy
 import json
 from typing import Any
@@ -167,7 +168,7 @@ class _Merger:
             return self.map({}, item, path)
         return copy.deepcopy(item)
 
-    def _merge_set(self, original: list, patch: list) -> list:
+    def _merge_set(self, original: builtins.list, patch: builtins.list) -> builtins.list:
         if any(isinstance(x, (dict, list)) for x in patch):
             raise bad_request(
                 f"list element types are not identical: {_show(patch)} "
@@ -175,7 +176,9 @@ class _Merger:
             )
         return normalize_order(dedupe(original + patch), patch, original, None)
 
-    def _merge_keyed(self, original: list, patch: list, key: str, path: Path) -> list:
+    def _merge_keyed(
+        self, original: builtins.list, patch: builtins.list, key: str, path: Path
+    ) -> builtins.list:
         items, deletes, replace = self._split_special(patch, key)
         if replace:
             return [self._fresh(it, path) for it in items]
@@ -189,7 +192,9 @@ class _Merger:
                 merged.append(self._fresh(item, path))
         return normalize_order(merged, items, base, key)
 
-    def _split_special(self, patch: list, key: str) -> tuple[list, list, bool]:
+    def _split_special(
+        self, patch: builtins.list, key: str
+    ) -> tuple[builtins.list, builtins.list, bool]:
         """Separate `$patch` elements: deletions (by key) and `replace` (whole list)."""
         items: list[dict] = []
         deletes: list[dict] = []
@@ -241,14 +246,13 @@ class _Merger:
                 continue
             key = list_strategy((*path, field), self.kind).key or None
             self._check_order(patched or [], order, key)
-            merged = (
-                current if patched is None else self.list(current or [], patched, (*path, field))
-            )
-            original[field] = normalize_order(merged, order, current or [], key)
+            base = current or []
+            merged = base if patched is None else self.list(base, patched, (*path, field))
+            original[field] = normalize_order(merged, order, base, key)
             done.add(field)
         return done
 
-    def _check_order(self, patched: list, order: list, key: str | None) -> None:
+    def _check_order(self, patched: builtins.list, order: builtins.list, key: str | None) -> None:
         """The patch list's elements must appear in `$setElementOrder`, in its order."""
         if key and any(not isinstance(o, dict) or key not in o for o in order):
             raise bad_request(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from api.errors import NotFound
+from api.humanize import age
 from api.resources import by_kind
-from apiserver.tables import age
 from client.rest import ALL_NAMESPACES
 from minikctl.context import Context
 from minikctl.describe.resources import Amount, pod_totals, share

@@ -3,8 +3,9 @@ lays them out."""
 
 from __future__ import annotations
 
+from api.humanize import age
+from api.labels import selector_string
 from api.resources import by_kind
-from apiserver.tables import age, selector_string
 from minikctl.context import Context
 from minikctl.describe.writer import (
     Obj,

@@ -10,8 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from api.errors import NotFound
+from api.humanize import age
 from api.resources import by_kind
-from apiserver.tables import age, parse_time
+from api.timefmt import parse_time
 from client.rest import ALL_NAMESPACES
 from minikctl.context import Context
 from minikctl.tabwriter import tabwrite

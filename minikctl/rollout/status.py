@@ -9,7 +9,7 @@ from typing import Any
 
 from client.watch import RELIST, ResumableWatch
 from minikctl.context import CLIError, Context
-from minikctl.duration import parse_duration
+from minikctl.duration import duration_arg
 from minikctl.target import Ref, add_target_args, group_kind, no_resources, refs
 from minikctl.waiting import until_deadline
 
@@ -33,7 +33,7 @@ def register(verbs: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--revision", type=int, default=0, help="pin to this revision")
     p.add_argument(
-        "--timeout", type=parse_duration, default=0.0, help="give up after this long (0: never)"
+        "--timeout", type=duration_arg, default=0.0, help="give up after this long (0: never)"
     )
     p.set_defaults(func=run)
 

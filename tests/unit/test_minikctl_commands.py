@@ -9,9 +9,10 @@ import time
 
 import pytest
 
+from api.timefmt import format_duration
 from minikctl import drain
 from minikctl.context import CLIError
-from minikctl.duration import format_duration, parse_duration
+from minikctl.duration import duration_arg
 from minikctl.main import build_parser
 from minikctl.portforward import container_port, parse_port_spec, service_target_port
 from minikctl.service import service_urls
@@ -209,12 +210,12 @@ def test_sort_by():
 
 
 def test_go_durations():
-    assert parse_duration("1m30s") == 90
-    assert parse_duration("500ms") == 0.5
-    assert parse_duration("2h") == 7200
-    assert parse_duration("5") == 5  # a bare number: seconds
+    assert duration_arg("1m30s") == 90
+    assert duration_arg("500ms") == 0.5
+    assert duration_arg("2h") == 7200
+    assert duration_arg("5") == 5  # a bare number: seconds
     with pytest.raises(argparse.ArgumentTypeError):
-        parse_duration("5 minutes")
+        duration_arg("5 minutes")
     assert [format_duration(s) for s in (0, 0.5, 1, 20, 60, 90, 3723)] == [
         "0s",
         "500ms",

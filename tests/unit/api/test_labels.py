@@ -9,7 +9,7 @@ from api.labels import (
     label_key_errors,
     label_value_errors,
     parse_selector,
-    to_string,
+    selector_string,
     validate_label_key,
     validate_label_value,
 )
@@ -147,10 +147,15 @@ def test_empty_object_matches_everything_and_none_matches_nothing():
     assert str(nothing) == ""
 
 
-def test_to_string_is_the_scale_selector_form():
-    assert to_string({"matchLabels": {"app": "web", "a": "b"}}) == "a=b,app=web"
-    assert to_string({}) == ""
-    assert to_string(None) == ""
+def test_selector_string_is_the_scale_selector_form():
+    assert selector_string({"matchLabels": {"app": "web", "a": "b"}}) == "a=b,app=web"
+    assert selector_string({}) == ""
+    assert selector_string(None) == ""
+
+
+def test_selector_string_prints_an_unparsable_selector_as_error():
+    bad = {"matchExpressions": [{"key": "a", "operator": "In", "values": []}]}
+    assert selector_string(bad) == "<error>"
 
 
 @pytest.mark.parametrize(

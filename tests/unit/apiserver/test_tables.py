@@ -29,42 +29,6 @@ def row(kind: str, obj: dict) -> dict:
     return dict(zip(names, cells(kind, obj), strict=True))
 
 
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [
-        (-5, "<invalid>"),
-        (-1.5, "0s"),
-        (0, "0s"),
-        (59, "59s"),
-        (119, "119s"),
-        (120, "2m"),
-        (123, "2m3s"),
-        (599, "9m59s"),
-        (600, "10m"),
-        (179 * 60 + 59, "179m"),
-        (3 * 3600, "3h"),
-        (3 * 3600 + 4 * 60 + 5, "3h4m"),
-        (8 * 3600, "8h"),
-        (47 * 3600, "47h"),
-        (48 * 3600, "2d"),
-        (5 * 86400 + 3 * 3600, "5d3h"),
-        (8 * 86400, "8d"),
-        (400 * 86400, "400d"),
-        (2 * 365 * 86400 + 30 * 86400, "2y30d"),
-        (3 * 365 * 86400, "3y"),
-        (9 * 365 * 86400, "9y"),
-    ],
-)
-def test_human_duration_matches_kubernetes(seconds, text):
-    assert tables.human_duration(seconds) == text
-
-
-def test_age_handles_missing_and_fractional_timestamps():
-    assert tables.age(None, NOW) == "<unknown>"
-    assert tables.age(ts(125), NOW) == "2m5s"
-    assert tables.age(ts(30)[:-1] + ".123456Z", NOW) == "29s"
-
-
 def test_wants_table_and_include_object():
     kubectl = (
         "application/json;as=Table;v=v1;g=meta.k8s.io,"

@@ -11,7 +11,7 @@ import pytest
 from api.errors import Unauthorized
 from client.informer import Informer, key_of, split_key
 from client.rest import AsyncClient
-from tests.unit.test_client_watch import (
+from tests.unit.client.test_watch import (
     CONFIG,
     GONE,
     PODS,

@@ -1,0 +1,93 @@
+"""Validation of objects as Kubernetes validates them (pkg/apis/core/validation,
+pkg/apis/apps/validation, pkg/apis/discovery/validation, apimachinery's ObjectMeta
+rules): a list of causes, each `{"field", "message", "reason"}` with Kubernetes' field
+paths and wording, which the apiserver returns in a 422 `Invalid` Status.
+
+The rules live by API group, as in Kubernetes: `field` (causes and their wording),
+`meta` (ObjectMeta, labels, selectors), `pods`, `core` (the other core/v1 kinds), `apps`,
+`discovery` and `coordination`; this module dispatches on the kind.
+
+It expects a defaulted object (api.defaults runs first, as in Kubernetes), so a missing
+enum such as `restartPolicy` is reported as "Required value". It never raises on odd
+shapes: type checks (api.schema.type_errors) run before it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from api import labels as lbl
+from api.validation.apps import validate_selector_update, validate_workload
+from api.validation.coordination import validate_lease
+from api.validation.core import (
+    validate_configmap,
+    validate_configmap_update,
+    validate_endpoints,
+    validate_event,
+    validate_namespace,
+    validate_node,
+    validate_node_update,
+    validate_secret,
+    validate_secret_update,
+    validate_service,
+    validate_service_update,
+)
+from api.validation.discovery import validate_endpointslice, validate_endpointslice_update
+from api.validation.field import Cause, as_dict
+from api.validation.meta import NameCheck, validate_metadata, validate_metadata_update
+from api.validation.pods import validate_pod, validate_pod_update
+
+
+@dataclass(frozen=True)
+class KindRules:
+    """How one kind is validated: its name rule, then its create and update rules."""
+
+    name: NameCheck
+    create: Callable[[dict], list[Cause]] | None = None
+    update: Callable[[dict, dict], list[Cause]] | None = None
+
+
+RULES: dict[str, KindRules] = {
+    "Pod": KindRules(lbl.dns1123_subdomain_errors, validate_pod, validate_pod_update),
+    "Service": KindRules(lbl.dns1035_label_errors, validate_service, validate_service_update),
+    "Deployment": KindRules(
+        lbl.dns1123_subdomain_errors, lambda o: validate_workload(o, True), validate_selector_update
+    ),
+    "ReplicaSet": KindRules(
+        lbl.dns1123_subdomain_errors,
+        lambda o: validate_workload(o, False),
+        validate_selector_update,
+    ),
+    "Endpoints": KindRules(lbl.dns1123_subdomain_errors, validate_endpoints),
+    "Node": KindRules(lbl.dns1123_subdomain_errors, validate_node, validate_node_update),
+    "Namespace": KindRules(lbl.dns1123_label_errors, validate_namespace),
+    "Event": KindRules(lbl.dns1123_subdomain_errors, validate_event),
+    "Lease": KindRules(lbl.dns1123_subdomain_errors, validate_lease),
+    "EndpointSlice": KindRules(
+        lbl.dns1123_subdomain_errors, validate_endpointslice, validate_endpointslice_update
+    ),
+    "ConfigMap": KindRules(
+        lbl.dns1123_subdomain_errors, validate_configmap, validate_configmap_update
+    ),
+    "Secret": KindRules(lbl.dns1123_subdomain_errors, validate_secret, validate_secret_update),
+}
+
+
+def validate(kind: str, obj: dict, old: dict | None = None) -> list[Cause]:
+    """Every problem with `obj` (after defaulting), [] when it is valid. With `old`, the
+    update rules too (immutable fields, what a pod update may change). Identical causes
+    are reported once, as Kubernetes' ToAggregate does."""
+    rules = RULES.get(kind, KindRules(lbl.dns1123_subdomain_errors))
+    obj = as_dict(obj)
+    causes = validate_metadata(kind, obj, rules.name)
+    if rules.create is not None:
+        causes += rules.create(obj)
+    if old is not None:
+        causes += validate_metadata_update(obj, as_dict(old))
+        if rules.update is not None:
+            causes += rules.update(obj, as_dict(old))
+    unique: list[Cause] = []
+    for c in causes:
+        if c not in unique:
+            unique.append(c)
+    return unique

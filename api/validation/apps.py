@@ -1,0 +1,178 @@
+"""Deployments and ReplicaSets (pkg/apis/apps/validation): replicas, selectors that
+match their template, rolling-update strategies, and the immutable selector."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from api import labels as lbl
+from api.errors import ApiError
+from api.validation.field import (
+    IMMUTABLE,
+    Cause,
+    GoText,
+    as_dict,
+    as_int,
+    as_list,
+    forbidden,
+    go_string_map,
+    invalid,
+    nonnegative,
+    not_supported,
+    required,
+)
+from api.validation.meta import (
+    go_label_selector,
+    validate_annotations,
+    validate_label_selector,
+    validate_labels,
+)
+from api.validation.pods import comparable, validate_pod_spec
+
+
+def _int_or_percent(path: str, value: Any) -> tuple[int, list[Cause]]:
+    """(numeric value, causes) for a maxSurge/maxUnavailable; bad strings count as 0."""
+    if isinstance(value, str):
+        if re.fullmatch(r"[0-9]+%", value):
+            return int(value[:-1]), []
+        return 0, [
+            invalid(
+                path,
+                value,
+                lbl.regex_error(
+                    "a valid percent string must be a numeric string followed by an ending '%'",
+                    "[0-9]+%",
+                    "1%",
+                    "93%",
+                ),
+            )
+        ]
+    number = as_int(value)
+    if number is None:
+        return 0, [invalid(path, value, "must be an integer or percentage (e.g '5%')")]
+    return number, nonnegative(path, number)
+
+
+def _strategy(strategy: Any, path: str) -> list[Cause]:
+    strategy = as_dict(strategy)
+    kind = strategy.get("type")
+    rolling = strategy.get("rollingUpdate")
+    if kind == "Recreate":
+        if rolling is not None:
+            return [
+                forbidden(
+                    f"{path}.rollingUpdate",
+                    "may not be specified when strategy `type` is 'Recreate'",
+                )
+            ]
+        return []
+    if kind != "RollingUpdate":
+        return [not_supported(f"{path}.type", kind, ("Recreate", "RollingUpdate"))]
+    if rolling is None:
+        return [required(f"{path}.rollingUpdate", "this should be defaulted and never be nil")]
+    rp = f"{path}.rollingUpdate"
+    rolling = as_dict(rolling)
+    unavailable, causes = _int_or_percent(f"{rp}.maxUnavailable", rolling.get("maxUnavailable"))
+    surge, surge_causes = _int_or_percent(f"{rp}.maxSurge", rolling.get("maxSurge"))
+    causes += surge_causes
+    if unavailable == 0 and surge == 0:
+        causes.append(
+            invalid(
+                f"{rp}.maxUnavailable",
+                rolling.get("maxUnavailable"),
+                "may not be 0 when `maxSurge` is 0",
+            )
+        )
+    max_unavailable = rolling.get("maxUnavailable")
+    if isinstance(max_unavailable, str) and max_unavailable.endswith("%") and unavailable > 100:
+        causes.append(
+            invalid(f"{rp}.maxUnavailable", max_unavailable, "must not be greater than 100%")
+        )
+    return causes
+
+
+def validate_workload(obj: dict, is_deployment: bool) -> list[Cause]:
+    """Deployment and ReplicaSet specs: selector, template, counts, strategy."""
+    spec = as_dict(obj.get("spec"))
+    causes = nonnegative("spec.replicas", spec.get("replicas"))
+    causes += nonnegative("spec.minReadySeconds", spec.get("minReadySeconds"))
+    selector = spec.get("selector")
+    if selector is None:
+        causes.append(required("spec.selector"))
+    else:
+        causes += validate_label_selector(selector, "spec.selector")
+        sel = as_dict(selector)
+        if not as_dict(sel.get("matchLabels")) and not as_list(sel.get("matchExpressions")):
+            causes.append(
+                invalid(
+                    "spec.selector",
+                    go_label_selector(selector),
+                    "empty selector is invalid for deployment",
+                )
+            )
+    try:
+        matcher: lbl.LabelSelector | None = lbl.from_label_selector(selector)
+    except ApiError:
+        matcher = None
+        causes.append(
+            invalid("spec.selector", go_label_selector(selector), "invalid label selector")
+        )
+    template = as_dict(spec.get("template"))
+    template_md = as_dict(template.get("metadata"))
+    template_labels = template_md.get("labels")
+    if matcher is not None and not matcher.empty and not matcher.matches(as_dict(template_labels)):
+        shown = GoText(
+            go_string_map(template_labels if isinstance(template_labels, dict) else None)
+        )
+        causes.append(
+            invalid(
+                "spec.template.metadata.labels",
+                shown,
+                "`selector` does not match template `labels`",
+            )
+        )
+    causes += validate_labels(template_labels, "spec.template.metadata.labels")
+    causes += validate_annotations(
+        template_md.get("annotations"), "spec.template.metadata.annotations"
+    )
+    pod_spec = as_dict(template.get("spec"))
+    causes += validate_pod_spec(pod_spec, "spec.template.spec", is_pod=False)
+    restart = pod_spec.get("restartPolicy")
+    if restart not in (None, "", "Always"):
+        causes.append(not_supported("spec.template.spec.restartPolicy", restart, ["Always"]))
+    if pod_spec.get("activeDeadlineSeconds") is not None:
+        causes.append(
+            forbidden(
+                "spec.template.spec.activeDeadlineSeconds",
+                "activeDeadlineSeconds in ReplicaSet is not Supported",
+            )
+        )
+    if is_deployment:
+        causes += _strategy(spec.get("strategy"), "spec.strategy")
+        causes += nonnegative("spec.revisionHistoryLimit", spec.get("revisionHistoryLimit"))
+        deadline = as_int(spec.get("progressDeadlineSeconds"))
+        if deadline is not None:
+            causes += nonnegative("spec.progressDeadlineSeconds", deadline)
+            if deadline <= (as_int(spec.get("minReadySeconds")) or 0):
+                causes.append(
+                    invalid(
+                        "spec.progressDeadlineSeconds",
+                        deadline,
+                        "must be greater than minReadySeconds",
+                    )
+                )
+    return causes
+
+
+def validate_selector_update(new: dict, old: dict) -> list[Cause]:
+    """apps/v1 workload selectors cannot change (nil and empty maps count as equal)."""
+    new_sel, old_sel = (
+        as_dict(new.get("spec")).get("selector"),
+        as_dict(old.get("spec")).get("selector"),
+    )
+    if comparable(as_dict(new_sel)) != comparable(as_dict(old_sel)) or (new_sel is None) != (
+        old_sel is None
+    ):
+        return [invalid("spec.selector", go_label_selector(new_sel), IMMUTABLE)]
+    return []
