@@ -213,7 +213,7 @@ def pct(values: list[float], p: float) -> float:
 
 def start_cluster_and_proxy(workdir: Path):  # type: ignore[no-untyped-def]
     from deploy import processes
-    from tests.support.cluster import start_apiserver, start_etcd
+    from deploy.controlplane import start_apiserver, start_etcd
 
     etcd = start_etcd(workdir)
     api = start_apiserver(etcd, workdir)
@@ -311,7 +311,7 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     from deploy import processes
-    from tests.support.cluster import make_workdir, remove_workdir
+    from deploy.controlplane import make_workdir, remove_workdir
 
     workdir = make_workdir("minik-bench-proxy-")
     backend = subprocess.Popen(

@@ -76,9 +76,9 @@ from client.kubeconfig import load
 from client.rest import Client
 from client.watch import RELIST, ResumableWatch
 from deploy import processes
+from deploy.controlplane import make_workdir, remove_workdir
 from deploy.images import ensure_busybox_image
 from kubelet import dockerlabels
-from tests.support.cluster import make_workdir, remove_workdir
 
 ROOT = Path(__file__).resolve().parent.parent
 

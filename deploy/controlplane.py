@@ -1,5 +1,7 @@
-"""Real etcd and a real apiserver process for tests, started the way `minik up`
-starts them (deploy/processes.py), on free loopback ports in a temp dir."""
+"""A throwaway control plane: a real etcd and a real apiserver process on free
+loopback ports in a work dir, started the way `minik up` starts them
+(deploy/processes.py). The integration tests and the benchmarks both stand on it,
+so what they measure and check is the cluster a user runs."""
 
 from __future__ import annotations
 
