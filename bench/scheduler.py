@@ -276,7 +276,7 @@ def main() -> None:
         extra = ["--workers", str(args.apiserver_workers)] if args.apiserver_workers > 1 else []
         server = start_apiserver(etcd, workdir / "apiserver", extra)
         try:
-            pids = {"apiserver": server.process.pid, "etcd": etcd.process.pid}
+            pids = {"apiserver": server.running().pid, "etcd": etcd.process.pid}
             asyncio.run(run(args, str(server.kubeconfig), workdir, pids))
         finally:
             server.stop()

@@ -58,6 +58,12 @@ class ApiServer:
             self.etcd_url, self.port, self.token_file, log, self.workdir / "pki", self.extra_args
         )
 
+    def running(self) -> processes.Process:
+        """The apiserver's process; an error when it is stopped."""
+        if self.process is None:
+            raise RuntimeError(f"the apiserver of {self.workdir} is not running")
+        return self.process
+
     def stop(self) -> None:
         if self.process is not None:
             self.process.stop()
