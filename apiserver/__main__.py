@@ -1,9 +1,12 @@
-"""`python -m apiserver --etcd-servers URL --port 6443 --token-auth-file tokens.csv`"""
+"""`python -m apiserver --etcd-servers URL --secure-port 6443 --token-auth-file tokens.csv`
+
+Flags shared with every component and the log format come from componentbase; uvicorn
+handles SIGTERM/SIGINT itself the same way (stop accepting, let requests finish for
+up to 2 s)."""
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -13,6 +16,7 @@ from fastapi import FastAPI
 
 from apiserver.auth import TokenFileError, load_token_file
 from apiserver.config import parse_args
+from componentbase.logs import setup_logging
 
 ARGV_ENV = "MINIK_APISERVER_ARGV"
 
@@ -31,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"apiserver: {err}", file=sys.stderr)
             return 1
     if not cert and config.cert_dir:
-        from apiserver.pki import ensure_serving_cert
+        from componentbase.pki import ensure_serving_cert
 
         extra = () if config.bind_address in ("0.0.0.0", "::") else (config.bind_address,)
         files = ensure_serving_cert(Path(config.cert_dir), extra)
@@ -56,10 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 def app_from_environment() -> FastAPI:
     """The app for the flags in $MINIK_APISERVER_ARGV (set by main, read by workers)."""
     config = parse_args(json.loads(os.environ[ARGV_ENV]))
-    logging.basicConfig(
-        level=config.log_level.upper(),
-        format="%(asctime)s apiserver %(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging("apiserver", config.verbosity)
     from apiserver.app import create_app
 
     return create_app(config)

@@ -6,6 +6,8 @@ import argparse
 import ipaddress
 from dataclasses import dataclass, field
 
+from componentbase.logs import add_verbosity_flag
+
 
 @dataclass
 class Config:
@@ -23,7 +25,7 @@ class Config:
     default_unreachable_toleration_seconds: int = 300
     max_request_bytes: int = 3 * 1024 * 1024
     bookmark_interval_seconds: float = 5.0
-    log_level: str = "info"
+    verbosity: int = 0  # -v, as klog's (componentbase.logs)
     workers: int = 1
 
 
@@ -52,7 +54,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
     )
     p.add_argument("--bind-address", default="127.0.0.1")
     p.add_argument("--advertise-address", help="address the `kubernetes` Service points at")
-    p.add_argument("--port", "--secure-port", type=int, default=6443, dest="port")
+    p.add_argument("--secure-port", type=int, default=6443, dest="port", help="HTTPS port")
     p.add_argument("--token-auth-file", help='static token CSV: token,user,uid,"group1,group2"')
     p.add_argument("--tls-cert-file", help="serve HTTPS with this certificate (PEM)")
     p.add_argument("--tls-private-key-file", help="the key of --tls-cert-file (PEM)")
@@ -66,7 +68,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--default-not-ready-toleration-seconds", type=int, default=300)
     p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300)
     p.add_argument("--bookmark-interval-seconds", type=float, default=5.0)
-    p.add_argument("--v", "--log-level", dest="log_level", default="info")
+    add_verbosity_flag(p)
     p.add_argument(
         "--workers",
         type=int,
@@ -88,6 +90,6 @@ def parse_args(argv: list[str] | None = None) -> Config:
         default_not_ready_toleration_seconds=a.default_not_ready_toleration_seconds,
         default_unreachable_toleration_seconds=a.default_unreachable_toleration_seconds,
         bookmark_interval_seconds=a.bookmark_interval_seconds,
-        log_level=a.log_level if not a.log_level.isdigit() else "info",
+        verbosity=a.verbosity,
         workers=max(1, a.workers),
     )

@@ -28,7 +28,7 @@ import aetcd
 from api.resources import NAMESPACES, PODS
 from bench.common import bounded, pct
 from client.rest import AsyncClient
-from tests.support.cluster import (
+from deploy.controlplane import (
     make_workdir,
     remove_workdir,
     start_apiserver,

@@ -39,8 +39,8 @@ import docker.errors
 import httpx
 
 from deploy import processes
-from tests.support.cluster import make_workdir, remove_workdir, start_apiserver, start_etcd
-from tests.support.images import ensure_busybox_image
+from deploy.controlplane import make_workdir, remove_workdir, start_apiserver, start_etcd
+from deploy.images import ensure_busybox_image
 
 BENCH_LABEL = "io.minik.bench"
 COMMAND = ["sleep", "3600"]

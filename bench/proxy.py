@@ -27,9 +27,21 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import pct
+from componentbase.run import run
+from deploy import processes
+from deploy.controlplane import (
+    ApiServer,
+    Etcd,
+    make_workdir,
+    remove_workdir,
+    start_apiserver,
+    start_etcd,
+)
 
 REQUEST_SIZE = 1024
 CHUNK = 64 * 1024
@@ -41,11 +53,27 @@ TARGETS = (("direct", "127.0.0.1"), ("proxy", CLUSTER_IP))
 # ---- the backend (a separate process) -------------------------------------------------
 
 
+@runtime_checkable
+class _StreamTransport(Protocol):
+    """What the backend uses of a TCP transport (asyncio's and uvloop's alike; uvloop's
+    are not asyncio.Transport subclasses, so the check is by shape)."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def is_closing(self) -> bool: ...
+
+
+def _stream(transport: asyncio.BaseTransport) -> _StreamTransport:
+    if not isinstance(transport, _StreamTransport):
+        raise TypeError(f"not a stream transport: {transport!r}")
+    return transport
+
+
 class _Echo(asyncio.Protocol):
     """Answers every 1 KB received with 1 KB."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport
+        self.transport = _stream(transport)
         self.pending = 0
         self.reply = b"r" * REQUEST_SIZE
 
@@ -60,7 +88,7 @@ class _Source(asyncio.Protocol):
     """Writes 64 KB chunks for as long as the client reads."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport
+        self.transport = _stream(transport)
         self.chunk = b"b" * CHUNK
         self.paused = False
         self._fill()
@@ -168,14 +196,14 @@ def _paired(samples: dict[str, list[float]]) -> float:
     )
 
 
-def measure_requests(run, conns: int, seconds: float, rounds: int) -> dict:  # type: ignore[no-untyped-def]
+def measure_requests(conns: int, seconds: float, rounds: int) -> dict:
     """Direct and proxied runs alternate (ABBA...), so drifting machine load hits both."""
     rps: dict[str, list[float]] = {"direct": [], "proxy": []}
     p50: dict[str, list[float]] = {"direct": [], "proxy": []}
     p99: dict[str, list[float]] = {"direct": [], "proxy": []}
     for i in range(rounds):
         for label, host in TARGETS if i % 2 == 0 else TARGETS[::-1]:
-            throughput, lat = run(request_loop(host, ECHO_PORT, conns, seconds))
+            throughput, lat = run(request_loop(host, ECHO_PORT, conns, seconds), fast_loop=True)
             rps[label].append(throughput)
             p50[label].append(statistics.median(lat) * 1e3)
             p99[label].append(pct(lat, 99) * 1e3)
@@ -203,18 +231,10 @@ def measure_bulk(seconds: float, rounds: int) -> dict:
     }
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
-
-
 # ---- orchestration ---------------------------------------------------------------------
 
 
-def start_cluster_and_proxy(workdir: Path):  # type: ignore[no-untyped-def]
-    from deploy import processes
-    from tests.support.cluster import start_apiserver, start_etcd
-
+def start_cluster_and_proxy(workdir: Path) -> tuple[Etcd, ApiServer, processes.Process]:
     etcd = start_etcd(workdir)
     api = start_apiserver(etcd, workdir)
     proxy = processes.spawn(
@@ -237,7 +257,7 @@ def start_cluster_and_proxy(workdir: Path):  # type: ignore[no-untyped-def]
     return etcd, api, proxy
 
 
-def create_service(api) -> None:  # type: ignore[no-untyped-def]
+def create_service(api: ApiServer) -> None:
     with api.http() as http:
         svc = {
             "metadata": {"name": "bench"},
@@ -271,7 +291,7 @@ def on_lo(ip: str) -> bool:
     return f" {ip}/32 ".encode() in out.stdout
 
 
-def wait_reachable(host: str, port: int, proxy, seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+def wait_reachable(host: str, port: int, proxy: processes.Process, seconds: float = 30.0) -> None:
     """Nothing is sent to the ClusterIP before it is on lo: it would leave the host."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -298,38 +318,32 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=1000, help="idle connections for RSS")
     parser.add_argument("--serve-backend", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    try:
-        import uvloop
-    except ImportError:
-        uvloop = None
     if args.serve_backend:
-        (uvloop.run if uvloop else asyncio.run)(serve_backend("127.0.0.1"))
+        run(serve_backend("127.0.0.1"), fast_loop=True)
         return
     if os.geteuid() != 0:
         sys.exit("run as root: the proxy adds the ClusterIP to lo")
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
-    from deploy import processes
-    from tests.support.cluster import make_workdir, remove_workdir
-
     workdir = make_workdir("minik-bench-proxy-")
     backend = subprocess.Popen(
         [sys.executable, __file__, "--serve-backend"], stdout=subprocess.PIPE, text=True
     )
-    etcd = api = proxy = None
+    etcd: Etcd | None = None
+    api: ApiServer | None = None
+    proxy: processes.Process | None = None
     results: dict = {}
     try:
         assert backend.stdout is not None and "ready" in backend.stdout.readline()
         etcd, api, proxy = start_cluster_and_proxy(workdir)
         create_service(api)
         wait_reachable(CLUSTER_IP, ECHO_PORT, proxy)
-        run = uvloop.run if uvloop else asyncio.run
         print(f"load average {os.getloadavg()[0]:.2f}; {args.rounds} rounds of {args.seconds}s,")
         print("direct and proxy alternating; medians of the rounds, ratio = median of pairs\n")
         print(f"{'':<28}{'direct':>12}{'proxy':>12}{'ratio':>8}")
         for conns in (1, 16, 64):
-            row = measure_requests(run, conns, args.seconds, args.rounds)
+            row = measure_requests(conns, args.seconds, args.rounds)
             d, p = row["direct"], row["proxy"]
             print(
                 f"req/s   @{conns:<3} conns{'':<12}{d['rps']:>12.0f}{p['rps']:>12.0f}"

@@ -31,9 +31,9 @@ from bench.common import bounded
 from client.kubeconfig import load
 from client.rest import AsyncClient
 from deploy import processes
+from deploy.controlplane import make_workdir, remove_workdir, start_apiserver, start_etcd
 from kubelet.hollow import run_hollow_nodes
 from scheduler.scheduler import DEFAULT_PARALLEL_BINDS
-from tests.support.cluster import make_workdir, remove_workdir, start_apiserver, start_etcd
 
 CAPACITY = {"cpu": "32", "memory": "64Gi", "pods": "110"}
 UNSCHEDULED = "bench-nobody"  # schedulerName of the baseline pods: no scheduler takes them
@@ -276,7 +276,7 @@ def main() -> None:
         extra = ["--workers", str(args.apiserver_workers)] if args.apiserver_workers > 1 else []
         server = start_apiserver(etcd, workdir / "apiserver", extra)
         try:
-            pids = {"apiserver": server.process.pid, "etcd": etcd.process.pid}
+            pids = {"apiserver": server.running().pid, "etcd": etcd.process.pid}
             asyncio.run(run(args, str(server.kubeconfig), workdir, pids))
         finally:
             server.stop()

@@ -6,7 +6,7 @@ Three scenarios, each run on minik and then on a single-node Swarm:
   `docker service create --replicas 30` until 30 tasks are running;
 - rolling update of the 30 replicas to a new image (maxSurge 25%, maxUnavailable
   25%) vs `docker service update --image` (parallelism 8, start-first: see
-  SWARM_UPDATE below), until 30 replicas of the new image are Ready/running and no
+  SWARM_UPDATE_* below), until 30 replicas of the new image are Ready/running and no
   replica of the old one is still wanted;
 - recovery: `docker kill` the app containers of 5 pods (found by the kubelet's
   `io.minik.pod.name` labels) until all 30 are Ready again with those 5 restarted,
@@ -62,7 +62,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -76,9 +76,9 @@ from client.kubeconfig import load
 from client.rest import Client
 from client.watch import RELIST, ResumableWatch
 from deploy import processes
+from deploy.controlplane import make_workdir, remove_workdir
 from deploy.images import ensure_busybox_image
 from kubelet import dockerlabels
-from tests.support.cluster import make_workdir, remove_workdir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,7 +111,9 @@ CLEANUP_TIMEOUT = 120.0  # seconds for a round's pods to be gone
 # ReplicaSet scales the old set down once new pods are available. It does not use
 # minik's extra 7 "unavailable" slots, so Swarm replaces at most 8 at once where minik
 # may have up to 15 in flight; `--swarm-parallelism` changes it.
-SWARM_UPDATE = {"parallelism": 8, "order": "start-first", "delay": 0}
+SWARM_UPDATE_PARALLELISM = 8
+SWARM_UPDATE_ORDER: Literal["start-first"] = "start-first"
+SWARM_UPDATE_DELAY = 0
 
 # A killed container: the kubelet restarts it at once (back-off only starts with the
 # second crash), while Swarm waits `--restart-delay`, 5 s by default. Swarm gets 0 s
@@ -125,7 +127,7 @@ SWARM_RESTART_DELAY = 0
 def build_web_images(client: docker.DockerClient) -> dict[str, str]:
     """examples/web as v1 and v2, on minik/busybox; version → image id."""
     ensure_busybox_image()
-    ids = {}
+    ids: dict[str, str] = {}
     for version in ("v1", "v2"):
         image, _ = client.images.build(
             path=str(ROOT / "examples" / "web"),
@@ -133,6 +135,8 @@ def build_web_images(client: docker.DockerClient) -> dict[str, str]:
             buildargs={"VERSION": version},
             rm=True,
         )
+        if image.id is None:
+            raise RuntimeError(f"docker built {IMAGE_REPO}:{version} but reported no image id")
         ids[version] = image.id
     return ids
 
@@ -243,7 +247,7 @@ class PodWatch(threading.Thread):
     def wait(
         self, predicate: Callable[[dict[str, dict]], bool], timeout: float, what: str
     ) -> float:
-        done, result = threading.Event(), []
+        done, result = threading.Event(), list[float]()
         with self.lock:
             if predicate(self.pods):
                 return time.monotonic()
@@ -594,8 +598,8 @@ class SwarmService:
         )
         update = dtypes.UpdateConfig(
             parallelism=parallelism,
-            delay=SWARM_UPDATE["delay"],
-            order=SWARM_UPDATE["order"],
+            delay=SWARM_UPDATE_DELAY,
+            order=SWARM_UPDATE_ORDER,
             failure_action="pause",
         )
         created = self.client.api.create_service(
@@ -900,7 +904,7 @@ def main() -> int:
         help="readiness: httpGet probe / health check on both sides, or neither",
     )
     parser.add_argument(
-        "--swarm-parallelism", type=int, default=SWARM_UPDATE["parallelism"], metavar="N"
+        "--swarm-parallelism", type=int, default=SWARM_UPDATE_PARALLELISM, metavar="N"
     )
     parser.add_argument("--timeout", type=float, default=300, help="per scenario (s)")
     parser.add_argument("--seed", type=int, default=1, help="which pods/tasks are killed")

@@ -20,10 +20,14 @@ from pathlib import Path
 
 import yaml
 
+from api.clusterdefaults import (
+    DEFAULT_CLUSTER_DNS,
+    DEFAULT_POD_NETWORK,
+    NODE_CONTAINER_LABEL,
+    PROXY_LOCK_FILE,
+)
 from client.kubeconfig import write_kubeconfig
 from deploy import processes
-from kubelet.config import DEFAULT_NETWORK
-from proxy.clusterdns import DEFAULT_CLUSTER_DNS
 
 COMPONENT_USERS = [
     ("admin", "system:masters"),
@@ -49,7 +53,7 @@ class UpOptions:
     toleration_seconds: int = 300  # then its pods are evicted after this
     upstream_dns: str | None = None  # the proxy's resolver for names outside the cluster
     node_prefix: str = NODE_PREFIX  # nodes are <prefix>1, <prefix>2, …
-    pod_network: str = DEFAULT_NETWORK  # the Docker network the kubelets' pods join
+    pod_network: str = DEFAULT_POD_NETWORK  # the Docker network the kubelets' pods join
 
     def node_name(self, index: int) -> str:
         return f"{self.node_prefix}{index}"
@@ -305,13 +309,13 @@ def remove_node_containers(nodes: list[str]) -> int:
     import docker
     import docker.errors
 
-    from kubelet.dockerlabels import node_filter
-
     client = docker.from_env()
     count = 0
     for node in nodes:
         # the low-level list: the SDK's high-level one fails when a container goes mid-list
-        for entry in client.api.containers(all=True, filters=node_filter(node)):
+        for entry in client.api.containers(
+            all=True, filters={"label": [f"{NODE_CONTAINER_LABEL}={node}"]}
+        ):
             with contextlib.suppress(docker.errors.NotFound):
                 client.api.remove_container(entry["Id"], force=True)
                 count += 1
@@ -320,15 +324,13 @@ def remove_node_containers(nodes: list[str]) -> int:
 
 def proxy_lock_holder() -> int | None:
     """The PID of a live proxy holding this host's proxy lock, if any."""
-    from proxy.hostinfo import DEFAULT_LOCK_FILE
-
     try:
-        text = Path(DEFAULT_LOCK_FILE).read_text().strip()
+        text = Path(PROXY_LOCK_FILE).read_text().strip()
     except OSError:
         return None
     if not text.isdigit() or not processes.pid_alive(int(text)):
         return None
-    with open(DEFAULT_LOCK_FILE) as handle:
+    with open(PROXY_LOCK_FILE) as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -462,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     up.add_argument(
         "--pod-network",
-        default=DEFAULT_NETWORK,
+        default=DEFAULT_POD_NETWORK,
         help="Docker network for pods (created when missing; `bridge` is Docker's default "
         "network, shared with other containers but quicker to join)",
     )

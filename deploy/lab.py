@@ -8,8 +8,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from apiserver.pki import ensure_serving_cert
 from client.kubeconfig import write_kubeconfig
+from componentbase.pki import ensure_serving_cert
 from deploy.cluster import COMPONENT_USERS
 from deploy.processes import write_token_file
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 
+from componentbase.pki import ensure_serving_cert
+
 
 class StartError(Exception):
     pass
@@ -150,8 +152,6 @@ def start_apiserver(
 ) -> Process:
     """The apiserver over HTTPS with a serving certificate from the CA in `pki_dir`
     (kubectl sends tokens only over TLS). Ready when /readyz answers."""
-    from apiserver.pki import ensure_serving_cert
-
     files = ensure_serving_cert(pki_dir, () if bind in ("0.0.0.0", "::") else (bind,))
     argv = [
         sys.executable,
@@ -161,7 +161,7 @@ def start_apiserver(
         etcd_url,
         "--bind-address",
         bind,
-        "--port",
+        "--secure-port",
         str(port),
         "--token-auth-file",
         str(token_file),

@@ -1,32 +1,25 @@
 """`python -m kubelet --kubeconfig F --node-name N [--root-dir D] [--node-ip IP]
 [--port 10250] [--cpu C --memory M --max-pods P] [--pod-network minik]
-[--sandbox-image IMG]` — see kubelet/config.py for every flag."""
+[--sandbox-image IMG] [-v 4]` — see kubelet/config.py for every flag.
+
+SIGTERM/SIGINT stop the kubelet's own loops in order; pods' containers keep running
+(componentbase.run gives the signal, componentbase.logs the log format)."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import signal
 import sys
 
 from client.kubeconfig import KubeconfigError
-from kubelet.config import parse_args
+from componentbase.logs import setup_logging
+from componentbase.run import run, stop_on_signals
+from kubelet.config import KubeletConfig, parse_args
 from kubelet.kubelet import Kubelet
 from kubelet.runtime import RuntimeFailure
 from kubelet.server import ServeError
 
 
-async def _main(argv: list[str] | None) -> int:
-    config = parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if config.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+async def serve(config: KubeletConfig) -> int:
+    stop = stop_on_signals()
     try:
         kubelet = Kubelet(config)
     except KubeconfigError as err:
@@ -44,7 +37,9 @@ async def _main(argv: list[str] | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return asyncio.run(_main(argv))
+    config = parse_args(argv)
+    setup_logging("kubelet", config.verbosity)
+    return run(serve(config))
 
 
 if __name__ == "__main__":

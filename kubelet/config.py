@@ -15,12 +15,14 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from api.clusterdefaults import DEFAULT_POD_NETWORK
 from api.quantity import QuantityError, parse_quantity
+from componentbase.flags import add_kubeconfig_flag
+from componentbase.logs import add_verbosity_flag
 from kubelet.node import host_capacity
 from kubelet.pause import DEFAULT_SANDBOX_IMAGE
 
 DEFAULT_PORT = 10250
-DEFAULT_NETWORK = "minik"
 
 
 @dataclass(frozen=True)
@@ -32,13 +34,13 @@ class KubeletConfig:
     port: int
     capacity: dict[str, str]
     kubeconfig: str | None = None
-    pod_network: str = DEFAULT_NETWORK
+    pod_network: str = DEFAULT_POD_NETWORK
     pod_cidr: str | None = None
     sandbox_image: str = DEFAULT_SANDBOX_IMAGE
     cluster_dns: tuple[str, ...] = ()
     cluster_domain: str = "cluster.local"
     node_labels: dict[str, str] = field(default_factory=dict)
-    verbose: bool = False
+    verbosity: int = 0  # -v, as klog's (componentbase.logs)
 
 
 def default_node_ip() -> str:
@@ -82,7 +84,7 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m kubelet",
         description="minik's node agent: runs this node's pods in Docker.",
     )
-    p.add_argument("--kubeconfig", help="kubeconfig to reach the apiserver")
+    add_kubeconfig_flag(p)
     p.add_argument("--node-name", default=socket.gethostname(), help="this node's name")
     p.add_argument(
         "--root-dir",
@@ -95,7 +97,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--cpu", type=_quantity, help="CPU capacity to declare (default: all CPUs)")
     p.add_argument("--memory", type=_quantity, help="memory capacity (default: MemTotal)")
     p.add_argument("--max-pods", type=int, help="pod capacity (default 110)")
-    p.add_argument("--pod-network", default=DEFAULT_NETWORK, help="Docker bridge network for pods")
+    p.add_argument(
+        "--pod-network", default=DEFAULT_POD_NETWORK, help="Docker bridge network for pods"
+    )
     p.add_argument(
         "--pod-cidr",
         type=_cidr,
@@ -112,7 +116,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--cluster-domain", default="cluster.local")
     p.add_argument("--node-labels", type=_labels, default={}, help="k=v,... added to the Node")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_verbosity_flag(p)
     return p
 
 
@@ -141,5 +145,5 @@ def parse_args(argv: list[str] | None = None) -> KubeletConfig:
         cluster_dns=tuple(s.strip() for s in args.cluster_dns.split(",") if s.strip()),
         cluster_domain=args.cluster_domain,
         node_labels=args.node_labels,
-        verbose=args.verbose,
+        verbosity=args.verbosity,
     )

@@ -13,8 +13,10 @@ import hashlib
 import json
 from typing import Any
 
+from api.clusterdefaults import NODE_CONTAINER_LABEL
+
 PREFIX = "io.minik."
-NODE = "io.minik.node"
+NODE = NODE_CONTAINER_LABEL  # `minik down` finds a node's containers by it too
 POD_UID = "io.minik.pod.uid"
 POD_NAME = "io.minik.pod.name"
 POD_NAMESPACE = "io.minik.pod.namespace"

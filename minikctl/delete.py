@@ -10,6 +10,7 @@ from typing import Any
 
 from api.errors import NotFound
 from api.resources import Resource
+from componentbase.flags import boolean
 from minikctl import manifests
 from minikctl.context import CLIError, Context, kind_ref
 from minikctl.get import add_selection_flags, list_namespace, parse_targets
@@ -30,15 +31,6 @@ class Victim:
     name: str
     namespace: str | None
     uid: str | None = None
-
-
-def parse_bool(text: str) -> bool:
-    value = text.strip().lower()
-    if value in ("true", "1", "yes"):
-        return True
-    if value in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"invalid boolean {text!r}")
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -69,7 +61,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--force", action="store_true", help="with --grace-period=0: immediately")
     p.add_argument(
         "--wait",
-        type=parse_bool,
+        type=boolean,
         nargs="?",
         const=True,
         default=True,

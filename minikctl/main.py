@@ -12,6 +12,7 @@ from client.errors import ConnectionFailed
 from client.kubeconfig import KubeconfigError
 from client.threeway import PatchError
 from minikctl import (
+    apiresources,
     apply,
     cordon,
     create,
@@ -21,12 +22,12 @@ from minikctl import (
     events,
     get,
     logs,
-    misc,
     portforward,
     rollout,
     scale,
     service,
     setcmd,
+    version,
 )
 from minikctl.context import CLIError, Context, RawError, add_global_flags
 
@@ -45,7 +46,8 @@ COMMANDS = (
     drain,
     service,
     portforward,
-    misc,
+    apiresources,
+    version,
 )
 
 

@@ -12,6 +12,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import TypeVar
 
 from minikctl.context import CLIError
@@ -27,7 +28,18 @@ class WaitTimeout(CLIError):
         super().__init__(message)
 
 
-_END = object()
+@dataclass(frozen=True)
+class _Failed:
+    """The stream raised: the command's thread re-raises it."""
+
+    error: BaseException
+
+
+class _Ended:
+    """The stream is exhausted."""
+
+
+_END = _Ended()
 
 
 def until_deadline(stream: Iterable[T], timeout: float | None) -> Iterator[T]:
@@ -36,16 +48,16 @@ def until_deadline(stream: Iterable[T], timeout: float | None) -> Iterator[T]:
         yield from stream
         return
     deadline = time.monotonic() + timeout
-    handoff: queue.Queue[object] = queue.Queue(maxsize=64)
+    handoff: queue.Queue[T | _Failed | _Ended] = queue.Queue(maxsize=64)
 
     def pump() -> None:
         try:
             for item in stream:
-                handoff.put((True, item))
+                handoff.put(item)
         except BaseException as err:  # handed over: the command thread raises it
-            handoff.put((False, err))
+            handoff.put(_Failed(err))
             return
-        handoff.put((True, _END))
+        handoff.put(_END)
 
     threading.Thread(target=pump, name="minikctl-stream", daemon=True).start()
     while True:
@@ -53,11 +65,11 @@ def until_deadline(stream: Iterable[T], timeout: float | None) -> Iterator[T]:
         if left <= 0:
             raise WaitTimeout()
         try:
-            ok, item = handoff.get(timeout=left)  # type: ignore[misc]
+            item = handoff.get(timeout=left)
         except queue.Empty:
             raise WaitTimeout() from None
-        if not ok:
-            raise item  # type: ignore[misc]
-        if item is _END:
+        if isinstance(item, _Failed):
+            raise item.error
+        if isinstance(item, _Ended):
             return
-        yield item  # type: ignore[misc]
+        yield item

@@ -2,26 +2,30 @@
 
     python -m proxy --kubeconfig F [--node-name N] [--bind-address 0.0.0.0]
                     [--cluster-dns 10.96.0.10] [--upstream-dns IP[:PORT]] [--node-ip IP...]
+                    [-v 4]
 
 It writes no iptables rules: ClusterIPs are /32 addresses on `lo`, and every
 Service port is a userspace listener. SIGTERM/SIGINT close the listeners and
-remove the addresses.
+remove the addresses (componentbase.run). Flags shared with every component and
+the log format come from componentbase too.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import ipaddress
 import logging
-import signal
 import socket
 import sys
 
+from api.clusterdefaults import DEFAULT_CLUSTER_DNS, PROXY_LOCK_FILE
+from client.kubeconfig import KubeconfigError
 from client.rest import AsyncClient
+from componentbase.flags import add_kubeconfig_flag
+from componentbase.logs import add_verbosity_flag, setup_logging
+from componentbase.run import run, run_until_signalled
 from proxy import hostinfo
-from proxy.clusterdns import DEFAULT_CLUSTER_DNS
 from proxy.dns import parse_address
 from proxy.dnsrecords import DEFAULT_DOMAIN
 from proxy.proxier import Proxier, ProxyConfig
@@ -47,7 +51,7 @@ def _upstream(text: str) -> str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m proxy", description=__doc__.split("\n")[0])
-    p.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.minik)")
+    add_kubeconfig_flag(p)
     p.add_argument("--node-name", default=socket.gethostname(), help="this node's name")
     p.add_argument(
         "--bind-address",
@@ -72,8 +76,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="node addresses published as LoadBalancer ingress (default: the bind "
         "address, else the default route's address)",
     )
-    p.add_argument("--lock-file", default=hostinfo.DEFAULT_LOCK_FILE)
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument(
+        "--lock-file", default=PROXY_LOCK_FILE, help="held while serving: one proxy per host"
+    )
+    add_verbosity_flag(p)
     return p.parse_args(argv)
 
 
@@ -95,17 +101,10 @@ def config_from(args: argparse.Namespace) -> ProxyConfig:
 
 
 async def serve(config: ProxyConfig, kubeconfig: str | None) -> None:
-    loop = asyncio.get_running_loop()
-    main = asyncio.current_task()
-    assert main is not None
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, main.cancel)
     api = AsyncClient.from_kubeconfig(kubeconfig)
     proxier = Proxier(config, api)
     try:
         await proxier.run()
-    except asyncio.CancelledError:
-        log.info("stopping")
     finally:
         await proxier.stop()
         await api.aclose()
@@ -113,11 +112,7 @@ async def serve(config: ProxyConfig, kubeconfig: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    setup_logging("proxy", args.verbosity)
     try:
         lock = hostinfo.host_lock(args.lock_file)
     except hostinfo.AlreadyRunning as err:
@@ -134,14 +129,12 @@ def main(argv: list[str] | None = None) -> int:
         ", ".join(config.node_ips),
         limit,
     )
-    try:
-        import uvloop
-    except ImportError:
-        runner = asyncio.run
-    else:
-        runner = uvloop.run
-    with contextlib.closing(lock), contextlib.suppress(KeyboardInterrupt):
-        runner(serve(config, args.kubeconfig))
+    with contextlib.closing(lock):
+        try:
+            run(run_until_signalled(serve(config, args.kubeconfig)), fast_loop=True)
+        except KubeconfigError as err:
+            log.error("%s", err)
+            return 1
     return 0
 
 

@@ -18,7 +18,6 @@ log = logging.getLogger(__name__)
 
 NAMESPACE, NAME = "kube-system", "kube-dns"
 KEY = f"{NAMESPACE}/{NAME}"
-DEFAULT_CLUSTER_DNS = "10.96.0.10"
 
 
 def kube_dns_service(cluster_ip: str) -> dict[str, Any]:

@@ -12,8 +12,6 @@ import time
 from pathlib import Path
 from typing import IO
 
-DEFAULT_LOCK_FILE = "/run/minik-proxy.lock"
-
 
 def primary_ipv4() -> str | None:
     """The address of the interface the default route leaves by (nothing is sent)."""

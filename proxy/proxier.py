@@ -18,6 +18,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from api.clusterdefaults import DEFAULT_CLUSTER_DNS
 from api.resources import ENDPOINTS, SERVICES
 from client.events import EventRecorder
 from client.informer import Informer
@@ -49,7 +50,7 @@ DNS_PORT = 53
 class ProxyConfig:
     node_name: str
     bind_address: str = WILDCARD
-    cluster_dns: str = clusterdns.DEFAULT_CLUSTER_DNS
+    cluster_dns: str = DEFAULT_CLUSTER_DNS
     cluster_domain: str = DEFAULT_DOMAIN
     upstream_dns: Address | None = None
     node_ips: list[str] = field(default_factory=list)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.cluster import (
+from deploy.controlplane import (
     ApiServer,
     Etcd,
     make_workdir,

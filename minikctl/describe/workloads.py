@@ -76,7 +76,7 @@ def describe_containers(
     space = " " if statuses is None else ""
     for c in containers:
         w.line(1, f"{space}{c.get('name', '')}:")
-        st = (statuses or {}).get(c.get("name"))
+        st = (statuses or {}).get(c.get("name", ""))
         inner = 2
         if st is not None:
             w.field(inner, "Container ID", st.get("containerID", ""))

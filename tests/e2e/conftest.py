@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from deploy import processes
-from tests.support.cluster import ApiServer, make_workdir, remove_workdir
+from deploy.controlplane import ApiServer, make_workdir, remove_workdir
 from tests.support.images import ensure_busybox_image
 
 NODE_LABEL = "io.minik.node"

@@ -20,8 +20,8 @@ import pytest
 import websockets
 from websockets.sync.client import connect
 
+from deploy.controlplane import ApiServer
 from tests.e2e.conftest import KubeletProcess, create_pod, is_ready, pod_manifest, wait_pod
-from tests.support.cluster import ApiServer
 from tests.support.kubectl import Kubectl, binary_for
 
 POD = "shell"

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from deploy.controlplane import ApiServer
 from tests.e2e.conftest import (
     KubeletProcess,
     container_status,
@@ -20,7 +21,6 @@ from tests.e2e.conftest import (
     pod_manifest,
     wait_pod,
 )
-from tests.support.cluster import ApiServer
 
 KUBECTL = "/usr/bin/kubectl"
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from deploy.controlplane import ApiServer
 from tests.e2e.conftest import (
     KubeletProcess,
     container_status,
@@ -21,7 +22,6 @@ from tests.e2e.conftest import (
     pod_manifest,
     wait_pod,
 )
-from tests.support.cluster import ApiServer
 
 FAST = {"periodSeconds": 1, "failureThreshold": 1, "timeoutSeconds": 1}
 

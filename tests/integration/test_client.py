@@ -19,7 +19,7 @@ from client.informer import Informer
 from client.kubeconfig import load
 from client.rest import ALL_NAMESPACES, AsyncClient, Client
 from client.watch import RELIST, Backoff, ResumableWatch
-from tests.support.cluster import (
+from deploy.controlplane import (
     make_workdir,
     remove_workdir,
     start_apiserver,

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from apiserver.pki import ensure_ca
+from componentbase.pki import ensure_ca
 from tests.support.kubectl import Kubectl
 
 

@@ -36,7 +36,7 @@ import httpx
 import pytest
 
 from deploy import processes
-from tests.support.cluster import ApiServer, make_workdir, remove_workdir, start_apiserver
+from deploy.controlplane import ApiServer, make_workdir, remove_workdir, start_apiserver
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the proxy adds addresses to lo")
 

@@ -26,8 +26,8 @@ from api.resources import EVENTS, LEASES, NAMESPACES, NODES, PODS, REPLICASETS
 from client.kubeconfig import load
 from client.rest import AsyncClient, Client
 from deploy import processes
+from deploy.controlplane import make_workdir, remove_workdir, start_apiserver, start_etcd
 from kubelet.hollow import LEASE_NAMESPACE, run_hollow_nodes
-from tests.support.cluster import make_workdir, remove_workdir, start_apiserver, start_etcd
 
 
 class Cluster:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.cluster import make_workdir, remove_workdir, start_apiserver
+from deploy.controlplane import make_workdir, remove_workdir, start_apiserver
 
 
 def pod(name: str, labels: dict | None = None) -> dict:

@@ -1,5 +1,7 @@
-"""Real etcd and a real apiserver process for tests, started the way `minik up`
-starts them (deploy/processes.py), on free loopback ports in a temp dir."""
+"""A throwaway control plane: a real etcd and a real apiserver process on free
+loopback ports in a work dir, started the way `minik up` starts them
+(deploy/processes.py). The integration tests and the benchmarks both stand on it,
+so what they measure and check is the cluster a user runs."""
 
 from __future__ import annotations
 
@@ -55,6 +57,12 @@ class ApiServer:
         self.process = processes.start_apiserver(
             self.etcd_url, self.port, self.token_file, log, self.workdir / "pki", self.extra_args
         )
+
+    def running(self) -> processes.Process:
+        """The apiserver's process; an error when it is stopped."""
+        if self.process is None:
+            raise RuntimeError(f"the apiserver of {self.workdir} is not running")
+        return self.process
 
     def stop(self) -> None:
         if self.process is not None:

@@ -1,6 +1,7 @@
 """Certificates for serving the API over TLS: a cluster CA and a serving certificate
 signed by it. kubectl (client-go) only sends bearer tokens over TLS, so a cluster a
-user talks to with kubectl is served over HTTPS."""
+user talks to with kubectl is served over HTTPS. The apiserver makes them from
+`--cert-dir`; `minik up` and the compose lab make them before it starts."""
 
 from __future__ import annotations
 

@@ -67,3 +67,8 @@ def test_only_one_proxy_per_host(tmp_path):
     finally:
         held.close()
     hostinfo.host_lock(str(lock), wait_seconds=0.2).close()
+
+
+def test_verbosity_is_klogs_integer():
+    assert cli.parse_args([]).verbosity == 0
+    assert cli.parse_args(["-v", "4"]).verbosity == 4

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
 
-from scheduler.__main__ import _duration, parse_args
+from scheduler.__main__ import main, parse_args
 
 
 def test_defaults():
@@ -30,11 +28,16 @@ def test_leader_elect_is_a_flag_or_a_boolean(argv, value):
     assert parse_args(argv).leader_elect is value
 
 
-def test_durations_are_go_style_or_seconds():
-    assert _duration("15s") == 15
-    assert _duration("1m30s") == 90
-    assert _duration("500ms") == 0.5
-    assert _duration("2.5") == 2.5
-    for bad in ("15x", "s", "1m 2s"):
-        with pytest.raises(argparse.ArgumentTypeError):
-            _duration(bad)
+def test_leader_election_durations_are_go_style():
+    args = parse_args(["--leader-elect-retry-period=500ms", "--leader-elect-lease-duration", "1m"])
+    assert (args.leader_elect_retry_period, args.leader_elect_lease_duration) == (0.5, 60)
+
+
+def test_impossible_leader_election_timings_are_refused_before_starting(capsys):
+    assert main(["--leader-elect", "--leader-elect-renew-deadline", "20s"]) == 2
+    assert "--leader-elect-renew-deadline" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "verbosity"), [([], 0), (["-v", "4"], 4), (["--v=2"], 2)])
+def test_verbosity_is_klogs_integer(argv, verbosity):
+    assert parse_args(argv).verbosity == verbosity

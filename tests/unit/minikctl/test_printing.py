@@ -1,13 +1,8 @@
-"""minikctl's pure parts: Go-tabwriter alignment, table layout, manifest reading."""
+"""minikctl's output: tables laid out as kubectl's, YAML, quantities."""
 
 from __future__ import annotations
 
-import pytest
-
-from minikctl.context import CLIError
-from minikctl.manifests import load, parse
 from minikctl.printing import StreamingTable, TableOptions, TableView, render_rows, to_yaml
-from minikctl.tabwriter import tabwrite
 
 TABLE = {
     "kind": "Table",
@@ -93,20 +88,6 @@ def test_plain_list_falls_back_to_name_and_age():
     assert rows[0][0] == "x" and rows[0][1].endswith("y")
 
 
-def test_tabwriter_column_blocks_like_go():
-    # a column block ends at a line without that cell; last cells are never padded
-    text = "Name:\tweb\nNamespace:\tdefault\nContainers:\n  c:\n    Image:\tnginx\n    Port:\t80\n"
-    assert tabwrite(text, 0, 2) == (
-        "Name:       web\n"
-        "Namespace:  default\n"
-        "Containers:\n"
-        "  c:\n"
-        "    Image:  nginx\n"
-        "    Port:   80\n"
-    )
-    assert tabwrite("a\tb\tc\nlonger\tx\n", 6, 3) == "a        b     c\nlonger   x\n"
-
-
 def test_streaming_table_keeps_columns_aligned(capsys):
     import sys
 
@@ -123,59 +104,6 @@ def test_streaming_table_keeps_columns_aligned(capsys):
 def test_yaml_output_is_sorted_block_style_with_literal_multiline():
     text = to_yaml({"b": [1, {"y": 2, "x": "a\nb\n"}], "a": "x"})
     assert text == "a: x\nb:\n- 1\n- x: |\n    a\n    b\n  y: 2\n"
-
-
-def test_parse_multi_document_yaml_lists_and_timestamps():
-    text = """
-apiVersion: v1
-kind: Namespace
-metadata: {name: a, annotations: {when: 2024-01-02T03:04:05Z}}
----
-# a comment-only document is skipped
----
-apiVersion: v1
-kind: List
-items:
-- {apiVersion: v1, kind: Pod, metadata: {name: p1}}
-- {apiVersion: v1, kind: Pod, metadata: {name: p2}}
-"""
-    objs = [m.obj for m in parse(text, "f.yaml")]
-    assert [o["metadata"]["name"] for o in objs] == ["a", "p1", "p2"]
-    assert objs[0]["metadata"]["annotations"]["when"] == "2024-01-02T03:04:05Z"
-
-
-def test_parse_json():
-    objs = parse('{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "j"}}', "p.json")
-    assert objs[0].obj["metadata"]["name"] == "j"
-    with pytest.raises(CLIError, match=r"error parsing p.json: line 2"):
-        parse('{"apiVersion": "v1",\n "kind": }', "p.json")
-
-
-def test_bad_yaml_names_file_and_line():
-    text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n   bad: indent\n"
-    with pytest.raises(CLIError, match=r"error parsing bad.yaml: yaml: line 5: "):
-        parse(text, "bad.yaml")
-
-
-def test_missing_kind_is_reported():
-    with pytest.raises(CLIError, match=r'error validating "x.yaml".*kind not set'):
-        parse("apiVersion: v1\nmetadata: {name: x}\n", "x.yaml")
-    with pytest.raises(CLIError, match=r"\[apiVersion not set, kind not set\]"):
-        parse("metadata: {name: x}\n", "x.yaml")
-
-
-def test_directories_and_recursion(tmp_path):
-    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
-    (tmp_path / "notes.txt").write_text("ignored")
-    sub = tmp_path / "sub"
-    sub.mkdir()
-    (sub / "b.json").write_text('{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"b"}}')
-    names = [m.obj["metadata"]["name"] for m in load([str(tmp_path)])]
-    assert names == ["a"]
-    names = [m.obj["metadata"]["name"] for m in load([str(tmp_path)], recursive=True)]
-    assert names == ["a", "b"]
-    with pytest.raises(CLIError, match="does not exist"):
-        load([str(tmp_path / "missing.yaml")])
 
 
 def test_quantities_print_like_kubernetes():

@@ -1,0 +1,18 @@
+"""What every minik component shares when it starts, in the spirit of Kubernetes'
+k8s.io/component-base: one scaffold instead of five copies.
+
+- `flags`: the shared flags (`--kubeconfig`, leader election) and Go-style flag
+  types (durations, booleans), so `--leader-elect-retry-period=500ms` and
+  `--leader-elect=false` mean the same to every component.
+- `logs`: `-v N` / `--v N`, an integer verbosity as klog's, mapped to Python's
+  logging levels, and the one log line format.
+- `run`: the component's event loop, and "run until SIGTERM/SIGINT, then stop
+  gracefully".
+- `pki`: the cluster CA and serving certificates (the apiserver's, and `minik up`'s
+  and the compose lab's, which make them before the apiserver starts).
+
+The `/metrics` and `/healthz` endpoints every component will serve (next issues)
+belong here too, beside these: one `componentbase/metrics.py` and one
+`componentbase/healthz.py`, each component only registering what it measures and
+checks.
+"""
