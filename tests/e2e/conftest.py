@@ -14,7 +14,6 @@ import os
 import secrets
 import signal
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ import pytest
 from deploy import processes
 from deploy.controlplane import ApiServer, make_workdir, remove_workdir
 from tests.support.images import ensure_busybox_image
+from tests.support.wait import Deadline, eventually
 
 NODE_LABEL = "io.minik.node"
 NETWORK_LABEL = "io.minik.network"
@@ -222,14 +222,16 @@ def wait_pod(
     timeout: float = 30.0,
     what: str = "condition",
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    pod: dict[str, Any] | None = None
-    while time.monotonic() < deadline:
+    """The pod once `check` holds for it, polled every 0.2 s."""
+
+    def reached() -> dict[str, Any]:
         pod = get_pod(api, namespace, name)
-        if pod is not None and check(pod):
-            return pod
-        time.sleep(0.2)
-    raise AssertionError(f"pod {namespace}/{name}: {what} not reached in {timeout}s: {pod}")
+        assert pod is not None and check(pod), pod
+        return pod
+
+    return eventually(
+        reached, timeout=timeout, interval=0.2, message=f"pod {namespace}/{name}: {what}"
+    )
 
 
 def pods_version(api: httpx.Client, namespace: str) -> str:
@@ -250,6 +252,7 @@ def watch_pod(
 ) -> list[dict[str, Any]]:
     """Every version of the pod written after `since`, until `check` holds for one: a
     state that lasts less than a poll interval is still seen."""
+    deadline = Deadline(timeout, f"pod {namespace}/{name}: {what}")
     params = {
         "watch": "1",
         "resourceVersion": since,
@@ -266,7 +269,7 @@ def watch_pod(
             seen.append(event["object"])
             if check(event["object"]):
                 return seen
-    raise AssertionError(f"pod {namespace}/{name}: {what} not seen in {timeout}s: {seen[-1:]}")
+    raise deadline.error(seen[-1:])
 
 
 def is_ready(pod: dict[str, Any]) -> bool:

@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import httpx
 import pytest
 
 from tests.support.kubectl import DEFAULT_KUBECTL
+from tests.support.wait import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "deploy" / "compose"
@@ -54,17 +54,6 @@ def kubectl(*args: str) -> str:
     ).stdout
 
 
-def wait_until(what: str, check, timeout: float = 120):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
-
-
 def ready_pods() -> list[dict]:
     pods = json.loads(kubectl("get", "pods", "-l", "app=web", "-o", "json"))["items"]
     return [
@@ -96,7 +85,9 @@ def lab() -> Iterator[None]:
     run(["docker", "build", "-q", "-t", "my-image:v1", str(ROOT / "examples" / "web")], timeout=300)
     try:
         compose("up", "-d")
-        wait_until("3 Ready nodes", lambda: len(ready_nodes()) == 3, timeout=120)
+        eventually(
+            lambda: len(ready_nodes()) == 3, timeout=120, interval=1, message="3 Ready nodes"
+        )
         yield
     finally:
         subprocess.run(
@@ -112,22 +103,31 @@ def test_examples_run_across_nodes_and_move_when_a_node_stops(lab) -> None:
         [MINIKCTL, "--kubeconfig", str(LAB / "kubeconfig"), "apply", "-f", str(ROOT / "examples")]
     ).stdout
     assert "deployment.apps/my-webapp created" in out and "service/web-service created" in out
-    pods = wait_until("2 ready pods", lambda: len(r := ready_pods()) == 2 and r)
+    pods = eventually(
+        lambda: len(r := ready_pods()) == 2 and r, timeout=120, interval=1, message="2 ready pods"
+    )
     assert len({p["spec"]["nodeName"] for p in pods}) == 2
 
-    svc = wait_until(
-        "LoadBalancer ingress",
+    svc = eventually(
         lambda: (
             (s := json.loads(kubectl("get", "svc", "web-service", "-o", "json")))["status"][
                 "loadBalancer"
             ].get("ingress")
             and s
         ),
+        timeout=120,
+        interval=1,
+        message="LoadBalancer ingress",
     )
     ips = {i["ip"] for i in svc["status"]["loadBalancer"]["ingress"]}
     assert set(NODE_IPS.values()) <= ips
     for ip in NODE_IPS.values():  # every node's address answers, wherever the pods are
-        body = wait_until(f"an answer on {ip}", lambda ip=ip: _get(f"http://{ip}/"))
+        body = eventually(
+            lambda ip=ip: _get(f"http://{ip}/"),
+            timeout=120,
+            interval=1,
+            message=f"an answer on {ip}",
+        )
         assert body.startswith("hello from my-webapp-")
 
     kubectl(
@@ -140,24 +140,29 @@ def test_examples_run_across_nodes_and_move_when_a_node_stops(lab) -> None:
         "sleep",
         "300",
     )
-    wait_until(
-        "the client pod running",
+    eventually(
         lambda: "Running" in kubectl("get", "pod", "client", "-o", "jsonpath={.status.phase}"),
+        timeout=120,
+        interval=1,
+        message="the client pod running",
     )
-    out = wait_until(
-        "the Service by name from a pod",
+    out = eventually(
         lambda: _exec_in_pod("client", ["wget", "-q", "-O-", "http://web-service/"]),
+        timeout=120,
+        interval=1,
+        message="the Service by name from a pod",
     )
     assert "hello from my-webapp-" in out
 
     victim = pods[0]["spec"]["nodeName"]
     compose("stop", SERVICES[victim])
-    moved = wait_until(
-        "the pods off the stopped node",
+    moved = eventually(
         lambda: (
             len(r := ready_pods()) == 2 and victim not in {p["spec"]["nodeName"] for p in r} and r
         ),
         timeout=180,
+        interval=1,
+        message="the pods off the stopped node",
     )
     assert all(p["spec"]["nodeName"] != victim for p in moved)
 

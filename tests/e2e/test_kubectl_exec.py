@@ -12,7 +12,6 @@ import select
 import struct
 import subprocess
 import termios
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from websockets.sync.client import connect
 from deploy.controlplane import ApiServer
 from tests.e2e.conftest import KubeletProcess, create_pod, is_ready, pod_manifest, wait_pod
 from tests.support.kubectl import Kubectl, binary_for
+from tests.support.wait import Deadline
 
 POD = "shell"
 
@@ -125,12 +125,11 @@ def test_interactive_tty_session(kubectl: Kubectl, exec_namespace: str) -> None:
 
     def read_until(marker: bytes, timeout: float) -> None:
         nonlocal seen
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout, f"{marker!r} on the terminal")
         while marker not in seen:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"{marker!r} not seen in {timeout}s: {seen!r}")
-            ready, _, _ = select.select([leader], [], [], min(remaining, 0.2))
+            if deadline.expired():
+                raise deadline.error(repr(seen))
+            ready, _, _ = select.select([leader], [], [], min(deadline.remaining(), 0.2))
             if ready:
                 try:
                     seen += os.read(leader, 4096)

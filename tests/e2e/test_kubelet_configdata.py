@@ -5,7 +5,6 @@ missing ConfigMap holding a container in CreateContainerConfigError until it exi
 from __future__ import annotations
 
 import base64
-import time
 
 import docker
 import httpx
@@ -20,6 +19,7 @@ from tests.e2e.conftest import (
     pod_manifest,
     wait_pod,
 )
+from tests.support.wait import eventually
 
 
 def b64(text: str) -> str:
@@ -33,14 +33,15 @@ def post(api: httpx.Client, namespace: str, plural: str, body: dict) -> None:
 
 def logs_of(pod: dict, name: str, wanted: str, timeout: float = 15.0) -> str:
     container = docker.from_env().containers.get(docker_id(pod, name))
-    deadline = time.monotonic() + timeout
-    text = ""
-    while time.monotonic() < deadline:
+
+    def logged() -> str:
         text = container.logs().decode()
-        if wanted in text:
-            return text
-        time.sleep(0.2)
-    raise AssertionError(f"{wanted!r} not in the logs of {name}: {text!r}")
+        assert wanted in text, text
+        return text
+
+    return eventually(
+        logged, timeout=timeout, interval=0.2, message=f"{wanted!r} in the logs of {name}"
+    )
 
 
 def exec_in(pod: dict, name: str, *command: str) -> str:
@@ -120,10 +121,12 @@ def test_env_and_volumes_from_configmaps_and_secrets(
         headers={"Content-Type": "application/merge-patch+json"},
     )
     assert r.status_code == 200, r.text
-    deadline = time.monotonic() + 20
-    while exec_in(pod, "app", "cat", "/etc/cfg/k") != "v2" and time.monotonic() < deadline:
-        time.sleep(0.3)
-    assert exec_in(pod, "app", "cat", "/etc/cfg/k") == "v2"
+
+    def updated() -> bool:
+        assert exec_in(pod, "app", "cat", "/etc/cfg/k") == "v2"
+        return True
+
+    eventually(updated, timeout=20, interval=0.3)
 
 
 def test_missing_configmap_then_created(
@@ -161,14 +164,13 @@ def test_missing_volume_source_is_a_failed_mount(
     volumes = [{"name": "v", "secret": {"secretName": "absent"}}]
     create_pod(api, namespace, pod_manifest("mount", kubelet.node, [container], volumes=volumes))
     message = 'MountVolume.SetUp failed for volume "v" : secret "absent" not found'
-    deadline = time.monotonic() + 30
-    events: list[dict] = []
-    while time.monotonic() < deadline:
-        events = [e for e in events_for(api, namespace, "mount") if e["reason"] == "FailedMount"]
-        if events:
-            break
-        time.sleep(0.3)
-    assert events and events[0]["message"] == message and events[0]["type"] == "Warning"
+    events = eventually(
+        lambda: [e for e in events_for(api, namespace, "mount") if e["reason"] == "FailedMount"],
+        timeout=30,
+        interval=0.3,
+        message="a FailedMount event",
+    )
+    assert events[0]["message"] == message and events[0]["type"] == "Warning"
     pod = api.get(f"/api/v1/namespaces/{namespace}/pods/mount").json()
     waiting = (container_status(pod, "app").get("state") or {}).get("waiting") or {}
     assert waiting.get("reason") == "ContainerCreating"

@@ -17,24 +17,25 @@ from tests.e2e.conftest import (
     pod_manifest,
     wait_pod,
 )
+from tests.support.wait import eventually
 
 
 def _wait_gone(api: httpx.Client, namespace: str, name: str, timeout: float) -> float:
+    """Seconds until the pod is gone from the API."""
     began = time.monotonic()
-    while time.monotonic() - began < timeout:
-        if get_pod(api, namespace, name) is None:
-            return time.monotonic() - began
-        time.sleep(0.1)
-    raise AssertionError(f"pod {name} still exists after {timeout}s")
+    eventually(
+        lambda: get_pod(api, namespace, name) is None, timeout=timeout, message=f"pod {name} gone"
+    )
+    return time.monotonic() - began
 
 
-def _containers_go(kubelet: KubeletProcess, uid: str, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while node_containers(kubelet.node, **{"io.minik.pod.uid": uid}):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
+def _wait_containers_gone(kubelet: KubeletProcess, uid: str, timeout: float) -> None:
+    eventually(
+        lambda: not node_containers(kubelet.node, **{"io.minik.pod.uid": uid}),
+        timeout=timeout,
+        interval=0.2,
+        message=f"the containers of pod {uid} removed",
+    )
 
 
 def test_sigterm_is_honoured_and_the_pod_goes(
@@ -61,7 +62,7 @@ def test_sigterm_is_honoured_and_the_pod_goes(
     assert r.json()["metadata"]["deletionGracePeriodSeconds"] == 30
     took = _wait_gone(api, namespace, "polite", 15)
     assert took < 10, f"a container that exits on SIGTERM must not wait out 30 s ({took:.1f}s)"
-    assert _containers_go(kubelet, uid, 10)
+    _wait_containers_gone(kubelet, uid, 10)
     assert not (kubelet.root_dir / "pods" / uid).exists()
     reasons = [(e["reason"], e["message"]) for e in events_for(api, namespace, "polite")]
     assert ("Killing", "Stopping container polite") in reasons
@@ -87,7 +88,7 @@ def test_sigkill_after_the_grace_period(
     assert pod is not None and pod["metadata"]["deletionTimestamp"]
     took = _wait_gone(api, namespace, "stubborn", 20)
     assert 2.5 <= took < 10, f"deletion took {took:.1f}s, want about the 3 s grace period"
-    assert _containers_go(kubelet, uid, 10)
+    _wait_containers_gone(kubelet, uid, 10)
 
 
 def test_force_deleted_pod_is_cleaned_up(
@@ -102,4 +103,4 @@ def test_force_deleted_pod_is_cleaned_up(
     )
     assert r.status_code == 200, r.text
     assert get_pod(api, namespace, "forced") is None
-    assert _containers_go(kubelet, uid, 15)
+    _wait_containers_gone(kubelet, uid, 15)

@@ -3,8 +3,6 @@ containers. Pods are bound to the kubelet's node directly (no scheduler here).""
 
 from __future__ import annotations
 
-import time
-
 import docker
 import httpx
 
@@ -22,6 +20,7 @@ from tests.e2e.conftest import (
     wait_pod,
     watch_pod,
 )
+from tests.support.wait import eventually
 
 
 def test_node_registers_with_status_and_lease(kubelet: KubeletProcess, api: httpx.Client) -> None:
@@ -80,12 +79,13 @@ def test_pod_runs_and_becomes_ready(
     labelled = node_containers(kubelet.node, **{"io.minik.pod.uid": uid})
     assert {c["Labels"]["io.minik.container.name"] for c in labelled} == {"POD", "web"}
     assert httpx.get(f"http://{status['podIP']}:8080/", timeout=5).status_code == 404
-    reasons = [e["reason"] for e in events_for(api, namespace, "web")]
-    deadline = time.monotonic() + 10
-    while not {"Pulled", "Created", "Started"} <= set(reasons) and time.monotonic() < deadline:
-        time.sleep(0.3)
+
+    def started_events() -> bool:
         reasons = [e["reason"] for e in events_for(api, namespace, "web")]
-    assert {"Pulled", "Created", "Started"} <= set(reasons), reasons
+        assert {"Pulled", "Created", "Started"} <= set(reasons), reasons
+        return True
+
+    eventually(started_events, timeout=10, interval=0.3)
 
 
 def test_containers_of_a_pod_share_localhost_and_emptydir(
@@ -141,9 +141,7 @@ def test_containers_of_a_pod_share_localhost_and_emptydir(
         out = dock.exec_start(exec_id).decode()
         return dock.exec_inspect(exec_id)["ExitCode"], out
 
-    deadline = time.monotonic() + 10
-    while run("reader", "cat", "/in/fetched")[0] != 0 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    eventually(lambda: run("reader", "cat", "/in/fetched")[0] == 0, timeout=10, interval=0.2)
     # client fetched from server over localhost and wrote into the emptyDir reader sees
     assert run("reader", "cat", "/in/fetched") == (0, "hello-from-server\n")
     code, _ = run("reader", "sh", "-c", "echo x > /in/denied")
@@ -266,16 +264,16 @@ def test_init_containers_run_in_order_and_termination_message(
     assert terminated["message"] == "1,2,"
     types = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
     assert types["Initialized"] == "True" and types["Ready"] == "False"
+
     # a finished pod's sandbox is stopped too
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    def sandbox_stopped() -> bool:
         sandboxes = node_containers(
             kubelet.node, **{"io.minik.pod.uid": pod["metadata"]["uid"], "io.minik.sandbox": "true"}
         )
-        if all(s["State"] != "running" for s in sandboxes):
-            break
-        time.sleep(0.2)
-    assert all(s["State"] != "running" for s in sandboxes)
+        assert all(s["State"] != "running" for s in sandboxes), sandboxes
+        return True
+
+    eventually(sandbox_stopped, timeout=10, interval=0.2)
 
 
 def test_failing_init_container_blocks_the_pod(
@@ -326,14 +324,14 @@ def test_image_that_cannot_be_pulled(
     failed = [p for p in seen if reason(p) == "ErrImagePull"]
     assert failed, [reason(p) for p in seen]
     assert "127.0.0.1:9" in container_status(failed[0], "app")["state"]["waiting"]["message"]
+
     # Events are written beside the status, not before it: give them a moment.
-    deadline = time.monotonic() + 15
-    while True:
+    def pull_events() -> bool:
         reasons = {e["reason"] for e in events_for(api, namespace, "nopull")}
-        if {"Pulling", "Failed", "BackOff"} <= reasons or time.monotonic() > deadline:
-            break
-        time.sleep(0.3)
-    assert {"Pulling", "Failed", "BackOff"} <= reasons, reasons
+        assert {"Pulling", "Failed", "BackOff"} <= reasons, reasons
+        return True
+
+    eventually(pull_events, timeout=15, interval=0.3)
     assert phase(get := api.get(f"/api/v1/namespaces/{namespace}/pods/nopull").json()) == "Pending"
     assert get["status"]["containerStatuses"][0]["ready"] is False
 
@@ -373,13 +371,10 @@ def test_host_port_is_published_on_the_node_ip(
     }
     create_pod(api, namespace, pod_manifest("hostport", kubelet.node, [container]))
     wait_pod(api, namespace, "hostport", is_ready, what="Ready")
-    deadline = time.monotonic() + 5
-    while True:
-        try:
-            r = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
-            break
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+    r = eventually(
+        lambda: httpx.get(f"http://127.0.0.1:{port}/", timeout=2),
+        timeout=5,
+        interval=0.2,
+        retry_on=(httpx.HTTPError,),
+    )
     assert r.text == "published\n"

@@ -22,6 +22,7 @@ import pytest
 
 from deploy import processes
 from tests.support.kubectl import DEFAULT_KUBECTL as KUBECTL
+from tests.support.wait import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -75,17 +76,6 @@ def _run(argv: list[str], check: bool, timeout: float) -> subprocess.CompletedPr
             f"{argv} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
         )
     return result
-
-
-def wait_until(what: str, check, timeout: float = 90, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def running_ready(pods: list[dict]) -> list[dict]:
@@ -231,28 +221,45 @@ def test_walkthrough_with_minikctl(cluster: Cluster) -> None:
     out = cluster.minikctl("apply", "-f", str(ROOT / "examples" / "service.yaml")).stdout
     assert "service/web-service created" in out
 
-    pods = wait_until(
-        "2 Running pods", lambda: (r := running_ready(cluster.pods())) and len(r) == 2 and r
+    pods = eventually(
+        lambda: (r := running_ready(cluster.pods())) and len(r) == 2 and r,
+        timeout=90,
+        interval=0.5,
+        message="2 Running pods",
     )
     assert {p["spec"]["nodeName"] for p in pods} == set(NODES), "spread over both nodes"
     table = cluster.minikctl("get", "pods").stdout
     assert table.count("Running") == 2
 
-    svc = wait_until(
-        "an EXTERNAL-IP",
+    svc = eventually(
         lambda: "127.0.0.1" in (s := cluster.minikctl("get", "services").stdout) and s,
+        timeout=90,
+        interval=0.5,
+        message="an EXTERNAL-IP",
     )
     assert "web-service" in svc and "LoadBalancer" in svc
-    served = wait_until("both replicas answering", lambda: len(a := answers()) == 2 and a)
+    served = eventually(
+        lambda: len(a := answers()) == 2 and a,
+        timeout=90,
+        interval=0.5,
+        message="both replicas answering",
+    )
     assert served == {p["metadata"]["name"] for p in pods}
 
     cluster.minikctl("scale", "deploy/my-webapp", "--replicas=5")
-    wait_until("5 ready pods", lambda: len(running_ready(cluster.pods())) == 5)
+    eventually(
+        lambda: len(running_ready(cluster.pods())) == 5,
+        timeout=90,
+        interval=0.5,
+        message="5 ready pods",
+    )
 
     with Hammer() as hammer:
         cluster.minikctl("set", "image", "deploy/my-webapp", "web-container=my-image:v2")
         cluster.minikctl("rollout", "status", "deploy/my-webapp", timeout=180)
-        wait_until("v2 answering", lambda: "(v2)" in hammer.bodies, timeout=30)
+        eventually(
+            lambda: "(v2)" in hammer.bodies, timeout=30, interval=0.5, message="v2 answering"
+        )
     assert hammer.failures == [], hammer.failures[:5]
     assert hammer.ok > 20
 
@@ -263,44 +270,60 @@ def test_walkthrough_with_minikctl(cluster: Cluster) -> None:
 
     victim = running_ready(cluster.pods())[0]["metadata"]["name"]
     cluster.minikctl("delete", "pod", victim)
-    wait_until(
-        "a replacement pod",
+    eventually(
         lambda: (
             len(r := running_ready(cluster.pods())) == 5
             and victim not in {p["metadata"]["name"] for p in r}
         ),
+        timeout=90,
+        interval=0.5,
+        message="a replacement pod",
     )
 
     kubelet = cluster.pids()["kubelet-2"]
     os.kill(int(kubelet["pid"]), signal.SIGKILL)
-    moved = wait_until(
-        "all pods back on minik-node-1",
+    moved = eventually(
         lambda: (
             len(r := running_ready(cluster.pods())) == 5
             and {p["spec"]["nodeName"] for p in r} == {"minik-node-1"}
             and r
         ),
         timeout=150,
+        interval=0.5,
+        message="all pods back on minik-node-1",
     )
     assert len(moved) == 5
     assert len(answers(10)) >= 2
 
     cluster.minikctl("delete", "-f", str(ROOT / "examples" / "service.yaml"))
     cluster.minikctl("delete", "-f", str(ROOT / "examples" / "deployment.yaml"))
-    wait_until("pods gone", lambda: cluster.pods() == [], timeout=90)
+    eventually(lambda: cluster.pods() == [], timeout=90, interval=0.5, message="pods gone")
 
 
 def test_walkthrough_with_kubectl(cluster: Cluster) -> None:
     out = cluster.kubectl("apply", "-f", str(ROOT / "examples" / "deployment.yaml")).stdout
     assert "deployment.apps/my-webapp created" in out
     cluster.kubectl("apply", "-f", str(ROOT / "examples" / "service.yaml"))
-    wait_until("2 Running pods", lambda: len(running_ready(cluster.pods())) == 2)
+    eventually(
+        lambda: len(running_ready(cluster.pods())) == 2,
+        timeout=90,
+        interval=0.5,
+        message="2 Running pods",
+    )
     out = cluster.kubectl("get", "services").stdout
-    wait_until(
-        "an EXTERNAL-IP", lambda: "127.0.0.1" in cluster.kubectl("get", "svc", "web-service").stdout
+    eventually(
+        lambda: "127.0.0.1" in cluster.kubectl("get", "svc", "web-service").stdout,
+        timeout=90,
+        interval=0.5,
+        message="an EXTERNAL-IP",
     )
     assert "web-service" in out
-    wait_until("the LoadBalancer answering", lambda: len(answers(10)) >= 1)
+    eventually(
+        lambda: len(answers(10)) >= 1,
+        timeout=90,
+        interval=0.5,
+        message="the LoadBalancer answering",
+    )
     cluster.kubectl("scale", "deployment/my-webapp", "--replicas=3")
     cluster.kubectl("set", "image", "deployment/my-webapp", "web-container=my-image:v2")
     cluster.kubectl("rollout", "status", "deployment/my-webapp", "--timeout=180s", timeout=200)

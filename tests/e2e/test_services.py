@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ import pytest
 from client.kubeconfig import load as load_kubeconfig
 from deploy import processes
 from tests.support.images import BUSYBOX_IMAGE, build_image, ensure_busybox_image
+from tests.support.wait import eventually
 
 pytestmark = [
     pytest.mark.slow,
@@ -70,20 +71,8 @@ UPSTREAM_ANSWER = "192.0.2.123"  # TEST-NET-1: the fake upstream's answer, never
 
 # ---- waiting and small helpers ----------------------------------------------------------
 
-
-def wait_until(what: str, check: Callable[[], Any], timeout: float = 60, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except (OSError, httpx.HTTPError) as err:
-            last = repr(err)
-        else:
-            if last:
-                return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
+# What a check meets while a service is still being wired: "not yet".
+NETWORK_ERRORS = (OSError, httpx.HTTPError)
 
 
 def lo_addresses() -> dict[str, str]:
@@ -388,7 +377,13 @@ def create_workloads(c: Cluster) -> None:
     for name in c.services:
         ip = c.cluster_ip(name)
         if ip != "None":
-            wait_until(f"{name}'s ClusterIP {ip} on lo", lambda ip=ip: held_by_proxy(ip), 30)
+            eventually(
+                lambda ip=ip: held_by_proxy(ip),
+                timeout=30,
+                interval=0.2,
+                message=f"{name}'s ClusterIP {ip} on lo",
+                retry_on=NETWORK_ERRORS,
+            )
 
     c.create("deployments", deployment("web", web, 3, web_pod_spec()), group="/apis/apps/v1")
     echo = {
@@ -435,13 +430,33 @@ def create_workloads(c: Cluster) -> None:
             },
         },
     )
-    wait_until("3 ready web pods", lambda: len(c.ready_pods()) == 3, 90)
-    wait_until("2 ready udp-echo pods", lambda: len(c.ready_pods("app=udp-echo")) == 2, 60)
-    wait_until("the client pod running", lambda: is_ready(c.get("pods", c.client_pod)), 60)
-    wait_until(
-        "web's Endpoints with 3 ready addresses",
+    eventually(
+        lambda: len(c.ready_pods()) == 3,
+        timeout=90,
+        interval=0.2,
+        message="3 ready web pods",
+        retry_on=NETWORK_ERRORS,
+    )
+    eventually(
+        lambda: len(c.ready_pods("app=udp-echo")) == 2,
+        timeout=60,
+        interval=0.2,
+        message="2 ready udp-echo pods",
+        retry_on=NETWORK_ERRORS,
+    )
+    eventually(
+        lambda: is_ready(c.get("pods", c.client_pod)),
+        timeout=60,
+        interval=0.2,
+        message="the client pod running",
+        retry_on=NETWORK_ERRORS,
+    )
+    eventually(
         lambda: len(ready_endpoint_ips(c, "web")) == 3,
-        30,
+        timeout=30,
+        interval=0.2,
+        message="web's Endpoints with 3 ready addresses",
+        retry_on=NETWORK_ERRORS,
     )
 
 
@@ -503,7 +518,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         )
         # The pods' resolver must be our proxy (on lo) before any pod looks a name up:
         # not another cluster's proxy, whose upstream is not our fake one.
-        wait_until("our proxy serving DNS", lambda: our_proxy_serves_dns(data_dir), 30)
+        eventually(
+            lambda: our_proxy_serves_dns(data_dir),
+            timeout=30,
+            interval=0.2,
+            message="our proxy serving DNS",
+            retry_on=NETWORK_ERRORS,
+        )
         namespace = f"svc-{secrets.token_hex(3)}"
         r = api.post("/api/v1/namespaces", json={"metadata": {"name": namespace}})
         assert r.status_code == 201, r.text
@@ -572,15 +593,23 @@ def test_host_reaches_cluster_ip_node_port_and_load_balancer(cluster: Cluster) -
 
     node_port = cluster.services["web-nodeport"]["spec"]["ports"][0]["nodePort"]
     assert 30000 <= node_port <= 32767
-    wait_until("the NodePort answering", lambda: http_get(f"http://{NODE_IP}:{node_port}/"), 10)
+    eventually(
+        lambda: http_get(f"http://{NODE_IP}:{node_port}/"),
+        timeout=10,
+        interval=0.2,
+        message="the NodePort answering",
+        retry_on=NETWORK_ERRORS,
+    )
     assert http_get(f"http://{NODE_IP}:{node_port}/") in names
 
-    lb = wait_until(
-        "web-lb's load balancer ingress",
+    lb = eventually(
         lambda: (
             (cluster.get("services", "web-lb").get("status") or {}).get("loadBalancer") or {}
         ).get("ingress"),
-        30,
+        timeout=30,
+        interval=0.2,
+        message="web-lb's load balancer ingress",
+        retry_on=NETWORK_ERRORS,
     )
     assert [e["ip"] for e in lb] == [NODE_IP]
     assert http_get(f"http://{NODE_IP}:{cluster.lb_port}/") in names
@@ -744,14 +773,15 @@ def test_replacing_pods_under_load_fails_only_in_flight_requests(cluster: Cluste
             r = cluster.api.delete(cluster.path("pods", victim))
             assert r.status_code == 200, r.text
             deleted[victim] = time.monotonic() - in_pod.started_at
-            wait_until(
-                f"a replacement for {victim} ready",
+            eventually(
                 lambda v=victim: (
                     len(ready := cluster.ready_pods()) == 3
                     and v not in {p["metadata"]["name"] for p in ready}
                 ),
-                40,
-                0.3,
+                timeout=40,
+                interval=0.3,
+                message=f"a replacement for {victim} ready",
+                retry_on=NETWORK_ERRORS,
             )
             time.sleep(1)
         in_pod.join(120)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 
 import httpx
 import pytest
+
+from tests.support.wait import eventually
 
 POD_PATH = "/api/v1/namespaces/{ns}/pods"
 
@@ -331,10 +332,12 @@ def test_deleting_a_namespace_deletes_its_contents(http):
     assert r.json()["status"]["phase"] == "Terminating"
     refused = http.post(POD_PATH.format(ns="doomed"), json=pod("late"))
     assert refused.status_code in (403, 404)
-    deadline = time.time() + 20
-    while time.time() < deadline and http.get("/api/v1/namespaces/doomed").status_code != 404:
-        time.sleep(0.2)
-    assert http.get("/api/v1/namespaces/doomed").status_code == 404
+    eventually(
+        lambda: http.get("/api/v1/namespaces/doomed").status_code == 404,
+        timeout=20,
+        interval=0.2,
+        message="the namespace gone",
+    )
     assert http.get("/apis/apps/v1/namespaces/doomed/deployments").json()["items"] == []
     assert http.get(POD_PATH.format(ns="doomed")).json()["items"] == []
     assert http.delete("/api/v1/namespaces/default").status_code == 403

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +24,7 @@ from deploy.controlplane import (
     start_apiserver,
     start_etcd,
 )
+from tests.support.wait import eventually, eventually_async
 
 PODS, DEPLOY, NAMESPACES, CONFIGS = (
     lookup(n) for n in ("pods", "deployments", "namespaces", "leases")
@@ -88,16 +88,15 @@ def test_crud_round_trip(client, namespace):
     assert client.update_status(PODS, status)["status"]["phase"] == "Running"
 
     client.delete(PODS, "a", namespace, grace_period_seconds=0)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+
+    def not_found() -> NotFound | None:
         try:
             client.get(PODS, "a", namespace)
         except NotFound as err:
-            assert err.message == 'pods "a" not found'
-            break
-        time.sleep(0.1)
-    else:
-        pytest.fail("pod was not deleted")
+            return err
+        return None
+
+    assert eventually(not_found, message="pod deleted").message == 'pods "a" not found'
 
 
 def test_server_side_apply_creates_then_updates(client, namespace):
@@ -221,9 +220,7 @@ def test_informer_tracks_the_server(apiserver, namespace):
             await c.create(LEASES, lease("after"), namespace)
             await c.patch(LEASES, "before", {"spec": {"holderIdentity": "q"}}, "merge", namespace)
             await c.delete(LEASES, "after", namespace)
-            deadline = time.monotonic() + 10
-            while ("delete", "after") not in calls and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
+            await eventually_async(lambda: ("delete", "after") in calls, message="the delete seen")
             keys = sorted(inf.keys())
             await inf.stop()
             return keys
@@ -268,9 +265,9 @@ def test_resumable_watch_survives_an_apiserver_restart(own_cluster):
                         seen.append((event_type, obj["metadata"]["name"]))
 
             task = asyncio.create_task(consume())
-            await _until(lambda: ("LIST", "r0") in seen)
+            await eventually_async(lambda: ("LIST", "r0") in seen)
             await c.create(LEASES, lease("r1"), "default")
-            await _until(lambda: ("ADDED", "r1") in seen)
+            await eventually_async(lambda: ("ADDED", "r1") in seen)
             await asyncio.to_thread(server.stop)
             # written behind the apiserver's back, straight through a second one
             helper = start_apiserver(etcd, server.workdir.parent / "helper")
@@ -282,7 +279,7 @@ def test_resumable_watch_survives_an_apiserver_restart(own_cluster):
                 await asyncio.to_thread(helper.stop)
             await asyncio.to_thread(server.start)
             await c.create(LEASES, lease("r3"), "default")
-            await _until(lambda: ("ADDED", "r3") in seen, 20)
+            await eventually_async(lambda: ("ADDED", "r3") in seen, timeout=20)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -318,11 +315,3 @@ def test_compacted_history_relists(own_cluster):
     names = {i["metadata"]["name"] for i in listing["items"]}
     assert {"c0", "c1", "c2"} <= names
     assert int(listing["metadata"]["resourceVersion"]) >= int(latest)
-
-
-async def _until(predicate: Any, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.05)

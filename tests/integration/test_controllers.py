@@ -23,6 +23,7 @@ import pytest
 from deploy import processes
 from tests.support.fakenode import FakeCluster
 from tests.support.kubectl import Kubectl
+from tests.support.wait import eventually
 
 Obj = dict[str, Any]
 REVISION = "deployment.kubernetes.io/revision"
@@ -114,18 +115,6 @@ def cluster(apiserver, namespace) -> Iterator[FakeCluster]:
 
 
 # ---- helpers ---------------------------------------------------------------------------
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:
-    """Poll until `check()` is truthy; returns its value."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 def deployment(name: str, replicas: int = 3, image: str = "busybox:1", **spec: Any) -> Obj:
@@ -319,7 +308,7 @@ class PodCensus:
 
 def test_deployment_creates_a_replicaset_with_three_pods(manager, api, cluster):
     api.create("deployments", deployment("web"))
-    d = wait_for(rollout_done(api, "web"), what="3 available replicas")
+    d = eventually(rollout_done(api, "web"), timeout=20, message="3 available replicas")
     rss = api.items("replicasets")
     assert len(rss) == 1
     rs = rss[0]
@@ -365,29 +354,36 @@ def test_deployment_creates_a_replicaset_with_three_pods(manager, api, cluster):
 
 def test_scaling_up_and_down(manager, api, cluster, kubectl, namespace):
     api.create("deployments", deployment("web", replicas=2))
-    wait_for(rollout_done(api, "web"))
+    eventually(rollout_done(api, "web"), timeout=20)
     kubectl.run("scale", "deployment/web", "--replicas=5", "-n", namespace)
-    wait_for(lambda: rollout_done(api, "web")() and len(api.active_pods()) == 5, what="5 pods")
+    eventually(
+        lambda: rollout_done(api, "web")() and len(api.active_pods()) == 5,
+        timeout=20,
+        message="5 pods",
+    )
     kubectl.run("scale", "deployment/web", "--replicas=1", "-n", namespace)
-    wait_for(lambda: len(api.items("pods")) == 1, what="1 pod left")
+    eventually(lambda: len(api.items("pods")) == 1, timeout=20, message="1 pod left")
     (rs,) = api.items("replicasets")
     assert rs["spec"]["replicas"] == 1
     assert rs["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] == "1"
-    wait_for(rollout_done(api, "web"))
+    eventually(rollout_done(api, "web"), timeout=20)
 
 
 def test_deleted_pod_is_replaced(manager, api, cluster):
     api.create("replicasets", replicaset("rs", replicas=2))
-    first = wait_for(lambda: len(api.active_pods()) == 2 and api.active_pods(), what="2 pods")
+    first = eventually(
+        lambda: len(api.active_pods()) == 2 and api.active_pods(), timeout=20, message="2 pods"
+    )
     victim = first[0]["metadata"]["name"]
     api.delete("pods", victim)
-    pods = wait_for(
+    pods = eventually(
         lambda: (
             len(p := api.active_pods()) == 2
             and victim not in {x["metadata"]["name"] for x in p}
             and p
         ),
-        what="a replacement pod",
+        timeout=20,
+        message="a replacement pod",
     )
     assert all(controller_of(p)["name"] == "rs" for p in pods)
     time.sleep(0.5)
@@ -402,28 +398,35 @@ def test_replicaset_adopts_orphans_and_releases_pods_that_stop_matching(manager,
         "spec": {"containers": [{"name": "c", "image": "busybox:1"}]},
     }
     api.create("pods", orphan)
-    wait_for(lambda: is_ready(api.get("pods", "orphan")), what="the orphan running")
+    eventually(
+        lambda: is_ready(api.get("pods", "orphan")), timeout=20, message="the orphan running"
+    )
     rs = api.create("replicasets", replicaset("rs", replicas=2))
-    wait_for(
+    eventually(
         lambda: (
             (controller_of(api.get("pods", "orphan")) or {}).get("uid") == rs["metadata"]["uid"]
         ),
-        what="the orphan adopted",
+        timeout=20,
+        message="the orphan adopted",
     )
-    wait_for(lambda: len(api.active_pods()) == 2, what="2 pods")
+    eventually(lambda: len(api.active_pods()) == 2, timeout=20, message="2 pods")
     time.sleep(0.5)
     pods = api.active_pods()  # the adopted pod counts: only one was created
     assert len(pods) == 2 and "orphan" in {p["metadata"]["name"] for p in pods}
     api.patch("pods", "orphan", {"metadata": {"labels": {"app": "other"}}})
-    released = wait_for(
+    released = eventually(
         lambda: (p := api.get("pods", "orphan")) and controller_of(p) is None and p,
-        what="the relabelled pod released",
+        timeout=20,
+        message="the relabelled pod released",
     )
     assert not released["metadata"].get("ownerReferences")
-    wait_for(lambda: len(api.active_pods("app=rs")) == 2, what="a replacement for it")
-    wait_for(
+    eventually(
+        lambda: len(api.active_pods("app=rs")) == 2, timeout=20, message="a replacement for it"
+    )
+    eventually(
         lambda: api.get("replicasets", "rs")["status"].get("replicas") == 2,
-        what="status of 2 replicas",
+        timeout=20,
+        message="status of 2 replicas",
     )
 
 
@@ -435,7 +438,7 @@ def test_rolling_update_stays_within_surge_and_unavailability(
 ):
     strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
     api.create("deployments", deployment("web", replicas=3, strategy=strategy))
-    wait_for(rollout_done(api, "web"))
+    eventually(rollout_done(api, "web"), timeout=20)
     census = PodCensus(http, namespace, "app=web")
     try:
         start = len(census.samples)
@@ -463,7 +466,7 @@ def test_rolling_update_stays_within_surge_and_unavailability(
 
 def test_rollout_undo_returns_to_the_old_replicaset(manager, api, cluster, kubectl, namespace):
     api.create("deployments", deployment("web", replicas=2))
-    wait_for(rollout_done(api, "web"))
+    eventually(rollout_done(api, "web"), timeout=20)
     (first,) = api.items("replicasets")
     kubectl.run("set", "image", "deployment/web", "c=busybox:2", "-n", namespace)
     kubectl.run("rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s", timeout=70)
@@ -486,7 +489,7 @@ def test_rollout_undo_returns_to_the_old_replicaset(manager, api, cluster, kubec
 
 def test_rollout_restart_makes_a_new_replicaset(manager, api, cluster, kubectl, namespace):
     api.create("deployments", deployment("web", replicas=2))
-    wait_for(rollout_done(api, "web"))
+    eventually(rollout_done(api, "web"), timeout=20)
     (before,) = api.items("replicasets")
     kubectl.run("rollout", "restart", "deployment/web", "-n", namespace)
     kubectl.run("rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s", timeout=70)
@@ -500,17 +503,18 @@ def test_rollout_restart_makes_a_new_replicaset(manager, api, cluster, kubectl, 
 
 def test_paused_deployment_scales_but_does_not_roll(manager, api, cluster, kubectl, namespace):
     api.create("deployments", deployment("web", replicas=2))
-    wait_for(rollout_done(api, "web"))
+    eventually(rollout_done(api, "web"), timeout=20)
     kubectl.run("rollout", "pause", "deployment/web", "-n", namespace)
     kubectl.run("set", "image", "deployment/web", "c=busybox:2", "-n", namespace)
     kubectl.run("scale", "deployment/web", "--replicas=3", "-n", namespace)
-    wait_for(lambda: len(api.active_pods()) == 3, what="scaled to 3 while paused")
-    d = wait_for(
+    eventually(lambda: len(api.active_pods()) == 3, timeout=20, message="scaled to 3 while paused")
+    d = eventually(
         lambda: (
             (d := api.get("deployments", "web"))["status"].get("observedGeneration")
             == d["metadata"]["generation"]
             and d
-        )
+        ),
+        timeout=20,
     )
     progressing = next(c for c in d["status"]["conditions"] if c["type"] == "Progressing")
     assert progressing["reason"] == "DeploymentPaused" and progressing["status"] == "Unknown"
@@ -534,7 +538,7 @@ def test_scaling_mid_rollout_is_proportional(manager, api, apiserver, namespace)
         ),
     ):
         api.create("deployments", deployment("web", replicas=4, strategy=strategy))
-        wait_for(rollout_done(api, "web"))
+        eventually(rollout_done(api, "web"), timeout=20)
         (old,) = api.items("replicasets")
         old_name = old["metadata"]["name"]
         containers = [{"name": "c", "image": "bad"}]
@@ -551,11 +555,15 @@ def test_scaling_mid_rollout_is_proportional(manager, api, apiserver, namespace)
                 for rs in api.items("replicasets")
             }
 
-        wait_for(lambda: sizes() == {"old": 3, "new": 2}, what="a rollout stuck at 3 + 2")
+        eventually(
+            lambda: sizes() == {"old": 3, "new": 2}, timeout=20, message="a rollout stuck at 3 + 2"
+        )
         time.sleep(0.5)
         assert sizes() == {"old": 3, "new": 2}
         api.patch("deployments", "web", {"spec": {"replicas": 8}})
-        wait_for(lambda: sizes() == {"old": 5, "new": 4}, what="proportional 5 + 4")
+        eventually(
+            lambda: sizes() == {"old": 5, "new": 4}, timeout=20, message="proportional 5 + 4"
+        )
         for rs in api.items("replicasets"):
             notes = rs["metadata"]["annotations"]
             assert notes["deployment.kubernetes.io/desired-replicas"] == "8"
@@ -575,7 +583,7 @@ def test_progress_deadline_exceeded(manager, api, apiserver, namespace, kubectl)
                 for c in conditions or []
             )
 
-        wait_for(timed_out, timeout=15, what="ProgressDeadlineExceeded")
+        eventually(timed_out, timeout=15, message="ProgressDeadlineExceeded")
         result = kubectl.fails(
             "rollout", "status", "deployment/stuck", "-n", namespace, "--timeout=20s"
         )
@@ -584,7 +592,7 @@ def test_progress_deadline_exceeded(manager, api, apiserver, namespace, kubectl)
 
 def test_recreate_never_runs_old_and_new_pods_together(manager, api, cluster, http, namespace):
     api.create("deployments", deployment("web", replicas=2, strategy={"type": "Recreate"}))
-    wait_for(rollout_done(api, "web"))
+    eventually(rollout_done(api, "web"), timeout=20)
     census = PodCensus(http, namespace, "app=web")
     mixed: list[set[str]] = []
     try:
@@ -601,7 +609,7 @@ def test_recreate_never_runs_old_and_new_pods_together(manager, api, cluster, ht
                 mixed.append(images)
             return bool(rollout_done(api, "web")()) and images == {"busybox:2"}
 
-        wait_for(check, what="the recreated rollout")
+        eventually(check, timeout=20, message="the recreated rollout")
     finally:
         census.stop()
     assert not mixed
@@ -610,13 +618,15 @@ def test_recreate_never_runs_old_and_new_pods_together(manager, api, cluster, ht
 
 def test_revision_history_limit_deletes_old_replicasets(manager, api, cluster, kubectl, namespace):
     api.create("deployments", deployment("web", replicas=1, revisionHistoryLimit=1))
-    wait_for(rollout_done(api, "web"))
+    eventually(rollout_done(api, "web"), timeout=20)
     for image in ("busybox:2", "busybox:3", "busybox:4"):
         kubectl.run("set", "image", "deployment/web", f"c={image}", "-n", namespace)
         kubectl.run(
             "rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s", timeout=70
         )
-    rss = wait_for(lambda: len(r := api.items("replicasets")) == 2 and r, what="history of 1")
+    rss = eventually(
+        lambda: len(r := api.items("replicasets")) == 2 and r, timeout=20, message="history of 1"
+    )
     assert sorted(rs["metadata"]["annotations"][REVISION] for rs in rss) == ["3", "4"]
 
 
@@ -625,14 +635,18 @@ def test_revision_history_limit_deletes_old_replicasets(manager, api, cluster, k
 
 def test_background_deletion_removes_replicasets_and_pods(manager, api, cluster):
     api.create("deployments", deployment("web", replicas=2))
-    wait_for(rollout_done(api, "web"))
+    eventually(rollout_done(api, "web"), timeout=20)
     api.delete("deployments", "web", propagationPolicy="Background")
-    wait_for(lambda: not api.items("replicasets") and not api.items("pods"), what="cascade")
+    eventually(
+        lambda: not api.items("replicasets") and not api.items("pods"),
+        timeout=20,
+        message="cascade",
+    )
 
 
 def test_foreground_deletion_waits_for_dependents(manager, api, cluster, http, namespace):
     api.create("deployments", deployment("web", replicas=2))
-    wait_for(rollout_done(api, "web"))
+    eventually(rollout_done(api, "web"), timeout=20)
     api.delete("deployments", "web", propagationPolicy="Foreground")
     d = api.get("deployments", "web")
     assert d is not None and "foregroundDeletion" in d["metadata"]["finalizers"]
@@ -647,15 +661,17 @@ def test_foreground_deletion_waits_for_dependents(manager, api, cluster, http, n
             early.append([p["metadata"]["name"] for p in pods + rss])
         return owner is None and not rss and not pods
 
-    wait_for(gone, what="foreground cascade")
+    eventually(gone, timeout=20, message="foreground cascade")
     assert seen_waiting and not early
 
 
 def test_orphan_deletion_leaves_dependents_running(manager, api, cluster):
     api.create("deployments", deployment("web", replicas=2))
-    wait_for(rollout_done(api, "web"))
+    eventually(rollout_done(api, "web"), timeout=20)
     api.delete("deployments", "web", propagationPolicy="Orphan")
-    wait_for(lambda: api.get("deployments", "web") is None, what="the deployment gone")
+    eventually(
+        lambda: api.get("deployments", "web") is None, timeout=20, message="the deployment gone"
+    )
     (rs,) = api.items("replicasets")
     assert not rs["metadata"].get("ownerReferences")
     time.sleep(1)
@@ -719,7 +735,7 @@ def test_endpoints_track_ready_and_not_ready_pods(manager, api, apiserver, names
             }
 
         expected = {8080: (["p1"], ["p2"]), 9090: (["p3"], [])}
-        wait_for(lambda: names() == expected, what=f"endpoints {expected}")
+        eventually(lambda: names() == expected, timeout=20, message=f"endpoints {expected}")
         ep = api.get("endpoints", "svc")
         assert ep["metadata"]["labels"] == {"tier": "web"}
         ports = by_port()
@@ -743,17 +759,19 @@ def test_endpoints_track_ready_and_not_ready_pods(manager, api, apiserver, names
         ready["p2"] = True
         api.delete("pods", "p1")
         expected = {8080: (["p2"], []), 9090: (["p3"], [])}
-        wait_for(lambda: names() == expected, what="p2 ready, p1 gone")
+        eventually(lambda: names() == expected, timeout=20, message="p2 ready, p1 gone")
         # publishNotReadyAddresses lists a not-ready pod among the ready ones.
         ready["p4"] = False
         api.create("pods", _web_pod("p4", 9090, False))
         expected = {8080: (["p2"], []), 9090: (["p3"], ["p4"])}
-        wait_for(lambda: names() == expected, what="p4 not ready")
+        eventually(lambda: names() == expected, timeout=20, message="p4 not ready")
         api.patch("services", "svc", {"spec": {"publishNotReadyAddresses": True}})
         expected = {8080: (["p2"], []), 9090: (["p3", "p4"], [])}
-        wait_for(lambda: names() == expected, what="p4 published")
+        eventually(lambda: names() == expected, timeout=20, message="p4 published")
         api.delete("services", "svc")
-        wait_for(lambda: api.get("endpoints", "svc") is None, what="endpoints deleted")
+        eventually(
+            lambda: api.get("endpoints", "svc") is None, timeout=20, message="endpoints deleted"
+        )
 
 
 # ---- endpoint slices -------------------------------------------------------------------
@@ -795,7 +813,9 @@ def test_endpointslices_follow_ready_and_not_ready_pods(manager, api, apiserver,
         up = {"ready": True, "serving": True, "terminating": False}
         down = {"ready": False, "serving": False, "terminating": False}
         expected = {"p1": up, "p2": up, "p3": up, "p4": down}
-        wait_for(lambda: conditions() == expected, what=f"slice endpoints {expected}")
+        eventually(
+            lambda: conditions() == expected, timeout=20, message=f"slice endpoints {expected}"
+        )
         (eps,) = _slices(api, "svc")
         md = eps["metadata"]
         assert md["name"].startswith("svc-") and len(md["name"]) == len("svc-") + 5
@@ -832,23 +852,27 @@ def test_endpointslices_follow_ready_and_not_ready_pods(manager, api, apiserver,
         api.create("pods", _web_pod("p5", 8080, True))
         api.delete("pods", "p1")
         expected = {"p2": up, "p3": up, "p4": up, "p5": up}
-        wait_for(lambda: conditions() == expected, what="p5 in, p1 out, p4 ready")
+        eventually(lambda: conditions() == expected, timeout=20, message="p5 in, p1 out, p4 ready")
         (after,) = _slices(api, "svc")
         assert after["metadata"]["name"] == md["name"]
         assert after["metadata"]["generation"] > md["generation"]
         # Deleting the Service deletes its slices (ownerReference + garbage collector).
         api.delete("services", "svc")
-        wait_for(lambda: not _slices(api, "svc"), what="the slices deleted with the service")
+        eventually(
+            lambda: not _slices(api, "svc"),
+            timeout=20,
+            message="the slices deleted with the service",
+        )
 
 
 def test_more_than_100_pods_are_split_into_slices(manager, api, apiserver, namespace):
     with apiserver.http() as client, FakeCluster(client, namespace, ["a", "b"], ready_delay=0):
         for i in range(105):
             api.create("pods", _web_pod(f"p{i:03d}", 8080, True, app="many"))
-        wait_for(
+        eventually(
             lambda: sum(is_ready(p) for p in api.items("pods")) == 105,
             timeout=60,
-            what="105 ready pods",
+            message="105 ready pods",
         )
         # With every pod ready before the Service exists, one reconcile lays them out.
         port = {"name": "web", "port": 80, "targetPort": 8080}
@@ -857,7 +881,7 @@ def test_more_than_100_pods_are_split_into_slices(manager, api, apiserver, names
         def sizes() -> list[int]:
             return sorted(len(s.get("endpoints") or []) for s in _slices(api, "many"))
 
-        wait_for(lambda: sizes() == [5, 100], what="slices of 100 and 5")
+        eventually(lambda: sizes() == [5, 100], timeout=20, message="slices of 100 and 5")
         slices = _slices(api, "many")
         names = {s["metadata"]["name"] for s in slices}
         pods = {e["targetRef"]["name"] for s in slices for e in s["endpoints"]}
@@ -867,10 +891,14 @@ def test_more_than_100_pods_are_split_into_slices(manager, api, apiserver, names
         full = next(s for s in slices if len(s["endpoints"]) == 100)
         for endpoint in full["endpoints"][:10]:
             api.delete("pods", endpoint["targetRef"]["name"])
-        wait_for(lambda: sizes() == [5, 90], what="the full slice down to 90")
+        eventually(lambda: sizes() == [5, 90], timeout=20, message="the full slice down to 90")
         assert {s["metadata"]["name"] for s in _slices(api, "many")} == names
         api.delete("services", "many")
-        wait_for(lambda: not _slices(api, "many"), what="the slices deleted with the service")
+        eventually(
+            lambda: not _slices(api, "many"),
+            timeout=20,
+            message="the slices deleted with the service",
+        )
 
 
 def test_kubectl_describe_service_shows_slice_endpoints(
@@ -885,14 +913,15 @@ def test_kubectl_describe_service_shows_slice_endpoints(
             api.create("pods", _web_pod(name, 8080, is_ready_))
         port = {"name": "web", "port": 80, "targetPort": "http"}
         api.create("services", _slice_service("svc", port))
-        wait_for(
+        eventually(
             lambda: (
                 sorted(
                     e["conditions"]["ready"] for s in _slices(api, "svc") for e in s["endpoints"]
                 )
                 == [False, True, True]
             ),
-            what="two ready endpoints and one not ready",
+            timeout=20,
+            message="two ready endpoints and one not ready",
         )
         ips = {n: api.get("pods", n)["status"]["podIP"] for n in ready}
         out = kubectl.run("-n", namespace, "describe", "service", "svc").stdout
@@ -945,7 +974,7 @@ def test_unreachable_node_is_tainted_its_pods_evicted_and_it_recovers(
     with apiserver.http() as client, FakeCluster(client, namespace, ["a", "b"]) as fake:
         fake.schedulable = {"a"}
         api.create("deployments", body)
-        wait_for(rollout_done(api, "web"))
+        eventually(rollout_done(api, "web"), timeout=20)
         node_a = fake.node_name("a")
         first = {p["metadata"]["name"] for p in api.active_pods()}
         assert {p["spec"]["nodeName"] for p in api.active_pods()} == {node_a}
@@ -958,18 +987,19 @@ def test_unreachable_node_is_tainted_its_pods_evicted_and_it_recovers(
             taints = {(t["key"], t["effect"]) for t in node["spec"].get("taints") or []}
             return node if ("node.kubernetes.io/unreachable", "NoExecute") in taints else None
 
-        node = wait_for(tainted, timeout=GRACE + 6, what="the unreachable taint")
+        node = eventually(tainted, timeout=GRACE + 6, message="the unreachable taint")
         assert time.monotonic() - killed_at >= GRACE - 0.5
         ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
         assert ready["status"] == "Unknown" and ready["reason"] == "NodeStatusUnknown"
         assert ready["message"] == "Kubelet stopped posting node status."
         # Pods on it are marked not ready, then evicted after their 2 s toleration,
         # replaced on node b, and (stuck terminating there) force-deleted.
-        wait_for(
+        eventually(
             lambda: (
                 not any(is_ready(p) for p in api.items("pods") if p["spec"]["nodeName"] == node_a)
             ),
-            what="pods marked not ready",
+            timeout=20,
+            message="pods marked not ready",
         )
 
         def replaced() -> bool:
@@ -978,14 +1008,14 @@ def test_unreachable_node_is_tainted_its_pods_evicted_and_it_recovers(
             on_b = [p for p in pods if p["spec"].get("nodeName") == fake.node_name("b")]
             return not (names & first) and len(on_b) == 2 and all(is_ready(p) for p in on_b)
 
-        wait_for(replaced, timeout=15, what="pods evicted, replaced on b, old ones gone")
+        eventually(replaced, timeout=15, message="pods evicted, replaced on b, old ones gone")
         fake.revive("a")
 
         def untainted() -> bool:
             node = http.get(f"/api/v1/nodes/{node_a}").json()
             return not node["spec"].get("taints")
 
-        wait_for(untainted, timeout=10, what="taints removed")
+        eventually(untainted, timeout=10, message="taints removed")
 
 
 def test_pods_of_a_deleted_node_are_garbage_collected(manager, api, http, namespace):
@@ -1004,7 +1034,9 @@ def test_pods_of_a_deleted_node_are_garbage_collected(manager, api, http, namesp
     }
     r = http.post(f"/api/v1/namespaces/{namespace}/pods/lost/binding", json=binding)
     assert r.status_code == 201, r.text
-    wait_for(lambda: api.get("pods", "lost") is None, timeout=10, what="the orphaned pod deleted")
+    eventually(
+        lambda: api.get("pods", "lost") is None, timeout=10, message="the orphaned pod deleted"
+    )
 
 
 # ---- crash safety ----------------------------------------------------------------------
@@ -1015,7 +1047,7 @@ def test_killed_mid_rollout_finishes_after_restart_without_duplicates(
 ):
     strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
     api.create("deployments", deployment("web", replicas=4, strategy=strategy))
-    wait_for(rollout_done(api, "web"))
+    eventually(rollout_done(api, "web"), timeout=20)
     cluster.ready_delay = 1.0
     census = PodCensus(http, namespace, "app=web")
     try:
@@ -1025,14 +1057,15 @@ def test_killed_mid_rollout_finishes_after_restart_without_duplicates(
             {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox:2"}]}}}},
             "strategic",
         )
-        wait_for(
+        eventually(
             lambda: (
                 len(api.items("replicasets")) == 2
                 and any(
                     p["spec"]["containers"][0]["image"] == "busybox:2" for p in api.active_pods()
                 )
             ),
-            what="the rollout under way",
+            timeout=20,
+            message="the rollout under way",
         )
         manager.kill()
         time.sleep(1.5)  # the fake kubelets carry on; nothing reconciles

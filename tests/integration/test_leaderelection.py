@@ -16,7 +16,8 @@ from api.resources import LEASES
 from client.kubeconfig import load
 from client.leaderelection import LeaderElector
 from client.rest import AsyncClient
-from tests.integration.test_controllers import Api, ManagerProcess, replicaset, wait_for
+from tests.integration.test_controllers import Api, ManagerProcess, replicaset
+from tests.support.wait import eventually, eventually_async
 
 LEASE_DURATION, RENEW_DEADLINE, RETRY_PERIOD = 3.0, 2.0, 0.5
 
@@ -51,10 +52,12 @@ def test_electors_take_turns(apiserver):
             assert events == ["a leads"] and b.holder == "a"
             task_a.cancel()  # a stops and releases the Lease
             await asyncio.gather(task_a, return_exceptions=True)
-            started = time.monotonic()
-            while events[-1] != "b leads":
-                assert time.monotonic() - started < RETRY_PERIOD * 3, events
-                await asyncio.sleep(0.05)
+
+            def b_leads() -> bool:
+                assert events[-1] == "b leads", events
+                return True
+
+            await eventually_async(b_leads, timeout=RETRY_PERIOD * 3)
             lease = await api.get(LEASES, name, "kube-system")
             task_b.cancel()
             await asyncio.gather(task_b, return_exceptions=True)
@@ -95,31 +98,37 @@ def test_only_the_leader_acts_and_a_successor_takes_over(two_managers, apiserver
     lease, managers = two_managers
     with apiserver.http() as http:
         api = Api(http, namespace)
-        holder = wait_for(lambda: lease_holder(http, lease), timeout=10, what="a leader")
+        holder = eventually(lambda: lease_holder(http, lease), timeout=10, message="a leader")
         leaders = [m for m in managers if identity_of(m, lease) == holder]
         assert len(leaders) == 1, [m.log()[-2000:] for m in managers]
         (leader,) = leaders
         (follower,) = [m for m in managers if m is not leader]
-        wait_for(lambda: "attempting to acquire lease" in follower.log(), what="a candidate")
+        eventually(
+            lambda: "attempting to acquire lease" in follower.log(),
+            timeout=20,
+            message="a candidate",
+        )
         assert identity_of(follower, lease) is None
 
         api.create("replicasets", replicaset("rs", replicas=3))
-        wait_for(lambda: len(api.items("pods")) == 3, what="3 pods")
+        eventually(lambda: len(api.items("pods")) == 3, timeout=20, message="3 pods")
         time.sleep(1)
         assert len(api.items("pods")) == 3  # two acting managers would make more
 
         leader.kill()
         killed = time.monotonic()
-        new_holder = wait_for(
+        new_holder = eventually(
             lambda: (h := lease_holder(http, lease)) not in (None, holder) and h,
             timeout=LEASE_DURATION + 5,
-            what="a new leader",
+            message="a new leader",
         )
         took = time.monotonic() - killed
         assert took <= LEASE_DURATION + 3 * RETRY_PERIOD + 1, took
         assert new_holder == identity_of(follower, lease)
         api.patch("replicasets", "rs", {"spec": {"replicas": 5}})
-        wait_for(lambda: len(api.items("pods")) == 5, what="the new leader reconciling")
+        eventually(
+            lambda: len(api.items("pods")) == 5, timeout=20, message="the new leader reconciling"
+        )
         time.sleep(0.5)
         assert len(api.items("pods")) == 5
 
@@ -138,14 +147,14 @@ def test_a_manager_that_loses_its_lease_exits(apiserver, tmp_path, namespace):
     ).start()  # fmt: skip
     try:
         with apiserver.http() as http:
-            holder = wait_for(lambda: lease_holder(http, name), timeout=10, what="leadership")
+            holder = eventually(lambda: lease_holder(http, name), timeout=10, message="leadership")
             # Someone else takes the Lease by force: the manager cannot renew it.
             path = f"/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/{name}"
             current = http.get(path).json()
             current["spec"].update(holderIdentity="intruder", leaseDurationSeconds=3600)
             assert http.put(path, json=current).status_code == 200
             assert holder != "intruder"
-            wait_for(lambda: not manager.alive(), timeout=RENEW_DEADLINE + 5, what="exit")
+            eventually(lambda: not manager.alive(), timeout=RENEW_DEADLINE + 5, message="exit")
             assert manager.process.popen.returncode == 1
             assert "leader election lost" in manager.log()
     finally:

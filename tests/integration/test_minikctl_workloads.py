@@ -35,6 +35,7 @@ from client.kubeconfig import load
 from client.rest import Client
 from deploy import processes
 from tests.support.kubectl import Kubectl
+from tests.support.wait import eventually
 
 MINIKCTL = Path(sys.executable).parent / "minikctl"
 KUBECTL = shutil.which("kubectl")
@@ -855,15 +856,6 @@ def _docker_reachable() -> bool:
     return True
 
 
-def wait_until(check: Any, timeout: float = 15, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not reached within {timeout}s")
-
-
 def make_pods_ready(client: Client, ns: str) -> int:
     """The kubelet's part: every live pod Running and Ready."""
     ready = 0
@@ -902,24 +894,30 @@ def test_rollouts_with_the_real_controller_manager(apiserver, namespace, client,
     ns = namespace
     try:
         ok(apiserver, "create", "deployment", "web", "--image=nginx:1.25", "--replicas=2", "-n", ns)
-        wait_until(lambda: len(client.list(PODS, ns)["items"]) == 2, what="2 pods")
+        eventually(lambda: len(client.list(PODS, ns)["items"]) == 2, timeout=15, message="2 pods")
         with background(apiserver, "rollout", "status", "deploy/web", "-n", ns) as proc:
             assert readline(proc).startswith('Waiting for deployment "web" rollout to finish: ')
             make_pods_ready(client, ns)
-            assert wait_until(
+            assert eventually(
                 lambda: readline(proc) == 'deployment "web" successfully rolled out\n',
-                what="the rollout",
+                timeout=15,
+                message="the rollout",
             )
             assert proc.wait(10) == 0
 
         ok(apiserver, "set", "image", "deploy/web", "nginx=nginx:1.26", "-n", ns)
-        wait_until(lambda: len(client.list(RS, ns)["items"]) == 2, what="a second ReplicaSet")
+        eventually(
+            lambda: len(client.list(RS, ns)["items"]) == 2,
+            timeout=15,
+            message="a second ReplicaSet",
+        )
         history = (
             "deployment.apps/web \nREVISION  CHANGE-CAUSE\n1         <none>\n2         <none>\n\n"
         )
-        wait_until(
+        eventually(
             lambda: ok(apiserver, "rollout", "history", "deploy/web", "-n", ns) == history,
-            what="revision 2",
+            timeout=15,
+            message="revision 2",
         )
         assert ok(apiserver, "rollout", "undo", "deploy/web", "-n", ns) == (
             "deployment.apps/web rolled back\n"
@@ -928,9 +926,10 @@ def test_rollouts_with_the_real_controller_manager(apiserver, namespace, client,
         history = (
             "deployment.apps/web \nREVISION  CHANGE-CAUSE\n2         <none>\n3         <none>\n\n"
         )
-        wait_until(
+        eventually(
             lambda: ok(apiserver, "rollout", "history", "deploy/web", "-n", ns) == history,
-            what="revision 3",
+            timeout=15,
+            message="revision 3",
         )
         assert len(client.list(RS, ns)["items"]) == 2
         image = client.get(DEPLOY, "web", ns)["spec"]["template"]["spec"]["containers"][0]["image"]
@@ -993,10 +992,10 @@ def test_logs_and_port_forward_with_a_real_kubelet(apiserver, namespace, client,
     try:
         kubelet.start()
         client.create(PODS, pod, namespace)
-        wait_until(
+        eventually(
             lambda: client.get(PODS, "real", namespace)["status"].get("phase") == "Running",
             timeout=30,
-            what="a running pod",
+            message="a running pod",
         )
         seen: list[str] = []
 
@@ -1006,7 +1005,7 @@ def test_logs_and_port_forward_with_a_real_kubelet(apiserver, namespace, client,
             return result.stdout.startswith("started\ntick-1\n")
 
         try:
-            wait_until(logged, what="its log")
+            eventually(logged, timeout=15, message="its log")
         except AssertionError as err:
             raise AssertionError(f"{err}; last seen: {seen[-1:]}") from None
         with background(apiserver, "logs", "-f", "real", "--tail=1", "-n", namespace) as proc:

@@ -37,6 +37,7 @@ import pytest
 
 from deploy import processes
 from deploy.controlplane import ApiServer, make_workdir, remove_workdir, start_apiserver
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the proxy adds addresses to lo")
 
@@ -48,19 +49,8 @@ NODE_IP = "127.0.0.1"
 
 # ---- small helpers ----------------------------------------------------------------------
 
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 3.0, interval: float = 0.02) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = predicate()
-        except (OSError, httpx.HTTPError, dns.exception.DNSException):
-            result = None
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout}s: {predicate}")
-        time.sleep(interval)
+# What a check meets while the proxy is still binding or reprogramming: "not yet".
+NETWORK_ERRORS = (OSError, httpx.HTTPError, dns.exception.DNSException)
 
 
 def lo_addresses() -> dict[str, str]:
@@ -268,10 +258,20 @@ class ProxyProcess:
         ]
         self.starts += 1
         self.process = processes.spawn("proxy", argv, self.workdir / f"proxy-{self.starts}.log")
-        wait_until(lambda: on_lo(CLUSTER_DNS) or not self.alive(), timeout=15)
+        eventually(
+            lambda: on_lo(CLUSTER_DNS) or not self.alive(),
+            timeout=15,
+            interval=0.02,
+            retry_on=NETWORK_ERRORS,
+        )
         assert self.alive(), self.log()
         query = dns.message.make_query("kubernetes.default.svc.cluster.local.", "A")
-        wait_until(lambda: dns.query.udp(query, CLUSTER_DNS, timeout=0.5).answer, timeout=15)
+        eventually(
+            lambda: dns.query.udp(query, CLUSTER_DNS, timeout=0.5).answer,
+            timeout=15,
+            interval=0.02,
+            retry_on=NETWORK_ERRORS,
+        )
 
     def alive(self) -> bool:
         return self.process is not None and self.process.alive()
@@ -415,10 +415,12 @@ def test_host_reaches_cluster_ip_node_port_and_load_balancer(proxy, api, ns, bac
     node_port = svc["spec"]["ports"][0]["nodePort"]
     set_endpoints(api, ns, "web", [web], "http")
     cluster_ip = svc["spec"]["clusterIP"]
-    wait_until(served(cluster_ip, port, "web-0"), timeout=2)
+    eventually(served(cluster_ip, port, "web-0"), timeout=2, interval=0.02, retry_on=NETWORK_ERRORS)
     assert ask("127.0.0.1", node_port) == "web-0"
     assert ask("127.0.0.1", port) == "web-0"  # the LoadBalancer port on the node
-    assert wait_until(lambda: ingress_of(api, ns, "web")) == [{"ip": NODE_IP, "ipMode": "VIP"}]
+    assert eventually(
+        lambda: ingress_of(api, ns, "web"), timeout=3, interval=0.02, retry_on=NETWORK_ERRORS
+    ) == [{"ip": NODE_IP, "ipMode": "VIP"}]
     kubectl = [
         "kubectl",
         "--kubeconfig",
@@ -437,15 +439,15 @@ def test_requests_spread_over_backends_and_follow_endpoint_changes(proxy, api, n
     a, b, c = backends("a", "b", "c")
     ip = create_service(api, ns, "spread", [{"port": 8080}])["spec"]["clusterIP"]
     set_endpoints(api, ns, "spread", [a])
-    wait_until(served(ip, 8080, "a"), timeout=2)
+    eventually(served(ip, 8080, "a"), timeout=2, interval=0.02, retry_on=NETWORK_ERRORS)
     set_endpoints(api, ns, "spread", [a, b, c])
     changed = time.monotonic()
-    wait_until(served(ip, 8080, {"b", "c"}), timeout=1.0)
+    eventually(served(ip, 8080, {"b", "c"}), timeout=1.0, interval=0.02, retry_on=NETWORK_ERRORS)
     assert time.monotonic() - changed < 1.0
     counts = Counter(ask(ip, 8080) for _ in range(30))
     assert counts == {"a": 10, "b": 10, "c": 10}  # round robin, nobody else is asking
     set_endpoints(api, ns, "spread", [c])
-    wait_until(served(ip, 8080, "c"), timeout=1.0)
+    eventually(served(ip, 8080, "c"), timeout=1.0, interval=0.02, retry_on=NETWORK_ERRORS)
     assert Counter(ask(ip, 8080) for _ in range(6)) == {"c": 6}
 
 
@@ -453,7 +455,7 @@ def test_removing_a_backend_under_load_cuts_no_established_connection(proxy, api
     a, b, c = backends("a", "b", "c")
     ip = create_service(api, ns, "load", [{"port": 80}])["spec"]["clusterIP"]
     set_endpoints(api, ns, "load", [a, b, c])
-    wait_until(served(ip, 80), timeout=2)
+    eventually(served(ip, 80), timeout=2, interval=0.02, retry_on=NETWORK_ERRORS)
     # A long-lived connection that lands on the backend we will remove.
     for _ in range(3):
         held = socket.create_connection((ip, 80), timeout=2)
@@ -508,7 +510,7 @@ def test_session_affinity_sticks(proxy, api, ns, backends):
         sessionAffinityConfig={"clientIP": {"timeoutSeconds": 60}},
     )["spec"]["clusterIP"]
     set_endpoints(api, ns, "sticky", trio)
-    wait_until(served(ip, 80), timeout=2)
+    eventually(served(ip, 80), timeout=2, interval=0.02, retry_on=NETWORK_ERRORS)
     assert len(Counter(ask(ip, 80) for _ in range(12))) == 1
     r = api.patch(
         f"/api/v1/namespaces/{ns}/services/sticky",
@@ -516,7 +518,12 @@ def test_session_affinity_sticks(proxy, api, ns, backends):
         headers={"Content-Type": "application/merge-patch+json"},
     )
     assert r.status_code == 200, r.text
-    wait_until(lambda: len(Counter(ask(ip, 80) for _ in range(6))) == 3, timeout=2)
+    eventually(
+        lambda: len(Counter(ask(ip, 80) for _ in range(6))) == 3,
+        timeout=2,
+        interval=0.02,
+        retry_on=NETWORK_ERRORS,
+    )
 
 
 def test_udp_through_a_service(proxy, api, ns, backends):
@@ -525,7 +532,12 @@ def test_udp_through_a_service(proxy, api, ns, backends):
         "clusterIP"
     ]
     set_endpoints(api, ns, "udp", [one, two], "u", "UDP")
-    wait_until(lambda: on_lo(ip) and listening(ip, 5300, "udp"), timeout=2)
+    eventually(
+        lambda: on_lo(ip) and listening(ip, 5300, "udp"),
+        timeout=2,
+        interval=0.02,
+        retry_on=NETWORK_ERRORS,
+    )
     seen = set()
     for i in range(4):  # a fresh client socket each time: a new session, the next backend
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -572,10 +584,18 @@ def test_dns_answers_for_cluster_ip_and_headless_services(proxy, api, ns, upstre
     ]
     domain = f"{ns}.svc.cluster.local."
     for tcp in (False, True):
-        assert wait_until(lambda tcp=tcp: rdata(query(f"web.{domain}", "A", tcp))) == [ip]
+        assert eventually(
+            lambda tcp=tcp: rdata(query(f"web.{domain}", "A", tcp)),
+            timeout=3,
+            interval=0.02,
+            retry_on=NETWORK_ERRORS,
+        ) == [ip]
         assert rdata(query(f"_http._tcp.web.{domain}", "SRV", tcp)) == [f"0 100 80 web.{domain}"]
-        assert wait_until(
-            lambda tcp=tcp: rdata(query(f"db.{domain}", "A", tcp)) == ["172.30.0.5", "172.30.0.6"]
+        assert eventually(
+            lambda tcp=tcp: rdata(query(f"db.{domain}", "A", tcp)) == ["172.30.0.5", "172.30.0.6"],
+            timeout=3,
+            interval=0.02,
+            retry_on=NETWORK_ERRORS,
         )
         assert rdata(query(f"_pg._tcp.db.{domain}", "SRV", tcp)) == [
             f"0 50 5432 172-30-0-6.db.{domain}",
@@ -591,7 +611,9 @@ def test_dns_answers_for_cluster_ip_and_headless_services(proxy, api, ns, upstre
 
 def test_a_service_without_endpoints_refuses_at_once(proxy, api, ns):
     ip = create_service(api, ns, "empty", [{"port": 80}])["spec"]["clusterIP"]
-    wait_until(lambda: on_lo(ip) and listening(ip, 80), timeout=2)
+    eventually(
+        lambda: on_lo(ip) and listening(ip, 80), timeout=2, interval=0.02, retry_on=NETWORK_ERRORS
+    )
     started = time.monotonic()
     with socket.create_connection((ip, 80), timeout=2) as s:
         s.sendall(b"who\n")
@@ -605,15 +627,17 @@ def test_a_deleted_service_loses_its_listener_and_address_within_a_second(proxy,
     svc = create_service(api, ns, "gone", [{"port": 81}], type="NodePort")
     ip, node_port = svc["spec"]["clusterIP"], svc["spec"]["ports"][0]["nodePort"]
     set_endpoints(api, ns, "gone", [web])
-    wait_until(served(ip, 81, "w"), timeout=2)
+    eventually(served(ip, 81, "w"), timeout=2, interval=0.02, retry_on=NETWORK_ERRORS)
     assert ask("127.0.0.1", node_port) == "w"
     r = api.delete(f"/api/v1/namespaces/{ns}/services/gone")
     assert r.status_code == 200, r.text
     deleted = time.monotonic()
     # Only look, never send: a ClusterIP that left lo would be routed off the host.
-    wait_until(
+    eventually(
         lambda: not on_lo(ip) and not listening(ip, 81) and not listening("0.0.0.0", node_port),
         timeout=1.0,
+        interval=0.02,
+        retry_on=NETWORK_ERRORS,
     )
     assert time.monotonic() - deleted < 1.0
     with pytest.raises(ConnectionRefusedError):
@@ -634,16 +658,23 @@ def test_a_port_already_taken_gives_an_event_and_no_crash(proxy, api, ns, backen
             items = api.get(f"/api/v1/namespaces/{ns}/events").json()["items"]
             return next((e for e in items if e["reason"] == "PortInUse"), None)
 
-        found = wait_until(event, timeout=3)
+        found = eventually(event, timeout=3, interval=0.02, retry_on=NETWORK_ERRORS)
         assert found["involvedObject"]["name"] == "taken" and found["type"] == "Warning"
         assert str(port) in found["message"]
         assert proxy.alive()
-        wait_until(served(svc["spec"]["clusterIP"], port, "w"), timeout=2)  # ClusterIP works
+        eventually(
+            served(svc["spec"]["clusterIP"], port, "w"),
+            timeout=2,
+            interval=0.02,
+            retry_on=NETWORK_ERRORS,
+        )  # ClusterIP works
         assert not ingress_of(api, ns, "taken")  # pending, as k3s leaves it
     finally:
         squatter.close()
     # Once the port is free the proxy takes it (it retries every 2 s).
-    assert wait_until(lambda: ingress_of(api, ns, "taken"), timeout=5)
+    assert eventually(
+        lambda: ingress_of(api, ns, "taken"), timeout=5, interval=0.02, retry_on=NETWORK_ERRORS
+    )
     assert ask("127.0.0.1", port) == "w"
 
 
@@ -652,21 +683,25 @@ def test_the_proxy_survives_its_own_restart(proxy, api, ns, backends):
     keep = create_service(api, ns, "keep", [{"port": 80}])["spec"]["clusterIP"]
     drop = create_service(api, ns, "drop", [{"port": 80}])["spec"]["clusterIP"]
     set_endpoints(api, ns, "keep", [web])
-    wait_until(served(keep, 80, "w"), timeout=2)
-    wait_until(lambda: on_lo(drop), timeout=2)
+    eventually(served(keep, 80, "w"), timeout=2, interval=0.02, retry_on=NETWORK_ERRORS)
+    eventually(lambda: on_lo(drop), timeout=2, interval=0.02, retry_on=NETWORK_ERRORS)
     proxy.kill()  # SIGKILL: no chance to clean up
     assert on_lo(keep) and on_lo(drop)
     assert api.delete(f"/api/v1/namespaces/{ns}/services/drop").status_code == 200
     proxy.start()
-    wait_until(served(keep, 80, "w"), timeout=2)  # kept its address, bound again
-    wait_until(lambda: not on_lo(drop), timeout=2)  # the stale one is cleaned up
+    eventually(
+        served(keep, 80, "w"), timeout=2, interval=0.02, retry_on=NETWORK_ERRORS
+    )  # kept its address, bound again
+    eventually(
+        lambda: not on_lo(drop), timeout=2, interval=0.02, retry_on=NETWORK_ERRORS
+    )  # the stale one is cleaned up
 
 
 def test_the_proxy_rides_out_an_apiserver_restart(proxy, api, ns, backends, cluster):
     a, b = backends("a", "b")
     ip = create_service(api, ns, "steady", [{"port": 80}])["spec"]["clusterIP"]
     set_endpoints(api, ns, "steady", [a])
-    wait_until(served(ip, 80, "a"), timeout=2)
+    eventually(served(ip, 80, "a"), timeout=2, interval=0.02, retry_on=NETWORK_ERRORS)
     cluster.stop()
     try:
         time.sleep(0.5)
@@ -675,12 +710,19 @@ def test_the_proxy_rides_out_an_apiserver_restart(proxy, api, ns, backends, clus
     finally:
         cluster.start()
     with cluster.http() as http:
-        wait_until(lambda: http.get("/readyz").status_code == 200, timeout=20)
+        eventually(
+            lambda: http.get("/readyz").status_code == 200,
+            timeout=20,
+            interval=0.02,
+            retry_on=NETWORK_ERRORS,
+        )
         set_endpoints(http, ns, "steady", [b])
         fresh = create_service(http, ns, "fresh", [{"port": 80}])["spec"]["clusterIP"]
         set_endpoints(http, ns, "fresh", [a])
-    wait_until(served(ip, 80, "b"), timeout=15)  # informers resynced
-    wait_until(served(fresh, 80, "a"), timeout=5)
+    eventually(
+        served(ip, 80, "b"), timeout=15, interval=0.02, retry_on=NETWORK_ERRORS
+    )  # informers resynced
+    eventually(served(fresh, 80, "a"), timeout=5, interval=0.02, retry_on=NETWORK_ERRORS)
 
 
 # ---- a container on a Docker network of the test's own ----------------------------------
@@ -728,12 +770,16 @@ def test_a_container_reaches_a_cluster_ip_and_resolves_service_names(proxy, api,
     pod_ip = next(iter(httpd.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
     ip = create_service(api, ns, "web", [{"name": "http", "port": 80}])["spec"]["clusterIP"]
     set_endpoints(api, ns, "web", [Endpoint(pod_ip, 80)], "http")
-    wait_until(lambda: on_lo(ip) and listening(ip, 80), timeout=2)
+    eventually(
+        lambda: on_lo(ip) and listening(ip, 80), timeout=2, interval=0.02, retry_on=NETWORK_ERRORS
+    )
 
     def fetch() -> str:  # httpd may still be starting: a few bounded tries
         code, out = client.exec_run(["wget", "-q", "-O-", f"http://{ip}:80/"])
         return out.decode().strip() if code == 0 else ""
 
-    assert wait_until(fetch, timeout=10, interval=0.2) == "hello-from-httpd"
+    assert (
+        eventually(fetch, timeout=10, interval=0.2, retry_on=NETWORK_ERRORS) == "hello-from-httpd"
+    )
     code, out = client.exec_run(["nslookup", f"web.{ns}.svc.cluster.local", CLUSTER_DNS])
     assert code == 0 and ip in out.decode(), out.decode()

@@ -28,6 +28,7 @@ from client.rest import AsyncClient, Client
 from deploy import processes
 from deploy.controlplane import make_workdir, remove_workdir, start_apiserver, start_etcd
 from kubelet.hollow import LEASE_NAMESPACE, run_hollow_nodes
+from tests.support.wait import eventually
 
 
 class Cluster:
@@ -122,16 +123,6 @@ def pod(name: str, cpu: str = "100m", **spec: Any) -> dict[str, Any]:
     }
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
-
-
 def node_of(cluster: Cluster, ns: str, name: str) -> str | None:
     return cluster.api.get(PODS, name, ns)["spec"].get("nodeName")
 
@@ -143,7 +134,7 @@ def bound(cluster: Cluster, ns: str, *names: str, timeout: float = 10.0) -> dict
         nodes = {n: node_of(cluster, ns, n) for n in names}
         return nodes if all(nodes.values()) else None
 
-    return wait_for(check, timeout, f"pods {names} to be bound")
+    return eventually(check, timeout=timeout, message=f"pods {names} to be bound")
 
 
 def pod_scheduled(cluster: Cluster, ns: str, name: str) -> dict[str, Any] | None:
@@ -158,7 +149,7 @@ def unschedulable(cluster: Cluster, ns: str, name: str) -> dict[str, Any]:
         cond = pod_scheduled(cluster, ns, name)
         return cond if cond and cond["status"] == "False" else None
 
-    return wait_for(check, 10, f"{name} to be marked unschedulable")
+    return eventually(check, timeout=10, message=f"{name} to be marked unschedulable")
 
 
 def events(cluster: Cluster, ns: str, name: str, reason: str) -> list[dict[str, Any]]:
@@ -205,7 +196,9 @@ def test_a_replicaset_burst_spreads_evenly_over_three_nodes(cluster, ns, add_nod
         assert max(counts.values()) - min(counts.values()) <= 1, counts
         assert pod_scheduled(cluster, ns, "web-0")["status"] == "True"
         node = placed["web-0"]
-        (event,) = wait_for(lambda: events(cluster, ns, "web-0", "Scheduled"), 10, "event")
+        (event,) = eventually(
+            lambda: events(cluster, ns, "web-0", "Scheduled"), timeout=10, message="event"
+        )
         assert event["type"] == "Normal"
         assert event["message"] == f"Successfully assigned {ns}/web-0 to {node}"
         assert event["source"]["component"] == "default-scheduler"
@@ -267,7 +260,9 @@ def test_a_pod_that_fits_nowhere_is_marked_unschedulable_with_kubernetes_message
         kinds = {c["type"]: c["status"] for c in status["conditions"]}
         assert kinds == {"example.com/Gate": "True", "PodScheduled": "False"}
         assert status["phase"] == "Pending"
-        (event,) = wait_for(lambda: events(cluster, ns, "greedy", "FailedScheduling"), 10, "event")
+        (event,) = eventually(
+            lambda: events(cluster, ns, "greedy", "FailedScheduling"), timeout=10, message="event"
+        )
         assert event["type"] == "Warning" and event["message"] == expected
         assert node_of(cluster, ns, "greedy") is None
 
@@ -327,14 +322,16 @@ def lease_holder(cluster: Cluster) -> str:
 def test_of_two_replicas_one_leads_and_the_other_takes_over_when_it_stops(cluster, ns, add_node):
     add_node("leader-node")
     with cluster.scheduler(*FAST_ELECTION) as first:
-        leader = wait_for(lambda: lease_holder(cluster), 10, "a leader")
+        leader = eventually(lambda: lease_holder(cluster), timeout=10, message="a leader")
         with cluster.scheduler(*FAST_ELECTION):
             cluster.api.create(PODS, pod("before"), ns)
             bound(cluster, ns, "before")
             assert lease_holder(cluster) == leader
             first.stop()  # SIGTERM: the leader releases its Lease on the way out
-            successor = wait_for(
-                lambda: (h := lease_holder(cluster)) and h != leader and h, 10, "a successor"
+            successor = eventually(
+                lambda: (h := lease_holder(cluster)) and h != leader and h,
+                timeout=10,
+                message="a successor",
             )
             assert successor
             cluster.api.create(PODS, pod("after"), ns)

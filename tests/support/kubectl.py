@@ -11,12 +11,12 @@ import os
 import queue
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.processes import stop_pid
+from tests.support.wait import Deadline
 
 DEFAULT_KUBECTL = "/usr/bin/kubectl"
 VERSIONED_DIR = Path("/usr/lib/google-cloud-sdk/bin")
@@ -131,16 +131,12 @@ class Stream:
 
     def wait_for(self, predicate: Callable[[str], bool], timeout: float = 15) -> str:
         """The first new stdout line matching `predicate`; fails after `timeout` s."""
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout, "a matching line")
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(
-                    f"no matching line within {timeout}s; saw:\n"
-                    + "\n".join([*self.lines, "--- stderr", *self.stderr])
-                )
+            if deadline.expired():
+                raise deadline.error("\n".join(["", *self.lines, "--- stderr", *self.stderr]))
             try:
-                line = self._queue.get(timeout=min(remaining, 0.2))
+                line = self._queue.get(timeout=min(deadline.remaining(), 0.2))
             except queue.Empty:
                 if self.popen.poll() is not None and self._queue.empty():
                     self._reader.join(timeout=1)
