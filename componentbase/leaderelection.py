@@ -13,7 +13,8 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from client.leaderelection import JITTER_FACTOR, LeaderElector
 from client.rest import AsyncClient
@@ -51,7 +52,7 @@ def leader_election_error(args: argparse.Namespace) -> str | None:
 
 
 async def run_while_leading(
-    api: AsyncClient, args: argparse.Namespace, work: Callable[[], Awaitable[None]]
+    api: AsyncClient, args: argparse.Namespace, work: Callable[[], Coroutine[Any, Any, None]]
 ) -> None:
     """Campaign for the Lease the flags name; run `work` while holding it."""
     elector = LeaderElector(

@@ -211,13 +211,13 @@ class FakeCluster:
                 if targets and not md.get("deletionTimestamp"):
                     self._bind(pod, targets[next(self._rr) % len(targets)])
                 continue
-            node = by_name.get(bound)
-            if node is None:
+            target = by_name.get(bound)
+            if target is None:
                 continue  # bound elsewhere, or to a dead node
             if md.get("deletionTimestamp"):
                 self._finish(pod)
             else:
-                self._run(pod, node)
+                self._run(pod, target)
 
     def _schedulable_nodes(self, live: dict[str, FakeNode]) -> list[str]:
         names = []
