@@ -329,8 +329,8 @@ class PodSyncer:
             binds = volumes.container_binds(container, volume_paths, read_only=read_only)
             resolv = resolv_conf(pod, container, self.settings.dns)
             if resolv is not None:
-                path = volumes.write_resolv_conf(self.settings.root_dir, uid, resolv)
-                binds.append(f"{path}:{RESOLV_CONF}:rw")
+                resolv_path = volumes.write_resolv_conf(self.settings.root_dir, uid, resolv)
+                binds.append(f"{resolv_path}:{RESOLV_CONF}:rw")
             log_path = volumes.termination_log_path(
                 self.settings.root_dir, uid, name, restart_count
             )

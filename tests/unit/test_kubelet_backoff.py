@@ -1,5 +1,5 @@
-"""Back-off, probe thresholds, the start limiter and the Event spam filter: the
-kubelet's timing rules, with fake clocks."""
+"""Back-off, probe thresholds and the start limiter: the kubelet's timing rules,
+with fake clocks."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import asyncio
 import pytest
 
 from kubelet.backoff import Backoff
-from kubelet.events import SpamFilter
 from kubelet.probes import ThresholdTracker, probe_settings
 from kubelet.startlimiter import CONTAINER, SANDBOX, PriorityLimiter
 
@@ -176,12 +175,3 @@ def test_priority_limiter_survives_cancellation() -> None:
         return limiter.in_use
 
     assert asyncio.run(scenario()) == 1
-
-
-def test_event_spam_filter() -> None:
-    spam = SpamFilter(burst=3, refill_seconds=10)
-    assert [spam.allow("u", "Unhealthy", now=0) for _ in range(4)] == [True, True, True, False]
-    assert spam.allow("u", "Killing", now=0)  # another reason has its own bucket
-    assert spam.allow("v", "Unhealthy", now=0)  # another object too
-    assert not spam.allow("u", "Unhealthy", now=5)
-    assert spam.allow("u", "Unhealthy", now=11)
