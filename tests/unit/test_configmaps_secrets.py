@@ -14,7 +14,7 @@ from api.defaults import apply_defaults
 from api.validation import validate
 from apiserver import protobuf, strategies, tables
 from kubelet import volumes
-from kubelet.configsources import SourceError, references, volume_payload
+from kubelet.configdata import ConfigDataError, references, volume_payload
 from kubelet.envvars import build_env
 
 
@@ -141,7 +141,7 @@ def test_protobuf_secret_bytes_become_base64():
 
 
 POD = {"metadata": {"name": "p", "namespace": "ns", "uid": "u1"}, "spec": {}}
-SOURCES = {
+CONFIG_DATA = {
     ("ConfigMap", "cfg"): cm(data={"A": "from-cm", "B": "$(X)", "1bad=": "?"}),
     ("Secret", "s"): secret(data={"PASS": b64("hunter2")}),
     ("ConfigMap", "gone"): None,
@@ -170,7 +170,13 @@ def test_env_from_configmaps_and_secrets():
     }
     warnings: list[str] = []
     env = build_env(
-        POD, container, pod_ip="", host_ip="", sources=SOURCES, warnings=warnings, service_env={}
+        POD,
+        container,
+        pod_ip="",
+        host_ip="",
+        config_data=CONFIG_DATA,
+        warnings=warnings,
+        service_env={},
     )
     assert env == [
         ("P_A", "from-cm"),
@@ -188,15 +194,15 @@ def test_env_from_configmaps_and_secrets():
 
 def test_env_missing_sources_are_errors():
     def env_of(container):
-        return build_env(POD, container, pod_ip="", host_ip="", sources=SOURCES)
+        return build_env(POD, container, pod_ip="", host_ip="", config_data=CONFIG_DATA)
 
     missing = {"name": "X", "valueFrom": {"configMapKeyRef": {"name": "gone", "key": "k"}}}
-    with pytest.raises(SourceError, match=r'^configmap "gone" not found$'):
+    with pytest.raises(ConfigDataError, match=r'^configmap "gone" not found$'):
         env_of({"env": [missing]})
     no_key = {"name": "X", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}
-    with pytest.raises(SourceError, match=r"^couldn't find key k in Secret ns/s$"):
+    with pytest.raises(ConfigDataError, match=r"^couldn't find key k in Secret ns/s$"):
         env_of({"env": [no_key]})
-    with pytest.raises(SourceError, match=r'^secret "nope" not found$'):
+    with pytest.raises(ConfigDataError, match=r'^secret "nope" not found$'):
         env_of({"envFrom": [{"secretRef": {"name": "nope"}}]})
     assert env_of({"envFrom": [{"secretRef": {"name": "nope", "optional": True}}]}) == []
 
@@ -209,7 +215,7 @@ def test_references_and_volume_payloads():
         }
     }
     assert references(pod) == {("Secret", "s"), ("ConfigMap", "cfg")}
-    all_keys = volume_payload("ns", {"name": "v", "configMap": {"name": "cfg"}}, SOURCES)
+    all_keys = volume_payload("ns", {"name": "v", "configMap": {"name": "cfg"}}, CONFIG_DATA)
     assert all_keys["A"] == (b"from-cm", 0o644)
     picked = volume_payload(
         "ns",
@@ -221,20 +227,20 @@ def test_references_and_volume_payloads():
                 "items": [{"key": "PASS", "path": "a/pw", "mode": 0o600}],
             },
         },
-        SOURCES,
+        CONFIG_DATA,
     )
     assert picked == {"a/pw": (b"hunter2", 0o600)}
-    with pytest.raises(SourceError, match=r"^references non-existent secret key: x$"):
+    with pytest.raises(ConfigDataError, match=r"^references non-existent secret key: x$"):
         volume_payload(
             "ns",
             {"name": "v", "secret": {"secretName": "s", "items": [{"key": "x", "path": "x"}]}},
-            SOURCES,
+            CONFIG_DATA,
         )
-    with pytest.raises(SourceError, match=r'^configmap "gone" not found$'):
-        volume_payload("ns", {"name": "v", "configMap": {"name": "gone"}}, SOURCES)
+    with pytest.raises(ConfigDataError, match=r'^configmap "gone" not found$'):
+        volume_payload("ns", {"name": "v", "configMap": {"name": "gone"}}, CONFIG_DATA)
     assert (
         volume_payload(
-            "ns", {"name": "v", "configMap": {"name": "gone", "optional": True}}, SOURCES
+            "ns", {"name": "v", "configMap": {"name": "gone", "optional": True}}, CONFIG_DATA
         )
         == {}
     )
@@ -252,7 +258,7 @@ def test_atomic_writer_and_mount_errors(tmp_path: Path):
     assert not (target / "d").exists() and not first.exists()
     pod = {**POD, "spec": {"volumes": [{"name": "v", "configMap": {"name": "gone"}}]}}
     with pytest.raises(volumes.MountError) as exc:
-        volumes.prepare_volumes(pod, tmp_path, "n", SOURCES)
+        volumes.prepare_volumes(pod, tmp_path, "n", CONFIG_DATA)
     assert str(exc.value) == 'MountVolume.SetUp failed for volume "v" : configmap "gone" not found'
     binds = volumes.container_binds(
         {"volumeMounts": [{"name": "v", "mountPath": "/etc/cfg"}]},
