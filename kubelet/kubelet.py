@@ -35,8 +35,8 @@ from kubelet.pause import ensure_sandbox_image
 from kubelet.pleg import Pleg, RuntimeCache
 from kubelet.podsync import PodSyncer, SyncSettings
 from kubelet.podworkers import PodWorkers
-from kubelet.prober import Prober
-from kubelet.probes import ProbeManager
+from kubelet.prober.manager import ProbeManager
+from kubelet.prober.runner import ProbeRunner
 from kubelet.runtime import DockerRuntime
 from kubelet.server import KubeletServer, TokenReviewer
 from kubelet.serviceenv import service_env
@@ -62,8 +62,8 @@ class Kubelet:
         self.pleg = Pleg(
             self.runtime, self.cache, config.node_name, config.pod_network, self._containers_changed
         )
-        self.prober = Prober(self.runtime)
-        self.probes = ProbeManager(self.prober, self.events, self._probe_changed)
+        self.probe_runner = ProbeRunner(self.runtime)
+        self.probes = ProbeManager(self.probe_runner, self.events, self._probe_changed)
         self.images = ImageManager(self.runtime, self.events)
         self.settings = SyncSettings(
             node=config.node_name,
@@ -242,7 +242,7 @@ class Kubelet:
             await informer.stop()
         await self.workers.stop()
         await self.probes.stop()
-        await self.prober.aclose()
+        await self.probe_runner.aclose()
         await self.api.aclose()
         self.runtime.close()
 

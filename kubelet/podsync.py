@@ -37,7 +37,7 @@ from kubelet.images import ImageManager
 from kubelet.pleg import Pleg, RuntimeCache
 from kubelet.podkiller import PodKiller, grace_seconds, probe_grace
 from kubelet.podstatus import StatusInputs, compute_pod_status, is_terminal
-from kubelet.probes import ProbeManager
+from kubelet.prober.manager import ProbeManager
 from kubelet.records import ContainerRecord, PodRuntime
 from kubelet.runtime import DockerRuntime, NameConflict, RuntimeFailure
 from kubelet.startlimiter import CONTAINER, SANDBOX, PriorityLimiter

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from kubelet.backoff import Backoff
-from kubelet.probes import ThresholdTracker, probe_settings
+from kubelet.prober.manager import ThresholdTracker, probe_settings
 from kubelet.startlimiter import CONTAINER, SANDBOX, PriorityLimiter
 
 
