@@ -9,10 +9,9 @@ starts). Users with a registry can pass `--sandbox-image registry.k8s.io/pause:3
 from __future__ import annotations
 
 import io
-import shutil
 import tarfile
-from pathlib import Path
 
+from componentbase.busybox import BusyboxNotFound, busybox_binary
 from kubelet.runtime import DockerRuntime, RuntimeFailure
 
 DEFAULT_SANDBOX_IMAGE = "minik/pause:1"
@@ -26,17 +25,15 @@ ENTRYPOINT ["/busybox", "sh", "-c", "{_LOOP}"]
 """.encode()
 
 
-def busybox_binary() -> Path:
-    for candidate in ("/bin/busybox", "/usr/bin/busybox"):
-        if Path(candidate).exists():
-            return Path(candidate)
-    found = shutil.which("busybox")
-    if not found:
+def sandbox_busybox() -> bytes:
+    """The busybox the default sandbox image is built from."""
+    try:
+        return busybox_binary().read_bytes()
+    except BusyboxNotFound as err:
         raise RuntimeFailure(
-            "cannot build the sandbox image: busybox not found (install Debian's "
-            "busybox-static) — or pass --sandbox-image with an image you have"
-        )
-    return Path(found)
+            f"cannot build the sandbox image: {err} — or pass --sandbox-image with an "
+            "image you have"
+        ) from err
 
 
 def build_context(busybox: bytes) -> io.BytesIO:
@@ -56,6 +53,6 @@ async def ensure_sandbox_image(runtime: DockerRuntime, image: str) -> None:
     if await runtime.image(image) is not None:
         return
     if image == DEFAULT_SANDBOX_IMAGE:
-        await runtime.build(image, build_context(busybox_binary().read_bytes()))
+        await runtime.build(image, build_context(sandbox_busybox()))
         return
     await runtime.pull(image)

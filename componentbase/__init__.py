@@ -1,0 +1,1 @@
+"""Shared scaffolding for minik's components (Kubernetes' component-base)."""
