@@ -49,7 +49,7 @@ def write_events(
         writer = asyncio.create_task(sink.run())
         for reason, field_path in emit:
             sink.emit(POD, WARNING, reason, f"{reason} happened", field_path)
-        for _ in range(200):
+        for _ in range(500):  # up to 5 s on a busy machine
             if len(received) == arrive:
                 break
             await asyncio.sleep(0.01)
