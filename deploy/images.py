@@ -5,14 +5,12 @@ Run as `python -m deploy.images` (deploy/setup.sh does)."""
 
 from __future__ import annotations
 
-import io
-import shutil
 import sys
-import tarfile
-from pathlib import Path
 
 import docker
 import docker.errors
+
+from componentbase.busybox import build_context, busybox_binary
 
 BUSYBOX_IMAGE = "minik/busybox:latest"
 BUSYBOX_DOCKERFILE = b"""FROM scratch
@@ -21,29 +19,6 @@ RUN ["/bin/busybox", "--install", "-s", "/bin"]
 RUN ["/bin/busybox", "mkdir", "-p", "/tmp", "/var/www", "/etc", "/root"]
 ENV PATH=/bin
 """
-
-
-def busybox_binary() -> Path:
-    for candidate in ("/bin/busybox", "/usr/bin/busybox"):
-        if Path(candidate).exists():
-            return Path(candidate)
-    found = shutil.which("busybox")
-    if not found:
-        raise RuntimeError("busybox not found: install Debian's busybox-static")
-    return Path(found)
-
-
-def build_context(files: dict[str, bytes]) -> io.BytesIO:
-    """An in-memory tar build context."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o755
-            tar.addfile(info, io.BytesIO(data))
-    buf.seek(0)
-    return buf
 
 
 def build(tag: str, files: dict[str, bytes]) -> str:

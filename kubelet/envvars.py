@@ -5,7 +5,7 @@ service variables) as `$(NAME)`. `command` and `args` may refer to the whole
 environment. `$$` escapes a `$`; an unknown `$(NAME)` is left as written. Values
 may also come from the pod itself (`valueFrom.fieldRef`), from the container's
 resources (`valueFrom.resourceFieldRef`) or from ConfigMaps and Secrets
-(`configMapKeyRef`, `secretKeyRef`, `envFrom`; see kubelet/configsources.py).
+(`configMapKeyRef`, `secretKeyRef`, `envFrom`; see kubelet/configdata.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from api.quantity import QuantityError, parse_quantity
-from kubelet.configsources import Sources, env_from, key_ref_value
+from kubelet.configdata import ConfigData, env_from, key_ref_value
 
 
 class EnvError(Exception):
@@ -130,18 +130,18 @@ def build_env(
     host_ip: str,
     service_env: Mapping[str, str] | None = None,
     node_allocatable: Mapping[str, str] | None = None,
-    sources: Sources | None = None,
+    config_data: ConfigData | None = None,
     warnings: list[str] | None = None,
 ) -> list[tuple[str, str]]:
     """The container's environment in Kubernetes' order: service variables first,
     then `envFrom`, then `env` entries (later ones override earlier ones of the same
-    name). `sources` holds the ConfigMaps and Secrets the pod refers to (None: missing);
-    a missing one raises configsources.SourceError unless optional. Skipped envFrom
+    name). `config_data` holds the ConfigMaps and Secrets the pod refers to (None: missing);
+    a missing one raises configdata.ConfigDataError unless optional. Skipped envFrom
     keys are reported in `warnings`."""
     service_env = dict(service_env or {})
-    sources = sources or {}
+    config_data = config_data or {}
     namespace = (pod.get("metadata") or {}).get("namespace") or ""
-    resolved = env_from(namespace, container, sources, warnings if warnings is not None else [])
+    resolved = env_from(namespace, container, config_data, warnings if warnings is not None else [])
     order: list[str] = list(service_env) + [k for k in resolved if k not in service_env]
     for entry in container.get("env") or []:
         name = entry.get("name") or ""
@@ -158,7 +158,7 @@ def build_env(
             elif source.get("configMapKeyRef") or source.get("secretKeyRef"):
                 kind = "ConfigMap" if source.get("configMapKeyRef") else "Secret"
                 ref = source.get("configMapKeyRef") or source.get("secretKeyRef")
-                found = key_ref_value(namespace, kind, ref, sources)
+                found = key_ref_value(namespace, kind, ref, config_data)
                 if found is None:
                     continue  # optional and missing: left out
                 value = found

@@ -5,13 +5,14 @@ only queues, so a pod sync never waits on the apiserver for an Event and a burst
 of pods does not slow their own start-up. As in client-go, a spam filter allows
 each object a burst of 25 events per reason, then one per 5 minutes (a failing
 probe every second does not write an Event every second), and when the queue is
-full events are dropped and logged.
+full events are dropped and logged. The recorder logs and drops an Event the
+apiserver refuses; anything else it raises (an Event that cannot even be encoded)
+is a bug in the kubelet, logged with its traceback, never silently swallowed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -99,7 +100,14 @@ class EventSink:
                     if not self.busy():
                         break
                     await asyncio.sleep(0.05)
-                with contextlib.suppress(Exception):
+                try:
                     await self.recorder.record(obj, event_type, reason, message, field_path)
+                except Exception:  # the recorder logs API errors itself: this is a bug
+                    log.exception(
+                        "event %s (%r, fieldPath %r) could not be written",
+                        reason,
+                        message,
+                        field_path,
+                    )
 
         await asyncio.gather(*(writer() for _ in range(self.writers)))

@@ -22,85 +22,34 @@ from typing import Any
 
 from api.errors import AlreadyExists, ApiError, NotFound
 from api.resources import LEASES, NODES
-from api.timefmt import micro_time, rfc3339
 from client.kubeconfig import load as load_kubeconfig
 from client.rest import AsyncClient
+from kubelet.node import (
+    KUBELET_VERSION,
+    LEASE_NAMESPACE,
+    NodeFacts,
+    lease_object,
+    node_object,
+)
+from kubelet.nodestatus import LEASE_RENEW_SECONDS
 
 log = logging.getLogger(__name__)
-LEASE_NAMESPACE = "kube-node-lease"
-LEASE_DURATION_SECONDS = 40  # the kubelet's default
-RENEW_INTERVAL = 10.0  # the kubelet renews at a quarter of the duration
 DEFAULT_CAPACITY = {"cpu": "32", "memory": "64Gi", "pods": "110"}
 HOLLOW_LABEL = "minik.io/hollow"
 
 
-def _now(micro: bool = False) -> str:
-    return micro_time() if micro else rfc3339()
-
-
 def hollow_node(name: str, capacity: Mapping[str, str]) -> dict[str, Any]:
-    """A Node as a kubelet registers it, Ready, with allocatable = capacity."""
-    now = _now()
-    conditions = [
-        _condition("MemoryPressure", "False", "KubeletHasSufficientMemory", now),
-        _condition("DiskPressure", "False", "KubeletHasNoDiskPressure", now),
-        _condition("PIDPressure", "False", "KubeletHasSufficientPID", now),
-        _condition("Ready", "True", "KubeletReady", now),
-    ]
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {
-            "name": name,
-            "labels": {
-                "kubernetes.io/hostname": name,
-                "kubernetes.io/os": "linux",
-                "kubernetes.io/arch": "amd64",
-                HOLLOW_LABEL: "true",
-            },
-        },
-        "spec": {},
-        "status": {
-            "capacity": dict(capacity),
-            "allocatable": dict(capacity),
-            "conditions": conditions,
-            "addresses": [{"type": "Hostname", "address": name}],
-            "nodeInfo": {
-                "kubeletVersion": "v1.32.0-minik-hollow",
-                "operatingSystem": "linux",
-                "architecture": "amd64",
-                "containerRuntimeVersion": "hollow://0.1.0",
-            },
-        },
-    }
-
-
-def _condition(kind: str, status: str, reason: str, now: str) -> dict[str, str]:
-    return {
-        "type": kind,
-        "status": status,
-        "reason": reason,
-        "lastHeartbeatTime": now,
-        "lastTransitionTime": now,
-    }
-
-
-def node_lease(name: str, node_uid: str | None) -> dict[str, Any]:
-    md: dict[str, Any] = {"name": name, "namespace": LEASE_NAMESPACE}
-    if node_uid:
-        md["ownerReferences"] = [
-            {"apiVersion": "v1", "kind": "Node", "name": name, "uid": node_uid}
-        ]
-    return {
-        "apiVersion": "coordination.k8s.io/v1",
-        "kind": "Lease",
-        "metadata": md,
-        "spec": {
-            "holderIdentity": name,
-            "leaseDurationSeconds": LEASE_DURATION_SECONDS,
-            "renewTime": _now(micro=True),
-        },
-    }
+    """A Node as a kubelet registers it (kubelet/node.py's builders), Ready, with
+    allocatable = capacity, a hostname for its only address and no kubelet port."""
+    facts = NodeFacts(
+        name=name,
+        internal_ip="",
+        kubelet_port=0,
+        container_runtime_version="hollow://0.1.0",
+        kubelet_version=f"{KUBELET_VERSION}-hollow",
+        labels={HOLLOW_LABEL: "true"},
+    )
+    return node_object(facts, capacity)  # Ready
 
 
 async def register_node(api: AsyncClient, name: str, capacity: Mapping[str, str]) -> None:
@@ -111,17 +60,18 @@ async def register_node(api: AsyncClient, name: str, capacity: Mapping[str, str]
     except AlreadyExists:
         created = await api.patch(NODES, name, {"status": node["status"]}, subresource="status")
     try:
-        await api.create(LEASES, node_lease(name, created["metadata"].get("uid")), LEASE_NAMESPACE)
+        lease = lease_object(name, created["metadata"].get("uid"))
+        await api.create(LEASES, lease, LEASE_NAMESPACE)
     except AlreadyExists:
         await renew_lease(api, name)
 
 
 async def renew_lease(api: AsyncClient, name: str) -> None:
-    patch = {"spec": {"holderIdentity": name, "renewTime": _now(micro=True)}}
+    patch = {"spec": lease_object(name, None)["spec"]}  # a new renewTime
     try:
         await api.patch(LEASES, name, patch, "merge", LEASE_NAMESPACE)
     except NotFound:
-        await api.create(LEASES, node_lease(name, None), LEASE_NAMESPACE)
+        await api.create(LEASES, lease_object(name, None), LEASE_NAMESPACE)
 
 
 async def _bounded(
@@ -145,7 +95,7 @@ async def run_hollow_nodes(
     capacity: Mapping[str, str],
     stop_event: asyncio.Event,
     *,
-    renew_interval: float = RENEW_INTERVAL,
+    renew_interval: float = LEASE_RENEW_SECONDS,
     concurrency: int = 16,
     registered: asyncio.Event | None = None,
 ) -> None:
@@ -171,7 +121,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--cpu", default=DEFAULT_CAPACITY["cpu"])
     p.add_argument("--memory", default=DEFAULT_CAPACITY["memory"])
     p.add_argument("--pods", default=DEFAULT_CAPACITY["pods"])
-    p.add_argument("--renew-interval", type=float, default=RENEW_INTERVAL)
+    p.add_argument("--renew-interval", type=float, default=LEASE_RENEW_SECONDS)
     return p.parse_args(argv)
 
 

@@ -25,7 +25,7 @@ from client.kubeconfig import load as load_kubeconfig
 from client.rest import ALL_NAMESPACES, AsyncClient
 from kubelet import dockerlabels, volumes
 from kubelet.config import KubeletConfig
-from kubelet.configsources import ConfigSources, references
+from kubelet.configdata import ConfigDataCache, references
 from kubelet.containerspec import DnsSettings
 from kubelet.events import EventSink
 from kubelet.images import ImageManager
@@ -35,8 +35,8 @@ from kubelet.pause import ensure_sandbox_image
 from kubelet.pleg import Pleg, RuntimeCache
 from kubelet.podsync import PodSyncer, SyncSettings
 from kubelet.podworkers import PodWorkers
-from kubelet.prober import Prober
-from kubelet.probes import ProbeManager
+from kubelet.prober.manager import ProbeManager
+from kubelet.prober.runner import ProbeRunner
 from kubelet.runtime import DockerRuntime
 from kubelet.server import KubeletServer, TokenReviewer
 from kubelet.serviceenv import service_env
@@ -62,8 +62,8 @@ class Kubelet:
         self.pleg = Pleg(
             self.runtime, self.cache, config.node_name, config.pod_network, self._containers_changed
         )
-        self.prober = Prober(self.runtime)
-        self.probes = ProbeManager(self.prober, self.events, self._probe_changed)
+        self.probe_runner = ProbeRunner(self.runtime)
+        self.probes = ProbeManager(self.probe_runner, self.events, self._probe_changed)
         self.images = ImageManager(self.runtime, self.events)
         self.settings = SyncSettings(
             node=config.node_name,
@@ -74,6 +74,8 @@ class Kubelet:
             dns=DnsSettings(config.cluster_dns, config.cluster_domain),
             allocatable=dict(config.capacity),
         )
+        # ConfigMaps and Secrets, for env and volumes.
+        self.config_cache = ConfigDataCache(self.api)
         self.syncer = PodSyncer(
             self.settings,
             self.runtime,
@@ -84,7 +86,7 @@ class Kubelet:
             self.status,
             self.events,
             service_env=self._service_env,
-            config_sources=self._config_sources,
+            fetch_config_data=self.config_cache.for_pod,
         )
         self.workers = PodWorkers(self.syncer, self.api, self.ready)
         self.informer = Informer(
@@ -98,9 +100,8 @@ class Kubelet:
         )
         # Services, for the service environment variables of new containers.
         self.services = Informer(self.api, SERVICES, ALL_NAMESPACES)
-        # ConfigMaps and Secrets, for env and volumes; a change wakes the pods using it.
-        self.config_objects = ConfigSources(self.api)
-        for kind, informer in self.config_objects.informers.items():
+        # A ConfigMap or Secret that changes wakes the pods using it.
+        for kind, informer in self.config_cache.informers.items():
             informer.add_handler(
                 on_add=lambda obj, kind=kind: self._config_changed(kind, obj),
                 on_update=lambda _old, obj, kind=kind: self._config_changed(kind, obj),
@@ -132,9 +133,6 @@ class Kubelet:
 
     def _service_env(self, pod: dict[str, Any]) -> dict[str, str]:
         return service_env(pod, self.services.list())
-
-    async def _config_sources(self, pod: dict[str, Any]) -> dict[Any, Any]:
-        return await self.config_objects.for_pod(pod)
 
     def _config_changed(self, kind: str, obj: dict[str, Any]) -> None:
         md = obj.get("metadata") or {}
@@ -203,10 +201,10 @@ class Kubelet:
         await self._prepare()
         assert self.agent is not None
         self.services.start()
-        for informer in self.config_objects.informers.values():
+        for informer in self.config_cache.informers.values():
             informer.start()
         self.informer.start()
-        for informer in (self.services, *self.config_objects.informers.values(), self.informer):
+        for informer in (self.services, *self.config_cache.informers.values(), self.informer):
             while not await informer.wait_for_sync(timeout=30):
                 log.warning("%s informer not synced yet", informer.res.plural)
         self.ready.set()
@@ -240,11 +238,11 @@ class Kubelet:
                 await task
         await self.informer.stop()
         await self.services.stop()
-        for informer in self.config_objects.informers.values():
+        for informer in self.config_cache.informers.values():
             await informer.stop()
         await self.workers.stop()
         await self.probes.stop()
-        await self.prober.aclose()
+        await self.probe_runner.aclose()
         await self.api.aclose()
         self.runtime.close()
 

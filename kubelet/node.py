@@ -36,7 +36,7 @@ class NodeFacts:
     """What a node reports about itself besides capacity."""
 
     name: str
-    internal_ip: str
+    internal_ip: str  # "" for none (hollow nodes)
     kubelet_port: int
     container_runtime_version: str  # "docker://20.10.24"
     kubelet_version: str = KUBELET_VERSION
@@ -148,7 +148,7 @@ def node_status(
     allocatable: Mapping[str, str] | None = None,
     conditions: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    addresses = [{"type": "InternalIP", "address": facts.internal_ip}]
+    addresses = [{"type": "InternalIP", "address": facts.internal_ip}] if facts.internal_ip else []
     addresses.append({"type": "Hostname", "address": facts.name})
     return {
         "capacity": dict(capacity),

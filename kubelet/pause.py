@@ -9,10 +9,8 @@ starts). Users with a registry can pass `--sandbox-image registry.k8s.io/pause:3
 from __future__ import annotations
 
 import io
-import shutil
-import tarfile
-from pathlib import Path
 
+from componentbase.busybox import BusyboxNotFound, build_context, busybox_binary
 from kubelet.runtime import DockerRuntime, RuntimeFailure
 
 DEFAULT_SANDBOX_IMAGE = "minik/pause:1"
@@ -26,29 +24,20 @@ ENTRYPOINT ["/busybox", "sh", "-c", "{_LOOP}"]
 """.encode()
 
 
-def busybox_binary() -> Path:
-    for candidate in ("/bin/busybox", "/usr/bin/busybox"):
-        if Path(candidate).exists():
-            return Path(candidate)
-    found = shutil.which("busybox")
-    if not found:
+def sandbox_busybox() -> bytes:
+    """The busybox the default sandbox image is built from."""
+    try:
+        return busybox_binary().read_bytes()
+    except BusyboxNotFound as err:
         raise RuntimeFailure(
-            "cannot build the sandbox image: busybox not found (install Debian's "
-            "busybox-static) — or pass --sandbox-image with an image you have"
-        )
-    return Path(found)
+            f"cannot build the sandbox image: {err} — or pass --sandbox-image with an "
+            "image you have"
+        ) from err
 
 
-def build_context(busybox: bytes) -> io.BytesIO:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data, mode in (("Dockerfile", DOCKERFILE, 0o644), ("busybox", busybox, 0o755)):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = mode
-            tar.addfile(info, io.BytesIO(data))
-    buf.seek(0)
-    return buf
+def sandbox_context(busybox: bytes) -> io.BytesIO:
+    """The default sandbox image's build context: its Dockerfile and busybox."""
+    return build_context({"Dockerfile": DOCKERFILE, "busybox": busybox})
 
 
 async def ensure_sandbox_image(runtime: DockerRuntime, image: str) -> None:
@@ -56,6 +45,8 @@ async def ensure_sandbox_image(runtime: DockerRuntime, image: str) -> None:
     if await runtime.image(image) is not None:
         return
     if image == DEFAULT_SANDBOX_IMAGE:
-        await runtime.build(image, build_context(busybox_binary().read_bytes()))
+        await runtime.build(
+            image, build_context({"Dockerfile": DOCKERFILE, "busybox": sandbox_busybox()})
+        )
         return
     await runtime.pull(image)

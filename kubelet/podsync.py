@@ -23,7 +23,7 @@ from typing import Any
 from kubelet import volumes
 from kubelet.actions import PodActions, compute_pod_actions, removable
 from kubelet.backoff import Backoff
-from kubelet.configsources import SourceError, Sources, references
+from kubelet.configdata import ConfigData, ConfigDataError, references
 from kubelet.containerspec import (
     RESOLV_CONF,
     DnsSettings,
@@ -37,7 +37,7 @@ from kubelet.images import ImageManager
 from kubelet.pleg import Pleg, RuntimeCache
 from kubelet.podkiller import PodKiller, grace_seconds, probe_grace
 from kubelet.podstatus import StatusInputs, compute_pod_status, is_terminal
-from kubelet.probes import ProbeManager
+from kubelet.prober.manager import ProbeManager
 from kubelet.records import ContainerRecord, PodRuntime
 from kubelet.runtime import DockerRuntime, NameConflict, RuntimeFailure
 from kubelet.startlimiter import CONTAINER, SANDBOX, PriorityLimiter
@@ -79,11 +79,11 @@ class PodSyncer:
         events: EventSink,
         backoff: Backoff | None = None,
         service_env: Callable[[dict[str, Any]], dict[str, str]] | None = None,
-        config_sources: Callable[[dict[str, Any]], Awaitable[Sources]] | None = None,
+        fetch_config_data: Callable[[dict[str, Any]], Awaitable[ConfigData]] | None = None,
     ) -> None:
         self.settings = settings
         self.service_env = service_env or (lambda pod: {})
-        self.config_sources = config_sources
+        self.fetch_config_data = fetch_config_data
         self.runtime = runtime
         self.cache = cache
         self.pleg = pleg
@@ -185,10 +185,10 @@ class PodSyncer:
         sandbox = self.cache.pod(uid).running_sandbox()
         if sandbox is None:
             return RETRY_SECONDS
-        sources = await self._sources(pod)
+        config_data = await self._config_data(pod)
         try:
             volume_paths = volumes.prepare_volumes(
-                pod, self.settings.root_dir, self.settings.node, sources
+                pod, self.settings.root_dir, self.settings.node, config_data
             )
         except (volumes.VolumeError, OSError) as err:
             message = (
@@ -199,16 +199,16 @@ class PodSyncer:
             self.events.emit(pod, WARNING, "FailedMount", message)
             return RETRY_SECONDS
         for container, init in to_start:
-            delay = await self._start(pod, container, init, sandbox, volume_paths, sources)
+            delay = await self._start(pod, container, init, sandbox, volume_paths, config_data)
             if delay is not None:
                 requeues.append(delay)
         return min(requeues) if requeues else None
 
     # ---- ConfigMaps and Secrets --------------------------------------------------
-    async def _sources(self, pod: dict[str, Any]) -> Sources:
-        if self.config_sources is None or not references(pod):
+    async def _config_data(self, pod: dict[str, Any]) -> ConfigData:
+        if self.fetch_config_data is None or not references(pod):
             return {}
-        return await self.config_sources(pod)
+        return await self.fetch_config_data(pod)
 
     async def _refresh_config_volumes(self, pod: dict[str, Any]) -> None:
         """Rewrite configMap/secret volumes already set up whose object changed (as
@@ -217,13 +217,13 @@ class PodSyncer:
         if not wanted:
             return
         paths = volumes.volume_sources(pod, self.settings.root_dir, self.settings.node)
-        sources = await self._sources(pod)
+        config_data = await self._config_data(pod)
         for volume in wanted:
             path = paths[volume["name"]]
             if not (path / "..data").is_symlink():
                 continue
             try:
-                if volumes.write_config_volume(pod, volume, path, sources):
+                if volumes.write_config_volume(pod, volume, path, config_data):
                     log.info("volume %s of %s updated", volume["name"], pod_key(pod))
             except (volumes.VolumeError, OSError) as err:
                 log.debug("volume %s of %s not refreshed: %s", volume["name"], pod_key(pod), err)
@@ -278,7 +278,7 @@ class PodSyncer:
         init: bool,
         sandbox: ContainerRecord,
         volume_paths: dict[str, Path],
-        sources: Sources,
+        config_data: ConfigData,
     ) -> float | None:
         """Start one container unless back-off says wait; returns a requeue delay."""
         uid = pod["metadata"]["uid"]
@@ -319,7 +319,7 @@ class PodSyncer:
                 host_ip=self.settings.host_ip,
                 service_env=self.service_env(pod),
                 node_allocatable=self.settings.allocatable,
-                sources=sources,
+                config_data=config_data,
                 warnings=warnings,
             )
             for warning in warnings:
@@ -329,13 +329,13 @@ class PodSyncer:
             binds = volumes.container_binds(container, volume_paths, read_only=read_only)
             resolv = resolv_conf(pod, container, self.settings.dns)
             if resolv is not None:
-                path = volumes.write_resolv_conf(self.settings.root_dir, uid, resolv)
-                binds.append(f"{path}:{RESOLV_CONF}:rw")
+                resolv_path = volumes.write_resolv_conf(self.settings.root_dir, uid, resolv)
+                binds.append(f"{resolv_path}:{RESOLV_CONF}:rw")
             log_path = volumes.termination_log_path(
                 self.settings.root_dir, uid, name, restart_count
             )
             volumes.prepare_termination_log(log_path)
-        except (EnvError, SourceError, volumes.VolumeError, OSError) as err:
+        except (EnvError, ConfigDataError, volumes.VolumeError, OSError) as err:
             reasons[name] = ("CreateContainerConfigError", str(err))
             self.events.emit(pod, WARNING, "Failed", f"Error: {err}", path)
             return RETRY_SECONDS

@@ -263,7 +263,10 @@ class DockerRuntime:
                 container_id, command, stdin=stdin, stdout=True, stderr=stderr, tty=tty
             )
             attached = self.api.exec_start(created["Id"], socket=True, tty=tty)
-            return str(created["Id"]), getattr(attached, "_sock", attached)
+            raw: object = getattr(attached, "_sock", attached)  # SocketIO wraps the socket
+            if not isinstance(raw, socket.socket):
+                raise RuntimeFailure(f"exec {created['Id']}: Docker attached no socket")
+            return str(created["Id"]), raw
 
         return await self._in(self._exec_pool, start)
 

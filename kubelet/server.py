@@ -132,7 +132,7 @@ class KubeletServer:
             ]
         )
 
-    def bind(self) -> None:
+    def bind(self) -> socket.socket:
         """Take the port now, so a port in use fails the kubelet's start-up clearly
         (ServeError) instead of a background task later."""
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -148,10 +148,10 @@ class KubeletServer:
         sock.listen(128)
         sock.setblocking(False)
         self._socket = sock
+        return sock
 
     async def serve(self) -> None:
-        if self._socket is None:
-            self.bind()
+        sock = self._socket if self._socket is not None else self.bind()
         config = uvicorn.Config(
             self.app(),
             host=self.host,
@@ -162,7 +162,7 @@ class KubeletServer:
         )
         rc.quiet_denied_handshakes()
         self._server = _Server(config)
-        await self._server.serve(sockets=[self._socket])
+        await self._server.serve(sockets=[sock])
 
     def stop(self) -> None:
         if self._server is not None:

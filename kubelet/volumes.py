@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from kubelet.configsources import SourceError, Sources, volume_payload, volume_ref
+from kubelet.configdata import ConfigData, ConfigDataError, volume_payload, volume_ref
 
 SHM = Path("/dev/shm")
 
@@ -78,10 +78,10 @@ def volume_sources(pod: dict[str, Any], root: Path, node: str) -> dict[str, Path
 
 
 def prepare_volumes(
-    pod: dict[str, Any], root: Path, node: str, sources: Sources | None = None
+    pod: dict[str, Any], root: Path, node: str, config_data: ConfigData | None = None
 ) -> dict[str, Path]:
     """Create what the pod's volumes need on the host; returns their host paths.
-    `sources` holds the ConfigMaps and Secrets the pod refers to (None: missing)."""
+    `config_data` holds the ConfigMaps and Secrets the pod refers to (None: missing)."""
     paths = volume_sources(pod, root, node)
     for volume in (pod.get("spec") or {}).get("volumes") or []:
         path = paths[volume.get("name", "")]
@@ -89,7 +89,7 @@ def prepare_volumes(
             path.mkdir(parents=True, exist_ok=True)
             path.chmod(0o777)  # any container user may write, as Kubernetes does
         elif volume_ref(volume) is not None:
-            write_config_volume(pod, volume, path, sources or {})
+            write_config_volume(pod, volume, path, config_data or {})
         else:
             _check_host_path(volume["name"], path, (volume["hostPath"].get("type") or ""))
     return paths
@@ -100,14 +100,14 @@ def config_volumes(pod: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def write_config_volume(
-    pod: dict[str, Any], volume: dict[str, Any], path: Path, sources: Sources
+    pod: dict[str, Any], volume: dict[str, Any], path: Path, config_data: ConfigData
 ) -> bool:
     """(Re)write a configMap/secret volume; MountError when its object or a key is
     missing. Returns whether a file changed."""
     namespace = (pod.get("metadata") or {}).get("namespace") or ""
     try:
-        files = volume_payload(namespace, volume, sources)
-    except SourceError as err:
+        files = volume_payload(namespace, volume, config_data)
+    except ConfigDataError as err:
         raise MountError(volume.get("name", ""), str(err)) from None
     for rel in files:
         parts = PurePosixPath(rel).parts

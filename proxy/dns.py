@@ -12,6 +12,8 @@ import contextlib
 import logging
 import socket
 import struct
+from collections.abc import Coroutine
+from typing import Any
 
 import dns.exception
 import dns.flags
@@ -244,8 +246,8 @@ class DnsServer(asyncio.DatagramProtocol):
     async def _forward_udp(self, data: bytes, addr: Address) -> None:
         self._send_udp(await self.forwarder.udp(data), addr)
 
-    def _spawn(self, coro: object) -> None:
-        task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 Obj = dict[str, Any]
 
@@ -94,7 +94,7 @@ def node_listen_addresses(bind_address: str) -> list[str]:
     return [bind_address, LOOPBACK]
 
 
-def is_cluster_ip(value: object) -> bool:
+def is_cluster_ip(value: object) -> TypeGuard[str]:
     if not isinstance(value, str) or value in ("", "None"):
         return False
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from proxy.balancer import Target
 from proxy.sockets import listening_socket, reset
@@ -26,10 +27,13 @@ WRITE_HIGH_WATER = 256 * 1024
 LISTEN_BACKLOG = 4096
 
 
-class _End(asyncio.Protocol):
-    """One end of an established connection; `other` is the opposite end."""
+class _End(asyncio.BaseProtocol):
+    """One end of an established connection; `other` is the opposite end. A streaming
+    protocol whose `data_received` is an attribute (the peer transport's `write`), not
+    a method: hence BaseProtocol, which declares no `data_received` to override."""
 
     __slots__ = ("data_received", "eof", "other", "transport")
+    data_received: Callable[[bytes], None]
 
     def __init__(self, transport: asyncio.Transport | None, peer: asyncio.Transport) -> None:
         self.transport = transport
@@ -113,9 +117,13 @@ class _Accepted(asyncio.Protocol):
         for attempt, backend in enumerate(balancer.candidates(client_ip)):
             timeout = DIAL_TIMEOUTS[min(attempt, len(DIAL_TIMEOUTS) - 1)]
             backend_end = _End(None, client)
+
+            def protocol(end: _End = backend_end) -> _End:
+                return end
+
             try:
                 async with asyncio.timeout(timeout):
-                    await loop.create_connection(lambda e=backend_end: e, backend.ip, backend.port)
+                    await loop.create_connection(protocol, backend.ip, backend.port)
             except (OSError, TimeoutError) as err:
                 log.debug("%s: backend %s failed: %s", self.target.name, backend, err)
                 continue

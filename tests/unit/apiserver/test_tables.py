@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from api import errors
+from api.defaults import apply_defaults
 from api.resources import by_kind
 from apiserver import tables
 
@@ -508,3 +509,22 @@ def test_watch_event_tables():
     assert later["object"]["columnDefinitions"] == []
     bookmark = {"kind": "Pod", "metadata": {"resourceVersion": "50"}}
     assert tables.watch_event_table(resource, "BOOKMARK", bookmark)["object"] == bookmark
+
+
+def cm(**fields):
+    return {"metadata": {"name": "cfg", "namespace": "ns"}, **fields}
+
+
+def secret(**fields):
+    obj = {"metadata": {"name": "s", "namespace": "ns"}, **fields}
+    apply_defaults("Secret", obj)
+    return obj
+
+
+def test_configmap_and_secret_cells():
+    now = 1_000_000.0
+    row = tables.CELLS["ConfigMap"](cm(data={"a": "1"}, binaryData={"b": ""}), now)
+    assert row[:2] == ["cfg", 2]
+    srow = tables.CELLS["Secret"](secret(data={"a": ""}), now)
+    assert srow[:3] == ["s", "Opaque", 1]
+    assert [c["name"] for c in tables.COLUMNS["Secret"]] == ["Name", "Type", "Data", "Age"]

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from api.errors import ApiError
-from kubelet.statusmanager import StatusManager
+from kubelet.statusmanager import StatusManager, normalized
 
 
 class FakeApi:
@@ -135,3 +135,7 @@ def test_each_container_state_is_written() -> None:
 
     values = [p[1]["value"] for p in asyncio.run(scenario()).patches]
     assert values == [waiting(r) for r in ("ContainerCreating", "ErrImagePull", "ImagePullBackOff")]
+
+
+def test_normalisation() -> None:
+    assert normalized({"a": None, "b": [{"c": None, "d": 1}]}) == {"b": [{"d": 1}]}

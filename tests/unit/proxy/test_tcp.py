@@ -1,5 +1,5 @@
-"""TCP and UDP forwarding with real sockets on 127.0.0.1, in one process, under both
-the standard asyncio loop and uvloop (the proxy's hot path relies on how each calls
+"""TCP forwarding with real sockets on 127.0.0.1, in one process, under both the
+standard asyncio loop and uvloop (the proxy's hot path relies on how each calls
 `data_received`)."""
 
 from __future__ import annotations
@@ -9,31 +9,12 @@ import hashlib
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable
 
 import pytest
-import uvloop
 
 from proxy.balancer import Balancer, Target
 from proxy.servicemap import Backend
 from proxy.tcp import TcpListener
-from proxy.udp import UdpListener
-
-LOOPS = {"asyncio": asyncio.run, "uvloop": uvloop.run}
-
-
-@pytest.fixture(params=sorted(LOOPS))
-def run(request) -> Callable[[Awaitable[None]], None]:
-    runner = LOOPS[request.param]
-
-    def go(coro: Awaitable[None]) -> None:
-        async def bounded() -> None:
-            async with asyncio.timeout(20):
-                await coro
-
-        runner(bounded())
-
-    return go
 
 
 def free_port() -> int:
@@ -207,67 +188,6 @@ def test_bulk_transfer_arrives_intact_with_back_pressure(run):
         await sender
         assert hashlib.sha256(received).digest() == hashlib.sha256(payload).digest()
         writer.close()
-        listener.close()
-
-    run(go())
-
-
-class _UdpEcho(asyncio.DatagramProtocol):
-    def __init__(self, name: bytes) -> None:
-        self.name = name
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.transport.sendto(self.name + b":" + data, addr)
-
-
-async def udp_backend(name: bytes) -> tuple[asyncio.DatagramTransport, Backend]:
-    transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-        lambda: _UdpEcho(name), local_addr=("127.0.0.1", 0)
-    )
-    return transport, Backend("127.0.0.1", transport.get_extra_info("sockname")[1])
-
-
-def udp_ask(port: int, data: bytes, sock: socket.socket | None = None) -> bytes:
-    own = sock is None
-    sock = sock or socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        sock.setblocking(True)
-        sock.settimeout(2)
-        sock.sendto(data, ("127.0.0.1", port))
-        return sock.recv(2048)
-    finally:
-        if own:
-            sock.close()
-
-
-def test_udp_datagrams_are_relayed_and_answered_from_the_service_address(run):
-    async def go() -> None:
-        backends = [await udp_backend(n) for n in (b"a", b"b")]
-        target = Target("udp", Balancer([b for _, b in backends]))
-        listener = UdpListener("127.0.0.1", 0, target)
-        await listener.start()
-        loop = asyncio.get_running_loop()
-        client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        # One client address is one session: the same backend answers each time.
-        first = await loop.run_in_executor(None, udp_ask, listener.port, b"1", client)
-        again = await loop.run_in_executor(None, udp_ask, listener.port, b"2", client)
-        assert first[:2] == again[:2] and first.endswith(b":1") and again.endswith(b":2")
-        # New client addresses rotate over the backends.
-        names = {
-            (await loop.run_in_executor(None, udp_ask, listener.port, b"x"))[:1] for _ in range(4)
-        }
-        assert names == {b"a", b"b"}
-        # A backend leaving the Endpoints loses its sessions.
-        target.balancer.update(
-            [b for n, (_, b) in zip("ab", backends, strict=True) if n == "b"], None
-        )
-        listener.backends_changed()
-        moved = await loop.run_in_executor(None, udp_ask, listener.port, b"3", client)
-        assert moved == b"b:3"
-        client.close()
         listener.close()
 
     run(go())

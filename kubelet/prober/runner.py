@@ -32,7 +32,9 @@ def resolve_port(port: Any, container: dict[str, Any]) -> int | None:
     return None
 
 
-class Prober:
+class ProbeRunner:
+    """Runs probes for every container of the node (one HTTP client for all)."""
+
     def __init__(self, runtime: DockerRuntime) -> None:
         self.runtime = runtime
         self._http = httpx.AsyncClient(

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kubelet.events import WARNING, EventSink, container_field_path
-from kubelet.prober import Prober
+from kubelet.prober.runner import ProbeRunner
 from kubelet.records import ContainerRecord, PodRuntime
 
 LIVENESS, READINESS, STARTUP = "liveness", "readiness", "startup"
@@ -60,8 +60,10 @@ def probe_settings(probe: dict[str, Any]) -> tuple[float, float, int, int]:
 
 
 class ProbeManager:
-    def __init__(self, prober: Prober, events: EventSink, on_change: Callable[[str], None]) -> None:
-        self.prober = prober
+    def __init__(
+        self, runner: ProbeRunner, events: EventSink, on_change: Callable[[str], None]
+    ) -> None:
+        self.runner = runner
         self.events = events
         self.on_change = on_change
         self._results: dict[tuple[str, str], bool | None] = {}
@@ -172,7 +174,7 @@ class ProbeManager:
             if kind != STARTUP and has_startup and not self._results.get((record.id, STARTUP)):
                 await asyncio.sleep(min(period, 1.0))
                 continue
-            ok, output = await self.prober.run(probe, container, record.id, pod_ip)
+            ok, output = await self.runner.run(probe, container, record.id, pod_ip)
             if not ok:
                 self.events.emit(pod, WARNING, "Unhealthy", f"{label} probe failed: {output}", path)
             if tracker.observe(ok):

@@ -1,12 +1,18 @@
-"""The apiserver side of `pods/log`: which container, whether it can have logs, and
-where its kubelet is (apiserver/podproxy.py's pure helpers)."""
+"""The apiserver side of `pods/log` and `pods/exec`: which container, whether it can
+have logs or run a command, and where its kubelet is (apiserver/podproxy.py's pure
+helpers)."""
 
 from __future__ import annotations
 
 import pytest
 
 from api.errors import ApiError
-from apiserver.podproxy import check_log_status, kubelet_address, pick_container
+from apiserver.podproxy import (
+    check_exec_status,
+    check_log_status,
+    kubelet_address,
+    pick_container,
+)
 
 
 def pod(status: dict | None = None, node: str = "n1") -> dict:
@@ -79,3 +85,28 @@ def test_kubelet_address() -> None:
     ) == ("::1", 10250)
     with pytest.raises(ApiError, match="no address"):
         kubelet_address({"metadata": {"name": "n"}, "status": {}})
+
+
+def exec_pod(phase: str = "Running", state: dict | None = None, node: str = "n1") -> dict:
+    return {
+        "metadata": {"name": "web"},
+        "spec": {"nodeName": node, "containers": [{"name": "app"}]},
+        "status": {
+            "phase": phase,
+            "containerStatuses": [{"name": "app", "state": state or {"running": {}}}],
+        },
+    }
+
+
+def test_check_exec_status() -> None:
+    check_exec_status(exec_pod(), "app", ["true"])
+    cases = [
+        (exec_pod(), ["app", []], "you must specify at least one command for the container"),
+        (exec_pod(node=""), ["app", ["true"]], "pod web does not have a host assigned"),
+        (exec_pod("Succeeded"), ["app", ["true"]], "current phase is Succeeded"),
+        (exec_pod(state={"waiting": {}}), ["app", ["true"]], "container app is not running in pod"),
+    ]
+    for manifest, (container, command), message in cases:
+        with pytest.raises(ApiError, match=message.replace("[", r"\[")) as err:
+            check_exec_status(manifest, container, command)
+        assert err.value.code == 400

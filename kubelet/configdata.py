@@ -4,7 +4,7 @@ them, and what they become (environment variables, volume files).
 The kubelet watches ConfigMaps and Secrets with two informers (as it watches Services)
 and reads them from there; an object the cache does not have yet is asked for with a
 GET, so a pod created right after its ConfigMap does not fail on informer lag. The
-rest of this module is pure: it works on `Sources`, a map (kind, name) → object, or
+rest of this module is pure: it works on `ConfigData`, a map (kind, name) → object, or
 None for one that does not exist. Errors are worded as Kubernetes' kubelet words them
 (`configmap "x" not found`, `couldn't find key k in ConfigMap ns/x`)."""
 
@@ -13,18 +13,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from api import configdata
+from api import configdata as payload
 from api.errors import NotFound
 from api.resources import CONFIGMAPS, SECRETS
 from client.informer import Informer
 from client.rest import ALL_NAMESPACES, AsyncClient
 
 Ref = tuple[str, str]  # (kind, name)
-Sources = Mapping[Ref, dict[str, Any] | None]
+ConfigData = Mapping[Ref, dict[str, Any] | None]
 _VOLUME_KINDS = {"configMap": ("ConfigMap", "name"), "secret": ("Secret", "secretName")}
 
 
-class SourceError(Exception):
+class ConfigDataError(Exception):
     """A ConfigMap or Secret (or one of its keys) a container needs is missing."""
 
 
@@ -66,25 +66,27 @@ def volume_ref(volume: dict[str, Any]) -> Ref | None:
 # ---- environment ------------------------------------------------------------------------
 
 
-def key_ref_value(namespace: str, kind: str, ref: dict[str, Any], sources: Sources) -> str | None:
+def key_ref_value(
+    namespace: str, kind: str, ref: dict[str, Any], config_data: ConfigData
+) -> str | None:
     """The value of a configMapKeyRef / secretKeyRef; None when it is optional and
     missing (the variable is then left out)."""
     name, key, optional = ref.get("name") or "", ref.get("key") or "", bool(ref.get("optional"))
-    obj = sources.get((kind, name))
+    obj = config_data.get((kind, name))
     if obj is None:
         if optional:
             return None
-        raise SourceError(not_found(kind, name))
+        raise ConfigDataError(not_found(kind, name))
     data = obj.get("data") or {}
     if key not in data:
         if optional:
             return None
-        raise SourceError(f"couldn't find key {key} in {kind} {namespace}/{name}")
+        raise ConfigDataError(f"couldn't find key {key} in {kind} {namespace}/{name}")
     return _text(kind, data[key])
 
 
 def env_from(
-    namespace: str, container: dict[str, Any], sources: Sources, warnings: list[str]
+    namespace: str, container: dict[str, Any], config_data: ConfigData, warnings: list[str]
 ) -> dict[str, str]:
     """The variables of `envFrom`, later sources overriding earlier ones. Keys that are
     not valid variable names are skipped, with a warning as Kubernetes' kubelet emits
@@ -100,11 +102,11 @@ def env_from(
             if not isinstance(ref, dict):
                 continue
             name = ref.get("name") or ""
-            obj = sources.get((kind, name))
+            obj = config_data.get((kind, name))
             if obj is None:
                 if ref.get("optional"):
                     continue
-                raise SourceError(not_found(kind, name))
+                raise ConfigDataError(not_found(kind, name))
             invalid = []
             for key, value in (obj.get("data") or {}).items():
                 if not is_env_name(prefix + key):
@@ -128,7 +130,7 @@ def is_env_name(name: str) -> bool:
 
 def _text(kind: str, value: Any) -> str:
     if kind == "Secret":
-        return configdata.decode(value).decode("utf-8", errors="replace")
+        return payload.decode(value).decode("utf-8", errors="replace")
     return str(value)
 
 
@@ -136,22 +138,22 @@ def _text(kind: str, value: Any) -> str:
 
 
 def volume_payload(
-    namespace: str, volume: dict[str, Any], sources: Sources
+    namespace: str, volume: dict[str, Any], config_data: ConfigData
 ) -> dict[str, tuple[bytes, int]]:
     """The files of a configMap/secret volume: relative path → (content, mode). A
-    missing object gives no files when `optional`, else SourceError."""
+    missing object gives no files when `optional`, else ConfigDataError."""
     source_field = "configMap" if "configMap" in volume else "secret"
     source = volume.get(source_field) or {}
     kind, name = volume_ref(volume) or ("ConfigMap", "")
     optional = bool(source.get("optional"))
     default_mode = source.get("defaultMode")
     default_mode = 0o644 if default_mode is None else int(default_mode)
-    obj = sources.get((kind, name))
+    obj = config_data.get((kind, name))
     if obj is None:
         if optional:
             return {}
-        raise SourceError(not_found(kind, name))
-    values = configdata.items(kind, obj)
+        raise ConfigDataError(not_found(kind, name))
+    values = payload.items(kind, obj)
     items = source.get("items")
     if not items:
         return {key: (value, default_mode) for key, value in values.items()}
@@ -166,7 +168,7 @@ def volume_payload(
                 if kind == "ConfigMap"
                 else ("references non-existent secret key")
             )
-            raise SourceError(f"{what}: {key}")
+            raise ConfigDataError(f"{what}: {key}")
         mode = item.get("mode")
         files[item.get("path") or key] = (values[key], default_mode if mode is None else int(mode))
     return files
@@ -175,7 +177,7 @@ def volume_payload(
 # ---- reading them -----------------------------------------------------------------------
 
 
-class ConfigSources:
+class ConfigDataCache:
     """Informer caches of ConfigMaps and Secrets, with a GET for what they lack."""
 
     def __init__(self, api: AsyncClient) -> None:

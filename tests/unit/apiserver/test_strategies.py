@@ -1,0 +1,50 @@
+"""Secret and ConfigMap strategies: stringData is merged into data and dropped, bad
+base64 is a 400 as in Kubernetes."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from api import configdata, errors
+from api.defaults import apply_defaults
+from apiserver import strategies
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def cm(**fields):
+    return {"metadata": {"name": "cfg", "namespace": "ns"}, **fields}
+
+
+def secret(**fields):
+    obj = {"metadata": {"name": "s", "namespace": "ns"}, **fields}
+    apply_defaults("Secret", obj)
+    return obj
+
+
+def test_string_data_is_merged_and_dropped():
+    strategy = strategies.for_kind("Secret")
+    obj = secret(data={"a": b64("old"), "b": b64("keep")}, stringData={"a": "new", "c": "ç"})
+    strategy.prepare_create(obj)
+    assert "stringData" not in obj
+    assert obj["data"] == {"a": b64("new"), "b": b64("keep"), "c": b64("ç")}
+    new = secret(stringData={"x": "1"})
+    strategy.prepare_update(new, obj)
+    assert new["data"] == {"x": b64("1")} and "stringData" not in new
+
+
+def test_bad_base64_is_a_400_as_kubernetes():
+    with pytest.raises(errors.ApiError) as exc:
+        strategies.for_kind("Secret").prepare_create(secret(data={"a": "ab!d"}))
+    assert exc.value.code == 400
+    assert exc.value.message == (
+        'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 2'
+    )
+    assert configdata.base64_error("abc") == "illegal base64 data at input byte 0"
+    assert configdata.base64_error("YWJj\nZA==") is None
+    with pytest.raises(errors.ApiError):
+        strategies.for_kind("ConfigMap").prepare_create(cm(binaryData={"k": "%%"}))
