@@ -2,24 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-
-from api.defaults import apply_defaults
 from api.validation import validate
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
-
-
-def cm(**fields):
-    return {"metadata": {"name": "cfg", "namespace": "ns"}, **fields}
-
-
-def secret(**fields):
-    obj = {"metadata": {"name": "s", "namespace": "ns"}, **fields}
-    apply_defaults("Secret", obj)
-    return obj
+from tests.unit.configobjects import b64, cm, secret
 
 
 def messages(kind, obj, old=None):

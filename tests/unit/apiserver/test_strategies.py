@@ -3,27 +3,11 @@ base64 is a 400 as in Kubernetes."""
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 
 from api import configdata, errors
-from api.defaults import apply_defaults
 from apiserver import strategies
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
-
-
-def cm(**fields):
-    return {"metadata": {"name": "cfg", "namespace": "ns"}, **fields}
-
-
-def secret(**fields):
-    obj = {"metadata": {"name": "s", "namespace": "ns"}, **fields}
-    apply_defaults("Secret", obj)
-    return obj
+from tests.unit.configobjects import b64, cm, secret
 
 
 def test_string_data_is_merged_and_dropped():

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from api import errors
-from api.defaults import apply_defaults
 from api.resources import by_kind
 from apiserver import tables
+from tests.unit.configobjects import cm, secret
 
 NOW = 1_700_000_000.0
 
@@ -509,16 +509,6 @@ def test_watch_event_tables():
     assert later["object"]["columnDefinitions"] == []
     bookmark = {"kind": "Pod", "metadata": {"resourceVersion": "50"}}
     assert tables.watch_event_table(resource, "BOOKMARK", bookmark)["object"] == bookmark
-
-
-def cm(**fields):
-    return {"metadata": {"name": "cfg", "namespace": "ns"}, **fields}
-
-
-def secret(**fields):
-    obj = {"metadata": {"name": "s", "namespace": "ns"}, **fields}
-    apply_defaults("Secret", obj)
-    return obj
 
 
 def test_configmap_and_secret_cells():

@@ -7,23 +7,16 @@ from typing import Any
 from kubelet.actions import compute_pod_actions, next_init_container, removable, should_restart
 from kubelet.dockerlabels import container_hash
 from kubelet.records import CREATED, EXITED, RUNNING, UNKNOWN, ContainerRecord, PodRuntime
+from tests.unit.kubelet.builders import container_record, make_pod, spec_container
 
 UID = "u"
 
 
-def spec_container(name: str) -> dict[str, Any]:
-    return {"name": name, "image": "img:1"}
+POD_NAME, NAMESPACE = "p", "d"
 
 
 def pod(containers: list[str], inits: list[str] = (), policy: str = "Always") -> dict[str, Any]:
-    return {
-        "metadata": {"name": "p", "namespace": "d", "uid": UID},
-        "spec": {
-            "restartPolicy": policy,
-            "containers": [spec_container(n) for n in containers],
-            "initContainers": [spec_container(n) for n in inits],
-        },
-    }
+    return make_pod(containers, inits, policy, name=POD_NAME, namespace=NAMESPACE, uid=UID)
 
 
 def rec(
@@ -37,16 +30,13 @@ def rec(
     spec_hash: str | None = None,
     created: float = 0.0,
 ) -> ContainerRecord:
-    return ContainerRecord(
+    return container_record(
+        pod([]),
+        name,
+        state,
+        attempt,
         id=f"{name}-{attempt}-{sandbox_id}",
-        pod_uid=UID,
-        pod_name="p",
-        pod_namespace="d",
-        name=name,
-        sandbox=False,
         init=init,
-        attempt=attempt,
-        state=state,
         exit_code=exit_code,
         created_at=created or float(attempt),
         sandbox_id=sandbox_id,
@@ -55,16 +45,13 @@ def rec(
 
 
 def sandbox(state: str = RUNNING, attempt: int = 0) -> ContainerRecord:
-    return ContainerRecord(
+    return container_record(
+        pod([]),
+        "POD",
+        state,
+        attempt,
         id=f"sb{attempt}",
-        pod_uid=UID,
-        pod_name="p",
-        pod_namespace="d",
-        name="POD",
         sandbox=True,
-        init=False,
-        attempt=attempt,
-        state=state,
         created_at=float(attempt),
         ip="172.18.0.2",
     )

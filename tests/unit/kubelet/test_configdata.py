@@ -3,28 +3,11 @@ pod refers to, the files of its configMap/secret volumes."""
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 
-from api.defaults import apply_defaults
 from kubelet.configdata import ConfigDataError, references, volume_payload
 from kubelet.envvars import build_env
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
-
-
-def cm(**fields):
-    return {"metadata": {"name": "cfg", "namespace": "ns"}, **fields}
-
-
-def secret(**fields):
-    obj = {"metadata": {"name": "s", "namespace": "ns"}, **fields}
-    apply_defaults("Secret", obj)
-    return obj
-
+from tests.unit.configobjects import b64, cm, secret
 
 POD = {"metadata": {"name": "p", "namespace": "ns", "uid": "u1"}, "spec": {}}
 

@@ -3,8 +3,6 @@ the kubelet's resolv.conf, containers joining the sandbox."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from kubelet import dockerlabels as L
 from kubelet.containerspec import (
     DnsSettings,
@@ -13,30 +11,7 @@ from kubelet.containerspec import (
     resource_config,
     sandbox_spec,
 )
-
-POD: dict[str, Any] = {
-    "metadata": {"name": "web", "namespace": "shop", "uid": "1234-abcd"},
-    "spec": {
-        "nodeName": "n1",
-        "terminationGracePeriodSeconds": 45,
-        "containers": [
-            {
-                "name": "app",
-                "image": "web:1",
-                "ports": [
-                    {"containerPort": 80, "hostPort": 8080, "protocol": "TCP"},
-                    {
-                        "containerPort": 53,
-                        "hostPort": 5353,
-                        "protocol": "UDP",
-                        "hostIP": "127.0.0.2",
-                    },
-                    {"containerPort": 9090},
-                ],
-            }
-        ],
-    },
-}
+from tests.unit.kubelet.builders import POD
 
 
 def test_resource_limits_become_docker_settings() -> None:

@@ -2,33 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from kubelet import dockerlabels as L
-
-POD: dict[str, Any] = {
-    "metadata": {"name": "web", "namespace": "shop", "uid": "1234-abcd"},
-    "spec": {
-        "nodeName": "n1",
-        "terminationGracePeriodSeconds": 45,
-        "containers": [
-            {
-                "name": "app",
-                "image": "web:1",
-                "ports": [
-                    {"containerPort": 80, "hostPort": 8080, "protocol": "TCP"},
-                    {
-                        "containerPort": 53,
-                        "hostPort": 5353,
-                        "protocol": "UDP",
-                        "hostIP": "127.0.0.2",
-                    },
-                    {"containerPort": 9090},
-                ],
-            }
-        ],
-    },
-}
+from tests.unit.kubelet.builders import POD
 
 
 def test_names_and_labels() -> None:

@@ -15,9 +15,18 @@ from kubelet.podstatus import (
     pod_phase,
 )
 from kubelet.records import CREATED, EXITED, RUNNING, ContainerRecord, PodRuntime
+from tests.unit.kubelet.builders import container_record, make_pod
 
 NOW = 1_700_000_000.0
 UID = "uid-1"
+
+
+def pod(
+    containers: list[str], inits: list[str] = (), policy: str = "Always", status: Any = None
+) -> dict[str, Any]:
+    p = make_pod(containers, inits, policy, name="web", namespace="default", uid=UID)
+    p["status"] = status or {"phase": "Pending", "qosClass": "BestEffort"}
+    return p
 
 
 def rec(
@@ -36,16 +45,14 @@ def rec(
     message: str = "",
     cid: str | None = None,
 ) -> ContainerRecord:
-    return ContainerRecord(
+    return container_record(
+        pod([]),
+        name,
+        state,
+        attempt,
         id=cid or f"{name}-{attempt}-{state}",
-        pod_uid=UID,
-        pod_name="web",
-        pod_namespace="default",
-        name=name,
         sandbox=sandbox,
         init=init,
-        attempt=attempt,
-        state=state,
         exit_code=exit_code,
         oom_killed=oom,
         error=error,
@@ -61,20 +68,6 @@ def rec(
 
 def sandbox(running: bool = True) -> ContainerRecord:
     return rec("POD", RUNNING if running else EXITED, sandbox=True, ip="172.18.0.5", cid="sb")
-
-
-def pod(
-    containers: list[str], inits: list[str] = (), policy: str = "Always", status: Any = None
-) -> dict[str, Any]:
-    return {
-        "metadata": {"name": "web", "namespace": "default", "uid": UID},
-        "spec": {
-            "restartPolicy": policy,
-            "containers": [{"name": n, "image": "img:1"} for n in containers],
-            "initContainers": [{"name": n, "image": "img:1"} for n in inits],
-        },
-        "status": status or {"phase": "Pending", "qosClass": "BestEffort"},
-    }
 
 
 def status_of(p: dict[str, Any], records: list[ContainerRecord], **inputs: Any) -> dict[str, Any]:

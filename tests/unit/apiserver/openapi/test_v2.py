@@ -3,26 +3,7 @@
 from __future__ import annotations
 
 from apiserver.openapi import v2
-
-
-def resolve_all_refs(doc: dict, prefix: str, schemas: dict) -> int:
-    count = 0
-
-    def walk(node):
-        nonlocal count
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if ref is not None:
-                assert ref.startswith(prefix) and ref[len(prefix) :] in schemas, ref
-                count += 1
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(doc)
-    return count
+from tests.unit.apiserver.openapi.refs import resolve_all_refs
 
 
 def test_v2_json_document():

@@ -9,28 +9,9 @@ import pytest
 from api import errors
 from api.resources import RESOURCES
 from apiserver.openapi import v3
+from tests.unit.apiserver.openapi.refs import resolve_all_refs
 
 DEPLOYMENT = "io.k8s.api.apps.v1.Deployment"
-
-
-def resolve_all_refs(doc: dict, prefix: str, schemas: dict) -> int:
-    count = 0
-
-    def walk(node):
-        nonlocal count
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if ref is not None:
-                assert ref.startswith(prefix) and ref[len(prefix) :] in schemas, ref
-                count += 1
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(doc)
-    return count
 
 
 def test_v3_root_lists_every_group_version_with_hash():
