@@ -22,26 +22,26 @@ def human_duration(seconds: float) -> str:
         return f"{secs}s"
     minutes = secs // 60
     if minutes < 10:
-        rest = secs % 60
-        return f"{minutes}m" if rest == 0 else f"{minutes}m{rest}s"
+        return _units(minutes, "m", secs % 60, "s")
     if minutes < 180:
         return f"{minutes}m"
     hours = secs // 3600
     if hours < 8:
-        rest = minutes % 60
-        return f"{hours}h" if rest == 0 else f"{hours}h{rest}m"
+        return _units(hours, "h", minutes % 60, "m")
     if hours < 48:
         return f"{hours}h"
     if hours < 24 * 8:
-        rest = hours % 24
-        return f"{hours // 24}d" if rest == 0 else f"{hours // 24}d{rest}h"
+        return _units(hours // 24, "d", hours % 24, "h")
     if hours < 24 * 365 * 2:
         return f"{hours // 24}d"
     if hours < 24 * 365 * 8:
-        days = (hours // 24) % 365
-        years = hours // 24 // 365
-        return f"{years}y" if days == 0 else f"{years}y{days}d"
+        return _units(hours // 24 // 365, "y", (hours // 24) % 365, "d")
     return f"{hours // 24 // 365}y"
+
+
+def _units(whole: int, unit: str, rest: int, rest_unit: str) -> str:
+    """`3h` or `3h4m`: the smaller unit only when there is some of it."""
+    return f"{whole}{unit}" if rest == 0 else f"{whole}{unit}{rest}{rest_unit}"
 
 
 def age(timestamp: str | None, now: float | None = None) -> str:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 import pytest
 
 from api.errors import Unauthorized
 from client.informer import Informer, key_of, split_key
 from client.rest import AsyncClient
-from tests.unit.client.test_watch import (
+from tests.unit.client.fakeserver import (
     CONFIG,
     GONE,
     PODS,
@@ -20,6 +19,7 @@ from tests.unit.client.test_watch import (
     fast,
     listing,
     pod,
+    unauthorized,
 )
 
 
@@ -125,19 +125,7 @@ def test_late_handler_is_replayed_the_cache_and_bad_handlers_do_not_stop_it():
 
 
 def test_wait_for_sync_raises_the_informers_fatal_error():
-    server = FakeServer(
-        [
-            httpx.Response(
-                401,
-                json={
-                    "kind": "Status",
-                    "code": 401,
-                    "reason": "Unauthorized",
-                    "message": "Unauthorized",
-                },
-            )
-        ]
-    )
+    server = FakeServer([unauthorized()])
 
     async def go() -> None:
         async with AsyncClient(CONFIG, transport=server.transport()) as client:

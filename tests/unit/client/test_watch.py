@@ -4,92 +4,25 @@ bookmarks tracked — against a scripted fake apiserver, blocking and asyncio.""
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from api.errors import ApiError, Gone, Unauthorized
-from api.resources import lookup
-from client.kubeconfig import KubeConfig
 from client.rest import AsyncClient, Client
 from client.watch import RELIST, Backoff, ResumableWatch, WatchCursor, resource_version_of
-
-PODS = lookup("pods")
-CONFIG = KubeConfig(server="http://127.0.0.1:9", token="t")
-
-
-def pod(name: str, rv: int, **extra: Any) -> dict[str, Any]:
-    return {"metadata": {"name": name, "namespace": "ns", "resourceVersion": str(rv)}, **extra}
-
-
-def event(kind: str, obj: dict[str, Any]) -> bytes:
-    return json.dumps({"type": kind, "object": obj}).encode() + b"\n"
-
-
-class Stream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A watch body: some lines, then either a clean end or a dropped connection."""
-
-    def __init__(self, chunks: list[bytes], drop: bool = False) -> None:
-        self.chunks, self.drop = chunks, drop
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self.chunks
-        if self.drop:
-            raise httpx.ReadError("connection reset by peer")
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self.chunks:
-            yield chunk
-        if self.drop:
-            raise httpx.ReadError("connection reset by peer")
-
-
-class FakeServer:
-    """Answers each request with the next scripted response; records what was asked."""
-
-    def __init__(self, script: list[Any]) -> None:
-        self.script = list(script)
-        self.asked: list[str] = []  # "list" or the watch's resourceVersion
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        params = request.url.params
-        self.asked.append(params.get("resourceVersion", "?") if "watch" in params else "list")
-        if not self.script:
-            return httpx.Response(200, stream=Stream([], drop=True))
-        step = self.script.pop(0)
-        if isinstance(step, httpx.Response):
-            return step
-        if isinstance(step, dict):  # a List
-            return httpx.Response(200, json=step)
-        if isinstance(step, Exception):
-            raise step
-        chunks, drop = step
-        return httpx.Response(200, stream=Stream(chunks, drop))
-
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self)
-
-
-def listing(rv: int, *items: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "kind": "PodList",
-        "apiVersion": "v1",
-        "metadata": {"resourceVersion": str(rv)},
-        "items": list(items),
-    }
-
-
-GONE = {
-    "kind": "Status",
-    "apiVersion": "v1",
-    "status": "Failure",
-    "code": 410,
-    "reason": "Expired",
-    "message": "too old resource version",
-}
+from tests.unit.client.fakeserver import (
+    CONFIG,
+    GONE,
+    PODS,
+    FakeServer,
+    event,
+    fast,
+    listing,
+    pod,
+    unauthorized,
+)
 
 SCRIPT = [
     listing(10, pod("a", 5)),
@@ -125,10 +58,6 @@ def summary(events: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, Any]]:
         (t, [i["metadata"]["name"] for i in o["items"]] if t == RELIST else o["metadata"]["name"])
         for t, o in events
     ]
-
-
-def fast() -> Backoff:
-    return Backoff(initial=0.001, maximum=0.005)
 
 
 def test_resumes_dedupes_and_relists_blocking():
@@ -180,19 +109,7 @@ def test_http_410_on_watch_start_relists():
 
 
 def test_fatal_errors_are_raised_not_retried():
-    server = FakeServer(
-        [
-            httpx.Response(
-                401,
-                json={
-                    "kind": "Status",
-                    "code": 401,
-                    "reason": "Unauthorized",
-                    "message": "Unauthorized",
-                },
-            )
-        ]
-    )
+    server = FakeServer([unauthorized()])
     client = Client(CONFIG, transport=server.transport())
     with pytest.raises(Unauthorized):
         next(iter(ResumableWatch(client, PODS, resource_version="1", backoff=fast())))

@@ -19,34 +19,36 @@ def pod(containers: list[str], inits: list[str] = (), policy: str = "Always") ->
     return make_pod(containers, inits, policy, name=POD_NAME, namespace=NAMESPACE, uid=UID)
 
 
+OWNER = pod([])
+
+
 def rec(
     name: str,
     state: str,
     attempt: int = 0,
     *,
-    exit_code: int | None = None,
-    init: bool = False,
     sandbox_id: str = "sb0",
     spec_hash: str | None = None,
     created: float = 0.0,
+    **fields: Any,
 ) -> ContainerRecord:
+    """A container's record; fields: exit_code, init."""
     return container_record(
-        pod([]),
+        OWNER,
         name,
         state,
         attempt,
         id=f"{name}-{attempt}-{sandbox_id}",
-        init=init,
-        exit_code=exit_code,
         created_at=created or float(attempt),
         sandbox_id=sandbox_id,
         spec_hash=container_hash(spec_container(name)) if spec_hash is None else spec_hash,
+        **fields,
     )
 
 
 def sandbox(state: str = RUNNING, attempt: int = 0) -> ContainerRecord:
     return container_record(
-        pod([]),
+        OWNER,
         "POD",
         state,
         attempt,

@@ -29,40 +29,34 @@ def pod(
     return p
 
 
+OWNER = pod([])
+
+
 def rec(
     name: str,
     state: str,
     attempt: int = 0,
     *,
-    exit_code: int | None = None,
-    init: bool = False,
-    sandbox: bool = False,
-    ip: str = "",
     started: float = NOW - 100,
     finished: float | None = None,
     oom: bool = False,
-    error: str = "",
-    message: str = "",
     cid: str | None = None,
+    **fields: Any,
 ) -> ContainerRecord:
+    """A container's record; fields: exit_code, init, sandbox, ip, error, message."""
     return container_record(
-        pod([]),
+        OWNER,
         name,
         state,
         attempt,
         id=cid or f"{name}-{attempt}-{state}",
-        sandbox=sandbox,
-        init=init,
-        exit_code=exit_code,
         oom_killed=oom,
-        error=error,
         created_at=started - 1,
         started_at=started,
         finished_at=finished if finished is not None else (NOW - 50 if state == EXITED else None),
         image_id="sha256:abc",
-        ip=ip,
-        message=message,
         sandbox_id="sb",
+        **fields,
     )
 
 
