@@ -7,8 +7,12 @@ imports the other:
 - the cluster DNS Service address, which the kubelet writes into pods' resolv.conf
   and the proxy answers on;
 - the Docker network the kubelets' pods join;
-- the Docker label naming the node a container belongs to, which the kubelet sets
-  and `minik down` removes containers by;
+- the Docker label keys the kubelet sets on what it creates and other processes find
+  it by: the node a container belongs to (`minik down` removes containers by it),
+  the pod's name and namespace, the container's kind (init or app), and the pod
+  network's label (the benches find and clean the kubelet's containers with them);
+- the sandbox (pause) image the kubelet starts each pod's network namespace in,
+  which the workloads bench also starts to measure Docker's own floor;
 - the host lock file that lets only one proxy serve a host's Services.
 """
 
@@ -17,4 +21,9 @@ from __future__ import annotations
 DEFAULT_CLUSTER_DNS = "10.96.0.10"
 DEFAULT_POD_NETWORK = "minik"
 NODE_CONTAINER_LABEL = "io.minik.node"
+POD_NAME_CONTAINER_LABEL = "io.minik.pod.name"
+POD_NAMESPACE_CONTAINER_LABEL = "io.minik.pod.namespace"
+CONTAINER_KIND_LABEL = "io.minik.container.kind"  # "init" or "app"
+POD_NETWORK_LABEL = "io.minik.network"  # on the pod network the kubelet created
+DEFAULT_SANDBOX_IMAGE = "minik/pause:1"
 PROXY_LOCK_FILE = "/run/minik-proxy.lock"

@@ -38,6 +38,7 @@ import docker
 import docker.errors
 import httpx
 
+from api.clusterdefaults import NODE_CONTAINER_LABEL, POD_NETWORK_LABEL
 from deploy import processes
 from deploy.controlplane import make_workdir, remove_workdir, start_apiserver, start_etcd
 from deploy.images import ensure_busybox_image
@@ -234,9 +235,9 @@ def measure_pods(
             rss = rss_mb(kubelet.pid)
     finally:
         kubelet.stop(timeout=20)
-        remove_labelled("io.minik.node", node)
+        remove_labelled(NODE_CONTAINER_LABEL, node)
         client = docker.from_env()
-        for net in client.api.networks(filters={"label": [f"io.minik.network={network}"]}):
+        for net in client.api.networks(filters={"label": [f"{POD_NETWORK_LABEL}={network}"]}):
             with contextlib.suppress(docker.errors.APIError):
                 client.api.remove_network(net["Id"])
         apiserver.stop()

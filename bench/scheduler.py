@@ -4,10 +4,13 @@ bound, through the real apiserver and etcd — beside the bare binding rate (the
 
 Rounds (3 by default) interleave the baseline and the scheduled run, so both meet
 the same machine; the medians and their ratio are the result. The nodes exist only
-as API objects (kubelet/hollow.py: Ready, allocatable cpu 32, memory 64Gi, pods 110,
-Leases renewed every 10 s during the run). The scheduler is started as its own
-process, `python -m scheduler --kubeconfig …`. Pods request 100m cpu. "Bound" is
-observed through a watch on the pods.
+as API objects, registered and kept fresh by their own process as kubemark's hollow
+nodes are, `python -m kubelet.hollow --count N …` (Ready, allocatable cpu 32, memory
+64Gi, pods 110, Leases renewed every 10 s during the run); the bench waits, watching
+the Nodes, until all are registered. The scheduler is started as its own process,
+`python -m scheduler --kubeconfig …`, with its own default parallel binds unless
+--concurrency is given. Pods request 100m cpu. "Bound" is observed through a watch
+on the pods.
 
 Target (issue): >= 300 pods/s.
 """
@@ -26,16 +29,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.resources import EVENTS, NAMESPACES, PODS
+from api.resources import EVENTS, NAMESPACES, NODES, PODS
 from bench.common import bounded
 from client.kubeconfig import load
 from client.rest import AsyncClient
 from deploy import processes
 from deploy.controlplane import make_workdir, remove_workdir, start_apiserver, start_etcd
-from kubelet.hollow import run_hollow_nodes
-from scheduler.scheduler import DEFAULT_PARALLEL_BINDS
 
 CAPACITY = {"cpu": "32", "memory": "64Gi", "pods": "110"}
+HOLLOW_PREFIX = "hollow-"
+# The bench's own requests in flight (creates, bare binds) when --concurrency is not
+# given; the scheduler then keeps its own default for parallel binds (8 as well).
+DEFAULT_CLIENT_CONCURRENCY = 8
 UNSCHEDULED = "bench-nobody"  # schedulerName of the baseline pods: no scheduler takes them
 
 
@@ -119,6 +124,48 @@ async def scheduled_rate(
     return n / (last - start), n / create_seconds, bound
 
 
+def start_hollow_nodes(kubeconfig: str, count: int, workdir: Path) -> processes.Process:
+    """`count` hollow nodes named HOLLOW_PREFIX0 … in their own process, as kubemark runs them."""
+    argv = [sys.executable, "-m", "kubelet.hollow", "--kubeconfig", kubeconfig]
+    argv += ["--count", str(count), "--prefix", HOLLOW_PREFIX]
+    argv += ["--cpu", CAPACITY["cpu"], "--memory", CAPACITY["memory"], "--pods", CAPACITY["pods"]]
+    return processes.spawn("hollow", argv, workdir / "hollow.log")
+
+
+def node_ready(node: dict) -> bool:
+    conditions = (node.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+async def wait_nodes_registered(
+    api: AsyncClient, names: list[str], proc: processes.Process, timeout: float = 60.0
+) -> None:
+    """Until every named Node exists and is Ready: a list, then a watch from its
+    resourceVersion, reopened every second to notice the hollow process dying."""
+    want = set(names)
+    listed = await api.list(NODES)
+    ready = {n["metadata"]["name"] for n in listed["items"] if node_ready(n)} & want
+    rv = listed["metadata"]["resourceVersion"]
+    deadline = time.monotonic() + timeout
+    while ready != want:
+        if not proc.alive():
+            raise RuntimeError(f"hollow nodes exited:\n{proc.log_tail()}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"{len(ready)}/{len(want)} hollow nodes Ready after {timeout}s:\n{proc.log_tail()}"
+            )
+        async for kind, node in api.watch(NODES, resource_version=rv, timeout_seconds=1):
+            rv = node["metadata"]["resourceVersion"]
+            name = node["metadata"]["name"]
+            if kind != "DELETED" and node_ready(node):
+                ready.add(name)
+            else:
+                ready.discard(name)
+            ready &= want
+            if ready == want:
+                break
+
+
 async def wait_ready(api: AsyncClient, proc: processes.Process, timeout: float = 30.0) -> None:
     """The scheduler is up once it has bound a probe pod."""
     ns = await namespace(api, "bench-warmup")
@@ -184,29 +231,30 @@ async def count_events(
 
 async def run(args: argparse.Namespace, kubeconfig: str, workdir: Path, pids: dict) -> None:
     config = load(kubeconfig)
-    nodes = [f"hollow-{i}" for i in range(args.nodes)]
+    nodes = [f"{HOLLOW_PREFIX}{i}" for i in range(args.nodes)]
+    given = args.concurrency is not None
+    concurrency = args.concurrency if given else DEFAULT_CLIENT_CONCURRENCY
     rounds: list[Round] = []
-    async with AsyncClient(config, timeout=60) as api, AsyncClient(config) as hollow_api:
-        stop, registered = asyncio.Event(), asyncio.Event()
-        hollow = asyncio.create_task(
-            run_hollow_nodes(hollow_api, nodes, CAPACITY, stop, registered=registered)
-        )
-        await registered.wait()
-        argv = [sys.executable, "-m", "scheduler", "--kubeconfig", kubeconfig]
-        argv += ["--parallel-binds", str(args.concurrency)]
-        scheduler = processes.spawn("scheduler", argv, workdir / "scheduler.log")
-        try:
+    hollow = start_hollow_nodes(kubeconfig, args.nodes, workdir)
+    scheduler: processes.Process | None = None
+    try:
+        async with AsyncClient(config, timeout=60) as api:
+            await wait_nodes_registered(api, nodes, hollow)
+            argv = [sys.executable, "-m", "scheduler", "--kubeconfig", kubeconfig]
+            if given:
+                argv += ["--parallel-binds", str(args.concurrency)]
+            scheduler = processes.spawn("scheduler", argv, workdir / "scheduler.log")
             await wait_ready(api, scheduler)
-            pids = {**pids, "scheduler": scheduler.pid, "bench": os.getpid()}
+            pids = {**pids, "scheduler": scheduler.pid, "hollow": hollow.pid, "bench": os.getpid()}
             for r in range(args.rounds):
                 # Interleaved, so both see the same (noisy) machine; the scheduler runs
                 # during the baseline too but takes none of its pods.
                 bare_creates, baseline = await bare_binding_rate(
-                    api, f"baseline-{r}", nodes, args.pods, args.concurrency
+                    api, f"baseline-{r}", nodes, args.pods, concurrency
                 )
                 before = {name: process_cpu(name, pid) for name, pid in pids.items()}
                 rate, create_rate, bound = await scheduled_rate(
-                    api, f"bench-{r}", args.pods, args.concurrency, args.timeout
+                    api, f"bench-{r}", args.pods, concurrency, args.timeout
                 )
                 cpu = {
                     name: (process_cpu(name, pid) - before[name]) * 1000 / args.pods
@@ -219,17 +267,21 @@ async def run(args: argparse.Namespace, kubeconfig: str, workdir: Path, pids: di
                 rounds.append(
                     Round(baseline, bare_creates, rate, create_rate, cpu, per_node, events, after)
                 )
-        finally:
+    finally:
+        if scheduler is not None:
             scheduler.stop()
-            stop.set()
-            await hollow
-    report(args, nodes, rounds)
+        hollow.stop()
+    report(args, nodes, concurrency, rounds)
 
 
-def report(args: argparse.Namespace, nodes: list[str], rounds: list[Round]) -> None:
+def report(
+    args: argparse.Namespace, nodes: list[str], concurrency: int, rounds: list[Round]
+) -> None:
+    binds = "its default" if args.concurrency is None else args.concurrency
     print(
         f"\nminik scheduler benchmark ({args.pods} pods, {args.nodes} hollow nodes, "
-        f"{args.concurrency} requests in flight, {len(rounds)} rounds)"
+        f"{concurrency} requests in flight, scheduler parallel binds {binds}, "
+        f"{len(rounds)} rounds)"
     )
     print(
         f"{'round':<7}{'scheduled':>10}{'bare binds':>12}{'ratio':>7}"
@@ -265,7 +317,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pods", type=int, default=1000)
     p.add_argument("--nodes", type=int, default=100)
-    p.add_argument("--concurrency", type=int, default=DEFAULT_PARALLEL_BINDS)
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        help="requests in flight for the bench's creates and bare binds, and the "
+        "scheduler's --parallel-binds; when not given the bench sends "
+        f"{DEFAULT_CLIENT_CONCURRENCY} and the scheduler keeps its own default",
+    )
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--apiserver-workers", type=int, default=1)
     p.add_argument("--timeout", type=float, default=120.0)

@@ -70,6 +70,13 @@ import docker
 import docker.errors
 from docker import types as dtypes
 
+from api.clusterdefaults import (
+    CONTAINER_KIND_LABEL,
+    DEFAULT_SANDBOX_IMAGE,
+    NODE_CONTAINER_LABEL,
+    POD_NAME_CONTAINER_LABEL,
+    POD_NAMESPACE_CONTAINER_LABEL,
+)
 from api.errors import NotFound
 from api.resources import DEPLOYMENTS, NAMESPACES, PODS
 from client.kubeconfig import load
@@ -78,7 +85,6 @@ from client.watch import RELIST, ResumableWatch
 from deploy import processes
 from deploy.controlplane import make_workdir, remove_workdir
 from deploy.images import ensure_busybox_image
-from kubelet import dockerlabels
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -298,7 +304,9 @@ def explain_stuck(pods: dict[str, dict], client: docker.DockerClient) -> str:
             f"  {name} uid {pod['metadata'].get('uid')} phase {status.get('phase')} "
             f"deleting {not active(pod)} conditions {conditions} containers {containers}"
         )
-        filters = {"label": [f"{dockerlabels.NODE}={NODE}", f"{dockerlabels.POD_NAME}={name}"]}
+        filters = {
+            "label": [f"{NODE_CONTAINER_LABEL}={NODE}", f"{POD_NAME_CONTAINER_LABEL}={name}"]
+        }
         for c in client.api.containers(all=True, filters=filters):
             out.append(f"    docker {c['Id'][:12]} {c['Names'][0]} {c['State']} {c['Status']}")
     return "pods not Ready:\n" + "\n".join(out) if out else "all pods Ready"
@@ -392,7 +400,9 @@ class MinikCluster:
         if done.returncode != 0:
             print(f"minik down: {done.stdout}{done.stderr}", file=sys.stderr)
         # whatever `down` left of our node's containers (e.g. if it failed half-way)
-        for entry in client.api.containers(all=True, filters=dockerlabels.node_filter(NODE)):
+        for entry in client.api.containers(
+            all=True, filters={"label": [f"{NODE_CONTAINER_LABEL}={NODE}"]}
+        ):
             with contextlib.suppress(docker.errors.APIError):
                 client.api.remove_container(entry["Id"], force=True, v=True)
 
@@ -446,10 +456,10 @@ def minik_round(
     for name in names:
         filters = {
             "label": [
-                f"{dockerlabels.NODE}={NODE}",
-                f"{dockerlabels.POD_NAMESPACE}={NAMESPACE}",
-                f"{dockerlabels.POD_NAME}={name}",
-                f"{dockerlabels.CONTAINER_KIND}=app",
+                f"{NODE_CONTAINER_LABEL}={NODE}",
+                f"{POD_NAMESPACE_CONTAINER_LABEL}={NAMESPACE}",
+                f"{POD_NAME_CONTAINER_LABEL}={name}",
+                f"{CONTAINER_KIND_LABEL}=app",
             ],
             "status": "running",
         }
@@ -783,8 +793,6 @@ def docker_floor(
     app joining its network namespace) and single containers like Swarm's tasks. It
     tells how much of a converge is Docker's work for each pod model. The network is
     of the kind minik's pods used: Docker's default `bridge`, or a user-defined one."""
-    from kubelet.pause import DEFAULT_SANDBOX_IMAGE
-
     api = client.api
     labels = {FLOOR_LABEL: "1"}
     network = "bridge"

@@ -15,12 +15,11 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from api.clusterdefaults import DEFAULT_POD_NETWORK
+from api.clusterdefaults import DEFAULT_POD_NETWORK, DEFAULT_SANDBOX_IMAGE
 from api.quantity import QuantityError, parse_quantity
 from componentbase.flags import add_kubeconfig_flag
 from componentbase.logs import add_verbosity_flag
 from kubelet.node import host_capacity
-from kubelet.pause import DEFAULT_SANDBOX_IMAGE
 
 DEFAULT_PORT = 10250
 

@@ -13,24 +13,31 @@ import hashlib
 import json
 from typing import Any
 
-from api.clusterdefaults import NODE_CONTAINER_LABEL
+from api.clusterdefaults import (
+    CONTAINER_KIND_LABEL,
+    NODE_CONTAINER_LABEL,
+    POD_NAME_CONTAINER_LABEL,
+    POD_NAMESPACE_CONTAINER_LABEL,
+    POD_NETWORK_LABEL,
+)
 
 PREFIX = "io.minik."
-NODE = NODE_CONTAINER_LABEL  # `minik down` finds a node's containers by it too
+# The keys other processes read too (`minik down`, the benches) live in api/clusterdefaults.
+NODE = NODE_CONTAINER_LABEL
 POD_UID = "io.minik.pod.uid"
-POD_NAME = "io.minik.pod.name"
-POD_NAMESPACE = "io.minik.pod.namespace"
+POD_NAME = POD_NAME_CONTAINER_LABEL
+POD_NAMESPACE = POD_NAMESPACE_CONTAINER_LABEL
 POD_GRACE = "io.minik.pod.termination-grace-period"
 SANDBOX = "io.minik.sandbox"  # "true" on the pod's network-namespace holder
 CONTAINER_NAME = "io.minik.container.name"
-CONTAINER_KIND = "io.minik.container.kind"  # "init" or "app"
+CONTAINER_KIND = CONTAINER_KIND_LABEL  # "init" or "app"
 RESTART_COUNT = "io.minik.container.restart-count"  # the sandbox's attempt, for sandboxes
 CONTAINER_HASH = "io.minik.container.hash"
 CONTAINER_IMAGE = "io.minik.container.image"  # the image as the pod spec names it
 TERMINATION_LOG = "io.minik.container.termination-log"  # host path of the message file
 MESSAGE_POLICY = "io.minik.container.termination-message-policy"
 SANDBOX_ID = "io.minik.sandbox.id"  # the sandbox an app/init container joined
-NETWORK = "io.minik.network"  # on the pod network the kubelet created
+NETWORK = POD_NETWORK_LABEL  # on the pod network the kubelet created
 
 SANDBOX_CONTAINER_NAME = "POD"
 

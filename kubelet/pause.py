@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import io
 
+from api.clusterdefaults import DEFAULT_SANDBOX_IMAGE
 from componentbase.busybox import BusyboxNotFound, build_context, busybox_binary
 from kubelet.runtime import DockerRuntime, RuntimeFailure
-
-DEFAULT_SANDBOX_IMAGE = "minik/pause:1"
 
 _LOOP = "trap 'exit 0' TERM INT; while :; do /busybox sleep 3600 & wait $!; done"
 DOCKERFILE = f"""FROM scratch
