@@ -247,3 +247,18 @@ def test_kubectl_rollout_status_history_undo(cluster, ns, minor, tmp_path):
         assert "rollingUpdate" in explained
         kubectl.run("delete", "ds/web", "-n", ns)
         eventually(lambda: not pods(cluster, ns, "web"), timeout=20)
+
+
+def test_example_manifest_and_kubectl_create(cluster, ns, tmp_path):
+    kubectl = Kubectl(cluster.kubeconfig, tmp_path / "cache")
+    example = Path(__file__).resolve().parents[2] / "examples" / "daemonset.yaml"
+    out = kubectl.run("apply", "--dry-run=server", "-n", ns, "-f", str(example)).stdout
+    assert "daemonset.apps/node-agent created (server dry run)" in out
+    out = kubectl.run("create", "-n", ns, "-f", "-", input=json.dumps(daemonset("made"))).stdout
+    assert "daemonset.apps/made created" in out
+    got = json.loads(kubectl.run("get", "ds/made", "-n", ns, "-o", "json").stdout)
+    assert got["metadata"]["annotations"]["deprecated.daemonset.template.generation"] == "1"
+    assert kubectl.run("get", "ds", "-n", ns, "-o", "name").stdout.split() == [
+        "daemonset.apps/made"
+    ]
+    assert "daemonset.apps/made" in kubectl.run("get", "all", "-n", ns, "-o", "name").stdout
