@@ -68,7 +68,7 @@ class DaemonSetController(Controller):
             self.enqueue, lambda _old, new: self.enqueue(new), self._ds_deleted
         )
         self.pod_informer.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
-        self.node_informer.add_handler(self._node_added, self._node_updated, lambda _n: None)
+        self.node_informer.add_handler(self._node_added, self._node_updated, self._node_added)
         self.revision_informer.add_handler(
             self._owned_changed, lambda _old, new: self._owned_changed(new), self._owned_changed
         )
@@ -142,6 +142,7 @@ class DaemonSetController(Controller):
             self.enqueue_key(key)
 
     def _node_added(self, node: Obj) -> None:
+        """A node that joins or goes: every DaemonSet looks again."""
         for ds in self.ds_informer.list():
             self.enqueue(ds)
 
@@ -194,13 +195,16 @@ class DaemonSetController(Controller):
     async def _construct_history(self, ds: Obj, revisions: list[Obj]) -> tuple[Obj, list[Obj]]:
         """(the revision of the current template, the older ones); creates the current
         one when the template is new and renumbers it when an undo brought it back."""
+        labelled = []
         for revision in revisions:
-            labels = meta(revision).get("labels") or {}
-            if REVISION_HASH not in labels:
-                revision.setdefault("metadata", {}).setdefault("labels", {})[REVISION_HASH] = meta(
-                    revision
-                )["name"]
-                await self.api.update(CONTROLLERREVISIONS, revision)
+            if REVISION_HASH not in (meta(revision).get("labels") or {}):
+                # Kubernetes labels an unlabelled revision with its name, not a new hash.
+                revision = copy.deepcopy(revision)
+                labels = revision["metadata"].setdefault("labels", {})
+                labels[REVISION_HASH] = meta(revision)["name"]
+                revision = await self.api.update(CONTROLLERREVISIONS, revision)
+            labelled.append(revision)
+        revisions = labelled
         matching, old = history.split(ds, revisions)
         number = history.max_revision(old) + 1
         if not matching:

@@ -18,7 +18,7 @@ from controller.daemonset.placement import (
     template_generation,
 )
 from controller.util.controllerref import meta
-from controller.util.pods import is_pod_available, is_pod_ready, is_terminating
+from controller.util.pods import is_pod_available, is_pod_ready, is_pod_terminal, is_terminating
 
 Obj = dict[str, Any]
 
@@ -39,9 +39,12 @@ def node_name_of(node: Obj) -> str:
 
 
 def by_node(pods: Iterable[Obj]) -> dict[str, list[Obj]]:
-    """getNodesToDaemonPods: each pod under the node it is for."""
+    """getNodesToDaemonPods: each pod under the node it is for; a finished pod that is
+    being deleted no longer counts (its replacement may start)."""
     grouped: dict[str, list[Obj]] = {}
     for pod in pods:
+        if is_terminating(pod) and is_pod_terminal(pod):
+            continue
         node = target_node(pod)
         if node:
             grouped.setdefault(node, []).append(pod)

@@ -107,3 +107,11 @@ def test_status_counts():
         "updatedNumberScheduled": 2,
         "observedGeneration": 1,
     }
+
+
+def test_a_node_waits_for_its_terminating_pod_unless_it_has_finished():
+    going = pod("going", "n1")
+    going["metadata"]["deletionTimestamp"] = "2023-11-14T22:13:20Z"
+    assert not plan_nodes(daemonset(), [node("n1")], by_node([going]), "new", NOW)
+    going["status"]["phase"] = "Succeeded"
+    assert plan_nodes(daemonset(), [node("n1")], by_node([going]), "new", NOW).create_on == ["n1"]
