@@ -215,6 +215,23 @@ def _replicaset(obj: dict) -> None:
     _template(obj)
 
 
+def _daemonset(obj: dict) -> None:
+    """SetDefaults_DaemonSet: RollingUpdate one node at a time, no surge, 10 revisions."""
+    spec = _dict(obj, "spec")
+    if spec is None:
+        return
+    strategy = _dict(spec, "updateStrategy")
+    if strategy is not None:
+        _default(strategy, "type", "RollingUpdate", empty=(None, ""))
+        if strategy["type"] == "RollingUpdate":
+            rolling = _dict(strategy, "rollingUpdate")
+            if rolling is not None:
+                _default(rolling, "maxUnavailable", 1)
+                _default(rolling, "maxSurge", 0)
+    _default(spec, "revisionHistoryLimit", 10)
+    _template(obj)
+
+
 # ---------------------------------------------------------------------------
 # services, endpoints, namespaces, nodes
 # ---------------------------------------------------------------------------
@@ -309,6 +326,7 @@ _BY_KIND: dict[str, Callable[[dict], None]] = {
     "Pod": _pod,
     "Deployment": _deployment,
     "ReplicaSet": _replicaset,
+    "DaemonSet": _daemonset,
     "Service": _service,
     "Endpoints": _endpoints,
     "EndpointSlice": _endpointslice,

@@ -112,6 +112,20 @@ REPLICASETS = Resource(
     ("all",),
     subresources=("status", "scale"),
 )
+DAEMONSETS = Resource(
+    "apps",
+    "v1",
+    "DaemonSet",
+    "daemonsets",
+    "daemonset",
+    True,
+    ("ds",),
+    ("all",),
+    subresources=("status",),
+)
+CONTROLLERREVISIONS = Resource(
+    "apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", True
+)
 LEASES = Resource("coordination.k8s.io", "v1", "Lease", "leases", "lease", True)
 ENDPOINTSLICES = Resource(
     "discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", True
@@ -128,6 +142,8 @@ RESOURCES: tuple[Resource, ...] = (
     SECRETS,
     DEPLOYMENTS,
     REPLICASETS,
+    DAEMONSETS,
+    CONTROLLERREVISIONS,
     LEASES,
     ENDPOINTSLICES,
 )

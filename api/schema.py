@@ -48,7 +48,9 @@ QUANTITY_FIELDS = frozenset(
 )
 # (definition, property) holding free-form JSON (the generator marks any `object` as
 # int-or-string, which is right for IntOrString fields only).
-FREE_FORM_FIELDS = frozenset({("V1ManagedFieldsEntry", "fieldsV1")})
+FREE_FORM_FIELDS = frozenset(
+    {("V1ManagedFieldsEntry", "fieldsV1"), ("V1ControllerRevision", "data")}
+)
 
 
 @functools.cache

@@ -4,13 +4,14 @@ a delete proceeds (pods are deleted gracefully)."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from api import configdata, errors
+from api import configdata, defaults, errors
 from api.timefmt import rfc3339
 
 # Kinds whose status is written only through the /status subresource.
-STATUS_KINDS = {"Pod", "Service", "Node", "Deployment", "ReplicaSet", "Namespace"}
+STATUS_KINDS = {"Pod", "Service", "Node", "Deployment", "ReplicaSet", "Namespace", "DaemonSet"}
 # Kinds whose create keeps the status the client sent (the kubelet registers a node
 # with its status; events and leases have none).
 KEEP_STATUS_ON_CREATE = {"Node"}
@@ -155,6 +156,54 @@ class WorkloadStrategy(Strategy):
         obj["status"] = {}
 
 
+# apps/v1 keeps a DaemonSet's templateGeneration in this annotation (the server owns it).
+TEMPLATE_GENERATION = "deprecated.daemonset.template.generation"
+
+
+class DaemonSetStrategy(Strategy):
+    """As Kubernetes' daemonSetStrategy: a new DaemonSet starts at template generation
+    1 with zero counts; an update that changes the pod template bumps the template
+    generation (the controller labels pods with it). metadata.generation follows any
+    spec change, as for every kind (apiserver/registry.py)."""
+
+    kind = "DaemonSet"
+
+    def initial_status(self, obj: dict) -> None:
+        obj["status"] = {
+            "currentNumberScheduled": 0,
+            "numberMisscheduled": 0,
+            "desiredNumberScheduled": 0,
+            "numberReady": 0,
+        }
+
+    def prepare_create(self, obj: dict) -> None:
+        super().prepare_create(obj)
+        _annotations(obj)[TEMPLATE_GENERATION] = "1"
+
+    def prepare_update(self, new: dict, old: dict) -> None:
+        super().prepare_update(new, old)
+        current = ((old.get("metadata") or {}).get("annotations") or {}).get(TEMPLATE_GENERATION)
+        generation = int(current) if current and current.isdigit() else 1
+        if _defaulted_template(new) != _defaulted_template(old):
+            generation += 1
+        _annotations(new)[TEMPLATE_GENERATION] = str(generation)
+
+
+def _annotations(obj: dict) -> dict:
+    md = obj.setdefault("metadata", {})
+    if not isinstance(md.get("annotations"), dict):
+        md["annotations"] = {}
+    annotations: dict = md["annotations"]
+    return annotations
+
+
+def _defaulted_template(obj: dict) -> Any:
+    """The pod template as it will be stored (defaults run after the strategy)."""
+    holder = copy.deepcopy(obj)
+    defaults.apply_defaults("DaemonSet", holder)
+    return (holder.get("spec") or {}).get("template")
+
+
 def qos_class(spec: dict) -> str:
     """Guaranteed when every container has equal cpu and memory requests and limits,
     BestEffort when none has any, else Burstable."""
@@ -183,6 +232,7 @@ _STRATEGIES: dict[str, Strategy] = {
     "Service": ServiceStrategy(),
     "ConfigMap": ConfigDataStrategy("ConfigMap"),
     "Secret": ConfigDataStrategy("Secret"),
+    "DaemonSet": DaemonSetStrategy(),
 }
 
 

@@ -142,6 +142,57 @@ COLUMNS: dict[str, list[Column]] = {
         IMAGES,
         SELECTOR_WIDE,
     ],
+    "DaemonSet": [
+        NAME,
+        _col(
+            "Desired",
+            "The total number of nodes that should be running the daemon pod "
+            "(including nodes correctly running the daemon pod).",
+            "integer",
+        ),
+        _col(
+            "Current",
+            "The number of nodes that are running at least 1 daemon pod and are "
+            "supposed to run the daemon pod.",
+            "integer",
+        ),
+        _col(
+            "Ready",
+            "The number of nodes that should be running the daemon pod and have one "
+            "or more of the daemon pod running with a Ready Condition.",
+            "integer",
+        ),
+        _col(
+            "Up-to-date",
+            "The total number of nodes that are running updated daemon pod",
+            "integer",
+        ),
+        _col(
+            "Available",
+            "The number of nodes that should be running the daemon pod and have one "
+            "or more of the daemon pod running and available (ready for at least "
+            "spec.minReadySeconds)",
+            "integer",
+        ),
+        _col(
+            "Node Selector",
+            "NodeSelector is a selector which must be true for the pod to fit on a node.",
+        ),
+        AGE,
+        CONTAINERS,
+        IMAGES,
+        SELECTOR_WIDE,
+    ],
+    "ControllerRevision": [
+        NAME,
+        _col("Controller", "Controller of the object"),
+        _col(
+            "Revision",
+            "Revision indicates the revision of the state represented by Data.",
+            "integer",
+        ),
+        AGE,
+    ],
     "Namespace": [NAME, _col("Status", "The status of the namespace"), AGE],
     "Lease": [NAME, _col("Holder", "The identity of the holder of the current lease."), AGE],
     "ConfigMap": [
@@ -520,6 +571,48 @@ def _replicaset_cells(rs: Obj, now: float) -> list[Any]:
     ]
 
 
+def _daemonset_cells(ds: Obj, now: float) -> list[Any]:
+    meta, spec, status = ds.get("metadata") or {}, ds.get("spec") or {}, ds.get("status") or {}
+    node_selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector")
+    names, images = _template_cells(ds)
+    return [
+        meta.get("name", ""),
+        int(status.get("desiredNumberScheduled") or 0),
+        int(status.get("currentNumberScheduled") or 0),
+        int(status.get("numberReady") or 0),
+        int(status.get("updatedNumberScheduled") or 0),
+        int(status.get("numberAvailable") or 0),
+        format_labels(node_selector),
+        age(meta.get("creationTimestamp"), now),
+        names,
+        images,
+        selector_string(spec.get("selector")) or "<none>",
+    ]
+
+
+def _controller_revision_cells(revision: Obj, now: float) -> list[Any]:
+    """CONTROLLER as kubectl prints an owner: `daemonset.apps/name`."""
+    meta = revision.get("metadata") or {}
+    owner = next(
+        (r for r in meta.get("ownerReferences") or [] if r.get("controller")),
+        None,
+    )
+    controller = "<none>"
+    if owner is not None:
+        group = str(owner.get("apiVersion") or "").rpartition("/")[0]
+        kind = str(owner.get("kind") or "")
+        group_kind = f"{kind}.{group}" if group else kind
+        controller = (
+            f"{group_kind.lower()}/{owner.get('name', '')}" if kind else owner.get("name", "")
+        )
+    return [
+        meta.get("name", ""),
+        controller,
+        int(revision.get("revision") or 0),
+        age(meta.get("creationTimestamp"), now),
+    ]
+
+
 def _namespace_cells(ns: Obj, now: float) -> list[Any]:
     meta = ns.get("metadata") or {}
     phase = (ns.get("status") or {}).get("phase", "")
@@ -590,6 +683,8 @@ CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
     "Event": _event_cells,
     "Deployment": _deployment_cells,
     "ReplicaSet": _replicaset_cells,
+    "DaemonSet": _daemonset_cells,
+    "ControllerRevision": _controller_revision_cells,
     "Namespace": _namespace_cells,
     "Lease": _lease_cells,
     "ConfigMap": _configmap_cells,

@@ -50,6 +50,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ("replicaset", 5),
         ("endpoint", 5),
         ("gc", 20),
+        ("daemonset", 2),
     ):
         p.add_argument(f"--concurrent-{name}-syncs", type=int, default=default)
     add_verbosity_flag(p)
@@ -68,6 +69,7 @@ def options_from(args: argparse.Namespace) -> Options:
             "replicaset": args.concurrent_replicaset_syncs,
             "endpoints": args.concurrent_endpoint_syncs,
             "garbagecollector": args.concurrent_gc_syncs,
+            "daemonset": args.concurrent_daemonset_syncs,
         },
     )
 

@@ -17,7 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from api import labels as lbl
-from api.validation.apps import validate_selector_update, validate_workload
+from api.validation.apps import (
+    validate_controller_revision,
+    validate_controller_revision_update,
+    validate_daemonset,
+    validate_selector_update,
+    validate_workload,
+)
 from api.validation.coordination import validate_lease
 from api.validation.core import (
     validate_configmap,
@@ -57,6 +63,14 @@ RULES: dict[str, KindRules] = {
         lbl.dns1123_subdomain_errors,
         lambda o: validate_workload(o, False),
         validate_selector_update,
+    ),
+    "DaemonSet": KindRules(
+        lbl.dns1123_subdomain_errors, validate_daemonset, validate_selector_update
+    ),
+    "ControllerRevision": KindRules(
+        lbl.dns1123_subdomain_errors,
+        validate_controller_revision,
+        validate_controller_revision_update,
     ),
     "Endpoints": KindRules(lbl.dns1123_subdomain_errors, validate_endpoints),
     "Node": KindRules(lbl.dns1123_subdomain_errors, validate_node, validate_node_update),

@@ -1,5 +1,6 @@
-"""Deployments and ReplicaSets (pkg/apis/apps/validation): replicas, selectors that
-match their template, rolling-update strategies, and the immutable selector."""
+"""Deployments, ReplicaSets, DaemonSets and ControllerRevisions (pkg/apis/apps/validation):
+replicas, selectors that match their template, rolling-update strategies, the immutable
+selector, and a revision's immutable data."""
 
 from __future__ import annotations
 
@@ -92,11 +93,10 @@ def _strategy(strategy: Any, path: str) -> list[Cause]:
     return causes
 
 
-def validate_workload(obj: dict, is_deployment: bool) -> list[Cause]:
-    """Deployment and ReplicaSet specs: selector, template, counts, strategy."""
-    spec = as_dict(obj.get("spec"))
-    causes = nonnegative("spec.replicas", spec.get("replicas"))
-    causes += nonnegative("spec.minReadySeconds", spec.get("minReadySeconds"))
+def _selector_and_template(spec: dict, selector_word: str, deadline_word: str) -> list[Cause]:
+    """What every apps/v1 workload checks alike: a non-empty selector matching the
+    template's labels, a valid pod template that restarts Always, no deadline."""
+    causes: list[Cause] = []
     selector = spec.get("selector")
     if selector is None:
         causes.append(required("spec.selector"))
@@ -108,7 +108,7 @@ def validate_workload(obj: dict, is_deployment: bool) -> list[Cause]:
                 invalid(
                     "spec.selector",
                     go_label_selector(selector),
-                    "empty selector is invalid for deployment",
+                    f"empty selector is invalid for {selector_word}",
                 )
             )
     try:
@@ -145,9 +145,18 @@ def validate_workload(obj: dict, is_deployment: bool) -> list[Cause]:
         causes.append(
             forbidden(
                 "spec.template.spec.activeDeadlineSeconds",
-                "activeDeadlineSeconds in ReplicaSet is not Supported",
+                f"activeDeadlineSeconds in {deadline_word} is not Supported",
             )
         )
+    return causes
+
+
+def validate_workload(obj: dict, is_deployment: bool) -> list[Cause]:
+    """Deployment and ReplicaSet specs: selector, template, counts, strategy."""
+    spec = as_dict(obj.get("spec"))
+    causes = nonnegative("spec.replicas", spec.get("replicas"))
+    causes += nonnegative("spec.minReadySeconds", spec.get("minReadySeconds"))
+    causes += _selector_and_template(spec, "deployment", "ReplicaSet")
     if is_deployment:
         causes += _strategy(spec.get("strategy"), "spec.strategy")
         causes += nonnegative("spec.revisionHistoryLimit", spec.get("revisionHistoryLimit"))
@@ -175,4 +184,63 @@ def validate_selector_update(new: dict, old: dict) -> list[Cause]:
         old_sel is None
     ):
         return [invalid("spec.selector", go_label_selector(new_sel), IMMUTABLE)]
+    return []
+
+
+def validate_daemonset(obj: dict) -> list[Cause]:
+    """ValidateDaemonSetSpec: selector and template as every workload, then the
+    update strategy and the counts."""
+    spec = as_dict(obj.get("spec"))
+    causes = _selector_and_template(spec, "daemonset", "DaemonSet")
+    causes += nonnegative("spec.minReadySeconds", spec.get("minReadySeconds"))
+    causes += _daemonset_strategy(spec.get("updateStrategy"), "spec.updateStrategy")
+    causes += nonnegative("spec.revisionHistoryLimit", spec.get("revisionHistoryLimit"))
+    return causes
+
+
+def _daemonset_strategy(strategy: Any, path: str) -> list[Cause]:
+    strategy = as_dict(strategy)
+    kind = strategy.get("type")
+    if kind == "OnDelete":
+        return []
+    if kind != "RollingUpdate":
+        return [not_supported(path, kind, ("RollingUpdate", "OnDelete"))]
+    rolling = strategy.get("rollingUpdate")
+    if rolling is None:
+        return [required(f"{path}.rollingUpdate")]
+    rp = f"{path}.rollingUpdate"
+    rolling = as_dict(rolling)
+    causes: list[Cause] = []
+    present: dict[str, bool] = {}
+    for name in ("maxUnavailable", "maxSurge"):
+        value = rolling.get(name)
+        number, problems = _int_or_percent(f"{rp}.{name}", value)
+        present[name] = value is not None and (number != 0 or bool(problems))
+        if present[name]:
+            causes += problems
+            if isinstance(value, str) and value.endswith("%") and number > 100:
+                causes.append(invalid(f"{rp}.{name}", value, "must not be greater than 100%"))
+    if present["maxUnavailable"] and present["maxSurge"]:
+        causes.append(
+            invalid(
+                f"{rp}.maxSurge",
+                rolling.get("maxSurge"),
+                "may not be set when maxUnavailable is non-zero",
+            )
+        )
+    elif not present["maxUnavailable"] and not present["maxSurge"]:
+        causes.append(required(f"{rp}.maxUnavailable", "cannot be 0 when maxSurge is 0"))
+    return causes
+
+
+def validate_controller_revision(obj: dict) -> list[Cause]:
+    """ValidateControllerRevision: data is mandatory, revision not negative."""
+    causes = [] if obj.get("data") is not None else [required("data", "data is mandatory")]
+    return causes + nonnegative("revision", obj.get("revision"))
+
+
+def validate_controller_revision_update(new: dict, old: dict) -> list[Cause]:
+    """A revision's data is a snapshot: it never changes."""
+    if new.get("data") != old.get("data"):
+        return [invalid("data", GoText("{}"), IMMUTABLE)]
     return []

@@ -6,14 +6,13 @@ planner (rollout.py) build on it, and unit tests check it alone."""
 from __future__ import annotations
 
 import copy
-import json
 import math
-import struct
 from collections.abc import Iterable
 from typing import Any
 
 from api.defaults import apply_defaults
 from api.timefmt import parse_time, rfc3339
+from controller.util import hashing
 from controller.util.controllerref import meta
 
 Obj = dict[str, Any]
@@ -45,22 +44,7 @@ FAILED_RS_CREATE = "ReplicaSetCreateError"
 PAUSED = "DeploymentPaused"
 RESUMED = "DeploymentResumed"
 
-SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-
-
 # ---- pod template hash ---------------------------------------------------------------
-
-
-def fnv32a(data: bytes, start: int = 0x811C9DC5) -> int:
-    h = start
-    for byte in data:
-        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
-    return h
-
-
-def safe_encode(text: str) -> str:
-    """Kubernetes' rand.SafeEncodeString: no vowels, nothing that spells words."""
-    return "".join(SAFE_ALPHABET[ord(c) % len(SAFE_ALPHABET)] for c in text)
 
 
 def _drop_empty(value: Any) -> Any:
@@ -91,11 +75,7 @@ def normalized_template(template: Obj | None) -> Obj:
 def compute_hash(template: Obj | None, collision_count: int | None = None) -> str:
     """fnv32a of the normalised template (plus the collision count, little-endian),
     rendered in the safe alphabet — the `pod-template-hash` label and RS name suffix."""
-    data = json.dumps(normalized_template(template), sort_keys=True, separators=(",", ":"))
-    h = fnv32a(data.encode())
-    if collision_count is not None:
-        h = fnv32a(struct.pack("<I", collision_count & 0xFFFFFFFF), h)
-    return safe_encode(str(h))
+    return hashing.compute_hash(normalized_template(template), collision_count)
 
 
 def equal_ignore_hash(a: Obj | None, b: Obj | None) -> bool:

@@ -56,6 +56,11 @@ class Expectations:
         keys = set(pod_keys)
         self._items[key] = _Expected(0, len(keys), self.clock(), keys)
 
+    def expect(self, key: str, count: int, pod_keys: Iterable[str]) -> None:
+        """Creations and deletions at once (SetExpectations), for a sync that does both."""
+        keys = set(pod_keys)
+        self._items[key] = _Expected(count, len(keys), self.clock(), keys)
+
     def creation_observed(self, key: str) -> None:
         exp = self._items.get(key)
         if exp is not None:

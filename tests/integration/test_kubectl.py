@@ -189,6 +189,8 @@ def test_api_resources_lists_kinds_short_names_and_scope(any_kubectl: Kubectl) -
         "nodes": ("no", "v1", "false", "Node"),
         "deployments": ("deploy", "apps/v1", "true", "Deployment"),
         "replicasets": ("rs", "apps/v1", "true", "ReplicaSet"),
+        "daemonsets": ("ds", "apps/v1", "true", "DaemonSet"),
+        "controllerrevisions": ("", "apps/v1", "true", "ControllerRevision"),
         "leases": ("", "coordination.k8s.io/v1", "true", "Lease"),
         "endpointslices": ("", "discovery.k8s.io/v1", "true", "EndpointSlice"),
     }
@@ -207,10 +209,11 @@ def test_api_resources_filters_and_wide_verbs(kubectl: Kubectl) -> None:
     cluster = by_name(parse_table(kubectl.run("api-resources", "--namespaced=false").stdout))
     assert {"namespaces", "nodes"} <= set(cluster) and "pods" not in cluster
     apps = by_name(parse_table(kubectl.run("api-resources", "--api-group=apps").stdout))
-    assert set(apps) == {"deployments", "replicasets"}
+    assert set(apps) == {"deployments", "replicasets", "daemonsets", "controllerrevisions"}
     wide = by_name(parse_table(kubectl.run("api-resources", "-o", "wide").stdout))
     assert set(wide["pods"]["VERBS"].split(",")) >= {"create", "get", "list", "watch", "patch"}
     assert "all" in wide["deployments"]["CATEGORIES"].split(",")
+    assert "all" in wide["daemonsets"]["CATEGORIES"].split(",")
 
 
 def test_api_versions(kubectl: Kubectl) -> None:

@@ -10,8 +10,8 @@ would stay Pending.
   `ready_delay` has passed and `ready(pod)` says so (`pods/{name}/status`);
 - finishes pods being deleted on a live node (delete with gracePeriodSeconds=0),
   as a kubelet confirms a stopped pod.
-`kill(node)` stops all of that for one node, as if its kubelet died; `revive(node)`
-brings it back Ready."""
+Nodes may register with `taints`. `kill(node)` stops all of that for one node, as if
+its kubelet died; `revive(node)` brings it back Ready."""
 
 from __future__ import annotations
 
@@ -91,8 +91,10 @@ class FakeCluster:
         ready: Callable[[Obj], bool] = lambda pod: True,
         finish_delay: float = 0.2,
         lease_interval: float = 0.5,
+        taints: list[Obj] | None = None,
     ) -> None:
         self.http = http
+        self.taints = taints or []
         self.namespace = namespace
         self.nodes = {n: FakeNode(f"{namespace}-{n}", next(_subnets) % 250) for n in nodes}
         self.schedulable = set(nodes)
@@ -162,7 +164,10 @@ class FakeCluster:
 
     # ---- the loop ------------------------------------------------------------------
     def _register(self, node: FakeNode) -> None:
-        r = self.http.post("/api/v1/nodes", json=node.node_object())
+        body = node.node_object()
+        if self.taints:
+            body["spec"]["taints"] = self.taints
+        r = self.http.post("/api/v1/nodes", json=body)
         r.raise_for_status()
         lease = {
             "apiVersion": "coordination.k8s.io/v1",

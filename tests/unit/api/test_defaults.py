@@ -275,3 +275,17 @@ def test_odd_shapes_do_not_crash():
     apply_defaults("Deployment", {"spec": {"template": None, "strategy": "x"}})
     apply_defaults("Service", {"spec": {"ports": [None, "x"]}})
     apply_defaults("Unknown", {"a": 1})
+
+
+def test_daemonset_defaults_as_set_defaults_daemonset():
+    ds = {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}
+    apply_defaults("DaemonSet", ds)
+    assert ds["spec"]["updateStrategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0},
+    }
+    assert ds["spec"]["revisionHistoryLimit"] == 10
+    assert ds["spec"]["template"]["spec"]["restartPolicy"] == "Always"
+    on_delete = {"spec": {"updateStrategy": {"type": "OnDelete"}}}
+    apply_defaults("DaemonSet", on_delete)
+    assert on_delete["spec"]["updateStrategy"] == {"type": "OnDelete"}

@@ -32,3 +32,26 @@ def test_bad_base64_is_a_400_as_kubernetes():
     assert configdata.base64_error("YWJj\nZA==") is None
     with pytest.raises(errors.ApiError):
         strategies.for_kind("ConfigMap").prepare_create(cm(binaryData={"k": "%%"}))
+
+
+def test_daemonset_template_generation_follows_template_changes_only():
+    strategy = strategies.for_kind("DaemonSet")
+    template = {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c"}]}}
+    ds = {"metadata": {"name": "x"}, "spec": {"template": template}, "status": {"numberReady": 5}}
+    strategy.prepare_create(ds)
+    assert ds["metadata"]["annotations"][strategies.TEMPLATE_GENERATION] == "1"
+    assert ds["status"] == {
+        "currentNumberScheduled": 0,
+        "numberMisscheduled": 0,
+        "desiredNumberScheduled": 0,
+        "numberReady": 0,
+    }
+    same = {"metadata": {"name": "x"}, "spec": {"template": template, "minReadySeconds": 3}}
+    strategy.prepare_update(same, ds)
+    assert same["metadata"]["annotations"][strategies.TEMPLATE_GENERATION] == "1"
+    assert same["status"] == ds["status"]
+    other = {**template, "spec": {"containers": [{"name": "d"}]}}
+    changed = {"metadata": {"name": "x", "annotations": {strategies.TEMPLATE_GENERATION: "9"}},
+               "spec": {"template": other}}  # fmt: skip
+    strategy.prepare_update(changed, same)
+    assert changed["metadata"]["annotations"][strategies.TEMPLATE_GENERATION] == "2"

@@ -518,3 +518,49 @@ def test_configmap_and_secret_cells():
     srow = tables.CELLS["Secret"](secret(data={"a": ""}), now)
     assert srow[:3] == ["s", "Opaque", 1]
     assert [c["name"] for c in tables.COLUMNS["Secret"]] == ["Name", "Type", "Data", "Age"]
+
+
+def test_daemonset_and_controllerrevision_columns():
+    ds = {
+        "metadata": {"name": "agent", "creationTimestamp": ts(600)},
+        "spec": {
+            "selector": {"matchLabels": {"app": "agent"}},
+            "template": {
+                "spec": {
+                    "nodeSelector": {"disk": "ssd", "arch": "amd64"},
+                    "containers": [{"name": "a", "image": "busybox:1"}],
+                }
+            },
+        },
+        "status": {
+            "desiredNumberScheduled": 3,
+            "currentNumberScheduled": 3,
+            "numberReady": 2,
+            "updatedNumberScheduled": 1,
+            "numberAvailable": 2,
+        },
+    }
+    r = row("DaemonSet", ds)
+    assert [r[c] for c in ("Desired", "Current", "Ready", "Up-to-date", "Available")] == [
+        3,
+        3,
+        2,
+        1,
+        2,
+    ]
+    assert (r["Node Selector"], r["Age"]) == ("arch=amd64,disk=ssd", "10m")
+    assert (r["Containers"], r["Images"], r["Selector"]) == ("a", "busybox:1", "app=agent")
+    assert row("DaemonSet", {"metadata": {"name": "x"}, "spec": {}})["Node Selector"] == "<none>"
+    revision = {
+        "metadata": {
+            "name": "agent-5d8f",
+            "creationTimestamp": ts(60),
+            "ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "controller": True}
+            ],
+        },
+        "revision": 2,
+    }
+    r = row("ControllerRevision", revision)
+    assert (r["Controller"], r["Revision"], r["Age"]) == ("daemonset.apps/agent", 2, "60s")
+    assert row("ControllerRevision", {"metadata": {"name": "x"}})["Controller"] == "<none>"

@@ -120,3 +120,81 @@ def test_selector_is_immutable():
     rs_new = copy.deepcopy(rs_old)
     rs_new["spec"]["selector"]["matchLabels"]["app"] = "other"
     assert "spec.selector" in fields(validate("ReplicaSet", rs_new, rs_old))
+
+
+# ---- DaemonSets and ControllerRevisions ---------------------------------------------
+
+
+def test_daemonset_defaults_validate_and_rules_match_kubernetes():
+    ds = make_deployment("DaemonSet")
+    assert validate("DaemonSet", ds) == []
+    ds["spec"]["template"]["spec"]["restartPolicy"] = "Never"
+    assert only(validate("DaemonSet", ds), "spec.template.spec.restartPolicy")["reason"] == (
+        "FieldValueNotSupported"
+    )
+    empty = make_deployment("DaemonSet", selector={})
+    assert only(validate("DaemonSet", empty), "spec.selector")["message"].endswith(
+        "empty selector is invalid for daemonset"
+    )
+    missing = make_deployment("DaemonSet")
+    del missing["spec"]["selector"]
+    assert only(validate("DaemonSet", missing), "spec.selector")["message"] == "Required value"
+
+
+def test_daemonset_update_strategy_rules():
+    def causes(strategy):
+        return validate("DaemonSet", make_deployment("DaemonSet", updateStrategy=strategy))
+
+    assert causes({"type": "OnDelete"}) == []
+    assert only(causes({"type": "Recreate"}), "spec.updateStrategy")["reason"] == (
+        "FieldValueNotSupported"
+    )
+    both = causes({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 1}})
+    assert only(both, "spec.updateStrategy.rollingUpdate.maxSurge")["message"] == (
+        "Invalid value: 1: may not be set when maxUnavailable is non-zero"
+    )
+    neither = causes(
+        {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "0%"}}
+    )
+    assert only(neither, "spec.updateStrategy.rollingUpdate.maxUnavailable")["message"] == (
+        "Required value: cannot be 0 when maxSurge is 0"
+    )
+    surge = causes(
+        {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "20%"}}
+    )
+    assert surge == []
+    too_much = causes({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "150%"}})
+    assert (
+        "must not be greater than 100%"
+        in only(too_much, "spec.updateStrategy.rollingUpdate.maxUnavailable")["message"]
+    )
+
+
+def test_daemonset_selector_is_immutable():
+    old = make_deployment("DaemonSet")
+    old["metadata"]["resourceVersion"] = "1"
+    new = copy.deepcopy(old)
+    new["spec"]["selector"] = {"matchLabels": {"app": "web", "tier": "x"}}
+    new["spec"]["template"]["metadata"]["labels"]["tier"] = "x"
+    assert only(validate("DaemonSet", new, old), "spec.selector")["message"].endswith(
+        "field is immutable"
+    )
+
+
+def test_controller_revision_data_is_required_and_immutable():
+    revision = {
+        "metadata": {"name": "web-1", "namespace": "default"},
+        "data": {"spec": {}},
+        "revision": 1,
+    }
+    assert validate("ControllerRevision", revision) == []
+    assert only(validate("ControllerRevision", {**revision, "data": None}), "data")["message"] == (
+        "Required value: data is mandatory"
+    )
+    assert "revision" in fields(validate("ControllerRevision", {**revision, "revision": -1}))
+    old = {**revision, "metadata": {**revision["metadata"], "resourceVersion": "1"}}
+    changed = {**old, "data": {"spec": {"x": 1}}}
+    assert only(validate("ControllerRevision", changed, old), "data")["message"].endswith(
+        "field is immutable"
+    )
+    assert validate("ControllerRevision", {**old, "revision": 2}, old) == []
