@@ -10,6 +10,7 @@ template's `nodeName` (no scheduler here).
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ import pytest
 from deploy import processes
 from tests.e2e.conftest import KubeletProcess
 from tests.support.images import BUSYBOX_IMAGE
-from tests.support.kubectl import Kubectl
+from tests.support.kubectl import Kubectl, binary_for
 from tests.support.wait import eventually
 
 Obj = dict[str, Any]
@@ -145,6 +146,12 @@ def test_indexed_job_pods_print_their_index(
         assert out == f"index={index} host=idx-{index}\n"
         printed.add(index)
     assert printed == {"0", "1", "2"}
+    for minor in (None, "1.27", "1.33"):
+        binary = binary_for(minor)
+        if binary.exists():
+            other = Kubectl(kubectl.kubeconfig, kubectl.cache_dir.parent / f"cache-{minor}", binary)
+            out = other.run("-n", namespace, "logs", "job/idx").stdout
+            assert re.fullmatch(r"index=[0-2] host=idx-[0-2]\n", out), out
     kubectl.run("-n", namespace, "delete", "job", "idx")
     eventually(
         lambda: (

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from deploy import processes
-from tests.support.kubectl import Kubectl
+from tests.support.kubectl import Kubectl, binary_for
 from tests.support.wait import eventually
 
 Obj = dict[str, Any]
@@ -267,8 +267,12 @@ def test_ttl_after_finished_deletes_job_and_pods(jobs: Jobs):
     eventually(lambda: jobs.pods("short") == [], timeout=20)
 
 
-def test_kubectl_wait_describe_and_delete(jobs: Jobs, apiserver, tmp_path: Path):
-    kubectl = Kubectl(apiserver.kubeconfig, tmp_path / "cache")
+@pytest.mark.parametrize("minor", [None, "1.27", "1.33"], ids=lambda m: m or "default")
+def test_kubectl_wait_describe_and_delete(jobs: Jobs, apiserver, tmp_path: Path, minor: str | None):
+    binary = binary_for(minor)
+    if not binary.exists():
+        pytest.skip(f"{binary} is not installed")
+    kubectl = Kubectl(apiserver.kubeconfig, tmp_path / "cache", binary)
     ns = ("-n", jobs.ns)
     kubectl.run(*ns, "create", "job", "kj", "--image=minik/busybox:1")
     jobs.finish(jobs.running("kj", 1)[0], 0)
