@@ -230,11 +230,12 @@ class JobController(Controller):
         failed += len(pending_f - not_released)
         if indexed:
             succeeded = len(completed)
-            status["completedIndexes"] = format_indexes(completed)
+            _set_or_drop(status, "completedIndexes", format_indexes(completed))
         status["uncountedTerminatedPods"] = _uncounted(
             pending_s & not_released, pending_f & not_released
         )
-        status["succeeded"], status["failed"] = succeeded, failed
+        _set_or_drop(status, "succeeded", succeeded)
+        _set_or_drop(status, "failed", failed)
 
         # 4. decide
         active = [p for p in pods if is_active(p)]
@@ -285,7 +286,7 @@ class JobController(Controller):
             if deadline is not None:
                 self.enqueue_after(key, deadline - now + 0.05)
 
-        status["active"] = len(active)
+        _set_or_drop(status, "active", len(active))
         status["ready"] = sum(1 for p in active if is_pod_ready(p))
         status["terminating"] = sum(1 for p in pods if is_terminating_pod(p))
         await self._write_status(job, status)
@@ -426,6 +427,14 @@ class JobController(Controller):
             return await self.api.update_status(JOBS, {**job, "status": status})
         except NotFound:
             return job
+
+
+def _set_or_drop(status: Obj, name: str, value: int | str) -> None:
+    """JobStatus' omitempty fields: a zero count or an empty string is left out."""
+    if value:
+        status[name] = value
+    else:
+        status.pop(name, None)
 
 
 def _uncounted(succeeded: set[str], failed: set[str]) -> Obj:

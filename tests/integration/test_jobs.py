@@ -166,7 +166,7 @@ def test_completions_parallelism_and_finalizer_tracking(jobs: Jobs):
     complete = jobs.condition("work", "Complete")
     assert complete["reason"] == "CompletionsReached"
     status = jobs.get("work")["status"]
-    assert (status["succeeded"], status["failed"], status["active"]) == (3, 0, 0)
+    assert status["succeeded"] == 3 and "failed" not in status and "active" not in status
     assert status["completionTime"] and status["startTime"]
     types = [c["type"] for c in status["conditions"]]
     assert types == ["SuccessCriteriaMet", "Complete"]
@@ -209,7 +209,7 @@ def test_deleted_pod_is_counted_once_and_replaced(jobs: Jobs, http: httpx.Client
     http.delete(f"/api/v1/namespaces/{jobs.ns}/pods/{name}")
     replacement = jobs.running("gone", 1)[0]
     assert replacement["metadata"]["name"] != name
-    eventually(lambda: jobs.get("gone")["status"]["failed"] == 1)
+    eventually(lambda: jobs.get("gone")["status"].get("failed") == 1)
     jobs.finish(replacement, 0)
     jobs.condition("gone", "Complete")
     status = jobs.get("gone")["status"]
