@@ -32,3 +32,27 @@ def test_bad_base64_is_a_400_as_kubernetes():
     assert configdata.base64_error("YWJj\nZA==") is None
     with pytest.raises(errors.ApiError):
         strategies.for_kind("ConfigMap").prepare_create(cm(binaryData={"k": "%%"}))
+
+
+def test_job_create_generates_selector_and_labels():
+    job = {
+        "metadata": {"name": "pi", "uid": "u1"},
+        "spec": {"template": {"metadata": {"labels": {"app": "pi"}}}},
+        "status": {"succeeded": 9},
+    }
+    strategies.for_kind("Job").prepare_create(job)
+    assert job["status"] == {}
+    assert job["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": "u1"}}
+    assert job["spec"]["template"]["metadata"]["labels"] == {
+        "app": "pi",
+        "batch.kubernetes.io/controller-uid": "u1",
+        "batch.kubernetes.io/job-name": "pi",
+        "controller-uid": "u1",
+        "job-name": "pi",
+    }
+    manual = {
+        "metadata": {"name": "pi", "uid": "u1"},
+        "spec": {"manualSelector": True, "selector": {"matchLabels": {"app": "pi"}}},
+    }
+    strategies.for_kind("Job").prepare_create(manual)
+    assert manual["spec"] == {"manualSelector": True, "selector": {"matchLabels": {"app": "pi"}}}
