@@ -21,12 +21,14 @@ import copy
 import logging
 import time
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
 from api.batch import SUSPENDED, TRACKING_FINALIZER
 from api.errors import ApiError, NotFound
 from api.labels import from_label_selector
 from api.resources import JOBS, PODS
+from api.timefmt import rfc3339
 from client.events import NORMAL, WARNING
 from client.informer import key_of
 from controller.job import sync
@@ -186,25 +188,89 @@ class JobController(Controller):
     async def _sync(self, key: str, job: Obj, pods: list[Obj]) -> None:
         now = self.clock()
         spec = job.get("spec") or {}
+        counted = await self._track_finished(key, job, pods, now)
+        job, status = counted.job, counted.status
+        succeeded, failed, completed = counted.succeeded, counted.failed, counted.completed
+
+        active = [p for p in pods if is_active(p)]
+        if not status.get("startTime") and spec.get("suspend") is not True:
+            status["startTime"] = rfc3339(now)
+        finish = sync.finish_decision(
+            {**job, "status": status},
+            failed=failed,
+            succeeded=succeeded,
+            completed=completed,
+            active=active,
+            fail_job=counted.fail_job,
+            now=now,
+        )
+        events: list[tuple[str, str, str]] = []
+        if finish is not None:
+            interim = sync.new_condition(
+                finish.interim_type, "True", finish.reason, finish.message, now
+            )
+            sync.set_condition(status, interim)
+            deleted = await self._delete_pods(key, job, active)
+            active = [p for p in active if p not in deleted]
+            settled = not deleted and not any(is_terminating_pod(p) for p in pods)
+            if settled and not active and not status["uncountedTerminatedPods"]:
+                final = sync.new_condition(
+                    finish.final_type, "True", finish.reason, finish.message, now
+                )
+                if sync.set_condition(status, final):
+                    if finish.succeeded:
+                        status["completionTime"] = rfc3339(now)
+                        events.append((NORMAL, "Completed", "Job completed"))
+                    else:
+                        events.append((WARNING, finish.reason, finish.message))
+        elif spec.get("suspend") is True:
+            deleted = await self._delete_pods(key, job, active)
+            active = [p for p in active if p not in deleted]
+            cond = sync.new_condition(SUSPENDED, "True", "JobSuspended", "Job suspended", now)
+            if sync.set_condition(status, cond):
+                events.append((NORMAL, "Suspended", "Job suspended"))
+        else:
+            if sync.is_suspended_now(job):
+                cond = sync.new_condition(SUSPENDED, "False", "JobResumed", "Job resumed", now)
+                sync.set_condition(status, cond)
+                status["startTime"] = rfc3339(now)  # the deadline starts again
+                events.append((NORMAL, "Resumed", "Job resumed"))
+            active = await self._manage(key, job, pods, active, succeeded, completed, now)
+            deadline = sync.deadline_at({**job, "status": status})
+            if deadline is not None:
+                self.enqueue_after(key, deadline - now + 0.05)
+
+        _set_or_drop(status, "active", len(active))
+        status["ready"] = sum(1 for p in active if is_pod_ready(p))
+        status["terminating"] = sum(1 for p in pods if is_terminating_pod(p))
+        await self._write_status(job, status)
+        for event_type, reason, message in events:
+            await self.events.record(job, event_type, reason, message)
+
+    async def _track_finished(self, key: str, job: Obj, pods: list[Obj], now: float) -> Counted:
+        """Count the newly finished pods exactly once, through the finalizer: their uids
+        are written to uncountedTerminatedPods, their finalizers removed, and then the
+        uids move into the counts (those whose finalizer could not be removed stay)."""
+        spec = job.get("spec") or {}
         status: Obj = copy.deepcopy(job.get("status") or {})
         uncounted = status.get("uncountedTerminatedPods") or {}
         pending_s = set(uncounted.get("succeeded") or [])
         pending_f = set(uncounted.get("failed") or [])
         removals = self.finalizer_removals.setdefault(key, set())
         new = sync.newly_finished(job, pods, pending_s | pending_f | removals)
-        record = self.backoff.setdefault(key, BackoffRecord())
-        record.observe(
-            [(True, finish_time(p, now)) for p in new.succeeded]
-            + [(False, finish_time(p, now)) for p in new.failed]
-        )
 
-        # 1. remember the newly finished pods before their finalizers come off
+        # 1. remember the newly finished pods before their finalizers come off (once
+        # written, they feed the back-off: a conflict retries without counting twice)
         if new.succeeded or new.failed:
             pending_s |= {uid(p) for p in new.succeeded}
             pending_f |= {uid(p) for p in new.failed}
             status["uncountedTerminatedPods"] = _uncounted(pending_s, pending_f)
             job = await self._write_status(job, status)
             status = copy.deepcopy(job.get("status") or {})
+            self.backoff.setdefault(key, BackoffRecord()).observe(
+                [(True, finish_time(p, now)) for p in new.succeeded]
+                + [(False, finish_time(p, now)) for p in new.failed]
+            )
         # 2. release them
         by_uid = {uid(p): p for p in pods}
         releasing = [
@@ -236,62 +302,7 @@ class JobController(Controller):
         )
         _set_or_drop(status, "succeeded", succeeded)
         _set_or_drop(status, "failed", failed)
-
-        # 4. decide
-        active = [p for p in pods if is_active(p)]
-        if not status.get("startTime") and spec.get("suspend") is not True:
-            status["startTime"] = sync.rfc3339(now)
-        finish = sync.finish_decision(
-            {**job, "status": status},
-            failed=failed,
-            succeeded=succeeded,
-            completed=completed,
-            active=active,
-            fail_job=new.fail_job,
-            now=now,
-        )
-        events: list[tuple[str, str, str]] = []
-        if finish is not None:
-            interim = sync.new_condition(
-                finish.interim_type, "True", finish.reason, finish.message, now
-            )
-            sync.set_condition(status, interim)
-            deleted = await self._delete_pods(key, job, active)
-            active = [p for p in active if p not in deleted]
-            settled = not deleted and not any(is_terminating_pod(p) for p in pods)
-            if settled and not active and not status["uncountedTerminatedPods"]:
-                final = sync.new_condition(
-                    finish.final_type, "True", finish.reason, finish.message, now
-                )
-                if sync.set_condition(status, final):
-                    if finish.succeeded:
-                        status["completionTime"] = sync.rfc3339(now)
-                        events.append((NORMAL, "Completed", "Job completed"))
-                    else:
-                        events.append((WARNING, finish.reason, finish.message))
-        elif spec.get("suspend") is True:
-            deleted = await self._delete_pods(key, job, active)
-            active = [p for p in active if p not in deleted]
-            cond = sync.new_condition(SUSPENDED, "True", "JobSuspended", "Job suspended", now)
-            if sync.set_condition(status, cond):
-                events.append((NORMAL, "Suspended", "Job suspended"))
-        else:
-            if sync.is_suspended_now(job):
-                cond = sync.new_condition(SUSPENDED, "False", "JobResumed", "Job resumed", now)
-                sync.set_condition(status, cond)
-                status["startTime"] = sync.rfc3339(now)  # the deadline starts again
-                events.append((NORMAL, "Resumed", "Job resumed"))
-            active = await self._manage(key, job, pods, active, succeeded, completed, now)
-            deadline = sync.deadline_at({**job, "status": status})
-            if deadline is not None:
-                self.enqueue_after(key, deadline - now + 0.05)
-
-        _set_or_drop(status, "active", len(active))
-        status["ready"] = sum(1 for p in active if is_pod_ready(p))
-        status["terminating"] = sum(1 for p in pods if is_terminating_pod(p))
-        await self._write_status(job, status)
-        for event_type, reason, message in events:
-            await self.events.record(job, event_type, reason, message)
+        return Counted(job, status, succeeded, failed, completed, new.fail_job)
 
     async def _manage(
         self,
@@ -427,6 +438,19 @@ class JobController(Controller):
             return await self.api.update_status(JOBS, {**job, "status": status})
         except NotFound:
             return job
+
+
+@dataclass
+class Counted:
+    """A Job after counting its finished pods: the Job as last written, the status
+    being built, and the counts."""
+
+    job: Obj
+    status: Obj
+    succeeded: int
+    failed: int
+    completed: set[int]  # the completed indexes of an Indexed Job
+    fail_job: str | None  # why a FailJob rule fails the Job
 
 
 def _set_or_drop(status: Obj, name: str, value: int | str) -> None:
