@@ -126,6 +126,7 @@ DAEMONSETS = Resource(
 CONTROLLERREVISIONS = Resource(
     "apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", True
 )
+JOBS = Resource("batch", "v1", "Job", "jobs", "job", True, (), ("all",), subresources=("status",))
 LEASES = Resource("coordination.k8s.io", "v1", "Lease", "leases", "lease", True)
 ENDPOINTSLICES = Resource(
     "discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", True
@@ -144,6 +145,7 @@ RESOURCES: tuple[Resource, ...] = (
     REPLICASETS,
     DAEMONSETS,
     CONTROLLERREVISIONS,
+    JOBS,
     LEASES,
     ENDPOINTSLICES,
 )

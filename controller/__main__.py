@@ -51,6 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ("endpoint", 5),
         ("gc", 20),
         ("daemonset", 2),
+        ("job", 5),
+        ("ttl-after-finished", 5),
     ):
         p.add_argument(f"--concurrent-{name}-syncs", type=int, default=default)
     add_verbosity_flag(p)
@@ -70,6 +72,8 @@ def options_from(args: argparse.Namespace) -> Options:
             "endpoints": args.concurrent_endpoint_syncs,
             "garbagecollector": args.concurrent_gc_syncs,
             "daemonset": args.concurrent_daemonset_syncs,
+            "job": args.concurrent_job_syncs,
+            "ttl-after-finished": args.concurrent_ttl_after_finished_syncs,
         },
     )
 

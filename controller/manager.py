@@ -21,10 +21,12 @@ def _registry() -> dict[str, type[Controller]]:
     from controller.endpoints.controller import EndpointsController
     from controller.endpointslice.controller import EndpointSliceController
     from controller.garbagecollector.controller import GarbageCollector
+    from controller.job.controller import JobController
     from controller.nodelifecycle.controller import NodeLifecycleController
     from controller.podgc.controller import PodGCController
     from controller.replicaset.controller import ReplicaSetController
     from controller.tainteviction.controller import TaintEvictionController
+    from controller.ttlafterfinished.controller import TTLAfterFinishedController
 
     return {
         "deployment": DeploymentController,
@@ -36,6 +38,8 @@ def _registry() -> dict[str, type[Controller]]:
         "tainteviction": TaintEvictionController,
         "podgc": PodGCController,
         "daemonset": DaemonSetController,
+        "job": JobController,
+        "ttl-after-finished": TTLAfterFinishedController,
     }
 
 
@@ -49,6 +53,8 @@ CONTROLLER_NAMES = (
     "tainteviction",
     "podgc",
     "daemonset",
+    "job",
+    "ttl-after-finished",
 )
 # Kubernetes' names for the same controllers, old and new.
 ALIASES = {
@@ -62,6 +68,8 @@ ALIASES = {
     "taint-eviction-controller": "tainteviction",
     "pod-garbage-collector-controller": "podgc",
     "daemonset-controller": "daemonset",
+    "job-controller": "job",
+    "ttl-after-finished-controller": "ttl-after-finished",
 }
 
 

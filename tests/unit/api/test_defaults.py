@@ -289,3 +289,22 @@ def test_daemonset_defaults_as_set_defaults_daemonset():
     on_delete = {"spec": {"updateStrategy": {"type": "OnDelete"}}}
     apply_defaults("DaemonSet", on_delete)
     assert on_delete["spec"]["updateStrategy"] == {"type": "OnDelete"}
+
+
+def test_job_defaults():
+    job = {
+        "metadata": {"name": "pi"},
+        "spec": {"template": {"metadata": {"labels": {"app": "pi"}}, "spec": {}}},
+    }
+    apply_defaults("Job", job)
+    spec = job["spec"]
+    assert (spec["completions"], spec["parallelism"], spec["backoffLimit"]) == (1, 1, 6)
+    assert spec["completionMode"] == "NonIndexed" and spec["suspend"] is False
+    assert spec["manualSelector"] is False
+    assert spec["podReplacementPolicy"] == "TerminatingOrFailed"
+    assert spec["template"]["spec"]["dnsPolicy"] == "ClusterFirst"
+    assert job["metadata"]["labels"] == {"app": "pi"}
+    queue = {"spec": {"parallelism": 3, "backoffLimitPerIndex": 1, "podFailurePolicy": {}}}
+    apply_defaults("Job", queue)
+    assert "completions" not in queue["spec"] and queue["spec"]["backoffLimit"] == 2**31 - 1
+    assert queue["spec"]["podReplacementPolicy"] == "Failed"

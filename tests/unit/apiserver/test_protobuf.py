@@ -136,8 +136,8 @@ def test_malformed_bodies_are_400():
             protobuf.decode_k8s_protobuf(body)
         assert exc.value.code == 400
     with pytest.raises(errors.ApiError) as exc:
-        protobuf.decode_k8s_protobuf(envelope("v1", "Job", b""))
-    assert exc.value.code == 400 and "Job" in exc.value.message
+        protobuf.decode_k8s_protobuf(envelope("v1", "Widget", b""))
+    assert exc.value.code == 400 and "Widget" in exc.value.message
     truncated = fixture("pb-create-deployment-web.bin")[:-7]
     with pytest.raises(errors.ApiError):
         protobuf.decode_k8s_protobuf(truncated)
@@ -197,3 +197,33 @@ def test_protobuf_secret_bytes_become_base64():
     obj = protobuf.decode_k8s_protobuf(body)
     assert obj["data"] == {"k": base64.b64encode(b"\x00\xff").decode()}
     assert obj["type"] == "Opaque" and obj["metadata"]["name"] == "s"
+
+
+def test_job_fields():
+    # what `kubectl create job pi --image=x -- echo hi` sends, plus a failure policy
+    container = Writer().string(1, "pi").string(2, "x").strings(3, ["echo", "hi"])
+    pod_spec = Writer().message(2, container).string(3, "Never")
+    template = Writer().message(1, Writer()).message(2, pod_spec)
+    exit_codes = Writer().string(2, "In").varint(3, 42).varint(3, 43)
+    rule = Writer().string(1, "FailJob").message(2, exit_codes)
+    spec = (
+        Writer()
+        .varint(1, 2)
+        .varint(2, 4)
+        .message(6, template)
+        .varint(7, 0, always=True)
+        .string(9, "Indexed")
+        .bool(10, False)
+        .message(11, Writer().message(1, rule))
+    )
+    raw = bytes(Writer().message(1, Writer().string(1, "pi")).message(2, spec))
+    job = protobuf.decode_k8s_protobuf(envelope("batch/v1", "Job", raw))
+    assert job["metadata"] == {"name": "pi"}
+    assert job["spec"]["parallelism"] == 2 and job["spec"]["completions"] == 4
+    assert job["spec"]["backoffLimit"] == 0 and job["spec"]["completionMode"] == "Indexed"
+    assert job["spec"]["template"]["spec"]["containers"] == [
+        {"name": "pi", "image": "x", "command": ["echo", "hi"]}
+    ]
+    assert job["spec"]["podFailurePolicy"] == {
+        "rules": [{"action": "FailJob", "onExitCodes": {"operator": "In", "values": [42, 43]}}]
+    }

@@ -55,3 +55,27 @@ def test_daemonset_template_generation_follows_template_changes_only():
                "spec": {"template": other}}  # fmt: skip
     strategy.prepare_update(changed, same)
     assert changed["metadata"]["annotations"][strategies.TEMPLATE_GENERATION] == "2"
+
+
+def test_job_create_generates_selector_and_labels():
+    job = {
+        "metadata": {"name": "pi", "uid": "u1"},
+        "spec": {"template": {"metadata": {"labels": {"app": "pi"}}}},
+        "status": {"succeeded": 9},
+    }
+    strategies.for_kind("Job").prepare_create(job)
+    assert job["status"] == {}
+    assert job["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": "u1"}}
+    assert job["spec"]["template"]["metadata"]["labels"] == {
+        "app": "pi",
+        "batch.kubernetes.io/controller-uid": "u1",
+        "batch.kubernetes.io/job-name": "pi",
+        "controller-uid": "u1",
+        "job-name": "pi",
+    }
+    manual = {
+        "metadata": {"name": "pi", "uid": "u1"},
+        "spec": {"manualSelector": True, "selector": {"matchLabels": {"app": "pi"}}},
+    }
+    strategies.for_kind("Job").prepare_create(manual)
+    assert manual["spec"] == {"manualSelector": True, "selector": {"matchLabels": {"app": "pi"}}}
