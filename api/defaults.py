@@ -1,6 +1,6 @@
 """Defaulting, as Kubernetes' SetDefaults_* functions (pkg/apis/core/v1/defaults.go,
-pkg/apis/apps/v1/defaults.go, pkg/apis/discovery/v1/defaults.go): fills in what a
-client left out, in place.
+pkg/apis/apps/v1/defaults.go, pkg/apis/batch/v1/defaults.go,
+pkg/apis/discovery/v1/defaults.go): fills in what a client left out, in place.
 
 Runs before validation on every create and update, so validation sees the same object
 Kubernetes would, and kubectl's output shows the fields it expects (`protocol: TCP`,
@@ -215,6 +215,47 @@ def _replicaset(obj: dict) -> None:
     _template(obj)
 
 
+def _job(obj: dict) -> None:
+    """SetDefaults_Job (pkg/apis/batch/v1/defaults.go)."""
+    spec = _dict(obj, "spec")
+    if spec is None:
+        return
+    job_spec_defaults(spec)
+    metadata = _dict(obj, "metadata")
+    template_labels = _sub(spec, "template", "metadata")
+    labels = (template_labels or {}).get("labels")
+    if metadata is not None and isinstance(labels, dict) and labels and not metadata.get("labels"):
+        metadata["labels"] = copy.deepcopy(labels)
+
+
+def job_spec_defaults(spec: dict) -> None:
+    """The JobSpec part of SetDefaults_Job, shared with a CronJob's jobTemplate: one
+    completion at parallelism 1 by default, 6 retries, NonIndexed, not suspended, a
+    generated selector, pods replaced once terminated (only once failed when a pod
+    failure policy decides what a failure is)."""
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
+        spec["parallelism"] = 1
+    _default(spec, "parallelism", 1)
+    if spec.get("backoffLimit") is None:
+        spec["backoffLimit"] = 2**31 - 1 if spec.get("backoffLimitPerIndex") is not None else 6
+    _default(spec, "completionMode", "NonIndexed", empty=(None, ""))
+    _default(spec, "suspend", False)
+    policy = spec.get("podFailurePolicy")
+    if isinstance(policy, dict):
+        for rule in _dicts(policy, "rules"):
+            for pattern in _dicts(rule, "onPodConditions"):
+                _default(pattern, "status", "True", empty=(None, ""))
+    replacement = "Failed" if policy is not None else "TerminatingOrFailed"
+    _default(spec, "podReplacementPolicy", replacement)
+    _default(spec, "manualSelector", False)
+    template = _sub(spec, "template")
+    if template is not None:
+        pod_spec = _dict(template, "spec")
+        if pod_spec is not None:
+            _pod_spec(pod_spec)
+
+
 # ---------------------------------------------------------------------------
 # services, endpoints, namespaces, nodes
 # ---------------------------------------------------------------------------
@@ -309,6 +350,7 @@ _BY_KIND: dict[str, Callable[[dict], None]] = {
     "Pod": _pod,
     "Deployment": _deployment,
     "ReplicaSet": _replicaset,
+    "Job": _job,
     "Service": _service,
     "Endpoints": _endpoints,
     "EndpointSlice": _endpointslice,

@@ -112,6 +112,7 @@ REPLICASETS = Resource(
     ("all",),
     subresources=("status", "scale"),
 )
+JOBS = Resource("batch", "v1", "Job", "jobs", "job", True, (), ("all",), subresources=("status",))
 LEASES = Resource("coordination.k8s.io", "v1", "Lease", "leases", "lease", True)
 ENDPOINTSLICES = Resource(
     "discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", True
@@ -128,6 +129,7 @@ RESOURCES: tuple[Resource, ...] = (
     SECRETS,
     DEPLOYMENTS,
     REPLICASETS,
+    JOBS,
     LEASES,
     ENDPOINTSLICES,
 )

@@ -163,6 +163,7 @@ Deployment: 1 metadata ObjectMeta | 2 spec DeploymentSpec | 3 status DeploymentS
 Service: 1 metadata ObjectMeta | 2 spec ServiceSpec | 3 status ServiceStatus
 Pod: 1 metadata ObjectMeta | 2 spec PodSpec | 3 status PodStatus
 ReplicaSet: 1 metadata ObjectMeta | 2 spec ReplicaSetSpec | 3 status ReplicaSetStatus
+Job: 1 metadata ObjectMeta | 2 spec JobSpec | 3 status JobStatus
 Endpoints: 1 metadata ObjectMeta | 2 subsets [EndpointSubset]
 Event: 1 metadata ObjectMeta | 2 involvedObject ObjectReference* | 3 reason s | 4 message s
     5 source EventSource | 6 firstTimestamp Time | 7 lastTimestamp Time | 8 count i
@@ -186,6 +187,25 @@ DeploymentSpec: 1 replicas i* | 2 selector LabelSelector* | 3 template PodTempla
 DeploymentStatus: 1 observedGeneration i | 2 replicas i | 3 updatedReplicas i
     7 readyReplicas i | 4 availableReplicas i | 5 unavailableReplicas i
     9 terminatingReplicas i* | 6 conditions [DeploymentCondition] | 8 collisionCount i*
+JobSpec: 1 parallelism i* | 2 completions i* | 3 activeDeadlineSeconds i*
+    11 podFailurePolicy PodFailurePolicy* | 16 successPolicy SuccessPolicy*
+    7 backoffLimit i* | 12 backoffLimitPerIndex i* | 13 maxFailedIndexes i*
+    4 selector LabelSelector* | 5 manualSelector b* | 6 template PodTemplateSpec*
+    8 ttlSecondsAfterFinished i* | 9 completionMode s* | 10 suspend b*
+    14 podReplacementPolicy s* | 15 managedBy s*
+JobStatus: 1 conditions [JobCondition] | 2 startTime Time | 3 completionTime Time
+    4 active i | 5 succeeded i | 6 failed i | 11 terminating i* | 7 completedIndexes s
+    10 failedIndexes s* | 8 uncountedTerminatedPods UncountedTerminatedPods* | 9 ready i*
+JobCondition: 1 type s* | 2 status s* | 3 lastProbeTime Time | 4 lastTransitionTime Time
+    5 reason s | 6 message s
+PodFailurePolicy: 1 rules [PodFailurePolicyRule]
+PodFailurePolicyRule: 1 action s* | 2 onExitCodes PodFailurePolicyOnExitCodesRequirement*
+    3 onPodConditions [PodFailurePolicyOnPodConditionsPattern]
+PodFailurePolicyOnExitCodesRequirement: 1 containerName s* | 2 operator s* | 3 values [i]
+PodFailurePolicyOnPodConditionsPattern: 1 type s* | 2 status s*
+SuccessPolicy: 1 rules [SuccessPolicyRule]
+SuccessPolicyRule: 1 succeededIndexes s* | 2 succeededCount i*
+UncountedTerminatedPods: 1 succeeded [s] | 2 failed [s]
 ServiceSpec: 1 ports [ServicePort] | 2 selector {s} | 3 clusterIP s | 18 clusterIPs [s]
     4 type s | 5 externalIPs [s] | 7 sessionAffinity s | 8 loadBalancerIP s
     9 loadBalancerSourceRanges [s] | 10 externalName s | 11 externalTrafficPolicy s

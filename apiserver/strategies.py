@@ -7,10 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 from api import configdata, errors
+from api.batch import (
+    CONTROLLER_UID_LABEL,
+    JOB_NAME_LABEL,
+    LEGACY_CONTROLLER_UID_LABEL,
+    LEGACY_JOB_NAME_LABEL,
+)
 from api.timefmt import rfc3339
 
 # Kinds whose status is written only through the /status subresource.
-STATUS_KINDS = {"Pod", "Service", "Node", "Deployment", "ReplicaSet", "Namespace"}
+STATUS_KINDS = {"Pod", "Service", "Node", "Deployment", "ReplicaSet", "Namespace", "Job"}
 # Kinds whose create keeps the status the client sent (the kubelet registers a node
 # with its status; events and leases have none).
 KEEP_STATUS_ON_CREATE = {"Node"}
@@ -155,6 +161,48 @@ class WorkloadStrategy(Strategy):
         obj["status"] = {}
 
 
+class JobStrategy(Strategy):
+    """As Kubernetes' job strategy: a new Job starts with an empty status and, unless
+    `manualSelector`, a selector on its uid and the uid and name labels on its pods."""
+
+    kind = "Job"
+
+    def initial_status(self, obj: dict) -> None:
+        obj["status"] = {}
+        if (obj.get("spec") or {}).get("manualSelector") is not True:
+            generate_job_selector(obj)
+
+
+def generate_job_selector(obj: dict) -> None:
+    """Kubernetes' generateSelector: labels the user already set are kept (validation
+    then refuses a conflict)."""
+    md = obj.get("metadata") or {}
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return
+    template = spec.setdefault("template", {})
+    if not isinstance(template, dict):
+        return
+    template_md = template.setdefault("metadata", {})
+    if not isinstance(template_md, dict):
+        return
+    labels = template_md.get("labels")
+    if not isinstance(labels, dict):
+        labels = template_md["labels"] = {}
+    name, uid = md.get("name", ""), md.get("uid", "")
+    for key in (LEGACY_JOB_NAME_LABEL, JOB_NAME_LABEL):
+        labels.setdefault(key, name)
+    for key in (LEGACY_CONTROLLER_UID_LABEL, CONTROLLER_UID_LABEL):
+        labels.setdefault(key, uid)
+    selector = spec.get("selector")
+    if not isinstance(selector, dict):
+        selector = spec["selector"] = {}
+    match_labels = selector.get("matchLabels")
+    if not isinstance(match_labels, dict):
+        match_labels = selector["matchLabels"] = {}
+    match_labels.setdefault(CONTROLLER_UID_LABEL, uid)
+
+
 def qos_class(spec: dict) -> str:
     """Guaranteed when every container has equal cpu and memory requests and limits,
     BestEffort when none has any, else Burstable."""
@@ -181,6 +229,7 @@ _STRATEGIES: dict[str, Strategy] = {
     "Namespace": NamespaceStrategy(),
     "Node": NodeStrategy(),
     "Service": ServiceStrategy(),
+    "Job": JobStrategy(),
     "ConfigMap": ConfigDataStrategy("ConfigMap"),
     "Secret": ConfigDataStrategy("Secret"),
 }

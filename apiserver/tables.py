@@ -142,6 +142,27 @@ COLUMNS: dict[str, list[Column]] = {
         IMAGES,
         SELECTOR_WIDE,
     ],
+    "Job": [
+        NAME,
+        _col("Status", "Status of the job."),
+        _col(
+            "Completions",
+            "The number of pods which reached phase Succeeded. The value increases "
+            "monotonically for a given spec. However, it may decrease in reaction to scale "
+            "down of elastic indexed jobs.",
+        ),
+        _col("Duration", "Time required to complete the job."),
+        AGE,
+        CONTAINERS,
+        IMAGES,
+        _col(
+            "Selector",
+            "A label query over pods that should match the pod count. Normally, the system "
+            "sets this field for you. More info: https://kubernetes.io/docs/concepts/"
+            "overview/working-with-objects/labels/#label-selectors",
+            priority=1,
+        ),
+    ],
     "Namespace": [NAME, _col("Status", "The status of the namespace"), AGE],
     "Lease": [NAME, _col("Holder", "The identity of the holder of the current lease."), AGE],
     "ConfigMap": [
@@ -520,6 +541,57 @@ def _replicaset_cells(rs: Obj, now: float) -> list[Any]:
     ]
 
 
+# printJob's STATUS: the first of these conditions that is True, else Running (a Job
+# being deleted shows Terminating unless it already finished).
+_JOB_STATUS_ORDER = ("Complete", "Failed", None, "Suspended", "FailureTarget", "SuccessCriteriaMet")
+
+
+def job_status(job: Obj) -> str:
+    conditions = (job.get("status") or {}).get("conditions") or []
+    true = {c.get("type") for c in conditions if c.get("status") == "True"}
+    for type_ in _JOB_STATUS_ORDER:
+        if type_ is None:
+            if (job.get("metadata") or {}).get("deletionTimestamp"):
+                return "Terminating"
+        elif type_ in true:
+            return type_
+    return "Running"
+
+
+def job_completions(job: Obj) -> str:
+    """`succeeded/completions`; a work-queue Job (no completions) shows `n/1 of p`."""
+    spec, status = job.get("spec") or {}, job.get("status") or {}
+    succeeded = int(status.get("succeeded") or 0)
+    if spec.get("completions") is not None:
+        return f"{succeeded}/{spec['completions']}"
+    parallelism = int(spec.get("parallelism") or 0)
+    return f"{succeeded}/1 of {parallelism}" if parallelism > 1 else f"{succeeded}/1"
+
+
+def job_duration(job: Obj, now: float) -> str:
+    status = job.get("status") or {}
+    start = parse_time(status.get("startTime"))
+    if start is None:
+        return ""
+    end = parse_time(status.get("completionTime"))
+    return human_duration((now if end is None else end) - start)
+
+
+def _job_cells(job: Obj, now: float) -> list[Any]:
+    meta, spec = job.get("metadata") or {}, job.get("spec") or {}
+    names, images = _template_cells(job)
+    return [
+        meta.get("name", ""),
+        job_status(job),
+        job_completions(job),
+        job_duration(job, now),
+        age(meta.get("creationTimestamp"), now),
+        names,
+        images,
+        selector_string(spec.get("selector")) or "<none>",
+    ]
+
+
 def _namespace_cells(ns: Obj, now: float) -> list[Any]:
     meta = ns.get("metadata") or {}
     phase = (ns.get("status") or {}).get("phase", "")
@@ -590,6 +662,7 @@ CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
     "Event": _event_cells,
     "Deployment": _deployment_cells,
     "ReplicaSet": _replicaset_cells,
+    "Job": _job_cells,
     "Namespace": _namespace_cells,
     "Lease": _lease_cells,
     "ConfigMap": _configmap_cells,

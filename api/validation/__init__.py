@@ -1,11 +1,12 @@
 """Validation of objects as Kubernetes validates them (pkg/apis/core/validation,
-pkg/apis/apps/validation, pkg/apis/discovery/validation, apimachinery's ObjectMeta
-rules): a list of causes, each `{"field", "message", "reason"}` with Kubernetes' field
-paths and wording, which the apiserver returns in a 422 `Invalid` Status.
+pkg/apis/apps/validation, pkg/apis/batch/validation, pkg/apis/discovery/validation,
+apimachinery's ObjectMeta rules): a list of causes, each `{"field", "message",
+"reason"}` with Kubernetes' field paths and wording, which the apiserver returns in a
+422 `Invalid` Status.
 
 The rules live by API group, as in Kubernetes: `field` (causes and their wording),
 `meta` (ObjectMeta, labels, selectors), `pods`, `core` (the other core/v1 kinds), `apps`,
-`discovery` and `coordination`; this module dispatches on the kind.
+`batch`, `discovery` and `coordination`; this module dispatches on the kind.
 
 It expects a defaulted object (api.defaults runs first, as in Kubernetes), so a missing
 enum such as `restartPolicy` is reported as "Required value". It never raises on odd
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from api import labels as lbl
 from api.validation.apps import validate_selector_update, validate_workload
+from api.validation.batch import validate_job, validate_job_update
 from api.validation.coordination import validate_lease
 from api.validation.core import (
     validate_configmap,
@@ -58,6 +60,7 @@ RULES: dict[str, KindRules] = {
         lambda o: validate_workload(o, False),
         validate_selector_update,
     ),
+    "Job": KindRules(lbl.dns1123_subdomain_errors, validate_job, validate_job_update),
     "Endpoints": KindRules(lbl.dns1123_subdomain_errors, validate_endpoints),
     "Node": KindRules(lbl.dns1123_subdomain_errors, validate_node, validate_node_update),
     "Namespace": KindRules(lbl.dns1123_label_errors, validate_namespace),

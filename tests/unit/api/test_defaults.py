@@ -275,3 +275,22 @@ def test_odd_shapes_do_not_crash():
     apply_defaults("Deployment", {"spec": {"template": None, "strategy": "x"}})
     apply_defaults("Service", {"spec": {"ports": [None, "x"]}})
     apply_defaults("Unknown", {"a": 1})
+
+
+def test_job_defaults():
+    job = {
+        "metadata": {"name": "pi"},
+        "spec": {"template": {"metadata": {"labels": {"app": "pi"}}, "spec": {}}},
+    }
+    apply_defaults("Job", job)
+    spec = job["spec"]
+    assert (spec["completions"], spec["parallelism"], spec["backoffLimit"]) == (1, 1, 6)
+    assert spec["completionMode"] == "NonIndexed" and spec["suspend"] is False
+    assert spec["manualSelector"] is False
+    assert spec["podReplacementPolicy"] == "TerminatingOrFailed"
+    assert spec["template"]["spec"]["dnsPolicy"] == "ClusterFirst"
+    assert job["metadata"]["labels"] == {"app": "pi"}
+    queue = {"spec": {"parallelism": 3, "backoffLimitPerIndex": 1, "podFailurePolicy": {}}}
+    apply_defaults("Job", queue)
+    assert "completions" not in queue["spec"] and queue["spec"]["backoffLimit"] == 2**31 - 1
+    assert queue["spec"]["podReplacementPolicy"] == "Failed"

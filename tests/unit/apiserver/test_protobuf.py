@@ -136,8 +136,8 @@ def test_malformed_bodies_are_400():
             protobuf.decode_k8s_protobuf(body)
         assert exc.value.code == 400
     with pytest.raises(errors.ApiError) as exc:
-        protobuf.decode_k8s_protobuf(envelope("v1", "Job", b""))
-    assert exc.value.code == 400 and "Job" in exc.value.message
+        protobuf.decode_k8s_protobuf(envelope("v1", "Widget", b""))
+    assert exc.value.code == 400 and "Widget" in exc.value.message
     truncated = fixture("pb-create-deployment-web.bin")[:-7]
     with pytest.raises(errors.ApiError):
         protobuf.decode_k8s_protobuf(truncated)

@@ -518,3 +518,51 @@ def test_configmap_and_secret_cells():
     srow = tables.CELLS["Secret"](secret(data={"a": ""}), now)
     assert srow[:3] == ["s", "Opaque", 1]
     assert [c["name"] for c in tables.COLUMNS["Secret"]] == ["Name", "Type", "Data", "Age"]
+
+
+def job(spec: dict, status: dict, **meta) -> dict:
+    return {
+        "metadata": {"name": "pi", "creationTimestamp": ts(300), **meta},
+        "spec": {
+            "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": "u"}},
+            "template": {"spec": {"containers": [{"name": "pi", "image": "perl:5"}]}},
+            **spec,
+        },
+        "status": status,
+    }
+
+
+def done(type_: str) -> dict:
+    return {"type": type_, "status": "True"}
+
+
+def test_job_columns():
+    running = row("Job", job({"completions": 6}, {"succeeded": 2, "startTime": ts(70)}))
+    assert running == {
+        "Name": "pi",
+        "Status": "Running",
+        "Completions": "2/6",
+        "Duration": "70s",
+        "Age": "5m",
+        "Containers": "pi",
+        "Images": "perl:5",
+        "Selector": "batch.kubernetes.io/controller-uid=u",
+    }
+    finished = {
+        "succeeded": 1,
+        "startTime": ts(200),
+        "completionTime": ts(150),
+        "conditions": [done("SuccessCriteriaMet"), done("Complete")],
+    }
+    r = row("Job", job({"completions": 1}, finished))
+    assert (r["Status"], r["Completions"], r["Duration"]) == ("Complete", "1/1", "50s")
+    queue = row("Job", job({"parallelism": 3}, {"conditions": [done("Suspended")]}))
+    assert (queue["Status"], queue["Completions"], queue["Duration"]) == (
+        "Suspended",
+        "0/1 of 3",
+        "",
+    )
+    deleting = row("Job", job({"parallelism": 1}, {}, deletionTimestamp=ts(1)))
+    assert (deleting["Status"], deleting["Completions"]) == ("Terminating", "0/1")
+    failing = row("Job", job({"completions": 2}, {"conditions": [done("FailureTarget")]}))
+    assert failing["Status"] == "FailureTarget"

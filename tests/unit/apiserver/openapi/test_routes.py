@@ -34,7 +34,7 @@ def test_routes(client):
     resp = client.get(url)
     assert resp.status_code == 200 and resp.headers["cache-control"] == "public, immutable"
     assert "cache-control" not in client.get("/openapi/v3/apis/apps/v1").headers
-    missing = client.get("/openapi/v3/apis/batch/v1")
+    missing = client.get("/openapi/v3/apis/example.com/v1")
     assert missing.status_code == 404 and missing.json()["kind"] == "Status"
     v2 = client.get("/openapi/v2", headers={"Accept": routes.V2_PROTOBUF})
     assert v2.headers["content-type"] == "application/octet-stream"
@@ -44,8 +44,8 @@ def test_routes(client):
     assert client.get("/api/v1").json()["kind"] == "APIResourceList"
     assert client.get("/apis/apps").json()["kind"] == "APIGroup"
     assert client.get("/apis/apps/v1").json()["groupVersion"] == "apps/v1"
-    assert client.get("/apis/batch/v1").status_code == 404
-    assert client.get("/apis/batch").json()["reason"] == "NotFound"
+    assert client.get("/apis/example.com/v1").status_code == 404
+    assert client.get("/apis/example.com").json()["reason"] == "NotFound"
     assert client.get("/api/v2").status_code == 404
     legacy = client.get("/apis", headers={"Accept": discovery.AGGREGATED_V2BETA1})
     assert legacy.headers["content-type"] == discovery.AGGREGATED_V2BETA1

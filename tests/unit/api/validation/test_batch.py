@@ -1,0 +1,145 @@
+"""api.validation.batch: Jobs (and the JobSpec rules a CronJob's template reuses)."""
+
+from __future__ import annotations
+
+import copy
+
+from api.validation import validate
+from api.validation.batch import validate_job_spec
+from apiserver.strategies import for_kind
+from tests.unit.api.validation.objects import defaulted, fields, only
+
+UID = "0b6a6c4e-0000-4000-8000-000000000001"
+
+
+def make_job(**spec) -> dict:
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "pi", "namespace": "default", "uid": UID},
+        "spec": {
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "pi", "image": "minik/busybox:1"}],
+                }
+            },
+            **spec,
+        },
+    }
+    for_kind("Job").prepare_create(job)
+    return defaulted("Job", job)
+
+
+def test_a_defaulted_job_with_a_generated_selector_is_valid():
+    job = make_job()
+    assert validate("Job", job) == []
+    assert job["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": UID}}
+    assert job["metadata"]["labels"]["job-name"] == "pi"
+
+
+def test_restart_policy_must_be_on_failure_or_never():
+    job = make_job()
+    job["spec"]["template"]["spec"]["restartPolicy"] = "Always"
+    assert only(validate("Job", job), "spec.template.spec.restartPolicy")["message"] == (
+        'Unsupported value: "Always": supported values: "OnFailure", "Never"'
+    )
+
+
+def test_counts_and_completion_mode():
+    job = make_job(parallelism=-1, backoffLimit=-2, completionMode="Sometimes")
+    causes = validate("Job", job)
+    assert only(causes, "spec.parallelism")["message"] == (
+        "Invalid value: -1: must be greater than or equal to 0"
+    )
+    assert "spec.backoffLimit" in fields(causes)
+    assert only(causes, "spec.completionMode")["message"] == (
+        'Unsupported value: "Sometimes": supported values: "NonIndexed", "Indexed"'
+    )
+    indexed = make_job(parallelism=2, completionMode="Indexed")
+    assert only(validate("Job", indexed), "spec.completions")["message"] == (
+        "Required value: when completion mode is Indexed"
+    )
+
+
+def test_generated_labels_must_not_be_changed():
+    job = make_job()
+    job["spec"]["template"]["metadata"]["labels"]["job-name"] = "other"
+    assert (
+        only(validate("Job", job), "spec.template.metadata.labels[job-name]")["message"]
+        == "Invalid value: \"other\": must be 'pi'"
+    )
+    manual = make_job(manualSelector=True, selector={"matchLabels": {"app": "x"}})
+    assert "spec.template.metadata.labels" in fields(validate("Job", manual))
+
+
+def test_pod_failure_policy_rules():
+    rules = [
+        {"action": "FailJob", "onExitCodes": {"operator": "In", "values": [0, 3, 3]}},
+        {"action": "Explode", "onPodConditions": [{"type": "DisruptionTarget"}]},
+        {"action": "Ignore"},
+        {
+            "action": "Count",
+            "onExitCodes": {"containerName": "nope", "operator": "NotIn", "values": [2, 1]},
+        },
+    ]
+    job = make_job(podFailurePolicy={"rules": rules})
+    assert job["spec"]["podReplacementPolicy"] == "Failed"
+    cond = job["spec"]["podFailurePolicy"]["rules"][1]["onPodConditions"][0]
+    assert cond["status"] == "True"
+    causes = validate("Job", job)
+    path = "spec.podFailurePolicy.rules"
+    assert only(causes, f"{path}[0].onExitCodes.values[0]")["message"] == (
+        "Invalid value: 0: must not be 0 for the In operator"
+    )
+    assert only(causes, f"{path}[0].onExitCodes.values[2]")["reason"] == "FieldValueDuplicate"
+    assert only(causes, f"{path}[1].action")["reason"] == "FieldValueNotSupported"
+    assert only(causes, f"{path}[2]")["message"] == (
+        "Required value: specifying one of OnExitCodes and OnPodConditions is required"
+    )
+    assert (
+        "must be one of the container"
+        in only(causes, f"{path}[3].onExitCodes.containerName")["message"]
+    )
+    assert only(causes, f"{path}[3].onExitCodes.values[1]")["message"] == (
+        "Invalid value: 1: must be ordered"
+    )
+    on_failure = make_job(podFailurePolicy={"rules": []})
+    on_failure["spec"]["template"]["spec"]["restartPolicy"] = "OnFailure"
+    assert (
+        only(validate("Job", on_failure), "spec.template.spec.restartPolicy")["message"]
+        == 'Invalid value: "OnFailure": '
+        'only "Never" is supported when podFailurePolicy is specified'
+    )
+
+
+def test_job_spec_rules_take_the_path_of_their_spec():
+    job = make_job()
+    spec = copy.deepcopy(job["spec"])
+    spec["template"]["spec"]["restartPolicy"] = "Always"
+    paths = fields(validate_job_spec(spec, "spec.jobTemplate.spec"))
+    assert paths == ["spec.jobTemplate.spec.template.spec.restartPolicy"]
+
+
+def test_updates_keep_selector_completions_and_template():
+    old = make_job()
+    new = copy.deepcopy(old)
+    new["spec"]["completions"] = 4
+    new["spec"]["selector"]["matchLabels"]["x"] = "y"
+    new["spec"]["template"]["spec"]["containers"][0]["image"] = "minik/busybox:2"
+    causes = validate("Job", new, old)
+    assert only(causes, "spec.completions")["message"] == "Invalid value: 4: field is immutable"
+    assert "spec.selector" in fields(causes) and "spec.template" in fields(causes)
+    new = copy.deepcopy(old)
+    new["spec"]["parallelism"] = 5
+    new["spec"]["suspend"] = True
+    assert validate("Job", new, old) == []
+
+
+def test_a_suspended_job_that_never_started_may_change_its_scheduling():
+    old = make_job(suspend=True)
+    new = copy.deepcopy(old)
+    new["spec"]["template"]["spec"]["nodeSelector"] = {"disk": "ssd"}
+    assert validate("Job", new, old) == []
+    old["status"] = {"startTime": "2026-01-01T00:00:00Z"}
+    assert "spec.template" in fields(validate("Job", new, old))
