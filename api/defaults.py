@@ -256,6 +256,21 @@ def job_spec_defaults(spec: dict) -> None:
             _pod_spec(pod_spec)
 
 
+def _cronjob(obj: dict) -> None:
+    """SetDefaults_CronJob; the job template gets only its pod template's defaults, as
+    Kubernetes' generated defaulter (the Job defaults come when the Job is created)."""
+    spec = _dict(obj, "spec")
+    if spec is None:
+        return
+    _default(spec, "concurrencyPolicy", "Allow", empty=(None, ""))
+    _default(spec, "suspend", False)
+    _default(spec, "successfulJobsHistoryLimit", 3)
+    _default(spec, "failedJobsHistoryLimit", 1)
+    pod_spec = _sub(spec, "jobTemplate", "spec", "template", "spec")
+    if pod_spec is not None:
+        _pod_spec(pod_spec)
+
+
 # ---------------------------------------------------------------------------
 # services, endpoints, namespaces, nodes
 # ---------------------------------------------------------------------------
@@ -351,6 +366,7 @@ _BY_KIND: dict[str, Callable[[dict], None]] = {
     "Deployment": _deployment,
     "ReplicaSet": _replicaset,
     "Job": _job,
+    "CronJob": _cronjob,
     "Service": _service,
     "Endpoints": _endpoints,
     "EndpointSlice": _endpointslice,

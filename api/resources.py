@@ -113,6 +113,17 @@ REPLICASETS = Resource(
     subresources=("status", "scale"),
 )
 JOBS = Resource("batch", "v1", "Job", "jobs", "job", True, (), ("all",), subresources=("status",))
+CRONJOBS = Resource(
+    "batch",
+    "v1",
+    "CronJob",
+    "cronjobs",
+    "cronjob",
+    True,
+    ("cj",),
+    ("all",),
+    subresources=("status",),
+)
 LEASES = Resource("coordination.k8s.io", "v1", "Lease", "leases", "lease", True)
 ENDPOINTSLICES = Resource(
     "discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", True
@@ -130,6 +141,7 @@ RESOURCES: tuple[Resource, ...] = (
     DEPLOYMENTS,
     REPLICASETS,
     JOBS,
+    CRONJOBS,
     LEASES,
     ENDPOINTSLICES,
 )

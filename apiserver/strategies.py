@@ -16,7 +16,7 @@ from api.batch import (
 from api.timefmt import rfc3339
 
 # Kinds whose status is written only through the /status subresource.
-STATUS_KINDS = {"Pod", "Service", "Node", "Deployment", "ReplicaSet", "Namespace", "Job"}
+STATUS_KINDS = {"Pod", "Service", "Node", "Deployment", "ReplicaSet", "Namespace", "Job", "CronJob"}
 # Kinds whose create keeps the status the client sent (the kubelet registers a node
 # with its status; events and leases have none).
 KEEP_STATUS_ON_CREATE = {"Node"}
@@ -155,7 +155,7 @@ class ConfigDataStrategy(Strategy):
 
 
 class WorkloadStrategy(Strategy):
-    """Deployments and ReplicaSets start with an empty status."""
+    """Deployments, ReplicaSets and CronJobs start with an empty status."""
 
     def initial_status(self, obj: dict) -> None:
         obj["status"] = {}
@@ -238,7 +238,9 @@ _STRATEGIES: dict[str, Strategy] = {
 def for_kind(kind: str) -> Strategy:
     strategy = _STRATEGIES.get(kind)
     if strategy is None:
-        strategy = WorkloadStrategy() if kind in ("Deployment", "ReplicaSet") else Strategy()
+        strategy = (
+            WorkloadStrategy() if kind in ("Deployment", "ReplicaSet", "CronJob") else Strategy()
+        )
         strategy.kind = kind
         _STRATEGIES[kind] = strategy
     return strategy

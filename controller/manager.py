@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def _registry() -> dict[str, type[Controller]]:
+    from controller.cronjob.controller import CronJobController
     from controller.deployment.controller import DeploymentController
     from controller.endpoints.controller import EndpointsController
     from controller.endpointslice.controller import EndpointSliceController
@@ -34,6 +35,7 @@ def _registry() -> dict[str, type[Controller]]:
         "nodelifecycle": NodeLifecycleController,
         "tainteviction": TaintEvictionController,
         "podgc": PodGCController,
+        "cronjob": CronJobController,
     }
 
 
@@ -46,6 +48,7 @@ CONTROLLER_NAMES = (
     "nodelifecycle",
     "tainteviction",
     "podgc",
+    "cronjob",
 )
 # Kubernetes' names for the same controllers, old and new.
 ALIASES = {
@@ -58,6 +61,7 @@ ALIASES = {
     "node-lifecycle-controller": "nodelifecycle",
     "taint-eviction-controller": "tainteviction",
     "pod-garbage-collector-controller": "podgc",
+    "cronjob-controller": "cronjob",
 }
 
 
