@@ -50,6 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ("replicaset", 5),
         ("endpoint", 5),
         ("gc", 20),
+        ("job", 5),
+        ("ttl-after-finished", 5),
     ):
         p.add_argument(f"--concurrent-{name}-syncs", type=int, default=default)
     add_verbosity_flag(p)
@@ -68,6 +70,8 @@ def options_from(args: argparse.Namespace) -> Options:
             "replicaset": args.concurrent_replicaset_syncs,
             "endpoints": args.concurrent_endpoint_syncs,
             "garbagecollector": args.concurrent_gc_syncs,
+            "job": args.concurrent_job_syncs,
+            "ttl-after-finished": args.concurrent_ttl_after_finished_syncs,
         },
     )
 

@@ -21,10 +21,12 @@ def _registry() -> dict[str, type[Controller]]:
     from controller.endpoints.controller import EndpointsController
     from controller.endpointslice.controller import EndpointSliceController
     from controller.garbagecollector.controller import GarbageCollector
+    from controller.job.controller import JobController
     from controller.nodelifecycle.controller import NodeLifecycleController
     from controller.podgc.controller import PodGCController
     from controller.replicaset.controller import ReplicaSetController
     from controller.tainteviction.controller import TaintEvictionController
+    from controller.ttlafterfinished.controller import TTLAfterFinishedController
 
     return {
         "deployment": DeploymentController,
@@ -35,6 +37,8 @@ def _registry() -> dict[str, type[Controller]]:
         "nodelifecycle": NodeLifecycleController,
         "tainteviction": TaintEvictionController,
         "podgc": PodGCController,
+        "job": JobController,
+        "ttl-after-finished": TTLAfterFinishedController,
         "cronjob": CronJobController,
     }
 
@@ -48,6 +52,8 @@ CONTROLLER_NAMES = (
     "nodelifecycle",
     "tainteviction",
     "podgc",
+    "job",
+    "ttl-after-finished",
     "cronjob",
 )
 # Kubernetes' names for the same controllers, old and new.
@@ -61,6 +67,8 @@ ALIASES = {
     "node-lifecycle-controller": "nodelifecycle",
     "taint-eviction-controller": "tainteviction",
     "pod-garbage-collector-controller": "podgc",
+    "job-controller": "job",
+    "ttl-after-finished-controller": "ttl-after-finished",
     "cronjob-controller": "cronjob",
 }
 

@@ -1,0 +1,1 @@
+"""The Job controller (kube-controller-manager's `job`)."""

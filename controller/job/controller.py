@@ -1,0 +1,455 @@
+"""The Job controller (kube-controller-manager's `job`): runs a Job's pods to
+completion.
+
+reconcile(ns/name): claim the Job's pods; count the newly finished ones through the
+`batch.kubernetes.io/job-tracking` finalizer (their uids go to
+`status.uncountedTerminatedPods`, the finalizers come off, then the uids move into
+`succeeded`/`failed`, so a deleted pod is counted exactly once); decide whether the Job
+met its success criteria or must fail (podFailurePolicy, backoffLimit,
+activeDeadlineSeconds), which sets SuccessCriteriaMet/FailureTarget, deletes the pods
+still running and, once none is left, Complete/Failed; honour `suspend`; otherwise
+create (with back-off after failures) or delete pods towards `parallelism`, guarded by
+expectations; and write the status.
+
+Orphaned pods that still hold the finalizer (their Job is gone) are released under the
+key ("orphan", pod key)."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import time
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from api.batch import SUSPENDED, TRACKING_FINALIZER
+from api.errors import ApiError, NotFound
+from api.labels import from_label_selector
+from api.resources import JOBS, PODS
+from client.events import NORMAL, WARNING
+from client.informer import key_of
+from controller.job import sync
+from controller.job.backoff import BackoffRecord
+from controller.job.indexes import first_free_indexes, format_indexes, parse_indexes, pod_index
+from controller.job.pods import (
+    deletion_order,
+    finish_time,
+    has_finalizer,
+    is_active,
+    is_terminating_pod,
+    pod_from_job,
+    uid,
+)
+from controller.util.base import Context, Controller
+from controller.util.controllerref import (
+    ControllerRefManager,
+    controller_ref,
+    meta,
+    new_controller_ref,
+)
+from controller.util.expectations import Expectations
+from controller.util.pods import is_pod_ready
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+ORPHAN = "orphan"
+
+
+class JobController(Controller):
+    name = "job"
+
+    def __init__(self, ctx: Context, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(ctx)
+        self.clock = clock
+        self.expectations = Expectations()
+        # uids of pods whose finalizer this controller removed and has not seen go
+        self.finalizer_removals: dict[str, set[str]] = {}
+        self.backoff: dict[str, BackoffRecord] = {}
+        self.job_informer = ctx.informers.informer(JOBS)
+        self.pod_informer = ctx.informers.informer(PODS)
+        self.pods_by_ns = ctx.informers.by_namespace(PODS)
+        self.job_informer.add_handler(self.enqueue, self._job_updated, self._job_deleted)
+        self.pod_informer.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
+        self.watched = [self.job_informer, self.pod_informer]
+
+    # ---- events --------------------------------------------------------------
+    def _job_updated(self, old: Obj, new: Obj) -> None:
+        self.enqueue(new)
+
+    def _job_deleted(self, job: Obj) -> None:
+        key = key_of(job)
+        self.expectations.forget(key)
+        self.backoff.pop(key, None)
+        self.enqueue(job)
+
+    def _owner_key(self, pod: Obj) -> str | None:
+        ref = controller_ref(pod)
+        if ref is None or ref.get("kind") != JOBS.kind:
+            return None
+        return f"{meta(pod).get('namespace')}/{ref.get('name')}"
+
+    def _owner_alive(self, pod: Obj, key: str) -> bool:
+        job = self.job_informer.get(key)
+        ref = controller_ref(pod) or {}
+        return job is not None and meta(job).get("uid") == ref.get("uid")
+
+    def _pod_added(self, pod: Obj) -> None:
+        key = self._owner_key(pod)
+        if key is None:
+            for job in self._matching_jobs(pod):
+                self.enqueue(job)
+            return
+        if self._owner_alive(pod, key):
+            self.expectations.creation_observed(key)
+            self.enqueue_key(key)
+        elif has_finalizer(pod):
+            self.enqueue_key((ORPHAN, key_of(pod)))
+
+    def _pod_updated(self, old: Obj, new: Obj) -> None:
+        key = self._owner_key(new)
+        if key is None:
+            if meta(old).get("labels") != meta(new).get("labels"):
+                for job in self._matching_jobs(new):
+                    self.enqueue(job)
+            old_key = self._owner_key(old)
+            if old_key:
+                self.enqueue_key(old_key)
+            return
+        if not has_finalizer(new):
+            self.finalizer_removals.get(key, set()).discard(uid(new))
+        if meta(new).get("deletionTimestamp") and not meta(old).get("deletionTimestamp"):
+            self.expectations.deletion_observed(key, key_of(new))
+        if self._owner_alive(new, key):
+            self.enqueue_key(key)
+        elif has_finalizer(new):
+            self.enqueue_key((ORPHAN, key_of(new)))
+
+    def _pod_deleted(self, pod: Obj) -> None:
+        key = self._owner_key(pod)
+        if key is None:
+            return
+        self.finalizer_removals.get(key, set()).discard(uid(pod))
+        self.expectations.deletion_observed(key, key_of(pod))
+        self.enqueue_key(key)
+
+    def _matching_jobs(self, pod: Obj) -> list[Obj]:
+        labels = meta(pod).get("labels") or {}
+        found = []
+        for job in self.job_informer.list():
+            if meta(job).get("namespace") != meta(pod).get("namespace"):
+                continue
+            try:
+                if from_label_selector((job.get("spec") or {}).get("selector")).matches(labels):
+                    found.append(job)
+            except ApiError:
+                continue
+        return found
+
+    # ---- reconcile -----------------------------------------------------------
+    async def reconcile(self, key: Hashable) -> None:
+        if isinstance(key, tuple):
+            await self._release_orphan(str(key[1]))
+            return
+        assert isinstance(key, str)
+        cached = self.job_informer.get(key)
+        if cached is None:
+            self.expectations.forget(key)
+            self.finalizer_removals.pop(key, None)
+            return
+        job = copy.deepcopy(cached)
+        pods = await self._claim_pods(job)
+        if sync.is_finished(job) or meta(job).get("deletionTimestamp"):
+            await self._remove_finalizers(key, [p for p in pods if has_finalizer(p)])
+            return
+        await self._sync(key, job, pods)
+
+    async def _claim_pods(self, job: Obj) -> list[Obj]:
+        namespace = meta(job).get("namespace") or ""
+        try:
+            selector = from_label_selector((job.get("spec") or {}).get("selector"))
+        except ApiError:
+            return []
+        job_uid = meta(job).get("uid")
+        candidates = [
+            p
+            for p in self.pods_by_ns.list(namespace)
+            if (controller_ref(p) or {}).get("uid") == job_uid
+            or (controller_ref(p) is None and selector.matches(meta(p).get("labels") or {}))
+        ]
+        if sync.is_finished(job):
+            return [p for p in candidates if (controller_ref(p) or {}).get("uid") == job_uid]
+        manager = ControllerRefManager(self.api, job, JOBS, PODS, selector)
+        return await manager.claim(candidates)
+
+    async def _sync(self, key: str, job: Obj, pods: list[Obj]) -> None:
+        now = self.clock()
+        spec = job.get("spec") or {}
+        status: Obj = copy.deepcopy(job.get("status") or {})
+        uncounted = status.get("uncountedTerminatedPods") or {}
+        pending_s = set(uncounted.get("succeeded") or [])
+        pending_f = set(uncounted.get("failed") or [])
+        removals = self.finalizer_removals.setdefault(key, set())
+        new = sync.newly_finished(job, pods, pending_s | pending_f | removals)
+        record = self.backoff.setdefault(key, BackoffRecord())
+        record.observe(
+            [(True, finish_time(p, now)) for p in new.succeeded]
+            + [(False, finish_time(p, now)) for p in new.failed]
+        )
+
+        # 1. remember the newly finished pods before their finalizers come off
+        if new.succeeded or new.failed:
+            pending_s |= {uid(p) for p in new.succeeded}
+            pending_f |= {uid(p) for p in new.failed}
+            status["uncountedTerminatedPods"] = _uncounted(pending_s, pending_f)
+            job = await self._write_status(job, status)
+            status = copy.deepcopy(job.get("status") or {})
+        # 2. release them
+        by_uid = {uid(p): p for p in pods}
+        releasing = [
+            by_uid[u] for u in pending_s | pending_f if u in by_uid and has_finalizer(by_uid[u])
+        ]
+        not_released = await self._remove_finalizers(key, releasing + new.ignored)
+        # 3. count them
+        indexed = spec.get("completionMode") == "Indexed"
+        completions = spec.get("completions")
+        completed = (
+            parse_indexes(status.get("completedIndexes"), int(completions or 0))
+            if indexed
+            else set()
+        )
+        succeeded, failed = int(status.get("succeeded") or 0), int(status.get("failed") or 0)
+        for u in pending_s - not_released:
+            pod = by_uid.get(u)
+            index = pod_index(pod) if pod is not None else None
+            if indexed and index is not None and index < int(completions or 0):
+                completed.add(index)
+            elif not indexed:
+                succeeded += 1
+        failed += len(pending_f - not_released)
+        if indexed:
+            succeeded = len(completed)
+            status["completedIndexes"] = format_indexes(completed)
+        status["uncountedTerminatedPods"] = _uncounted(
+            pending_s & not_released, pending_f & not_released
+        )
+        status["succeeded"], status["failed"] = succeeded, failed
+
+        # 4. decide
+        active = [p for p in pods if is_active(p)]
+        if not status.get("startTime") and spec.get("suspend") is not True:
+            status["startTime"] = sync.rfc3339(now)
+        finish = sync.finish_decision(
+            {**job, "status": status},
+            failed=failed,
+            succeeded=succeeded,
+            completed=completed,
+            active=active,
+            fail_job=new.fail_job,
+            now=now,
+        )
+        events: list[tuple[str, str, str]] = []
+        if finish is not None:
+            interim = sync.new_condition(
+                finish.interim_type, "True", finish.reason, finish.message, now
+            )
+            sync.set_condition(status, interim)
+            deleted = await self._delete_pods(key, job, active)
+            active = [p for p in active if p not in deleted]
+            settled = not deleted and not any(is_terminating_pod(p) for p in pods)
+            if settled and not active and not status["uncountedTerminatedPods"]:
+                final = sync.new_condition(
+                    finish.final_type, "True", finish.reason, finish.message, now
+                )
+                if sync.set_condition(status, final):
+                    if finish.succeeded:
+                        status["completionTime"] = sync.rfc3339(now)
+                        events.append((NORMAL, "Completed", "Job completed"))
+                    else:
+                        events.append((WARNING, finish.reason, finish.message))
+        elif spec.get("suspend") is True:
+            deleted = await self._delete_pods(key, job, active)
+            active = [p for p in active if p not in deleted]
+            cond = sync.new_condition(SUSPENDED, "True", "JobSuspended", "Job suspended", now)
+            if sync.set_condition(status, cond):
+                events.append((NORMAL, "Suspended", "Job suspended"))
+        else:
+            if sync.is_suspended_now(job):
+                cond = sync.new_condition(SUSPENDED, "False", "JobResumed", "Job resumed", now)
+                sync.set_condition(status, cond)
+                status["startTime"] = sync.rfc3339(now)  # the deadline starts again
+                events.append((NORMAL, "Resumed", "Job resumed"))
+            active = await self._manage(key, job, pods, active, succeeded, completed, now)
+            deadline = sync.deadline_at({**job, "status": status})
+            if deadline is not None:
+                self.enqueue_after(key, deadline - now + 0.05)
+
+        status["active"] = len(active)
+        status["ready"] = sum(1 for p in active if is_pod_ready(p))
+        status["terminating"] = sum(1 for p in pods if is_terminating_pod(p))
+        await self._write_status(job, status)
+        for event_type, reason, message in events:
+            await self.events.record(job, event_type, reason, message)
+
+    async def _manage(
+        self,
+        key: str,
+        job: Obj,
+        pods: list[Obj],
+        active: list[Obj],
+        succeeded: int,
+        completed: set[int],
+        now: float,
+    ) -> list[Obj]:
+        """Create or delete pods towards the wanted number; the active pods after."""
+        if not self.expectations.satisfied(key):
+            return active
+        spec = job.get("spec") or {}
+        want = sync.want_active(job, succeeded, completed)
+        indexed = spec.get("completionMode") == "Indexed"
+        if indexed:
+            active, extra = _split_by_index(active, completed, int(spec.get("completions") or 0))
+            if extra:
+                await self._delete_pods(key, job, extra)
+        if len(active) > want:
+            surplus = sorted(active, key=deletion_order)[: len(active) - want]
+            deleted = await self._delete_pods(key, job, surplus)
+            return [p for p in active if p not in deleted]
+        occupied = len(active)
+        if spec.get("podReplacementPolicy") == "Failed":
+            occupied += sum(1 for p in pods if is_terminating_pod(p))
+        need = want - occupied
+        if need <= 0:
+            return active
+        remaining = self.backoff.setdefault(key, BackoffRecord()).remaining(now)
+        if remaining > 0:
+            self.enqueue_after(key, remaining + 0.05)
+            return active
+        indexes: list[int | None] = [None] * need
+        if indexed:
+            running = {pod_index(p) for p in pods if is_active(p)}
+            taken = completed | {i for i in running if i is not None}
+            indexes = list(first_free_indexes(int(spec.get("completions") or 0), taken, need))
+        await self._create_pods(key, job, indexes)
+        return active
+
+    async def _create_pods(self, key: str, job: Obj, indexes: list[int | None]) -> None:
+        if not indexes:
+            return
+        self.expectations.expect_creations(key, len(indexes))
+        owner_ref = new_controller_ref(job, JOBS)
+
+        async def create_one(index: int | None) -> None:
+            pod = pod_from_job(job, owner_ref, index)
+            try:
+                created = await self.api.create(PODS, pod, meta(job).get("namespace"))
+            except ApiError as err:
+                self.expectations.creation_observed(key)
+                await self.events.record(
+                    job, WARNING, "FailedCreate", f"Error creating: {err.message}"
+                )
+                raise
+            await self.events.record(
+                job, NORMAL, "SuccessfulCreate", f"Created pod: {meta(created).get('name')}"
+            )
+
+        results = await asyncio.gather(*(create_one(i) for i in indexes), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+
+    async def _delete_pods(self, key: str, job: Obj, victims: list[Obj]) -> list[Obj]:
+        """Delete `victims`; the ones that are gone or going."""
+        if not victims:
+            return []
+        self.expectations.expect_deletions(key, [key_of(p) for p in victims])
+
+        async def delete_one(pod: Obj) -> bool:
+            name = meta(pod).get("name") or ""
+            try:
+                await self.api.delete(PODS, name, meta(pod).get("namespace"))
+            except NotFound:
+                self.expectations.deletion_observed(key, key_of(pod))
+                return True
+            except ApiError as err:
+                self.expectations.deletion_observed(key, key_of(pod))
+                await self.events.record(
+                    job, WARNING, "FailedDelete", f"Error deleting: {err.message}"
+                )
+                return False
+            await self.events.record(job, NORMAL, "SuccessfulDelete", f"Deleted pod: {name}")
+            return True
+
+        results = await asyncio.gather(*(delete_one(p) for p in victims))
+        return [p for p, ok in zip(victims, results, strict=True) if ok]
+
+    async def _remove_finalizers(self, key: str, pods: list[Obj]) -> set[str]:
+        """Take the tracking finalizer off `pods`; the uids where that failed."""
+        removals = self.finalizer_removals.setdefault(key, set())
+
+        async def remove(pod: Obj) -> bool:
+            md = meta(pod)
+            patch = {
+                "metadata": {
+                    "$deleteFromPrimitiveList/finalizers": [TRACKING_FINALIZER],
+                    "uid": md.get("uid"),
+                }
+            }
+            try:
+                await self.api.patch(PODS, md["name"], patch, "strategic", md.get("namespace"))
+            except NotFound:
+                return True
+            except ApiError as err:
+                log.warning("job %s: removing the finalizer of %s: %s", key, md.get("name"), err)
+                return False
+            removals.add(uid(pod))
+            return True
+
+        results = await asyncio.gather(*(remove(p) for p in pods))
+        return {uid(p) for p, ok in zip(pods, results, strict=True) if not ok}
+
+    async def _release_orphan(self, pod_key: str) -> None:
+        pod = self.pod_informer.get(pod_key)
+        if pod is None or not has_finalizer(pod):
+            return
+        owner = self._owner_key(pod)
+        if owner is not None and self._owner_alive(pod, owner):
+            return
+        await self._remove_finalizers(owner or pod_key, [pod])
+
+    async def _write_status(self, job: Obj, status: Obj) -> Obj:
+        """Write the status when it changed; conflicts go back to the queue's retry."""
+        if (job.get("status") or {}) == status:
+            return job
+        try:
+            return await self.api.update_status(JOBS, {**job, "status": status})
+        except NotFound:
+            return job
+
+
+def _uncounted(succeeded: set[str], failed: set[str]) -> Obj:
+    out: Obj = {}
+    if succeeded:
+        out["succeeded"] = sorted(succeeded)
+    if failed:
+        out["failed"] = sorted(failed)
+    return out
+
+
+def _split_by_index(
+    active: list[Obj], completed: set[int], completions: int
+) -> tuple[list[Obj], list[Obj]]:
+    """Active pods of an Indexed Job that should keep running, and the extra ones: no
+    index, an index out of range or already completed, or a second pod for an index."""
+    keep: list[Obj] = []
+    extra: list[Obj] = []
+    seen: set[int] = set()
+    for pod in active:
+        index = pod_index(pod)
+        if index is None or index >= completions or index in completed or index in seen:
+            extra.append(pod)
+        else:
+            seen.add(index)
+            keep.append(pod)
+    return keep, extra

@@ -1,0 +1,1 @@
+"""The TTL-after-finished controller (kube-controller-manager's `ttl-after-finished`)."""

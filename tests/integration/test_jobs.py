@@ -1,0 +1,283 @@
+"""The job and ttl-after-finished controllers in the real controller manager process
+against the real apiserver. No kubelet: the test plays the node and writes each pod's
+final phase (and exit code) through `/status`, so every outcome is deterministic."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from deploy import processes
+from tests.support.kubectl import Kubectl
+from tests.support.wait import eventually
+
+Obj = dict[str, Any]
+FINALIZER = "batch.kubernetes.io/job-tracking"
+INDEX = "batch.kubernetes.io/job-completion-index"
+
+
+@pytest.fixture(scope="module")
+def manager(apiserver, tmp_path_factory) -> Iterator[Path]:
+    log = tmp_path_factory.mktemp("cm") / "controller-manager.log"
+    argv = [
+        sys.executable,
+        "-m",
+        "controller",
+        "--kubeconfig",
+        str(apiserver.kubeconfig),
+        "--controllers",
+        "job,ttl-after-finished,garbagecollector",
+    ]
+    proc = processes.spawn("controller-manager", argv, log)
+    yield log
+    proc.stop()
+
+
+@pytest.fixture
+def http(apiserver) -> Iterator[httpx.Client]:
+    with apiserver.http() as client:
+        yield client
+
+
+def job_body(name: str, command: str = "true", **spec: Any) -> Obj:
+    restart = spec.pop("restartPolicy", "Never")
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name},
+        "spec": {
+            "template": {
+                "spec": {
+                    "restartPolicy": restart,
+                    "containers": [
+                        {
+                            "name": "main",
+                            "image": "minik/busybox:1",
+                            "command": ["sh", "-c", command],
+                        }
+                    ],
+                }
+            },
+            **spec,
+        },
+    }
+
+
+class Jobs:
+    def __init__(self, http: httpx.Client, namespace: str) -> None:
+        self.http, self.ns = http, namespace
+        self.base = f"/apis/batch/v1/namespaces/{namespace}/jobs"
+
+    def create(self, body: Obj) -> Obj:
+        r = self.http.post(self.base, json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def get(self, name: str) -> Obj:
+        return self.http.get(f"{self.base}/{name}").json()
+
+    def pods(self, name: str) -> list[Obj]:
+        r = self.http.get(
+            f"/api/v1/namespaces/{self.ns}/pods",
+            params={"labelSelector": f"batch.kubernetes.io/job-name={name}"},
+        )
+        return r.json()["items"]
+
+    def active(self, name: str) -> list[Obj]:
+        return [
+            p
+            for p in self.pods(name)
+            if not p["metadata"].get("deletionTimestamp")
+            and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+        ]
+
+    def running(self, name: str, count: int) -> list[Obj]:
+        def check() -> list[Obj]:
+            pods = self.active(name)
+            assert len(pods) == count, [p["metadata"]["name"] for p in pods]
+            return pods
+
+        return eventually(check, timeout=15)
+
+    def none_running(self, name: str) -> None:
+        eventually(lambda: not self.active(name), timeout=15)
+
+    def finish(self, pod: Obj, exit_code: int) -> None:
+        """Play the kubelet: the container ended with `exit_code`."""
+        phase = "Succeeded" if exit_code == 0 else "Failed"
+        status = {
+            "phase": phase,
+            "containerStatuses": [
+                {
+                    "name": "main",
+                    "image": "minik/busybox:1",
+                    "imageID": "",
+                    "ready": False,
+                    "restartCount": 0,
+                    "state": {"terminated": {"exitCode": exit_code, "reason": "Completed"}},
+                }
+            ],
+        }
+        name = pod["metadata"]["name"]
+        r = self.http.patch(
+            f"/api/v1/namespaces/{self.ns}/pods/{name}/status",
+            json={"status": status},
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        assert r.status_code == 200, r.text
+
+    def patch(self, name: str, patch: Obj) -> None:
+        r = self.http.patch(
+            f"{self.base}/{name}",
+            json=patch,
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        assert r.status_code == 200, r.text
+
+    def condition(self, name: str, type_: str) -> Obj:
+        def check() -> Obj:
+            conds = {c["type"]: c for c in self.get(name)["status"].get("conditions") or []}
+            assert conds.get(type_, {}).get("status") == "True", conds
+            return conds[type_]
+
+        return eventually(check, timeout=20)
+
+
+@pytest.fixture
+def jobs(manager, http: httpx.Client, namespace: str) -> Jobs:
+    return Jobs(http, namespace)
+
+
+def test_completions_parallelism_and_finalizer_tracking(jobs: Jobs):
+    jobs.create(job_body("work", completions=3, parallelism=2))
+    first = jobs.running("work", 2)
+    for pod in first:
+        assert FINALIZER in pod["metadata"]["finalizers"]
+        ref = pod["metadata"]["ownerReferences"][0]
+        assert ref["kind"] == "Job" and ref["controller"] and ref["blockOwnerDeletion"]
+        jobs.finish(pod, 0)
+    last = jobs.running("work", 1)[0]
+    jobs.finish(last, 0)
+    complete = jobs.condition("work", "Complete")
+    assert complete["reason"] == "CompletionsReached"
+    status = jobs.get("work")["status"]
+    assert (status["succeeded"], status["failed"], status["active"]) == (3, 0, 0)
+    assert status["completionTime"] and status["startTime"]
+    types = [c["type"] for c in status["conditions"]]
+    assert types == ["SuccessCriteriaMet", "Complete"]
+    eventually(lambda: all(FINALIZER not in (p["metadata"].get("finalizers") or [])
+                           for p in jobs.pods("work")))  # fmt: skip
+
+
+def test_backoff_limit_fails_the_job(jobs: Jobs):
+    jobs.create(job_body("flaky", backoffLimit=0))
+    jobs.finish(jobs.running("flaky", 1)[0], 1)
+    failed = jobs.condition("flaky", "Failed")
+    assert failed["reason"] == "BackoffLimitExceeded"
+    assert failed["message"] == "Job has reached the specified backoff limit"
+    assert jobs.get("flaky")["status"]["failed"] == 1
+
+
+def test_pod_failure_policy_fail_job_and_ignore(jobs: Jobs):
+    policy = {
+        "rules": [
+            {"action": "Ignore", "onExitCodes": {"operator": "In", "values": [3]}},
+            {"action": "FailJob", "onExitCodes": {"operator": "In", "values": [42]}},
+        ]
+    }
+    jobs.create(job_body("policy", backoffLimit=0, podFailurePolicy=policy))
+    first = jobs.running("policy", 1)[0]
+    jobs.finish(first, 3)  # ignored: replaced without counting
+    second = jobs.running("policy", 1)[0]
+    assert second["metadata"]["uid"] != first["metadata"]["uid"]
+    assert jobs.get("policy")["status"].get("failed", 0) == 0
+    jobs.finish(second, 42)
+    failed = jobs.condition("policy", "Failed")
+    assert failed["reason"] == "PodFailurePolicy"
+    assert "failed with exit code 42 matching FailJob rule at index 1" in failed["message"]
+
+
+def test_deleted_pod_is_counted_once_and_replaced(jobs: Jobs, http: httpx.Client):
+    jobs.create(job_body("gone", completions=1))
+    pod = jobs.running("gone", 1)[0]
+    name = pod["metadata"]["name"]
+    http.delete(f"/api/v1/namespaces/{jobs.ns}/pods/{name}")
+    replacement = jobs.running("gone", 1)[0]
+    assert replacement["metadata"]["name"] != name
+    eventually(lambda: jobs.get("gone")["status"]["failed"] == 1)
+    jobs.finish(replacement, 0)
+    jobs.condition("gone", "Complete")
+    status = jobs.get("gone")["status"]
+    assert (status["succeeded"], status["failed"]) == (1, 1)
+
+
+def test_indexed_job_pods_carry_their_index(jobs: Jobs):
+    jobs.create(
+        job_body("idx", completions=3, parallelism=3, completionMode="Indexed", backoffLimit=0)
+    )
+    pods = jobs.running("idx", 3)
+    by_index = {p["metadata"]["annotations"][INDEX]: p for p in pods}
+    assert sorted(by_index) == ["0", "1", "2"]
+    for index, pod in by_index.items():
+        assert pod["metadata"]["labels"][INDEX] == index
+        assert pod["metadata"]["name"].startswith(f"idx-{index}-")
+        assert pod["spec"]["hostname"] == f"idx-{index}"
+        env = pod["spec"]["containers"][0]["env"]
+        assert env[0]["name"] == "JOB_COMPLETION_INDEX"
+        jobs.finish(pod, 0)
+    jobs.condition("idx", "Complete")
+    status = jobs.get("idx")["status"]
+    assert status["completedIndexes"] == "0-2" and status["succeeded"] == 3
+
+
+def test_suspend_and_resume(jobs: Jobs):
+    jobs.create(job_body("sus", parallelism=2, completions=4, suspend=True))
+    suspended = jobs.condition("sus", "Suspended")
+    assert suspended["reason"] == "JobSuspended"
+    assert "startTime" not in jobs.get("sus")["status"] and jobs.active("sus") == []
+    jobs.patch("sus", {"spec": {"suspend": False}})
+    jobs.running("sus", 2)
+    status = jobs.get("sus")["status"]
+    conds = {c["type"]: c for c in status["conditions"]}
+    assert conds["Suspended"]["status"] == "False" and conds["Suspended"]["reason"] == "JobResumed"
+    assert status["startTime"]
+    jobs.patch("sus", {"spec": {"suspend": True}})
+    jobs.condition("sus", "Suspended")
+    jobs.none_running("sus")
+
+
+def test_active_deadline(jobs: Jobs):
+    jobs.create(job_body("late", activeDeadlineSeconds=1))
+    jobs.running("late", 1)
+    failed = jobs.condition("late", "Failed")
+    assert failed["reason"] == "DeadlineExceeded"
+    jobs.none_running("late")
+
+
+def test_ttl_after_finished_deletes_job_and_pods(jobs: Jobs):
+    jobs.create(job_body("short", ttlSecondsAfterFinished=1))
+    jobs.finish(jobs.running("short", 1)[0], 0)
+    jobs.condition("short", "Complete")
+    eventually(lambda: jobs.http.get(f"{jobs.base}/short").status_code == 404, timeout=20)
+    eventually(lambda: jobs.pods("short") == [], timeout=20)
+
+
+def test_kubectl_wait_describe_and_delete(jobs: Jobs, apiserver, tmp_path: Path):
+    kubectl = Kubectl(apiserver.kubeconfig, tmp_path / "cache")
+    ns = ("-n", jobs.ns)
+    kubectl.run(*ns, "create", "job", "kj", "--image=minik/busybox:1")
+    jobs.finish(jobs.running("kj", 1)[0], 0)
+    out = kubectl.run(*ns, "wait", "--for=condition=complete", "job/kj", "--timeout=20s")
+    assert out.stdout == "job.batch/kj condition met\n"
+    rows = [line.split() for line in kubectl.run(*ns, "get", "jobs").stdout.splitlines()]
+    assert rows[1][:3] == ["kj", "Complete", "1/1"]
+    described = kubectl.run(*ns, "describe", "job", "kj").stdout
+    assert "Pods Statuses:" in described and "1 Succeeded" in described
+    assert "SuccessfulCreate" in described and "Completed" in described
+    kubectl.run(*ns, "delete", "job", "kj")
+    eventually(lambda: jobs.pods("kj") == [], timeout=20)
