@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api import cron
+from api.batch import COMPLETE
 from api.errors import AlreadyExists, ApiError, NotFound
 from api.resources import CRONJOBS, JOBS
 from api.timefmt import parse_time
@@ -235,7 +236,7 @@ class CronJobController(Controller):
                 message = f"Saw completed job: {meta(job)['name']}, condition: {finished}"
                 await self._note(cronjob, "SawCompletedJob", message)
                 changed = True
-            if finished == "Complete":
+            if finished == COMPLETE:
                 completed = (job.get("status") or {}).get("completionTime")
                 last = parse_time(status.get("lastSuccessfulTime"))
                 when = parse_time(completed)

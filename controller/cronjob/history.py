@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.batch import COMPLETE, FAILED
 from api.timefmt import parse_time
+from controller.job.sync import condition_true
 
 
 def finished_condition(job: dict[str, Any]) -> str | None:
-    """ "Complete" or "Failed" when the Job has that condition True, else None."""
-    for condition in (job.get("status") or {}).get("conditions") or []:
-        if condition.get("type") in ("Complete", "Failed") and condition.get("status") == "True":
-            return str(condition["type"])
+    """The Job's finishing condition (Complete or Failed) when it is True, else None."""
+    for condition in (COMPLETE, FAILED):
+        if condition_true(job, condition):
+            return condition
     return None
 
 
@@ -35,8 +37,8 @@ def jobs_to_delete(cronjob: dict[str, Any], jobs: list[dict[str, Any]]) -> list[
     spec = cronjob.get("spec") or {}
     doomed: list[dict[str, Any]] = []
     for condition, limit in (
-        ("Complete", spec.get("successfulJobsHistoryLimit")),
-        ("Failed", spec.get("failedJobsHistoryLimit")),
+        (COMPLETE, spec.get("successfulJobsHistoryLimit")),
+        (FAILED, spec.get("failedJobsHistoryLimit")),
     ):
         if limit is not None:
             doomed += oldest_beyond(
