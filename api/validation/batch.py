@@ -422,6 +422,8 @@ def _time_zone(zone: Any, path: str) -> list[Cause]:
             "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"
         )
         causes.append(invalid(path, text, detail))
+    if text == "Local":  # Go's LoadLocation knows it: the message above is the only one
+        return causes
     try:
         cron.load_zone(text)
     except ValueError as err:
