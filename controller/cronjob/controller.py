@@ -119,7 +119,7 @@ class CronJobController(Controller):
         self.jobs = ctx.informers.informer(JOBS)
         self.jobs_by_ns = ctx.informers.by_namespace(JOBS)
         self.cronjobs.add_handler(self.enqueue, self._cronjob_updated, None)
-        self.jobs.add_handler(self._job_added, self._job_updated, self._job_changed)
+        self.jobs.add_handler(self._job_changed, self._job_updated, self._job_changed)
         self.watched = [self.cronjobs, self.jobs]
 
     # ---- events --------------------------------------------------------------
@@ -151,9 +151,6 @@ class CronJobController(Controller):
         key = self._owner_key(job)
         if key is not None:
             self.enqueue_key(key)
-
-    def _job_added(self, job: Obj) -> None:
-        self._job_changed(job)
 
     def _job_updated(self, old: Obj, new: Obj) -> None:
         if controller_ref(old) != controller_ref(new):

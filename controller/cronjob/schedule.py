@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from api import cron
+from api.timefmt import parse_time
 
 NEXT_SCHEDULE_DELTA = 0.1
 TOO_MANY_MISSED = 100
@@ -44,9 +45,8 @@ class InvalidSchedule(ValueError):
 
 
 def _time(text: object) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    epoch = parse_time(text)
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
 
 
 def schedule_text(cronjob: dict[str, Any]) -> str:

@@ -137,3 +137,11 @@ def test_invalid_cronjobs_are_refused_with_kubernetes_messages(kubectl: Kubectl,
         "--schedule=CRON_TZ=UTC 0 * * * *",
     )  # fmt: skip
     assert "cannot use TZ or CRON_TZ in schedule, use timeZone field instead" in failed.stderr
+
+
+def test_the_example_manifest_is_accepted(kubectl: Kubectl, http: httpx.Client, namespace: str):
+    example = Path(__file__).parents[2] / "examples" / "cronjob.yaml"
+    out = kubectl.run("-n", namespace, "apply", "-f", str(example))
+    assert out.stdout == "cronjob.batch/clock created\n"
+    cj = http.get(f"/apis/batch/v1/namespaces/{namespace}/cronjobs/clock").json()
+    assert cj["spec"]["concurrencyPolicy"] == "Forbid" and cj["spec"]["timeZone"] == "Etc/UTC"
