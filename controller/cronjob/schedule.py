@@ -127,8 +127,10 @@ def next_schedule_delay(
     try:
         unmet = most_recent_schedule_time(cronjob, now, schedule, include_deadline=False)
     except InvalidSchedule:
-        return None
-    following = schedule.next_time(unmet.most_recent or unmet.earliest)
+        start = now  # aim for the next slot from now
+    else:
+        start = unmet.most_recent or (unmet.earliest if unmet.missed is Missed.NONE else now)
+    following = schedule.next_time(start)
     if following is None:
         return None
     return (following - now).total_seconds() + NEXT_SCHEDULE_DELTA
