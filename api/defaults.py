@@ -273,6 +273,21 @@ def job_spec_defaults(spec: dict) -> None:
             _pod_spec(pod_spec)
 
 
+def _cronjob(obj: dict) -> None:
+    """SetDefaults_CronJob; the job template gets only its pod template's defaults, as
+    Kubernetes' generated defaulter (the Job defaults come when the Job is created)."""
+    spec = _dict(obj, "spec")
+    if spec is None:
+        return
+    _default(spec, "concurrencyPolicy", "Allow", empty=(None, ""))
+    _default(spec, "suspend", False)
+    _default(spec, "successfulJobsHistoryLimit", 3)
+    _default(spec, "failedJobsHistoryLimit", 1)
+    pod_spec = _sub(spec, "jobTemplate", "spec", "template", "spec")
+    if pod_spec is not None:
+        _pod_spec(pod_spec)
+
+
 # ---------------------------------------------------------------------------
 # services, endpoints, namespaces, nodes
 # ---------------------------------------------------------------------------
@@ -369,6 +384,7 @@ _BY_KIND: dict[str, Callable[[dict], None]] = {
     "ReplicaSet": _replicaset,
     "DaemonSet": _daemonset,
     "Job": _job,
+    "CronJob": _cronjob,
     "Service": _service,
     "Endpoints": _endpoints,
     "EndpointSlice": _endpointslice,

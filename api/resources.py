@@ -127,6 +127,17 @@ CONTROLLERREVISIONS = Resource(
     "apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", True
 )
 JOBS = Resource("batch", "v1", "Job", "jobs", "job", True, (), ("all",), subresources=("status",))
+CRONJOBS = Resource(
+    "batch",
+    "v1",
+    "CronJob",
+    "cronjobs",
+    "cronjob",
+    True,
+    ("cj",),
+    ("all",),
+    subresources=("status",),
+)
 LEASES = Resource("coordination.k8s.io", "v1", "Lease", "leases", "lease", True)
 ENDPOINTSLICES = Resource(
     "discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", True
@@ -146,6 +157,7 @@ RESOURCES: tuple[Resource, ...] = (
     DAEMONSETS,
     CONTROLLERREVISIONS,
     JOBS,
+    CRONJOBS,
     LEASES,
     ENDPOINTSLICES,
 )

@@ -164,6 +164,7 @@ Service: 1 metadata ObjectMeta | 2 spec ServiceSpec | 3 status ServiceStatus
 Pod: 1 metadata ObjectMeta | 2 spec PodSpec | 3 status PodStatus
 ReplicaSet: 1 metadata ObjectMeta | 2 spec ReplicaSetSpec | 3 status ReplicaSetStatus
 Job: 1 metadata ObjectMeta | 2 spec JobSpec | 3 status JobStatus
+CronJob: 1 metadata ObjectMeta | 2 spec CronJobSpec | 3 status CronJobStatus
 Endpoints: 1 metadata ObjectMeta | 2 subsets [EndpointSubset]
 Event: 1 metadata ObjectMeta | 2 involvedObject ObjectReference* | 3 reason s | 4 message s
     5 source EventSource | 6 firstTimestamp Time | 7 lastTimestamp Time | 8 count i
@@ -187,6 +188,11 @@ DeploymentSpec: 1 replicas i* | 2 selector LabelSelector* | 3 template PodTempla
 DeploymentStatus: 1 observedGeneration i | 2 replicas i | 3 updatedReplicas i
     7 readyReplicas i | 4 availableReplicas i | 5 unavailableReplicas i
     9 terminatingReplicas i* | 6 conditions [DeploymentCondition] | 8 collisionCount i*
+CronJobSpec: 1 schedule s | 8 timeZone s* | 2 startingDeadlineSeconds i*
+    3 concurrencyPolicy s | 4 suspend b* | 5 jobTemplate JobTemplateSpec
+    6 successfulJobsHistoryLimit i* | 7 failedJobsHistoryLimit i*
+CronJobStatus: 1 active [ObjectReference] | 4 lastScheduleTime Time | 5 lastSuccessfulTime Time
+JobTemplateSpec: 1 metadata ObjectMeta | 2 spec JobSpec
 JobSpec: 1 parallelism i* | 2 completions i* | 3 activeDeadlineSeconds i*
     11 podFailurePolicy PodFailurePolicy* | 16 successPolicy SuccessPolicy*
     7 backoffLimit i* | 12 backoffLimitPerIndex i* | 13 maxFailedIndexes i*

@@ -26,6 +26,7 @@ STATUS_KINDS = {
     "Namespace",
     "DaemonSet",
     "Job",
+    "CronJob",
 }
 # Kinds whose create keeps the status the client sent (the kubelet registers a node
 # with its status; events and leases have none).
@@ -165,7 +166,7 @@ class ConfigDataStrategy(Strategy):
 
 
 class WorkloadStrategy(Strategy):
-    """Deployments and ReplicaSets start with an empty status."""
+    """Deployments, ReplicaSets and CronJobs start with an empty status."""
 
     def initial_status(self, obj: dict) -> None:
         obj["status"] = {}
@@ -297,7 +298,9 @@ _STRATEGIES: dict[str, Strategy] = {
 def for_kind(kind: str) -> Strategy:
     strategy = _STRATEGIES.get(kind)
     if strategy is None:
-        strategy = WorkloadStrategy() if kind in ("Deployment", "ReplicaSet") else Strategy()
+        strategy = (
+            WorkloadStrategy() if kind in ("Deployment", "ReplicaSet", "CronJob") else Strategy()
+        )
         strategy.kind = kind
         _STRATEGIES[kind] = strategy
     return strategy

@@ -214,6 +214,37 @@ COLUMNS: dict[str, list[Column]] = {
             priority=1,
         ),
     ],
+    "CronJob": [
+        NAME,
+        _col("Schedule", "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron."),
+        _col(
+            "Timezone",
+            "The time zone name for the given schedule, see "
+            "https://en.wikipedia.org/wiki/List_of_tz_database_time_zones. If not specified, "
+            "this will default to the time zone of the kube-controller-manager process.",
+        ),
+        _col(
+            "Suspend",
+            "This flag tells the controller to suspend subsequent executions, it does not "
+            "apply to already started executions.  Defaults to false.",
+            "boolean",
+        ),
+        _col("Active", "A list of pointers to currently running jobs.", "integer"),
+        _col(
+            "Last Schedule",
+            "Information when was the last time the job was successfully scheduled.",
+        ),
+        AGE,
+        CONTAINERS,
+        IMAGES,
+        _col(
+            "Selector",
+            "A label query over pods that should match the pod count. Normally, the system "
+            "sets this field for you. More info: "
+            "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
+            priority=1,
+        ),
+    ],
     "Namespace": [NAME, _col("Status", "The status of the namespace"), AGE],
     "Lease": [NAME, _col("Holder", "The identity of the holder of the current lease."), AGE],
     "ConfigMap": [
@@ -685,6 +716,27 @@ def _job_cells(job: Obj, now: float) -> list[Any]:
     ]
 
 
+def _cronjob_cells(cj: Obj, now: float) -> list[Any]:
+    """printCronJob: `<none>` for no time zone or no run yet, `<unset>` for no suspend."""
+    meta, spec, status = cj.get("metadata") or {}, cj.get("spec") or {}, cj.get("status") or {}
+    job_spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    names, images = _template_cells({"spec": job_spec})
+    suspend = spec.get("suspend")
+    last = status.get("lastScheduleTime")
+    return [
+        meta.get("name", ""),
+        spec.get("schedule", ""),
+        spec.get("timeZone") if spec.get("timeZone") is not None else "<none>",
+        "<unset>" if suspend is None else ("True" if suspend else "False"),
+        len(status.get("active") or []),
+        age(last, now) if last else "<none>",
+        age(meta.get("creationTimestamp"), now),
+        names,
+        images,
+        selector_string(job_spec.get("selector")) or "<none>",
+    ]
+
+
 def _namespace_cells(ns: Obj, now: float) -> list[Any]:
     meta = ns.get("metadata") or {}
     phase = (ns.get("status") or {}).get("phase", "")
@@ -758,6 +810,7 @@ CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
     "DaemonSet": _daemonset_cells,
     "ControllerRevision": _controller_revision_cells,
     "Job": _job_cells,
+    "CronJob": _cronjob_cells,
     "Namespace": _namespace_cells,
     "Lease": _lease_cells,
     "ConfigMap": _configmap_cells,

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def _registry() -> dict[str, type[Controller]]:
+    from controller.cronjob.controller import CronJobController
     from controller.daemonset.controller import DaemonSetController
     from controller.deployment.controller import DeploymentController
     from controller.endpoints.controller import EndpointsController
@@ -40,6 +41,7 @@ def _registry() -> dict[str, type[Controller]]:
         "daemonset": DaemonSetController,
         "job": JobController,
         "ttl-after-finished": TTLAfterFinishedController,
+        "cronjob": CronJobController,
     }
 
 
@@ -55,6 +57,7 @@ CONTROLLER_NAMES = (
     "daemonset",
     "job",
     "ttl-after-finished",
+    "cronjob",
 )
 # Kubernetes' names for the same controllers, old and new.
 ALIASES = {
@@ -70,6 +73,7 @@ ALIASES = {
     "daemonset-controller": "daemonset",
     "job-controller": "job",
     "ttl-after-finished-controller": "ttl-after-finished",
+    "cronjob-controller": "cronjob",
 }
 
 

@@ -25,7 +25,7 @@ from api.validation.apps import (
     validate_selector_update,
     validate_workload,
 )
-from api.validation.batch import validate_job, validate_job_update
+from api.validation.batch import validate_cronjob, validate_job, validate_job_update
 from api.validation.coordination import validate_lease
 from api.validation.core import (
     validate_configmap,
@@ -75,6 +75,7 @@ RULES: dict[str, KindRules] = {
         validate_controller_revision_update,
     ),
     "Job": KindRules(lbl.dns1123_subdomain_errors, validate_job, validate_job_update),
+    "CronJob": KindRules(lbl.dns1123_subdomain_errors, validate_cronjob),
     "Endpoints": KindRules(lbl.dns1123_subdomain_errors, validate_endpoints),
     "Node": KindRules(lbl.dns1123_subdomain_errors, validate_node, validate_node_update),
     "Namespace": KindRules(lbl.dns1123_label_errors, validate_namespace),

@@ -3,12 +3,15 @@ pod template (restartPolicy OnFailure or Never), the pod failure policy, the lab
 selector the server generated, and which fields an update may not change.
 
 `validate_job_spec(spec, path)` is also what a CronJob's `jobTemplate.spec` is checked
-with."""
+with. CronJobs: the schedule as robfig/cron parses it (api.cron), the time zone, the
+concurrency policy, the history limits and the 52-character name limit."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from api import cron
 from api import labels as lbl
 from api.batch import (
     CONTROLLER_UID_LABEL,
@@ -30,6 +33,7 @@ from api.validation.field import (
     invalid,
     nonnegative,
     not_supported,
+    one_of,
     required,
 )
 from api.validation.meta import (
@@ -259,14 +263,17 @@ def _pod_replacement_policy(spec: dict, path: str) -> list[Cause]:
     return []
 
 
-def validate_job_spec(spec: Any, path: str) -> list[Cause]:
+def validate_job_spec(spec: Any, path: str, *, in_template: bool = False) -> list[Cause]:
     """ValidateJobSpec: counts, completion mode, selector matching the template, the pod
     template (OnFailure or Never), the pod failure and replacement policies. `path` is
-    where the spec lives (`spec` for a Job, `spec.jobTemplate.spec` for a CronJob)."""
+    where the spec lives (`spec` for a Job, `spec.jobTemplate.spec` for a CronJob).
+    `in_template` (a CronJob's jobTemplate, Kubernetes' validateJobSpec) skips the
+    selector: the Job made from it gets a generated one."""
     spec = as_dict(spec)
     causes = _counts(spec, path)
     causes += _completion_mode(spec, path)
-    causes += _template_labels_match(spec, path)
+    if not in_template:
+        causes += _template_labels_match(spec, path)
     template = as_dict(spec.get("template"))
     template_md = as_dict(template.get("metadata"))
     causes += validate_labels(template_md.get("labels"), f"{path}.template.metadata.labels")
@@ -372,4 +379,84 @@ def validate_job_update(new: dict, old: dict) -> list[Cause]:
         may_change = old_spec.get("suspend") is True and never_started
         if not may_change or _scheduling_free(template) != _scheduling_free(old_template):
             causes.append(invalid("spec.template", GoText("{...}"), IMMUTABLE))
+    return causes
+
+
+# --- CronJobs -------------------------------------------------------------------------
+
+CONCURRENCY_POLICIES = ("Allow", "Forbid", "Replace")
+# A CronJob's Jobs are named `<cronjob>-<11 characters of time>`, within 63.
+CRONJOB_NAME_MAX = 52
+_TIME_ZONE_PART = re.compile(r"[A-Za-z.\-_0-9+]{1,14}")
+
+
+def _schedule(spec: dict, path: str) -> list[Cause]:
+    schedule = spec.get("schedule")
+    if not schedule:
+        return [required(path)]
+    text = str(schedule)
+    causes: list[Cause] = []
+    try:
+        cron.parse(text)
+    except cron.ScheduleError as err:
+        causes.append(invalid(path, text, str(err)))
+    if "TZ" in text:
+        detail = "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"
+        causes.append(invalid(path, text, detail))
+    return causes
+
+
+def _time_zone(zone: Any, path: str) -> list[Cause]:
+    """validateTimeZone: an explicit IANA name this machine knows."""
+    if zone is None:
+        return []
+    text = str(zone)
+    if not text:
+        return [invalid(path, text, "timeZone must be nil or non-empty string")]
+    for part in text.split("/"):
+        if part in (".", "..") or part.startswith("-") or not _TIME_ZONE_PART.fullmatch(part):
+            return [invalid(path, text, f"unknown time zone {text}")]
+    causes: list[Cause] = []
+    if text.lower() == "local":
+        detail = (
+            "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"
+        )
+        causes.append(invalid(path, text, detail))
+    if text == "Local":  # Go's LoadLocation knows it: the message above is the only one
+        return causes
+    try:
+        cron.load_zone(text)
+    except ValueError as err:
+        causes.append(invalid(path, text, str(err)))
+    return causes
+
+
+def _job_template(template: Any, path: str) -> list[Cause]:
+    """ValidateJobTemplateSpec: the Job spec, whose selector the Job will generate."""
+    spec = as_dict(as_dict(template).get("spec"))
+    causes = validate_job_spec(spec, f"{path}.spec", in_template=True)
+    if spec.get("selector") is not None:
+        shown = go_label_selector(spec["selector"])
+        causes.append(invalid(f"{path}.spec.selector", shown, "`selector` will be auto-generated"))
+    if spec.get("manualSelector") is True:
+        causes.append(not_supported(f"{path}.spec.manualSelector", True, ("nil", "false")))
+    return causes
+
+
+def validate_cronjob(obj: dict) -> list[Cause]:
+    """ValidateCronJobCreate: the schedule as robfig/cron parses it (no TZ= in it: the
+    timeZone field says where), the time zone, the concurrency policy, the non-negative
+    deadline and history limits, the job template, and a name that leaves room for the
+    Jobs' time suffix. (Updates re-check the same: a stored CronJob already passed.)"""
+    spec = as_dict(obj.get("spec"))
+    causes = _schedule(spec, "spec.schedule")
+    causes += nonnegative("spec.startingDeadlineSeconds", spec.get("startingDeadlineSeconds"))
+    causes += _time_zone(spec.get("timeZone"), "spec.timeZone")
+    causes += one_of("spec.concurrencyPolicy", spec.get("concurrencyPolicy"), CONCURRENCY_POLICIES)
+    causes += _job_template(spec.get("jobTemplate"), "spec.jobTemplate")
+    for limit in ("successfulJobsHistoryLimit", "failedJobsHistoryLimit"):
+        causes += nonnegative(f"spec.{limit}", spec.get(limit))
+    name = as_dict(obj.get("metadata")).get("name")
+    if isinstance(name, str) and len(name) > CRONJOB_NAME_MAX:
+        causes.append(invalid("metadata.name", name, "must be no more than 52 characters"))
     return causes

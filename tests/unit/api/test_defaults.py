@@ -308,3 +308,29 @@ def test_job_defaults():
     apply_defaults("Job", queue)
     assert "completions" not in queue["spec"] and queue["spec"]["backoffLimit"] == 2**31 - 1
     assert queue["spec"]["podReplacementPolicy"] == "Failed"
+
+
+def test_cronjob_defaults():
+    """SetDefaults_CronJob; the job template gets its pod template's defaults only (the
+    Job's own defaults come when a Job is made from it)."""
+    obj = {
+        "kind": "CronJob",
+        "spec": {
+            "schedule": "@hourly",
+            "jobTemplate": {
+                "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}}
+            },
+        },
+    }
+    apply_defaults("CronJob", obj)
+    spec = obj["spec"]
+    assert (spec["concurrencyPolicy"], spec["suspend"]) == ("Allow", False)
+    assert (spec["successfulJobsHistoryLimit"], spec["failedJobsHistoryLimit"]) == (3, 1)
+    job_spec = spec["jobTemplate"]["spec"]
+    assert set(job_spec) == {"template"}
+    assert job_spec["template"]["spec"]["dnsPolicy"] == "ClusterFirst"
+    kept = {"kind": "CronJob", "spec": {"concurrencyPolicy": "Forbid", "suspend": True,
+            "successfulJobsHistoryLimit": 0, "failedJobsHistoryLimit": 0}}  # fmt: skip
+    before = copy.deepcopy(kept)
+    apply_defaults("CronJob", kept)
+    assert kept == before

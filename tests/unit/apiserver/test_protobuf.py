@@ -227,3 +227,48 @@ def test_job_fields():
     assert job["spec"]["podFailurePolicy"] == {
         "rules": [{"action": "FailJob", "onExitCodes": {"operator": "In", "values": [42, 43]}}]
     }
+
+
+def test_cronjob_body():
+    """`kubectl create cronjob` (1.32 sends it as protobuf): spec, job template, status."""
+    container = Writer().string(1, "c").string(2, "busybox:1").strings(3, ["echo", "hi"])
+    pod_spec = Writer().message(2, container).string(3, "OnFailure")
+    template = Writer().message(1, Writer().string(1, "")).message(2, pod_spec)
+    job_spec = Writer().message(6, template)
+    job_template = Writer().message(1, Writer().string(1, "tick")).message(2, job_spec)
+    spec = (
+        Writer()
+        .string(1, "*/5 * * * *")
+        .string(8, "Europe/Paris")
+        .varint(2, 0, always=True)
+        .string(3, "Forbid")
+        .message(5, job_template)
+        .varint(6, 0, always=True)
+    )
+    raw = bytes(Writer().message(1, Writer().string(1, "tick")).message(2, spec))
+    obj = protobuf.decode_k8s_protobuf(envelope("batch/v1", "CronJob", raw))
+    assert obj == {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "tick"},
+        "spec": {
+            "schedule": "*/5 * * * *",
+            "timeZone": "Europe/Paris",
+            "startingDeadlineSeconds": 0,
+            "concurrencyPolicy": "Forbid",
+            "successfulJobsHistoryLimit": 0,
+            "jobTemplate": {
+                "metadata": {"name": "tick"},
+                "spec": {
+                    "template": {
+                        "spec": {
+                            "containers": [
+                                {"name": "c", "image": "busybox:1", "command": ["echo", "hi"]}
+                            ],
+                            "restartPolicy": "OnFailure",
+                        },
+                    }
+                },
+            },
+        },
+    }

@@ -612,3 +612,34 @@ def test_job_columns():
     assert (deleting["Status"], deleting["Completions"]) == ("Terminating", "0/1")
     failing = row("Job", job({"completions": 2}, {"conditions": [done("FailureTarget")]}))
     assert failing["Status"] == "FailureTarget"
+
+
+def test_cronjob_columns():
+    cronjob = {
+        "metadata": {"name": "tick", "creationTimestamp": ts(600)},
+        "spec": {
+            "schedule": "*/5 * * * *",
+            "suspend": False,
+            "jobTemplate": {
+                "spec": {
+                    "template": {"spec": {"containers": [{"name": "c", "image": "busybox:1"}]}}
+                }
+            },
+        },
+        "status": {},
+    }
+    assert [c["name"] for c in tables.COLUMNS["CronJob"]] == [
+        "Name", "Schedule", "Timezone", "Suspend", "Active", "Last Schedule", "Age",
+        "Containers", "Images", "Selector",
+    ]  # fmt: skip
+    assert cells("CronJob", cronjob) == [
+        "tick", "*/5 * * * *", "<none>", "False", 0, "<none>", "10m", "c", "busybox:1", "<none>",
+    ]  # fmt: skip
+    cronjob["spec"].update(timeZone="Europe/Paris", suspend=True)
+    cronjob["status"] = {"active": [{"name": "a"}, {"name": "b"}], "lastScheduleTime": ts(90)}
+    got = row("CronJob", cronjob)
+    assert (got["Timezone"], got["Suspend"], got["Active"], got["Last Schedule"]) == (
+        "Europe/Paris", "True", 2, "90s",
+    )  # fmt: skip
+    del cronjob["spec"]["suspend"]
+    assert row("CronJob", cronjob)["Suspend"] == "<unset>"

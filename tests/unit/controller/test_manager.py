@@ -20,8 +20,9 @@ def test_names_aliases_and_exclusions():
     assert "podgc" not in enabled_controllers(["*", "-podgc"])
     assert "garbagecollector" not in enabled_controllers(["*", "-garbage-collector-controller"])
     assert enabled_controllers(["endpoint"]) == ["endpoints"]
+    assert enabled_controllers(["cronjob-controller"]) == ["cronjob"]
     with pytest.raises(UnknownController):
-        enabled_controllers(["cronjob"])
+        enabled_controllers(["no-such-controller"])
 
 
 def test_flags():

@@ -143,3 +143,104 @@ def test_a_suspended_job_that_never_started_may_change_its_scheduling():
     assert validate("Job", new, old) == []
     old["status"] = {"startTime": "2026-01-01T00:00:00Z"}
     assert "spec.template" in fields(validate("Job", new, old))
+
+
+def make_cronjob(name: str = "tick", **spec) -> dict:
+    cronjob = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {
+            "schedule": "*/5 * * * *",
+            "jobTemplate": {
+                "spec": {
+                    "template": {
+                        "spec": {
+                            "restartPolicy": "OnFailure",
+                            "containers": [{"name": "c", "image": "minik/busybox:1"}],
+                        }
+                    }
+                }
+            },
+            **spec,
+        },
+    }
+    return defaulted("CronJob", cronjob)
+
+
+def test_a_defaulted_cronjob_is_valid():
+    assert validate("CronJob", make_cronjob()) == []
+    assert validate("CronJob", make_cronjob(schedule="@hourly", timeZone="Europe/Paris")) == []
+    assert validate("CronJob", make_cronjob(schedule="@every 1h30m")) == []
+    assert validate("CronJob", make_cronjob("x" * 52)) == []
+
+
+def test_cronjob_schedule_messages_are_robfigs():
+    cause = only(validate("CronJob", make_cronjob(schedule="* * * *")), "spec.schedule")
+    assert cause["message"] == (
+        'Invalid value: "* * * *": expected exactly 5 fields, found 4: [* * * *]'
+    )
+    cause = only(validate("CronJob", make_cronjob(schedule="0 0 * JANUARY *")), "spec.schedule")
+    assert "failed to parse int from JANUARY" in cause["message"]
+    assert only(validate("CronJob", make_cronjob(schedule="")), "spec.schedule")["message"] == (
+        "Required value"
+    )
+    causes = validate("CronJob", make_cronjob(schedule="TZ=UTC 0 * * * *", timeZone="UTC"))
+    assert only(causes, "spec.schedule")["message"] == (
+        'Invalid value: "TZ=UTC 0 * * * *": cannot use TZ or CRON_TZ in schedule, '
+        "use timeZone field instead"
+    )
+
+
+def test_cronjob_time_zone():
+    def message(zone: str) -> str:
+        return only(validate("CronJob", make_cronjob(timeZone=zone)), "spec.timeZone")["message"]
+
+    assert (
+        message("Mars/Olympus") == 'Invalid value: "Mars/Olympus": unknown time zone Mars/Olympus'
+    )
+    assert message("") == 'Invalid value: "": timeZone must be nil or non-empty string'
+    assert message("../etc") == 'Invalid value: "../etc": unknown time zone ../etc'
+    assert message("Local").endswith(  # exactly one cause: Go loads "Local"
+        "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"
+    )
+
+
+def test_cronjob_policy_limits_name_and_template():
+    causes = validate(
+        "CronJob",
+        make_cronjob(
+            "x" * 53,
+            concurrencyPolicy="Sometimes",
+            startingDeadlineSeconds=-1,
+            successfulJobsHistoryLimit=-1,
+            failedJobsHistoryLimit=-2,
+        ),
+    )
+    assert only(causes, "spec.concurrencyPolicy")["message"] == (
+        'Unsupported value: "Sometimes": supported values: "Allow", "Forbid", "Replace"'
+    )
+    for field in (
+        "startingDeadlineSeconds",
+        "successfulJobsHistoryLimit",
+        "failedJobsHistoryLimit",
+    ):
+        assert only(causes, f"spec.{field}")["message"].endswith(
+            "must be greater than or equal to 0"
+        )
+    assert only(causes, "metadata.name")["message"].endswith("must be no more than 52 characters")
+
+    bad = make_cronjob()
+    job_spec = bad["spec"]["jobTemplate"]["spec"]
+    job_spec.update(selector={"matchLabels": {"a": "b"}}, manualSelector=True, parallelism=-1)
+    job_spec["template"]["spec"]["restartPolicy"] = "Always"
+    causes = validate("CronJob", bad)
+    assert fields(causes) == [
+        "spec.jobTemplate.spec.parallelism",
+        "spec.jobTemplate.spec.template.spec.restartPolicy",
+        "spec.jobTemplate.spec.selector",
+        "spec.jobTemplate.spec.manualSelector",
+    ]
+    assert only(causes, "spec.jobTemplate.spec.selector")["message"].endswith(
+        "`selector` will be auto-generated"
+    )
