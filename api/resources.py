@@ -117,6 +117,30 @@ ENDPOINTSLICES = Resource(
     "discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", True
 )
 
+PERSISTENTVOLUMES = Resource(
+    "",
+    "v1",
+    "PersistentVolume",
+    "persistentvolumes",
+    "persistentvolume",
+    False,
+    ("pv",),
+    subresources=("status",),
+)
+PERSISTENTVOLUMECLAIMS = Resource(
+    "",
+    "v1",
+    "PersistentVolumeClaim",
+    "persistentvolumeclaims",
+    "persistentvolumeclaim",
+    True,
+    ("pvc",),
+    subresources=("status",),
+)
+STORAGECLASSES = Resource(
+    "storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", False, ("sc",)
+)
+
 RESOURCES: tuple[Resource, ...] = (
     NAMESPACES,
     NODES,
@@ -130,6 +154,9 @@ RESOURCES: tuple[Resource, ...] = (
     REPLICASETS,
     LEASES,
     ENDPOINTSLICES,
+    PERSISTENTVOLUMES,
+    PERSISTENTVOLUMECLAIMS,
+    STORAGECLASSES,
 )
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

@@ -10,7 +10,16 @@ from api import configdata, errors
 from api.timefmt import rfc3339
 
 # Kinds whose status is written only through the /status subresource.
-STATUS_KINDS = {"Pod", "Service", "Node", "Deployment", "ReplicaSet", "Namespace"}
+STATUS_KINDS = {
+    "Pod",
+    "Service",
+    "Node",
+    "Deployment",
+    "ReplicaSet",
+    "Namespace",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+}
 # Kinds whose create keeps the status the client sent (the kubelet registers a node
 # with its status; events and leases have none).
 KEEP_STATUS_ON_CREATE = {"Node"}
