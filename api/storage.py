@@ -89,3 +89,44 @@ def pod_claim_names(pod: Obj) -> list[str]:
         if claim:
             names.append(str(claim))
     return names
+
+
+def _expression_matches(expr: Obj, values: dict[str, str]) -> bool:
+    key, operator = str(expr.get("key") or ""), expr.get("operator")
+    wanted = [str(v) for v in expr.get("values") or []]
+    present = key in values
+    if operator == "In":
+        return present and values[key] in wanted
+    if operator == "NotIn":
+        return not present or values[key] not in wanted
+    if operator == "Exists":
+        return present
+    if operator == "DoesNotExist":
+        return not present
+    if operator in ("Gt", "Lt") and present and len(wanted) == 1:
+        try:
+            have, want = int(values[key]), int(wanted[0])
+        except ValueError:
+            return False
+        return have > want if operator == "Gt" else have < want
+    return False
+
+
+def volume_fits_node(pv: Obj, node_name: str, node_labels: dict[str, str]) -> bool:
+    """CheckNodeAffinity: a volume without required node affinity fits every node; else
+    one of its nodeSelectorTerms (matchExpressions on labels, matchFields on
+    metadata.name, all ANDed; an empty term matches nothing) must match the node."""
+    required = ((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required")
+    if not required:
+        return True
+    fields = {"metadata.name": node_name}
+    for term in required.get("nodeSelectorTerms") or []:
+        expressions = term.get("matchExpressions") or []
+        field_exprs = term.get("matchFields") or []
+        if not expressions and not field_exprs:
+            continue
+        if all(_expression_matches(e, node_labels) for e in expressions) and all(
+            _expression_matches(e, fields) for e in field_exprs
+        ):
+            return True
+    return False

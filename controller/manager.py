@@ -21,6 +21,8 @@ def _registry() -> dict[str, type[Controller]]:
     from controller.endpointslice.controller import EndpointSliceController
     from controller.garbagecollector.controller import GarbageCollector
     from controller.nodelifecycle.controller import NodeLifecycleController
+    from controller.persistentvolume.controller import PersistentVolumeBinder
+    from controller.persistentvolume.protection import ClaimProtection, VolumeProtection
     from controller.podgc.controller import PodGCController
     from controller.replicaset.controller import ReplicaSetController
     from controller.tainteviction.controller import TaintEvictionController
@@ -34,6 +36,9 @@ def _registry() -> dict[str, type[Controller]]:
         "nodelifecycle": NodeLifecycleController,
         "tainteviction": TaintEvictionController,
         "podgc": PodGCController,
+        "persistentvolume-binder": PersistentVolumeBinder,
+        "persistentvolume-protection": VolumeProtection,
+        "persistentvolumeclaim-protection": ClaimProtection,
     }
 
 
@@ -46,6 +51,9 @@ CONTROLLER_NAMES = (
     "nodelifecycle",
     "tainteviction",
     "podgc",
+    "persistentvolume-binder",
+    "persistentvolume-protection",
+    "persistentvolumeclaim-protection",
 )
 # Kubernetes' names for the same controllers, old and new.
 ALIASES = {
@@ -58,6 +66,11 @@ ALIASES = {
     "node-lifecycle-controller": "nodelifecycle",
     "taint-eviction-controller": "tainteviction",
     "pod-garbage-collector-controller": "podgc",
+    "persistentvolume-binder-controller": "persistentvolume-binder",
+    "persistentvolume-protection-controller": "persistentvolume-protection",
+    "persistentvolumeclaim-protection-controller": "persistentvolumeclaim-protection",
+    "pv-protection": "persistentvolume-protection",
+    "pvc-protection": "persistentvolumeclaim-protection",
 }
 
 
