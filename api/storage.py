@@ -130,3 +130,13 @@ def volume_fits_node(pv: Obj, node_name: str, node_labels: dict[str, str]) -> bo
         ):
             return True
     return False
+
+
+# minik's built-in dynamic provisioner (as kind's and k3s' local-path-provisioner):
+# each kubelet advertises the directory its volumes live under on its Node, the
+# provisioner makes hostPath volumes there, the kubelet removes a volume's directory
+# once its PersistentVolume is gone.
+LOCAL_PATH_PROVISIONER = "minik.io/local-path"
+LOCAL_PATH_DIR_ANNOTATION = "minik.io/local-path-dir"
+DEFAULT_CLASS_NAME = "standard"
+HOSTNAME_LABEL = "kubernetes.io/hostname"

@@ -20,6 +20,7 @@ def _registry() -> dict[str, type[Controller]]:
     from controller.endpoints.controller import EndpointsController
     from controller.endpointslice.controller import EndpointSliceController
     from controller.garbagecollector.controller import GarbageCollector
+    from controller.localpath.controller import LocalPathProvisioner
     from controller.nodelifecycle.controller import NodeLifecycleController
     from controller.persistentvolume.controller import PersistentVolumeBinder
     from controller.persistentvolume.protection import ClaimProtection, VolumeProtection
@@ -39,6 +40,7 @@ def _registry() -> dict[str, type[Controller]]:
         "persistentvolume-binder": PersistentVolumeBinder,
         "persistentvolume-protection": VolumeProtection,
         "persistentvolumeclaim-protection": ClaimProtection,
+        "local-path-provisioner": LocalPathProvisioner,
     }
 
 
@@ -54,6 +56,7 @@ CONTROLLER_NAMES = (
     "persistentvolume-binder",
     "persistentvolume-protection",
     "persistentvolumeclaim-protection",
+    "local-path-provisioner",
 )
 # Kubernetes' names for the same controllers, old and new.
 ALIASES = {

@@ -34,14 +34,14 @@ from api.storage import (
     claim_key,
     volume_class,
 )
-from client.events import NORMAL, WARNING
-from client.informer import key_of
-from controller.persistentvolume.binding import (
+from api.volumebinding import (
     Node,
     find_best_match,
     is_bound_to_claim,
     mismatch,
 )
+from client.events import NORMAL, WARNING
+from client.informer import key_of
 from controller.util.base import Context, Controller
 from controller.util.controllerref import meta
 
@@ -71,6 +71,11 @@ def claim_ref(claim: Obj) -> Obj:
         "apiVersion": "v1",
         "resourceVersion": md.get("resourceVersion"),
     }
+
+
+def reference(obj: Obj, kind: str) -> Obj:
+    """What an Event needs (informer items may lack kind and apiVersion)."""
+    return {"kind": kind, "apiVersion": "v1", "metadata": meta(obj)}
 
 
 def provisioning_message(provisioner: str) -> str:
@@ -151,7 +156,7 @@ class PersistentVolumeBinder(Controller):
             if phase(claim) == "Bound":
                 await self._set_claim_phase(claim, "Lost")
                 await self.events.record(
-                    claim,
+                    reference(claim, "PersistentVolumeClaim"),
                     WARNING,
                     "ClaimLost",
                     "Bound claim has lost its PersistentVolume. Data on the volume is lost!",
@@ -162,7 +167,7 @@ class PersistentVolumeBinder(Controller):
             reason = mismatch(volume, claim)
             if reason is not None:
                 await self.events.record(
-                    claim,
+                    reference(claim, "PersistentVolumeClaim"),
                     WARNING,
                     "FailedBinding",
                     f'Cannot bind to requested volume "{spec["volumeName"]}": {reason}',
@@ -175,7 +180,7 @@ class PersistentVolumeBinder(Controller):
             await self._set_claim_phase(claim, "Lost")
         else:
             await self.events.record(
-                claim,
+                reference(claim, "PersistentVolumeClaim"),
                 WARNING,
                 "FailedBinding",
                 f'volume "{spec["volumeName"]}" already bound to a different claim.',
@@ -195,7 +200,10 @@ class PersistentVolumeBinder(Controller):
             selected = annotations_of(claim).get(SELECTED_NODE)
             if not selected:
                 await self.events.record(
-                    claim, NORMAL, "WaitForFirstConsumer", WAITING_FOR_CONSUMER
+                    reference(claim, "PersistentVolumeClaim"),
+                    NORMAL,
+                    "WaitForFirstConsumer",
+                    WAITING_FOR_CONSUMER,
                 )
                 return
             node_obj = self.nodes.get(selected)
@@ -205,10 +213,12 @@ class PersistentVolumeBinder(Controller):
             await self.bind(volume, claim, volume_chosen=True)
             return
         if not class_name:
-            await self.events.record(claim, NORMAL, "FailedBinding", NO_CLASS_MESSAGE)
+            await self.events.record(
+                reference(claim, "PersistentVolumeClaim"), NORMAL, "FailedBinding", NO_CLASS_MESSAGE
+            )
         elif storage_class is None:
             await self.events.record(
-                claim,
+                reference(claim, "PersistentVolumeClaim"),
                 WARNING,
                 "ProvisioningFailed",
                 f'storageclass.storage.k8s.io "{class_name}" not found',
@@ -230,7 +240,10 @@ class PersistentVolumeBinder(Controller):
             }
             await self.api.update(PERSISTENTVOLUMECLAIMS, updated)
         await self.events.record(
-            claim, NORMAL, "ExternalProvisioning", provisioning_message(provisioner)
+            reference(claim, "PersistentVolumeClaim"),
+            NORMAL,
+            "ExternalProvisioning",
+            provisioning_message(provisioner),
         )
 
     async def bind(self, volume: Obj, claim: Obj, *, volume_chosen: bool) -> None:
@@ -344,8 +357,12 @@ class PersistentVolumeBinder(Controller):
                 "no deletable volume plugin matched"
             )
             await self._set_volume_phase(volume, "Failed", message)
-            await self.events.record(volume, WARNING, "VolumeFailedDelete", message)
+            await self.events.record(
+                reference(volume, "PersistentVolume"), WARNING, "VolumeFailedDelete", message
+            )
             return
         message = "No recycler plugin found for the volume!"
         await self._set_volume_phase(volume, "Failed", message)
-        await self.events.record(volume, WARNING, "VolumeFailedRecycle", message)
+        await self.events.record(
+            reference(volume, "PersistentVolume"), WARNING, "VolumeFailedRecycle", message
+        )

@@ -1,4 +1,6 @@
-"""Which PersistentVolume a claim gets: Kubernetes' findMatchingVolume, pure.
+"""Which PersistentVolume a claim gets: Kubernetes' findMatchingVolume, pure. The
+binder controller binds by it, and the scheduler asks it whether a node can serve a
+WaitForFirstConsumer claim.
 
 A volume fits a claim when it is Available (or already pre-bound to this very claim),
 has the claim's class, volume mode and every access mode the claim asks for, carries

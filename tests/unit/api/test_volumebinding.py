@@ -1,6 +1,6 @@
-"""controller.persistentvolume.binding: which volume a claim gets."""
+"""api.volumebinding: which volume a claim gets."""
 
-from controller.persistentvolume.binding import Node, find_best_match, mismatch
+from api.volumebinding import Node, find_best_match, mismatch
 
 
 def pv(name, size, modes=("ReadWriteOnce",), phase="Available", labels=None, **spec):
