@@ -114,9 +114,11 @@ class PersistentVolumeBinder(Controller):
         if ref:
             self.enqueue_key((CLAIM, ref))
         elif phase(volume) == "Available":
-            # a volume that became free may be what a waiting claim needs
+            # a volume that became free may be what a waiting claim needs, or the
+            # very volume a claim names
+            name = key_of(volume)
             for claim in self.claims.list():
-                if not (claim.get("spec") or {}).get("volumeName"):
+                if (claim.get("spec") or {}).get("volumeName") in (None, "", name):
                     self._claim_changed(claim)
 
     def _claim_changed(self, claim: Obj) -> None:

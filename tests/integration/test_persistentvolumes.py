@@ -141,6 +141,8 @@ def test_claim_binds_to_the_smallest_volume_that_fits(storage: Storage):
     storage.create_pv("medium", "5Gi")
     storage.create_pv("large", "10Gi")
     storage.create_pv("rwx", "3Gi", modes=("ReadWriteMany",))
+    for name in ("small", "medium", "large", "rwx"):  # all candidates, or the first one wins
+        eventually(lambda n=name: storage.pv(n)["status"]["phase"] == "Available", timeout=10)
     pvc = storage.create_pvc("data", "2Gi")
     assert pvc["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
     pvc = storage.bound("data")
@@ -160,13 +162,14 @@ def test_claim_binds_to_the_smallest_volume_that_fits(storage: Storage):
 
 
 def test_selector_access_modes_and_volume_name(storage: Storage):
+    # the claims come first: the volumes that appear later are matched then
+    storage.create_pvc("picky", "1Gi", selector={"matchLabels": {"tier": "slow"}})
+    storage.create_pvc("many", "1Gi", modes=("ReadOnlyMany",))
+    storage.create_pvc("exact", "1Gi", volumeName=storage.pv_name("named"))
     storage.create_pv("fast", "1Gi", labels={"tier": "fast"})
     storage.create_pv("slow", "1Gi", labels={"tier": "slow"})
     storage.create_pv("shared", "1Gi", modes=("ReadWriteMany", "ReadOnlyMany"))
     storage.create_pv("named", "8Gi")
-    storage.create_pvc("picky", "1Gi", selector={"matchLabels": {"tier": "slow"}})
-    storage.create_pvc("many", "1Gi", modes=("ReadOnlyMany",))
-    storage.create_pvc("exact", "1Gi", volumeName=storage.pv_name("named"))
     assert storage.bound("picky")["spec"]["volumeName"] == storage.pv_name("slow")
     assert storage.bound("many")["spec"]["volumeName"] == storage.pv_name("shared")
     exact = storage.bound("exact")
@@ -384,3 +387,11 @@ def test_kubectl_get_describe_explain(any_kubectl: Kubectl, namespace: str, mana
         kubectl.run("delete", "sc", f"{namespace}-sc")
     finally:
         kubectl.run("delete", "sc", f"{namespace}-sc", "--ignore-not-found")
+
+
+def test_the_example_is_accepted(apiserver, namespace: str, tmp_path: Path):
+    kubectl = Kubectl(apiserver.kubeconfig, tmp_path / "cache")
+    example = Path(__file__).parents[2] / "examples" / "pvc.yaml"
+    out = kubectl.run("apply", "-n", namespace, "--dry-run=server", "-f", str(example)).stdout
+    assert "persistentvolumeclaim/counter-data created (server dry run)" in out
+    assert "pod/counter created (server dry run)" in out
