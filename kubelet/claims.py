@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from api.errors import NotFound
+from api.errors import ApiError, NotFound
 from api.resources import PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES
 from client.rest import AsyncClient
 from kubelet.volumes import ClaimSource, VolumeError
@@ -105,7 +105,11 @@ async def remove_stale_volume_dirs(api: AsyncClient, root: Path) -> list[Path]:
     found = _pvc_dirs(base)
     if not found:
         return []
-    listed = await api.list(PERSISTENTVOLUMES)
+    try:
+        listed = await api.list(PERSISTENTVOLUMES)
+    except ApiError as err:
+        log.debug("not cleaning local-path directories: %s", err)
+        return []
     names = {(pv.get("metadata") or {}).get("name", "") for pv in listed.get("items") or []}
     removed = [d for d in found if d.name not in names]
     for directory in removed:

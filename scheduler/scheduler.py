@@ -213,7 +213,7 @@ class Scheduler:
     async def _bind(self, pod: Obj, info: PodInfo, node: str) -> None:
         try:
             if pod_claim_names(dict(pod)):
-                await self.storage.prebind(pod, node)
+                await self.storage.prebind(pod, node, lambda: self._same_pod(pod))
             await self.writer.bind(pod, node)
         except Exception as err:  # an API refusal, or a bug: either way, retry later
             self.cache.forget(info.key)
@@ -230,6 +230,12 @@ class Scheduler:
         log.debug("bound %s to %s", info.key, node)
         message = f"Successfully assigned {info.namespace}/{info.name} to {node}"
         self.writer.event(pod, NORMAL, "Scheduled", message)
+
+    def _same_pod(self, pod: Obj) -> bool:
+        """The pod is still there (not deleted, nor replaced by a namesake)."""
+        current = self.pods.get(pod_key(pod))
+        uid = (pod.get("metadata") or {}).get("uid")
+        return current is not None and (current.get("metadata") or {}).get("uid") == uid
 
     async def _report_unschedulable(self, pod: Obj, message: str) -> None:
         self.writer.event(pod, WARNING, "FailedScheduling", message)
@@ -283,6 +289,7 @@ class Scheduler:
     def _pod_deleted(self, pod: Obj) -> None:
         key = pod_key(pod)
         self.queue.delete(key)
+        self.storage.wake()  # a pod waiting for its claims may be this one
         if self.cache.remove_pod(key):
             self.queue.move_all()
 

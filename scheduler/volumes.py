@@ -33,14 +33,18 @@ class StorageCache:
 
         def changed(*_objs: Obj) -> None:
             on_change()
-            for waiter in self._waiters:
-                waiter.set()
+            self.wake()
 
         self.informers = [
             Informer(api, res, on_add=changed, on_update=changed, on_delete=changed)
             for res in (PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, STORAGECLASSES)
         ]
         self.claims, self.pvs, self.classes = self.informers
+
+    def wake(self) -> None:
+        """Let every PreBind look again (storage changed, or a waiting pod went)."""
+        for waiter in self._waiters:
+            waiter.set()
 
     def start(self) -> None:
         for informer in self.informers:
@@ -78,10 +82,15 @@ class StorageCache:
         return out
 
     async def prebind(
-        self, pod: Mapping[str, Any], node: str, timeout: float = DEFAULT_BIND_TIMEOUT
+        self,
+        pod: Mapping[str, Any],
+        node: str,
+        still_wanted: Callable[[], bool],
+        timeout: float = DEFAULT_BIND_TIMEOUT,
     ) -> None:
         """Select `node` for the pod's WaitForFirstConsumer claims, then wait until
-        every claim of the pod is Bound; VolumeBindingTimeout when that takes too long."""
+        every claim of the pod is Bound; VolumeBindingTimeout when that takes too long
+        or the pod is no longer `still_wanted` (deleted while it waited)."""
         namespace = (pod.get("metadata") or {}).get("namespace") or ""
         for name, claim in self._unbound(pod):
             if claim is None or (claim.get("spec") or {}).get("volumeName"):
@@ -99,6 +108,8 @@ class StorageCache:
         try:
             while unbound := self._unbound(pod):
                 remaining = deadline - loop.time()
+                if not still_wanted():
+                    raise VolumeBindingTimeout("binding volumes: the pod is gone")
                 if remaining <= 0:
                     names = ", ".join(name for name, _ in unbound)
                     raise VolumeBindingTimeout(f"binding volumes: timed out waiting for {names}")
