@@ -378,6 +378,42 @@ def _node(obj: dict) -> None:
         _default(status, "allocatable", status["capacity"])
 
 
+# ---------------------------------------------------------------------------
+# storage
+# ---------------------------------------------------------------------------
+
+
+def _persistent_volume(obj: dict) -> None:
+    """SetDefaults_PersistentVolume: Pending, Retain, Filesystem (and the hostPath
+    type "", as for pod volumes)."""
+    spec = _dict(obj, "spec")
+    if spec is not None:
+        _default(spec, "persistentVolumeReclaimPolicy", "Retain", empty=(None, ""))
+        _default(spec, "volumeMode", "Filesystem", empty=(None, ""))
+        host_path = _sub(spec, "hostPath")
+        if host_path is not None:
+            _default(host_path, "type", "")
+    status = _dict(obj, "status")
+    if status is not None:
+        _default(status, "phase", "Pending", empty=(None, ""))
+
+
+def _persistent_volume_claim(obj: dict) -> None:
+    """SetDefaults_PersistentVolumeClaim(Spec): Pending, Filesystem."""
+    spec = _dict(obj, "spec")
+    if spec is not None:
+        _default(spec, "volumeMode", "Filesystem", empty=(None, ""))
+    status = _dict(obj, "status")
+    if status is not None:
+        _default(status, "phase", "Pending", empty=(None, ""))
+
+
+def _storage_class(obj: dict) -> None:
+    """storage/v1 SetDefaults_StorageClass: Delete, Immediate."""
+    _default(obj, "reclaimPolicy", "Delete", empty=(None, ""))
+    _default(obj, "volumeBindingMode", "Immediate", empty=(None, ""))
+
+
 _BY_KIND: dict[str, Callable[[dict], None]] = {
     "Pod": _pod,
     "Deployment": _deployment,
@@ -391,4 +427,7 @@ _BY_KIND: dict[str, Callable[[dict], None]] = {
     "Namespace": _namespace,
     "Node": _node,
     "Secret": _secret,
+    "PersistentVolume": _persistent_volume,
+    "PersistentVolumeClaim": _persistent_volume_claim,
+    "StorageClass": _storage_class,
 }

@@ -143,6 +143,30 @@ ENDPOINTSLICES = Resource(
     "discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", True
 )
 
+PERSISTENTVOLUMES = Resource(
+    "",
+    "v1",
+    "PersistentVolume",
+    "persistentvolumes",
+    "persistentvolume",
+    False,
+    ("pv",),
+    subresources=("status",),
+)
+PERSISTENTVOLUMECLAIMS = Resource(
+    "",
+    "v1",
+    "PersistentVolumeClaim",
+    "persistentvolumeclaims",
+    "persistentvolumeclaim",
+    True,
+    ("pvc",),
+    subresources=("status",),
+)
+STORAGECLASSES = Resource(
+    "storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", False, ("sc",)
+)
+
 RESOURCES: tuple[Resource, ...] = (
     NAMESPACES,
     NODES,
@@ -160,6 +184,9 @@ RESOURCES: tuple[Resource, ...] = (
     CRONJOBS,
     LEASES,
     ENDPOINTSLICES,
+    PERSISTENTVOLUMES,
+    PERSISTENTVOLUMECLAIMS,
+    STORAGECLASSES,
 )
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

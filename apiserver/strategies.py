@@ -27,6 +27,8 @@ STATUS_KINDS = {
     "DaemonSet",
     "Job",
     "CronJob",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
 }
 # Kinds whose create keeps the status the client sent (the kubelet registers a node
 # with its status; events and leases have none).

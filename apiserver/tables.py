@@ -16,6 +16,7 @@ from api import errors
 from api.humanize import age, format_labels, human_duration
 from api.labels import selector_string
 from api.resources import Resource
+from api.storage import access_modes_string, is_default_class, volume_class
 from api.timefmt import parse_time
 
 Obj = dict[str, Any]
@@ -271,6 +272,78 @@ COLUMNS: dict[str, list[Column]] = {
         _col("AddressType", "The type of address carried by this EndpointSlice."),
         _col("Ports", "The network ports exposed by each endpoint in this slice."),
         _col("Endpoints", "A list of unique endpoints in this slice."),
+        AGE,
+    ],
+    "PersistentVolume": [
+        NAME,
+        _col(
+            "Capacity",
+            "capacity is the description of the persistent volume's resources and capacity.",
+        ),
+        _col("Access Modes", "accessModes contains all ways the volume can be mounted."),
+        _col(
+            "Reclaim Policy",
+            "persistentVolumeReclaimPolicy defines what happens to a persistent volume when "
+            "released from its claim.",
+        ),
+        _col(
+            "Status",
+            "phase indicates if a volume is available, bound to a claim, or released by a claim.",
+        ),
+        _col(
+            "Claim",
+            "claimRef is part of a bi-directional binding between PersistentVolume and "
+            "PersistentVolumeClaim.",
+        ),
+        _col("StorageClass", "StorageClass of the pv"),
+        _col("VolumeAttributesClass", "VolumeAttributesClass of the pv"),
+        _col("Reason", "reason is a brief CamelCase string that describes any failure."),
+        AGE,
+        _col(
+            "VolumeMode",
+            "volumeMode defines if a volume is intended to be used with a formatted "
+            "filesystem or to remain in raw block state.",
+            priority=1,
+        ),
+    ],
+    "PersistentVolumeClaim": [
+        NAME,
+        _col("Status", "phase represents the current phase of PersistentVolumeClaim."),
+        _col(
+            "Volume",
+            "volumeName is the binding reference to the PersistentVolume backing this claim.",
+        ),
+        _col("Capacity", "capacity represents the actual resources of the underlying volume."),
+        _col(
+            "Access Modes",
+            "accessModes contains the actual access modes the volume backing the PVC has.",
+        ),
+        _col("StorageClass", "StorageClass of the pvc"),
+        _col("VolumeAttributesClass", "VolumeAttributesClass of the pvc"),
+        AGE,
+        _col(
+            "VolumeMode",
+            "volumeMode defines what type of volume is required by the claim.",
+            priority=1,
+        ),
+    ],
+    "StorageClass": [
+        NAME,
+        _col("Provisioner", "provisioner indicates the type of the provisioner."),
+        _col(
+            "ReclaimPolicy",
+            "reclaimPolicy controls the reclaimPolicy for dynamically provisioned "
+            "PersistentVolumes of this storage class.",
+        ),
+        _col(
+            "VolumeBindingMode",
+            "volumeBindingMode indicates how PersistentVolumeClaims should be "
+            "provisioned and bound.",
+        ),
+        _col(
+            "AllowVolumeExpansion",
+            "allowVolumeExpansion shows whether the storage class allow volume expand.",
+        ),
         AGE,
     ],
 }
@@ -794,6 +867,62 @@ def _endpointslice_cells(eps: Obj, now: float) -> list[Any]:
     ]
 
 
+def _pv_cells(pv: Obj, now: float) -> list[Any]:
+    meta, spec = pv.get("metadata") or {}, pv.get("spec") or {}
+    phase = (
+        "Terminating"
+        if meta.get("deletionTimestamp")
+        else (pv.get("status") or {}).get("phase", "")
+    )
+    claim = spec.get("claimRef")
+    return [
+        meta.get("name", ""),
+        str((spec.get("capacity") or {}).get("storage", "")),
+        access_modes_string(spec.get("accessModes")),
+        spec.get("persistentVolumeReclaimPolicy", ""),
+        phase,
+        f"{claim.get('namespace', '')}/{claim.get('name', '')}" if claim else "",
+        volume_class(pv),
+        spec.get("volumeAttributesClassName") or "<unset>",
+        (pv.get("status") or {}).get("reason", ""),
+        age(meta.get("creationTimestamp"), now),
+        spec.get("volumeMode") or "<unset>",
+    ]
+
+
+def _pvc_cells(pvc: Obj, now: float) -> list[Any]:
+    meta, spec, status = pvc.get("metadata") or {}, pvc.get("spec") or {}, pvc.get("status") or {}
+    phase = "Terminating" if meta.get("deletionTimestamp") else status.get("phase", "")
+    capacity = modes = ""
+    if spec.get("volumeName"):
+        capacity = str((status.get("capacity") or {}).get("storage", ""))
+        modes = access_modes_string(status.get("accessModes"))
+    return [
+        meta.get("name", ""),
+        phase,
+        spec.get("volumeName", ""),
+        capacity,
+        modes,
+        volume_class(pvc),
+        spec.get("volumeAttributesClassName") or "<unset>",
+        age(meta.get("creationTimestamp"), now),
+        spec.get("volumeMode") or "<unset>",
+    ]
+
+
+def _storage_class_cells(sc: Obj, now: float) -> list[Any]:
+    meta = sc.get("metadata") or {}
+    name = meta.get("name", "") + (" (default)" if is_default_class(sc) else "")
+    return [
+        name,
+        sc.get("provisioner", ""),
+        sc.get("reclaimPolicy") or "Delete",
+        sc.get("volumeBindingMode") or "Immediate",
+        bool(sc.get("allowVolumeExpansion")),
+        age(meta.get("creationTimestamp"), now),
+    ]
+
+
 def _default_cells(obj: Obj, now: float) -> list[Any]:
     meta = obj.get("metadata") or {}
     return [meta.get("name", ""), meta.get("creationTimestamp")]
@@ -816,6 +945,9 @@ CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
     "ConfigMap": _configmap_cells,
     "Secret": _secret_cells,
     "EndpointSlice": _endpointslice_cells,
+    "PersistentVolume": _pv_cells,
+    "PersistentVolumeClaim": _pvc_cells,
+    "StorageClass": _storage_class_cells,
 }
 
 

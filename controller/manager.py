@@ -23,7 +23,10 @@ def _registry() -> dict[str, type[Controller]]:
     from controller.endpointslice.controller import EndpointSliceController
     from controller.garbagecollector.controller import GarbageCollector
     from controller.job.controller import JobController
+    from controller.localpath.controller import LocalPathProvisioner
     from controller.nodelifecycle.controller import NodeLifecycleController
+    from controller.persistentvolume.controller import PersistentVolumeBinder
+    from controller.persistentvolume.protection import ClaimProtection, VolumeProtection
     from controller.podgc.controller import PodGCController
     from controller.replicaset.controller import ReplicaSetController
     from controller.tainteviction.controller import TaintEvictionController
@@ -42,6 +45,10 @@ def _registry() -> dict[str, type[Controller]]:
         "job": JobController,
         "ttl-after-finished": TTLAfterFinishedController,
         "cronjob": CronJobController,
+        "persistentvolume-binder": PersistentVolumeBinder,
+        "persistentvolume-protection": VolumeProtection,
+        "persistentvolumeclaim-protection": ClaimProtection,
+        "local-path-provisioner": LocalPathProvisioner,
     }
 
 
@@ -58,6 +65,10 @@ CONTROLLER_NAMES = (
     "job",
     "ttl-after-finished",
     "cronjob",
+    "persistentvolume-binder",
+    "persistentvolume-protection",
+    "persistentvolumeclaim-protection",
+    "local-path-provisioner",
 )
 # Kubernetes' names for the same controllers, old and new.
 ALIASES = {
@@ -74,6 +85,11 @@ ALIASES = {
     "job-controller": "job",
     "ttl-after-finished-controller": "ttl-after-finished",
     "cronjob-controller": "cronjob",
+    "persistentvolume-binder-controller": "persistentvolume-binder",
+    "persistentvolume-protection-controller": "persistentvolume-protection",
+    "persistentvolumeclaim-protection-controller": "persistentvolumeclaim-protection",
+    "pv-protection": "persistentvolume-protection",
+    "pvc-protection": "persistentvolumeclaim-protection",
 }
 
 

@@ -19,11 +19,12 @@ from typing import Any
 
 from api.errors import ApiError
 from api.resources import PODS, SERVICES
+from api.storage import LOCAL_PATH_DIR_ANNOTATION
 from client.events import EventRecorder
 from client.informer import Informer
 from client.kubeconfig import load as load_kubeconfig
 from client.rest import ALL_NAMESPACES, AsyncClient
-from kubelet import dockerlabels, volumes
+from kubelet import claims, dockerlabels, volumes
 from kubelet.config import KubeletConfig
 from kubelet.configdata import ConfigDataCache, references
 from kubelet.containerspec import DnsSettings
@@ -87,6 +88,7 @@ class Kubelet:
             self.events,
             service_env=self._service_env,
             fetch_config_data=self.config_cache.for_pod,
+            fetch_claim_sources=lambda pod: claims.resolve_claims(self.api, pod),
         )
         self.workers = PodWorkers(self.syncer, self.api, self.ready)
         self.informer = Informer(
@@ -169,6 +171,8 @@ class Kubelet:
         facts = host_facts(c.node_name, c.node_ip, c.port, f"docker://{version}")
         if c.node_labels:
             facts = replace(facts, labels=dict(c.node_labels))
+        local_path = str(claims.local_path_dir(c.root_dir))
+        facts = replace(facts, annotations={LOCAL_PATH_DIR_ANNOTATION: local_path})
         self.agent = NodeAgent(
             self.api, facts, c.capacity, c.capacity, self._node_readiness, pod_cidr=c.pod_cidr
         )
@@ -247,7 +251,8 @@ class Kubelet:
         self.runtime.close()
 
     async def _housekeeping(self) -> None:
-        """Remove containers and directories of pods the API no longer has; check
+        """Remove containers and directories of pods the API no longer has, and the
+        directories of local-path volumes that are gone; check
         that the API still shows the statuses we wrote (someone else, e.g. the node
         controller, may have changed them); resync every pod now and then."""
         last_resync = last_reconcile = time.monotonic()
@@ -258,6 +263,9 @@ class Kubelet:
                     if uid not in self.workers:
                         log.info("removing containers of unknown pod %s", uid)
                         self.workers.remove_orphan(uid)
+                # directories of deleted local-path volumes (an API list only when
+                # there are some)
+                await claims.remove_stale_volume_dirs(self.api, self.config.root_dir)
                 if time.monotonic() - last_reconcile >= STATUS_RECONCILE_SECONDS:
                     last_reconcile = time.monotonic()
                     for pod in self.informer.list():

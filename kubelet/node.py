@@ -48,6 +48,7 @@ class NodeFacts:
     boot_id: str = ""
     hostname: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
 
 
 def go_arch(machine: str | None = None) -> str:
@@ -182,7 +183,11 @@ def node_object(
     return {
         "apiVersion": "v1",
         "kind": "Node",
-        "metadata": {"name": facts.name, "labels": node_labels(facts)},
+        "metadata": {
+            "name": facts.name,
+            "labels": node_labels(facts),
+            **({"annotations": dict(facts.annotations)} if facts.annotations else {}),
+        },
         "spec": {"podCIDR": pod_cidr, "podCIDRs": [pod_cidr]} if pod_cidr else {},
         "status": node_status(facts, capacity, allocatable, conditions),
     }

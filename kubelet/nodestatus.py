@@ -73,11 +73,15 @@ class NodeAgent:
         self._conditions = nodes.node_conditions(
             self.readiness()[0], (existing.get("status") or {}).get("conditions")
         )
-        labels = {**((existing.get("metadata") or {}).get("labels") or {})}
+        existing_md = existing.get("metadata") or {}
+        labels = existing_md.get("labels") or {}
+        annotations = existing_md.get("annotations") or {}
         wanted = nodes.node_labels(self.facts)
         patch: dict[str, Any] = {}
         if any(labels.get(k) != v for k, v in wanted.items()):
             patch["metadata"] = {"labels": wanted}
+        if any(annotations.get(k) != v for k, v in self.facts.annotations.items()):
+            patch.setdefault("metadata", {})["annotations"] = dict(self.facts.annotations)
         if self.pod_cidr and not (existing.get("spec") or {}).get("podCIDR"):
             patch["spec"] = {"podCIDR": self.pod_cidr, "podCIDRs": [self.pod_cidr]}
         if patch:

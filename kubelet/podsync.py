@@ -23,6 +23,7 @@ from typing import Any
 from kubelet import volumes
 from kubelet.actions import PodActions, compute_pod_actions, removable
 from kubelet.backoff import Backoff
+from kubelet.claims import claim_volumes, read_only_claims
 from kubelet.configdata import ConfigData, ConfigDataError, references
 from kubelet.containerspec import (
     RESOLV_CONF,
@@ -80,10 +81,14 @@ class PodSyncer:
         backoff: Backoff | None = None,
         service_env: Callable[[dict[str, Any]], dict[str, str]] | None = None,
         fetch_config_data: Callable[[dict[str, Any]], Awaitable[ConfigData]] | None = None,
+        fetch_claim_sources: (
+            Callable[[dict[str, Any]], Awaitable[dict[str, volumes.ClaimSource]]] | None
+        ) = None,
     ) -> None:
         self.settings = settings
         self.service_env = service_env or (lambda pod: {})
         self.fetch_config_data = fetch_config_data
+        self.fetch_claim_sources = fetch_claim_sources
         self.runtime = runtime
         self.cache = cache
         self.pleg = pleg
@@ -187,8 +192,9 @@ class PodSyncer:
             return RETRY_SECONDS
         config_data = await self._config_data(pod)
         try:
+            claims = await self._claim_sources(pod)
             volume_paths = volumes.prepare_volumes(
-                pod, self.settings.root_dir, self.settings.node, config_data
+                pod, self.settings.root_dir, self.settings.node, config_data, claims
             )
         except (volumes.VolumeError, OSError) as err:
             message = (
@@ -203,6 +209,12 @@ class PodSyncer:
             if delay is not None:
                 requeues.append(delay)
         return min(requeues) if requeues else None
+
+    # ---- persistentVolumeClaims ---------------------------------------------------
+    async def _claim_sources(self, pod: dict[str, Any]) -> dict[str, volumes.ClaimSource]:
+        if self.fetch_claim_sources is None or not claim_volumes(pod):
+            return {}
+        return await self.fetch_claim_sources(pod)
 
     # ---- ConfigMaps and Secrets --------------------------------------------------
     async def _config_data(self, pod: dict[str, Any]) -> ConfigData:
@@ -325,7 +337,7 @@ class PodSyncer:
             for warning in warnings:
                 self.events.emit(pod, WARNING, "InvalidEnvironmentVariableNames", warning)
             command, args = expand_command(container, env)
-            read_only = {v["name"] for v in volumes.config_volumes(pod)}
+            read_only = {v["name"] for v in volumes.config_volumes(pod)} | read_only_claims(pod)
             binds = volumes.container_binds(container, volume_paths, read_only=read_only)
             resolv = resolv_conf(pod, container, self.settings.dns)
             if resolv is not None:

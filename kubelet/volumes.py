@@ -8,7 +8,9 @@ volume is a directory under `<root-dir>/pods/<uid>/volumes/{configmap,secret}/<n
 written as Kubernetes' AtomicWriter does (files in a hidden timestamped directory,
 `..data` pointing at it, each top-level name a symlink into `..data`), so a rewrite
 after the object changes is seen by the containers at once and whole; these are
-always mounted read-only. Mounts are Docker binds; `readOnly` and `subPath` are
+always mounted read-only. A `persistentVolumeClaim` is the host directory of the
+claim's bound volume, resolved through the API by kubelet/claims.py (read-only when
+the pod's volume says so). Mounts are Docker binds; `readOnly` and `subPath` are
 honoured. Other volume kinds are refused, so a pod that needs one waits with a
 FailedMount event rather than running without it.
 """
@@ -19,6 +21,8 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -36,6 +40,14 @@ class MountError(VolumeError):
 
     def __init__(self, volume: str, reason: str) -> None:
         super().__init__(f'MountVolume.SetUp failed for volume "{volume}" : {reason}')
+
+
+@dataclass(frozen=True)
+class ClaimSource:
+    """Where a claim's data lives on this host, and how to check it there."""
+
+    path: Path
+    host_path_type: str  # "" (no check), "DirectoryOrCreate", "Directory"...
 
 
 def pod_dir(root: Path, uid: str) -> Path:
@@ -57,8 +69,12 @@ def termination_log_path(root: Path, uid: str, container: str, restart_count: in
     return pod_dir(root, uid) / "containers" / container / f"termination-log-{restart_count}"
 
 
-def volume_sources(pod: dict[str, Any], root: Path, node: str) -> dict[str, Path]:
-    """Host path of every volume of the pod (no I/O); VolumeError for unsupported ones."""
+def volume_sources(
+    pod: dict[str, Any], root: Path, node: str, claims: Mapping[str, ClaimSource] | None = None
+) -> dict[str, Path]:
+    """Host path of every volume of the pod (no I/O); VolumeError for unsupported ones.
+    persistentVolumeClaim volumes come from `claims` (resolved already); without it
+    they are left out."""
     uid = (pod.get("metadata") or {}).get("uid", "")
     paths: dict[str, Path] = {}
     for volume in (pod.get("spec") or {}).get("volumes") or []:
@@ -70,6 +86,11 @@ def volume_sources(pod: dict[str, Any], root: Path, node: str) -> dict[str, Path
         elif volume_ref(volume) is not None:
             kind = "configmap" if "configMap" in volume else "secret"
             paths[name] = pod_dir(root, uid) / "volumes" / kind / name
+        elif "persistentVolumeClaim" in volume:
+            if claims is not None:
+                if name not in claims:
+                    raise VolumeError(f'volume "{name}": its claim is not resolved')
+                paths[name] = claims[name].path
         else:
             kinds = [k for k in volume if k != "name"]
             kind = kinds[0] if kinds else "unknown"
@@ -78,14 +99,25 @@ def volume_sources(pod: dict[str, Any], root: Path, node: str) -> dict[str, Path
 
 
 def prepare_volumes(
-    pod: dict[str, Any], root: Path, node: str, config_data: ConfigData | None = None
+    pod: dict[str, Any],
+    root: Path,
+    node: str,
+    config_data: ConfigData | None = None,
+    claims: Mapping[str, ClaimSource] | None = None,
 ) -> dict[str, Path]:
     """Create what the pod's volumes need on the host; returns their host paths.
-    `config_data` holds the ConfigMaps and Secrets the pod refers to (None: missing)."""
-    paths = volume_sources(pod, root, node)
+    `config_data` holds the ConfigMaps and Secrets the pod refers to (None: missing),
+    `claims` the sources of its persistentVolumeClaim volumes."""
+    claims = claims or {}
+    paths = volume_sources(pod, root, node, claims)
     for volume in (pod.get("spec") or {}).get("volumes") or []:
         path = paths[volume.get("name", "")]
-        if "emptyDir" in volume:
+        if "persistentVolumeClaim" in volume:
+            source = claims[volume.get("name", "")]
+            _check_host_path(volume.get("name", ""), path, source.host_path_type)
+            if source.host_path_type == "DirectoryOrCreate":
+                path.chmod(0o777)  # as local-path-provisioner: any container user writes
+        elif "emptyDir" in volume:
             path.mkdir(parents=True, exist_ok=True)
             path.chmod(0o777)  # any container user may write, as Kubernetes does
         elif volume_ref(volume) is not None:

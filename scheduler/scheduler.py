@@ -11,6 +11,10 @@ moment it is made, so the next decision sees it; the slow part — the binding P
 runs concurrently (`parallel_binds` in flight), which is where the throughput comes
 from. A pod that fits nowhere gets PodScheduled=False and a FailedScheduling Event
 and waits in the queue's unschedulable pool until a node or pod change may help.
+
+The VolumeBinding filter is added to every plugin list, since it reads the
+scheduler's own storage informers (scheduler/volumes.py); a pod with claims binds
+only after their PreBind (claims Bound on the chosen node).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 
 from api.errors import ApiError, NotFound
 from api.resources import NODES, PODS
+from api.storage import pod_claim_names
 from client.events import NORMAL, WARNING
 from client.informer import Informer
 from client.rest import AsyncClient
@@ -30,8 +35,10 @@ from scheduler.cache import SchedulerCache
 from scheduler.framework import Profile, Registered
 from scheduler.nodeinfo import node_ready_status
 from scheduler.plugins import DEFAULT_PLUGINS
+from scheduler.plugins.volume_binding import VolumeBinding
 from scheduler.podinfo import PodInfo, pod_key
 from scheduler.queue import QueueClosed, SchedulingQueue
+from scheduler.volumes import StorageCache, VolumeBindingTimeout
 from scheduler.writer import ApiWriter
 
 log = logging.getLogger(__name__)
@@ -89,7 +96,10 @@ class Scheduler:
         self.name = name
         self.cache = SchedulerCache()
         self.queue = queue or SchedulingQueue()
-        self.algorithm = Algorithm(Profile.from_plugins(plugins))
+        self.storage = StorageCache(api, self.queue.move_all)
+        self.algorithm = Algorithm(
+            Profile.from_plugins([*plugins, Registered(VolumeBinding(self.storage))])
+        )
         writes_api = writes_api or api
         self.writer = ApiWriter(writes_api, name, events_api or writes_api)
         self.parallel_binds = parallel_binds
@@ -117,7 +127,9 @@ class Scheduler:
         self.writer.start()
         self.nodes.start()
         self.pods.start()
+        self.storage.start()
         try:
+            await self.storage.wait_for_sync()
             await self.nodes.wait_for_sync()
             await self.pods.wait_for_sync()
             log.info(
@@ -139,6 +151,7 @@ class Scheduler:
         await asyncio.gather(*self._writes, return_exceptions=True)
         await self.pods.stop()
         await self.nodes.stop()
+        await self.storage.stop()
         await self.writer.stop()
 
     async def _flush_unschedulable_periodically(self) -> None:
@@ -199,13 +212,15 @@ class Scheduler:
 
     async def _bind(self, pod: Obj, info: PodInfo, node: str) -> None:
         try:
+            if pod_claim_names(dict(pod)):
+                await self.storage.prebind(pod, node, lambda: self._same_pod(pod))
             await self.writer.bind(pod, node)
         except Exception as err:  # an API refusal, or a bug: either way, retry later
             self.cache.forget(info.key)
             if isinstance(err, NotFound):
                 self.queue.delete(info.key)
                 return
-            if not isinstance(err, ApiError):
+            if not isinstance(err, ApiError | VolumeBindingTimeout):
                 log.exception("binding %s to %s failed", info.key, node)
             log.warning("binding %s to %s failed: %s", info.key, node, err)
             self.queue.requeue_backoff(info.key)
@@ -215,6 +230,12 @@ class Scheduler:
         log.debug("bound %s to %s", info.key, node)
         message = f"Successfully assigned {info.namespace}/{info.name} to {node}"
         self.writer.event(pod, NORMAL, "Scheduled", message)
+
+    def _same_pod(self, pod: Obj) -> bool:
+        """The pod is still there (not deleted, nor replaced by a namesake)."""
+        current = self.pods.get(pod_key(pod))
+        uid = (pod.get("metadata") or {}).get("uid")
+        return current is not None and (current.get("metadata") or {}).get("uid") == uid
 
     async def _report_unschedulable(self, pod: Obj, message: str) -> None:
         self.writer.event(pod, WARNING, "FailedScheduling", message)
@@ -268,6 +289,7 @@ class Scheduler:
     def _pod_deleted(self, pod: Obj) -> None:
         key = pod_key(pod)
         self.queue.delete(key)
+        self.storage.wake()  # a pod waiting for its claims may be this one
         if self.cache.remove_pod(key):
             self.queue.move_all()
 

@@ -6,7 +6,7 @@ apimachinery's ObjectMeta rules): a list of causes, each `{"field", "message",
 
 The rules live by API group, as in Kubernetes: `field` (causes and their wording),
 `meta` (ObjectMeta, labels, selectors), `pods`, `core` (the other core/v1 kinds), `apps`,
-`batch`, `discovery` and `coordination`; this module dispatches on the kind.
+`batch`, `discovery`, `coordination` and `storage`; this module dispatches on the kind.
 
 It expects a defaulted object (api.defaults runs first, as in Kubernetes), so a missing
 enum such as `restartPolicy` is reported as "Required value". It never raises on odd
@@ -35,6 +35,10 @@ from api.validation.core import (
     validate_namespace,
     validate_node,
     validate_node_update,
+    validate_persistent_volume,
+    validate_persistent_volume_claim,
+    validate_persistent_volume_claim_update,
+    validate_persistent_volume_update,
     validate_secret,
     validate_secret_update,
     validate_service,
@@ -44,6 +48,7 @@ from api.validation.discovery import validate_endpointslice, validate_endpointsl
 from api.validation.field import Cause, as_dict
 from api.validation.meta import NameCheck, validate_metadata, validate_metadata_update
 from api.validation.pods import validate_pod, validate_pod_update
+from api.validation.storage import validate_storage_class, validate_storage_class_update
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,17 @@ RULES: dict[str, KindRules] = {
         lbl.dns1123_subdomain_errors, validate_configmap, validate_configmap_update
     ),
     "Secret": KindRules(lbl.dns1123_subdomain_errors, validate_secret, validate_secret_update),
+    "PersistentVolume": KindRules(
+        lbl.dns1123_subdomain_errors, validate_persistent_volume, validate_persistent_volume_update
+    ),
+    "PersistentVolumeClaim": KindRules(
+        lbl.dns1123_subdomain_errors,
+        validate_persistent_volume_claim,
+        validate_persistent_volume_claim_update,
+    ),
+    "StorageClass": KindRules(
+        lbl.dns1123_subdomain_errors, validate_storage_class, validate_storage_class_update
+    ),
 }
 
 

@@ -1,14 +1,17 @@
 """The other core/v1 kinds (pkg/apis/core/validation): Services, Endpoints,
-ConfigMaps, Secrets, Nodes, Namespaces and Events."""
+ConfigMaps, Secrets, Nodes, Namespaces, Events, PersistentVolumes and
+PersistentVolumeClaims."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from typing import Any
 
 from api import configdata
 from api import labels as lbl
+from api.storage import ACCESS_MODES, RECLAIM_POLICIES, VOLUME_MODES, storage_size
 from api.taints import EFFECTS
 from api.validation.field import (
     CIDR_ERROR,
@@ -30,10 +33,12 @@ from api.validation.field import (
     required,
     too_long,
 )
-from api.validation.meta import finalizer_errors, validate_labels
+from api.validation.meta import finalizer_errors, validate_label_selector, validate_labels
 from api.validation.pods import (
+    HOST_PATH_TYPES,
     PROTOCOLS,
     check_quantity,
+    comparable,
     port_num_or_name,
     port_number,
 )
@@ -458,3 +463,153 @@ def validate_event(obj: dict) -> list[Cause]:
     if (not involved and namespace not in ("", "default")) or (involved and involved != namespace):
         return [invalid("involvedObject.namespace", involved, "does not match event.namespace")]
     return []
+
+
+# --- PersistentVolumes and PersistentVolumeClaims -----------------------------------------
+
+_PV_SOURCES = ("hostPath", "local")
+_NOT_POSITIVE = "must be greater than zero"
+
+
+def _access_modes(spec: dict, path: str, required_detail: str) -> list[Cause]:
+    modes = as_list(spec.get("accessModes"))
+    if not modes:
+        return [required(path, required_detail)]
+    causes = [not_supported(path, mode, ACCESS_MODES) for mode in modes if mode not in ACCESS_MODES]
+    if "ReadWriteOncePod" in modes and len(modes) > 1:
+        causes.append(forbidden(path, "may not use ReadWriteOncePod with other access modes"))
+    return causes
+
+
+def _positive_quantity(path: str, value: Any, causes: list[Cause]) -> None:
+    number = check_quantity(path, value, causes)
+    if number is not None and number <= 0:
+        causes.append(invalid(path, as_str(value), _NOT_POSITIVE))
+
+
+def _class_name(spec: dict, path: str) -> list[Cause]:
+    name = as_str(spec.get("storageClassName"))
+    return invalid_each(path, name, lbl.dns1123_subdomain_errors(name)) if name else []
+
+
+def _pv_node_affinity(spec: dict) -> list[Cause]:
+    affinity = spec.get("nodeAffinity")
+    if affinity is None:
+        return []
+    path = "spec.nodeAffinity.required"
+    required_terms = as_dict(affinity).get("required")
+    if required_terms is None:
+        return [required(path, "must specify required node constraints")]
+    if not as_list(as_dict(required_terms).get("nodeSelectorTerms")):
+        return [required(f"{path}.nodeSelectorTerms", "must have at least one node selector term")]
+    return []
+
+
+def _pv_source(spec: dict) -> list[Cause]:
+    sources = [k for k in _PV_SOURCES if spec.get(k) is not None]
+    if not sources:
+        return [required("spec", "must specify a volume type")]
+    causes = [
+        forbidden(f"spec.{k}", "may not specify more than 1 volume type") for k in sources[1:]
+    ]
+    kind, src = sources[0], as_dict(spec[sources[0]])
+    path = as_str(src.get("path"))
+    if not path:
+        causes.append(required(f"spec.{kind}.path"))
+    elif ".." in path.split("/"):
+        causes.append(invalid(f"spec.{kind}.path", path, "must not contain '..'"))
+    if kind == "hostPath" and src.get("type") not in (None, *HOST_PATH_TYPES):
+        causes.append(not_supported("spec.hostPath.type", src["type"], HOST_PATH_TYPES))
+    if kind == "local" and spec.get("nodeAffinity") is None:
+        causes.append(required("spec.nodeAffinity", "Local volume requires node affinity"))
+    return causes
+
+
+def validate_persistent_volume(obj: dict) -> list[Cause]:
+    """ValidatePersistentVolumeSpec, for the sources minik serves (hostPath, local)."""
+    spec = as_dict(obj.get("spec"))
+    causes = _access_modes(spec, "spec.accessModes", "")
+    capacity = as_dict(spec.get("capacity"))
+    if not capacity:
+        causes.append(required("spec.capacity"))
+    if "storage" not in capacity or len(capacity) > 1:
+        causes.append(not_supported("spec.capacity", capacity, ("storage",)))
+    for name, value in capacity.items():
+        _positive_quantity(f"spec.capacity[{name}]", value, causes)
+    policy = spec.get("persistentVolumeReclaimPolicy")
+    if policy and policy not in RECLAIM_POLICIES:
+        causes.append(not_supported("spec.persistentVolumeReclaimPolicy", policy, RECLAIM_POLICIES))
+    causes += _class_name(spec, "spec.storageClassName")
+    if spec.get("volumeMode") and spec["volumeMode"] not in VOLUME_MODES:
+        causes.append(not_supported("spec.volumeMode", spec["volumeMode"], VOLUME_MODES))
+    return causes + _pv_source(spec) + _pv_node_affinity(spec)
+
+
+def validate_persistent_volume_update(new: dict, old: dict) -> list[Cause]:
+    """ValidatePersistentVolumeUpdate: the source, volumeMode and node affinity stay."""
+    nspec, ospec = as_dict(new.get("spec")), as_dict(old.get("spec"))
+    causes: list[Cause] = []
+    if any(nspec.get(k) != ospec.get(k) for k in _PV_SOURCES):
+        causes.append(
+            forbidden(
+                "spec.persistentvolumesource",
+                "spec.persistentvolumesource is immutable after creation",
+            )
+        )
+    if nspec.get("volumeMode") != ospec.get("volumeMode"):
+        causes.append(invalid("spec.volumeMode", as_str(nspec.get("volumeMode")), IMMUTABLE))
+    if ospec.get("nodeAffinity") is not None and nspec.get("nodeAffinity") != ospec.get(
+        "nodeAffinity"
+    ):
+        causes.append(invalid("spec.nodeAffinity", nspec.get("nodeAffinity"), IMMUTABLE))
+    return causes
+
+
+def validate_persistent_volume_claim(obj: dict) -> list[Cause]:
+    """ValidatePersistentVolumeClaimSpec."""
+    spec = as_dict(obj.get("spec"))
+    causes = _access_modes(spec, "spec.accessModes", "at least 1 access mode is required")
+    if spec.get("selector") is not None:
+        causes += validate_label_selector(spec["selector"], "spec.selector")
+    requests = as_dict(as_dict(spec.get("resources")).get("requests"))
+    if "storage" not in requests:
+        causes.append(required("spec.resources[storage]"))
+    else:
+        _positive_quantity("spec.resources[storage]", requests["storage"], causes)
+    causes += _class_name(spec, "spec.storageClassName")
+    if spec.get("volumeMode") and spec["volumeMode"] not in VOLUME_MODES:
+        causes.append(not_supported("spec.volumeMode", spec["volumeMode"], VOLUME_MODES))
+    return causes
+
+
+def validate_persistent_volume_claim_update(new: dict, old: dict) -> list[Cause]:
+    """ValidatePersistentVolumeClaimUpdate: the spec is immutable, except that the binder
+    sets volumeName once, a claim without a class may get one, and a bound claim may
+    ask for more storage (never less)."""
+    nspec, ospec = copy.deepcopy(as_dict(new.get("spec"))), as_dict(old.get("spec"))
+    if not ospec.get("volumeName"):
+        nspec.pop("volumeName", None)
+        ospec = {k: v for k, v in ospec.items() if k != "volumeName"}
+    if ospec.get("storageClassName") is None:
+        nspec.pop("storageClassName", None)
+    bound = as_dict(new.get("status")).get("phase") == "Bound"
+    new_size = storage_size(as_dict(nspec.get("resources")).get("requests"))
+    old_size = storage_size(as_dict(ospec.get("resources")).get("requests"))
+    causes: list[Cause] = []
+    if bound:
+        nspec["resources"] = copy.deepcopy(ospec.get("resources"))
+        if new_size is not None and old_size is not None and new_size < old_size:
+            causes.append(
+                forbidden(
+                    "spec.resources.requests.storage", "field can not be less than previous value"
+                )
+            )
+    if comparable(nspec) != comparable(ospec):
+        causes.append(
+            forbidden(
+                "spec",
+                "spec is immutable after creation except resources.requests and "
+                "volumeAttributesClassName for bound claims",
+            )
+        )
+    return causes

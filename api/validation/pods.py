@@ -39,7 +39,7 @@ _DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
 _PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 PROTOCOLS = ("SCTP", "TCP", "UDP")
 _TERMINATION_MESSAGE_POLICIES = ("File", "FallbackToLogsOnError")
-_HOST_PATH_TYPES = (
+HOST_PATH_TYPES = (
     "",
     "BlockDevice",
     "CharDevice",
@@ -458,8 +458,8 @@ def _volume_source(volume: dict, path: str) -> list[Cause]:
         else:
             if ".." in host_path.split("/"):
                 causes.append(invalid(f"{p}.path", host_path, "must not contain '..'"))
-            if src.get("type") is not None and src["type"] not in _HOST_PATH_TYPES:
-                causes.append(not_supported(f"{p}.type", src["type"], _HOST_PATH_TYPES))
+            if src.get("type") is not None and src["type"] not in HOST_PATH_TYPES:
+                causes.append(not_supported(f"{p}.type", src["type"], HOST_PATH_TYPES))
     else:
         required_key = {
             "configMap": "name",

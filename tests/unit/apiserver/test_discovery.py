@@ -43,7 +43,13 @@ def test_wants_aggregated_follows_client_preference():
 def test_legacy_core_and_groups():
     assert discovery.api_versions()["versions"] == ["v1"]
     groups = {g["name"]: g for g in discovery.api_group_list()["groups"]}
-    assert set(groups) == {"apps", "batch", "coordination.k8s.io", "discovery.k8s.io"}
+    assert set(groups) == {
+        "apps",
+        "batch",
+        "coordination.k8s.io",
+        "discovery.k8s.io",
+        "storage.k8s.io",
+    }
     assert groups["apps"]["preferredVersion"] == {"groupVersion": "apps/v1", "version": "v1"}
     assert discovery.api_group("apps")["kind"] == "APIGroup"
     assert discovery.api_group("example.com") is None
@@ -113,7 +119,13 @@ def test_aggregated_discovery_shapes():
 
     groups = discovery.aggregated_discovery(core=False)
     names = [item["metadata"]["name"] for item in groups["items"]]
-    assert names == ["apps", "batch", "coordination.k8s.io", "discovery.k8s.io"]
+    assert names == [
+        "apps",
+        "batch",
+        "coordination.k8s.io",
+        "discovery.k8s.io",
+        "storage.k8s.io",
+    ]
     deploy = groups["items"][0]["versions"][0]["resources"][0]
     scale = next(s for s in deploy["subresources"] if s["subresource"] == "scale")
     assert scale["responseKind"]["group"] == "autoscaling"

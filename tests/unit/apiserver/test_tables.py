@@ -643,3 +643,64 @@ def test_cronjob_columns():
     )  # fmt: skip
     del cronjob["spec"]["suspend"]
     assert row("CronJob", cronjob)["Suspend"] == "<unset>"
+
+
+def test_persistent_volume_and_claim_rows():
+    pv = {
+        "metadata": {"name": "pv1", "creationTimestamp": ts(120)},
+        "spec": {
+            "capacity": {"storage": "5Gi"},
+            "accessModes": ["ReadWriteMany", "ReadWriteOnce"],
+            "persistentVolumeReclaimPolicy": "Retain",
+            "claimRef": {"namespace": "shop", "name": "data"},
+            "storageClassName": "manual",
+            "volumeMode": "Filesystem",
+        },
+        "status": {"phase": "Bound"},
+    }
+    row = ["pv1", "5Gi", "RWO,RWX", "Retain", "Bound", "shop/data", "manual", "<unset>", "", "2m"]
+    assert cells("PersistentVolume", pv) == [*row, "Filesystem"]
+    claim = {
+        "metadata": {"name": "data", "namespace": "shop", "creationTimestamp": ts(60)},
+        "spec": {"storageClassName": "manual", "resources": {"requests": {"storage": "1Gi"}}},
+        "status": {"phase": "Pending"},
+    }
+    assert cells("PersistentVolumeClaim", claim) == [
+        "data",
+        "Pending",
+        "",
+        "",
+        "",
+        "manual",
+        "<unset>",
+        "60s",
+        "<unset>",
+    ]
+    claim["spec"]["volumeName"] = "pv1"
+    claim["status"] = {
+        "phase": "Bound",
+        "capacity": {"storage": "5Gi"},
+        "accessModes": ["ReadWriteOnce"],
+    }
+    claim["metadata"]["deletionTimestamp"] = ts(0)
+    assert cells("PersistentVolumeClaim", claim)[:5] == ["data", "Terminating", "pv1", "5Gi", "RWO"]
+
+
+def test_storage_class_rows_mark_the_default():
+    sc = {
+        "metadata": {
+            "name": "standard",
+            "creationTimestamp": ts(30),
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+        },
+        "provisioner": "minik.io/local-path",
+        "volumeBindingMode": "WaitForFirstConsumer",
+    }
+    assert cells("StorageClass", sc) == [
+        "standard (default)",
+        "minik.io/local-path",
+        "Delete",
+        "WaitForFirstConsumer",
+        False,
+        "30s",
+    ]
