@@ -210,5 +210,29 @@ def forbidden(message: str) -> ApiError:
     return ApiError(403, message, "Forbidden")
 
 
+NAMESPACE_TERMINATING_CAUSE = "NamespaceTerminating"
+
+
+def namespace_terminating(namespace: str) -> ApiError:
+    """NamespaceLifecycle's refusal to create in a namespace being deleted; the cause
+    tells clients (controllers) this 403 apart from others, as Kubernetes' does."""
+    message = (
+        f"unable to create new content in namespace {namespace} because it is being terminated"
+    )
+    cause = {
+        "reason": NAMESPACE_TERMINATING_CAUSE,
+        "message": message,
+        "field": "metadata.namespace",
+    }
+    return ApiError(403, message, "Forbidden", {"causes": [cause]})
+
+
+def is_namespace_terminating(err: ApiError) -> bool:
+    """Whether a create failed only because its namespace is being deleted."""
+    return err.code == 403 and any(
+        cause.get("reason") == NAMESPACE_TERMINATING_CAUSE for cause in err.causes
+    )
+
+
 def internal(message: str) -> ApiError:
     return ApiError(500, message, "InternalError")

@@ -34,10 +34,7 @@ class Admission:
         if ns is None:
             raise errors.not_found("namespaces", namespace, "", "namespaces")
         if creating and (ns.get("metadata") or {}).get("deletionTimestamp"):
-            raise errors.forbidden(
-                f"unable to create new content in namespace {namespace} because it is being "
-                "terminated"
-            )
+            raise errors.namespace_terminating(namespace)
 
     async def admit_create(self, info: RequestInfo, obj: dict, opts: WriteOptions) -> None:
         kind = info.resource.kind

@@ -21,7 +21,7 @@ from typing import Any
 
 from api import cron
 from api.batch import COMPLETE
-from api.errors import AlreadyExists, ApiError, NotFound
+from api.errors import AlreadyExists, ApiError, NotFound, is_namespace_terminating
 from api.resources import CRONJOBS, JOBS
 from api.timefmt import parse_time
 from client.events import NORMAL, WARNING
@@ -337,7 +337,7 @@ class CronJobController(Controller):
                 return None, changed
             log.info("cronjob %s: job %s already exists", key_of(cronjob), meta(job)["name"])
         except ApiError as err:
-            if not (err.code == 403 and "being terminated" in (err.message or "")):
+            if not is_namespace_terminating(err):
                 await self._warn(cronjob, "FailedCreate", f"Error creating job: {err.message}")
             raise  # in a terminating namespace nothing can be created anyway
         else:

@@ -34,7 +34,6 @@ from controller.daemonset.plan import (
     plan_nodes,
     plan_rolling_update,
 )
-from controller.replicaset.util import SLOW_START_INITIAL_BATCH, pod_from_template, slow_start_batch
 from controller.util.base import Context, Controller
 from controller.util.controllerref import (
     ControllerRefManager,
@@ -43,7 +42,12 @@ from controller.util.controllerref import (
     new_controller_ref,
 )
 from controller.util.expectations import Expectations
-from controller.util.pods import is_pod_ready
+from controller.util.pods import (
+    SLOW_START_INITIAL_BATCH,
+    is_pod_ready,
+    pod_from_template,
+    slow_start_batch,
+)
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from api.errors import AlreadyExists, ApiError, NotFound
+from api.errors import AlreadyExists, ApiError, NotFound, is_namespace_terminating
 from api.labels import LabelSelector, from_label_selector
 from api.resources import DEPLOYMENTS, PODS, REPLICASETS
 from client.events import NORMAL, WARNING
@@ -321,7 +321,7 @@ class DeploymentController(Controller):
                 await self._write_status(d, status)
                 raise
         except ApiError as err:
-            if err.code == 403 and "being terminated" in (err.message or ""):
+            if is_namespace_terminating(err):
                 raise
             message = f'Failed to create new replica set "{rs["metadata"]["name"]}": {err.message}'
             if has_progress_deadline(d):

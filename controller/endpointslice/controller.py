@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from api.errors import ApiError, NotFound
+from api.errors import ApiError, NotFound, is_namespace_terminating
 from api.resources import ENDPOINTSLICES
 from client.informer import key_of, split_key
 from controller.endpointslice.reconciler import live_slices, managed_service_key, plan
@@ -86,7 +86,7 @@ class EndpointSliceController(ServicePodEvents):
         try:
             created = await self.api.create(ENDPOINTSLICES, endpoint_slice, namespace)
         except ApiError as err:
-            if err.code == 403 and "being terminated" in (err.message or ""):
+            if is_namespace_terminating(err):
                 return False
             raise
         self.tracker.wrote(created)

@@ -13,7 +13,7 @@ from api.batch import (
     TRACKING_FINALIZER,
 )
 from api.timefmt import parse_time
-from controller.util.pods import is_pod_ready, is_terminating
+from controller.util.pods import is_pod_ready, is_terminating, pod_from_template
 
 Obj = dict[str, Any]
 
@@ -22,22 +22,16 @@ INDEX_FIELD_PATH = f"metadata.annotations['{COMPLETION_INDEX_ANNOTATION}']"
 
 def pod_from_job(job: Obj, owner_ref: Obj, index: int | None) -> Obj:
     """A new pod for `job`; named by the server from `<job>-` (`<job>-<index>-` for
-    Indexed Jobs, which also get the stable hostname `<job>-<index>`)."""
+    Indexed Jobs, which also get the stable hostname `<job>-<index>`), carrying the
+    job-tracking finalizer so the controller counts it before it goes."""
     template = (job.get("spec") or {}).get("template") or {}
-    tmeta = template.get("metadata") or {}
-    jmeta = job.get("metadata") or {}
-    name = jmeta.get("name", "")
-    metadata: Obj = {
-        "generateName": f"{name}-" if index is None else f"{name}-{index}-",
-        "namespace": jmeta.get("namespace"),
-        "ownerReferences": [owner_ref],
-        "labels": copy.deepcopy(tmeta.get("labels") or {}),
-        "finalizers": [*(tmeta.get("finalizers") or []), TRACKING_FINALIZER],
-    }
-    if tmeta.get("annotations"):
-        metadata["annotations"] = copy.deepcopy(tmeta["annotations"])
-    spec = copy.deepcopy(template.get("spec") or {})
+    pod = pod_from_template(template, job, owner_ref)
+    metadata, spec = pod["metadata"], pod["spec"]
+    name = (job.get("metadata") or {}).get("name", "")
+    metadata.setdefault("labels", {})
+    metadata["finalizers"] = [*metadata.get("finalizers", []), TRACKING_FINALIZER]
     if index is not None:
+        metadata["generateName"] = f"{name}-{index}-"
         metadata.setdefault("annotations", {})[COMPLETION_INDEX_ANNOTATION] = str(index)
         metadata["labels"][COMPLETION_INDEX_ANNOTATION] = str(index)
         spec["hostname"] = f"{name}-{index}"
@@ -50,7 +44,7 @@ def pod_from_job(job: Obj, owner_ref: Obj, index: int | None) -> Obj:
                 variables = container.setdefault("env", [])
                 if not any(v.get("name") == COMPLETION_INDEX_ENV for v in variables):
                     variables.append(copy.deepcopy(env))
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
+    return pod
 
 
 def phase(pod: Obj) -> str:

@@ -13,19 +13,16 @@ import logging
 import time
 from typing import Any
 
-from api.errors import ApiError, Conflict, NotFound
+from api.errors import ApiError, Conflict, NotFound, is_namespace_terminating
 from api.labels import from_label_selector
 from api.resources import PODS, REPLICASETS
 from client.events import NORMAL, WARNING
 from client.informer import key_of
 from controller.replicaset.util import (
     BURST_REPLICAS,
-    SLOW_START_INITIAL_BATCH,
     calculate_status,
     next_availability_check,
-    pod_from_template,
     pods_to_delete,
-    slow_start_batch,
 )
 from controller.util.base import Context, Controller
 from controller.util.controllerref import (
@@ -35,7 +32,13 @@ from controller.util.controllerref import (
     new_controller_ref,
 )
 from controller.util.expectations import Expectations
-from controller.util.pods import is_pod_active, is_pod_ready
+from controller.util.pods import (
+    SLOW_START_INITIAL_BATCH,
+    is_pod_active,
+    is_pod_ready,
+    pod_from_template,
+    slow_start_batch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +187,7 @@ class ReplicaSetController(Controller):
             try:
                 created = await self.api.create(PODS, pod, meta(rs).get("namespace"))
             except ApiError as err:
-                if _namespace_terminating(err):
+                if is_namespace_terminating(err):
                     return None  # everything in it is going away anyway
                 await self.events.record(
                     rs, WARNING, "FailedCreate", f"Error creating: {err.message}"
@@ -271,7 +274,3 @@ class ReplicaSetController(Controller):
                 return
             if meta(rs).get("uid") != md.get("uid"):
                 return
-
-
-def _namespace_terminating(err: ApiError) -> bool:
-    return err.code == 403 and "being terminated" in (err.message or "")

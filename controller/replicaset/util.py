@@ -1,13 +1,11 @@
-"""The ReplicaSet controller's pure decisions: which pods to delete first, how to
-batch creations, what status to report. No I/O, so each is unit-tested alone."""
+"""The ReplicaSet controller's pure decisions: which pods to delete first and what
+status to report (controller/util/pods.py makes the pods and batches their creation).
+No I/O, so each is unit-tested alone."""
 
 from __future__ import annotations
 
-import asyncio
-import copy
 import functools
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from api.timefmt import parse_time, rfc3339
@@ -23,7 +21,6 @@ from controller.util.pods import (
 
 Obj = dict[str, Any]
 
-SLOW_START_INITIAL_BATCH = 1
 BURST_REPLICAS = 500  # at most this many creates or deletes per sync
 _PHASE_ORDER = {"Pending": 0, "Unknown": 1, "Running": 2}
 
@@ -83,48 +80,6 @@ def pods_to_delete(pods: list[Obj], related: list[Obj], count: int) -> list[Obj]
         key=functools.cmp_to_key(_compare_for_deletion),
     )
     return [p for p, _ in ranked[:count]]
-
-
-# ---- creating pods -----------------------------------------------------------------
-
-
-async def slow_start_batch(
-    count: int, initial: int, create: Callable[[], Awaitable[object]]
-) -> tuple[int, BaseException | None]:
-    """Run `create` `count` times in batches of 1, 2, 4, ... stopping at the first
-    batch with a failure, so a quota or admission error costs a handful of calls,
-    not hundreds. Returns (successes, first error)."""
-    remaining, successes = count, 0
-    batch = min(remaining, initial)
-    while batch > 0:
-        results = await asyncio.gather(*(create() for _ in range(batch)), return_exceptions=True)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        successes += batch - len(errors)
-        if errors:
-            return successes, errors[0]
-        remaining -= batch
-        batch = min(2 * batch, remaining)
-    return successes, None
-
-
-def pod_from_template(template: Obj, owner: Obj, owner_ref: Obj) -> Obj:
-    """A pod for `owner` from its template, named `<owner>-<5 random>` by the server."""
-    tmeta = template.get("metadata") or {}
-    owner_meta = owner.get("metadata") or {}
-    metadata: Obj = {
-        "generateName": f"{owner_meta.get('name')}-",
-        "namespace": owner_meta.get("namespace"),
-        "ownerReferences": [owner_ref],
-    }
-    for key in ("labels", "annotations", "finalizers"):
-        if tmeta.get(key):
-            metadata[key] = copy.deepcopy(tmeta[key])
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": metadata,
-        "spec": copy.deepcopy(template.get("spec") or {}),
-    }
 
 
 # ---- status ------------------------------------------------------------------------

@@ -4,6 +4,9 @@ controller_utils and util/endpoint helpers)."""
 
 from __future__ import annotations
 
+import asyncio
+import copy
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from api.timefmt import parse_time
@@ -109,3 +112,48 @@ def find_port(pod: Obj, service_port: Obj) -> int | None:
             if port.get("name") == target and (port.get("protocol") or "TCP") == protocol:
                 return int(port["containerPort"])
     return None
+
+
+# ---- creating pods (ReplicaSets, DaemonSets) -----------------------------------
+
+# The first batch of creates; each later batch doubles (controller.SlowStartInitialBatchSize).
+SLOW_START_INITIAL_BATCH = 1
+
+
+async def slow_start_batch(
+    count: int, initial: int, create: Callable[[], Awaitable[object]]
+) -> tuple[int, BaseException | None]:
+    """Run `create` `count` times in batches of 1, 2, 4, ... stopping at the first
+    batch with a failure, so a quota or admission error costs a handful of calls,
+    not hundreds. Returns (successes, first error)."""
+    remaining, successes = count, 0
+    batch = min(remaining, initial)
+    while batch > 0:
+        results = await asyncio.gather(*(create() for _ in range(batch)), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        successes += batch - len(errors)
+        if errors:
+            return successes, errors[0]
+        remaining -= batch
+        batch = min(2 * batch, remaining)
+    return successes, None
+
+
+def pod_from_template(template: Obj, owner: Obj, owner_ref: Obj) -> Obj:
+    """A pod for `owner` from its template, named `<owner>-<5 random>` by the server."""
+    tmeta = template.get("metadata") or {}
+    owner_meta = owner.get("metadata") or {}
+    metadata: Obj = {
+        "generateName": f"{owner_meta.get('name')}-",
+        "namespace": owner_meta.get("namespace"),
+        "ownerReferences": [owner_ref],
+    }
+    for key in ("labels", "annotations", "finalizers"):
+        if tmeta.get(key):
+            metadata[key] = copy.deepcopy(tmeta[key])
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": copy.deepcopy(template.get("spec") or {}),
+    }

@@ -17,7 +17,7 @@ import pytest
 
 from deploy import processes
 from tests.e2e.conftest import KubeletProcess, create_pod, get_pod, wait_pod
-from tests.integration.test_controllers import ManagerProcess
+from tests.support.controllermanager import ManagerProcess
 from tests.support.wait import eventually
 
 SCHEDULER = "storage-e2e-scheduler"

@@ -25,7 +25,7 @@ from client.rest import AsyncClient
 from controller.cronjob.controller import SCHEDULED_TIMESTAMP_ANNOTATION, CronJobController
 from controller.util.base import Context
 from controller.util.informers import InformerFactory
-from tests.integration.test_controllers import ManagerProcess
+from tests.support.controllermanager import ManagerProcess
 from tests.support.wait import eventually
 
 Obj = dict[str, Any]

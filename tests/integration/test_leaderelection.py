@@ -16,7 +16,8 @@ from api.resources import LEASES
 from client.kubeconfig import load
 from client.leaderelection import LeaderElector
 from client.rest import AsyncClient
-from tests.integration.test_controllers import Api, ManagerProcess, replicaset
+from tests.integration.test_controllers import Api, replicaset
+from tests.support.controllermanager import ManagerProcess
 from tests.support.wait import eventually, eventually_async
 
 LEASE_DURATION, RENEW_DEADLINE, RETRY_PERIOD = 3.0, 2.0, 0.5

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.test_controllers import ManagerProcess
+from tests.support.controllermanager import ManagerProcess
 from tests.support.kubectl import Kubectl, binary_for
 from tests.support.wait import eventually
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from deploy import processes
-from tests.integration.test_controllers import ManagerProcess
+from tests.support.controllermanager import ManagerProcess
 from tests.support.fakenode import FakeCluster
 from tests.support.wait import eventually
 

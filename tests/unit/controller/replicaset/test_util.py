@@ -3,17 +3,13 @@ the status it reports (readiness, minReadySeconds)."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from api.timefmt import rfc3339
 from controller.replicaset.util import (
     calculate_status,
     next_availability_check,
-    pod_from_template,
     pods_to_delete,
-    slow_start_batch,
 )
 
 NOW = 1_800_000_000.0
@@ -90,64 +86,6 @@ def test_then_more_restarts_then_newer():
 def test_deleting_all_needs_no_ranking():
     pods = [pod("a"), pod("b")]
     assert names(pods_to_delete(pods, pods, 5)) == ["a", "b"]
-
-
-# ---- slow start ------------------------------------------------------------------------
-
-
-def test_slow_start_doubles_batches():
-    batches: list[int] = []  # how many ran together, batch by batch
-    in_flight = peak = 0
-
-    async def create() -> None:
-        nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
-        await asyncio.sleep(0)
-        in_flight -= 1
-        if in_flight == 0:
-            batches.append(peak)
-            peak = 0
-
-    done, error = asyncio.run(slow_start_batch(10, 1, create))
-    assert (done, error) == (10, None)
-    assert batches == [1, 2, 4, 3]
-
-
-def test_slow_start_stops_after_a_failing_batch():
-    calls = 0
-
-    async def create() -> None:
-        nonlocal calls
-        calls += 1
-        if calls >= 3:
-            raise RuntimeError("quota exceeded")
-
-    done, error = asyncio.run(slow_start_batch(20, 1, create))
-    assert isinstance(error, RuntimeError)
-    assert calls == 3 and done == 2  # batch 1 ok, batch 2 (2 calls) one failed: stop
-
-
-# ---- pods and status -------------------------------------------------------------------
-
-
-def test_pod_from_template_is_owned_and_generated():
-    owner = {"metadata": {"name": "web-abc", "namespace": "ns", "uid": "u"}}
-    template = {
-        "metadata": {"labels": {"app": "web"}, "annotations": {"a": "b"}},
-        "spec": {"containers": [{"name": "c", "image": "x"}]},
-    }
-    ref = {"kind": "ReplicaSet", "uid": "u", "controller": True}
-    made = pod_from_template(template, owner, ref)
-    assert made["metadata"] == {
-        "generateName": "web-abc-",
-        "namespace": "ns",
-        "ownerReferences": [ref],
-        "labels": {"app": "web"},
-        "annotations": {"a": "b"},
-    }
-    made["spec"]["containers"][0]["image"] = "changed"
-    assert template["spec"]["containers"][0]["image"] == "x"  # a copy
 
 
 def replicaset(min_ready: int = 0, replicas: int = 3) -> dict:
