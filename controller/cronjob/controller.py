@@ -29,7 +29,13 @@ from client.informer import key_of
 from controller.cronjob import history
 from controller.cronjob import schedule as rules
 from controller.util.base import Context, Controller
-from controller.util.controllerref import controller_ref, is_controlled_by, meta, new_controller_ref
+from controller.util.controllerref import (
+    OwnerLookup,
+    controller_ref,
+    is_controlled_by,
+    meta,
+    new_controller_ref,
+)
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +124,7 @@ class CronJobController(Controller):
         self.cronjobs = ctx.informers.informer(CRONJOBS)
         self.jobs = ctx.informers.informer(JOBS)
         self.jobs_by_ns = ctx.informers.by_namespace(JOBS)
+        self.owners = OwnerLookup(ctx.informers, CRONJOBS)
         self.cronjobs.add_handler(self.enqueue, self._cronjob_updated, None)
         self.jobs.add_handler(self._job_changed, self._job_updated, self._job_changed)
         self.watched = [self.cronjobs, self.jobs]
@@ -137,18 +144,8 @@ class CronJobController(Controller):
                 return
         self.enqueue(new)
 
-    def _owner_key(self, job: Obj) -> str | None:
-        ref = controller_ref(job)
-        if ref is None or ref.get("kind") != CRONJOBS.kind:
-            return None
-        key = f"{meta(job).get('namespace')}/{ref.get('name')}"
-        cronjob = self.cronjobs.get(key)
-        if cronjob is None or meta(cronjob).get("uid") != ref.get("uid"):
-            return None
-        return key
-
     def _job_changed(self, job: Obj) -> None:
-        key = self._owner_key(job)
+        key = self.owners.owner_key(job)
         if key is not None:
             self.enqueue_key(key)
 

@@ -37,6 +37,7 @@ from controller.daemonset.plan import (
 from controller.util.base import Context, Controller
 from controller.util.controllerref import (
     ControllerRefManager,
+    OwnerLookup,
     controller_ref,
     meta,
     new_controller_ref,
@@ -65,9 +66,9 @@ class DaemonSetController(Controller):
         self.pod_informer = ctx.informers.informer(PODS)
         self.node_informer = ctx.informers.informer(NODES)
         self.revision_informer = ctx.informers.informer(CONTROLLERREVISIONS)
-        self.ds_by_ns = ctx.informers.by_namespace(DAEMONSETS)
         self.pods_by_ns = ctx.informers.by_namespace(PODS)
         self.revisions_by_ns = ctx.informers.by_namespace(CONTROLLERREVISIONS)
+        self.owners = OwnerLookup(ctx.informers, DAEMONSETS)
         self.ds_informer.add_handler(
             self.enqueue, lambda _old, new: self.enqueue(new), self._ds_deleted
         )
@@ -87,40 +88,19 @@ class DaemonSetController(Controller):
     def _ds_deleted(self, ds: Obj) -> None:
         self.expectations.forget(key_of(ds))
 
-    def _owner_key(self, obj: Obj) -> str | None:
-        ref = controller_ref(obj)
-        if ref is None or ref.get("kind") != DAEMONSETS.kind:
-            return None
-        key = f"{meta(obj).get('namespace')}/{ref.get('name')}"
-        ds = self.ds_informer.get(key)
-        if ds is None or meta(ds).get("uid") != ref.get("uid"):
-            return None
-        return key
-
-    def _matching_sets(self, obj: Obj) -> list[Obj]:
-        labels = meta(obj).get("labels") or {}
-        found = []
-        for ds in self.ds_by_ns.list(meta(obj).get("namespace") or ""):
-            try:
-                if from_label_selector((ds.get("spec") or {}).get("selector")).matches(labels):
-                    found.append(ds)
-            except ApiError:
-                continue
-        return found
-
     def _owned_changed(self, obj: Obj) -> None:
-        key = self._owner_key(obj)
+        key = self.owners.owner_key(obj)
         if key:
             self.enqueue_key(key)
         elif controller_ref(obj) is None:
-            for ds in self._matching_sets(obj):
+            for ds in self.owners.matching(obj):
                 self.enqueue(ds)
 
     def _pod_added(self, pod: Obj) -> None:
         if meta(pod).get("deletionTimestamp"):
             self._pod_deleted(pod)
             return
-        key = self._owner_key(pod)
+        key = self.owners.owner_key(pod)
         if key:
             self.expectations.creation_observed(key)
         self._owned_changed(pod)
@@ -132,7 +112,7 @@ class DaemonSetController(Controller):
         if controller_ref(old) != controller_ref(new):
             self._owned_changed(old)
         self._owned_changed(new)
-        key = self._owner_key(new)
+        key = self.owners.owner_key(new)
         if key and not is_pod_ready(old) and is_pod_ready(new):
             ds = self.ds_informer.get(key) or {}
             min_ready = int((ds.get("spec") or {}).get("minReadySeconds") or 0)
@@ -140,7 +120,7 @@ class DaemonSetController(Controller):
                 self.enqueue_after(key, min_ready + 0.1)
 
     def _pod_deleted(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
+        key = self.owners.owner_key(pod)
         if key:
             self.expectations.deletion_observed(key, key_of(pod))
             self.enqueue_key(key)

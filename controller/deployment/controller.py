@@ -64,6 +64,7 @@ from controller.deployment.util import (
 from controller.util.base import Context, Controller
 from controller.util.controllerref import (
     ControllerRefManager,
+    OwnerLookup,
     controller_ref,
     is_controlled_by,
     meta,
@@ -84,9 +85,10 @@ class DeploymentController(Controller):
         self.deployments = informers.informer(DEPLOYMENTS)
         self.replicasets = informers.informer(REPLICASETS)
         self.pods = informers.informer(PODS)
-        self.deployments_by_ns = informers.by_namespace(DEPLOYMENTS)
         self.rs_by_ns = informers.by_namespace(REPLICASETS)
         self.pods_by_ns = informers.by_namespace(PODS)
+        self.owners = OwnerLookup(informers, DEPLOYMENTS, empty_selector_matches=False)
+        self.rs_refs = OwnerLookup(informers, REPLICASETS)
         self.deployments.add_handler(
             self.enqueue, lambda _old, new: self.enqueue(new), self.enqueue
         )
@@ -95,66 +97,45 @@ class DeploymentController(Controller):
         self.watched = [self.deployments, self.replicasets, self.pods]
 
     # ---- events --------------------------------------------------------------
-    def _owner_of(self, rs: Obj) -> Obj | None:
-        ref = controller_ref(rs)
-        if ref is None or ref.get("kind") != DEPLOYMENTS.kind:
-            return None
-        d = self.deployments.get(f"{meta(rs).get('namespace')}/{ref.get('name')}")
-        if d is None or meta(d).get("uid") != ref.get("uid"):
-            return None
-        return d
-
-    def _matching_deployments(self, rs: Obj) -> list[Obj]:
-        labels = meta(rs).get("labels") or {}
-        found = []
-        for d in self.deployments_by_ns.list(meta(rs).get("namespace") or ""):
-            try:
-                selector = from_label_selector((d.get("spec") or {}).get("selector"))
-            except ApiError:
-                continue
-            if not selector.empty and selector.matches(labels):
-                found.append(d)
-        return found
-
     def _rs_added(self, rs: Obj) -> None:
         if meta(rs).get("deletionTimestamp"):
             self._rs_deleted(rs)
             return
         if controller_ref(rs) is not None:
-            owner = self._owner_of(rs)
+            owner = self.owners.owner(rs)
             if owner is not None:
                 self.enqueue(owner)
             return
-        for d in self._matching_deployments(rs):
+        for d in self.owners.matching(rs):
             self.enqueue(d)
 
     def _rs_updated(self, old: Obj, new: Obj) -> None:
         old_ref, new_ref = controller_ref(old), controller_ref(new)
         if old_ref != new_ref and old_ref is not None:
-            owner = self._owner_of(old)
+            owner = self.owners.owner(old)
             if owner is not None:
                 self.enqueue(owner)
         if new_ref is not None:
-            owner = self._owner_of(new)
+            owner = self.owners.owner(new)
             if owner is not None:
                 self.enqueue(owner)
             return
         if meta(old).get("labels") != meta(new).get("labels") or old_ref != new_ref:
-            for d in self._matching_deployments(new):
+            for d in self.owners.matching(new):
                 self.enqueue(d)
 
     def _rs_deleted(self, rs: Obj) -> None:
-        owner = self._owner_of(rs)
+        owner = self.owners.owner(rs)
         if owner is not None:
             self.enqueue(owner)
 
     def _pod_deleted(self, pod: Obj) -> None:
         """A Recreate rollout waits for the old pods to be gone."""
-        ref = controller_ref(pod)
-        if ref is None or ref.get("kind") != REPLICASETS.kind:
+        rs_key = self.rs_refs.referenced_key(pod)
+        if rs_key is None:
             return
-        rs = self.replicasets.get(f"{meta(pod).get('namespace')}/{ref.get('name')}")
-        owner = self._owner_of(rs) if rs is not None else None
+        rs = self.replicasets.get(rs_key)
+        owner = self.owners.owner(rs) if rs is not None else None
         strategy = ((owner or {}).get("spec") or {}).get("strategy") or {}
         if owner is not None and strategy.get("type") == "Recreate":
             self.enqueue(owner)

@@ -46,6 +46,7 @@ from controller.job.pods import (
 from controller.util.base import Context, Controller
 from controller.util.controllerref import (
     ControllerRefManager,
+    OwnerLookup,
     controller_ref,
     meta,
     new_controller_ref,
@@ -72,6 +73,7 @@ class JobController(Controller):
         self.job_informer = ctx.informers.informer(JOBS)
         self.pod_informer = ctx.informers.informer(PODS)
         self.pods_by_ns = ctx.informers.by_namespace(PODS)
+        self.owners = OwnerLookup(ctx.informers, JOBS)
         self.job_informer.add_handler(self.enqueue, self._job_updated, self._job_deleted)
         self.pod_informer.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
         self.watched = [self.job_informer, self.pod_informer]
@@ -86,36 +88,25 @@ class JobController(Controller):
         self.backoff.pop(key, None)
         self.enqueue(job)
 
-    def _owner_key(self, pod: Obj) -> str | None:
-        ref = controller_ref(pod)
-        if ref is None or ref.get("kind") != JOBS.kind:
-            return None
-        return f"{meta(pod).get('namespace')}/{ref.get('name')}"
-
-    def _owner_alive(self, pod: Obj, key: str) -> bool:
-        job = self.job_informer.get(key)
-        ref = controller_ref(pod) or {}
-        return job is not None and meta(job).get("uid") == ref.get("uid")
-
     def _pod_added(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
+        key = self.owners.referenced_key(pod)
         if key is None:
-            for job in self._matching_jobs(pod):
+            for job in self.owners.matching(pod):
                 self.enqueue(job)
             return
-        if self._owner_alive(pod, key):
+        if self.owners.owner(pod) is not None:
             self.expectations.creation_observed(key)
             self.enqueue_key(key)
         elif has_finalizer(pod):
             self.enqueue_key((ORPHAN, key_of(pod)))
 
     def _pod_updated(self, old: Obj, new: Obj) -> None:
-        key = self._owner_key(new)
+        key = self.owners.referenced_key(new)
         if key is None:
             if meta(old).get("labels") != meta(new).get("labels"):
-                for job in self._matching_jobs(new):
+                for job in self.owners.matching(new):
                     self.enqueue(job)
-            old_key = self._owner_key(old)
+            old_key = self.owners.referenced_key(old)
             if old_key:
                 self.enqueue_key(old_key)
             return
@@ -123,31 +114,18 @@ class JobController(Controller):
             self.finalizer_removals.get(key, set()).discard(uid(new))
         if meta(new).get("deletionTimestamp") and not meta(old).get("deletionTimestamp"):
             self.expectations.deletion_observed(key, key_of(new))
-        if self._owner_alive(new, key):
+        if self.owners.owner(new) is not None:
             self.enqueue_key(key)
         elif has_finalizer(new):
             self.enqueue_key((ORPHAN, key_of(new)))
 
     def _pod_deleted(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
+        key = self.owners.referenced_key(pod)
         if key is None:
             return
         self.finalizer_removals.get(key, set()).discard(uid(pod))
         self.expectations.deletion_observed(key, key_of(pod))
         self.enqueue_key(key)
-
-    def _matching_jobs(self, pod: Obj) -> list[Obj]:
-        labels = meta(pod).get("labels") or {}
-        found = []
-        for job in self.job_informer.list():
-            if meta(job).get("namespace") != meta(pod).get("namespace"):
-                continue
-            try:
-                if from_label_selector((job.get("spec") or {}).get("selector")).matches(labels):
-                    found.append(job)
-            except ApiError:
-                continue
-        return found
 
     # ---- reconcile -----------------------------------------------------------
     async def reconcile(self, key: Hashable) -> None:
@@ -425,8 +403,8 @@ class JobController(Controller):
         pod = self.pod_informer.get(pod_key)
         if pod is None or not has_finalizer(pod):
             return
-        owner = self._owner_key(pod)
-        if owner is not None and self._owner_alive(pod, owner):
+        owner = self.owners.referenced_key(pod)
+        if self.owners.owner(pod) is not None:
             return
         await self._remove_finalizers(owner or pod_key, [pod])
 

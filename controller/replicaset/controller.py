@@ -27,6 +27,7 @@ from controller.replicaset.util import (
 from controller.util.base import Context, Controller
 from controller.util.controllerref import (
     ControllerRefManager,
+    OwnerLookup,
     controller_ref,
     meta,
     new_controller_ref,
@@ -55,6 +56,7 @@ class ReplicaSetController(Controller):
         self.pod_informer = ctx.informers.informer(PODS)
         self.rs_by_ns = ctx.informers.by_namespace(REPLICASETS)
         self.pods_by_ns = ctx.informers.by_namespace(PODS)
+        self.owners = OwnerLookup(ctx.informers, REPLICASETS)
         self.rs_informer.add_handler(self.enqueue, self._rs_updated, self._rs_deleted)
         self.pod_informer.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
         self.watched = [self.rs_informer, self.pod_informer]
@@ -67,39 +69,17 @@ class ReplicaSetController(Controller):
         self.expectations.forget(key_of(rs))
         self.enqueue(rs)
 
-    def _owner_key(self, pod: Obj) -> str | None:
-        """The key of the ReplicaSet that controls `pod`, if it is one we know."""
-        ref = controller_ref(pod)
-        if ref is None or ref.get("kind") != REPLICASETS.kind:
-            return None
-        key = f"{meta(pod).get('namespace')}/{ref.get('name')}"
-        rs = self.rs_informer.get(key)
-        if rs is None or meta(rs).get("uid") != ref.get("uid"):
-            return None
-        return key
-
-    def _matching_sets(self, pod: Obj) -> list[Obj]:
-        labels = meta(pod).get("labels") or {}
-        found = []
-        for rs in self.rs_by_ns.list(meta(pod).get("namespace") or ""):
-            try:
-                if from_label_selector((rs.get("spec") or {}).get("selector")).matches(labels):
-                    found.append(rs)
-            except ApiError:
-                continue
-        return found
-
     def _pod_added(self, pod: Obj) -> None:
         if meta(pod).get("deletionTimestamp"):
             self._pod_deleted(pod)  # a restart may show a pod already being deleted
             return
         if controller_ref(pod) is not None:
-            key = self._owner_key(pod)
+            key = self.owners.owner_key(pod)
             if key:
                 self.expectations.creation_observed(key)
                 self.enqueue_key(key)
             return
-        for rs in self._matching_sets(pod):  # an orphan: someone may adopt it
+        for rs in self.owners.matching(pod):  # an orphan: someone may adopt it
             self.enqueue(rs)
 
     def _pod_updated(self, old: Obj, new: Obj) -> None:
@@ -111,11 +91,11 @@ class ReplicaSetController(Controller):
             return
         old_ref, new_ref = controller_ref(old), controller_ref(new)
         if old_ref != new_ref and old_ref is not None:
-            key = self._owner_key(old)
+            key = self.owners.owner_key(old)
             if key:
                 self.enqueue_key(key)
         if new_ref is not None:
-            key = self._owner_key(new)
+            key = self.owners.owner_key(new)
             if key:
                 self.enqueue_key(key)
                 rs = self.rs_informer.get(key) or {}
@@ -124,11 +104,11 @@ class ReplicaSetController(Controller):
                     self.enqueue_after(key, min_ready + 0.1)
             return
         if labels_changed or old_ref != new_ref:
-            for rs in self._matching_sets(new):
+            for rs in self.owners.matching(new):
                 self.enqueue(rs)
 
     def _pod_deleted(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
+        key = self.owners.owner_key(pod)
         if key:
             self.expectations.deletion_observed(key, key_of(pod))
             self.enqueue_key(key)

@@ -1,4 +1,5 @@
-"""Controller references: which controller owns an object, and claiming — adopting
+"""Controller references: which controller owns an object (OwnerLookup: Kubernetes'
+resolveControllerRef and the get<Owner>sFor<Object> listers), and claiming — adopting
 orphans that match a controller's selector and releasing owned objects that no
 longer match (Kubernetes' ControllerRefManager)."""
 
@@ -8,9 +9,10 @@ import logging
 from typing import Any
 
 from api.errors import ApiError, NotFound
-from api.labels import LabelSelector
+from api.labels import LabelSelector, from_label_selector
 from api.resources import Resource
 from client.rest import AsyncClient
+from controller.util.informers import InformerFactory
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,66 @@ def new_controller_ref(owner: Obj, res: Resource) -> Obj:
 def is_controlled_by(obj: Obj, owner: Obj) -> bool:
     ref = controller_ref(obj)
     return ref is not None and ref.get("uid") == uid_of(owner)
+
+
+class OwnerLookup:
+    """Finds, from an owned object's event, the owners of one kind a controller
+    watches: the one its controller reference names, and the ones whose selector
+    matches an orphan (who may adopt it)."""
+
+    def __init__(
+        self,
+        informers: InformerFactory,
+        owner_res: Resource,
+        *,
+        empty_selector_matches: bool = True,
+    ) -> None:
+        """Reads the shared informer of `owner_res` and its by-namespace index.
+        `empty_selector_matches=False`: an owner with an empty selector matches nothing
+        instead of everything (the Deployment controller's rule)."""
+        self.owner_res = owner_res
+        self.informer = informers.informer(owner_res)
+        self.by_namespace = informers.by_namespace(owner_res)
+        self.empty_selector_matches = empty_selector_matches
+
+    def referenced_key(self, obj: Obj) -> str | None:
+        """The key its controller reference names when that is of our kind, whether
+        or not such an owner exists."""
+        ref = controller_ref(obj)
+        if ref is None or ref.get("kind") != self.owner_res.kind:
+            return None
+        return f"{meta(obj).get('namespace')}/{ref.get('name')}"
+
+    def owner(self, obj: Obj) -> Obj | None:
+        """The owner that controls `obj`, if it is one we know with the referenced uid
+        (resolveControllerRef: a namesake that replaced it is not the owner)."""
+        key = self.referenced_key(obj)
+        if key is None:
+            return None
+        owner = self.informer.get(key)
+        if owner is None or meta(owner).get("uid") != (controller_ref(obj) or {}).get("uid"):
+            return None
+        return owner
+
+    def owner_key(self, obj: Obj) -> str | None:
+        """The key of `owner(obj)`."""
+        return self.referenced_key(obj) if self.owner(obj) is not None else None
+
+    def matching(self, obj: Obj) -> list[Obj]:
+        """The owners in the object's namespace whose selector matches its labels; an
+        owner with an invalid selector matches nothing."""
+        labels = meta(obj).get("labels") or {}
+        found = []
+        for owner in self.by_namespace.list(meta(obj).get("namespace") or ""):
+            try:
+                selector = from_label_selector((owner.get("spec") or {}).get("selector"))
+            except ApiError:
+                continue
+            if selector.empty and not self.empty_selector_matches:
+                continue
+            if selector.matches(labels):
+                found.append(owner)
+        return found
 
 
 class ControllerRefManager:
