@@ -166,13 +166,10 @@ class CronJobController(Controller):
         if cached is None:
             return
         cronjob = copy.deepcopy(cached)
-        name = meta(cronjob).get("name")
         jobs = [
             j
             for j in self.jobs_by_ns.list(meta(cronjob).get("namespace") or "")
-            if (ref := controller_ref(j)) is not None
-            and ref.get("kind") == CRONJOBS.kind
-            and ref.get("name") == name
+            if self.owners.referenced_key(j) == key_of(cronjob)
         ]
         changed = await self._cleanup_finished(cronjob, jobs)
         sync_error: ApiError | None = None
