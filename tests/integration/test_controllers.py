@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.controllermanager import GRACE, ManagerProcess
+from tests.support.controllermanager import GRACE
 from tests.support.fakenode import FakeCluster
 from tests.support.kubectl import Kubectl
 from tests.support.wait import eventually
@@ -29,19 +29,6 @@ PATCH_TYPES = {
     "strategic": "application/strategic-merge-patch+json",
     "json": "application/json-patch+json",
 }
-
-
-@pytest.fixture(scope="module")
-def manager(apiserver, tmp_path_factory) -> Iterator[ManagerProcess]:
-    proc = ManagerProcess(apiserver, tmp_path_factory.mktemp("cm")).start()
-    yield proc
-    proc.stop()
-
-
-@pytest.fixture
-def http(apiserver) -> Iterator[httpx.Client]:
-    with apiserver.http() as client:
-        yield client
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,12 +19,6 @@ from tests.support.kubectl import Kubectl
 @pytest.fixture
 def kubectl(apiserver, tmp_path: Path) -> Kubectl:
     return Kubectl(apiserver.kubeconfig, tmp_path / "cache")
-
-
-@pytest.fixture
-def http(apiserver) -> Iterator[httpx.Client]:
-    with apiserver.http() as client:
-        yield client
 
 
 def b64(text: str) -> str:
