@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,11 +33,6 @@ def controller_manager(apiserver, tmp_path_factory) -> Iterator[None]:
     proc = ManagerProcess(apiserver, workdir, *controllers).start()
     yield
     proc.stop()
-
-
-@pytest.fixture
-def kubectl(apiserver, tmp_path: Path) -> Kubectl:
-    return Kubectl(apiserver.kubeconfig, tmp_path / "kubectl-cache")
 
 
 def test_a_minutely_forbid_cronjob_runs_a_job_to_completion(

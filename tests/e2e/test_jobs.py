@@ -35,11 +35,6 @@ def controller_manager(apiserver, tmp_path_factory) -> Iterator[None]:
     proc.stop()
 
 
-@pytest.fixture
-def kubectl(apiserver, tmp_path: Path) -> Kubectl:
-    return Kubectl(apiserver.kubeconfig, tmp_path / "kubectl-cache")
-
-
 def job(name: str, node: str, script: str, **spec: Any) -> Obj:
     pod_spec = spec.pop("pod", {})
     container = {"name": "main", "image": BUSYBOX_IMAGE, "command": ["sh", "-c", script]}

@@ -19,7 +19,6 @@ import pytest
 
 from tests.support.controllermanager import GRACE
 from tests.support.fakenode import FakeCluster
-from tests.support.kubectl import Kubectl
 from tests.support.wait import eventually
 
 Obj = dict[str, Any]
@@ -29,11 +28,6 @@ PATCH_TYPES = {
     "strategic": "application/strategic-merge-patch+json",
     "json": "application/json-patch+json",
 }
-
-
-@pytest.fixture
-def kubectl(apiserver, tmp_path) -> Kubectl:
-    return Kubectl(apiserver.kubeconfig, tmp_path / "kubectl-cache")
 
 
 @pytest.fixture

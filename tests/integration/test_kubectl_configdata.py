@@ -10,15 +10,9 @@ import textwrap
 from pathlib import Path
 
 import httpx
-import pytest
 
 from componentbase.pki import ensure_ca
 from tests.support.kubectl import Kubectl
-
-
-@pytest.fixture
-def kubectl(apiserver, tmp_path: Path) -> Kubectl:
-    return Kubectl(apiserver.kubeconfig, tmp_path / "cache")
 
 
 def b64(text: str) -> str:
