@@ -27,6 +27,7 @@ import pytest
 from deploy import processes
 from deploy.controlplane import ApiServer, make_workdir, remove_workdir
 from tests.support.images import ensure_busybox_image
+from tests.support.kubectl import Kubectl
 from tests.support.wait import Deadline, eventually
 
 NODE_LABEL = "io.minik.node"
@@ -178,6 +179,12 @@ def kubelet(kubelet_factory: Callable[..., KubeletProcess], busybox: str) -> Kub
 def api(apiserver: ApiServer) -> Iterator[httpx.Client]:
     with apiserver.http() as client:
         yield client
+
+
+@pytest.fixture
+def kubectl(apiserver: ApiServer, tmp_path: Path) -> Kubectl:
+    """The machine's kubectl with a cache of the test's own."""
+    return Kubectl(apiserver.kubeconfig, tmp_path / "kubectl-cache")
 
 
 # ---- helpers for tests ------------------------------------------------------------

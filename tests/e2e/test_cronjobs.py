@@ -10,17 +10,15 @@ Jobs with it."""
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from api.timefmt import parse_time
-from deploy import processes
 from tests.e2e.conftest import KubeletProcess
+from tests.support.controllermanager import ManagerProcess
 from tests.support.images import BUSYBOX_IMAGE
 from tests.support.kubectl import Kubectl
 from tests.support.wait import eventually
@@ -30,19 +28,11 @@ Obj = dict[str, Any]
 
 @pytest.fixture(scope="module")
 def controller_manager(apiserver, tmp_path_factory) -> Iterator[None]:
-    log = tmp_path_factory.mktemp("cm") / "controller-manager.log"
-    argv = [
-        sys.executable, "-m", "controller", "--kubeconfig", str(apiserver.kubeconfig),
-        "--controllers", "cronjob,job,garbagecollector",
-    ]  # fmt: skip
-    proc = processes.spawn("controller-manager", argv, log)
+    workdir = tmp_path_factory.mktemp("cm")
+    controllers = ("--controllers", "cronjob,job,garbagecollector")
+    proc = ManagerProcess(apiserver, workdir, *controllers).start()
     yield
     proc.stop()
-
-
-@pytest.fixture
-def kubectl(apiserver, tmp_path: Path) -> Kubectl:
-    return Kubectl(apiserver.kubeconfig, tmp_path / "kubectl-cache")
 
 
 def test_a_minutely_forbid_cronjob_runs_a_job_to_completion(

@@ -6,7 +6,6 @@ no other test's nodes and puts no pod on them."""
 from __future__ import annotations
 
 import secrets
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +15,9 @@ import httpx
 import pytest
 
 from deploy import processes
-from deploy.controlplane import ApiServer, make_workdir, remove_workdir, start_apiserver, start_etcd
+from deploy.controlplane import ApiServer
 from tests.e2e.conftest import KubeletProcess, remove_network, remove_node_containers
+from tests.support.components import private_control_plane
 from tests.support.images import ensure_busybox_image
 from tests.support.wait import eventually
 
@@ -46,31 +46,17 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
     ensure_busybox_image()
-    workdir = make_workdir("minik-e2e-daemonsets-")
-    etcd = start_etcd(workdir)
-    server = start_apiserver(etcd, workdir / "apiserver")
-    components = []
     network = f"minik-e2e-ds-{secrets.token_hex(3)}"
-    try:
-        for name in ("scheduler", "controller"):
-            argv = [sys.executable, "-m", name, "--kubeconfig", str(server.kubeconfig)]
-            components.append(processes.spawn(name, argv, workdir / f"{name}.log"))
-        with server.http() as http:
-            c = Cluster(server, http, network, workdir)
-            try:
-                yield c
-            finally:
-                for kubelet in c.kubelets:
-                    kubelet.stop()
-                for kubelet in c.kubelets:
-                    remove_node_containers(kubelet.node)
-                remove_network(network)
-    finally:
-        for proc in components:
-            proc.stop()
-        server.stop()
-        etcd.stop()
-        remove_workdir(workdir)
+    with private_control_plane("minik-e2e-daemonsets-") as (server, workdir), server.http() as http:
+        c = Cluster(server, http, network, workdir)
+        try:
+            yield c
+        finally:
+            for kubelet in c.kubelets:
+                kubelet.stop()
+            for kubelet in c.kubelets:
+                remove_node_containers(kubelet.node)
+            remove_network(network)
 
 
 def daemonset(image: str) -> dict[str, Any]:

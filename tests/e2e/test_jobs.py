@@ -11,7 +11,6 @@ template's `nodeName` (no scheduler here).
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from deploy import processes
 from tests.e2e.conftest import KubeletProcess
+from tests.support.controllermanager import ManagerProcess
 from tests.support.images import BUSYBOX_IMAGE
 from tests.support.kubectl import Kubectl, binary_for
 from tests.support.wait import eventually
@@ -30,24 +29,10 @@ Obj = dict[str, Any]
 
 @pytest.fixture(scope="module")
 def controller_manager(apiserver, tmp_path_factory) -> Iterator[None]:
-    log = tmp_path_factory.mktemp("cm") / "controller-manager.log"
-    argv = [
-        sys.executable,
-        "-m",
-        "controller",
-        "--kubeconfig",
-        str(apiserver.kubeconfig),
-        "--controllers",
-        "job,garbagecollector",
-    ]
-    proc = processes.spawn("controller-manager", argv, log)
+    workdir = tmp_path_factory.mktemp("cm")
+    proc = ManagerProcess(apiserver, workdir, "--controllers", "job,garbagecollector").start()
     yield
     proc.stop()
-
-
-@pytest.fixture
-def kubectl(apiserver, tmp_path: Path) -> Kubectl:
-    return Kubectl(apiserver.kubeconfig, tmp_path / "kubectl-cache")
 
 
 def job(name: str, node: str, script: str, **spec: Any) -> Obj:

@@ -7,7 +7,6 @@ scheduler under its own name, so other tests' pods are not its business)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from deploy import processes
 from tests.e2e.conftest import KubeletProcess, create_pod, get_pod, wait_pod
-from tests.support.controllermanager import ManagerProcess
+from tests.support.components import manager_and_scheduler
 from tests.support.wait import eventually
 
 SCHEDULER = "storage-e2e-scheduler"
@@ -25,21 +23,8 @@ SCHEDULER = "storage-e2e-scheduler"
 
 @pytest.fixture(scope="module")
 def control_plane(apiserver, tmp_path_factory) -> Iterator[None]:
-    workdir = tmp_path_factory.mktemp("storage-cp")
-    manager = ManagerProcess(apiserver, workdir).start()
-    argv = [
-        sys.executable,
-        "-m",
-        "scheduler",
-        "--kubeconfig",
-        str(apiserver.kubeconfig),
-        "--scheduler-name",
-        SCHEDULER,
-    ]
-    scheduler = processes.spawn("scheduler", argv, workdir / "scheduler.log")
-    yield
-    scheduler.stop()
-    manager.stop()
+    with manager_and_scheduler(apiserver, tmp_path_factory.mktemp("storage-cp"), SCHEDULER):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import httpx
-import pytest
 
 from tests.support.wait import eventually
 
@@ -39,12 +38,6 @@ def deployment(name: str, replicas: int = 2) -> dict:
             },
         },
     }
-
-
-@pytest.fixture
-def http(apiserver):
-    with apiserver.http() as client:
-        yield client
 
 
 # ---- authentication ----------------------------------------------------------

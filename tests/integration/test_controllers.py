@@ -17,9 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.controllermanager import GRACE, ManagerProcess
+from tests.support.controllermanager import GRACE
 from tests.support.fakenode import FakeCluster
-from tests.support.kubectl import Kubectl
 from tests.support.wait import eventually
 
 Obj = dict[str, Any]
@@ -29,24 +28,6 @@ PATCH_TYPES = {
     "strategic": "application/strategic-merge-patch+json",
     "json": "application/json-patch+json",
 }
-
-
-@pytest.fixture(scope="module")
-def manager(apiserver, tmp_path_factory) -> Iterator[ManagerProcess]:
-    proc = ManagerProcess(apiserver, tmp_path_factory.mktemp("cm")).start()
-    yield proc
-    proc.stop()
-
-
-@pytest.fixture
-def http(apiserver) -> Iterator[httpx.Client]:
-    with apiserver.http() as client:
-        yield client
-
-
-@pytest.fixture
-def kubectl(apiserver, tmp_path) -> Kubectl:
-    return Kubectl(apiserver.kubeconfig, tmp_path / "kubectl-cache")
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ and `rollout status|history|undo ds`, with the machine's kubectl and 1.27 and 1.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,15 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
-from deploy import processes
-from deploy.controlplane import make_workdir, remove_workdir, start_apiserver, start_etcd
+from tests.support.components import private_control_plane
 from tests.support.fakenode import FakeCluster
-from tests.support.kubectl import Kubectl, binary_for
+from tests.support.kubectl import MINORS, Kubectl, installed_kubectl
 from tests.support.wait import eventually
 
 Obj = dict[str, Any]
 DS_PATH = "/apis/apps/v1/namespaces/{ns}/daemonsets"
-MINORS = [None, "1.27", "1.33"]
 
 
 class Cluster:
@@ -35,22 +32,8 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    workdir = make_workdir("minik-daemonset-test-")
-    etcd = start_etcd(workdir)
-    server = start_apiserver(etcd, workdir / "apiserver")
-    components = []
-    try:
-        for name in ("scheduler", "controller"):
-            argv = [sys.executable, "-m", name, "--kubeconfig", str(server.kubeconfig)]
-            components.append(processes.spawn(name, argv, workdir / f"{name}.log"))
-        with server.http() as http:
-            yield Cluster(server.kubeconfig, workdir, http)
-    finally:
-        for proc in components:
-            proc.stop()
-        server.stop()
-        etcd.stop()
-        remove_workdir(workdir)
+    with private_control_plane("minik-daemonset-test-") as (server, workdir), server.http() as http:
+        yield Cluster(server.kubeconfig, workdir, http)
 
 
 @pytest.fixture
@@ -194,10 +177,7 @@ def test_bad_daemonsets_are_refused_with_the_field(cluster, ns):
 
 @pytest.mark.parametrize("minor", MINORS, ids=lambda m: m or "default")
 def test_kubectl_rollout_status_history_undo(cluster, ns, minor, tmp_path):
-    binary = binary_for(minor)
-    if not binary.exists():
-        pytest.skip(f"{binary} is not installed")
-    kubectl = Kubectl(cluster.kubeconfig, tmp_path / "cache", binary)
+    kubectl = installed_kubectl(minor, cluster.kubeconfig, tmp_path / "cache")
     with kubelets(cluster, ns, ["a", "b"]):
         manifest = daemonset("web", image="busybox:1")
         kubectl.run("apply", "-n", ns, "-f", "-", input=json.dumps(manifest))

@@ -4,7 +4,6 @@ final phase (and exit code) through `/status`, so every outcome is deterministic
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from deploy import processes
+from tests.support.controllermanager import ManagerProcess
 from tests.support.kubectl import Kubectl, binary_for
 from tests.support.wait import eventually
 
@@ -22,26 +21,11 @@ INDEX = "batch.kubernetes.io/job-completion-index"
 
 
 @pytest.fixture(scope="module")
-def manager(apiserver, tmp_path_factory) -> Iterator[Path]:
-    log = tmp_path_factory.mktemp("cm") / "controller-manager.log"
-    argv = [
-        sys.executable,
-        "-m",
-        "controller",
-        "--kubeconfig",
-        str(apiserver.kubeconfig),
-        "--controllers",
-        "job,ttl-after-finished,garbagecollector",
-    ]
-    proc = processes.spawn("controller-manager", argv, log)
-    yield log
+def manager(apiserver, tmp_path_factory) -> Iterator[ManagerProcess]:
+    controllers = ("--controllers", "job,ttl-after-finished,garbagecollector")
+    proc = ManagerProcess(apiserver, tmp_path_factory.mktemp("cm"), *controllers).start()
+    yield proc
     proc.stop()
-
-
-@pytest.fixture
-def http(apiserver) -> Iterator[httpx.Client]:
-    with apiserver.http() as client:
-        yield client
 
 
 def job_body(name: str, command: str = "true", **spec: Any) -> Obj:

@@ -12,7 +12,6 @@ import json
 import re
 import secrets
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,7 +19,7 @@ import pytest
 import yaml
 
 from client.kubeconfig import write_kubeconfig
-from tests.support.kubectl import Kubectl, binary_for
+from tests.support.kubectl import Kubectl, installed_kubectl
 
 MINORS = [None, "1.27", "1.29", "1.33"]  # None: the machine's kubectl, 1.32
 DEFAULT_MINOR = "32"
@@ -42,21 +41,12 @@ def kubectl(apiserver, cache_root: Path) -> Kubectl:
 @pytest.fixture(params=MINORS, ids=lambda minor: minor or "default")
 def any_kubectl(request: pytest.FixtureRequest, apiserver, cache_root: Path) -> Kubectl:
     minor = request.param
-    binary = binary_for(minor)
-    if not binary.exists():
-        pytest.skip(f"{binary} is not installed")
-    return Kubectl(apiserver.kubeconfig, cache_root / (minor or "default"), binary)
+    return installed_kubectl(minor, apiserver.kubeconfig, cache_root / (minor or "default"))
 
 
 def minor_of(kubectl: Kubectl) -> int:
     match = re.search(r"kubectl\.1\.(\d+)$", str(kubectl.binary))
     return int(match.group(1) if match else DEFAULT_MINOR)
-
-
-@pytest.fixture
-def http(apiserver) -> Iterator[httpx.Client]:
-    with apiserver.http() as client:
-        yield client
 
 
 def write(path: Path, text: str) -> Path:

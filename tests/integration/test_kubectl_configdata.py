@@ -7,25 +7,12 @@ from __future__ import annotations
 import base64
 import json
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from componentbase.pki import ensure_ca
 from tests.support.kubectl import Kubectl
-
-
-@pytest.fixture
-def kubectl(apiserver, tmp_path: Path) -> Kubectl:
-    return Kubectl(apiserver.kubeconfig, tmp_path / "cache")
-
-
-@pytest.fixture
-def http(apiserver) -> Iterator[httpx.Client]:
-    with apiserver.http() as client:
-        yield client
 
 
 def b64(text: str) -> str:

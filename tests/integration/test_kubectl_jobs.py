@@ -7,29 +7,17 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.kubectl import Kubectl, binary_for
-
-MINORS = [None, "1.27", "1.33"]  # None: the machine's kubectl, 1.32
+from tests.support.kubectl import MINORS, Kubectl, installed_kubectl
 
 
 @pytest.fixture(params=MINORS, ids=lambda minor: minor or "default")
 def kubectl(request: pytest.FixtureRequest, apiserver, tmp_path: Path) -> Kubectl:
-    binary = binary_for(request.param)
-    if not binary.exists():
-        pytest.skip(f"{binary} is not installed")
-    return Kubectl(apiserver.kubeconfig, tmp_path / "cache", binary)
-
-
-@pytest.fixture
-def http(apiserver) -> Iterator[httpx.Client]:
-    with apiserver.http() as client:
-        yield client
+    return installed_kubectl(request.param, apiserver.kubeconfig, tmp_path / "cache")
 
 
 def test_create_get_explain_delete_job(kubectl: Kubectl, http: httpx.Client, namespace: str):

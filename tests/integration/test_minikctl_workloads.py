@@ -34,6 +34,7 @@ from api.resources import lookup
 from client.kubeconfig import load
 from client.rest import Client
 from deploy import processes
+from tests.support.controllermanager import ManagerProcess
 from tests.support.kubectl import Kubectl
 from tests.support.wait import eventually
 
@@ -878,19 +879,7 @@ def make_pods_ready(client: Client, ns: str) -> int:
 @pytest.mark.skipif(not _module_exists("controller.__main__"), reason="no controller manager")
 def test_rollouts_with_the_real_controller_manager(apiserver, namespace, client, tmp_path):
     controllers = "deployment,replicaset,garbagecollector"
-    manager = processes.spawn(
-        "controller-manager",
-        [
-            sys.executable,
-            "-m",
-            "controller",
-            "--kubeconfig",
-            str(apiserver.kubeconfig),
-            "--controllers",
-            controllers,
-        ],
-        tmp_path / "controller.log",
-    )
+    manager = ManagerProcess(apiserver, tmp_path, "--controllers", controllers).start()
     ns = namespace
     try:
         ok(apiserver, "create", "deployment", "web", "--image=nginx:1.25", "--replicas=2", "-n", ns)

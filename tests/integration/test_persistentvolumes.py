@@ -13,27 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.controllermanager import ManagerProcess
-from tests.support.kubectl import Kubectl, binary_for
+from tests.support.kubectl import MINORS, Kubectl, installed_kubectl
 from tests.support.wait import eventually
 
 Obj = dict[str, Any]
 PV_PATH = "/api/v1/persistentvolumes"
 SC_PATH = "/apis/storage.k8s.io/v1/storageclasses"
-MINORS = [None, "1.27", "1.33"]
-
-
-@pytest.fixture(scope="module")
-def manager(apiserver, tmp_path_factory) -> Iterator[ManagerProcess]:
-    proc = ManagerProcess(apiserver, tmp_path_factory.mktemp("cm")).start()
-    yield proc
-    proc.stop()
-
-
-@pytest.fixture
-def http(apiserver) -> Iterator[httpx.Client]:
-    with apiserver.http() as client:
-        yield client
 
 
 class Storage:
@@ -276,10 +261,7 @@ def test_default_storage_class_admission(http, namespace):
 
 @pytest.fixture(params=MINORS, ids=lambda minor: minor or "default")
 def any_kubectl(request: pytest.FixtureRequest, apiserver, tmp_path: Path) -> Kubectl:
-    binary = binary_for(request.param)
-    if not binary.exists():
-        pytest.skip(f"{binary} is not installed")
-    return Kubectl(apiserver.kubeconfig, tmp_path / "cache", binary)
+    return installed_kubectl(request.param, apiserver.kubeconfig, tmp_path / "cache")
 
 
 def manifest(namespace: str) -> str:

@@ -7,16 +7,13 @@ is the pod bound; deleting the claim deletes the volume (reclaim Delete)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from deploy import processes
-from tests.support.controllermanager import ManagerProcess
+from tests.support.components import manager_and_scheduler
 from tests.support.fakenode import FakeCluster
 from tests.support.wait import eventually
 
@@ -28,27 +25,8 @@ MERGE = {"Content-Type": "application/merge-patch+json"}
 
 @pytest.fixture(scope="module")
 def control_plane(apiserver, tmp_path_factory) -> Iterator[None]:
-    workdir = tmp_path_factory.mktemp("cp")
-    manager = ManagerProcess(apiserver, workdir).start()
-    argv = [
-        sys.executable,
-        "-m",
-        "scheduler",
-        "--kubeconfig",
-        str(apiserver.kubeconfig),
-        "--scheduler-name",
-        SCHEDULER,
-    ]
-    scheduler = processes.spawn("scheduler", argv, workdir / "scheduler.log")
-    yield
-    scheduler.stop()
-    manager.stop()
-
-
-@pytest.fixture
-def http(apiserver) -> Iterator[httpx.Client]:
-    with apiserver.http() as client:
-        yield client
+    with manager_and_scheduler(apiserver, tmp_path_factory.mktemp("cp"), SCHEDULER):
+        yield
 
 
 @pytest.fixture

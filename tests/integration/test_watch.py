@@ -46,12 +46,6 @@ def in_background(fn, *args) -> threading.Thread:
     return t
 
 
-@pytest.fixture
-def http(apiserver):
-    with apiserver.http() as client:
-        yield client
-
-
 def test_watch_from_list_revision_sees_changes_in_order(http, namespace):
     path = f"/api/v1/namespaces/{namespace}/pods"
     http.post(path, json=pod("before"))

@@ -15,11 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from deploy.processes import stop_pid
 from tests.support.wait import Deadline
 
 DEFAULT_KUBECTL = "/usr/bin/kubectl"
 VERSIONED_DIR = Path("/usr/lib/google-cloud-sdk/bin")
+# The minors a test runs against; None: the machine's kubectl, 1.32.
+MINORS: list[str | None] = [None, "1.27", "1.33"]
 # Variables that would make kubectl read other configs or send traffic elsewhere.
 _DROPPED_ENV = ("KUBECONFIG", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 
@@ -27,6 +31,14 @@ _DROPPED_ENV = ("KUBECONFIG", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_
 def binary_for(minor: str | None) -> Path:
     """`None` is the machine's kubectl; "1.27" is `kubectl.1.27` beside it."""
     return Path(DEFAULT_KUBECTL) if minor is None else VERSIONED_DIR / f"kubectl.{minor}"
+
+
+def installed_kubectl(minor: str | None, kubeconfig: Path, cache_dir: Path) -> Kubectl:
+    """The `Kubectl` of that minor; skips the test when that binary is not installed."""
+    binary = binary_for(minor)
+    if not binary.exists():
+        pytest.skip(f"{binary} is not installed")
+    return Kubectl(kubeconfig, cache_dir, binary)
 
 
 @dataclass
