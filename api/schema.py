@@ -263,7 +263,9 @@ CONTAINER_IGNORED: tuple[tuple[str, Callable[[Any], bool]], ...] = (
     ("restartPolicy", _is_set),
 )
 # Volume sources minik's kubelet provides; any other source is stored but not mounted.
-SUPPORTED_VOLUME_SOURCES = frozenset({"emptyDir", "hostPath", "configMap", "secret"})
+SUPPORTED_VOLUME_SOURCES = frozenset(
+    {"emptyDir", "hostPath", "configMap", "secret", "persistentVolumeClaim"}
+)
 SERVICE_SPEC_IGNORED: tuple[tuple[str, Callable[[Any], bool]], ...] = (
     ("externalIPs", _is_set),
     ("loadBalancerSourceRanges", _is_set),
@@ -326,6 +328,9 @@ _IGNORED_BY_KIND: dict[str, tuple[str, Callable[[Any, str], list[str]]]] = {
     "Pod": ("spec", _pod_spec_ignored),
     "Deployment": ("spec.template.spec", _pod_spec_ignored),
     "ReplicaSet": ("spec.template.spec", _pod_spec_ignored),
+    "DaemonSet": ("spec.template.spec", _pod_spec_ignored),
+    "Job": ("spec.template.spec", _pod_spec_ignored),
+    "CronJob": ("spec.jobTemplate.spec.template.spec", _pod_spec_ignored),
     "Service": ("spec", _service_ignored),
 }
 

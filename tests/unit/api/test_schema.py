@@ -165,6 +165,7 @@ def test_ignored_fields_in_templates():
         {"name": "b", "hostPath": {"path": "/x"}},
         {"name": "c", "configMap": {"name": "cfg"}},
         {"name": "d", "nfs": {"server": "x", "path": "/"}},
+        {"name": "e", "persistentVolumeClaim": {"claimName": "data"}},  # acted on: no hit
     ]
     assert schema.ignored_fields("Deployment", obj) == [
         "spec.template.spec.affinity.podAntiAffinity",
@@ -195,3 +196,21 @@ def test_ignored_fields_pod_and_service():
     assert schema.ignored_fields("Service", svc) == ["spec.externalIPs", "spec.sessionAffinity"]
     assert schema.ignored_fields("Service", {"spec": {"sessionAffinity": "None"}}) == []
     assert schema.ignored_fields("Node", {"spec": {"taints": []}}) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "where"),
+    [
+        ("DaemonSet", ["spec", "template", "spec"]),
+        ("Job", ["spec", "template", "spec"]),
+        ("CronJob", ["spec", "jobTemplate", "spec", "template", "spec"]),
+    ],
+)
+def test_ignored_fields_in_every_pod_template(kind, where):
+    obj: dict = {}
+    spec = obj
+    for key in where:
+        spec = spec.setdefault(key, {})
+    spec["containers"] = [{"name": "c", "image": "x", "tty": True}]
+    spec["volumes"] = [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]
+    assert schema.ignored_fields(kind, obj) == [".".join(where) + ".containers[0].tty"]
