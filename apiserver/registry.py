@@ -1,6 +1,6 @@
 """The generic REST store: create, get, list, update, patch and delete for every
 resource, with Kubernetes' metadata rules, preconditions, finalizers and graceful
-deletion. Per-kind differences live in strategies.py and admission.py."""
+deletion. Per-kind differences live in strategies.py and the admission/ plugins."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from api import defaults, errors, patch, schema, validation
 from api.resources import Resource
 from api.timefmt import rfc3339
 from apiserver import meta, strategies
-from apiserver.admission import Admission
+from apiserver.admission import CREATE, UPDATE, Admission, Attributes
 from apiserver.allocator import Allocation, AllocationError
 from apiserver.options import DeleteOptions, ListOptions, WriteOptions
 from apiserver.requestinfo import RequestInfo
@@ -96,10 +96,12 @@ class Registry:
             md.pop(k, None)
         strategies.for_kind(res.kind).prepare_create(obj)
         defaults.apply_defaults(res.kind, obj)
-        await self.admission.admit_create(info, obj, opts)
+        attributes = Attributes(CREATE, info, obj, None, opts)
+        await self.admission.admit(attributes)
         self._validate(res, obj, None)
         if res.namespaced:
             await self.admission.require_namespace(md["namespace"], creating=True)
+        await self.admission.validate(attributes)
         key = object_key(res.plural, md.get("namespace"), md.get("name", ""))
         alloc = await self._allocate_create(res, obj, key)
         if opts.dry_run:
@@ -143,6 +145,10 @@ class Registry:
         res = info.resource
         for _attempt in range(10):
             candidate = self._merge_update(info, copy.deepcopy(new), old)
+            attributes = Attributes(UPDATE, info, candidate, old, opts)
+            await self.admission.admit(attributes)
+            self._validate(res, candidate, old)
+            await self.admission.validate(attributes)
             alloc = Allocation()
             if res.kind == "Service":
                 try:
@@ -212,7 +218,6 @@ class Registry:
             if meta.spec_part(new) != meta.spec_part(old):
                 md["generation"] = int(old_md.get("generation", 1)) + 1
         md["resourceVersion"] = old_md["resourceVersion"]
-        self._validate(res, new, old)
         return new
 
     async def finish_if_deleted(self, info: RequestInfo, obj: dict) -> dict:

@@ -1,0 +1,62 @@
+"""What the apiserver adds or refuses beyond validation, as Kubernetes' admission
+chain: namespace lifecycle and Service address allocation (which the REST store calls
+directly), then the plugins of `default_plugins`, one module each. Adding a plugin:
+write a `Plugin` subclass in its own module and append it to `default_plugins`."""
+
+from __future__ import annotations
+
+from api import errors
+from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
+from apiserver.admission.protection import StorageObjectInUseProtection
+from apiserver.admission.storageclass import DefaultStorageClass
+from apiserver.admission.tolerations import DefaultTolerationSeconds
+from apiserver.allocator import Allocator
+from apiserver.namespaces import NamespaceLifecycle
+from apiserver.storage import Storage, object_key
+
+__all__ = ["CREATE", "UPDATE", "Admission", "Attributes", "Plugin", "default_plugins"]
+
+
+def default_plugins(
+    storage: Storage, not_ready_seconds: int, unreachable_seconds: int
+) -> list[Plugin]:
+    """The enabled plugins in Kubernetes' order (mutating ones run in this order, then
+    validating ones in this order)."""
+    return [
+        DefaultTolerationSeconds(storage, not_ready_seconds, unreachable_seconds),
+        DefaultStorageClass(storage),
+        StorageObjectInUseProtection(storage),
+    ]
+
+
+class Admission:
+    def __init__(
+        self,
+        storage: Storage,
+        allocator: Allocator,
+        not_ready_seconds: int,
+        unreachable_seconds: int,
+    ) -> None:
+        self.storage = storage
+        self.allocator = allocator
+        self.plugins = default_plugins(storage, not_ready_seconds, unreachable_seconds)
+        self.namespaces: NamespaceLifecycle  # set by the app once both exist
+
+    async def require_namespace(self, namespace: str, creating: bool) -> None:
+        ns = await self.storage.get(object_key("namespaces", None, namespace))
+        if ns is None:
+            raise errors.not_found("namespaces", namespace, "", "namespaces")
+        if creating and (ns.get("metadata") or {}).get("deletionTimestamp"):
+            raise errors.namespace_terminating(namespace)
+
+    async def admit(self, a: Attributes) -> None:
+        """The mutating phase: every plugin that handles the write, in order."""
+        for plugin in self.plugins:
+            if plugin.handles(a):
+                await plugin.admit(a)
+
+    async def validate(self, a: Attributes) -> None:
+        """The validating phase, after the object itself validated."""
+        for plugin in self.plugins:
+            if plugin.handles(a):
+                await plugin.validate(a)

@@ -1,0 +1,65 @@
+"""The admission plugin interface, as Kubernetes' admission.Interface: a plugin sees
+every write after defaulting. Mutating plugins (`admit`) run first, in order; then the
+object is validated; then validating plugins (`validate`) run, in order, and may only
+refuse. A plugin says which operations it handles so the chain can skip it cheaply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from apiserver.options import WriteOptions
+from apiserver.requestinfo import RequestInfo
+
+if TYPE_CHECKING:
+    from apiserver.storage import Storage
+
+CREATE = "CREATE"
+UPDATE = "UPDATE"
+
+
+@dataclass
+class Attributes:
+    """One write as admission sees it. `obj` is the object about to be stored (plugins
+    that mutate change it in place); `old` is the stored object on UPDATE."""
+
+    operation: str
+    info: RequestInfo
+    obj: dict
+    old: dict | None
+    opts: WriteOptions
+
+    @property
+    def kind(self) -> str:
+        return self.info.resource.kind
+
+    @property
+    def subresource(self) -> str | None:
+        return self.info.subresource
+
+    @property
+    def namespace(self) -> str | None:
+        return (self.obj.get("metadata") or {}).get("namespace")
+
+    @property
+    def dry_run(self) -> bool:
+        return bool(self.opts.dry_run)
+
+
+class Plugin:
+    """Base class: override `handles` and either or both of `admit` and `validate`."""
+
+    name = "Plugin"
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def handles(self, a: Attributes) -> bool:
+        """Whether this plugin wants to see the write at all."""
+        return True
+
+    async def admit(self, a: Attributes) -> None:
+        """Mutate `a.obj`, or raise an ApiError to refuse."""
+
+    async def validate(self, a: Attributes) -> None:
+        """Refuse with an ApiError; never mutate."""
