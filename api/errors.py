@@ -24,6 +24,13 @@ REASON_BY_CODE = {
 }
 
 
+# Kubernetes' constructors for these codes (NewNotFound, NewConflict, NewInvalid,
+# NewForbidden, NewMethodNotSupported, NewTooManyRequests, NewInternalError,
+# NewGenericServerResponse...) always fill StatusDetails, which encodes as `{}` when
+# empty; clients read it unguarded (`kubectl debug` dereferences details.name).
+_CODES_WITH_DETAILS = frozenset({403, 404, 405, 409, 422, 429, 500, 504})
+
+
 class ApiError(Exception):
     """An API failure carrying the Kubernetes Status it maps to."""
 
@@ -56,6 +63,8 @@ class ApiError(Exception):
         }
         if self.details:
             body["details"] = self.details
+        elif self.code in _CODES_WITH_DETAILS:
+            body["details"] = {}
         return body
 
     @classmethod

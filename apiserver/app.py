@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from api import errors, remotecommand
+from api.resources import Resource
 from apiserver import codec, discovery, subresources, tables, watch, wsproxy
 from apiserver.admission import Admission
 from apiserver.allocator import Allocator
@@ -23,7 +24,13 @@ from apiserver.auth import bearer_token, is_public, load_token_file
 from apiserver.config import Config
 from apiserver.namespaces import NamespaceLifecycle
 from apiserver.openapi.routes import router as openapi_router
-from apiserver.options import FIELD_VALIDATION, DeleteOptions, ListOptions, WriteOptions
+from apiserver.options import (
+    FIELD_VALIDATION,
+    DeleteOptions,
+    ListOptions,
+    WriteOptions,
+    query_flag,
+)
 from apiserver.registry import Registry
 from apiserver.requestinfo import RequestInfo, resolve
 from apiserver.services import ensure_kubernetes_service
@@ -236,7 +243,7 @@ def write_options(params: dict[str, str]) -> WriteOptions:
         field_manager=params.get("fieldManager"),
         field_validation=validation,
         dry_run=params.get("dryRun") == "All",
-        force=params.get("force") in ("true", "1"),
+        force=query_flag(params, "force"),
     )
 
 
@@ -323,7 +330,7 @@ def _verb(method: str, info: RequestInfo, params: dict[str, str]) -> str:
     collection = info.is_collection
     if method == "GET":
         if collection:
-            return "watch" if params.get("watch") in ("true", "1") else "list"
+            return "watch" if query_flag(params, "watch") else "list"
         return "get"
     if method == "POST":
         if not collection and not info.subresource:
@@ -340,6 +347,17 @@ def _verb(method: str, info: RequestInfo, params: dict[str, str]) -> str:
     }[method]
 
 
+def table_or_object(request: Request, params: dict[str, str], res: Resource, obj: dict) -> Response:
+    """A subresource GET answers a Table when asked, with its own kind's columns
+    (`kubectl get deploy x --subresource=scale` prints DESIRED and AVAILABLE)."""
+    accept = request.headers.get("accept", "")
+    if tables.wants_table(accept):
+        return codec.json_response(
+            tables.to_table(res, [obj], None, tables.include_object(accept, params))
+        )
+    return codec.json_response(obj)
+
+
 async def dispatch_subresource(
     server: ApiServer,
     request: Request,
@@ -351,9 +369,8 @@ async def dispatch_subresource(
     sub, method = info.subresource, request.method
     if sub in ("status",) and method in ("GET", "PUT", "PATCH"):
         if method == "GET":
-            return codec.json_response(
-                await registry.get(RequestInfo(info.resource, info.namespace, info.name, None))
-            )
+            obj = await registry.get(RequestInfo(info.resource, info.namespace, info.name, None))
+            return table_or_object(request, params, info.resource, obj)
         opts = write_options(params)
         if method == "PUT":
             obj = await registry.update(info, await read_body(server, request), opts)
@@ -363,7 +380,8 @@ async def dispatch_subresource(
         return codec.json_response(obj, 200, opts.warnings + warnings)
     if sub == "scale" and method in ("GET", "PUT", "PATCH"):
         if method == "GET":
-            return codec.json_response(await subresources.get_scale(registry, info))
+            scale = await subresources.get_scale(registry, info)
+            return table_or_object(request, params, tables.SCALE, scale)
         opts = write_options(params)
         if method == "PUT":
             body = await read_body(server, request)

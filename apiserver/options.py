@@ -4,6 +4,7 @@ the namespace lifecycle, watches and subresources without importing the store.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,17 @@ from api.labels import LabelSelector, parse_selector
 from api.resources import Resource
 
 FIELD_VALIDATION = ("Strict", "Warn", "Ignore")
+
+
+def query_flag(params: Mapping[str, str], name: str) -> bool:
+    """A boolean query parameter as kube-apiserver converts it
+    (runtime.Convert_Slice_string_To_bool): absent, "0" or any case of "false" is false;
+    anything else, even an empty value or "True", is true. kubernetes_asyncio sends
+    `watch=True`; a stricter parse turns its watches into lists."""
+    if name not in params:
+        return False
+    value = params[name]
+    return not (value == "0" or value.lower() == "false")
 
 
 @dataclass

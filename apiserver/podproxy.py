@@ -22,6 +22,7 @@ from starlette.responses import Response, StreamingResponse
 
 from api import errors
 from api.resources import NODES
+from apiserver.options import query_flag
 from apiserver.requestinfo import RequestInfo
 
 DEFAULT_KUBELET_PORT = 10250
@@ -46,6 +47,14 @@ def pick_container(pod: dict[str, Any], requested: str | None) -> str:
     if requested not in containers and requested not in inits:
         raise errors.bad_request(f"container {requested} is not valid for pod {name}")
     return requested
+
+
+# Decoded as kube-apiserver decodes PodLogOptions/PodExecOptions and re-encoded for the
+# kubelet, so `follow=True` or `stdin=` mean to the kubelet what they meant to the server.
+BOOLEAN_PARAMS = frozenset(
+    {"follow", "previous", "timestamps", "insecureSkipTLSVerifyBackend"}
+    | {"stdin", "stdout", "stderr", "tty"}
+)
 
 
 def check_log_status(pod: dict[str, Any], container: str, previous: bool) -> None:
@@ -121,7 +130,7 @@ async def kubelet_target(
     container = pick_container(pod, query.get("container"))
     node_name = (pod.get("spec") or {}).get("nodeName")
     if sub == "log":
-        check_log_status(pod, container, query.get("previous") in ("true", "1"))
+        check_log_status(pod, container, query_flag(query, "previous"))
     else:
         check_exec_status(pod, container, query.getlist("command"))
     node = await registry.get(RequestInfo(NODES, None, node_name, None))
@@ -129,7 +138,12 @@ async def kubelet_target(
     host = f"[{address}]" if ":" in address else address
     path = "containerLogs" if sub == "log" else "exec"
     url = f"{scheme}://{host}:{port}/{path}/{info.namespace}/{info.name}/{container}"
-    return url, [(k, v) for k, v in query.multi_items() if k != "container"]
+    forwarded = [
+        (k, ("true" if query_flag(query, k) else "false") if k in BOOLEAN_PARAMS else v)
+        for k, v in query.multi_items()
+        if k != "container"
+    ]
+    return url, forwarded
 
 
 def check_exec_status(pod: dict[str, Any], container: str, command: list[str]) -> None:

@@ -27,6 +27,9 @@ NODE_ROLE_PREFIX = "node-role.kubernetes.io/"
 NODE_ROLE_LABEL = "kubernetes.io/role"
 
 
+# The Scale subresource's kind as the table printer sees it (it is no REST resource).
+SCALE = Resource("autoscaling", "v1", "Scale", "scale", "scale", True)
+
 # --- column definitions ------------------------------------------------------------------
 
 
@@ -344,6 +347,13 @@ COLUMNS: dict[str, list[Column]] = {
             "AllowVolumeExpansion",
             "allowVolumeExpansion shows whether the storage class allow volume expand.",
         ),
+        AGE,
+    ],
+    # autoscaling/v1 Scale, for `kubectl get <kind> <name> --subresource=scale`.
+    "Scale": [
+        _col("Name", "Name must be unique within a namespace."),
+        _col("Desired", "desired number of instances for the scaled object.", "integer"),
+        _col("Available", "actual number of observed instances of the scaled object.", "integer"),
         AGE,
     ],
 }
@@ -923,6 +933,16 @@ def _storage_class_cells(sc: Obj, now: float) -> list[Any]:
     ]
 
 
+def _scale_cells(scale: Obj, now: float) -> list[Any]:
+    meta = scale.get("metadata") or {}
+    return [
+        meta.get("name", ""),
+        int((scale.get("spec") or {}).get("replicas") or 0),
+        int((scale.get("status") or {}).get("replicas") or 0),
+        age(meta.get("creationTimestamp"), now),
+    ]
+
+
 def _default_cells(obj: Obj, now: float) -> list[Any]:
     meta = obj.get("metadata") or {}
     return [meta.get("name", ""), meta.get("creationTimestamp")]
@@ -948,6 +968,7 @@ CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
     "PersistentVolume": _pv_cells,
     "PersistentVolumeClaim": _pvc_cells,
     "StorageClass": _storage_class_cells,
+    "Scale": _scale_cells,
 }
 
 

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from api import errors
-from apiserver.options import ListOptions
+from apiserver.options import ListOptions, query_flag
 from apiserver.requestinfo import RequestInfo
 from apiserver.storage import Compacted, Storage, WatchEvent, prefix_key
 from apiserver.watchcache import WatchCache, WatcherTooSlow
@@ -33,7 +33,7 @@ class WatchRequest:
         return cls(
             parse_start(params),
             parse_timeout(params),
-            params.get("allowWatchBookmarks") in ("true", "1"),
+            query_flag(params, "allowWatchBookmarks"),
         )
 
 

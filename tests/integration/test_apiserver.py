@@ -107,6 +107,33 @@ def test_not_found_is_a_status_naming_the_object(http, namespace):
     assert body["details"] == {"name": "web", "group": "apps", "kind": "deployments"}
 
 
+def test_unknown_resource_404_carries_empty_details_as_kubernetes(http, namespace):
+    # kubectl debug dereferences details.name of a 404: Kubernetes always sends details.
+    for path in (
+        f"/api/v1/namespaces/{namespace}/gizmos",
+        "/apis/nothing.example.com/v1/gizmos",
+    ):
+        r = http.get(path)
+        assert r.status_code == 404
+        assert r.json()["details"] == {}, r.json()
+    r = http.post("/api/v1/namespaces/default/pods/x/nosuch", json={})
+    assert r.status_code in (404, 405) and "details" in r.json()
+
+
+def test_boolean_query_parameters_parse_as_kube_apiserver(http, namespace):
+    """`watch=True` (kubernetes_asyncio) is a watch; `watch=0`/`watch=False` a list."""
+    path = f"/api/v1/namespaces/{namespace}/configmaps"
+    http.post(path, json={"metadata": {"name": "b"}, "data": {}})
+    for value in ("True", "TRUE", "t", "1", ""):
+        with http.stream("GET", path, params={"watch": value, "timeoutSeconds": 1}) as r:
+            assert r.status_code == 200
+            first = json.loads(next(r.iter_lines()))
+        assert first["type"] == "ADDED", (value, first)
+    for value in ("False", "0", "false"):
+        body = http.get(path, params={"watch": value}).json()
+        assert body["kind"] == "ConfigMapList", value
+
+
 def test_stale_resource_version_is_a_conflict_and_generation_tracks_spec(http, namespace):
     path = f"/apis/apps/v1/namespaces/{namespace}/deployments"
     created = http.post(path, json=deployment("web")).json()

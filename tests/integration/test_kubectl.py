@@ -652,6 +652,11 @@ def test_scale_label_annotate(kubectl: Kubectl, http: httpx.Client, populated: s
     )
     assert "team" not in get_deployment(http, populated, "web")["metadata"]["labels"]
 
+    scale = kubectl.run(*ns, "get", "deploy", "web", "--subresource=scale").stdout.split()
+    assert scale[:4] == ["NAME", "DESIRED", "AVAILABLE", "AGE"] and scale[4:6] == ["web", "5"]
+    status = kubectl.run(*ns, "get", "deploy", "web", "--subresource=status").stdout
+    assert status.split()[:5] == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+
     assert kubectl.run(*ns, "annotate", "pod", "a", "note=hello").stdout == "pod/a annotated\n"
     pod = http.get(f"/api/v1/namespaces/{populated}/pods/a").json()
     assert pod["metadata"]["annotations"] == {"note": "hello"}

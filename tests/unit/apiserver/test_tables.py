@@ -476,7 +476,8 @@ def test_table_shape_and_row_objects():
     bare = tables.to_table(resource, [ns], include_object="None", now=NOW)
     assert "object" not in bare["rows"][0]
     for kind, columns in tables.COLUMNS.items():
-        resource = by_kind(kind)
+        resource = tables.SCALE if kind == "Scale" else by_kind(kind)
+        assert resource is not None, kind
         assert len(
             tables.to_table(resource, [{"metadata": {"name": "x"}}], now=NOW)["rows"][0]["cells"]
         ) == len(columns), kind
@@ -704,3 +705,19 @@ def test_storage_class_rows_mark_the_default():
         False,
         "30s",
     ]
+
+
+def test_scale_subresource_columns_as_kubernetes_prints_them():
+    scale = {
+        "metadata": {"name": "web", "creationTimestamp": "1970-01-12T13:46:30Z"},
+        "spec": {"replicas": 5},
+        "status": {"replicas": 3},
+    }
+    table = tables.to_table(tables.SCALE, [scale], now=NOW)
+    assert [c["name"] for c in table["columnDefinitions"]] == [
+        "Name",
+        "Desired",
+        "Available",
+        "Age",
+    ]
+    assert table["rows"][0]["cells"][:3] == ["web", 5, 3]

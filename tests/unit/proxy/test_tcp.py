@@ -5,9 +5,11 @@ standard asyncio loop and uvloop (the proxy's hot path relies on how each calls
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import socket
+import threading
 import time
 
 import pytest
@@ -74,6 +76,44 @@ def test_a_refusing_endpoint_is_skipped(run):
         listener.close()
 
     run(go())
+
+
+def test_a_live_backend_dropping_syns_is_dialled_again(run):
+    """A one-endpoint backend whose accept queue is full drops our SYNs; it drains
+    after 1.2 s. kube-proxy's dial ladder (0.25, 0.5, 1, 2 s on the same endpoint)
+    still connects; a single 1 s dial would have reset the client."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)  # one connection fills the accept queue
+    fillers = [socket.create_connection(server.getsockname(), timeout=1)]
+    port = server.getsockname()[1]
+
+    def serve_late() -> None:
+        time.sleep(1.2)
+        server.settimeout(5)
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = server.accept()
+                threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    def answer(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.settimeout(5)
+            if conn.recv(16):
+                conn.sendall(b"late\n")
+
+    async def go() -> None:
+        listener, _ = await proxy_to(Backend("127.0.0.1", port))
+        threading.Thread(target=serve_late, daemon=True).start()
+        assert await ask(listener.port) == b"late"
+        listener.close()
+
+    try:
+        run(go())
+    finally:
+        server.close()
+        for f in fillers:
+            f.close()
 
 
 @pytest.mark.parametrize("backends", [(), ("refusing",)])
