@@ -37,8 +37,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--node-monitor-period",
         type=duration,
         default=5.0,
-        help="accepted for compatibility; nodes are checked exactly when their grace ends",
+        help="how often a node whose eviction waits on its zone's state is looked at again "
+        "(nodes are otherwise checked exactly when their grace ends)",
     )
+    p.add_argument(
+        "--node-eviction-rate",
+        type=float,
+        default=0.1,
+        help="nodes per second per healthy zone whose pods may be evicted",
+    )
+    p.add_argument(
+        "--secondary-node-eviction-rate",
+        type=float,
+        default=0.01,
+        help="the same in an unhealthy zone larger than --large-cluster-size-threshold",
+    )
+    p.add_argument(
+        "--unhealthy-zone-threshold",
+        type=float,
+        default=0.55,
+        help="fraction of not-ready nodes (at least 3) that makes a zone unhealthy",
+    )
+    p.add_argument("--large-cluster-size-threshold", type=int, default=50)
     # The apiserver adds the default tolerations (DefaultTolerationSeconds admission);
     # these are accepted, as kube-controller-manager's deprecated flags were.
     p.add_argument("--default-not-ready-toleration-seconds", type=int, default=300)
@@ -63,6 +83,11 @@ def options_from(args: argparse.Namespace) -> Options:
     return Options(
         node_monitor_grace_period=args.node_monitor_grace_period,
         node_startup_grace_period=args.node_startup_grace_period,
+        node_monitor_period=args.node_monitor_period,
+        node_eviction_rate=args.node_eviction_rate,
+        secondary_node_eviction_rate=args.secondary_node_eviction_rate,
+        unhealthy_zone_threshold=args.unhealthy_zone_threshold,
+        large_cluster_size_threshold=args.large_cluster_size_threshold,
         default_not_ready_toleration_seconds=args.default_not_ready_toleration_seconds,
         default_unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
         pod_gc_period=args.pod_gc_period,

@@ -8,7 +8,8 @@ node status."). The Ready condition decides the taints: Unknown → unreachable,
 False → not-ready (both NoExecute, which evicts pods once their tolerations run out,
 and NoSchedule); True → none. Pods on a node that is not Ready are marked not ready,
 so Services stop sending them traffic. Each node is checked again exactly when its
-grace period would end."""
+grace period would end. The evicting (NoExecute) taints are rate-limited per zone and
+withheld when every zone is fully disrupted: see zones.py."""
 
 from __future__ import annotations
 
@@ -23,6 +24,15 @@ from api.resources import LEASES, NODES, PODS
 from api.taints import NO_EXECUTE, NO_SCHEDULE, NOT_READY, UNREACHABLE, UNSCHEDULABLE
 from api.timefmt import rfc3339
 from client.events import NORMAL, WARNING
+from controller.nodelifecycle.zones import (
+    NORMAL as ZONE_NORMAL,
+)
+from controller.nodelifecycle.zones import (
+    EvictionPolicy,
+    TokenBucket,
+    Zones,
+    zone_key,
+)
 from controller.util.base import Context, Controller
 from controller.util.controllerref import meta
 from controller.util.pods import condition, is_pod_ready, node_name
@@ -51,8 +61,38 @@ class _Health:
     renew_time: str | None
 
 
-def desired_taints(node: Obj) -> set[tuple[str, str]]:
-    """The managed taints a node should carry, from its Ready condition and spec."""
+# What may happen to a node's NoExecute taints (the ones that evict) this pass.
+ADD, KEEP, REMOVE = "add", "keep", "remove"
+
+
+def desired_taints(node: Obj, no_execute: str = ADD) -> set[tuple[str, str]]:
+    """The managed taints a node should carry, from its Ready condition and spec.
+    `no_execute` limits the evicting ones: ADD as the condition says, KEEP only those
+    already there (the zone's rate limit says not yet), REMOVE all of them (every
+    zone is fully disrupted)."""
+    wanted = _condition_taints(node)
+    if no_execute != ADD:
+        present = {(t.get("key"), t.get("effect")) for t in _taints(node)}
+        wanted = {
+            (key, effect)
+            for key, effect in wanted
+            if effect != NO_EXECUTE or (no_execute == KEEP and (key, effect) in present)
+        }
+    return wanted
+
+
+def has_managed_no_execute(node: Obj) -> bool:
+    return any(
+        (t.get("key"), t.get("effect")) in MANAGED_TAINTS and t.get("effect") == NO_EXECUTE
+        for t in _taints(node)
+    )
+
+
+def _taints(node: Obj) -> list[Obj]:
+    return list((node.get("spec") or {}).get("taints") or [])
+
+
+def _condition_taints(node: Obj) -> set[tuple[str, str]]:
     ready = condition(node, "Ready")
     status = ready.get("status") if ready else None
     wanted: set[tuple[str, str]] = set()
@@ -65,10 +105,10 @@ def desired_taints(node: Obj) -> set[tuple[str, str]]:
     return wanted
 
 
-def reconciled_taints(node: Obj, now: float) -> list[Obj]:
+def reconciled_taints(node: Obj, now: float, no_execute: str = ADD) -> list[Obj]:
     """The node's taints with the managed ones made right; others untouched."""
-    current = list((node.get("spec") or {}).get("taints") or [])
-    wanted = desired_taints(node)
+    current = _taints(node)
+    wanted = desired_taints(node, no_execute)
     kept = [
         t
         for t in current
@@ -132,6 +172,19 @@ class NodeLifecycleController(Controller):
         self._health: dict[str, _Health] = {}
         self.grace = ctx.options.node_monitor_grace_period
         self.startup_grace = ctx.options.node_startup_grace_period
+        self.monitor_period = ctx.options.node_monitor_period
+        options = ctx.options
+        self.eviction = EvictionPolicy(
+            options.node_eviction_rate,
+            options.secondary_node_eviction_rate,
+            options.unhealthy_zone_threshold,
+            options.large_cluster_size_threshold,
+        )
+        self._limiters: dict[str, TokenBucket] = {}
+        self._zones: tuple[float, Zones] | None = None
+        self._zone_states: dict[str, str] = {}
+        self._master_disruption = False
+        self._waiting_since: dict[str, float] = {}  # node -> first wanted NoExecute
 
     # ---- events --------------------------------------------------------------
     def _lease_changed(self, lease: Obj) -> None:
@@ -140,6 +193,7 @@ class NodeLifecycleController(Controller):
 
     def _node_deleted(self, node: Obj) -> None:
         self._health.pop(meta(node).get("name") or "", None)
+        self._waiting_since.pop(meta(node).get("name") or "", None)
 
     def _pod_changed(self, pod: Obj) -> None:
         """A pod turning Ready on a node that is not Ready must be marked again."""
@@ -164,7 +218,10 @@ class NodeLifecycleController(Controller):
             node = await self._mark_unknown(node)
         else:
             self.enqueue_after(name, expires - now + 0.05)
-        node = await self._reconcile_taints(node)
+        no_execute, retry = self._no_execute_decision(node, now)
+        if retry is not None:
+            self.enqueue_after(name, retry)
+        node = await self._reconcile_taints(node, no_execute)
         ready = condition(node, "Ready")
         if ready is not None and ready.get("status") != "True":
             await self._mark_pods_not_ready(node)
@@ -183,6 +240,59 @@ class NodeLifecycleController(Controller):
             health.probed_at, health.heartbeat, health.renew_time = now, heartbeat, renew
         return health
 
+    # ---- zones and the eviction rate -----------------------------------------
+    def _no_execute_decision(self, node: Obj, now: float) -> tuple[str, float | None]:
+        """Whether this node's NoExecute taints may be added now, and when to look
+        again if not (see zones.py)."""
+        zones = self._current_zones(now)
+        if zones.all_fully_disrupted:
+            return REMOVE, None
+        name = meta(node).get("name") or ""
+        wants = any(e == NO_EXECUTE for _k, e in desired_taints(node))
+        if not wants or has_managed_no_execute(node):
+            self._waiting_since.pop(name, None)
+            return ADD, None  # nothing to add, or a swap of one evicting taint for another
+        # Settle for one monitor period first, as Kubernetes' periodic pass does: nodes
+        # that failed together are all counted before their zone's state is judged.
+        since = self._waiting_since.setdefault(name, now)
+        if now - since < self.monitor_period:
+            return KEEP, since + self.monitor_period - now + 0.05
+        zone = zone_key(node)
+        state = zones.states.get(zone, ZONE_NORMAL)
+        rate = self.eviction.rate(state, len(zones.members.get(zone, ())))
+        limiter = self._limiters.setdefault(zone, TokenBucket(rate))
+        limiter.set_rate(rate)
+        wait = limiter.try_take()
+        if wait == 0.0:
+            return ADD, None
+        return KEEP, min(wait, self.monitor_period) + 0.05
+
+    def _current_zones(self, now: float) -> Zones:
+        """The zones from the node cache, recomputed at most every half second (a
+        reconcile per node must not cost a pass over every node)."""
+        if self._zones is None or now - self._zones[0] > 0.5:
+            zones = Zones.of(self.nodes.list(), self.eviction.unhealthy_zone_threshold)
+            self._zones = (now, zones)
+            self._note_transitions(zones, now)
+        return self._zones[1]
+
+    def _note_transitions(self, zones: Zones, now: float) -> None:
+        for zone, state in zones.states.items():
+            if self._zone_states.get(zone, ZONE_NORMAL) != state:
+                log.info("zone %r is now in state %s", zone.replace("\x00", ""), state)
+        self._zone_states = dict(zones.states)
+        if zones.all_fully_disrupted and not self._master_disruption:
+            log.warning("all nodes are not ready: entering master disruption mode (no evictions)")
+        elif self._master_disruption and not zones.all_fully_disrupted:
+            log.info("some nodes are ready: exiting master disruption mode")
+            for health in self._health.values():  # every node gets a fresh grace period
+                health.probed_at = now
+        else:
+            return
+        self._master_disruption = zones.all_fully_disrupted
+        for node in self.nodes.list():
+            self.enqueue_key(meta(node).get("name"))
+
     async def _mark_unknown(self, node: Obj) -> Obj:
         conditions = unknown_conditions(node, time.time())
         if conditions is None:
@@ -196,8 +306,8 @@ class NodeLifecycleController(Controller):
         )
         return written
 
-    async def _reconcile_taints(self, node: Obj) -> Obj:
-        taints = reconciled_taints(node, time.time())
+    async def _reconcile_taints(self, node: Obj, no_execute: str) -> Obj:
+        taints = reconciled_taints(node, time.time(), no_execute)
         if taints == list((node.get("spec") or {}).get("taints") or []):
             return node
         spec = {**(node.get("spec") or {}), "taints": taints}

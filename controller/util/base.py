@@ -32,6 +32,11 @@ class Options:
 
     node_monitor_grace_period: float = 40.0
     node_startup_grace_period: float = 60.0
+    node_monitor_period: float = 5.0
+    node_eviction_rate: float = 0.1
+    secondary_node_eviction_rate: float = 0.01
+    unhealthy_zone_threshold: float = 0.55
+    large_cluster_size_threshold: int = 50
     default_not_ready_toleration_seconds: int = 300
     default_unreachable_toleration_seconds: int = 300
     pod_gc_period: float = 20.0

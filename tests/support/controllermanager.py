@@ -11,6 +11,7 @@ from typing import Any
 from deploy import processes
 
 GRACE = 4  # --node-monitor-grace-period in seconds: nodes go Unknown quickly in tests
+MONITOR_PERIOD = 1  # --node-monitor-period: evicting taints settle this long
 
 
 class ManagerProcess:
@@ -37,6 +38,8 @@ class ManagerProcess:
             str(self.apiserver.kubeconfig),
             "--node-monitor-grace-period",
             f"{GRACE}s",
+            "--node-monitor-period",
+            f"{MONITOR_PERIOD}s",
             *self.extra,
         ]
         self.process = processes.spawn("controller-manager", argv, self.log_path)

@@ -73,3 +73,13 @@ def test_time_parsing():
     assert parse_time("yesterday") is None and parse_time(None) is None
     assert parse_duration("40s") == 40 and parse_duration("1m30s") == 90
     assert parse_duration("500ms") == 0.5 and parse_duration("4") == 4
+
+
+def test_evicting_taints_can_be_held_back_or_lifted():
+    unknown = node("Unknown")
+    assert desired_taints(unknown, "keep") == {(UNREACHABLE, "NoSchedule")}
+    assert desired_taints(unknown, "remove") == {(UNREACHABLE, "NoSchedule")}
+    held = node("Unknown", [{"key": UNREACHABLE, "effect": "NoExecute"}])
+    assert (UNREACHABLE, "NoExecute") in desired_taints(held, "keep")
+    lifted = {(t["key"], t["effect"]) for t in reconciled_taints(held, NOW, "remove")}
+    assert lifted == {(UNREACHABLE, "NoSchedule")}
