@@ -88,6 +88,8 @@ SERVICES = Resource(
 )
 ENDPOINTS = Resource("", "v1", "Endpoints", "endpoints", "endpoints", True, ("ep",))
 EVENTS = Resource("", "v1", "Event", "events", "event", True, ("ev",))
+# events.k8s.io/v1 serves the same stored Events in its own shape (api/conversion).
+EVENTS_V1 = Resource("events.k8s.io", "v1", "Event", "events", "event", True, ("ev",))
 CONFIGMAPS = Resource("", "v1", "ConfigMap", "configmaps", "configmap", True, ("cm",))
 SECRETS = Resource("", "v1", "Secret", "secrets", "secret", True)
 DEPLOYMENTS = Resource(
@@ -187,6 +189,7 @@ RESOURCES: tuple[Resource, ...] = (
     PERSISTENTVOLUMES,
     PERSISTENTVOLUMECLAIMS,
     STORAGECLASSES,
+    EVENTS_V1,  # after core events: by_kind("Event") and "events" mean the core ones
 )
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aetcd.exceptions
@@ -15,6 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from api import conversion as conversions
 from api import errors, remotecommand
 from api.resources import Resource
 from apiserver import codec, discovery, subresources, tables, watch, wsproxy
@@ -22,6 +23,7 @@ from apiserver.admission import Admission
 from apiserver.allocator import Allocator
 from apiserver.auth import bearer_token, is_public, load_token_file
 from apiserver.config import Config
+from apiserver.conversion import ConvertingRegistry
 from apiserver.namespaces import NamespaceLifecycle
 from apiserver.openapi.routes import router as openapi_router
 from apiserver.options import (
@@ -253,7 +255,6 @@ async def dispatch(
     method = request.method
     params = dict(request.query_params)
     res = info.resource
-    registry = server.registry
     accept = request.headers.get("accept", "")
     verb = _verb(method, info, params)
     if verb not in res.verbs and not info.subresource:
@@ -262,21 +263,43 @@ async def dispatch(
     if info.subresource:
         return await dispatch_subresource(server, request, info, params, warnings)
 
+    # A served version stored in another shape goes through its conversion; tables
+    # and watches read the stored form, which is what the printers know.
+    conversion = conversions.for_resource(res)
+    registry: Registry | ConvertingRegistry = server.registry
+    stored_res: Resource = res
+    served: Callable[[dict], dict] = _same
+    list_opts: Callable[[Resource, dict[str, str]], ListOptions] = ListOptions.parse
+    if conversion is not None:
+        converting = ConvertingRegistry(server.registry, conversion)
+        registry, stored_res, served = converting, conversion.storage, conversion.to_served
+        list_opts = lambda _res, p: converting.list_options(p)  # noqa: E731
+
+    def as_table(objects: list[dict], list_meta: dict | None) -> dict:
+        if conversion is not None:
+            objects = [conversion.to_storage(o) for o in objects]
+        return tables.to_table(
+            stored_res, objects, list_meta, tables.include_object(accept, params)
+        )
+
     if verb == "watch":
-        list_opts = ListOptions.parse(res, params)
         table = tables.wants_table(accept)
         include = tables.include_object(accept, params) if table else "None"
 
         def encode(event_type: str, obj: dict) -> bytes:
             if table and event_type in ("ADDED", "MODIFIED", "DELETED"):
-                obj = tables.to_table(res, [obj], None, include)
+                obj = tables.to_table(stored_res, [obj], None, include)
+            elif event_type in ("ADDED", "MODIFIED", "DELETED"):
+                obj = served(obj)
+            elif event_type == "BOOKMARK":
+                obj = {**obj, "apiVersion": res.api_version}
             return codec.dumps({"type": event_type, "object": obj}) + b"\n"
 
         body = watch.stream(
             server.storage,
             server.cache,
-            info,
-            list_opts,
+            RequestInfo(stored_res, info.namespace, info.name, None),
+            list_opts(res, params),
             watch.WatchRequest.parse(params),
             encode,
             server.config.bookmark_interval_seconds,
@@ -285,20 +308,14 @@ async def dispatch(
             body, media_type="application/json", headers={"Transfer-Encoding": "chunked"}
         )
     if verb == "list":
-        listed = await registry.list(info, ListOptions.parse(res, params))
+        listed = await registry.list(info, list_opts(res, params))
         if tables.wants_table(accept):
-            return codec.json_response(
-                tables.to_table(
-                    res, listed["items"], listed["metadata"], tables.include_object(accept, params)
-                )
-            )
+            return codec.json_response(as_table(listed["items"], listed["metadata"]))
         return codec.json_response(listed)
     if verb == "get":
         obj = await registry.get(info)
         if tables.wants_table(accept):
-            return codec.json_response(
-                tables.to_table(res, [obj], None, tables.include_object(accept, params))
-            )
+            return codec.json_response(as_table([obj], None))
         return codec.json_response(obj)
     if verb == "create":
         opts = write_options(params)
@@ -321,9 +338,13 @@ async def dispatch(
         return codec.json_response(obj)
     if verb == "deletecollection":
         dopts = DeleteOptions.parse(params, await read_body(server, request))
-        listed = await registry.delete_collection(info, ListOptions.parse(res, params), dopts)
+        listed = await registry.delete_collection(info, list_opts(res, params), dopts)
         return codec.json_response(listed)
     raise errors.method_not_allowed(f"{method} is not supported")
+
+
+def _same(obj: dict) -> dict:
+    return obj
 
 
 def _verb(method: str, info: RequestInfo, params: dict[str, str]) -> str:

@@ -403,6 +403,23 @@ class Registry:
     def key(info: RequestInfo) -> str:
         return object_key(info.resource.plural, info.namespace, info.name or "")
 
+    def decode_object(self, info: RequestInfo, body: Any, opts: WriteOptions) -> dict:
+        """A request body checked against `info`'s kind and schema (for conversions)."""
+        return self._decode_object(info, body, opts)
+
+    def apply_patch_doc(
+        self, info: RequestInfo, patch_type: str, doc: Any, current: dict, opts: WriteOptions
+    ) -> dict:
+        """`current` with a patch document applied (for conversions)."""
+        return self._apply_patch_doc(info, patch_type, doc, current, opts)
+
+    @staticmethod
+    def apply_body(info: RequestInfo, doc: Any, opts: WriteOptions) -> dict:
+        """The object a server-side apply creates when nothing exists yet."""
+        return patch.apply_patch(
+            None, _apply_body(info, doc), opts.field_manager or "unknown", opts.force
+        )
+
     def _decode_object(self, info: RequestInfo, body: Any, opts: WriteOptions) -> dict:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON or YAML object")

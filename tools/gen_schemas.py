@@ -14,7 +14,8 @@ from kubernetes.client import models
 from api.resources import RESOURCES
 
 EXTRA_ROOTS = ("V1Status", "V1Binding", "V1Scale", "V1DeleteOptions", "V1Eviction")
-CLASS_NAMES = {"Event": "CoreV1Event"}  # the client's names where they differ
+# the client's names where they differ from V1<Kind>
+CLASS_NAMES = {"v1/Event": "CoreV1Event", "events.k8s.io/v1/Event": "EventsV1Event"}
 OUT = Path(__file__).resolve().parent.parent / "api" / "schemas" / "definitions.json"
 PRIMITIVES: dict[str, dict[str, Any]] = {
     "str": {"type": "string"},
@@ -63,7 +64,10 @@ def model_schema(name: str, pending: list[str]) -> dict:
 
 
 def main() -> None:
-    roots = {f"{r.api_version}/{r.kind}": CLASS_NAMES.get(r.kind, f"V1{r.kind}") for r in RESOURCES}
+    roots = {
+        f"{r.api_version}/{r.kind}": CLASS_NAMES.get(f"{r.api_version}/{r.kind}", f"V1{r.kind}")
+        for r in RESOURCES
+    }
     pending = [*roots.values(), *EXTRA_ROOTS]
     definitions: dict[str, dict] = {}
     while pending:
