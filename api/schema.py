@@ -184,6 +184,53 @@ def type_errors(api_version: str, kind: str, obj: Any) -> list[dict]:
     return _check(api_version, kind, obj).type_causes
 
 
+def drop_nulls(api_version: str, kind: str, obj: Any) -> Any:
+    """A copy of `obj` as Go's JSON decoding sees it: a null field is an absent one,
+    a null list item or map value is the zero value of its type (`containers: [null]`
+    is one empty container, for validation to name what it lacks). Free-form fields
+    keep their nulls."""
+    root = root_definition(api_version, kind)
+    if root is None or not isinstance(obj, dict):
+        return copy.deepcopy(obj)
+    return _without_nulls({"$ref": root}, obj, ("", ""))
+
+
+_ZERO: dict[str, Any] = {"string": "", "integer": 0, "number": 0, "boolean": False}
+
+
+def _zero(node: dict) -> Any:
+    if "$ref" in node or node.get("type") == "object":
+        return {}
+    if node.get("type") == "array":
+        return []
+    return _ZERO.get(node.get("type") or "", "")
+
+
+def _without_nulls(node: dict, value: Any, where: tuple[str, str]) -> Any:
+    if where in FREE_FORM_FIELDS:
+        return copy.deepcopy(value)
+    if "$ref" in node and isinstance(value, dict):
+        name = node["$ref"]
+        props = definitions().get(name, {}).get("properties") or {}
+        return {
+            k: _without_nulls(props.get(k, {}), v, (name, k))
+            for k, v in value.items()
+            if v is not None
+        }
+    if node.get("type") == "array" and isinstance(value, list):
+        items = node.get("items", {})
+        return [_zero(items) if v is None else _without_nulls(items, v, where) for v in value]
+    if node.get("type") == "object" and isinstance(value, dict):
+        values = node.get("additionalProperties")
+        if values is None:
+            return copy.deepcopy(value)
+        return {
+            k: _zero(values) if v is None else _without_nulls(values, v, where)
+            for k, v in value.items()
+        }
+    return copy.deepcopy(value)
+
+
 def prune_unknown(api_version: str, kind: str, obj: Any) -> Any:
     """A copy of `obj` without the fields unknown_fields reports (what Kubernetes'
     non-strict decoding drops). Values of the wrong type are kept as they are."""

@@ -80,5 +80,13 @@ def warning_headers(warnings: list[str] | None) -> dict[str, str] | None:
         return None
     # Starlette takes one value per header name; Kubernetes clients accept a
     # comma-separated list of warn-values in one Warning header.
-    values = [f'299 - "{w.replace(chr(34), chr(39))}"' for w in dict.fromkeys(warnings)]
-    return {"Warning": ", ".join(values)}
+    values = [f"299 - {_quoted(w)}" for w in dict.fromkeys(warnings)]
+    # The header carries UTF-8 as Go's net/http sends it; Starlette writes latin-1.
+    return {"Warning": ", ".join(values).encode("utf-8").decode("latin-1")}
+
+
+def _quoted(text: str) -> str:
+    """Kubernetes' makeQuotedString: quotes and backslashes escaped; control characters
+    (which no header may carry) become spaces."""
+    clean = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text)
+    return '"' + clean.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -68,6 +68,32 @@ class ListOptions:
         return self.field_selector is None or self.field_selector.matches(obj)
 
 
+# The fields of metav1.DeleteOptions a body may carry, with their JSON types (bool is
+# an int in Python: checked apart).
+_DELETE_OPTION_TYPES: dict[str, type | tuple[type, ...]] = {
+    "gracePeriodSeconds": int,
+    "propagationPolicy": str,
+    "orphanDependents": bool,
+    "preconditions": dict,
+    "dryRun": list,
+}
+_TYPE_WORDS: dict[type | tuple[type, ...], str] = {
+    int: "an integer",
+    str: "a string",
+    bool: "a boolean",
+    dict: "an object",
+    list: "an array",
+}
+
+
+def _json_type(value: Any) -> str:
+    for t, word in ((bool, "a boolean"), (int, "a number"), (float, "a number"),
+                    (str, "a string"), (list, "an array"), (dict, "an object")):  # fmt: skip
+        if isinstance(value, t):
+            return word
+    return "null"
+
+
 @dataclass
 class DeleteOptions:
     grace_period_seconds: int | None = None
@@ -78,7 +104,18 @@ class DeleteOptions:
 
     @classmethod
     def parse(cls, params: dict[str, str], body: Any) -> DeleteOptions:
-        opts = body if isinstance(body, dict) else {}
+        if body is not None and not isinstance(body, dict):
+            raise errors.bad_request(
+                f"the body of a delete must be a DeleteOptions object, not {_json_type(body)}"
+            )
+        opts = body or {}
+        for name, want in _DELETE_OPTION_TYPES.items():
+            value = opts.get(name)
+            if value is not None and not isinstance(value, want):
+                raise errors.bad_request(
+                    f"DeleteOptions.{name}: cannot decode {_json_type(value)} as "
+                    f"{_TYPE_WORDS[want]}"
+                )
         grace = params.get("gracePeriodSeconds", opts.get("gracePeriodSeconds"))
         policy = params.get("propagationPolicy", opts.get("propagationPolicy"))
         if opts.get("orphanDependents") is True and not policy:

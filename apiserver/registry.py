@@ -423,8 +423,9 @@ class Registry:
     def _decode_object(self, info: RequestInfo, body: Any, opts: WriteOptions) -> dict:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON or YAML object")
-        self._check_body_identity(info, body)
         res = info.resource
+        body = schema.drop_nulls(res.api_version, res.kind, body)
+        self._check_body_identity(info, body)
         # Kubernetes names the kind when a request body (not a patch) fails to decode.
         decoding = f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
         return self._check_fields(info, copy.deepcopy(body), opts, decoding)
@@ -452,7 +453,8 @@ class Registry:
                 "request"
             )
         body["apiVersion"], body["kind"] = res.api_version, res.kind
-        body.setdefault("metadata", {})
+        if body.get("metadata") is None:
+            body["metadata"] = {}
 
     @staticmethod
     def _check_fields(
@@ -461,6 +463,7 @@ class Registry:
         """Unknown fields: 400 under Strict, a warning under Warn; dropped unless Strict
         fails. Fields minik keeps but does not act on are warned about."""
         res = info.resource
+        obj = schema.drop_nulls(res.api_version, res.kind, obj)
         type_causes = schema.type_errors(res.api_version, res.kind, obj)
         if type_causes:
             name = (obj.get("metadata") or {}).get("name") or info.name or ""

@@ -214,3 +214,19 @@ def test_ignored_fields_in_every_pod_template(kind, where):
     spec["containers"] = [{"name": "c", "image": "x", "tty": True}]
     spec["volumes"] = [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]
     assert schema.ignored_fields(kind, obj) == [".".join(where) + ".containers[0].tty"]
+
+
+def test_nulls_decode_as_go_does():
+    body = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "labels": {"a": None}, "creationTimestamp": None},
+        "spec": {"containers": [None, {"name": "c", "image": None}], "nodeSelector": None},
+    }
+    assert schema.drop_nulls("v1", "Pod", body) == {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "labels": {"a": ""}},
+        "spec": {"containers": [{}, {"name": "c"}]},
+    }
+    assert schema.drop_nulls("v1", "Pod", {"metadata": None}) == {}
