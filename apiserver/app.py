@@ -3,14 +3,15 @@ registry, plus discovery, OpenAPI, health and authentication."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aetcd.exceptions
 from fastapi import FastAPI, Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -18,7 +19,7 @@ from starlette.websockets import WebSocket
 from api import conversion as conversions
 from api import errors, remotecommand
 from api.resources import Resource
-from apiserver import codec, discovery, subresources, tables, watch, wsproxy
+from apiserver import codec, discovery, health, subresources, tables, watch, wsproxy
 from apiserver.admission import Admission
 from apiserver.allocator import Allocator
 from apiserver.auth import bearer_token, is_public, load_token_file
@@ -93,15 +94,22 @@ def create_app(config: Config) -> FastAPI:
     async def version() -> Response:
         return codec.json_response(discovery.version_info())
 
-    @app.get("/healthz")
-    @app.get("/livez")
-    @app.get("/readyz")
-    async def health() -> Response:
-        try:
+    async def etcd_check() -> None:
+        async with asyncio.timeout(2):  # kube-apiserver's etcd check times out at 2 s
             await server.storage.revision()
-        except Exception as err:
-            return PlainTextResponse(f"etcd: {err}", status_code=503)
-        return PlainTextResponse("ok")
+
+    checks = health.base_checks(etcd_check)
+
+    def health_route(endpoint: health.Endpoint) -> Callable[..., Awaitable[Response]]:
+        async def answer(request: Request) -> Response:
+            check = request.path_params.get("check")
+            return await health.respond(endpoint, checks, request.query_params, check)
+
+        return answer
+
+    for endpoint in health.endpoints().values():
+        app.add_route(f"/{endpoint.name}", health_route(endpoint), methods=["GET"])
+        app.add_route(f"/{endpoint.name}/{{check}}", health_route(endpoint), methods=["GET"])
 
     @app.get("/api")
     async def core_versions(request: Request) -> Response:

@@ -84,6 +84,16 @@ def _endpoint(url: str) -> tuple[str, int]:
     return parsed.hostname or "127.0.0.1", parsed.port or 2379
 
 
+# gRPC's reconnect back-off grows to 120 s by default: after a 30 s etcd outage the
+# first write waited 17.6 s. Capped at 1 s, the store is writable about a second after
+# etcd returns.
+GRPC_OPTIONS = {
+    "grpc.initial_reconnect_backoff_ms": 200,
+    "grpc.min_reconnect_backoff_ms": 200,
+    "grpc.max_reconnect_backoff_ms": 1000,
+}
+
+
 class Storage:
     """A thin, typed layer over aetcd with Kubernetes' storage semantics."""
 
@@ -95,7 +105,7 @@ class Storage:
     async def connect(self) -> None:
         last: Exception | None = None
         for host, port in self._endpoints:
-            client = aetcd.Client(host=host, port=port, timeout=10)
+            client = aetcd.Client(host=host, port=port, timeout=10, options=GRPC_OPTIONS)
             try:
                 await client.connect()
                 await client.status()
