@@ -23,6 +23,7 @@ from apiserver import codec, discovery, health, subresources, tables, watch, wsp
 from apiserver.admission import Admission
 from apiserver.allocator import Allocator
 from apiserver.auth import bearer_token, is_public, load_token_file
+from apiserver.compactor import Compactor
 from apiserver.config import Config
 from apiserver.conversion import ConvertingRegistry
 from apiserver.namespaces import NamespaceLifecycle
@@ -63,14 +64,17 @@ class ApiServer:
         self.namespaces = NamespaceLifecycle(self.registry)
         self.admission.namespaces = self.namespaces
         self.cache = WatchCache(self.storage)
+        self.compactor = Compactor(self.storage, config.etcd_compaction_interval)
         self.users = load_token_file(config.token_auth_file) if config.token_auth_file else None
 
     async def start(self) -> None:
         await self.storage.connect()
         await self.namespaces.bootstrap()
         await ensure_kubernetes_service(self.registry, self.config, self.allocator.kubernetes_ip)
+        self.compactor.start()
 
     async def stop(self) -> None:
+        await self.compactor.stop()
         await self.namespaces.stop()
         await self.cache.stop()
         await self.storage.close()

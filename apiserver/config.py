@@ -6,6 +6,7 @@ import argparse
 import ipaddress
 from dataclasses import dataclass, field
 
+from componentbase.flags import duration
 from componentbase.logs import add_verbosity_flag
 
 
@@ -25,6 +26,7 @@ class Config:
     default_unreachable_toleration_seconds: int = 300
     max_request_bytes: int = 3 * 1024 * 1024
     bookmark_interval_seconds: float = 5.0
+    etcd_compaction_interval: float = 300.0
     verbosity: int = 0  # -v, as klog's (componentbase.logs)
     workers: int = 1
 
@@ -68,6 +70,12 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--default-not-ready-toleration-seconds", type=int, default=300)
     p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300)
     p.add_argument("--bookmark-interval-seconds", type=float, default=5.0)
+    p.add_argument(
+        "--etcd-compaction-interval",
+        type=duration,
+        default=300.0,
+        help="how often etcd's history is compacted (Go duration; 0 disables)",
+    )
     add_verbosity_flag(p)
     p.add_argument(
         "--workers",
@@ -90,6 +98,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         default_not_ready_toleration_seconds=a.default_not_ready_toleration_seconds,
         default_unreachable_toleration_seconds=a.default_unreachable_toleration_seconds,
         bookmark_interval_seconds=a.bookmark_interval_seconds,
+        etcd_compaction_interval=a.etcd_compaction_interval,
         verbosity=a.verbosity,
         workers=max(1, a.workers),
     )

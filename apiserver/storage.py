@@ -94,6 +94,9 @@ GRPC_OPTIONS = {
 }
 
 
+COMPACT_REV_KEY = "compact_rev_key"  # kube-apiserver's, shared by all apiservers
+
+
 class Storage:
     """A thin, typed layer over aetcd with Kubernetes' storage semantics."""
 
@@ -148,6 +151,27 @@ class Storage:
     async def list_keys(self, prefix: str) -> builtins.list[str]:
         resp = await self.client.get_prefix(prefix.encode(), keys_only=True)
         return [kv.key.decode() for kv in resp.kvs]
+
+    async def compact_turn(self, seen_version: int, revision: int) -> tuple[int, int]:
+        """One turn of kube-apiserver's compactor. Whoever moves the shared
+        `compact_rev_key` from `seen_version` (a compare-and-swap on its version, so
+        several apiservers compact once per interval between them) compacts etcd's
+        history up to `revision`, the revision seen one interval ago. Returns the key's
+        version now and the store's current revision, for the next turn."""
+        tx = self.client.transactions
+        key = COMPACT_REV_KEY.encode()
+        ok, responses = await self.client.transaction(
+            compare=[tx.version(key) == seen_version],
+            success=[tx.put(key, str(revision).encode())],
+            failure=[tx.get(key)],
+        )
+        current = await self.revision()
+        if not ok:
+            _value, kv = responses[0][0]
+            return kv.version, current
+        if revision > 0:  # nothing to compact on the first turn
+            await self.client.compact(revision)
+        return seen_version + 1, current
 
     async def create(
         self, key: str, obj: dict, extra_creates: dict[str, bytes] | None = None
