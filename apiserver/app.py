@@ -43,6 +43,7 @@ from apiserver.watchcache import WatchCache
 
 log = logging.getLogger(__name__)
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+NO_SPACE = "database space exceeded"  # etcd's words when its space quota is full
 
 
 class ApiServer:
@@ -102,7 +103,13 @@ def create_app(config: Config) -> FastAPI:
         async with asyncio.timeout(2):  # kube-apiserver's etcd check times out at 2 s
             await server.storage.revision()
 
-    checks = health.base_checks(etcd_check)
+    async def etcd_readiness_check() -> None:
+        async with asyncio.timeout(2):
+            await server.storage.revision()
+            if alarms := await server.storage.alarms():
+                raise StorageError(f"etcd alarm {', '.join(alarms)}: writes are refused")
+
+    checks = health.base_checks(etcd_check, etcd_readiness_check)
 
     def health_route(endpoint: health.Endpoint) -> Callable[..., Awaitable[Response]]:
         async def answer(request: Request) -> Response:
@@ -223,6 +230,8 @@ async def handle(
     except errors.ApiError as err:
         return codec.error_response(err, warnings)
     except (StorageError, aetcd.exceptions.ClientError) as err:
+        if NO_SPACE in str(err):  # as kube-apiserver passes it on: a 500 naming the cause
+            return codec.error_response(errors.internal(f"etcdserver: mvcc: {NO_SPACE}"))
         return codec.error_response(errors.ApiError(503, f"storage unavailable: {err}"))
     except Exception as err:
         log.exception("%s %s failed", request.method, request.url.path)

@@ -37,9 +37,10 @@ def endpoints() -> dict[str, Endpoint]:
     }
 
 
-def base_checks(etcd: Check) -> dict[str, Check]:
-    """The apiserver's checks by name; `etcd` reads from the store."""
-    return {"ping": _ok, "log": _ok, "etcd": etcd, "etcd-readiness": etcd}
+def base_checks(etcd: Check, etcd_readiness: Check) -> dict[str, Check]:
+    """The apiserver's checks by name: `etcd` reads from the store; `etcd-readiness`
+    also fails while etcd refuses writes (a NOSPACE alarm)."""
+    return {"ping": _ok, "log": _ok, "etcd": etcd, "etcd-readiness": etcd_readiness}
 
 
 async def respond(

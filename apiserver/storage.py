@@ -152,6 +152,12 @@ class Storage:
         resp = await self.client.get_prefix(prefix.encode(), keys_only=True)
         return [kv.key.decode() for kv in resp.kvs]
 
+    async def alarms(self) -> builtins.list[str]:
+        """etcd's active alarms by name (NOSPACE: the space quota is full and etcd
+        refuses every write until it is compacted, defragmented and disarmed)."""
+        names = {1: "NOSPACE", 2: "CORRUPT"}
+        return [names.get(a.alarm_type, str(a.alarm_type)) async for a in self.client.list_alarms()]
+
     async def compact_turn(self, seen_version: int, revision: int) -> tuple[int, int]:
         """One turn of kube-apiserver's compactor. Whoever moves the shared
         `compact_rev_key` from `seen_version` (a compare-and-swap on its version, so

@@ -112,7 +112,13 @@ def spawn(name: str, argv: list[str], log_path: Path, env: dict[str, str] | None
     return Process(name, popen, log_path)
 
 
-def start_etcd(data_dir: Path, client_port: int, peer_port: int, log_path: Path) -> Process:
+def start_etcd(
+    data_dir: Path,
+    client_port: int,
+    peer_port: int,
+    log_path: Path,
+    quota_bytes: int = 2 * 1024**3,
+) -> Process:
     client_url = f"http://127.0.0.1:{client_port}"
     peer_url = f"http://127.0.0.1:{peer_port}"
     argv = [
@@ -132,7 +138,7 @@ def start_etcd(data_dir: Path, client_port: int, peer_port: int, log_path: Path)
         "--initial-cluster",
         f"minik={peer_url}",
         "--quota-backend-bytes",
-        str(2 * 1024**3),
+        str(quota_bytes),
         "--log-level",
         "warn",
     ]

@@ -56,3 +56,32 @@ def test_livez_survives_an_etcd_outage_and_writes_resume_quickly() -> None:
         apiserver.stop()
         etcd.process.stop()
         remove_workdir(workdir)
+
+
+def test_a_full_etcd_refuses_writes_with_a_clear_status_and_readyz_says_so() -> None:
+    workdir = make_workdir("minik-nospace-")
+    client_port, peer_port = processes.free_port(), processes.free_port()
+    proc = processes.start_etcd(
+        workdir / "etcd", client_port, peer_port, workdir / "etcd.log", quota_bytes=2 * 1024**2
+    )
+    etcd = Etcd(f"http://127.0.0.1:{client_port}", workdir / "etcd", proc)
+    apiserver = start_apiserver(etcd, workdir / "apiserver")
+    path = "/api/v1/namespaces/default/configmaps"
+    try:
+        with apiserver.http() as http:
+            big = {"metadata": {"generateName": "big-"}, "data": {"x": "y" * 50_000}}
+            for _ in range(400):  # 2 MiB quota: full after a few dozen
+                r = http.post(path, json=big)
+                if r.status_code != 201:
+                    break
+            assert r.status_code == 500, r.text
+            assert r.json()["message"] == "etcdserver: mvcc: database space exceeded"
+            assert http.get(path).status_code == 200  # reads still work
+            assert http.get("/livez").status_code == 200
+            ready = http.get("/readyz", params={"verbose": "1"})
+            assert ready.status_code == 500 and "[-]etcd-readiness failed" in ready.text
+            assert "NOSPACE" in http.get("/readyz/etcd-readiness").text
+    finally:
+        apiserver.stop()
+        etcd.process.stop()
+        remove_workdir(workdir)

@@ -13,7 +13,7 @@ async def _down() -> None:
     raise ConnectionError("etcd unreachable")
 
 
-CHECKS = health.base_checks(_down)
+CHECKS = health.base_checks(_down, _down)
 ENDPOINTS = health.endpoints()
 
 
