@@ -166,6 +166,9 @@ PERSISTENTVOLUMECLAIMS = Resource(
 STORAGECLASSES = Resource(
     "storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", False, ("sc",)
 )
+PRIORITYCLASSES = Resource(
+    "scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", False, ("pc",)
+)
 
 RESOURCES: tuple[Resource, ...] = (
     NAMESPACES,
@@ -187,6 +190,7 @@ RESOURCES: tuple[Resource, ...] = (
     PERSISTENTVOLUMES,
     PERSISTENTVOLUMECLAIMS,
     STORAGECLASSES,
+    PRIORITYCLASSES,
 )
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

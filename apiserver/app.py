@@ -24,6 +24,7 @@ from apiserver.config import Config
 from apiserver.namespaces import NamespaceLifecycle
 from apiserver.openapi.routes import router as openapi_router
 from apiserver.options import FIELD_VALIDATION, DeleteOptions, ListOptions, WriteOptions
+from apiserver.priorityclasses import ensure_system_priority_classes
 from apiserver.registry import Registry
 from apiserver.requestinfo import RequestInfo, resolve
 from apiserver.services import ensure_kubernetes_service
@@ -59,6 +60,7 @@ class ApiServer:
         await self.storage.connect()
         await self.namespaces.bootstrap()
         await ensure_kubernetes_service(self.registry, self.config, self.allocator.kubernetes_ip)
+        await ensure_system_priority_classes(self.registry)
 
     async def stop(self) -> None:
         await self.namespaces.stop()

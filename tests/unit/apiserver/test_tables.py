@@ -704,3 +704,17 @@ def test_storage_class_rows_mark_the_default():
         False,
         "30s",
     ]
+
+
+def test_priority_class_rows_as_kubectl_132():
+    assert [c["name"] for c in tables.COLUMNS["PriorityClass"]] == [
+        "Name",
+        "Value",
+        "Global-Default",
+        "Age",
+        "PreemptionPolicy",
+    ]
+    pc = {"metadata": {"name": "high", "creationTimestamp": ts(90)}, "value": 1000}
+    assert cells("PriorityClass", pc) == ["high", 1000, False, "90s", "PreemptLowerPriority"]
+    pc.update(globalDefault=True, preemptionPolicy="Never")
+    assert cells("PriorityClass", pc)[2:] == [True, "90s", "Never"]
