@@ -1,14 +1,22 @@
 """One scheduling decision: filter the nodes, score the feasible ones, pick the best
-(ties broken at random). Pure logic over NodeInfos — no I/O, no copies — so it is
-fast and unit-testable; the caller owns the cache and the API."""
+(ties broken at random); when none passes, the post-filter plugins (preemption) may
+nominate a node. Pure logic over NodeInfos — no I/O, and copies only of nodes with
+nominated pods or under a preemption dry run — so it is fast and unit-testable; the
+caller owns the cache and the API."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from scheduler.framework import Profile, Status, filter_applies, score_applies
+from scheduler.framework import (
+    PostFilterResult,
+    Profile,
+    Status,
+    filter_applies,
+    score_applies,
+)
 from scheduler.messages import fit_error_message
 from scheduler.nodeinfo import NodeInfo
 from scheduler.podinfo import PodInfo
@@ -36,20 +44,81 @@ class Decision:
     num_all_nodes: int
     failures: dict[str, Status] = field(default_factory=dict)
     feasible: int = 0
+    post_filter_message: str = ""
 
     @property
     def message(self) -> str:
-        return fit_error_message(self.num_all_nodes, self.failures.values())
+        """FitError.Error(): the filters' histogram, then what post-filtering said."""
+        text = fit_error_message(self.num_all_nodes, self.failures.values())
+        return f"{text} {self.post_filter_message}." if self.post_filter_message else text
+
+
+# The pods nominated to a node (scheduler.nominator.Nominator.pods_on).
+NominatedPods = Callable[[str], Sequence[PodInfo]]
+
+
+def _no_nominations(_node: str) -> Sequence[PodInfo]:
+    return ()
 
 
 class Algorithm:
     def __init__(
-        self, profile: Profile, rng: random.Random | None = None, percentage: int = 0
+        self,
+        profile: Profile,
+        rng: random.Random | None = None,
+        percentage: int = 0,
+        nominated: NominatedPods = _no_nominations,
     ) -> None:
         self.profile = profile
         self.rng = rng or random.Random()
         self.percentage = percentage
+        self.nominated = nominated
         self._next_start = 0
+
+    def run_filters(self, pod: PodInfo, node: NodeInfo) -> Status | None:
+        """Every applicable filter, with the node's nominated pods of equal or higher
+        priority counted on it (RunFilterPluginsWithNominatedPods)."""
+        checks = [f.filter for f in self.profile.filters if filter_applies(f, pod)]
+        return self._check(pod, self._with_nominated(pod, node), checks)
+
+    def _with_nominated(self, pod: PodInfo, node: NodeInfo) -> NodeInfo:
+        others = [
+            p for p in self.nominated(node.name) if p.key != pod.key and p.priority >= pod.priority
+        ]
+        if not others:
+            return node
+        node = node.clone()
+        for other in others:
+            if other.key not in node.pods:
+                node.add_pod(other)
+        return node
+
+    @staticmethod
+    def _check(pod: PodInfo, node: NodeInfo, checks: list) -> Status | None:
+        for check in checks:
+            status = check(pod, node)
+            if status is not None:
+                return status
+        return None
+
+    def post_filter(
+        self,
+        pod: PodInfo,
+        nodes: Sequence[NodeInfo],
+        decision: Decision,
+        nominated_node: str | None = None,
+    ) -> PostFilterResult | None:
+        """Run the post-filter plugins after `decision` found no node: the first that
+        nominates a node wins; else the last message goes into the decision's."""
+        result = None
+        for plugin in self.profile.post_filters:
+            result = plugin.post_filter(
+                pod, nodes, decision.failures, self.run_filters, nominated_node
+            )
+            if result.node is not None:
+                return result
+            decision.post_filter_message = result.message
+        return result
 
     def schedule(self, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Decision:
         total = len(nodes)
@@ -78,11 +147,9 @@ class Algorithm:
         for i in range(total):
             node = nodes[(start + i) % total]
             processed += 1
-            for check in filters:
-                status = check(pod, node)
-                if status is not None:
-                    failures[node.name] = status
-                    break
+            status = self._check(pod, self._with_nominated(pod, node), filters)
+            if status is not None:
+                failures[node.name] = status
             else:
                 feasible.append(node)
                 if len(feasible) >= wanted:
