@@ -1,9 +1,11 @@
 """Preemption on real Docker (issue 12): a kubelet declaring one CPU runs a
 low-priority pod; a high-priority pod that needs the CPU arrives, the scheduler
 preempts the low one (the kubelet stops its container, the pod goes), and the high one
-runs there. What the integration test (fake kubelets) cannot show: the real kubelet's
-graceful stop of the victim, and its status writes keeping the scheduler's
-DisruptionTarget condition while the victim terminates."""
+runs there. What the integration test (fake kubelets) cannot show: a real kubelet's
+graceful stop of the victim's containers, its resources freed for the preemptor on a
+node whose capacity the kubelet declares. (The kubelet writes no status for the
+victim between its DisruptionTarget and its deletion here; that its status writes keep
+the condition is tests/unit/kubelet/test_podstatus.py's.)"""
 
 from __future__ import annotations
 
@@ -133,7 +135,7 @@ def test_a_running_low_priority_pod_is_preempted_for_a_high_one(
     assert marked, "the victim never carried DisruptionTarget"
     cond = disruption_target(versions[marked[0]])
     assert cond is not None and cond["reason"] == "PreemptionByScheduler"
-    # every later write (the deletion, the kubelet's status of the stopped pod) kept it
+    # every later write (the graceful deletion, any status write) kept it
     later = versions[marked[0] :]
     assert all(disruption_target(v) == cond for v in later), later
     assert any(v["metadata"].get("deletionTimestamp") for v in later)
