@@ -61,6 +61,8 @@ def test_create_get_describe_delete(kubectl: Kubectl, http: httpx.Client, cleanu
         ["Description:", "high things"],
     ]
 
+    err = kubectl.fails("delete", "pc", "system-cluster-critical").stderr
+    assert "this is a system priority class and cannot be deleted" in err
     assert kubectl.run("delete", "pc", "pc-high").stdout == (
         'priorityclass.scheduling.k8s.io "pc-high" deleted\n'
     )
