@@ -7,7 +7,7 @@ caller owns the cache and the API."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from scheduler.framework import (
@@ -19,6 +19,7 @@ from scheduler.framework import (
 )
 from scheduler.messages import fit_error_message
 from scheduler.nodeinfo import NodeInfo
+from scheduler.nominator import Nominator
 from scheduler.podinfo import PodInfo
 
 # Kubernetes' percentageOfNodesToScore defaults: a cluster of up to 100 nodes is
@@ -53,26 +54,18 @@ class Decision:
         return f"{text} {self.post_filter_message}." if self.post_filter_message else text
 
 
-# The pods nominated to a node (scheduler.nominator.Nominator.pods_on).
-NominatedPods = Callable[[str], Sequence[PodInfo]]
-
-
-def _no_nominations(_node: str) -> Sequence[PodInfo]:
-    return ()
-
-
 class Algorithm:
     def __init__(
         self,
         profile: Profile,
         rng: random.Random | None = None,
         percentage: int = 0,
-        nominated: NominatedPods = _no_nominations,
+        nominator: Nominator | None = None,
     ) -> None:
         self.profile = profile
         self.rng = rng or random.Random()
         self.percentage = percentage
-        self.nominated = nominated
+        self.nominator = nominator if nominator is not None else Nominator()
         self._next_start = 0
 
     def run_filters(self, pod: PodInfo, node: NodeInfo) -> Status | None:
@@ -82,8 +75,12 @@ class Algorithm:
         return self._check(pod, self._with_nominated(pod, node), checks)
 
     def _with_nominated(self, pod: PodInfo, node: NodeInfo) -> NodeInfo:
+        if not self.nominator:  # the usual case: nothing nominated anywhere
+            return node
         others = [
-            p for p in self.nominated(node.name) if p.key != pod.key and p.priority >= pod.priority
+            p
+            for p in self.nominator.pods_on(node.name)
+            if p.key != pod.key and p.priority >= pod.priority
         ]
         if not others:
             return node

@@ -16,6 +16,9 @@ class Nominator:
         self._node_of: dict[str, str] = {}
         self._pods: dict[str, dict[str, PodInfo]] = {}  # node -> pod key -> pod
 
+    def __len__(self) -> int:
+        return len(self._node_of)
+
     def nominated_node(self, key: str) -> str | None:
         return self._node_of.get(key)
 

@@ -108,7 +108,7 @@ class Scheduler:
         self.nominator = Nominator()
         self.algorithm = Algorithm(
             Profile.from_plugins([*plugins, Registered(VolumeBinding(self.storage))]),
-            nominated=self.nominator.pods_on,
+            nominator=self.nominator,
         )
         writes_api = writes_api or api
         self.writer = ApiWriter(writes_api, name, events_api or writes_api)
