@@ -110,6 +110,7 @@ def test_example_server_dry_run(kubectl: Kubectl, http: httpx.Client, namespace:
         assert r.status_code == 201, r.text
         out = kubectl.run("apply", "--dry-run=server", "-f", str(example), "-n", namespace)
         assert "pod/important created (server dry run)" in out.stdout
+        assert "not acted on" not in out.stderr  # priorityClassName is acted on now
         pod = kubectl.run(
             "apply", "--dry-run=server", "-f", str(example), "-n", namespace, "-o", "json"
         ).stdout
