@@ -8,8 +8,10 @@ the preemptor then fits, the victims are added back one by one, most important f
 reprieved. The node is chosen by Kubernetes' criteria, in order: fewest
 PodDisruptionBudget violations, lowest highest-victim priority, smallest sum of victim
 priorities, fewest victims, latest start among the highest-priority victims, then the
-first node. PodDisruptionBudgets: minik serves no policy/v1 kind yet, so no victim
-violates one (`violates_budget` is where that check goes).
+first node. PodDisruptionBudgets: `split_by_budget` is Kubernetes'
+filterPodsWithPDBViolation over PDB objects; the plugin takes a `budgets` callable
+returning them, and without one (minik serves no policy/v1 kind yet) no victim
+violates a budget.
 
 Pure decisions over NodeInfo copies; the scheduler makes the API writes (victims'
 DisruptionTarget condition, their deletion, the Preempted Events, the preemptor's
@@ -19,7 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from api.errors import ApiError
+from api.labels import from_label_selector
 from api.scheduling import (
     DISRUPTION_TARGET,
     PREEMPT_NEVER,
@@ -87,11 +92,42 @@ def terminating_by_preemption(pod: PodInfo) -> bool:
     return False
 
 
+def split_by_budget(
+    pods: Sequence[PodInfo], budgets: Sequence[Mapping[str, Any]]
+) -> tuple[list[PodInfo], list[PodInfo]]:
+    """filterPodsWithPDBViolation: (violating, non-violating), order kept. Each pod a
+    budget selects (same namespace, not already in its disruptedPods) uses one of the
+    budget's status.disruptionsAllowed; a pod that drives any below zero violates."""
+    allowed = [int((b.get("status") or {}).get("disruptionsAllowed") or 0) for b in budgets]
+    violating: list[PodInfo] = []
+    fine: list[PodInfo] = []
+    for pod in pods:
+        labels = (pod.pod.get("metadata") or {}).get("labels") or {}
+        violated = False
+        for i, budget in enumerate(budgets if labels else ()):
+            md = budget.get("metadata") or {}
+            if md.get("namespace") != pod.namespace:
+                continue
+            try:
+                selector = from_label_selector((budget.get("spec") or {}).get("selector"))
+            except ApiError:
+                continue  # an invalid selector matches no pod
+            if selector.empty or not selector.matches(labels):
+                continue
+            if pod.name in ((budget.get("status") or {}).get("disruptedPods") or {}):
+                continue
+            allowed[i] -= 1
+            if allowed[i] < 0:
+                violated = True
+        (violating if violated else fine).append(pod)
+    return violating, fine
+
+
 class DefaultPreemption:
     name = NAME
 
-    def __init__(self, violates_budget: Callable[[PodInfo], bool] | None = None) -> None:
-        self.violates_budget = violates_budget or (lambda _pod: False)
+    def __init__(self, budgets: Callable[[], Sequence[Mapping[str, Any]]] | None = None) -> None:
+        self.budgets = budgets or (lambda: ())
 
     # ---- the extension point ------------------------------------------------------
     def post_filter(
@@ -174,8 +210,7 @@ class DefaultPreemption:
         if status is not None:
             return status
         potential.sort(key=importance_key)
-        violating = [p for p in potential if self.violates_budget(p)]
-        others = [p for p in potential if not self.violates_budget(p)]
+        violating, others = split_by_budget(potential, self.budgets())
         victims: list[PodInfo] = []
         violations = 0
         for group, counts in ((violating, True), (others, False)):

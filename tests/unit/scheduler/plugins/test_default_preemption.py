@@ -15,6 +15,7 @@ from scheduler.plugins.default_preemption import (
     NOT_HELPFUL,
     Candidate,
     DefaultPreemption,
+    split_by_budget,
 )
 from scheduler.podinfo import PodInfo
 from tests.unit.scheduler.plugins.builders import node, pod
@@ -158,3 +159,39 @@ def test_the_failure_message_carries_the_preemption_part():
         "0/1 nodes are available: 1 Insufficient cpu. "
         "preemption: not eligible due to preemptionPolicy=Never.."
     )
+
+
+def budget(name: str, allowed: int, **match: str) -> dict:
+    return {
+        "metadata": {"name": name, "namespace": "ns"},
+        "spec": {"selector": {"matchLabels": match}},
+        "status": {"disruptionsAllowed": allowed},
+    }
+
+
+def test_budgets_split_victims_as_kubernetes_counts_them():
+    a = pod("a", labels={"app": "db"})
+    b = pod("b", labels={"app": "db"})
+    c = pod("c", labels={"app": "web"})
+    plain = pod("plain")
+    violating, fine = split_by_budget([a, b, c, plain], [budget("db", 1, app="db")])
+    # the first db pod uses the one allowed disruption; the second would break it
+    assert [p.name for p in violating] == ["b"]
+    assert [p.name for p in fine] == ["a", "c", "plain"]
+    already = budget("db", 0, app="db")
+    already["status"]["disruptedPods"] = {"a": "2024-01-01T00:00:00Z"}
+    violating, _ = split_by_budget([a, b], [already])
+    assert [p.name for p in violating] == ["b"]
+
+
+def test_a_node_whose_victims_break_no_budget_is_preferred():
+    guarded = running("guarded", "2", 0)
+    guarded.pod["metadata"]["labels"] = {"app": "db"}  # type: ignore[index]
+    n1 = full_node("n1", guarded)
+    n2 = full_node("n2", running("free", "2", 5))
+    plugin = DefaultPreemption(budgets=lambda: [budget("db", 0, app="db")])
+    preemptor = pod("p", cpu="1", priority=10)
+    decision = ALGORITHM.schedule(preemptor, [n1, n2])
+    result = plugin.post_filter(preemptor, [n1, n2], decision.failures, ALGORITHM.run_filters, None)
+    # n1's victim has the lower priority but would violate the budget: n2 wins
+    assert result.node == "n2" and [v.name for v in result.victims] == ["free"]
