@@ -195,3 +195,29 @@ def test_a_node_whose_victims_break_no_budget_is_preferred():
     result = plugin.post_filter(preemptor, [n1, n2], decision.failures, ALGORITHM.run_filters, None)
     # n1's victim has the lower priority but would violate the budget: n2 wins
     assert result.node == "n2" and [v.name for v in result.victims] == ["free"]
+
+
+def test_which_filter_failures_preemption_may_cure():
+    """Kubernetes' codes: room (resources, host ports) is Unschedulable; a taint, a
+    selector or a cordon is UnschedulableAndUnresolvable."""
+    busy = node("busy", cpu="1")
+    busy.add_pod(pod("x", cpu="1", host_port=80))
+    cases = {
+        "NodeResourcesFit": (pod("p", cpu="1"), busy),
+        "NodePorts": (pod("p", host_port=80), busy),
+        "TaintToleration": (pod("p"), node(taints=[{"key": "k", "effect": "NoSchedule"}])),
+        "NodeAffinity": (pod("p", nodeSelector={"disk": "ssd"}), node()),
+        "NodeUnschedulable": (pod("p"), node(unschedulable=True)),
+    }
+    codes = {}
+    for name, (p, n) in cases.items():
+        status = ALGORITHM.run_filters(p, n)
+        assert status is not None and status.plugin == name, (name, status)
+        codes[name] = status.code
+    assert codes == {
+        "NodeResourcesFit": "Unschedulable",
+        "NodePorts": "Unschedulable",
+        "TaintToleration": "UnschedulableAndUnresolvable",
+        "NodeAffinity": "UnschedulableAndUnresolvable",
+        "NodeUnschedulable": "UnschedulableAndUnresolvable",
+    }
