@@ -117,10 +117,18 @@ class Algorithm:
             decision.post_filter_message = result.message
         return result
 
-    def schedule(self, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Decision:
+    def schedule(
+        self, pod: PodInfo, nodes: Sequence[NodeInfo], nominated_node: str | None = None
+    ) -> Decision:
+        """`nominated_node`: where an earlier preemption made room for the pod; if it
+        fits there it goes there, unscored (kube-scheduler's evaluateNominatedNode)."""
         total = len(nodes)
         if total == 0:
             return Decision(None, 0)
+        if nominated_node:
+            node = next((n for n in nodes if n.name == nominated_node), None)
+            if node is not None and self.run_filters(pod, node) is None:
+                return Decision(node.name, total, {}, 1)
         feasible, failures = self._find_feasible(pod, nodes)
         if not feasible:
             return Decision(None, total, failures)

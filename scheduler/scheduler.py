@@ -212,7 +212,7 @@ class Scheduler:
             return None
         info = PodInfo(pod)
         nodes = self.cache.nodes()
-        decision = self.algorithm.schedule(info, nodes)
+        decision = self.algorithm.schedule(info, nodes, self._nominated_node(pod))
         if decision.node is None:
             return self._unschedulable(pod, info, nodes, decision)
         self.nominator.delete(key)
@@ -223,9 +223,7 @@ class Scheduler:
         self, pod: Obj, info: PodInfo, nodes: Sequence[NodeInfo], decision: Decision
     ) -> Coroutine[Any, Any, None]:
         """No node fits: try preemption, then park the pod until something changes."""
-        nominated_before = self.nominator.nominated_node(info.key) or (
-            (pod.get("status") or {}).get("nominatedNodeName")
-        )
+        nominated_before = self._nominated_node(pod)
         result = self.algorithm.post_filter(info, nodes, decision, nominated_before)
         message = decision.message
         log.debug("%s unschedulable: %s", info.key, message)
@@ -247,6 +245,12 @@ class Scheduler:
             node,
         )
         return self._preempt(pod, node, [v.pod for v in result.victims], demoted, message)
+
+    def _nominated_node(self, pod: Obj) -> str | None:
+        """Ours (its status write may be in flight), else the API's."""
+        return self.nominator.nominated_node(pod_key(pod)) or (
+            (pod.get("status") or {}).get("nominatedNodeName")
+        )
 
     async def _preempt(
         self,
