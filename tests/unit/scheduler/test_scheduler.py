@@ -269,3 +269,19 @@ def test_preemption_policy_never_waits_without_preempting():
         "0/1 nodes are available: 1 Insufficient cpu. "
         "preemption: not eligible due to preemptionPolicy=Never.."
     ]
+
+
+def test_preempting_on_a_node_clears_less_important_nominations_there():
+    sched, store, writer = scheduler()
+    sched._node_added(node("n1"))
+    add(sched, store, pod("low", cpu="1", node_name="n1", priority=0))
+    mid = pod("mid", cpu="1", priority=50)
+    mid["status"] = {"nominatedNodeName": "n1"}
+    add(sched, store, mid)
+    assert sched.queue.pop_ready() == "ns/mid"  # mid is elsewhere in its cycle
+    add(sched, store, pod("high", cpu="1", priority=100))
+    decide(sched, "ns/high")
+    assert writer.preempted == [("low", "high", "n1")]
+    assert writer.cleared == ["mid"]
+    assert sched.nominator.nominated_node("ns/mid") is None
+    assert sched.nominator.nominated_node("ns/high") == "n1"
