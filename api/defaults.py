@@ -13,6 +13,8 @@ import copy
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from api.scheduling import PREEMPT_LOWER_PRIORITY
+
 DEFAULT_TERMINATION_GRACE_PERIOD = 30
 DEFAULT_CLIENT_IP_AFFINITY_SECONDS = 10800
 DEFAULT_FILE_MODE = 0o644  # 420: configMap, secret, downwardAPI, projected volumes
@@ -154,8 +156,8 @@ def _pod(obj: dict) -> None:
     spec = _dict(obj, "spec")
     if spec is None:
         return
-    # Pod only (not templates): requests default to limits, service links on, and the
-    # Priority admission plugin's values for a pod without a priority class.
+    # Pod only (not templates): requests default to limits, service links on. The
+    # priority and preemptionPolicy are the Priority admission plugin's to set.
     for key in ("initContainers", "containers"):
         for c in _dicts(spec, key):
             resources = c.get("resources")
@@ -165,9 +167,6 @@ def _pod(obj: dict) -> None:
                     for name, value in resources["limits"].items():
                         requests.setdefault(name, copy.deepcopy(value))
     _default(spec, "enableServiceLinks", True)
-    if not spec.get("priorityClassName"):
-        _default(spec, "priority", 0)
-        _default(spec, "preemptionPolicy", "PreemptLowerPriority", empty=(None, ""))
     if spec.get("hostNetwork") is True:
         for key in ("initContainers", "containers"):
             for c in _dicts(spec, key):
@@ -414,6 +413,13 @@ def _storage_class(obj: dict) -> None:
     _default(obj, "volumeBindingMode", "Immediate", empty=(None, ""))
 
 
+def _priority_class(obj: dict) -> None:
+    """scheduling/v1 SetDefaults_PriorityClass: PreemptLowerPriority. `value` is a
+    plain int32 in Kubernetes: absent in JSON, it is stored as 0."""
+    _default(obj, "value", 0)
+    _default(obj, "preemptionPolicy", PREEMPT_LOWER_PRIORITY, empty=(None, ""))
+
+
 _BY_KIND: dict[str, Callable[[dict], None]] = {
     "Pod": _pod,
     "Deployment": _deployment,
@@ -430,4 +436,5 @@ _BY_KIND: dict[str, Callable[[dict], None]] = {
     "PersistentVolume": _persistent_volume,
     "PersistentVolumeClaim": _persistent_volume_claim,
     "StorageClass": _storage_class,
+    "PriorityClass": _priority_class,
 }

@@ -168,6 +168,9 @@ PERSISTENTVOLUMECLAIMS = Resource(
 STORAGECLASSES = Resource(
     "storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", False, ("sc",)
 )
+PRIORITYCLASSES = Resource(
+    "scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", False, ("pc",)
+)
 
 RESOURCES: tuple[Resource, ...] = (
     NAMESPACES,
@@ -190,6 +193,7 @@ RESOURCES: tuple[Resource, ...] = (
     PERSISTENTVOLUMECLAIMS,
     STORAGECLASSES,
     EVENTS_V1,  # after core events: by_kind("Event") and "events" mean the core ones
+    PRIORITYCLASSES,
 )
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

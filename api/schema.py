@@ -285,7 +285,6 @@ POD_SPEC_IGNORED: tuple[tuple[str, Callable[[Any], bool]], ...] = (
     ("serviceAccount", _is_set),
     ("automountServiceAccountToken", _is_set),
     ("imagePullSecrets", _is_set),
-    ("priorityClassName", _is_set),
     ("runtimeClassName", _is_set),
     ("hostPID", _is_set),
     ("hostIPC", _is_set),

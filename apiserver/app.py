@@ -35,6 +35,7 @@ from apiserver.options import (
     WriteOptions,
     query_flag,
 )
+from apiserver.priorityclasses import ensure_system_priority_classes
 from apiserver.registry import Registry
 from apiserver.requestinfo import RequestInfo, resolve
 from apiserver.services import ensure_kubernetes_service
@@ -72,6 +73,7 @@ class ApiServer:
         await self.storage.connect()
         await self.namespaces.bootstrap()
         await ensure_kubernetes_service(self.registry, self.config, self.allocator.kubernetes_ip)
+        await ensure_system_priority_classes(self.registry)
         self.compactor.start()
 
     async def stop(self) -> None:

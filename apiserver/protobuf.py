@@ -175,6 +175,8 @@ Node: 1 metadata ObjectMeta | 2 spec NodeSpec | 3 status NodeStatus
 Binding: 1 metadata ObjectMeta | 2 target ObjectReference*
 ConfigMap: 1 metadata ObjectMeta | 4 immutable b* | 2 data {s} | 3 binaryData {y}
 Secret: 1 metadata ObjectMeta | 5 immutable b* | 2 data {y} | 4 stringData {s} | 3 type s
+PriorityClass: 1 metadata ObjectMeta | 2 value i* | 3 globalDefault b | 4 description s
+    5 preemptionPolicy s*
 ObjectMeta: 1 name s | 2 generateName s | 3 namespace s | 4 selfLink s | 5 uid s
     6 resourceVersion s | 7 generation i | 8 creationTimestamp Time
     9 deletionTimestamp Time* | 10 deletionGracePeriodSeconds i* | 11 labels {s}

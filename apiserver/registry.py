@@ -305,6 +305,7 @@ class Registry:
 
     async def delete(self, info: RequestInfo, opts: DeleteOptions) -> dict:
         res = info.resource
+        strategies.for_kind(res.kind).check_delete(info.name or "")
         for _attempt in range(10):
             obj = await self.get(info)
             md = obj["metadata"]

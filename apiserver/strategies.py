@@ -14,6 +14,7 @@ from api.batch import (
     LEGACY_CONTROLLER_UID_LABEL,
     LEGACY_JOB_NAME_LABEL,
 )
+from api.scheduling import SYSTEM_CLUSTER_CRITICAL, SYSTEM_NODE_CRITICAL
 from api.timefmt import rfc3339
 
 # Kinds whose status is written only through the /status subresource.
@@ -64,6 +65,9 @@ class Strategy:
     def graceful_delete_seconds(self, obj: dict, requested: int | None) -> int:
         """Seconds to wait before the object really goes; 0 deletes it at once."""
         return 0
+
+    def check_delete(self, name: str) -> None:
+        """Refuse (raise an ApiError) to delete the named object at all."""
 
 
 class PodStrategy(Strategy):
@@ -285,6 +289,21 @@ def qos_class(spec: dict) -> str:
     return "Guaranteed" if guaranteed else "Burstable"
 
 
+class PriorityClassStrategy(Strategy):
+    kind = "PriorityClass"
+
+    def check_delete(self, name: str) -> None:
+        """The system classes stay, as Kubernetes' priorityclass REST Delete refuses."""
+        if name in (SYSTEM_CLUSTER_CRITICAL, SYSTEM_NODE_CRITICAL):
+            raise errors.ApiError(
+                403,
+                f'priorityclasses.scheduling.k8s.io "{name}" is forbidden: this is a system '
+                "priority class and cannot be deleted",
+                "Forbidden",
+                {"name": name, "group": "scheduling.k8s.io", "kind": "priorityclasses"},
+            )
+
+
 _STRATEGIES: dict[str, Strategy] = {
     "Pod": PodStrategy(),
     "Namespace": NamespaceStrategy(),
@@ -294,6 +313,7 @@ _STRATEGIES: dict[str, Strategy] = {
     "ConfigMap": ConfigDataStrategy("ConfigMap"),
     "Secret": ConfigDataStrategy("Secret"),
     "DaemonSet": DaemonSetStrategy(),
+    "PriorityClass": PriorityClassStrategy(),
 }
 
 

@@ -16,6 +16,7 @@ from api import errors
 from api.humanize import age, format_labels, human_duration
 from api.labels import selector_string
 from api.resources import Resource
+from api.scheduling import PREEMPT_LOWER_PRIORITY
 from api.storage import access_modes_string, is_default_class, volume_class
 from api.timefmt import parse_time
 
@@ -355,6 +356,31 @@ COLUMNS: dict[str, list[Column]] = {
         _col("Desired", "desired number of instances for the scaled object.", "integer"),
         _col("Available", "actual number of observed instances of the scaled object.", "integer"),
         AGE,
+    ],
+    "PriorityClass": [
+        NAME,
+        _col(
+            "Value",
+            "value represents the integer value of this priority class. This is the actual "
+            "priority that pods receive when they have the name of this class in their pod "
+            "spec.",
+            "integer",
+        ),
+        _col(
+            "Global-Default",
+            "globalDefault specifies whether this PriorityClass should be considered as the "
+            "default priority for pods that do not have any priority class. Only one "
+            "PriorityClass can be marked as `globalDefault`. However, if more than one "
+            "PriorityClasses exists with their `globalDefault` field set to true, the smallest "
+            "value of such global default PriorityClasses will be used as the default priority.",
+            "boolean",
+        ),
+        AGE,
+        _col(
+            "PreemptionPolicy",
+            "preemptionPolicy is the Policy for preempting pods with lower priority. One of "
+            "Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset.",
+        ),
     ],
 }
 DEFAULT_COLUMNS = [NAME, _col("Created At", "Time the object was created.", "date")]
@@ -943,6 +969,17 @@ def _scale_cells(scale: Obj, now: float) -> list[Any]:
     ]
 
 
+def _priority_class_cells(pc: Obj, now: float) -> list[Any]:
+    meta = pc.get("metadata") or {}
+    return [
+        meta.get("name", ""),
+        pc.get("value") or 0,
+        bool(pc.get("globalDefault")),
+        age(meta.get("creationTimestamp"), now),
+        pc.get("preemptionPolicy") or PREEMPT_LOWER_PRIORITY,
+    ]
+
+
 def _default_cells(obj: Obj, now: float) -> list[Any]:
     meta = obj.get("metadata") or {}
     return [meta.get("name", ""), meta.get("creationTimestamp")]
@@ -969,6 +1006,7 @@ CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
     "PersistentVolumeClaim": _pvc_cells,
     "StorageClass": _storage_class_cells,
     "Scale": _scale_cells,
+    "PriorityClass": _priority_class_cells,
 }
 
 

@@ -58,10 +58,15 @@ class EventRecorder:
         reason: str,
         message: str,
         field_path: str | None = None,
+        *,
+        related: dict[str, Any] | None = None,
+        action: str | None = None,
     ) -> None:
-        """Never raises: an Event that cannot be written is logged and dropped."""
+        """Never raises: an Event that cannot be written is logged and dropped.
+        `related` is a second object the Event concerns (the preemptor of a preempted
+        pod), `action` what was done (events.k8s.io's fields, shown in core/v1 too)."""
         try:
-            await self._record(obj, event_type, reason, message, field_path)
+            await self._record(obj, event_type, reason, message, field_path, related, action)
         except ApiError as err:
             log.debug("event %s for %s dropped: %s", reason, object_reference(obj), err)
 
@@ -72,6 +77,8 @@ class EventRecorder:
         reason: str,
         message: str,
         field_path: str | None,
+        related: dict[str, Any] | None = None,
+        action: str | None = None,
     ) -> None:
         ref = object_reference(obj, field_path)
         namespace = ref.get("namespace") or "default"
@@ -109,6 +116,10 @@ class EventRecorder:
             "reportingComponent": self.source["component"],
             "reportingInstance": self.source.get("host", ""),
         }
+        if related is not None:
+            event["related"] = object_reference(related)
+        if action:
+            event["action"] = action
         await self.api.create(EVENTS, event, namespace)
         self._seen[key] = (namespace, name, now)
         self._seen.move_to_end(key)

@@ -234,7 +234,16 @@ def pod_conditions(
             conditions.append(_condition(kind, True, before, now))
     scheduled = before.get("PodScheduled")
     conditions.append(scheduled or _condition("PodScheduled", True, before, now))
+    # Conditions others own (the scheduler's or the eviction's DisruptionTarget, a
+    # readiness gate's) are kept, as Kubernetes' kubelet keeps them.
+    conditions += [c for c in previous or [] if c.get("type") not in KUBELET_CONDITIONS]
     return conditions
+
+
+# PodConditionByKubelet: the condition types the kubelet computes itself.
+KUBELET_CONDITIONS = frozenset(
+    {"PodScheduled", "PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady"}
+)
 
 
 def compute_pod_status(
@@ -297,6 +306,8 @@ def compute_pod_status(
         status["initContainerStatuses"] = init_statuses
     if old.get("qosClass"):
         status["qosClass"] = old["qosClass"]
+    if old.get("nominatedNodeName"):  # the scheduler's; the kubelet keeps it
+        status["nominatedNodeName"] = old["nominatedNodeName"]
     return status
 
 

@@ -1,6 +1,8 @@
 """One scheduling decision: filter the nodes, score the feasible ones, pick the best
-(ties broken at random). Pure logic over NodeInfos — no I/O, no copies — so it is
-fast and unit-testable; the caller owns the cache and the API."""
+(ties broken at random); when none passes, the post-filter plugins (preemption) may
+nominate a node. Pure logic over NodeInfos — no I/O, and copies only of nodes with
+nominated pods or under a preemption dry run — so it is fast and unit-testable; the
+caller owns the cache and the API."""
 
 from __future__ import annotations
 
@@ -8,9 +10,16 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from scheduler.framework import Profile, Status, filter_applies, score_applies
+from scheduler.framework import (
+    PostFilterResult,
+    Profile,
+    Status,
+    filter_applies,
+    score_applies,
+)
 from scheduler.messages import fit_error_message
 from scheduler.nodeinfo import NodeInfo
+from scheduler.nominator import Nominator
 from scheduler.podinfo import PodInfo
 
 # Kubernetes' percentageOfNodesToScore defaults: a cluster of up to 100 nodes is
@@ -36,25 +45,90 @@ class Decision:
     num_all_nodes: int
     failures: dict[str, Status] = field(default_factory=dict)
     feasible: int = 0
+    post_filter_message: str = ""
 
     @property
     def message(self) -> str:
-        return fit_error_message(self.num_all_nodes, self.failures.values())
+        """FitError.Error(): the filters' histogram, then what post-filtering said."""
+        text = fit_error_message(self.num_all_nodes, self.failures.values())
+        return f"{text} {self.post_filter_message}." if self.post_filter_message else text
 
 
 class Algorithm:
     def __init__(
-        self, profile: Profile, rng: random.Random | None = None, percentage: int = 0
+        self,
+        profile: Profile,
+        rng: random.Random | None = None,
+        percentage: int = 0,
+        nominator: Nominator | None = None,
     ) -> None:
         self.profile = profile
         self.rng = rng or random.Random()
         self.percentage = percentage
+        self.nominator = nominator if nominator is not None else Nominator()
         self._next_start = 0
 
-    def schedule(self, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Decision:
+    def run_filters(self, pod: PodInfo, node: NodeInfo) -> Status | None:
+        """Every applicable filter, with the node's nominated pods of equal or higher
+        priority counted on it (RunFilterPluginsWithNominatedPods)."""
+        checks = [f.filter for f in self.profile.filters if filter_applies(f, pod)]
+        return self._check(pod, self._with_nominated(pod, node), checks)
+
+    def _with_nominated(self, pod: PodInfo, node: NodeInfo) -> NodeInfo:
+        if not self.nominator:  # the usual case: nothing nominated anywhere
+            return node
+        others = [
+            p
+            for p in self.nominator.pods_on(node.name)
+            if p.key != pod.key and p.priority >= pod.priority
+        ]
+        if not others:
+            return node
+        node = node.clone()
+        for other in others:
+            if other.key not in node.pods:
+                node.add_pod(other)
+        return node
+
+    @staticmethod
+    def _check(pod: PodInfo, node: NodeInfo, checks: list) -> Status | None:
+        for check in checks:
+            status = check(pod, node)
+            if status is not None:
+                return status
+        return None
+
+    def post_filter(
+        self,
+        pod: PodInfo,
+        nodes: Sequence[NodeInfo],
+        decision: Decision,
+        nominated_node: str | None = None,
+    ) -> PostFilterResult | None:
+        """Run the post-filter plugins after `decision` found no node: the first that
+        nominates a node wins; else the last message goes into the decision's."""
+        result = None
+        for plugin in self.profile.post_filters:
+            result = plugin.post_filter(
+                pod, nodes, decision.failures, self.run_filters, nominated_node
+            )
+            if result.node is not None:
+                return result
+            decision.post_filter_message = result.message
+        return result
+
+    def schedule(
+        self, pod: PodInfo, nodes: Sequence[NodeInfo], nominated_node: str | None = None
+    ) -> Decision:
+        """`nominated_node`: where an earlier preemption made room for the pod; if it
+        fits there it goes there, unscored (kube-scheduler's evaluateNominatedNode)."""
         total = len(nodes)
         if total == 0:
             return Decision(None, 0)
+        if nominated_node:
+            node = next((n for n in nodes if n.name == nominated_node), None)
+            if node is not None and self.run_filters(pod, node) is None:
+                return Decision(node.name, total, {}, 1)
         feasible, failures = self._find_feasible(pod, nodes)
         if not feasible:
             return Decision(None, total, failures)
@@ -78,11 +152,9 @@ class Algorithm:
         for i in range(total):
             node = nodes[(start + i) % total]
             processed += 1
-            for check in filters:
-                status = check(pod, node)
-                if status is not None:
-                    failures[node.name] = status
-                    break
+            status = self._check(pod, self._with_nominated(pod, node), filters)
+            if status is not None:
+                failures[node.name] = status
             else:
                 feasible.append(node)
                 if len(feasible) >= wanted:

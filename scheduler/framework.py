@@ -13,11 +13,17 @@ A plugin may also define `filter_applies(pod)` / `score_applies(pod)`; False ski
 that extension point for the pod altogether (Kubernetes' PreFilter/PreScore "Skip"),
 which keeps per-node work small. Plugins are registered, in order, in
 `scheduler.plugins.DEFAULT_PLUGINS`; one plugin may both filter and score.
+
+A filter's Status is `Unschedulable` (removing pods from the node could help: too
+little room, a host port taken) or `UnschedulableAndUnresolvable` (nothing on the node
+could: a taint, a selector); a **post-filter** plugin (`post_filter`, Kubernetes'
+PostFilter: DefaultPreemption) runs when no node passed, and may nominate a node and
+name the pods to remove there. It decides only; the scheduler makes the API writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -25,6 +31,8 @@ from scheduler.nodeinfo import NodeInfo
 from scheduler.podinfo import PodInfo
 
 MAX_NODE_SCORE = 100
+UNSCHEDULABLE = "Unschedulable"
+UNSCHEDULABLE_AND_UNRESOLVABLE = "UnschedulableAndUnresolvable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +41,31 @@ class Status:
 
     reasons: tuple[str, ...]
     plugin: str = ""
+    code: str = UNSCHEDULABLE
 
 
 def unschedulable(plugin: str, *reasons: str) -> Status:
     return Status(tuple(reasons), plugin)
+
+
+def unresolvable(plugin: str, *reasons: str) -> Status:
+    """A failure no preemption on the node can cure."""
+    return Status(tuple(reasons), plugin, UNSCHEDULABLE_AND_UNRESOLVABLE)
+
+
+# Every filter of the profile for one pod on one node (nominated pods counted).
+Filters = Callable[[PodInfo, NodeInfo], Status | None]
+
+
+@dataclass
+class PostFilterResult:
+    """What a post-filter plugin found: a node to nominate and the pods to remove
+    there, or (node None) why not, which the FailedScheduling message carries."""
+
+    node: str | None = None
+    victims: list[PodInfo] = field(default_factory=list)
+    message: str = ""
+    clear_nomination: bool = False  # no node can help: drop an earlier nomination
 
 
 @runtime_checkable
@@ -53,6 +82,20 @@ class ScorePlugin(Protocol):
     def score(self, pod: PodInfo, node: NodeInfo) -> int: ...
 
 
+@runtime_checkable
+class PostFilterPlugin(Protocol):
+    name: str
+
+    def post_filter(
+        self,
+        pod: PodInfo,
+        nodes: Sequence[NodeInfo],
+        failures: Mapping[str, Status],
+        filters: Filters,
+        nominated_node: str | None,
+    ) -> PostFilterResult: ...
+
+
 @dataclass(frozen=True)
 class Registered:
     """One entry of the plugin list: the plugin and, if it scores, its weight."""
@@ -67,6 +110,7 @@ class Profile:
 
     filters: list[FilterPlugin] = field(default_factory=list)
     scorers: list[tuple[ScorePlugin, int]] = field(default_factory=list)
+    post_filters: list[PostFilterPlugin] = field(default_factory=list)
 
     @classmethod
     def from_plugins(cls, plugins: Sequence[Registered]) -> Profile:
@@ -76,6 +120,8 @@ class Profile:
                 profile.filters.append(entry.plugin)
             if isinstance(entry.plugin, ScorePlugin) and entry.weight > 0:
                 profile.scorers.append((entry.plugin, entry.weight))
+            if isinstance(entry.plugin, PostFilterPlugin):
+                profile.post_filters.append(entry.plugin)
         return profile
 
 

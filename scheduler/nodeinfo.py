@@ -104,6 +104,19 @@ class NodeInfo:
         self.alloc_pods = alloc.pop(PODS, 0)
         self.alloc_other = alloc
 
+    def clone(self) -> NodeInfo:
+        """A copy whose pods can be added and removed without touching this one (what
+        preemption simulates on, and filtering with nominated pods)."""
+        other = NodeInfo.__new__(NodeInfo)
+        for slot in NodeInfo.__slots__:
+            setattr(other, slot, getattr(self, slot))
+        other.alloc_other = dict(self.alloc_other)
+        other.req_other = dict(self.req_other)
+        other.used_ports = {k: dict(v) for k, v in self.used_ports.items()}
+        other.owner_counts = dict(self.owner_counts)
+        other.pods = dict(self.pods)
+        return other
+
     def add_pod(self, pod: PodInfo) -> None:
         if pod.key in self.pods:
             self.remove_pod(pod.key)

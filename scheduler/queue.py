@@ -1,6 +1,7 @@
 """The scheduling queue, after kube-scheduler's: three places a pending pod can be.
 
-- **active**: ready to be tried, highest priority first, then first come;
+- **active**: ready to be tried in the QueueSort plugin's order (PrioritySort:
+  highest priority first, then first queued);
 - **backoff**: failed recently; waits 1 s, doubling per attempt up to 10 s;
 - **unschedulable**: no node fitted; it stays until something that may change that
   happens (a node added or changed, an assigned pod gone: `move_all`) or it has
@@ -21,8 +22,15 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
+
+from scheduler.plugins.priority_sort import PrioritySort
 
 ACTIVE, BACKOFF, UNSCHEDULABLE, IN_FLIGHT = "active", "backoff", "unschedulable", "in-flight"
+
+
+class QueueSort(Protocol):
+    def key(self, priority: int, timestamp: float) -> tuple: ...
 
 
 class QueueClosed(Exception):
@@ -36,6 +44,7 @@ class _Entry:
     state: str = ACTIVE
     attempts: int = 0
     seq: int = 0  # identifies the entry's current heap item (older items are stale)
+    timestamp: float = 0.0  # queued at: added, or its last attempt failed
     backoff_until: float = 0.0
     unschedulable_since: float = 0.0
     popped_at_move: int = 0
@@ -48,12 +57,14 @@ class SchedulingQueue:
         initial_backoff: float = 1.0,
         max_backoff: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        sort: QueueSort | None = None,
     ) -> None:
+        self.sort: QueueSort = sort or PrioritySort()
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
         self.clock = clock
         self._entries: dict[str, _Entry] = {}
-        self._active: list[tuple[int, int, str]] = []  # (-priority, seq, key)
+        self._active: list[tuple[tuple, int, str]] = []  # (sort key, seq, key)
         self._backoff: list[tuple[float, int, str]] = []  # (until, seq, key)
         self._seq = itertools.count()
         self._moves = 0
@@ -82,7 +93,7 @@ class SchedulingQueue:
         """A new pending pod (already known: nothing changes)."""
         if key in self._entries or self._closed:
             return
-        entry = self._entries[key] = _Entry(key, priority)
+        entry = self._entries[key] = _Entry(key, priority, timestamp=self.clock())
         self._to_active(entry)
 
     def update(self, key: str, priority: int = 0, relevant: bool = True) -> None:
@@ -169,6 +180,7 @@ class SchedulingQueue:
             return
         now = self.clock()
         entry.attempts += 1
+        entry.timestamp = now
         entry.backoff_until = now + self.backoff_duration(entry.attempts)
         if entry.moved_in_flight or self._moves != entry.popped_at_move:
             self._requeue(entry)
@@ -182,7 +194,8 @@ class SchedulingQueue:
         if entry is None or entry.state != IN_FLIGHT:
             return
         entry.attempts += 1
-        entry.backoff_until = self.clock() + self.backoff_duration(entry.attempts)
+        entry.timestamp = self.clock()
+        entry.backoff_until = entry.timestamp + self.backoff_duration(entry.attempts)
         self._requeue(entry)
 
     def close(self) -> None:
@@ -202,7 +215,8 @@ class SchedulingQueue:
     def _to_active(self, entry: _Entry) -> None:
         entry.state = ACTIVE
         entry.seq = next(self._seq)
-        heapq.heappush(self._active, (-entry.priority, entry.seq, entry.key))
+        sort_key = self.sort.key(entry.priority, entry.timestamp)
+        heapq.heappush(self._active, (sort_key, entry.seq, entry.key))
         self._signal()
 
     def _promote_backoff(self, now: float) -> None:

@@ -15,6 +15,13 @@ and waits in the queue's unschedulable pool until a node or pod change may help.
 The VolumeBinding filter is added to every plugin list, since it reads the
 scheduler's own storage informers (scheduler/volumes.py); a pod with claims binds
 only after their PreBind (claims Bound on the chosen node).
+
+Preemption: when no node fits, the post-filter (DefaultPreemption) may nominate a
+node and name victims there; the scheduler records the nomination (the nominator
+counts it in later filtering), gives each victim the DisruptionTarget condition,
+deletes it with a Preempted Event, clears the nominations of less important pods on
+that node, and writes the preemptor's nominatedNodeName with its PodScheduled=False.
+The preemptor waits unschedulable until a victim is gone, then binds.
 """
 
 from __future__ import annotations
@@ -30,10 +37,11 @@ from api.storage import pod_claim_names
 from client.events import NORMAL, WARNING
 from client.informer import Informer
 from client.rest import AsyncClient
-from scheduler.algorithm import Algorithm
+from scheduler.algorithm import Algorithm, Decision
 from scheduler.cache import SchedulerCache
 from scheduler.framework import Profile, Registered
-from scheduler.nodeinfo import node_ready_status
+from scheduler.nodeinfo import NodeInfo, node_ready_status
+from scheduler.nominator import Nominator
 from scheduler.plugins import DEFAULT_PLUGINS
 from scheduler.plugins.volume_binding import VolumeBinding
 from scheduler.podinfo import PodInfo, pod_key
@@ -95,10 +103,12 @@ class Scheduler:
         self.api = api
         self.name = name
         self.cache = SchedulerCache()
-        self.queue = queue or SchedulingQueue()
+        self.queue = queue if queue is not None else SchedulingQueue()  # an empty one is falsy
         self.storage = StorageCache(api, self.queue.move_all)
+        self.nominator = Nominator()
         self.algorithm = Algorithm(
-            Profile.from_plugins([*plugins, Registered(VolumeBinding(self.storage))])
+            Profile.from_plugins([*plugins, Registered(VolumeBinding(self.storage))]),
+            nominator=self.nominator,
         )
         writes_api = writes_api or api
         self.writer = ApiWriter(writes_api, name, events_api or writes_api)
@@ -201,14 +211,67 @@ class Scheduler:
             self.queue.delete(key)
             return None
         info = PodInfo(pod)
-        decision = self.algorithm.schedule(info, self.cache.nodes())
+        nodes = self.cache.nodes()
+        decision = self.algorithm.schedule(info, nodes, self._nominated_node(pod))
         if decision.node is None:
-            message = decision.message
-            log.debug("%s unschedulable: %s", key, message)
-            self.queue.requeue_unschedulable(key)
-            return self._report_unschedulable(pod, message)
+            return self._unschedulable(pod, info, nodes, decision)
+        self.nominator.delete(key)
         self.cache.assume(info, decision.node)
         return self._bind(pod, info, decision.node)
+
+    def _unschedulable(
+        self, pod: Obj, info: PodInfo, nodes: Sequence[NodeInfo], decision: Decision
+    ) -> Coroutine[Any, Any, None]:
+        """No node fits: try preemption, then park the pod until something changes."""
+        nominated_before = self._nominated_node(pod)
+        result = self.algorithm.post_filter(info, nodes, decision, nominated_before)
+        message = decision.message
+        log.debug("%s unschedulable: %s", info.key, message)
+        self.queue.requeue_unschedulable(info.key)
+        if result is None or result.node is None:
+            clear = result is not None and result.clear_nomination and bool(nominated_before)
+            if clear:
+                self.nominator.delete(info.key)
+            return self._report_unschedulable(pod, message, "" if clear else None)
+        node = result.node
+        self.nominator.add(info, node)
+        demoted = [p for p in self.nominator.pods_on(node) if p.priority < info.priority]
+        for other in demoted:
+            self.nominator.delete(other.key)
+        log.info(
+            "%s preempts %s on %s",
+            info.key,
+            ", ".join(v.key for v in result.victims) or "nothing",
+            node,
+        )
+        return self._preempt(pod, node, [v.pod for v in result.victims], demoted, message)
+
+    def _nominated_node(self, pod: Obj) -> str | None:
+        """Ours (its status write may be in flight), else the API's."""
+        return self.nominator.nominated_node(pod_key(pod)) or (
+            (pod.get("status") or {}).get("nominatedNodeName")
+        )
+
+    async def _preempt(
+        self,
+        pod: Obj,
+        node: str,
+        victims: Sequence[Obj],
+        demoted: Sequence[PodInfo],
+        message: str,
+    ) -> None:
+        results = await asyncio.gather(
+            *(self.writer.preempt(v, pod, node) for v in victims), return_exceptions=True
+        )
+        for victim, result in zip(victims, results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning("preempting %s failed: %s", pod_key(victim), result)
+        for other in demoted:
+            try:
+                await self.writer.clear_nomination(other.pod)
+            except ApiError as err:
+                log.warning("clearing the nomination of %s failed: %s", other.key, err)
+        await self._report_unschedulable(pod, message, node)
 
     async def _bind(self, pod: Obj, info: PodInfo, node: str) -> None:
         try:
@@ -237,10 +300,12 @@ class Scheduler:
         uid = (pod.get("metadata") or {}).get("uid")
         return current is not None and (current.get("metadata") or {}).get("uid") == uid
 
-    async def _report_unschedulable(self, pod: Obj, message: str) -> None:
+    async def _report_unschedulable(
+        self, pod: Obj, message: str, nominated: str | None = None
+    ) -> None:
         self.writer.event(pod, WARNING, "FailedScheduling", message)
         try:
-            await self.writer.set_unschedulable(pod, message)
+            await self.writer.set_unschedulable(pod, message, nominated=nominated)
         except NotFound:
             pass
         except ApiError as err:
@@ -267,11 +332,13 @@ class Scheduler:
                 self.cache.add_pod(pod)
             self.queue.delete(key)
         elif self.responsible_for(pod) and not self.cache.is_assumed(key):
+            self.nominator.observe(pod)
             self.queue.add(key, (pod.get("spec") or {}).get("priority") or 0)
 
     def _pod_updated(self, old: Obj, new: Obj) -> None:
         key = pod_key(new)
         if is_assigned(new):
+            self.nominator.delete(key)
             self.queue.delete(key)
             if is_terminal(new):
                 if self.cache.remove_pod(key):
@@ -282,12 +349,15 @@ class Scheduler:
             if self.cache.is_assumed(key):
                 return  # we are binding it; the binding will show up as an update
             relevant = pod_scheduling_view(old) != pod_scheduling_view(new)
+            self.nominator.observe(new)
             self.queue.update(key, (new.get("spec") or {}).get("priority") or 0, relevant)
         else:
+            self.nominator.delete(key)
             self.queue.delete(key)
 
     def _pod_deleted(self, pod: Obj) -> None:
         key = pod_key(pod)
+        self.nominator.delete(key)
         self.queue.delete(key)
         self.storage.wake()  # a pod waiting for its claims may be this one
         if self.cache.remove_pod(key):

@@ -6,7 +6,8 @@ apimachinery's ObjectMeta rules): a list of causes, each `{"field", "message",
 
 The rules live by API group, as in Kubernetes: `field` (causes and their wording),
 `meta` (ObjectMeta, labels, selectors), `pods`, `core` (the other core/v1 kinds), `apps`,
-`batch`, `discovery`, `coordination` and `storage`; this module dispatches on the kind.
+`batch`, `discovery`, `coordination`, `storage` and `scheduling`; this module dispatches on
+the kind.
 
 It expects a defaulted object (api.defaults runs first, as in Kubernetes), so a missing
 enum such as `restartPolicy` is reported as "Required value". It never raises on odd
@@ -48,6 +49,7 @@ from api.validation.discovery import validate_endpointslice, validate_endpointsl
 from api.validation.field import Cause, as_dict
 from api.validation.meta import NameCheck, validate_metadata, validate_metadata_update
 from api.validation.pods import validate_pod, validate_pod_update
+from api.validation.scheduling import validate_priority_class, validate_priority_class_update
 from api.validation.storage import validate_storage_class, validate_storage_class_update
 
 
@@ -103,6 +105,9 @@ RULES: dict[str, KindRules] = {
     ),
     "StorageClass": KindRules(
         lbl.dns1123_subdomain_errors, validate_storage_class, validate_storage_class_update
+    ),
+    "PriorityClass": KindRules(
+        lbl.dns1123_subdomain_errors, validate_priority_class, validate_priority_class_update
     ),
 }
 

@@ -33,6 +33,7 @@ from api.validation.field import (
     required,
 )
 from api.validation.meta import validate_labels
+from api.validation.scheduling import preemption_policy
 
 _RESTART_POLICIES = ("Always", "OnFailure", "Never")
 _DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
@@ -596,6 +597,7 @@ def validate_pod_spec(spec: Any, path: str, *, is_pod: bool = True) -> list[Caus
             )
         )
     causes += _tolerations(spec.get("tolerations"), f"{path}.tolerations")
+    causes += preemption_policy(f"{path}.preemptionPolicy", spec.get("preemptionPolicy"))
     return causes
 
 

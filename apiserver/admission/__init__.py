@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from api import errors
 from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
+from apiserver.admission.priority import Priority
 from apiserver.admission.protection import StorageObjectInUseProtection
 from apiserver.admission.storageclass import DefaultStorageClass
 from apiserver.admission.tolerations import DefaultTolerationSeconds
@@ -23,6 +24,7 @@ def default_plugins(
     """The enabled plugins in Kubernetes' order (mutating ones run in this order, then
     validating ones in this order)."""
     return [
+        Priority(storage),
         DefaultTolerationSeconds(storage, not_ready_seconds, unreachable_seconds),
         DefaultStorageClass(storage),
         StorageObjectInUseProtection(storage),

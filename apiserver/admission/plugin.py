@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from api import errors
 from apiserver.options import WriteOptions
 from apiserver.requestinfo import RequestInfo
 
@@ -63,3 +64,18 @@ class Plugin:
 
     async def validate(self, a: Attributes) -> None:
         """Refuse with an ApiError; never mutate."""
+
+
+def forbidden(a: Attributes, reason: str) -> errors.ApiError:
+    """admission.NewForbidden: `<resource> "<name>" is forbidden: <reason>`, 403."""
+    res = a.info.resource
+    name = (a.obj.get("metadata") or {}).get("name") or a.info.name or ""
+    message = (
+        f'{res.group_resource} "{name}" is forbidden: {reason}'
+        if name
+        else f"{res.group_resource} is forbidden: {reason}"
+    )
+    details: dict = {"group": res.group, "kind": res.plural} if res.group else {"kind": res.plural}
+    if name:
+        details = {"name": name, **details}
+    return errors.ApiError(403, message, "Forbidden", details)

@@ -1,10 +1,12 @@
 """The plugin list: filters run in this order (a node's first failing filter gives
 its reasons, as in Kubernetes); every scoring plugin's 0..100 score is multiplied by
-its weight (Kubernetes' default weights) and summed."""
+its weight (Kubernetes' default weights) and summed; post-filters (preemption) run
+when no node passed. The queue's order is PrioritySort's (scheduler/queue.py)."""
 
 from __future__ import annotations
 
 from scheduler.framework import Registered
+from scheduler.plugins.default_preemption import DefaultPreemption
 from scheduler.plugins.node_affinity import NodeAffinity
 from scheduler.plugins.node_ports import NodePorts
 from scheduler.plugins.node_resources import NodeResourcesBalancedAllocation, NodeResourcesFit
@@ -20,4 +22,5 @@ DEFAULT_PLUGINS: list[Registered] = [
     Registered(NodeResourcesFit(), weight=1),
     Registered(NodeResourcesBalancedAllocation(), weight=1),
     Registered(OwnerSpread(), weight=2),
+    Registered(DefaultPreemption()),
 ]

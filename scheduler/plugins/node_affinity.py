@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from api.nodeaffinity import NodeSelectorTerm, Placement, node_affinity, parse_term, placement_of
-from scheduler.framework import Status, normalize_to_max, unschedulable
+from scheduler.framework import Status, normalize_to_max, unresolvable
 from scheduler.nodeinfo import NodeInfo
 from scheduler.podinfo import PodInfo
 
@@ -44,7 +44,7 @@ class NodeAffinity:
         return (
             None
             if placement(pod).matches(node.labels, node.name)
-            else unschedulable(self.name, REASON)
+            else unresolvable(self.name, REASON)
         )
 
     def score_applies(self, pod: PodInfo) -> bool:

@@ -4,7 +4,7 @@ tolerate the node.kubernetes.io/unschedulable:NoSchedule taint (DaemonSet pods).
 from __future__ import annotations
 
 from api.taints import NO_SCHEDULE, UNSCHEDULABLE, tolerated
-from scheduler.framework import Status, unschedulable
+from scheduler.framework import Status, unresolvable
 from scheduler.nodeinfo import NodeInfo
 from scheduler.plugins.taint_toleration import pod_tolerations
 from scheduler.podinfo import PodInfo
@@ -19,4 +19,4 @@ class NodeUnschedulable:
     def filter(self, pod: PodInfo, node: NodeInfo) -> Status | None:
         if not node.unschedulable or tolerated(pod_tolerations(pod), UNSCHEDULABLE_TAINT):
             return None
-        return unschedulable(self.name, REASON)
+        return unresolvable(self.name, REASON)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from api.taints import PREFER_NO_SCHEDULE, first_untolerated, tolerated
-from scheduler.framework import Status, normalize_to_max, unschedulable
+from scheduler.framework import Status, normalize_to_max, unresolvable
 from scheduler.nodeinfo import NodeInfo
 from scheduler.podinfo import PodInfo
 
@@ -34,7 +34,7 @@ class TaintToleration:
         reason = (
             f"node(s) had untolerated taint {{{taint.get('key', '')}: {taint.get('value') or ''}}}"
         )
-        return unschedulable(self.name, reason)
+        return unresolvable(self.name, reason)
 
     def score(self, pod: PodInfo, node: NodeInfo) -> int:
         """The number of untolerated PreferNoSchedule taints (normalized: fewer is better)."""

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from api.storage import SELECTED_NODE, pod_claim_names, volume_class, volume_fits_node
 from api.volumebinding import Node, find_best_match
-from scheduler.framework import Status, unschedulable
+from scheduler.framework import Status, unresolvable
 from scheduler.nodeinfo import NodeInfo
 from scheduler.podinfo import PodInfo
 
@@ -59,7 +59,7 @@ class VolumeBinding:
         for claim_name in pod_claim_names(dict(pod.pod)):
             reason = self._claim_misfit(pod.namespace, claim_name, node)
             if reason is not None:
-                return unschedulable(NAME, reason)
+                return unresolvable(NAME, reason)
         return None
 
     def _claim_misfit(self, namespace: str, claim_name: str, node: NodeInfo) -> str | None:

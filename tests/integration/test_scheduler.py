@@ -248,9 +248,12 @@ def test_a_pod_that_fits_nowhere_is_marked_unschedulable_with_kubernetes_message
     current = cluster.api.get(PODS, "greedy", ns)
     current["status"]["conditions"] = [{"type": "example.com/Gate", "status": "True"}]
     cluster.api.update(PODS, current, subresource="status")
+    # the preemption part as kube-scheduler 1.32 writes it (its ".." included)
     expected = (
         "0/3 nodes are available: 1 Insufficient cpu, "
-        "2 node(s) didn't match Pod's node affinity/selector."
+        "2 node(s) didn't match Pod's node affinity/selector. "
+        "preemption: 0/3 nodes are available: 1 No preemption victims found for incoming "
+        "pod, 2 Preemption is not helpful for scheduling.."
     )
     with cluster.scheduler():
         cond = unschedulable(cluster, ns, "greedy")
@@ -272,7 +275,10 @@ def test_an_unschedulable_pod_is_bound_soon_after_a_fitting_node_appears(cluster
     with cluster.scheduler():
         cluster.api.create(PODS, pod("waiting", cpu="2"), ns)
         cond = unschedulable(cluster, ns, "waiting")
-        assert cond["message"] == "0/1 nodes are available: 1 Insufficient cpu."
+        assert cond["message"] == (
+            "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are "
+            "available: 1 No preemption victims found for incoming pod.."
+        )
         added = time.monotonic()
         add_node("retry-big", cpu="4")
         placed = bound(cluster, ns, "waiting", timeout=5)
@@ -294,7 +300,9 @@ def test_host_port_conflicts_send_pods_elsewhere_then_nowhere(cluster, ns, add_n
         cluster.api.create(PODS, pod("third", ports=ports), ns)
         cond = unschedulable(cluster, ns, "third")
         assert cond["message"] == (
-            "0/2 nodes are available: 2 node(s) didn't have free ports for the requested pod ports."
+            "0/2 nodes are available: 2 node(s) didn't have free ports for the requested pod "
+            "ports. preemption: 0/2 nodes are available: 2 No preemption victims found for "
+            "incoming pod.."
         )
         cluster.api.create(
             PODS, pod("other-port", ports=[{"containerPort": 80, "hostPort": 9090}]), ns

@@ -79,3 +79,15 @@ def test_job_create_generates_selector_and_labels():
     }
     strategies.for_kind("Job").prepare_create(manual)
     assert manual["spec"] == {"manualSelector": True, "selector": {"matchLabels": {"app": "pi"}}}
+
+
+def test_system_priority_classes_cannot_be_deleted():
+    strategy = strategies.for_kind("PriorityClass")
+    with pytest.raises(errors.ApiError) as err:
+        strategy.check_delete("system-node-critical")
+    assert err.value.code == 403
+    assert err.value.message == (
+        'priorityclasses.scheduling.k8s.io "system-node-critical" is forbidden: this is a '
+        "system priority class and cannot be deleted"
+    )
+    strategy.check_delete("high")  # any other class may go

@@ -721,3 +721,17 @@ def test_scale_subresource_columns_as_kubernetes_prints_them():
         "Age",
     ]
     assert table["rows"][0]["cells"][:3] == ["web", 5, 3]
+
+
+def test_priority_class_rows_as_kubectl_132():
+    assert [c["name"] for c in tables.COLUMNS["PriorityClass"]] == [
+        "Name",
+        "Value",
+        "Global-Default",
+        "Age",
+        "PreemptionPolicy",
+    ]
+    pc = {"metadata": {"name": "high", "creationTimestamp": ts(90)}, "value": 1000}
+    assert cells("PriorityClass", pc) == ["high", 1000, False, "90s", "PreemptLowerPriority"]
+    pc.update(globalDefault=True, preemptionPolicy="Never")
+    assert cells("PriorityClass", pc)[2:] == [True, "90s", "Never"]

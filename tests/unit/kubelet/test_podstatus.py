@@ -283,3 +283,18 @@ def test_get_phase_table(states: list[dict], phase: str) -> None:
 def test_created_container_waits() -> None:
     status = status_of(pod(["a"]), [sandbox(), rec("a", CREATED)])
     assert status["containerStatuses"][0]["state"] == {"waiting": {"reason": "ContainerCreating"}}
+
+
+def test_conditions_and_nomination_of_others_are_kept() -> None:
+    target = {
+        "type": "DisruptionTarget",
+        "status": "True",
+        "reason": "PreemptionByScheduler",
+        "message": "default-scheduler: preempting to accommodate a higher priority pod",
+        "lastTransitionTime": "2020-01-01T00:00:00Z",
+    }
+    old = {"phase": "Running", "conditions": [target], "nominatedNodeName": "n1"}
+    status = status_of(pod(["a"], status=old), [sandbox(), rec("a", RUNNING)])
+    assert [c for c in status["conditions"] if c["type"] == "DisruptionTarget"] == [target]
+    assert conditions(status)["Ready"] == "True"
+    assert status["nominatedNodeName"] == "n1"

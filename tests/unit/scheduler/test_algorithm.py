@@ -132,3 +132,19 @@ def test_the_search_starts_where_the_last_one_stopped():
     alg.schedule(pod("r"), cache.nodes())
     assert recorder.seen[:12] == [f"n{i:03}" for i in range(288, 300)]
     assert recorder.seen[12] == "n000"
+
+
+def test_a_pod_goes_to_its_nominated_node_when_it_fits_there():
+    cache = SchedulerCache()
+    for n in ("n0", "n1", "n2"):
+        cache.add_node(node(n, cpu="8"))
+    cache.add_node(node("busy", cpu="1"))
+    cache.add_pod(
+        {**pod("x", cpu="500m").pod, "spec": {**pod("x", cpu="500m").spec, "nodeName": "busy"}}
+    )
+    alg = algorithm()
+    p = pod("p", cpu="500m", owner=None)
+    assert alg.schedule(p, cache.nodes()).node != "busy"  # scoring prefers the emptier
+    assert alg.schedule(p, cache.nodes(), nominated_node="busy").node == "busy"
+    big = pod("big", cpu="2", owner=None)
+    assert alg.schedule(big, cache.nodes(), nominated_node="busy").node in {"n0", "n1", "n2"}

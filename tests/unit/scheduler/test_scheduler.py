@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from api.errors import Conflict
-from scheduler.queue import ACTIVE, BACKOFF, IN_FLIGHT, UNSCHEDULABLE
+from scheduler.queue import ACTIVE, BACKOFF, IN_FLIGHT, UNSCHEDULABLE, SchedulingQueue
 from scheduler.scheduler import Scheduler
 from scheduler.writer import unschedulable_patch
 
@@ -17,6 +17,9 @@ class FakeWriter:
         self.fail = fail
         self.binds: list[tuple[str, str]] = []
         self.conditions: list[str] = []
+        self.nominations: list[tuple[str, str | None]] = []
+        self.preempted: list[tuple[str, str, str]] = []  # victim, preemptor, node
+        self.cleared: list[str] = []
         self.events: list[tuple[str, str, str]] = []
 
     async def bind(self, pod: dict, node: str) -> None:
@@ -24,10 +27,19 @@ class FakeWriter:
             raise self.fail
         self.binds.append((pod["metadata"]["name"], node))
 
-    async def set_unschedulable(self, pod: dict, message: str, reason: str = "") -> None:
+    async def set_unschedulable(
+        self, pod: dict, message: str, reason: str = "", nominated: str | None = None
+    ) -> None:
         self.conditions.append(message)
+        self.nominations.append((pod["metadata"]["name"], nominated))
 
-    def event(self, pod: dict, event_type: str, reason: str, message: str) -> None:
+    async def preempt(self, victim: dict, preemptor: dict, node: str) -> None:
+        self.preempted.append((victim["metadata"]["name"], preemptor["metadata"]["name"], node))
+
+    async def clear_nomination(self, pod: dict) -> None:
+        self.cleared.append(pod["metadata"]["name"])
+
+    def event(self, pod: dict, event_type: str, reason: str, message: str, **_: Any) -> None:
         self.events.append((event_type, reason, message))
 
 
@@ -55,8 +67,11 @@ def pod(name: str, cpu: str = "500m", node_name: str = "", **spec: Any) -> dict[
     return {"metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}"}, "spec": full}
 
 
-def scheduler(writer: FakeWriter | None = None) -> tuple[Scheduler, Store, FakeWriter]:
-    sched = Scheduler(api=None)  # type: ignore[arg-type]  # no I/O without run()
+def scheduler(
+    writer: FakeWriter | None = None, backoff: float = 1.0
+) -> tuple[Scheduler, Store, FakeWriter]:
+    queue = SchedulingQueue(initial_backoff=backoff)
+    sched = Scheduler(api=None, queue=queue)  # type: ignore[arg-type]  # no I/O without run()
     store = Store()
     sched.pods = store  # type: ignore[assignment]
     sched.writer = writer or FakeWriter()  # type: ignore[assignment]
@@ -127,7 +142,10 @@ def test_a_misfit_gets_the_condition_and_event_and_waits_for_a_node():
     sched._node_added(node("small", cpu="250m"))
     add(sched, store, pod("p"))
     decide(sched, "ns/p")
-    message = "0/1 nodes are available: 1 Insufficient cpu."
+    message = (
+        "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: "
+        "1 No preemption victims found for incoming pod.."
+    )
     assert writer.conditions == [message]
     assert writer.events == [("Warning", "FailedScheduling", message)]
     assert sched.queue.state("ns/p") == UNSCHEDULABLE
@@ -203,3 +221,67 @@ def test_the_status_patch_touches_only_pod_scheduled_and_only_when_it_changes():
     again = unschedulable_patch(p, "Unschedulable", "0/2 nodes are available: 2 Too many pods.")
     assert again is not None
     assert again["status"]["conditions"][0]["lastTransitionTime"] == "2024-01-01T00:00:00Z"
+
+
+def test_a_high_priority_misfit_preempts_then_binds_where_it_was_nominated():
+    sched, store, writer = scheduler(backoff=0.0)
+    sched._node_added(node("n1"))
+    low = pod("low", cpu="1", node_name="n1", priority=0)
+    add(sched, store, low)
+    add(sched, store, pod("high", cpu="1", priority=100))
+    decide(sched, "ns/high")
+    assert writer.preempted == [("low", "high", "n1")]
+    assert writer.nominations == [("high", "n1")]
+    assert writer.conditions == ["0/1 nodes are available: 1 Insufficient cpu."]
+    assert sched.nominator.nominated_node("ns/high") == "n1"
+    assert sched.queue.state("ns/high") == UNSCHEDULABLE
+    # the victim goes; both pending pods are active and the more important is first
+    add(sched, store, pod("mid", cpu="1", priority=50))
+    sched._pod_deleted(low)
+    decide(sched, "ns/high")
+    assert writer.binds == [("high", "n1")]
+    assert sched.queue.pop_ready() == "ns/mid"
+    assert sched.nominator.nominated_node("ns/high") is None
+
+
+def test_the_room_freed_for_a_nominated_pod_is_kept_from_less_important_ones():
+    sched, store, writer = scheduler()
+    sched._node_added(node("n1"))
+    nominated = pod("high", cpu="1", priority=100)
+    nominated["status"] = {"nominatedNodeName": "n1"}
+    add(sched, store, nominated)
+    assert sched.queue.pop_ready() == "ns/high"  # in flight elsewhere, say
+    add(sched, store, pod("mid", cpu="1", priority=50))
+    decide(sched, "ns/mid")
+    assert writer.binds == [] and writer.conditions[0].startswith(
+        "0/1 nodes are available: 1 Insufficient cpu."
+    )
+
+
+def test_preemption_policy_never_waits_without_preempting():
+    sched, store, writer = scheduler()
+    sched._node_added(node("n1"))
+    add(sched, store, pod("low", cpu="1", node_name="n1", priority=0))
+    add(sched, store, pod("polite", cpu="1", priority=100, preemptionPolicy="Never"))
+    decide(sched, "ns/polite")
+    assert writer.preempted == []
+    assert writer.conditions == [
+        "0/1 nodes are available: 1 Insufficient cpu. "
+        "preemption: not eligible due to preemptionPolicy=Never.."
+    ]
+
+
+def test_preempting_on_a_node_clears_less_important_nominations_there():
+    sched, store, writer = scheduler()
+    sched._node_added(node("n1"))
+    add(sched, store, pod("low", cpu="1", node_name="n1", priority=0))
+    mid = pod("mid", cpu="1", priority=50)
+    mid["status"] = {"nominatedNodeName": "n1"}
+    add(sched, store, mid)
+    assert sched.queue.pop_ready() == "ns/mid"  # mid is elsewhere in its cycle
+    add(sched, store, pod("high", cpu="1", priority=100))
+    decide(sched, "ns/high")
+    assert writer.preempted == [("low", "high", "n1")]
+    assert writer.cleared == ["mid"]
+    assert sched.nominator.nominated_node("ns/mid") is None
+    assert sched.nominator.nominated_node("ns/high") == "n1"

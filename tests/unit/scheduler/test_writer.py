@@ -1,0 +1,37 @@
+"""The scheduler's status patches: PodScheduled=False with the nomination, and the
+DisruptionTarget condition of a preemption victim."""
+
+from __future__ import annotations
+
+from scheduler.writer import disruption_target_patch, unschedulable_patch
+
+
+def test_the_nomination_travels_with_the_condition_and_can_be_cleared():
+    pod: dict = {"metadata": {"name": "p"}, "status": {}}
+    patch = unschedulable_patch(pod, "Unschedulable", "m", "n1")
+    assert patch is not None and patch["status"]["nominatedNodeName"] == "n1"
+    pod["status"] = {
+        "nominatedNodeName": "n1",
+        "conditions": [
+            {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "m"}
+        ],
+    }
+    assert unschedulable_patch(pod, "Unschedulable", "m", "n1") is None
+    assert unschedulable_patch(pod, "Unschedulable", "m") is None  # nomination untouched
+    cleared = unschedulable_patch(pod, "Unschedulable", "m", "")
+    assert cleared is not None and cleared["status"]["nominatedNodeName"] is None
+
+
+def test_a_victim_gets_disruption_target_once():
+    victim: dict = {"metadata": {"name": "v"}, "status": {"conditions": []}}
+    patch = disruption_target_patch(victim, "default-scheduler")
+    assert patch is not None
+    [cond] = patch["status"]["conditions"]
+    assert {k: cond[k] for k in ("type", "status", "reason", "message")} == {
+        "type": "DisruptionTarget",
+        "status": "True",
+        "reason": "PreemptionByScheduler",
+        "message": "default-scheduler: preempting to accommodate a higher priority pod",
+    }
+    victim["status"]["conditions"] = [cond]
+    assert disruption_target_patch(victim, "default-scheduler") is None
