@@ -25,6 +25,7 @@ STATUS_KINDS = {
     "ReplicaSet",
     "Namespace",
     "DaemonSet",
+    "StatefulSet",
     "Job",
     "CronJob",
     "PersistentVolume",
@@ -174,6 +175,16 @@ class WorkloadStrategy(Strategy):
         obj["status"] = {}
 
 
+class StatefulSetStrategy(Strategy):
+    """As Kubernetes' statefulSetStrategy: a new StatefulSet starts with zero counts
+    (replicas and availableReplicas are always printed)."""
+
+    kind = "StatefulSet"
+
+    def initial_status(self, obj: dict) -> None:
+        obj["status"] = {"replicas": 0, "availableReplicas": 0}
+
+
 # apps/v1 keeps a DaemonSet's templateGeneration in this annotation (the server owns it).
 TEMPLATE_GENERATION = "deprecated.daemonset.template.generation"
 
@@ -294,6 +305,7 @@ _STRATEGIES: dict[str, Strategy] = {
     "ConfigMap": ConfigDataStrategy("ConfigMap"),
     "Secret": ConfigDataStrategy("Secret"),
     "DaemonSet": DaemonSetStrategy(),
+    "StatefulSet": StatefulSetStrategy(),
 }
 
 
