@@ -288,11 +288,29 @@ def validate_statefulset(obj: dict) -> list[Cause]:
     if ordinals is not None:
         causes += nonnegative("spec.ordinals.start", as_dict(ordinals).get("start"))
     causes += nonnegative("spec.revisionHistoryLimit", spec.get("revisionHistoryLimit"))
-    causes += _selector_and_template(spec, "statefulset", "StatefulSet")
+    causes += _selector_and_template(_with_claim_volumes(spec), "statefulset", "StatefulSet")
     for i, claim in enumerate(as_list(spec.get("volumeClaimTemplates"))):
         if not as_dict(as_dict(claim).get("metadata")).get("name"):
             causes.append(required(f"spec.volumeClaimTemplates[{i}].metadata.name"))
     return causes
+
+
+def _with_claim_volumes(spec: dict) -> dict:
+    """The spec as its pods will have it: each volumeClaimTemplate is a volume of its
+    name (Kubernetes skips the pod spec of a StatefulSet's template for want of this;
+    minik checks it with the claims in place, so mounts of claims resolve)."""
+    names = [
+        as_dict(as_dict(c).get("metadata")).get("name")
+        for c in as_list(spec.get("volumeClaimTemplates"))
+    ]
+    names = [n for n in names if isinstance(n, str) and n]
+    template = as_dict(spec.get("template"))
+    pod_spec = as_dict(template.get("spec"))
+    if not names or not isinstance(template.get("spec"), dict):
+        return spec
+    volumes = [v for v in as_list(pod_spec.get("volumes")) if as_dict(v).get("name") not in names]
+    volumes += [{"name": n, "persistentVolumeClaim": {"claimName": f"{n}-0"}} for n in names]
+    return {**spec, "template": {**template, "spec": {**pod_spec, "volumes": volumes}}}
 
 
 def _statefulset_strategy(strategy: dict) -> list[Cause]:

@@ -97,3 +97,15 @@ def test_only_the_mutable_spec_fields_may_change():
             "message": f"Forbidden: {STATEFULSET_SPEC_FORBIDDEN}",
             "reason": "FieldValueForbidden",
         }, change
+
+
+def test_mounts_of_claim_templates_resolve():
+    sts = make_sts()
+    sts["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = [
+        {"name": "data", "mountPath": "/data"}
+    ]
+    assert validate("StatefulSet", sts) == []
+    sts["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]["name"] = "nope"
+    assert "spec.template.spec.containers[0].volumeMounts[0].name" in fields(
+        validate("StatefulSet", sts)
+    )
