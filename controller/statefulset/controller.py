@@ -143,10 +143,11 @@ class StatefulSetController(Controller):
             if meta(r).get("name") in live
         }
         await self.history.cleanup(sts, old, hashes)
-        await self._write_status(sts, calculate_status(sts, pods, revs, now, status))
+        new_status = calculate_status(sts, pods, revs, now, status)
+        await self._write_status(sts, new_status)
         min_ready = int((sts.get("spec") or {}).get("minReadySeconds") or 0)
-        if min_ready > 0:
-            self.enqueue_after(key, min_ready)
+        if min_ready > 0 and new_status.get("readyReplicas", 0) != new_status["availableReplicas"]:
+            self.enqueue_after(key, min_ready)  # a ready pod becomes available then
 
     async def _retention(self, sts: Obj, pods: list[Obj]) -> None:
         """persistentVolumeClaimRetentionPolicy: owner references on existing claims."""
