@@ -248,7 +248,7 @@ class StatefulSetController(Controller):
                 sts,
                 NORMAL,
                 "SuccessfulCreate",
-                f"create Claim {name} for Pod {identity.pod_name(sts, ordinal)} in "
+                f"create Claim {name} Pod {identity.pod_name(sts, ordinal)} in "
                 f"StatefulSet {meta(sts).get('name')} success",
             )
 

@@ -116,7 +116,10 @@ def test_revision_then_claims_before_the_first_pod_then_status():
     assert revision.startswith("web-")
     created = informers.by_res["pods"].objects["ns/web-0"]
     assert created["metadata"]["labels"]["controller-revision-hash"] == revision
-    assert events.reasons[-1] == "SuccessfulCreate: create Pod web-0 in StatefulSet web successful"
+    assert events.reasons == [
+        "SuccessfulCreate: create Claim data-web-0 Pod web-0 in StatefulSet web success",
+        "SuccessfulCreate: create Pod web-0 in StatefulSet web successful",
+    ]
     status = informers.by_res["statefulsets"].objects["ns/web"]["status"]
     assert status["currentRevision"] == status["updateRevision"] == revision
     # web-0 not yet ready: the next sync does nothing but leaves web-1 alone
