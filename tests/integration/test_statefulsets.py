@@ -234,6 +234,60 @@ def test_scale_down_highest_first_and_claim_retention(cluster, ns, tmp_path):
         fake.stop()
 
 
+def image_of(cluster: Cluster, ns: str, app: str) -> dict[str, str]:
+    return {n: p["spec"]["containers"][0]["image"] for n, p in pods(cluster, ns, app).items()}
+
+
+def test_partitioned_rolling_update_and_on_delete(cluster, ns, tmp_path):
+    kubectl = Kubectl(cluster.kubeconfig, tmp_path / "cache")
+    fake = kubelets(cluster, ns, tmp_path)
+    try:
+        part = statefulset(
+            "part",
+            podManagementPolicy="Parallel",
+            updateStrategy={"type": "RollingUpdate", "rollingUpdate": {"partition": 2}},
+        )
+        manual = statefulset("manual", 2, updateStrategy={"type": "OnDelete"})
+        for body in (part, manual):
+            assert cluster.http.post(STS_PATH.format(ns=ns), json=body).status_code == 201
+        for name, count in (("part", 3), ("manual", 2)):
+            eventually(
+                lambda n=name, c=count: status(cluster, ns, n).get("readyReplicas") == c,
+                timeout=40,
+            )
+            kubectl.run("set", "image", f"sts/{name}", "c=busybox:2", "-n", ns)
+
+        # only the ordinals at or above the partition move to the new revision
+        def partitioned() -> bool:
+            assert image_of(cluster, ns, "part") == {
+                "part-0": "busybox:1",
+                "part-1": "busybox:1",
+                "part-2": "busybox:2",
+            }
+            st = status(cluster, ns, "part")
+            assert st.get("updatedReplicas") == 1 and st.get("readyReplicas") == 3, st
+            assert st["currentRevision"] != st["updateRevision"]
+            return True
+
+        eventually(partitioned, timeout=40)
+        out = kubectl.run("rollout", "status", "sts/part", "-n", ns, timeout=30).stdout
+        assert "partitioned roll out complete: 1 new pods have been updated..." in out
+
+        # OnDelete: nothing moves until a pod is deleted by hand
+        eventually(lambda: status(cluster, ns, "manual").get("observedGeneration") == 2)
+        assert image_of(cluster, ns, "manual") == {"manual-0": "busybox:1", "manual-1": "busybox:1"}
+        cluster.http.delete(f"/api/v1/namespaces/{ns}/pods/manual-1")
+        eventually(
+            lambda: (
+                image_of(cluster, ns, "manual")
+                == {"manual-0": "busybox:1", "manual-1": "busybox:2"}
+            ),
+            timeout=30,
+        )
+    finally:
+        fake.stop()
+
+
 def test_bad_and_immutable_statefulsets_are_refused(cluster, ns):
     bad = statefulset("bad")
     bad["spec"]["template"]["metadata"]["labels"] = {"app": "other"}
