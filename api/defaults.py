@@ -231,6 +231,35 @@ def _daemonset(obj: dict) -> None:
     _template(obj)
 
 
+def _statefulset(obj: dict) -> None:
+    """SetDefaults_StatefulSet: OrderedReady, RollingUpdate from partition 0, claims
+    retained, one replica, 10 revisions; each volumeClaimTemplate is defaulted as the
+    PersistentVolumeClaim it becomes."""
+    spec = _dict(obj, "spec")
+    if spec is None:
+        return
+    _default(spec, "podManagementPolicy", "OrderedReady", empty=(None, ""))
+    strategy = _dict(spec, "updateStrategy")
+    if strategy is not None:
+        if strategy.get("type") in (None, ""):
+            strategy["type"] = "RollingUpdate"
+            _dict(strategy, "rollingUpdate")
+        rolling = strategy.get("rollingUpdate")
+        if strategy["type"] == "RollingUpdate" and isinstance(rolling, dict):
+            _default(rolling, "partition", 0)
+    retention = _dict(spec, "persistentVolumeClaimRetentionPolicy")
+    if retention is not None:
+        _default(retention, "whenDeleted", "Retain", empty=(None, ""))
+        _default(retention, "whenScaled", "Retain", empty=(None, ""))
+    _default(spec, "replicas", 1)
+    _default(spec, "revisionHistoryLimit", 10)
+    for claim in _dicts(spec, "volumeClaimTemplates"):
+        _default(claim, "apiVersion", "v1", empty=(None, ""))
+        _default(claim, "kind", "PersistentVolumeClaim", empty=(None, ""))
+        _persistent_volume_claim(claim)
+    _template(obj)
+
+
 def _job(obj: dict) -> None:
     """SetDefaults_Job (pkg/apis/batch/v1/defaults.go)."""
     spec = _dict(obj, "spec")
@@ -425,6 +454,7 @@ _BY_KIND: dict[str, Callable[[dict], None]] = {
     "Deployment": _deployment,
     "ReplicaSet": _replicaset,
     "DaemonSet": _daemonset,
+    "StatefulSet": _statefulset,
     "Job": _job,
     "CronJob": _cronjob,
     "Service": _service,

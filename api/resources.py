@@ -125,6 +125,17 @@ DAEMONSETS = Resource(
     ("all",),
     subresources=("status",),
 )
+STATEFULSETS = Resource(
+    "apps",
+    "v1",
+    "StatefulSet",
+    "statefulsets",
+    "statefulset",
+    True,
+    ("sts",),
+    ("all",),
+    subresources=("status", "scale"),
+)
 CONTROLLERREVISIONS = Resource(
     "apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", True
 )
@@ -184,6 +195,7 @@ RESOURCES: tuple[Resource, ...] = (
     DEPLOYMENTS,
     REPLICASETS,
     DAEMONSETS,
+    STATEFULSETS,
     CONTROLLERREVISIONS,
     JOBS,
     CRONJOBS,

@@ -375,6 +375,7 @@ _IGNORED_BY_KIND: dict[str, tuple[str, Callable[[Any, str], list[str]]]] = {
     "Deployment": ("spec.template.spec", _pod_spec_ignored),
     "ReplicaSet": ("spec.template.spec", _pod_spec_ignored),
     "DaemonSet": ("spec.template.spec", _pod_spec_ignored),
+    "StatefulSet": ("spec.template.spec", _pod_spec_ignored),
     "Job": ("spec.template.spec", _pod_spec_ignored),
     "CronJob": ("spec.jobTemplate.spec.template.spec", _pod_spec_ignored),
     "Service": ("spec", _service_ignored),

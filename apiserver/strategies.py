@@ -26,6 +26,7 @@ STATUS_KINDS = {
     "ReplicaSet",
     "Namespace",
     "DaemonSet",
+    "StatefulSet",
     "Job",
     "CronJob",
     "PersistentVolume",
@@ -178,6 +179,16 @@ class WorkloadStrategy(Strategy):
         obj["status"] = {}
 
 
+class StatefulSetStrategy(Strategy):
+    """As Kubernetes' statefulSetStrategy: a new StatefulSet starts with zero counts
+    (replicas and availableReplicas are always printed)."""
+
+    kind = "StatefulSet"
+
+    def initial_status(self, obj: dict) -> None:
+        obj["status"] = {"replicas": 0, "availableReplicas": 0}
+
+
 # apps/v1 keeps a DaemonSet's templateGeneration in this annotation (the server owns it).
 TEMPLATE_GENERATION = "deprecated.daemonset.template.generation"
 
@@ -314,6 +325,7 @@ _STRATEGIES: dict[str, Strategy] = {
     "Secret": ConfigDataStrategy("Secret"),
     "DaemonSet": DaemonSetStrategy(),
     "PriorityClass": PriorityClassStrategy(),
+    "StatefulSet": StatefulSetStrategy(),
 }
 
 

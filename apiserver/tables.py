@@ -147,6 +147,13 @@ COLUMNS: dict[str, list[Column]] = {
         IMAGES,
         SELECTOR_WIDE,
     ],
+    "StatefulSet": [
+        NAME,
+        _col("Ready", "Number of the pod with ready state"),
+        AGE,
+        CONTAINERS,
+        IMAGES,
+    ],
     "DaemonSet": [
         NAME,
         _col(
@@ -751,6 +758,18 @@ def _daemonset_cells(ds: Obj, now: float) -> list[Any]:
     ]
 
 
+def _statefulset_cells(sts: Obj, now: float) -> list[Any]:
+    meta, spec, status = sts.get("metadata") or {}, sts.get("spec") or {}, sts.get("status") or {}
+    names, images = _template_cells(sts)
+    return [
+        meta.get("name", ""),
+        f"{int(status.get('readyReplicas') or 0)}/{int(spec.get('replicas', 1))}",
+        age(meta.get("creationTimestamp"), now),
+        names,
+        images,
+    ]
+
+
 def _controller_revision_cells(revision: Obj, now: float) -> list[Any]:
     """CONTROLLER as kubectl prints an owner: `daemonset.apps/name`."""
     meta = revision.get("metadata") or {}
@@ -994,6 +1013,7 @@ CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
     "Deployment": _deployment_cells,
     "ReplicaSet": _replicaset_cells,
     "DaemonSet": _daemonset_cells,
+    "StatefulSet": _statefulset_cells,
     "ControllerRevision": _controller_revision_cells,
     "Job": _job_cells,
     "CronJob": _cronjob_cells,

@@ -73,6 +73,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ("daemonset", 2),
         ("job", 5),
         ("ttl-after-finished", 5),
+        ("statefulset", 5),
     ):
         p.add_argument(f"--concurrent-{name}-syncs", type=int, default=default)
     add_verbosity_flag(p)
@@ -99,6 +100,7 @@ def options_from(args: argparse.Namespace) -> Options:
             "daemonset": args.concurrent_daemonset_syncs,
             "job": args.concurrent_job_syncs,
             "ttl-after-finished": args.concurrent_ttl_after_finished_syncs,
+            "statefulset": args.concurrent_statefulset_syncs,
         },
     )
 

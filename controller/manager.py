@@ -29,6 +29,7 @@ def _registry() -> dict[str, type[Controller]]:
     from controller.persistentvolume.protection import ClaimProtection, VolumeProtection
     from controller.podgc.controller import PodGCController
     from controller.replicaset.controller import ReplicaSetController
+    from controller.statefulset.controller import StatefulSetController
     from controller.tainteviction.controller import TaintEvictionController
     from controller.ttlafterfinished.controller import TTLAfterFinishedController
 
@@ -49,6 +50,7 @@ def _registry() -> dict[str, type[Controller]]:
         "persistentvolume-protection": VolumeProtection,
         "persistentvolumeclaim-protection": ClaimProtection,
         "local-path-provisioner": LocalPathProvisioner,
+        "statefulset": StatefulSetController,
     }
 
 
@@ -69,6 +71,7 @@ CONTROLLER_NAMES = (
     "persistentvolume-protection",
     "persistentvolumeclaim-protection",
     "local-path-provisioner",
+    "statefulset",
 )
 # Kubernetes' names for the same controllers, old and new.
 ALIASES = {
@@ -78,6 +81,7 @@ ALIASES = {
     "endpoint": "endpoints",
     "endpoints-controller": "endpoints",
     "endpointslice-controller": "endpointslice",
+    "statefulset-controller": "statefulset",
     "node-lifecycle-controller": "nodelifecycle",
     "taint-eviction-controller": "tainteviction",
     "pod-garbage-collector-controller": "podgc",

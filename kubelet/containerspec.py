@@ -137,6 +137,17 @@ def host_ports(pod: dict[str, Any], host_ip: str) -> tuple[list[tuple[int, str]]
     return exposed, bindings
 
 
+def pod_domain(pod: dict[str, Any], cluster_domain: str) -> str | None:
+    """As the kubelet's GeneratePodHostNameAndDomain: a pod with a subdomain is
+    `<hostname>.<subdomain>.<ns>.svc.<cluster domain>`, which /etc/hosts maps to its IP
+    (Docker writes that line from hostname + domainname; app containers share it)."""
+    subdomain = (pod.get("spec") or {}).get("subdomain")
+    if not subdomain:
+        return None
+    namespace = (pod.get("metadata") or {}).get("namespace") or "default"
+    return f"{subdomain}.{namespace}.svc.{cluster_domain}"
+
+
 def sandbox_spec(
     pod: dict[str, Any],
     *,
@@ -161,14 +172,16 @@ def sandbox_spec(
         exposed, bindings = host_ports(pod, host_ip)
         if bindings:
             host_config["port_bindings"] = bindings
-    hostname = None
+    hostname = domainname = None
     if not host_network:
         hostname = (spec.get("hostname") or md.get("name") or "pod")[:63].rstrip("-.")
+        domainname = pod_domain(pod, dns.domain)
     return CreateSpec(
         name=dockerlabels.sandbox_name(pod, attempt),
         image=image,
         labels=dockerlabels.sandbox_labels(node, pod, attempt),
         hostname=hostname,
+        domainname=domainname,
         ports=exposed,
         host_config=host_config,
     )

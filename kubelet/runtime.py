@@ -58,6 +58,7 @@ class CreateSpec:
     environment: list[str] = field(default_factory=list)
     working_dir: str | None = None
     hostname: str | None = None
+    domainname: str | None = None  # with hostname, the /etc/hosts FQDN Docker writes
     user: str | None = None
     tty: bool = False
     stdin_open: bool = False
@@ -175,6 +176,7 @@ class DockerRuntime:
             environment=spec.environment,
             working_dir=spec.working_dir,
             hostname=spec.hostname,
+            domainname=spec.domainname,
             user=spec.user or None,
             tty=spec.tty,
             stdin_open=spec.stdin_open,

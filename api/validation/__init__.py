@@ -24,6 +24,8 @@ from api.validation.apps import (
     validate_controller_revision_update,
     validate_daemonset,
     validate_selector_update,
+    validate_statefulset,
+    validate_statefulset_update,
     validate_workload,
 )
 from api.validation.batch import validate_cronjob, validate_job, validate_job_update
@@ -75,6 +77,9 @@ RULES: dict[str, KindRules] = {
     ),
     "DaemonSet": KindRules(
         lbl.dns1123_subdomain_errors, validate_daemonset, validate_selector_update
+    ),
+    "StatefulSet": KindRules(
+        lbl.dns1123_subdomain_errors, validate_statefulset, validate_statefulset_update
     ),
     "ControllerRevision": KindRules(
         lbl.dns1123_subdomain_errors,

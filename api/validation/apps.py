@@ -244,3 +244,116 @@ def validate_controller_revision_update(new: dict, old: dict) -> list[Cause]:
     if new.get("data") != old.get("data"):
         return [invalid("data", GoText("{}"), IMMUTABLE)]
     return []
+
+
+STATEFULSET_MUTABLE = (
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "revisionHistoryLimit",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+)
+STATEFULSET_SPEC_FORBIDDEN = (
+    "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', "
+    "'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and "
+    "'minReadySeconds' are forbidden"
+)
+
+
+def validate_statefulset(obj: dict) -> list[Cause]:
+    """ValidateStatefulSetSpec: pod management and update strategy enums, the claim
+    retention policy, counts, then selector and template as every workload."""
+    spec = as_dict(obj.get("spec"))
+    causes: list[Cause] = []
+    policy = spec.get("podManagementPolicy")
+    if policy in (None, ""):
+        causes.append(required("spec.podManagementPolicy"))
+    elif policy not in ("OrderedReady", "Parallel"):
+        causes.append(
+            invalid("spec.podManagementPolicy", policy, "must be 'OrderedReady' or 'Parallel'")
+        )
+    causes += _statefulset_strategy(as_dict(spec.get("updateStrategy")))
+    retention = spec.get("persistentVolumeClaimRetentionPolicy")
+    if retention is not None:
+        path = "spec.persistentVolumeClaimRetentionPolicy"
+        for name in ("whenDeleted", "whenScaled"):
+            value = as_dict(retention).get(name)
+            if value not in ("Retain", "Delete"):
+                causes.append(not_supported(f"{path}.{name}", value, ("Retain", "Delete")))
+    causes += nonnegative("spec.replicas", spec.get("replicas"))
+    causes += nonnegative("spec.minReadySeconds", spec.get("minReadySeconds"))
+    ordinals = spec.get("ordinals")
+    if ordinals is not None:
+        causes += nonnegative("spec.ordinals.start", as_dict(ordinals).get("start"))
+    causes += nonnegative("spec.revisionHistoryLimit", spec.get("revisionHistoryLimit"))
+    causes += _selector_and_template(_with_claim_volumes(spec), "statefulset", "StatefulSet")
+    for i, claim in enumerate(as_list(spec.get("volumeClaimTemplates"))):
+        if not as_dict(as_dict(claim).get("metadata")).get("name"):
+            causes.append(required(f"spec.volumeClaimTemplates[{i}].metadata.name"))
+    return causes
+
+
+def _with_claim_volumes(spec: dict) -> dict:
+    """The spec as its pods will have it: each volumeClaimTemplate is a volume of its
+    name (Kubernetes skips the pod spec of a StatefulSet's template for want of this;
+    minik checks it with the claims in place, so mounts of claims resolve)."""
+    names = [
+        as_dict(as_dict(c).get("metadata")).get("name")
+        for c in as_list(spec.get("volumeClaimTemplates"))
+    ]
+    names = [n for n in names if isinstance(n, str) and n]
+    template = as_dict(spec.get("template"))
+    pod_spec = as_dict(template.get("spec"))
+    if not names or not isinstance(template.get("spec"), dict):
+        return spec
+    volumes = [v for v in as_list(pod_spec.get("volumes")) if as_dict(v).get("name") not in names]
+    volumes += [{"name": n, "persistentVolumeClaim": {"claimName": f"{n}-0"}} for n in names]
+    return {**spec, "template": {**template, "spec": {**pod_spec, "volumes": volumes}}}
+
+
+def _statefulset_strategy(strategy: dict) -> list[Cause]:
+    path = "spec.updateStrategy"
+    kind = strategy.get("type")
+    rolling = strategy.get("rollingUpdate")
+    if kind in (None, ""):
+        return [required(path)]
+    if kind == "OnDelete":
+        if rolling is not None:
+            return [
+                invalid(
+                    f"{path}.rollingUpdate",
+                    GoText("{}"),
+                    "only allowed for updateStrategy 'RollingUpdate'",
+                )
+            ]
+        return []
+    if kind != "RollingUpdate":
+        return [invalid(path, kind, "must be 'RollingUpdate' or 'OnDelete'")]
+    if rolling is None:
+        return []
+    rp = f"{path}.rollingUpdate"
+    causes = nonnegative(f"{rp}.partition", as_dict(rolling).get("partition"))
+    max_unavailable = as_dict(rolling).get("maxUnavailable")
+    if max_unavailable is not None:
+        number, problems = _int_or_percent(f"{rp}.maxUnavailable", max_unavailable)
+        causes += problems
+        if not problems and number == 0:
+            causes.append(
+                invalid(f"{rp}.maxUnavailable", max_unavailable, "must be greater than 0")
+            )
+        if isinstance(max_unavailable, str) and max_unavailable.endswith("%") and number > 100:
+            causes.append(
+                invalid(f"{rp}.maxUnavailable", max_unavailable, "must not be greater than 100%")
+            )
+    return causes
+
+
+def validate_statefulset_update(new: dict, old: dict) -> list[Cause]:
+    """ValidateStatefulSetUpdate: only the mutable spec fields may change."""
+    new_spec = {k: v for k, v in as_dict(new.get("spec")).items() if k not in STATEFULSET_MUTABLE}
+    old_spec = {k: v for k, v in as_dict(old.get("spec")).items() if k not in STATEFULSET_MUTABLE}
+    if comparable(new_spec) != comparable(old_spec):
+        return [forbidden("spec", STATEFULSET_SPEC_FORBIDDEN)]
+    return []

@@ -20,12 +20,11 @@ import logging
 import time
 from typing import Any
 
-from api.errors import AlreadyExists, ApiError, Conflict, NotFound
+from api.errors import ApiError, Conflict, NotFound
 from api.labels import from_label_selector
 from api.resources import CONTROLLERREVISIONS, DAEMONSETS, NODES, PODS
 from client.events import NORMAL, WARNING
 from client.informer import key_of
-from controller.daemonset import history
 from controller.daemonset.placement import REVISION_HASH, pin_to_node, pod_template
 from controller.daemonset.plan import (
     Plan,
@@ -49,6 +48,7 @@ from controller.util.pods import (
     pod_from_template,
     slow_start_batch,
 )
+from controller.util.revisions import RevisionHistory
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ class DaemonSetController(Controller):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.expectations = Expectations()
+        self.history = RevisionHistory(ctx.api, DAEMONSETS)
         self.ds_informer = ctx.informers.informer(DAEMONSETS)
         self.pod_informer = ctx.informers.informer(PODS)
         self.node_informer = ctx.informers.informer(NODES)
@@ -155,7 +156,7 @@ class DaemonSetController(Controller):
         revisions = await ControllerRefManager(
             self.api, ds, DAEMONSETS, CONTROLLERREVISIONS, selector
         ).claim(self.revisions_by_ns.list(namespace))
-        current, old = await self._construct_history(ds, revisions)
+        current, old = await self.history.construct(ds, revisions)
         revision_hash = (meta(current).get("labels") or {}).get(REVISION_HASH) or ""
         pods = await ControllerRefManager(self.api, ds, DAEMONSETS, PODS, selector).claim(
             self.pods_by_ns.list(namespace)
@@ -176,60 +177,9 @@ class DaemonSetController(Controller):
         if min_ready > 0 and status["numberReady"] != status["numberAvailable"]:
             self.enqueue_after(key, min_ready)
 
-    async def _construct_history(self, ds: Obj, revisions: list[Obj]) -> tuple[Obj, list[Obj]]:
-        """(the revision of the current template, the older ones); creates the current
-        one when the template is new and renumbers it when an undo brought it back."""
-        labelled = []
-        for revision in revisions:
-            if REVISION_HASH not in (meta(revision).get("labels") or {}):
-                # Kubernetes labels an unlabelled revision with its name, not a new hash.
-                revision = copy.deepcopy(revision)
-                labels = revision["metadata"].setdefault("labels", {})
-                labels[REVISION_HASH] = meta(revision)["name"]
-                revision = await self.api.update(CONTROLLERREVISIONS, revision)
-            labelled.append(revision)
-        revisions = labelled
-        matching, old = history.split(ds, revisions)
-        number = history.max_revision(old) + 1
-        if not matching:
-            return await self._snapshot(ds, number), old
-        current = history.newest(matching)
-        for duplicate in matching:
-            if duplicate is not current:
-                await self._delete_revision(duplicate)
-        if history.revision_number(current) < number:
-            current = await self.api.update(CONTROLLERREVISIONS, {**current, "revision": number})
-        return current, old
-
-    async def _snapshot(self, ds: Obj, number: int) -> Obj:
-        revision_hash = history.template_hash(ds)
-        revision = history.snapshot(ds, number, revision_hash)
-        namespace = meta(ds).get("namespace")
-        try:
-            return await self.api.create(CONTROLLERREVISIONS, revision, namespace)
-        except AlreadyExists:
-            existing = await self.api.get(CONTROLLERREVISIONS, meta(revision)["name"], namespace)
-            if history.matches(ds, existing):
-                return existing
-        # A different template hashed to the same name: bump collisionCount and retry.
-        status = dict(ds.get("status") or {})
-        status["collisionCount"] = int(status.get("collisionCount") or 0) + 1
-        await self.api.update_status(DAEMONSETS, {**ds, "status": status})
-        raise HashCollision(f"hash collision for daemonset {meta(ds).get('name')}, retrying")
-
-    async def _delete_revision(self, revision: Obj) -> None:
-        try:
-            await self.api.delete(
-                CONTROLLERREVISIONS, meta(revision)["name"], meta(revision).get("namespace")
-            )
-        except NotFound:
-            pass
-
     async def _cleanup_history(self, ds: Obj, old: list[Obj], pods: list[Obj]) -> None:
-        limit = (ds.get("spec") or {}).get("revisionHistoryLimit")
         live = {(meta(p).get("labels") or {}).get(REVISION_HASH) or "" for p in pods}
-        for revision in history.to_clean(old, limit if isinstance(limit, int) else 10, live):
-            await self._delete_revision(revision)
+        await self.history.cleanup(ds, old, live)
 
     async def _sync(self, key: str, ds: Obj, plan: Plan, revision_hash: str) -> None:
         """syncNodes: delete and create what the plan says, counting on expectations."""
@@ -314,10 +264,6 @@ class DaemonSetController(Controller):
             status = {**status, "collisionCount": (ds.get("status") or {}).get("collisionCount")}
             if status["collisionCount"] is None:
                 del status["collisionCount"]
-
-
-class HashCollision(RuntimeError):
-    """Two templates hashed alike; the sync is retried with the bumped collisionCount."""
 
 
 def _strategy(ds: Obj) -> str:

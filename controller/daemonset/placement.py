@@ -13,10 +13,10 @@ from typing import Any
 
 from api import taints
 from api.nodeaffinity import NODE_NAME_FIELD, placement_of
+from controller.util.history import REVISION_HASH
 
 Obj = dict[str, Any]
 
-REVISION_HASH = "controller-revision-hash"
 TEMPLATE_GENERATION_LABEL = "pod-template-generation"
 TEMPLATE_GENERATION = "deprecated.daemonset.template.generation"
 

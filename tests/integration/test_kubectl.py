@@ -180,6 +180,7 @@ def test_api_resources_lists_kinds_short_names_and_scope(any_kubectl: Kubectl) -
         "deployments": ("deploy", "apps/v1", "true", "Deployment"),
         "replicasets": ("rs", "apps/v1", "true", "ReplicaSet"),
         "daemonsets": ("ds", "apps/v1", "true", "DaemonSet"),
+        "statefulsets": ("sts", "apps/v1", "true", "StatefulSet"),
         "controllerrevisions": ("", "apps/v1", "true", "ControllerRevision"),
         "leases": ("", "coordination.k8s.io/v1", "true", "Lease"),
         "endpointslices": ("", "discovery.k8s.io/v1", "true", "EndpointSlice"),
@@ -199,11 +200,18 @@ def test_api_resources_filters_and_wide_verbs(kubectl: Kubectl) -> None:
     cluster = by_name(parse_table(kubectl.run("api-resources", "--namespaced=false").stdout))
     assert {"namespaces", "nodes"} <= set(cluster) and "pods" not in cluster
     apps = by_name(parse_table(kubectl.run("api-resources", "--api-group=apps").stdout))
-    assert set(apps) == {"deployments", "replicasets", "daemonsets", "controllerrevisions"}
+    assert set(apps) == {
+        "deployments",
+        "replicasets",
+        "daemonsets",
+        "statefulsets",
+        "controllerrevisions",
+    }
     wide = by_name(parse_table(kubectl.run("api-resources", "-o", "wide").stdout))
     assert set(wide["pods"]["VERBS"].split(",")) >= {"create", "get", "list", "watch", "patch"}
     assert "all" in wide["deployments"]["CATEGORIES"].split(",")
     assert "all" in wide["daemonsets"]["CATEGORIES"].split(",")
+    assert "all" in wide["statefulsets"]["CATEGORIES"].split(",")
 
 
 def test_api_versions(kubectl: Kubectl) -> None:

@@ -334,3 +334,30 @@ def test_cronjob_defaults():
     before = copy.deepcopy(kept)
     apply_defaults("CronJob", kept)
     assert kept == before
+
+
+def test_statefulset_defaults_as_set_defaults_statefulset():
+    sts = {
+        "spec": {
+            "template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}},
+            "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {}}],
+        }
+    }
+    apply_defaults("StatefulSet", sts)
+    spec = sts["spec"]
+    assert spec["podManagementPolicy"] == "OrderedReady"
+    assert spec["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}
+    assert spec["persistentVolumeClaimRetentionPolicy"] == {
+        "whenDeleted": "Retain",
+        "whenScaled": "Retain",
+    }
+    assert (spec["replicas"], spec["revisionHistoryLimit"]) == (1, 10)
+    claim = spec["volumeClaimTemplates"][0]
+    assert claim["spec"]["volumeMode"] == "Filesystem"
+    assert claim["status"] == {"phase": "Pending"}
+    assert (claim["apiVersion"], claim["kind"]) == ("v1", "PersistentVolumeClaim")
+    assert spec["template"]["spec"]["restartPolicy"] == "Always"
+    on_delete = {"spec": {"updateStrategy": {"type": "OnDelete"}, "replicas": 0}}
+    apply_defaults("StatefulSet", on_delete)
+    assert on_delete["spec"]["updateStrategy"] == {"type": "OnDelete"}
+    assert on_delete["spec"]["replicas"] == 0

@@ -91,3 +91,13 @@ def test_system_priority_classes_cannot_be_deleted():
         "system priority class and cannot be deleted"
     )
     strategy.check_delete("high")  # any other class may go
+
+
+def test_statefulset_starts_with_zero_counts_and_keeps_status_on_update():
+    strategy = strategies.for_kind("StatefulSet")
+    sts = {"metadata": {"name": "web"}, "spec": {}, "status": {"replicas": 9}}
+    strategy.prepare_create(sts)
+    assert sts["status"] == {"replicas": 0, "availableReplicas": 0}
+    new = {"metadata": {"name": "web"}, "spec": {"replicas": 2}, "status": {"replicas": 5}}
+    strategy.prepare_update(new, sts)
+    assert new["status"] == {"replicas": 0, "availableReplicas": 0}

@@ -735,3 +735,26 @@ def test_priority_class_rows_as_kubectl_132():
     assert cells("PriorityClass", pc) == ["high", 1000, False, "90s", "PreemptLowerPriority"]
     pc.update(globalDefault=True, preemptionPolicy="Never")
     assert cells("PriorityClass", pc)[2:] == [True, "90s", "Never"]
+
+
+def test_statefulset_columns_as_kubectl_prints_them():
+    assert [c["name"] for c in tables.COLUMNS["StatefulSet"]] == [
+        "Name",
+        "Ready",
+        "Age",
+        "Containers",
+        "Images",
+    ]
+    assert [c["priority"] for c in tables.COLUMNS["StatefulSet"]] == [0, 0, 0, 1, 1]
+    sts = {
+        "metadata": {"name": "web", "creationTimestamp": ts(600)},
+        "spec": {
+            "replicas": 3,
+            "template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1"}]}},
+        },
+        "status": {"readyReplicas": 2, "replicas": 3},
+    }
+    r = row("StatefulSet", sts)
+    assert (r["Name"], r["Ready"], r["Age"]) == ("web", "2/3", "10m")
+    assert (r["Containers"], r["Images"]) == ("nginx", "nginx:1")
+    assert row("StatefulSet", {"metadata": {"name": "x"}, "spec": {}})["Ready"] == "0/1"

@@ -131,3 +131,23 @@ def test_container_joins_the_sandbox() -> None:
     )
     assert plain.entrypoint is None and plain.command == ["a"] and plain.user is None
     assert plain.labels[L.CONTAINER_KIND] == "init"
+
+
+def test_sandbox_hostname_and_subdomain_give_the_pod_fqdn() -> None:
+    """spec.hostname + spec.subdomain: /etc/hosts maps web-0.nginx.shop.svc.<domain>."""
+    pod = {**POD, "spec": {**POD["spec"], "hostname": "web-0", "subdomain": "nginx"}}
+    spec = sandbox_spec(
+        pod,
+        node="n1",
+        attempt=0,
+        image="p",
+        network="minik",
+        host_ip="10.0.0.1",
+        dns=DnsSettings(("10.96.0.10",), "cluster.local"),
+    )
+    assert spec.hostname == "web-0"
+    assert spec.domainname == "nginx.shop.svc.cluster.local"
+    plain = sandbox_spec(
+        POD, node="n1", attempt=0, image="p", network="m", host_ip="1.1.1.1", dns=DnsSettings()
+    )
+    assert plain.hostname == "web" and plain.domainname is None
