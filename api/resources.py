@@ -166,6 +166,28 @@ PERSISTENTVOLUMECLAIMS = Resource(
 STORAGECLASSES = Resource(
     "storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", False, ("sc",)
 )
+# ReplicationControllers are served by the ReplicaSet machinery (controller/replicaset).
+REPLICATIONCONTROLLERS = Resource(
+    "",
+    "v1",
+    "ReplicationController",
+    "replicationcontrollers",
+    "replicationcontroller",
+    True,
+    ("rc",),
+    ("all",),
+    subresources=("status", "scale"),
+)
+PODDISRUPTIONBUDGETS = Resource(
+    "policy",
+    "v1",
+    "PodDisruptionBudget",
+    "poddisruptionbudgets",
+    "poddisruptionbudget",
+    True,
+    ("pdb",),
+    subresources=("status",),
+)
 
 RESOURCES: tuple[Resource, ...] = (
     NAMESPACES,
@@ -187,6 +209,8 @@ RESOURCES: tuple[Resource, ...] = (
     PERSISTENTVOLUMES,
     PERSISTENTVOLUMECLAIMS,
     STORAGECLASSES,
+    REPLICATIONCONTROLLERS,
+    PODDISRUPTIONBUDGETS,
 )
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from api import errors, remotecommand
-from apiserver import codec, discovery, subresources, tables, watch, wsproxy
+from apiserver import codec, discovery, eviction, subresources, tables, watch, wsproxy
 from apiserver.admission import Admission
 from apiserver.allocator import Allocator
 from apiserver.auth import bearer_token, is_public, load_token_file
@@ -380,9 +380,8 @@ async def dispatch_subresource(
             await subresources.bind(registry, info, await read_body(server, request)), 201
         )
     if sub == "eviction" and method == "POST":
-        return codec.json_response(
-            await subresources.evict(registry, info, await read_body(server, request)), 201
-        )
+        body, code = await eviction.evict(registry, info, await read_body(server, request), params)
+        return codec.json_response(body, code)
     if sub == "finalize" and method == "PUT":
         return codec.json_response(
             await subresources.finalize(registry, info, await read_body(server, request))

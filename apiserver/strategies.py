@@ -29,6 +29,8 @@ STATUS_KINDS = {
     "CronJob",
     "PersistentVolume",
     "PersistentVolumeClaim",
+    "ReplicationController",
+    "PodDisruptionBudget",
 }
 # Kinds whose create keeps the status the client sent (the kubelet registers a node
 # with its status; events and leases have none).
@@ -285,6 +287,30 @@ def qos_class(spec: dict) -> str:
     return "Guaranteed" if guaranteed else "Burstable"
 
 
+class PodDisruptionBudgetStrategy(Strategy):
+    """As Kubernetes' podDisruptionBudgetStrategy: a new budget starts with an empty
+    status (the disruption controller fills it; the eviction API reads it)."""
+
+    kind = "PodDisruptionBudget"
+
+    def initial_status(self, obj: dict) -> None:
+        obj["status"] = {
+            "disruptionsAllowed": 0,
+            "currentHealthy": 0,
+            "desiredHealthy": 0,
+            "expectedPods": 0,
+        }
+
+
+class ReplicationControllerStrategy(WorkloadStrategy):
+    """As Kubernetes' rcStrategy: a new controller starts with zero replicas counted."""
+
+    kind = "ReplicationController"
+
+    def initial_status(self, obj: dict) -> None:
+        obj["status"] = {"replicas": 0}
+
+
 _STRATEGIES: dict[str, Strategy] = {
     "Pod": PodStrategy(),
     "Namespace": NamespaceStrategy(),
@@ -294,6 +320,8 @@ _STRATEGIES: dict[str, Strategy] = {
     "ConfigMap": ConfigDataStrategy("ConfigMap"),
     "Secret": ConfigDataStrategy("Secret"),
     "DaemonSet": DaemonSetStrategy(),
+    "ReplicationController": ReplicationControllerStrategy(),
+    "PodDisruptionBudget": PodDisruptionBudgetStrategy(),
 }
 
 
