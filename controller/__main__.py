@@ -53,6 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ("daemonset", 2),
         ("job", 5),
         ("ttl-after-finished", 5),
+        ("rc", 5),
     ):
         p.add_argument(f"--concurrent-{name}-syncs", type=int, default=default)
     add_verbosity_flag(p)
@@ -74,6 +75,7 @@ def options_from(args: argparse.Namespace) -> Options:
             "daemonset": args.concurrent_daemonset_syncs,
             "job": args.concurrent_job_syncs,
             "ttl-after-finished": args.concurrent_ttl_after_finished_syncs,
+            "replicationcontroller": args.concurrent_rc_syncs,
         },
     )
 

@@ -19,6 +19,7 @@ def _registry() -> dict[str, type[Controller]]:
     from controller.cronjob.controller import CronJobController
     from controller.daemonset.controller import DaemonSetController
     from controller.deployment.controller import DeploymentController
+    from controller.disruption.controller import DisruptionController
     from controller.endpoints.controller import EndpointsController
     from controller.endpointslice.controller import EndpointSliceController
     from controller.garbagecollector.controller import GarbageCollector
@@ -29,6 +30,7 @@ def _registry() -> dict[str, type[Controller]]:
     from controller.persistentvolume.protection import ClaimProtection, VolumeProtection
     from controller.podgc.controller import PodGCController
     from controller.replicaset.controller import ReplicaSetController
+    from controller.replicaset.replication import ReplicationManager
     from controller.tainteviction.controller import TaintEvictionController
     from controller.ttlafterfinished.controller import TTLAfterFinishedController
 
@@ -49,6 +51,8 @@ def _registry() -> dict[str, type[Controller]]:
         "persistentvolume-protection": VolumeProtection,
         "persistentvolumeclaim-protection": ClaimProtection,
         "local-path-provisioner": LocalPathProvisioner,
+        "replicationcontroller": ReplicationManager,
+        "disruption": DisruptionController,
     }
 
 
@@ -69,6 +73,8 @@ CONTROLLER_NAMES = (
     "persistentvolume-protection",
     "persistentvolumeclaim-protection",
     "local-path-provisioner",
+    "replicationcontroller",
+    "disruption",
 )
 # Kubernetes' names for the same controllers, old and new.
 ALIASES = {
@@ -90,6 +96,8 @@ ALIASES = {
     "persistentvolumeclaim-protection-controller": "persistentvolumeclaim-protection",
     "pv-protection": "persistentvolume-protection",
     "pvc-protection": "persistentvolumeclaim-protection",
+    "replicationcontroller-controller": "replicationcontroller",
+    "disruption-controller": "disruption",
 }
 
 

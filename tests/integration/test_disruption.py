@@ -1,0 +1,267 @@
+"""PodDisruptionBudgets, the eviction API and ReplicationControllers against the real
+apiserver, the real controller manager (disruption, replicaset, replicationcontroller,
+deployment controllers) and the real kubectl; `FakeCluster` plays the kubelets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.fakenode import FakeCluster
+from tests.support.kubectl import Kubectl
+from tests.support.wait import eventually
+
+Obj = dict[str, Any]
+POLICY = "/apis/policy/v1"
+REFUSED = "Cannot evict pod as it would violate the pod's disruption budget."
+
+
+@pytest.fixture
+def cluster(apiserver, namespace, manager) -> Iterator[FakeCluster]:
+    with apiserver.http() as client, FakeCluster(client, namespace, ["a", "b"]) as fake:
+        yield fake
+
+
+def deployment(name: str, replicas: int) -> Obj:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "terminationGracePeriodSeconds": 0,
+                    "containers": [{"name": "c", "image": "busybox:1"}],
+                },
+            },
+        },
+    }
+
+
+def pdb(name: str, app: str, **spec: Any) -> Obj:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": name},
+        "spec": {"selector": {"matchLabels": {"app": app}}, **spec},
+    }
+
+
+def pdb_path(namespace: str, name: str = "") -> str:
+    base = f"{POLICY}/namespaces/{namespace}/poddisruptionbudgets"
+    return f"{base}/{name}" if name else base
+
+
+def ready_pods(http: httpx.Client, namespace: str, app: str, count: int) -> list[Obj]:
+    def check() -> list[Obj]:
+        pods = http.get(
+            f"/api/v1/namespaces/{namespace}/pods", params={"labelSelector": f"app={app}"}
+        ).json()["items"]
+        live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+        ready = [
+            p
+            for p in live
+            if any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in p["status"].get("conditions") or []
+            )
+        ]
+        assert len(ready) == count == len(live), [p["metadata"]["name"] for p in live]
+        return ready
+
+    return eventually(check, timeout=30, message=f"{count} ready pods of {app}")
+
+
+def budget_status(http: httpx.Client, namespace: str, name: str, **want: Any) -> Obj:
+    def check() -> Obj:
+        status = http.get(pdb_path(namespace, name)).json().get("status") or {}
+        for key, value in want.items():
+            assert status.get(key) == value, status
+        return status
+
+    return eventually(check, timeout=20, message=f"pdb {name} status {want}")
+
+
+def evict(http: httpx.Client, namespace: str, pod: str, **options: Any) -> httpx.Response:
+    body = {
+        "apiVersion": "policy/v1",
+        "kind": "Eviction",
+        "metadata": {"name": pod, "namespace": namespace},
+        "deleteOptions": options,
+    }
+    return http.post(f"/api/v1/namespaces/{namespace}/pods/{pod}/eviction", json=body)
+
+
+def test_budget_status_and_eviction(apiserver, namespace, cluster):
+    with apiserver.http() as http:
+        http.post(
+            f"/apis/apps/v1/namespaces/{namespace}/deployments", json=deployment("web", 2)
+        ).raise_for_status()
+        http.post(pdb_path(namespace), json=pdb("web", "web", minAvailable=2)).raise_for_status()
+        pods = ready_pods(http, namespace, "web", 2)
+        status = budget_status(
+            http,
+            namespace,
+            "web",
+            currentHealthy=2,
+            desiredHealthy=2,
+            expectedPods=2,
+            disruptionsAllowed=0,
+            observedGeneration=1,
+        )
+        [cond] = status["conditions"]
+        assert (cond["type"], cond["status"], cond["reason"]) == (
+            "DisruptionAllowed",
+            "False",
+            "InsufficientPods",
+        )
+
+        victim = pods[0]["metadata"]["name"]
+        refused = evict(http, namespace, victim)
+        assert refused.status_code == 429
+        body = refused.json()
+        assert body["reason"] == "TooManyRequests"
+        assert body["message"] == REFUSED
+        assert body["details"]["causes"] == [
+            {
+                "reason": "DisruptionBudget",
+                "message": "The disruption budget web needs 2 healthy pods and has 2 currently",
+            }
+        ]
+
+        # relax the budget: one disruption allowed; a dry run spends nothing
+        http.patch(
+            pdb_path(namespace, "web"),
+            json={"spec": {"minAvailable": 1}},
+            headers={"Content-Type": "application/merge-patch+json"},
+        ).raise_for_status()
+        budget_status(
+            http, namespace, "web", disruptionsAllowed=1, desiredHealthy=1, observedGeneration=2
+        )
+        dry = http.post(
+            f"/api/v1/namespaces/{namespace}/pods/{victim}/eviction",
+            params={"dryRun": "All"},
+            json={"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": victim}},
+        )
+        assert dry.status_code == 201, dry.text
+        assert http.get(f"/api/v1/namespaces/{namespace}/pods/{victim}").status_code == 200
+        assert http.get(pdb_path(namespace, "web")).json()["status"]["disruptionsAllowed"] == 1
+
+        done = evict(http, namespace, victim)
+        assert done.status_code == 201, done.text
+        assert done.json()["status"] == "Success"
+        # the second pod is protected until the replacement is ready
+        other = pods[1]["metadata"]["name"]
+        assert evict(http, namespace, other).status_code == 429
+        ready_pods(http, namespace, "web", 2)
+        budget_status(http, namespace, "web", currentHealthy=2, disruptionsAllowed=1)
+
+
+def test_eviction_with_two_budgets_is_a_500(apiserver, namespace, cluster):
+    with apiserver.http() as http:
+        http.post(
+            f"/apis/apps/v1/namespaces/{namespace}/deployments", json=deployment("api", 1)
+        ).raise_for_status()
+        http.post(pdb_path(namespace), json=pdb("one", "api", minAvailable=0)).raise_for_status()
+        http.post(pdb_path(namespace), json=pdb("two", "api", maxUnavailable=1)).raise_for_status()
+        [pod] = ready_pods(http, namespace, "api", 1)
+        response = evict(http, namespace, pod["metadata"]["name"])
+        assert response.status_code == 500
+        assert response.json()["message"] == (
+            "This pod has more than one PodDisruptionBudget, which the eviction subresource "
+            "does not support."
+        )
+
+
+def test_pending_pod_is_evicted_without_a_budget_check(apiserver, namespace, manager):
+    with apiserver.http() as http:
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "waiting", "labels": {"app": "lonely"}},
+            "spec": {"containers": [{"name": "c", "image": "busybox:1"}]},
+        }
+        http.post(f"/api/v1/namespaces/{namespace}/pods", json=pod).raise_for_status()
+        http.post(pdb_path(namespace), json=pdb("all", "lonely", minAvailable=5)).raise_for_status()
+        assert evict(http, namespace, "waiting").status_code == 201
+        assert http.get(f"/api/v1/namespaces/{namespace}/pods/waiting").status_code == 404
+
+
+def test_kubectl_pdb(apiserver, namespace, kubectl: Kubectl, manager):
+    kubectl.run(
+        "create", "pdb", "web", "-n", namespace, "--selector=app=web", "--min-available=50%"
+    )
+    kubectl.run(
+        "create", "pdb", "db", "-n", namespace, "--selector=app=db", "--max-unavailable=1"
+    )
+    out = kubectl.run("get", "pdb", "-n", namespace).stdout.splitlines()
+    assert out[0].split() == ["NAME", "MIN", "AVAILABLE", "MAX", "UNAVAILABLE", "ALLOWED",
+                              "DISRUPTIONS", "AGE"]  # fmt: skip
+    rows = {line.split()[0]: line.split()[1:4] for line in out[1:]}
+    assert rows == {"db": ["N/A", "1", "0"], "web": ["50%", "N/A", "0"]}
+    described = kubectl.run("describe", "pdb", "web", "-n", namespace).stdout
+    assert "Min available:  50%" in described
+    assert "Selector:       app=web" in described
+    assert "Allowed disruptions:  0" in described
+    bad = kubectl.fails(
+        "create", "pdb", "bad", "-n", namespace, "--selector=app=x", "--min-available=150%"
+    )
+    assert "spec.minAvailable: Invalid value" in bad.stderr
+    assert "must not be greater than 100%" in bad.stderr
+
+
+RC = """
+apiVersion: v1
+kind: ReplicationController
+metadata:
+  name: legacy
+spec:
+  replicas: 2
+  template:
+    metadata:
+      labels:
+        app: legacy
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+      - name: c
+        image: busybox:1
+"""
+
+
+def test_replication_controller(apiserver, namespace, kubectl: Kubectl, cluster):
+    kubectl.run("apply", "-n", namespace, "-f", "-", input=RC)
+    with apiserver.http() as http:
+        rc = http.get(f"/api/v1/namespaces/{namespace}/replicationcontrollers/legacy").json()
+        assert rc["spec"]["selector"] == {"app": "legacy"}  # defaulted from the template
+        assert rc["metadata"]["labels"] == {"app": "legacy"}
+        pods = ready_pods(http, namespace, "legacy", 2)
+        [owner] = pods[0]["metadata"]["ownerReferences"]
+        assert (owner["kind"], owner["uid"], owner["controller"]) == (
+            "ReplicationController",
+            rc["metadata"]["uid"],
+            True,
+        )
+
+    def rc_row(desired: str) -> list[str]:
+        out = kubectl.run("get", "rc", "-n", namespace).stdout.splitlines()
+        assert out[0].split() == ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]
+        row = out[1].split()
+        assert row[:4] == ["legacy", desired, desired, desired], out
+        return row
+
+    eventually(lambda: rc_row("2"), timeout=20, message="rc legacy 2/2/2")
+    kubectl.run("scale", "rc", "legacy", "--replicas=3", "-n", namespace)
+    eventually(lambda: rc_row("3"), timeout=30, message="rc legacy 3/3/3")
+    described = kubectl.run("describe", "rc", "legacy", "-n", namespace).stdout
+    assert "Replicas:     3 current / 3 desired" in described
+    assert "Pods Status:  3 Running / 0 Waiting / 0 Succeeded / 0 Failed" in described
+    assert "SuccessfulCreate" in described
+    wide = kubectl.run("get", "rc", "legacy", "-n", namespace, "-o", "wide").stdout
+    assert "app=legacy" in wide.splitlines()[1]
