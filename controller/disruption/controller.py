@@ -6,7 +6,8 @@ reconcile(ns/name): list the budget's pods from the cache, find the expected cou
 (the pods' controllers' scale: ReplicaSet, or the Deployment above it,
 ReplicationController, StatefulSet where minik serves it), forget evictions the pods
 have caught up with, and write status with the budget's resourceVersion (the eviction
-API writes the same status; a conflict is a retry). A failure to count writes the fail-safe status: no disruption allowed."""
+API writes the same status; a conflict is a retry). A failure to count writes the
+fail-safe status: no disruption allowed."""
 
 from __future__ import annotations
 

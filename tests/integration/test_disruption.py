@@ -197,9 +197,7 @@ def test_kubectl_pdb(apiserver, namespace, kubectl: Kubectl, manager):
     kubectl.run(
         "create", "pdb", "web", "-n", namespace, "--selector=app=web", "--min-available=50%"
     )
-    kubectl.run(
-        "create", "pdb", "db", "-n", namespace, "--selector=app=db", "--max-unavailable=1"
-    )
+    kubectl.run("create", "pdb", "db", "-n", namespace, "--selector=app=db", "--max-unavailable=1")
     out = kubectl.run("get", "pdb", "-n", namespace).stdout.splitlines()
     assert out[0].split() == ["NAME", "MIN", "AVAILABLE", "MAX", "UNAVAILABLE", "ALLOWED",
                               "DISRUPTIONS", "AGE"]  # fmt: skip
