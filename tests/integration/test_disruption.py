@@ -4,14 +4,18 @@ deployment controllers) and the real kubectl; `FakeCluster` plays the kubelets."
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.support.fakenode import FakeCluster
-from tests.support.kubectl import Kubectl
+from tests.support.kubectl import Kubectl, Stream, binary_for
 from tests.support.wait import eventually
 
 Obj = dict[str, Any]
@@ -263,3 +267,64 @@ def test_replication_controller(apiserver, namespace, kubectl: Kubectl, cluster)
     assert "SuccessfulCreate" in described
     wide = kubectl.run("get", "rc", "legacy", "-n", namespace, "-o", "wide").stdout
     assert "app=legacy" in wide.splitlines()[1]
+
+
+# ---- drain waits for the budget ---------------------------------------------------------
+
+
+def drain_command(client: str, apiserver: Any, tmp_path: Path, *args: str) -> list[str]:
+    """kubectl 1.27 or 1.32, or minikctl, draining with `args`."""
+    if client == "minikctl":
+        return [sys.executable, "-m", "minikctl.main", "--kubeconfig", str(apiserver.kubeconfig),
+                "drain", *args]  # fmt: skip
+    binary = binary_for(None if client == "kubectl" else client.removeprefix("kubectl-"))
+    if not binary.exists():
+        pytest.skip(f"{binary} is not installed")
+    return Kubectl(apiserver.kubeconfig, tmp_path / "cache", binary).command("drain", *args)
+
+
+@pytest.mark.parametrize("client", ["kubectl", "kubectl-1.27", "minikctl"])
+def test_drain_waits_for_the_budget(apiserver, namespace, cluster, tmp_path, client):
+    node = cluster.node_name("a")
+    with apiserver.http() as http:
+        http.post(
+            f"/apis/apps/v1/namespaces/{namespace}/deployments", json=deployment("web", 2)
+        ).raise_for_status()
+        http.post(pdb_path(namespace), json=pdb("web", "web", minAvailable=2)).raise_for_status()
+        pods = ready_pods(http, namespace, "web", 2)
+        budget_status(http, namespace, "web", currentHealthy=2, disruptionsAllowed=0)
+        [victim] = [p["metadata"]["name"] for p in pods if p["spec"]["nodeName"] == node]
+
+        # blocked: kubectl retries every 5s, then gives up at --timeout
+        blocked = subprocess.run(
+            drain_command(client, apiserver, tmp_path, node, "--timeout=6s"),
+            capture_output=True, text=True, timeout=60, env={**os.environ, "KUBECONFIG": ""},
+        )  # fmt: skip
+        assert blocked.returncode == 1, blocked
+        retry = (
+            f'error when evicting pods/"{victim}" -n "{namespace}" (will retry after 5s): {REFUSED}'
+        )
+        assert blocked.stderr.count(retry) == 2, blocked.stderr
+        assert (
+            f'error when evicting pods/"{victim}" -n "{namespace}": global timeout reached: 6s'
+            in blocked.stderr
+        )
+        assert blocked.stdout.count(f"evicting pod {namespace}/{victim}") == 3, blocked.stdout
+        assert http.get(f"/api/v1/namespaces/{namespace}/pods/{victim}").status_code == 200
+
+        # relaxed while the drain waits: it evicts and finishes
+        with Stream(drain_command(client, apiserver, tmp_path, node)) as drain:
+            drain.wait_for(lambda line: line == f"evicting pod {namespace}/{victim}")
+            eventually(
+                lambda: any(line.startswith(retry) for line in drain.stderr),
+                timeout=10,
+                message="a refused eviction",
+            )
+            http.patch(
+                pdb_path(namespace, "web"),
+                json={"spec": {"minAvailable": 1}},
+                headers={"Content-Type": "application/merge-patch+json"},
+            ).raise_for_status()
+            drain.wait_for(lambda line: line == f"pod/{victim} evicted", timeout=20)
+            drain.wait_for(lambda line: line == f"node/{node} drained", timeout=10)
+            assert drain.popen.wait(10) == 0
