@@ -328,3 +328,20 @@ def test_drain_waits_for_the_budget(apiserver, namespace, cluster, tmp_path, cli
             drain.wait_for(lambda line: line == f"pod/{victim} evicted", timeout=20)
             drain.wait_for(lambda line: line == f"node/{node} drained", timeout=10)
             assert drain.popen.wait(10) == 0
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_examples_pass_a_server_dry_run(namespace, kubectl: Kubectl, apiserver):
+    out = kubectl.run(
+        "apply", "--dry-run=server", "-n", namespace,
+        "-f", str(EXAMPLES / "replicationcontroller.yaml"), "-f", str(EXAMPLES / "pdb.yaml"),
+    ).stdout  # fmt: skip
+    assert out.splitlines() == [
+        "replicationcontroller/hello-rc created (server dry run)",
+        "deployment.apps/web created (server dry run)",
+        "poddisruptionbudget.policy/web-pdb created (server dry run)",
+    ]
+    with apiserver.http() as http:
+        assert http.get(pdb_path(namespace, "web-pdb")).status_code == 404
