@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.support.fakenode import FakeCluster
-from tests.support.kubectl import Kubectl, Stream, binary_for
+from tests.support.kubectl import MINORS, Kubectl, Stream, binary_for, installed_kubectl
 from tests.support.wait import eventually
 
 Obj = dict[str, Any]
@@ -197,7 +197,9 @@ def test_pending_pod_is_evicted_without_a_budget_check(apiserver, namespace, man
         assert http.get(f"/api/v1/namespaces/{namespace}/pods/waiting").status_code == 404
 
 
-def test_kubectl_pdb(apiserver, namespace, kubectl: Kubectl, manager):
+@pytest.mark.parametrize("minor", MINORS)
+def test_kubectl_pdb(apiserver, namespace, tmp_path, manager, minor):
+    kubectl = installed_kubectl(minor, apiserver.kubeconfig, tmp_path / "cache")
     kubectl.run(
         "create", "pdb", "web", "-n", namespace, "--selector=app=web", "--min-available=50%"
     )
@@ -211,6 +213,9 @@ def test_kubectl_pdb(apiserver, namespace, kubectl: Kubectl, manager):
     assert "Min available:  50%" in described
     assert "Selector:       app=web" in described
     assert "Allowed disruptions:  0" in described
+    explained = kubectl.run("explain", "pdb.spec.minAvailable").stdout
+    assert "KIND:" in explained and "PodDisruptionBudget" in explained
+    assert "FIELD:" in explained and "minAvailable" in explained
     bad = kubectl.fails(
         "create", "pdb", "bad", "-n", namespace, "--selector=app=x", "--min-available=150%"
     )
@@ -267,6 +272,18 @@ def test_replication_controller(apiserver, namespace, kubectl: Kubectl, cluster)
     assert "SuccessfulCreate" in described
     wide = kubectl.run("get", "rc", "legacy", "-n", namespace, "-o", "wide").stdout
     assert "app=legacy" in wide.splitlines()[1]
+    # its pods go with it (the garbage collector follows their ownerReferences)
+    kubectl.run("delete", "rc", "legacy", "-n", namespace)
+    with apiserver.http() as http:
+        eventually(
+            lambda: (
+                not http.get(
+                    f"/api/v1/namespaces/{namespace}/pods", params={"labelSelector": "app=legacy"}
+                ).json()["items"]
+            ),
+            timeout=30,
+            message="the rc's pods deleted",
+        )
 
 
 # ---- drain waits for the budget ---------------------------------------------------------
