@@ -4,9 +4,11 @@ deployment controllers) and the real kubectl; `FakeCluster` plays the kubelets."
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -362,3 +364,44 @@ def test_examples_pass_a_server_dry_run(namespace, kubectl: Kubectl, apiserver):
     ]
     with apiserver.http() as http:
         assert http.get(pdb_path(namespace, "web-pdb")).status_code == 404
+
+
+def test_racing_evictions_spend_the_one_allowed_disruption_once(apiserver, namespace, cluster):
+    """Two evictions at once against a budget allowing one: the resourceVersion-guarded
+    status write lets exactly one through; the budget's watch shows the spent
+    disruption with the evicted pod in disruptedPods."""
+    with apiserver.http() as http:
+        http.post(
+            f"/apis/apps/v1/namespaces/{namespace}/deployments", json=deployment("race", 3)
+        ).raise_for_status()
+        http.post(pdb_path(namespace), json=pdb("race", "race", minAvailable=2)).raise_for_status()
+        pods = [p["metadata"]["name"] for p in ready_pods(http, namespace, "race", 3)]
+        before = budget_status(http, namespace, "race", currentHealthy=3, disruptionsAllowed=1)
+        assert "disruptedPods" not in before
+        version = http.get(pdb_path(namespace, "race")).json()["metadata"]["resourceVersion"]
+        codes: dict[str, int] = {}
+
+        def attempt(name: str) -> None:
+            with apiserver.http() as own:
+                codes[name] = evict(own, namespace, name).status_code
+
+        workers = [threading.Thread(target=attempt, args=(name,)) for name in pods[:2]]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(30)
+        assert sorted(codes.values()) == [201, 429], codes
+        [evicted] = [name for name, code in codes.items() if code == 201]
+
+        spent = None
+        params = {"watch": "true", "resourceVersion": version, "timeoutSeconds": "5",
+                  "fieldSelector": "metadata.name=race"}  # fmt: skip
+        with http.stream("GET", pdb_path(namespace), params=params) as stream:
+            for line in stream.iter_lines():
+                status = json.loads(line)["object"].get("status") or {}
+                if evicted in (status.get("disruptedPods") or {}):
+                    spent = status
+                    break
+        assert spent is not None, "no budget update recorded the eviction"
+        assert spent["disruptionsAllowed"] == 0
+        assert list(spent["disruptedPods"]) == [evicted]
