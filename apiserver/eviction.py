@@ -7,7 +7,8 @@ Status; a budget allowing no disruption → 429 TooManyRequests, which kubectl d
 retries. When it allows one, disruptionsAllowed is decremented and the pod recorded
 in disruptedPods in one status write guarded by the budget's resourceVersion (so two
 evictions racing for the last allowed disruption cannot both win), then the pod is
-deleted. An unready pod may go without spending the budget when the budget is healthy
+deleted (after its status gets the DisruptionTarget condition, as Kubernetes ≥1.31
+does). An unready pod may go without spending the budget when the budget is healthy
 anyway (unhealthyPodEvictionPolicy IfHealthyBudget, the default) or always
 (AlwaysAllow); its delete then carries the pod's resourceVersion as a precondition,
 so a pod that became ready meanwhile is not deleted (429, retry)."""
@@ -24,9 +25,11 @@ from api.timefmt import rfc3339
 from apiserver.options import DeleteOptions, ListOptions, WriteOptions
 from apiserver.registry import Registry
 from apiserver.requestinfo import RequestInfo
+from apiserver.strategies import set_condition
 
 Obj = dict[str, Any]
 EVICTIONS_RETRY = 20  # Kubernetes' EvictionsRetry steps on conflicts
+DISRUPTION_TARGET = "DisruptionTarget"  # the pod condition an eviction sets
 
 
 async def evict(
@@ -50,7 +53,7 @@ async def evict(
         if _enforce_resource_version(pod) and options.precondition_rv is None:
             opts = dataclasses.replace(options, precondition_rv=pod["metadata"]["resourceVersion"])
         try:
-            await registry.delete(pod_info, opts)
+            await _add_condition_and_delete(registry, pod_info, opts)
         except errors.Conflict:
             if retry_conflicts and attempt + 1 < EVICTIONS_RETRY:
                 continue
@@ -75,7 +78,7 @@ async def evict(
     if check_rv:
         opts = dataclasses.replace(options, precondition_rv=pod["metadata"]["resourceVersion"])
     try:
-        await registry.delete(pod_info, opts)
+        await _add_condition_and_delete(registry, pod_info, opts)
     except errors.Conflict:
         if check_rv and options.precondition_rv is None:
             raise disruption.too_many_requests(
@@ -83,6 +86,64 @@ async def evict(
             ) from None
         raise
     return _success(), 201
+
+
+async def _add_condition_and_delete(
+    registry: Registry, pod_info: RequestInfo, options: DeleteOptions
+) -> None:
+    """addConditionAndDeletePod: the pod's status first gets the DisruptionTarget
+    condition (Kubernetes ≥1.31: a Job's podFailurePolicy reads it), written against
+    the latest pod, which must still meet the delete's preconditions; then the delete,
+    whose resourceVersion precondition moves to the pod we just wrote."""
+    if not options.dry_run:
+        status_info = dataclasses.replace(pod_info, subresource="status")
+        written: Obj | None = None
+        for _attempt in range(EVICTIONS_RETRY):
+            latest = await registry.get(pod_info)
+            md = latest["metadata"]
+            _check_preconditions(latest, options)
+            updated = copy.deepcopy(latest)
+            set_condition(
+                updated.setdefault("status", {}),
+                {
+                    "type": DISRUPTION_TARGET,
+                    "status": "True",
+                    "lastProbeTime": None,
+                    "reason": "EvictionByEvictionAPI",
+                    "message": "Eviction API: evicting",
+                },
+            )
+            try:
+                written = await registry.write_update(
+                    status_info, updated, latest, int(md["resourceVersion"]), WriteOptions()
+                )
+                break
+            except errors.Conflict:
+                continue
+        if written is None:
+            raise errors.conflict("pods", pod_info.name or "", "too many concurrent writes")
+        if options.precondition_rv is not None:
+            options = dataclasses.replace(
+                options, precondition_rv=written["metadata"]["resourceVersion"]
+            )
+    await registry.delete(pod_info, options)
+
+
+def _check_preconditions(pod: Obj, options: DeleteOptions) -> None:
+    md = pod["metadata"]
+    if options.precondition_uid and options.precondition_uid != md.get("uid"):
+        why = (
+            f"the UID in the precondition ({options.precondition_uid}) does not match the UID "
+            f"in record ({md.get('uid')}). The object might have been deleted and then recreated"
+        )
+        raise errors.conflict("Pod", md.get("name") or "", why)
+    if options.precondition_rv and options.precondition_rv != md.get("resourceVersion"):
+        why = (
+            f"the ResourceVersion in the precondition ({options.precondition_rv}) does not "
+            f"match the ResourceVersion in record ({md.get('resourceVersion')}). The object "
+            "might have been modified"
+        )
+        raise errors.conflict("Pod", md.get("name") or "", why)
 
 
 def _can_ignore_budget(pod: Obj) -> bool:

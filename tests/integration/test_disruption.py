@@ -193,10 +193,39 @@ def test_pending_pod_is_evicted_without_a_budget_check(apiserver, namespace, man
             "metadata": {"name": "waiting", "labels": {"app": "lonely"}},
             "spec": {"containers": [{"name": "c", "image": "busybox:1"}]},
         }
-        http.post(f"/api/v1/namespaces/{namespace}/pods", json=pod).raise_for_status()
+        created = http.post(f"/api/v1/namespaces/{namespace}/pods", json=pod)
+        created.raise_for_status()
         http.post(pdb_path(namespace), json=pdb("all", "lonely", minAvailable=5)).raise_for_status()
+        dry = evict(http, namespace, "waiting", dryRun=["All"])
+        assert dry.status_code == 201
+        assert (
+            http.get(f"/api/v1/namespaces/{namespace}/pods/waiting").json()["metadata"][
+                "resourceVersion"
+            ]
+            == created.json()["metadata"]["resourceVersion"]
+        )  # a dry run writes nothing
         assert evict(http, namespace, "waiting").status_code == 201
         assert http.get(f"/api/v1/namespaces/{namespace}/pods/waiting").status_code == 404
+        # the pod got Kubernetes' DisruptionTarget condition before it went
+        params = {"watch": "true", "timeoutSeconds": "5",
+                  "resourceVersion": created.json()["metadata"]["resourceVersion"],
+                  "fieldSelector": "metadata.name=waiting"}  # fmt: skip
+        seen = []
+        with http.stream("GET", f"/api/v1/namespaces/{namespace}/pods", params=params) as events:
+            for line in events.iter_lines():
+                event = json.loads(line)
+                conditions = event["object"]["status"].get("conditions") or []
+                seen.append((event["type"], [c["type"] for c in conditions]))
+                if event["type"] == "DELETED":
+                    break
+        assert seen[0] == ("MODIFIED", ["DisruptionTarget"]), seen
+        assert seen[-1][0] == "DELETED"
+        target = next(c for c in conditions if c["type"] == "DisruptionTarget")
+        assert (target["status"], target["reason"], target["message"]) == (
+            "True",
+            "EvictionByEvictionAPI",
+            "Eviction API: evicting",
+        )
 
 
 @pytest.mark.parametrize("minor", MINORS)
