@@ -7,7 +7,9 @@ reconcile(ns/name): list the budget's pods from the cache, find the expected cou
 ReplicationController, StatefulSet where minik serves it), forget evictions the pods
 have caught up with, and write status with the budget's resourceVersion (the eviction
 API writes the same status; a conflict is a retry). A failure to count writes the
-fail-safe status: no disruption allowed."""
+fail-safe status: no disruption allowed. The same queue carries (STALE, pod key):
+pods an eviction marked DisruptionTarget but never deleted get the mark reset
+(stale.py)."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from api.resources import (
     by_kind,
 )
 from client.events import NORMAL, WARNING
-from client.informer import Informer
+from client.informer import Informer, key_of
 from controller.disruption.budget import (
     ExpectedCountError,
     count_healthy,
@@ -36,16 +38,23 @@ from controller.disruption.budget import (
     fail_safe_status,
     new_status,
 )
+from controller.disruption.stale import (
+    STALE_POD_DISRUPTION_TIMEOUT,
+    stale_disruption_wait,
+    with_condition_cleared,
+)
 from controller.util.base import Context, Controller
 from controller.util.controllerref import controller_ref, meta
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
+STALE = "stale-pod-disruption"  # queue keys (STALE, ns/name) are pods, not budgets
 
 
 class DisruptionController(Controller):
     name = "disruption"
+    stale_pod_disruption_timeout = STALE_POD_DISRUPTION_TIMEOUT
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -76,7 +85,11 @@ class DisruptionController(Controller):
         self._pod_changed(new)
 
     def _pod_changed(self, pod: Obj) -> None:
-        """Every budget covering the pod (Kubernetes takes the first and warns)."""
+        """Every budget covering the pod (Kubernetes takes the first and warns); and
+        the pod itself when an eviction marked it and it has not gone."""
+        wait = stale_disruption_wait(pod, time.time(), self.stale_pod_disruption_timeout)
+        if wait is not None:
+            self.enqueue_after((STALE, key_of(pod)), wait)
         labels = meta(pod).get("labels") or {}
         for pdb in self.pdbs_by_ns.list(meta(pod).get("namespace") or ""):
             try:
@@ -87,7 +100,10 @@ class DisruptionController(Controller):
                 self.enqueue(pdb)
 
     # ---- reconcile -----------------------------------------------------------
-    async def reconcile(self, key: str) -> None:
+    async def reconcile(self, key: str | tuple[str, str]) -> None:
+        if isinstance(key, tuple):
+            await self._sync_stale_pod_disruption(key[1])
+            return
         cached = self.pdb_informer.get(key)
         if cached is None:
             return
@@ -177,6 +193,25 @@ class DisruptionController(Controller):
             if owner is not None:
                 return _scale_of(owner)
         return None
+
+    async def _sync_stale_pod_disruption(self, key: str) -> None:
+        """Set a stale DisruptionTarget condition back to False (with the pod's
+        resourceVersion: a conflict is retried with the fresh pod)."""
+        pod = self.pod_informer.get(key)
+        if pod is None:
+            return
+        now = time.time()
+        wait = stale_disruption_wait(pod, now, self.stale_pod_disruption_timeout)
+        if wait is None:
+            return
+        if wait > 0:
+            self.enqueue_after((STALE, key), wait)
+            return
+        try:
+            await self.api.update_status(PODS, with_condition_cleared(pod, now))
+        except NotFound:
+            return
+        log.info("reset the stale DisruptionTarget condition of pod %s", key)
 
     async def _write(self, pdb: Obj, status: Obj) -> None:
         try:

@@ -434,3 +434,34 @@ def test_racing_evictions_spend_the_one_allowed_disruption_once(apiserver, names
         assert spent is not None, "no budget update recorded the eviction"
         assert spent["disruptionsAllowed"] == 0
         assert list(spent["disruptedPods"]) == [evicted]
+
+
+def test_a_stale_disruption_target_is_reset(apiserver, namespace, manager):
+    """A pod marked DisruptionTarget by an eviction more than two minutes ago, and
+    still not being deleted, gets the mark set back to False by the controller."""
+    with apiserver.http() as http:
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "spared"},
+            "spec": {"containers": [{"name": "c", "image": "busybox:1"}]},
+        }
+        created = http.post(f"/api/v1/namespaces/{namespace}/pods", json=pod).json()
+        mark = {
+            "type": "DisruptionTarget",
+            "status": "True",
+            "reason": "EvictionByEvictionAPI",
+            "message": "Eviction API: evicting",
+            "lastTransitionTime": "2020-01-01T00:00:00Z",
+        }
+        created["status"]["conditions"] = [mark]
+        path = f"/api/v1/namespaces/{namespace}/pods/spared"
+        http.put(f"{path}/status", json=created).raise_for_status()
+
+        def reset() -> Obj:
+            [cond] = http.get(path).json()["status"]["conditions"]
+            assert (cond["type"], cond["status"]) == ("DisruptionTarget", "False"), cond
+            return cond
+
+        cond = eventually(reset, timeout=20, message="the mark reset")
+        assert cond["lastTransitionTime"] != "2020-01-01T00:00:00Z"
