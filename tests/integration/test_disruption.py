@@ -465,3 +465,36 @@ def test_a_stale_disruption_target_is_reset(apiserver, namespace, manager):
 
         cond = eventually(reset, timeout=20, message="the mark reset")
         assert cond["lastTransitionTime"] != "2020-01-01T00:00:00Z"
+
+
+def test_official_client_reads_budgets_and_is_refused_an_eviction(apiserver, namespace, cluster):
+    from kubernetes import client, config
+    from kubernetes.client.rest import ApiException
+
+    configuration = client.Configuration()
+    config.load_kube_config(
+        config_file=str(apiserver.kubeconfig), client_configuration=configuration
+    )
+    with apiserver.http() as http, client.ApiClient(configuration) as api:
+        http.post(
+            f"/apis/apps/v1/namespaces/{namespace}/deployments", json=deployment("sdk", 1)
+        ).raise_for_status()
+        budget = client.V1PodDisruptionBudget(
+            metadata=client.V1ObjectMeta(name="sdk"),
+            spec=client.V1PodDisruptionBudgetSpec(
+                min_available=1, selector=client.V1LabelSelector(match_labels={"app": "sdk"})
+            ),
+        )
+        policy = client.PolicyV1Api(api)
+        policy.create_namespaced_pod_disruption_budget(namespace, budget)
+        [pod] = ready_pods(http, namespace, "sdk", 1)
+        budget_status(http, namespace, "sdk", currentHealthy=1, expectedPods=1)
+        read = policy.read_namespaced_pod_disruption_budget("sdk", namespace)
+        assert (read.status.disruptions_allowed, read.status.desired_healthy) == (0, 1)
+        assert read.status.conditions[0].reason == "InsufficientPods"
+        name = pod["metadata"]["name"]
+        eviction = client.V1Eviction(metadata=client.V1ObjectMeta(name=name, namespace=namespace))
+        with pytest.raises(ApiException) as refused:
+            client.CoreV1Api(api).create_namespaced_pod_eviction(name, namespace, eviction)
+        assert refused.value.status == 429
+        assert json.loads(refused.value.body)["message"] == REFUSED
