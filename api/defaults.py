@@ -214,6 +214,23 @@ def _replicaset(obj: dict) -> None:
     _template(obj)
 
 
+def _replication_controller(obj: dict) -> None:
+    """core/v1 SetDefaults_ReplicationController: an empty selector and empty object
+    labels come from the template's labels; one replica."""
+    spec = _dict(obj, "spec")
+    if spec is None:
+        return
+    template_labels = (_sub(spec, "template", "metadata") or {}).get("labels")
+    if isinstance(template_labels, dict):
+        if not spec.get("selector"):
+            spec["selector"] = copy.deepcopy(template_labels)
+        md = _dict(obj, "metadata")
+        if md is not None and not md.get("labels"):
+            md["labels"] = copy.deepcopy(template_labels)
+    _default(spec, "replicas", 1)
+    _template(obj)
+
+
 def _daemonset(obj: dict) -> None:
     """SetDefaults_DaemonSet: RollingUpdate one node at a time, no surge, 10 revisions."""
     spec = _dict(obj, "spec")
@@ -467,4 +484,5 @@ _BY_KIND: dict[str, Callable[[dict], None]] = {
     "PersistentVolumeClaim": _persistent_volume_claim,
     "StorageClass": _storage_class,
     "PriorityClass": _priority_class,
+    "ReplicationController": _replication_controller,
 }

@@ -306,6 +306,14 @@ def from_label_selector(obj: Mapping[str, Any] | None) -> LabelSelector:
     return _selector(reqs)
 
 
+def selector_from_set(labels: Mapping[str, Any] | None) -> LabelSelector:
+    """An equality-based selector from a plain label map (a ReplicationController's or a
+    Service's `spec.selector`; labels.SelectorFromSet): empty or None matches everything.
+    Values are taken as they are (validation checks them), so this never raises."""
+    reqs = [Requirement(str(k), EQUALS, (str(v),)) for k, v in (labels or {}).items()]
+    return _selector(reqs)
+
+
 def selector_string(label_selector_obj: Mapping[str, Any] | None) -> str:
     """Kubernetes' string form of a selector object ("" for none or an empty one), as a
     Scale's `status.selector` carries it and kubectl prints it; `<error>` for one that

@@ -182,6 +182,28 @@ STORAGECLASSES = Resource(
 PRIORITYCLASSES = Resource(
     "scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", False, ("pc",)
 )
+# ReplicationControllers are served by the ReplicaSet machinery (controller/replicaset).
+REPLICATIONCONTROLLERS = Resource(
+    "",
+    "v1",
+    "ReplicationController",
+    "replicationcontrollers",
+    "replicationcontroller",
+    True,
+    ("rc",),
+    ("all",),
+    subresources=("status", "scale"),
+)
+PODDISRUPTIONBUDGETS = Resource(
+    "policy",
+    "v1",
+    "PodDisruptionBudget",
+    "poddisruptionbudgets",
+    "poddisruptionbudget",
+    True,
+    ("pdb",),
+    subresources=("status",),
+)
 
 RESOURCES: tuple[Resource, ...] = (
     NAMESPACES,
@@ -206,6 +228,8 @@ RESOURCES: tuple[Resource, ...] = (
     STORAGECLASSES,
     EVENTS_V1,  # after core events: by_kind("Event") and "events" mean the core ones
     PRIORITYCLASSES,
+    REPLICATIONCONTROLLERS,
+    PODDISRUPTIONBUDGETS,
 )
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket
 from api import conversion as conversions
 from api import errors, remotecommand
 from api.resources import Resource
-from apiserver import codec, discovery, health, subresources, tables, watch, wsproxy
+from apiserver import codec, discovery, eviction, health, subresources, tables, watch, wsproxy
 from apiserver.admission import Admission
 from apiserver.allocator import Allocator
 from apiserver.auth import bearer_token, is_public, load_token_file
@@ -442,9 +442,8 @@ async def dispatch_subresource(
             await subresources.bind(registry, info, await read_body(server, request)), 201
         )
     if sub == "eviction" and method == "POST":
-        return codec.json_response(
-            await subresources.evict(registry, info, await read_body(server, request)), 201
-        )
+        body, code = await eviction.evict(registry, info, await read_body(server, request), params)
+        return codec.json_response(body, code)
     if sub == "finalize" and method == "PUT":
         return codec.json_response(
             await subresources.finalize(registry, info, await read_body(server, request))

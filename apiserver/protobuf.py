@@ -542,6 +542,19 @@ NodeSelectorRequirement: 1 key s* | 2 operator s* | 3 values [s]
 VolumeResourceRequirements: 1 limits {Quantity} | 2 requests {Quantity}
 TypedLocalObjectReference: 1 apiGroup s* | 2 kind s* | 3 name s*
 TypedObjectReference: 1 apiGroup s* | 2 kind s* | 3 name s* | 4 namespace s*
+PodDisruptionBudget: 1 metadata ObjectMeta | 2 spec PodDisruptionBudgetSpec
+    3 status PodDisruptionBudgetStatus
+PodDisruptionBudgetSpec: 1 minAvailable IntOrString* | 2 selector LabelSelector*
+    3 maxUnavailable IntOrString* | 4 unhealthyPodEvictionPolicy s*
+PodDisruptionBudgetStatus: 1 observedGeneration i | 2 disruptedPods {Time}
+    3 disruptionsAllowed i* | 4 currentHealthy i* | 5 desiredHealthy i* | 6 expectedPods i*
+    7 conditions [Condition]
+ReplicationController: 1 metadata ObjectMeta | 2 spec ReplicationControllerSpec
+    3 status ReplicationControllerStatus
+ReplicationControllerSpec: 1 replicas i* | 4 minReadySeconds i | 2 selector {s}
+    3 template PodTemplateSpec*
+ReplicationControllerStatus: 1 replicas i* | 2 fullyLabeledReplicas i | 4 readyReplicas i
+    5 availableReplicas i | 3 observedGeneration i
 """
 
 Field = tuple[str, str, bool, str]  # json name, type, keep zero, container ("", "[]", "{}")

@@ -31,6 +31,8 @@ STATUS_KINDS = {
     "CronJob",
     "PersistentVolume",
     "PersistentVolumeClaim",
+    "ReplicationController",
+    "PodDisruptionBudget",
 }
 # Kinds whose create keeps the status the client sent (the kubelet registers a node
 # with its status; events and leases have none).
@@ -315,6 +317,30 @@ class PriorityClassStrategy(Strategy):
             )
 
 
+class PodDisruptionBudgetStrategy(Strategy):
+    """As Kubernetes' podDisruptionBudgetStrategy: a new budget starts with an empty
+    status (the disruption controller fills it; the eviction API reads it)."""
+
+    kind = "PodDisruptionBudget"
+
+    def initial_status(self, obj: dict) -> None:
+        obj["status"] = {
+            "disruptionsAllowed": 0,
+            "currentHealthy": 0,
+            "desiredHealthy": 0,
+            "expectedPods": 0,
+        }
+
+
+class ReplicationControllerStrategy(WorkloadStrategy):
+    """As Kubernetes' rcStrategy: a new controller starts with zero replicas counted."""
+
+    kind = "ReplicationController"
+
+    def initial_status(self, obj: dict) -> None:
+        obj["status"] = {"replicas": 0}
+
+
 _STRATEGIES: dict[str, Strategy] = {
     "Pod": PodStrategy(),
     "Namespace": NamespaceStrategy(),
@@ -326,6 +352,8 @@ _STRATEGIES: dict[str, Strategy] = {
     "DaemonSet": DaemonSetStrategy(),
     "PriorityClass": PriorityClassStrategy(),
     "StatefulSet": StatefulSetStrategy(),
+    "ReplicationController": ReplicationControllerStrategy(),
+    "PodDisruptionBudget": PodDisruptionBudgetStrategy(),
 }
 
 

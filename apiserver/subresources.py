@@ -1,5 +1,6 @@
 """Subresources that are not plain object writes: scale (autoscaling/v1 Scale),
-pods/binding (the scheduler's one write), pods/eviction and namespaces/finalize."""
+pods/binding (the scheduler's one write) and namespaces/finalize (pods/eviction, which
+PodDisruptionBudgets govern, is eviction.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import copy
 from typing import Any
 
 from api import errors, patch
-from api.labels import from_label_selector
+from api.labels import from_label_selector, selector_from_set
 from api.timefmt import rfc3339
 from apiserver import strategies
-from apiserver.options import DeleteOptions, WriteOptions
+from apiserver.options import WriteOptions
 from apiserver.registry import Registry
 from apiserver.requestinfo import RequestInfo
 from apiserver.storage import KeyMissing
@@ -18,7 +19,11 @@ from apiserver.storage import KeyMissing
 
 def to_scale(obj: dict) -> dict:
     md = obj["metadata"]
-    selector = from_label_selector((obj.get("spec") or {}).get("selector"))
+    raw_selector = (obj.get("spec") or {}).get("selector")
+    if obj.get("kind") == "ReplicationController":  # a plain label map
+        selector = selector_from_set(raw_selector if isinstance(raw_selector, dict) else None)
+    else:
+        selector = from_label_selector(raw_selector)
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -137,12 +142,6 @@ async def bind(registry: Registry, info: RequestInfo, body: Any) -> dict:
         await registry.storage.guaranteed_update(registry.key(main), assign)
     except KeyMissing as err:
         raise errors.not_found("pods", info.name or "", "", "pods") from err
-    return success_status(201)
-
-
-async def evict(registry: Registry, info: RequestInfo, body: Any) -> dict:
-    opts = (body or {}).get("deleteOptions") if isinstance(body, dict) else None
-    await registry.delete(_main(info), DeleteOptions.parse({}, opts))
     return success_status(201)
 
 

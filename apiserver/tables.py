@@ -390,6 +390,29 @@ COLUMNS: dict[str, list[Column]] = {
         ),
     ],
 }
+# core/v1 ReplicationControllers and policy/v1 PodDisruptionBudgets, as kubectl prints them.
+COLUMNS["ReplicationController"] = [
+    NAME,
+    _col("Desired", "Replicas is the number of desired replicas.", "integer"),
+    _col("Current", "Replicas is the most recently observed number of replicas.", "integer"),
+    _col("Ready", "The number of ready replicas for this replication controller.", "integer"),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    SELECTOR_WIDE,
+]
+COLUMNS["PodDisruptionBudget"] = [
+    NAME,
+    _col("Min Available", "The minimum number of pods that must be available."),
+    _col("Max Unavailable", "The maximum number of pods that may be unavailable."),
+    _col(
+        "Allowed Disruptions",
+        "Calculated number of pods that may be disrupted at this time.",
+        "integer",
+    ),
+    AGE,
+]
+
 DEFAULT_COLUMNS = [NAME, _col("Created At", "Time the object was created.", "date")]
 
 
@@ -988,6 +1011,39 @@ def _scale_cells(scale: Obj, now: float) -> list[Any]:
     ]
 
 
+def _replication_controller_cells(rc: Obj, now: float) -> list[Any]:
+    """printReplicationController: the selector is a plain label map."""
+    meta, spec, status = rc.get("metadata") or {}, rc.get("spec") or {}, rc.get("status") or {}
+    names, images = _template_cells(rc)
+    selector = spec.get("selector")
+    return [
+        meta.get("name", ""),
+        int(spec.get("replicas", 1)),
+        int(status.get("replicas") or 0),
+        int(status.get("readyReplicas") or 0),
+        age(meta.get("creationTimestamp"), now),
+        names,
+        images,
+        format_labels(selector if isinstance(selector, dict) else None),
+    ]
+
+
+def _int_or_string(value: Any) -> str:
+    """intstr.IntOrString.String(); N/A when unset (printPodDisruptionBudget)."""
+    return "N/A" if value is None else str(value)
+
+
+def _pdb_cells(pdb: Obj, now: float) -> list[Any]:
+    meta, spec, status = pdb.get("metadata") or {}, pdb.get("spec") or {}, pdb.get("status") or {}
+    return [
+        meta.get("name", ""),
+        _int_or_string(spec.get("minAvailable")),
+        _int_or_string(spec.get("maxUnavailable")),
+        int(status.get("disruptionsAllowed") or 0),
+        age(meta.get("creationTimestamp"), now),
+    ]
+
+
 def _priority_class_cells(pc: Obj, now: float) -> list[Any]:
     meta = pc.get("metadata") or {}
     return [
@@ -1027,6 +1083,8 @@ CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
     "StorageClass": _storage_class_cells,
     "Scale": _scale_cells,
     "PriorityClass": _priority_class_cells,
+    "ReplicationController": _replication_controller_cells,
+    "PodDisruptionBudget": _pdb_cells,
 }
 
 

@@ -74,6 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ("job", 5),
         ("ttl-after-finished", 5),
         ("statefulset", 5),
+        ("rc", 5),
     ):
         p.add_argument(f"--concurrent-{name}-syncs", type=int, default=default)
     add_verbosity_flag(p)
@@ -101,6 +102,7 @@ def options_from(args: argparse.Namespace) -> Options:
             "job": args.concurrent_job_syncs,
             "ttl-after-finished": args.concurrent_ttl_after_finished_syncs,
             "statefulset": args.concurrent_statefulset_syncs,
+            "replicationcontroller": args.concurrent_rc_syncs,
         },
     )
 

@@ -19,6 +19,7 @@ def _registry() -> dict[str, type[Controller]]:
     from controller.cronjob.controller import CronJobController
     from controller.daemonset.controller import DaemonSetController
     from controller.deployment.controller import DeploymentController
+    from controller.disruption.controller import DisruptionController
     from controller.endpoints.controller import EndpointsController
     from controller.endpointslice.controller import EndpointSliceController
     from controller.garbagecollector.controller import GarbageCollector
@@ -29,6 +30,7 @@ def _registry() -> dict[str, type[Controller]]:
     from controller.persistentvolume.protection import ClaimProtection, VolumeProtection
     from controller.podgc.controller import PodGCController
     from controller.replicaset.controller import ReplicaSetController
+    from controller.replicaset.replication import ReplicationManager
     from controller.statefulset.controller import StatefulSetController
     from controller.tainteviction.controller import TaintEvictionController
     from controller.ttlafterfinished.controller import TTLAfterFinishedController
@@ -51,6 +53,8 @@ def _registry() -> dict[str, type[Controller]]:
         "persistentvolumeclaim-protection": ClaimProtection,
         "local-path-provisioner": LocalPathProvisioner,
         "statefulset": StatefulSetController,
+        "replicationcontroller": ReplicationManager,
+        "disruption": DisruptionController,
     }
 
 
@@ -72,6 +76,8 @@ CONTROLLER_NAMES = (
     "persistentvolumeclaim-protection",
     "local-path-provisioner",
     "statefulset",
+    "replicationcontroller",
+    "disruption",
 )
 # Kubernetes' names for the same controllers, old and new.
 ALIASES = {
@@ -94,6 +100,8 @@ ALIASES = {
     "persistentvolumeclaim-protection-controller": "persistentvolumeclaim-protection",
     "pv-protection": "persistentvolume-protection",
     "pvc-protection": "persistentvolumeclaim-protection",
+    "replicationcontroller-controller": "replicationcontroller",
+    "disruption-controller": "disruption",
 }
 
 

@@ -4,18 +4,25 @@ with a policy/v1 Eviction) and wait until they are gone — kubectl's drain help
 Which pods go is decided by kubectl's filters, in its order: mirror pods are skipped;
 DaemonSet pods stop the drain unless --ignore-daemonsets (then they stay, with a
 warning); running pods with emptyDir volumes need --delete-emptydir-data; running pods
-no controller owns need --force. minik serves no DaemonSets, so unlike kubectl a pod
-whose controller is a DaemonSet is not looked up first.
+no controller owns need --force. Unlike kubectl, a pod whose controller is a DaemonSet
+is not looked up first.
+
+Pods are evicted as kubectl does, each by its own worker: a PodDisruptionBudget that
+allows no disruption answers 429, and the worker prints kubectl's "will retry after
+5s" line and tries again (printing `evicting pod` again) until the budget allows it or
+--timeout ends the drain.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from api.errors import ApiError, NotFound
+from api.errors import ApiError, NotFound, is_namespace_terminating
 from api.resources import by_kind
 from api.timefmt import format_duration, parse_time
 from client.rest import ALL_NAMESPACES
@@ -177,39 +184,79 @@ def pods_for_deletion(
 # ---- evicting and waiting -----------------------------------------------------------------
 
 
-def evict(ctx: Context, pod: Obj, grace: int, deadline: float | None) -> bool:
-    """POST the Eviction (retrying while a disruption budget refuses); False if the pod
-    was already gone."""
+class Progress:
+    """Lines from several pods' workers, never interleaved within a line."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.lock = threading.Lock()
+
+    def out(self, line: str) -> None:
+        with self.lock:
+            self.ctx.print(line)
+            self.ctx.out.flush()
+
+    def err(self, line: str) -> None:
+        with self.lock:
+            self.ctx.err.write(line + "\n")
+            self.ctx.err.flush()
+
+
+def _timed_out(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def evict_one(
+    ctx: Context, pod: Obj, args: argparse.Namespace, deadline: float | None, progress: Progress
+) -> str | None:
+    """kubectl's eviction worker for one pod: POST the Eviction until it is accepted,
+    printing `evicting pod` before each try and waiting EVICT_RETRY after a 429 (a
+    disruption budget says no), then wait for the pod to go. The error, or None."""
     assert PODS is not None
-    meta = pod["metadata"]
-    options: Obj = {} if grace < 0 else {"gracePeriodSeconds": grace}
-    body = {
-        "apiVersion": "policy/v1",
-        "kind": "Eviction",
-        "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
-        "deleteOptions": options,
-    }
+    active = pod
+    options: Obj = {} if args.grace_period < 0 else {"gracePeriodSeconds": args.grace_period}
+    timeout = format_duration(args.timeout)
     while True:
+        meta = active["metadata"]
+        name, namespace = meta["name"], meta["namespace"]
+        progress.out(f"evicting pod {namespace}/{name}")
+        if _timed_out(deadline):
+            return (
+                f'error when evicting pods/"{name}" -n "{namespace}": '
+                f"global timeout reached: {timeout}"
+            )
+        body = {
+            "apiVersion": "policy/v1",
+            "kind": "Eviction",
+            "metadata": {"name": name, "namespace": namespace},
+            "deleteOptions": options,
+        }
         try:
-            ctx.client.create(
-                PODS, body, meta["namespace"], name=meta["name"], subresource="eviction"
-            )
-            return True
+            ctx.client.create(PODS, body, namespace, name=name, subresource="eviction")
+            break
         except NotFound:
-            return False
+            return None
         except ApiError as err:
-            if err.code != 429:
-                raise
-            ctx.err.write(
-                f'error when evicting pods/"{meta["name"]}" -n "{meta["namespace"]}" '
-                f"(will retry after {format_duration(EVICT_RETRY)}): {err.message}\n"
-            )
-            if deadline is not None and time.monotonic() + EVICT_RETRY > deadline:
-                raise CLIError(
-                    f'error when evicting pods/"{meta["name"]}" -n "{meta["namespace"]}": '
-                    "global timeout reached"
-                ) from None
+            terminating = err.code == 403 and is_namespace_terminating(err)
+            if terminating and meta.get("deletionTimestamp"):
+                break  # it goes with its namespace: just wait for it
+            if err.code == 429:
+                progress.err(
+                    f'error when evicting pods/"{name}" -n "{namespace}" (will retry after '
+                    f"{format_duration(EVICT_RETRY)}): {err.message}"
+                )
+            elif terminating:
+                progress.err(
+                    f'error when evicting pod "{name}" from terminating namespace "{namespace}" '
+                    f"(will retry after {format_duration(EVICT_RETRY)}): {err.message}"
+                )
+            else:
+                return f'error when evicting pods/"{name}" -n "{namespace}": {err.message}'
             time.sleep(EVICT_RETRY)
+        with contextlib.suppress(ApiError):  # kubectl retries with the fresh pod
+            active = ctx.client.get(PODS, name, namespace)
+    failures = wait_gone(ctx, [pod], "evicted", args.timeout, deadline, progress)
+    return failures[0] if failures else None
 
 
 def delete(ctx: Context, pod: Obj, grace: int) -> None:
@@ -227,7 +274,12 @@ def delete(ctx: Context, pod: Obj, grace: int) -> None:
 
 
 def wait_gone(
-    ctx: Context, pods: list[Obj], verb: str, timeout: float, deadline: float | None
+    ctx: Context,
+    pods: list[Obj],
+    verb: str,
+    timeout: float,
+    deadline: float | None,
+    progress: Progress,
 ) -> list[str]:
     """Poll until each pod is gone (or replaced: another uid), printing `pod/x <verb>`;
     the errors for those still there at the deadline."""
@@ -243,24 +295,50 @@ def wait_gone(
             except NotFound:
                 live = None
             if live is None or (live.get("metadata") or {}).get("uid") != meta.get("uid"):
-                ctx.print(f"pod/{meta['name']} {verb}")
-                ctx.out.flush()
+                progress.out(f"pod/{meta['name']} {verb}")
             else:
                 still.append(pod)
         pending = still
         if not pending:
             return []
-        if deadline is not None and time.monotonic() >= deadline:
+        if _timed_out(deadline):
             return [
                 f'error when waiting for pod "{p["metadata"]["name"]}" in namespace '
                 f'"{p["metadata"]["namespace"]}" to terminate: global timeout reached: '
                 f"{format_duration(timeout)}"
                 for p in pending
             ]
-        pause = delay if deadline is None else max(0.0, min(delay, deadline - time.monotonic()))
-        time.sleep(pause)
+        assert deadline is None or deadline > time.monotonic()
+        pause = delay if deadline is None else min(delay, deadline - time.monotonic())
+        time.sleep(max(0.0, pause))
         delay = min(delay * 2, 1.0)
     return []
+
+
+def evict_all(
+    ctx: Context, pods: list[Obj], args: argparse.Namespace, deadline: float | None
+) -> list[str]:
+    """One worker per pod, as kubectl's goroutines: a pod a budget protects does not
+    hold up the others. The errors, in the order the workers finished."""
+    progress = Progress(ctx)
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def work(pod: Obj) -> None:
+        try:
+            error = evict_one(ctx, pod, args, deadline, progress)
+        except Exception as err:  # reported like kubectl's worker errors
+            error = err.message if isinstance(err, ApiError) else str(err)
+        if error is not None:
+            with lock:
+                errors.append(error)
+
+    workers = [threading.Thread(target=work, args=(pod,), daemon=True) for pod in pods]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return errors
 
 
 def aggregate(errors: list[str]) -> str:
@@ -276,18 +354,12 @@ def drain_node(ctx: Context, ref: Ref, args: argparse.Namespace) -> None:
         ctx.err.write(f"Warning: {warning}\n")
         ctx.err.flush()
     deadline = time.monotonic() + args.timeout if args.timeout else None
-    gone: list[Obj] = []
-    for pod in pods:
-        if args.disable_eviction:
+    if args.disable_eviction:
+        for pod in pods:
             delete(ctx, pod, args.grace_period)
-            gone.append(pod)
-            continue
-        ctx.print(f"evicting pod {_ns_name(pod)}")
-        ctx.out.flush()
-        if evict(ctx, pod, args.grace_period, deadline):
-            gone.append(pod)
-    verb = "deleted" if args.disable_eviction else "evicted"
-    failures = wait_gone(ctx, gone, verb, args.timeout, deadline)
+        failures = wait_gone(ctx, pods, "deleted", args.timeout, deadline, Progress(ctx))
+    else:
+        failures = evict_all(ctx, pods, args, deadline) if pods else []
     if failures:
         message = aggregate(failures)
         pending, _, _ = pods_for_deletion(ctx, ref.name, args)

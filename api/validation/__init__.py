@@ -8,6 +8,8 @@ The rules live by API group, as in Kubernetes: `field` (causes and their wording
 `meta` (ObjectMeta, labels, selectors), `pods`, `core` (the other core/v1 kinds), `apps`,
 `batch`, `discovery`, `coordination`, `storage` and `scheduling`; this module dispatches on
 the kind.
+`batch`, `discovery`, `coordination`, `storage` and `policy` (ReplicationControllers in
+`replicationcontroller`); this module dispatches on the kind.
 
 It expects a defaulted object (api.defaults runs first, as in Kubernetes), so a missing
 enum such as `restartPolicy` is reported as "Required value". It never raises on odd
@@ -51,6 +53,8 @@ from api.validation.discovery import validate_endpointslice, validate_endpointsl
 from api.validation.field import Cause, as_dict
 from api.validation.meta import NameCheck, validate_metadata, validate_metadata_update
 from api.validation.pods import validate_pod, validate_pod_update
+from api.validation.policy import validate_pod_disruption_budget
+from api.validation.replicationcontroller import validate_replication_controller
 from api.validation.scheduling import validate_priority_class, validate_priority_class_update
 from api.validation.storage import validate_storage_class, validate_storage_class_update
 
@@ -114,6 +118,10 @@ RULES: dict[str, KindRules] = {
     "PriorityClass": KindRules(
         lbl.dns1123_subdomain_errors, validate_priority_class, validate_priority_class_update
     ),
+    "ReplicationController": KindRules(
+        lbl.dns1123_subdomain_errors, validate_replication_controller
+    ),
+    "PodDisruptionBudget": KindRules(lbl.dns1123_subdomain_errors, validate_pod_disruption_budget),
 }
 
 

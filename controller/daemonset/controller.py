@@ -10,7 +10,8 @@ revisionHistoryLimit, and report status through `/status`.
 
 Pods are created with a required node affinity naming their node and bound by the
 default scheduler; a node that joins or changes labels, taints or schedulability
-brings every DaemonSet to reconcile."""
+brings every DaemonSet to reconcile. A failed daemon pod is deleted, and so replaced,
+with Kubernetes' per-node exponential back-off (backoff.py)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from api.labels import from_label_selector
 from api.resources import CONTROLLERREVISIONS, DAEMONSETS, NODES, PODS
 from client.events import NORMAL, WARNING
 from client.informer import key_of
+from controller.daemonset.backoff import FailedPodsBackoff
 from controller.daemonset.placement import REVISION_HASH, pin_to_node, pod_template
 from controller.daemonset.plan import (
     Plan,
@@ -53,6 +55,7 @@ from controller.util.revisions import RevisionHistory
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
+BACKOFF_GC_INTERVAL = 60.0  # Kubernetes' BackoffGCInterval
 
 
 class DaemonSetController(Controller):
@@ -63,6 +66,8 @@ class DaemonSetController(Controller):
         super().__init__(ctx)
         self.expectations = Expectations()
         self.history = RevisionHistory(ctx.api, DAEMONSETS)
+        self.failed_pods_backoff = FailedPodsBackoff()
+        self.last_backoff_gc = 0.0
         self.ds_informer = ctx.informers.informer(DAEMONSETS)
         self.pod_informer = ctx.informers.informer(PODS)
         self.node_informer = ctx.informers.informer(NODES)
@@ -163,10 +168,23 @@ class DaemonSetController(Controller):
         )
         pods_by_node = by_node(pods)
         now = time.time()
+        if now - self.last_backoff_gc > BACKOFF_GC_INTERVAL:
+            self.failed_pods_backoff.gc(now)
+            self.last_backoff_gc = now
         if self.expectations.satisfied(key):
-            await self._sync(
-                key, ds, plan_nodes(ds, nodes, pods_by_node, revision_hash, now), revision_hash
-            )
+            plan = plan_nodes(ds, nodes, pods_by_node, revision_hash, now, self.failed_pods_backoff)
+            for pod, node in plan.failed:
+                md = meta(pod)
+                await self.events.record(
+                    ds,
+                    WARNING,
+                    "FailedDaemonPod",
+                    f"Found failed daemon pod {md.get('namespace')}/{md.get('name')} on node "
+                    f"{node}, will try to kill it",
+                )
+            await self._sync(key, ds, plan, revision_hash)
+            if plan.retry_after is not None:
+                self.enqueue_after(key, plan.retry_after)
             if self.expectations.satisfied(key) and _strategy(ds) == "RollingUpdate":
                 plan = plan_rolling_update(ds, nodes, pods_by_node, revision_hash, now)
                 await self._sync(key, ds, plan, revision_hash)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.timefmt import parse_time
+from controller.daemonset.backoff import FailedPodsBackoff, backoff_key
 from controller.daemonset.placement import (
     REVISION_HASH,
     TEMPLATE_GENERATION_LABEL,
@@ -25,10 +26,14 @@ Obj = dict[str, Any]
 
 @dataclass
 class Plan:
-    """Nodes that need a new daemon pod and pods to delete."""
+    """Nodes that need a new daemon pod and pods to delete; failed pods among them (by
+    node, for the FailedDaemonPod event), and when to look again at failed pods that
+    are still in their back-off."""
 
     create_on: list[str] = field(default_factory=list)
     delete: list[Obj] = field(default_factory=list)
+    failed: list[tuple[Obj, str]] = field(default_factory=list)
+    retry_after: float | None = None
 
     def __bool__(self) -> bool:
         return bool(self.create_on or self.delete)
@@ -107,11 +112,17 @@ def _max_values(ds: Obj, desired: int) -> tuple[int, int]:
 
 
 def plan_nodes(
-    ds: Obj, nodes: list[Obj], pods_by_node: dict[str, list[Obj]], revision_hash: str, now: float
+    ds: Obj,
+    nodes: list[Obj],
+    pods_by_node: dict[str, list[Obj]],
+    revision_hash: str,
+    now: float,
+    failed_backoff: FailedPodsBackoff | None = None,
 ) -> Plan:
     """podsShouldBeOnNode over every node: a pod where one should run and none is,
     finished or surplus pods deleted, every pod deleted where none should stay; and
-    pods still waiting for a node that no longer exists."""
+    pods still waiting for a node that no longer exists. A failed pod is deleted (and
+    then replaced) at most once per back-off period of its node."""
     plan = Plan()
     surge = allows_surge(ds)
     known = {node_name_of(n) for n in nodes}
@@ -123,10 +134,23 @@ def plan_nodes(
             plan.create_on.append(name)
         elif keep:
             running = []
+            backing_off = False
             for pod in pods:
                 if is_terminating(pod):
                     continue
-                if (pod.get("status") or {}).get("phase") in ("Failed", "Succeeded"):
+                phase = (pod.get("status") or {}).get("phase")
+                if phase == "Failed":
+                    if failed_backoff is not None:
+                        key = backoff_key(ds, name)
+                        if failed_backoff.in_backoff(key, now):
+                            wait = failed_backoff.get(key)
+                            plan.retry_after = min(plan.retry_after or wait, wait)
+                            backing_off = True
+                            continue
+                        failed_backoff.next(key, now)
+                    plan.failed.append((pod, name))
+                    plan.delete.append(pod)
+                elif phase == "Succeeded":
                     plan.delete.append(pod)
                 else:
                     running.append(pod)
@@ -134,7 +158,7 @@ def plan_nodes(
                 # Without surge a node gets its next pod once the old ones are gone.
                 plan.delete += oldest_first(running)[1:]
             elif not running:
-                if run:
+                if run and not backing_off:
                     plan.create_on.append(name)
             elif len(running) > 1:
                 plan.delete += _surplus_with_surge(ds, running, revision_hash, now)

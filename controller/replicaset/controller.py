@@ -3,7 +3,11 @@
 reconcile(ns/name): claim pods (adopt matching orphans, release owned pods that
 stopped matching), create or delete the difference in slow-start batches — unless
 creates or deletes it asked for are still unobserved (expectations) — and report
-status through `/status`."""
+status through `/status`.
+
+It serves ReplicaSets and, as Kubernetes' replication manager does, core/v1
+ReplicationControllers (replication.py): a subclass names the resource and how its
+selector reads; everything else is shared."""
 
 from __future__ import annotations
 
@@ -14,8 +18,8 @@ import time
 from typing import Any
 
 from api.errors import ApiError, Conflict, NotFound, is_namespace_terminating
-from api.labels import from_label_selector
-from api.resources import PODS, REPLICASETS
+from api.labels import LabelSelector
+from api.resources import PODS, REPLICASETS, Resource
 from client.events import NORMAL, WARNING
 from client.informer import key_of
 from controller.replicaset.util import (
@@ -31,6 +35,7 @@ from controller.util.controllerref import (
     controller_ref,
     meta,
     new_controller_ref,
+    spec_selector,
 )
 from controller.util.expectations import Expectations
 from controller.util.pods import (
@@ -48,18 +53,24 @@ Obj = dict[str, Any]
 
 class ReplicaSetController(Controller):
     name = "replicaset"
+    resource: Resource = REPLICASETS
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.expectations = Expectations()
-        self.rs_informer = ctx.informers.informer(REPLICASETS)
+        self.rs_informer = ctx.informers.informer(self.resource)
         self.pod_informer = ctx.informers.informer(PODS)
-        self.rs_by_ns = ctx.informers.by_namespace(REPLICASETS)
+        self.rs_by_ns = ctx.informers.by_namespace(self.resource)
         self.pods_by_ns = ctx.informers.by_namespace(PODS)
-        self.owners = OwnerLookup(ctx.informers, REPLICASETS)
+        self.owners = OwnerLookup(ctx.informers, self.resource, selector_of=self.selector_of)
         self.rs_informer.add_handler(self.enqueue, self._rs_updated, self._rs_deleted)
         self.pod_informer.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
         self.watched = [self.rs_informer, self.pod_informer]
+
+    @staticmethod
+    def selector_of(rs: Obj) -> LabelSelector:
+        """The owner's pod selector; raises ApiError when it does not parse."""
+        return spec_selector(rs)
 
     # ---- events --------------------------------------------------------------
     def _rs_updated(self, old: Obj, new: Obj) -> None:
@@ -122,13 +133,13 @@ class ReplicaSetController(Controller):
         rs = copy.deepcopy(cached)
         needs_sync = self.expectations.satisfied(key)
         try:
-            selector = from_label_selector((rs.get("spec") or {}).get("selector"))
+            selector = self.selector_of(rs)
         except ApiError as err:
-            log.warning("replicaset %s has an invalid selector: %s", key, err)
+            log.warning("%s %s has an invalid selector: %s", self.name, key, err)
             return
         namespace = meta(rs).get("namespace") or ""
         active = [p for p in self.pods_by_ns.list(namespace) if is_pod_active(p)]
-        manager = ControllerRefManager(self.api, rs, REPLICASETS, PODS, selector)
+        manager = ControllerRefManager(self.api, rs, self.resource, PODS, selector)
         pods = await manager.claim(active)
         manage_error: Exception | None = None
         if needs_sync and not meta(rs).get("deletionTimestamp"):
@@ -149,18 +160,18 @@ class ReplicaSetController(Controller):
         want = int((rs.get("spec") or {}).get("replicas", 1))
         diff = len(pods) - want
         if diff < 0:
-            log.info("replicaset %s: too few replicas (%d of %d), creating %d",
-                     key, len(pods), want, min(-diff, BURST_REPLICAS))  # fmt: skip
+            log.info("%s %s: too few replicas (%d of %d), creating %d",
+                     self.name, key, len(pods), want, min(-diff, BURST_REPLICAS))  # fmt: skip
             await self._create_pods(key, rs, min(-diff, BURST_REPLICAS))
         elif diff > 0:
-            log.info("replicaset %s: too many replicas (%d of %d), deleting %d",
-                     key, len(pods), want, min(diff, BURST_REPLICAS))  # fmt: skip
+            log.info("%s %s: too many replicas (%d of %d), deleting %d",
+                     self.name, key, len(pods), want, min(diff, BURST_REPLICAS))  # fmt: skip
             await self._delete_pods(key, rs, pods, min(diff, BURST_REPLICAS))
 
     async def _create_pods(self, key: str, rs: Obj, count: int) -> None:
         self.expectations.expect_creations(key, count)
         template = (rs.get("spec") or {}).get("template") or {}
-        owner_ref = new_controller_ref(rs, REPLICASETS)
+        owner_ref = new_controller_ref(rs, self.resource)
 
         async def create_one() -> None:
             pod = pod_from_template(template, rs, owner_ref)
@@ -224,7 +235,7 @@ class ReplicaSetController(Controller):
         pods = self.pods_by_ns.list(namespace)
         for other in sets:
             try:
-                selector = from_label_selector((other.get("spec") or {}).get("selector"))
+                selector = self.selector_of(other)
             except ApiError:
                 continue
             for pod in pods:
@@ -240,7 +251,7 @@ class ReplicaSetController(Controller):
             if rs.get("status") == status:
                 return
             try:
-                await self.api.update_status(REPLICASETS, {**rs, "status": status})
+                await self.api.update_status(self.resource, {**rs, "status": status})
                 return
             except NotFound:
                 return
@@ -249,7 +260,7 @@ class ReplicaSetController(Controller):
                     raise
             md = meta(rs)
             try:
-                rs = await self.api.get(REPLICASETS, md["name"], md.get("namespace"))
+                rs = await self.api.get(self.resource, md["name"], md.get("namespace"))
             except NotFound:
                 return
             if meta(rs).get("uid") != md.get("uid"):

@@ -6,6 +6,7 @@ longer match (Kubernetes' ControllerRefManager)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from api.errors import ApiError, NotFound
@@ -25,6 +26,11 @@ def meta(obj: Obj) -> Obj:
 
 def uid_of(obj: Obj) -> str:
     return meta(obj).get("uid") or ""
+
+
+def spec_selector(obj: Obj) -> LabelSelector:
+    """An owner's `spec.selector` read as a metav1.LabelSelector (raises ApiError)."""
+    return from_label_selector((obj.get("spec") or {}).get("selector"))
 
 
 def controller_ref(obj: Obj) -> Obj | None:
@@ -64,14 +70,18 @@ class OwnerLookup:
         owner_res: Resource,
         *,
         empty_selector_matches: bool = True,
+        selector_of: Callable[[Obj], LabelSelector] | None = None,
     ) -> None:
         """Reads the shared informer of `owner_res` and its by-namespace index.
         `empty_selector_matches=False`: an owner with an empty selector matches nothing
-        instead of everything (the Deployment controller's rule)."""
+        instead of everything (the Deployment controller's rule). `selector_of` reads an
+        owner's selector (default: `spec.selector` as a metav1.LabelSelector; a
+        ReplicationController's is a plain label map); it raises ApiError when invalid."""
         self.owner_res = owner_res
         self.informer = informers.informer(owner_res)
         self.by_namespace = informers.by_namespace(owner_res)
         self.empty_selector_matches = empty_selector_matches
+        self.selector_of = selector_of or spec_selector
 
     def referenced_key(self, obj: Obj) -> str | None:
         """The key its controller reference names when that is of our kind, whether
@@ -103,7 +113,7 @@ class OwnerLookup:
         found = []
         for owner in self.by_namespace.list(meta(obj).get("namespace") or ""):
             try:
-                selector = from_label_selector((owner.get("spec") or {}).get("selector"))
+                selector = self.selector_of(owner)
             except ApiError:
                 continue
             if selector.empty and not self.empty_selector_matches:

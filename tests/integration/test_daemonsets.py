@@ -7,6 +7,7 @@ and `rollout status|history|undo ds`, with the machine's kubectl and 1.27 and 1.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -242,3 +243,41 @@ def test_example_manifest_and_kubectl_create(cluster, ns, tmp_path):
         "daemonset.apps/made"
     ]
     assert "daemonset.apps/made" in kubectl.run("get", "all", "-n", ns, "-o", "name").stdout
+
+
+def test_failed_daemon_pods_are_replaced_with_back_off(cluster, ns):
+    """The node's kubelet stops (its pods then only change when we say so): each daemon
+    pod we fail is deleted and replaced, the second failure after 1s of back-off, the
+    third after 2s, with a FailedDaemonPod event each time."""
+    with kubelets(cluster, ns, ["a"]) as fake:
+        cluster.http.post(DS_PATH.format(ns=ns), json=daemonset("crashy")).raise_for_status()
+        node = fake.node_name("a")
+        eventually(lambda: nodes_running(cluster, ns, "crashy") == [node], timeout=20)
+        fake.kill("a")
+        lifetimes = []
+        for _ in range(3):
+            [pod] = eventually(lambda: pods(cluster, ns, "crashy"), timeout=20)
+            path = f"/api/v1/namespaces/{ns}/pods/{pod['metadata']['name']}/status"
+            failed = {**pod, "status": {**pod["status"], "phase": "Failed"}}
+            cluster.http.put(path, json=failed).raise_for_status()
+            failed_at = time.monotonic()
+            uid = pod["metadata"]["uid"]
+            eventually(
+                lambda uid=uid: (
+                    [p["metadata"]["uid"] for p in pods(cluster, ns, "crashy")] not in ([], [uid])
+                ),
+                timeout=20,
+                message="a replacement pod",
+            )
+            lifetimes.append(time.monotonic() - failed_at)
+        # the first goes at once; then 1s and 2s from the previous deletion
+        assert lifetimes[0] < 1.0, lifetimes
+        assert 0.5 < lifetimes[1] < lifetimes[2], lifetimes
+        assert lifetimes[2] > 1.5, lifetimes
+        events = cluster.http.get(
+            f"/api/v1/namespaces/{ns}/events",
+            params={"fieldSelector": "reason=FailedDaemonPod"},
+        ).json()["items"]
+        assert sum(int(e.get("count") or 1) for e in events) == 3, events
+        assert events[0]["message"].startswith(f"Found failed daemon pod {ns}/crashy-")
+        assert events[0]["message"].endswith(f" on node {node}, will try to kill it")

@@ -9,6 +9,7 @@ from api.labels import (
     label_key_errors,
     label_value_errors,
     parse_selector,
+    selector_from_set,
     selector_string,
     validate_label_key,
     validate_label_value,
@@ -221,3 +222,11 @@ def test_dns_names():
     assert dns1123_label_errors("a.b") == ["must not contain dots"]
     assert dns1035_label_errors("web") == []
     assert dns1035_label_errors("1web")[0].startswith("a DNS-1035 label must consist of")
+
+
+def test_selector_from_a_plain_label_map():
+    sel = selector_from_set({"tier": "fe", "app": "web"})
+    assert str(sel) == "app=web,tier=fe"
+    assert sel.matches({"app": "web", "tier": "fe", "x": "y"})
+    assert not sel.matches({"app": "web"})
+    assert selector_from_set({}).empty and selector_from_set(None).empty

@@ -51,6 +51,7 @@ def test_legacy_core_and_groups():
         "storage.k8s.io",
         "events.k8s.io",
         "scheduling.k8s.io",
+        "policy",
     }
     assert groups["apps"]["preferredVersion"] == {"groupVersion": "apps/v1", "version": "v1"}
     assert discovery.api_group("apps")["kind"] == "APIGroup"
@@ -129,6 +130,7 @@ def test_aggregated_discovery_shapes():
         "storage.k8s.io",
         "events.k8s.io",
         "scheduling.k8s.io",
+        "policy",
     ]
     deploy = groups["items"][0]["versions"][0]["resources"][0]
     scale = next(s for s in deploy["subresources"] if s["subresource"] == "scale")

@@ -272,3 +272,23 @@ def test_cronjob_body():
             },
         },
     }
+
+
+def test_kubectl_create_pdb_and_a_replication_controller():
+    # kubectl create pdb web --selector=app=web --min-available=50%
+    percent = Writer().varint(1, 1).string(3, "50%")
+    selector = Writer().message(1, Writer().string(1, "app").string(2, "web"))
+    spec = Writer().message(1, percent).message(2, selector)
+    raw = bytes(Writer().message(1, Writer().string(1, "web")).message(2, spec))
+    obj = protobuf.decode_k8s_protobuf(envelope("policy/v1", "PodDisruptionBudget", raw))
+    assert obj["spec"] == {"minAvailable": "50%", "selector": {"matchLabels": {"app": "web"}}}
+    zero = Writer().message(3, Writer().varint(2, 0))  # maxUnavailable: 0, kept
+    raw = bytes(Writer().message(2, zero))
+    obj = protobuf.decode_k8s_protobuf(envelope("policy/v1", "PodDisruptionBudget", raw))
+    assert obj["spec"] == {"maxUnavailable": 0}
+    rc_spec = (
+        Writer().varint(1, 0, always=True).message(2, Writer().string(1, "app").string(2, "web"))
+    )
+    raw = bytes(Writer().message(2, rc_spec))
+    obj = protobuf.decode_k8s_protobuf(envelope("v1", "ReplicationController", raw))
+    assert obj["spec"] == {"replicas": 0, "selector": {"app": "web"}}

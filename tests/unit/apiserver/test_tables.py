@@ -758,3 +758,33 @@ def test_statefulset_columns_as_kubectl_prints_them():
     assert (r["Name"], r["Ready"], r["Age"]) == ("web", "2/3", "10m")
     assert (r["Containers"], r["Images"]) == ("nginx", "nginx:1")
     assert row("StatefulSet", {"metadata": {"name": "x"}, "spec": {}})["Ready"] == "0/1"
+
+
+def test_replication_controller_and_pdb_columns():
+    rc = {
+        "metadata": {"name": "legacy", "creationTimestamp": ts(120)},
+        "spec": {
+            "replicas": 3,
+            "selector": {"tier": "fe", "app": "web"},
+            "template": {"spec": {"containers": [{"name": "c", "image": "busybox:1"}]}},
+        },
+        "status": {"replicas": 2, "readyReplicas": 1},
+    }
+    assert cells("ReplicationController", rc) == [
+        "legacy", 3, 2, 1, "2m", "c", "busybox:1", "app=web,tier=fe"
+    ]  # fmt: skip
+    assert [c["name"] for c in tables.COLUMNS["ReplicationController"] if not c["priority"]] == [
+        "Name", "Desired", "Current", "Ready", "Age"
+    ]  # fmt: skip
+    pdb = {
+        "metadata": {"name": "web", "creationTimestamp": ts(30)},
+        "spec": {"minAvailable": "50%"},
+        "status": {"disruptionsAllowed": 1},
+    }
+    assert cells("PodDisruptionBudget", pdb) == ["web", "50%", "N/A", 1, "30s"]
+    pdb["spec"] = {"maxUnavailable": 0}
+    pdb["status"] = {}
+    assert cells("PodDisruptionBudget", pdb) == ["web", "N/A", "0", 0, "30s"]
+    assert [c["name"] for c in tables.COLUMNS["PodDisruptionBudget"]] == [
+        "Name", "Min Available", "Max Unavailable", "Allowed Disruptions", "Age"
+    ]  # fmt: skip

@@ -21,6 +21,10 @@ def test_names_aliases_and_exclusions():
     assert "garbagecollector" not in enabled_controllers(["*", "-garbage-collector-controller"])
     assert enabled_controllers(["endpoint"]) == ["endpoints"]
     assert enabled_controllers(["cronjob-controller"]) == ["cronjob"]
+    assert enabled_controllers(["disruption-controller", "replicationcontroller"]) == [
+        "replicationcontroller",
+        "disruption",
+    ]
     with pytest.raises(UnknownController):
         enabled_controllers(["no-such-controller"])
 

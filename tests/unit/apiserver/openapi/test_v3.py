@@ -22,6 +22,7 @@ def test_v3_root_lists_every_group_version_with_hash():
         "apis/batch/v1",
         "apis/coordination.k8s.io/v1",
         "apis/discovery.k8s.io/v1",
+        "apis/policy/v1",
         "apis/storage.k8s.io/v1",
         "apis/events.k8s.io/v1",
         "apis/scheduling.k8s.io/v1",

@@ -1,5 +1,6 @@
 """controller.daemonset.plan: creates, deletes, rolling updates and status."""
 
+from controller.daemonset.backoff import FailedPodsBackoff
 from controller.daemonset.plan import (
     by_node,
     calculate_status,
@@ -115,3 +116,31 @@ def test_a_node_waits_for_its_terminating_pod_unless_it_has_finished():
     assert not plan_nodes(daemonset(), [node("n1")], by_node([going]), "new", NOW)
     going["status"]["phase"] = "Succeeded"
     assert plan_nodes(daemonset(), [node("n1")], by_node([going]), "new", NOW).create_on == ["n1"]
+
+
+def test_a_failed_pod_is_deleted_once_per_back_off_period_of_its_node():
+    backoff = FailedPodsBackoff()
+    ds = daemonset()
+    nodes = [node("n1"), node("n2")]
+    failed = by_node([pod("f1", "n1", phase="Failed"), pod("ok", "n2")])
+    first = plan_nodes(ds, nodes, failed, "new", NOW, backoff)
+    assert names(first.delete) == ["f1"]
+    assert [(p["metadata"]["name"], n) for p, n in first.failed] == [("f1", "n1")]
+    assert first.retry_after is None
+    # it failed again half a second later: kept (no replacement beside it) until 1s
+    again = plan_nodes(ds, nodes, failed, "new", NOW + 0.5, backoff)
+    assert (again.delete, again.create_on, again.retry_after) == ([], [], 1.0)
+    assert names(plan_nodes(ds, nodes, failed, "new", NOW + 1.0, backoff).delete) == ["f1"]
+    # now 2s, then 4s: Kubernetes' exponential back-off per node
+    assert plan_nodes(ds, nodes, failed, "new", NOW + 2.5, backoff).retry_after == 2.0
+    assert names(plan_nodes(ds, nodes, failed, "new", NOW + 3.0, backoff).delete) == ["f1"]
+    assert plan_nodes(ds, nodes, failed, "new", NOW + 6.0, backoff).retry_after == 4.0
+
+
+def test_a_failed_pod_in_back_off_gets_no_surge_replacement():
+    backoff = FailedPodsBackoff()
+    ds = daemonset(SURGE)
+    failed = by_node([pod("f1", "n1", phase="Failed")])
+    assert plan_nodes(ds, [node("n1")], failed, "new", NOW, backoff).create_on == ["n1"]
+    held = plan_nodes(ds, [node("n1")], failed, "new", NOW + 0.1, backoff)
+    assert (held.create_on, held.delete) == ([], [])
