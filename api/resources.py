@@ -166,6 +166,17 @@ PERSISTENTVOLUMECLAIMS = Resource(
 STORAGECLASSES = Resource(
     "storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", False, ("sc",)
 )
+RESOURCEQUOTAS = Resource(
+    "",
+    "v1",
+    "ResourceQuota",
+    "resourcequotas",
+    "resourcequota",
+    True,
+    ("quota",),
+    subresources=("status",),
+)
+LIMITRANGES = Resource("", "v1", "LimitRange", "limitranges", "limitrange", True, ("limits",))
 
 RESOURCES: tuple[Resource, ...] = (
     NAMESPACES,
@@ -187,6 +198,8 @@ RESOURCES: tuple[Resource, ...] = (
     PERSISTENTVOLUMES,
     PERSISTENTVOLUMECLAIMS,
     STORAGECLASSES,
+    RESOURCEQUOTAS,
+    LIMITRANGES,
 )
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

@@ -29,6 +29,7 @@ def _registry() -> dict[str, type[Controller]]:
     from controller.persistentvolume.protection import ClaimProtection, VolumeProtection
     from controller.podgc.controller import PodGCController
     from controller.replicaset.controller import ReplicaSetController
+    from controller.resourcequota.controller import ResourceQuotaController
     from controller.tainteviction.controller import TaintEvictionController
     from controller.ttlafterfinished.controller import TTLAfterFinishedController
 
@@ -49,6 +50,7 @@ def _registry() -> dict[str, type[Controller]]:
         "persistentvolume-protection": VolumeProtection,
         "persistentvolumeclaim-protection": ClaimProtection,
         "local-path-provisioner": LocalPathProvisioner,
+        "resourcequota": ResourceQuotaController,
     }
 
 
@@ -69,6 +71,7 @@ CONTROLLER_NAMES = (
     "persistentvolume-protection",
     "persistentvolumeclaim-protection",
     "local-path-provisioner",
+    "resourcequota",
 )
 # Kubernetes' names for the same controllers, old and new.
 ALIASES = {
@@ -90,6 +93,7 @@ ALIASES = {
     "persistentvolumeclaim-protection-controller": "persistentvolumeclaim-protection",
     "pv-protection": "persistentvolume-protection",
     "pvc-protection": "persistentvolumeclaim-protection",
+    "resourcequota-controller": "resourcequota",
 }
 
 

@@ -48,6 +48,11 @@ from api.validation.discovery import validate_endpointslice, validate_endpointsl
 from api.validation.field import Cause, as_dict
 from api.validation.meta import NameCheck, validate_metadata, validate_metadata_update
 from api.validation.pods import validate_pod, validate_pod_update
+from api.validation.policy import (
+    validate_limit_range,
+    validate_resource_quota,
+    validate_resource_quota_update,
+)
 from api.validation.storage import validate_storage_class, validate_storage_class_update
 
 
@@ -104,6 +109,10 @@ RULES: dict[str, KindRules] = {
     "StorageClass": KindRules(
         lbl.dns1123_subdomain_errors, validate_storage_class, validate_storage_class_update
     ),
+    "ResourceQuota": KindRules(
+        lbl.dns1123_subdomain_errors, validate_resource_quota, validate_resource_quota_update
+    ),
+    "LimitRange": KindRules(lbl.dns1123_subdomain_errors, validate_limit_range),
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from api import errors
 from apiserver.options import WriteOptions
 from apiserver.requestinfo import RequestInfo
 
@@ -42,8 +43,22 @@ class Attributes:
         return (self.obj.get("metadata") or {}).get("namespace")
 
     @property
+    def name(self) -> str:
+        return str((self.obj.get("metadata") or {}).get("name") or self.info.name or "")
+
+    @property
     def dry_run(self) -> bool:
         return bool(self.opts.dry_run)
+
+    def forbidden(self, message: str) -> errors.ApiError:
+        """admission.NewForbidden: `pods "web" is forbidden: <message>`, 403."""
+        res = self.info.resource
+        details: dict = {"name": self.name, "kind": res.plural}
+        if res.group:
+            details["group"] = res.group
+        return errors.ApiError(
+            403, f'{res.group_resource} "{self.name}" is forbidden: {message}', "Forbidden", details
+        )
 
 
 class Plugin:
