@@ -79,3 +79,18 @@ def test_job_create_generates_selector_and_labels():
     }
     strategies.for_kind("Job").prepare_create(manual)
     assert manual["spec"] == {"manualSelector": True, "selector": {"matchLabels": {"app": "pi"}}}
+
+
+def test_volume_phase_transition_time_moves_only_with_the_phase():
+    strategy = strategies.for_kind("PersistentVolume")
+    pv: dict = {"metadata": {"name": "pv"}, "spec": {}}
+    strategy.prepare_create(pv)
+    assert pv["status"]["phase"] == "Pending"
+    old = {**pv, "status": {"phase": "Pending", "lastPhaseTransitionTime": "2020-01-01T00:00:00Z"}}
+    same = strategy.prepare_status_update({**old, "status": {"phase": "Pending"}}, old)
+    assert same["status"]["lastPhaseTransitionTime"] == "2020-01-01T00:00:00Z"
+    moved = strategy.prepare_status_update({**old, "status": {"phase": "Available"}}, old)
+    assert moved["status"]["lastPhaseTransitionTime"] != "2020-01-01T00:00:00Z"
+    chosen = {"phase": "Bound", "lastPhaseTransitionTime": "2030-01-01T00:00:00Z"}
+    kept = strategy.prepare_status_update({**old, "status": chosen}, old)
+    assert kept["status"]["lastPhaseTransitionTime"] == "2030-01-01T00:00:00Z"
