@@ -6,7 +6,8 @@ apimachinery's ObjectMeta rules): a list of causes, each `{"field", "message",
 
 The rules live by API group, as in Kubernetes: `field` (causes and their wording),
 `meta` (ObjectMeta, labels, selectors), `pods`, `core` (the other core/v1 kinds), `apps`,
-`batch`, `discovery`, `coordination` and `storage`; this module dispatches on the kind.
+`batch`, `discovery`, `coordination`, `storage` and `policy` (ResourceQuota and
+LimitRange); this module dispatches on the kind.
 
 It expects a defaulted object (api.defaults runs first, as in Kubernetes), so a missing
 enum such as `restartPolicy` is reported as "Required value". It never raises on odd
