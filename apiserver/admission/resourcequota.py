@@ -3,8 +3,9 @@ namespace past a quota is refused with 403, and an admitted one is charged to th
 quotas' `status.used` *before* it is stored, each quota written with a
 resourceVersion-guarded compare-and-put. Two concurrent creates therefore cannot both
 take the last unit: the second one's write conflicts, it re-reads the quota and is
-refused. (As in Kubernetes, a create that fails after admission leaves its charge until
-the resource quota controller recounts.) The arithmetic lives in api.quota."""
+refused. A create whose name is taken is not charged; otherwise, as in Kubernetes, a
+write that fails after admission leaves its charge until the resource quota controller
+recounts. The arithmetic lives in api.quota."""
 
 from __future__ import annotations
 
@@ -48,6 +49,9 @@ class ResourceQuota(Plugin):
         async with lock:
             await self._charge(a, namespace)
 
+    async def _exists(self, a: Attributes, namespace: str) -> bool:
+        return await self.storage.exists(object_key(a.info.resource.plural, namespace, a.name))
+
     async def _charge(self, a: Attributes, namespace: str) -> None:
         evaluator = self._evaluator(a)
         charged: set[str] = set()
@@ -62,6 +66,8 @@ class ResourceQuota(Plugin):
                 raise a.forbidden(str(refused)) from None
             if a.dry_run or not changes:
                 return
+            if a.operation == CREATE and await self._exists(a, namespace):
+                return  # the create fails with AlreadyExists: charge nothing
             by_name = {q["metadata"]["name"]: q for q in quotas}
             conflicted = False
             for name, used in sorted(changes.items()):

@@ -16,8 +16,13 @@ from api import quota
 from api.errors import NotFound
 from api.resources import (
     CONFIGMAPS,
+    CRONJOBS,
+    DAEMONSETS,
+    DEPLOYMENTS,
+    JOBS,
     PERSISTENTVOLUMECLAIMS,
     PODS,
+    REPLICASETS,
     RESOURCEQUOTAS,
     SECRETS,
     SERVICES,
@@ -32,9 +37,21 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 
-# The kinds whose deletions and usage changes give quota back (watched); other kinds
-# counted by `count/<resource>.<group>` are recounted on the periodic resync.
-REPLENISHED = (PODS, SERVICES, CONFIGMAPS, SECRETS, PERSISTENTVOLUMECLAIMS)
+# The kinds whose deletions and usage changes give quota back (watched; the workload
+# informers are shared with their own controllers); other kinds counted by
+# `count/<resource>.<group>` are recounted on the periodic resync.
+REPLENISHED = (
+    PODS,
+    SERVICES,
+    CONFIGMAPS,
+    SECRETS,
+    PERSISTENTVOLUMECLAIMS,
+    DEPLOYMENTS,
+    REPLICASETS,
+    DAEMONSETS,
+    JOBS,
+    CRONJOBS,
+)
 
 
 class ResourceQuotaController(Controller):

@@ -297,3 +297,29 @@ def test_examples_server_dry_run(apiserver, namespace: str, tmp_path: Path, mino
     assert "resourcequota/team-budget created (server dry run)" in out
     assert "limitrange/container-defaults created (server dry run)" in out
     kubectl.run("create", "quota", "dry", "-n", namespace, "--hard=pods=1", "--dry-run=server")
+
+
+def test_the_examples_together_let_kubectl_run_a_pod(
+    manager, http: httpx.Client, namespace: str, kubectl: Kubectl
+):
+    """The quota tracks cpu and memory; the LimitRange's defaults state them for a pod
+    that says nothing, so `kubectl run` is admitted and charged the defaults."""
+    for example in ("limitrange.yaml", "resourcequota.yaml"):
+        kubectl.run("apply", "-n", namespace, "-f", str(EXAMPLES / example))
+    wait_status(http, namespace, "team-budget")
+    kubectl.run("run", "web", "-n", namespace, "--image=busybox:1", "--restart=Never")
+    rq = wait_status(http, namespace, "team-budget", pods="1")
+    assert rq["status"]["used"] == {
+        "count/configmaps": "0",
+        "limits.cpu": "250m",
+        "limits.memory": "256Mi",
+        "pods": "1",
+        "requests.cpu": "100m",
+        "requests.memory": "128Mi",
+        "services": "0",
+    }
+    # Creating it again is refused as AlreadyExists, and charges nothing.
+    failed = kubectl.fails("run", "web", "-n", namespace, "--image=busybox:1", "--restart=Never")
+    assert "AlreadyExists" in failed.stderr
+    used = http.get(quota_path(namespace, "team-budget")).json()["status"]["used"]
+    assert used["pods"] == "1"
