@@ -66,3 +66,7 @@ class Admission:
         for plugin in self.plugins:
             if plugin.handles(a):
                 await plugin.validate(a)
+
+    async def stop(self) -> None:
+        for plugin in self.plugins:
+            await plugin.stop()

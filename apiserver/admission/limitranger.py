@@ -5,12 +5,17 @@ LimitRanges (mutating), then pods and claims are held to the min/max/ratio const
 from __future__ import annotations
 
 from api import limitrange
+from apiserver.admission.objectcache import NamespacedObjects
 from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
-from apiserver.storage import prefix_key
+from apiserver.storage import Storage
 
 
 class LimitRanger(Plugin):
     name = "LimitRanger"
+
+    def __init__(self, storage: Storage) -> None:
+        super().__init__(storage)
+        self.ranges = NamespacedObjects(storage, "limitranges")
 
     def handles(self, a: Attributes) -> bool:
         if a.subresource:
@@ -20,8 +25,10 @@ class LimitRanger(Plugin):
         return a.kind == "PersistentVolumeClaim" and a.operation in (CREATE, UPDATE)
 
     async def _ranges(self, a: Attributes) -> list[dict]:
-        ranges, _ = await self.storage.list(prefix_key("limitranges", a.namespace))
-        return ranges
+        return await self.ranges.list(a.namespace or "")
+
+    async def stop(self) -> None:
+        await self.ranges.stop()
 
     async def admit(self, a: Attributes) -> None:
         if a.kind != "Pod":

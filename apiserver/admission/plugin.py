@@ -78,3 +78,6 @@ class Plugin:
 
     async def validate(self, a: Attributes) -> None:
         """Refuse with an ApiError; never mutate."""
+
+    async def stop(self) -> None:
+        """Release what the plugin holds (caches, watches) when the apiserver stops."""

@@ -14,6 +14,7 @@ import copy
 import logging
 
 from api import errors, quota
+from apiserver.admission.objectcache import NamespacedObjects
 from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
 from apiserver.storage import RevisionMismatch, Storage, object_key, prefix_key
 
@@ -30,6 +31,7 @@ class ResourceQuota(Plugin):
         # One charge at a time per namespace in this process (Kubernetes batches per
         # namespace too); the guarded writes keep several apiservers right.
         self._locks: dict[str, asyncio.Lock] = {}
+        self.cached = NamespacedObjects(storage, "resourcequotas")
 
     def handles(self, a: Attributes) -> bool:
         if a.subresource or not a.namespace or not a.info.resource.namespaced:
@@ -45,6 +47,8 @@ class ResourceQuota(Plugin):
 
     async def validate(self, a: Attributes) -> None:
         namespace = a.namespace or ""
+        if not await self.cached.list(namespace):
+            return  # no quota here (charging itself always reads etcd)
         lock = self._locks.setdefault(namespace, asyncio.Lock())
         async with lock:
             await self._charge(a, namespace)
@@ -91,3 +95,6 @@ class ResourceQuota(Plugin):
             f"{ATTEMPTS} conflicting updates",
             "InternalError",
         )
+
+    async def stop(self) -> None:
+        await self.cached.stop()
