@@ -126,6 +126,12 @@ def test_kubectl_create_quota_refuses_the_pod_beyond_it(
     assert "Resource      Used  Hard" in described
     assert "pods          2     2" in described
     assert "requests.cpu  200m  1" in described
+    namespace_described = kubectl.run("describe", "namespace", namespace).stdout
+    assert (
+        "Resource Quotas" in namespace_described and "pods          2     2" in namespace_described
+    )
+    explained = kubectl.run("explain", "resourcequota.spec.scopeSelector").stdout
+    assert "matchExpressions" in explained
 
 
 def test_concurrent_creates_never_exceed_the_quota(
