@@ -24,6 +24,7 @@ from api.validation.field import (
     not_supported,
     required,
 )
+from api.validation.pods import resource_name_errors
 
 LIMIT_TYPES = ("Pod", "Container", "PersistentVolumeClaim")
 NOT_INTEGER = "must be an integer"
@@ -170,10 +171,17 @@ def validate_resource_quota_update(new: dict, old: dict) -> list[Cause]:
 # --- LimitRange ----------------------------------------------------------------------------
 
 
-def _limit_list(items: Any, path: str, out: dict[str, Quantity], causes: list[Cause]) -> None:
+def _limit_list(
+    items: Any, path: str, out: dict[str, Quantity], causes: list[Cause], kind: Any = None
+) -> None:
+    """validateLimitRangeResourceName: container resource names for Pod and Container
+    items, any qualified name otherwise."""
     for name, value in as_dict(items).items():
         p = f"{path}[{name}]"
-        causes += invalid_each(p, name, lbl.label_key_errors(name))
+        if kind in ("Pod", "Container"):
+            causes += invalid_each(p, name, resource_name_errors(name))
+        else:
+            causes += invalid_each(p, name, lbl.label_key_errors(name))
         q = _quantity(p, value, causes)
         if q is not None:
             out[name] = q
@@ -191,8 +199,8 @@ def _item(item: dict, path: str) -> list[Cause]:
     defaults: dict[str, Quantity] = {}
     requests: dict[str, Quantity] = {}
     ratios: dict[str, Quantity] = {}
-    _limit_list(item.get("max"), f"{path}.max", maxs, causes)
-    _limit_list(item.get("min"), f"{path}.min", mins, causes)
+    _limit_list(item.get("max"), f"{path}.max", maxs, causes, kind)
+    _limit_list(item.get("min"), f"{path}.min", mins, causes, kind)
     if kind == "Pod":
         if as_dict(item.get("default")):
             causes.append(forbidden(f"{path}.default", "may not be specified when `type` is 'Pod'"))
@@ -201,8 +209,8 @@ def _item(item: dict, path: str) -> list[Cause]:
                 forbidden(f"{path}.defaultRequest", "may not be specified when `type` is 'Pod'")
             )
     else:
-        _limit_list(item.get("default"), f"{path}.default", defaults, causes)
-        _limit_list(item.get("defaultRequest"), f"{path}.defaultRequest", requests, causes)
+        _limit_list(item.get("default"), f"{path}.default", defaults, causes, kind)
+        _limit_list(item.get("defaultRequest"), f"{path}.defaultRequest", requests, causes, kind)
     if kind == "PersistentVolumeClaim" and "storage" not in mins and "storage" not in maxs:
         causes.append(
             required(
@@ -210,7 +218,9 @@ def _item(item: dict, path: str) -> list[Cause]:
                 "either minimum or maximum storage value is required, but neither was provided",
             )
         )
-    _limit_list(item.get("maxLimitRequestRatio"), f"{path}.maxLimitRequestRatio", ratios, causes)
+    _limit_list(
+        item.get("maxLimitRequestRatio"), f"{path}.maxLimitRequestRatio", ratios, causes, kind
+    )
     for name in sorted({*mins, *maxs, *defaults, *requests, *ratios}):
         causes += _consistency(path, name, mins, maxs, defaults, requests, ratios)
     return causes

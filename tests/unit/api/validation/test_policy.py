@@ -110,3 +110,11 @@ def test_limit_range_consistency():
         "spec.limits[4].type": 'Unsupported value: "Bogus": supported values: "Pod", '
         '"Container", "PersistentVolumeClaim"',
     }
+
+
+def test_limit_range_pod_resources_must_be_standard_or_qualified():
+    got = causes("LimitRange", limit_range({"type": "Pod", "max": {"widgets": "1"}}))
+    assert got == {
+        "spec.limits[0].max[widgets]": 'Invalid value: "widgets": must be a standard resource '
+        "type or fully qualified"
+    }
