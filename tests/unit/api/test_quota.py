@@ -184,3 +184,19 @@ def test_the_controller_recount_sets_zero_for_unused_resources() -> None:
         "services": "0",
     }
     assert quota.kinds_for(hard) == {("", "pods"), ("apps", "deployments"), ("", "services")}
+
+
+def test_services_count_node_ports_and_load_balancers() -> None:
+    lb = {"spec": {"type": "LoadBalancer", "ports": [{"port": 80}, {"port": 443}]}}
+    assert quota.to_json(quota.SERVICES.usage(lb)) == {
+        "count/services": "1",
+        "services": "1",
+        "services.loadbalancers": "1",
+        "services.nodeports": "2",
+    }
+    lb["spec"]["allocateLoadBalancerNodePorts"] = False
+    assert "services.nodeports" not in quota.SERVICES.usage(lb)
+    assert quota.to_json(quota.SERVICES.usage({"spec": {"type": "ClusterIP"}})) == {
+        "count/services": "1",
+        "services": "1",
+    }
