@@ -466,6 +466,29 @@ def _priority_class(obj: dict) -> None:
     _default(obj, "preemptionPolicy", PREEMPT_LOWER_PRIORITY, empty=(None, ""))
 
 
+# ---------------------------------------------------------------------------
+# policy (core/v1 LimitRange)
+# ---------------------------------------------------------------------------
+
+
+def _limit_range(obj: dict) -> None:
+    """SetDefaults_LimitRangeItem, for Container items: a default limit from max, then a
+    default request from the default limit, else from min."""
+    for item in _dicts(_sub(obj, "spec"), "limits"):
+        if item.get("type") != "Container":
+            continue
+        default = dict(item.get("default") or {})
+        request = dict(item.get("defaultRequest") or {})
+        for source, target in (("max", default), ("default", request), ("min", request)):
+            values = default if source == "default" else item.get(source) or {}
+            if isinstance(values, dict):
+                for key, value in values.items():
+                    target.setdefault(key, value)
+        for key, value in (("default", default), ("defaultRequest", request)):
+            if value:
+                item[key] = value
+
+
 _BY_KIND: dict[str, Callable[[dict], None]] = {
     "Pod": _pod,
     "Deployment": _deployment,
@@ -485,4 +508,5 @@ _BY_KIND: dict[str, Callable[[dict], None]] = {
     "StorageClass": _storage_class,
     "PriorityClass": _priority_class,
     "ReplicationController": _replication_controller,
+    "LimitRange": _limit_range,
 }

@@ -204,6 +204,17 @@ PODDISRUPTIONBUDGETS = Resource(
     ("pdb",),
     subresources=("status",),
 )
+RESOURCEQUOTAS = Resource(
+    "",
+    "v1",
+    "ResourceQuota",
+    "resourcequotas",
+    "resourcequota",
+    True,
+    ("quota",),
+    subresources=("status",),
+)
+LIMITRANGES = Resource("", "v1", "LimitRange", "limitranges", "limitrange", True, ("limits",))
 
 RESOURCES: tuple[Resource, ...] = (
     NAMESPACES,
@@ -230,6 +241,8 @@ RESOURCES: tuple[Resource, ...] = (
     PRIORITYCLASSES,
     REPLICATIONCONTROLLERS,
     PODDISRUPTIONBUDGETS,
+    RESOURCEQUOTAS,
+    LIMITRANGES,
 )
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

@@ -79,6 +79,7 @@ class ApiServer:
     async def stop(self) -> None:
         await self.compactor.stop()
         await self.namespaces.stop()
+        await self.admission.stop()
         await self.cache.stop()
         await self.storage.close()
 

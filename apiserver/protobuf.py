@@ -174,6 +174,11 @@ Lease: 1 metadata ObjectMeta | 2 spec LeaseSpec
 Node: 1 metadata ObjectMeta | 2 spec NodeSpec | 3 status NodeStatus
 Binding: 1 metadata ObjectMeta | 2 target ObjectReference*
 ConfigMap: 1 metadata ObjectMeta | 4 immutable b* | 2 data {s} | 3 binaryData {y}
+ResourceQuota: 1 metadata ObjectMeta | 2 spec ResourceQuotaSpec | 3 status ResourceQuotaStatus
+ResourceQuotaSpec: 1 hard {Quantity} | 2 scopes [s] | 3 scopeSelector ScopeSelector*
+ResourceQuotaStatus: 1 hard {Quantity} | 2 used {Quantity}
+ScopeSelector: 1 matchExpressions [ScopedResourceSelectorRequirement]
+ScopedResourceSelectorRequirement: 1 scopeName s* | 2 operator s* | 3 values [s]
 Secret: 1 metadata ObjectMeta | 5 immutable b* | 2 data {y} | 4 stringData {s} | 3 type s
 PriorityClass: 1 metadata ObjectMeta | 2 value i* | 3 globalDefault b | 4 description s
     5 preemptionPolicy s*

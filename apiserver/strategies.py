@@ -33,6 +33,7 @@ STATUS_KINDS = {
     "PersistentVolumeClaim",
     "ReplicationController",
     "PodDisruptionBudget",
+    "ResourceQuota",
 }
 # Kinds whose create keeps the status the client sent (the kubelet registers a node
 # with its status; events and leases have none).
@@ -281,6 +282,28 @@ def generate_job_selector(obj: dict) -> None:
     match_labels.setdefault(CONTROLLER_UID_LABEL, uid)
 
 
+class PersistentVolumeStrategy(Strategy):
+    """Kubernetes 1.29+: a volume is born Pending and `status.lastPhaseTransitionTime`
+    moves on every phase change (unless the writer set a newer one itself)."""
+
+    kind = "PersistentVolume"
+
+    def initial_status(self, obj: dict) -> None:
+        obj["status"] = {"phase": "Pending", "lastPhaseTransitionTime": rfc3339()}
+
+    def prepare_status_update(self, new: dict, old: dict) -> dict:
+        result = super().prepare_status_update(new, old)
+        status = result["status"] = dict(result.get("status") or {})
+        old_status = old.get("status") or {}
+        given = status.get("lastPhaseTransitionTime")
+        if status.get("phase") == old_status.get("phase"):
+            if given is None and old_status.get("lastPhaseTransitionTime"):
+                status["lastPhaseTransitionTime"] = old_status["lastPhaseTransitionTime"]
+        elif given is None or given == old_status.get("lastPhaseTransitionTime"):
+            status["lastPhaseTransitionTime"] = rfc3339()
+        return result
+
+
 def qos_class(spec: dict) -> str:
     """Guaranteed when every container has equal cpu and memory requests and limits,
     BestEffort when none has any, else Burstable."""
@@ -354,6 +377,7 @@ _STRATEGIES: dict[str, Strategy] = {
     "StatefulSet": StatefulSetStrategy(),
     "ReplicationController": ReplicationControllerStrategy(),
     "PodDisruptionBudget": PodDisruptionBudgetStrategy(),
+    "PersistentVolume": PersistentVolumeStrategy(),
 }
 
 

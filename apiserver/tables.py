@@ -15,6 +15,8 @@ from typing import Any
 from api import errors
 from api.humanize import age, format_labels, human_duration
 from api.labels import selector_string
+from api.quantity import Quantity
+from api.quota import parse_list
 from api.resources import Resource
 from api.scheduling import PREEMPT_LOWER_PRIORITY
 from api.storage import access_modes_string, is_default_class, volume_class
@@ -336,6 +338,28 @@ COLUMNS: dict[str, list[Column]] = {
             "VolumeMode",
             "volumeMode defines what type of volume is required by the claim.",
             priority=1,
+        ),
+    ],
+    "ResourceQuota": [
+        NAME,
+        AGE,
+        _col(
+            "Request",
+            "Request represents a minimum amount of cpu/memory that a container may consume.",
+        ),
+        _col(
+            "Limit",
+            "Limits control the maximum amount of cpu/memory that a container may use "
+            "independent of contention on the node.",
+        ),
+    ],
+    "LimitRange": [
+        NAME,
+        _col(
+            "Created At",
+            "CreationTimestamp is a timestamp representing the server time when this object "
+            "was created.",
+            type_="date",
         ),
     ],
     "StorageClass": [
@@ -1055,6 +1079,29 @@ def _priority_class_cells(pc: Obj, now: float) -> list[Any]:
     ]
 
 
+def _quota_cells(rq: Obj, now: float) -> list[Any]:
+    """printResourceQuota: `name: used/hard` pairs from status, `limits.*` in LIMIT."""
+    meta, status = rq.get("metadata") or {}, rq.get("status") or {}
+    hard, used = parse_list(status.get("hard")), parse_list(status.get("used"))
+    request: list[str] = []
+    limit: list[str] = []
+    for name in sorted(hard):
+        pieces = name.split(".")
+        column = limit if len(pieces) > 1 and pieces[0] == "limits" else request
+        column.append(f"{name}: {used.get(name, Quantity(0))}/{hard[name]}")
+    return [
+        meta.get("name", ""),
+        age(meta.get("creationTimestamp"), now),
+        ", ".join(request),
+        ", ".join(limit),
+    ]
+
+
+def _limit_range_cells(lr: Obj, now: float) -> list[Any]:
+    meta = lr.get("metadata") or {}
+    return [meta.get("name", ""), meta.get("creationTimestamp")]
+
+
 def _default_cells(obj: Obj, now: float) -> list[Any]:
     meta = obj.get("metadata") or {}
     return [meta.get("name", ""), meta.get("creationTimestamp")]
@@ -1085,6 +1132,8 @@ CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
     "PriorityClass": _priority_class_cells,
     "ReplicationController": _replication_controller_cells,
     "PodDisruptionBudget": _pdb_cells,
+    "ResourceQuota": _quota_cells,
+    "LimitRange": _limit_range_cells,
 }
 
 

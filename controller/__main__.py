@@ -64,6 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--default-not-ready-toleration-seconds", type=int, default=300)
     p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300)
     p.add_argument("--pod-gc-period", type=duration, default=20.0, help=argparse.SUPPRESS)
+    p.add_argument("--resource-quota-sync-period", type=duration, default=300.0)
     add_leader_election_flags(p, resource_name="kube-controller-manager")
     for name, default in (
         ("deployment", 5),
@@ -75,6 +76,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ("ttl-after-finished", 5),
         ("statefulset", 5),
         ("rc", 5),
+        ("resource-quota", 5),
     ):
         p.add_argument(f"--concurrent-{name}-syncs", type=int, default=default)
     add_verbosity_flag(p)
@@ -93,6 +95,7 @@ def options_from(args: argparse.Namespace) -> Options:
         default_not_ready_toleration_seconds=args.default_not_ready_toleration_seconds,
         default_unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
         pod_gc_period=args.pod_gc_period,
+        resource_quota_sync_period=args.resource_quota_sync_period,
         workers={
             "deployment": args.concurrent_deployment_syncs,
             "replicaset": args.concurrent_replicaset_syncs,
@@ -100,6 +103,7 @@ def options_from(args: argparse.Namespace) -> Options:
             "garbagecollector": args.concurrent_gc_syncs,
             "daemonset": args.concurrent_daemonset_syncs,
             "job": args.concurrent_job_syncs,
+            "resourcequota": args.concurrent_resource_quota_syncs,
             "ttl-after-finished": args.concurrent_ttl_after_finished_syncs,
             "statefulset": args.concurrent_statefulset_syncs,
             "replicationcontroller": args.concurrent_rc_syncs,

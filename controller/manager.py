@@ -31,6 +31,7 @@ def _registry() -> dict[str, type[Controller]]:
     from controller.podgc.controller import PodGCController
     from controller.replicaset.controller import ReplicaSetController
     from controller.replicaset.replication import ReplicationManager
+    from controller.resourcequota.controller import ResourceQuotaController
     from controller.statefulset.controller import StatefulSetController
     from controller.tainteviction.controller import TaintEvictionController
     from controller.ttlafterfinished.controller import TTLAfterFinishedController
@@ -55,6 +56,7 @@ def _registry() -> dict[str, type[Controller]]:
         "statefulset": StatefulSetController,
         "replicationcontroller": ReplicationManager,
         "disruption": DisruptionController,
+        "resourcequota": ResourceQuotaController,
     }
 
 
@@ -78,6 +80,7 @@ CONTROLLER_NAMES = (
     "statefulset",
     "replicationcontroller",
     "disruption",
+    "resourcequota",
 )
 # Kubernetes' names for the same controllers, old and new.
 ALIASES = {
@@ -102,6 +105,7 @@ ALIASES = {
     "pvc-protection": "persistentvolumeclaim-protection",
     "replicationcontroller-controller": "replicationcontroller",
     "disruption-controller": "disruption",
+    "resourcequota-controller": "resourcequota",
 }
 
 

@@ -6,10 +6,9 @@ apimachinery's ObjectMeta rules): a list of causes, each `{"field", "message",
 
 The rules live by API group, as in Kubernetes: `field` (causes and their wording),
 `meta` (ObjectMeta, labels, selectors), `pods`, `core` (the other core/v1 kinds), `apps`,
-`batch`, `discovery`, `coordination`, `storage` and `scheduling`; this module dispatches on
-the kind.
-`batch`, `discovery`, `coordination`, `storage` and `policy` (ReplicationControllers in
-`replicationcontroller`); this module dispatches on the kind.
+`batch`, `discovery`, `coordination`, `storage`, `scheduling`, `policy`
+(PodDisruptionBudgets), `replicationcontroller` and `resourcepolicy` (ResourceQuota and
+LimitRange); this module dispatches on the kind.
 
 It expects a defaulted object (api.defaults runs first, as in Kubernetes), so a missing
 enum such as `restartPolicy` is reported as "Required value". It never raises on odd
@@ -55,6 +54,11 @@ from api.validation.meta import NameCheck, validate_metadata, validate_metadata_
 from api.validation.pods import validate_pod, validate_pod_update
 from api.validation.policy import validate_pod_disruption_budget
 from api.validation.replicationcontroller import validate_replication_controller
+from api.validation.resourcepolicy import (
+    validate_limit_range,
+    validate_resource_quota,
+    validate_resource_quota_update,
+)
 from api.validation.scheduling import validate_priority_class, validate_priority_class_update
 from api.validation.storage import validate_storage_class, validate_storage_class_update
 
@@ -122,6 +126,10 @@ RULES: dict[str, KindRules] = {
         lbl.dns1123_subdomain_errors, validate_replication_controller
     ),
     "PodDisruptionBudget": KindRules(lbl.dns1123_subdomain_errors, validate_pod_disruption_budget),
+    "ResourceQuota": KindRules(
+        lbl.dns1123_subdomain_errors, validate_resource_quota, validate_resource_quota_update
+    ),
+    "LimitRange": KindRules(lbl.dns1123_subdomain_errors, validate_limit_range),
 }
 
 

@@ -226,7 +226,8 @@ def _overcommit_allowed(resource: str) -> bool:
     return native and not resource.startswith("hugepages-")
 
 
-def _resource_name_errors(name: str) -> list[str]:
+def resource_name_errors(name: str) -> list[str]:
+    """validateContainerResourceName: a standard resource, or a fully qualified one."""
     errs = lbl.label_key_errors(name)
     if errs:
         return errs
@@ -258,11 +259,11 @@ def _resources(resources: Any, path: str) -> list[Cause]:
     parsed_limits: dict[str, Decimal | None] = {}
     for name, value in limits.items():
         p = f"{path}.limits[{name}]"
-        causes += invalid_each(p, name, _resource_name_errors(name))
+        causes += invalid_each(p, name, resource_name_errors(name))
         parsed_limits[name] = check_quantity(p, value, causes)
     for name, value in requests.items():
         p = f"{path}.requests[{name}]"
-        causes += invalid_each(p, name, _resource_name_errors(name))
+        causes += invalid_each(p, name, resource_name_errors(name))
         request = check_quantity(p, value, causes)
         if name in limits:
             limit = parsed_limits[name]

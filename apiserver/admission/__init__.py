@@ -6,9 +6,12 @@ write a `Plugin` subclass in its own module and append it to `default_plugins`."
 from __future__ import annotations
 
 from api import errors
+from apiserver.admission.limitranger import LimitRanger
 from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
 from apiserver.admission.priority import Priority
 from apiserver.admission.protection import StorageObjectInUseProtection
+from apiserver.admission.resize import PersistentVolumeClaimResize
+from apiserver.admission.resourcequota import ResourceQuota
 from apiserver.admission.storageclass import DefaultStorageClass
 from apiserver.admission.tolerations import DefaultTolerationSeconds
 from apiserver.allocator import Allocator
@@ -24,10 +27,13 @@ def default_plugins(
     """The enabled plugins in Kubernetes' order (mutating ones run in this order, then
     validating ones in this order)."""
     return [
+        LimitRanger(storage),
         Priority(storage),
         DefaultTolerationSeconds(storage, not_ready_seconds, unreachable_seconds),
         DefaultStorageClass(storage),
         StorageObjectInUseProtection(storage),
+        PersistentVolumeClaimResize(storage),
+        ResourceQuota(storage),  # last: it charges what every other plugin admitted
     ]
 
 
@@ -62,3 +68,7 @@ class Admission:
         for plugin in self.plugins:
             if plugin.handles(a):
                 await plugin.validate(a)
+
+    async def stop(self) -> None:
+        for plugin in self.plugins:
+            await plugin.stop()

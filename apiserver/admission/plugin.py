@@ -43,8 +43,23 @@ class Attributes:
         return (self.obj.get("metadata") or {}).get("namespace")
 
     @property
+    def name(self) -> str:
+        return str((self.obj.get("metadata") or {}).get("name") or self.info.name or "")
+
+    @property
     def dry_run(self) -> bool:
         return bool(self.opts.dry_run)
+
+    def forbidden(self, message: str) -> errors.ApiError:
+        """admission.NewForbidden: `pods "web" is forbidden: <message>`, 403."""
+        res = self.info.resource
+        details: dict = (
+            {"name": self.name, "kind": res.plural} if self.name else {"kind": res.plural}
+        )
+        if res.group:
+            details["group"] = res.group
+        subject = f'{res.group_resource} "{self.name}"' if self.name else res.group_resource
+        return errors.ApiError(403, f"{subject} is forbidden: {message}", "Forbidden", details)
 
 
 class Plugin:
@@ -65,17 +80,5 @@ class Plugin:
     async def validate(self, a: Attributes) -> None:
         """Refuse with an ApiError; never mutate."""
 
-
-def forbidden(a: Attributes, reason: str) -> errors.ApiError:
-    """admission.NewForbidden: `<resource> "<name>" is forbidden: <reason>`, 403."""
-    res = a.info.resource
-    name = (a.obj.get("metadata") or {}).get("name") or a.info.name or ""
-    message = (
-        f'{res.group_resource} "{name}" is forbidden: {reason}'
-        if name
-        else f"{res.group_resource} is forbidden: {reason}"
-    )
-    details: dict = {"group": res.group, "kind": res.plural} if res.group else {"kind": res.plural}
-    if name:
-        details = {"name": name, **details}
-    return errors.ApiError(403, message, "Forbidden", details)
+    async def stop(self) -> None:
+        """Release what the plugin holds (caches, watches) when the apiserver stops."""

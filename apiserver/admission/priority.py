@@ -16,7 +16,7 @@ from api.scheduling import (
     PREEMPT_LOWER_PRIORITY,
     default_class,
 )
-from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin, forbidden
+from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
 from apiserver.storage import object_key, prefix_key
 
 
@@ -58,12 +58,11 @@ class Priority(Plugin):
         else:
             pc = await self.storage.get(object_key("priorityclasses", None, name))
             if pc is None:
-                raise forbidden(a, f"no PriorityClass with name {name} was found")
+                raise a.forbidden(f"no PriorityClass with name {name} was found")
             priority, policy = pc.get("value") or 0, pc.get("preemptionPolicy")
         given = spec.get("priority")
         if given is not None and given != priority:
-            raise forbidden(
-                a,
+            raise a.forbidden(
                 f"the integer value of priority ({given}) must not be provided in pod spec; "
                 f"priority admission controller computed {priority} from the given "
                 "PriorityClass name",
@@ -72,8 +71,7 @@ class Priority(Plugin):
         if policy is not None:
             given_policy = spec.get("preemptionPolicy")
             if given_policy is not None and given_policy != policy:
-                raise forbidden(
-                    a,
+                raise a.forbidden(
                     f"the string value of PreemptionPolicy ({given_policy}) must not be "
                     f"provided in pod spec; priority admission controller computed {policy} "
                     "from the given PriorityClass name",
@@ -88,8 +86,7 @@ class Priority(Plugin):
         others = [c for c in await self._classes() if c["metadata"]["name"] != name]
         current = default_class(others)
         if current is not None:
-            raise forbidden(
-                a,
+            raise a.forbidden(
                 f"PriorityClass {current['metadata']['name']} is already marked as default. "
                 "Only one default can exist",
             )

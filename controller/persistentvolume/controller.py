@@ -293,7 +293,9 @@ class PersistentVolumeBinder(Controller):
         status: Obj = {"phase": new_phase}
         if message:
             status["message"] = message
-        if volume.get("status") == status:
+        current = dict(volume.get("status") or {})
+        current.pop("lastPhaseTransitionTime", None)  # the apiserver keeps it
+        if current == status:
             return volume
         return await self.api.update_status(PERSISTENTVOLUMES, {**volume, "status": status})
 

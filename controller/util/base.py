@@ -40,6 +40,7 @@ class Options:
     default_not_ready_toleration_seconds: int = 300
     default_unreachable_toleration_seconds: int = 300
     pod_gc_period: float = 20.0
+    resource_quota_sync_period: float = 300.0
     workers: dict[str, int] = field(default_factory=dict)
 
 

@@ -7,23 +7,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from api.quantity import QuantityError, parse_quantity
+from api.quantity import BINARY_SI, DECIMAL_SI, QuantityError, parse_quantity
+from api.quantity import format_quantity as api_format_quantity
 
 Obj = dict[str, Any]
-
-_BINARY = (("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10))
-_DECIMAL = (
-    ("E", 18),
-    ("P", 15),
-    ("T", 12),
-    ("G", 9),
-    ("M", 6),
-    ("k", 3),
-    ("", 0),
-    ("m", -3),
-    ("u", -6),
-    ("n", -9),
-)
 
 
 @dataclass
@@ -47,19 +34,8 @@ class Amount:
 
 
 def format_quantity(value: Decimal, binary: bool = False) -> str:
-    """Kubernetes' canonical quantity text: the largest suffix that keeps an integer."""
-    if value == 0:
-        return "0"
-    if binary and value == value.to_integral_value():
-        for suffix, factor in _BINARY:
-            if value % factor == 0:
-                return f"{int(value // factor)}{suffix}"
-        return str(int(value))
-    for suffix, exponent in _DECIMAL:
-        scaled = value.scaleb(-exponent)
-        if scaled == scaled.to_integral_value():
-            return f"{int(scaled)}{suffix}"
-    return f"{int(value.scaleb(9).to_integral_value())}n"
+    """Kubernetes' canonical quantity text (api.quantity.format_quantity)."""
+    return api_format_quantity(value, BINARY_SI if binary else DECIMAL_SI)
 
 
 def pod_totals(pod: Obj) -> tuple[dict[str, Amount], dict[str, Amount]]:

@@ -62,3 +62,35 @@ def test_rejects_malformed(bad):
 def test_rejects_non_quantity_types(bad):
     with pytest.raises(QuantityError):
         parse_quantity(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "printed"),
+    [
+        ("1", "1"),
+        ("500m", "500m"),
+        ("1.5", "1500m"),
+        ("2000", "2k"),
+        ("1536", "1536"),
+        ("1Gi", "1Gi"),
+        ("0.5Gi", "512Mi"),
+        ("1536Mi", "1536Mi"),
+        ("1e3", "1e3"),
+        (0.25, "250m"),
+        ("0", "0"),
+    ],
+)
+def test_quantities_print_canonically(text, printed):
+    from api.quantity import Quantity
+
+    assert str(Quantity.parse(text)) == printed
+
+
+def test_binary_quantities_below_1024_print_in_decimal():
+    from decimal import Decimal
+
+    from api.quantity import BINARY_SI, format_quantity
+
+    assert format_quantity(Decimal(1000), BINARY_SI) == "1k"
+    assert format_quantity(Decimal("0.5"), BINARY_SI) == "500m"
+    assert format_quantity(Decimal(3 * 2**30 // 2), BINARY_SI) == "1536Mi"

@@ -292,3 +292,31 @@ def test_kubectl_create_pdb_and_a_replication_controller():
     raw = bytes(Writer().message(2, rc_spec))
     obj = protobuf.decode_k8s_protobuf(envelope("v1", "ReplicationController", raw))
     assert obj["spec"] == {"replicas": 0, "selector": {"app": "web"}}
+
+
+def test_resource_quota_fields():
+    # what `kubectl create quota q --hard=pods=2,requests.cpu=1 --scopes=BestEffort` sends
+    def hard(name: str, value: str) -> Writer:
+        return Writer().string(1, name).message(2, Writer().string(1, value))
+
+    spec = Writer().message(1, hard("pods", "2")).message(1, hard("requests.cpu", "1"))
+    spec.strings(2, ["BestEffort"])
+    selector = Writer().message(
+        1, Writer().string(1, "PriorityClass").string(2, "In").strings(3, ["high"])
+    )
+    spec.message(3, selector)
+    raw = Writer().message(1, Writer().string(1, "q")).message(2, spec)
+    assert protobuf.decode_k8s_protobuf(envelope("v1", "ResourceQuota", bytes(raw))) == {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": "q"},
+        "spec": {
+            "hard": {"pods": "2", "requests.cpu": "1"},
+            "scopes": ["BestEffort"],
+            "scopeSelector": {
+                "matchExpressions": [
+                    {"scopeName": "PriorityClass", "operator": "In", "values": ["high"]}
+                ]
+            },
+        },
+    }

@@ -101,3 +101,18 @@ def test_statefulset_starts_with_zero_counts_and_keeps_status_on_update():
     new = {"metadata": {"name": "web"}, "spec": {"replicas": 2}, "status": {"replicas": 5}}
     strategy.prepare_update(new, sts)
     assert new["status"] == {"replicas": 0, "availableReplicas": 0}
+
+
+def test_volume_phase_transition_time_moves_only_with_the_phase():
+    strategy = strategies.for_kind("PersistentVolume")
+    pv: dict = {"metadata": {"name": "pv"}, "spec": {}}
+    strategy.prepare_create(pv)
+    assert pv["status"]["phase"] == "Pending"
+    old = {**pv, "status": {"phase": "Pending", "lastPhaseTransitionTime": "2020-01-01T00:00:00Z"}}
+    same = strategy.prepare_status_update({**old, "status": {"phase": "Pending"}}, old)
+    assert same["status"]["lastPhaseTransitionTime"] == "2020-01-01T00:00:00Z"
+    moved = strategy.prepare_status_update({**old, "status": {"phase": "Available"}}, old)
+    assert moved["status"]["lastPhaseTransitionTime"] != "2020-01-01T00:00:00Z"
+    chosen = {"phase": "Bound", "lastPhaseTransitionTime": "2030-01-01T00:00:00Z"}
+    kept = strategy.prepare_status_update({**old, "status": chosen}, old)
+    assert kept["status"]["lastPhaseTransitionTime"] == "2030-01-01T00:00:00Z"

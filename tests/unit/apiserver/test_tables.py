@@ -788,3 +788,25 @@ def test_replication_controller_and_pdb_columns():
     assert [c["name"] for c in tables.COLUMNS["PodDisruptionBudget"]] == [
         "Name", "Min Available", "Max Unavailable", "Allowed Disruptions", "Age"
     ]  # fmt: skip
+
+
+def test_quota_rows_split_requests_and_limits():
+    rq = {
+        "metadata": {"name": "q", "creationTimestamp": ts(30)},
+        "spec": {},
+        "status": {
+            "hard": {"pods": "4", "requests.cpu": "1", "limits.memory": "2Gi", "limits.cpu": "2"},
+            "used": {"pods": "1", "requests.cpu": "0.5", "limits.memory": "512Mi"},
+        },
+    }
+    assert row("ResourceQuota", rq) == {
+        "Name": "q",
+        "Age": "30s",
+        "Request": "pods: 1/4, requests.cpu: 500m/1",
+        "Limit": "limits.cpu: 0/2, limits.memory: 512Mi/2Gi",
+    }
+
+
+def test_limit_range_rows_show_the_creation_time():
+    lr = {"metadata": {"name": "lr", "creationTimestamp": "2024-05-01T10:00:00Z"}, "spec": {}}
+    assert row("LimitRange", lr) == {"Name": "lr", "Created At": "2024-05-01T10:00:00Z"}

@@ -120,7 +120,9 @@ def test_quantities_print_like_kubernetes():
         "1500",
     ]
     assert format_quantity(Decimal(2**20 * 64), binary=True) == "64Mi"
-    assert format_quantity(Decimal(1000), binary=True) == "1000"
+    # Quantity.String(): a BinarySI value below 1024 prints as DecimalSI.
+    assert format_quantity(Decimal(1000), binary=True) == "1k"
+    assert format_quantity(Decimal(1536), binary=True) == "1536"
     pod = {
         "spec": {
             "containers": [
