@@ -32,7 +32,7 @@ from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
 from api.errors import ApiError, NotFound
-from api.resources import NODES, PODS
+from api.resources import NODES, PODDISRUPTIONBUDGETS, PODS
 from api.storage import pod_claim_names
 from client.events import NORMAL, WARNING
 from client.informer import Informer
@@ -43,6 +43,7 @@ from scheduler.framework import Profile, Registered
 from scheduler.nodeinfo import NodeInfo, node_ready_status
 from scheduler.nominator import Nominator
 from scheduler.plugins import DEFAULT_PLUGINS
+from scheduler.plugins.default_preemption import DefaultPreemption
 from scheduler.plugins.volume_binding import VolumeBinding
 from scheduler.podinfo import PodInfo, pod_key
 from scheduler.queue import QueueClosed, SchedulingQueue
@@ -106,6 +107,14 @@ class Scheduler:
         self.queue = queue if queue is not None else SchedulingQueue()  # an empty one is falsy
         self.storage = StorageCache(api, self.queue.move_all)
         self.nominator = Nominator()
+        # Preemption weighs PodDisruptionBudgets, from this scheduler's own informer.
+        self.budgets = Informer(api, PODDISRUPTIONBUDGETS)
+        plugins = [
+            Registered(DefaultPreemption(budgets=self.budgets.list), r.weight)
+            if isinstance(r.plugin, DefaultPreemption)
+            else r
+            for r in plugins
+        ]
         self.algorithm = Algorithm(
             Profile.from_plugins([*plugins, Registered(VolumeBinding(self.storage))]),
             nominator=self.nominator,
@@ -137,9 +146,11 @@ class Scheduler:
         self.writer.start()
         self.nodes.start()
         self.pods.start()
+        self.budgets.start()
         self.storage.start()
         try:
             await self.storage.wait_for_sync()
+            await self.budgets.wait_for_sync()
             await self.nodes.wait_for_sync()
             await self.pods.wait_for_sync()
             log.info(
@@ -161,6 +172,7 @@ class Scheduler:
         await asyncio.gather(*self._writes, return_exceptions=True)
         await self.pods.stop()
         await self.nodes.stop()
+        await self.budgets.stop()
         await self.storage.stop()
         await self.writer.stop()
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from api.errors import ApiError, NotFound
-from api.resources import EVENTS, NAMESPACES, PODS, PRIORITYCLASSES
+from api.resources import EVENTS, NAMESPACES, PODDISRUPTIONBUDGETS, PODS, PRIORITYCLASSES
 from client.kubeconfig import load
 from client.rest import Client
 from deploy import processes
@@ -240,3 +240,38 @@ def test_admission_refuses_an_unknown_class_and_a_conflicting_priority(
     assert "the integer value of priority (5) must not be provided in pod spec" in err.value.message
     with pytest.raises(NotFound):
         plane.api.get(PODS, "liar", ns)
+
+
+def test_preemption_spares_pods_a_disruption_budget_protects(
+    plane: Plane, ns: str, classes: None
+) -> None:
+    """Two low pods fill the node; a budget with no disruptions left covers one of
+    them: the high pod's victim is the other (filterPodsWithPDBViolation)."""
+    budget = {
+        "metadata": {"name": "guard"},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"guarded": "yes"}}},
+    }
+    created = plane.api.create(PODDISRUPTIONBUDGETS, budget, ns)
+    # No disruption controller runs here: the budget's status is written by hand.
+    created["status"] = {
+        "disruptionsAllowed": 0,
+        "currentHealthy": 1,
+        "desiredHealthy": 1,
+        "expectedPods": 1,
+        "observedGeneration": created["metadata"]["generation"],
+    }
+    plane.api.update_status(PODDISRUPTIONBUDGETS, created)
+    with kubelets(plane, ns, "c"):
+        guarded = pod("guarded", "4", "low")
+        guarded["metadata"]["labels"] = {"guarded": "yes"}
+        plane.api.create(PODS, guarded, ns)
+        plane.api.create(PODS, pod("free", "4", "low"), ns)
+        eventually(
+            lambda: node_of(plane, ns, "guarded") and node_of(plane, ns, "free"),
+            timeout=15,
+            message="the low pods to be bound",
+        )
+        plane.api.create(PODS, pod("high", "4", "high"), ns)
+        eventually(lambda: node_of(plane, ns, "high"), timeout=25, message="high to bind")
+        names = {p["metadata"]["name"] for p in plane.api.list(PODS, ns)["items"]}
+        assert "guarded" in names and "free" not in names, names
