@@ -197,21 +197,21 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     pod_ip = (pod.get("status") or {}).get("podIP")
     if not pod_ip:
         raise CLIError(f"pod {pod['metadata']['name']} has no IP address yet")
-    loops = []
-    for mapping in mappings:
-        for sock in listen(_addresses(args.address), mapping.local):
-            host, port = sock.getsockname()[:2]
-            shown = f"[{host}]" if ":" in host else host
-            ctx.print(f"Forwarding from {shown}:{port} -> {mapping.remote}")
-            loops.append(
-                threading.Thread(
+    # Ctrl-C ends the forwarding cleanly at any point after the first "Forwarding from"
+    # line (a client may already be using it while later listeners are still set up).
+    try:
+        loops = []
+        for mapping in mappings:
+            for sock in listen(_addresses(args.address), mapping.local):
+                host, port = sock.getsockname()[:2]
+                shown = f"[{host}]" if ":" in host else host
+                loop = threading.Thread(
                     target=_accept_loop, args=(ctx, sock, pod_ip, mapping), daemon=True
                 )
-            )
-    ctx.out.flush()
-    for loop in loops:
-        loop.start()
-    try:
+                loop.start()
+                loops.append(loop)
+                ctx.print(f"Forwarding from {shown}:{port} -> {mapping.remote}")
+                ctx.out.flush()
         for loop in loops:
             loop.join()
     except KeyboardInterrupt:
