@@ -154,6 +154,16 @@ def create_app(config: Config) -> FastAPI:
     app.router.routes.append(
         WebSocketRoute("/api/v1/namespaces/{namespace}/pods/{name}/exec", exec_websocket)
     )
+
+    async def attach_upgrade(ws: WebSocket) -> None:
+        await wsproxy.stream_upgrade(server.registry, ws, "attach")
+
+    async def portforward_upgrade(ws: WebSocket) -> None:
+        await wsproxy.stream_upgrade(server.registry, ws, "portforward")
+
+    pods = "/api/v1/namespaces/{namespace}/pods/{name}"
+    app.router.routes.append(WebSocketRoute(f"{pods}/attach", attach_upgrade))
+    app.router.routes.append(WebSocketRoute(f"{pods}/portforward", portforward_upgrade))
     remotecommand.quiet_denied_handshakes()
     return app
 
@@ -387,7 +397,7 @@ async def dispatch_subresource(
         return codec.json_response(
             await subresources.finalize(registry, info, await read_body(server, request))
         )
-    if sub in ("log", "exec"):
+    if sub in ("log", "exec", "attach", "portforward"):
         from apiserver import podproxy
 
         return await podproxy.proxy(registry, request, info)

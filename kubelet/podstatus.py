@@ -305,7 +305,7 @@ def is_terminal(status: Mapping[str, Any]) -> bool:
 
 
 def container_status_by_name(status: Mapping[str, Any], name: str) -> dict[str, Any] | None:
-    for key in ("containerStatuses", "initContainerStatuses"):
+    for key in ("containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"):
         for entry in status.get(key) or []:
             if entry.get("name") == name:
                 return entry
