@@ -8,7 +8,13 @@ serves exec/cp/port-forward, a `stdin`+`tty: false` pod for `kubectl attach`."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import secrets
+import select
+import subprocess
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +23,7 @@ import pytest
 from deploy.controlplane import ApiServer
 from tests.e2e.conftest import KubeletProcess, create_pod, is_ready, pod_manifest, wait_pod
 from tests.support.kubectl import Kubectl, binary_for
+from tests.support.wait import Deadline
 
 WEB = "web"
 ATTACH = "reader"
@@ -95,3 +102,115 @@ def test_exec_and_cp(minor: str, apiserver: ApiServer, streams_ns: str, tmp_path
     back = tmp_path / "back.txt"
     kubectl.run(*ns, "cp", f"{WEB}:{remote}", str(back), "-c", "c", timeout=60)
     assert back.read_text() == payload
+
+
+def _read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> str:
+    """kubectl's stdout until it holds `marker` (kubectl keeps running); read from the
+    descriptor, as a buffered readline would hide lines from select()."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    deadline = Deadline(timeout, f"{marker!r} from kubectl")
+    seen = ""
+    while marker not in seen:
+        if deadline.expired() or proc.poll() is not None:
+            _stop(proc)
+            raise deadline.error(seen + (proc.stderr.read() if proc.stderr else ""))
+        ready, _, _ = select.select([fd], [], [], min(deadline.remaining(), 0.5))
+        if ready:
+            seen += os.read(fd, 65536).decode(errors="replace")
+    return seen
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def _http_get(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as answer:
+        return str(answer.read().decode())
+
+
+@pytest.mark.parametrize("minor", MINORS)
+def test_port_forward_two_ports_two_connections(
+    minor: str, apiserver: ApiServer, streams_ns: str, tmp_path: Path
+) -> None:
+    kubectl = _kubectl(minor, apiserver, tmp_path)
+    proc = subprocess.Popen(
+        kubectl.command("-n", streams_ns, "port-forward", f"pod/{WEB}", ":8080", ":8081"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = _read_until(proc, "-> 8081", 30)
+        local = {
+            int(remote): int(address.rsplit(":", 1)[1])
+            for address, remote in re.findall(r"Forwarding from (\S+) -> (\d+)", lines)
+        }
+        assert set(local) == {8080, 8081}, lines
+        for remote, port in local.items():
+            for _ in range(2):
+                assert _http_get(port) == f"hello-{remote}\n"
+    finally:
+        _stop(proc)
+
+
+@pytest.mark.parametrize("minor", ["1.27", "1.33"])
+def test_attach_to_the_main_process(
+    minor: str, apiserver: ApiServer, streams_ns: str, tmp_path: Path
+) -> None:
+    kubectl = _kubectl(minor, apiserver, tmp_path)
+    word = secrets.token_hex(3)
+    proc = subprocess.Popen(
+        kubectl.command("-n", streams_ns, "attach", "-i", ATTACH, "-c", "r"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(f"{word}\n")
+        proc.stdin.flush()
+        _read_until(proc, f"got:{word}", 30)
+    finally:
+        _stop(proc)
+
+
+@pytest.mark.parametrize("minor", ["1.27", "1.33"])
+def test_run_interactive_and_removed(
+    minor: str,
+    apiserver: ApiServer,
+    kubelet: KubeletProcess,
+    busybox: str,
+    streams_ns: str,
+    tmp_path: Path,
+) -> None:
+    kubectl = _kubectl(minor, apiserver, tmp_path)
+    name = f"run-{minor.replace('.', '')}"
+    overrides = json.dumps({"apiVersion": "v1", "spec": {"nodeName": kubelet.node}})
+    ran = kubectl.run(
+        "-n",
+        streams_ns,
+        "run",
+        name,
+        "-i",
+        "--rm",
+        "--restart=Never",
+        f"--image={busybox}",
+        "--image-pull-policy=IfNotPresent",
+        f"--overrides={overrides}",
+        "--",
+        "sed",
+        "s/^/echo:/",
+        input="one\ntwo\n",
+        timeout=90,
+    )
+    assert "echo:one\necho:two\n" in ran.stdout, ran
+    assert f'pod "{name}" deleted' in ran.stdout + ran.stderr, ran
