@@ -359,7 +359,7 @@ async def dispatch_subresource(
 ) -> Response:
     registry = server.registry
     sub, method = info.subresource, request.method
-    if sub in ("status",) and method in ("GET", "PUT", "PATCH"):
+    if sub in ("status", "ephemeralcontainers") and method in ("GET", "PUT", "PATCH"):
         if method == "GET":
             return codec.json_response(
                 await registry.get(RequestInfo(info.resource, info.namespace, info.name, None))

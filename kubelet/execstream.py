@@ -223,7 +223,7 @@ async def serve_exec(
     async def status() -> dict[str, Any]:
         return rc.exit_status(await runtime.exec_exit_code(exec_id), command)
 
-    await _bridge(channels, runtime, sock, exec_id, stdin, tty, resize, status)
+    await _bridge(channels, runtime, sock, exec_id, stdin, tty, resize, status, half_close=True)
 
 
 async def serve_attach(
@@ -235,9 +235,12 @@ async def serve_attach(
     stdout: bool,
     tty: bool,
     stderr: bool,
+    stdin_once: bool,
 ) -> None:
     """Attach the client's channels to the container's main process until its output
-    ends (the process exited) or the client leaves."""
+    ends (the process exited) or the client leaves. The client's end of stdin closes
+    the process's stdin only for a `stdinOnce` container: Docker would otherwise end
+    the whole attach (output too) while the process runs on."""
     try:
         sock = await runtime.attach_open(
             container_id, stdin=stdin, stdout=stdout, stderr=stderr and not tty
@@ -252,7 +255,9 @@ async def serve_attach(
     async def status() -> dict[str, Any]:
         return rc.exit_status(0, [])
 
-    await _bridge(channels, runtime, sock, container_id, stdin, tty, resize, status)
+    await _bridge(
+        channels, runtime, sock, container_id, stdin, tty, resize, status, half_close=stdin_once
+    )
 
 
 async def _bridge(
@@ -264,9 +269,13 @@ async def _bridge(
     tty: bool,
     resize: Resize,
     status: Callable[[], Awaitable[dict[str, Any]]],
+    *,
+    half_close: bool,
 ) -> None:
     writer = ThreadPoolExecutor(1, thread_name_prefix=f"stream-in-{name[:12]}")
-    reader = asyncio.create_task(_forward_input(channels, sock, writer, stdin, tty, resize))
+    reader = asyncio.create_task(
+        _forward_input(channels, sock, writer, stdin, tty, resize, half_close)
+    )
     output = asyncio.create_task(_forward_output(channels, runtime, name, sock, tty))
     try:
         done, _ = await asyncio.wait({reader, output}, return_when=asyncio.FIRST_COMPLETED)
@@ -302,6 +311,7 @@ async def _forward_input(
     stdin: bool,
     tty: bool,
     resize: Resize,
+    half_close: bool,
 ) -> None:
     """Client messages until it leaves: stdin to the socket, resizes to Docker, and
     the close of stdin as a half-close of the socket (EOF for the process)."""
@@ -326,5 +336,6 @@ async def _forward_input(
                     log.debug("resize failed: %s", err)
         elif channel == rc.CLOSE and payload[:1] == bytes([rc.STDIN]) and stdin_open:
             stdin_open = False
-            with contextlib.suppress(OSError):
-                await loop.run_in_executor(writer, sock.shutdown, socket.SHUT_WR)
+            if half_close:
+                with contextlib.suppress(OSError):
+                    await loop.run_in_executor(writer, sock.shutdown, socket.SHUT_WR)

@@ -265,6 +265,19 @@ def compute_pod_status(
         )
         for c in spec.get("containers") or []
     ]
+    ephemeral_statuses = [
+        container_status(
+            c,
+            runtime.instances(c.get("name", ""), init=False),
+            inputs,
+            init=False,
+            default_reason=CONTAINER_CREATING,
+        )
+        for c in spec.get("ephemeralContainers") or []
+    ]
+    for entry in ephemeral_statuses:  # never probed, never counted for readiness
+        entry.pop("ready", None)
+        entry.pop("started", None)
     phase = pod_phase(spec, init_statuses, statuses)
     if old.get("phase") in TERMINAL_PHASES:
         phase = old["phase"]  # a finished pod never runs again
@@ -295,6 +308,8 @@ def compute_pod_status(
         status["podIPs"] = [{"ip": pod_ip}]
     if init_statuses:
         status["initContainerStatuses"] = init_statuses
+    if ephemeral_statuses:
+        status["ephemeralContainerStatuses"] = ephemeral_statuses
     if old.get("qosClass"):
         status["qosClass"] = old["qosClass"]
     return status

@@ -306,6 +306,7 @@ class KubeletServer:
                     stdout=flags["stdout"],
                     tty=flags["tty"],
                     stderr=flags["stderr"],
+                    stdin_once=_stdin_once(self.find_pod, ws),
                 )
 
     async def _stream_request(
@@ -387,6 +388,20 @@ class KubeletServer:
 
 
 SPDY_STREAM_PROTOCOLS = (rc.V4,)
+
+
+def _stdin_once(find_pod: PodLookup, ws: WebSocket) -> bool:
+    """The attached container's `stdinOnce`."""
+    pod = find_pod(ws.path_params["namespace"], ws.path_params["pod"]) or {}
+    spec = pod.get("spec") or {}
+    name = ws.path_params["container"]
+    for key in ("containers", "initContainers", "ephemeralContainers"):
+        for container in spec.get(key) or []:
+            if container.get("name") == name:
+                return bool(container.get("stdinOnce"))
+    return False
+
+
 TUNNELED_PORT_FORWARD = "SPDY/3.1+portforward.k8s.io"
 
 

@@ -214,3 +214,36 @@ def test_run_interactive_and_removed(
     )
     assert "echo:one\necho:two\n" in ran.stdout, ran
     assert f'pod "{name}" deleted' in ran.stdout + ran.stderr, ran
+
+
+@pytest.mark.parametrize("minor", ["1.27", "1.33"])
+def test_debug_with_target_shares_its_processes(
+    minor: str, apiserver: ApiServer, busybox: str, streams_ns: str, tmp_path: Path
+) -> None:
+    """`kubectl debug -i --target`: an ephemeral container in the pod's network and
+    the target's PID namespace, attached to at once."""
+    kubectl = _kubectl(minor, apiserver, tmp_path)
+    debugged = kubectl.run(
+        "-n",
+        streams_ns,
+        "debug",
+        "-i",
+        WEB,
+        f"--image={busybox}",
+        "--image-pull-policy=IfNotPresent",
+        "--target=c",
+        f"--container=dbg{minor[-2:]}",
+        "--",
+        "sh",
+        "-c",
+        "read word; ps; wget -qO- 127.0.0.1:8081; echo $word",
+        input="attached\n",
+        timeout=90,
+    )
+    assert "httpd -f -p 8080" in debugged.stdout, debugged  # the target's process
+    assert "httpd -f -p 8081" not in debugged.stdout, debugged  # not the other one's
+    assert "hello-8081\nattached\n" in debugged.stdout, debugged  # the pod's network
+    with apiserver.http() as api:
+        pod = api.get(f"/api/v1/namespaces/{streams_ns}/pods/{WEB}").json()
+    statuses = {s["name"]: s for s in pod["status"].get("ephemeralContainerStatuses", [])}
+    assert f"dbg{minor[-2:]}" in statuses, pod["status"]
