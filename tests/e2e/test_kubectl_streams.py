@@ -247,3 +247,50 @@ def test_debug_with_target_shares_its_processes(
         pod = api.get(f"/api/v1/namespaces/{streams_ns}/pods/{WEB}").json()
     statuses = {s["name"]: s for s in pod["status"].get("ephemeralContainerStatuses", [])}
     assert f"dbg{minor[-2:]}" in statuses, pod["status"]
+
+
+def test_official_python_client_stream_and_portforward(
+    apiserver: ApiServer, streams_ns: str
+) -> None:
+    """The official client's `stream()` exec (WebSocket v4.channel.k8s.io) and
+    `portforward()` (WebSocket v4 with `ports`, one connection per port)."""
+    from kubernetes import client, config
+    from kubernetes.stream import portforward, stream
+
+    configuration = client.Configuration()
+    config.load_kube_config(
+        config_file=str(apiserver.kubeconfig), client_configuration=configuration
+    )
+    with client.ApiClient(configuration) as api_client:
+        core = client.CoreV1Api(api_client)
+        out = stream(
+            core.connect_get_namespaced_pod_exec,
+            WEB,
+            streams_ns,
+            container="c",
+            command=["sh", "-c", "echo from-exec"],
+            stderr=True,
+            stdin=False,
+            stdout=True,
+            tty=False,
+        )
+        assert out == "from-exec\n"
+        forward = portforward(
+            core.connect_get_namespaced_pod_portforward, WEB, streams_ns, ports="8080,8081"
+        )
+        try:
+            for port in (8080, 8081):
+                sock = forward.socket(port)
+                sock.settimeout(10)
+                sock.sendall(b"GET / HTTP/1.0\r\nHost: web\r\n\r\n")
+                answer = b""
+                # One connection per port: its end is not signalled on the WebSocket
+                # (as with Kubernetes' kubelet), so read until the page is in.
+                while f"hello-{port}".encode() not in answer:
+                    chunk = sock.recv(4096)
+                    assert chunk, answer
+                    answer += chunk
+                assert answer.startswith(b"HTTP/1.")
+                sock.close()
+        finally:
+            forward.close()
