@@ -65,6 +65,7 @@ class ServeError(Exception):
 
 
 def status_body(code: int, message: str, reason: str) -> dict[str, Any]:
+    """A Kubernetes Status; `details` always present, as kubectl debug reads it."""
     return {
         "kind": "Status",
         "apiVersion": "v1",
@@ -72,6 +73,7 @@ def status_body(code: int, message: str, reason: str) -> dict[str, Any]:
         "status": "Failure",
         "message": message,
         "reason": reason,
+        "details": {},
         "code": code,
     }
 

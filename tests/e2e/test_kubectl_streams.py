@@ -8,12 +8,15 @@ serves exec/cp/port-forward, a `stdin`+`tty: false` pod for `kubectl attach`."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import secrets
 import select
+import struct
 import subprocess
+import termios
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -161,7 +164,7 @@ def test_port_forward_two_ports_two_connections(
         _stop(proc)
 
 
-@pytest.mark.parametrize("minor", ["1.27", "1.33"])
+@pytest.mark.parametrize("minor", MINORS)
 def test_attach_to_the_main_process(
     minor: str, apiserver: ApiServer, streams_ns: str, tmp_path: Path
 ) -> None:
@@ -183,7 +186,7 @@ def test_attach_to_the_main_process(
         _stop(proc)
 
 
-@pytest.mark.parametrize("minor", ["1.27", "1.33"])
+@pytest.mark.parametrize("minor", MINORS)
 def test_run_interactive_and_removed(
     minor: str,
     apiserver: ApiServer,
@@ -216,7 +219,7 @@ def test_run_interactive_and_removed(
     assert f'pod "{name}" deleted' in ran.stdout + ran.stderr, ran
 
 
-@pytest.mark.parametrize("minor", ["1.27", "1.33"])
+@pytest.mark.parametrize("minor", MINORS)
 def test_debug_with_target_shares_its_processes(
     minor: str, apiserver: ApiServer, busybox: str, streams_ns: str, tmp_path: Path
 ) -> None:
@@ -294,3 +297,48 @@ def test_official_python_client_stream_and_portforward(
                 sock.close()
         finally:
             forward.close()
+
+
+@pytest.mark.parametrize("minor", ["1.27", "1.33"])
+def test_exec_tty_with_resize(
+    minor: str, apiserver: ApiServer, streams_ns: str, tmp_path: Path
+) -> None:
+    """`kubectl exec -it` on a pseudo-terminal: SPDY's resize stream (1.27) and the
+    WebSocket resize channel (1.33) set the terminal's size."""
+    kubectl = _kubectl(minor, apiserver, tmp_path)
+    leader, follower = os.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
+    proc = subprocess.Popen(
+        kubectl.command("-n", streams_ns, "exec", "-it", WEB, "--", "sh"),
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        start_new_session=True,
+    )
+    os.close(follower)
+    seen = b""
+
+    def read_until(marker: bytes, timeout: float) -> None:
+        nonlocal seen
+        deadline = Deadline(timeout, f"{marker!r} on the terminal")
+        while marker not in seen:
+            if deadline.expired():
+                raise deadline.error(repr(seen))
+            ready, _, _ = select.select([leader], [], [], min(deadline.remaining(), 0.2))
+            if ready:
+                try:
+                    seen += os.read(leader, 4096)
+                except OSError:
+                    raise AssertionError(f"{marker!r} not seen: {seen!r}") from None
+
+    try:
+        read_until(b"# ", 30)
+        os.write(leader, b"stty size\n")
+        read_until(b"33 111", 15)
+        os.write(leader, b"exit 4\n")
+        assert proc.wait(timeout=15) == 4, seen
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        os.close(leader)
