@@ -2,8 +2,10 @@
 `pods/{name}/exec|attach|portforward` relayed to the pod's kubelet, as Kubernetes'
 apiserver does.
 
-- WebSocket (`v5`/`v4.channel.k8s.io`; for port-forward also kubectl ≥ 1.31's tunneled
-  `SPDY/3.1+portforward.k8s.io`): relayed frame by frame, verbatim.
+- WebSocket (`v5`/`v4.channel.k8s.io`): relayed frame by frame, verbatim.
+- kubectl ≥ 1.31's port-forward, SPDY tunneled in a WebSocket
+  (`SPDY/3.1+portforward.k8s.io`): unwrapped here, as Kubernetes' apiserver does,
+  and spoken to the kubelet as SPDY.
 - `Upgrade: SPDY/3.1` (kubectl ≤ 1.29, and every client-go port-forward): arrives as a
   raw upgrade (componentbase/rawupgrade.py); the same upgrade is made to the kubelet,
   whose answer (101 with the negotiated `X-Stream-Protocol-Version`, or a refusal) is
@@ -37,7 +39,7 @@ from api.resources import PODS
 from apiserver import codec
 from apiserver.podproxy import forwarded_headers, kubelet_target
 from apiserver.requestinfo import RequestInfo
-from componentbase.rawupgrade import is_raw_upgrade
+from componentbase.rawupgrade import is_raw_upgrade, websocket_protocols
 
 log = logging.getLogger(__name__)
 OPEN_TIMEOUT_SECONDS = 10.0
@@ -46,10 +48,11 @@ MAX_CHUNK = 64 * 1024
 
 
 TUNNELED_PORT_FORWARD = "SPDY/3.1+portforward.k8s.io"
+PORT_FORWARD = "portforward.k8s.io"
 WS_PROTOCOLS = {
     "exec": rc.SUPPORTED,
     "attach": rc.SUPPORTED,
-    "portforward": (TUNNELED_PORT_FORWARD, rc.V4),
+    "portforward": (rc.V4,),
 }
 
 
@@ -63,10 +66,14 @@ async def stream_upgrade(registry: Any, ws: WebSocket, subresource: str) -> None
     params = ws.path_params
     info = RequestInfo(PODS, params["namespace"], params["name"], subresource)
     if is_raw_upgrade(ws.scope):
-        await _spdy_relay(registry, ws, info)
+        await _spdy_relay(registry, ws, info, ws.headers.getlist(spdy.PROTOCOL_HEADER.lower()))
         return
     supported = WS_PROTOCOLS[subresource]
-    offered = rc.offered_protocols(ws.headers.get("sec-websocket-protocol"))
+    offered = websocket_protocols(ws.headers)
+    if subresource == "portforward" and TUNNELED_PORT_FORWARD in offered:
+        # As Kubernetes' apiserver: unwrapped here, SPDY to the kubelet.
+        await _spdy_relay(registry, ws, info, [PORT_FORWARD], TUNNELED_PORT_FORWARD)
+        return
     try:
         if not any(p in offered for p in supported):
             raise errors.bad_request(
@@ -164,12 +171,18 @@ async def _kubelet_to_client(ws: WebSocket, upstream: ClientConnection) -> None:
 HEAD_LIMIT = 64 * 1024
 
 
-async def _spdy_relay(registry: Any, ws: WebSocket, info: RequestInfo) -> None:
+async def _spdy_relay(
+    registry: Any,
+    ws: WebSocket,
+    info: RequestInfo,
+    protocols: list[str],
+    subprotocol: str | None = None,
+) -> None:
+    """SPDY to the kubelet; the client's side is a raw upgrade, or (`subprotocol`) a
+    WebSocket whose binary messages carry the SPDY bytes."""
     try:
         url, query = await kubelet_target(registry, info, ws.query_params, "http")
-        reader, writer, status, headers = await _upgrade_kubelet(
-            url, query, ws.headers.getlist(spdy.PROTOCOL_HEADER.lower()), ws
-        )
+        reader, writer, status, headers = await _upgrade_kubelet(url, query, protocols, ws)
     except errors.ApiError as err:
         await ws.send_denial_response(codec.error_response(err))
         return
@@ -186,7 +199,10 @@ async def _spdy_relay(registry: Any, ws: WebSocket, info: RequestInfo) -> None:
             await ws.send_denial_response(Response(body, status, kept, media_type=media))
             return
         chosen = headers.get(spdy.PROTOCOL_HEADER.lower(), "")
-        await ws.accept(headers=[(spdy.PROTOCOL_HEADER.lower().encode(), chosen.encode())])
+        if subprotocol is not None:
+            await ws.accept(subprotocol=subprotocol)
+        else:
+            await ws.accept(headers=[(spdy.PROTOCOL_HEADER.lower().encode(), chosen.encode())])
         await _pipe(ws, reader, writer)
     finally:
         writer.close()

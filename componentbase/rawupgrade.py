@@ -15,12 +15,19 @@ as an ASGI *websocket* scope marked with the extension `minik.raw-upgrade`:
 
 So the same Starlette route, authentication middleware and `WebSocket` object serve
 both kinds of upgrade; a handler tells them apart with `is_raw_upgrade(scope)`.
+
+WebSocket upgrades pass too, with one repair: kubectl ≥ 1.31 offers the subprotocol
+`SPDY/3.1+portforward.k8s.io`, which is not an RFC 6455 token, and the websockets
+library refuses the whole handshake for it. Such values are moved out of
+`Sec-WebSocket-Protocol` into `X-Minik-WebSocket-Protocols` before the handshake;
+`websocket_protocols(headers)` gives the app every offered value, in order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 from urllib.parse import unquote
 
@@ -38,6 +45,32 @@ def is_raw_upgrade(scope: Any) -> bool:
     return EXTENSION in (scope.get("extensions") or {})
 
 
+ORIGINAL_PROTOCOLS = b"x-minik-websocket-protocols"
+_TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def websocket_protocols(headers: Any) -> list[str]:
+    """The subprotocols a WebSocket upgrade offered, in order (Starlette headers)."""
+    raw = headers.get(ORIGINAL_PROTOCOLS.decode()) or headers.get("sec-websocket-protocol")
+    return [p.strip() for p in (raw or "").split(",") if p.strip()]
+
+
+def _repair_protocols(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Keep only token subprotocols where the websockets library looks; all of them
+    in ORIGINAL_PROTOCOLS when one was not a token."""
+    kept = [(n, v) for n, v in headers if n != ORIGINAL_PROTOCOLS]
+    offered = [p.strip() for n, v in kept if n == b"sec-websocket-protocol" for p in v.split(b",")]
+    offered = [p for p in offered if p]
+    if all(_TOKEN.match(p) for p in offered):
+        return kept
+    tokens = b", ".join(p for p in offered if _TOKEN.match(p))
+    out = [(n, v) for n, v in kept if n != b"sec-websocket-protocol"]
+    if tokens:
+        out.append((b"sec-websocket-protocol", tokens))
+    out.append((ORIGINAL_PROTOCOLS, b", ".join(offered)))
+    return out
+
+
 class UpgradingHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, also upgrading to SPDY/3.1 (raw bytes)."""
 
@@ -49,6 +82,7 @@ class UpgradingHttpProtocol(HttpToolsProtocol):
 
     def handle_websocket_upgrade(self) -> None:
         if self._get_upgrade() not in _RAW_UPGRADES:
+            self.scope["headers"] = _repair_protocols(list(self.scope["headers"]))
             super().handle_websocket_upgrade()
             return
         self.connections.discard(self)

@@ -16,9 +16,9 @@ Plain HTTP: minik's kubelet serves nothing without a valid token.
   (kubelet/execstream.py).
 - `/attach/{namespace}/{pod}/{container}`: the same, attached to the container's main
   process (`kubectl attach`, `kubectl run -i`, `kubectl debug -i`).
-- `/portForward/{namespace}/{pod}`: SPDY `portforward.k8s.io` (raw, or tunneled in a
-  WebSocket as `SPDY/3.1+portforward.k8s.io`) or WebSocket `v4.channel.k8s.io` with
-  `ports` (kubelet/portforward.py): TCP to the pod's IP.
+- `/portForward/{namespace}/{pod}`: SPDY `portforward.k8s.io` (kubectl's; the
+  apiserver unwraps the WebSocket-tunneled form) or WebSocket `v4.channel.k8s.io`
+  with `ports` (the Python client; kubelet/portforward.py): TCP to the pod's IP.
 - `GET /healthz` (no token).
 """
 
@@ -336,7 +336,7 @@ class KubeletServer:
         return refused if refused is not None else (target, flags)
 
     async def port_forward(self, ws: WebSocket) -> None:
-        """kubectl port-forward: SPDY (raw or tunneled) or the WebSocket channels."""
+        """kubectl port-forward: SPDY, or the WebSocket channels."""
         denied = await self._authorized(ws)
         if denied is None:
             denied = self._port_forward_refusal(ws)
@@ -347,9 +347,8 @@ class KubeletServer:
         ip = self.pod_status(pod).get("podIP") or ""
         dial = portforward.dialer(ip)
         name = f"{ws.path_params['namespace']}/{ws.path_params['pod']}"
-        offered = rc.offered_protocols(ws.headers.get("sec-websocket-protocol"))
-        if is_raw_upgrade(ws.scope) or TUNNELED_PORT_FORWARD in offered:
-            session = await _open_session(ws, portforward.PROTOCOL, TUNNELED_PORT_FORWARD)
+        if is_raw_upgrade(ws.scope):
+            session = await _open_session(ws, portforward.PROTOCOL)
             runner = asyncio.create_task(session.run())
             try:
                 await portforward.serve_spdy(session, dial, name)
@@ -377,8 +376,6 @@ class KubeletServer:
         if is_raw_upgrade(ws.scope):
             return _protocol_refusal(ws, (portforward.PROTOCOL,))
         offered = rc.offered_protocols(ws.headers.get("sec-websocket-protocol"))
-        if TUNNELED_PORT_FORWARD in offered:
-            return None
         if rc.V4 not in offered:
             message = f"none of the offered subprotocols {offered} is supported"
             return error_response(400, message, "BadRequest")
@@ -402,9 +399,6 @@ def _stdin_once(find_pod: PodLookup, ws: WebSocket) -> bool:
             if container.get("name") == name:
                 return bool(container.get("stdinOnce"))
     return False
-
-
-TUNNELED_PORT_FORWARD = "SPDY/3.1+portforward.k8s.io"
 
 
 def _protocol_refusal(ws: WebSocket, supported: tuple[str, ...]) -> JSONResponse | None:
@@ -448,14 +442,10 @@ def _ws_reader(ws: WebSocket) -> Callable[[], Awaitable[bytes | None]]:
     return read
 
 
-async def _open_session(ws: WebSocket, spdy_protocol: str, ws_protocol: str) -> Session:
-    """Accept the upgrade and start SPDY on it: raw bytes, or WebSocket binary
-    messages for the tunneled protocol."""
-    if is_raw_upgrade(ws.scope):
-        header = (spdy.PROTOCOL_HEADER.lower().encode(), spdy_protocol.encode())
-        await ws.accept(headers=[header])
-    else:
-        await ws.accept(subprotocol=ws_protocol)
+async def _open_session(ws: WebSocket, spdy_protocol: str) -> Session:
+    """Accept a raw upgrade with the negotiated protocol and start SPDY on it."""
+    header = (spdy.PROTOCOL_HEADER.lower().encode(), spdy_protocol.encode())
+    await ws.accept(headers=[header])
 
     async def write(data: bytes) -> None:
         await ws.send_bytes(data)
@@ -472,7 +462,7 @@ async def _channels(ws: WebSocket, flags: dict[str, bool]) -> AsyncIterator[Chan
         await ws.accept(subprotocol=rc.choose_protocol(offered))
         yield WsChannels(ws)
         return
-    session = await _open_session(ws, rc.V4, "")
+    session = await _open_session(ws, rc.V4)
     runner = asyncio.create_task(session.run())
     try:
         yield await SpdyChannels.open(session, flags)

@@ -3,9 +3,8 @@
 kubelet answers each with SYN_REPLY and then reads and writes them.
 
 Transport-neutral: it reads chunks of bytes from `read()` (None at the end) and
-writes with `write(bytes)`, so the same session runs on a raw upgraded connection
-(kubectl ≤ 1.30) and inside WebSocket binary messages (the tunneled
-`SPDY/3.1+portforward.k8s.io` protocol of kubectl ≥ 1.31). Framing: api/spdy.py.
+writes with `write(bytes)` (the raw upgraded connection, or an in-memory pipe in
+tests). Framing: api/spdy.py.
 """
 
 from __future__ import annotations

@@ -144,8 +144,11 @@ def test_port_forward_two_ports_two_connections(
     minor: str, apiserver: ApiServer, streams_ns: str, tmp_path: Path
 ) -> None:
     kubectl = _kubectl(minor, apiserver, tmp_path)
+    # From 1.31 kubectl tunnels SPDY in a WebSocket and falls back to plain SPDY
+    # when that fails; -v=4 shows the fallback, which must not happen.
+    verbose = ["-v=4"] if minor >= "1.31" else []
     proc = subprocess.Popen(
-        kubectl.command("-n", streams_ns, "port-forward", f"pod/{WEB}", ":8080", ":8081"),
+        kubectl.command(*verbose, "-n", streams_ns, "port-forward", f"pod/{WEB}", ":8080", ":8081"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -162,6 +165,8 @@ def test_port_forward_two_ports_two_connections(
                 assert _http_get(port) == f"hello-{remote}\n"
     finally:
         _stop(proc)
+    assert proc.stderr is not None
+    assert "fallback" not in proc.stderr.read().lower()
 
 
 @pytest.mark.parametrize("minor", MINORS)
