@@ -304,6 +304,39 @@ def test_official_python_client_stream_and_portforward(
             forward.close()
 
 
+def _on_terminal(command: list[str], steps: list[tuple[bytes, bytes]]) -> int:
+    """Run kubectl on a 111x33 pseudo-terminal: for each step type its keys, then wait
+    for its answer; then kubectl's exit code."""
+    leader, follower = os.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
+    proc = subprocess.Popen(
+        command, stdin=follower, stdout=follower, stderr=follower, start_new_session=True
+    )
+    os.close(follower)
+    seen = b""
+    try:
+        for keys, answer in steps:
+            if keys:
+                os.write(leader, keys)
+            deadline = Deadline(30, f"{answer!r} on the terminal")
+            while answer not in seen:
+                if deadline.expired():
+                    raise deadline.error(repr(seen))
+                ready, _, _ = select.select([leader], [], [], min(deadline.remaining(), 0.2))
+                if ready:
+                    try:
+                        seen += os.read(leader, 4096)
+                    except OSError:
+                        raise AssertionError(f"{answer!r} not seen: {seen!r}") from None
+            seen = seen[seen.index(answer) + len(answer) :]
+        return proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        os.close(leader)
+
+
 @pytest.mark.parametrize("minor", ["1.27", "1.33"])
 def test_exec_tty_with_resize(
     minor: str, apiserver: ApiServer, streams_ns: str, tmp_path: Path
@@ -311,39 +344,27 @@ def test_exec_tty_with_resize(
     """`kubectl exec -it` on a pseudo-terminal: SPDY's resize stream (1.27) and the
     WebSocket resize channel (1.33) set the terminal's size."""
     kubectl = _kubectl(minor, apiserver, tmp_path)
-    leader, follower = os.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
-    proc = subprocess.Popen(
-        kubectl.command("-n", streams_ns, "exec", "-it", WEB, "--", "sh"),
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        start_new_session=True,
-    )
-    os.close(follower)
-    seen = b""
+    command = kubectl.command("-n", streams_ns, "exec", "-it", WEB, "--", "sh")
+    steps = [(b"", b"# "), (b"stty size\n", b"33 111"), (b"exit 4\n", b"exit 4")]
+    assert _on_terminal(command, steps) == 4
 
-    def read_until(marker: bytes, timeout: float) -> None:
-        nonlocal seen
-        deadline = Deadline(timeout, f"{marker!r} on the terminal")
-        while marker not in seen:
-            if deadline.expired():
-                raise deadline.error(repr(seen))
-            ready, _, _ = select.select([leader], [], [], min(deadline.remaining(), 0.2))
-            if ready:
-                try:
-                    seen += os.read(leader, 4096)
-                except OSError:
-                    raise AssertionError(f"{marker!r} not seen: {seen!r}") from None
 
-    try:
-        read_until(b"# ", 30)
-        os.write(leader, b"stty size\n")
-        read_until(b"33 111", 15)
-        os.write(leader, b"exit 4\n")
-        assert proc.wait(timeout=15) == 4, seen
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        os.close(leader)
+@pytest.mark.parametrize("minor", ["1.29", "1.33"])
+def test_debug_interactive_terminal(
+    minor: str, apiserver: ApiServer, busybox: str, streams_ns: str, tmp_path: Path
+) -> None:
+    """`kubectl debug -it --target`: a tty ephemeral container, attached and resized."""
+    kubectl = _kubectl(minor, apiserver, tmp_path)
+    command = kubectl.command(
+        "-n", streams_ns, "debug", "-it", WEB, f"--image={busybox}",
+        "--image-pull-policy=IfNotPresent", "--target=c", f"--container=tty{minor[-2:]}",
+        "--", "sh",
+    )  # fmt: skip
+    steps = [
+        (b"", b"If you don't see a command prompt"),
+        (b"\n", b"# "),
+        (b"stty size; ps -o comm | grep -c httpd\n", b"33 111"),
+        (b"", b"\r\n1\r\n"),  # the target's httpd, not the other container's
+        (b"exit\n", b"exit"),
+    ]
+    _on_terminal(command, steps)
