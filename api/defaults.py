@@ -147,7 +147,7 @@ def _pod_spec(spec: dict) -> None:
     _default(spec, "schedulerName", "default-scheduler", empty=(None, ""))
     for v in _dicts(spec, "volumes"):
         _volume(v)
-    for key in ("initContainers", "containers"):
+    for key in ("initContainers", "containers", "ephemeralContainers"):
         for c in _dicts(spec, key):
             _container(c)
 

@@ -72,7 +72,16 @@ PODS = Resource(
     True,
     ("po",),
     ("all",),
-    subresources=("status", "binding", "log", "exec", "eviction"),
+    subresources=(
+        "status",
+        "binding",
+        "log",
+        "exec",
+        "attach",
+        "portforward",
+        "ephemeralcontainers",
+        "eviction",
+    ),
 )
 SERVICES = Resource(
     "",

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from apiserver.auth import TokenFileError, load_token_file
 from apiserver.config import parse_args
 from componentbase.logs import setup_logging
+from componentbase.rawupgrade import UpgradingHttpProtocol
 
 ARGV_ENV = "MINIK_APISERVER_ARGV"
 
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         timeout_graceful_shutdown=2,
         ssl_certfile=cert,
         ssl_keyfile=key,
+        http=UpgradingHttpProtocol,  # also SPDY/3.1 upgrades (kubectl exec, port-forward)
     )
     return 0
 

@@ -185,6 +185,16 @@ def create_app(config: Config) -> FastAPI:
     app.router.routes.append(
         WebSocketRoute("/api/v1/namespaces/{namespace}/pods/{name}/exec", exec_websocket)
     )
+
+    async def attach_upgrade(ws: WebSocket) -> None:
+        await wsproxy.stream_upgrade(server.registry, ws, "attach")
+
+    async def portforward_upgrade(ws: WebSocket) -> None:
+        await wsproxy.stream_upgrade(server.registry, ws, "portforward")
+
+    pods = "/api/v1/namespaces/{namespace}/pods/{name}"
+    app.router.routes.append(WebSocketRoute(f"{pods}/attach", attach_upgrade))
+    app.router.routes.append(WebSocketRoute(f"{pods}/portforward", portforward_upgrade))
     remotecommand.quiet_denied_handshakes()
     return app
 
@@ -412,7 +422,7 @@ async def dispatch_subresource(
 ) -> Response:
     registry = server.registry
     sub, method = info.subresource, request.method
-    if sub in ("status",) and method in ("GET", "PUT", "PATCH"):
+    if sub in ("status", "ephemeralcontainers") and method in ("GET", "PUT", "PATCH"):
         if method == "GET":
             obj = await registry.get(RequestInfo(info.resource, info.namespace, info.name, None))
             return table_or_object(request, params, info.resource, obj)
@@ -449,7 +459,7 @@ async def dispatch_subresource(
         return codec.json_response(
             await subresources.finalize(registry, info, await read_body(server, request))
         )
-    if sub in ("log", "exec"):
+    if sub in ("log", "exec", "attach", "portforward"):
         from apiserver import podproxy
 
         return await podproxy.proxy(registry, request, info)

@@ -48,6 +48,9 @@ SUBRESOURCES: dict[str, Subresource] = {
     "binding": Subresource(("create",), "Binding", "", "v1"),
     "log": Subresource(("get",)),
     "exec": Subresource(("create", "get"), "PodExecOptions", "", "v1"),
+    "attach": Subresource(("create", "get"), "PodAttachOptions", "", "v1"),
+    "portforward": Subresource(("create", "get"), "PodPortForwardOptions", "", "v1"),
+    "ephemeralcontainers": Subresource(("get", "patch", "update"), "Pod", "", "v1"),
     "eviction": Subresource(("create",), "Eviction", "policy", "v1"),
     "finalize": Subresource(("update",)),
 }

@@ -6,8 +6,8 @@ query on, and streams the kubelet's answer back (so `kubectl logs -f` follows). 
 presents the bearer token of the request it serves; the kubelet checks it with the
 apiserver. Requests that cannot have logs yet are refused here, with Kubernetes'
 messages, without bothering the kubelet. `POST …/exec?command=…` runs a command
-and answers its output; `kubectl exec` (a WebSocket upgrade) is relayed by
-apiserver/wsproxy.py; SPDY upgrades (kubectl before 1.30) are refused.
+and answers its output; `exec`, `attach` and `portforward` upgrades (WebSocket or
+SPDY/3.1) are relayed by apiserver/wsproxy.py.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ def pick_container(pod: dict[str, Any], requested: str | None) -> str:
     name = (pod.get("metadata") or {}).get("name", "")
     containers = [c.get("name", "") for c in spec.get("containers") or []]
     inits = [c.get("name", "") for c in spec.get("initContainers") or []]
+    ephemeral = [c.get("name", "") for c in spec.get("ephemeralContainers") or []]
     if not requested:
         if len(containers) == 1:
             return containers[0]
@@ -44,7 +45,7 @@ def pick_container(pod: dict[str, Any], requested: str | None) -> str:
         if inits:
             message += f" or one of the init containers: [{' '.join(inits)}]"
         raise errors.bad_request(message)
-    if requested not in containers and requested not in inits:
+    if requested not in containers and requested not in inits and requested not in ephemeral:
         raise errors.bad_request(f"container {requested} is not valid for pod {name}")
     return requested
 
@@ -104,13 +105,10 @@ async def proxy(registry: Any, request: Request, info: RequestInfo) -> Response:
     if sub == "log" and request.method != "GET":
         raise errors.method_not_allowed(f"{request.method} is not supported on pods/log")
     url, params = await kubelet_target(registry, info, request.query_params, "http")
-    if sub == "exec" and request.headers.get("upgrade"):
-        # Checked after the pod: kubectl falls back to SPDY whenever its WebSocket
-        # upgrade is refused, so this request must carry the same errors.
-        raise errors.bad_request(
-            "SPDY upgrades are not supported by minik: use kubectl 1.30 or newer, whose "
-            "exec speaks the WebSocket protocol (v5.channel.k8s.io)"
-        )
+    if sub in ("attach", "portforward") or request.headers.get("upgrade"):
+        # Upgrades arrive as WebSocket scopes (apiserver/wsproxy.py); a plain request
+        # to a streaming subresource is refused as Kubernetes refuses it.
+        raise errors.bad_request(f"Upgrade request required for pods/{sub}")
     return await _forward(request.method, url, params, forwarded_headers(request.headers))
 
 
@@ -127,17 +125,26 @@ async def kubelet_target(
     Kubernetes' messages, what cannot work (missing pod, container or command)."""
     sub = info.subresource or ""
     pod = await registry.get(RequestInfo(info.resource, info.namespace, info.name, None))
-    container = pick_container(pod, query.get("container"))
     node_name = (pod.get("spec") or {}).get("nodeName")
+    if sub == "portforward":
+        if not node_name:
+            raise errors.bad_request(f"pod {info.name} does not have a host assigned")
+        container = ""
+    else:
+        container = pick_container(pod, query.get("container"))
     if sub == "log":
         check_log_status(pod, container, query_flag(query, "previous"))
-    else:
+    elif sub == "exec":
         check_exec_status(pod, container, query.getlist("command"))
+    elif sub == "attach":
+        check_exec_status(pod, container, ["attach"])
     node = await registry.get(RequestInfo(NODES, None, node_name, None))
     address, port = kubelet_address(node)
     host = f"[{address}]" if ":" in address else address
-    path = "containerLogs" if sub == "log" else "exec"
-    url = f"{scheme}://{host}:{port}/{path}/{info.namespace}/{info.name}/{container}"
+    path = {"log": "containerLogs", "portforward": "portForward"}.get(sub, sub)
+    url = f"{scheme}://{host}:{port}/{path}/{info.namespace}/{info.name}"
+    if container:
+        url += f"/{container}"
     forwarded = [
         (k, ("true" if query_flag(query, k) else "false") if k in BOOLEAN_PARAMS else v)
         for k, v in query.multi_items()
@@ -160,7 +167,8 @@ def check_exec_status(pod: dict[str, Any], container: str, command: list[str]) -
             f"cannot exec into a container in a completed pod; current phase is {phase}"
         )
     status = pod.get("status") or {}
-    for key in ("containerStatuses", "initContainerStatuses"):
+    keys = ("containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses")
+    for key in keys:
         for entry in status.get(key) or []:
             if entry.get("name") == container and "running" in (entry.get("state") or {}):
                 return

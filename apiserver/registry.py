@@ -147,7 +147,7 @@ class Registry:
             candidate = self._merge_update(info, copy.deepcopy(new), old)
             attributes = Attributes(UPDATE, info, candidate, old, opts)
             await self.admission.admit(attributes)
-            self._validate(res, candidate, old)
+            self._validate(res, candidate, old, info.subresource)
             await self.admission.validate(attributes)
             alloc = Allocation()
             if res.kind == "Service":
@@ -197,6 +197,8 @@ class Registry:
         strategy = strategies.for_kind(res.kind)
         if info.subresource == "status":
             new = strategy.prepare_status_update(new, old)
+        elif info.subresource == "ephemeralcontainers":
+            new = strategies.prepare_ephemeral_containers_update(new, old)
         else:
             strategy.prepare_update(new, old)
         md, old_md = new.setdefault("metadata", {}), old["metadata"]
@@ -482,8 +484,13 @@ class Registry:
         return obj
 
     @staticmethod
-    def _validate(res: Resource, obj: dict, old: dict | None) -> None:
-        causes = validation.validate(res.kind, obj, old)
+    def _validate(
+        res: Resource, obj: dict, old: dict | None, subresource: str | None = None
+    ) -> None:
+        if subresource == "ephemeralcontainers" and old is not None:
+            causes = validation.validate_ephemeral_write(obj, old)
+        else:
+            causes = validation.validate(res.kind, obj, old)
         if causes:
             raise errors.invalid(
                 res.kind, (obj.get("metadata") or {}).get("name") or "", causes, res.group

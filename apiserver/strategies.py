@@ -304,6 +304,18 @@ class PersistentVolumeStrategy(Strategy):
         return result
 
 
+def prepare_ephemeral_containers_update(new: dict, old: dict) -> dict:
+    """`pods/{name}/ephemeralcontainers` changes spec.ephemeralContainers only."""
+    result = copy.deepcopy(old)
+    containers = (new.get("spec") or {}).get("ephemeralContainers")
+    spec = result.setdefault("spec", {})
+    if containers:
+        spec["ephemeralContainers"] = containers
+    else:
+        spec.pop("ephemeralContainers", None)
+    return result
+
+
 def qos_class(spec: dict) -> str:
     """Guaranteed when every container has equal cpu and memory requests and limits,
     BestEffort when none has any, else Burstable."""

@@ -1,5 +1,15 @@
-"""`kubectl exec` through the apiserver: the WebSocket upgrade of `pods/{name}/exec`
-relayed to the pod's kubelet, frame by frame, verbatim.
+"""`kubectl exec`, `attach` and `port-forward` through the apiserver: the upgrade of
+`pods/{name}/exec|attach|portforward` relayed to the pod's kubelet, as Kubernetes'
+apiserver does.
+
+- WebSocket (`v5`/`v4.channel.k8s.io`): relayed frame by frame, verbatim.
+- kubectl ≥ 1.31's port-forward, SPDY tunneled in a WebSocket
+  (`SPDY/3.1+portforward.k8s.io`): unwrapped here, as Kubernetes' apiserver does,
+  and spoken to the kubelet as SPDY.
+- `Upgrade: SPDY/3.1` (kubectl ≤ 1.29, and every client-go port-forward): arrives as a
+  raw upgrade (componentbase/rawupgrade.py); the same upgrade is made to the kubelet,
+  whose answer (101 with the negotiated `X-Stream-Protocol-Version`, or a refusal) is
+  passed on, then bytes are relayed both ways. SPDY itself is spoken by the kubelet.
 
 The pod, container and command are checked first (podproxy.kubelet_target), then the
 kubelet's WebSocket is opened with the client's subprotocols and token; only when
@@ -15,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import websockets
 from starlette.responses import Response
@@ -23,30 +33,54 @@ from starlette.websockets import WebSocket
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from api import errors
+from api import errors, spdy
 from api import remotecommand as rc
 from api.resources import PODS
 from apiserver import codec
 from apiserver.podproxy import forwarded_headers, kubelet_target
 from apiserver.requestinfo import RequestInfo
+from componentbase.rawupgrade import is_raw_upgrade, websocket_protocols
 
 log = logging.getLogger(__name__)
 OPEN_TIMEOUT_SECONDS = 10.0
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+MAX_CHUNK = 64 * 1024
+
+
+TUNNELED_PORT_FORWARD = "SPDY/3.1+portforward.k8s.io"
+PORT_FORWARD = "portforward.k8s.io"
+WS_PROTOCOLS = {
+    "exec": rc.SUPPORTED,
+    "attach": rc.SUPPORTED,
+    "portforward": (rc.V4,),
+}
 
 
 async def exec_websocket(registry: Any, ws: WebSocket) -> None:
-    """`GET /api/v1/namespaces/{namespace}/pods/{name}/exec` as a WebSocket."""
+    """`/api/v1/namespaces/{namespace}/pods/{name}/exec`: WebSocket or SPDY."""
+    await stream_upgrade(registry, ws, "exec")
+
+
+async def stream_upgrade(registry: Any, ws: WebSocket, subresource: str) -> None:
+    """An upgrade of `pods/{name}/<subresource>` (exec, attach, portforward)."""
     params = ws.path_params
-    info = RequestInfo(PODS, params["namespace"], params["name"], "exec")
-    offered = rc.offered_protocols(ws.headers.get("sec-websocket-protocol"))
+    info = RequestInfo(PODS, params["namespace"], params["name"], subresource)
+    if is_raw_upgrade(ws.scope):
+        await _spdy_relay(registry, ws, info, ws.headers.getlist(spdy.PROTOCOL_HEADER.lower()))
+        return
+    supported = WS_PROTOCOLS[subresource]
+    offered = websocket_protocols(ws.headers)
+    if subresource == "portforward" and TUNNELED_PORT_FORWARD in offered:
+        # As Kubernetes' apiserver: unwrapped here, SPDY to the kubelet.
+        await _spdy_relay(registry, ws, info, [PORT_FORWARD], TUNNELED_PORT_FORWARD)
+        return
     try:
-        if rc.choose_protocol(offered) is None:
+        if not any(p in offered for p in supported):
             raise errors.bad_request(
-                f"none of the offered subprotocols {offered} is supported: {list(rc.SUPPORTED)}"
+                f"none of the offered subprotocols {offered} is supported: {list(supported)}"
             )
         url, query = await kubelet_target(registry, info, ws.query_params, "ws")
-        upstream = await _open(f"{url}?{urlencode(query)}", offered, ws)
+        upstream = await _open(f"{url}?{urlencode(query)}", offered, supported, ws)
     except errors.ApiError as err:
         await ws.send_denial_response(codec.error_response(err))
         return
@@ -69,11 +103,13 @@ class _Refused(Exception):
         self.response = response
 
 
-async def _open(url: str, offered: list[str], ws: WebSocket) -> ClientConnection:
+async def _open(
+    url: str, offered: list[str], supported: tuple[str, ...], ws: WebSocket
+) -> ClientConnection:
     try:
         return await connect(
             url,
-            subprotocols=[Subprotocol(p) for p in rc.SUPPORTED if p in offered],
+            subprotocols=[Subprotocol(p) for p in supported if p in offered],
             additional_headers=forwarded_headers(ws.headers),
             open_timeout=OPEN_TIMEOUT_SECONDS,
             max_size=MAX_MESSAGE_BYTES,
@@ -128,3 +164,112 @@ async def _kubelet_to_client(ws: WebSocket, upstream: ClientConnection) -> None:
                 await ws.send_bytes(message)
             else:
                 await ws.send_text(message)
+
+
+# ---- SPDY: the same upgrade to the kubelet, then bytes ---------------------------------
+
+HEAD_LIMIT = 64 * 1024
+
+
+async def _spdy_relay(
+    registry: Any,
+    ws: WebSocket,
+    info: RequestInfo,
+    protocols: list[str],
+    subprotocol: str | None = None,
+) -> None:
+    """SPDY to the kubelet; the client's side is a raw upgrade, or (`subprotocol`) a
+    WebSocket whose binary messages carry the SPDY bytes."""
+    try:
+        url, query = await kubelet_target(registry, info, ws.query_params, "http")
+        reader, writer, status, headers = await _upgrade_kubelet(url, query, protocols, ws)
+    except errors.ApiError as err:
+        await ws.send_denial_response(codec.error_response(err))
+        return
+    except Exception as err:
+        log.exception("%s %s/%s failed", info.subresource, info.namespace, info.name)
+        await ws.send_denial_response(codec.error_response(errors.internal(str(err))))
+        return
+    try:
+        if status != 101:
+            size = int(headers.get("content-length") or 0)
+            body = await reader.readexactly(size) if size else b""
+            media = headers.get("content-type", "application/json")
+            kept = {k: v for k, v in headers.items() if k == spdy.ACCEPTED_HEADER.lower()}
+            await ws.send_denial_response(Response(body, status, kept, media_type=media))
+            return
+        chosen = headers.get(spdy.PROTOCOL_HEADER.lower(), "")
+        if subprotocol is not None:
+            await ws.accept(subprotocol=subprotocol)
+        else:
+            await ws.accept(headers=[(spdy.PROTOCOL_HEADER.lower().encode(), chosen.encode())])
+        await _pipe(ws, reader, writer)
+    finally:
+        writer.close()
+
+
+async def _upgrade_kubelet(
+    url: str, query: list[tuple[str, str]], protocols: list[str], ws: WebSocket
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, int, dict[str, str]]:
+    """Open the kubelet's SPDY upgrade: (reader, writer, status, lower-cased headers)."""
+    parsed = urlsplit(url)
+    host, port = parsed.hostname or "", parsed.port or 80
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port, limit=HEAD_LIMIT), OPEN_TIMEOUT_SECONDS
+        )
+    except (OSError, TimeoutError) as err:
+        raise errors.internal(f'error dialing the kubelet "{url}": {err}') from err
+    lines = [
+        f"POST {parsed.path}?{urlencode(query)} HTTP/1.1",
+        f"Host: {parsed.netloc}",
+        "Connection: Upgrade",
+        f"Upgrade: {spdy.UPGRADE}",
+        "Content-Length: 0",
+    ]
+    lines += [f"{spdy.PROTOCOL_HEADER}: {p}" for p in protocols]
+    lines += [f"{k}: {v}" for k, v in forwarded_headers(ws.headers).items()]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+    try:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), OPEN_TIMEOUT_SECONDS)
+    except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as err:
+        writer.close()
+        raise errors.internal(f'error upgrading the kubelet connection "{url}": {err}') from err
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers: dict[str, str] = {}
+    for line in header_lines:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return reader, writer, int(status_line.split()[1]), headers
+
+
+async def _pipe(ws: WebSocket, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Bytes both ways until either side ends."""
+
+    async def upstream() -> None:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("bytes")
+            if data:
+                writer.write(data)
+                await writer.drain()
+
+    async def downstream() -> None:
+        while True:
+            data = await reader.read(MAX_CHUNK)
+            if not data:
+                return
+            await ws.send_bytes(data)
+
+    tasks = {asyncio.create_task(upstream()), asyncio.create_task(downstream())}
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await ws.close()

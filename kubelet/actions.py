@@ -22,6 +22,7 @@ class PodActions:
     sandbox_attempt: int = 0
     next_init: int | None = None  # index in spec.initContainers to start
     start: list[int] = field(default_factory=list)  # indices in spec.containers
+    start_ephemeral: list[int] = field(default_factory=list)  # in spec.ephemeralContainers
     kill: dict[str, str] = field(default_factory=dict)  # container id → why
 
     @property
@@ -29,6 +30,7 @@ class PodActions:
         return (
             not (self.kill_pod or self.create_sandbox or self.next_init is not None or self.start)
             and not self.kill
+            and not self.start_ephemeral
         )
 
 
@@ -151,6 +153,12 @@ def compute_pod_actions(
         actions.kill[status.id] = why
     if keep == 0 and not actions.start:
         actions.kill_pod = True  # nothing runs and nothing will: stop the sandbox
+        return actions
+    # Ephemeral containers (kubectl debug) start once, in the running sandbox, and
+    # are never restarted.
+    for index, container in enumerate(spec.get("ephemeralContainers") or []):
+        if runtime.latest(container.get("name", ""), init=False) is None:
+            actions.start_ephemeral.append(index)
     return actions
 
 

@@ -261,5 +261,6 @@ def container_spec(
         user=user,
         tty=bool(container.get("tty")),
         stdin_open=bool(container.get("stdin")),
+        stdin_once=bool(container.get("stdinOnce")),
         host_config=host_config,
     )

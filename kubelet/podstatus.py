@@ -274,6 +274,19 @@ def compute_pod_status(
         )
         for c in spec.get("containers") or []
     ]
+    ephemeral_statuses = [
+        container_status(
+            c,
+            runtime.instances(c.get("name", ""), init=False),
+            inputs,
+            init=False,
+            default_reason=CONTAINER_CREATING,
+        )
+        for c in spec.get("ephemeralContainers") or []
+    ]
+    for entry in ephemeral_statuses:  # never probed, never counted for readiness
+        entry.pop("ready", None)
+        entry.pop("started", None)
     phase = pod_phase(spec, init_statuses, statuses)
     if old.get("phase") in TERMINAL_PHASES:
         phase = old["phase"]  # a finished pod never runs again
@@ -304,6 +317,8 @@ def compute_pod_status(
         status["podIPs"] = [{"ip": pod_ip}]
     if init_statuses:
         status["initContainerStatuses"] = init_statuses
+    if ephemeral_statuses:
+        status["ephemeralContainerStatuses"] = ephemeral_statuses
     if old.get("qosClass"):
         status["qosClass"] = old["qosClass"]
     if old.get("nominatedNodeName"):  # the scheduler's; the kubelet keeps it
@@ -316,7 +331,7 @@ def is_terminal(status: Mapping[str, Any]) -> bool:
 
 
 def container_status_by_name(status: Mapping[str, Any], name: str) -> dict[str, Any] | None:
-    for key in ("containerStatuses", "initContainerStatuses"):
+    for key in ("containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"):
         for entry in status.get(key) or []:
             if entry.get("name") == name:
                 return entry

@@ -185,6 +185,7 @@ class PodSyncer:
         if actions.next_init is not None:
             to_start.append((spec["initContainers"][actions.next_init], True))
         to_start += [(spec["containers"][i], False) for i in actions.start]
+        to_start += [(spec["ephemeralContainers"][i], False) for i in actions.start_ephemeral]
         if not to_start:
             return None
         sandbox = self.cache.pod(uid).running_sandbox()
@@ -364,6 +365,14 @@ class PodSyncer:
             binds=binds,
             termination_log=str(log_path),
         )
+        target = container.get("targetContainerName")
+        ephemeral = (pod.get("spec") or {}).get("ephemeralContainers") or []
+        if target and container in ephemeral:
+            # `kubectl debug --target`: the target's process namespace, as Kubernetes'
+            # runtime does for an ephemeral container.
+            running = self.cache.pod(uid).latest(target, init=False)
+            if running is not None and running.running:
+                create.host_config["pid_mode"] = f"container:{running.id}"
         async with self.limiter.slot(CONTAINER):
             try:
                 cid = await self._create(create)

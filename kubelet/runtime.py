@@ -62,6 +62,7 @@ class CreateSpec:
     user: str | None = None
     tty: bool = False
     stdin_open: bool = False
+    stdin_once: bool = False
     ports: list[tuple[int, str]] = field(default_factory=list)
     host_config: dict[str, Any] = field(default_factory=dict)
 
@@ -167,11 +168,10 @@ class DockerRuntime:
 
     def _create_sync(self, spec: CreateSpec) -> str:
         host_config = self.api.create_host_config(**spec.host_config)
-        created = self.api.create_container(
+        config = self.api.create_container_config(
             spec.image,
-            command=spec.command,
+            command=spec.command,  # type: ignore[arg-type]  # None: the image's CMD
             entrypoint=spec.entrypoint,
-            name=spec.name,
             labels=spec.labels,
             environment=spec.environment,
             working_dir=spec.working_dir,
@@ -182,7 +182,12 @@ class DockerRuntime:
             stdin_open=spec.stdin_open,
             ports=spec.ports or None,
             host_config=host_config,
+            detach=True,
         )
+        # Kubernetes' stdinOnce (docker-py ties StdinOnce to stdin_open otherwise).
+        config["OpenStdin"] = spec.stdin_open
+        config["StdinOnce"] = spec.stdin_open and spec.stdin_once
+        created = self.api.create_container_from_config(config, spec.name)
         return str(created["Id"])
 
     async def start(self, container_id: str) -> None:
@@ -287,6 +292,25 @@ class DockerRuntime:
             if asyncio.get_running_loop().time() > deadline:
                 return -1
             await asyncio.sleep(0.05)
+
+    async def attach_open(
+        self, container_id: str, *, stdin: bool, stdout: bool, stderr: bool
+    ) -> socket.socket:
+        """Attach to a container's main process (Docker's attach socket, as the
+        kubelet's `pods/attach`); the socket blocks, like an exec's."""
+
+        def start() -> socket.socket:
+            params = {"stdin": int(stdin), "stdout": int(stdout), "stderr": int(stderr)}
+            attached = self.api.attach_socket(container_id, params={**params, "stream": 1})
+            raw: object = getattr(attached, "_sock", attached)
+            if not isinstance(raw, socket.socket):
+                raise RuntimeFailure(f"attach {container_id[:12]}: Docker attached no socket")
+            return raw
+
+        return await self._in(self._exec_pool, start)
+
+    async def resize(self, container_id: str, width: int, height: int) -> None:
+        await self._in(self._exec_pool, self.api.resize, container_id, height=height, width=width)
 
     async def exec_output(self, sock: socket.socket, exec_id: str) -> AsyncIterator[bytes]:
         """What an attached exec writes, as read from its socket; ends when the command

@@ -11,18 +11,26 @@ Plain HTTP: minik's kubelet serves nothing without a valid token.
 - `POST /exec/{namespace}/{pod}/{container}?command=a&command=b` — runs a command
   non-interactively and answers its combined output (`X-Exit-Code` header).
 - The same path as a WebSocket (`v5.channel.k8s.io`/`v4.channel.k8s.io`, with
-  `stdin`, `stdout`, `stderr`, `tty`): `kubectl exec`, interactive (kubelet/execstream.py).
+  `stdin`, `stdout`, `stderr`, `tty`) or as an `Upgrade: SPDY/3.1` (`v4.channel.k8s.io`
+  negotiated in `X-Stream-Protocol-Version`): `kubectl exec`, interactive
+  (kubelet/execstream.py).
+- `/attach/{namespace}/{pod}/{container}`: the same, attached to the container's main
+  process (`kubectl attach`, `kubectl run -i`, `kubectl debug -i`).
+- `/portForward/{namespace}/{pod}`: SPDY `portforward.k8s.io` (kubectl's; the
+  apiserver unwraps the WebSocket-tunneled form) or WebSocket `v4.channel.k8s.io`
+  with `ports` (the Python client; kubelet/portforward.py): TCP to the pod's IP.
 - `GET /healthz` (no token).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import Any
 
 import uvicorn
@@ -30,15 +38,19 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api import remotecommand as rc
+from api import spdy
 from api.errors import ApiError, Unauthorized
 from client.rest import AsyncClient
-from kubelet.execstream import serve_exec
+from componentbase.rawupgrade import UpgradingHttpProtocol, is_raw_upgrade
+from kubelet import portforward
+from kubelet.execstream import Channels, SpdyChannels, WsChannels, serve_attach, serve_exec
 from kubelet.logs import LogOptions, LogRequestError, log_container_id
 from kubelet.podstatus import container_status_by_name
 from kubelet.runtime import DockerRuntime, RuntimeFailure
+from kubelet.spdysession import Session
 
 log = logging.getLogger(__name__)
 TOKEN_CACHE_SECONDS = 60.0
@@ -53,6 +65,7 @@ class ServeError(Exception):
 
 
 def status_body(code: int, message: str, reason: str) -> dict[str, Any]:
+    """A Kubernetes Status; `details` always present, as kubectl debug reads it."""
     return {
         "kind": "Status",
         "apiVersion": "v1",
@@ -60,6 +73,7 @@ def status_body(code: int, message: str, reason: str) -> dict[str, Any]:
         "status": "Failure",
         "message": message,
         "reason": reason,
+        "details": {},
         "code": code,
     }
 
@@ -129,6 +143,8 @@ class KubeletServer:
                 ),
                 Route("/exec/{namespace}/{pod}/{container}", self.exec, methods=["GET", "POST"]),
                 WebSocketRoute("/exec/{namespace}/{pod}/{container}", self.exec_stream),
+                WebSocketRoute("/attach/{namespace}/{pod}/{container}", self.attach_stream),
+                WebSocketRoute("/portForward/{namespace}/{pod}", self.port_forward),
             ]
         )
 
@@ -159,6 +175,7 @@ class KubeletServer:
             log_level="warning",
             lifespan="off",
             access_log=False,
+            http=UpgradingHttpProtocol,
         )
         rc.quiet_denied_handshakes()
         self._server = _Server(config)
@@ -255,27 +272,49 @@ class KubeletServer:
         return Response(output, media_type="text/plain", headers={"X-Exit-Code": str(code)})
 
     async def exec_stream(self, ws: WebSocket) -> None:
-        """Interactive exec over the remote command WebSocket protocol (kubectl exec)."""
-        checked = await self._exec_stream_request(ws)
+        """Interactive exec (kubectl exec) over WebSocket or SPDY."""
+        checked = await self._stream_request(ws, exec_=True)
         if isinstance(checked, Response):
             await ws.send_denial_response(checked)
             return
-        cid, protocol, flags = checked
-        await ws.accept(subprotocol=protocol)
-        await serve_exec(
-            ws,
-            self.runtime,
-            cid,
-            ws.query_params.getlist("command"),
-            stdin=flags["stdin"],
-            tty=flags["tty"],
-            stderr=flags["stderr"],
-        )
+        cid, flags = checked
+        command = ws.query_params.getlist("command")
+        async with _channels(ws, flags) as channels:
+            if channels is not None:
+                await serve_exec(
+                    channels,
+                    self.runtime,
+                    cid,
+                    command,
+                    stdin=flags["stdin"],
+                    tty=flags["tty"],
+                    stderr=flags["stderr"],
+                )
 
-    async def _exec_stream_request(
-        self, ws: WebSocket
-    ) -> JSONResponse | tuple[str, str, dict[str, bool]]:
-        """(container id, subprotocol, stream flags) of an exec upgrade, or its refusal."""
+    async def attach_stream(self, ws: WebSocket) -> None:
+        """Attach to a container's main process (kubectl attach) over WebSocket or SPDY."""
+        checked = await self._stream_request(ws, exec_=False)
+        if isinstance(checked, Response):
+            await ws.send_denial_response(checked)
+            return
+        cid, flags = checked
+        async with _channels(ws, flags) as channels:
+            if channels is not None:
+                await serve_attach(
+                    channels,
+                    self.runtime,
+                    cid,
+                    stdin=flags["stdin"],
+                    stdout=flags["stdout"],
+                    tty=flags["tty"],
+                    stderr=flags["stderr"],
+                    stdin_once=_stdin_once(self.find_pod, ws),
+                )
+
+    async def _stream_request(
+        self, ws: WebSocket, *, exec_: bool
+    ) -> JSONResponse | tuple[str, dict[str, bool]]:
+        """(container id, stream flags) of an exec/attach upgrade, or its refusal."""
         denied = await self._authorized(ws)
         if denied is not None:
             return denied
@@ -284,7 +323,8 @@ class KubeletServer:
         except LogRequestError as err:
             return error_response(err.code, err.message, err.reason)
         query = ws.query_params
-        target = self._exec_target(pod, container, query.getlist("command"))
+        command = query.getlist("command") if exec_ else ["attach"]
+        target = self._exec_target(pod, container, command)
         if isinstance(target, JSONResponse):
             return target
         flags = {k: query.get(k) in ("true", "1") for k in ("stdin", "stdout", "stderr", "tty")}
@@ -292,14 +332,143 @@ class KubeletServer:
             return error_response(
                 400, "you must specify at least 1 of stdin, stdout, stderr", "BadRequest"
             )
+        refused = _protocol_refusal(ws, SPDY_STREAM_PROTOCOLS)
+        return refused if refused is not None else (target, flags)
+
+    async def port_forward(self, ws: WebSocket) -> None:
+        """kubectl port-forward: SPDY, or the WebSocket channels."""
+        denied = await self._authorized(ws)
+        if denied is None:
+            denied = self._port_forward_refusal(ws)
+        if denied is not None:
+            await ws.send_denial_response(denied)
+            return
+        pod = self.find_pod(ws.path_params["namespace"], ws.path_params["pod"]) or {}
+        ip = self.pod_status(pod).get("podIP") or ""
+        dial = portforward.dialer(ip)
+        name = f"{ws.path_params['namespace']}/{ws.path_params['pod']}"
+        if is_raw_upgrade(ws.scope):
+            session = await _open_session(ws, portforward.PROTOCOL)
+            runner = asyncio.create_task(session.run())
+            try:
+                await portforward.serve_spdy(session, dial, name)
+            finally:
+                runner.cancel()
+                await asyncio.gather(runner, return_exceptions=True)
+            return
+        ports = portforward.parse_ports(ws.query_params.getlist("ports"))
+        await ws.accept(subprotocol=rc.V4)
+
+        async def send(data: bytes) -> None:
+            await ws.send_bytes(data)
+
+        await portforward.serve_websocket(send, _ws_reader(ws), ports, dial)
+        with contextlib.suppress(Exception):
+            await ws.close(1000)
+
+    def _port_forward_refusal(self, ws: WebSocket) -> JSONResponse | None:
+        pod = self.find_pod(ws.path_params["namespace"], ws.path_params["pod"])
+        name = ws.path_params["pod"]
+        if pod is None:
+            return error_response(404, f'pods "{name}" not found', "NotFound")
+        if not self.pod_status(pod).get("podIP"):
+            return error_response(400, f"pod {name} has no IP address yet", "BadRequest")
+        if is_raw_upgrade(ws.scope):
+            return _protocol_refusal(ws, (portforward.PROTOCOL,))
         offered = rc.offered_protocols(ws.headers.get("sec-websocket-protocol"))
-        protocol = rc.choose_protocol(offered)
-        if protocol is None:
+        if rc.V4 not in offered:
+            message = f"none of the offered subprotocols {offered} is supported"
+            return error_response(400, message, "BadRequest")
+        try:
+            portforward.parse_ports(ws.query_params.getlist("ports"))
+        except ValueError as err:
+            return error_response(400, str(err), "BadRequest")
+        return None
+
+
+SPDY_STREAM_PROTOCOLS = (rc.V4,)
+
+
+def _stdin_once(find_pod: PodLookup, ws: WebSocket) -> bool:
+    """The attached container's `stdinOnce`."""
+    pod = find_pod(ws.path_params["namespace"], ws.path_params["pod"]) or {}
+    spec = pod.get("spec") or {}
+    name = ws.path_params["container"]
+    for key in ("containers", "initContainers", "ephemeralContainers"):
+        for container in spec.get(key) or []:
+            if container.get("name") == name:
+                return bool(container.get("stdinOnce"))
+    return False
+
+
+def _protocol_refusal(ws: WebSocket, supported: tuple[str, ...]) -> JSONResponse | None:
+    """A SPDY upgrade's protocol negotiation (`X-Stream-Protocol-Version`) as
+    apimachinery's httpstream.Handshake refuses it; WebSocket upgrades negotiate
+    their subprotocol later."""
+    if is_raw_upgrade(ws.scope):
+        offered = spdy.offered_protocols(ws.headers.getlist(spdy.PROTOCOL_HEADER.lower()))
+        if spdy.negotiate(offered, supported) is None:
+            message = (
+                f"unable to upgrade: unable to negotiate protocol: client supports {offered}, "
+                f"server supports {list(supported)}"
+            )
+            refusal = error_response(403, message, "Forbidden")
+            refusal.headers[spdy.ACCEPTED_HEADER] = ", ".join(supported)
+            return refusal
+        return None
+    if not is_raw_upgrade(ws.scope) and ws.url.path.startswith(("/exec", "/attach")):
+        offered = rc.offered_protocols(ws.headers.get("sec-websocket-protocol"))
+        if rc.choose_protocol(offered) is None:
             message = (
                 f"none of the offered subprotocols {offered} is supported: {list(rc.SUPPORTED)}"
             )
             return error_response(400, message, "BadRequest")
-        return target, protocol, flags
+    return None
+
+
+def _ws_reader(ws: WebSocket) -> Callable[[], Awaitable[bytes | None]]:
+    async def read() -> bytes | None:
+        while True:
+            try:
+                message = await ws.receive()
+            except (WebSocketDisconnect, RuntimeError):
+                return None
+            if message["type"] == "websocket.disconnect":
+                return None
+            data = message.get("bytes")
+            if data:
+                return bytes(data)
+
+    return read
+
+
+async def _open_session(ws: WebSocket, spdy_protocol: str) -> Session:
+    """Accept a raw upgrade with the negotiated protocol and start SPDY on it."""
+    header = (spdy.PROTOCOL_HEADER.lower().encode(), spdy_protocol.encode())
+    await ws.accept(headers=[header])
+
+    async def write(data: bytes) -> None:
+        await ws.send_bytes(data)
+
+    return Session(_ws_reader(ws), write)
+
+
+@contextlib.asynccontextmanager
+async def _channels(ws: WebSocket, flags: dict[str, bool]) -> AsyncIterator[Channels | None]:
+    """Accept an exec/attach upgrade and give its channels (None when a SPDY client
+    never opened its streams); the SPDY session runs meanwhile."""
+    if not is_raw_upgrade(ws.scope):
+        offered = rc.offered_protocols(ws.headers.get("sec-websocket-protocol"))
+        await ws.accept(subprotocol=rc.choose_protocol(offered))
+        yield WsChannels(ws)
+        return
+    session = await _open_session(ws, rc.V4)
+    runner = asyncio.create_task(session.run())
+    try:
+        yield await SpdyChannels.open(session, flags)
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
 
 
 async def _limited(

@@ -49,6 +49,7 @@ from api.validation.core import (
     validate_service_update,
 )
 from api.validation.discovery import validate_endpointslice, validate_endpointslice_update
+from api.validation.ephemeral import validate_ephemeral_containers, validate_ephemeral_update
 from api.validation.field import Cause, as_dict
 from api.validation.meta import NameCheck, validate_metadata, validate_metadata_update
 from api.validation.pods import validate_pod, validate_pod_update
@@ -72,8 +73,12 @@ class KindRules:
     update: Callable[[dict, dict], list[Cause]] | None = None
 
 
+def _validate_pod(obj: dict) -> list[Cause]:
+    return validate_pod(obj) + validate_ephemeral_containers(obj.get("spec"), "spec")
+
+
 RULES: dict[str, KindRules] = {
-    "Pod": KindRules(lbl.dns1123_subdomain_errors, validate_pod, validate_pod_update),
+    "Pod": KindRules(lbl.dns1123_subdomain_errors, _validate_pod, validate_pod_update),
     "Service": KindRules(lbl.dns1035_label_errors, validate_service, validate_service_update),
     "Deployment": KindRules(
         lbl.dns1123_subdomain_errors, lambda o: validate_workload(o, True), validate_selector_update
@@ -131,6 +136,12 @@ RULES: dict[str, KindRules] = {
     ),
     "LimitRange": KindRules(lbl.dns1123_subdomain_errors, validate_limit_range),
 }
+
+
+def validate_ephemeral_write(obj: dict, old: dict) -> list[Cause]:
+    """A write of `pods/{name}/ephemeralcontainers`: the pod as created, plus the
+    ephemeral containers' update rules (only additions)."""
+    return validate("Pod", obj) + validate_ephemeral_update(as_dict(obj), as_dict(old))
 
 
 def validate(kind: str, obj: dict, old: dict | None = None) -> list[Cause]:

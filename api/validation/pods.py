@@ -357,7 +357,7 @@ def _lifecycle(lifecycle: Any, path: str) -> list[Cause]:
     return causes
 
 
-def _container_common(c: dict, path: str, volumes: set[str]) -> list[Cause]:
+def container_common(c: dict, path: str, volumes: set[str]) -> list[Cause]:
     causes: list[Cause] = []
     name = as_str(c.get("name"))
     if not name:
@@ -387,7 +387,7 @@ def _containers(spec: dict, path: str, volumes: set[str], is_pod: bool) -> list[
     names: set[str] = set()
     for i, c in enumerate(containers):
         p = f"{path}.containers[{i}]"
-        causes += _container_common(c, p, volumes)
+        causes += container_common(c, p, volumes)
         name = as_str(c.get("name"))
         if name in names:
             causes.append(duplicate(f"{p}.name", name))
@@ -399,7 +399,7 @@ def _containers(spec: dict, path: str, volumes: set[str], is_pod: bool) -> list[
             causes.append(forbidden(f"{p}.restartPolicy", "may not be set for non-init containers"))
     for i, c in enumerate(as_dict(c) for c in as_list(spec.get("initContainers"))):
         p = f"{path}.initContainers[{i}]"
-        causes += _container_common(c, p, volumes)
+        causes += container_common(c, p, volumes)
         name = as_str(c.get("name"))
         if name in names:
             causes.append(duplicate(f"{p}.name", name))

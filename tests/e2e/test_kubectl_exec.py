@@ -201,18 +201,6 @@ def test_exec_upgrade_is_authenticated_and_validated(
     assert status["details"]["causes"] == [{"reason": "ExitCode", "message": "5"}]
 
 
-def test_spdy_exec_is_refused_clearly(
-    apiserver: ApiServer, exec_namespace: str, tmp_path: Path
-) -> None:
-    """kubectl 1.29 speaks only SPDY: it gets a Status saying so, not a hang."""
-    binary = binary_for("1.29")
-    if not binary.exists():
-        pytest.skip("kubectl 1.29 is not installed")
-    old = Kubectl(apiserver.kubeconfig, tmp_path / "cache", binary)
-    refused = old.fails("-n", exec_namespace, "exec", POD, "--", "true", timeout=30)
-    assert "SPDY upgrades are not supported" in refused.stderr, refused
-
-
 def test_exec_client_leaving_midway(kubectl: Kubectl, exec_namespace: str) -> None:
     """A kubectl killed mid-command ends its session; the next exec is served at once."""
     with kubectl.stream(

@@ -181,3 +181,18 @@ def test_removable_keeps_newest_and_one_previous() -> None:
     )
     doomed = {r.id for r in removable(records)}
     assert doomed == {"sb1", "sb0", "a-1-sb0", "b-4-sb0"}
+
+
+def test_ephemeral_containers_start_once_and_are_never_restarted() -> None:
+    debugged = pod(["a"])
+    debugged["spec"]["ephemeralContainers"] = [spec_container("dbg")]
+    fresh = compute_pod_actions(debugged, runtime(sandbox(), rec("a", RUNNING)))
+    assert fresh.start_ephemeral == [0] and not fresh.nothing
+    ran = runtime(sandbox(), rec("a", RUNNING), rec("dbg", EXITED, exit_code=1))
+    assert compute_pod_actions(debugged, ran).nothing
+    finished = pod(["a"], policy="Never")
+    finished["spec"]["ephemeralContainers"] = [spec_container("dbg")]
+    stopped = compute_pod_actions(finished, runtime(sandbox(), rec("a", EXITED, exit_code=0)))
+    assert (
+        stopped.start_ephemeral == [] and stopped.kill_pod
+    )  # a pod with nothing left to run starts nothing
