@@ -50,7 +50,7 @@ from api.validation.core import (
 )
 from api.validation.discovery import validate_endpointslice, validate_endpointslice_update
 from api.validation.ephemeral import validate_ephemeral_containers, validate_ephemeral_update
-from api.validation.field import Cause, as_dict
+from api.validation.field import Cause, as_dict, forbidden
 from api.validation.meta import NameCheck, validate_metadata, validate_metadata_update
 from api.validation.pods import validate_pod, validate_pod_update
 from api.validation.policy import validate_pod_disruption_budget
@@ -69,16 +69,26 @@ class KindRules:
     """How one kind is validated: its name rule, then its create and update rules."""
 
     name: NameCheck
-    create: Callable[[dict], list[Cause]] | None = None
+    create: Callable[[dict], list[Cause]] | None = None  # the object's own rules, always
     update: Callable[[dict, dict], list[Cause]] | None = None
+    new_only: Callable[[dict], list[Cause]] | None = None  # only when it is created
 
 
 def _validate_pod(obj: dict) -> list[Cause]:
     return validate_pod(obj) + validate_ephemeral_containers(obj.get("spec"), "spec")
 
 
+def _validate_new_pod(obj: dict) -> list[Cause]:
+    """Ephemeral containers come only through pods/ephemeralcontainers."""
+    if as_dict(obj.get("spec")).get("ephemeralContainers"):
+        return [forbidden("spec.ephemeralContainers", "cannot be set on create")]
+    return []
+
+
 RULES: dict[str, KindRules] = {
-    "Pod": KindRules(lbl.dns1123_subdomain_errors, _validate_pod, validate_pod_update),
+    "Pod": KindRules(
+        lbl.dns1123_subdomain_errors, _validate_pod, validate_pod_update, _validate_new_pod
+    ),
     "Service": KindRules(lbl.dns1035_label_errors, validate_service, validate_service_update),
     "Deployment": KindRules(
         lbl.dns1123_subdomain_errors, lambda o: validate_workload(o, True), validate_selector_update
@@ -141,7 +151,8 @@ RULES: dict[str, KindRules] = {
 def validate_ephemeral_write(obj: dict, old: dict) -> list[Cause]:
     """A write of `pods/{name}/ephemeralcontainers`: the pod as created, plus the
     ephemeral containers' update rules (only additions)."""
-    return validate("Pod", obj) + validate_ephemeral_update(as_dict(obj), as_dict(old))
+    causes = validate_metadata("Pod", as_dict(obj), RULES["Pod"].name) + _validate_pod(obj)
+    return causes + validate_ephemeral_update(as_dict(obj), as_dict(old))
 
 
 def validate(kind: str, obj: dict, old: dict | None = None) -> list[Cause]:
@@ -153,6 +164,8 @@ def validate(kind: str, obj: dict, old: dict | None = None) -> list[Cause]:
     causes = validate_metadata(kind, obj, rules.name)
     if rules.create is not None:
         causes += rules.create(obj)
+    if old is None and rules.new_only is not None:
+        causes += rules.new_only(obj)
     if old is not None:
         causes += validate_metadata_update(obj, as_dict(old))
         if rules.update is not None:

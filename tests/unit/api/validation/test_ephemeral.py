@@ -66,3 +66,21 @@ def test_a_plain_pod_update_may_not_add_them() -> None:
     new = copy.deepcopy(old)
     new["spec"]["ephemeralContainers"] = [DEBUG]
     assert [c["field"] for c in validate("Pod", new, old)] == ["spec"]
+
+
+def test_ephemeral_containers_cannot_be_set_on_create():
+    from api.defaults import apply_defaults
+    from api.validation import validate
+
+    pod = {
+        "metadata": {"name": "p", "namespace": "d"},
+        "spec": {
+            "containers": [{"name": "c", "image": "busybox"}],
+            "ephemeralContainers": [{"name": "dbg", "image": "busybox"}],
+        },
+    }
+    apply_defaults("Pod", pod)
+    causes = validate("Pod", pod)
+    assert {"field": "spec.ephemeralContainers", "message": "Forbidden: cannot be set on create",
+            "reason": "FieldValueForbidden"} in causes  # fmt: skip
+    assert not [c for c in validate("Pod", pod, pod) if c["field"] == "spec.ephemeralContainers"]
