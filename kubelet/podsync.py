@@ -128,6 +128,12 @@ class PodSyncer:
             terminal=is_terminal(status),
         )
         requeue: float | None = None
+        if is_terminal(status):
+            # A pod that finished is reported before its sandbox is stopped (as
+            # Kubernetes' SyncPod sets the status, then the worker terminates the
+            # pod): a Job waits on this phase to start the next pod, and stopping the
+            # sandbox can take its whole grace period.
+            self.status.set_status(pod, status)
         if not actions.nothing:
             requeue = await self._execute(pod, runtime, actions)
             runtime = self.cache.pod(uid)
