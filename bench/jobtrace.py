@@ -31,6 +31,7 @@ SANDBOX = "io.minik.sandbox"
 STAGES = (
     ("created → bound", "added", "bound"),
     ("bound → sandbox create", "bound", "sandbox create"),
+    ("bound → app create", "bound", "app create"),
     ("sandbox create → start", "sandbox create", "sandbox start"),
     ("sandbox start → app create", "sandbox start", "app create"),
     ("app create → start", "app create", "app start"),

@@ -1,10 +1,11 @@
 """The pod lifecycle event generator: Docker's state, relisted, as a cache.
 
 Every second — and at once when Docker reports that one of this node's containers
-died or vanished (its event stream; the periodic relist stays as the safety net,
-as in Kubernetes' evented PLEG) — one `docker ps -a` (filtered by this node's
-label) is compared with the cache; only containers that appeared or changed state
-are inspected, and the pods they belong to are woken up. Pod workers read the cache
+vanished (its event stream; the periodic relist stays as the safety net, as in
+Kubernetes' evented PLEG) — one `docker ps -a` (filtered by this node's label) is
+compared with the cache; only containers that appeared or changed state are
+inspected, and the pods they belong to are woken up. A container Docker reports
+dead is inspected alone, at once. Pod workers read the cache
 instead of asking Docker, and refresh the containers they have just acted on, so a
 sync always sees what it did.
 
@@ -25,6 +26,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import Any
 
 from kubelet.dockerlabels import node_filter
 from kubelet.records import EXITED, ContainerRecord, PodRuntime, from_inspect
@@ -110,6 +112,7 @@ class Pleg:
         self.last_relist: float | None = None  # monotonic time of the last good relist
         self.last_error: str = ""
         self._poked = asyncio.Event()
+        self._event_tasks: set[asyncio.Task[None]] = set()
 
     def healthy(self) -> bool:
         last = self.last_relist
@@ -219,16 +222,40 @@ class Pleg:
                 self._poked.clear()
 
     async def watch_events(self) -> None:
-        """Poke the relist whenever Docker reports one of this node's containers
-        died, was OOM-killed or removed (by anyone: `docker kill`, a crash)."""
+        """Act whenever Docker reports one of this node's containers died, was
+        OOM-killed or removed (by anyone: `docker kill`, a crash, or simply its end)."""
         filters = {**node_filter(self.node), "type": ["container"], "event": WAKING_EVENTS}
         while True:
             try:
-                async for _ in self.runtime.events(filters):
-                    self.poke()
+                async for event in self.runtime.events(filters):
+                    self._on_event(event)
             except RuntimeFailure as err:
                 log.warning("docker events: %s; relisting every %.0fs meanwhile", err, self.period)
             await asyncio.sleep(EVENTS_RETRY)
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        """A container that died is inspected at once, alone (as Kubernetes' evented
+        PLEG acts on the event's container): no `docker ps` of the whole node stands
+        between a container's end and its pod's status. One that vanished needs the
+        relist, which notices what is gone."""
+        action = event.get("Action") or event.get("status") or ""
+        cid = event.get("id") or (event.get("Actor") or {}).get("ID") or ""
+        if action not in ("die", "oom") or not cid:
+            self.poke()
+            return
+        task = asyncio.get_running_loop().create_task(self._refresh_one(cid))
+        self._event_tasks.add(task)
+        task.add_done_callback(self._event_tasks.discard)
+
+    async def _refresh_one(self, container_id: str) -> None:
+        try:
+            changed = await self.refresh([container_id])
+        except Exception:
+            log.exception("refreshing %s after its event", container_id[:12])
+            self.poke()
+            return
+        if changed:
+            self.on_change(changed)
 
 
 def _with_message(record: ContainerRecord, message: str) -> ContainerRecord:

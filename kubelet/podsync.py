@@ -28,6 +28,7 @@ from kubelet.configdata import ConfigData, ConfigDataError, references
 from kubelet.containerspec import (
     RESOLV_CONF,
     DnsSettings,
+    PodNetwork,
     container_spec,
     resolv_conf,
     sandbox_spec,
@@ -41,6 +42,7 @@ from kubelet.podstatus import StatusInputs, compute_pod_status, is_terminal
 from kubelet.prober.manager import ProbeManager
 from kubelet.records import ContainerRecord, PodRuntime
 from kubelet.runtime import DockerRuntime, NameConflict, RuntimeFailure
+from kubelet.solo import runs_alone
 from kubelet.startlimiter import CONTAINER, SANDBOX, PriorityLimiter
 from kubelet.statusmanager import StatusManager
 
@@ -168,7 +170,8 @@ class PodSyncer:
         requeues: list[float] = []
         if actions.kill_pod:
             await self.killer.kill_pod(pod, runtime)
-        if actions.create_sandbox:
+        solo = runs_alone(pod)
+        if actions.create_sandbox and not solo:
             if actions.sandbox_attempt > 0:
                 self.events.emit(
                     pod,
@@ -194,7 +197,9 @@ class PodSyncer:
         if not to_start:
             return None
         sandbox = self.cache.pod(uid).running_sandbox()
-        if sandbox is None:
+        if sandbox is not None and sandbox.solo:
+            sandbox = None  # never joined: a solo container is only its own sandbox
+        if sandbox is None and not solo:
             return RETRY_SECONDS
         config_data = await self._config_data(pod)
         try:
@@ -247,6 +252,10 @@ class PodSyncer:
                 log.debug("volume %s of %s not refreshed: %s", volume["name"], pod_key(pod), err)
 
     # ---- the sandbox ------------------------------------------------------------
+    def _pod_network(self) -> PodNetwork:
+        s = self.settings
+        return PodNetwork(s.network, s.host_ip, s.dns)
+
     async def _create_sandbox(self, pod: dict[str, Any], attempt: int) -> bool:
         s = self.settings
         create = sandbox_spec(
@@ -294,11 +303,12 @@ class PodSyncer:
         pod: dict[str, Any],
         container: dict[str, Any],
         init: bool,
-        sandbox: ContainerRecord,
+        sandbox: ContainerRecord | None,
         volume_paths: dict[str, Path],
         config_data: ConfigData,
     ) -> float | None:
-        """Start one container unless back-off says wait; returns a requeue delay."""
+        """Start one container unless back-off says wait; returns a requeue delay.
+        Without a `sandbox` the container holds the pod's network itself (solo.py)."""
         uid = pod["metadata"]["uid"]
         name = container.get("name", "")
         reasons = self.reasons.setdefault(uid, {})
@@ -333,7 +343,7 @@ class PodSyncer:
             env = build_env(
                 pod,
                 container,
-                pod_ip=(sandbox.ip or self.settings.host_ip),
+                pod_ip=((sandbox.ip if sandbox is not None else "") or self.settings.host_ip),
                 host_ip=self.settings.host_ip,
                 service_env=self.service_env(pod),
                 node_allocatable=self.settings.allocatable,
@@ -363,14 +373,15 @@ class PodSyncer:
             node=self.settings.node,
             init=init,
             restart_count=restart_count,
-            sandbox_id=sandbox.id,
+            sandbox_id=sandbox.id if sandbox is not None else "",
+            own_network=None if sandbox is not None else self._pod_network(),
             env=env,
             command=command,
             args=args,
             binds=binds,
             termination_log=str(log_path),
         )
-        async with self.limiter.slot(CONTAINER):
+        async with self.limiter.slot(CONTAINER if sandbox is not None else SANDBOX):
             try:
                 cid = await self._create(create)
             except RuntimeFailure as err:

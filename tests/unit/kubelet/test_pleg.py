@@ -42,6 +42,7 @@ class FakeRuntime:
         self.hold: asyncio.Event | None = None
         self.events_filters: list[dict[str, Any]] = []
         self.event_feed: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.lists = 0
 
     async def events(self, filters: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         self.events_filters.append(filters)
@@ -49,6 +50,7 @@ class FakeRuntime:
             yield await self.event_feed.get()
 
     async def list_containers(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        self.lists += 1
         return [{"Id": cid, "State": state} for cid, state in self.states.items()]
 
     async def inspect(self, container_id: str) -> dict[str, Any] | None:
@@ -167,3 +169,29 @@ def test_a_docker_event_relists_at_once() -> None:
     woken, filters = asyncio.run(scenario())
     assert woken == {"u"}
     assert filters[0]["label"] == [f"{L.NODE}=n1"] and "die" in filters[0]["event"]
+
+
+def test_a_dead_container_is_inspected_alone_without_a_relist() -> None:
+    """Its pod hears of it from one inspect: no `docker ps` of the whole node."""
+
+    async def scenario() -> tuple[set[str], int]:
+        runtime = FakeRuntime()
+        cache = RuntimeCache()
+        woken: set[str] = set()
+        pleg = Pleg(runtime, cache, "n1", "minik", on_change=woken.update, period=30.0)  # type: ignore[arg-type]
+        runtime.states["c1"] = "running"
+        await pleg.relist()
+        lists = runtime.lists
+        runtime.states["c1"] = "exited"
+        events = asyncio.create_task(pleg.watch_events())
+        await runtime.event_feed.put({"Action": "die", "id": "c1"})
+        for _ in range(100):
+            record = cache.get("c1")
+            if record is not None and record.exited:
+                break
+            await asyncio.sleep(0.01)
+        events.cancel()
+        return woken, runtime.lists - lists
+
+    woken, relists = asyncio.run(scenario())
+    assert woken == {"u"} and relists == 0

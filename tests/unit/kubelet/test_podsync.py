@@ -223,3 +223,41 @@ def test_a_finished_pod_is_reported_succeeded_before_its_sandbox_is_stopped(
 
     docker = asyncio.run(scenario())
     assert docker.stopped == [("sandbox1", "Succeeded")]
+
+
+def test_a_pod_that_runs_one_container_once_starts_it_without_a_sandbox(tmp_path: Path) -> None:
+    server = FakeApiServer()
+
+    async def scenario() -> FakeDocker:
+        api = AsyncClient(server="http://apiserver", transport=httpx.MockTransport(server.handle))
+        docker = FakeDocker()
+        cache = RuntimeCache()
+        events = EventSink(EventRecorder(api, "kubelet", "n1"))
+        syncer = PodSyncer(
+            SyncSettings(
+                node="n1",
+                root_dir=tmp_path,
+                network="net-id",
+                sandbox_image="pause",
+                host_ip="192.168.1.10",
+                dns=DnsSettings(servers=("10.96.0.10",)),
+                allocatable={},
+            ),
+            docker,  # type: ignore[arg-type]
+            cache,
+            Pleg(docker, cache, "n1", "net-id", on_change=lambda uids: None),  # type: ignore[arg-type]
+            ImageManager(docker, events),  # type: ignore[arg-type]
+            NoProbes(),  # type: ignore[arg-type]
+            StatusManager(api),
+            events,
+        )
+        pod = pod_with_cluster_dns()
+        pod["spec"]["restartPolicy"] = "Never"
+        await syncer.sync(pod)
+        await api.aclose()
+        return docker
+
+    docker = asyncio.run(scenario())
+    [spec] = docker.created  # no sandbox
+    assert spec.name.startswith("k8s_app_web_shop_u1_")
+    assert spec.host_config["network_mode"] == "net-id" and spec.hostname == "web"
