@@ -50,7 +50,11 @@ log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 5.0
 CRASH_LOOP = "CrashLoopBackOff"
-STARTS_IN_FLIGHT = 4  # Docker starts no faster with more in flight (measured: 2-4 best)
+# Docker create+start calls in flight. 4 was best when every pod started a sandbox
+# and then containers (measured 2-4); a Job of sandbox-less pods at parallelism 10
+# then waited ~2 s per pod for a slot (bench/jobs.py --trace), while plain Docker
+# runs the same 10 at once: as many as a Job's usual parallelism.
+STARTS_IN_FLIGHT = 10
 
 
 @dataclass(frozen=True)
