@@ -50,11 +50,13 @@ log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 5.0
 CRASH_LOOP = "CrashLoopBackOff"
-# Docker create+start calls in flight. 4 was best when every pod started a sandbox
-# and then containers (measured 2-4); a Job of sandbox-less pods at parallelism 10
-# then waited ~2 s per pod for a slot (bench/jobs.py --trace), while plain Docker
-# runs the same 10 at once: as many as a Job's usual parallelism.
-STARTS_IN_FLIGHT = 10
+STARTS_IN_FLIGHT = 4  # Docker starts no faster with more in flight (measured: 2-4 best)
+# Starts of sandbox-less pods (solo.py) have a budget of their own: each is a whole
+# pod, as a `docker run` is, and with 4 in flight a Job at parallelism 10 waited ~2 s
+# per pod for a slot (bench/jobs.py --trace) while plain Docker runs the same 10 at
+# once. Sandboxes keep 4: 30 sandbox pods started at 10 in flight reached Running
+# later (bench/pod_startup.py: p50 8.9 s against 4.9 s at 4, same machine).
+SOLO_STARTS_IN_FLIGHT = 10
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class PodSyncer:
         self.backoff = backoff or Backoff()
         self.reasons: dict[str, dict[str, tuple[str, str]]] = {}  # uid → name → waiting
         self.limiter = PriorityLimiter(STARTS_IN_FLIGHT)
+        self.solo_limiter = PriorityLimiter(SOLO_STARTS_IN_FLIGHT)
         self.killer = PodKiller(runtime, cache, pleg, events)
 
     # ---- status -----------------------------------------------------------------
@@ -385,7 +388,8 @@ class PodSyncer:
             binds=binds,
             termination_log=str(log_path),
         )
-        async with self.limiter.slot(CONTAINER if sandbox is not None else SANDBOX):
+        limiter = self.limiter if sandbox is not None else self.solo_limiter
+        async with limiter.slot(CONTAINER):
             try:
                 cid = await self._create(create)
             except RuntimeFailure as err:
