@@ -5,7 +5,8 @@ vanished (its event stream; the periodic relist stays as the safety net, as in
 Kubernetes' evented PLEG) — one `docker ps -a` (filtered by this node's label) is
 compared with the cache; only containers that appeared or changed state are
 inspected, and the pods they belong to are woken up. A container Docker reports
-dead is inspected alone, at once. Pod workers read the cache
+dead is known at once from the event itself (its exit code and time), with no
+inspect and no relist. Pod workers read the cache
 instead of asking Docker, and refresh the containers they have just acted on, so a
 sync always sees what it did.
 
@@ -113,6 +114,7 @@ class Pleg:
         self.last_error: str = ""
         self._poked = asyncio.Event()
         self._event_tasks: set[asyncio.Task[None]] = set()
+        self._oom_killed: set[str] = set()  # ids Docker reported OOM-killed
 
     def healthy(self) -> bool:
         last = self.last_relist
@@ -243,19 +245,52 @@ class Pleg:
         if action not in ("die", "oom") or not cid:
             self.poke()
             return
-        task = asyncio.get_running_loop().create_task(self._refresh_one(cid))
+        if action == "oom":
+            self._oom_killed.add(cid)
+        task = asyncio.get_running_loop().create_task(self._container_ended(cid, action, event))
         self._event_tasks.add(task)
         task.add_done_callback(self._event_tasks.discard)
 
-    async def _refresh_one(self, container_id: str) -> None:
+    async def _container_ended(self, container_id: str, action: str, event: dict[str, Any]) -> None:
+        """The record of a container that died, from the event itself when the cache
+        knows it running: Docker answers an inspect of a container that just exited
+        only once it has torn the container down (its network endpoint too), ~0.8 s
+        under load on this machine, while the event already says how it ended."""
         try:
-            changed = await self.refresh([container_id])
+            record = self._died(container_id, event) if action == "die" else None
+            if action == "die":
+                self._oom_killed.discard(container_id)
+            if record is None:
+                changed = await self.refresh([container_id])
+            else:
+                record = _with_message(record, await self._termination_message(record))
+                self.cache.listed_state[container_id] = "exited"  # as `docker ps` says
+                changed = {record.pod_uid} if self.cache.upsert(record) else set()
         except Exception:
-            log.exception("refreshing %s after its event", container_id[:12])
+            log.exception("reading %s after its %s event", container_id[:12], action)
             self.poke()
             return
         if changed:
             self.on_change(changed)
+
+    def _died(self, container_id: str, event: dict[str, Any]) -> ContainerRecord | None:
+        """The cached running record, ended as the `die` event says; None when the
+        cache has no running record of it (then it is inspected)."""
+        old = self.cache.get(container_id)
+        attributes = (event.get("Actor") or {}).get("Attributes") or {}
+        code = attributes.get("exitCode")
+        if old is None or not old.running or code is None or not str(code).isdigit():
+            return None
+        nanos = event.get("timeNano")
+        finished = int(nanos) / 1e9 if nanos else time.time()
+        return replace(
+            old,
+            state=EXITED,
+            exit_code=int(code),
+            oom_killed=container_id in self._oom_killed or old.oom_killed,
+            finished_at=finished,
+            updated=time.monotonic(),
+        )
 
 
 def _with_message(record: ContainerRecord, message: str) -> ContainerRecord:
