@@ -15,6 +15,10 @@ LEGACY_JOB_NAME_LABEL = "job-name"
 # Indexed Jobs: the index of a pod as an annotation and a label.
 COMPLETION_INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index"
 COMPLETION_INDEX_ENV = "JOB_COMPLETION_INDEX"
+# backoffLimitPerIndex: the failures of the index before this pod (counted, and those a
+# podFailurePolicy Ignore rule did not count), carried from pod to replacement pod.
+INDEX_FAILURE_COUNT_ANNOTATION = "batch.kubernetes.io/job-index-failure-count"
+INDEX_IGNORED_FAILURE_COUNT_ANNOTATION = "batch.kubernetes.io/job-index-ignored-failure-count"
 # The finalizer that keeps a finished pod until the job controller has counted it.
 TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"
 

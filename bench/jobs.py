@@ -50,6 +50,7 @@ from api.batch import JOB_NAME_LABEL
 from api.clusterdefaults import NODE_CONTAINER_LABEL, POD_NETWORK_LABEL
 from api.errors import NotFound
 from api.resources import JOBS, NAMESPACES, NODES, PODS
+from bench.jobtrace import Tracer
 from client.kubeconfig import load
 from client.rest import Client
 from client.watch import RELIST, ResumableWatch
@@ -356,7 +357,16 @@ def run_minik_rounds(
     lock = threading.Lock()
     current = [JobRun("", args.completions)]
     jobs = Recorder(kubeconfig, JOBS, lock, lambda t, o, n: current[0].on_job(t, o, n))
-    pods = Recorder(kubeconfig, PODS, lock, lambda t, o, n: current[0].on_pod(t, o, n))
+    tracer = Tracer() if args.trace else None
+
+    def on_pod(event_type: str, pod: dict[str, Any], now: float) -> None:
+        current[0].on_pod(event_type, pod, now)
+        if tracer is not None and event_type != "DELETED":
+            tracer.on_pod(event_type, pod)
+
+    pods = Recorder(kubeconfig, PODS, lock, on_pod)
+    if tracer is not None:
+        tracer.watch_docker(docker_client, f"{NODE_CONTAINER_LABEL}={NODE}")
     baseline: list[float] = []
     minik: list[float] = []
     marks: list[dict[str, float]] = []
@@ -374,6 +384,8 @@ def run_minik_rounds(
                 baseline.append(seconds)
                 time.sleep(2)
                 run = JobRun(f"bench-{i}", args.completions)
+                if tracer is not None:
+                    tracer.reset()
                 manifest = job_manifest(run.name, args.completions, args.parallelism, image)
                 phases = run_job(api, [jobs, pods], current, lock, run, manifest, args.timeout)
                 minik.append(phases["Complete"])
@@ -382,11 +394,15 @@ def run_minik_rounds(
                     f"  round {i + 1}: docker {seconds:6.2f}s  minik {phases['Complete']:6.2f}s",
                     flush=True,
                 )
+                if tracer is not None:
+                    print(tracer.report(args.parallelism), flush=True)
                 delete_job(api, run, 120)
                 time.sleep(2)
         finally:
             jobs.stop()
             pods.stop()
+            if tracer is not None:
+                tracer.stop()
     return minik, baseline, marks
 
 
@@ -400,6 +416,9 @@ def main() -> int:
         "--pod-network",
         default=f"jobbench-{secrets.token_hex(3)}",
         help="Docker network for the pods (created by the kubelet, removed at the end)",
+    )
+    parser.add_argument(
+        "--trace", action="store_true", help="print where each round's time went, by stage"
     )
     parser.add_argument("--keep-logs", action="store_true", help="keep the components' logs")
     args = parser.parse_args()

@@ -148,6 +148,39 @@ def pod_domain(pod: dict[str, Any], cluster_domain: str) -> str | None:
     return f"{subdomain}.{namespace}.svc.{cluster_domain}"
 
 
+@dataclass(frozen=True)
+class PodNetwork:
+    """What the container holding a pod's network joins (a sandbox, or a pod's one
+    container that is its own sandbox: kubelet/solo.py)."""
+
+    network: str  # the pod network's id
+    host_ip: str
+    dns: DnsSettings
+
+
+def _network_settings(
+    pod: dict[str, Any], net: PodNetwork
+) -> tuple[dict[str, Any], str | None, list[tuple[int, str]]]:
+    """(host config, hostname, exposed ports) of the container that holds the pod's
+    network: the pod network (or the host's), DNS, hostPorts, the pod's hostname."""
+    spec = pod.get("spec") or {}
+    md = pod.get("metadata") or {}
+    host_network = bool(spec.get("hostNetwork"))
+    host_config: dict[str, Any] = {
+        "network_mode": "host" if host_network else net.network,
+        **_dns_config(pod, net.dns),
+    }
+    exposed: list[tuple[int, str]] = []
+    if not host_network:
+        exposed, bindings = host_ports(pod, net.host_ip)
+        if bindings:
+            host_config["port_bindings"] = bindings
+    hostname = None
+    if not host_network:
+        hostname = (spec.get("hostname") or md.get("name") or "pod")[:63].rstrip("-.")
+    return host_config, hostname, exposed
+
+
 def sandbox_spec(
     pod: dict[str, Any],
     *,
@@ -158,24 +191,9 @@ def sandbox_spec(
     host_ip: str,
     dns: DnsSettings,
 ) -> CreateSpec:
-    spec = pod.get("spec") or {}
-    md = pod.get("metadata") or {}
-    host_network = bool(spec.get("hostNetwork"))
-    host_config: dict[str, Any] = {
-        "network_mode": "host" if host_network else network,
-        "ipc_mode": "shareable",
-        "log_config": LOG_CONFIG,
-        **_dns_config(pod, dns),
-    }
-    exposed: list[tuple[int, str]] = []
-    if not host_network:
-        exposed, bindings = host_ports(pod, host_ip)
-        if bindings:
-            host_config["port_bindings"] = bindings
-    hostname = domainname = None
-    if not host_network:
-        hostname = (spec.get("hostname") or md.get("name") or "pod")[:63].rstrip("-.")
-        domainname = pod_domain(pod, dns.domain)
+    settings, hostname, exposed = _network_settings(pod, PodNetwork(network, host_ip, dns))
+    domainname = pod_domain(pod, dns.domain) if hostname else None
+    host_config: dict[str, Any] = {"ipc_mode": "shareable", "log_config": LOG_CONFIG, **settings}
     return CreateSpec(
         name=dockerlabels.sandbox_name(pod, attempt),
         image=image,
@@ -223,17 +241,23 @@ def container_spec(
     args: list[str] | None,
     binds: list[str],
     termination_log: str | None,
+    own_network: PodNetwork | None = None,
 ) -> CreateSpec:
+    """A container joining its pod's sandbox `sandbox_id`, or (`own_network`) one that
+    is its own sandbox and holds the pod's network itself."""
     spec = pod.get("spec") or {}
-    joined = f"container:{sandbox_id}"
-    host_config: dict[str, Any] = {
-        "network_mode": joined,
-        "ipc_mode": joined,
-        "log_config": LOG_CONFIG,
-        **resource_config(container),
-    }
-    if spec.get("shareProcessNamespace"):
-        host_config["pid_mode"] = joined
+    hostname = domainname = None
+    exposed: list[tuple[int, str]] = []
+    if own_network is not None:
+        settings, hostname, exposed = _network_settings(pod, own_network)
+        domainname = pod_domain(pod, own_network.dns.domain) if hostname else None
+        host_config: dict[str, Any] = {"log_config": LOG_CONFIG, **settings}
+    else:
+        joined = f"container:{sandbox_id}"
+        host_config = {"network_mode": joined, "ipc_mode": joined, "log_config": LOG_CONFIG}
+        if spec.get("shareProcessNamespace"):
+            host_config["pid_mode"] = joined
+    host_config.update(resource_config(container))
     binds = list(binds)
     message_path = container.get("terminationMessagePath") or "/dev/termination-log"
     if termination_log:
@@ -253,7 +277,11 @@ def container_spec(
             restart_count=restart_count,
             sandbox_id=sandbox_id,
             termination_log=termination_log,
+            solo=own_network is not None,
         ),
+        hostname=hostname,
+        domainname=domainname,
+        ports=exposed,
         entrypoint=command,
         command=args if args is not None else ([] if command is not None else None),
         environment=[f"{k}={v}" for k, v in env],

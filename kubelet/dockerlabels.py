@@ -37,6 +37,7 @@ CONTAINER_IMAGE = "io.minik.container.image"  # the image as the pod spec names 
 TERMINATION_LOG = "io.minik.container.termination-log"  # host path of the message file
 MESSAGE_POLICY = "io.minik.container.termination-message-policy"
 SANDBOX_ID = "io.minik.sandbox.id"  # the sandbox an app/init container joined
+SOLO = "io.minik.solo"  # "true": an app container that is its own sandbox (kubelet/solo.py)
 NETWORK = POD_NETWORK_LABEL  # on the pod network the kubelet created
 
 SANDBOX_CONTAINER_NAME = "POD"
@@ -81,6 +82,7 @@ def container_labels(
     restart_count: int,
     sandbox_id: str,
     termination_log: str | None,
+    solo: bool = False,
 ) -> dict[str, str]:
     labels = {
         **_pod_labels(node, pod),
@@ -95,6 +97,8 @@ def container_labels(
     }
     if termination_log:
         labels[TERMINATION_LOG] = termination_log
+    if solo:
+        labels[SOLO] = "true"
     return labels
 
 

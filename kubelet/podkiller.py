@@ -88,7 +88,7 @@ class PodKiller:
         if grace is None and pod is not None:
             grace = grace_seconds(pod)
         await asyncio.gather(*(self.stop(r, _grace_for(r, grace)) for r in running))
-        sandboxes = [s for s in runtime.sandboxes if s.running]
+        sandboxes = [s for s in runtime.sandboxes if s.running and not s.solo]
         await asyncio.gather(*(self.runtime.stop(s.id, SANDBOX_STOP_SECONDS) for s in sandboxes))
         if running or sandboxes:
             await self.pleg.refresh([r.id for r in running + sandboxes])

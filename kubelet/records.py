@@ -43,6 +43,7 @@ class ContainerRecord:
     termination_log: str = ""
     message_policy: str = "File"
     message: str = ""  # termination message, read once the container exited
+    solo: bool = False  # an app container that holds its pod's network (kubelet/solo.py)
     updated: float = field(default_factory=time.monotonic, compare=False)
 
     @property
@@ -75,6 +76,7 @@ def from_inspect(data: dict[str, Any], network: str) -> ContainerRecord | None:
     if not uid:
         return None
     state = data.get("State") or {}
+    solo = labels.get(L.SOLO) == "true"
     kind = state_of(state)
     exit_code = state.get("ExitCode")
     if kind == EXITED and state.get("Error") and not exit_code:
@@ -97,12 +99,13 @@ def from_inspect(data: dict[str, Any], network: str) -> ContainerRecord | None:
         finished_at=parse_docker_time(state.get("FinishedAt")),
         image=labels.get(L.CONTAINER_IMAGE) or config.get("Image", ""),
         image_id=data.get("Image", ""),
-        ip=_ip(data, network) if labels.get(L.SANDBOX) == "true" else "",
-        sandbox_id=labels.get(L.SANDBOX_ID, ""),
+        ip=_ip(data, network) if labels.get(L.SANDBOX) == "true" or solo else "",
+        sandbox_id=data.get("Id", "") if solo else labels.get(L.SANDBOX_ID, ""),
         spec_hash=labels.get(L.CONTAINER_HASH, ""),
         grace_seconds=_int(labels.get(L.POD_GRACE), 30),
         termination_log=labels.get(L.TERMINATION_LOG, ""),
         message_policy=labels.get(L.MESSAGE_POLICY, "File"),
+        solo=solo,
     )
 
 
@@ -141,6 +144,8 @@ class PodRuntime:
         pod = cls(uid)
         for record in sorted(records, key=_newest_first):
             (pod.sandboxes if record.sandbox else pod.containers).append(record)
+            if record.solo:
+                pod.sandboxes.append(record)  # it is its own sandbox too
         return pod
 
     def latest_sandbox(self) -> ContainerRecord | None:
@@ -162,7 +167,7 @@ class PodRuntime:
         return [c for c in self.containers if c.running]
 
     def all(self) -> list[ContainerRecord]:
-        return [*self.sandboxes, *self.containers]
+        return [*[s for s in self.sandboxes if not s.solo], *self.containers]
 
 
 def _newest_first(record: ContainerRecord) -> tuple[int, float]:

@@ -52,6 +52,7 @@ EXIT_CODE_OPERATORS = ("In", "NotIn")
 CONDITION_STATUSES = ("True", "False", "Unknown")
 MAX_INDEXED_COMPLETIONS = 100_000
 MAX_FAILURE_POLICY_RULES = 20
+MAX_SUCCESS_POLICY_RULES = 20
 MAX_EXIT_CODE_VALUES = 255
 # What a suspended Job that never started may still change in its template
 # (Kubernetes' mutable scheduling directives).
@@ -141,6 +142,122 @@ def _completion_mode(spec: dict, path: str) -> list[Cause]:
                         f"{path}.{name}",
                         spec.get(name),
                         "requires indexed completion mode",
+                    )
+                )
+    return causes
+
+
+def _per_index_limits(spec: dict, path: str) -> list[Cause]:
+    """maxFailedIndexes needs backoffLimitPerIndex and is at most `completions`."""
+    limit = as_int(spec.get("maxFailedIndexes"))
+    if limit is None:
+        return []
+    causes: list[Cause] = []
+    if spec.get("backoffLimitPerIndex") is None:
+        causes.append(
+            required(f"{path}.backoffLimitPerIndex", "when maxFailedIndexes is specified")
+        )
+    completions = as_int(spec.get("completions"))
+    if spec.get("completionMode") == "Indexed" and completions is not None and limit > completions:
+        causes.append(
+            invalid(f"{path}.maxFailedIndexes", limit, "must be less than or equal to completions")
+        )
+    return causes
+
+
+def indexes_format(text: str, completions: int) -> tuple[int, str | None]:
+    """validateIndexesFormat: how many indexes an interval string ("1,3-5") holds, or
+    why it does not parse (increasing, below `completions`)."""
+    total, previous = 0, -1
+    if not text:
+        return 0, None
+    for part in text.split(","):
+        bounds = part.split("-")
+        if len(bounds) > 2:
+            return 0, (
+                f'the fragment "{part}" violates the requirement that an index interval '
+                "can have at most two parts"
+            )
+        numbers: list[int] = []
+        for bound in bounds:
+            if not bound.isdigit():
+                return 0, f'cannot convert string to integer for index: "{bound}"'
+            number = int(bound)
+            if number >= completions:
+                return 0, f'too large index: "{bound}"'
+            numbers.append(number)
+        if numbers[0] <= previous:
+            return 0, f"non-increasing order, previous: {previous}, current: {numbers[0]}"
+        if len(numbers) == 2 and numbers[1] <= numbers[0]:
+            return 0, f"non-increasing order, previous: {numbers[0]}, current: {numbers[1]}"
+        total += numbers[-1] - numbers[0] + 1
+        previous = numbers[-1]
+    return total, None
+
+
+def _success_policy(spec: dict, path: str) -> list[Cause]:
+    """validateSuccessPolicy: Indexed Jobs only; 1-20 rules, each with succeededIndexes
+    (a valid interval string) and/or a succeededCount that fits."""
+    policy = spec.get("successPolicy")
+    if policy is None:
+        return []
+    path = f"{path}.successPolicy"
+    if spec.get("completionMode") != "Indexed":
+        return [invalid(path, GoText("{...}"), "requires indexed completion mode")]
+    rules = as_list(as_dict(policy).get("rules"))
+    rules_path = f"{path}.rules"
+    causes: list[Cause] = []
+    if not rules:
+        causes.append(
+            required(
+                rules_path,
+                "at least one rules must be specified when the successPolicy is specified",
+            )
+        )
+    if len(rules) > MAX_SUCCESS_POLICY_RULES:
+        causes.append(too_many(rules_path, len(rules), MAX_SUCCESS_POLICY_RULES))
+    completions = as_int(spec.get("completions")) or 0
+    for i, rule in enumerate(rules):
+        rule = as_dict(rule)
+        rule_path = f"{rules_path}[{i}]"
+        indexes, count = rule.get("succeededIndexes"), as_int(rule.get("succeededCount"))
+        if indexes is None and count is None:
+            causes.append(
+                required(
+                    rule_path,
+                    "at least one of succeededCount or succeededIndexes must be specified",
+                )
+            )
+        total = 0
+        if indexes is not None:
+            total, error = indexes_format(str(indexes), completions)
+            if error is not None:
+                causes.append(
+                    invalid(
+                        f"{rule_path}.succeededIndexes",
+                        indexes,
+                        f"error parsing succeededIndexes: {error}",
+                    )
+                )
+        if count is not None:
+            count_path = f"{rule_path}.succeededCount"
+            causes += nonnegative(count_path, count)
+            if count > completions:
+                causes.append(
+                    invalid(
+                        count_path,
+                        count,
+                        f"must be less than or equal to {completions} "
+                        "(the number of specified completions)",
+                    )
+                )
+            if indexes is not None and count > total:
+                causes.append(
+                    invalid(
+                        count_path,
+                        count,
+                        f"must be less than or equal to {total} "
+                        "(the number of indexes in the specified succeededIndexes field)",
                     )
                 )
     return causes
@@ -289,6 +406,8 @@ def validate_job_spec(spec: Any, path: str, *, in_template: bool = False) -> lis
         )
     causes += _pod_failure_policy(spec, path)
     causes += _pod_replacement_policy(spec, path)
+    causes += _per_index_limits(spec, path)
+    causes += _success_policy(spec, path)
     return causes
 
 
@@ -357,7 +476,8 @@ def validate_job_update(new: dict, old: dict) -> list[Cause]:
     scheduling directives of a suspended Job that never started."""
     spec, old_spec = as_dict(new.get("spec")), as_dict(old.get("spec"))
     causes: list[Cause] = []
-    for name in ("selector", "completionMode", "podFailurePolicy", "backoffLimitPerIndex"):
+    immutable = ("selector", "completionMode", "podFailurePolicy", "backoffLimitPerIndex")
+    for name in (*immutable, "successPolicy"):
         if comparable(spec.get(name)) != comparable(old_spec.get(name)):
             shown = go_label_selector(spec.get(name)) if name == "selector" else spec.get(name)
             causes.append(invalid(f"spec.{name}", shown, IMMUTABLE))

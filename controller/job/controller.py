@@ -20,7 +20,7 @@ import asyncio
 import copy
 import logging
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ from api.resources import JOBS, PODS
 from api.timefmt import rfc3339
 from client.events import NORMAL, WARNING
 from client.informer import key_of
-from controller.job import sync
+from controller.job import perindex, sync
 from controller.job.backoff import BackoffRecord
 from controller.job.indexes import first_free_indexes, format_indexes, parse_indexes, pod_index
 from controller.job.pods import (
@@ -173,6 +173,10 @@ class JobController(Controller):
         active = [p for p in pods if is_active(p)]
         if not status.get("startTime") and spec.get("suspend") is not True:
             status["startTime"] = rfc3339(now)
+        failed_indexes: set[int] | None = None
+        if perindex.enabled(job):
+            failed_indexes = perindex.failed_indexes({**job, "status": status}, pods)
+            status["failedIndexes"] = format_indexes(failed_indexes)
         finish = sync.finish_decision(
             {**job, "status": status},
             failed=failed,
@@ -181,6 +185,7 @@ class JobController(Controller):
             active=active,
             fail_job=counted.fail_job,
             now=now,
+            failed_indexes=failed_indexes,
         )
         events: list[tuple[str, str, str]] = []
         if finish is not None:
@@ -213,7 +218,8 @@ class JobController(Controller):
                 sync.set_condition(status, cond)
                 status["startTime"] = rfc3339(now)  # the deadline starts again
                 events.append((NORMAL, "Resumed", "Job resumed"))
-            active = await self._manage(key, job, pods, active, succeeded, completed, now)
+            done = completed | (failed_indexes or set())
+            active = await self._manage(key, job, pods, active, succeeded, done, now)
             deadline = sync.deadline_at({**job, "status": status})
             if deadline is not None:
                 self.enqueue_after(key, deadline - now + 0.05)
@@ -292,7 +298,9 @@ class JobController(Controller):
         completed: set[int],
         now: float,
     ) -> list[Obj]:
-        """Create or delete pods towards the wanted number; the active pods after."""
+        """Create or delete pods towards the wanted number; the active pods after.
+        `completed`: the indexes of an Indexed Job that need no pod (succeeded, or
+        failed for good under backoffLimitPerIndex)."""
         if not self.expectations.satisfied(key):
             return active
         spec = job.get("spec") or {}
@@ -312,6 +320,9 @@ class JobController(Controller):
         need = want - occupied
         if need <= 0:
             return active
+        if perindex.enabled(job):
+            await self._create_per_index(key, job, pods, completed, need, now)
+            return active
         remaining = self.backoff.setdefault(key, BackoffRecord()).remaining(now)
         if remaining > 0:
             self.enqueue_after(key, remaining + 0.05)
@@ -324,14 +335,48 @@ class JobController(Controller):
         await self._create_pods(key, job, indexes)
         return active
 
-    async def _create_pods(self, key: str, job: Obj, indexes: list[int | None]) -> None:
+    async def _create_per_index(
+        self, key: str, job: Obj, pods: list[Obj], done: set[int], need: int, now: float
+    ) -> None:
+        """backoffLimitPerIndex: each free index waits its own back-off, and its pod
+        carries the index's failures so far."""
+        spec = job.get("spec") or {}
+        completions = int(spec.get("completions") or 0)
+        running = {pod_index(p) for p in pods if is_active(p) or is_terminating_pod(p)}
+        taken = done | {i for i in running if i is not None}
+        last_failed = perindex.last_failed_pods(job, pods, now)
+        chosen: list[tuple[int, tuple[int, int]]] = []
+        soonest: float | None = None
+        for index in first_free_indexes(completions, taken, completions):
+            if len(chosen) >= need:
+                break
+            replaced = last_failed.get(index)
+            wait = perindex.remaining_backoff(replaced, now)
+            if wait > 0:
+                soonest = wait if soonest is None else min(soonest, wait)
+                continue
+            chosen.append((index, perindex.replacement_counts(job, replaced)))
+        if soonest is not None:
+            self.enqueue_after(key, soonest + 0.05)
+        await self._create_pods(
+            key, job, [i for i, _ in chosen], {i: counts for i, counts in chosen}
+        )
+
+    async def _create_pods(
+        self,
+        key: str,
+        job: Obj,
+        indexes: Sequence[int | None],
+        failures: dict[int, tuple[int, int]] | None = None,
+    ) -> None:
         if not indexes:
             return
         self.expectations.expect_creations(key, len(indexes))
         owner_ref = new_controller_ref(job, JOBS)
 
         async def create_one(index: int | None) -> None:
-            pod = pod_from_job(job, owner_ref, index)
+            counts = None if failures is None or index is None else failures.get(index)
+            pod = pod_from_job(job, owner_ref, index, counts)
             try:
                 created = await self.api.create(PODS, pod, meta(job).get("namespace"))
             except ApiError as err:

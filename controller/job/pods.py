@@ -10,6 +10,8 @@ from typing import Any
 from api.batch import (
     COMPLETION_INDEX_ANNOTATION,
     COMPLETION_INDEX_ENV,
+    INDEX_FAILURE_COUNT_ANNOTATION,
+    INDEX_IGNORED_FAILURE_COUNT_ANNOTATION,
     TRACKING_FINALIZER,
 )
 from api.timefmt import parse_time
@@ -20,10 +22,13 @@ Obj = dict[str, Any]
 INDEX_FIELD_PATH = f"metadata.annotations['{COMPLETION_INDEX_ANNOTATION}']"
 
 
-def pod_from_job(job: Obj, owner_ref: Obj, index: int | None) -> Obj:
+def pod_from_job(
+    job: Obj, owner_ref: Obj, index: int | None, failures: tuple[int, int] | None = None
+) -> Obj:
     """A new pod for `job`; named by the server from `<job>-` (`<job>-<index>-` for
     Indexed Jobs, which also get the stable hostname `<job>-<index>`), carrying the
-    job-tracking finalizer so the controller counts it before it goes."""
+    job-tracking finalizer so the controller counts it before it goes. With
+    backoffLimitPerIndex, `failures` (counted, ignored) are its index's failures so far."""
     template = (job.get("spec") or {}).get("template") or {}
     pod = pod_from_template(template, job, owner_ref)
     metadata, spec = pod["metadata"], pod["spec"]
@@ -35,6 +40,11 @@ def pod_from_job(job: Obj, owner_ref: Obj, index: int | None) -> Obj:
         metadata.setdefault("annotations", {})[COMPLETION_INDEX_ANNOTATION] = str(index)
         metadata["labels"][COMPLETION_INDEX_ANNOTATION] = str(index)
         spec["hostname"] = f"{name}-{index}"
+        if failures is not None:
+            counted, ignored = failures
+            metadata["annotations"][INDEX_FAILURE_COUNT_ANNOTATION] = str(counted)
+            if ignored:
+                metadata["annotations"][INDEX_IGNORED_FAILURE_COUNT_ANNOTATION] = str(ignored)
         env = {
             "name": COMPLETION_INDEX_ENV,
             "valueFrom": {"fieldRef": {"fieldPath": INDEX_FIELD_PATH}},

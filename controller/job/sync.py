@@ -15,7 +15,7 @@ from api.batch import (
     SUSPENDED,
 )
 from api.timefmt import parse_time, rfc3339
-from controller.job import failurepolicy
+from controller.job import failurepolicy, perindex, successpolicy
 from controller.job.pods import (
     counts_as_failed,
     has_finalizer,
@@ -160,9 +160,11 @@ def finish_decision(
     active: list[Obj],
     fail_job: str | None,
     now: float,
+    failed_indexes: set[int] | None = None,
 ) -> Finish | None:
     """Why the Job is done, if it is: a FailJob rule, the back-off limit, the deadline,
-    or its success criteria (an interim condition already set wins)."""
+    its failed indexes (backoffLimitPerIndex), its successPolicy or its success
+    criteria (an interim condition already set wins)."""
     status = job.get("status") or {}
     for cond in status.get("conditions") or []:
         if cond.get("status") != "True":
@@ -179,6 +181,14 @@ def finish_decision(
     deadline = deadline_at(job)
     if deadline is not None and now >= deadline and spec.get("suspend") is not True:
         return Finish(False, *DEADLINE_EXCEEDED)
+    if failed_indexes is not None:
+        why = perindex.failure_reason(job, failed_indexes, completed)
+        if why is not None:
+            return Finish(False, *why)
+    if spec.get("completionMode") == "Indexed":
+        message = successpolicy.matched(job, completed)
+        if message is not None:
+            return Finish(True, successpolicy.REASON, message)
     if success_criteria_met(job, succeeded, completed, len(active)):
         return Finish(True, *COMPLETIONS_REACHED)
     return None

@@ -269,3 +269,101 @@ def test_kubectl_wait_describe_and_delete(jobs: Jobs, apiserver, tmp_path: Path,
     assert "SuccessfulCreate" in described and "Completed" in described
     kubectl.run(*ns, "delete", "job", "kj")
     eventually(lambda: jobs.pods("kj") == [], timeout=20)
+
+
+FAILURE_COUNT = "batch.kubernetes.io/job-index-failure-count"
+
+
+def by_index(pods: list[Obj]) -> dict[str, Obj]:
+    return {p["metadata"]["annotations"][INDEX]: p for p in pods}
+
+
+def test_backoff_limit_per_index(jobs: Jobs):
+    """Index 0 fails, is retried after its own back-off with one failure on record,
+    fails again and is failed for good; index 1 succeeds; the Job fails for its
+    failed index once every index is done."""
+    jobs.create(
+        job_body(
+            "perindex",
+            completions=2,
+            parallelism=2,
+            completionMode="Indexed",
+            backoffLimitPerIndex=1,
+        )
+    )
+    first = by_index(jobs.running("perindex", 2))
+    assert first["0"]["metadata"]["annotations"][FAILURE_COUNT] == "0"
+    jobs.finish(first["0"], 1)
+    jobs.finish(first["1"], 0)
+
+    def retried() -> Obj:
+        pods = jobs.active("perindex")
+        assert len(pods) == 1, pods
+        assert pods[0]["metadata"]["annotations"][INDEX] == "0"
+        return pods[0]
+
+    retry = eventually(retried, timeout=30)  # the index's back-off: 10 s
+    assert retry["metadata"]["annotations"][FAILURE_COUNT] == "1"
+    status = jobs.get("perindex")["status"]
+    assert (status["failed"], status["failedIndexes"], status["completedIndexes"]) == (1, "", "1")
+    jobs.finish(retry, 1)
+    failed = jobs.condition("perindex", "Failed")
+    assert (failed["reason"], failed["message"]) == ("FailedIndexes", "Job has failed indexes")
+    status = jobs.get("perindex")["status"]
+    assert (status["failed"], status["failedIndexes"], status["succeeded"]) == (2, "0", 1)
+    assert [c["type"] for c in status["conditions"]] == ["FailureTarget", "Failed"]
+    assert not jobs.active("perindex")
+
+
+def test_max_failed_indexes(jobs: Jobs):
+    """More failed indexes than maxFailedIndexes fails the Job at once: FailureTarget,
+    then Failed, the other indexes never run (parallelism 1, as Kubernetes' e2e test,
+    since pods the failing Job stops would count as failures of their indexes)."""
+    jobs.create(
+        job_body(
+            "maxfailed",
+            completions=4,
+            parallelism=1,
+            completionMode="Indexed",
+            backoffLimitPerIndex=0,
+            maxFailedIndexes=0,
+        )
+    )
+    [pod] = jobs.running("maxfailed", 1)
+    assert pod["metadata"]["annotations"][INDEX] == "0"
+    jobs.finish(pod, 1)
+    failed = jobs.condition("maxfailed", "Failed")
+    assert failed["reason"] == "MaxFailedIndexesExceeded"
+    assert failed["message"] == "Job has exceeded the specified maximal number of failed indexes"
+    status = jobs.get("maxfailed")["status"]
+    assert (status["failedIndexes"], status["failed"]) == ("0", 1)
+    assert [c["type"] for c in status["conditions"]] == ["FailureTarget", "Failed"]
+    assert len(jobs.pods("maxfailed")) == 1
+
+
+def test_success_policy(jobs: Jobs):
+    """An Indexed Job whose successPolicy names index 0 succeeds once that index has:
+    SuccessCriteriaMet, its other pods stopped, then Complete."""
+    policy = {"rules": [{"succeededIndexes": "0"}]}
+    jobs.create(
+        job_body(
+            "leader",
+            completions=3,
+            parallelism=3,
+            completionMode="Indexed",
+            successPolicy=policy,
+        )
+    )
+    pods = by_index(jobs.running("leader", 3))
+    jobs.finish(pods["1"], 0)
+    eventually(lambda: jobs.get("leader")["status"].get("completedIndexes") == "1")
+    assert "conditions" not in jobs.get("leader")["status"]
+    jobs.finish(pods["0"], 0)
+    complete = jobs.condition("leader", "Complete")
+    assert complete["reason"] == "SuccessPolicy"
+    assert complete["message"] == "Matched rules at index 0"
+    status = jobs.get("leader")["status"]
+    assert [c["type"] for c in status["conditions"]] == ["SuccessCriteriaMet", "Complete"]
+    assert status["completedIndexes"] == "0-1" and status["succeeded"] == 2
+    assert status["completionTime"]
+    jobs.none_running("leader")

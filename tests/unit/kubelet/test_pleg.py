@@ -42,6 +42,8 @@ class FakeRuntime:
         self.hold: asyncio.Event | None = None
         self.events_filters: list[dict[str, Any]] = []
         self.event_feed: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.lists = 0
+        self.inspects = 0
 
     async def events(self, filters: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         self.events_filters.append(filters)
@@ -49,9 +51,11 @@ class FakeRuntime:
             yield await self.event_feed.get()
 
     async def list_containers(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        self.lists += 1
         return [{"Id": cid, "State": state} for cid, state in self.states.items()]
 
     async def inspect(self, container_id: str) -> dict[str, Any] | None:
+        self.inspects += 1
         state = self.states.get(container_id)
         answer = None if state is None else inspect_data(container_id, state)
         hold = self.hold
@@ -167,3 +171,63 @@ def test_a_docker_event_relists_at_once() -> None:
     woken, filters = asyncio.run(scenario())
     assert woken == {"u"}
     assert filters[0]["label"] == [f"{L.NODE}=n1"] and "die" in filters[0]["event"]
+
+
+def test_a_dead_container_is_inspected_alone_without_a_relist() -> None:
+    """Its pod hears of it from one inspect: no `docker ps` of the whole node."""
+
+    async def scenario() -> tuple[set[str], int]:
+        runtime = FakeRuntime()
+        cache = RuntimeCache()
+        woken: set[str] = set()
+        pleg = Pleg(runtime, cache, "n1", "minik", on_change=woken.update, period=30.0)  # type: ignore[arg-type]
+        runtime.states["c1"] = "running"
+        await pleg.relist()
+        lists = runtime.lists
+        runtime.states["c1"] = "exited"
+        events = asyncio.create_task(pleg.watch_events())
+        await runtime.event_feed.put({"Action": "die", "id": "c1"})
+        for _ in range(100):
+            record = cache.get("c1")
+            if record is not None and record.exited:
+                break
+            await asyncio.sleep(0.01)
+        events.cancel()
+        return woken, runtime.lists - lists
+
+    woken, relists = asyncio.run(scenario())
+    assert woken == {"u"} and relists == 0
+
+
+def test_a_container_known_running_ends_as_its_die_event_says() -> None:
+    """No inspect either: Docker answers one only after tearing the container down."""
+
+    async def scenario() -> tuple[set[str], int, int, Any]:
+        runtime = FakeRuntime()
+        cache = RuntimeCache()
+        woken: set[str] = set()
+        pleg = Pleg(runtime, cache, "n1", "minik", on_change=woken.update, period=30.0)  # type: ignore[arg-type]
+        runtime.states["c1"] = "running"
+        await pleg.relist()
+        lists, inspects = runtime.lists, runtime.inspects
+        events = asyncio.create_task(pleg.watch_events())
+        await runtime.event_feed.put(
+            {
+                "Action": "die",
+                "id": "c1",
+                "timeNano": 1_700_000_000_500_000_000,
+                "Actor": {"ID": "c1", "Attributes": {"exitCode": "137"}},
+            }
+        )
+        for _ in range(100):
+            record = cache.get("c1")
+            if record is not None and record.exited:
+                break
+            await asyncio.sleep(0.01)
+        events.cancel()
+        return woken, runtime.lists - lists, runtime.inspects - inspects, cache.get("c1")
+
+    woken, relists, inspects, record = asyncio.run(scenario())
+    assert woken == {"u"} and relists == 0 and inspects == 0
+    assert record is not None and record.exited and record.exit_code == 137
+    assert record.finished_at == 1_700_000_000.5

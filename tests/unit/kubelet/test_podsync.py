@@ -21,7 +21,7 @@ from kubelet.events import EventSink
 from kubelet.images import ImageManager
 from kubelet.pleg import Pleg, RuntimeCache
 from kubelet.podsync import PodSyncer, SyncSettings
-from kubelet.records import RUNNING, ContainerRecord
+from kubelet.records import EXITED, RUNNING, ContainerRecord
 from kubelet.statusmanager import StatusManager
 
 
@@ -154,3 +154,110 @@ def test_events_of_a_pod_with_a_kubelet_written_resolv_conf_reach_the_apiserver(
         ("Created", "spec.containers{app}"),
         ("Started", "spec.containers{app}"),
     }
+
+
+class StoppingDocker(FakeDocker):
+    """Records what the status manager wanted when each container was stopped."""
+
+    def __init__(self, status: StatusManager) -> None:
+        super().__init__()
+        self.status = status
+        self.stopped: list[tuple[str, str | None]] = []
+
+    async def stop(self, container_id: str, timeout: int) -> None:
+        desired = self.status.desired("u1") or {}
+        self.stopped.append((container_id, desired.get("phase")))
+
+
+def test_a_finished_pod_is_reported_succeeded_before_its_sandbox_is_stopped(
+    tmp_path: Path,
+) -> None:
+    """A Job's next pod waits on this phase: it must not wait for the sandbox's stop."""
+    server = FakeApiServer()
+
+    async def scenario() -> StoppingDocker:
+        api = AsyncClient(server="http://apiserver", transport=httpx.MockTransport(server.handle))
+        status = StatusManager(api)
+        docker = StoppingDocker(status)
+        cache = RuntimeCache()
+        cache.upsert(sandbox())
+        cache.upsert(
+            ContainerRecord(
+                id="app1",
+                pod_uid="u1",
+                pod_name="web",
+                pod_namespace="shop",
+                name="app",
+                sandbox=False,
+                init=False,
+                attempt=0,
+                state=EXITED,
+                exit_code=0,
+                sandbox_id="sandbox1",
+            )
+        )
+        events = EventSink(EventRecorder(api, "kubelet", "n1"))
+        syncer = PodSyncer(
+            SyncSettings(
+                node="n1",
+                root_dir=tmp_path,
+                network="minik",
+                sandbox_image="pause",
+                host_ip="192.168.1.10",
+                dns=DnsSettings(servers=("10.96.0.10",)),
+                allocatable={},
+            ),
+            docker,  # type: ignore[arg-type]
+            cache,
+            Pleg(docker, cache, "n1", "minik", on_change=lambda uids: None),  # type: ignore[arg-type]
+            ImageManager(docker, events),  # type: ignore[arg-type]
+            NoProbes(),  # type: ignore[arg-type]
+            status,
+            events,
+        )
+        pod = pod_with_cluster_dns()
+        pod["spec"]["restartPolicy"] = "Never"
+        await syncer.sync(pod)
+        await api.aclose()
+        return docker
+
+    docker = asyncio.run(scenario())
+    assert docker.stopped == [("sandbox1", "Succeeded")]
+
+
+def test_a_pod_that_runs_one_container_once_starts_it_without_a_sandbox(tmp_path: Path) -> None:
+    server = FakeApiServer()
+
+    async def scenario() -> FakeDocker:
+        api = AsyncClient(server="http://apiserver", transport=httpx.MockTransport(server.handle))
+        docker = FakeDocker()
+        cache = RuntimeCache()
+        events = EventSink(EventRecorder(api, "kubelet", "n1"))
+        syncer = PodSyncer(
+            SyncSettings(
+                node="n1",
+                root_dir=tmp_path,
+                network="net-id",
+                sandbox_image="pause",
+                host_ip="192.168.1.10",
+                dns=DnsSettings(servers=("10.96.0.10",)),
+                allocatable={},
+            ),
+            docker,  # type: ignore[arg-type]
+            cache,
+            Pleg(docker, cache, "n1", "net-id", on_change=lambda uids: None),  # type: ignore[arg-type]
+            ImageManager(docker, events),  # type: ignore[arg-type]
+            NoProbes(),  # type: ignore[arg-type]
+            StatusManager(api),
+            events,
+        )
+        pod = pod_with_cluster_dns()
+        pod["spec"]["restartPolicy"] = "Never"
+        await syncer.sync(pod)
+        await api.aclose()
+        return docker
+
+    docker = asyncio.run(scenario())
+    [spec] = docker.created  # no sandbox
+    assert spec.name.startswith("k8s_app_web_shop_u1_")
+    assert spec.host_config["network_mode"] == "net-id" and spec.hostname == "web"

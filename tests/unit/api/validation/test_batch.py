@@ -136,6 +136,65 @@ def test_updates_keep_selector_completions_and_template():
     assert validate("Job", new, old) == []
 
 
+def test_max_failed_indexes_needs_a_per_index_limit_and_fits_completions():
+    alone = make_job(completions=3, completionMode="Indexed", maxFailedIndexes=1)
+    assert only(validate("Job", alone), "spec.backoffLimitPerIndex")["message"] == (
+        "Required value: when maxFailedIndexes is specified"
+    )
+    big = make_job(
+        completions=3, completionMode="Indexed", backoffLimitPerIndex=1, maxFailedIndexes=4
+    )
+    assert only(validate("Job", big), "spec.maxFailedIndexes")["message"] == (
+        "Invalid value: 4: must be less than or equal to completions"
+    )
+
+
+def test_success_policy_rules():
+    indexed = {"completions": 5, "completionMode": "Indexed"}
+    good = {"rules": [{"succeededIndexes": "0,2-4", "succeededCount": 2}, {"succeededCount": 1}]}
+    assert validate("Job", make_job(**indexed, successPolicy=good)) == []
+    plain = make_job(completions=5, successPolicy=good)
+    assert only(validate("Job", plain), "spec.successPolicy")["message"].endswith(
+        "requires indexed completion mode"
+    )
+    empty = make_job(**indexed, successPolicy={"rules": []})
+    assert only(validate("Job", empty), "spec.successPolicy.rules")["message"] == (
+        "Required value: at least one rules must be specified when the successPolicy is specified"
+    )
+    bad = {
+        "rules": [
+            {},
+            {"succeededIndexes": "3-1"},
+            {"succeededIndexes": "7"},
+            {"succeededIndexes": "0-1", "succeededCount": 3},
+            {"succeededCount": 6},
+        ]
+    }
+    causes = validate("Job", make_job(**indexed, successPolicy=bad))
+    rules = "spec.successPolicy.rules"
+    assert only(causes, f"{rules}[0]")["message"] == (
+        "Required value: at least one of succeededCount or succeededIndexes must be specified"
+    )
+    assert only(causes, f"{rules}[1].succeededIndexes")["message"] == (
+        'Invalid value: "3-1": error parsing succeededIndexes: '
+        "non-increasing order, previous: 3, current: 1"
+    )
+    assert only(causes, f"{rules}[2].succeededIndexes")["message"] == (
+        'Invalid value: "7": error parsing succeededIndexes: too large index: "7"'
+    )
+    assert only(causes, f"{rules}[3].succeededCount")["message"] == (
+        "Invalid value: 3: must be less than or equal to 2 "
+        "(the number of indexes in the specified succeededIndexes field)"
+    )
+    assert only(causes, f"{rules}[4].succeededCount")["message"] == (
+        "Invalid value: 6: must be less than or equal to 5 (the number of specified completions)"
+    )
+    old = make_job(**indexed, successPolicy=good)
+    new = copy.deepcopy(old)
+    new["spec"]["successPolicy"]["rules"][1]["succeededCount"] = 2
+    assert "spec.successPolicy" in fields(validate("Job", new, old))
+
+
 def test_a_suspended_job_that_never_started_may_change_its_scheduling():
     old = make_job(suspend=True)
     new = copy.deepcopy(old)

@@ -109,6 +109,29 @@ def test_finish_decisions():
     assert finish_decision(indexed, **{**decide, "completed": {0, 1, 2}}) is not None
 
 
+def test_failed_indexes_then_success_policy_then_completions():
+    decide = dict(failed=1, succeeded=1, active=[], fail_job=None, now=100.0)
+    per_index = job(completionMode="Indexed", backoffLimitPerIndex=0, backoffLimit=2**31 - 1)
+    failed = finish_decision(per_index, **decide, completed={0, 2}, failed_indexes={1})
+    assert failed is not None and not failed.succeeded
+    assert (failed.reason, failed.message) == ("FailedIndexes", "Job has failed indexes")
+    assert finish_decision(per_index, **decide, completed={0}, failed_indexes={1}) is None
+    capped = job(completionMode="Indexed", backoffLimitPerIndex=0, maxFailedIndexes=0)
+    over = finish_decision(capped, **decide, completed=set(), failed_indexes={1})
+    assert over is not None and over.reason == "MaxFailedIndexesExceeded"
+    policy = {"rules": [{"succeededIndexes": "0"}]}
+    early = job(completionMode="Indexed", successPolicy=policy)
+    met = finish_decision(early, **decide, completed={0})
+    assert met is not None and met.succeeded
+    assert (met.reason, met.message, met.interim_type, met.final_type) == (
+        "SuccessPolicy",
+        "Matched rules at index 0",
+        "SuccessCriteriaMet",
+        "Complete",
+    )
+    assert finish_decision(early, **decide, completed={1}) is None
+
+
 def test_on_failure_restarts_count_against_the_backoff_limit():
     j = job(backoffLimit=2)
     j["spec"]["template"]["spec"]["restartPolicy"] = "OnFailure"
