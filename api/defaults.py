@@ -414,6 +414,14 @@ def _storage_class(obj: dict) -> None:
     _default(obj, "volumeBindingMode", "Immediate", empty=(None, ""))
 
 
+def _ingress_class(obj: dict) -> None:
+    """networking/v1 SetDefaults_IngressClass: parameters are cluster-scoped unless
+    said otherwise. (An Ingress has no defaults in v1: pathType is required.)"""
+    params = (obj.get("spec") or {}).get("parameters")
+    if isinstance(params, dict):
+        params.setdefault("scope", "Cluster")
+
+
 _BY_KIND: dict[str, Callable[[dict], None]] = {
     "Pod": _pod,
     "Deployment": _deployment,
@@ -430,4 +438,5 @@ _BY_KIND: dict[str, Callable[[dict], None]] = {
     "PersistentVolume": _persistent_volume,
     "PersistentVolumeClaim": _persistent_volume_claim,
     "StorageClass": _storage_class,
+    "IngressClass": _ingress_class,
 }

@@ -166,6 +166,20 @@ PERSISTENTVOLUMECLAIMS = Resource(
 STORAGECLASSES = Resource(
     "storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", False, ("sc",)
 )
+# networking.k8s.io: HTTP routing into the cluster (the ingress controller reads them).
+INGRESSES = Resource(
+    "networking.k8s.io",
+    "v1",
+    "Ingress",
+    "ingresses",
+    "ingress",
+    True,
+    ("ing",),
+    subresources=("status",),
+)
+INGRESSCLASSES = Resource(
+    "networking.k8s.io", "v1", "IngressClass", "ingressclasses", "ingressclass", False
+)
 
 RESOURCES: tuple[Resource, ...] = (
     NAMESPACES,
@@ -187,6 +201,8 @@ RESOURCES: tuple[Resource, ...] = (
     PERSISTENTVOLUMES,
     PERSISTENTVOLUMECLAIMS,
     STORAGECLASSES,
+    INGRESSES,
+    INGRESSCLASSES,
 )
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

@@ -26,7 +26,7 @@ from apiserver.openapi.routes import router as openapi_router
 from apiserver.options import FIELD_VALIDATION, DeleteOptions, ListOptions, WriteOptions
 from apiserver.registry import Registry
 from apiserver.requestinfo import RequestInfo, resolve
-from apiserver.services import ensure_kubernetes_service
+from apiserver.services import ensure_default_ingress_class, ensure_kubernetes_service
 from apiserver.storage import Storage, StorageError
 from apiserver.watchcache import WatchCache
 
@@ -59,6 +59,7 @@ class ApiServer:
         await self.storage.connect()
         await self.namespaces.bootstrap()
         await ensure_kubernetes_service(self.registry, self.config, self.allocator.kubernetes_ip)
+        await ensure_default_ingress_class(self.registry)
 
     async def stop(self) -> None:
         await self.namespaces.stop()

@@ -6,7 +6,8 @@ apimachinery's ObjectMeta rules): a list of causes, each `{"field", "message",
 
 The rules live by API group, as in Kubernetes: `field` (causes and their wording),
 `meta` (ObjectMeta, labels, selectors), `pods`, `core` (the other core/v1 kinds), `apps`,
-`batch`, `discovery`, `coordination` and `storage`; this module dispatches on the kind.
+`batch`, `discovery`, `coordination`, `storage` and `networking`; this module
+dispatches on the kind.
 
 It expects a defaulted object (api.defaults runs first, as in Kubernetes), so a missing
 enum such as `restartPolicy` is reported as "Required value". It never raises on odd
@@ -47,6 +48,11 @@ from api.validation.core import (
 from api.validation.discovery import validate_endpointslice, validate_endpointslice_update
 from api.validation.field import Cause, as_dict
 from api.validation.meta import NameCheck, validate_metadata, validate_metadata_update
+from api.validation.networking import (
+    validate_ingress,
+    validate_ingress_class,
+    validate_ingress_class_update,
+)
 from api.validation.pods import validate_pod, validate_pod_update
 from api.validation.storage import validate_storage_class, validate_storage_class_update
 
@@ -103,6 +109,10 @@ RULES: dict[str, KindRules] = {
     ),
     "StorageClass": KindRules(
         lbl.dns1123_subdomain_errors, validate_storage_class, validate_storage_class_update
+    ),
+    "Ingress": KindRules(lbl.dns1123_subdomain_errors, validate_ingress),
+    "IngressClass": KindRules(
+        lbl.dns1123_subdomain_errors, validate_ingress_class, validate_ingress_class_update
     ),
 }
 

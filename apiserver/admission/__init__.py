@@ -6,6 +6,7 @@ write a `Plugin` subclass in its own module and append it to `default_plugins`."
 from __future__ import annotations
 
 from api import errors
+from apiserver.admission.ingressclass import DefaultIngressClass
 from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
 from apiserver.admission.protection import StorageObjectInUseProtection
 from apiserver.admission.storageclass import DefaultStorageClass
@@ -25,6 +26,7 @@ def default_plugins(
     return [
         DefaultTolerationSeconds(storage, not_ready_seconds, unreachable_seconds),
         DefaultStorageClass(storage),
+        DefaultIngressClass(storage),
         StorageObjectInUseProtection(storage),
     ]
 

@@ -49,6 +49,7 @@ def test_legacy_core_and_groups():
         "coordination.k8s.io",
         "discovery.k8s.io",
         "storage.k8s.io",
+        "networking.k8s.io",
     }
     assert groups["apps"]["preferredVersion"] == {"groupVersion": "apps/v1", "version": "v1"}
     assert discovery.api_group("apps")["kind"] == "APIGroup"
@@ -125,6 +126,7 @@ def test_aggregated_discovery_shapes():
         "coordination.k8s.io",
         "discovery.k8s.io",
         "storage.k8s.io",
+        "networking.k8s.io",
     ]
     deploy = groups["items"][0]["versions"][0]["resources"][0]
     scale = next(s for s in deploy["subresources"] if s["subresource"] == "scale")

@@ -23,6 +23,7 @@ def test_v3_root_lists_every_group_version_with_hash():
         "apis/coordination.k8s.io/v1",
         "apis/discovery.k8s.io/v1",
         "apis/storage.k8s.io/v1",
+        "apis/networking.k8s.io/v1",
     }
     url = root["paths"]["apis/apps/v1"]["serverRelativeURL"]
     assert url == f"/openapi/v3/apis/apps/v1?hash={v3.v3_hash('apis/apps/v1')}"
