@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from dataclasses import dataclass, field
 
 from api.errors import NotFound
@@ -33,6 +34,7 @@ class IngressConfig:
     https_port: int = 8443
     ingress_class: str = MINIK_CLASS
     publish_ips: list[str] = field(default_factory=list)  # empty: found at start
+    retry_seconds: float = 2.0  # how often a taken port is tried again
 
 
 class IngressController:
@@ -67,19 +69,40 @@ class IngressController:
             self.config.publish_ips = await self._node_addresses()
         self.sync()
         c = self.config
-        await self.proxy.listen(c.bind_address, c.http_port)
-        await self.proxy.listen(c.bind_address, c.https_port, self.tls.server_context)
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(process(self.queue, self._write)),
+            loop.create_task(self._listen(c.http_port, None)),
+            loop.create_task(self._listen(c.https_port, self.tls.server_context)),
+        ]
         log.info(
-            "serving class %r on http %s:%d and https %s:%d; publishing %s",
+            "serving class %r on %s (http %d, https %d); publishing %s",
             c.ingress_class,
             c.bind_address,
             c.http_port,
-            c.bind_address,
             c.https_port,
             ", ".join(c.publish_ips),
         )
-        self._tasks = [asyncio.get_running_loop().create_task(process(self.queue, self._write))]
         await self._sync_loop()
+
+    async def _listen(self, port: int, tls: ssl.SSLContext | None) -> None:
+        """Bind the port; one that is taken is tried again every few seconds (as the
+        proxy does), so the ingress comes up whenever the port frees."""
+        reported = False
+        while True:
+            try:
+                await self.proxy.listen(self.config.bind_address, port, tls)
+            except OSError as err:
+                if not reported:
+                    log.error(
+                        "cannot listen on %s:%d: %s; retrying", self.config.bind_address, port, err
+                    )
+                    reported = True
+                await asyncio.sleep(self.config.retry_seconds)
+                continue
+            if reported:
+                log.info("listening on %s:%d now", self.config.bind_address, port)
+            return
 
     async def stop(self) -> None:
         self.queue.shutdown()
