@@ -16,6 +16,19 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "t
 Headers = list[tuple[str, str]]
 
 
+class IndexedHeaders(list[tuple[str, str]]):
+    """A parsed head's headers, in order, plus a lower-case name -> value index built
+    once, so the proxy's several lookups per message do not rescan the list."""
+
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        super().__init__(items)
+        index: dict[str, str] = {}
+        for name, value in items:
+            key = name.lower()
+            index[key] = f"{index[key]}, {value}" if key in index else value
+        self.by_name = index
+
+
 class BadMessage(Exception):
     """A head or body the proxy cannot frame; the connection is answered 400/502."""
 
@@ -47,6 +60,8 @@ class Response:
 
 def header(headers: Headers, name: str) -> str | None:
     """The values of a header, comma-joined (None when absent)."""
+    if isinstance(headers, IndexedHeaders):
+        return headers.by_name.get(name)
     found = [v for k, v in headers if k.lower() == name]
     return ", ".join(found) if found else None
 
@@ -72,7 +87,7 @@ def _split_head(head: bytes) -> tuple[str, Headers]:
         if not sep or not name or name != name.strip():
             raise BadMessage(f"bad header line {line!r}")
         headers.append((name, value.strip()))
-    return lines[0], headers
+    return lines[0], IndexedHeaders(headers)
 
 
 def parse_request(head: bytes) -> Request:

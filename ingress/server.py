@@ -33,6 +33,7 @@ from ingress.upstream import Connection, Upstreams
 log = logging.getLogger(__name__)
 
 MAX_BUFFERED_BODY = 1 << 20
+SMALL_BODY = 64 * 1024  # response bodies up to this size are sent with their head
 CLIENT_IDLE_TIMEOUT = 60.0
 RESPONSE_TIMEOUT = 60.0
 SERVER_NAME = "minik-ingress"
@@ -182,10 +183,19 @@ class ProxyServer:
         elif request.version == "HTTP/1.0":
             headers.append(("Connection", "keep-alive"))
         first = f"HTTP/1.1 {response.status} {response.reason}".rstrip()
-        writer.write(http1.render(first, headers))
+        head = http1.render(first, headers)
         try:
-            await http1.relay_body(response_framing, conn.reader, writer)
+            if response_framing[0] == "length" and response_framing[1] <= SMALL_BODY:
+                # head and body in one write: a syscall less per request
+                body = await conn.reader.readexactly(response_framing[1])
+                writer.write(head + body)
+            else:
+                writer.write(head)
+                await http1.relay_body(response_framing, conn.reader, writer)
             await writer.drain()
+        except asyncio.IncompleteReadError:
+            conn.close()
+            return False
         except BadMessage:
             conn.close()
             return False
@@ -209,9 +219,9 @@ class ProxyServer:
         """Send the request and read the answer's head. A refused endpoint is skipped
         for the next; a pooled connection the backend closed meanwhile (EOF or a reset
         before any answer) is replaced once by a fresh one. Only a buffered request
-        (`body` not None) can be sent twice."""
+        (`body` not None) can be sent twice: a streamed one fails once sent."""
         for address in self.upstreams.order(backend):
-            fresh = False
+            fresh = body is None  # a streamed body cannot be resent: no stale pooled conn
             for _ in range(2):
                 try:
                     conn = await self.upstreams.connect(address, fresh=fresh)
@@ -239,8 +249,6 @@ class ProxyServer:
                         continue
                     return None
                 return conn, response
-            if body is None:
-                return None
         return None
 
     async def tunnel(

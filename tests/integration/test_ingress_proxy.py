@@ -216,8 +216,9 @@ def test_keep_alive_pools_backend_connections_past_a_refused_endpoint(rig: Rig) 
 def test_request_and_response_bodies(rig: Rig) -> None:
     with httpx.Client(base_url=rig.http_url, headers={"Host": "demo.local"}, timeout=5) as c:
         assert c.post("/api/post", content=b"hello").json()["body"] == "hello"
-        streamed = c.post("/api/stream", content=iter([b"a" * 10, b"b" * 5]))
-        assert streamed.json()["body"] == "a" * 10 + "b" * 5
+        for _ in range(2):  # round robin: once the refused endpoint comes first
+            streamed = c.post("/api/stream", content=iter([b"a" * 10, b"b" * 5]))
+            assert streamed.json()["body"] == "a" * 10 + "b" * 5
         assert c.get("/api/chunked").json()["path"] == "/api/chunked"
 
 
