@@ -157,7 +157,7 @@ class IngressController:
         table = build_table(ours, services, endpoints)
         self.tls.update(ours, {key_of(s): s for s in self.secrets.list()})
         self.table = table
-        self.proxy.upstreams.prune(table.backends())
+        self.proxy.prune(table.backends())
         self.serving = {key_of(i) for i in ours}
         for ing in self.ingresses.list():
             if status.needs_update(ing, self.config.publish_ips, key_of(ing) in self.serving):

@@ -226,3 +226,30 @@ async def read_body(framing: Framing, reader: asyncio.StreamReader) -> bytes:
         return await reader.readexactly(length) if length else b""
     except asyncio.IncompleteReadError as err:
         raise BadMessage("connection closed inside a body") from err
+
+
+def forwarded_headers(
+    request: Request, host: str, scheme: str, port: int, client_ip: str
+) -> Headers:
+    """What the backend is told about the client (as ingress-nginx does by default:
+    the client's own X-Forwarded-* are replaced, not trusted), without hop-by-hop
+    headers or the framing headers the proxy sets itself."""
+    replaced = {
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "x-forwarded-port",
+        "x-real-ip",
+        "content-length",
+        "transfer-encoding",
+        "expect",
+    }
+    headers = [(k, v) for k, v in end_to_end(request.headers) if k.lower() not in replaced]
+    return [
+        *headers,
+        ("X-Forwarded-For", client_ip),
+        ("X-Forwarded-Proto", scheme),
+        ("X-Forwarded-Host", host),
+        ("X-Forwarded-Port", str(port)),
+        ("X-Real-IP", client_ip),
+    ]

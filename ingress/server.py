@@ -23,9 +23,11 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from ingress import http1
+from ingress.fastpath import BackendPool, ClientConn
 from ingress.http1 import BadMessage, Request
 from ingress.routing import Backend, RouteTable
 from ingress.upstream import Connection, Upstreams
@@ -48,40 +50,76 @@ _STATUS_TEXT = {
 class ProxyServer:
     def __init__(self, table: Callable[[], RouteTable], upstreams: Upstreams | None = None) -> None:
         self.table = table
-        self.upstreams = upstreams or Upstreams()
-        self.servers: list[asyncio.Server] = []
+        self.upstreams = upstreams or Upstreams()  # the streams path's connections
+        self.pool = BackendPool()  # the fast path's connections
+        self.max_buffered_body = MAX_BUFFERED_BODY
+        self.servers: list[asyncio.AbstractServer] = []
+        self.conns: set[ClientConn] = set()
         self._clients: set[asyncio.Task[None]] = set()
 
     async def listen(
         self, host: str, port: int, tls: ssl.SSLContext | None = None
-    ) -> asyncio.Server:
+    ) -> asyncio.AbstractServer:
+        """Serve on host:port: every connection starts on the fast path (fastpath.py)
+        and moves to the streams code below for what the fast path does not take."""
         scheme = "https" if tls else "http"
-
-        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            task = asyncio.current_task()
-            if task is not None:
-                self._clients.add(task)
-            try:
-                await self.serve_client(reader, writer, scheme, port)
-            finally:
-                if task is not None:
-                    self._clients.discard(task)
-
-        server = await asyncio.start_server(
-            handle, host, port, ssl=tls, limit=1 << 17, backlog=1024, reuse_address=True
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: ClientConn(self, scheme, port),
+            host,
+            port,
+            ssl=tls,
+            backlog=1024,
+            reuse_address=True,
         )
         self.servers.append(server)
         return server
 
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._clients.add(task)
+        task.add_done_callback(self._clients.discard)
+
+    def prune(self, backends: list[Backend]) -> None:
+        """Forget connections to endpoints no backend has any more."""
+        self.upstreams.prune(backends)
+        self.pool.prune({address for b in backends for address in b.endpoints})
+
     async def close(self) -> None:
         for server in self.servers:
             server.close()
+        for conn in list(self.conns):
+            conn.close()
         for task in list(self._clients):
             task.cancel()
         for server in self.servers:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
         self.upstreams.close()
+        self.pool.close()
+
+    async def continue_client(
+        self,
+        request: Request,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        scheme: str,
+        port: int,
+    ) -> None:
+        """A connection the fast path handed over, its request head already read."""
+        peer = writer.get_extra_info("peername")
+        client_ip = peer[0] if isinstance(peer, tuple) else ""
+        try:
+            keep = await self.serve_request(request, reader, writer, scheme, port, client_ip)
+        except BadMessage:
+            await self.answer(writer, 400, close=True)
+            keep = False
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, TimeoutError):
+            keep = False
+        if keep:
+            await self.serve_client(reader, writer, scheme, port)
+        else:
+            writer.close()
 
     # ---- one client connection ---------------------------------------------------------
     async def serve_client(
@@ -146,7 +184,7 @@ class ProxyServer:
             status = 404 if backend is None else 503
             await self.answer(writer, status, close=not keep)
             return keep
-        headers = forwarded_headers(request, host, scheme, port, client_ip)
+        headers = http1.forwarded_headers(request, host, scheme, port, client_ip)
         if upgrade:
             headers += [("Connection", "Upgrade"), ("Upgrade", str(upgrade))]
             await self.tunnel(request, headers, body or b"", backend, reader, writer)
@@ -291,30 +329,6 @@ class ProxyServer:
         writer.write(http1.render(f"HTTP/1.1 {status} {_STATUS_TEXT[status]}", headers) + text)
         with contextlib.suppress(ConnectionError):
             await writer.drain()
-
-
-def forwarded_headers(
-    request: Request, host: str, scheme: str, port: int, client_ip: str
-) -> http1.Headers:
-    replaced = {
-        "x-forwarded-for",
-        "x-forwarded-proto",
-        "x-forwarded-host",
-        "x-forwarded-port",
-        "x-real-ip",
-        "content-length",
-        "transfer-encoding",
-        "expect",
-    }
-    headers = [(k, v) for k, v in http1.end_to_end(request.headers) if k.lower() not in replaced]
-    return [
-        *headers,
-        ("X-Forwarded-For", client_ip),
-        ("X-Forwarded-Proto", scheme),
-        ("X-Forwarded-Host", host),
-        ("X-Forwarded-Port", str(port)),
-        ("X-Real-IP", client_ip),
-    ]
 
 
 async def _read_response(conn: Connection) -> http1.Response | None:

@@ -128,9 +128,15 @@ class Rig:
     certs: dict[str, bytes]
 
 
-@pytest.fixture(scope="module")
-def rig() -> Iterator[Rig]:
-    loop = asyncio.new_event_loop()
+@pytest.fixture(scope="module", params=["asyncio", "uvloop"])
+def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
+    """The proxy on both event loops: `python -m ingress` runs on uvloop, whose
+    transports are not asyncio's classes."""
+    if request.param == "uvloop":
+        uvloop = pytest.importorskip("uvloop")
+        loop = uvloop.new_event_loop()
+    else:
+        loop = asyncio.new_event_loop()
     api, web = Backend("api"), Backend("web")
     refused = free_port()  # nothing listens here: the retry goes past it
     ingress = {
