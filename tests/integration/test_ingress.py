@@ -199,3 +199,11 @@ spec:
     described = kubectl.run("-n", namespace, "describe", "ingress", "demo").stdout
     assert f"/api   app:http (127.0.0.1:{backend})" in described
     assert "Address:          127.0.0.1" in described
+
+
+def test_the_example_applies(kubectl: Kubectl, namespace: str) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "ingress.yaml"
+    out = kubectl.run("-n", namespace, "apply", "-f", str(example)).stdout
+    assert "ingress.networking.k8s.io/demo created" in out
+    rows = kubectl.run("-n", namespace, "get", "ingress", "demo").stdout.splitlines()
+    assert rows[1].split()[:3] == ["demo", "minik", "demo.local"]
