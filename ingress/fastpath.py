@@ -172,7 +172,10 @@ class BackendConn(asyncio.Protocol):
         kind, length = framing
         rest = bytes(self.buffer)
         self.buffer.clear()
-        out = client.response_head(response, kind)
+        if kind != "close" and client.keep and not client.http10 and http1.passes_through(response):
+            out = head  # as received: nothing to add or drop
+        else:
+            out = client.response_head(response, kind)
         if kind == "length" and len(rest) >= length:
             client.write(out + rest[:length])  # the usual case: one write
             self._finish(extra=len(rest) > length)
@@ -382,11 +385,12 @@ class ClientConn(asyncio.Protocol):
                 return
             if len(self.buffer) < head_len + length:
                 return  # the rest of the body is on its way
+            head = bytes(self.buffer[:head_len])
             body = bytes(self.buffer[head_len : head_len + length])
             del self.buffer[: head_len + length]
-            self._dispatch(request, body, length)
+            self._dispatch(request, head, body, length)
 
-    def _dispatch(self, request: Request, body: bytes, length: int) -> None:
+    def _dispatch(self, request: Request, head: bytes, body: bytes, length: int) -> None:
         self.keep = http1.wants_keep_alive(request.version, request.headers)
         self.http10 = request.version == "HTTP/1.0"
         host = http1.header(request.headers, "host") or ""
@@ -396,10 +400,10 @@ class ClientConn(asyncio.Protocol):
             if not self.keep:
                 self.close()
             return
-        headers = http1.forwarded_headers(request, host, self.scheme, self.port, self.client_ip)
-        if length or request.method in ("POST", "PUT", "PATCH"):
-            headers.append(("Content-Length", str(length)))
-        payload = http1.render(f"{request.method} {request.target} HTTP/1.1", headers) + body
+        payload = (
+            http1.upstream_head(request, head, host, self.scheme, self.port, self.client_ip, length)
+            + body
+        )
         self.busy = True
         self.exchange = (
             request.method,

@@ -253,3 +253,54 @@ def forwarded_headers(
         ("X-Forwarded-Port", str(port)),
         ("X-Real-IP", client_ip),
     ]
+
+
+# Request headers the proxy replaces or drops: when a head has none of them (the usual
+# case), it is forwarded as received, with the proxy's headers appended.
+_REWRITTEN = HOP_BY_HOP | {
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "x-real-ip",
+    "transfer-encoding",
+    "expect",
+}
+
+
+def upstream_head(
+    request: Request,
+    head: bytes,
+    host: str,
+    scheme: str,
+    port: int,
+    client_ip: str,
+    length: int,
+) -> bytes:
+    """The head to send a backend for a request with a Content-Length body (or none)."""
+    headers = request.headers
+    names = headers.by_name if isinstance(headers, IndexedHeaders) else None
+    if names is not None and request.version == "HTTP/1.1" and _REWRITTEN.isdisjoint(names):
+        extra = (
+            f"X-Forwarded-For: {client_ip}\r\nX-Forwarded-Proto: {scheme}\r\n"
+            f"X-Forwarded-Host: {host}\r\nX-Forwarded-Port: {port}\r\n"
+            f"X-Real-IP: {client_ip}\r\n"
+        )
+        if "content-length" not in names and request.method in ("POST", "PUT", "PATCH"):
+            extra += "Content-Length: 0\r\n"
+        return head[:-2] + extra.encode("latin-1") + b"\r\n"
+    forwarded = forwarded_headers(request, host, scheme, port, client_ip)
+    if length or request.method in ("POST", "PUT", "PATCH"):
+        forwarded.append(("Content-Length", str(length)))
+    return render(f"{request.method} {request.target} HTTP/1.1", forwarded)
+
+
+def passes_through(response: Response) -> bool:
+    """Whether a response head can go to the client as received: HTTP/1.1 and no
+    hop-by-hop headers (the proxy keeps the client connection open)."""
+    headers = response.headers
+    return (
+        response.version == "HTTP/1.1"
+        and isinstance(headers, IndexedHeaders)
+        and HOP_BY_HOP.isdisjoint(headers.by_name)
+    )

@@ -181,19 +181,30 @@ def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
     proxy = ProxyServer(lambda: table)
     http_port, https_port = free_port(), free_port()
 
+    servers: list[asyncio.AbstractServer] = []
+
     async def start() -> None:
         for b in (api, web):
-            await asyncio.start_server(b.handle, "127.0.0.1", b.port)
+            servers.append(await asyncio.start_server(b.handle, "127.0.0.1", b.port))
         await proxy.listen("127.0.0.1", http_port)
         await proxy.listen("127.0.0.1", https_port, tls.server_context)
+
+    async def stop() -> None:
+        await proxy.close()
+        for server in servers:
+            server.close()
+        for task in asyncio.all_tasks() - {asyncio.current_task()}:
+            task.cancel()
+        await asyncio.sleep(0.05)
 
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     asyncio.run_coroutine_threadsafe(start(), loop).result(10)
     yield Rig(f"http://127.0.0.1:{http_port}", https_port, api, web, certs)
-    asyncio.run_coroutine_threadsafe(proxy.close(), loop).result(10)
+    asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
+    loop.close()
 
 
 def test_host_and_path_routing_with_forwarded_headers(rig: Rig) -> None:
