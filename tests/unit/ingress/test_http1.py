@@ -76,3 +76,36 @@ def test_bodies_are_relayed_by_their_framing():
     assert relay(("close", 0), b"all of it") == b"all of it"
     with pytest.raises(BadMessage):
         relay(("length", 10), b"short")
+
+
+def test_upstream_heads_are_forwarded_as_received_when_nothing_needs_replacing():
+    head = b"GET /a HTTP/1.1\r\nHost: demo.local\r\nAccept: */*\r\n\r\n"
+    out = http1.upstream_head(
+        http1.parse_request(head), head, "demo.local", "http", 80, "10.0.0.9", 0
+    )
+    assert out == (
+        b"GET /a HTTP/1.1\r\nHost: demo.local\r\nAccept: */*\r\n"
+        b"X-Forwarded-For: 10.0.0.9\r\nX-Forwarded-Proto: http\r\n"
+        b"X-Forwarded-Host: demo.local\r\nX-Forwarded-Port: 80\r\nX-Real-IP: 10.0.0.9\r\n\r\n"
+    )
+    spoofed = (
+        b"GET /a HTTP/1.0\r\nHost: h\r\nX-Forwarded-For: 6.6.6.6\r\nConnection: keep-alive\r\n\r\n"
+    )
+    out = http1.upstream_head(
+        http1.parse_request(spoofed), spoofed, "h", "https", 443, "10.0.0.9", 0
+    )
+    assert out.startswith(b"GET /a HTTP/1.1\r\nHost: h\r\n")
+    assert b"6.6.6.6" not in out and b"keep-alive" not in out
+    assert b"X-Forwarded-For: 10.0.0.9\r\n" in out and b"X-Forwarded-Proto: https\r\n" in out
+    post = b"POST /a HTTP/1.1\r\nHost: h\r\n\r\n"
+    assert b"Content-Length: 0\r\n" in http1.upstream_head(
+        http1.parse_request(post), post, "h", "http", 80, "1.2.3.4", 0
+    )
+
+
+def test_response_heads_pass_through_unless_hop_by_hop():
+    ok = http1.parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")
+    assert http1.passes_through(ok)
+    closing = http1.parse_response(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+    assert not http1.passes_through(closing)
+    assert not http1.passes_through(http1.parse_response(b"HTTP/1.0 200 OK\r\n\r\n"))
