@@ -207,3 +207,43 @@ def test_the_example_applies(kubectl: Kubectl, namespace: str) -> None:
     assert "ingress.networking.k8s.io/demo created" in out
     rows = kubectl.run("-n", namespace, "get", "ingress", "demo").stdout.splitlines()
     assert rows[1].split()[:3] == ["demo", "minik", "demo.local"]
+
+
+def test_the_official_client_networking_v1_api(apiserver: ApiServer, namespace: str) -> None:
+    from kubernetes import client, config
+
+    configuration = client.Configuration()
+    config.load_kube_config(str(apiserver.kubeconfig), client_configuration=configuration)
+    with client.ApiClient(configuration) as api_client:
+        net = client.NetworkingV1Api(api_client)
+        classes = {c.metadata.name: c for c in net.list_ingress_class().items}
+        assert classes["minik"].spec.controller == "minik.io/ingress"
+        backend = client.V1IngressBackend(
+            service=client.V1IngressServiceBackend(
+                name="app", port=client.V1ServiceBackendPort(number=80)
+            )
+        )
+        body = client.V1Ingress(
+            metadata=client.V1ObjectMeta(name="py"),
+            spec=client.V1IngressSpec(
+                rules=[
+                    client.V1IngressRule(
+                        host="py.local",
+                        http=client.V1HTTPIngressRuleValue(
+                            paths=[
+                                client.V1HTTPIngressPath(
+                                    path="/", path_type="Prefix", backend=backend
+                                )
+                            ]
+                        ),
+                    )
+                ]
+            ),
+        )
+        created = net.create_namespaced_ingress(namespace, body)
+        assert created.spec.ingress_class_name == "minik"
+        status = {"status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.7"}]}}}
+        patched = net.patch_namespaced_ingress_status("py", namespace, status)
+        assert patched.status.load_balancer.ingress[0].ip == "10.0.0.7"
+        listed = net.list_namespaced_ingress(namespace).items
+        assert [i.metadata.name for i in listed] == ["py"]
