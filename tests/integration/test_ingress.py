@@ -21,7 +21,7 @@ import pytest
 
 from deploy import processes
 from deploy.controlplane import ApiServer
-from tests.support.kubectl import Kubectl
+from tests.support.kubectl import Kubectl, installed_kubectl
 from tests.support.wait import eventually
 
 
@@ -84,6 +84,8 @@ def test_default_class_and_kubectl_create_get_describe(
     assert "Ingress Class:    other" in described
     assert "y-tls terminates foo.com" in described
     assert 'svc:http (<error: services "svc" not found>)' in described
+    explained = kubectl.run("explain", "ingress.spec.rules.http.paths").stdout
+    assert "pathType" in explained and "networking.k8s.io" in explained
 
 
 def test_bad_ingresses_are_refused_naming_the_field(kubectl: Kubectl, namespace: str) -> None:
@@ -247,3 +249,16 @@ def test_the_official_client_networking_v1_api(apiserver: ApiServer, namespace: 
         assert patched.status.load_balancer.ingress[0].ip == "10.0.0.7"
         listed = net.list_namespaced_ingress(namespace).items
         assert [i.metadata.name for i in listed] == ["py"]
+
+
+@pytest.mark.parametrize("minor", ["1.27", "1.33"])
+def test_create_and_get_ingress_across_kubectl_minors(
+    apiserver: ApiServer, namespace: str, tmp_path: Path, minor: str
+) -> None:
+    kubectl = installed_kubectl(minor, apiserver.kubeconfig, tmp_path / "cache")
+    ns = ("-n", namespace)
+    out = kubectl.run(*ns, "create", "ingress", "m", "--rule=m.local/=svc:80,tls=m-tls").stdout
+    assert out == "ingress.networking.k8s.io/m created\n"
+    rows = [line.split() for line in kubectl.run(*ns, "get", "ing").stdout.splitlines()]
+    assert rows[1][:5] == ["m", "minik", "m.local", "80,", "443"]
+    assert "m-tls terminates m.local" in kubectl.run(*ns, "describe", "ing", "m").stdout
