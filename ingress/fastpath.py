@@ -324,7 +324,8 @@ class ClientConn(asyncio.Protocol):
         self.eof = True
         if not self.busy:
             self.close()
-        return True  # half-open: an answer in flight still goes out
+        # half-open: an answer in flight still goes out (TLS transports cannot)
+        return self.scheme != "https"
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
