@@ -21,7 +21,7 @@ import socket
 import time
 from typing import TYPE_CHECKING, cast
 
-from ingress import http1
+from ingress import http1, quickhead
 from ingress.http1 import BadMessage, Request
 from ingress.routing import Address, Backend
 
@@ -159,6 +159,10 @@ class BackendConn(asyncio.Protocol):
                 return
             head = bytes(self.buffer[: end + 4])
             del self.buffer[: end + 4]
+            length = quickhead.response_length(head, self.method)
+            if length is not None and client.keep and not client.http10:
+                self._quick_body(client, head, length)
+                return
             try:
                 response = http1.parse_response(head)
                 framing = http1.response_framing(self.method, response)
@@ -186,6 +190,18 @@ class BackendConn(asyncio.Protocol):
             self._finish()
         elif rest:
             self._body(rest)
+
+    def _quick_body(self, client: ClientConn, head: bytes, length: int) -> None:
+        """A plain 2xx answer with a Content-Length: its head goes as received."""
+        self.keep = True
+        rest = bytes(self.buffer)
+        self.buffer.clear()
+        if len(rest) >= length:
+            client.write(head + rest[:length])
+            self._finish(extra=len(rest) > length)
+            return
+        client.write(head + rest)
+        self.state, self.left = "length", length - len(rest)
 
     def _body(self, data: bytes) -> None:
         client = self.client
@@ -370,8 +386,17 @@ class ClientConn(asyncio.Protocol):
                 del self.buffer[:2]
                 continue
             head_len = end + 4
+            head = bytes(self.buffer[:head_len])
+            quick = quickhead.request(head)
+            if quick is not None and quick.length <= self.proxy.max_buffered_body:
+                if len(self.buffer) < head_len + quick.length:
+                    return  # the rest of the body is on its way
+                body = bytes(self.buffer[head_len : head_len + quick.length])
+                del self.buffer[: head_len + quick.length]
+                self._dispatch_quick(quick, head, body)
+                continue
             try:
-                request = http1.parse_request(bytes(self.buffer[:head_len]))
+                request = http1.parse_request(head)
                 kind, length = http1.request_framing(request.headers)
             except BadMessage:
                 self._reject(400)
@@ -386,7 +411,6 @@ class ClientConn(asyncio.Protocol):
                 return
             if len(self.buffer) < head_len + length:
                 return  # the rest of the body is on its way
-            head = bytes(self.buffer[:head_len])
             body = bytes(self.buffer[head_len : head_len + length])
             del self.buffer[: head_len + length]
             self._dispatch(request, head, body, length)
@@ -413,6 +437,29 @@ class ClientConn(asyncio.Protocol):
             self.proxy.upstreams.order(backend),
             False,
         )
+        self._next_endpoint()
+
+    def _dispatch_quick(self, quick: quickhead.QuickRequest, head: bytes, body: bytes) -> None:
+        """A plain HTTP/1.1 keep-alive request: its head goes as received, plus the
+        proxy's X-Forwarded-* lines."""
+        self.keep, self.http10 = True, False
+        path = quick.target.split("?", 1)[0]
+        if "://" in path or not path.startswith("/"):
+            path = http1.Request(quick.method, quick.target, "HTTP/1.1", []).path
+        backend = self.proxy.table().match(quick.host, path)
+        if backend is None or not backend.endpoints:
+            self.write(error_response(404 if backend is None else 503, close=False))
+            return
+        extra = (
+            f"X-Forwarded-For: {self.client_ip}\r\nX-Forwarded-Proto: {self.scheme}\r\n"
+            f"X-Forwarded-Host: {quick.host}\r\nX-Forwarded-Port: {self.port}\r\n"
+            f"X-Real-IP: {self.client_ip}\r\n"
+        )
+        if not quick.length and quick.method in ("POST", "PUT", "PATCH"):
+            extra += "Content-Length: 0\r\n"
+        payload = head[:-2] + extra.encode("latin-1") + b"\r\n" + body
+        self.busy = True
+        self.exchange = (quick.method, payload, backend, self.proxy.upstreams.order(backend), False)
         self._next_endpoint()
 
     def _next_endpoint(self, fresh: bool = False) -> None:
