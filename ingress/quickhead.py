@@ -7,6 +7,7 @@ head this module accepts: tests/unit/ingress/test_quickhead.py checks that."""
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 # A request with any of these goes the full way (hop-by-hop, forwarded, framing).
@@ -33,6 +34,9 @@ _RESPONSE_SLOW = (
 )
 # Whitespace before a colon or a folded line: the full parser decides.
 _ODD = (b" :", b"\t:", b"\n ", b"\n\t")
+# The same checks as one search each (one C call instead of a loop of them).
+_REQUEST_SLOW_RE = re.compile(b"|".join(re.escape(m) for m in _REQUEST_SLOW + _ODD))
+_RESPONSE_SLOW_RE = re.compile(b"|".join(re.escape(m) for m in _RESPONSE_SLOW + _ODD))
 
 
 class QuickRequest(NamedTuple):
@@ -40,10 +44,6 @@ class QuickRequest(NamedTuple):
     target: str
     host: str
     length: int
-
-
-def _odd(head: bytes) -> bool:
-    return any(marker in head for marker in _ODD)
 
 
 def _single_value(head: bytes, lower: bytes, name: bytes) -> bytes | bool | None:
@@ -60,8 +60,8 @@ def _single_value(head: bytes, lower: bytes, name: bytes) -> bytes | bool | None
 
 
 def request(head: bytes) -> QuickRequest | None:
-    lower = head.lower()
-    if _odd(head) or any(marker in lower for marker in _REQUEST_SLOW):
+    lower = head.lower()  # the odd-whitespace markers read the same lower-cased
+    if _REQUEST_SLOW_RE.search(lower):
         return None
     line = head[: head.find(b"\r\n")]
     parts = line.split(b" ")
@@ -87,7 +87,7 @@ def response_length(head: bytes, method: str) -> int | None:
     if not head.startswith(b"HTTP/1.1 2") or method == "HEAD" or head[9:12] == b"204":
         return None
     lower = head.lower()
-    if _odd(head) or any(marker in lower for marker in _RESPONSE_SLOW):
+    if _RESPONSE_SLOW_RE.search(lower):
         return None
     length = _single_value(head, lower, b"content-length")
     if not isinstance(length, bytes) or not length.isdigit():
