@@ -133,10 +133,28 @@ class BackendConn(asyncio.Protocol):
             return
         self.seen_bytes = True
         if self.state == "head":
+            if not self.buffer and self._whole(data):
+                return
             self.buffer += data
             self._head()
         else:
             self._body(data)
+
+    def _whole(self, data: bytes) -> bool:
+        """The usual answer: a plain 2xx head and its whole body in one segment, sent
+        on as the very bytes received. False when it is anything else."""
+        client = self.client
+        assert client is not None
+        end = data.find(b"\r\n\r\n")
+        if end < 0 or not client.keep or client.http10:
+            return False
+        length = quickhead.response_length(data[: end + 4], self.method)
+        if length is None or len(data) != end + 4 + length:
+            return False
+        self.keep = True
+        client.write(data)
+        self._finish()
+        return True
 
     # ---- one exchange ------------------------------------------------------------
     def send(self, client: ClientConn, method: str, payload: bytes) -> None:
@@ -316,6 +334,7 @@ class ClientConn(asyncio.Protocol):
         self.writing_paused = False
         self.eof = False
         self._last_address: Address = ("", 0)
+        self._forwarded: tuple[str | None, bytes] = (None, b"")
 
     # ---- asyncio callbacks -------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -332,6 +351,17 @@ class ClientConn(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.last_active = time.monotonic()
+        # the usual request: one bodiless head, alone in its segment
+        if (
+            not self.busy
+            and not self.buffer
+            and data.endswith(b"\r\n\r\n")
+            and data.find(b"\r\n\r\n") == len(data) - 4
+        ):
+            quick = quickhead.request(data)
+            if quick is not None and not quick.length:
+                self._dispatch_quick(quick, data, b"")
+                return
         self.buffer += data
         if not self.busy:
             self._process()
@@ -450,14 +480,17 @@ class ClientConn(asyncio.Protocol):
         if backend is None or not backend.endpoints:
             self.write(error_response(404 if backend is None else 503, close=False))
             return
-        extra = (
-            f"X-Forwarded-For: {self.client_ip}\r\nX-Forwarded-Proto: {self.scheme}\r\n"
-            f"X-Forwarded-Host: {quick.host}\r\nX-Forwarded-Port: {self.port}\r\n"
-            f"X-Real-IP: {self.client_ip}\r\n"
-        )
+        if self._forwarded[0] != quick.host:  # a connection mostly keeps its Host
+            lines = (
+                f"X-Forwarded-For: {self.client_ip}\r\nX-Forwarded-Proto: {self.scheme}\r\n"
+                f"X-Forwarded-Host: {quick.host}\r\nX-Forwarded-Port: {self.port}\r\n"
+                f"X-Real-IP: {self.client_ip}\r\n\r\n"
+            )
+            self._forwarded = (quick.host, lines.encode("latin-1"))
+        extra = self._forwarded[1]
         if not quick.length and quick.method in ("POST", "PUT", "PATCH"):
-            extra += "Content-Length: 0\r\n"
-        payload = head[:-2] + extra.encode("latin-1") + b"\r\n" + body
+            extra = b"Content-Length: 0\r\n" + extra
+        payload = head[:-2] + extra + body
         self.busy = True
         self.exchange = (quick.method, payload, backend, self.proxy.upstreams.order(backend), False)
         self._next_endpoint()
