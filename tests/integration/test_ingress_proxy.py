@@ -273,3 +273,30 @@ def test_tls_picks_the_certificate_by_sni(rig: Rig) -> None:
         pytest.raises(ssl.SSLCertVerificationError),
     ):
         unknown.wrap_socket(raw, server_hostname="other.local")
+
+
+def test_upgrade_and_streamed_bodies_over_tls(rig: Rig) -> None:
+    """The fast path hands a TLS connection to the streams code too."""
+    context = ssl.create_default_context(cadata=rig.certs["secure.local"].decode())
+    with (
+        socket.create_connection(("127.0.0.1", rig.https_port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="secure.local") as s,
+    ):
+        s.sendall(
+            b"POST /chunk HTTP/1.1\r\nHost: secure.local\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"3\r\nabc\r\n0\r\n\r\n"
+        )
+        data = b""
+        while b"}" not in data:
+            data += s.recv(4096)
+        assert json.loads(data.split(b"\r\n\r\n", 1)[1])["body"] == "abc"
+        s.sendall(
+            b"GET /ws HTTP/1.1\r\nHost: secure.local\r\n"
+            b"Connection: Upgrade\r\nUpgrade: echo\r\n\r\n"
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(1024)
+        assert head.startswith(b"HTTP/1.1 101")
+        s.sendall(b"tls")
+        assert s.recv(1024) == b"TLS"
