@@ -109,8 +109,20 @@ class IngressController:
         for task in self._tasks:
             task.cancel()
         await self.proxy.close()
+        await self._withdraw_addresses()
         for informer in self.informers:
             await informer.stop()
+
+    async def _withdraw_addresses(self, seconds: float = 3.0) -> None:
+        """On a graceful stop, take this node's addresses out of the Ingresses' status
+        (ingress-nginx's --update-status-on-shutdown): nothing answers there now.
+        Best effort, bounded: an apiserver that is gone does not hold the exit up."""
+        self.serving = set()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(seconds):
+                for ing in self.ingresses.list():
+                    if status.needs_update(ing, self.config.publish_ips, False):
+                        await self._write(key_of(ing))
 
     async def _node_addresses(self) -> list[str]:
         """The node's InternalIP (else ExternalIP), else the bind address, else

@@ -132,7 +132,8 @@ def controller(apiserver: ApiServer, tmp_path: Path) -> Iterator[tuple[int, proc
     ]
     proc = processes.spawn("ingress", argv, tmp_path / "ingress.log")
     yield port, proc
-    proc.stop()
+    if proc.alive():
+        proc.stop()
 
 
 def test_the_controller_routes_and_publishes_its_address(
@@ -201,6 +202,15 @@ spec:
     described = kubectl.run("-n", namespace, "describe", "ingress", "demo").stdout
     assert f"/api   app:http (127.0.0.1:{backend})" in described
     assert "Address:          127.0.0.1" in described
+
+    proc.stop()  # SIGTERM: a graceful stop takes the address back
+
+    def withdrawn() -> bool:
+        ing = http.get(f"/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses/demo").json()
+        assert ing["status"]["loadBalancer"] == {}, ing["status"]
+        return True
+
+    eventually(withdrawn, timeout=10, message="the address withdrawn on stop")
 
 
 def test_the_example_applies(kubectl: Kubectl, namespace: str) -> None:
