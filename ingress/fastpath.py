@@ -132,6 +132,7 @@ class BackendConn(asyncio.Protocol):
             self.close()
             return
         self.seen_bytes = True
+        self.client.last_active = time.monotonic()  # a long answer is not idle
         if self.state == "head":
             if not self.buffer and self._whole(data):
                 return
@@ -398,8 +399,8 @@ class ClientConn(asyncio.Protocol):
             return
         idle = time.monotonic() - self.last_active
         if idle >= IDLE_SECONDS:
-            if self.busy:
-                self.write(error_response(504, close=True))
+            if self.busy and (self.backend is None or self.backend.state == "head"):
+                self.write(error_response(504, close=True))  # no answer has begun
             self.close()
             return
         self.timer = asyncio.get_running_loop().call_later(IDLE_SECONDS - idle, self._check_idle)
