@@ -489,6 +489,14 @@ def _limit_range(obj: dict) -> None:
                 item[key] = value
 
 
+def _ingress_class(obj: dict) -> None:
+    """networking/v1 SetDefaults_IngressClass: parameters are cluster-scoped unless
+    said otherwise. (An Ingress has no defaults in v1: pathType is required.)"""
+    params = (obj.get("spec") or {}).get("parameters")
+    if isinstance(params, dict):
+        params.setdefault("scope", "Cluster")
+
+
 _BY_KIND: dict[str, Callable[[dict], None]] = {
     "Pod": _pod,
     "Deployment": _deployment,
@@ -509,4 +517,5 @@ _BY_KIND: dict[str, Callable[[dict], None]] = {
     "PriorityClass": _priority_class,
     "ReplicationController": _replication_controller,
     "LimitRange": _limit_range,
+    "IngressClass": _ingress_class,
 }

@@ -86,6 +86,28 @@ def dns1123_subdomain_errors(value: str) -> list[str]:
     return errs
 
 
+WILDCARD_DNS1123_SUBDOMAIN_FMT = r"\*\." + DNS1123_SUBDOMAIN_FMT
+_WILDCARD_DNS1123_SUBDOMAIN_MSG = (
+    "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS "
+    "subdomain, which must consist of lower case alphanumeric characters, '-' or '.' "
+    "and end with an alphanumeric character"
+)
+
+
+def wildcard_dns1123_subdomain_errors(value: str) -> list[str]:
+    """IsWildcardDNS1123Subdomain: `*.example.com` (Ingress hosts)."""
+    errs = []
+    if _byte_len(value) > 253:
+        errs.append(max_len_error(253))
+    if not re.fullmatch(WILDCARD_DNS1123_SUBDOMAIN_FMT, value):
+        errs.append(
+            regex_error(
+                _WILDCARD_DNS1123_SUBDOMAIN_MSG, WILDCARD_DNS1123_SUBDOMAIN_FMT, "*.example.com"
+            )
+        )
+    return errs
+
+
 def dns1035_label_errors(value: str) -> list[str]:
     errs = []
     if _byte_len(value) > 63:

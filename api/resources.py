@@ -224,6 +224,20 @@ RESOURCEQUOTAS = Resource(
     subresources=("status",),
 )
 LIMITRANGES = Resource("", "v1", "LimitRange", "limitranges", "limitrange", True, ("limits",))
+# networking.k8s.io: HTTP routing into the cluster (the ingress controller reads them).
+INGRESSES = Resource(
+    "networking.k8s.io",
+    "v1",
+    "Ingress",
+    "ingresses",
+    "ingress",
+    True,
+    ("ing",),
+    subresources=("status",),
+)
+INGRESSCLASSES = Resource(
+    "networking.k8s.io", "v1", "IngressClass", "ingressclasses", "ingressclass", False
+)
 
 RESOURCES: tuple[Resource, ...] = (
     NAMESPACES,
@@ -252,6 +266,8 @@ RESOURCES: tuple[Resource, ...] = (
     PODDISRUPTIONBUDGETS,
     RESOURCEQUOTAS,
     LIMITRANGES,
+    INGRESSES,
+    INGRESSCLASSES,
 )
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

@@ -38,7 +38,7 @@ from apiserver.options import (
 from apiserver.priorityclasses import ensure_system_priority_classes
 from apiserver.registry import Registry
 from apiserver.requestinfo import RequestInfo, resolve
-from apiserver.services import ensure_kubernetes_service
+from apiserver.services import ensure_default_ingress_class, ensure_kubernetes_service
 from apiserver.storage import Storage, StorageError
 from apiserver.watchcache import WatchCache
 
@@ -75,6 +75,7 @@ class ApiServer:
         await ensure_kubernetes_service(self.registry, self.config, self.allocator.kubernetes_ip)
         await ensure_system_priority_classes(self.registry)
         self.compactor.start()
+        await ensure_default_ingress_class(self.registry)
 
     async def stop(self) -> None:
         await self.compactor.stop()

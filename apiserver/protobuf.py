@@ -182,6 +182,24 @@ ScopedResourceSelectorRequirement: 1 scopeName s* | 2 operator s* | 3 values [s]
 Secret: 1 metadata ObjectMeta | 5 immutable b* | 2 data {y} | 4 stringData {s} | 3 type s
 PriorityClass: 1 metadata ObjectMeta | 2 value i* | 3 globalDefault b | 4 description s
     5 preemptionPolicy s*
+Ingress: 1 metadata ObjectMeta | 2 spec IngressSpec | 3 status IngressStatus
+IngressClass: 1 metadata ObjectMeta | 2 spec IngressClassSpec
+IngressSpec: 4 ingressClassName s* | 1 defaultBackend IngressBackend* | 2 tls [IngressTLS]
+    3 rules [IngressRule]
+IngressBackend: 4 service IngressServiceBackend* | 3 resource TypedLocalObjectReference*
+IngressServiceBackend: 1 name s* | 2 port ServiceBackendPort
+ServiceBackendPort: 1 name s | 2 number i
+IngressTLS: 1 hosts [s] | 2 secretName s
+IngressRule: 1 host s | 2 - IngressRuleValue
+IngressRuleValue: 1 http HTTPIngressRuleValue*
+HTTPIngressRuleValue: 1 paths [HTTPIngressPath]
+HTTPIngressPath: 1 path s | 3 pathType s* | 2 backend IngressBackend*
+IngressStatus: 1 loadBalancer IngressLoadBalancerStatus
+IngressLoadBalancerStatus: 1 ingress [IngressLoadBalancerIngress]
+IngressLoadBalancerIngress: 1 ip s | 2 hostname s | 4 ports [PortStatus]
+IngressClassSpec: 1 controller s | 2 parameters IngressClassParametersReference*
+IngressClassParametersReference: 1 apiGroup s* | 2 kind s* | 3 name s* | 4 scope s*
+    5 namespace s*
 ObjectMeta: 1 name s | 2 generateName s | 3 namespace s | 4 selfLink s | 5 uid s
     6 resourceVersion s | 7 generation i | 8 creationTimestamp Time
     9 deletionTimestamp Time* | 10 deletionGracePeriodSeconds i* | 11 labels {s}

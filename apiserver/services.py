@@ -1,11 +1,13 @@
-"""The `kubernetes` Service in `default`, as every Kubernetes cluster has: the first
-ClusterIP of the range, with Endpoints and an EndpointSlice (what kubectl describe
-reads) pointing at this apiserver."""
+"""What the apiserver creates at start when missing: the `kubernetes` Service in
+`default`, as every Kubernetes cluster has (the first ClusterIP of the range, with
+Endpoints and an EndpointSlice, what kubectl describe reads, pointing at this
+apiserver), and minik's default IngressClass."""
 
 from __future__ import annotations
 
 from api import errors
-from api.resources import ENDPOINTS, ENDPOINTSLICES, SERVICES
+from api.ingress import minik_ingress_class
+from api.resources import ENDPOINTS, ENDPOINTSLICES, INGRESSCLASSES, SERVICES
 from apiserver.config import Config
 from apiserver.options import WriteOptions
 from apiserver.registry import Registry
@@ -59,3 +61,16 @@ async def ensure_kubernetes_service(registry: Registry, config: Config, cluster_
             await registry.create(RequestInfo(res, "default", None, None), obj, opts)
         except errors.AlreadyExists:
             pass
+
+
+async def ensure_default_ingress_class(registry: Registry) -> None:
+    """minik's IngressClass `minik` (marked default), unless one of that name exists:
+    a user's edits, or its deletion after start, are kept until the next start."""
+    try:
+        await registry.create(
+            RequestInfo(INGRESSCLASSES, None, None, None),
+            minik_ingress_class(),
+            WriteOptions(field_manager="kube-apiserver"),
+        )
+    except errors.AlreadyExists:
+        pass

@@ -34,6 +34,7 @@ STATUS_KINDS = {
     "ReplicationController",
     "PodDisruptionBudget",
     "ResourceQuota",
+    "Ingress",
 }
 # Kinds whose create keeps the status the client sent (the kubelet registers a node
 # with its status; events and leases have none).
@@ -149,6 +150,16 @@ def _externally_accessible(spec: dict) -> bool:
     return kind in ("NodePort", "LoadBalancer") or (
         kind == "ClusterIP" and bool(spec.get("externalIPs"))
     )
+
+
+class IngressStrategy(Strategy):
+    """As Kubernetes' ingressStrategy: a new Ingress starts with an empty load balancer
+    status, which only its controller fills in (through /status)."""
+
+    kind = "Ingress"
+
+    def initial_status(self, obj: dict) -> None:
+        obj["status"] = {"loadBalancer": {}}
 
 
 class ConfigDataStrategy(Strategy):
@@ -390,6 +401,7 @@ _STRATEGIES: dict[str, Strategy] = {
     "ReplicationController": ReplicationControllerStrategy(),
     "PodDisruptionBudget": PodDisruptionBudgetStrategy(),
     "PersistentVolume": PersistentVolumeStrategy(),
+    "Ingress": IngressStrategy(),
 }
 
 

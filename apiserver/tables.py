@@ -413,6 +413,24 @@ COLUMNS: dict[str, list[Column]] = {
             "Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset.",
         ),
     ],
+    "Ingress": [
+        NAME,
+        _col(
+            "Class",
+            "The name of the IngressClass resource that should be used for additional "
+            "configuration",
+        ),
+        _col("Hosts", "Hosts that incoming requests are matched against before the ingress rule"),
+        _col("Address", "Address is a list containing ingress points for the load-balancer"),
+        _col("Ports", "Ports of TLS configurations that open"),
+        AGE,
+    ],
+    "IngressClass": [
+        NAME,
+        _col("Controller", "Controller that is responsible for handling this class"),
+        _col("Parameters", "A reference to a resource with additional parameters"),
+        AGE,
+    ],
 }
 # core/v1 ReplicationControllers and policy/v1 PodDisruptionBudgets, as kubectl prints them.
 COLUMNS["ReplicationController"] = [
@@ -1035,6 +1053,39 @@ def _scale_cells(scale: Obj, now: float) -> list[Any]:
     ]
 
 
+def ingress_hosts(rules: list[Obj] | None) -> str:
+    """printIngress's formatHosts: up to three hosts, `*` when none names one."""
+    shown: list[str] = []
+    more = False
+    for rule in rules or []:
+        if len(shown) == 3:
+            more = True
+        if not more and rule.get("host"):
+            shown.append(rule["host"])
+    if not shown:
+        return "*"
+    text = ",".join(shown)
+    return f"{text} + {len(rules or []) - 3} more..." if more else text
+
+
+def ingress_address(ingress: Obj) -> str:
+    """The load balancer's IPs (else hostnames), sorted and unique."""
+    entries = ((ingress.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    return ",".join(sorted({e.get("ip") or e.get("hostname") for e in entries} - {None, ""}))
+
+
+def _ingress_cells(ing: Obj, now: float) -> list[Any]:
+    meta, spec = ing.get("metadata") or {}, ing.get("spec") or {}
+    return [
+        meta.get("name", ""),
+        spec.get("ingressClassName") or "<none>",
+        ingress_hosts(spec.get("rules")),
+        ingress_address(ing),
+        "80, 443" if spec.get("tls") else "80",
+        age(meta.get("creationTimestamp"), now),
+    ]
+
+
 def _replication_controller_cells(rc: Obj, now: float) -> list[Any]:
     """printReplicationController: the selector is a plain label map."""
     meta, spec, status = rc.get("metadata") or {}, rc.get("spec") or {}, rc.get("status") or {}
@@ -1064,6 +1115,23 @@ def _pdb_cells(pdb: Obj, now: float) -> list[Any]:
         _int_or_string(spec.get("minAvailable")),
         _int_or_string(spec.get("maxUnavailable")),
         int(status.get("disruptionsAllowed") or 0),
+        age(meta.get("creationTimestamp"), now),
+    ]
+
+
+def _ingress_class_cells(ic: Obj, now: float) -> list[Any]:
+    meta, spec = ic.get("metadata") or {}, ic.get("spec") or {}
+    params = spec.get("parameters")
+    shown = "<none>"
+    if isinstance(params, dict):
+        shown = params.get("kind", "")
+        if params.get("apiGroup"):
+            shown += "." + params["apiGroup"]
+        shown += "/" + params.get("name", "")
+    return [
+        meta.get("name", ""),
+        spec.get("controller", ""),
+        shown,
         age(meta.get("creationTimestamp"), now),
     ]
 
@@ -1134,6 +1202,8 @@ CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
     "PodDisruptionBudget": _pdb_cells,
     "ResourceQuota": _quota_cells,
     "LimitRange": _limit_range_cells,
+    "Ingress": _ingress_cells,
+    "IngressClass": _ingress_class_cells,
 }
 
 

@@ -141,3 +141,33 @@ def _covers(cert_path: Path, hosts: tuple[str, ...]) -> bool:
     names = {str(v) for v in san.get_values_for_type(x509.IPAddress)}
     names |= set(san.get_values_for_type(x509.DNSName))
     return all(h in names or str(h) in names for h in hosts)
+
+
+def self_signed_pem(common_name: str, hosts: tuple[str, ...] = ()) -> tuple[bytes, bytes]:
+    """A self-signed serving certificate and its key, PEM, in memory: the ingress's
+    fallback certificate, and the TLS Secrets of tests and examples."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    not_before, not_after = _validity()
+    names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+    )
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    cert = builder.sign(key, hashes.SHA256())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem

@@ -54,6 +54,10 @@ class UpOptions:
     upstream_dns: str | None = None  # the proxy's resolver for names outside the cluster
     node_prefix: str = NODE_PREFIX  # nodes are <prefix>1, <prefix>2, …
     pod_network: str = DEFAULT_POD_NETWORK  # the Docker network the kubelets' pods join
+    # The ingress controller's ports on the node address: not 80/443, so a
+    # LoadBalancer Service on port 80 (the proxy's, as in the walkthrough) keeps it.
+    ingress_http_port: int = 8080
+    ingress_https_port: int = 8443
 
     def node_name(self, index: int) -> str:
         return f"{self.node_prefix}{index}"
@@ -168,7 +172,12 @@ class LocalCluster:
             }
             for proc in self._start_components(configs, nodes, options):
                 node = proc.name.replace("kubelet-", options.node_prefix)
-                keep(proc, **({"node": node} if proc.name.startswith("kubelet-") else {}))
+                extra: dict[str, object] = {}
+                if proc.name.startswith("kubelet-"):
+                    extra["node"] = node
+                elif proc.name == "ingress":
+                    extra["url"] = f"http://{options.node_ip}:{options.ingress_http_port}"
+                keep(proc, **extra)
             self._wait_nodes_ready(nodes, started, options.node_prefix)
             _wait_proxy_serving(next(p for p in started if p.name == "proxy"))
         except (processes.StartError, ClusterError) as err:
@@ -245,6 +254,25 @@ class LocalCluster:
                     "--cluster-dns",
                     DEFAULT_CLUSTER_DNS,
                     *(["--upstream-dns", options.upstream_dns] if options.upstream_dns else []),
+                ],
+            )
+        )
+        specs.append(
+            (
+                "ingress",
+                [
+                    *py,
+                    "ingress",
+                    "--kubeconfig",
+                    str(configs["kube-proxy"]),
+                    "--node-name",
+                    options.node_name(1),
+                    "--bind-address",
+                    options.node_ip,
+                    "--http-port",
+                    str(options.ingress_http_port),
+                    "--https-port",
+                    str(options.ingress_https_port),
                 ],
             )
         )
@@ -469,6 +497,16 @@ def main(argv: list[str] | None = None) -> int:
         "network, shared with other containers but quicker to join)",
     )
     up.add_argument(
+        "--ingress-http-port",
+        type=int,
+        default=8080,
+        help="the ingress controller's HTTP port on the node address (80 stays free for "
+        "LoadBalancer Services)",
+    )
+    up.add_argument(
+        "--ingress-https-port", type=int, default=8443, help="the ingress controller's HTTPS port"
+    )
+    up.add_argument(
         "--merge-kubeconfig",
         action="store_true",
         help="also add a `minik` context to ~/.kube/config for kubectl",
@@ -489,6 +527,8 @@ def main(argv: list[str] | None = None) -> int:
                 upstream_dns=args.upstream_dns,
                 node_prefix=args.node_prefix,
                 pod_network=args.pod_network,
+                ingress_http_port=args.ingress_http_port,
+                ingress_https_port=args.ingress_https_port,
             )
             record = cluster.up(args.etcd_servers, args.api_port, args.nodes, options)
             home_kubeconfig = Path("~/.minik/kubeconfig").expanduser()

@@ -9,6 +9,8 @@ The rules live by API group, as in Kubernetes: `field` (causes and their wording
 `batch`, `discovery`, `coordination`, `storage`, `scheduling`, `policy`
 (PodDisruptionBudgets), `replicationcontroller` and `resourcepolicy` (ResourceQuota and
 LimitRange); this module dispatches on the kind.
+`batch`, `discovery`, `coordination`, `storage` and `networking`; this module
+dispatches on the kind.
 
 It expects a defaulted object (api.defaults runs first, as in Kubernetes), so a missing
 enum such as `restartPolicy` is reported as "Required value". It never raises on odd
@@ -52,6 +54,11 @@ from api.validation.discovery import validate_endpointslice, validate_endpointsl
 from api.validation.ephemeral import validate_ephemeral_containers, validate_ephemeral_update
 from api.validation.field import Cause, as_dict, forbidden
 from api.validation.meta import NameCheck, validate_metadata, validate_metadata_update
+from api.validation.networking import (
+    validate_ingress,
+    validate_ingress_class,
+    validate_ingress_class_update,
+)
 from api.validation.pods import validate_pod, validate_pod_update
 from api.validation.policy import validate_pod_disruption_budget
 from api.validation.replicationcontroller import validate_replication_controller
@@ -145,6 +152,10 @@ RULES: dict[str, KindRules] = {
         lbl.dns1123_subdomain_errors, validate_resource_quota, validate_resource_quota_update
     ),
     "LimitRange": KindRules(lbl.dns1123_subdomain_errors, validate_limit_range),
+    "Ingress": KindRules(lbl.dns1123_subdomain_errors, validate_ingress),
+    "IngressClass": KindRules(
+        lbl.dns1123_subdomain_errors, validate_ingress_class, validate_ingress_class_update
+    ),
 }
 
 

@@ -6,6 +6,7 @@ write a `Plugin` subclass in its own module and append it to `default_plugins`."
 from __future__ import annotations
 
 from api import errors
+from apiserver.admission.ingressclass import DefaultIngressClass
 from apiserver.admission.limitranger import LimitRanger
 from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
 from apiserver.admission.priority import Priority
@@ -31,6 +32,7 @@ def default_plugins(
         Priority(storage),
         DefaultTolerationSeconds(storage, not_ready_seconds, unreachable_seconds),
         DefaultStorageClass(storage),
+        DefaultIngressClass(storage),
         StorageObjectInUseProtection(storage),
         PersistentVolumeClaimResize(storage),
         ResourceQuota(storage),  # last: it charges what every other plugin admitted

@@ -810,3 +810,37 @@ def test_quota_rows_split_requests_and_limits():
 def test_limit_range_rows_show_the_creation_time():
     lr = {"metadata": {"name": "lr", "creationTimestamp": "2024-05-01T10:00:00Z"}, "spec": {}}
     assert row("LimitRange", lr) == {"Name": "lr", "Created At": "2024-05-01T10:00:00Z"}
+
+
+def test_ingress_rows_as_kubectl_prints_them():
+    ing = {
+        "metadata": {"name": "demo", "creationTimestamp": ts(90)},
+        "spec": {
+            "ingressClassName": "minik",
+            "rules": [{"host": "a.local"}, {"host": "b.local"}, {}, {"host": "c.local"}],
+            "tls": [{"hosts": ["a.local"], "secretName": "a-tls"}],
+        },
+        "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.2"}, {"ip": "10.0.0.1"}]}},
+    }
+    assert row("Ingress", ing) == {
+        "Name": "demo",
+        "Class": "minik",
+        "Hosts": "a.local,b.local,c.local",
+        "Address": "10.0.0.1,10.0.0.2",
+        "Ports": "80, 443",
+        "Age": "90s",
+    }
+    ing["spec"]["rules"].append({"host": "d.local"})
+    assert row("Ingress", ing)["Hosts"] == "a.local,b.local,c.local + 2 more..."
+    bare = {"metadata": {"name": "x", "creationTimestamp": ts(5)}, "spec": {"rules": [{}]}}
+    assert cells("Ingress", bare) == ["x", "<none>", "*", "", "80", "5s"]
+
+
+def test_ingress_class_rows_show_parameters():
+    ic = {
+        "metadata": {"name": "minik", "creationTimestamp": ts(60)},
+        "spec": {"controller": "minik.io/ingress"},
+    }
+    assert cells("IngressClass", ic) == ["minik", "minik.io/ingress", "<none>", "60s"]
+    ic["spec"]["parameters"] = {"apiGroup": "k8s.example.com", "kind": "P", "name": "p"}
+    assert cells("IngressClass", ic)[2] == "P.k8s.example.com/p"
