@@ -5,6 +5,7 @@ that the apiserver, the binder controller, the scheduler and the kubelet all nee
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -47,6 +48,23 @@ def is_default_class(sc: Obj) -> bool:
         annotations.get(DEFAULT_CLASS_ANNOTATION),
         annotations.get(BETA_DEFAULT_CLASS_ANNOTATION),
     )
+
+
+def default_class(classes: Iterable[Obj]) -> Obj | None:
+    """GetDefaultClass: of the classes marked default, the newest (by creation time,
+    then name); None when none is."""
+    defaults = [c for c in classes if is_default_class(c)]
+    if not defaults:
+        return None
+    return max(defaults, key=lambda c: (_meta(c).get("creationTimestamp", ""), _meta(c)["name"]))
+
+
+def has_no_class(claim: Obj) -> bool:
+    """A claim that says nothing about its class (absent, not ""): the default class's
+    to take, at creation or later (retroactive default StorageClass assignment)."""
+    annotations = _meta(claim).get("annotations") or {}
+    spec = claim.get("spec") or {}
+    return spec.get("storageClassName") is None and BETA_STORAGE_CLASS not in annotations
 
 
 def volume_class(obj: Obj) -> str:

@@ -1,10 +1,11 @@
 """Kubernetes' DefaultStorageClass plugin: a claim that says nothing about its class
 (storageClassName absent, not "") gets the default one, the newest when several are
-marked default."""
+marked default. A claim created before any class is default gets one later, from
+the persistent volume binder (retroactive assignment, Kubernetes 1.28+)."""
 
 from __future__ import annotations
 
-from api.storage import is_default_class
+from api.storage import default_class, has_no_class
 from apiserver.admission.plugin import CREATE, Attributes, Plugin
 from apiserver.storage import prefix_key
 
@@ -16,14 +17,9 @@ class DefaultStorageClass(Plugin):
         return a.operation == CREATE and a.kind == "PersistentVolumeClaim"
 
     async def admit(self, a: Attributes) -> None:
-        spec = a.obj.setdefault("spec", {})
-        if spec.get("storageClassName") is not None:
+        if not has_no_class(a.obj):
             return
         classes, _ = await self.storage.list(prefix_key("storageclasses"))
-        defaults = [c for c in classes if is_default_class(c)]
-        if defaults:
-            newest = max(
-                defaults,
-                key=lambda c: (c["metadata"].get("creationTimestamp", ""), c["metadata"]["name"]),
-            )
-            spec["storageClassName"] = newest["metadata"]["name"]
+        default = default_class(classes)
+        if default is not None:
+            a.obj.setdefault("spec", {})["storageClassName"] = default["metadata"]["name"]

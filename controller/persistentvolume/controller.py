@@ -32,6 +32,9 @@ from api.storage import (
     SELECTED_NODE,
     STORAGE_PROVISIONER,
     claim_key,
+    default_class,
+    has_no_class,
+    is_default_class,
     volume_class,
 )
 from api.volumebinding import (
@@ -105,6 +108,7 @@ class PersistentVolumeBinder(Controller):
         self.claims.add_handler(
             self._claim_changed, lambda _old, new: self._claim_changed(new), self._claim_deleted
         )
+        self.classes.add_handler(self._class_changed, lambda _old, new: self._class_changed(new))
         self.watched = [self.volumes, self.claims, self.classes, self.nodes]
 
     # ---- queueing ---------------------------------------------------------------
@@ -119,6 +123,13 @@ class PersistentVolumeBinder(Controller):
             name = key_of(volume)
             for claim in self.claims.list():
                 if (claim.get("spec") or {}).get("volumeName") in (None, "", name):
+                    self._claim_changed(claim)
+
+    def _class_changed(self, storage_class: Obj) -> None:
+        """A class that became default is for every claim that has none yet."""
+        if is_default_class(storage_class):
+            for claim in self.claims.list():
+                if has_no_class(claim) and phase(claim) == "Pending":
                     self._claim_changed(claim)
 
     def _claim_changed(self, claim: Obj) -> None:
@@ -189,6 +200,15 @@ class PersistentVolumeBinder(Controller):
             )
 
     async def _sync_unbound_claim(self, claim: Obj) -> None:
+        if has_no_class(claim) and phase(claim) == "Pending":
+            default = default_class(self.classes.list())
+            if default is not None:
+                # Retroactive default StorageClass assignment (GA in Kubernetes 1.28): a
+                # claim made before any class was default gets the one there is now;
+                # the update brings it back here with its class.
+                spec = {**(claim.get("spec") or {}), "storageClassName": meta(default)["name"]}
+                await self.api.update(PERSISTENTVOLUMECLAIMS, {**claim, "spec": spec})
+                return
         if annotations_of(claim).get(BIND_COMPLETED):
             if phase(claim) != "Lost":
                 await self._set_claim_phase(claim, "Lost")
