@@ -893,7 +893,10 @@ def test_unreachable_node_is_tainted_its_pods_evicted_and_it_recovers(
     ]  # fmt: skip
     body = deployment("web", replicas=2)
     body["spec"]["template"]["spec"]["tolerations"] = tolerate_2s
-    with apiserver.http() as client, FakeCluster(client, namespace, ["a", "b"]) as fake:
+    with (
+        apiserver.http() as client,
+        FakeCluster(client, namespace, ["a", "b"], zone=namespace) as fake,
+    ):
         fake.schedulable = {"a"}
         api.create("deployments", body)
         eventually(rollout_done(api, "web"), timeout=20)

@@ -46,9 +46,10 @@ def _condition(kind: str, status: str, reason: str = "") -> Obj:
 
 
 class FakeNode:
-    def __init__(self, name: str, subnet: int) -> None:
+    def __init__(self, name: str, subnet: int, labels: dict[str, str] | None = None) -> None:
         self.name = name
         self.subnet = subnet
+        self.labels = labels or {}
         self.alive = True
         self.next_ip = itertools.count(2)
         self.last_renew = 0.0
@@ -58,7 +59,10 @@ class FakeNode:
         return {
             "apiVersion": "v1",
             "kind": "Node",
-            "metadata": {"name": self.name, "labels": {"kubernetes.io/hostname": self.name}},
+            "metadata": {
+                "name": self.name,
+                "labels": {"kubernetes.io/hostname": self.name, **self.labels},
+            },
             "spec": {},
             "status": {
                 "conditions": [self.ready_condition(now)],
@@ -92,11 +96,15 @@ class FakeCluster:
         finish_delay: float = 0.2,
         lease_interval: float = 0.5,
         taints: list[Obj] | None = None,
+        zone: str | None = None,
     ) -> None:
         self.http = http
         self.taints = taints or []
         self.namespace = namespace
-        self.nodes = {n: FakeNode(f"{namespace}-{n}", next(_subnets) % 250) for n in nodes}
+        # A zone of their own keeps other tests' dead nodes out of the node lifecycle
+        # controller's zone states (a mostly-dead zone is not evicted from).
+        labels = {"topology.kubernetes.io/zone": zone} if zone else None
+        self.nodes = {n: FakeNode(f"{namespace}-{n}", next(_subnets) % 250, labels) for n in nodes}
         self.schedulable = set(nodes)
         self.ready_delay = ready_delay
         self.ready = ready

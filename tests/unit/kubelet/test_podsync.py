@@ -261,3 +261,72 @@ def test_a_pod_that_runs_one_container_once_starts_it_without_a_sandbox(tmp_path
     [spec] = docker.created  # no sandbox
     assert spec.name.startswith("k8s_app_web_shop_u1_")
     assert spec.host_config["network_mode"] == "net-id" and spec.hostname == "web"
+
+
+class SlowInspectDocker(FakeDocker):
+    """Answers inspect only when released (Docker answers a just-ended container's
+    inspect after tearing it down), with the container's own labels and an IP."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def inspect(self, container_id: str) -> dict[str, Any] | None:
+        await self.release.wait()
+        spec = self.created[-1]
+        return {
+            "Id": container_id,
+            "Config": {"Labels": spec.labels, "Image": spec.image},
+            "State": {"Status": "running", "Running": True},
+            "NetworkSettings": {"Networks": {"net-id": {"IPAddress": "10.244.0.9"}}},
+        }
+
+
+def test_a_sandbox_less_start_does_not_wait_for_its_inspect(tmp_path: Path) -> None:
+    """The pod worker returns while the inspect is pending: the cache already knows the
+    container running (so its die event is read from the cache), and the inspect's
+    answer (the pod IP) arrives later and wakes the pod."""
+    server = FakeApiServer()
+    woken: list[set[str]] = []
+
+    async def scenario() -> tuple[ContainerRecord, ContainerRecord]:
+        api = AsyncClient(server="http://apiserver", transport=httpx.MockTransport(server.handle))
+        docker = SlowInspectDocker()
+        cache = RuntimeCache()
+        events = EventSink(EventRecorder(api, "kubelet", "n1"))
+        pleg = Pleg(docker, cache, "n1", "net-id", on_change=woken.append)  # type: ignore[arg-type]
+        syncer = PodSyncer(
+            SyncSettings(
+                node="n1",
+                root_dir=tmp_path,
+                network="net-id",
+                sandbox_image="pause",
+                host_ip="192.168.1.10",
+                dns=DnsSettings(servers=("10.96.0.10",)),
+                allocatable={},
+            ),
+            docker,  # type: ignore[arg-type]
+            cache,
+            pleg,
+            ImageManager(docker, events),  # type: ignore[arg-type]
+            NoProbes(),  # type: ignore[arg-type]
+            StatusManager(api),
+            events,
+        )
+        pod = pod_with_cluster_dns()
+        pod["spec"]["restartPolicy"] = "Never"
+        await asyncio.wait_for(syncer.sync(pod), 5)  # returns with the inspect pending
+        [early] = cache.pod("u1").all()
+        docker.release.set()
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if woken:
+                break
+        [late] = cache.pod("u1").all()
+        await api.aclose()
+        return early, late
+
+    early, late = asyncio.run(scenario())
+    assert early.running and early.solo and early.name == "app" and early.ip == ""
+    assert late.ip == "10.244.0.9"
+    assert woken == [{"u1"}]
