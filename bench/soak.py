@@ -62,8 +62,7 @@ def pod(name: str) -> dict:
 
 
 def deployment(name: str) -> dict:
-    template = pod(name)
-    template["metadata"] = {"labels": {"soak": name}}
+    template = {"metadata": {"labels": {"soak": name}}, "spec": pod(name)["spec"]}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

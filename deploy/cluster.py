@@ -519,6 +519,23 @@ def _print_up(cluster: LocalCluster, record: dict[str, dict]) -> None:
     print("  docker build -t my-image:v1 examples/web && .venv/bin/minikctl apply -f examples/")
 
 
+def _warn_without_live_restore() -> None:
+    """Without Docker's live-restore a dockerd restart kills every pod's container;
+    minik does not reconfigure a shared engine itself (deploy/setup.sh does, as root)."""
+    import docker
+
+    try:
+        enabled = docker.from_env(timeout=5).info().get("LiveRestoreEnabled")
+    except Exception:
+        return
+    if not enabled:
+        print(
+            "note: Docker's live-restore is off, so a dockerd restart stops every pod's "
+            'container; enable it with "live-restore": true in /etc/docker/daemon.json '
+            "(deploy/setup.sh does) and `kill -HUP $(pidof dockerd)` (a reload)"
+        )
+
+
 def _status(cluster: LocalCluster) -> int:
     """One line per component (state, restarts, last exit), and the last log lines of
     any that is crash-looping; 0 only when everything runs and the apiserver is ready."""
@@ -639,6 +656,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.merge_kubeconfig:
                 merge_into_kube_config(cluster.kubeconfig, Path("~/.kube/config").expanduser())
             _print_up(cluster, record)
+            _warn_without_live_restore()
         elif args.command == "restart":
             rec = cluster.restart(args.component)
             print(f"{args.component} restarted (pid {rec['pid']})")
