@@ -22,9 +22,14 @@ SLEEPER = [sys.executable, "-c", "import time; print('sleeping', flush=True); ti
 CRASHER = [sys.executable, "-c", "import sys; print('boom: bad config', flush=True); sys.exit(3)"]
 
 
+STARTED: list[processes.Process] = []
+
+
 def start_supervisor(data_dir: Path) -> processes.Process:
     argv = [sys.executable, "-m", "deploy.supervisor", "--data-dir", str(data_dir)]
-    return processes.spawn("supervisor", argv, data_dir / "logs" / "supervisor.log")
+    proc = processes.spawn("supervisor", argv, data_dir / "logs" / "supervisor.log")
+    STARTED.append(proc)
+    return proc
 
 
 def records(data_dir: Path) -> dict[str, dict]:
@@ -41,6 +46,8 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
         ],
     )
     yield tmp_path
+    while STARTED:  # whatever the test got to: no supervisor outlives it
+        STARTED.pop().stop(timeout=20)
     for rec in records(tmp_path).values() if (tmp_path / "pids.json").exists() else []:
         if rec.get("pid"):
             processes.stop_pid(int(rec["pid"]), 5)
