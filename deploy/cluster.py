@@ -78,6 +78,7 @@ class LocalCluster:
         self.token_file = self.data_dir / "tokens.csv"
         self.kubeconfig = self.data_dir / "kubeconfig"
         self.pki = self.data_dir / "pki"
+        self.repaired: list[str] | None = None  # after an `up` that repaired: what it started
 
     # ---- records -----------------------------------------------------------
 
@@ -125,11 +126,15 @@ class LocalCluster:
         a live supervisor starts its dead components now; with none, a new supervisor
         adopts the components still running and starts only the dead ones."""
         options = options or UpOptions()
-        if self.supervisor_pid() is not None:
-            self._control("repair")
-            return self._wait_up(self._spec_nodes(), options.node_prefix, repairing=True)
-        if self.running() and self.spec_file.exists():
-            self._start_supervisor()
+        self.repaired = None
+        running = self.running()
+        if self.supervisor_pid() is not None or (running and self.spec_file.exists()):
+            self.repaired = [name for name in self.recorded() if name not in running]
+            if self.supervisor_pid() is not None:
+                self._control("repair")
+            else:
+                self.repaired.insert(0, SUPERVISOR)
+                self._start_supervisor()
             return self._wait_up(self._spec_nodes(), options.node_prefix, repairing=True)
         holder = proxy_lock_holder()
         if holder is not None:
@@ -508,6 +513,9 @@ def merge_into_kube_config(kubeconfig: Path, target: Path) -> None:
 
 
 def _print_up(cluster: LocalCluster, record: dict[str, dict]) -> None:
+    if cluster.repaired is not None:
+        started = ", ".join(cluster.repaired) or "nothing (every component was running)"
+        print(f"minik was already up; repaired by starting: {started}")
     print(f"minik is up (data dir {cluster.data_dir})")
     for name, rec in record.items():
         extra = f"  {rec['url']}" if "url" in rec else ""

@@ -241,6 +241,7 @@ def test_minik_up_repairs_a_half_dead_cluster(cluster: Cluster) -> None:
     assert status.returncode == 1 and "supervisor stopped" in status.stdout
     up = cluster.minik("up", "--node-prefix", PREFIX)
     assert up.returncode == 0, up.stderr
+    assert "repaired by starting: supervisor, scheduler, controller" in up.stdout
     after = cluster.records()
     for name in ("etcd", "apiserver", "kubelet-1"):
         assert after[name]["pid"] == records[name]["pid"], f"{name} was restarted"
