@@ -94,6 +94,10 @@ class PrivateDockerd:
                 for entry in client.api.containers(all=True):
                     with contextlib.suppress(docker.errors.APIError):
                         client.api.remove_container(entry["Id"], force=True, v=True)
+                # the kubelet's pod network is a bridge on this host: remove it too
+                for net in client.api.networks(filters={"label": ["io.minik.network"]}):
+                    with contextlib.suppress(docker.errors.APIError):
+                        client.api.remove_network(net["Id"])
         self.stop()
         pid_file = self.root / "x" / "containerd" / "containerd.pid"
         with contextlib.suppress(OSError, ValueError):
