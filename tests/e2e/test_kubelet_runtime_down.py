@@ -71,7 +71,7 @@ class PrivateDockerd:
 
     def answers(self) -> bool:
         try:
-            with docker.DockerClient(base_url=self.url, timeout=2) as client:
+            with contextlib.closing(docker.DockerClient(base_url=self.url, timeout=2)) as client:
                 return bool(client.ping())
         except (docker.errors.DockerException, OSError):
             return False
@@ -85,19 +85,24 @@ class PrivateDockerd:
         return docker.DockerClient(base_url=self.url, timeout=30)
 
     def remove(self) -> None:
-        """Our containers, our engine, its containerd, our files."""
+        """Our containers, our engine, its containerd, our files (each step tried)."""
         if self.process is None and self.starts:
             with contextlib.suppress(Exception):
                 self.start()
-        if self.process is not None:
-            with self.client() as client:
-                for entry in client.api.containers(all=True):
-                    with contextlib.suppress(docker.errors.APIError):
-                        client.api.remove_container(entry["Id"], force=True, v=True)
-                # the kubelet's pod network is a bridge on this host: remove it too
-                for net in client.api.networks(filters={"label": ["io.minik.network"]}):
-                    with contextlib.suppress(docker.errors.APIError):
-                        client.api.remove_network(net["Id"])
+        try:
+            if self.process is not None:
+                with contextlib.closing(self.client()) as client:
+                    for entry in client.api.containers(all=True):
+                        with contextlib.suppress(docker.errors.APIError):
+                            client.api.remove_container(entry["Id"], force=True, v=True)
+                    # the kubelet's pod network is a bridge on this host: remove it too
+                    for net in client.api.networks(filters={"label": ["io.minik.network"]}):
+                        with contextlib.suppress(docker.errors.APIError):
+                            client.api.remove_network(net["Id"])
+        finally:
+            self.finish()
+
+    def finish(self) -> None:
         self.stop()
         pid_file = self.root / "x" / "containerd" / "containerd.pid"
         with contextlib.suppress(OSError, ValueError):
@@ -111,7 +116,7 @@ def dockerd(busybox: str) -> Iterator[PrivateDockerd]:
     try:
         engine.start()
         main = docker.from_env()
-        with engine.client() as client:
+        with contextlib.closing(engine.client()) as client:
             client.api.load_image(main.api.get_image(busybox))
         yield engine
     finally:
@@ -170,7 +175,7 @@ def check_runtime_down(
     # live-restore: a dockerd restart leaves the container running
     dockerd.stop()
     dockerd.start()
-    with dockerd.client() as client:
+    with contextlib.closing(dockerd.client()) as client:
         assert client.api.inspect_container(container)["State"]["Running"]
 
     # the engine gone: NotReady with the runtime named, the kubelet still running
