@@ -310,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stdout,
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # readiness polls are not news
     sup = Supervisor(Path(args.data_dir))
 
     def stop(_sig: int, _frame: object) -> None:
