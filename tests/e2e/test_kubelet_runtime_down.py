@@ -10,6 +10,7 @@ dockerd is shared and never restarted here.
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import shutil
 import subprocess
@@ -107,6 +108,10 @@ class PrivateDockerd:
         pid_file = self.root / "x" / "containerd" / "containerd.pid"
         with contextlib.suppress(OSError, ValueError):
             processes.stop_pid(int(pid_file.read_text().strip()), 10)
+        # dockerd makes its data root a (private) mount point of itself, and leaves it
+        data = self.root / "data"
+        if os.path.ismount(data):
+            subprocess.run(["umount", str(data)], check=False)
         subprocess.run(["rm", "-rf", str(self.root)], check=False)
 
 
