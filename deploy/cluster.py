@@ -15,6 +15,7 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +27,9 @@ from api.clusterdefaults import (
     NODE_CONTAINER_LABEL,
     PROXY_LOCK_FILE,
 )
+from api.humanize import human_duration
 from client.kubeconfig import write_kubeconfig
-from deploy import processes
+from deploy import processes, supervisor
 
 COMPONENT_USERS = [
     ("admin", "system:masters"),
@@ -37,6 +39,7 @@ COMPONENT_USERS = [
     ("kube-proxy", "system:node-proxier"),
 ]
 NODE_PREFIX = "minik-node-"
+SUPERVISOR = "supervisor"
 FIRST_KUBELET_PORT = 10250
 
 
@@ -79,24 +82,32 @@ class LocalCluster:
         self.token_file = self.data_dir / "tokens.csv"
         self.kubeconfig = self.data_dir / "kubeconfig"
         self.pki = self.data_dir / "pki"
+        self.repaired: list[str] | None = None  # after an `up` that repaired: what it started
 
     # ---- records -----------------------------------------------------------
 
     def recorded(self) -> dict[str, dict]:
+        """The components the supervisor records (pids.json), without its own entry."""
         try:
-            return json.loads(self.pid_file.read_text())
+            data = json.loads(self.pid_file.read_text())
         except (OSError, ValueError):
             return {}
+        return {name: rec for name, rec in data.items() if name != SUPERVISOR}
+
+    def supervisor_pid(self) -> int | None:
+        try:
+            rec = json.loads(self.pid_file.read_text()).get(SUPERVISOR) or {}
+        except (OSError, ValueError):
+            return None
+        pid = int(rec.get("pid") or 0)
+        return pid if pid and processes.pid_alive(pid) else None
 
     def running(self) -> dict[str, dict]:
         return {
             name: rec
             for name, rec in self.recorded().items()
-            if processes.pid_alive(int(rec["pid"]))
+            if rec.get("pid") and processes.pid_alive(int(rec["pid"]))
         }
-
-    def _save(self, record: dict[str, dict]) -> None:
-        self.pid_file.write_text(json.dumps(record, indent=2))
 
     def tokens(self) -> dict[str, str]:
         """The tokens of a previous `up` on this data dir, or new ones."""
@@ -110,17 +121,25 @@ class LocalCluster:
                 return out
         return processes.write_token_file(self.token_file, COMPONENT_USERS)
 
-    # ---- up / down ---------------------------------------------------------
+    # ---- up / repair / restart / down --------------------------------------
 
     def up(
         self, etcd_servers: str | None, api_port: int, nodes: int, options: UpOptions | None = None
     ) -> dict[str, dict]:
+        """Start a cluster under a new supervisor, or repair this data dir's cluster:
+        a live supervisor starts its dead components now; with none, a new supervisor
+        adopts the components still running and starts only the dead ones."""
         options = options or UpOptions()
-        if self.running():
-            raise ClusterError(
-                f"a minik cluster already runs from {self.data_dir} "
-                "(`minik status` shows it; `minik down` stops it)"
-            )
+        self.repaired = None
+        running = self.running()
+        if self.supervisor_pid() is not None or (running and self.spec_file.exists()):
+            self.repaired = [name for name in self.recorded() if name not in running]
+            if self.supervisor_pid() is not None:
+                self._control("repair")
+            else:
+                self.repaired.insert(0, SUPERVISOR)
+                self._start_supervisor()
+            return self._wait_up(self._spec_nodes(), options.node_prefix, repairing=True)
         holder = proxy_lock_holder()
         if holder is not None:
             raise ClusterError(
@@ -128,159 +147,130 @@ class LocalCluster:
                 "stop that cluster (or the compose lab) first"
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        tokens = self.tokens()
-        record: dict[str, dict] = {}
-        started: list[processes.Process] = []
-
-        def keep(proc: processes.Process, **extra: object) -> None:
-            started.append(proc)
-            record[proc.name] = {"pid": proc.pid, **extra}
-            self._save(record)
-
+        self.pid_file.unlink(missing_ok=True)
+        table = self.components(etcd_servers, api_port, nodes, options)
+        supervisor.write_spec(self.spec_file, table)
+        self._start_supervisor()
         try:
-            etcd_url = etcd_servers
-            if not etcd_url:
-                client_port = processes.free_port()
-                etcd = processes.start_etcd(
-                    self.data_dir / "etcd",
-                    client_port,
-                    processes.free_port(),
-                    self.logs / "etcd.log",
-                )
-                etcd_url = f"http://127.0.0.1:{client_port}"
-                keep(etcd, url=etcd_url)
-            api = processes.start_apiserver(
-                etcd_url,
-                api_port,
-                self.token_file,
-                self.logs / "apiserver.log",
-                self.pki,
-                extra=options.toleration_flags(),
-            )
-            server = f"https://127.0.0.1:{api_port}"
-            keep(api, url=server)
-            ca = self.pki / "ca.crt"
-            write_kubeconfig(self.kubeconfig, server, tokens["admin"], ca_file=ca)
-            configs = {
-                user: write_kubeconfig(
-                    self.data_dir / "kubeconfigs" / f"{user}.kubeconfig",
-                    server,
-                    tokens[user],
-                    ca_file=ca,
-                )
-                for user, _ in COMPONENT_USERS
-            }
-            for proc in self._start_components(configs, nodes, options):
-                node = proc.name.replace("kubelet-", options.node_prefix)
-                extra: dict[str, object] = {}
-                if proc.name.startswith("kubelet-"):
-                    extra["node"] = node
-                elif proc.name == "ingress":
-                    extra["url"] = f"http://{options.node_ip}:{options.ingress_http_port}"
-                keep(proc, **extra)
-            self._wait_nodes_ready(nodes, started, options.node_prefix)
-            _wait_proxy_serving(next(p for p in started if p.name == "proxy"))
-        except (processes.StartError, ClusterError) as err:
-            for proc in reversed(started):
-                proc.stop()
-            self.pid_file.unlink(missing_ok=True)
-            raise ClusterError(str(err)) from err
-        return record
+            return self._wait_up(nodes, options.node_prefix, repairing=False)
+        except ClusterError:
+            self._stop_supervisor()
+            raise
 
-    def _start_components(
-        self, configs: dict[str, Path], nodes: int, options: UpOptions
-    ) -> list[processes.Process]:
-        py = [sys.executable, "-m"]
-        specs: list[tuple[str, list[str]]] = [
-            ("scheduler", [*py, "scheduler", "--kubeconfig", str(configs["kube-scheduler"])]),
-            (
-                "controller",
-                [
-                    *py,
-                    "controller",
-                    "--kubeconfig",
-                    str(configs["kube-controller-manager"]),
-                    "--node-monitor-grace-period",
-                    f"{options.node_grace_seconds}s",
-                    *options.toleration_flags(),
-                ],
-            ),
-        ]
-        cpus = os.cpu_count() or 1
-        memory_mib = _host_memory_mib() // max(nodes, 1)
-        for i in range(1, nodes + 1):
-            name = options.node_name(i)
-            specs.append(
-                (
-                    f"kubelet-{i}",
-                    [
-                        *py,
-                        "kubelet",
-                        "--kubeconfig",
-                        str(configs["kubelet"]),
-                        "--node-name",
-                        name,
-                        "--root-dir",
-                        str(self.data_dir / "nodes" / name),
-                        "--port",
-                        str(_kubelet_port(i)),
-                        "--cpu",
-                        str(cpus),
-                        "--memory",
-                        f"{memory_mib}Mi",
-                        "--node-ip",
-                        options.node_ip,
-                        "--cluster-dns",
-                        DEFAULT_CLUSTER_DNS,
-                        "--pod-network",
-                        options.pod_network,
-                    ],
+    @property
+    def spec_file(self) -> Path:
+        return self.data_dir / "components.json"
+
+    def _spec_nodes(self) -> int:
+        return sum(1 for c in supervisor.read_spec(self.spec_file) if "node" in c.extra)
+
+    def components(
+        self, etcd_servers: str | None, api_port: int, nodes: int, options: UpOptions
+    ) -> list[supervisor.Component]:
+        """The table of what `minik up` runs, in start order (see COMPONENTS)."""
+        tokens = self.tokens()
+        etcd_url = etcd_servers
+        table: list[supervisor.Component] = []
+        if not etcd_url:
+            client_port = processes.free_port()
+            etcd_url = f"http://127.0.0.1:{client_port}"
+            table.append(
+                supervisor.Component(
+                    "etcd",
+                    processes.etcd_argv(self.data_dir / "etcd", client_port, processes.free_port()),
+                    env=processes.ETCD_ENV,
+                    ready_url=f"{etcd_url}/health",
+                    extra={"url": etcd_url},
                 )
             )
-        specs.append(
-            (
-                "proxy",
-                [
-                    *py,
-                    "proxy",
-                    "--kubeconfig",
-                    str(configs["kube-proxy"]),
-                    "--node-name",
-                    options.node_name(1),
-                    "--bind-address",
-                    options.node_ip,
-                    "--node-ip",
-                    options.node_ip,
-                    "--cluster-dns",
-                    DEFAULT_CLUSTER_DNS,
-                    *(["--upstream-dns", options.upstream_dns] if options.upstream_dns else []),
-                ],
+        server = f"https://127.0.0.1:{api_port}"
+        ca = self.pki / "ca.crt"
+        table.append(
+            supervisor.Component(
+                "apiserver",
+                processes.apiserver_argv(
+                    etcd_url, api_port, self.token_file, self.pki, options.toleration_flags()
+                ),
+                ready_url=f"{server}/readyz",
+                ca_file=str(ca),
+                extra={"url": server},
             )
         )
-        specs.append(
-            (
-                "ingress",
-                [
-                    *py,
-                    "ingress",
-                    "--kubeconfig",
-                    str(configs["kube-proxy"]),
-                    "--node-name",
-                    options.node_name(1),
-                    "--bind-address",
-                    options.node_ip,
-                    "--http-port",
-                    str(options.ingress_http_port),
-                    "--https-port",
-                    str(options.ingress_https_port),
-                ],
+        write_kubeconfig(self.kubeconfig, server, tokens["admin"], ca_file=ca)
+        configs = {
+            user: write_kubeconfig(
+                self.data_dir / "kubeconfigs" / f"{user}.kubeconfig",
+                server,
+                tokens[user],
+                ca_file=ca,
             )
-        )
-        return [processes.spawn(name, argv, self.logs / f"{name}.log") for name, argv in specs]
+            for user, _ in COMPONENT_USERS
+        }
+        context = ComponentContext(self.data_dir, configs, nodes, options)
+        for entry in COMPONENTS:
+            table.extend(entry(context))
+        return table
 
-    def _wait_nodes_ready(
-        self, nodes: int, started: list[processes.Process], prefix: str, timeout: float = 90
-    ) -> None:
+    def _start_supervisor(self) -> None:
+        argv = [sys.executable, "-m", "deploy.supervisor", "--data-dir", str(self.data_dir)]
+        proc = processes.spawn(SUPERVISOR, argv, self.logs / "supervisor.log")
+        deadline = time.monotonic() + 10
+        while self.supervisor_pid() != proc.pid:
+            if not proc.alive() or time.monotonic() > deadline:
+                raise ClusterError(f"the supervisor did not start:\n{proc.log_tail()}")
+            time.sleep(0.05)
+
+    def _stop_supervisor(self, timeout: float = 90) -> None:
+        pid = self.supervisor_pid()
+        if pid is not None:
+            processes.stop_pid(pid, timeout)
+
+    def _control(self, request: str) -> None:
+        control = self.data_dir / "control"
+        control.mkdir(parents=True, exist_ok=True)
+        (control / request).touch()
+
+    def _wait_up(
+        self, nodes: int, prefix: str, repairing: bool, timeout: float = 120
+    ) -> dict[str, dict]:
+        """Every component running, the apiserver ready, the nodes Ready, the proxy
+        serving; a component that keeps failing is reported with its last log lines."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.supervisor_pid() is None:
+                raise ClusterError(f"the supervisor exited; see {self.logs / 'supervisor.log'}")
+            recorded = self.recorded()
+            for name, rec in recorded.items():
+                if not repairing and int(rec.get("restarts") or 0) >= 2:
+                    tail = "\n".join(rec.get("last_log") or [])
+                    raise ClusterError(f"{name} exited with {rec.get('last_exit')}:\n{tail}")
+            if recorded and all(r.get("state") == "running" for r in recorded.values()):
+                break
+            time.sleep(0.2)
+        else:
+            raise ClusterError(f"components did not start within {timeout:.0f}s; see {self.logs}")
+        self._wait_nodes_ready(nodes, prefix, max(1.0, deadline - time.monotonic()))
+        _wait_proxy_serving(self, max(1.0, deadline - time.monotonic()))
+        return self.recorded()
+
+    def restart(self, name: str, timeout: float = 60) -> dict:
+        """Restart one component through the supervisor (a new PID, running)."""
+        recorded = self.recorded()
+        if name not in recorded:
+            raise ClusterError(f"no component {name!r}; components: {', '.join(recorded)}")
+        if self.supervisor_pid() is None:
+            raise ClusterError("the supervisor is not running: `minik up` repairs the cluster")
+        before = recorded[name].get("pid")
+        self._control(f"restart-{name}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rec = self.recorded().get(name) or {}
+            if rec.get("pid") and rec.get("pid") != before and rec.get("state") == "running":
+                return rec
+            time.sleep(0.1)
+        raise ClusterError(f"{name} did not restart within {timeout:.0f}s")
+
+    def _wait_nodes_ready(self, nodes: int, prefix: str, timeout: float = 90) -> None:
         from api.resources import NODES
         from client.kubeconfig import load
         from client.rest import Client
@@ -288,37 +278,160 @@ class LocalCluster:
         deadline = time.monotonic() + timeout
         with Client(load(str(self.kubeconfig))) as api:
             while time.monotonic() < deadline:
-                for proc in started:
-                    if not proc.alive():
-                        raise ClusterError(
-                            f"{proc.name} exited with {proc.popen.returncode}:\n{proc.log_tail()}"
-                        )
-                listed = api.list(NODES)
-                ready = [
-                    n
-                    for n in listed["items"]
-                    if _node_ready(n) and n["metadata"]["name"].startswith(prefix)
-                ]
-                if len(ready) >= nodes:
-                    return
+                with contextlib.suppress(Exception):
+                    listed = api.list(NODES)
+                    ready = [
+                        n
+                        for n in listed["items"]
+                        if _node_ready(n) and n["metadata"]["name"].startswith(prefix)
+                    ]
+                    if len(ready) >= nodes:
+                        return
                 time.sleep(0.5)
         raise ClusterError(f"nodes did not become Ready within {timeout:.0f}s; see {self.logs}")
 
     def down(self) -> list[str]:
-        """Stop what `up` started (by PID), then remove the pods' containers."""
-        stopped = []
+        """Stop the supervisor (which stops every component in reverse order), then
+        anything still recorded as running (by PID), then the pods' containers."""
+        stopped: list[str] = []
         recorded = self.recorded()
+        running_before = set(self.running())
+        self._stop_supervisor()
         for name, rec in reversed(list(recorded.items())):
-            pid = int(rec["pid"])
-            if processes.pid_alive(pid):
+            pid = int(rec.get("pid") or 0)
+            if pid and processes.pid_alive(pid):
                 processes.stop_pid(pid, timeout=40 if name.startswith("kubelet") else 10)
-                stopped.append(name)
+        stopped.extend(name for name in recorded if name in running_before)
         nodes = [rec["node"] for rec in recorded.values() if "node" in rec]
         removed = remove_node_containers(nodes)
         if removed:
             stopped.append(f"{removed} pod container(s)")
         self.pid_file.unlink(missing_ok=True)
         return stopped
+
+
+@dataclass(frozen=True)
+class ComponentContext:
+    """What a COMPONENTS entry needs to describe its processes."""
+
+    data_dir: Path
+    kubeconfigs: dict[str, Path]
+    nodes: int
+    options: UpOptions
+
+
+PY = [sys.executable, "-m"]
+
+
+def _scheduler(ctx: ComponentContext) -> list[supervisor.Component]:
+    argv = [*PY, "scheduler", "--kubeconfig", str(ctx.kubeconfigs["kube-scheduler"])]
+    return [supervisor.Component("scheduler", argv)]
+
+
+def _controller(ctx: ComponentContext) -> list[supervisor.Component]:
+    argv = [
+        *PY,
+        "controller",
+        "--kubeconfig",
+        str(ctx.kubeconfigs["kube-controller-manager"]),
+        "--node-monitor-grace-period",
+        f"{ctx.options.node_grace_seconds}s",
+        *ctx.options.toleration_flags(),
+    ]
+    return [supervisor.Component("controller", argv)]
+
+
+def _kubelets(ctx: ComponentContext) -> list[supervisor.Component]:
+    cpus = os.cpu_count() or 1
+    memory_mib = _host_memory_mib() // max(ctx.nodes, 1)
+    out = []
+    for i in range(1, ctx.nodes + 1):
+        name = ctx.options.node_name(i)
+        argv = [
+            *PY,
+            "kubelet",
+            "--kubeconfig",
+            str(ctx.kubeconfigs["kubelet"]),
+            "--node-name",
+            name,
+            "--root-dir",
+            str(ctx.data_dir / "nodes" / name),
+            "--port",
+            str(_kubelet_port(i)),
+            "--cpu",
+            str(cpus),
+            "--memory",
+            f"{memory_mib}Mi",
+            "--node-ip",
+            ctx.options.node_ip,
+            "--cluster-dns",
+            DEFAULT_CLUSTER_DNS,
+            "--pod-network",
+            ctx.options.pod_network,
+        ]
+        out.append(
+            supervisor.Component(f"kubelet-{i}", argv, stop_timeout=40, extra={"node": name})
+        )
+    return out
+
+
+def _proxy(ctx: ComponentContext) -> list[supervisor.Component]:
+    """Two proxies: one serves, the standby blocks on the host lock and takes over the
+    moment the serving one dies (the supervisor then restarts that one as the standby)."""
+    o = ctx.options
+    argv = [
+        *PY,
+        "proxy",
+        "--kubeconfig",
+        str(ctx.kubeconfigs["kube-proxy"]),
+        "--node-name",
+        o.node_name(1),
+        "--bind-address",
+        o.node_ip,
+        "--node-ip",
+        o.node_ip,
+        "--cluster-dns",
+        DEFAULT_CLUSTER_DNS,
+        *(["--upstream-dns", o.upstream_dns] if o.upstream_dns else []),
+        "--lock-wait",
+        "-1",
+    ]
+    return [
+        # the standby starts once the first serves, so "proxy" starts as the serving one
+        supervisor.Component("proxy", argv, initial_backoff=0.2, ready_pid_file=PROXY_LOCK_FILE),
+        supervisor.Component("proxy-standby", argv, initial_backoff=0.2),
+    ]
+
+
+def _ingress(ctx: ComponentContext) -> list[supervisor.Component]:
+    o = ctx.options
+    argv = [
+        *PY,
+        "ingress",
+        "--kubeconfig",
+        str(ctx.kubeconfigs["kube-proxy"]),
+        "--node-name",
+        o.node_name(1),
+        "--bind-address",
+        o.node_ip,
+        "--http-port",
+        str(o.ingress_http_port),
+        "--https-port",
+        str(o.ingress_https_port),
+    ]
+    url = f"http://{o.node_ip}:{o.ingress_http_port}"
+    return [supervisor.Component("ingress", argv, extra={"url": url})]
+
+
+# What `minik up` supervises after etcd and the apiserver, in start order: one entry
+# per component kind, each giving its processes. Add a component with one line here.
+COMPONENTS: list[Callable[[ComponentContext], list[supervisor.Component]]] = [
+    _scheduler,
+    _controller,
+    _kubelets,
+    _proxy,
+    _ingress,
+]
 
 
 def check_node_prefix(prefix: str) -> None:
@@ -367,13 +480,14 @@ def proxy_lock_holder() -> int | None:
     return None
 
 
-def _wait_proxy_serving(proxy: processes.Process, timeout: float = 20) -> None:
-    """The proxy is up once it holds the host's proxy lock (one proxy per host)."""
+def _wait_proxy_serving(cluster: LocalCluster, timeout: float = 20) -> None:
+    """The proxy is up once one of ours holds the host's proxy lock (one per host)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not proxy.alive():
-            raise ClusterError(f"the proxy exited:\n{proxy.log_tail()}")
-        if proxy_lock_holder() == proxy.pid:
+        ours = {
+            int(rec.get("pid") or 0) for name, rec in cluster.recorded().items() if "proxy" in name
+        }
+        if proxy_lock_holder() in ours:
             return
         time.sleep(0.2)
     raise ClusterError(f"the proxy did not start serving within {timeout:.0f}s")
@@ -424,10 +538,13 @@ def merge_into_kube_config(kubeconfig: Path, target: Path) -> None:
 
 
 def _print_up(cluster: LocalCluster, record: dict[str, dict]) -> None:
+    if cluster.repaired is not None:
+        started = ", ".join(cluster.repaired) or "nothing (every component was running)"
+        print(f"minik was already up; repaired by starting: {started}")
     print(f"minik is up (data dir {cluster.data_dir})")
     for name, rec in record.items():
         extra = f"  {rec['url']}" if "url" in rec else ""
-        print(f"  {name:<11} pid {rec['pid']:<8} log {cluster.logs / (name + '.log')}{extra}")
+        print(f"  {name:<13} pid {rec['pid']:<8} log {cluster.logs / (name + '.log')}{extra}")
     print(f"kubeconfig: {cluster.kubeconfig} (also ~/.minik/kubeconfig)")
     print("next:")
     print("  .venv/bin/minikctl get nodes")
@@ -435,20 +552,62 @@ def _print_up(cluster: LocalCluster, record: dict[str, dict]) -> None:
     print("  docker build -t my-image:v1 examples/web && .venv/bin/minikctl apply -f examples/")
 
 
+def _warn_without_live_restore() -> None:
+    """Without Docker's live-restore a dockerd restart kills every pod's container;
+    minik does not reconfigure a shared engine itself (deploy/setup.sh does, as root)."""
+    import docker
+
+    try:
+        enabled = docker.from_env(timeout=5).info().get("LiveRestoreEnabled")
+    except Exception:
+        return
+    if not enabled:
+        print(
+            "note: Docker's live-restore is off, so a dockerd restart stops every pod's "
+            'container; enable it with "live-restore": true in /etc/docker/daemon.json '
+            "(deploy/setup.sh does) and `kill -HUP $(pidof dockerd)` (a reload)"
+        )
+
+
 def _status(cluster: LocalCluster) -> int:
+    """One line per component (state, restarts, last exit), and the last log lines of
+    any that is crash-looping; 0 only when everything runs and the apiserver is ready."""
     recorded = cluster.recorded()
     if not recorded:
         print(f"no minik cluster recorded in {cluster.data_dir}")
         return 1
+    sup = cluster.supervisor_pid()
+    print(f"supervisor pid {sup} running" if sup else "supervisor stopped (`minik up` repairs)")
     running = cluster.running()
-    healthy = True
+    holder = proxy_lock_holder()
+    healthy = sup is not None
+    now = time.time()
+    print(f"{'NAME':<14} {'PID':<8} {'STATE':<22} {'RESTARTS':<9} {'LAST EXIT':<10} AGE")
+    looping = []
     for name, rec in recorded.items():
-        state = "running" if name in running else "stopped"
+        state = "running" if name in running else str(rec.get("state") or "stopped")
+        if state == "running" and rec.get("state") == "backoff":
+            state = "backoff"
         if name == "apiserver" and name in running:
             ok = processes.http_ok(f"{rec['url']}/readyz", str(cluster.pki / "ca.crt"))
             state += ", ready" if ok else ", not ready"
             healthy &= ok
-        print(f"{name:<11} pid {rec['pid']:<8} {state}")
+        if name.startswith("proxy") and name in running:
+            state += ", serving" if holder == int(rec["pid"]) else ", standby"
+        if state == "backoff" and rec.get("next_start"):
+            state += f" ({max(0.0, rec['next_start'] - now):.0f}s)"
+            looping.append(name)
+        last_exit = rec.get("last_exit")
+        started = rec.get("started_at")
+        age = human_duration(now - started) if started and name in running else "-"
+        print(
+            f"{name:<14} {rec.get('pid') or '-':<8} {state:<22} {rec.get('restarts', 0):<9} "
+            f"{'-' if last_exit is None else last_exit:<10} {age}"
+        )
+    for name in looping:
+        print(f"--- {name}: last log lines ({cluster.logs / (name + '.log')})")
+        for line in recorded[name].get("last_log") or []:
+            print(f"  {line}")
     return 0 if healthy and len(running) == len(recorded) else 1
 
 
@@ -513,6 +672,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     for name in ("down", "status"):
         sub.add_parser(name).add_argument("--data-dir", default=default_dir)
+    restart = sub.add_parser("restart", help="restart one component (see `minik status`)")
+    restart.add_argument("component")
+    restart.add_argument("--data-dir", default=default_dir)
     args = p.parse_args(argv)
     cluster = LocalCluster(Path(args.data_dir))
     try:
@@ -539,6 +701,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.merge_kubeconfig:
                 merge_into_kube_config(cluster.kubeconfig, Path("~/.kube/config").expanduser())
             _print_up(cluster, record)
+            _warn_without_live_restore()
+        elif args.command == "restart":
+            rec = cluster.restart(args.component)
+            print(f"{args.component} restarted (pid {rec['pid']})")
         elif args.command == "down":
             stopped = cluster.down()
             print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))

@@ -112,16 +112,15 @@ def spawn(name: str, argv: list[str], log_path: Path, env: dict[str, str] | None
     return Process(name, popen, log_path)
 
 
-def start_etcd(
-    data_dir: Path,
-    client_port: int,
-    peer_port: int,
-    log_path: Path,
-    quota_bytes: int = 2 * 1024**3,
-) -> Process:
+ETCD_ENV = {"ETCD_UNSUPPORTED_ARCH": os.uname().machine}
+
+
+def etcd_argv(
+    data_dir: Path, client_port: int, peer_port: int, quota_bytes: int = 2 * 1024**3
+) -> list[str]:
     client_url = f"http://127.0.0.1:{client_port}"
     peer_url = f"http://127.0.0.1:{peer_port}"
-    argv = [
+    return [
         etcd_binary(),
         "--name",
         "minik",
@@ -142,7 +141,18 @@ def start_etcd(
         "--log-level",
         "warn",
     ]
-    proc = spawn("etcd", argv, log_path, env={"ETCD_UNSUPPORTED_ARCH": os.uname().machine})
+
+
+def start_etcd(
+    data_dir: Path,
+    client_port: int,
+    peer_port: int,
+    log_path: Path,
+    quota_bytes: int = 2 * 1024**3,
+) -> Process:
+    client_url = f"http://127.0.0.1:{client_port}"
+    argv = etcd_argv(data_dir, client_port, peer_port, quota_bytes)
+    proc = spawn("etcd", argv, log_path, env=ETCD_ENV)
     wait_for(lambda: http_ok(f"{client_url}/health"), 30, proc, "etcd")
     return proc
 
@@ -158,8 +168,25 @@ def start_apiserver(
 ) -> Process:
     """The apiserver over HTTPS with a serving certificate from the CA in `pki_dir`
     (kubectl sends tokens only over TLS). Ready when /readyz answers."""
+    argv = apiserver_argv(etcd_url, port, token_file, pki_dir, extra, bind)
+    proc = spawn("apiserver", argv, log_path)
+    host = "127.0.0.1" if bind in ("0.0.0.0", "::") else bind
+    url = f"https://{host}:{port}/readyz"
+    ca = pki_dir / "ca.crt"
+    wait_for(lambda: http_ok(url, str(ca)), 30, proc, "apiserver")
+    return proc
+
+
+def apiserver_argv(
+    etcd_url: str,
+    port: int,
+    token_file: Path,
+    pki_dir: Path,
+    extra: list[str] | None = None,
+    bind: str = "127.0.0.1",
+) -> list[str]:
     files = ensure_serving_cert(pki_dir, () if bind in ("0.0.0.0", "::") else (bind,))
-    argv = [
+    return [
         sys.executable,
         "-m",
         "apiserver",
@@ -177,11 +204,6 @@ def start_apiserver(
         str(files.key),
         *(extra or []),
     ]
-    proc = spawn("apiserver", argv, log_path)
-    host = "127.0.0.1" if bind in ("0.0.0.0", "::") else bind
-    url = f"https://{host}:{port}/readyz"
-    wait_for(lambda: http_ok(url, str(files.ca_cert)), 30, proc, "apiserver")
-    return proc
 
 
 def wait_for(check, timeout: float, proc: Process | None, what: str) -> None:

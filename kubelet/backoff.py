@@ -85,6 +85,10 @@ class Backoff:
     def reset(self, key: Hashable) -> None:
         self._entries.pop(key, None)
 
+    def clear(self) -> None:
+        """Forget every failure (the runtime came back: earlier failures say nothing)."""
+        self._entries.clear()
+
     def forget_prefix(self, prefix: str) -> None:
         """Drop every key that is a tuple starting with `prefix` (a pod's uid)."""
         for key in [k for k in self._entries if isinstance(k, tuple) and k and k[0] == prefix]:

@@ -39,6 +39,7 @@ class KubeletConfig:
     cluster_dns: tuple[str, ...] = ()
     cluster_domain: str = "cluster.local"
     node_labels: dict[str, str] = field(default_factory=dict)
+    runtime_endpoint: str | None = None  # the Docker engine's socket (default: DOCKER_HOST)
     verbosity: int = 0  # -v, as klog's (componentbase.logs)
 
 
@@ -115,6 +116,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--cluster-domain", default="cluster.local")
     p.add_argument("--node-labels", type=_labels, default={}, help="k=v,... added to the Node")
+    p.add_argument(
+        "--container-runtime-endpoint",
+        metavar="URL",
+        help="the Docker engine to run pods in, e.g. unix:///run/docker.sock "
+        "(default: DOCKER_HOST, else Docker's default socket)",
+    )
     add_verbosity_flag(p)
     return p
 
@@ -144,5 +151,6 @@ def parse_args(argv: list[str] | None = None) -> KubeletConfig:
         cluster_dns=tuple(s.strip() for s in args.cluster_dns.split(",") if s.strip()),
         cluster_domain=args.cluster_domain,
         node_labels=args.node_labels,
+        runtime_endpoint=args.container_runtime_endpoint,
         verbosity=args.verbosity,
     )

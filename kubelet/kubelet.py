@@ -38,7 +38,7 @@ from kubelet.podsync import PodSyncer, SyncSettings
 from kubelet.podworkers import PodWorkers
 from kubelet.prober.manager import ProbeManager
 from kubelet.prober.runner import ProbeRunner
-from kubelet.runtime import DockerRuntime
+from kubelet.runtime import DockerRuntime, RuntimeFailure
 from kubelet.server import KubeletServer, TokenReviewer
 from kubelet.serviceenv import service_env
 from kubelet.statusmanager import StatusManager
@@ -53,7 +53,7 @@ class Kubelet:
     def __init__(self, config: KubeletConfig) -> None:
         self.config = config
         self.api = AsyncClient(load_kubeconfig(config.kubeconfig), user_agent="minik-kubelet")
-        self.runtime = DockerRuntime()
+        self.runtime = DockerRuntime(endpoint=config.runtime_endpoint)
         self.cache = RuntimeCache()
         self.ready = asyncio.Event()
         self.status = StatusManager(self.api)
@@ -61,7 +61,12 @@ class Kubelet:
             EventRecorder(self.api, "kubelet", host=config.node_name), busy=self.status.busy
         )
         self.pleg = Pleg(
-            self.runtime, self.cache, config.node_name, config.pod_network, self._containers_changed
+            self.runtime,
+            self.cache,
+            config.node_name,
+            config.pod_network,
+            self._containers_changed,
+            on_recovered=self._runtime_recovered,
         )
         self.probe_runner = ProbeRunner(self.runtime)
         self.probes = ProbeManager(self.probe_runner, self.events, self._probe_changed)
@@ -110,6 +115,7 @@ class Kubelet:
                 on_delete=lambda obj, kind=kind: self._config_changed(kind, obj),
             )
         self.agent: NodeAgent | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self.server: KubeletServer | None = None
 
     # ---- wiring callbacks -------------------------------------------------------
@@ -157,7 +163,7 @@ class Kubelet:
     async def _prepare(self) -> None:
         c = self.config
         c.root_dir.mkdir(parents=True, exist_ok=True)
-        version = await self.runtime.version()
+        version = await self._wait_for_runtime()
         network_id = await self.runtime.ensure_network(
             c.pod_network,
             {dockerlabels.NETWORK: c.pod_network, "io.minik.managed": "true"},
@@ -186,10 +192,38 @@ class Kubelet:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
+    async def _wait_for_runtime(self) -> str:
+        """Docker's version, waiting (with back-off) while the engine does not answer."""
+        delay = 0.5
+        while True:
+            try:
+                return await self.runtime.version()
+            except RuntimeFailure as err:
+                log.warning("container runtime is down: %s; retrying in %.0fs", err, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
     def _node_readiness(self) -> tuple[bool, str]:
-        if self.pleg.healthy():
-            return True, ""
-        return False, f"container runtime is down: {self.pleg.last_error or 'not relisted yet'}"
+        why = self.pleg.runtime_down()
+        return (not why), why
+
+    def _runtime_recovered(self) -> None:
+        """Docker answers again: failures while it was away were not the pods' fault,
+        so image-pull and restart back-offs start over, every pod is synced, and the
+        node's Ready condition is reported now rather than at the next check."""
+        self.syncer.backoff.clear()
+        self.images.backoff.clear()
+        for pod in self.informer.list():
+            self.workers.wake((pod.get("metadata") or {}).get("uid", ""))
+        if self.agent is not None:
+            task = asyncio.get_running_loop().create_task(self._report_now())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _report_now(self) -> None:
+        if self.agent is not None:
+            with contextlib.suppress(Exception):
+                await self.agent.report()
 
     async def run(self, stop: asyncio.Event) -> None:
         c = self.config

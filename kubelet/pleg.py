@@ -103,8 +103,10 @@ class Pleg:
         network: str,
         on_change: Callable[[set[str]], None],
         period: float = RELIST_PERIOD,
+        on_recovered: Callable[[], None] | None = None,
     ) -> None:
         self.runtime = runtime
+        self.on_recovered = on_recovered  # the runtime answers again after failing
         self.cache = cache
         self.node = node
         self.network = network
@@ -146,8 +148,27 @@ class Pleg:
                 changed.add(record.pod_uid)
         self.cache.forget_dropped(began, listed)
         self.last_relist = time.monotonic()
-        self.last_error = ""
+        if self.last_error:
+            log.info("container runtime is back (it failed: %s)", self.last_error)
+            self.last_error = ""
+            if self.on_recovered is not None:
+                self.on_recovered()
         return changed
+
+    def runtime_down(self) -> str:
+        """Why the node is not Ready because of its runtime, or "" (kubelet's
+        runtime-status check: the last relist failed, or none succeeded for 3 min)."""
+        if self.last_error:
+            return f"container runtime is down: {self.last_error}"
+        if self.last_relist is None:
+            return "container runtime is down: not relisted yet"
+        if not self.healthy():
+            ago = time.monotonic() - self.last_relist
+            return (
+                f"PLEG is not healthy: pleg was last seen active {ago:.0f}s ago; "
+                f"threshold is {UNHEALTHY_AFTER:.0f}s"
+            )
+        return ""
 
     async def refresh(self, container_ids: Iterable[str]) -> set[str]:
         """Re-inspect some containers now (after acting on them)."""
@@ -205,18 +226,23 @@ class Pleg:
         """Relist now rather than at the next period."""
         self._poked.set()
 
+    async def relist_once(self) -> None:
+        """A relist whose failure is recorded (the node's runtime condition), not raised."""
+        try:
+            changed = await self.relist()
+            if changed:
+                self.on_change(changed)
+        except RuntimeFailure as err:
+            self.last_error = str(err)
+            log.warning("relist failed: %s", err)
+        except Exception as err:
+            self.last_error = str(err) or type(err).__name__
+            log.exception("relist failed")
+
     async def run(self) -> None:
         """Relist forever, waking the pods that changed."""
         while True:
-            try:
-                changed = await self.relist()
-                if changed:
-                    self.on_change(changed)
-            except RuntimeFailure as err:
-                self.last_error = str(err)
-                log.warning("relist failed: %s", err)
-            except Exception:
-                log.exception("relist failed")
+            await self.relist_once()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._poked.wait(), self.period)
             if self._poked.is_set():

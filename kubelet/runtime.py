@@ -79,8 +79,15 @@ def _message(err: Exception) -> str:
 class DockerRuntime:
     """Async facade over one Docker daemon."""
 
-    def __init__(self, max_workers: int = 24, timeout: float = 120.0) -> None:
-        self.client = docker.from_env(timeout=int(timeout), max_pool_size=max_workers + 8)
+    def __init__(
+        self, max_workers: int = 24, timeout: float = 120.0, endpoint: str | None = None
+    ) -> None:
+        if endpoint:  # --container-runtime-endpoint: this engine, not DOCKER_HOST's
+            self.client = docker.DockerClient(
+                base_url=endpoint, timeout=int(timeout), max_pool_size=max_workers + 8
+            )
+        else:
+            self.client = docker.from_env(timeout=int(timeout), max_pool_size=max_workers + 8)
         self.api = self.client.api
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="docker")
         self._exec_pool = ThreadPoolExecutor(8, thread_name_prefix="docker-exec")

@@ -79,6 +79,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--lock-file", default=PROXY_LOCK_FILE, help="held while serving: one proxy per host"
     )
+    p.add_argument(
+        "--lock-wait",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to wait for the lock; negative: forever (a standby that takes "
+        "over the moment the serving proxy exits)",
+    )
     add_verbosity_flag(p)
     return p.parse_args(argv)
 
@@ -114,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging("proxy", args.verbosity)
     try:
-        lock = hostinfo.host_lock(args.lock_file)
+        lock = hostinfo.host_lock(args.lock_file, args.lock_wait)
     except hostinfo.AlreadyRunning as err:
         log.error("%s", err)
         return 1

@@ -70,11 +70,13 @@ class AlreadyRunning(Exception):
 
 def host_lock(path: str, wait_seconds: float = 10.0) -> IO[str]:
     """Hold an exclusive lock for the life of the process; a restarted proxy waits a
-    little for its predecessor to exit."""
+    little for its predecessor to exit, a standby (wait_seconds < 0) waits forever."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+")  # noqa: SIM115 - held until exit
+    if wait_seconds < 0:  # a standby: block until the serving proxy exits, then take over
+        fcntl.flock(handle, fcntl.LOCK_EX)
     deadline = time.monotonic() + wait_seconds
-    while True:
+    while wait_seconds >= 0:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             break

@@ -413,7 +413,7 @@ def create_workloads(c: Cluster) -> None:
 
 def our_proxy_serves_dns(data_dir: Path) -> bool:
     """This cluster's proxy runs, holds the host's proxy lock and answers DNS."""
-    pid = int(json.loads((data_dir / "pids.json").read_text())["proxy"]["pid"])
+    pid = int(json.loads((data_dir / "pids.json").read_text())["proxy"]["pid"])  # serves first
     log = data_dir / "logs" / "proxy.log"
     holder = Path(PROXY_LOCK).read_text().strip() if Path(PROXY_LOCK).exists() else ""
     if not processes.pid_alive(pid):

@@ -34,3 +34,26 @@ def test_up_refuses_a_bad_prefix_before_starting_anything(
     err = capsys.readouterr().err
     assert err.startswith("minik: --node-prefix 'Bad_'") and err.count("\n") == 1
     assert not data_dir.exists()
+
+
+def test_the_component_table_starts_the_apiserver_first_and_two_proxies(tmp_path: Path) -> None:
+    from deploy.cluster import LocalCluster
+
+    cluster = LocalCluster(tmp_path)
+    table = cluster.components("http://127.0.0.1:2379", 16443, 2, UpOptions(node_prefix="t-"))
+    names = [c.name for c in table]
+    assert names == [
+        "apiserver",
+        "scheduler",
+        "controller",
+        "kubelet-1",
+        "kubelet-2",
+        "proxy",
+        "proxy-standby",
+        "ingress",
+    ]
+    assert table[0].ready_url == "https://127.0.0.1:16443/readyz"
+    assert [c.extra.get("node") for c in table[3:5]] == ["t-1", "t-2"]
+    proxy, standby = table[5:]
+    assert proxy.argv == standby.argv and proxy.argv[-2:] == ["--lock-wait", "-1"]
+    assert proxy.ready_pid_file and not standby.ready_pid_file

@@ -81,3 +81,14 @@ def test_forget_and_gc() -> None:
     clock.now += 601
     backoff.gc()
     assert backoff.delay(("b", "x")) == 0
+
+
+def test_clear_forgets_every_failure() -> None:
+    from kubelet.backoff import Backoff
+
+    now = [100.0]
+    backoff = Backoff(clock=lambda: now[0])
+    backoff.next(("uid", "app"), now[0])
+    assert backoff.in_backoff_since_update(("uid", "app"))
+    backoff.clear()
+    assert not backoff.in_backoff_since_update(("uid", "app"))

@@ -231,3 +231,44 @@ def test_a_container_known_running_ends_as_its_die_event_says() -> None:
     assert woken == {"u"} and relists == 0 and inspects == 0
     assert record is not None and record.exited and record.exit_code == 137
     assert record.finished_at == 1_700_000_000.5
+
+
+def test_a_runtime_that_stops_answering_makes_the_node_not_ready_until_it_returns() -> None:
+    from kubelet.runtime import RuntimeFailure
+
+    class Flaky(FakeRuntime):
+        down = False
+
+        async def list_containers(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+            if self.down:
+                raise RuntimeFailure("Cannot connect to the Docker daemon")
+            return await super().list_containers(filters)
+
+    async def scenario() -> None:
+        runtime = Flaky()
+        recovered: list[bool] = []
+        pleg = Pleg(
+            runtime,  # type: ignore[arg-type]
+            RuntimeCache(),
+            "n1",
+            "minik",
+            on_change=lambda uids: None,
+            on_recovered=lambda: recovered.append(True),
+        )
+        assert pleg.runtime_down() == "container runtime is down: not relisted yet"
+        await pleg.relist_once()
+        assert pleg.runtime_down() == "" and recovered == []
+        runtime.down = True
+        await pleg.relist_once()
+        assert pleg.runtime_down() == (
+            "container runtime is down: Cannot connect to the Docker daemon"
+        )
+        await pleg.relist_once()
+        assert recovered == []
+        runtime.down = False
+        await pleg.relist_once()
+        assert pleg.runtime_down() == "" and recovered == [True]
+        await pleg.relist_once()
+        assert recovered == [True]  # once per outage
+
+    asyncio.run(scenario())
