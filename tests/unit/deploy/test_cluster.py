@@ -54,6 +54,6 @@ def test_the_component_table_starts_the_apiserver_first_and_two_proxies(tmp_path
     ]
     assert table[0].ready_url == "https://127.0.0.1:16443/readyz"
     assert [c.extra.get("node") for c in table[3:5]] == ["t-1", "t-2"]
-    proxy, standby = table[5:]
+    proxy, standby = table[5:7]
     assert proxy.argv == standby.argv and proxy.argv[-2:] == ["--lock-wait", "-1"]
     assert proxy.ready_pid_file and not standby.ready_pid_file
