@@ -23,6 +23,13 @@ class Resource:
     verbs: tuple[str, ...] = ALL_VERBS
     subresources: tuple[str, ...] = ()  # "status", "scale", "binding", "log"
     cluster_scoped_defaults: tuple[str, ...] = field(default=())
+    # The etcd key segment under /registry/ when it is not the plural (custom
+    # resources: `<group>/<plural>`, so two groups may share a plural).
+    storage: str = ""
+
+    @property
+    def storage_resource(self) -> str:
+        return self.storage or self.plural
 
     @property
     def api_version(self) -> str:
@@ -215,6 +222,17 @@ RESOURCEQUOTAS = Resource(
     subresources=("status",),
 )
 LIMITRANGES = Resource("", "v1", "LimitRange", "limitranges", "limitrange", True, ("limits",))
+CUSTOMRESOURCEDEFINITIONS = Resource(
+    "apiextensions.k8s.io",
+    "v1",
+    "CustomResourceDefinition",
+    "customresourcedefinitions",
+    "customresourcedefinition",
+    False,
+    ("crd", "crds"),
+    ("api-extensions",),
+    subresources=("status",),
+)
 
 RESOURCES: tuple[Resource, ...] = (
     NAMESPACES,
@@ -243,6 +261,7 @@ RESOURCES: tuple[Resource, ...] = (
     PODDISRUPTIONBUDGETS,
     RESOURCEQUOTAS,
     LIMITRANGES,
+    CUSTOMRESOURCEDEFINITIONS,
 )
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

@@ -85,7 +85,9 @@ class NamespaceLifecycle:
                 for res in RESOURCES:
                     if not res.namespaced:
                         continue
-                    items, _ = await self.registry.storage.list(prefix_key(res.plural, name))
+                    items, _ = await self.registry.storage.list(
+                        prefix_key(res.storage_resource, name)
+                    )
                     remaining += len(items)
                     for item in items:
                         if item["metadata"].get("deletionTimestamp") and res.kind != "Pod":

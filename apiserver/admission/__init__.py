@@ -6,6 +6,7 @@ write a `Plugin` subclass in its own module and append it to `default_plugins`."
 from __future__ import annotations
 
 from api import errors
+from apiserver.admission.crdnames import CustomResourceDefinitionNames
 from apiserver.admission.limitranger import LimitRanger
 from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
 from apiserver.admission.priority import Priority
@@ -33,6 +34,7 @@ def default_plugins(
         DefaultStorageClass(storage),
         StorageObjectInUseProtection(storage),
         PersistentVolumeClaimResize(storage),
+        CustomResourceDefinitionNames(storage),
         ResourceQuota(storage),  # last: it charges what every other plugin admitted
     ]
 
