@@ -69,6 +69,7 @@ class ApiServer:
         self.admission.namespaces = self.namespaces
         self.cache = WatchCache(self.storage)
         self.crds = CustomResources(self.storage, self.registry)
+        self.namespaces.extra_resources = self.crds.resources
         self.compactor = Compactor(self.storage, config.etcd_compaction_interval)
         self.users = load_token_file(config.token_auth_file) if config.token_auth_file else None
 
