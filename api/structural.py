@@ -14,6 +14,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+from api import celrules
+
 Obj = dict[str, Any]
 Cause = dict[str, str]
 
@@ -118,20 +120,32 @@ def default(schema: Obj | None, obj: Any) -> None:
 # --- validation ------------------------------------------------------------------------
 
 
-def validate(schema: Obj | None, obj: Obj) -> list[Cause]:
+class _Missing:
+    """No previous value (a create, or a new field): transition rules do not run."""
+
+
+MISSING: Any = _Missing()
+
+
+def validate(schema: Obj | None, obj: Obj, old: Obj | None = None) -> list[Cause]:
     """Causes for every value the schema refuses (the root's apiVersion, kind and
-    metadata are the generic store's business)."""
+    metadata are the generic store's business). With `old`, CEL transition rules
+    (`oldSelf`) run too."""
     if not schema:
         return []
     causes: list[Cause] = []
-    root = {
-        k: v
-        for k, v in obj.items()
-        if k not in _META_FIELDS or k in (schema.get("properties") or {})
-    }
-    if isinstance(root.get("metadata"), dict):
-        root.pop("metadata")  # metadata is validated as ObjectMeta
-    _validate(schema, root, "", causes)
+
+    def root_of(o: Obj) -> Obj:
+        root = {
+            k: v
+            for k, v in o.items()
+            if k not in _META_FIELDS or k in (schema.get("properties") or {})
+        }
+        if isinstance(root.get("metadata"), dict):
+            root.pop("metadata")  # metadata is validated as ObjectMeta
+        return root
+
+    _validate(schema, root_of(obj), "", causes, MISSING if old is None else root_of(old))
     return causes
 
 
@@ -203,7 +217,7 @@ def _parses_base64(v: str) -> bool:
     return True
 
 
-def _validate(schema: Obj, value: Any, path: str, causes: list[Cause]) -> None:
+def _validate(schema: Obj, value: Any, path: str, causes: list[Cause], old: Any = MISSING) -> None:
     if value is None:
         if not schema.get("nullable"):
             want = schema.get("type") or "object"
@@ -242,8 +256,10 @@ def _validate(schema: Obj, value: Any, path: str, causes: list[Cause]) -> None:
     elif isinstance(value, list):
         _validate_array(schema, value, path, causes)
     elif isinstance(value, dict):
-        _validate_object(schema, value, path, causes)
+        _validate_object(schema, value, path, causes, old)
     _validate_combinators(schema, value, path, causes)
+    if rules := schema.get(celrules.RULES):
+        causes += celrules.check(rules, value, path, old, old is not MISSING)
 
 
 def _json_type(value: Any) -> str:
@@ -354,7 +370,9 @@ def _validate_array(schema: Obj, value: list, path: str, causes: list[Cause]) ->
             seen_keys.append(key)
 
 
-def _validate_object(schema: Obj, value: Obj, path: str, causes: list[Cause]) -> None:
+def _validate_object(
+    schema: Obj, value: Obj, path: str, causes: list[Cause], old: Any = MISSING
+) -> None:
     for key in schema.get("required") or []:
         if key not in value:
             causes.append(
@@ -391,7 +409,8 @@ def _validate_object(schema: Obj, value: Obj, path: str, causes: list[Cause]) ->
         if sub is None and isinstance(additional, dict):
             sub = additional
         if isinstance(sub, dict):
-            _validate(sub, item, _join(path, key), causes)
+            old_item = old.get(key, MISSING) if isinstance(old, dict) else MISSING
+            _validate(sub, item, _join(path, key), causes, old_item)
 
 
 def _validate_combinators(schema: Obj, value: Any, path: str, causes: list[Cause]) -> None:
@@ -549,6 +568,21 @@ def _structural(schema: Obj, path: str, causes: list[Cause], root: bool = False)
                 "x-kubernetes-embedded-resource is true",
             }
         )
+    for i, rule in enumerate(schema.get(celrules.RULES) or []):
+        text = str(rule.get("rule", "")) if isinstance(rule, dict) else ""
+        where = f"{path}.{celrules.RULES}[{i}].rule"
+        if not text:
+            causes.append(
+                {"field": where, "reason": "FieldValueRequired", "message": "Required value"}
+            )
+        elif (problem := celrules.compile_error(text)) is not None:
+            causes.append(
+                {
+                    "field": where,
+                    "reason": "FieldValueInvalid",
+                    "message": f"Invalid value: {json.dumps(text)}: compilation failed: {problem}",
+                }
+            )
     if "default" in schema and root:
         causes.append(_forbidden(f"{path}.default", "must not be set at the root"))
     for key, sub in (schema.get("properties") or {}).items():

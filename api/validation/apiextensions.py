@@ -204,5 +204,5 @@ def validate_custom_object(schema: Any, obj: dict, old: dict | None) -> list[Cau
     causes = validate_metadata("", obj, lbl.dns1123_subdomain_errors)
     if old is not None:
         causes += validate_metadata_update(obj, old)
-    causes += structural.validate(schema, obj)
+    causes += structural.validate(schema, obj, old)
     return causes

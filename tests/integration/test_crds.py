@@ -29,6 +29,12 @@ def widget_crd(group: str, scope: str = "Namespaced") -> dict:
             "spec": {
                 "type": "object",
                 "required": ["image"],
+                "x-kubernetes-validations": [
+                    {
+                        "rule": "!has(self.tags) || size(self.tags) <= 2",
+                        "message": "two tags at most",
+                    }
+                ],
                 "properties": {
                     "image": {"type": "string", "minLength": 1},
                     "replicas": {"type": "integer", "minimum": 0, "maximum": 10, "default": 1},
@@ -266,6 +272,15 @@ def test_schema_pruning_and_validation(http: httpx.Client, group: str, crd: dict
     )
     assert causes["spec.color"] == 'Unsupported value: "green": supported values: "red", "blue"'
     assert "spec.port" in causes and "spec.image" in causes and "spec.tags[1]" in causes
+    r = http.post(base, json=widget("t", group, tags=["a", "b", "c"]))  # a CEL rule
+    assert r.status_code == 422, r.text
+    assert r.json()["details"]["causes"] == [
+        {
+            "field": "spec",
+            "reason": "FieldValueInvalid",
+            "message": 'Invalid value: "object": two tags at most',
+        }
+    ]
     r = http.post(base, json={**widget("s", group), "spec": {"replicas": "two"}})
     assert r.status_code == 422
     causes = {c["field"]: c["message"] for c in r.json()["details"]["causes"]}

@@ -166,3 +166,57 @@ def test_structural_errors():
     }
     root = structural.structural_errors({"properties": {}}, "s")
     assert root[0]["message"] == "Required value: must not be empty at the root"
+
+
+CEL_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "spec": {
+            "type": "object",
+            "x-kubernetes-validations": [
+                {"rule": "self.min <= self.max", "message": "min must not exceed max"},
+                {"rule": "self.max <= oldSelf.max", "fieldPath": ".max"},
+            ],
+            "properties": {
+                "min": {"type": "integer"},
+                "max": {"type": "integer"},
+                "name": {
+                    "type": "string",
+                    "x-kubernetes-validations": [{"rule": "self.startsWith('w-')"}],
+                },
+            },
+        }
+    },
+}
+
+
+def test_cel_rules():
+    ok = obj(min=1, max=2, name="w-a")
+    assert structural.validate(CEL_SCHEMA, ok) == []
+    causes = {
+        c["field"]: c["message"]
+        for c in structural.validate(CEL_SCHEMA, obj(min=3, max=2, name="x"))
+    }
+    assert causes == {
+        "spec": 'Invalid value: "object": min must not exceed max',
+        "spec.name": "Invalid value: \"string\": failed rule: self.startsWith('w-')",
+    }
+    # the transition rule runs on updates only
+    grown = structural.validate(CEL_SCHEMA, obj(min=1, max=5, name="w-a"), ok)
+    assert grown == [
+        {
+            "field": "spec.max",
+            "reason": "FieldValueInvalid",
+            "message": 'Invalid value: "object": failed rule: self.max <= oldSelf.max',
+        }
+    ]
+
+
+def test_cel_rules_must_compile():
+    bad = {"type": "object", "x-kubernetes-validations": [{"rule": "self.a <"}, {"message": "m"}]}
+    causes = structural.structural_errors(bad, "s")
+    assert [c["field"] for c in causes] == [
+        "s.x-kubernetes-validations[0].rule",
+        "s.x-kubernetes-validations[1].rule",
+    ]
+    assert "compilation failed" in causes[0]["message"]
