@@ -351,6 +351,10 @@ async def dispatch(
             return codec.json_response(as_table([obj], None))
         return codec.json_response(obj)
     if verb == "create":
+        if server.crds.terminating(res):
+            raise errors.method_not_allowed(
+                "create not allowed while custom resource definition is terminating"
+            )
         opts = write_options(params)
         obj = await registry.create(info, await read_body(server, request), opts)
         _learn(server, res, obj, opts)

@@ -62,6 +62,13 @@ class CustomResources:
     def find(self, group: str, version: str, plural: str) -> CustomResource | None:
         return self._served.get((group, version, plural))
 
+    def terminating(self, resource: Resource) -> bool:
+        """Whether the resource's CRD is being deleted (its objects are going)."""
+        if not isinstance(resource, CustomResource):
+            return False
+        crd = self._crds.get(resource.crd_name)
+        return bool(crd and crd["metadata"].get("deletionTimestamp"))
+
     def storage_resource(self, resource: Resource) -> CustomResource | None:
         """The storage version's resource of a served custom resource."""
         if not isinstance(resource, CustomResource):

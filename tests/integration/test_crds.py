@@ -374,8 +374,31 @@ def test_delete_crd_deletes_objects(http: httpx.Client, group: str, crd: dict, n
     base = f"/apis/{group}/v1/namespaces/{namespace}/widgets"
     for name in ("d1", "d2"):
         assert http.post(base, json=widget(name, group)).status_code == 201
+    r = http.patch(  # an object with a finalizer holds the CRD's deletion up
+        f"{base}/d1",
+        content=json.dumps({"metadata": {"finalizers": ["example.com/hold"]}}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert r.status_code == 200
     r = http.delete(f"{CRDS}/widgets.{group}")
     assert r.status_code == 200
+    assert r.json()["metadata"]["deletionTimestamp"]
+
+    def refused() -> bool:
+        return http.post(base, json=widget("d3", group)).status_code == 405
+
+    eventually(refused, timeout=5)
+
+    def cleaning() -> bool:
+        held = http.get(f"{base}/d1").json()["metadata"].get("deletionTimestamp")
+        return bool(held) and http.get(f"{base}/d2").status_code == 404
+
+    eventually(cleaning, timeout=5)
+    http.patch(
+        f"{base}/d1",
+        content=json.dumps({"metadata": {"finalizers": None}}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
 
     def gone() -> bool:
         assert http.get(f"{CRDS}/widgets.{group}").status_code == 404
@@ -386,3 +409,31 @@ def test_delete_crd_deletes_objects(http: httpx.Client, group: str, crd: dict, n
     # created again, the kind starts empty: its objects went with the old CRD
     assert http.post(CRDS, json=widget_crd(group)).status_code == 201
     assert http.get(base).json()["items"] == []
+
+
+@pytest.fixture
+def second_apiserver(etcd) -> Iterator:
+    """Another apiserver process on the same etcd: it learns CRDs by its own watch."""
+    from deploy.controlplane import make_workdir, remove_workdir, start_apiserver
+
+    workdir = make_workdir("minik-apiserver-b-")
+    server = start_apiserver(etcd, workdir)
+    yield server
+    server.stop()
+    remove_workdir(workdir)
+
+
+def test_another_apiserver_learns_crds_within_a_second(
+    http: httpx.Client, second_apiserver, group: str, namespace: str
+):
+    with second_apiserver.http() as other:
+        assert http.post(CRDS, json=widget_crd(group)).status_code == 201
+        started = time.monotonic()
+        eventually(lambda: other.get(f"/apis/{group}/v1").status_code == 200, timeout=5)
+        assert time.monotonic() - started < 1.0
+        base = f"/apis/{group}/v1/namespaces/{namespace}/widgets"
+        assert other.post(base, json=widget("b", group)).status_code == 201
+        assert http.get(f"{base}/b").json()["metadata"]["name"] == "b"
+        assert other.delete(f"{CRDS}/widgets.{group}").status_code == 200
+        eventually(lambda: http.get(f"/apis/{group}/v1").status_code == 404, timeout=10)
+        assert http.get(base).status_code == 404
