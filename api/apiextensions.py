@@ -31,6 +31,7 @@ class CustomResource(Resource):
     schema: Any = field(default=None, compare=False, hash=False)
     printer_columns: tuple[Obj, ...] = field(default=(), compare=False, hash=False)
     scale: Any = field(default=None, compare=False, hash=False)  # the scale subresource
+    selectable: tuple[str, ...] = field(default=(), compare=False, hash=False)  # ".spec.x"
 
     @property
     def storage_api_version(self) -> str:
@@ -86,6 +87,11 @@ def resources_for(crd: Obj) -> list[CustomResource]:
                 schema=(v.get("schema") or {}).get("openAPIV3Schema"),
                 printer_columns=tuple(v.get("additionalPrinterColumns") or ()),
                 scale=subs.get("scale"),
+                selectable=tuple(
+                    str(f.get("jsonPath", ""))
+                    for f in v.get("selectableFields") or []
+                    if isinstance(f, dict)
+                ),
             )
         )
     return out

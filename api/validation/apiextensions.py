@@ -14,6 +14,7 @@ from api.validation.field import (
     as_dict,
     as_list,
     as_str,
+    cause,
     duplicate,
     forbidden,
     invalid,
@@ -134,6 +135,26 @@ def _versions(spec: dict) -> list[Cause]:
         else:
             causes += structural.structural_errors(schema, f"{path}.schema.openAPIV3Schema")
         causes += _subresources(as_dict(v.get("subresources")), f"{path}.subresources")
+        fields = as_list(v.get("selectableFields"))
+        if len(fields) > 8:
+            causes.append(
+                cause(
+                    "FieldValueTooMany",
+                    f"{path}.selectableFields",
+                    f"Too many: {len(fields)}: must have at most 8 items",
+                )
+            )
+        for j, sel in enumerate(fields):
+            json_path = as_str(as_dict(sel).get("jsonPath"))
+            where = f"{path}.selectableFields[{j}].jsonPath"
+            if not json_path:
+                causes.append(required(where))
+            elif not json_path.startswith(".") or "[" in json_path:
+                causes.append(
+                    invalid(
+                        where, json_path, "must be a simple path to a field, such as .spec.color"
+                    )
+                )
         for j, col in enumerate(as_list(v.get("additionalPrinterColumns"))):
             causes += _printer_column(as_dict(col), f"{path}.additionalPrinterColumns[{j}]")
     return causes

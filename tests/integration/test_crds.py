@@ -66,6 +66,7 @@ def widget_crd(group: str, scope: str = "Namespaced") -> dict:
     ]
     version = {
         "served": True,
+        "selectableFields": [{"jsonPath": ".spec.color"}],
         "schema": {"openAPIV3Schema": schema},
         "subresources": {
             "status": {},
@@ -201,6 +202,10 @@ def test_rest_verbs(http: httpx.Client, group: str, crd: dict, namespace: str):
     assert [i["metadata"]["name"] for i in only_b] == ["b"]
     only_a = http.get(base, params={"fieldSelector": "metadata.name=a"}).json()["items"]
     assert [i["metadata"]["name"] for i in only_a] == ["a"]
+    red = http.get(base, params={"fieldSelector": "spec.color=red"}).json()["items"]
+    assert [i["metadata"]["name"] for i in red] == ["a"]
+    r = http.get(base, params={"fieldSelector": "spec.image=nginx"})
+    assert r.status_code == 400 and "field label not supported" in r.json()["message"]
     everywhere = http.get(f"/apis/{group}/v1/widgets").json()["items"]
     assert {i["metadata"]["namespace"] for i in everywhere} == {namespace}
     # update, merge / strategic (a merge for custom kinds) / json patches
