@@ -31,6 +31,8 @@ def crd(kubectl: Kubectl, http: httpx.Client) -> Iterator[None]:
     kubectl.run("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=10s")
     yield
     http.delete(f"{CRDS}/{CRD_NAME}")
+    # gone before the next test applies it again (its objects go first)
+    eventually(lambda: http.get(f"{CRDS}/{CRD_NAME}").status_code == 404, timeout=30)
 
 
 @pytest.fixture
@@ -112,3 +114,50 @@ def test_example_manifests_parse():
     website = yaml.safe_load((EXAMPLE / "website.yaml").read_text())
     assert crd["metadata"]["name"] == CRD_NAME
     assert website["apiVersion"] == f"{crd['spec']['group']}/v1"
+
+
+def test_website_in_kopf(
+    apiserver: ApiServer, crd: None, kubectl: Kubectl, http: httpx.Client, namespace: str, tmp_path
+):
+    log = tmp_path / "kopf.log"
+    argv = [
+        sys.executable,
+        "-m",
+        "kopf",
+        "run",
+        "--standalone",
+        "-n",
+        namespace,
+        str(EXAMPLE / "website_kopf.py"),
+    ]
+    env = {**__import__("os").environ, "KUBECONFIG": str(apiserver.kubeconfig)}
+    proc = processes.spawn("website-kopf", argv, log, env=env)
+    try:
+        kubectl.run("apply", "-n", namespace, "-f", str(EXAMPLE / "website.yaml"))
+        base = f"/apis/example.minik.dev/v1/namespaces/{namespace}/websites/hello"
+
+        def reconciled() -> bool:
+            conditions = (http.get(base).json().get("status") or {}).get("conditions") or []
+            return any(c["type"] == "Reconciled" for c in conditions)
+
+        eventually(reconciled, timeout=30, message=f"kopf's status; its log: {log}")
+        uid = http.get(base).json()["metadata"]["uid"]
+        d = http.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/hello").json()
+        assert d["metadata"]["ownerReferences"][0]["uid"] == uid
+        assert d["spec"]["replicas"] == 2
+        s = http.get(f"/api/v1/namespaces/{namespace}/services/hello").json()
+        assert s["spec"]["ports"][0]["targetPort"] == 8080
+        kubectl.run("patch", "website", "hello", "-n", namespace, "--type=merge", "-p",
+                    '{"spec":{"replicas":4}}')  # fmt: skip
+        eventually(
+            lambda: (
+                http.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/hello").json()["spec"][
+                    "replicas"
+                ]
+                == 4
+            ),
+            timeout=30,
+            message=f"kopf's update; its log: {log}",
+        )
+    finally:
+        proc.stop()
