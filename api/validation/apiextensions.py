@@ -217,6 +217,16 @@ def validate_crd_update(new: dict, old: dict) -> list[Cause]:
     for key in ("group", "scope"):
         if ns.get(key) != os_.get(key):
             causes.append(invalid(f"spec.{key}", ns.get(key), IMMUTABLE))
+    # Objects may still be stored in every version ever used for storage.
+    versions = {as_str(as_dict(v).get("name")) for v in as_list(ns.get("versions"))}
+    stored = as_list(as_dict(old.get("status")).get("storedVersions"))
+    for i, version in enumerate(stored):
+        if as_str(version) not in versions:
+            causes.append(
+                invalid(
+                    f"status.storedVersions[{i}]", as_str(version), "must appear in spec.versions"
+                )
+            )
     return causes
 
 

@@ -100,6 +100,11 @@ def test_crd_validation():
     changed["spec"]["scope"] = "Cluster"
     fields = {c["field"] for c in validate("CustomResourceDefinition", changed, CRD)}
     assert "spec.scope" in fields
+    stored = {**CRD, "status": {"storedVersions": ["v1beta1", "v1"]}}
+    dropped = copy.deepcopy(CRD)
+    dropped["spec"]["versions"] = [dropped["spec"]["versions"][0]]
+    fields = {c["field"] for c in validate("CustomResourceDefinition", dropped, stored)}
+    assert fields == {"status.storedVersions[0]"}
 
 
 def test_jsonpath_subset():
