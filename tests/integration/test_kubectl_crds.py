@@ -169,6 +169,11 @@ def test_kubectl_custom_kind(kubectl: Kubectl, kind: dict[str, str], namespace: 
     kubectl.run(
         "wait", k["singular"], "one", *ns, "--for=jsonpath={.spec.replicas}=4", "--timeout=10s"
     )
-    kubectl.run("delete", k["singular"], "one", "two", *ns)
+    with kubectl.stream("get", k["plural"], *ns, "-w") as watching:
+        watching.wait_for(lambda line: line.startswith("one "))
+        kubectl.run("apply", *ns, "-f", "-", input=gizmo_yaml(k, "four", "redis"))
+        line = watching.wait_for(lambda line: line.startswith("four "))
+        assert line.split()[:3] == ["four", "redis", "1"]
+    kubectl.run("delete", k["singular"], "one", "two", "four", *ns)
     assert kubectl.run("get", k["plural"], *ns, "-o", "name").stdout == ""
     kubectl.run("delete", "crd", f"{k['plural']}.{k['group']}", "--timeout=20s")
