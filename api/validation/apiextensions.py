@@ -48,6 +48,15 @@ def validate_crd(crd: dict) -> list[Cause]:
         causes.append(required("spec.scope"))
     elif scope not in ("Cluster", "Namespaced"):
         causes.append(not_supported("spec.scope", scope, ("Cluster", "Namespaced")))
+    if spec.get("preserveUnknownFields"):
+        causes.append(
+            invalid(
+                "spec.preserveUnknownFields",
+                True,
+                "cannot set to true, set x-kubernetes-preserve-unknown-fields to true in "
+                "spec.versions[*].schema instead",
+            )
+        )
     causes += _names(names, "spec.names")
     causes += _versions(spec)
     conversion = as_dict(spec.get("conversion"))

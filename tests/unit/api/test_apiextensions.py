@@ -91,11 +91,13 @@ def test_crd_validation():
     bad["spec"]["scope"] = "Galaxy"
     bad["spec"]["names"]["plural"] = "Widgets"
     bad["spec"]["versions"][0]["subresources"]["scale"]["specReplicasPath"] = ".status.x"
+    bad["spec"]["preserveUnknownFields"] = True
     fields = {c["field"]: c["message"] for c in validate("CustomResourceDefinition", bad)}
     assert "must have exactly one version marked as storage version" in fields["spec.versions"]
     assert fields["spec.scope"].startswith('Unsupported value: "Galaxy"')
     assert "spec.names.plural" in fields and "metadata.name" in fields
     assert "spec.versions[0].subresources.scale.specReplicasPath" in fields
+    assert "spec.preserveUnknownFields" in fields
     changed = copy.deepcopy(CRD)
     changed["spec"]["scope"] = "Cluster"
     fields = {c["field"] for c in validate("CustomResourceDefinition", changed, CRD)}
