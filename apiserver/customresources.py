@@ -189,6 +189,8 @@ class CustomResources:
                 return
             if CLEANUP_FINALIZER not in (crd["metadata"].get("finalizers") or []):
                 return
+            if not apiextensions.is_condition_true(crd, apiextensions.TERMINATING):
+                crd = await self._mark_terminating(crd) or crd
             storage_res = next(
                 (r for r in apiextensions.resources_for(crd) if r.version == r.storage_version),
                 None,
@@ -209,6 +211,26 @@ class CustomResources:
                     continue
                 return
             await asyncio.sleep(1.0)
+
+    async def _mark_terminating(self, crd: dict) -> dict | None:
+        """The Terminating condition Kubernetes shows while the objects go."""
+        status = copy.deepcopy(crd.get("status") or {})
+        apiextensions.set_condition(
+            status,
+            apiextensions.condition(
+                apiextensions.TERMINATING,
+                "True",
+                "InstanceDeletionInProgress",
+                "CustomResource deletion is in progress",
+            ),
+        )
+        info = RequestInfo(CUSTOMRESOURCEDEFINITIONS, None, crd["metadata"]["name"], "status")
+        try:
+            return await self.registry.write_update(
+                info, {**crd, "status": status}, crd, None, WriteOptions()
+            )
+        except (errors.NotFound, errors.Conflict):
+            return None
 
     async def _delete_objects(self, res: CustomResource) -> int:
         items, _ = await self.storage.list(prefix_key(res.storage_resource))

@@ -399,6 +399,10 @@ def test_delete_crd_deletes_objects(http: httpx.Client, group: str, crd: dict, n
         return bool(held) and http.get(f"{base}/d2").status_code == 404
 
     eventually(cleaning, timeout=5)
+    conditions = http.get(f"{CRDS}/widgets.{group}").json()["status"]["conditions"]
+    assert {c["type"]: c["reason"] for c in conditions}["Terminating"] == (
+        "InstanceDeletionInProgress"
+    )
     http.patch(
         f"{base}/d1",
         content=json.dumps({"metadata": {"finalizers": None}}),
