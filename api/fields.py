@@ -82,6 +82,11 @@ _OPERATORS = ("!=", "==", "=")  # longest first, as Kubernetes' splitTerm tries 
 def selectable_fields(resource: Resource | str) -> dict[str, Getter]:
     """Every field a resource (a Resource, or its plural / kind / short name) may be
     selected by."""
+    from api.apiextensions import CustomResource
+
+    if isinstance(resource, CustomResource):  # metadata, and the CRD's selectableFields
+        paths = [p.lstrip(".") for p in resource.selectable if p.startswith(".")]
+        return {**_COMMON, **{p: _path(*p.split(".")) for p in paths}}
     plural = _plural(resource)
     return {**_COMMON, **_BY_RESOURCE.get(plural, {})}
 

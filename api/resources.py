@@ -23,6 +23,13 @@ class Resource:
     verbs: tuple[str, ...] = ALL_VERBS
     subresources: tuple[str, ...] = ()  # "status", "scale", "binding", "log"
     cluster_scoped_defaults: tuple[str, ...] = field(default=())
+    # The etcd key segment under /registry/ when it is not the plural (custom
+    # resources: `<group>/<plural>`, so two groups may share a plural).
+    storage: str = ""
+
+    @property
+    def storage_resource(self) -> str:
+        return self.storage or self.plural
 
     @property
     def api_version(self) -> str:
@@ -238,6 +245,17 @@ INGRESSES = Resource(
 INGRESSCLASSES = Resource(
     "networking.k8s.io", "v1", "IngressClass", "ingressclasses", "ingressclass", False
 )
+CUSTOMRESOURCEDEFINITIONS = Resource(
+    "apiextensions.k8s.io",
+    "v1",
+    "CustomResourceDefinition",
+    "customresourcedefinitions",
+    "customresourcedefinition",
+    False,
+    ("crd", "crds"),
+    ("api-extensions",),
+    subresources=("status",),
+)
 
 RESOURCES: tuple[Resource, ...] = (
     NAMESPACES,
@@ -268,6 +286,7 @@ RESOURCES: tuple[Resource, ...] = (
     LIMITRANGES,
     INGRESSES,
     INGRESSCLASSES,
+    CUSTOMRESOURCEDEFINITIONS,
 )
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

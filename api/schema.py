@@ -49,7 +49,19 @@ QUANTITY_FIELDS = frozenset(
 # (definition, property) holding free-form JSON (the generator marks any `object` as
 # int-or-string, which is right for IntOrString fields only).
 FREE_FORM_FIELDS = frozenset(
-    {("V1ManagedFieldsEntry", "fieldsV1"), ("V1ControllerRevision", "data")}
+    {
+        ("V1ManagedFieldsEntry", "fieldsV1"),
+        ("V1ControllerRevision", "data"),
+        # a CRD's schema: JSON values and schema-or-bool / schema-or-array unions
+        ("V1CustomResourceSubresources", "status"),
+        ("V1JSONSchemaProps", "additionalItems"),
+        ("V1JSONSchemaProps", "additionalProperties"),
+        ("V1JSONSchemaProps", "default"),
+        ("V1JSONSchemaProps", "dependencies"),
+        ("V1JSONSchemaProps", "enum"),
+        ("V1JSONSchemaProps", "example"),
+        ("V1JSONSchemaProps", "items"),
+    }
 )
 
 

@@ -18,7 +18,8 @@ from starlette.websockets import WebSocket
 
 from api import conversion as conversions
 from api import errors, remotecommand
-from api.resources import Resource
+from api.apiextensions import CustomResource
+from api.resources import CUSTOMRESOURCEDEFINITIONS, Resource
 from apiserver import codec, discovery, eviction, health, subresources, tables, watch, wsproxy
 from apiserver.admission import Admission
 from apiserver.allocator import Allocator
@@ -26,6 +27,7 @@ from apiserver.auth import bearer_token, is_public, load_token_file
 from apiserver.compactor import Compactor
 from apiserver.config import Config
 from apiserver.conversion import ConvertingRegistry
+from apiserver.customresources import CustomResources
 from apiserver.namespaces import NamespaceLifecycle
 from apiserver.openapi.routes import router as openapi_router
 from apiserver.options import (
@@ -66,6 +68,8 @@ class ApiServer:
         self.namespaces = NamespaceLifecycle(self.registry)
         self.admission.namespaces = self.namespaces
         self.cache = WatchCache(self.storage)
+        self.crds = CustomResources(self.storage, self.registry)
+        self.namespaces.extra_resources = self.crds.resources
         self.compactor = Compactor(self.storage, config.etcd_compaction_interval)
         self.users = load_token_file(config.token_auth_file) if config.token_auth_file else None
 
@@ -74,11 +78,14 @@ class ApiServer:
         await self.namespaces.bootstrap()
         await ensure_kubernetes_service(self.registry, self.config, self.allocator.kubernetes_ip)
         await ensure_system_priority_classes(self.registry)
+        self.crds.start()
+        await self.crds.ready()
         self.compactor.start()
         await ensure_default_ingress_class(self.registry)
 
     async def stop(self) -> None:
         await self.compactor.stop()
+        await self.crds.stop()
         await self.namespaces.stop()
         await self.admission.stop()
         await self.cache.stop()
@@ -130,7 +137,7 @@ def create_app(config: Config) -> FastAPI:
     async def core_versions(request: Request) -> Response:
         if discovery.wants_aggregated(request.headers.get("accept", "")):
             return codec.json_response(
-                discovery.aggregated_discovery(core=True),
+                discovery.aggregated_discovery(core=True, extra=server.crds.resources()),
                 content_type=discovery.AGGREGATED_CONTENT_TYPE,
             )
         return codec.json_response(discovery.api_versions())
@@ -139,10 +146,10 @@ def create_app(config: Config) -> FastAPI:
     async def groups(request: Request) -> Response:
         if discovery.wants_aggregated(request.headers.get("accept", "")):
             return codec.json_response(
-                discovery.aggregated_discovery(core=False),
+                discovery.aggregated_discovery(core=False, extra=server.crds.resources()),
                 content_type=discovery.AGGREGATED_CONTENT_TYPE,
             )
-        return codec.json_response(discovery.api_group_list())
+        return codec.json_response(discovery.api_group_list(server.crds.resources()))
 
     @app.get("/api/v1")
     async def core_resources() -> Response:
@@ -150,7 +157,7 @@ def create_app(config: Config) -> FastAPI:
 
     @app.get("/apis/{group}")
     async def group_info(group: str) -> Response:
-        found = discovery.api_group(group)
+        found = discovery.api_group(group, server.crds.resources())
         if found is None:
             return codec.error_response(
                 errors.ApiError(404, "the server could not find the requested resource")
@@ -159,7 +166,7 @@ def create_app(config: Config) -> FastAPI:
 
     @app.get("/apis/{group}/{version}")
     async def group_resources(group: str, version: str) -> Response:
-        found = discovery.api_resource_list(group, version)
+        found = discovery.api_resource_list(group, version, server.crds.resources())
         if not found.get("resources"):
             return codec.error_response(
                 errors.ApiError(404, "the server could not find the requested resource")
@@ -239,7 +246,7 @@ async def handle(
 ) -> Response:
     warnings: list[str] = []
     try:
-        info = resolve(group, version, rest.split("/"))
+        info = resolve(group, version, rest.split("/"), server.crds.find)
         return await dispatch(server, request, info, warnings)
     except errors.ApiError as err:
         return codec.error_response(err, warnings)
@@ -304,6 +311,8 @@ async def dispatch(
     registry: Registry | ConvertingRegistry = server.registry
     stored_res: Resource = res
     served: Callable[[dict], dict] = _same
+    if isinstance(res, CustomResource):
+        served = lambda o: {**o, "apiVersion": res.api_version}  # noqa: E731
     list_opts: Callable[[Resource, dict[str, str]], ListOptions] = ListOptions.parse
     if conversion is not None:
         converting = ConvertingRegistry(server.registry, conversion)
@@ -353,12 +362,18 @@ async def dispatch(
             return codec.json_response(as_table([obj], None))
         return codec.json_response(obj)
     if verb == "create":
+        if server.crds.terminating(res):
+            raise errors.method_not_allowed(
+                "create not allowed while custom resource definition is terminating"
+            )
         opts = write_options(params)
         obj = await registry.create(info, await read_body(server, request), opts)
+        _learn(server, res, obj, opts)
         return codec.json_response(obj, 201, opts.warnings + warnings)
     if verb == "update":
         opts = write_options(params)
         obj = await registry.update(info, await read_body(server, request), opts)
+        _learn(server, res, obj, opts)
         return codec.json_response(obj, 200, opts.warnings + warnings)
     if verb == "patch":
         opts = write_options(params)
@@ -366,6 +381,7 @@ async def dispatch(
         if patch_type == "apply" and not opts.field_manager:
             raise errors.bad_request("PATCH, application/apply-patch+yaml requires fieldManager")
         obj, created = await registry.patch(info, patch_type, doc, opts)
+        _learn(server, res, obj, opts)
         return codec.json_response(obj, 201 if created else 200, opts.warnings + warnings)
     if verb == "delete":
         dopts = DeleteOptions.parse(params, await read_body(server, request))
@@ -380,6 +396,13 @@ async def dispatch(
 
 def _same(obj: dict) -> dict:
     return obj
+
+
+def _learn(server: ApiServer, res: Resource, obj: dict, opts: WriteOptions) -> None:
+    """A CRD this process just wrote is served at once (the watch confirms it later),
+    so a client that creates a CRD and then its objects is not refused in between."""
+    if res == CUSTOMRESOURCEDEFINITIONS and not opts.dry_run:
+        server.crds.learn(obj)
 
 
 def _verb(method: str, info: RequestInfo, params: dict[str, str]) -> str:

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import json
 import platform
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,11 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api import errors
-from api.resources import RESOURCES, Resource, by_group_version, group_versions
+from api.resources import RESOURCES, Resource
+
+# Resources learnt at run time (CustomResourceDefinitions' versions), passed in by the
+# apiserver: each function below serves the static table plus these.
+Extra = Sequence[Resource]
 
 KUBE_MAJOR = "1"
 KUBE_MINOR = "32"
@@ -88,9 +93,26 @@ def api_versions(server_address: str | None = None) -> dict[str, Any]:
     return {"kind": "APIVersions", "versions": versions, "serverAddressByClientCIDRs": cidrs}
 
 
-def _named_groups() -> dict[str, list[str]]:
+def _all(extra: Extra) -> tuple[Resource, ...]:
+    return (*RESOURCES, *extra)
+
+
+def group_versions(extra: Extra = ()) -> list[tuple[str, str]]:
+    """(group, version) pairs in a stable order, core first."""
+    seen: list[tuple[str, str]] = []
+    for r in _all(extra):
+        if (r.group, r.version) not in seen:
+            seen.append((r.group, r.version))
+    return seen
+
+
+def by_group_version(group: str, version: str, extra: Extra = ()) -> list[Resource]:
+    return [r for r in _all(extra) if r.group == group and r.version == version]
+
+
+def _named_groups(extra: Extra = ()) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
-    for group, version in group_versions():
+    for group, version in group_versions(extra):
         if group:
             groups.setdefault(group, []).append(version)
     return groups
@@ -101,15 +123,15 @@ def _api_group(name: str, versions: list[str]) -> dict[str, Any]:
     return {"name": name, "versions": entries, "preferredVersion": entries[0]}
 
 
-def api_group_list() -> dict[str, Any]:
+def api_group_list(extra: Extra = ()) -> dict[str, Any]:
     """`GET /apis` (legacy): every named group (the core group lives at /api)."""
-    groups = [_api_group(name, vs) for name, vs in _named_groups().items()]
+    groups = [_api_group(name, vs) for name, vs in _named_groups(extra).items()]
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
-def api_group(group: str) -> dict[str, Any] | None:
+def api_group(group: str, extra: Extra = ()) -> dict[str, Any] | None:
     """`GET /apis/<group>`; None for a group minik does not serve (a 404)."""
-    versions = _named_groups().get(group)
+    versions = _named_groups(extra).get(group)
     if not versions:
         return None
     return {"kind": "APIGroup", "apiVersion": "v1", **_api_group(group, versions)}
@@ -119,10 +141,10 @@ def _subresource(name: str) -> Subresource:
     return SUBRESOURCES.get(name, Subresource(("get",)))
 
 
-def api_resource_list(group: str, version: str) -> dict[str, Any]:
+def api_resource_list(group: str, version: str, extra: Extra = ()) -> dict[str, Any]:
     """`GET /api/v1` or `GET /apis/<group>/<version>` (legacy): APIResourceList. An
     unserved group-version gives an empty `resources` list, which callers answer with 404."""
-    served = by_group_version(group, version)
+    served = by_group_version(group, version, extra)
     entries: list[dict[str, Any]] = []
     for r in served:
         entry: dict[str, Any] = {
@@ -193,10 +215,12 @@ def _resource_discovery(r: Resource) -> dict[str, Any]:
     return entry
 
 
-def aggregated_discovery(core: bool, api_version: str = "apidiscovery.k8s.io/v2") -> dict[str, Any]:
+def aggregated_discovery(
+    core: bool, api_version: str = "apidiscovery.k8s.io/v2", extra: Extra = ()
+) -> dict[str, Any]:
     """`GET /api` (core=True) or `GET /apis` (core=False) as an APIGroupDiscoveryList."""
     groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for r in RESOURCES:
+    for r in _all(extra):
         if (r.group == "") != core:
             continue
         groups.setdefault(r.group, {}).setdefault(r.version, []).append(_resource_discovery(r))

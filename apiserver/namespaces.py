@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from api import errors
-from api.resources import INITIAL_NAMESPACES, NAMESPACES, RESOURCES
+from api.resources import INITIAL_NAMESPACES, NAMESPACES, RESOURCES, Resource
 from api.timefmt import rfc3339
 from apiserver.options import DeleteOptions, WriteOptions
 from apiserver.requestinfo import RequestInfo
@@ -37,6 +38,8 @@ class NamespaceLifecycle:
     def __init__(self, registry: Store) -> None:
         self.registry = registry
         self._tasks: dict[str, asyncio.Task] = {}
+        # The resources learnt at run time (CRDs'), set by the apiserver.
+        self.extra_resources: Callable[[], Sequence[Resource]] = tuple
 
     async def bootstrap(self) -> None:
         for name in INITIAL_NAMESPACES:
@@ -82,10 +85,14 @@ class NamespaceLifecycle:
         while True:
             try:
                 remaining = 0
-                for res in RESOURCES:
-                    if not res.namespaced:
+                seen: set[str] = set()
+                for res in (*RESOURCES, *self.extra_resources()):
+                    if not res.namespaced or res.storage_resource in seen:
                         continue
-                    items, _ = await self.registry.storage.list(prefix_key(res.plural, name))
+                    seen.add(res.storage_resource)
+                    items, _ = await self.registry.storage.list(
+                        prefix_key(res.storage_resource, name)
+                    )
                     remaining += len(items)
                     for item in items:
                         if item["metadata"].get("deletionTimestamp") and res.kind != "Pod":

@@ -10,9 +10,11 @@ import logging
 import time
 from typing import Any
 
-from api import defaults, errors, patch, schema, validation
+from api import defaults, errors, patch, schema, structural, validation
+from api.apiextensions import CustomResource
 from api.resources import Resource
 from api.timefmt import rfc3339
+from api.validation.apiextensions import validate_custom_object
 from apiserver import meta, strategies
 from apiserver.admission import CREATE, UPDATE, Admission, Attributes
 from apiserver.allocator import Allocation, AllocationError
@@ -41,10 +43,12 @@ class Registry:
         obj = await self.storage.get(self.key(info))
         if obj is None:
             raise not_found(info)
-        return obj
+        return _served(info.resource, obj)
 
     async def list(self, info: RequestInfo, opts: ListOptions) -> dict:
-        items, revision = await self.storage.list(prefix_key(info.resource.plural, info.namespace))
+        items, revision = await self.storage.list(
+            prefix_key(info.resource.storage_resource, info.namespace)
+        )
         items = [o for o in items if opts.matches(o)]
         list_meta: dict[str, Any] = {"resourceVersion": str(revision)}
         if opts.continue_token:
@@ -57,6 +61,7 @@ class Registry:
         for o in items:
             o.setdefault("kind", res.kind)
             o.setdefault("apiVersion", res.api_version)
+            _served(res, o)
         return {
             "kind": res.list_kind,
             "apiVersion": res.api_version,
@@ -94,20 +99,20 @@ class Registry:
         md.update(uid=meta.new_uid(), creationTimestamp=rfc3339(), generation=1)
         for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
             md.pop(k, None)
-        strategies.for_kind(res.kind).prepare_create(obj)
-        defaults.apply_defaults(res.kind, obj)
+        strategies.for_resource(res).prepare_create(obj)
+        _apply_defaults(res, obj)
         attributes = Attributes(CREATE, info, obj, None, opts)
         await self.admission.admit(attributes)
         self._validate(res, obj, None)
         if res.namespaced:
             await self.admission.require_namespace(md["namespace"], creating=True)
         await self.admission.validate(attributes)
-        key = object_key(res.plural, md.get("namespace"), md.get("name", ""))
+        key = object_key(res.storage_resource, md.get("namespace"), md.get("name", ""))
         alloc = await self._allocate_create(res, obj, key)
         if opts.dry_run:
             return obj
         try:
-            return await self.storage.create(key, obj, alloc.creates)
+            return _served(res, await self.storage.create(key, _stored(res, obj), alloc.creates))
         except KeyExists:
             if await self.storage.exists(key):
                 raise errors.already_exists(
@@ -166,16 +171,16 @@ class Registry:
             revision = expected if expected is not None else int(old["metadata"]["resourceVersion"])
             try:
                 written = await self.storage.update(
-                    self.key(info), candidate, revision, alloc.creates, alloc.deletes
+                    self.key(info), _stored(res, candidate), revision, alloc.creates, alloc.deletes
                 )
             except RevisionMismatch as err:
                 if expected is not None:
                     raise self._stale(info) from err
-                old = err.current or await self.get(info)
+                old = _served(res, err.current) if err.current else await self.get(info)
                 continue
             except KeyMissing as err:
                 raise not_found(info) from err
-            return await self.finish_if_deleted(info, written)
+            return await self.finish_if_deleted(info, _served(res, written))
         raise errors.conflict(
             res.group_resource, info.name or "", "too many concurrent writes", res.group, res.plural
         )
@@ -194,7 +199,7 @@ class Registry:
 
     def _merge_update(self, info: RequestInfo, new: dict, old: dict) -> dict:
         res = info.resource
-        strategy = strategies.for_kind(res.kind)
+        strategy = strategies.for_resource(res)
         if info.subresource == "status":
             new = strategy.prepare_status_update(new, old)
         elif info.subresource == "ephemeralcontainers":
@@ -216,7 +221,7 @@ class Registry:
             else:
                 md.pop(k, None)
         if info.subresource != "status":
-            defaults.apply_defaults(res.kind, new)
+            _apply_defaults(res, new)
             if meta.spec_part(new) != meta.spec_part(old):
                 md["generation"] = int(old_md.get("generation", 1)) + 1
         md["resourceVersion"] = old_md["resourceVersion"]
@@ -299,7 +304,8 @@ class Registry:
             )
         if not isinstance(doc, dict):
             raise errors.bad_request("patch body must be a JSON object")
-        if patch_type == "merge":
+        if patch_type == "merge" or isinstance(info.resource, CustomResource):
+            # Custom kinds have no patch strategies: a strategic merge is a merge.
             return patch.merge_patch(current, doc)
         return patch.strategic_merge_patch(current, doc, info.resource.kind)
 
@@ -307,7 +313,7 @@ class Registry:
 
     async def delete(self, info: RequestInfo, opts: DeleteOptions) -> dict:
         res = info.resource
-        strategies.for_kind(res.kind).check_delete(info.name or "")
+        strategies.for_resource(res).check_delete(info.name or "")
         for _attempt in range(10):
             obj = await self.get(info)
             md = obj["metadata"]
@@ -354,9 +360,7 @@ class Registry:
             finalizers.append("orphan")
         if res.kind == "Namespace":
             return await self.admission.namespaces.begin_delete(info, obj)
-        grace = strategies.for_kind(res.kind).graceful_delete_seconds(
-            obj, opts.grace_period_seconds
-        )
+        grace = strategies.for_resource(res).graceful_delete_seconds(obj, opts.grace_period_seconds)
         if md.get("deletionTimestamp"):
             # Already terminating: a shorter grace period may speed it up.
             current_grace = md.get("deletionGracePeriodSeconds")
@@ -365,7 +369,9 @@ class Registry:
             if current_grace is not None and grace < current_grace:
                 mmd["deletionGracePeriodSeconds"] = grace
                 mmd["deletionTimestamp"] = rfc3339(time.time() + grace)
-                return await self.storage.update(self.key(info), marked, revision)
+                return _served(
+                    res, await self.storage.update(self.key(info), _stored(res, marked), revision)
+                )
             return obj
         if grace == 0 and not finalizers:
             return await self._delete_now(info, obj, revision)
@@ -374,7 +380,8 @@ class Registry:
             mmd.pop("finalizers")
         mmd["deletionTimestamp"] = rfc3339(time.time() + grace)
         mmd["deletionGracePeriodSeconds"] = grace
-        return await self.storage.update(self.key(info), marked, revision)
+        written = await self.storage.update(self.key(info), _stored(res, marked), revision)
+        return _served(res, written)
 
     async def _delete_now(self, info: RequestInfo, obj: dict, revision: int | None = None) -> dict:
         deletes: list[str] = []
@@ -385,7 +392,7 @@ class Registry:
         deleted = await self.storage.delete(self.key(info), revision, deletes)
         deleted.setdefault("kind", info.resource.kind)
         deleted.setdefault("apiVersion", info.resource.api_version)
-        return deleted
+        return _served(info.resource, deleted)
 
     async def delete_collection(
         self, info: RequestInfo, lopts: ListOptions, dopts: DeleteOptions
@@ -404,7 +411,7 @@ class Registry:
 
     @staticmethod
     def key(info: RequestInfo) -> str:
-        return object_key(info.resource.plural, info.namespace, info.name or "")
+        return object_key(info.resource.storage_resource, info.namespace, info.name or "")
 
     def decode_object(self, info: RequestInfo, body: Any, opts: WriteOptions) -> dict:
         """A request body checked against `info`'s kind and schema (for conversions)."""
@@ -427,7 +434,8 @@ class Registry:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON or YAML object")
         res = info.resource
-        body = schema.drop_nulls(res.api_version, res.kind, body)
+        if not isinstance(res, CustomResource):
+            body = schema.drop_nulls(res.api_version, res.kind, body)
         self._check_body_identity(info, body)
         # Kubernetes names the kind when a request body (not a patch) fails to decode.
         decoding = f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
@@ -466,6 +474,8 @@ class Registry:
         """Unknown fields: 400 under Strict, a warning under Warn; dropped unless Strict
         fails. Fields minik keeps but does not act on are warned about."""
         res = info.resource
+        if isinstance(res, CustomResource):
+            return _check_custom_fields(res, obj, opts, error_prefix)
         obj = schema.drop_nulls(res.api_version, res.kind, obj)
         type_causes = schema.type_errors(res.api_version, res.kind, obj)
         if type_causes:
@@ -487,7 +497,9 @@ class Registry:
     def _validate(
         res: Resource, obj: dict, old: dict | None, subresource: str | None = None
     ) -> None:
-        if subresource == "ephemeralcontainers" and old is not None:
+        if isinstance(res, CustomResource):
+            causes = validate_custom_object(res.schema, obj, old)
+        elif subresource == "ephemeralcontainers" and old is not None:
             causes = validation.validate_ephemeral_write(obj, old)
         else:
             causes = validation.validate(res.kind, obj, old)
@@ -509,6 +521,42 @@ class Registry:
             raise errors.invalid(
                 res.kind, obj["metadata"].get("name", ""), [_alloc_cause(err)]
             ) from err
+
+
+def _served(res: Resource, obj: dict) -> dict:
+    """A custom object read in the version asked for: conversion `None` changes only
+    apiVersion (the stored object carries the storage version)."""
+    if isinstance(res, CustomResource):
+        obj["apiVersion"] = res.api_version
+    return obj
+
+
+def _stored(res: Resource, obj: dict) -> dict:
+    if isinstance(res, CustomResource) and res.version != res.storage_version:
+        return {**obj, "apiVersion": res.storage_api_version}
+    return obj
+
+
+def _apply_defaults(res: Resource, obj: dict) -> None:
+    if isinstance(res, CustomResource):
+        structural.default(res.schema, obj)
+    else:
+        defaults.apply_defaults(res.kind, obj)
+
+
+def _check_custom_fields(
+    res: CustomResource, obj: dict, opts: WriteOptions, error_prefix: str
+) -> dict:
+    """Pruning as kube-apiextensions-apiserver does: fields the schema does not know are
+    dropped (reported under fieldValidation Warn, refused under Strict)."""
+    pruned = copy.deepcopy(obj)
+    unknown = structural.prune(res.schema, pruned)
+    if unknown and opts.field_validation == "Strict":
+        detail = ", ".join(f'unknown field "{p}"' for p in unknown)
+        raise errors.bad_request(f"{error_prefix}strict decoding error: {detail}")
+    if unknown and opts.field_validation == "Warn":
+        opts.warnings += [f'unknown field "{p}"' for p in unknown]
+    return pruned
 
 
 def _alloc_cause(err: AllocationError) -> dict:

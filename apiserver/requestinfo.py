@@ -4,6 +4,7 @@ subresource status)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from api import errors
@@ -22,8 +23,14 @@ class RequestInfo:
         return self.name is None
 
 
-def resolve(group: str, version: str, segments: list[str]) -> RequestInfo:
-    """`segments` is the path after /api/v1 or /apis/<group>/<version>."""
+Finder = Callable[[str, str, str], Resource | None]
+
+
+def resolve(
+    group: str, version: str, segments: list[str], dynamic: Finder | None = None
+) -> RequestInfo:
+    """`segments` is the path after /api/v1 or /apis/<group>/<version>; `dynamic` finds
+    the resources learnt at run time (CustomResourceDefinitions')."""
     parts = [s for s in segments if s]
     namespace: str | None = None
     if len(parts) >= 3 and parts[0] == "namespaces":
@@ -35,6 +42,8 @@ def resolve(group: str, version: str, segments: list[str]) -> RequestInfo:
         raise errors.ApiError(404, "the server could not find the requested resource", "NotFound")
     plural = parts[0]
     resource = find(group, version, plural)
+    if resource is None and dynamic is not None:
+        resource = dynamic(group, version, plural)
     if resource is None:
         raise errors.ApiError(404, "the server could not find the requested resource", "NotFound")
     if namespace is not None and not resource.namespaced:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from api import configdata, defaults, errors
+from api import apiextensions, configdata, defaults, errors
 from api.batch import (
     CONTROLLER_UID_LABEL,
     JOB_NAME_LABEL,
     LEGACY_CONTROLLER_UID_LABEL,
     LEGACY_JOB_NAME_LABEL,
 )
+from api.resources import Resource
 from api.scheduling import SYSTEM_CLUSTER_CRITICAL, SYSTEM_NODE_CRITICAL
 from api.timefmt import rfc3339
 
@@ -35,6 +36,7 @@ STATUS_KINDS = {
     "PodDisruptionBudget",
     "ResourceQuota",
     "Ingress",
+    "CustomResourceDefinition",
 }
 # Kinds whose create keeps the status the client sent (the kubelet registers a node
 # with its status; events and leases have none).
@@ -387,7 +389,53 @@ class ReplicationControllerStrategy(WorkloadStrategy):
         obj["status"] = {"replicas": 0}
 
 
+class CustomResourceDefinitionStrategy(Strategy):
+    """A CRD is accepted at once (minik refuses conflicting names instead of reporting
+    NamesAccepted=False) and carries the cleanup finalizer, so its objects go before it."""
+
+    kind = "CustomResourceDefinition"
+
+    def initial_status(self, obj: dict) -> None:
+        obj["status"] = apiextensions.established_status(obj)
+        finalizers = obj["metadata"].setdefault("finalizers", [])
+        if apiextensions.CLEANUP_FINALIZER not in finalizers:
+            finalizers.append(apiextensions.CLEANUP_FINALIZER)
+
+    def prepare_update(self, new: dict, old: dict) -> None:
+        new["status"] = apiextensions.established_status(new, old.get("status"))
+
+
+class CustomObjectStrategy(Strategy):
+    """Objects of a CRD: with the status subresource, status is written there only."""
+
+    def __init__(self, status_subresource: bool) -> None:
+        self.status_subresource = status_subresource
+
+    def prepare_create(self, obj: dict) -> None:
+        if self.status_subresource:
+            obj.pop("status", None)
+
+    def prepare_update(self, new: dict, old: dict) -> None:
+        if self.status_subresource:
+            if "status" in old:
+                new["status"] = old["status"]
+            else:
+                new.pop("status", None)
+
+
+_CUSTOM = {True: CustomObjectStrategy(True), False: CustomObjectStrategy(False)}
+
+
+def for_resource(resource: Resource) -> Strategy:
+    """The strategy of a resource: custom resources by their subresources, built-in
+    kinds by kind."""
+    if isinstance(resource, apiextensions.CustomResource):
+        return _CUSTOM[resource.status_enabled]
+    return for_kind(resource.kind)
+
+
 _STRATEGIES: dict[str, Strategy] = {
+    "CustomResourceDefinition": CustomResourceDefinitionStrategy(),
     "Pod": PodStrategy(),
     "Namespace": NamespaceStrategy(),
     "Node": NodeStrategy(),

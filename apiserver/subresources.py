@@ -7,8 +7,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from api import errors, patch
+from api import errors, jsonpath, patch
+from api.apiextensions import CustomResource
 from api.labels import from_label_selector, selector_from_set
+from api.resources import Resource
 from api.timefmt import rfc3339
 from apiserver import strategies
 from apiserver.options import WriteOptions
@@ -17,7 +19,9 @@ from apiserver.requestinfo import RequestInfo
 from apiserver.storage import KeyMissing
 
 
-def to_scale(obj: dict) -> dict:
+def to_scale(obj: dict, resource: Resource | None = None) -> dict:
+    if isinstance(resource, CustomResource):
+        return custom_scale(obj, resource)
     md = obj["metadata"]
     raw_selector = (obj.get("spec") or {}).get("selector")
     if obj.get("kind") == "ReplicationController":  # a plain label map
@@ -40,8 +44,39 @@ def to_scale(obj: dict) -> dict:
     }
 
 
+def custom_scale(obj: dict, resource: CustomResource) -> dict:
+    """A custom object's Scale, read at the CRD's specReplicasPath, statusReplicasPath
+    and labelSelectorPath (a selector string there, as Kubernetes expects)."""
+    paths = resource.scale or {}
+    md = obj["metadata"]
+    selector = jsonpath.first(obj, paths.get("labelSelectorPath") or "")
+    status: dict[str, Any] = {
+        "replicas": jsonpath.first(obj, paths.get("statusReplicasPath") or "") or 0
+    }
+    if isinstance(selector, str):
+        status["selector"] = selector
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            k: md[k]
+            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if k in md
+        },
+        "spec": {"replicas": jsonpath.first(obj, paths.get("specReplicasPath") or "") or 0},
+        "status": status,
+    }
+
+
+def _set_replicas(obj: dict, resource: Resource, replicas: int) -> None:
+    if isinstance(resource, CustomResource):
+        jsonpath.set_path(obj, (resource.scale or {}).get("specReplicasPath") or "", replicas)
+    else:
+        obj.setdefault("spec", {})["replicas"] = replicas
+
+
 async def get_scale(registry: Registry, info: RequestInfo) -> dict:
-    return to_scale(await registry.get(_main(info)))
+    return to_scale(await registry.get(_main(info)), info.resource)
 
 
 async def write_scale(
@@ -51,7 +86,7 @@ async def write_scale(
     main = _main(info)
     for _attempt in range(10):
         current = await registry.get(main)
-        scale = to_scale(current)
+        scale = to_scale(current, info.resource)
         if patch_type is None:
             new_scale = body
         elif patch_type == "json":
@@ -88,7 +123,7 @@ async def write_scale(
                 info.resource.plural,
             )
         updated = copy.deepcopy(current)
-        updated.setdefault("spec", {})["replicas"] = replicas
+        _set_replicas(updated, info.resource, replicas)
         try:
             written = await registry.write_update(
                 main, updated, current, int(current["metadata"]["resourceVersion"]), opts
@@ -97,7 +132,7 @@ async def write_scale(
             if patch_type is None and rv:
                 raise
             continue
-        return to_scale(written)
+        return to_scale(written, info.resource)
     raise errors.conflict(
         info.resource.group_resource, info.name or "", "too many concurrent writes"
     )

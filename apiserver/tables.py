@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from api import errors
+from api import errors, jsonpath
+from api.apiextensions import CustomResource
 from api.humanize import age, format_labels, human_duration
 from api.labels import selector_string
 from api.quantity import Quantity
@@ -1267,7 +1268,11 @@ def table_row(
     resource: Resource, obj: Obj, include_object: str = "Metadata", now: float | None = None
 ) -> Obj:
     now = time.time() if now is None else now
-    row: Obj = {"cells": CELLS.get(resource.kind, _default_cells)(obj, now)}
+    if isinstance(resource, CustomResource):
+        cells = custom_cells(resource, obj, now)
+    else:
+        cells = CELLS.get(resource.kind, _default_cells)(obj, now)
+    row: Obj = {"cells": cells}
     if resource.kind == "Pod" and (conditions := _pod_conditions(obj)):
         row["conditions"] = conditions
     row_object = _row_object(resource, obj, include_object)
@@ -1277,7 +1282,64 @@ def table_row(
 
 
 def column_definitions(resource: Resource) -> list[Column]:
+    if isinstance(resource, CustomResource):
+        return custom_columns(resource)
     return [dict(c) for c in COLUMNS.get(resource.kind, DEFAULT_COLUMNS)]
+
+
+# --- custom resources: additionalPrinterColumns ----------------------------------------
+
+_CUSTOM_AGE = {
+    "name": "Age",
+    "type": "date",
+    "jsonPath": ".metadata.creationTimestamp",
+    "description": AGE["description"],
+}
+
+
+def _printer_columns(resource: CustomResource) -> list[Obj]:
+    """A CRD's columns; without any, Kubernetes prints NAME and AGE."""
+    return list(resource.printer_columns) or [_CUSTOM_AGE]
+
+
+def custom_columns(resource: CustomResource) -> list[Column]:
+    columns = [dict(NAME)]
+    for col in _printer_columns(resource):
+        columns.append(
+            {
+                "name": col.get("name", ""),
+                "type": col.get("type", "string"),
+                "format": col.get("format", ""),
+                "description": col.get("description", ""),
+                "priority": int(col.get("priority") or 0),
+            }
+        )
+    return columns
+
+
+def custom_cells(resource: CustomResource, obj: Obj, now: float) -> list[Any]:
+    """Cells at each column's JSONPath, as Kubernetes' CRD table convertor: dates as
+    ages, a missing value as nothing, lists and objects as JSON text."""
+    cells: list[Any] = [(obj.get("metadata") or {}).get("name", "")]
+    for col in _printer_columns(resource):
+        values = jsonpath.find(obj, col.get("jsonPath", ""))
+        if not values:
+            cells.append(None)
+            continue
+        value = values[0]
+        type_ = col.get("type")
+        if type_ == "date" and isinstance(value, str):
+            when = parse_time(value)
+            cells.append(human_duration(now - when) if when is not None else value)
+        elif type_ == "integer" and isinstance(value, int | float) and not isinstance(value, bool):
+            cells.append(int(value))
+        elif type_ in ("integer", "number", "boolean") or isinstance(value, str):
+            cells.append(value)
+        else:
+            import json
+
+            cells.append(json.dumps(value, separators=(",", ":")))
+    return cells
 
 
 def to_table(

@@ -69,12 +69,12 @@ async def stream(
 ) -> AsyncIterator[bytes]:
     res = info.resource
     timeout, bookmarks, start = request.timeout, request.bookmarks, request.start
-    prefix = prefix_key(res.plural, info.namespace)
+    prefix = prefix_key(res.storage_resource, info.namespace)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
 
     if start is None:
-        await cache.start(res.plural)  # so the list below is covered by the live stream
+        await cache.start(res.storage_resource)  # so the list below is covered by the live stream
         items, start = await storage.list(prefix)
         for obj in items:
             if opts.matches(obj):
@@ -84,7 +84,7 @@ async def stream(
 
     async def pump() -> None:
         try:
-            async for item in cache.events(res.plural, start):
+            async for item in cache.events(res.storage_resource, start):
                 queue.put_nowait(item)
         except asyncio.CancelledError:
             raise
@@ -103,7 +103,7 @@ async def stream(
                 item = await asyncio.wait_for(queue.get(), wait)
             except TimeoutError:
                 if bookmarks and loop.time() < deadline:
-                    progress = max(progress, cache.progress(res.plural))
+                    progress = max(progress, cache.progress(res.storage_resource))
                     yield encode(
                         "BOOKMARK",
                         {

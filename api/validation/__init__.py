@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from api import labels as lbl
+from api.validation.apiextensions import validate_crd, validate_crd_update
 from api.validation.apps import (
     validate_controller_revision,
     validate_controller_revision_update,
@@ -155,6 +156,9 @@ RULES: dict[str, KindRules] = {
     "Ingress": KindRules(lbl.dns1123_subdomain_errors, validate_ingress),
     "IngressClass": KindRules(
         lbl.dns1123_subdomain_errors, validate_ingress_class, validate_ingress_class_update
+    ),
+    "CustomResourceDefinition": KindRules(
+        lbl.dns1123_subdomain_errors, validate_crd, validate_crd_update
     ),
 }
 

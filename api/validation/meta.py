@@ -31,7 +31,9 @@ TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024
 
 
 NameCheck = Callable[[str], list[str]]
-_STANDARD_FINALIZERS = frozenset({"kubernetes", "orphan", "foregroundDeletion"})
+_STANDARD_FINALIZERS = frozenset(
+    {"kubernetes", "orphan", "foregroundDeletion", "customresourcecleanup.apiextensions.k8s.io"}
+)
 
 
 def _mask_trailing_dash(name: str) -> str:

@@ -6,6 +6,7 @@ write a `Plugin` subclass in its own module and append it to `default_plugins`."
 from __future__ import annotations
 
 from api import errors
+from apiserver.admission.crdnames import CustomResourceDefinitionNames
 from apiserver.admission.ingressclass import DefaultIngressClass
 from apiserver.admission.limitranger import LimitRanger
 from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
@@ -35,6 +36,7 @@ def default_plugins(
         DefaultIngressClass(storage),
         StorageObjectInUseProtection(storage),
         PersistentVolumeClaimResize(storage),
+        CustomResourceDefinitionNames(storage),
         ResourceQuota(storage),  # last: it charges what every other plugin admitted
     ]
 

@@ -4,6 +4,8 @@ verbs, operation ids, tags and query parameters, as kube-apiserver publishes the
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from api.resources import RESOURCES, Resource, by_group_version
 from apiserver.discovery import SUBRESOURCES
 from apiserver.openapi.schemas import list_name, resource_gvk, root_names
@@ -130,9 +132,12 @@ class Operation:
         self.body_types, self.produces = body_types, produces
 
 
-def _operations(r: Resource) -> dict[str, tuple[list[str], list[Operation]]]:
-    """path -> (path parameter names, operations) for one resource."""
-    definition = root_names()[(r.api_version, r.kind)]
+def _operations(
+    r: Resource, definition: str | None = None
+) -> dict[str, tuple[list[str], list[Operation]]]:
+    """path -> (path parameter names, operations) for one resource (`definition`: its
+    schema's name, for resources outside the generated definitions)."""
+    definition = definition or root_names()[(r.api_version, r.kind)]
     listed = list_name(definition)
     gvk = resource_gvk(r)
     ns_params = ["namespace"] if r.namespaced else []
@@ -332,6 +337,15 @@ def resource_paths(group: str | None, version: str | None) -> Paths:
     paths: Paths = {}
     for r in chosen:
         paths.update(_operations(r))
+    return paths
+
+
+def custom_paths(resources: Sequence[Resource], definition: Callable[[Resource], str]) -> Paths:
+    """The paths of resources learnt at run time (CRDs'), their schemas named by
+    `definition`."""
+    paths: Paths = {}
+    for r in resources:
+        paths.update(_operations(r, definition(r)))
     return paths
 
 

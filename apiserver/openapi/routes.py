@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api import errors
+from apiserver.openapi.custom import CustomOpenAPI
 from apiserver.openapi.v2 import v2_json
 from apiserver.openapi.v2proto import v2_protobuf
 from apiserver.openapi.v3 import v3_document_bytes, v3_hash, v3_root
@@ -43,6 +45,18 @@ def prebuild() -> None:
 router = APIRouter()
 """OpenAPI routes (self-contained: unknown documents answer a 404 Status)."""
 
+_CUSTOM = CustomOpenAPI()
+
+
+def _custom(request: Request) -> tuple[Any, int] | None:
+    """(custom resources, generation) of the apiserver serving this request, when it
+    serves any (an app without a server, as in unit tests, has none)."""
+    server = getattr(request.app.state, "server", None)
+    crds = getattr(server, "crds", None)
+    if crds is None or not crds.resources():
+        return None
+    return crds.resources(), crds.generation
+
 
 def _etag(data: bytes) -> str:
     return '"' + hashlib.sha256(data).hexdigest()[:32].upper() + '"'
@@ -51,23 +65,38 @@ def _etag(data: bytes) -> str:
 @router.get("/openapi/v2")
 def get_openapi_v2(request: Request) -> Response:
     body, content_type = openapi_v2_response(request.headers.get("accept"))
+    if (custom := _custom(request)) is not None:
+        if wants_v2_protobuf(request.headers.get("accept")):
+            body = _CUSTOM.v2_protobuf(*custom)
+        else:
+            body = _CUSTOM.v2_json(*custom)
     return Response(body, media_type=content_type, headers={"ETag": _etag(body)})
 
 
 @router.get("/openapi/v3")
-def get_openapi_v3_root() -> Response:
-    return Response(json.dumps(v3_root()).encode(), media_type="application/json")
+def get_openapi_v3_root(request: Request) -> Response:
+    custom = _custom(request)
+    root = v3_root() if custom is None else _CUSTOM.v3_root(*custom)
+    return Response(json.dumps(root).encode(), media_type="application/json")
 
 
 @router.get("/openapi/v3/{path:path}")
 def get_openapi_v3(path: str, request: Request) -> Response:
     path = path.strip("/")
+    custom = _custom(request)
     try:
-        body = v3_document_bytes(path)
+        try:
+            body = v3_document_bytes(path)
+            digest = v3_hash(path)
+        except errors.ApiError:
+            if custom is None:
+                raise
+            body = _CUSTOM.v3_document_bytes(path, *custom)
+            digest = _CUSTOM.v3_hash(path, *custom)
     except errors.ApiError as err:
         return Response(json.dumps(err.status()).encode(), err.code, media_type="application/json")
     headers = {"ETag": _etag(body)}
-    if request.query_params.get("hash") == v3_hash(path):
+    if request.query_params.get("hash") == digest:
         # The URL names this exact content: clients may cache it for good.
         headers["Cache-Control"] = "public, immutable"
     return Response(body, media_type="application/json", headers=headers)

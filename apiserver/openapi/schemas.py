@@ -166,8 +166,12 @@ def _convert(schema: Any, prefix: str, v3: bool) -> Any:
         return [_convert(s, prefix, v3) for s in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {k: _convert(v, prefix, v3) for k, v in schema.items() if k != "$ref"}
-    if "$ref" in schema:
+    out = {
+        k: _convert_properties(v, prefix, v3) if k == "properties" else _convert(v, prefix, v3)
+        for k, v in schema.items()
+        if k != "$ref" or not isinstance(v, str)
+    }
+    if isinstance(schema.get("$ref"), str):
         ref = prefix + published_name(schema["$ref"])
         out = {"allOf": [{"$ref": ref}], **out} if v3 and out else {"$ref": ref, **out}
     if out.pop("x-kubernetes-int-or-string", False):
@@ -175,6 +179,14 @@ def _convert(schema: Any, prefix: str, v3: bool) -> Any:
         ref = prefix + INT_OR_STRING
         out = {"allOf": [{"$ref": ref}], **out} if v3 and out else {"$ref": ref, **out}
     return out
+
+
+def _convert_properties(props: Any, prefix: str, v3: bool) -> Any:
+    """A `properties` map: its keys are field names (JSONSchemaProps has one called
+    `$ref`), its values schemas."""
+    if not isinstance(props, dict):
+        return props
+    return {k: _convert(v, prefix, v3) for k, v in props.items()}
 
 
 def _synthetic(gvks: dict[str, list[dict[str, str]]]) -> dict[str, Schema]:

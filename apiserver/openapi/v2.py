@@ -9,6 +9,7 @@ from apiserver.discovery import GIT_VERSION
 from apiserver.openapi.operations import (
     PARAM_INFO,
     Operation,
+    Paths,
     path_param,
     resource_paths,
     resource_tag,
@@ -79,8 +80,13 @@ def _v2_operation(op: Operation) -> Schema:
 @cache
 def v2_document() -> Schema:
     """The whole API as one Swagger 2.0 document."""
+    return build_v2(resource_paths(None, None), schemas_v2())
+
+
+def build_v2(resource_paths: Paths, definitions: dict[str, Schema]) -> Schema:
+    """A Swagger 2.0 document of these paths and definitions (published names)."""
     paths: Schema = {}
-    for path, (params, ops) in resource_paths(None, None).items():
+    for path, (params, ops) in resource_paths.items():
         item: Schema = {op.method: _v2_operation(op) for op in ops}
         item["parameters"] = [_v2_parameter(n, "path") for n in params] + [
             _v2_parameter("pretty", "query")
@@ -90,7 +96,7 @@ def v2_document() -> Schema:
         "swagger": "2.0",
         "info": {"title": "Kubernetes", "version": GIT_VERSION},
         "paths": paths,
-        "definitions": dict(sorted(schemas_v2().items())),
+        "definitions": dict(sorted(definitions.items())),
         "securityDefinitions": {
             "BearerToken": {
                 "type": "apiKey",

@@ -91,7 +91,11 @@ _PATH_ITEM_FIELDS = {"get": 2, "put": 3, "post": 4, "delete": 5, "patch": 8}
 @cache
 def v2_protobuf() -> bytes:
     """The v2 document as a gnostic `openapi_v2.Document` message."""
-    doc = v2_document()
+    return encode_v2(v2_document())
+
+
+def encode_v2(doc: Schema) -> bytes:
+    """Any Swagger 2.0 document (the static one, or with custom resources added)."""
     w = Writer().string(1, doc["swagger"])
     w.message(2, Writer().string(1, doc["info"]["title"]).string(2, doc["info"]["version"]))
     paths = Writer()

@@ -14,6 +14,7 @@ from apiserver.discovery import GIT_VERSION
 from apiserver.openapi.operations import (
     PARAM_INFO,
     Operation,
+    Paths,
     path_param,
     resource_paths,
     resource_tag,
@@ -72,8 +73,14 @@ def _v3_operation(op: Operation) -> Schema:
 
 @cache
 def _v3_document(group: str, version: str) -> Schema:
+    return build_v3(resource_paths(group, version))
+
+
+def build_v3(resource_paths: Paths, extra_schemas: dict[str, Schema] | None = None) -> Schema:
+    """The OpenAPI 3 document of these paths; `extra_schemas` (published names) join
+    the generated ones (custom resources' schemas)."""
     paths: Schema = {}
-    for path, (params, ops) in resource_paths(group, version).items():
+    for path, (params, ops) in resource_paths.items():
         item: Schema = {op.method: _v3_operation(op) for op in ops}
         item["parameters"] = [
             {
@@ -93,7 +100,7 @@ def _v3_document(group: str, version: str) -> Schema:
             }
         ]
         paths[path] = item
-    schemas = schemas_v3()
+    schemas = {**schemas_v3(), **(extra_schemas or {})}
     extra = [published_name("V1Status"), published_name("V1DeleteOptions")]
     start = [paths, [{"$ref": V3_PREFIX + name} for name in extra]]
     return {

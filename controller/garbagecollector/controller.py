@@ -18,8 +18,10 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
+from api import apiextensions
 from api.errors import Conflict, NotFound
-from api.resources import RESOURCES, Resource, by_kind
+from api.resources import CUSTOMRESOURCEDEFINITIONS, RESOURCES, Resource
+from client.discovery import find_resource
 from controller.garbagecollector.graph import FOREGROUND, ORPHAN, Graph, GraphNode, WorkItem
 from controller.util.base import Context, Controller
 from controller.util.controllerref import meta, uid_of
@@ -58,6 +60,23 @@ class GarbageCollector(Controller):
                 self._forget,
             )
             self.watched.append(informer)
+        # Objects of custom kinds own and are owned too: watch each CRD's storage
+        # version as it appears (Kubernetes' collector follows discovery likewise).
+        self._custom: set[str] = set()
+        crds = ctx.informers.informer(CUSTOMRESOURCEDEFINITIONS)
+        crds.add_handler(self._crd_seen, lambda _old, new: self._crd_seen(new), lambda _o: None)
+
+    def _crd_seen(self, crd: Obj) -> None:
+        for res in apiextensions.resources_for(crd):
+            if res.version != res.storage_version or res.storage_resource in self._custom:
+                continue
+            self._custom.add(res.storage_resource)
+            informer = self.ctx.informers.informer(res)
+            informer.add_handler(
+                lambda obj, res=res: self._observe(obj, res),
+                lambda _old, new, res=res: self._observe(new, res),
+                self._forget,
+            )
 
     # ---- graph events --------------------------------------------------------
     def _observe(self, obj: Obj, res: Resource) -> None:
@@ -141,7 +160,7 @@ class GarbageCollector(Controller):
         uid = ref["uid"]
         if uid in self._absent:
             return "dangling"
-        res = by_kind(str(ref.get("kind")), str(ref.get("apiVersion")))
+        res = await find_resource(self.api, str(ref.get("apiVersion")), str(ref.get("kind")))
         if res is None:
             log.warning("%s %s/%s: owner kind %s/%s is not served; keeping it",
                         node.res.kind, node.namespace, node.name,

@@ -11,7 +11,7 @@ def resolve_all_refs(doc: dict, prefix: str, schemas: dict) -> int:
         nonlocal count
         if isinstance(node, dict):
             ref = node.get("$ref")
-            if ref is not None:
+            if isinstance(ref, str):  # (a dict: JSONSchemaProps' field named `$ref`)
                 assert ref.startswith(prefix) and ref[len(prefix) :] in schemas, ref
                 count += 1
             for value in node.values():
