@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +40,8 @@ from kubelet.pleg import Pleg, RuntimeCache
 from kubelet.podkiller import PodKiller, grace_seconds, probe_grace
 from kubelet.podstatus import StatusInputs, compute_pod_status, is_terminal
 from kubelet.prober.manager import ProbeManager
-from kubelet.records import ContainerRecord, PodRuntime, from_inspect
-from kubelet.runtime import CreateSpec, DockerRuntime, NameConflict, RuntimeFailure
+from kubelet.records import ContainerRecord, PodRuntime
+from kubelet.runtime import DockerRuntime, NameConflict, RuntimeFailure
 from kubelet.solo import runs_alone
 from kubelet.startlimiter import CONTAINER, SANDBOX, PriorityLimiter
 from kubelet.statusmanager import StatusManager
@@ -109,7 +109,6 @@ class PodSyncer:
         self.limiter = PriorityLimiter(STARTS_IN_FLIGHT)
         self.solo_limiter = PriorityLimiter(SOLO_STARTS_IN_FLIGHT)
         self.killer = PodKiller(runtime, cache, pleg, events)
-        self._background: set[asyncio.Task[None]] = set()
 
     # ---- status -----------------------------------------------------------------
     def compute_status(self, pod: dict[str, Any], runtime: PodRuntime) -> dict[str, Any]:
@@ -421,37 +420,8 @@ class PodSyncer:
         reasons.pop(name, None)
         log.debug("container %s of %s started", name, pod_key(pod))
         self.events.emit(pod, NORMAL, "Started", f"Started container {name}", path)
-        if sandbox is None:
-            self._known_started(create, cid)
-        else:
-            await self.pleg.refresh([cid])
+        await self.pleg.refresh([cid])
         return None
-
-    def _known_started(self, create: CreateSpec, cid: str) -> None:
-        """A sandbox-less container, just started, is cached as running at once (from
-        its own labels) and inspected in the background for its IP. Docker answers
-        the inspect of a container that already ended only after tearing it down
-        (~0.8 s under load): a Job pod's `true` would hold its pod worker that long,
-        and its die event could not be read from the cache."""
-        labels = {"Config": {"Labels": create.labels, "Image": create.image}}
-        state = {"State": {"Status": "running", "Running": True}}
-        record = from_inspect({"Id": cid, **labels, **state}, self.settings.network)
-        if record is not None:
-            self.cache.listed_state[cid] = "running"
-            self.cache.upsert(replace(record, started_at=time.time()))
-        task = asyncio.get_running_loop().create_task(self._refresh_in_background(cid))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _refresh_in_background(self, cid: str) -> None:
-        try:
-            changed = await self.pleg.refresh([cid])
-        except Exception:  # the relist is the safety net
-            log.exception("refreshing %s after its start", cid[:12])
-            self.pleg.poke()
-            return
-        if changed:
-            self.pleg.on_change(changed)
 
     # ---- the end of a pod -------------------------------------------------------
     async def terminate(self, pod: dict[str, Any]) -> None:
