@@ -459,6 +459,13 @@ def _storage_class(obj: dict) -> None:
     _default(obj, "volumeBindingMode", "Immediate", empty=(None, ""))
 
 
+def _apiservice(obj: dict) -> None:
+    """apiregistration/v1 SetDefaults_ServiceReference: port 443."""
+    service = (obj.get("spec") or {}).get("service")
+    if isinstance(service, dict) and service.get("port") is None:
+        service["port"] = 443
+
+
 def _priority_class(obj: dict) -> None:
     """scheduling/v1 SetDefaults_PriorityClass: PreemptLowerPriority. `value` is a
     plain int32 in Kubernetes: absent in JSON, it is stored as 0."""
@@ -507,6 +514,7 @@ _BY_KIND: dict[str, Callable[[dict], None]] = {
     "PersistentVolumeClaim": _persistent_volume_claim,
     "StorageClass": _storage_class,
     "PriorityClass": _priority_class,
+    "APIService": _apiservice,
     "ReplicationController": _replication_controller,
     "LimitRange": _limit_range,
 }

@@ -215,6 +215,17 @@ RESOURCEQUOTAS = Resource(
     subresources=("status",),
 )
 LIMITRANGES = Resource("", "v1", "LimitRange", "limitranges", "limitrange", True, ("limits",))
+# The aggregation layer: group/versions served by another process (apiserver/aggregator.py).
+APISERVICES = Resource(
+    "apiregistration.k8s.io",
+    "v1",
+    "APIService",
+    "apiservices",
+    "apiservice",
+    False,
+    categories=("api-extensions",),
+    subresources=("status",),
+)
 
 RESOURCES: tuple[Resource, ...] = (
     NAMESPACES,
@@ -243,6 +254,7 @@ RESOURCES: tuple[Resource, ...] = (
     PODDISRUPTIONBUDGETS,
     RESOURCEQUOTAS,
     LIMITRANGES,
+    APISERVICES,
 )
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

@@ -34,6 +34,7 @@ STATUS_KINDS = {
     "ReplicationController",
     "PodDisruptionBudget",
     "ResourceQuota",
+    "APIService",
 }
 # Kinds whose create keeps the status the client sent (the kubelet registers a node
 # with its status; events and leases have none).

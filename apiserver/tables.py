@@ -1102,6 +1102,28 @@ def _limit_range_cells(lr: Obj, now: float) -> list[Any]:
     return [meta.get("name", ""), meta.get("creationTimestamp")]
 
 
+# apiregistration.k8s.io/v1 APIService, as the aggregator's printers.
+COLUMNS["APIService"] = [
+    NAME,
+    _col("Service", "The reference to the service that hosts this API endpoint."),
+    _col("Available", "Whether this service is available."),
+    AGE,
+]
+
+
+def _apiservice_cells(svc: Obj, now: float) -> list[Any]:
+    meta = svc.get("metadata") or {}
+    ref = (svc.get("spec") or {}).get("service")
+    service = f"{ref.get('namespace', '')}/{ref.get('name', '')}" if ref else "Local"
+    available = "Unknown"
+    for cond in (svc.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Available":
+            available = cond.get("status", "Unknown")
+            if available != "True" and cond.get("reason"):
+                available = f"{available} ({cond['reason']})"
+    return [meta.get("name", ""), service, available, meta.get("creationTimestamp")]
+
+
 def _default_cells(obj: Obj, now: float) -> list[Any]:
     meta = obj.get("metadata") or {}
     return [meta.get("name", ""), meta.get("creationTimestamp")]
@@ -1134,6 +1156,7 @@ CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
     "PodDisruptionBudget": _pdb_cells,
     "ResourceQuota": _quota_cells,
     "LimitRange": _limit_range_cells,
+    "APIService": _apiservice_cells,
 }
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from api import labels as lbl
+from api.validation.apiregistration import validate_apiservice
 from api.validation.apps import (
     validate_controller_revision,
     validate_controller_revision_update,
@@ -130,6 +131,8 @@ RULES: dict[str, KindRules] = {
         lbl.dns1123_subdomain_errors, validate_resource_quota, validate_resource_quota_update
     ),
     "LimitRange": KindRules(lbl.dns1123_subdomain_errors, validate_limit_range),
+    # apiregistration.k8s.io/v1 (the aggregation layer)
+    "APIService": KindRules(lbl.dns1123_subdomain_errors, validate_apiservice),
 }
 
 

@@ -21,6 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "controller": SHARED,
     "kubelet": SHARED,
     "proxy": SHARED,
+    "metrics": SHARED,
     "minikctl": SHARED,
     "deploy": SHARED,
     "bench": SHARED | {"deploy"},

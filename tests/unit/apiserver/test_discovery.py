@@ -52,6 +52,7 @@ def test_legacy_core_and_groups():
         "events.k8s.io",
         "scheduling.k8s.io",
         "policy",
+        "apiregistration.k8s.io",
     }
     assert groups["apps"]["preferredVersion"] == {"groupVersion": "apps/v1", "version": "v1"}
     assert discovery.api_group("apps")["kind"] == "APIGroup"
@@ -131,6 +132,7 @@ def test_aggregated_discovery_shapes():
         "events.k8s.io",
         "scheduling.k8s.io",
         "policy",
+        "apiregistration.k8s.io",
     ]
     deploy = groups["items"][0]["versions"][0]["resources"][0]
     scale = next(s for s in deploy["subresources"] if s["subresource"] == "scale")
