@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
 import socket
 import sys
 import time
@@ -35,6 +36,7 @@ COMPONENT_USERS = [
     ("kube-controller-manager", "system:kube-controller-manager"),
     ("kubelet", "system:nodes"),
     ("kube-proxy", "system:node-proxier"),
+    ("metrics-server", "system:metrics-server"),
 ]
 NODE_PREFIX = "minik-node-"
 FIRST_KUBELET_PORT = 10250
@@ -151,7 +153,7 @@ class LocalCluster:
                 self.token_file,
                 self.logs / "apiserver.log",
                 self.pki,
-                extra=options.toleration_flags(),
+                extra=[*options.toleration_flags(), *self._requestheader_flags()],
             )
             server = f"https://127.0.0.1:{api_port}"
             keep(api, url=server)
@@ -248,7 +250,32 @@ class LocalCluster:
                 ],
             )
         )
+        specs.append(("metrics", [*py, "metrics", *self._metrics_flags(configs)]))
         return [processes.spawn(name, argv, self.logs / f"{name}.log") for name, argv in specs]
+
+    # ---- the metrics server behind the aggregation layer --------------------
+
+    def _requestheader_secret(self) -> Path:
+        """The secret the apiserver presents to aggregated servers (made once)."""
+        path = self.data_dir / "requestheader-secret"
+        if not path.exists():
+            path.write_text(secrets.token_hex(32) + "\n")
+            path.chmod(0o600)
+        return path
+
+    def _requestheader_flags(self) -> list[str]:
+        return ["--requestheader-secret-file", str(self._requestheader_secret())]
+
+    def _metrics_flags(self, configs: dict[str, Path]) -> list[str]:
+        return [
+            "--kubeconfig",
+            str(configs["metrics-server"]),
+            "--port",
+            str(processes.free_port()),
+            "--metric-resolution",
+            "15s",
+            *self._requestheader_flags(),
+        ]
 
     def _wait_nodes_ready(
         self, nodes: int, started: list[processes.Process], prefix: str, timeout: float = 90

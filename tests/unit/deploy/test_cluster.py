@@ -34,3 +34,19 @@ def test_up_refuses_a_bad_prefix_before_starting_anything(
     err = capsys.readouterr().err
     assert err.startswith("minik: --node-prefix 'Bad_'") and err.count("\n") == 1
     assert not data_dir.exists()
+
+
+def test_the_metrics_server_and_the_apiserver_share_one_secret(tmp_path: Path) -> None:
+    from deploy.cluster import LocalCluster
+
+    cluster = LocalCluster(tmp_path)
+    tmp_path.mkdir(exist_ok=True)
+    flags = cluster._metrics_flags({"metrics-server": tmp_path / "m.kubeconfig"})
+    secret = Path(flags[flags.index("--requestheader-secret-file") + 1])
+    assert cluster._requestheader_flags() == ["--requestheader-secret-file", str(secret)]
+    assert secret.stat().st_mode & 0o777 == 0o600
+    first = secret.read_text()
+    assert len(first.strip()) == 64
+    cluster._requestheader_flags()
+    assert secret.read_text() == first  # made once
+    assert flags[flags.index("--kubeconfig") + 1] == str(tmp_path / "m.kubeconfig")
