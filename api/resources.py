@@ -215,6 +215,29 @@ RESOURCEQUOTAS = Resource(
     subresources=("status",),
 )
 LIMITRANGES = Resource("", "v1", "LimitRange", "limitranges", "limitrange", True, ("limits",))
+# autoscaling/v2 is stored; autoscaling/v1 is served through api/conversion/autoscaling.py.
+HORIZONTALPODAUTOSCALERS = Resource(
+    "autoscaling",
+    "v2",
+    "HorizontalPodAutoscaler",
+    "horizontalpodautoscalers",
+    "horizontalpodautoscaler",
+    True,
+    ("hpa",),
+    ("all",),
+    subresources=("status",),
+)
+HORIZONTALPODAUTOSCALERS_V1 = Resource(
+    "autoscaling",
+    "v1",
+    "HorizontalPodAutoscaler",
+    "horizontalpodautoscalers",
+    "horizontalpodautoscaler",
+    True,
+    ("hpa",),
+    ("all",),
+    subresources=("status",),
+)
 # The aggregation layer: group/versions served by another process (apiserver/aggregator.py).
 APISERVICES = Resource(
     "apiregistration.k8s.io",
@@ -255,6 +278,8 @@ RESOURCES: tuple[Resource, ...] = (
     RESOURCEQUOTAS,
     LIMITRANGES,
     APISERVICES,
+    HORIZONTALPODAUTOSCALERS,  # before v1: by_kind and "hpa" mean autoscaling/v2
+    HORIZONTALPODAUTOSCALERS_V1,
 )
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

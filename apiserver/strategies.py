@@ -35,6 +35,7 @@ STATUS_KINDS = {
     "PodDisruptionBudget",
     "ResourceQuota",
     "APIService",
+    "HorizontalPodAutoscaler",
 }
 # Kinds whose create keeps the status the client sent (the kubelet registers a node
 # with its status; events and leases have none).

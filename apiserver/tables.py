@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from api import errors
+from api.autoscaling import targets_text
 from api.humanize import age, format_labels, human_duration
 from api.labels import selector_string
 from api.quantity import Quantity
@@ -1111,6 +1112,33 @@ COLUMNS["APIService"] = [
 ]
 
 
+# autoscaling HorizontalPodAutoscalers, as kubectl's printer (TARGETS: `cpu: 73%/50%`).
+COLUMNS["HorizontalPodAutoscaler"] = [
+    NAME,
+    _col("Reference", "The reference to the target that is scaled."),
+    _col("Targets", "The current and target values of the metrics."),
+    _col("MinPods", "Lower limit for the number of pods that can be set by the autoscaler."),
+    _col("MaxPods", "Upper limit for the number of pods that can be set by the autoscaler."),
+    _col("Replicas", "Current number of replicas of pods managed by this autoscaler."),
+    AGE,
+]
+
+
+def _hpa_cells(hpa: Obj, now: float) -> list[Any]:
+    meta, spec = hpa.get("metadata") or {}, hpa.get("spec") or {}
+    ref = spec.get("scaleTargetRef") or {}
+    minimum = spec.get("minReplicas")
+    return [
+        meta.get("name", ""),
+        f"{ref.get('kind', '')}/{ref.get('name', '')}",
+        targets_text(hpa),
+        "<unset>" if minimum is None else minimum,
+        spec.get("maxReplicas", 0),
+        (hpa.get("status") or {}).get("currentReplicas", 0),
+        meta.get("creationTimestamp"),
+    ]
+
+
 def _apiservice_cells(svc: Obj, now: float) -> list[Any]:
     meta = svc.get("metadata") or {}
     ref = (svc.get("spec") or {}).get("service")
@@ -1157,6 +1185,7 @@ CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
     "ResourceQuota": _quota_cells,
     "LimitRange": _limit_range_cells,
     "APIService": _apiservice_cells,
+    "HorizontalPodAutoscaler": _hpa_cells,
 }
 
 

@@ -30,6 +30,7 @@ from api.validation.apps import (
     validate_statefulset_update,
     validate_workload,
 )
+from api.validation.autoscaling import validate_hpa
 from api.validation.batch import validate_cronjob, validate_job, validate_job_update
 from api.validation.coordination import validate_lease
 from api.validation.core import (
@@ -133,6 +134,8 @@ RULES: dict[str, KindRules] = {
     "LimitRange": KindRules(lbl.dns1123_subdomain_errors, validate_limit_range),
     # apiregistration.k8s.io/v1 (the aggregation layer)
     "APIService": KindRules(lbl.dns1123_subdomain_errors, validate_apiservice),
+    # autoscaling/v2 (the stored form; v1 converts first)
+    "HorizontalPodAutoscaler": KindRules(lbl.dns1123_subdomain_errors, validate_hpa),
 }
 
 

@@ -53,6 +53,7 @@ def test_legacy_core_and_groups():
         "scheduling.k8s.io",
         "policy",
         "apiregistration.k8s.io",
+        "autoscaling",
     }
     assert groups["apps"]["preferredVersion"] == {"groupVersion": "apps/v1", "version": "v1"}
     assert discovery.api_group("apps")["kind"] == "APIGroup"
@@ -133,6 +134,7 @@ def test_aggregated_discovery_shapes():
         "scheduling.k8s.io",
         "policy",
         "apiregistration.k8s.io",
+        "autoscaling",
     ]
     deploy = groups["items"][0]["versions"][0]["resources"][0]
     scale = next(s for s in deploy["subresources"] if s["subresource"] == "scale")
