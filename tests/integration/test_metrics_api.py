@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import secrets
 import sys
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +24,7 @@ from deploy.controlplane import (
     start_apiserver,
     start_etcd,
 )
+from tests.support.fakekubelet import FakeKubelet, node_manifest
 from tests.support.kubectl import MINORS, Kubectl, installed_kubectl
 from tests.support.wait import eventually
 
@@ -34,50 +32,6 @@ NODE_CPU_CORES = 1.5
 CONTAINER_CPU_CORES = 0.25
 NODE_MEMORY = 2048 * 1024 * 1024
 CONTAINER_MEMORY = 30 * 1024 * 1024
-
-
-class FakeKubelet(ThreadingHTTPServer):
-    """Serves a pod `web` with one container `app` in namespace `ns`, CPU counters
-    growing at NODE_CPU_CORES and CONTAINER_CPU_CORES."""
-
-    def __init__(self, namespace: str, pod: str) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.namespace = namespace
-        self.pod = pod
-        self.started = time.time() - 100
-
-    def text(self) -> str:
-        now = time.time()
-        ms = int(now * 1000)
-        elapsed = now - self.started
-        labels = f'container="app",namespace="{self.namespace}",pod="{self.pod}"'
-        return (
-            "# TYPE container_cpu_usage_seconds_total counter\n"
-            f"container_cpu_usage_seconds_total{{{labels}}} "
-            f"{elapsed * CONTAINER_CPU_CORES} {ms}\n"
-            f"container_memory_working_set_bytes{{{labels}}} {CONTAINER_MEMORY} {ms}\n"
-            f"node_cpu_usage_seconds_total {elapsed * NODE_CPU_CORES} {ms}\n"
-            f"node_memory_working_set_bytes {NODE_MEMORY} {ms}\n"
-            "resource_scrape_error 0\n"
-        )
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: FakeKubelet
-
-    def do_GET(self) -> None:
-        if self.path != "/metrics/resource":
-            self.send_error(404)
-            return
-        body = self.server.text().encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 class Cluster:
@@ -99,12 +53,12 @@ def cluster() -> Iterator[Cluster]:
     etcd = start_etcd(workdir)
     api = start_apiserver(etcd, workdir / "apiserver", ["--requestheader-secret-file", str(secret)])
     node, namespace = f"mnode-{secrets.token_hex(3)}", "metrics-it"
-    kubelet = FakeKubelet(namespace, "web")
-    threading.Thread(target=kubelet.serve_forever, daemon=True).start()
+    kubelet = FakeKubelet(NODE_CPU_CORES, NODE_MEMORY)
+    kubelet.set_usage(namespace, "web", "app", CONTAINER_CPU_CORES, CONTAINER_MEMORY)
     proc = None
     try:
         with api.http() as http:
-            _create_objects(http, node, namespace, kubelet.server_address[1])
+            _create_objects(http, node, namespace, kubelet.port)
         argv = [
             sys.executable,
             "-m",
@@ -130,19 +84,7 @@ def cluster() -> Iterator[Cluster]:
 
 
 def _create_objects(http: httpx.Client, node: str, namespace: str, port: int) -> None:
-    r = http.post(
-        "/api/v1/nodes",
-        json={
-            "metadata": {"name": node, "labels": {"tier": "metrics-test"}},
-            "status": {
-                "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
-                "daemonEndpoints": {"kubeletEndpoint": {"Port": port}},
-                "capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"},
-                "allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"},
-                "conditions": [{"type": "Ready", "status": "True"}],
-            },
-        },
-    )
+    r = http.post("/api/v1/nodes", json=node_manifest(node, port, {"tier": "metrics-test"}))
     assert r.status_code == 201, r.text
     r = http.post("/api/v1/namespaces", json={"metadata": {"name": namespace}})
     assert r.status_code == 201, r.text
