@@ -167,3 +167,11 @@ def test_v2_defaults_and_validation(http: httpx.Client, namespace: str) -> None:
         "message": "Invalid value: 2: must be greater than or equal to `minReplicas`",
         "reason": "FieldValueInvalid",
     } in causes
+
+
+def test_the_example_applies(namespace: str, kubectl: Kubectl, http: httpx.Client) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "hpa.yaml"
+    kubectl.run("-n", namespace, "apply", "-f", str(example))
+    hpa = http.get(V2.format(ns=namespace) + "/burner").json()
+    assert hpa["spec"]["behavior"]["scaleUp"]["policies"][0]["type"] == "Pods"
+    assert hpa["spec"]["behavior"]["scaleDown"]["selectPolicy"] == "Max"
