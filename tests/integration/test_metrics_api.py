@@ -152,8 +152,13 @@ def test_node_metrics_rates_and_shape(cluster: Cluster) -> None:
     assert metrics["window"].endswith("s")
 
 
-def test_discovery_lists_the_aggregated_group(cluster: Cluster) -> None:
+def test_discovery_lists_the_aggregated_group(cluster: Cluster, tmp_path: Path) -> None:
     _node_metrics(cluster)
+    kubectl = Kubectl(cluster.api.kubeconfig, tmp_path / "cache")
+    out = kubectl.run("api-resources", "--api-group=metrics.k8s.io").stdout
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    assert rows["nodes"][1:] == ["metrics.k8s.io/v1beta1", "false", "NodeMetrics"], out
+    assert rows["pods"][1:] == ["metrics.k8s.io/v1beta1", "true", "PodMetrics"], out
     with cluster.api.http() as http:
         legacy = http.get("/apis").json()
         names = [g["name"] for g in legacy["groups"]]
