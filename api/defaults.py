@@ -13,6 +13,7 @@ import copy
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from api import autoscaling
 from api.scheduling import PREEMPT_LOWER_PRIORITY
 
 DEFAULT_TERMINATION_GRACE_PERIOD = 30
@@ -459,6 +460,43 @@ def _storage_class(obj: dict) -> None:
     _default(obj, "volumeBindingMode", "Immediate", empty=(None, ""))
 
 
+def _hpa(obj: dict) -> None:
+    """autoscaling/v2 SetDefaults_HorizontalPodAutoscaler: one replica at least, CPU at
+    80% when no metric is named, and the scaling rules filled in when a behavior is."""
+    spec = _dict(obj, "spec")
+    if spec is None:
+        return
+    _default(spec, "minReplicas", 1)
+    if not spec.get("metrics"):
+        spec["metrics"] = [
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "cpu",
+                    "target": {
+                        "type": "Utilization",
+                        "averageUtilization": autoscaling.DEFAULT_CPU_UTILIZATION,
+                    },
+                },
+            }
+        ]
+    behavior = spec.get("behavior")
+    if isinstance(behavior, dict):
+        behavior["scaleUp"] = autoscaling.default_rules(
+            behavior.get("scaleUp"), autoscaling.SCALE_UP_DEFAULTS
+        )
+        behavior["scaleDown"] = autoscaling.default_rules(
+            behavior.get("scaleDown"), autoscaling.SCALE_DOWN_DEFAULTS
+        )
+
+
+def _apiservice(obj: dict) -> None:
+    """apiregistration/v1 SetDefaults_ServiceReference: port 443."""
+    service = (obj.get("spec") or {}).get("service")
+    if isinstance(service, dict) and service.get("port") is None:
+        service["port"] = 443
+
+
 def _priority_class(obj: dict) -> None:
     """scheduling/v1 SetDefaults_PriorityClass: PreemptLowerPriority. `value` is a
     plain int32 in Kubernetes: absent in JSON, it is stored as 0."""
@@ -515,6 +553,8 @@ _BY_KIND: dict[str, Callable[[dict], None]] = {
     "PersistentVolumeClaim": _persistent_volume_claim,
     "StorageClass": _storage_class,
     "PriorityClass": _priority_class,
+    "APIService": _apiservice,
+    "HorizontalPodAutoscaler": _hpa,
     "ReplicationController": _replication_controller,
     "LimitRange": _limit_range,
     "IngressClass": _ingress_class,

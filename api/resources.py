@@ -256,6 +256,40 @@ CUSTOMRESOURCEDEFINITIONS = Resource(
     ("api-extensions",),
     subresources=("status",),
 )
+# autoscaling/v2 is stored; autoscaling/v1 is served through api/conversion/autoscaling.py.
+HORIZONTALPODAUTOSCALERS = Resource(
+    "autoscaling",
+    "v2",
+    "HorizontalPodAutoscaler",
+    "horizontalpodautoscalers",
+    "horizontalpodautoscaler",
+    True,
+    ("hpa",),
+    ("all",),
+    subresources=("status",),
+)
+HORIZONTALPODAUTOSCALERS_V1 = Resource(
+    "autoscaling",
+    "v1",
+    "HorizontalPodAutoscaler",
+    "horizontalpodautoscalers",
+    "horizontalpodautoscaler",
+    True,
+    ("hpa",),
+    ("all",),
+    subresources=("status",),
+)
+# The aggregation layer: group/versions served by another process (apiserver/aggregator.py).
+APISERVICES = Resource(
+    "apiregistration.k8s.io",
+    "v1",
+    "APIService",
+    "apiservices",
+    "apiservice",
+    False,
+    categories=("api-extensions",),
+    subresources=("status",),
+)
 
 RESOURCES: tuple[Resource, ...] = (
     NAMESPACES,
@@ -287,6 +321,9 @@ RESOURCES: tuple[Resource, ...] = (
     INGRESSES,
     INGRESSCLASSES,
     CUSTOMRESOURCEDEFINITIONS,
+    APISERVICES,
+    HORIZONTALPODAUTOSCALERS,  # before v1: by_kind and "hpa" mean autoscaling/v2
+    HORIZONTALPODAUTOSCALERS_V1,
 )
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

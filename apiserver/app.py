@@ -22,8 +22,9 @@ from api.apiextensions import CustomResource
 from api.resources import CUSTOMRESOURCEDEFINITIONS, Resource
 from apiserver import codec, discovery, eviction, health, subresources, tables, watch, wsproxy
 from apiserver.admission import Admission
+from apiserver.aggregator import Aggregator, Caller
 from apiserver.allocator import Allocator
-from apiserver.auth import bearer_token, is_public, load_token_file
+from apiserver.auth import bearer_token, is_public, load_token_file, read_secret_file
 from apiserver.compactor import Compactor
 from apiserver.config import Config
 from apiserver.conversion import ConvertingRegistry
@@ -72,6 +73,8 @@ class ApiServer:
         self.namespaces.extra_resources = self.crds.resources
         self.compactor = Compactor(self.storage, config.etcd_compaction_interval)
         self.users = load_token_file(config.token_auth_file) if config.token_auth_file else None
+        secret = read_secret_file(config.requestheader_secret_file)
+        self.aggregator = Aggregator(self.storage, secret)
 
     async def start(self) -> None:
         await self.storage.connect()
@@ -145,11 +148,13 @@ def create_app(config: Config) -> FastAPI:
     @app.get("/apis")
     async def groups(request: Request) -> Response:
         if discovery.wants_aggregated(request.headers.get("accept", "")):
-            return codec.json_response(
-                discovery.aggregated_discovery(core=False, extra=server.crds.resources()),
-                content_type=discovery.AGGREGATED_CONTENT_TYPE,
-            )
-        return codec.json_response(discovery.api_group_list(server.crds.resources()))
+            doc = discovery.aggregated_discovery(core=False, extra=server.crds.resources())
+            doc["items"] += await server.aggregator.aggregated_groups()
+            return codec.json_response(doc, content_type=discovery.AGGREGATED_CONTENT_TYPE)
+        doc = discovery.api_group_list(server.crds.resources())
+        for name, versions in (await server.aggregator.groups()).items():
+            doc["groups"].append(discovery.api_group_entry(name, versions))
+        return codec.json_response(doc)
 
     @app.get("/api/v1")
     async def core_resources() -> Response:
@@ -158,6 +163,9 @@ def create_app(config: Config) -> FastAPI:
     @app.get("/apis/{group}")
     async def group_info(group: str) -> Response:
         found = discovery.api_group(group, server.crds.resources())
+        if found is None and (versions := (await server.aggregator.groups()).get(group)):
+            found = {"kind": "APIGroup", "apiVersion": "v1"}
+            found.update(discovery.api_group_entry(group, versions))
         if found is None:
             return codec.error_response(
                 errors.ApiError(404, "the server could not find the requested resource")
@@ -165,7 +173,9 @@ def create_app(config: Config) -> FastAPI:
         return codec.json_response(found)
 
     @app.get("/apis/{group}/{version}")
-    async def group_resources(group: str, version: str) -> Response:
+    async def group_resources(request: Request, group: str, version: str) -> Response:
+        if (proxied := await aggregated(request, group, version)) is not None:
+            return proxied
         found = discovery.api_resource_list(group, version, server.crds.resources())
         if not found.get("resources"):
             return codec.error_response(
@@ -178,8 +188,23 @@ def create_app(config: Config) -> FastAPI:
     async def core(request: Request) -> Response:
         return await handle(server, request, "", "v1", request.path_params["rest"])
 
+    async def aggregated(request: Request, group: str, version: str) -> Response | None:
+        """The answer of the server an APIService names, or None for our own groups."""
+        if server.aggregator.is_builtin(group, version):
+            return None
+        try:
+            apiservice = await server.aggregator.find(group, version)
+            if apiservice is None:
+                return None
+            user = request.scope.get("minik.user") or Caller("system:anonymous", ())
+            return await server.aggregator.proxy(request, apiservice, user)
+        except errors.ApiError as err:
+            return codec.error_response(err)
+
     async def grouped(request: Request) -> Response:
         p = request.path_params
+        if (proxied := await aggregated(request, p["group"], p["version"])) is not None:
+            return proxied
         return await handle(server, request, p["group"], p["version"], p["rest"])
 
     # Plain Starlette routes: the resource API is the hot path, and it needs none of
@@ -228,6 +253,13 @@ class Authentication:
             if (token is not None or not is_public(scope["path"])) and token not in users:
                 await deny(scope, receive, send, codec.error_response(errors.unauthorized()))
                 return
+            if token is not None:
+                user = users[token]
+                groups = (*user.groups, "system:authenticated")
+                scope["minik.user"] = Caller(user.name, groups)
+        elif scope["type"] == "http":
+            # No authentication configured: every caller is trusted, as an admin.
+            scope["minik.user"] = Caller("system:admin", ("system:masters",))
         await self.app(scope, receive, send)
 
 

@@ -45,3 +45,17 @@ def bearer_token(authorization: str | None) -> str | None:
         return None
     scheme, _, token = authorization.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def read_secret_file(path: str | Path | None) -> str | None:
+    """The shared secret the apiserver presents to aggregated API servers (the first
+    line of --requestheader-secret-file); None when no file is given."""
+    if not path:
+        return None
+    try:
+        secret = Path(path).read_text().strip().splitlines()
+    except OSError as err:
+        raise TokenFileError(f"cannot read secret file {path}: {err.strerror}") from err
+    if not secret or not secret[0].strip():
+        raise TokenFileError(f"secret file {path} is empty")
+    return secret[0].strip()

@@ -17,6 +17,7 @@ class Config:
     advertise_address: str | None = None
     port: int = 6443
     token_auth_file: str | None = None
+    requestheader_secret_file: str | None = None
     tls_cert_file: str | None = None
     tls_private_key_file: str | None = None
     cert_dir: str | None = None
@@ -58,6 +59,12 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--advertise-address", help="address the `kubernetes` Service points at")
     p.add_argument("--secure-port", type=int, default=6443, dest="port", help="HTTPS port")
     p.add_argument("--token-auth-file", help='static token CSV: token,user,uid,"group1,group2"')
+    p.add_argument(
+        "--requestheader-secret-file",
+        help="a shared secret (first line) presented as a bearer token to aggregated API "
+        "servers with X-Remote-User/X-Remote-Group (minik's stand-in for "
+        "--proxy-client-cert-file)",
+    )
     p.add_argument("--tls-cert-file", help="serve HTTPS with this certificate (PEM)")
     p.add_argument("--tls-private-key-file", help="the key of --tls-cert-file (PEM)")
     p.add_argument(
@@ -90,6 +97,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         advertise_address=a.advertise_address,
         port=a.port,
         token_auth_file=a.token_auth_file,
+        requestheader_secret_file=a.requestheader_secret_file,
         tls_cert_file=a.tls_cert_file,
         tls_private_key_file=a.tls_private_key_file,
         cert_dir=a.cert_dir,

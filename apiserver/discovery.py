@@ -123,6 +123,11 @@ def _api_group(name: str, versions: list[str]) -> dict[str, Any]:
     return {"name": name, "versions": entries, "preferredVersion": entries[0]}
 
 
+def api_group_entry(name: str, versions: list[str]) -> dict[str, Any]:
+    """One APIGroup's name, versions and preferred version (aggregated groups too)."""
+    return _api_group(name, versions)
+
+
 def api_group_list(extra: Extra = ()) -> dict[str, Any]:
     """`GET /apis` (legacy): every named group (the core group lives at /api)."""
     groups = [_api_group(name, vs) for name, vs in _named_groups(extra).items()]

@@ -578,7 +578,25 @@ ReplicationControllerSpec: 1 replicas i* | 4 minReadySeconds i | 2 selector {s}
     3 template PodTemplateSpec*
 ReplicationControllerStatus: 1 replicas i* | 2 fullyLabeledReplicas i | 4 readyReplicas i
     5 availableReplicas i | 3 observedGeneration i
+HorizontalPodAutoscaler: 1 metadata ObjectMeta | 2 spec HPAV1Spec
+HPAV1Spec: 1 scaleTargetRef CrossVersionObjectReference* | 2 minReplicas i* | 3 maxReplicas i*
+    4 targetCPUUtilizationPercentage i*
+CrossVersionObjectReference: 1 kind s* | 2 name s* | 3 apiVersion s
+V2HorizontalPodAutoscaler: 1 metadata ObjectMeta | 2 spec HPAV2Spec
+HPAV2Spec: 1 scaleTargetRef CrossVersionObjectReference* | 2 minReplicas i* | 3 maxReplicas i*
+    4 metrics [MetricSpec] | 5 behavior HorizontalPodAutoscalerBehavior*
+MetricSpec: 1 type s* | 4 resource ResourceMetricSource*
+    7 containerResource ContainerResourceMetricSource*
+ResourceMetricSource: 1 name s* | 2 target MetricTarget*
+ContainerResourceMetricSource: 1 name s* | 2 target MetricTarget* | 3 container s*
+MetricTarget: 1 type s* | 2 value Quantity* | 3 averageValue Quantity* | 4 averageUtilization i*
+HorizontalPodAutoscalerBehavior: 1 scaleUp HPAScalingRules* | 2 scaleDown HPAScalingRules*
+HPAScalingRules: 3 stabilizationWindowSeconds i* | 1 selectPolicy s*
+    2 policies [HPAScalingPolicy]
+HPAScalingPolicy: 1 type s* | 2 value i* | 3 periodSeconds i*
 """
+# Messages whose name differs between versions of one kind: (apiVersion, kind) -> message.
+_MESSAGES_BY_VERSION = {("autoscaling/v2", "HorizontalPodAutoscaler"): "V2HorizontalPodAutoscaler"}
 
 Field = tuple[str, str, bool, str]  # json name, type, keep zero, container ("", "[]", "{}")
 
@@ -725,11 +743,12 @@ def decode_k8s_protobuf(body: bytes) -> dict[str, Any]:
     kind); 400 for a malformed body or a kind minik cannot decode."""
     try:
         api_version, kind, raw = decode_unknown(body)
-        if kind not in schema() or kind in SPECIAL:
+        message = _MESSAGES_BY_VERSION.get((api_version, kind), kind)
+        if message not in schema() or kind in SPECIAL:
             raise errors.bad_request(
                 f"protobuf bodies of kind {kind!r} are not supported; send JSON instead"
             )
-        obj = decode_message(kind, raw)
+        obj = decode_message(message, raw)
     except (ProtobufError, UnicodeDecodeError, ValueError, OverflowError) as err:
         raise errors.bad_request(f"error decoding protobuf body: {err}") from err
     return {"apiVersion": api_version, "kind": kind, **obj}

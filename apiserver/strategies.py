@@ -37,6 +37,8 @@ STATUS_KINDS = {
     "ResourceQuota",
     "Ingress",
     "CustomResourceDefinition",
+    "APIService",
+    "HorizontalPodAutoscaler",
 }
 # Kinds whose create keeps the status the client sent (the kubelet registers a node
 # with its status; events and leases have none).

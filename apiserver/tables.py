@@ -14,6 +14,7 @@ from typing import Any
 
 from api import errors, jsonpath
 from api.apiextensions import CustomResource
+from api.autoscaling import targets_text
 from api.humanize import age, format_labels, human_duration
 from api.labels import selector_string
 from api.quantity import Quantity
@@ -1171,6 +1172,55 @@ def _limit_range_cells(lr: Obj, now: float) -> list[Any]:
     return [meta.get("name", ""), meta.get("creationTimestamp")]
 
 
+# apiregistration.k8s.io/v1 APIService, as the aggregator's printers.
+COLUMNS["APIService"] = [
+    NAME,
+    _col("Service", "The reference to the service that hosts this API endpoint."),
+    _col("Available", "Whether this service is available."),
+    AGE,
+]
+
+
+# autoscaling HorizontalPodAutoscalers, as kubectl's printer (TARGETS: `cpu: 73%/50%`).
+COLUMNS["HorizontalPodAutoscaler"] = [
+    NAME,
+    _col("Reference", "The reference to the target that is scaled."),
+    _col("Targets", "The current and target values of the metrics."),
+    _col("MinPods", "Lower limit for the number of pods that can be set by the autoscaler."),
+    _col("MaxPods", "Upper limit for the number of pods that can be set by the autoscaler."),
+    _col("Replicas", "Current number of replicas of pods managed by this autoscaler."),
+    AGE,
+]
+
+
+def _hpa_cells(hpa: Obj, now: float) -> list[Any]:
+    meta, spec = hpa.get("metadata") or {}, hpa.get("spec") or {}
+    ref = spec.get("scaleTargetRef") or {}
+    minimum = spec.get("minReplicas")
+    return [
+        meta.get("name", ""),
+        f"{ref.get('kind', '')}/{ref.get('name', '')}",
+        targets_text(hpa),
+        "<unset>" if minimum is None else minimum,
+        spec.get("maxReplicas", 0),
+        (hpa.get("status") or {}).get("currentReplicas", 0),
+        meta.get("creationTimestamp"),
+    ]
+
+
+def _apiservice_cells(svc: Obj, now: float) -> list[Any]:
+    meta = svc.get("metadata") or {}
+    ref = (svc.get("spec") or {}).get("service")
+    service = f"{ref.get('namespace', '')}/{ref.get('name', '')}" if ref else "Local"
+    available = "Unknown"
+    for cond in (svc.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Available":
+            available = cond.get("status", "Unknown")
+            if available != "True" and cond.get("reason"):
+                available = f"{available} ({cond['reason']})"
+    return [meta.get("name", ""), service, available, meta.get("creationTimestamp")]
+
+
 def _default_cells(obj: Obj, now: float) -> list[Any]:
     meta = obj.get("metadata") or {}
     return [meta.get("name", ""), meta.get("creationTimestamp")]
@@ -1205,6 +1255,8 @@ CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
     "LimitRange": _limit_range_cells,
     "Ingress": _ingress_cells,
     "IngressClass": _ingress_class_cells,
+    "APIService": _apiservice_cells,
+    "HorizontalPodAutoscaler": _hpa_cells,
 }
 
 

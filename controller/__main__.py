@@ -65,6 +65,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300)
     p.add_argument("--pod-gc-period", type=duration, default=20.0, help=argparse.SUPPRESS)
     p.add_argument("--resource-quota-sync-period", type=duration, default=300.0)
+    p.add_argument("--horizontal-pod-autoscaler-sync-period", type=duration, default=15.0)
+    p.add_argument(
+        "--horizontal-pod-autoscaler-downscale-stabilization",
+        type=duration,
+        default=300.0,
+        help="how far back the highest recommendation holds a scale-down (Go duration)",
+    )
+    p.add_argument(
+        "--horizontal-pod-autoscaler-tolerance",
+        type=float,
+        default=0.1,
+        help="the usage ratio's distance from 1.0 that causes no scaling",
+    )
     add_leader_election_flags(p, resource_name="kube-controller-manager")
     for name, default in (
         ("deployment", 5),
@@ -96,6 +109,9 @@ def options_from(args: argparse.Namespace) -> Options:
         default_unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
         pod_gc_period=args.pod_gc_period,
         resource_quota_sync_period=args.resource_quota_sync_period,
+        hpa_sync_period=args.horizontal_pod_autoscaler_sync_period,
+        hpa_downscale_stabilization=args.horizontal_pod_autoscaler_downscale_stabilization,
+        hpa_tolerance=args.horizontal_pod_autoscaler_tolerance,
         workers={
             "deployment": args.concurrent_deployment_syncs,
             "replicaset": args.concurrent_replicaset_syncs,

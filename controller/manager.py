@@ -28,6 +28,7 @@ def _registry() -> dict[str, type[Controller]]:
     from controller.nodelifecycle.controller import NodeLifecycleController
     from controller.persistentvolume.controller import PersistentVolumeBinder
     from controller.persistentvolume.protection import ClaimProtection, VolumeProtection
+    from controller.podautoscaler.controller import HorizontalPodAutoscalerController
     from controller.podgc.controller import PodGCController
     from controller.replicaset.controller import ReplicaSetController
     from controller.replicaset.replication import ReplicationManager
@@ -57,6 +58,7 @@ def _registry() -> dict[str, type[Controller]]:
         "replicationcontroller": ReplicationManager,
         "disruption": DisruptionController,
         "resourcequota": ResourceQuotaController,
+        "horizontalpodautoscaling": HorizontalPodAutoscalerController,
     }
 
 
@@ -81,6 +83,7 @@ CONTROLLER_NAMES = (
     "replicationcontroller",
     "disruption",
     "resourcequota",
+    "horizontalpodautoscaling",
 )
 # Kubernetes' names for the same controllers, old and new.
 ALIASES = {
@@ -106,6 +109,7 @@ ALIASES = {
     "replicationcontroller-controller": "replicationcontroller",
     "disruption-controller": "disruption",
     "resourcequota-controller": "resourcequota",
+    "horizontal-pod-autoscaler-controller": "horizontalpodautoscaling",
 }
 
 

@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
 import socket
 import sys
 import time
@@ -37,6 +38,7 @@ COMPONENT_USERS = [
     ("kube-controller-manager", "system:kube-controller-manager"),
     ("kubelet", "system:nodes"),
     ("kube-proxy", "system:node-proxier"),
+    ("metrics-server", "system:metrics-server"),
 ]
 NODE_PREFIX = "minik-node-"
 SUPERVISOR = "supervisor"
@@ -189,7 +191,11 @@ class LocalCluster:
             supervisor.Component(
                 "apiserver",
                 processes.apiserver_argv(
-                    etcd_url, api_port, self.token_file, self.pki, options.toleration_flags()
+                    etcd_url,
+                    api_port,
+                    self.token_file,
+                    self.pki,
+                    [*options.toleration_flags(), *requestheader_flags(self.data_dir)],
                 ),
                 ready_url=f"{server}/readyz",
                 ca_file=str(ca),
@@ -403,6 +409,35 @@ def _proxy(ctx: ComponentContext) -> list[supervisor.Component]:
     ]
 
 
+def requestheader_secret(data_dir: Path) -> Path:
+    """The secret the apiserver presents to aggregated servers (made once)."""
+    path = data_dir / "requestheader-secret"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32) + "\n")
+        path.chmod(0o600)
+    return path
+
+
+def requestheader_flags(data_dir: Path) -> list[str]:
+    return ["--requestheader-secret-file", str(requestheader_secret(data_dir))]
+
+
+def _metrics(ctx: ComponentContext) -> list[supervisor.Component]:
+    """The metrics server behind the aggregation layer (metrics.k8s.io)."""
+    argv = [
+        *PY,
+        "metrics",
+        "--kubeconfig",
+        str(ctx.kubeconfigs["metrics-server"]),
+        "--port",
+        str(processes.free_port()),
+        "--metric-resolution",
+        "15s",
+        *requestheader_flags(ctx.data_dir),
+    ]
+    return [supervisor.Component("metrics", argv)]
+
+
 def _ingress(ctx: ComponentContext) -> list[supervisor.Component]:
     o = ctx.options
     argv = [
@@ -431,6 +466,7 @@ COMPONENTS: list[Callable[[ComponentContext], list[supervisor.Component]]] = [
     _kubelets,
     _proxy,
     _ingress,
+    _metrics,
 ]
 
 

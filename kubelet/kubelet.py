@@ -41,6 +41,7 @@ from kubelet.prober.runner import ProbeRunner
 from kubelet.runtime import DockerRuntime, RuntimeFailure
 from kubelet.server import KubeletServer, TokenReviewer
 from kubelet.serviceenv import service_env
+from kubelet.statscollector import StatsCollector
 from kubelet.statusmanager import StatusManager
 
 log = logging.getLogger(__name__)
@@ -234,6 +235,9 @@ class Kubelet:
             runtime=self.runtime,
             find_pod=self.find_pod,
             pod_status=self.pod_status,
+            stats=StatsCollector(
+                c.node_name, self.cache, c.capacity.get("memory"), self.runtime.stats_once
+            ),
         )
         self.server.bind()  # a port in use stops us before we touch anything
         await self._prepare()

@@ -170,6 +170,14 @@ class DockerRuntime:
         except docker.errors.NotFound:
             return None
 
+    async def stats_once(self, container_id: str) -> dict[str, Any] | None:
+        """One stats document, without the one-second sampling or a stream (the
+        metrics' fallback where cgroup files cannot be read)."""
+        try:
+            return await self._call(self.api.stats, container_id, stream=False, one_shot=True)
+        except docker.errors.NotFound:
+            return None
+
     async def create(self, spec: CreateSpec) -> str:
         return await self._call(self._create_sync, spec)
 

@@ -19,6 +19,9 @@ Plain HTTP: minik's kubelet serves nothing without a valid token.
 - `/portForward/{namespace}/{pod}`: SPDY `portforward.k8s.io` (kubectl's; the
   apiserver unwraps the WebSocket-tunneled form) or WebSocket `v4.channel.k8s.io`
   with `ports` (the Python client; kubelet/portforward.py): TCP to the pod's IP.
+- `GET /metrics/resource` (Prometheus text) and `GET /stats/summary` (Summary JSON):
+  the containers' CPU and memory, as the kubelet's resource metrics endpoints
+  (kubelet/resourcestats.py); the metrics server scrapes the first.
 - `GET /healthz` (no token).
 """
 
@@ -49,8 +52,10 @@ from kubelet import portforward
 from kubelet.execstream import Channels, SpdyChannels, WsChannels, serve_attach, serve_exec
 from kubelet.logs import LogOptions, LogRequestError, log_container_id
 from kubelet.podstatus import container_status_by_name
+from kubelet.resourcestats import prometheus_text, summary
 from kubelet.runtime import DockerRuntime, RuntimeFailure
 from kubelet.spdysession import Session
+from kubelet.statscollector import StatsCollector
 
 log = logging.getLogger(__name__)
 TOKEN_CACHE_SECONDS = 60.0
@@ -122,6 +127,7 @@ class KubeletServer:
         runtime: DockerRuntime,
         find_pod: PodLookup,
         pod_status: StatusLookup,
+        stats: StatsCollector | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -129,6 +135,7 @@ class KubeletServer:
         self.runtime = runtime
         self.find_pod = find_pod
         self.pod_status = pod_status
+        self.stats = stats
         self._server: uvicorn.Server | None = None
         self._socket: socket.socket | None = None
 
@@ -136,6 +143,8 @@ class KubeletServer:
         return Starlette(
             routes=[
                 Route("/healthz", self.healthz, methods=["GET"]),
+                Route("/metrics/resource", self.metrics_resource, methods=["GET"]),
+                Route("/stats/summary", self.stats_summary, methods=["GET"]),
                 Route(
                     "/containerLogs/{namespace}/{pod}/{container}",
                     self.container_logs,
@@ -188,6 +197,23 @@ class KubeletServer:
     # ---- handlers ---------------------------------------------------------------
     async def healthz(self, request: Request) -> Response:
         return PlainTextResponse("ok")
+
+    async def metrics_resource(self, request: Request) -> Response:
+        denied = await self._authorized(request)
+        if denied is not None:
+            return denied
+        if self.stats is None:
+            return error_response(404, "resource metrics are not served", "NotFound")
+        text = prometheus_text(await self.stats.snapshot())
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    async def stats_summary(self, request: Request) -> Response:
+        denied = await self._authorized(request)
+        if denied is not None:
+            return denied
+        if self.stats is None:
+            return error_response(404, "stats are not served", "NotFound")
+        return JSONResponse(summary(await self.stats.snapshot()))
 
     async def _authorized(self, request: Request | WebSocket) -> JSONResponse | None:
         scheme, _, token = (request.headers.get("authorization") or "").partition(" ")

@@ -15,7 +15,11 @@ from api.resources import RESOURCES
 
 EXTRA_ROOTS = ("V1Status", "V1Binding", "V1Scale", "V1DeleteOptions", "V1Eviction")
 # the client's names where they differ from V1<Kind>
-CLASS_NAMES = {"v1/Event": "CoreV1Event", "events.k8s.io/v1/Event": "EventsV1Event"}
+CLASS_NAMES = {
+    "v1/Event": "CoreV1Event",
+    "events.k8s.io/v1/Event": "EventsV1Event",
+    "autoscaling/v2/HorizontalPodAutoscaler": "V2HorizontalPodAutoscaler",
+}
 OUT = Path(__file__).resolve().parent.parent / "api" / "schemas" / "definitions.json"
 PRIMITIVES: dict[str, dict[str, Any]] = {
     "str": {"type": "string"},

@@ -9,7 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.resources import EVENTS, EVENTS_V1, Resource
+from api.resources import (
+    EVENTS,
+    EVENTS_V1,
+    HORIZONTALPODAUTOSCALERS,
+    HORIZONTALPODAUTOSCALERS_V1,
+    Resource,
+)
 
 Obj = dict[str, Any]
 
@@ -52,6 +58,22 @@ def _events() -> Conversion:
     )
 
 
+def _hpa_v1() -> Conversion:
+    from api.conversion import autoscaling
+
+    return Conversion(
+        served=HORIZONTALPODAUTOSCALERS_V1,
+        storage=HORIZONTALPODAUTOSCALERS,
+        to_served=autoscaling.to_v1,
+        to_storage=autoscaling.to_v2,
+    )
+
+
 _CONVERSIONS: dict[tuple[str, str, str], Conversion] = {
     (EVENTS_V1.group, EVENTS_V1.version, EVENTS_V1.plural): _events(),
+    (
+        HORIZONTALPODAUTOSCALERS_V1.group,
+        HORIZONTALPODAUTOSCALERS_V1.version,
+        HORIZONTALPODAUTOSCALERS_V1.plural,
+    ): _hpa_v1(),
 }

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from api import labels as lbl
 from api.validation.apiextensions import validate_crd, validate_crd_update
+from api.validation.apiregistration import validate_apiservice
 from api.validation.apps import (
     validate_controller_revision,
     validate_controller_revision_update,
@@ -32,6 +33,7 @@ from api.validation.apps import (
     validate_statefulset_update,
     validate_workload,
 )
+from api.validation.autoscaling import validate_hpa
 from api.validation.batch import validate_cronjob, validate_job, validate_job_update
 from api.validation.coordination import validate_lease
 from api.validation.core import (
@@ -160,6 +162,10 @@ RULES: dict[str, KindRules] = {
     "CustomResourceDefinition": KindRules(
         lbl.dns1123_subdomain_errors, validate_crd, validate_crd_update
     ),
+    # apiregistration.k8s.io/v1 (the aggregation layer)
+    "APIService": KindRules(lbl.dns1123_subdomain_errors, validate_apiservice),
+    # autoscaling/v2 (the stored form; v1 converts first)
+    "HorizontalPodAutoscaler": KindRules(lbl.dns1123_subdomain_errors, validate_hpa),
 }
 
 

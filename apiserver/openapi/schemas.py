@@ -73,14 +73,27 @@ PACKAGES: dict[str, tuple[str, ...]] = {
         "ForNode",
         "ForZone",
     ),
-    "io.k8s.api.autoscaling.v1": ("Scale", "ScaleSpec", "ScaleStatus"),
+    "io.k8s.api.autoscaling.v1": (
+        "Scale",
+        "ScaleSpec",
+        "ScaleStatus",
+        "HorizontalPodAutoscaler",
+        "HorizontalPodAutoscalerList",
+        "HorizontalPodAutoscalerSpec",
+        "HorizontalPodAutoscalerStatus",
+        "CrossVersionObjectReference",
+    ),
     "io.k8s.api.policy.v1": ("Eviction",),
 }
 INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 _PACKAGE_OF = {t: pkg for pkg, types in PACKAGES.items() for t in types}
 # Model prefixes the client uses where a bare name is ambiguous (core/v1 and
 # discovery/v1 both have an EndpointPort): the prefix names the package.
-_PREFIX_PACKAGES = {"CoreV1": "io.k8s.api.core.v1", "DiscoveryV1": "io.k8s.api.discovery.v1"}
+_PREFIX_PACKAGES = {
+    "CoreV1": "io.k8s.api.core.v1",
+    "DiscoveryV1": "io.k8s.api.discovery.v1",
+    "V2": "io.k8s.api.autoscaling.v2",  # autoscaling/v2 is the client's only V2 package
+}
 
 # Strategic-merge-patch metadata (Kubernetes' patchStrategy/patchMergeKey struct tags).
 PATCH_META: dict[str, dict[str, tuple[str, str | None]]] = {

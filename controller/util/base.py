@@ -41,6 +41,10 @@ class Options:
     default_unreachable_toleration_seconds: int = 300
     pod_gc_period: float = 20.0
     resource_quota_sync_period: float = 300.0
+    # --horizontal-pod-autoscaler-* (the HPA controller)
+    hpa_sync_period: float = 15.0
+    hpa_downscale_stabilization: float = 300.0
+    hpa_tolerance: float = 0.1
     workers: dict[str, int] = field(default_factory=dict)
 
 

@@ -336,6 +336,15 @@ def test_walkthrough_with_kubectl(cluster: Cluster) -> None:
     cluster.kubectl("rollout", "status", "deployment/my-webapp", "--timeout=180s", timeout=200)
     images = {p["spec"]["containers"][0]["image"] for p in running_ready(cluster.pods())}
     assert images == {"my-image:v1"}
+
+    def top() -> str:  # minik up's metrics server, behind the aggregation layer
+        nodes = cluster.kubectl("top", "node", check=False)
+        assert nodes.returncode == 0 and all(n in nodes.stdout for n in NODES), nodes
+        pods = cluster.kubectl("top", "pod", "-l", "app=web", check=False)
+        assert pods.returncode == 0 and "my-webapp" in pods.stdout, pods
+        return pods.stdout
+
+    eventually(top, timeout=60, interval=1, message="kubectl top")
     cluster.kubectl(
         "delete",
         "-f",

@@ -22,6 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "kubelet": SHARED,
     "proxy": SHARED,
     "ingress": SHARED,
+    "metrics": SHARED,
     "minikctl": SHARED,
     "deploy": SHARED,
     "bench": SHARED | {"deploy"},

@@ -54,6 +54,8 @@ def test_legacy_core_and_groups():
         "policy",
         "networking.k8s.io",
         "apiextensions.k8s.io",
+        "apiregistration.k8s.io",
+        "autoscaling",
     }
     assert groups["apps"]["preferredVersion"] == {"groupVersion": "apps/v1", "version": "v1"}
     assert discovery.api_group("apps")["kind"] == "APIGroup"
@@ -135,6 +137,8 @@ def test_aggregated_discovery_shapes():
         "policy",
         "networking.k8s.io",
         "apiextensions.k8s.io",
+        "apiregistration.k8s.io",
+        "autoscaling",
     ]
     deploy = groups["items"][0]["versions"][0]["resources"][0]
     scale = next(s for s in deploy["subresources"] if s["subresource"] == "scale")

@@ -51,9 +51,31 @@ def test_the_component_table_starts_the_apiserver_first_and_two_proxies(tmp_path
         "proxy",
         "proxy-standby",
         "ingress",
+        "metrics",
     ]
     assert table[0].ready_url == "https://127.0.0.1:16443/readyz"
     assert [c.extra.get("node") for c in table[3:5]] == ["t-1", "t-2"]
     proxy, standby = table[5:7]
     assert proxy.argv == standby.argv and proxy.argv[-2:] == ["--lock-wait", "-1"]
     assert proxy.ready_pid_file and not standby.ready_pid_file
+
+
+def test_the_metrics_server_and_the_apiserver_share_one_secret(tmp_path: Path) -> None:
+    from deploy.cluster import LocalCluster
+
+    cluster = LocalCluster(tmp_path)
+    table = cluster.components("http://127.0.0.1:2379", 16443, 1, UpOptions(node_prefix="t-"))
+    by_name = {c.name: c for c in table}
+
+    def secret_of(argv: list[str]) -> Path:
+        return Path(argv[argv.index("--requestheader-secret-file") + 1])
+
+    secret = secret_of(by_name["metrics"].argv)
+    assert secret_of(by_name["apiserver"].argv) == secret
+    assert secret.stat().st_mode & 0o777 == 0o600
+    first = secret.read_text()
+    assert len(first.strip()) == 64
+    cluster.components("http://127.0.0.1:2379", 16443, 1, UpOptions(node_prefix="t-"))
+    assert secret.read_text() == first  # made once
+    kubeconfig = by_name["metrics"].argv[by_name["metrics"].argv.index("--kubeconfig") + 1]
+    assert kubeconfig.endswith("metrics-server.kubeconfig")

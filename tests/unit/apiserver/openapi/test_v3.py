@@ -28,6 +28,9 @@ def test_v3_root_lists_every_group_version_with_hash():
         "apis/scheduling.k8s.io/v1",
         "apis/networking.k8s.io/v1",
         "apis/apiextensions.k8s.io/v1",
+        "apis/apiregistration.k8s.io/v1",
+        "apis/autoscaling/v2",
+        "apis/autoscaling/v1",
     }
     url = root["paths"]["apis/apps/v1"]["serverRelativeURL"]
     assert url == f"/openapi/v3/apis/apps/v1?hash={v3.v3_hash('apis/apps/v1')}"

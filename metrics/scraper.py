@@ -1,0 +1,78 @@
+"""Scrapes every node's kubelet, as metrics-server does: `GET /metrics/resource` at
+the Node's InternalIP and `status.daemonEndpoints.kubeletEndpoint.Port`, with this
+server's own bearer token (the kubelet checks it with the apiserver), all nodes at
+once, each bounded by a timeout shorter than the resolution."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from api.errors import ApiError
+from client.errors import ConnectionFailed
+from client.rest import AsyncClient
+from metrics.storage import MetricsStore, from_samples
+from metrics.textformat import ParseError, parse
+
+log = logging.getLogger(__name__)
+DEFAULT_KUBELET_PORT = 10250
+
+
+def kubelet_url(node: dict[str, Any]) -> str | None:
+    status = node.get("status") or {}
+    addresses = status.get("addresses") or []
+    ip = next((a.get("address") for a in addresses if a.get("type") == "InternalIP"), None)
+    ip = ip or next((a.get("address") for a in addresses if a.get("address")), None)
+    if not ip:
+        return None
+    port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port")
+    host = f"[{ip}]" if ":" in ip else ip
+    return f"http://{host}:{int(port or DEFAULT_KUBELET_PORT)}"
+
+
+class Scraper:
+    def __init__(self, token: str | None, store: MetricsStore, timeout: float) -> None:
+        self.token = token
+        self.store = store
+        self.timeout = timeout
+        self._clients: dict[str, AsyncClient] = {}
+        self.scrapes = 0
+
+    async def scrape_all(self, nodes: list[dict[str, Any]]) -> int:
+        """Scrape every node; how many answered."""
+        names = {(n.get("metadata") or {}).get("name", "") for n in nodes}
+        for gone in [u for u in self._clients if u not in {kubelet_url(n) for n in nodes}]:
+            await self._clients.pop(gone).aclose()
+        results = await asyncio.gather(*(self._scrape(n) for n in nodes))
+        self.store.forget(names)
+        self.scrapes += 1
+        return sum(results)
+
+    async def _scrape(self, node: dict[str, Any]) -> bool:
+        name = (node.get("metadata") or {}).get("name", "")
+        url = kubelet_url(node)
+        if url is None:
+            return False
+        client = self._clients.get(url)
+        if client is None:
+            client = AsyncClient(
+                server=url, token=self.token, timeout=self.timeout, user_agent="minik-metrics"
+            )
+            self._clients[url] = client
+        started = time.time()
+        try:
+            async with asyncio.timeout(self.timeout):
+                answer = await client.request("GET", "/metrics/resource")
+            samples = parse(answer.text)
+        except (ApiError, ConnectionFailed, ParseError, TimeoutError, OSError) as err:
+            log.info("scraping node %s at %s failed: %s", name, url, err)
+            return False
+        self.store.store(name, from_samples(samples, started))
+        return True
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()

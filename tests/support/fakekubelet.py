@@ -1,0 +1,95 @@
+"""A stand-in kubelet for integration tests: answers `/metrics/resource` with CPU
+counters that grow at rates the test sets (cores, per container), so the metrics
+server and the HPA see known usage without Docker."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class FakeKubelet(ThreadingHTTPServer):
+    def __init__(self, node_cores: float = 1.5, node_memory: int = 2048 * 1024 * 1024) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.node_cores = node_cores
+        self.node_memory = node_memory
+        self.started = time.time() - 100
+        self._lock = threading.Lock()
+        # (namespace, pod, container) -> (cpu seconds so far, cores now, since, memory)
+        self._containers: dict[tuple[str, str, str], tuple[float, float, float, int]] = {}
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    def set_usage(
+        self, namespace: str, pod: str, container: str, cores: float, memory: int
+    ) -> None:
+        """From now on the container uses `cores` (its counter keeps what it had)."""
+        now = time.time()
+        with self._lock:
+            spent, rate, since, _ = self._containers.get(
+                (namespace, pod, container), (0, 0, now, 0)
+            )
+            self._containers[(namespace, pod, container)] = (
+                spent + rate * (now - since),
+                cores,
+                now,
+                memory,
+            )
+
+    def remove(self, namespace: str, pod: str) -> None:
+        with self._lock:
+            for key in [k for k in self._containers if k[:2] == (namespace, pod)]:
+                del self._containers[key]
+
+    def text(self) -> str:
+        now = time.time()
+        ms = int(now * 1000)
+        lines = []
+        with self._lock:
+            for (ns, pod, c), (spent, rate, since, memory) in self._containers.items():
+                labels = f'container="{c}",namespace="{ns}",pod="{pod}"'
+                cpu = spent + rate * (now - since)
+                lines.append(f"container_cpu_usage_seconds_total{{{labels}}} {cpu} {ms}")
+                lines.append(f"container_memory_working_set_bytes{{{labels}}} {memory} {ms}")
+        elapsed = now - self.started
+        lines.append(f"node_cpu_usage_seconds_total {elapsed * self.node_cores} {ms}")
+        lines.append(f"node_memory_working_set_bytes {self.node_memory} {ms}")
+        lines.append("resource_scrape_error 0")
+        return "\n".join(lines) + "\n"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FakeKubelet
+
+    def do_GET(self) -> None:
+        if self.path != "/metrics/resource":
+            self.send_error(404)
+            return
+        body = self.server.text().encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def node_manifest(name: str, port: int, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """A Ready Node whose kubelet is the fake at 127.0.0.1:`port`."""
+    return {
+        "metadata": {"name": name, "labels": dict(labels or {})},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": port}},
+            "capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+            "allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
+    }
