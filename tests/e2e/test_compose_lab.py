@@ -100,7 +100,16 @@ def lab() -> Iterator[None]:
 
 def test_examples_run_across_nodes_and_move_when_a_node_stops(lab) -> None:
     out = run(
-        [MINIKCTL, "--kubeconfig", str(LAB / "kubeconfig"), "apply", "-f", str(ROOT / "examples")]
+        [
+            MINIKCTL,
+            "--kubeconfig",
+            str(LAB / "kubeconfig"),
+            "apply",
+            "-f",
+            str(ROOT / "examples" / "deployment.yaml"),
+            "-f",
+            str(ROOT / "examples" / "service.yaml"),
+        ]
     ).stdout
     assert "deployment.apps/my-webapp created" in out and "service/web-service created" in out
     pods = eventually(

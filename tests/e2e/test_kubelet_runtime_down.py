@@ -54,6 +54,11 @@ class PrivateDockerd:
         octet = int(self.bridge[-2:], 16) % 200 + 20
         self.bridge_cidr = f"10.254.{octet}.1/24"
 
+    def _config_file(self) -> Path:
+        path = self.root / "daemon.json"
+        path.write_text('{"live-restore": true}\n')
+        return path
+
     def _ensure_bridge(self) -> None:
         if subprocess.run(["ip", "link", "show", self.bridge], capture_output=True).returncode:
             subprocess.run(["ip", "link", "add", self.bridge, "type", "bridge"], check=True)
@@ -75,7 +80,10 @@ class PrivateDockerd:
             f"--bridge={self.bridge}",
             "--iptables=false",
             "--ip-masq=false",
-            "--live-restore",
+            # its own configuration: the machine's /etc/docker/daemon.json (which
+            # deploy/setup.sh gives live-restore) would clash with any flag it repeats
+            "--config-file",
+            str(self._config_file()),
         ]
         self.process = processes.spawn("dockerd", argv, self.root / f"dockerd-{self.starts}.log")
         self.starts += 1
