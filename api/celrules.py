@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from api.schema import json_type
+
 Cause = dict[str, str]
 RULES = "x-kubernetes-validations"
 
@@ -47,20 +49,6 @@ def uses_old_self(rule: str) -> bool:
     return "oldSelf" in rule
 
 
-def _type_word(value: Any) -> str:
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    return "string"
-
-
 def _join(path: str, field_path: str) -> str:
     if not field_path:
         return path
@@ -96,7 +84,7 @@ def check(
             {
                 "field": _join(path, str(rule_obj.get("fieldPath") or "")),
                 "reason": str(rule_obj.get("reason") or "FieldValueInvalid"),
-                "message": f'Invalid value: "{_type_word(value)}": {message}',
+                "message": f'Invalid value: "{json_type(value)}": {message}',
             }
         )
     return causes

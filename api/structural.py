@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from api import celrules
+from api.schema import json_type
 
 Obj = dict[str, Any]
 Cause = dict[str, str]
@@ -230,7 +231,7 @@ def _validate(schema: Obj, value: Any, path: str, causes: list[Cause], old: Any 
             )
             return
     elif (type_ := schema.get("type")) and not _type_ok(type_, value):
-        kind = _json_type(value)
+        kind = json_type(value)  # never None here: nulls are handled above
         causes.append(
             {
                 "field": path,
@@ -260,20 +261,6 @@ def _validate(schema: Obj, value: Any, path: str, causes: list[Cause], old: Any 
     _validate_combinators(schema, value, path, causes)
     if rules := schema.get(celrules.RULES):
         causes += celrules.check(rules, value, path, old, old is not MISSING)
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _validate_string(schema: Obj, value: str, path: str, causes: list[Cause]) -> None:

@@ -118,8 +118,8 @@ def create_app(config: Config) -> FastAPI:
             await server.storage.revision()
 
     async def etcd_readiness_check() -> None:
+        await etcd_check()
         async with asyncio.timeout(2):
-            await server.storage.revision()
             if alarms := await server.storage.alarms():
                 raise StorageError(f"etcd alarm {', '.join(alarms)}: writes are refused")
 
