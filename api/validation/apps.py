@@ -5,6 +5,7 @@ selector, and a revision's immutable data."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from api import labels as lbl
@@ -119,19 +120,30 @@ def _selector_and_template(spec: dict, selector_word: str, deadline_word: str) -
             invalid("spec.selector", go_label_selector(selector), "invalid label selector")
         )
     template = as_dict(spec.get("template"))
+    selects = None if matcher is None or matcher.empty else matcher.matches
+    return causes + validate_replica_template(
+        template, selects, "`selector` does not match template `labels`", deadline_word
+    )
+
+
+def validate_replica_template(
+    template: dict,
+    selects: Callable[[dict], bool] | None,
+    mismatch: str,
+    deadline_word: str,
+) -> list[Cause]:
+    """The pod template of a controller of replicas (apps/v1 workloads and
+    ReplicationControllers): labels its selector matches (`selects`; None skips the
+    check, worded `mismatch` when it fails), valid metadata, a pod spec that restarts
+    Always and has no deadline."""
+    causes: list[Cause] = []
     template_md = as_dict(template.get("metadata"))
     template_labels = template_md.get("labels")
-    if matcher is not None and not matcher.empty and not matcher.matches(as_dict(template_labels)):
+    if selects is not None and not selects(as_dict(template_labels)):
         shown = GoText(
             go_string_map(template_labels if isinstance(template_labels, dict) else None)
         )
-        causes.append(
-            invalid(
-                "spec.template.metadata.labels",
-                shown,
-                "`selector` does not match template `labels`",
-            )
-        )
+        causes.append(invalid("spec.template.metadata.labels", shown, mismatch))
     causes += validate_labels(template_labels, "spec.template.metadata.labels")
     causes += validate_annotations(
         template_md.get("annotations"), "spec.template.metadata.annotations"
