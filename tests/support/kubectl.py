@@ -153,9 +153,10 @@ class Stream:
                 if self.popen.poll() is not None and self._queue.empty():
                     self._reader.join(timeout=1)
                     if self._queue.empty():
+                        self._errors.join(timeout=1)
                         raise AssertionError(
                             f"kubectl exited ({self.popen.returncode}) first; saw:\n"
-                            + "\n".join(self.lines)
+                            + "\n".join([*self.lines, "--- stderr", *self.stderr])
                         ) from None
                 continue
             self.lines.append(line)
