@@ -18,6 +18,7 @@ from apiserver.auth import TokenFileError, load_token_file
 from apiserver.config import parse_args
 from componentbase.logs import setup_logging
 from componentbase.rawupgrade import UpgradingHttpProtocol
+from componentbase.serving import IDLE_TIMEOUT_SECONDS
 
 ARGV_ENV = "MINIK_APISERVER_ARGV"
 
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=2,
+        timeout_keep_alive=IDLE_TIMEOUT_SECONDS,
         ssl_certfile=cert,
         ssl_keyfile=key,
         http=UpgradingHttpProtocol,  # also SPDY/3.1 upgrades (kubectl exec, port-forward)

@@ -48,6 +48,7 @@ from api import spdy
 from api.errors import ApiError, Unauthorized
 from client.rest import AsyncClient
 from componentbase.rawupgrade import UpgradingHttpProtocol, is_raw_upgrade
+from componentbase.serving import IDLE_TIMEOUT_SECONDS
 from kubelet import portforward
 from kubelet.execstream import Channels, SpdyChannels, WsChannels, serve_attach, serve_exec
 from kubelet.logs import LogOptions, LogRequestError, log_container_id
@@ -184,6 +185,7 @@ class KubeletServer:
             log_level="warning",
             lifespan="off",
             access_log=False,
+            timeout_keep_alive=IDLE_TIMEOUT_SECONDS,
             http=UpgradingHttpProtocol,
         )
         rc.quiet_denied_handshakes()

@@ -33,6 +33,7 @@ from client.rest import ALL_NAMESPACES, AsyncClient
 from componentbase.flags import add_kubeconfig_flag, duration
 from componentbase.logs import add_verbosity_flag, setup_logging
 from componentbase.run import run, run_until_signalled
+from componentbase.serving import IDLE_TIMEOUT_SECONDS
 from metrics import registration
 from metrics.scraper import Scraper
 from metrics.server import MetricsApi
@@ -143,7 +144,11 @@ class MetricsServer:
             "127.0.0.1" if self.args.bind_address in ("0.0.0.0", "::") else self.args.bind_address
         )
         config = uvicorn.Config(
-            self.http.app(), log_level="warning", lifespan="off", access_log=False
+            self.http.app(),
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_keep_alive=IDLE_TIMEOUT_SECONDS,
         )
         server = _Server(config)
         self.nodes.start()

@@ -1,0 +1,12 @@
+"""HTTP serving settings every minik server shares, as Kubernetes' secure serving
+(k8s.io/apiserver's SecureServingInfo) sets them.
+
+The idle timeout matters more than it looks: Go's HTTP client keeps idle connections
+for 90 s and does not retry a non-idempotent request (a POST) that meets a connection
+the server has just closed. uvicorn's default of 5 s made `kubectl drain`, which POSTs
+an eviction every 5 s while a budget refuses it, now and then race the server's close
+and fail with an EOF. Kubernetes' servers keep idle connections for 90 s, so do we."""
+
+from __future__ import annotations
+
+IDLE_TIMEOUT_SECONDS = 90  # http.Server.IdleTimeout in Kubernetes' secure serving
