@@ -168,7 +168,9 @@ def conflict(
 
 
 def invalid(kind: str, name: str, causes: list[dict[str, Any]], group: str = "") -> Invalid:
-    """422 with one cause per bad field, worded as Kubernetes does."""
+    """422 with one cause per bad field, worded as Kubernetes does: the message names
+    the group-qualified kind (`Deployment.apps "web" is invalid: ...`), the details
+    the group and the bare kind (which kubectl prints as `The Deployment "web" ...`)."""
     parts = [f"{c['field']}: {c['message']}" if c.get("field") else c["message"] for c in causes]
     text = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
     details = _details(name, group, kind)
@@ -180,7 +182,8 @@ def invalid(kind: str, name: str, causes: list[dict[str, Any]], group: str = "")
         }
         for c in causes
     ]
-    return Invalid(422, f'{kind} "{name}" is invalid: {text}', "Invalid", details)
+    qualified = f"{kind}.{group}" if group else kind
+    return Invalid(422, f'{qualified} "{name}" is invalid: {text}', "Invalid", details)
 
 
 def bad_request(message: str) -> ApiError:

@@ -19,6 +19,7 @@ from client.errors import ConnectionFailed
 from client.threeway import PatchError, last_applied, three_way_patch, with_last_applied
 from minikctl import manifests
 from minikctl.context import CLIError, Context, kind_ref
+from minikctl.invalid import describe_invalid
 from minikctl.resolve import resolve_kind
 
 CLIENT_SIDE_MANAGER = "kubectl-client-side-apply"
@@ -148,5 +149,5 @@ def _with_namespace(ctx: Context, res: Resource, obj: dict[str, Any]) -> dict[st
 def _describe_failure(err: ApiError, source: str) -> str:
     """kubectl's wording for one object that failed to apply."""
     if err.code == 422:
-        return f"error: {err.message}"
+        return describe_invalid(err)
     return f'Error from server ({err.reason}): error when applying "{source}": {err.message}'

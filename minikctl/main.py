@@ -30,6 +30,7 @@ from minikctl import (
     version,
 )
 from minikctl.context import CLIError, Context, RawError, add_global_flags
+from minikctl.invalid import describe_invalid
 
 COMMANDS = (
     apply,
@@ -93,7 +94,7 @@ def describe_error(err: Exception) -> str:
         return f"error: {err.message}"
     if isinstance(err, ApiError):
         if err.code == 422:
-            return f"error: {err.message}"
+            return describe_invalid(err)
         return f"Error from server ({err.reason}): {err.message}"  # 400s too, as kubectl
     if isinstance(err, RawError):
         return str(err)

@@ -414,7 +414,7 @@ def test_error_lines(apiserver, namespace, tmp_path):
     invalid = tmp_path / "invalid.yaml"
     invalid.write_text(DEPLOYMENT.split("---")[0].replace("replicas: 2", "replicas: -1"))
     line = failed(minikctl(apiserver, "apply", "-f", str(invalid), "-n", namespace))
-    assert line.startswith('error: Deployment "web" is invalid: spec.replicas')
+    assert line.startswith('The Deployment "web" is invalid: spec.replicas: Invalid value: -1')
 
     missing = minikctl(
         apiserver, "get", "pods", "--kubeconfig", str(tmp_path / "nope"), kubeconfig=False
