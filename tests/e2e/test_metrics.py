@@ -96,7 +96,11 @@ def test_kubelet_serves_resource_metrics_and_summary(
     burn_pod = next(p for p in doc["pods"] if p["podRef"]["name"] == "burn")
     assert burn_pod["podRef"]["namespace"] == metrics_ns
     assert burn_pod["containers"][0]["name"] == "main"
-    assert burn_pod["containers"][0]["cpu"]["usageNanoCores"] > 100_000_000
+    idle_pod = next(p for p in doc["pods"] if p["podRef"]["name"] == "idle")
+    burning = burn_pod["containers"][0]["cpu"]["usageNanoCores"]
+    # Relative, not absolute: on a loaded 2-core machine a busy loop may get 5% of a core.
+    assert burning > 10_000_000, burn_pod
+    assert burning > 10 * idle_pod["containers"][0]["cpu"].get("usageNanoCores", 0), doc["pods"]
 
 
 @pytest.mark.parametrize("minor", MINORS)

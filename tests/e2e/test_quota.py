@@ -139,7 +139,9 @@ def test_quota_refuses_the_third_pod_and_limits_reach_docker(
         assert victim not in {p["metadata"]["name"] for p in items}
         return True
 
-    eventually(replaced, timeout=40, message="the deleted pod replaced")
+    # The replacement waits for the victim to end and the quota to count it out; the
+    # ReplicaSet's refused creates back off exponentially meanwhile (slow under load).
+    eventually(replaced, timeout=90, message="the deleted pod replaced")
     used = api.get(f"{ns_path}/resourcequotas/two-pods").json()["status"]["used"]
     assert used == {"pods": "2"}
     api.delete(f"{rs_path}/quota-rs")
