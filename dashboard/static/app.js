@@ -89,7 +89,9 @@ function drawNamespaces() {
 }
 
 function podChip(key, p) {
-  const why = p.pending && !p.node ? `<span class="why">${esc(p.pending.headline)}</span>` : "";
+  // on the chip, the commonest reason; the whole explanation is in the pod's details
+  const first = p.pending && (p.pending.reasons.length ? p.pending.reasons[0].text : p.pending.headline);
+  const why = p.pending && !p.node ? `<span class="why">${esc(first)}</span>` : "";
   const restarts = p.restarts ? ` · ${p.restarts} restarts` : "";
   return `<div class="pod ${p.health}${key === selected ? " selected" : ""}" data-pod="${esc(key)}"
     style="border-left-color:${versionColour(p.version)}" title="${esc(p.namespace)}/${esc(p.name)}${p.version ? " · version " + esc(p.version) : ""}">
@@ -138,13 +140,12 @@ function drawWorkloads() {
   const rows = Object.values(state.workloads).filter(visible).sort((a, b) => byName(a, b));
   $("workloads").innerHTML = rows.map((w) => {
     const total = Math.max(w.desired, w.updated + w.old, 1);
-    const newReady = Math.min(w.available, w.updated);
     const seg = (cls, n, title) => (n > 0 ? `<span class="${cls}" style="width:${(100 * n) / total}%" title="${n} ${title}"></span>` : "");
     const badge = { complete: "", progressing: "warn", failed: "bad", paused: "muted" }[w.state];
     return `<div class="card workload ${w.state}" data-workload="${esc(w.kind + "/" + w.namespace + "/" + w.name)}">
       <h3>${esc(w.kind)} ${esc(w.namespace)}/${esc(w.name)} <span class="badge ${badge}">${esc(w.state)}</span>
       <span class="note">${w.kind === "Job" ? "" : `${w.available}/${w.desired} available`}</span></h3>
-      <div class="bar">${seg("newready", newReady, "new and available")}${seg("newnotready", w.updated - newReady, "new, not available yet")}${seg("old", w.old, "old version")}</div>
+      <div class="bar">${seg("new", w.updated, w.kind === "Job" ? "completed" : "on the new version")}${seg("old", w.old, "on the old version")}</div>
       <div>${esc(w.text)}</div></div>`;
   }).join("") || '<p class="note">No Deployments, StatefulSets, DaemonSets or Jobs.</p>';
 }
@@ -193,8 +194,8 @@ function drawDetail() {
     <dt>requests</dt><dd>${cpu(p.cpuRequest)} CPU, ${mem(p.memoryRequest)} memory</dd>
     ${p.message ? `<dt>message</dt><dd>${esc(p.message)}</dd>` : ""}</dl>`;
   const head = $("logs-head");
-  if (!head.dataset.pod || head.dataset.pod !== selected) {
-    head.dataset.pod = selected;
+  if (!head.dataset.for || head.dataset.for !== selected) {
+    head.dataset.for = selected;
     head.innerHTML = "logs of " + p.containers.map((c, i) =>
       `<label><input type="radio" name="container" value="${esc(c)}"${i === 0 ? " checked" : ""}> ${esc(c)}</label>`).join(" ") + " (following)";
     head.onchange = () => followLogs();
@@ -232,7 +233,7 @@ document.addEventListener("click", (e) => {
   const chip = e.target.closest("[data-pod]");
   if (chip) {
     selected = chip.dataset.pod;
-    $("logs-head").dataset.pod = "";
+    $("logs-head").dataset.for = "";
     draw();
   }
 });

@@ -1,0 +1,231 @@
+"""The dashboard in a real headless browser (Debian's chromium and chromium-driver, driven
+by Selenium) against a real control plane: etcd, the apiserver, the scheduler and the
+controller manager, with fake nodes playing the kubelets (tests/support/fakenode.py:
+they run what the real scheduler binds to them). The page must show a pod within a
+second of its creation and drop it after its deletion, say in plain words why a pod
+the scheduler cannot place is Pending, and follow a rolling update. Screenshots go to
+test-artifacts/ (git ignores it)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from deploy import processes
+from deploy.controlplane import ApiServer
+from tests.support.components import private_control_plane
+from tests.support.fakenode import FakeCluster
+from tests.support.wait import eventually
+
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+NAMESPACE = "dash"
+
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="needs Debian's chromium and chromium-driver "
+    "(apt-get install --no-install-recommends chromium chromium-driver; .ci/run does)",
+)
+
+
+class Page:
+    def __init__(self, api: ApiServer, http: httpx.Client, url: str, driver: Any) -> None:
+        self.api, self.http, self.url, self.driver = api, http, url, driver
+
+    def find(self, css: str) -> Any:
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def wait_for(self, css: str, timeout: float, text: str = "") -> str:
+        """The text of the element matching `css` once the page shows it (with `text`).
+        The page redraws its sections whole, so an element is read the moment it is found."""
+        from selenium.common.exceptions import (
+            NoSuchElementException,
+            StaleElementReferenceException,
+        )
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        def shown(driver: Any) -> str | bool:
+            try:
+                found = str(self.find(css).text)
+            except (NoSuchElementException, StaleElementReferenceException):
+                return False
+            return found if text in found else False
+
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.01).until(
+            shown, f"{css} with {text!r} not shown within {timeout}s"
+        )
+
+    def click(self, css: str) -> None:
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        eventually(
+            lambda: self.find(css).click() or True, retry_on=(StaleElementReferenceException,)
+        )
+
+    def wait_gone(self, css: str, timeout: float) -> None:
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(self.driver, timeout, poll_frequency=0.01).until(
+            lambda d: not d.find_elements(By.CSS_SELECTOR, css), f"{css} still shown"
+        )
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"dashboard-{name}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+
+def _driver() -> Any:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM or ""
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(arg)
+    options.add_argument("--window-size=1500,1100")
+    return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[Page]:
+    with private_control_plane("minik-dashboard-it-") as (api, workdir):
+        http = api.http()
+        assert http.post("/api/v1/namespaces", json={"metadata": {"name": NAMESPACE}}).is_success
+        fake = FakeCluster(http, NAMESPACE, ["a", "b"])
+        fake.schedulable = set()  # the real scheduler places the pods; the fakes run them
+        port = processes.free_port()
+        argv = [
+            sys.executable,
+            "-m",
+            "dashboard",
+            "--kubeconfig",
+            str(api.kubeconfig),
+            "--port",
+            str(port),
+        ]
+        dashboard = processes.spawn("dashboard", argv, workdir / "dashboard.log")
+        driver = None
+        try:
+            fake.start()
+            url = f"http://127.0.0.1:{port}/"
+            eventually(
+                lambda: httpx.get(url + "healthz").status_code == 200,
+                timeout=30,
+                retry_on=(httpx.HTTPError,),
+            )
+            driver = _driver()
+            driver.get(url)
+            result = Page(api, http, url, driver)
+            result.wait_for("#connection", 10, "live")
+            result.wait_for(f'[data-node="{fake.node_name("b")}"]', 10)
+            yield result
+        finally:
+            if driver is not None:
+                driver.quit()
+            dashboard.stop()
+            fake.stop()
+            http.close()
+
+
+def pod(name: str, cpu: str = "100m") -> dict[str, Any]:
+    container = {"name": "app", "image": "web:v1", "resources": {"requests": {"cpu": cpu}}}
+    return {"metadata": {"name": name}, "spec": {"containers": [container]}}
+
+
+def test_a_pod_appears_within_a_second_and_goes_after_its_deletion(page: Page) -> None:
+    key = f"{NAMESPACE}/quick"
+    before_ms = time.time() * 1000
+    r = page.http.post(f"/api/v1/namespaces/{NAMESPACE}/pods", json=pod("quick"))
+    assert r.status_code == 201, r.text
+    page.wait_for(f'[data-pod="{key}"]', timeout=1.0)
+    seen_ms = page.driver.execute_script("return window.minikSeen[arguments[0]]", key)
+    assert seen_ms - before_ms < 1000, f"drawn {seen_ms - before_ms:.0f} ms after the create"
+    # the scheduler places it and a fake kubelet runs it: the chip moves into a node's card
+    chip = page.wait_for(f'[data-node] [data-pod="{key}"]', timeout=10, text="Running · 1/1")
+    assert chip.startswith("quick\n"), chip
+    page.screenshot("pod-running")
+    r = page.http.delete(
+        f"/api/v1/namespaces/{NAMESPACE}/pods/quick", params={"gracePeriodSeconds": "0"}
+    )
+    assert r.is_success, r.text
+    page.wait_gone(f'[data-pod="{key}"]', timeout=1.0)
+
+
+def test_a_pod_no_node_can_take_says_why_in_plain_words(page: Page) -> None:
+    key = f"{NAMESPACE}/huge"
+    r = page.http.post(f"/api/v1/namespaces/{NAMESPACE}/pods", json=pod("huge", cpu="100"))
+    assert r.status_code == 201, r.text
+    page.wait_for(f'#unscheduled [data-pod="{key}"]', 10, "2 nodes don't have enough")
+    page.click(f'[data-pod="{key}"]')
+    why = page.wait_for("#detail .why", 5, "2 nodes don't have enough unreserved cpu")
+    assert "the pod requests 100 cpu" in why
+    assert "scheduler: 0/2 nodes are available: 2 Insufficient cpu." in why
+    page.screenshot("why-pending")
+    page.click("#close-detail")
+    r = page.http.delete(f"/api/v1/namespaces/{NAMESPACE}/pods/huge")
+    assert r.is_success, r.text
+    page.wait_gone(f'[data-pod="{key}"]', timeout=1.0)
+
+
+def test_a_rolling_update_and_the_service_endpoints_follow_it(page: Page) -> None:
+    labels = {"app": "web"}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": pod("x")["spec"]},
+        },
+    }
+    service = {
+        "metadata": {"name": "web"},
+        "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": 8080}]},
+    }
+    base = f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments"
+    assert page.http.post(base, json=deployment).status_code == 201
+    assert page.http.post(f"/api/v1/namespaces/{NAMESPACE}/services", json=service).is_success
+    card = f'[data-workload="Deployment/{NAMESPACE}/web"]'
+    page.wait_for(card, 20, "Up to date: 3 of 3 available")
+    page.wait_for(f'[data-service="{NAMESPACE}/web"]', 20, "web-")
+    r = page.http.patch(
+        f"{base}/web",
+        json={"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "web:v2"}]}}}},
+        headers={"Content-Type": "application/strategic-merge-patch+json"},
+    )
+    assert r.is_success, r.text
+    page.wait_for(card, 10, "Rolling out")
+    page.screenshot("rolling-update")
+    page.wait_for(card, 30, "Up to date: 3 of 3 available")
+
+    # the old pods terminate (no longer counted by the Deployment), then they are gone
+    def three_pods() -> list[str]:
+        keys = _pod_keys(page, f"{NAMESPACE}/web-")
+        assert len(keys) == 3, keys
+        return keys
+
+    new_pods = eventually(three_pods, timeout=10)
+    endpoints = page.wait_for(f'[data-service="{NAMESPACE}/web"]', 5)
+    assert all(k.split("/")[1] in endpoints for k in new_pods), endpoints
+    page.screenshot("rolled-out")
+
+
+def _pod_keys(page: Page, prefix: str) -> list[str]:
+    keys = page.driver.execute_script(
+        "return [...document.querySelectorAll('[data-pod]')].map(e => e.dataset.pod)"
+    )
+    return [k for k in keys if k.startswith(prefix)]
