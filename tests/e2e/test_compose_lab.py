@@ -118,7 +118,8 @@ def test_examples_run_across_nodes_and_move_when_a_node_stops(lab) -> None:
     assert len({p["spec"]["nodeName"] for p in pods}) == 2
     # the dashboard container sees the same cluster (its page is tested in a browser in
     # tests/integration/test_dashboard.py): its stream's snapshot names the three nodes
-    assert set(NODE_IPS) <= set(eventually(_dashboard_nodes, timeout=60, interval=1))
+    nodes = eventually(_dashboard_nodes, timeout=60, interval=1, retry_on=(httpx.HTTPError,))
+    assert set(NODE_IPS) <= set(nodes)
 
     svc = eventually(
         lambda: (
