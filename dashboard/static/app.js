@@ -133,6 +133,10 @@ function drawNodes() {
       <div class="pods">${pods.map(([k, p]) => podChip(k, p)).join("") || '<span class="note">no pods</span>'}</div></div>`;
   }
   if (!html) html = '<p class="note">No nodes yet.</p>';
+  const usage = state.usage.all;
+  if (usage && !usage.available) {
+    html = `<p class="note">Resource use not shown: ${esc(usage.error)} (is the metrics server running?)</p>` + html;
+  }
   $("nodes").innerHTML = html;
 }
 
@@ -187,11 +191,13 @@ function drawDetail() {
       ${p.pending.raw ? `<div class="raw">scheduler: ${esc(p.pending.raw)}</div>` : ""}</div>`;
   }
   const owner = p.owner ? `${esc(p.owner.kind)}/${esc(p.owner.name)}` : "none";
+  const used = state.usage.all && state.usage.all.pods && state.usage.all.pods[selected];
   $("detail-body").innerHTML = `<h3>${esc(p.namespace)}/${esc(p.name)}</h3>${why}
     <dl><dt>status</dt><dd>${esc(p.status)} (phase ${esc(p.phase)}), ${esc(p.ready)} ready, ${p.restarts} restarts</dd>
     <dt>node</dt><dd>${esc(p.node || "none yet")}</dd><dt>IP</dt><dd>${esc(p.ip || "none yet")}</dd>
     <dt>owner</dt><dd>${owner}</dd><dt>version</dt><dd>${esc(p.version || "-")}</dd>
     <dt>requests</dt><dd>${cpu(p.cpuRequest)} CPU, ${mem(p.memoryRequest)} memory</dd>
+    ${used ? `<dt>using</dt><dd>${cpu(used.cpu)} CPU, ${mem(used.memory)} memory</dd>` : ""}
     ${p.message ? `<dt>message</dt><dd>${esc(p.message)}</dd>` : ""}</dl>`;
   const head = $("logs-head");
   if (!head.dataset.for || head.dataset.for !== selected) {
