@@ -63,6 +63,10 @@ def pod_view(pod: Obj, failed_scheduling: str | None = None) -> Obj:
     labels = md.get("labels") or {}
     version = next((labels[k] for k in VERSION_LABELS if k in labels), "")
     pending = why_pending(pod, failed_scheduling, shown)
+    ready_cond = _cond(pod, "Ready")
+    # the node lifecycle controller marks a silent node's pods not ready without touching
+    # their containers' statuses: kubectl still says 1/1 Running, the page should not
+    not_ready = status.get("phase") == "Running" and ready_cond.get("status") == "False"
     containers = [c.get("name", "") for c in spec.get("containers") or []]
     return {
         "namespace": md.get("namespace", ""),
@@ -72,7 +76,14 @@ def pod_view(pod: Obj, failed_scheduling: str | None = None) -> Obj:
         "node": spec.get("nodeName") or "",
         "phase": status.get("phase") or "Pending",
         "status": reason,
-        "health": pod_health(reason, ready, total, status.get("phase") or ""),
+        "health": "progress"
+        if not_ready and reason == "Running"
+        else pod_health(reason, ready, total, status.get("phase") or ""),
+        "notReady": (
+            ready_cond.get("message") or ready_cond.get("reason") or "its Ready condition is False"
+        )
+        if not_ready
+        else "",
         "ready": f"{ready}/{total}",
         "restarts": restarts,
         "ip": status.get("podIP") or "",

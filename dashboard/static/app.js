@@ -93,9 +93,11 @@ function podChip(key, p) {
   const first = p.pending && (p.pending.reasons.length ? p.pending.reasons[0].text : p.pending.headline);
   const why = p.pending && !p.node ? `<span class="why">${esc(first)}</span>` : "";
   const restarts = p.restarts ? ` · ${p.restarts} restarts` : "";
+  const nodeDown = p.node && state.nodes[p.node] && !state.nodes[p.node].ready;
+  const notReady = p.notReady ? `<span class="why">not ready: ${nodeDown ? "its node is not ready" : esc(p.notReady)}</span>` : "";
   return `<div class="pod ${p.health}${key === selected ? " selected" : ""}" data-pod="${esc(key)}"
     style="border-left-color:${versionColour(p.version)}" title="${esc(p.namespace)}/${esc(p.name)}${p.version ? " · version " + esc(p.version) : ""}">
-    <b>${esc(p.name)}</b>${esc(p.status)} · ${esc(p.ready)}${restarts} · ${ago(p.created)}${why}</div>`;
+    <b>${esc(p.name)}</b>${esc(p.status)} · ${esc(p.ready)}${restarts} · ${ago(p.created)}${why}${notReady}</div>`;
 }
 
 function meters(node, pods) {
@@ -125,7 +127,7 @@ function drawNodes() {
     const pods = all.filter(([, p]) => visible(p)).sort((a, b) => byName(a[1], b[1]));
     const badge = node.ready ? `<span class="badge">${esc(node.status)}</span>`
       : `<span class="badge bad">${esc(node.status)}</span>`;
-    const down = node.ready ? "" : `<div class="alert">Not ready for ${ago(node.readySince)}: ${esc(node.readyMessage || "the node stopped reporting")}.
+    const down = node.ready ? "" : `<div class="alert">Not ready for ${ago(node.readySince)}: ${esc((node.readyMessage || "the node stopped reporting").replace(/\.+$/, ""))}.
       Its pods are evicted once their toleration of the unreachable/not-ready taint runs out.</div>`;
     const taints = node.taints.length ? `<span class="note">taints: ${node.taints.map(esc).join(", ")}</span>` : "";
     html += `<div class="card${node.ready ? "" : " notready"}" data-node="${esc(node.name)}"><h3>${esc(node.name)} ${badge}
@@ -169,7 +171,7 @@ function drawServices() {
 function drawEvents() {
   const rows = Object.values(state.events).filter(visible)
     .sort((a, b) => String(b.time).localeCompare(String(a.time))).slice(0, 200);
-  $("events").innerHTML = rows.map((e) => `<li class="${esc(e.type)}"><span class="meta">${ago(e.time)} ago · ${esc(e.objectNamespace)}/${esc(e.object)}${e.count > 1 ? ` · ×${e.count}` : ""}</span>
+  $("events").innerHTML = rows.map((e) => `<li class="${esc(e.type)}"><span class="meta">${ago(e.time)} ago · ${e.objectNamespace ? esc(e.objectNamespace) + "/" : ""}${esc(e.object)}${e.count > 1 ? ` · ×${e.count}` : ""}</span>
     <b>${esc(e.reason)}</b> ${esc(e.message)}</li>`).join("");
 }
 

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from deploy import processes
-from deploy.controlplane import ApiServer
-from tests.support.components import private_control_plane
+from deploy.controlplane import ApiServer, make_workdir, remove_workdir, start_apiserver, start_etcd
+from tests.support.components import manager_and_scheduler
 from tests.support.fakenode import FakeCluster
 from tests.support.wait import eventually
 
@@ -37,8 +37,8 @@ pytestmark = pytest.mark.skipif(
 
 
 class Page:
-    def __init__(self, api: ApiServer, http: httpx.Client, url: str, driver: Any) -> None:
-        self.api, self.http, self.url, self.driver = api, http, url, driver
+    def __init__(self, http: httpx.Client, fake: FakeCluster, url: str, driver: Any) -> None:
+        self.http, self.fake, self.url, self.driver = http, fake, url, driver
 
     def find(self, css: str) -> Any:
         from selenium.webdriver.common.by import By
@@ -100,44 +100,52 @@ def _driver() -> Any:
 
 
 @pytest.fixture(scope="module")
-def page() -> Iterator[Page]:
-    with private_control_plane("minik-dashboard-it-") as (api, workdir):
-        http = api.http()
-        assert http.post("/api/v1/namespaces", json={"metadata": {"name": NAMESPACE}}).is_success
-        fake = FakeCluster(http, NAMESPACE, ["a", "b"])
-        fake.schedulable = set()  # the real scheduler places the pods; the fakes run them
-        port = processes.free_port()
-        argv = [
-            sys.executable,
-            "-m",
-            "dashboard",
-            "--kubeconfig",
-            str(api.kubeconfig),
-            "--port",
-            str(port),
-        ]
-        dashboard = processes.spawn("dashboard", argv, workdir / "dashboard.log")
-        driver = None
-        try:
-            fake.start()
-            url = f"http://127.0.0.1:{port}/"
-            eventually(
-                lambda: httpx.get(url + "healthz").status_code == 200,
-                timeout=30,
-                retry_on=(httpx.HTTPError,),
-            )
-            driver = _driver()
-            driver.get(url)
-            result = Page(api, http, url, driver)
-            result.wait_for("#connection", 10, "live")
-            result.wait_for(f'[data-node="{fake.node_name("b")}"]', 10)
-            yield result
-        finally:
-            if driver is not None:
-                driver.quit()
-            dashboard.stop()
-            fake.stop()
-            http.close()
+def control_plane() -> Iterator[tuple[ApiServer, Path]]:
+    """etcd, the apiserver, the scheduler, and the controller manager, which notices a
+    silent node within seconds (tests/support/controllermanager.py)."""
+    workdir = make_workdir("minik-dashboard-it-")
+    etcd = start_etcd(workdir)
+    api = start_apiserver(etcd, workdir / "apiserver")
+    try:
+        with manager_and_scheduler(api, workdir, "default-scheduler"):
+            yield api, workdir
+    finally:
+        api.stop()
+        etcd.stop()
+        remove_workdir(workdir)
+
+
+@pytest.fixture(scope="module")
+def page(control_plane: tuple[ApiServer, Path]) -> Iterator[Page]:
+    api, workdir = control_plane
+    http = api.http()
+    assert http.post("/api/v1/namespaces", json={"metadata": {"name": NAMESPACE}}).is_success
+    fake = FakeCluster(http, NAMESPACE, ["a", "b"])
+    fake.schedulable = set()  # the real scheduler places the pods; the fakes run them
+    port = processes.free_port()
+    argv = [sys.executable, "-m", "dashboard", "--kubeconfig", str(api.kubeconfig)]
+    dashboard = processes.spawn("dashboard", [*argv, "--port", str(port)], workdir / "dash.log")
+    driver = None
+    try:
+        fake.start()
+        url = f"http://127.0.0.1:{port}/"
+        eventually(
+            lambda: httpx.get(url + "healthz").status_code == 200,
+            timeout=30,
+            retry_on=(httpx.HTTPError,),
+        )
+        driver = _driver()
+        driver.get(url)
+        result = Page(http, fake, url, driver)
+        result.wait_for("#connection", 10, "live")
+        result.wait_for(f'[data-node="{fake.node_name("b")}"]', 10)
+        yield result
+    finally:
+        if driver is not None:
+            driver.quit()
+        dashboard.stop()
+        fake.stop()
+        http.close()
 
 
 def pod(name: str, cpu: str = "100m") -> dict[str, Any]:
@@ -229,3 +237,19 @@ def _pod_keys(page: Page, prefix: str) -> list[str]:
         "return [...document.querySelectorAll('[data-pod]')].map(e => e.dataset.pod)"
     )
     return [k for k in keys if k.startswith(prefix)]
+
+
+def test_a_node_that_stops_reporting_turns_red_with_its_pods_still_shown(page: Page) -> None:
+    r = page.http.post(f"/api/v1/namespaces/{NAMESPACE}/pods", json=pod("stays"))
+    assert r.status_code == 201, r.text
+    page.wait_for(f'[data-node] [data-pod="{NAMESPACE}/stays"]', 10, "Running · 1/1")
+    node = page.http.get(f"/api/v1/namespaces/{NAMESPACE}/pods/stays").json()["spec"]["nodeName"]
+    page.fake.kill(node.removeprefix(f"{NAMESPACE}-"))
+    card = page.wait_for(f'[data-node="{node}"]', 20, "Not ready for")
+    assert "NotReady" in card and "Kubelet stopped posting node status" in card
+    # its pods stay until their toleration of the taint runs out, marked not ready
+    chip = page.wait_for(f'[data-pod="{NAMESPACE}/stays"]', 10, "not ready: its node is not ready")
+    assert chip.startswith("stays\nRunning · 1/1"), chip
+    page.screenshot("node-failure")
+    page.fake.revive(node.removeprefix(f"{NAMESPACE}-"))
+    page.wait_for(f'[data-node="{node}"]', 20, "Ready")

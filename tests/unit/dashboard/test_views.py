@@ -264,3 +264,24 @@ def test_an_event_names_its_object_and_its_latest_time() -> None:
         "t9",
         "default-scheduler",
     )
+
+
+def test_a_running_pod_on_a_silent_node_is_not_shown_as_healthy() -> None:
+    pod = {
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"nodeName": "n2", "containers": [{"name": "app"}]},
+        "status": {
+            "phase": "Running",
+            "conditions": [
+                {"type": "Ready", "status": "False", "reason": "NodeNotReady"},
+            ],
+            "containerStatuses": [
+                {"name": "app", "ready": True, "state": {"running": {}}},
+            ],
+        },
+    }
+    view = pod_view(pod)
+    assert (view["status"], view["ready"]) == ("Running", "1/1")  # as kubectl prints it
+    assert (view["health"], view["notReady"]) == ("progress", "NodeNotReady")
+    pod["status"]["conditions"][0]["status"] = "True"
+    assert (pod_view(pod)["health"], pod_view(pod)["notReady"]) == ("ok", "")
