@@ -461,8 +461,11 @@ def _ingress(ctx: ComponentContext) -> list[supervisor.Component]:
 
 
 def _dashboard(ctx: ComponentContext) -> list[supervisor.Component]:
-    """The live web page (read-only), on loopback: it shows what its user sees."""
+    """The live web page (read-only), on loopback: it shows what its user sees. When its
+    port is taken (another cluster's dashboard) a free one is used: `up` prints it."""
     port = ctx.options.dashboard_port
+    if not processes.port_free(port):
+        port = processes.free_port()
     argv = [
         *PY,
         "dashboard",
@@ -744,7 +747,8 @@ def main(argv: list[str] | None = None) -> int:
         "--dashboard-port",
         type=int,
         default=9090,
-        help="the web dashboard's port on 127.0.0.1 (`minik dashboard` prints its address)",
+        help="the web dashboard's port on 127.0.0.1, a free one if it is taken "
+        "(`minik dashboard` prints the address)",
     )
     up.add_argument(
         "--merge-kubeconfig",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy import processes
 from deploy.cluster import ClusterError, UpOptions, check_node_prefix, main
 
 
@@ -86,12 +87,28 @@ def test_the_dashboard_has_its_own_user_and_loopback_address(tmp_path: Path) -> 
     from deploy.cluster import LocalCluster
 
     cluster = LocalCluster(tmp_path)
-    options = UpOptions(node_prefix="t-", dashboard_port=19191)
+    options = UpOptions(node_prefix="t-", dashboard_port=processes.free_port())
     dashboard = cluster.components("http://127.0.0.1:2379", 16443, 1, options)[-1]
     argv = dashboard.argv
     assert argv[argv.index("--kubeconfig") + 1].endswith("dashboard.kubeconfig")
-    assert argv[argv.index("--bind-address") + 1 :][:3] == ["127.0.0.1", "--port", "19191"]
-    assert dashboard.extra == {"url": "http://127.0.0.1:19191/"}
+    port = str(options.dashboard_port)
+    assert argv[argv.index("--bind-address") + 1 :][:3] == ["127.0.0.1", "--port", port]
+    assert dashboard.extra == {"url": f"http://127.0.0.1:{port}/"}
+
+
+def test_a_busy_dashboard_port_gives_way_to_a_free_one(tmp_path: Path) -> None:
+    import socket
+
+    from deploy.cluster import LocalCluster
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        options = UpOptions(node_prefix="t-", dashboard_port=taken)
+        table = LocalCluster(tmp_path).components("http://127.0.0.1:2379", 16443, 1, options)
+    url = table[-1].extra["url"]
+    assert url.startswith("http://127.0.0.1:") and url != f"http://127.0.0.1:{taken}/"
 
 
 def test_minik_dashboard_without_a_cluster_says_so(
