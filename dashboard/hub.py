@@ -61,9 +61,7 @@ class Hub:
         self.services = self._informer(SERVICES, "services", self._service)
         self.endpoints = self._informer(ENDPOINTS, "services", self._service)
         self.informers = [
-            self._informer(
-                NODES, "nodes", lambda o: ("nodes", o["metadata"]["name"], views.node_view(o))
-            ),
+            self._informer(NODES, "nodes", lambda o: ("nodes", key_of(o), views.node_view(o))),
             self.pods,
             self.services,
             self.endpoints,
@@ -115,9 +113,9 @@ class Hub:
         involved = event.get("involvedObject") or {}
         if event.get("reason") == "FailedScheduling" and involved.get("kind") == "Pod":
             pod_key = f"{involved.get('namespace', '')}/{involved.get('name', '')}"
-            self._failed_scheduling[pod_key] = event.get("message") or ""
             pod = self.pods.get(pod_key)
-            if pod is not None:
+            if pod is not None:  # (kept only while the pod exists)
+                self._failed_scheduling[pod_key] = event.get("message") or ""
                 self._put(*self._pod(pod))
         events = self.views["events"]
         if len(events) >= MAX_EVENTS and key_of(event) not in events:
