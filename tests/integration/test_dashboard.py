@@ -1,13 +1,16 @@
 """The dashboard in a real headless browser (Debian's chromium and chromium-driver, driven
-by Selenium) against a real control plane: etcd, the apiserver, the scheduler and the
-controller manager, with fake nodes playing the kubelets (tests/support/fakenode.py:
-they run what the real scheduler binds to them). The page must show a pod within a
-second of its creation and drop it after its deletion, say in plain words why a pod
-the scheduler cannot place is Pending, and follow a rolling update. Screenshots go to
-test-artifacts/ (git ignores it)."""
+by Selenium) against a real control plane: etcd, the apiserver, the scheduler, the
+controller manager and the metrics server, with fake nodes playing the kubelets
+(tests/support/fakenode.py: they run what the real scheduler binds to them; their
+kubelet address is a stand-in kubelet, tests/support/fakekubelet.py, that serves
+resource metrics and container logs). The page must show a pod within a second of its
+creation and drop it after its deletion, say in plain words why a pod the scheduler
+cannot place is Pending, follow a rolling update, a node failure and a pod's log.
+Screenshots go to test-artifacts/ (git ignores it)."""
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import sys
 import time
@@ -21,6 +24,7 @@ import pytest
 from deploy import processes
 from deploy.controlplane import ApiServer, make_workdir, remove_workdir, start_apiserver, start_etcd
 from tests.support.components import manager_and_scheduler
+from tests.support.fakekubelet import FakeKubelet
 from tests.support.fakenode import FakeCluster
 from tests.support.wait import eventually
 
@@ -37,8 +41,10 @@ pytestmark = pytest.mark.skipif(
 
 
 class Page:
-    def __init__(self, http: httpx.Client, fake: FakeCluster, url: str, driver: Any) -> None:
-        self.http, self.fake, self.url, self.driver = http, fake, url, driver
+    def __init__(
+        self, http: httpx.Client, fake: FakeCluster, kubelet: FakeKubelet, driver: Any
+    ) -> None:
+        self.http, self.fake, self.kubelet, self.driver = http, fake, kubelet, driver
 
     def find(self, css: str) -> Any:
         from selenium.webdriver.common.by import By
@@ -104,12 +110,18 @@ def control_plane() -> Iterator[tuple[ApiServer, Path]]:
     """etcd, the apiserver, the scheduler, and the controller manager, which notices a
     silent node within seconds (tests/support/controllermanager.py)."""
     workdir = make_workdir("minik-dashboard-it-")
+    secret = workdir / "requestheader-secret"
+    secret.write_text(secrets.token_hex(16) + "\n")
     etcd = start_etcd(workdir)
-    api = start_apiserver(etcd, workdir / "apiserver")
+    api = start_apiserver(etcd, workdir / "apiserver", ["--requestheader-secret-file", str(secret)])
+    argv = [sys.executable, "-m", "metrics", "--kubeconfig", str(api.kubeconfig), "--port", "0"]
+    argv += ["--metric-resolution", "1s", "--requestheader-secret-file", str(secret)]
+    metrics = processes.spawn("metrics", argv, workdir / "metrics.log")
     try:
         with manager_and_scheduler(api, workdir, "default-scheduler"):
             yield api, workdir
     finally:
+        metrics.stop()
         api.stop()
         etcd.stop()
         remove_workdir(workdir)
@@ -124,10 +136,23 @@ def page(control_plane: tuple[ApiServer, Path]) -> Iterator[Page]:
     fake.schedulable = set()  # the real scheduler places the pods; the fakes run them
     port = processes.free_port()
     argv = [sys.executable, "-m", "dashboard", "--kubeconfig", str(api.kubeconfig)]
-    dashboard = processes.spawn("dashboard", [*argv, "--port", str(port)], workdir / "dash.log")
+    argv += ["--port", str(port), "--metrics-interval", "1s"]
+    dashboard = processes.spawn("dashboard", argv, workdir / "dash.log")
+    kubelet = FakeKubelet(node_cores=0.75, node_memory=1536 * 1024 * 1024)
     driver = None
     try:
         fake.start()
+        for short in ("a", "b"):  # their kubelet: the stand-in, on loopback
+            status = {
+                "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+                "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet.port}},
+            }
+            r = http.patch(
+                f"/api/v1/nodes/{fake.node_name(short)}/status",
+                json={"status": status},
+                headers={"Content-Type": "application/merge-patch+json"},
+            )
+            assert r.is_success, r.text
         url = f"http://127.0.0.1:{port}/"
         eventually(
             lambda: httpx.get(url + "healthz").status_code == 200,
@@ -136,7 +161,7 @@ def page(control_plane: tuple[ApiServer, Path]) -> Iterator[Page]:
         )
         driver = _driver()
         driver.get(url)
-        result = Page(http, fake, url, driver)
+        result = Page(http, fake, kubelet, driver)
         result.wait_for("#connection", 10, "live")
         result.wait_for(f'[data-node="{fake.node_name("b")}"]', 10)
         yield result
@@ -145,6 +170,7 @@ def page(control_plane: tuple[ApiServer, Path]) -> Iterator[Page]:
             driver.quit()
         dashboard.stop()
         fake.stop()
+        kubelet.shutdown()
         http.close()
 
 
@@ -253,3 +279,25 @@ def test_a_node_that_stops_reporting_turns_red_with_its_pods_still_shown(page: P
     page.screenshot("node-failure")
     page.fake.revive(node.removeprefix(f"{NAMESPACE}-"))
     page.wait_for(f'[data-node="{node}"]', 20, "Ready")
+
+
+def test_a_pods_log_is_followed_and_resource_use_shown(page: Page) -> None:
+    node = page.fake.node_name("a")
+    body = pod("talker")
+    body["spec"]["nodeName"] = node
+    page.kubelet.add_log_line(NAMESPACE, "talker", "app", "hello from talker")
+    page.kubelet.set_usage(NAMESPACE, "talker", "app", 0.25, 48 * 1024 * 1024)
+    assert page.http.post(f"/api/v1/namespaces/{NAMESPACE}/pods", json=body).status_code == 201
+    key = f"{NAMESPACE}/talker"
+    page.wait_for(f'[data-pod="{key}"]', 10, "Running · 1/1")
+    page.click(f'[data-pod="{key}"]')
+    page.wait_for("#logs", 10, "hello from talker")
+    page.kubelet.add_log_line(NAMESPACE, "talker", "app", "a second line, followed")
+    page.wait_for("#logs", 2, "a second line, followed")
+    # the metrics server scrapes every second; the page reads it every second
+    page.wait_for(f'[data-node="{node}"]', 20, "using")
+    detail = page.wait_for("#detail-body", 20, "48Mi memory")
+    used = detail.split("using\n", 1)[1].split("\n", 1)[0]  # "250m CPU, 48Mi memory"
+    assert 240 <= int(used.split("m CPU")[0]) <= 260, used  # a rate between two scrapes
+    page.screenshot("pod-logs")
+    page.click("#close-detail")
