@@ -66,7 +66,9 @@ def pod_view(pod: Obj, failed_scheduling: str | None = None) -> Obj:
     ready_cond = _cond(pod, "Ready")
     # the node lifecycle controller marks a silent node's pods not ready without touching
     # their containers' statuses: kubectl still says 1/1 Running, the page should not
-    not_ready = status.get("phase") == "Running" and ready_cond.get("status") == "False"
+    not_ready = (
+        status.get("phase") == "Running" and ready == total and ready_cond.get("status") == "False"
+    )
     containers = [c.get("name", "") for c in spec.get("containers") or []]
     return {
         "namespace": md.get("namespace", ""),

@@ -142,6 +142,27 @@ function drawNodes() {
   $("nodes").innerHTML = html;
 }
 
+// The versions a workload's pods run, oldest first, with the colour their chips carry:
+// what links the rollout bar to the pods moving between nodes.
+function versionsOf(w) {
+  const prefix = w.name + "-";
+  const ownerKinds = { Deployment: "ReplicaSet", StatefulSet: "StatefulSet", DaemonSet: "DaemonSet" };
+  const found = {};
+  for (const p of Object.values(state.pods)) {
+    if (p.namespace !== w.namespace || !p.owner || !p.version || p.health === "gone") continue;
+    const mine = p.owner.kind === ownerKinds[w.kind] &&
+      (w.kind === "Deployment" ? p.owner.name.startsWith(prefix) : p.owner.name === w.name);
+    if (!mine) continue;
+    const v = (found[p.version] ||= { version: p.version, pods: 0, since: p.created });
+    v.pods += 1;
+    if (p.created < v.since) v.since = p.created;
+  }
+  const list = Object.values(found).sort((a, b) => String(a.since).localeCompare(String(b.since)));
+  if (list.length < 2) return "";
+  return '<div class="note">versions: ' + list.map((v, i) =>
+    `<span class="version" style="border-left-color:${versionColour(v.version)}">${esc(v.version)} · ${v.pods} pod${v.pods > 1 ? "s" : ""}${i === list.length - 1 ? " (newest)" : ""}</span>`).join(" ") + "</div>";
+}
+
 function drawWorkloads() {
   const rows = Object.values(state.workloads).filter(visible).sort((a, b) => byName(a, b));
   $("workloads").innerHTML = rows.map((w) => {
@@ -152,7 +173,7 @@ function drawWorkloads() {
       <h3>${esc(w.kind)} ${esc(w.namespace)}/${esc(w.name)} <span class="badge ${badge}">${esc(w.state)}</span>
       <span class="note">${w.kind === "Job" ? "" : `${w.available}/${w.desired} available`}</span></h3>
       <div class="bar">${seg("new", w.updated, w.kind === "Job" ? "completed" : "on the new version")}${seg("old", w.old, "on the old version")}</div>
-      <div>${esc(w.text)}</div></div>`;
+      <div>${esc(w.text)}</div>${w.kind === "Job" ? "" : versionsOf(w)}</div>`;
   }).join("") || '<p class="note">No Deployments, StatefulSets, DaemonSets or Jobs.</p>';
 }
 

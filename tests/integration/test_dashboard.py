@@ -243,6 +243,8 @@ def test_a_rolling_update_and_the_service_endpoints_follow_it(page: Page) -> Non
     )
     assert r.is_success, r.text
     page.wait_for(card, 10, "Rolling out")
+    # mid-rollout the card names both versions, each with the colour its pods' chips carry
+    page.wait_for(card, 10, "(newest)")
     page.screenshot("rolling-update")
     page.wait_for(card, 30, "Up to date: 3 of 3 available")
 

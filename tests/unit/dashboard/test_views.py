@@ -285,3 +285,6 @@ def test_a_running_pod_on_a_silent_node_is_not_shown_as_healthy() -> None:
     assert (view["health"], view["notReady"]) == ("progress", "NodeNotReady")
     pod["status"]["conditions"][0]["status"] = "True"
     assert (pod_view(pod)["health"], pod_view(pod)["notReady"]) == ("ok", "")
+    starting = {**pod, "status": {**pod["status"], "containerStatuses": [{"name": "app"}]}}
+    starting["status"]["conditions"] = [{"type": "Ready", "status": "False"}]
+    assert pod_view(starting)["notReady"] == ""  # 0/1 says it already
