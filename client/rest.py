@@ -763,6 +763,31 @@ class AsyncClient(_Base):
         )
         return self._stream(req)
 
+    def stream_text(self, path: str, params: dict[str, Any] | None = None) -> AsyncIterator[str]:
+        """A text/plain answer (pod logs) line by line, newlines kept, as it arrives;
+        aclose() the iterator to stop following."""
+        return self._stream_text(Request("GET", path, params=dict(params or {})))
+
+    async def _stream_text(self, req: Request) -> AsyncIterator[str]:
+        params, _, headers = req.encoded()
+        headers["Accept"] = "text/plain, */*"
+        try:
+            async with self._http.stream(
+                req.method, req.path, params=params, headers=headers, timeout=_STREAM_TIMEOUT
+            ) as resp:
+                if resp.status_code >= 300:
+                    await resp.aread()
+                self._answer(Request(req.method, req.path, raw=True), resp)
+                pending = ""
+                async for chunk in resp.aiter_text():
+                    *complete, pending = (pending + chunk).split("\n")
+                    for line in complete:
+                        yield line + "\n"
+                if pending:
+                    yield pending
+        except httpx.TransportError as err:
+            raise self._connection_failed(err) from err
+
     async def _stream(self, req: Request) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         params, _, headers = req.encoded()
         try:

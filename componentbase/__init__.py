@@ -10,6 +10,8 @@ k8s.io/component-base: one scaffold instead of five copies.
   gracefully".
 - `pki`: the cluster CA and serving certificates (the apiserver's, and `minik up`'s
   and the compose lab's, which make them before the apiserver starts).
+- `httpserve`: a small ASGI app served from the component's own loop (`bind`,
+  `EmbeddedServer`): the metrics server and the dashboard.
 
 The `/metrics` and `/healthz` endpoints every component will serve (next issues)
 belong here too, beside these: one `componentbase/metrics.py` and one

@@ -39,6 +39,7 @@ COMPONENT_USERS = [
     ("kubelet", "system:nodes"),
     ("kube-proxy", "system:node-proxier"),
     ("metrics-server", "system:metrics-server"),
+    ("dashboard", "system:dashboard"),
 ]
 NODE_PREFIX = "minik-node-"
 SUPERVISOR = "supervisor"
@@ -63,6 +64,7 @@ class UpOptions:
     # LoadBalancer Service on port 80 (the proxy's, as in the walkthrough) keeps it.
     ingress_http_port: int = 8080
     ingress_https_port: int = 8443
+    dashboard_port: int = 9090  # the live web dashboard, on 127.0.0.1 (it shows pod logs)
 
     def node_name(self, index: int) -> str:
         return f"{self.node_prefix}{index}"
@@ -458,6 +460,28 @@ def _ingress(ctx: ComponentContext) -> list[supervisor.Component]:
     return [supervisor.Component("ingress", argv, extra={"url": url})]
 
 
+def _dashboard(ctx: ComponentContext) -> list[supervisor.Component]:
+    """The live web page (read-only), on loopback: it shows what its user sees. When its
+    port is taken (another cluster's dashboard) a free one is used: `up` prints it."""
+    port = ctx.options.dashboard_port
+    if not processes.port_free(port):
+        port = processes.free_port()
+    argv = [
+        *PY,
+        "dashboard",
+        "--kubeconfig",
+        str(ctx.kubeconfigs["dashboard"]),
+        "--bind-address",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--metrics-interval",
+        "15s",
+    ]
+    url = f"http://127.0.0.1:{port}/"
+    return [supervisor.Component("dashboard", argv, extra={"url": url})]
+
+
 # What `minik up` supervises after etcd and the apiserver, in start order: one entry
 # per component kind, each giving its processes. Add a component with one line here.
 COMPONENTS: list[Callable[[ComponentContext], list[supervisor.Component]]] = [
@@ -467,6 +491,7 @@ COMPONENTS: list[Callable[[ComponentContext], list[supervisor.Component]]] = [
     _proxy,
     _ingress,
     _metrics,
+    _dashboard,
 ]
 
 
@@ -586,6 +611,8 @@ def _print_up(cluster: LocalCluster, record: dict[str, dict]) -> None:
     print("  .venv/bin/minikctl get nodes")
     print(f"  kubectl --kubeconfig {cluster.kubeconfig} get pods -A")
     print("  docker build -t my-image:v1 examples/web && .venv/bin/minikctl apply -f examples/")
+    if "url" in record.get("dashboard", {}):
+        print(f"  open {record['dashboard']['url']} (the live dashboard; `minik dashboard`)")
 
 
 def _warn_without_live_restore() -> None:
@@ -647,6 +674,21 @@ def _status(cluster: LocalCluster) -> int:
     return 0 if healthy and len(running) == len(recorded) else 1
 
 
+def _dashboard_url(cluster: LocalCluster) -> int:
+    """Print the dashboard's address; open it in a browser only where there is a display
+    (webbrowser would otherwise start a text browser or fail on a headless machine)."""
+    rec = cluster.running().get("dashboard")
+    if rec is None or "url" not in rec:
+        print(f"minik: no dashboard running in {cluster.data_dir} (`minik up` starts it)")
+        return 1
+    print(rec["url"])
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        import webbrowser
+
+        webbrowser.open(rec["url"])
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="minik", description="run a local minik cluster")
     sub = p.add_subparsers(dest="command", required=True)
@@ -702,12 +744,22 @@ def main(argv: list[str] | None = None) -> int:
         "--ingress-https-port", type=int, default=8443, help="the ingress controller's HTTPS port"
     )
     up.add_argument(
+        "--dashboard-port",
+        type=int,
+        default=9090,
+        help="the web dashboard's port on 127.0.0.1, a free one if it is taken "
+        "(`minik dashboard` prints the address)",
+    )
+    up.add_argument(
         "--merge-kubeconfig",
         action="store_true",
         help="also add a `minik` context to ~/.kube/config for kubectl",
     )
     for name in ("down", "status"):
         sub.add_parser(name).add_argument("--data-dir", default=default_dir)
+    sub.add_parser(
+        "dashboard", help="print the web dashboard's address (and open it where a display is)"
+    ).add_argument("--data-dir", default=default_dir)
     restart = sub.add_parser("restart", help="restart one component (see `minik status`)")
     restart.add_argument("component")
     restart.add_argument("--data-dir", default=default_dir)
@@ -727,6 +779,7 @@ def main(argv: list[str] | None = None) -> int:
                 pod_network=args.pod_network,
                 ingress_http_port=args.ingress_http_port,
                 ingress_https_port=args.ingress_https_port,
+                dashboard_port=args.dashboard_port,
             )
             record = cluster.up(args.etcd_servers, args.api_port, args.nodes, options)
             home_kubeconfig = Path("~/.minik/kubeconfig").expanduser()
@@ -741,6 +794,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "restart":
             rec = cluster.restart(args.component)
             print(f"{args.component} restarted (pid {rec['pid']})")
+        elif args.command == "dashboard":
+            return _dashboard_url(cluster)
         elif args.command == "down":
             stopped = cluster.down()
             print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))

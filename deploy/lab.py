@@ -25,8 +25,10 @@ def generate(out: Path = COMPOSE_DIR / "generated") -> Path:
     tokens = (
         {line.split(",")[1]: line.split(",")[0] for line in tokens_path.read_text().splitlines()}
         if tokens_path.exists()
-        else write_token_file(tokens_path, COMPONENT_USERS)
+        else {}
     )
+    if any(user not in tokens for user, _ in COMPONENT_USERS):  # a component added since
+        tokens = write_token_file(tokens_path, COMPONENT_USERS)
     tokens_path.chmod(0o644)  # read by the apiserver container
     for user, _ in COMPONENT_USERS:
         path = write_kubeconfig(

@@ -17,9 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import socket
 import sys
-from collections.abc import Generator
 from typing import Any
 
 import uvicorn
@@ -31,6 +29,7 @@ from client.kubeconfig import KubeconfigError
 from client.kubeconfig import load as load_kubeconfig
 from client.rest import ALL_NAMESPACES, AsyncClient
 from componentbase.flags import add_kubeconfig_flag, duration
+from componentbase.httpserve import EmbeddedServer, bind
 from componentbase.logs import add_verbosity_flag, setup_logging
 from componentbase.run import run, run_until_signalled
 from componentbase.serving import IDLE_TIMEOUT_SECONDS
@@ -113,15 +112,6 @@ class MetricsServer:
                     out.append(found)
         return sorted(out, key=lambda p: (p["metadata"]["namespace"], p["metadata"]["name"]))
 
-    def bind(self) -> socket.socket:
-        host = self.args.bind_address
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, self.args.port))
-        sock.listen(128)
-        sock.setblocking(False)
-        return sock
-
     async def scrape_loop(self) -> None:
         available = None
         while True:
@@ -138,7 +128,7 @@ class MetricsServer:
             await asyncio.sleep(self.args.metric_resolution)
 
     async def run(self) -> None:
-        sock = self.bind()
+        sock = bind(self.args.bind_address, self.args.port)
         port = sock.getsockname()[1]
         address = self.args.advertise_address or (
             "127.0.0.1" if self.args.bind_address in ("0.0.0.0", "::") else self.args.bind_address
@@ -150,7 +140,7 @@ class MetricsServer:
             access_log=False,
             timeout_keep_alive=IDLE_TIMEOUT_SECONDS,
         )
-        server = _Server(config)
+        server = EmbeddedServer(config)
         self.nodes.start()
         self.pods.start()
         tasks = [asyncio.ensure_future(server.serve(sockets=[sock]))]
@@ -180,14 +170,6 @@ class MetricsServer:
             await self.pods.stop()
             await self.scraper.aclose()
             await self.api.aclose()
-
-
-class _Server(uvicorn.Server):
-    """uvicorn inside our own loop: componentbase.run handles the signals."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -116,6 +116,10 @@ def test_examples_run_across_nodes_and_move_when_a_node_stops(lab) -> None:
         lambda: len(r := ready_pods()) == 2 and r, timeout=120, interval=1, message="2 ready pods"
     )
     assert len({p["spec"]["nodeName"] for p in pods}) == 2
+    # the dashboard container sees the same cluster (its page is tested in a browser in
+    # tests/integration/test_dashboard.py): its stream's snapshot names the three nodes
+    nodes = eventually(_dashboard_nodes, timeout=60, interval=1, retry_on=(httpx.HTTPError,))
+    assert set(NODE_IPS) <= set(nodes)
 
     svc = eventually(
         lambda: (
@@ -202,3 +206,12 @@ def _exec_in_pod(pod: str, command: list[str]) -> str | None:
         timeout=30,
     )
     return r.text if r.status_code == 200 and "hello" in r.text else None
+
+
+def _dashboard_nodes() -> list[str]:
+    """The nodes in the first message of the lab dashboard's event stream."""
+    with httpx.stream("GET", "http://127.0.0.1:19090/api/stream", timeout=10) as resp:
+        for line in resp.iter_lines():
+            if line.startswith("data: "):
+                return sorted(json.loads(line[6:])["views"]["nodes"])
+    return []

@@ -1,6 +1,8 @@
 """A stand-in kubelet for integration tests: answers `/metrics/resource` with CPU
 counters that grow at rates the test sets (cores, per container), so the metrics
-server and the HPA see known usage without Docker."""
+server and the HPA see known usage without Docker; and `/containerLogs/...` with the
+lines the test adds (`add_log_line`), followed while `follow=true`, as the apiserver's
+`pods/log` reaches a kubelet."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 
 class FakeKubelet(ThreadingHTTPServer):
@@ -19,7 +22,26 @@ class FakeKubelet(ThreadingHTTPServer):
         self._lock = threading.Lock()
         # (namespace, pod, container) -> (cpu seconds so far, cores now, since, memory)
         self._containers: dict[tuple[str, str, str], tuple[float, float, float, int]] = {}
+        self._logs: dict[tuple[str, str, str], list[str]] = {}
+        self._new_log = threading.Condition(self._lock)
+        self.closing = False
         threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def add_log_line(self, namespace: str, pod: str, container: str, line: str) -> None:
+        with self._new_log:
+            self._logs.setdefault((namespace, pod, container), []).append(line)
+            self._new_log.notify_all()
+
+    def log_lines(self, key: tuple[str, str, str], start: int, wait: float) -> list[str]:
+        """The container's lines from `start` on, waiting up to `wait` s for one."""
+        with self._new_log:
+            if len(self._logs.get(key, [])) <= start and wait:
+                self._new_log.wait(wait)
+            return self._logs.get(key, [])[start:]
+
+    def shutdown(self) -> None:
+        self.closing = True
+        super().shutdown()
 
     @property
     def port(self) -> int:
@@ -67,6 +89,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: FakeKubelet
 
     def do_GET(self) -> None:
+        if self.path.startswith("/containerLogs/"):
+            self._logs()
+            return
         if self.path != "/metrics/resource":
             self.send_error(404)
             return
@@ -76,6 +101,30 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _logs(self) -> None:
+        url = urlsplit(self.path)
+        parts = url.path.split("/")[2:]
+        if len(parts) != 3:
+            self.send_error(404)
+            return
+        key = (parts[0], parts[1], parts[2])
+        follow = parse_qs(url.query).get("follow") == ["true"]
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()  # HTTP/1.0: the body ends when the connection closes
+        sent = 0
+        try:
+            while True:
+                lines = self.server.log_lines(key, sent, 0.2 if follow else 0)
+                if lines:
+                    self.wfile.write("".join(line + "\n" for line in lines).encode())
+                    self.wfile.flush()
+                    sent += len(lines)
+                if not follow or self.server.closing:
+                    return
+        except (BrokenPipeError, ConnectionResetError):
+            return
 
     def log_message(self, *args: Any) -> None:
         pass

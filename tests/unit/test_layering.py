@@ -23,6 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "proxy": SHARED,
     "ingress": SHARED,
     "metrics": SHARED,
+    "dashboard": SHARED,
     "minikctl": SHARED,
     "deploy": SHARED,
     "bench": SHARED | {"deploy"},

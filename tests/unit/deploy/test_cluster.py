@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy import processes
 from deploy.cluster import ClusterError, UpOptions, check_node_prefix, main
 
 
@@ -52,6 +53,7 @@ def test_the_component_table_starts_the_apiserver_first_and_two_proxies(tmp_path
         "proxy-standby",
         "ingress",
         "metrics",
+        "dashboard",
     ]
     assert table[0].ready_url == "https://127.0.0.1:16443/readyz"
     assert [c.extra.get("node") for c in table[3:5]] == ["t-1", "t-2"]
@@ -79,3 +81,38 @@ def test_the_metrics_server_and_the_apiserver_share_one_secret(tmp_path: Path) -
     assert secret.read_text() == first  # made once
     kubeconfig = by_name["metrics"].argv[by_name["metrics"].argv.index("--kubeconfig") + 1]
     assert kubeconfig.endswith("metrics-server.kubeconfig")
+
+
+def test_the_dashboard_has_its_own_user_and_loopback_address(tmp_path: Path) -> None:
+    from deploy.cluster import LocalCluster
+
+    cluster = LocalCluster(tmp_path)
+    options = UpOptions(node_prefix="t-", dashboard_port=processes.free_port())
+    dashboard = cluster.components("http://127.0.0.1:2379", 16443, 1, options)[-1]
+    argv = dashboard.argv
+    assert argv[argv.index("--kubeconfig") + 1].endswith("dashboard.kubeconfig")
+    port = str(options.dashboard_port)
+    assert argv[argv.index("--bind-address") + 1 :][:3] == ["127.0.0.1", "--port", port]
+    assert dashboard.extra == {"url": f"http://127.0.0.1:{port}/"}
+
+
+def test_a_busy_dashboard_port_gives_way_to_a_free_one(tmp_path: Path) -> None:
+    import socket
+
+    from deploy.cluster import LocalCluster
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        options = UpOptions(node_prefix="t-", dashboard_port=taken)
+        table = LocalCluster(tmp_path).components("http://127.0.0.1:2379", 16443, 1, options)
+    url = table[-1].extra["url"]
+    assert url.startswith("http://127.0.0.1:") and url != f"http://127.0.0.1:{taken}/"
+
+
+def test_minik_dashboard_without_a_cluster_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["dashboard", "--data-dir", str(tmp_path)]) == 1
+    assert "no dashboard running" in capsys.readouterr().out

@@ -1,0 +1,1 @@
+"""minik's live web dashboard: `python -m dashboard` (see __main__.py)."""
