@@ -342,3 +342,11 @@ def test_kubectl_explain_nodemetrics(cluster: Cluster, tmp_path: Path, minor: st
     assert "usage" in out and "NodeMetrics sets resource usage metrics of a node." in out, out
     out = kubectl.run("explain", "podmetrics.containers.usage").stdout
     assert "The memory and CPU usage of the container." in out, out
+    # kubectl apply validates against the merged documents (1.27: v2 as protobuf)
+    name = f"explained-{(minor or 'default').replace('.', '-')}"
+    manifest = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\ndata: {{a: b}}\n"
+    out = kubectl.run("apply", "-n", cluster.namespace, "-f", "-", input=manifest).stdout
+    assert f"configmap/{name} created" in out, out
+    bad = manifest.replace("data: {a", "dataa: {a")
+    failed = kubectl.fails("apply", "-n", cluster.namespace, "-f", "-", input=bad)
+    assert "dataa" in failed.stderr, failed.stderr
