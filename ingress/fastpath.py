@@ -135,10 +135,10 @@ class BackendConn(asyncio.Protocol):
             self.close()
             return
         self.seen_bytes = True
+        if self.state == "head" and not self.buffer and self._whole(data):
+            return  # the whole answer: response_done marked the client active
         self.client.last_active = time.monotonic()  # a long answer is not idle
         if self.state == "head":
-            if not self.buffer and self._whole(data):
-                return
             self.buffer += data
             self._head()
         else:
@@ -533,7 +533,8 @@ class ClientConn(asyncio.Protocol):
         else:
             address = self._last_address
         self._last_address = address
-        self.exchange = (method, payload, backend, order, fresh)
+        if fresh != self.exchange[4]:  # `order` is the same list, popped in place
+            self.exchange = (method, payload, backend, order, fresh)
         conn = None if fresh else self.proxy.pool.take(address)
         if conn is not None:
             self.backend = conn
