@@ -15,7 +15,9 @@ front of the server that serves it (`spec.service`); requests under
   the backend compares it with its own copy and trusts the X-Remote headers only then.
   Backends speak plain HTTP (minik's services are loopback or pod-network addresses);
 - the registered groups join `/apis` (legacy and aggregated discovery); each backend's
-  `APIResourceList` is fetched for the aggregated document and cached briefly.
+  `APIResourceList` is fetched for the aggregated document and cached briefly, and so
+  are its OpenAPI documents, which apiserver/openapi/aggregated.py merges into the
+  apiserver's own (`/openapi/v2`, `/openapi/v3`).
 
 An APIService whose `spec.service` is null is served locally (the built-in groups)
 and proxies nothing.
@@ -24,6 +26,7 @@ and proxies nothing.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -125,7 +128,7 @@ class Aggregator:
     def __init__(self, storage: Storage, secret: str | None) -> None:
         self.storage = storage
         self.secret = secret
-        self._discovery: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._fetched: dict[tuple[str, str], tuple[float, bytes | None]] = {}
         self._builtin = set(group_versions())
 
     def is_builtin(self, group: str, version: str) -> bool:
@@ -142,7 +145,7 @@ class Aggregator:
         """Every APIService served elsewhere, by group then descending versionPriority."""
         items, _ = await self.storage.list(prefix_key(APISERVICES.plural))
         remote = [o for o in items if service_of(o) is not None]
-        remote = [o for o in remote if not self.is_builtin(*_group_version(o))]
+        remote = [o for o in remote if not self.is_builtin(*group_version(o))]
 
         def order(o: dict[str, Any]) -> tuple[int, str, int]:
             spec = o.get("spec") or {}
@@ -158,7 +161,7 @@ class Aggregator:
         """group → its versions, preferred first."""
         out: dict[str, list[str]] = {}
         for o in await self.remote():
-            group, version = _group_version(o)
+            group, version = group_version(o)
             if version not in out.setdefault(group, []):
                 out[group].append(version)
         return out
@@ -181,7 +184,7 @@ class Aggregator:
         services = await self.remote()
         fetched = await asyncio.gather(*(self._resource_list(o) for o in services))
         for o, body in zip(services, fetched, strict=True):
-            group, version = _group_version(o)
+            group, version = group_version(o)
             versions = by_group.setdefault(group, [])
             if body is None:
                 versions.append({"version": version, "resources": [], "freshness": "Stale"})
@@ -193,25 +196,38 @@ class Aggregator:
         ]
 
     async def _resource_list(self, apiservice: dict[str, Any]) -> dict[str, Any] | None:
-        group, version = _group_version(apiservice)
-        key = f"{version}.{group}"
-        cached = self._discovery.get(key)
+        group, version = group_version(apiservice)
+        data = await self.fetch(apiservice, f"/apis/{group}/{version}")
+        try:
+            body = json.loads(data) if data is not None else None
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) else None
+
+    async def fetch(self, apiservice: dict[str, Any], path: str) -> bytes | None:
+        """The body of a GET of `path` on the APIService's backend as the apiserver
+        itself (its discovery document, its OpenAPI), or None when it cannot be had;
+        kept DISCOVERY_TTL seconds (a failure, one second) so that busy clients do not
+        turn into one backend request each."""
+        key = (apiservice.get("metadata", {}).get("name", ""), path)
+        cached = self._fetched.get(key)
         now = time.monotonic()
         if cached is not None and cached[0] > now:
             return cached[1]
-        body: dict[str, Any] | None = None
+        body: bytes | None = None
         try:
             host, port = await self._backend(apiservice)
+            headers = self._identity(Caller("system:apiserver", ("system:masters",)))
+            headers.append(("Accept", "application/json"))
             async with httpx.AsyncClient(timeout=5.0) as client:
-                answer = await client.get(
-                    f"http://{_host(host)}:{port}/apis/{group}/{version}",
-                    headers=self._identity(Caller("system:apiserver", ("system:masters",))),
-                )
+                answer = await client.get(f"http://{_host(host)}:{port}{path}", headers=headers)
             if answer.status_code == 200:
-                body = answer.json()
-        except (errors.ApiError, httpx.HTTPError, ValueError) as err:
-            log.info("discovery of %s failed: %s", key, err)
-        self._discovery[key] = (now + (DISCOVERY_TTL if body else 1.0), body)
+                body = answer.content
+            else:
+                log.info("%s of %s answered %d", path, key[0], answer.status_code)
+        except (errors.ApiError, httpx.HTTPError) as err:
+            log.info("%s of %s failed: %s", path, key[0], err)
+        self._fetched[key] = (now + (DISCOVERY_TTL if body is not None else 1.0), body)
         return body
 
     def _identity(self, caller: Caller) -> list[tuple[str, str]]:
@@ -260,7 +276,7 @@ class Aggregator:
         return StreamingResponse(stream(), status_code=upstream.status_code, headers=kept)
 
 
-def _group_version(apiservice: dict[str, Any]) -> tuple[str, str]:
+def group_version(apiservice: dict[str, Any]) -> tuple[str, str]:
     spec = apiservice.get("spec") or {}
     return spec.get("group") or "", spec.get("version") or ""
 

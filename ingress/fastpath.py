@@ -10,7 +10,13 @@ backend connection returns to the pool and the next buffered request goes. Reque
 the fast path does not take (Upgrade, chunked or large request bodies, `Expect:
 100-continue`) hand the connection over to the streams code in `server`, which
 serves it from then on. Retries are the same: a refused endpoint is skipped, a pooled
-connection the backend had closed is replaced once by a fresh one."""
+connection the backend had closed is replaced once by a fresh one.
+
+Keep-alive clients repeat themselves: a client connection remembers its last plain
+request (head bytes, the route table, the backend, the bytes sent upstream) and a
+backend connection its last plain answer head, so the same bytes again cost one
+comparison instead of a parse, a route lookup and a rewrite. A new route table (any
+change of Ingresses, Services or Endpoints) makes the memory stale."""
 
 from __future__ import annotations
 
@@ -104,6 +110,9 @@ class BackendConn(asyncio.Protocol):
         self.chunk_state = "size"
         self.keep = True
         self.seen_bytes = False
+        # The last plain answer's (head, method, body length): a backend mostly repeats
+        # its heads, and one comparison then replaces a parse.
+        self.memo: tuple[bytes, str, int] = (b"", "", 0)
 
     # ---- asyncio callbacks -------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -132,10 +141,10 @@ class BackendConn(asyncio.Protocol):
             self.close()
             return
         self.seen_bytes = True
+        if self.state == "head" and not self.buffer and self._whole(data):
+            return  # the whole answer: response_done marked the client active
         self.client.last_active = time.monotonic()  # a long answer is not idle
         if self.state == "head":
-            if not self.buffer and self._whole(data):
-                return
             self.buffer += data
             self._head()
         else:
@@ -146,11 +155,22 @@ class BackendConn(asyncio.Protocol):
         on as the very bytes received. False when it is anything else."""
         client = self.client
         assert client is not None
-        end = data.find(b"\r\n\r\n")
-        if end < 0 or not client.keep or client.http10:
+        if not client.keep or client.http10:
             return False
-        length = quickhead.response_length(data[: end + 4], self.method)
-        if length is None or len(data) != end + 4 + length:
+        head, method, length = self.memo
+        # The same head as last time (it ends at its first blank line, so a prefix
+        # match is a match of the whole head): the same framing.
+        if not (head and method == self.method and data.startswith(head)):
+            end = data.find(b"\r\n\r\n")
+            if end < 0:
+                return False
+            head = data[: end + 4]
+            found = quickhead.response_length(head, self.method)
+            if found is None:
+                return False
+            length = found
+            self.memo = (head, self.method, length)
+        if len(data) != len(head) + length:
             return False
         self.keep = True
         client.write(data)
@@ -336,6 +356,11 @@ class ClientConn(asyncio.Protocol):
         self.eof = False
         self._last_address: Address = ("", 0)
         self._forwarded: tuple[str | None, bytes] = (None, b"")
+        # The last plain bodiless request routed: (head as received, the route table it
+        # was routed by, method, backend, what went upstream). A keep-alive client
+        # mostly repeats its heads; the same bytes under the same table go the same
+        # way, so one comparison replaces the parse, the route lookup and the rewrite.
+        self._memo: tuple[bytes, object, str, Backend, bytes] | None = None
 
     # ---- asyncio callbacks -------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -352,17 +377,18 @@ class ClientConn(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.last_active = time.monotonic()
-        # the usual request: one bodiless head, alone in its segment
-        if (
-            not self.busy
-            and not self.buffer
-            and data.endswith(b"\r\n\r\n")
-            and data.find(b"\r\n\r\n") == len(data) - 4
-        ):
-            quick = quickhead.request(data)
-            if quick is not None and not quick.length:
-                self._dispatch_quick(quick, data, b"")
+        if not self.busy and not self.buffer:
+            memo = self._memo
+            if memo is not None and data == memo[0] and self.proxy.table() is memo[1]:
+                self.keep, self.http10 = True, False  # as _dispatch_quick found it
+                self._send(memo[2], memo[4], memo[3])  # the same request again
                 return
+            # the usual request: one bodiless head, alone in its segment
+            if data.endswith(b"\r\n\r\n") and data.find(b"\r\n\r\n") == len(data) - 4:
+                quick = quickhead.request(data)
+                if quick is not None and not quick.length:
+                    self._dispatch_quick(quick, data, b"")
+                    return
         self.buffer += data
         if not self.busy:
             self._process()
@@ -477,7 +503,8 @@ class ClientConn(asyncio.Protocol):
         path = quick.target.split("?", 1)[0]
         if "://" in path or not path.startswith("/"):
             path = http1.Request(quick.method, quick.target, "HTTP/1.1", []).path
-        backend = self.proxy.table().match(quick.host, path)
+        table = self.proxy.table()
+        backend = table.match(quick.host, path)
         if backend is None or not backend.endpoints:
             self.write(error_response(404 if backend is None else 503, close=False))
             return
@@ -492,8 +519,13 @@ class ClientConn(asyncio.Protocol):
         if not quick.length and quick.method in ("POST", "PUT", "PATCH"):
             extra = b"Content-Length: 0\r\n" + extra
         payload = head[:-2] + extra + body
+        if not body:
+            self._memo = (head, table, quick.method, backend, payload)
+        self._send(quick.method, payload, backend)
+
+    def _send(self, method: str, payload: bytes, backend: Backend) -> None:
         self.busy = True
-        self.exchange = (quick.method, payload, backend, self.proxy.upstreams.order(backend), False)
+        self.exchange = (method, payload, backend, self.proxy.upstreams.order(backend), False)
         self._next_endpoint()
 
     def _next_endpoint(self, fresh: bool = False) -> None:
@@ -507,7 +539,8 @@ class ClientConn(asyncio.Protocol):
         else:
             address = self._last_address
         self._last_address = address
-        self.exchange = (method, payload, backend, order, fresh)
+        if fresh != self.exchange[4]:  # `order` is the same list, popped in place
+            self.exchange = (method, payload, backend, order, fresh)
         conn = None if fresh else self.proxy.pool.take(address)
         if conn is not None:
             self.backend = conn

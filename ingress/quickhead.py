@@ -32,11 +32,25 @@ _RESPONSE_SLOW = (
     b"\nupgrade:",
     b"\ntransfer-encoding:",
 )
-# Whitespace before a colon or a folded line: the full parser decides.
-_ODD = (b" :", b"\t:", b"\n ", b"\n\t")
-# The same checks as one search each (one C call instead of a loop of them).
-_REQUEST_SLOW_RE = re.compile(b"|".join(re.escape(m) for m in _REQUEST_SLOW + _ODD))
-_RESPONSE_SLOW_RE = re.compile(b"|".join(re.escape(m) for m in _RESPONSE_SLOW + _ODD))
+# Whitespace before a colon (checked in _slow) or a folded line: the full parser decides.
+_ODD_LINE = (b"\n ", b"\n\t")
+
+
+def _newline_re(markers: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    """The markers (each starting with a newline) as one search: a newline, then any of
+    their rests. A pattern that starts with one literal lets the regex engine skip from
+    newline to newline instead of trying every alternative at every byte (measured 3x
+    faster on a browser's head, the same on a short one)."""
+    return re.compile(b"\n(?:" + b"|".join(re.escape(m[1:]) for m in markers) + b")")
+
+
+_REQUEST_SLOW_RE = _newline_re(_REQUEST_SLOW + _ODD_LINE)
+_RESPONSE_SLOW_RE = _newline_re(_RESPONSE_SLOW + _ODD_LINE)
+
+
+def _slow(lower: bytes, pattern: re.Pattern[bytes]) -> bool:
+    """Whether a lower-cased head has a marker of `pattern` or odd whitespace."""
+    return pattern.search(lower) is not None or b" :" in lower or b"\t:" in lower
 
 
 class QuickRequest(NamedTuple):
@@ -61,7 +75,7 @@ def _single_value(head: bytes, lower: bytes, name: bytes) -> bytes | bool | None
 
 def request(head: bytes) -> QuickRequest | None:
     lower = head.lower()  # the odd-whitespace markers read the same lower-cased
-    if _REQUEST_SLOW_RE.search(lower):
+    if _slow(lower, _REQUEST_SLOW_RE):
         return None
     line = head[: head.find(b"\r\n")]
     parts = line.split(b" ")
@@ -87,7 +101,7 @@ def response_length(head: bytes, method: str) -> int | None:
     if not head.startswith(b"HTTP/1.1 2") or method == "HEAD" or head[9:12] == b"204":
         return None
     lower = head.lower()
-    if _RESPONSE_SLOW_RE.search(lower):
+    if _slow(lower, _RESPONSE_SLOW_RE):
         return None
     length = _single_value(head, lower, b"content-length")
     if not isinstance(length, bytes) or not length.isdigit():

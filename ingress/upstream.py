@@ -38,8 +38,8 @@ class Upstreams:
     def order(self, backend: Backend) -> list[Address]:
         """The backend's endpoints, starting at the next one in round-robin order."""
         endpoints = list(backend.endpoints)
-        if not endpoints:
-            return []
+        if len(endpoints) < 2:
+            return endpoints
         start = self._next.get(backend.key, 0) % len(endpoints)
         self._next[backend.key] = start + 1
         return endpoints[start:] + endpoints[:start]

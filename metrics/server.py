@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from api import errors
 from api.labels import parse_selector
+from metrics import openapi
 from metrics.storage import API_VERSION, GROUP, VERSION
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,9 @@ class MetricsApi:
                 Route("/readyz", self.healthz),
                 Route("/livez", self.healthz),
                 Route(base, self.discovery),
+                Route("/openapi/v2", self.openapi_v2),
+                Route("/openapi/v3", self.openapi_v3_root),
+                Route(f"/openapi/v3/{openapi.V3_PATH}", self.openapi_v3),
                 Route(f"{base}/nodes", self.list_nodes),
                 Route(f"{base}/nodes/{{name}}", self.get_node),
                 Route(f"{base}/pods", self.list_pods),
@@ -99,6 +103,17 @@ class MetricsApi:
 
     async def discovery(self, request: Request) -> Response:
         return self._denied(request) or JSONResponse(resource_list())
+
+    async def openapi_v2(self, request: Request) -> Response:
+        """JSON only: the apiserver asks for JSON and merges it (kubectl's protobuf
+        request goes to the apiserver, never here)."""
+        return self._denied(request) or Response(openapi.v2_bytes(), media_type="application/json")
+
+    async def openapi_v3_root(self, request: Request) -> Response:
+        return self._denied(request) or JSONResponse(openapi.v3_root())
+
+    async def openapi_v3(self, request: Request) -> Response:
+        return self._denied(request) or Response(openapi.v3_bytes(), media_type="application/json")
 
     async def list_nodes(self, request: Request) -> Response:
         if (denied := self._denied(request)) is not None:

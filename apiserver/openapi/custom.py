@@ -105,6 +105,10 @@ class CustomOpenAPI:
             cache["v2proto"] = encode_v2(self.v2_document(resources, generation))
         return cache["v2proto"]
 
+    def paths(self, resources: Sequence[CustomResource]) -> set[str]:
+        """The `/openapi/v3/<path>` documents the custom resources make."""
+        return set(self._group_versions(resources))
+
     def _group_versions(self, resources: Sequence[CustomResource]) -> dict[str, list]:
         out: dict[str, list] = {}
         for r in resources:

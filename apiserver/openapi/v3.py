@@ -141,6 +141,11 @@ def v3_document(group: str, version: str) -> Schema:
     return json.loads(v3_document_bytes(gv_path(group, version)))
 
 
+def is_builtin_path(path: str) -> bool:
+    """Whether `/openapi/v3/<path>` is a built-in group-version's document."""
+    return any(gv_path(g, v) == path for g, v in group_versions())
+
+
 def v3_hash(path: str) -> str:
     return hashlib.sha512(v3_document_bytes(path)).hexdigest().upper()
 

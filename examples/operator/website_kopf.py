@@ -14,7 +14,7 @@ import kubernetes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # The same desired state as the hand-written operator: one definition of "a Website".
-from website_operator import desired_deployment, desired_service
+from website_operator import desired_deployment, desired_ingress, desired_service
 
 
 @kopf.on.create("example.minik.dev", "v1", "websites")
@@ -22,6 +22,7 @@ from website_operator import desired_deployment, desired_service
 def reconcile(body, namespace, patch, **_):
     kubernetes.config.load_kube_config()  # honours $KUBECONFIG
     apps, core = kubernetes.client.AppsV1Api(), kubernetes.client.CoreV1Api()
+    net = kubernetes.client.NetworkingV1Api()
     website = dict(body)
     children = (
         (
@@ -30,6 +31,7 @@ def reconcile(body, namespace, patch, **_):
             apps.patch_namespaced_deployment,
         ),
         (desired_service(website), core.create_namespaced_service, core.patch_namespaced_service),
+        (desired_ingress(website), net.create_namespaced_ingress, net.patch_namespaced_ingress),
     )
     for want, create, replace in children:
         try:

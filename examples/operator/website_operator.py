@@ -1,12 +1,13 @@
 """The Website operator: a small controller, written the way every minik (and
-Kubernetes) controller is, that turns each Website into a Deployment and a Service.
+Kubernetes) controller is, that turns each Website into a Deployment, a Service and an
+Ingress rule (`spec.host` + `spec.path` -> the Service), so the site answers by name.
 
     python examples/operator/website_operator.py --kubeconfig ~/.minik/kubeconfig [-n NS]
 
 Read it top to bottom; it is the whole pattern:
 
-1. **Informers** list and then watch Websites, Deployments and Services, keeping a local
-   cache of each. Nothing below ever polls the API.
+1. **Informers** list and then watch Websites, Deployments, Services and Ingresses,
+   keeping a local cache of each. Nothing below ever polls the API.
 2. Every change is turned into a **key** (`namespace/name` of the Website concerned) and
    put on a **work queue**. The queue merges repeated keys and retries failures with
    back-off, so a burst of events costs one reconcile.
@@ -17,7 +18,9 @@ Read it top to bottom; it is the whole pattern:
    `controller: true`). Deleting a Website therefore needs no code here: the cluster's
    garbage collector deletes what it owns.
 5. The operator reports back in the Website's **status** (through the `status`
-   subresource): how many replicas are ready, and a `Ready` condition.
+   subresource): how many replicas are ready, its URL, and three conditions:
+   `Available` (the Deployment has its replicas), `Routed` (an ingress controller has
+   taken the Ingress and published its address) and `Ready` (both: the site answers).
 
 Nothing is kept that cannot be rebuilt from the API, so the process can be killed and
 restarted at any moment (or run as a pod).
@@ -37,7 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from api.errors import AlreadyExists, NotFound
-from api.resources import DEPLOYMENTS, SERVICES, Resource
+from api.resources import DEPLOYMENTS, INGRESSES, SERVICES, Resource
 from api.timefmt import rfc3339
 from client.informer import Informer, key_of, split_key
 from client.rest import ALL_NAMESPACES, AsyncClient
@@ -132,6 +135,38 @@ def desired_service(website: Obj) -> Obj:
     }
 
 
+def desired_ingress(website: Obj) -> Obj:
+    """One rule: `spec.host` (any host when unset) and everything under `spec.path` go to
+    the Service's `http` port. The path is passed on unchanged (no rewriting), so the
+    site must serve it: an ingress routes, it does not translate URLs."""
+    spec = website["spec"]
+    name = website["metadata"]["name"]
+    rule: Obj = {
+        "http": {
+            "paths": [
+                {
+                    "path": spec.get("path", "/"),
+                    "pathType": "Prefix",  # /docs matches /docs and /docs/x, not /docsx
+                    "backend": {"service": {"name": name, "port": {"name": "http"}}},
+                }
+            ]
+        }
+    }
+    if spec.get("host"):
+        rule["host"] = spec["host"]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {
+            "name": name,
+            "labels": labels(website),
+            "ownerReferences": [owner_reference(website)],
+        },
+        # No ingressClassName: the cluster's default IngressClass (minik's is `minik`).
+        "spec": {"rules": [rule]},
+    }
+
+
 def deployment_drift(have: Obj, want: Obj) -> Obj | None:
     """The merge patch that brings an existing Deployment to what the Website says, or
     None when it already matches. Only the fields we own are compared: the server and
@@ -155,34 +190,92 @@ def service_drift(have: Obj, want: Obj) -> Obj | None:
     return {"spec": {"ports": [{**ports[0], "targetPort": want_port["targetPort"]}]}}
 
 
-def desired_status(website: Obj, deployment: Obj | None) -> Obj:
-    """Replicas and a Ready condition, from the Deployment's own status."""
+def ingress_drift(have: Obj, want: Obj) -> Obj | None:
+    if (have.get("spec") or {}).get("rules") == want["spec"]["rules"]:
+        return None
+    return {"spec": {"rules": want["spec"]["rules"]}}  # a merge patch replaces the list
+
+
+def condition(website: Obj, type_: str, true: bool, reason: str, message: str) -> Obj:
+    """A status condition in Kubernetes' shape. Its lastTransitionTime moves only when
+    its status flips, so `kubectl describe` tells how long it has been so."""
+    status = "True" if true else "False"
+    old = {c["type"]: c for c in (website.get("status") or {}).get("conditions") or []}
+    previous = old.get(type_)
+    if previous and previous.get("status") == status and previous.get("lastTransitionTime"):
+        since = previous["lastTransitionTime"]
+    else:
+        since = rfc3339()
+    return {
+        "type": type_,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": since,
+    }
+
+
+def site_url(website: Obj) -> str:
+    spec = website["spec"]
+    return f"http://{spec.get('host') or '*'}{spec.get('path', '/')}"
+
+
+def desired_status(website: Obj, deployment: Obj | None, ingress: Obj | None) -> Obj:
+    """What the Website's status should say, from its children's own statuses."""
     wanted = website["spec"].get("replicas", 1)
     dstatus = (deployment or {}).get("status") or {}
-    ready = dstatus.get("readyReplicas", 0)
     available = dstatus.get("availableReplicas", 0)
     up_to_date = deployment is not None and dstatus.get("observedGeneration", 0) >= deployment[
         "metadata"
     ].get("generation", 1)
-    is_ready = up_to_date and available >= wanted and dstatus.get("updatedReplicas", 0) >= wanted
-    condition = {
-        "type": "Ready",
-        "status": "True" if is_ready else "False",
-        "reason": "Available" if is_ready else "Progressing",
-        "message": f"{available} of {wanted} replicas available",
-    }
-    old = {c["type"]: c for c in (website.get("status") or {}).get("conditions") or []}
-    previous = old.get("Ready")
-    # lastTransitionTime changes only when the condition's status does.
-    if previous and previous.get("status") == condition["status"]:
-        condition["lastTransitionTime"] = previous.get("lastTransitionTime") or rfc3339()
-    else:
-        condition["lastTransitionTime"] = rfc3339()
+    is_available = (
+        up_to_date and available >= wanted and dstatus.get("updatedReplicas", 0) >= wanted
+    )
+    # An ingress controller that serves an Ingress writes its address into the
+    # Ingress's status.loadBalancer: until then nothing routes the host to us.
+    addresses = [
+        a.get("ip") or a.get("hostname")
+        for a in (((ingress or {}).get("status") or {}).get("loadBalancer") or {}).get("ingress")
+        or []
+    ]
+    is_routed = bool(addresses)
+    conditions = [
+        condition(
+            website,
+            "Available",
+            is_available,
+            "MinimumReplicasAvailable" if is_available else "Progressing",
+            f"{available} of {wanted} replicas available",
+        ),
+        condition(
+            website,
+            "Routed",
+            is_routed,
+            "IngressAdmitted" if is_routed else "WaitingForIngressController",
+            f"{site_url(website)} served at {', '.join(map(str, addresses))}"
+            if is_routed
+            else "no ingress controller has published an address for the Ingress yet",
+        ),
+    ]
+    is_ready = is_available and is_routed
+    conditions.append(
+        condition(
+            website,
+            "Ready",
+            is_ready,
+            "Serving" if is_ready else ("NotRouted" if is_available else "NotAvailable"),
+            "the site answers through the ingress"
+            if is_ready
+            else "waiting for "
+            + " and ".join(c["type"] for c in conditions if c["status"] != "True"),
+        )
+    )
     return {
         "observedGeneration": website["metadata"].get("generation", 1),
         "replicas": dstatus.get("replicas", 0),
-        "readyReplicas": ready,
-        "conditions": [condition],
+        "readyReplicas": dstatus.get("readyReplicas", 0),
+        "url": site_url(website),
+        "conditions": conditions,
     }
 
 
@@ -220,6 +313,14 @@ class WebsiteOperator:
             on_update=lambda _old, new: self.enqueue_owner(new),
             on_delete=self.enqueue_owner,
         )
+        self.ingresses = Informer(
+            api,
+            INGRESSES,
+            namespace,
+            on_add=self.enqueue_owner,
+            on_update=lambda _old, new: self.enqueue_owner(new),
+            on_delete=self.enqueue_owner,
+        )
 
     def enqueue(self, website: Obj) -> None:
         self.queue.add(key_of(website))
@@ -231,7 +332,7 @@ class WebsiteOperator:
                 self.queue.add(f"{md.get('namespace')}/{ref['name']}")
 
     async def run(self) -> None:
-        informers = (self.websites, self.deployments, self.services)
+        informers = (self.websites, self.deployments, self.services, self.ingresses)
         for informer in informers:
             informer.start()
         for informer in informers:  # reconcile against a full cache, never a partial one
@@ -254,7 +355,10 @@ class WebsiteOperator:
             DEPLOYMENTS, self.deployments, key, desired_deployment(website), deployment_drift
         )
         await self._ensure(SERVICES, self.services, key, desired_service(website), service_drift)
-        status = desired_status(website, deployment)
+        ingress = await self._ensure(
+            INGRESSES, self.ingresses, key, desired_ingress(website), ingress_drift
+        )
+        status = desired_status(website, deployment, ingress)
         if status != website.get("status"):
             await self.api.patch(
                 WEBSITES, name, {"status": status}, "merge", namespace, subresource="status"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import socket
 import ssl
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from componentbase.pki import self_signed_pem
 from deploy import processes
 from deploy.controlplane import ApiServer
 from tests.e2e.conftest import KubeletProcess
+from tests.support.components import spawn_ingress
 from tests.support.controllermanager import ManagerProcess
 from tests.support.images import BUSYBOX_IMAGE
 from tests.support.kubectl import Kubectl
@@ -48,23 +48,8 @@ def ingress(
     apiserver: ApiServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[int, int, processes.Process]]:
     http_port, https_port = processes.free_port(), processes.free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "ingress",
-        "--kubeconfig",
-        str(apiserver.kubeconfig),
-        "--bind-address",
-        "127.0.0.1",
-        "--http-port",
-        str(http_port),
-        "--https-port",
-        str(https_port),
-        "-v",
-        "4",
-    ]
     log = tmp_path_factory.mktemp("ingress") / "ingress.log"
-    proc = processes.spawn("ingress", argv, log)
+    proc = spawn_ingress(apiserver, log, http_port, https_port)
     yield http_port, https_port, proc
     proc.stop()
 

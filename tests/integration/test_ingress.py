@@ -11,7 +11,6 @@ on loopback (a Service with hand-made Endpoints and an EndpointSlice: no Docker)
 from __future__ import annotations
 
 import http.server
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 
 from deploy import processes
 from deploy.controlplane import ApiServer
+from tests.support.components import spawn_ingress
 from tests.support.kubectl import Kubectl, installed_kubectl
 from tests.support.wait import eventually
 
@@ -113,24 +113,8 @@ spec:
 @pytest.fixture
 def controller(apiserver: ApiServer, tmp_path: Path) -> Iterator[tuple[int, processes.Process]]:
     port = processes.free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "ingress",
-        "--kubeconfig",
-        str(apiserver.kubeconfig),
-        "--node-name",
-        "no-such-node",
-        "--bind-address",
-        "127.0.0.1",
-        "--http-port",
-        str(port),
-        "--https-port",
-        str(processes.free_port()),
-        "-v",
-        "4",
-    ]
-    proc = processes.spawn("ingress", argv, tmp_path / "ingress.log")
+    log = tmp_path / "ingress.log"
+    proc = spawn_ingress(apiserver, log, port, processes.free_port(), "--node-name", "no-such-node")
     yield port, proc
     if proc.alive():
         proc.stop()

@@ -19,7 +19,7 @@ import pytest
 
 from componentbase.pki import self_signed_pem
 from deploy.processes import free_port
-from ingress.routing import build_table
+from ingress.routing import RouteTable, build_table
 from ingress.server import ProxyServer
 from ingress.tlsstore import TlsStore
 
@@ -126,6 +126,7 @@ class Rig:
     api: Backend
     web: Backend
     certs: dict[str, bytes]
+    tables: list[RouteTable]  # the proxy routes by the last one
 
 
 @pytest.fixture(scope="module", params=["asyncio", "uvloop"])
@@ -178,7 +179,8 @@ def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
         }
     tls = TlsStore()
     tls.update([ingress], secrets)
-    proxy = ProxyServer(lambda: table)
+    tables = [table]
+    proxy = ProxyServer(lambda: tables[-1])
     http_port, https_port = free_port(), free_port()
 
     servers: list[asyncio.AbstractServer] = []
@@ -200,7 +202,7 @@ def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     asyncio.run_coroutine_threadsafe(start(), loop).result(10)
-    yield Rig(f"http://127.0.0.1:{http_port}", https_port, api, web, certs)
+    yield Rig(f"http://127.0.0.1:{http_port}", https_port, api, web, certs, tables)
     asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
@@ -228,6 +230,43 @@ def test_keep_alive_pools_backend_connections_past_a_refused_endpoint(rig: Rig) 
         for i in range(20):  # round robin: every other request meets the refused endpoint
             assert c.get(f"/api/{i}").json()["backend"] == "api"
     assert rig.api.connections - before <= 2
+
+
+def test_a_repeated_request_follows_a_new_route_table(rig: Rig) -> None:
+    """The same head again on a keep-alive connection is routed from memory, but only
+    while the route table is the one it was routed by."""
+    head = b"GET /api/again HTTP/1.1\r\nHost: demo.local\r\n\r\n"
+    port = int(rig.http_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        reader = conn.makefile("rb")
+
+        def ask() -> dict:
+            conn.sendall(head)
+            status = reader.readline()
+            assert status.startswith(b"HTTP/1.1 200"), status
+            length = 0
+            while (line := reader.readline()) != b"\r\n":
+                name, _, value = line.decode().partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+            return json.loads(reader.read(length))
+
+        for _ in range(3):
+            answer = ask()
+            assert answer["backend"] == "api" and answer["path"] == "/api/again"
+            assert answer["headers"]["x-forwarded-host"] == "demo.local"
+        moved = {"metadata": {"name": "moved", "namespace": "default"}, "spec": {"rules": [
+            rule("demo.local", ("/api", "web"))]}}  # fmt: skip
+        services = {"default/web": svc("web")}
+        rig.tables.append(
+            build_table([moved], services, {"default/web": eps("web", [rig.web.port])})
+        )
+        try:
+            assert ask()["backend"] == "web"
+            assert ask()["backend"] == "web"
+        finally:
+            rig.tables.pop()
+        assert ask()["backend"] == "api"
 
 
 def test_request_and_response_bodies(rig: Rig) -> None:

@@ -268,3 +268,85 @@ def test_official_python_client_reads_metrics(cluster: Cluster) -> None:
         "metrics.k8s.io", "v1beta1", cluster.namespace, "pods"
     )
     assert [p["metadata"]["name"] for p in pods["items"]] == ["web"]
+
+
+def _registered(cluster: Cluster) -> None:
+    """The metrics server has registered its APIService and the aggregator reaches it."""
+    _node_metrics(cluster)
+
+
+def test_openapi_v3_serves_the_aggregated_group(cluster: Cluster) -> None:
+    _registered(cluster)
+    with cluster.api.http() as http:
+
+        def listed() -> str:
+            paths = http.get("/openapi/v3").json()["paths"]
+            assert "apis/metrics.k8s.io/v1beta1" in paths, sorted(paths)
+            return paths["apis/metrics.k8s.io/v1beta1"]["serverRelativeURL"]
+
+        url = eventually(listed, timeout=20, retry_on=(AssertionError,))
+        assert "api/v1" in http.get("/openapi/v3").json()["paths"]  # the built-ins stay
+        r = http.get(url)
+        assert r.status_code == 200, r.text
+        assert r.headers["cache-control"] == "public, immutable"  # the hash is its content's
+        doc = r.json()
+        assert "/apis/metrics.k8s.io/v1beta1/nodes/{name}" in doc["paths"]
+        schemas = doc["components"]["schemas"]
+        node = schemas["io.k8s.metrics.pkg.apis.metrics.v1beta1.NodeMetrics"]
+        assert node["x-kubernetes-group-version-kind"] == [
+            {"group": "metrics.k8s.io", "version": "v1beta1", "kind": "NodeMetrics"}
+        ]
+        assert set(node["properties"]) >= {"metadata", "timestamp", "window", "usage"}
+        # ObjectMeta is the apiserver's full one, not the backend's short copy.
+        meta = schemas["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]["properties"]
+        assert "ownerReferences" in meta and "managedFields" in meta
+        missing = http.get("/openapi/v3/apis/nothing.example/v1")
+        assert missing.status_code == 404
+
+
+def test_openapi_v2_merges_the_aggregated_paths_and_definitions(cluster: Cluster) -> None:
+    _registered(cluster)
+    with cluster.api.http() as http:
+
+        def merged() -> dict[str, Any]:
+            doc = http.get("/openapi/v2").json()
+            assert "/apis/metrics.k8s.io/v1beta1/nodes" in doc["paths"]
+            return doc
+
+        doc = eventually(merged, timeout=20, retry_on=(AssertionError,))
+        assert "/api/v1/namespaces/{namespace}/pods" in doc["paths"]
+        definitions = doc["definitions"]
+        assert "io.k8s.metrics.pkg.apis.metrics.v1beta1.PodMetrics" in definitions
+        assert "io.k8s.api.core.v1.Pod" in definitions
+        meta = definitions["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]["properties"]
+        assert "ownerReferences" in meta
+        proto = http.get(
+            "/openapi/v2",
+            headers={"Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"},
+        )
+        assert proto.status_code == 200
+        assert b"io.k8s.metrics.pkg.apis.metrics.v1beta1.NodeMetrics" in proto.content
+
+
+@pytest.mark.parametrize("minor", MINORS)
+def test_kubectl_explain_nodemetrics(cluster: Cluster, tmp_path: Path, minor: str | None) -> None:
+    _registered(cluster)
+    kubectl = installed_kubectl(minor, cluster.api.kubeconfig, tmp_path / "cache")
+
+    def explained() -> str:
+        return kubectl.run("explain", "nodemetrics").stdout
+
+    out = eventually(explained, timeout=20, retry_on=(AssertionError,))
+    assert "KIND:" in out and "NodeMetrics" in out, out
+    assert "metrics.k8s.io" in out, out
+    assert "usage" in out and "NodeMetrics sets resource usage metrics of a node." in out, out
+    out = kubectl.run("explain", "podmetrics.containers.usage").stdout
+    assert "The memory and CPU usage of the container." in out, out
+    # kubectl apply validates against the merged documents (1.27: v2 as protobuf)
+    name = f"explained-{(minor or 'default').replace('.', '-')}"
+    manifest = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\ndata: {{a: b}}\n"
+    out = kubectl.run("apply", "-n", cluster.namespace, "-f", "-", input=manifest).stdout
+    assert f"configmap/{name} created" in out, out
+    bad = manifest.replace("data: {a", "dataa: {a")
+    failed = kubectl.fails("apply", "-n", cluster.namespace, "-f", "-", input=bad)
+    assert "dataa" in failed.stderr, failed.stderr

@@ -1,8 +1,11 @@
 """examples/operator/ end to end on the API: the Website CRD applied with kubectl, the
 operator run as the plain process the README shows, the real controller manager, and
-fake kubelets (tests/support/fakenode) that make pods Running and Ready. A Website
-becomes a Deployment and a Service it owns, reports Ready in its status, follows
-`kubectl scale`, heals a deleted Service, and takes its children with it when deleted."""
+fake kubelets (tests/support/fakenode) that make pods Running and Ready, and the real
+ingress controller (which publishes the Ingress's address). A Website becomes a
+Deployment, a Service and an Ingress it owns, reports Available/Routed/Ready in its
+status, follows `kubectl scale`, heals a deleted Service or Ingress, and takes its
+children with it when deleted. (tests/e2e/test_website_operator.py reaches the site
+through the ingress on real Docker.)"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import yaml
 
 from deploy import processes
 from deploy.controlplane import ApiServer
+from tests.support.components import spawn_ingress
 from tests.support.fakenode import FakeCluster
 from tests.support.kubectl import Kubectl
 from tests.support.wait import eventually
@@ -47,9 +51,14 @@ def operator(apiserver: ApiServer, crd: None, namespace: str, tmp_path: Path) ->
         namespace,
     ]
     proc = processes.spawn("website-operator", argv, log)
+    ports = processes.free_port(), processes.free_port()
+    ingress = spawn_ingress(
+        apiserver, tmp_path / "ingress.log", *ports, "--publish-ip", "192.0.2.7"
+    )
     try:
         yield log
     finally:
+        ingress.stop()
         proc.stop()
 
 
@@ -65,6 +74,7 @@ def test_website_operator(
     base = f"/apis/example.minik.dev/v1/namespaces/{namespace}/websites"
     deploy = f"/apis/apps/v1/namespaces/{namespace}/deployments/hello"
     service = f"/api/v1/namespaces/{namespace}/services/hello"
+    ingress = f"/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses/hello"
     with FakeCluster(http, namespace, ["n1"]):
         kubectl.run("apply", *ns, "-f", str(EXAMPLE / "website.yaml"))
         website = http.get(f"{base}/hello").json()
@@ -85,6 +95,31 @@ def test_website_operator(
         svc = http.get(service).json()
         assert svc["spec"]["ports"][0]["targetPort"] == 8080
         assert svc["metadata"]["ownerReferences"][0]["uid"] == website["metadata"]["uid"]
+        ing = http.get(ingress).json()
+        assert ing["metadata"]["ownerReferences"][0]["uid"] == website["metadata"]["uid"]
+        assert ing["spec"]["rules"] == [
+            {
+                "host": "hello.example.test",
+                "http": {
+                    "paths": [
+                        {
+                            "path": "/",
+                            "pathType": "Prefix",
+                            "backend": {"service": {"name": "hello", "port": {"name": "http"}}},
+                        }
+                    ]
+                },
+            }
+        ]
+        status = http.get(f"{base}/hello").json()["status"]
+        conditions = {c["type"]: c for c in status["conditions"]}
+        assert {t: c["status"] for t, c in conditions.items()} == {
+            "Available": "True",
+            "Routed": "True",
+            "Ready": "True",
+        }
+        assert "192.0.2.7" in conditions["Routed"]["message"]
+        assert status["url"] == "http://hello.example.test/"
         rows = kubectl.run("get", "ws", *ns).stdout.split()
         header, row = rows[:5], rows[5:9]
         assert header == ["NAME", "IMAGE", "REPLICAS", "READY", "AGE"]
@@ -100,10 +135,21 @@ def test_website_operator(
 
         http.delete(service)  # the operator heals what it owns
         eventually(lambda: http.get(service).status_code == 200, timeout=15)
+        http.delete(ingress)
+        eventually(lambda: http.get(ingress).status_code == 200, timeout=15)
+        kubectl.run("patch", "website", "hello", *ns, "--type=merge", "-p",
+                    '{"spec":{"path":"/docs"}}')  # fmt: skip
+        eventually(
+            lambda: (
+                http.get(ingress).json()["spec"]["rules"][0]["http"]["paths"][0]["path"] == "/docs"
+            ),
+            timeout=15,
+            message="the Ingress following the Website's path",
+        )
 
         kubectl.run("delete", "website", "hello", *ns)
         eventually(
-            lambda: http.get(deploy).status_code == 404 and http.get(service).status_code == 404,
+            lambda: all(http.get(path).status_code == 404 for path in (deploy, service, ingress)),
             timeout=30,
             message="the garbage collector deleting the Website's children",
         )
@@ -147,6 +193,9 @@ def test_website_in_kopf(
         assert d["spec"]["replicas"] == 2
         s = http.get(f"/api/v1/namespaces/{namespace}/services/hello").json()
         assert s["spec"]["ports"][0]["targetPort"] == 8080
+        i = http.get(f"/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses/hello").json()
+        assert i["metadata"]["ownerReferences"][0]["uid"] == uid
+        assert i["spec"]["rules"][0]["host"] == "hello.example.test"
         kubectl.run("patch", "website", "hello", "-n", namespace, "--type=merge", "-p",
                     '{"spec":{"replicas":4}}')  # fmt: skip
         eventually(

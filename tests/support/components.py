@@ -1,7 +1,8 @@
 """Control-plane components as processes for integration and e2e tests: the real
 scheduler under a name of its own, the scheduler beside the controller manager, and a
 whole private control plane (etcd, apiserver, scheduler, controller manager) for a
-module whose objects must not see other tests' nodes. All are stopped by PID."""
+module whose objects must not see other tests' nodes, and the ingress controller. All
+are stopped by PID."""
 
 from __future__ import annotations
 
@@ -27,6 +28,29 @@ def spawn_scheduler(apiserver: ApiServer, workdir: Path, name: str) -> processes
         name,
     ]
     return processes.spawn("scheduler", argv, workdir / "scheduler.log")
+
+
+def spawn_ingress(
+    apiserver: ApiServer, log: Path, http_port: int, https_port: int, *extra: str
+) -> processes.Process:
+    """The real ingress controller (`python -m ingress`) serving on loopback ports."""
+    argv = [
+        sys.executable,
+        "-m",
+        "ingress",
+        "--kubeconfig",
+        str(apiserver.kubeconfig),
+        "--bind-address",
+        "127.0.0.1",
+        "--http-port",
+        str(http_port),
+        "--https-port",
+        str(https_port),
+        "-v",
+        "4",
+        *extra,
+    ]
+    return processes.spawn("ingress", argv, log)
 
 
 @contextmanager
