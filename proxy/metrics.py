@@ -12,10 +12,10 @@ connection, so it reports them, under names of its own:
   `in` from clients, `out` to clients, counted once per connection when it ends.
 
 The TCP hot path runs no Python per chunk (proxy/tcp.py), so bytes are not counted
-per chunk: when a connection ends, the kernel's own counters of the client socket
-(TCP_INFO's tcpi_bytes_received and tcpi_bytes_acked; the backend socket's when the
-client's is gone already) give what passed. `out` counts what the client
-acknowledged.
+per chunk: when a direction ends with its sender's FIN, the kernel's count of the
+bytes the receiving socket took in (TCP_INFO's tcpi_bytes_received) is what passed.
+A side that resets instead is counted from what the other side acknowledged
+(tcpi_bytes_acked), which is what reached it.
 """
 
 from __future__ import annotations
@@ -81,19 +81,18 @@ def stats_for(name: str) -> PortStats:
 
 # ---- TCP_INFO ---------------------------------------------------------------------------
 # struct tcp_info (linux/tcp.h): tcpi_state is the first byte; tcpi_bytes_acked and
-# tcpi_bytes_received are the two u64 at offset 120 (Linux 4.1 and later).
+# tcpi_bytes_received are the two u64 at offset 120 (Linux 4.1 and later). A SYN and
+# a FIN take one sequence number each, and these counters include them.
 _TCP_INFO = getattr(socket, "TCP_INFO", 11)
 _BYTES_OFFSET = 120
 _INFO_LENGTH = 136
 _BYTES = struct.Struct("=QQ")
-# A FIN takes one sequence number, which the kernel's byte counters include.
-FIN_RECEIVED = frozenset({6, 8, 9, 11})  # TIME_WAIT, CLOSE_WAIT, LAST_ACK, CLOSING
-FIN_ACKED = frozenset({5, 6})  # FIN_WAIT2, TIME_WAIT
+FIN_WAIT2 = 5
 
 
-def tcp_bytes(sock: Any) -> tuple[int, int] | None:
-    """(bytes the peer acknowledged, bytes received from it) of a connected TCP socket,
-    FINs left out; None when the kernel cannot tell (the socket is closed)."""
+def tcp_info_bytes(sock: Any) -> tuple[int, int, int] | None:
+    """(state, bytes acknowledged by the peer, bytes received) of a TCP socket, as
+    the kernel counts them; None when it cannot tell (the socket is closed)."""
     if sock is None:
         return None
     try:
@@ -103,34 +102,64 @@ def tcp_bytes(sock: Any) -> tuple[int, int] | None:
     if len(raw) < _INFO_LENGTH:
         return None
     acked, received = _BYTES.unpack_from(raw, _BYTES_OFFSET)
-    state = raw[0]
-    if state in FIN_RECEIVED and received:
-        received -= 1
-    if state in FIN_ACKED and acked:
-        acked -= 1
-    return acked, received
+    return raw[0], acked, received
+
+
+def received_until_fin(sock: Any) -> int | None:
+    """The payload a socket received, read once its peer's FIN arrived (final then)."""
+    info = tcp_info_bytes(sock)
+    return None if info is None else max(0, info[2] - 1)
+
+
+def acked_so_far(sock: Any, active_open: bool) -> int | None:
+    """The payload the peer of a socket acknowledged until now (less its SYN when we
+    dialled it, less our FIN once acknowledged)."""
+    info = tcp_info_bytes(sock)
+    if info is None:
+        return None
+    state, acked, _ = info
+    acked -= int(active_open) + int(state == FIN_WAIT2)
+    return max(0, acked)
 
 
 class Tally:
-    """Counts one TCP connection's bytes once, when it ends."""
+    """Counts one TCP connection's bytes, each direction once. A direction is final
+    when its sender's FIN arrives: the receiving socket's count then is exactly what
+    was sent (`ended`). A side that vanishes without a FIN (a reset) leaves its
+    direction to what the other socket's peer acknowledged of it, and the other
+direction to what that socket received (`lost`)."""
 
-    __slots__ = ("done", "stats")
+    __slots__ = ("counted_in", "counted_out", "stats")
 
     def __init__(self, stats: PortStats) -> None:
         self.stats = stats
-        self.done = False
+        self.counted_in = self.counted_out = False
 
-    def finish(self, transport: Any, is_client: bool) -> None:
-        """Read the counters of `transport` (still open), the client's or the backend's."""
-        if self.done:
+    def ended(self, is_client: bool, transport: Any) -> None:
+        """The FIN of the client (is_client) or of the backend arrived on `transport`."""
+        if self.counted_in if is_client else self.counted_out:
             return
-        self.done = True
-        counted = tcp_bytes(transport.get_extra_info("socket"))
-        if counted is None:
-            return
-        acked, received = counted
-        to_client, from_client = (acked, received) if is_client else (received, acked)
+        self._count(is_client, received_until_fin(transport.get_extra_info("socket")))
+
+    def lost(self, is_client: bool, other: Any) -> None:
+        """The client's (is_client) or the backend's socket is gone; `other` is the
+        other side's transport, still open (and closed right after: nothing more
+        flows). What the lost side sent is what the other side acknowledged; what the
+        other side sent (no FIN yet, or `ended` counted it) is what it received."""
+        if not (self.counted_in if is_client else self.counted_out):
+            sock = other.get_extra_info("socket")
+            # the client's bytes went to the backend, which we dialled
+            self._count(is_client, acked_so_far(sock, active_open=is_client))
+        if not (self.counted_out if is_client else self.counted_in):
+            info = tcp_info_bytes(other.get_extra_info("socket"))
+            self._count(not is_client, None if info is None else info[2])
+
+    def _count(self, from_client: bool, count: int | None) -> None:
         if from_client:
-            self.stats.bytes_in.inc(from_client)
-        if to_client:
-            self.stats.bytes_out.inc(to_client)
+            self.counted_in = True
+            if count:
+                self.stats.bytes_in.inc(count)
+        else:
+            self.counted_out = True
+            if count:
+                self.stats.bytes_out.inc(count)

@@ -70,12 +70,11 @@ class _End(asyncio.BaseProtocol):
 
     def eof_received(self) -> bool:
         self.eof = True
+        self.tally.ended(self.is_client, self.transport)
         other = self.other
         if other is None:
             return True  # not joined yet: `_join` passes it on
         if other.eof:  # both directions are finished
-            client = self if self.is_client else other
-            self.tally.finish(client.transport, True)
             other.transport.close()  # type: ignore[union-attr]
             return False
         other.transport.write_eof()  # type: ignore[union-attr]
@@ -85,8 +84,7 @@ class _End(asyncio.BaseProtocol):
         self.eof = True
         other = self.other
         if other is not None:
-            # our socket may be closed already: the other end's counters still tell
-            self.tally.finish(other.transport, not self.is_client)
+            self.tally.lost(self.is_client, other.transport)  # if it sent no FIN
             if exc is not None:
                 other.transport.abort()  # type: ignore[union-attr]
             else:
@@ -172,6 +170,7 @@ class _Accepted(asyncio.Protocol):
         if self.early:
             server.write(b"".join(self.early))
         if self.eof:
+            backend_end.tally.ended(True, client)  # the client finished while we dialled
             server.write_eof()
         else:
             client.resume_reading()
