@@ -30,11 +30,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 log = logging.getLogger(__name__)
 
-CONTENT_TYPE = CONTENT_TYPE_LATEST  # text/plain; version=0.0.4; charset=utf-8
+# What generate_latest writes, labelled as Kubernetes' components label it (newer
+# prometheus_client versions call the same text "version=1.0.0").
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MAX_REQUEST_HEAD = 16 * 1024
 READ_TIMEOUT = 10.0
 

@@ -152,8 +152,9 @@ def test_dial_failures_and_rejections(run):
                 pass
             writer.close()
         await until(
-            lambda: value("minik_proxy_rejected_connections_total", service, reason="dial_failed")
-            == 1
+            lambda: (
+                value("minik_proxy_rejected_connections_total", service, reason="dial_failed") == 1
+            )
         )
         listener.close()
         empty.close()
