@@ -124,10 +124,10 @@ def acked_so_far(sock: Any, active_open: bool) -> int | None:
 
 class Tally:
     """Counts one TCP connection's bytes, each direction once. A direction is final
-    when its sender's FIN arrives: the receiving socket's count then is exactly what
-    was sent (`ended`). A side that vanishes without a FIN (a reset) leaves its
-    direction to what the other socket's peer acknowledged of it, and the other
-direction to what that socket received (`lost`)."""
+        when its sender's FIN arrives: the receiving socket's count then is exactly what
+        was sent (`ended`). A side that vanishes without a FIN (a reset) leaves its
+        direction to what the other socket's peer acknowledged of it, and the other
+    direction to what that socket received (`lost`)."""
 
     __slots__ = ("counted_in", "counted_out", "stats")
 
