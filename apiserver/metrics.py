@@ -22,10 +22,17 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
-from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from componentbase.loopmetrics import (
+    Counter,
+    CounterValue,
+    Gauge,
+    Histogram,
+    HistogramValue,
+    register,
+)
 
 COMPONENT = "apiserver"
 # kube-apiserver's buckets for apiserver_request_duration_seconds
@@ -71,9 +78,12 @@ ETCD = Histogram(
     ["operation", "type"],
     buckets=ETCD_BUCKETS,
 )
+# Lock-free families (componentbase/loopmetrics.py): they are only touched on the
+# event loop's thread, and prometheus_client's locks cost microseconds per request.
+register(REQUESTS, DURATION, INFLIGHT, LONGRUNNING, ETCD)
 
-MUTATING = INFLIGHT.labels(request_kind="mutating")
-READ_ONLY = INFLIGHT.labels(request_kind="readOnly")
+MUTATING = INFLIGHT.labels("mutating")
+READ_ONLY = INFLIGHT.labels("readOnly")
 INFLIGHT_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CONNECT_SUBRESOURCES = frozenset({"exec", "attach", "portforward", "proxy"})
 LONG_RUNNING_SUBRESOURCES = CONNECT_SUBRESOURCES | {"log"}
@@ -143,15 +153,14 @@ def is_long_running(labels: tuple[str, ...]) -> bool:
 
 
 class _Series:
-    """The children of one label set: prometheus_client's labels() validates its
-    arguments on every call; a dict lookup here does not."""
+    """The children of one label set, looked up once."""
 
     __slots__ = ("codes", "duration", "labels", "longrunning")
 
     def __init__(self, labels: tuple[str, ...]) -> None:
         self.labels = labels
         self.duration = DURATION.labels(*labels)
-        self.codes: dict[int, Any] = {}
+        self.codes: dict[int, CounterValue] = {}
         self.longrunning = LONGRUNNING.labels(*labels[:1], *labels[2:])
 
     def count(self, code: int) -> None:
@@ -231,7 +240,7 @@ def key_type(key: str) -> str:
     return key[10:].split("/", 1)[0]
 
 
-_etcd_children: dict[tuple[str, str], Any] = {}
+_etcd_children: dict[tuple[str, str], HistogramValue] = {}
 
 
 @contextmanager
