@@ -410,11 +410,11 @@ def _proxy(ctx: ComponentContext) -> list[supervisor.Component]:
         "--cluster-dns",
         DEFAULT_CLUSTER_DNS,
         *(["--upstream-dns", o.upstream_dns] if o.upstream_dns else []),
-        "--lock-wait",
-        "-1",
         # one port for both: the standby listens once it holds the lock, the other gone
         "--metrics-bind-address",
         f"127.0.0.1:{metrics_port}",
+        "--lock-wait",
+        "-1",
     ]
     extra = {"metrics": f"http://127.0.0.1:{metrics_port}/metrics"}
     return [
