@@ -9,8 +9,8 @@ transports' flow control: a peer's write buffer filling up pauses reading here.
 Half-closes are passed on, resets are passed on as resets.
 
 Metrics (proxy/metrics.py) cost nothing per chunk: a connection is counted when
-accepted, a failed dial when it fails, and the bytes once, from the kernel's TCP_INFO
-counters, when the connection ends.
+accepted, a failed dial when it fails, and each direction's bytes once, from the
+kernel's TCP_INFO counters, when that direction ends (or its side resets).
 """
 
 from __future__ import annotations
