@@ -29,6 +29,7 @@ from apiserver.compactor import Compactor
 from apiserver.config import Config
 from apiserver.conversion import ConvertingRegistry
 from apiserver.customresources import CustomResources
+from apiserver.metrics import RequestMetrics
 from apiserver.namespaces import NamespaceLifecycle
 from apiserver.openapi.routes import router as openapi_router
 from apiserver.options import (
@@ -108,6 +109,15 @@ def create_app(config: Config) -> FastAPI:
     app.state.server = server
 
     app.add_middleware(Authentication, server=server)
+    app.add_middleware(RequestMetrics)  # outermost: refused requests count too
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        """Any authenticated caller (Kubernetes' RBAC grants it by
+        nonResourceURLs: ["/metrics"]; minik has no RBAC yet)."""
+        from componentbase.metrics import CONTENT_TYPE, exposition
+
+        return Response(exposition(), media_type=CONTENT_TYPE)
 
     @app.get("/version")
     async def version() -> Response:

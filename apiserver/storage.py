@@ -16,6 +16,8 @@ from urllib.parse import urlparse
 import aetcd
 import aetcd.exceptions
 
+from apiserver.metrics import etcd_request
+
 log = logging.getLogger(__name__)
 
 PREFIX = "/registry/"
@@ -133,23 +135,28 @@ class Storage:
 
     async def revision(self) -> int:
         """The store's current revision (a cheap count-only range read)."""
-        resp = await self.client.get_prefix(b"/registry/__revision__", keys_only=True)
+        with etcd_request("get", ""):
+            resp = await self.client.get_prefix(b"/registry/__revision__", keys_only=True)
         return resp.header.revision
 
     async def get(self, key: str) -> dict | None:
-        kv = await self.client.get(key.encode())
+        with etcd_request("get", key):
+            kv = await self.client.get(key.encode())
         return decode(kv.value, kv.mod_revision) if kv is not None else None
 
     async def exists(self, key: str) -> bool:
-        return await self.client.get(key.encode()) is not None
+        with etcd_request("get", key):
+            return await self.client.get(key.encode()) is not None
 
     async def list(self, prefix: str) -> tuple[list[dict], int]:
-        resp = await self.client.get_prefix(prefix.encode(), sort_order="ascend")
+        with etcd_request("list", prefix):
+            resp = await self.client.get_prefix(prefix.encode(), sort_order="ascend")
         items = [decode(kv.value, kv.mod_revision) for kv in resp.kvs]
         return items, resp.header.revision
 
     async def list_keys(self, prefix: str) -> builtins.list[str]:
-        resp = await self.client.get_prefix(prefix.encode(), keys_only=True)
+        with etcd_request("listKeys", prefix):
+            resp = await self.client.get_prefix(prefix.encode(), keys_only=True)
         return [kv.key.decode() for kv in resp.kvs]
 
     async def alarms(self) -> builtins.list[str]:
@@ -189,7 +196,8 @@ class Storage:
         compare = [tx.create(k) == 0 for k in keys]
         ops = [tx.put(key.encode(), encode(obj))]
         ops += [tx.put(k.encode(), v) for k, v in (extra_creates or {}).items()]
-        ok, responses = await self.client.transaction(compare=compare, success=ops, failure=[])
+        with etcd_request("create", key):
+            ok, responses = await self.client.transaction(compare=compare, success=ops, failure=[])
         if not ok:
             raise KeyExists(key)
         return _with_revision(obj, responses[0].response_put.header.revision)
@@ -209,9 +217,10 @@ class Storage:
         ops = [tx.put(key.encode(), encode(obj))]
         ops += [tx.put(k.encode(), v) for k, v in (extra_creates or {}).items()]
         ops += [tx.delete(k.encode()) for k in (extra_deletes or [])]
-        ok, responses = await self.client.transaction(
-            compare=compare, success=ops, failure=[tx.get(key.encode())]
-        )
+        with etcd_request("update", key):
+            ok, responses = await self.client.transaction(
+                compare=compare, success=ops, failure=[tx.get(key.encode())]
+            )
         if not ok:
             current = None
             if responses and responses[0]:
@@ -236,9 +245,10 @@ class Storage:
             compare.append(tx.mod(key.encode()) == expected_revision)
         ops = [tx.get(key.encode()), tx.delete(key.encode())]
         ops += [tx.delete(k.encode()) for k in (extra_deletes or [])]
-        ok, responses = await self.client.transaction(
-            compare=compare, success=ops, failure=[tx.get(key.encode())]
-        )
+        with etcd_request("delete", key):
+            ok, responses = await self.client.transaction(
+                compare=compare, success=ops, failure=[tx.get(key.encode())]
+            )
         if not ok:
             if not responses or not responses[0]:
                 raise KeyMissing(key)
@@ -271,7 +281,8 @@ class Storage:
         raise StorageError(f"too many concurrent updates of {key}")
 
     async def compact(self, revision: int) -> None:
-        await self.client.compact(revision, physical=True)
+        with etcd_request("compact", ""):
+            await self.client.compact(revision, physical=True)
 
     async def watch(self, prefix: str, start_revision: int) -> AsyncIterator[WatchEvent]:
         """Every change under `prefix` from `start_revision` (inclusive), in order.

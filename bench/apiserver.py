@@ -160,21 +160,15 @@ async def run(args: argparse.Namespace, api_url_kubeconfig: str, etcd_url: str) 
         ns_obj = await api.create(NAMESPACES, {"metadata": {"name": "bench"}})
         ns = ns_obj["metadata"]["name"]
         create_rate, get_rate = await api_rates(api, ns, args.n, args.concurrency)
+        if args.throughput_only:
+            print_rates(args, create_rate, raw_put, get_rate, raw_get)
+            return
         paced = await paced_creates(api, ns, 100, args.paced_seconds)
         lists = await list_times(api, ns, 5)
         async with AsyncClient(config, timeout=120, max_connections=args.watchers + 10) as wapi:
             watch = await watch_latency(wapi, ns, args.watchers, args.watch_events)
 
-    print(f"\nminik apiserver benchmark ({args.n} pods, concurrency {args.concurrency})")
-    print(f"{'measure':<40}{'minik':>12}{'baseline':>12}{'ratio':>8}   target")
-    print(
-        f"{'create pods/s vs raw etcd put/s':<40}{create_rate:>12.0f}{raw_put:>12.0f}"
-        f"{create_rate / raw_put:>8.2f}   >= 0.40"
-    )
-    print(
-        f"{'get pods/s vs raw etcd get/s':<40}{get_rate:>12.0f}{raw_get:>12.0f}"
-        f"{get_rate / raw_get:>8.2f}"
-    )
+    print_rates(args, create_rate, raw_put, get_rate, raw_get)
     print(f"{'create latency p50 ms @100/s':<40}{statistics.median(paced):>12.1f}")
     print(f"{'create latency p99 ms @100/s':<40}{pct(paced, 99):>12.1f}{'':>20}   <= 20")
     print(
@@ -190,6 +184,21 @@ async def run(args: argparse.Namespace, api_url_kubeconfig: str, etcd_url: str) 
     )
 
 
+def print_rates(
+    args: argparse.Namespace, create_rate: float, raw_put: float, get_rate: float, raw_get: float
+) -> None:
+    print(f"\nminik apiserver benchmark ({args.n} pods, concurrency {args.concurrency})")
+    print(f"{'measure':<40}{'minik':>12}{'baseline':>12}{'ratio':>8}   target")
+    print(
+        f"{'create pods/s vs raw etcd put/s':<40}{create_rate:>12.0f}{raw_put:>12.0f}"
+        f"{create_rate / raw_put:>8.2f}   >= 0.40"
+    )
+    print(
+        f"{'get pods/s vs raw etcd get/s':<40}{get_rate:>12.0f}{raw_get:>12.0f}"
+        f"{get_rate / raw_get:>8.2f}"
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=1000)
@@ -198,6 +207,11 @@ def main() -> None:
     p.add_argument("--watchers", type=int, default=100)
     p.add_argument("--watch-events", type=int, default=20)
     p.add_argument("--workers", type=int, default=1, help="apiserver --workers")
+    p.add_argument(
+        "--throughput-only",
+        action="store_true",
+        help="only the create/get rates beside raw etcd's (e.g. to compare two builds)",
+    )
     args = p.parse_args()
     workdir = make_workdir("minik-bench-")
     etcd = start_etcd(workdir)

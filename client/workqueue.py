@@ -10,6 +10,12 @@
 
 `process` is the worker loop every user runs: key = await q.get(); try reconcile(key)
 → q.forget(key) except → q.add_rate_limited(key); finally q.done(key).
+
+Metrics, as client-go's: a process that wants them (the controller manager) sets a
+`MetricsProvider` once, before its queues are made (`set_metrics_provider`), and
+every queue then reports its adds, depth, waits and work by its `name`
+(componentbase/workqueuemetrics.py is the Prometheus one). Without a provider the
+queue reports to a no-op.
 """
 
 from __future__ import annotations
@@ -30,6 +36,43 @@ Key = Hashable
 
 class ShutDown(Exception):
     """The queue was shut down and is empty."""
+
+
+class QueueMetrics(Protocol):
+    """What one queue reports (client-go's queueMetrics)."""
+
+    def add(self, key: Key) -> None: ...
+    def get(self, key: Key) -> None: ...
+    def done(self, key: Key) -> None: ...
+    def retry(self) -> None: ...
+
+
+class MetricsProvider(Protocol):
+    def new_queue_metrics(self, name: str) -> QueueMetrics: ...
+
+
+class _NoMetrics:
+    def add(self, key: Key) -> None:
+        return None
+
+    def get(self, key: Key) -> None:
+        return None
+
+    def done(self, key: Key) -> None:
+        return None
+
+    def retry(self) -> None:
+        return None
+
+
+_NO_METRICS = _NoMetrics()
+_provider: MetricsProvider | None = None
+
+
+def set_metrics_provider(provider: MetricsProvider | None) -> None:
+    """Every queue made from now on reports to `provider` (None: to nothing)."""
+    global _provider
+    _provider = provider
 
 
 class RateLimiter(Protocol):
@@ -115,6 +158,9 @@ class WorkQueue:
         self._waiting: dict[Key, tuple[float, asyncio.TimerHandle]] = {}  # add_after timers
         self._getters: deque[asyncio.Future[None]] = deque()  # idle workers in get()
         self._shutting_down = False
+        self.metrics: QueueMetrics = (
+            _provider.new_queue_metrics(name) if _provider is not None else _NO_METRICS
+        )
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -126,6 +172,7 @@ class WorkQueue:
     def add(self, key: Key) -> None:
         if self._shutting_down or key in self._dirty:
             return
+        self.metrics.add(key)
         self._dirty.add(key)
         if key in self._processing:
             return  # queued again by done()
@@ -150,6 +197,7 @@ class WorkQueue:
         self._waiting[key] = (ready_at, handle)
 
     def add_rate_limited(self, key: Key) -> None:
+        self.metrics.retry()
         self.add_after(key, self.rate_limiter.when(key))
 
     def forget(self, key: Key) -> None:
@@ -173,11 +221,13 @@ class WorkQueue:
                     self._wake()  # pass the wake-up on to another worker
                 raise
         key = self._queue.popleft()
+        self.metrics.get(key)
         self._processing.add(key)
         self._dirty.discard(key)
         return key
 
     def done(self, key: Key) -> None:
+        self.metrics.done(key)
         self._processing.discard(key)
         if key in self._dirty:
             self._queue.append(key)

@@ -13,8 +13,13 @@ k8s.io/component-base: one scaffold instead of five copies.
 - `httpserve`: a small ASGI app served from the component's own loop (`bind`,
   `EmbeddedServer`): the metrics server and the dashboard.
 
-The `/metrics` and `/healthz` endpoints every component will serve (next issues)
-belong here too, beside these: one `componentbase/metrics.py` and one
-`componentbase/healthz.py`, each component only registering what it measures and
-checks.
+- `metrics`: Prometheus' text from the process's registry (`exposition()`), and the
+  small plain-HTTP `/metrics` + `/healthz` listener of the components that have no
+  HTTP server of their own (scheduler, controller manager, proxy); `loopmetrics`:
+  lock-free metric families for event-loop-only hot paths (the apiserver's);
+  `workqueuemetrics`: client-go's work queue metrics for every `client.workqueue`
+  queue.
+
+A `componentbase/healthz.py` with each component registering its checks belongs
+here too (a next issue); each component only registers what it measures.
 """

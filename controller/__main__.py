@@ -18,9 +18,13 @@ from componentbase.leaderelection import (
     run_while_leading,
 )
 from componentbase.logs import add_verbosity_flag, setup_logging
+from componentbase.metrics import HostPort, add_metrics_flags, serving
 from componentbase.run import run, run_until_signalled
+from componentbase.workqueuemetrics import install as install_workqueue_metrics
 from controller.manager import UnknownController, enabled_controllers, run_controllers
 from controller.util.base import Options
+
+DEFAULT_PORT = 10252
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -92,6 +96,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ("resource-quota", 5),
     ):
         p.add_argument(f"--concurrent-{name}-syncs", type=int, default=default)
+    add_metrics_flags(p, "kube-controller-manager", DEFAULT_PORT)
     add_verbosity_flag(p)
     return p.parse_args(argv)
 
@@ -130,15 +135,17 @@ def options_from(args: argparse.Namespace) -> Options:
 async def serve(args: argparse.Namespace, names: list[str]) -> None:
     api = AsyncClient(load_kubeconfig(args.kubeconfig), user_agent="minik-controller-manager")
     options = options_from(args)
+    install_workqueue_metrics()  # before the controllers make their queues
 
     async def work() -> None:
         await run_controllers(api, names, options)
 
     try:
-        if args.leader_elect:
-            await run_while_leading(api, args, work)
-        else:
-            await work()
+        async with serving("controller-manager", HostPort(args.bind_address, args.port)):
+            if args.leader_elect:
+                await run_while_leading(api, args, work)
+            else:
+                await work()
     finally:
         await api.aclose()
 

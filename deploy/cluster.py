@@ -201,7 +201,7 @@ class LocalCluster:
                 ),
                 ready_url=f"{server}/readyz",
                 ca_file=str(ca),
-                extra={"url": server},
+                extra={"url": server, "metrics": f"{server}/metrics"},
             )
         )
         write_kubeconfig(self.kubeconfig, server, tokens["admin"], ca_file=ca)
@@ -331,12 +331,21 @@ class ComponentContext:
 PY = [sys.executable, "-m"]
 
 
+def _metrics_listener() -> tuple[list[str], dict[str, str]]:
+    """`--port` of a scheduler's or controller manager's /metrics listener on
+    loopback (a free port: it authenticates nobody), and its URL for pids.json."""
+    port = processes.free_port()
+    return ["--port", str(port)], {"metrics": f"http://127.0.0.1:{port}/metrics"}
+
+
 def _scheduler(ctx: ComponentContext) -> list[supervisor.Component]:
-    argv = [*PY, "scheduler", "--kubeconfig", str(ctx.kubeconfigs["kube-scheduler"])]
-    return [supervisor.Component("scheduler", argv)]
+    flags, extra = _metrics_listener()
+    argv = [*PY, "scheduler", "--kubeconfig", str(ctx.kubeconfigs["kube-scheduler"]), *flags]
+    return [supervisor.Component("scheduler", argv, extra=extra)]
 
 
 def _controller(ctx: ComponentContext) -> list[supervisor.Component]:
+    flags, extra = _metrics_listener()
     argv = [
         *PY,
         "controller",
@@ -345,8 +354,9 @@ def _controller(ctx: ComponentContext) -> list[supervisor.Component]:
         "--node-monitor-grace-period",
         f"{ctx.options.node_grace_seconds}s",
         *ctx.options.toleration_flags(),
+        *flags,
     ]
-    return [supervisor.Component("controller", argv)]
+    return [supervisor.Component("controller", argv, extra=extra)]
 
 
 def _kubelets(ctx: ComponentContext) -> list[supervisor.Component]:
@@ -377,9 +387,9 @@ def _kubelets(ctx: ComponentContext) -> list[supervisor.Component]:
             "--pod-network",
             ctx.options.pod_network,
         ]
-        out.append(
-            supervisor.Component(f"kubelet-{i}", argv, stop_timeout=40, extra={"node": name})
-        )
+        port = argv[argv.index("--port") + 1]
+        extra = {"node": name, "metrics": f"http://{ctx.options.node_ip}:{port}/metrics"}
+        out.append(supervisor.Component(f"kubelet-{i}", argv, stop_timeout=40, extra=extra))
     return out
 
 
@@ -387,6 +397,7 @@ def _proxy(ctx: ComponentContext) -> list[supervisor.Component]:
     """Two proxies: one serves, the standby blocks on the host lock and takes over the
     moment the serving one dies (the supervisor then restarts that one as the standby)."""
     o = ctx.options
+    metrics_port = processes.free_port()
     argv = [
         *PY,
         "proxy",
@@ -401,13 +412,19 @@ def _proxy(ctx: ComponentContext) -> list[supervisor.Component]:
         "--cluster-dns",
         DEFAULT_CLUSTER_DNS,
         *(["--upstream-dns", o.upstream_dns] if o.upstream_dns else []),
+        # one port for both: the standby listens once it holds the lock, the other gone
+        "--metrics-bind-address",
+        f"127.0.0.1:{metrics_port}",
         "--lock-wait",
         "-1",
     ]
+    extra = {"metrics": f"http://127.0.0.1:{metrics_port}/metrics"}
     return [
         # the standby starts once the first serves, so "proxy" starts as the serving one
-        supervisor.Component("proxy", argv, initial_backoff=0.2, ready_pid_file=PROXY_LOCK_FILE),
-        supervisor.Component("proxy-standby", argv, initial_backoff=0.2),
+        supervisor.Component(
+            "proxy", argv, initial_backoff=0.2, ready_pid_file=PROXY_LOCK_FILE, extra=extra
+        ),
+        supervisor.Component("proxy-standby", argv, initial_backoff=0.2, extra=extra),
     ]
 
 
@@ -606,6 +623,7 @@ def _print_up(cluster: LocalCluster, record: dict[str, dict]) -> None:
     for name, rec in record.items():
         extra = f"  {rec['url']}" if "url" in rec else ""
         print(f"  {name:<13} pid {rec['pid']:<8} log {cluster.logs / (name + '.log')}{extra}")
+    _print_metrics(record)
     print(f"kubeconfig: {cluster.kubeconfig} (also ~/.minik/kubeconfig)")
     print("next:")
     print("  .venv/bin/minikctl get nodes")
@@ -613,6 +631,18 @@ def _print_up(cluster: LocalCluster, record: dict[str, dict]) -> None:
     print("  docker build -t my-image:v1 examples/web && .venv/bin/minikctl apply -f examples/")
     if "url" in record.get("dashboard", {}):
         print(f"  open {record['dashboard']['url']} (the live dashboard; `minik dashboard`)")
+
+
+def _print_metrics(record: dict[str, dict]) -> None:
+    """Where each component serves Prometheus' /metrics (the apiserver and kubelets
+    want a bearer token, e.g. the kubeconfig's; the loopback listeners none)."""
+    urls = {name: rec["metrics"] for name, rec in record.items() if rec.get("metrics")}
+    if not urls:
+        return
+    print("metrics (Prometheus text; https and kubelet ones need a bearer token):")
+    for name, url in urls.items():
+        if name != "proxy-standby":  # the same port as "proxy", once it serves
+            print(f"  {name:<13} {url}")
 
 
 def _warn_without_live_restore() -> None:
@@ -667,6 +697,7 @@ def _status(cluster: LocalCluster) -> int:
             f"{name:<14} {rec.get('pid') or '-':<8} {state:<22} {rec.get('restarts', 0):<9} "
             f"{'-' if last_exit is None else last_exit:<10} {age}"
         )
+    _print_metrics(recorded)
     for name in looping:
         print(f"--- {name}: last log lines ({cluster.logs / (name + '.log')})")
         for line in recorded[name].get("last_log") or []:

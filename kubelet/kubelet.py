@@ -24,7 +24,7 @@ from client.events import EventRecorder
 from client.informer import Informer
 from client.kubeconfig import load as load_kubeconfig
 from client.rest import ALL_NAMESPACES, AsyncClient
-from kubelet import claims, dockerlabels, volumes
+from kubelet import claims, dockerlabels, metrics, volumes
 from kubelet.config import KubeletConfig
 from kubelet.configdata import ConfigDataCache, references
 from kubelet.containerspec import DnsSettings
@@ -118,6 +118,14 @@ class Kubelet:
         self.agent: NodeAgent | None = None
         self._background: set[asyncio.Task[None]] = set()
         self.server: KubeletServer | None = None
+        metrics.report_running_pods(self.running_pods)
+
+    def running_pods(self) -> int:
+        """kubelet_running_pods: pods whose sandbox runs (a solo pod's container is
+        its own)."""
+        return len(
+            {r.pod_uid for r in self.cache.records.values() if (r.sandbox or r.solo) and r.running}
+        )
 
     # ---- wiring callbacks -------------------------------------------------------
     def _containers_changed(self, uids: set[str]) -> None:

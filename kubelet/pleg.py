@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
+from kubelet import metrics
 from kubelet.dockerlabels import node_filter
 from kubelet.records import EXITED, ContainerRecord, PodRuntime, from_inspect
 from kubelet.runtime import DockerRuntime, RuntimeFailure
@@ -228,6 +229,7 @@ class Pleg:
 
     async def relist_once(self) -> None:
         """A relist whose failure is recorded (the node's runtime condition), not raised."""
+        began = time.perf_counter()
         try:
             changed = await self.relist()
             if changed:
@@ -238,6 +240,8 @@ class Pleg:
         except Exception as err:
             self.last_error = str(err) or type(err).__name__
             log.exception("relist failed")
+        finally:
+            metrics.PLEG_RELIST.observe(time.perf_counter() - began)
 
     async def run(self) -> None:
         """Relist forever, waking the pods that changed."""

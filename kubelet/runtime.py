@@ -18,6 +18,7 @@ import logging
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ import docker.errors
 import docker.types
 import docker.utils
 import requests.exceptions
+
+from kubelet import metrics
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -104,14 +107,21 @@ class DockerRuntime:
     @staticmethod
     async def _in(pool: ThreadPoolExecutor, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
+        operation = metrics.operation_type(fn)
+        metrics.RUNTIME_TOTAL.labels(operation).inc()
+        began = time.perf_counter()
         try:
             return await loop.run_in_executor(pool, functools.partial(fn, *args, **kwargs))
         except docker.errors.NotFound:
+            metrics.RUNTIME_ERRORS.labels(operation).inc()
             raise
         except (docker.errors.DockerException, requests.exceptions.RequestException) as err:
+            metrics.RUNTIME_ERRORS.labels(operation).inc()
             if isinstance(err, docker.errors.APIError) and err.status_code == 409:
                 raise NameConflict(_message(err)) from err
             raise RuntimeFailure(_message(err)) from err
+        finally:
+            metrics.RUNTIME_DURATION.labels(operation).observe(time.perf_counter() - began)
 
     # ---- daemon -----------------------------------------------------------------
     async def version(self) -> str:
@@ -263,13 +273,13 @@ class DockerRuntime:
         On timeout asyncio.TimeoutError is raised (the command itself keeps running,
         as Docker cannot cancel an exec)."""
 
-        def run() -> tuple[int, bytes]:
+        def exec_sync() -> tuple[int, bytes]:
             created = self.api.exec_create(container_id, command, stdout=True, stderr=True)
             output = self.api.exec_start(created["Id"])
             code = self.api.exec_inspect(created["Id"]).get("ExitCode")
             return (int(code) if code is not None else -1), output
 
-        future = self._in(self._exec_pool, run)
+        future = self._in(self._exec_pool, exec_sync)
         if timeout is None:
             return await future
         return await asyncio.wait_for(future, timeout)
@@ -280,7 +290,7 @@ class DockerRuntime:
         """Start an interactive exec; (exec id, the attached raw socket). The socket
         blocks: read it through `exec_output`, write it from a thread of its own."""
 
-        def start() -> tuple[str, socket.socket]:
+        def exec_open() -> tuple[str, socket.socket]:
             created = self.api.exec_create(
                 container_id, command, stdin=stdin, stdout=True, stderr=stderr, tty=tty
             )
@@ -290,7 +300,7 @@ class DockerRuntime:
                 raise RuntimeFailure(f"exec {created['Id']}: Docker attached no socket")
             return str(created["Id"]), raw
 
-        return await self._in(self._exec_pool, start)
+        return await self._in(self._exec_pool, exec_open)
 
     async def exec_resize(self, exec_id: str, width: int, height: int) -> None:
         await self._in(self._exec_pool, self.api.exec_resize, exec_id, height=height, width=width)
@@ -314,7 +324,7 @@ class DockerRuntime:
         """Attach to a container's main process (Docker's attach socket, as the
         kubelet's `pods/attach`); the socket blocks, like an exec's."""
 
-        def start() -> socket.socket:
+        def attach_open() -> socket.socket:
             params = {"stdin": int(stdin), "stdout": int(stdout), "stderr": int(stderr)}
             attached = self.api.attach_socket(container_id, params={**params, "stream": 1})
             raw: object = getattr(attached, "_sock", attached)
@@ -322,7 +332,7 @@ class DockerRuntime:
                 raise RuntimeFailure(f"attach {container_id[:12]}: Docker attached no socket")
             return raw
 
-        return await self._in(self._exec_pool, start)
+        return await self._in(self._exec_pool, attach_open)
 
     async def resize(self, container_id: str, width: int, height: int) -> None:
         await self._in(self._exec_pool, self.api.resize, container_id, height=height, width=width)

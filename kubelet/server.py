@@ -19,6 +19,8 @@ Plain HTTP: minik's kubelet serves nothing without a valid token.
 - `/portForward/{namespace}/{pod}`: SPDY `portforward.k8s.io` (kubectl's; the
   apiserver unwraps the WebSocket-tunneled form) or WebSocket `v4.channel.k8s.io`
   with `ports` (the Python client; kubelet/portforward.py): TCP to the pod's IP.
+- `GET /metrics`: the kubelet's own Prometheus metrics (kubelet/metrics.py); any
+  caller the apiserver accepts, as /metrics/resource.
 - `GET /metrics/resource` (Prometheus text) and `GET /stats/summary` (Summary JSON):
   the containers' CPU and memory, as the kubelet's resource metrics endpoints
   (kubelet/resourcestats.py); the metrics server scrapes the first.
@@ -47,6 +49,7 @@ from api import remotecommand as rc
 from api import spdy
 from api.errors import ApiError, Unauthorized
 from client.rest import AsyncClient
+from componentbase.metrics import CONTENT_TYPE, exposition
 from componentbase.rawupgrade import UpgradingHttpProtocol, is_raw_upgrade
 from componentbase.serving import IDLE_TIMEOUT_SECONDS
 from kubelet import portforward
@@ -144,6 +147,7 @@ class KubeletServer:
         return Starlette(
             routes=[
                 Route("/healthz", self.healthz, methods=["GET"]),
+                Route("/metrics", self.metrics, methods=["GET"]),
                 Route("/metrics/resource", self.metrics_resource, methods=["GET"]),
                 Route("/stats/summary", self.stats_summary, methods=["GET"]),
                 Route(
@@ -199,6 +203,12 @@ class KubeletServer:
     # ---- handlers ---------------------------------------------------------------
     async def healthz(self, request: Request) -> Response:
         return PlainTextResponse("ok")
+
+    async def metrics(self, request: Request) -> Response:
+        denied = await self._authorized(request)
+        if denied is not None:
+            return denied
+        return Response(exposition(), media_type=CONTENT_TYPE)
 
     async def metrics_resource(self, request: Request) -> Response:
         denied = await self._authorized(request)

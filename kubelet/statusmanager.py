@@ -22,6 +22,7 @@ from typing import Any
 from api.errors import ApiError, Invalid, NotFound
 from api.resources import PODS
 from client.rest import AsyncClient
+from kubelet.metrics import PodStartTracker
 
 log = logging.getLogger(__name__)
 RECONCILE_AFTER = 10.0  # seconds before re-writing a status the API disagrees with
@@ -82,6 +83,7 @@ class StatusManager:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_due = 0.0
         self.writes = 0  # for tests and benchmarks
+        self.starts = PodStartTracker()  # kubelet_pod_start_sli_duration_seconds
 
     def _entry(self, pod: dict[str, Any]) -> _Entry:
         md = pod.get("metadata") or {}
@@ -102,6 +104,7 @@ class StatusManager:
         return entry.desired if entry else None
 
     def set_status(self, pod: dict[str, Any], status: dict[str, Any]) -> None:
+        self.starts.status_computed(pod, status)
         entry = self._entry(pod)
         entry.desired = status
         if normalized(status) != entry.written:
@@ -129,6 +132,7 @@ class StatusManager:
             self._mark(entry)
 
     def forget(self, uid: str) -> None:
+        self.starts.forget(uid)
         entry = self._entries.pop(uid, None)
         if entry is not None:
             for waiter in entry.waiters:

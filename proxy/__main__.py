@@ -2,7 +2,7 @@
 
     python -m proxy --kubeconfig F [--node-name N] [--bind-address 0.0.0.0]
                     [--cluster-dns 10.96.0.10] [--upstream-dns IP[:PORT]] [--node-ip IP...]
-                    [-v 4]
+                    [--metrics-bind-address 127.0.0.1:10249] [-v 4]
 
 It writes no iptables rules: ClusterIPs are /32 addresses on `lo`, and every
 Service port is a userspace listener. SIGTERM/SIGINT close the listeners and
@@ -24,6 +24,7 @@ from client.kubeconfig import KubeconfigError
 from client.rest import AsyncClient
 from componentbase.flags import add_kubeconfig_flag
 from componentbase.logs import add_verbosity_flag, setup_logging
+from componentbase.metrics import HostPort, parse_host_port, serving
 from componentbase.run import run, run_until_signalled
 from proxy import hostinfo
 from proxy.dns import parse_address
@@ -32,6 +33,7 @@ from proxy.proxier import Proxier, ProxyConfig
 from proxy.servicemap import WILDCARD
 
 log = logging.getLogger("proxy")
+DEFAULT_METRICS_PORT = 10249  # kube-proxy's
 
 
 def _ipv4(text: str) -> str:
@@ -47,6 +49,13 @@ def _upstream(text: str) -> str:
     if not 0 < port < 65536:
         raise argparse.ArgumentTypeError(f"bad port in {text!r}")
     return text
+
+
+def _host_port(text: str) -> HostPort:
+    try:
+        return parse_host_port(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -87,6 +96,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="how long to wait for the lock; negative: forever (a standby that takes "
         "over the moment the serving proxy exits)",
     )
+    p.add_argument(
+        "--metrics-bind-address",
+        type=_host_port,
+        default=HostPort("127.0.0.1", DEFAULT_METRICS_PORT),
+        help="IP:PORT of the /metrics and /healthz listener, as kube-proxy's (plain HTTP, "
+        "no authentication: keep it on loopback); port 0 or empty: none",
+    )
     add_verbosity_flag(p)
     return p.parse_args(argv)
 
@@ -108,11 +124,12 @@ def config_from(args: argparse.Namespace) -> ProxyConfig:
     )
 
 
-async def serve(config: ProxyConfig, kubeconfig: str | None) -> None:
+async def serve(config: ProxyConfig, kubeconfig: str | None, metrics: HostPort) -> None:
     api = AsyncClient.from_kubeconfig(kubeconfig)
     proxier = Proxier(config, api)
     try:
-        await proxier.run()
+        async with serving("proxy", metrics):
+            await proxier.run()
     finally:
         await proxier.stop()
         await api.aclose()
@@ -139,7 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     with contextlib.closing(lock):
         try:
-            run(run_until_signalled(serve(config, args.kubeconfig)), fast_loop=True)
+            run(
+                run_until_signalled(serve(config, args.kubeconfig, args.metrics_bind_address)),
+                fast_loop=True,
+            )
         except KubeconfigError as err:
             log.error("%s", err)
             return 1

@@ -7,6 +7,10 @@ uvloop (and asyncio) call directly for every chunk read, so bytes go from one
 socket's read callback into the other socket's send. Back-pressure rides on the
 transports' flow control: a peer's write buffer filling up pauses reading here.
 Half-closes are passed on, resets are passed on as resets.
+
+Metrics (proxy/metrics.py) cost nothing per chunk: a connection is counted when
+accepted, a failed dial when it fails, and each direction's bytes once, from the
+kernel's TCP_INFO counters, when that direction ends (or its side resets).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import logging
 from collections.abc import Callable
 
 from proxy.balancer import Target
+from proxy.metrics import Tally, stats_for
 from proxy.sockets import listening_socket, reset
 
 log = logging.getLogger(__name__)
@@ -34,14 +39,22 @@ class _End(asyncio.BaseProtocol):
     protocol whose `data_received` is an attribute (the peer transport's `write`), not
     a method: hence BaseProtocol, which declares no `data_received` to override."""
 
-    __slots__ = ("data_received", "eof", "other", "transport")
+    __slots__ = ("data_received", "eof", "is_client", "other", "tally", "transport")
     data_received: Callable[[bytes], None]
 
-    def __init__(self, transport: asyncio.Transport | None, peer: asyncio.Transport) -> None:
+    def __init__(
+        self,
+        transport: asyncio.Transport | None,
+        peer: asyncio.Transport,
+        tally: Tally,
+        is_client: bool,
+    ) -> None:
         self.transport = transport
         self.other: _End | None = None
         self.eof = False
         self.data_received = peer.write  # see the module docstring
+        self.tally = tally
+        self.is_client = is_client
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -57,6 +70,7 @@ class _End(asyncio.BaseProtocol):
 
     def eof_received(self) -> bool:
         self.eof = True
+        self.tally.ended(self.is_client, self.transport)
         other = self.other
         if other is None:
             return True  # not joined yet: `_join` passes it on
@@ -70,6 +84,7 @@ class _End(asyncio.BaseProtocol):
         self.eof = True
         other = self.other
         if other is not None:
+            self.tally.lost(self.is_client, other.transport)  # if it sent no FIN
             if exc is not None:
                 other.transport.abort()  # type: ignore[union-attr]
             else:
@@ -79,7 +94,7 @@ class _End(asyncio.BaseProtocol):
 class _Accepted(asyncio.Protocol):
     """A client connection while its backend is dialled; replaced by an `_End`."""
 
-    __slots__ = ("_dial", "early", "eof", "target", "transport")
+    __slots__ = ("_dial", "early", "eof", "stats", "target", "transport")
 
     def __init__(self, target: Target) -> None:
         self.target = target
@@ -90,7 +105,10 @@ class _Accepted(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.stats = stats_for(self.target.name)
+        self.stats.connections.inc()
         if not self.target.balancer:
+            self.stats.empty.inc()
             reset(transport)  # no ready endpoint: refuse at once
             return
         transport.pause_reading()  # type: ignore[attr-defined]
@@ -117,9 +135,10 @@ class _Accepted(asyncio.Protocol):
         balancer = self.target.balancer
         loop = asyncio.get_running_loop()
         candidates = list(balancer.candidates(client_ip))
+        tally = Tally(self.stats)
         for attempt, timeout in enumerate(DIAL_TIMEOUTS if candidates else ()):
             backend = candidates[attempt % len(candidates)]
-            backend_end = _End(None, client)
+            backend_end = _End(None, client, tally, is_client=False)
 
             def protocol(end: _End = backend_end) -> _End:
                 return end
@@ -129,11 +148,13 @@ class _Accepted(asyncio.Protocol):
                     await loop.create_connection(protocol, backend.ip, backend.port)
             except (OSError, TimeoutError) as err:
                 log.debug("%s: backend %s failed: %s", self.target.name, backend, err)
+                self.stats.dial_failures.inc()
                 continue
             balancer.connected(client_ip, backend)
             self._join(client, backend_end)
             return
         log.info("%s: no backend accepted a connection from %s", self.target.name, client_ip)
+        (self.stats.dial_failed if candidates else self.stats.empty).inc()
         reset(client)
 
     def _join(self, client: asyncio.Transport, backend_end: _End) -> None:
@@ -142,13 +163,14 @@ class _Accepted(asyncio.Protocol):
         if client.is_closing():  # the client left while we dialled
             server.close()
             return
-        client_end = _End(client, server)
+        client_end = _End(client, server, backend_end.tally, is_client=True)
         client_end.other, backend_end.other = backend_end, client_end
         client_end.eof = self.eof
         client.set_protocol(client_end)
         if self.early:
             server.write(b"".join(self.early))
         if self.eof:
+            backend_end.tally.ended(True, client)  # the client finished while we dialled
             server.write_eof()
         else:
             client.resume_reading()

@@ -16,6 +16,7 @@ import socket
 import time
 
 from proxy.balancer import Target
+from proxy.metrics import stats_for
 from proxy.servicemap import Backend
 from proxy.sockets import listening_socket
 
@@ -90,13 +91,17 @@ class UdpListener(asyncio.DatagramProtocol):
                 self._drop(client)
 
     def _open(self, client: Address) -> _Session | None:
+        """A new session (minik_proxy_connections_total counts it)."""
         balancer = self.target.balancer
+        stats = stats_for(self.target.name)
+        stats.connections.inc()
         for backend in balancer.candidates(client[0]):
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             try:
                 sock.setblocking(False)
                 sock.connect((backend.ip, backend.port))
             except OSError:
+                stats.dial_failures.inc()
                 sock.close()
                 continue
             if len(self._sessions) >= MAX_SESSIONS:
@@ -106,6 +111,7 @@ class UdpListener(asyncio.DatagramProtocol):
             asyncio.get_running_loop().add_reader(sock.fileno(), self._reply, session)
             balancer.connected(client[0], backend)
             return session
+        (stats.dial_failed if balancer else stats.empty).inc()
         return None
 
     def _reply(self, session: _Session) -> None:

@@ -1,4 +1,5 @@
-"""`python -m scheduler --kubeconfig F [--leader-elect] [--scheduler-name N] [-v 4]`
+"""`python -m scheduler --kubeconfig F [--leader-elect] [--scheduler-name N]
+[--bind-address 127.0.0.1 --port 10251] [-v 4]`
 
 Flags, logging and signal handling come from componentbase, as for every component."""
 
@@ -17,8 +18,11 @@ from componentbase.leaderelection import (
     run_while_leading,
 )
 from componentbase.logs import add_verbosity_flag, setup_logging
+from componentbase.metrics import HostPort, add_metrics_flags, serving
 from componentbase.run import run, run_until_signalled
 from scheduler.scheduler import DEFAULT_PARALLEL_BINDS, DEFAULT_SCHEDULER_NAME, Scheduler
+
+DEFAULT_PORT = 10251
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -31,6 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_PARALLEL_BINDS,
         help="binding POSTs in flight (more only adds client and server overhead here)",
     )
+    add_metrics_flags(p, "kube-scheduler", DEFAULT_PORT)
     add_verbosity_flag(p)
     add_leader_election_flags(p, resource_name="kube-scheduler")
     return p.parse_args(argv)
@@ -45,6 +50,7 @@ async def serve(args: argparse.Namespace) -> None:
         AsyncClient(config, user_agent=agent) as api,
         AsyncClient(config, user_agent=agent) as writes_api,
         AsyncClient(config, user_agent=agent) as events_api,
+        serving("scheduler", HostPort(args.bind_address, args.port)),
     ):
         scheduler = Scheduler(
             api,

@@ -83,6 +83,13 @@ class SchedulingQueue:
     def __len__(self) -> int:
         return sum(1 for e in self._entries.values() if e.state != IN_FLIGHT)
 
+    def counts(self) -> dict[str, int]:
+        """Pods per place (active, backoff, unschedulable, in-flight)."""
+        found = dict.fromkeys((ACTIVE, BACKOFF, UNSCHEDULABLE, IN_FLIGHT), 0)
+        for entry in self._entries.values():
+            found[entry.state] += 1
+        return found
+
     def backoff_duration(self, attempts: int) -> float:
         if attempts <= 0:
             return 0.0

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
@@ -37,6 +38,7 @@ from api.storage import pod_claim_names
 from client.events import NORMAL, WARNING
 from client.informer import Informer
 from client.rest import AsyncClient
+from scheduler import metrics
 from scheduler.algorithm import Algorithm, Decision
 from scheduler.cache import SchedulerCache
 from scheduler.framework import Profile, Registered
@@ -139,6 +141,20 @@ class Scheduler:
             on_delete=self._node_deleted,
         )
         self._writes: set[asyncio.Task[None]] = set()
+        metrics.report_pending(self.pending_counts)
+
+    def pending_counts(self) -> dict[str, int]:
+        """scheduler_pending_pods: the queue's places, and the gated pods."""
+        counts = self.queue.counts()
+        gated = sum(
+            1
+            for pod in self.pods.list()
+            if (pod.get("spec") or {}).get("schedulingGates")
+            and not is_assigned(pod)
+            and ((pod.get("spec") or {}).get("schedulerName") or DEFAULT_SCHEDULER_NAME)
+            == self.name
+        )
+        return {**counts, "gated": gated}
 
     # ---- running ------------------------------------------------------------------
     async def run(self) -> None:
@@ -194,10 +210,12 @@ class Scheduler:
                 slots.release()
                 return
             write = None
+            began = time.perf_counter()
             try:
                 write = self.schedule_one(key)
             except Exception:
                 log.exception("scheduling %s failed", key)
+                metrics.attempt(metrics.ERROR, self.name, time.perf_counter() - began)
                 self.queue.requeue_backoff(key)
             if write is None:
                 slots.release()
@@ -222,14 +240,16 @@ class Scheduler:
         if pod is None or not self.responsible_for(pod):
             self.queue.delete(key)
             return None
+        began = time.perf_counter()
         info = PodInfo(pod)
         nodes = self.cache.nodes()
         decision = self.algorithm.schedule(info, nodes, self._nominated_node(pod))
         if decision.node is None:
+            metrics.attempt(metrics.UNSCHEDULABLE, self.name, time.perf_counter() - began)
             return self._unschedulable(pod, info, nodes, decision)
         self.nominator.delete(key)
         self.cache.assume(info, decision.node)
-        return self._bind(pod, info, decision.node)
+        return self._bind(pod, info, decision.node, began)
 
     def _unschedulable(
         self, pod: Obj, info: PodInfo, nodes: Sequence[NodeInfo], decision: Decision
@@ -285,12 +305,13 @@ class Scheduler:
                 log.warning("clearing the nomination of %s failed: %s", other.key, err)
         await self._report_unschedulable(pod, message, node)
 
-    async def _bind(self, pod: Obj, info: PodInfo, node: str) -> None:
+    async def _bind(self, pod: Obj, info: PodInfo, node: str, began: float) -> None:
         try:
             if pod_claim_names(dict(pod)):
                 await self.storage.prebind(pod, node, lambda: self._same_pod(pod))
             await self.writer.bind(pod, node)
         except Exception as err:  # an API refusal, or a bug: either way, retry later
+            metrics.attempt(metrics.ERROR, self.name, time.perf_counter() - began)
             self.cache.forget(info.key)
             if isinstance(err, NotFound):
                 self.queue.delete(info.key)
@@ -302,6 +323,7 @@ class Scheduler:
             self.writer.event(pod, WARNING, "FailedScheduling", f"Binding rejected: {err}")
             return
         self.queue.done(info.key)
+        metrics.attempt(metrics.SCHEDULED, self.name, time.perf_counter() - began)
         log.debug("bound %s to %s", info.key, node)
         message = f"Successfully assigned {info.namespace}/{info.name} to {node}"
         self.writer.event(pod, NORMAL, "Scheduled", message)

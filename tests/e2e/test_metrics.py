@@ -19,6 +19,7 @@ from deploy.controlplane import ApiServer
 from metrics.textformat import parse
 from tests.e2e.conftest import KubeletProcess, create_pod, is_ready, pod_manifest, wait_pod
 from tests.support.kubectl import MINORS, installed_kubectl
+from tests.support.scrape import scrape
 from tests.support.wait import eventually
 
 BURN = "while true; do :; done"
@@ -101,6 +102,31 @@ def test_kubelet_serves_resource_metrics_and_summary(
     # Relative, not absolute: on a loaded 2-core machine a busy loop may get 5% of a core.
     assert burning > 10_000_000, burn_pod
     assert burning > 10 * idle_pod["containers"][0]["cpu"].get("usageNanoCores", 0), doc["pods"]
+
+
+def test_kubelet_serves_its_own_prometheus_metrics(
+    apiserver: ApiServer, kubelet: KubeletProcess, metrics_ns: str
+) -> None:
+    """/metrics beside /metrics/resource: the kubelet's own work, Kubernetes' names,
+    parsed with Prometheus' parser; the same token check."""
+    url = f"http://127.0.0.1:{kubelet.port}/metrics"
+    assert httpx.get(url, timeout=10).status_code == 401
+    wrong = httpx.get(url, headers={"Authorization": "Bearer nope"}, timeout=10)
+    assert wrong.status_code == 401
+    metrics = scrape(url, apiserver.token)
+    assert metrics.value("kubelet_running_pods") >= 2  # burn and idle, at least
+    assert metrics.value("kubelet_pod_start_sli_duration_seconds_count") >= 2
+    # both pods started within a minute of their creation (Ready was waited for)
+    assert metrics.value("kubelet_pod_start_sli_duration_seconds_bucket", le="60.0") >= 2
+    assert metrics.value("kubelet_pleg_relist_duration_seconds_count") >= 1
+    for operation in ("list_containers", "container_status", "create_container", "start_container"):
+        assert (
+            metrics.value(
+                "kubelet_runtime_operations_duration_seconds_count", operation_type=operation
+            )
+            >= 1
+        ), operation
+        assert metrics.value("kubelet_runtime_operations_total", operation_type=operation) >= 1
 
 
 @pytest.mark.parametrize("minor", MINORS)

@@ -37,6 +37,7 @@ import pytest
 
 from deploy import processes
 from deploy.controlplane import ApiServer, make_workdir, remove_workdir, start_apiserver
+from tests.support.scrape import Scrape, scrape
 from tests.support.wait import eventually
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the proxy adds addresses to lo")
@@ -241,6 +242,11 @@ class ProxyProcess:
         self.kubeconfig, self.upstream, self.workdir = kubeconfig, upstream, workdir
         self.process: processes.Process | None = None
         self.starts = 0
+        self.metrics_port = processes.free_port()
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     def start(self) -> None:
         argv = [
@@ -255,6 +261,8 @@ class ProxyProcess:
             NODE_IP,
             "--upstream-dns",
             self.upstream,
+            "--metrics-bind-address",
+            f"127.0.0.1:{self.metrics_port}",
         ]
         self.starts += 1
         self.process = processes.spawn("proxy", argv, self.workdir / f"proxy-{self.starts}.log")
@@ -623,6 +631,48 @@ def test_a_service_without_endpoints_refuses_at_once(proxy, api, ns):
         s.sendall(b"who\n")
         assert s.recv(10) == b""
     assert time.monotonic() - started < 0.5
+
+
+def test_metrics_count_connections_and_bytes_per_service_port(proxy, api, ns, backends):
+    (counted,) = backends("m-0")
+    ip = create_service(api, ns, "counted", [{"name": "web", "port": 8080}])["spec"]["clusterIP"]
+    set_endpoints(api, ns, "counted", [counted], "web")
+    eventually(served(ip, 8080, "m-0"), timeout=2, interval=0.02, retry_on=NETWORK_ERRORS)
+    service = {"service": f"{ns}/counted", "port": "web", "protocol": "TCP"}
+    before = scrape(proxy.metrics_url)
+    for _ in range(3):
+        assert ask(ip, 8080) == "m-0"  # "who\n" out, "m-0\n" back: 4 bytes each way
+
+    def counted_all() -> Scrape | None:
+        now = scrape(proxy.metrics_url)
+        gained = now.value("minik_proxy_bytes_total", **service, direction="out") - (
+            before.value("minik_proxy_bytes_total", **service, direction="out")
+        )
+        return now if gained >= 12 else None
+
+    after = eventually(counted_all, timeout=5, interval=0.05)
+    for metric, labels, gained in (
+        ("minik_proxy_connections_total", {}, 3),
+        ("minik_proxy_bytes_total", {"direction": "in"}, 12),
+        ("minik_proxy_bytes_total", {"direction": "out"}, 12),
+    ):
+        assert (
+            after.value(metric, **service, **labels) - before.value(metric, **service, **labels)
+            == gained
+        ), (metric, labels)
+    empty_ip = create_service(api, ns, "none", [{"port": 81}])["spec"]["clusterIP"]
+    eventually(
+        lambda: on_lo(empty_ip) and listening(empty_ip, 81),
+        timeout=2,
+        interval=0.02,
+        retry_on=NETWORK_ERRORS,
+    )
+    with contextlib.suppress(ConnectionResetError), socket.create_connection((empty_ip, 81)) as s:
+        s.recv(10)
+    refused = scrape(proxy.metrics_url)
+    empty = {"service": f"{ns}/none", "port": "", "protocol": "TCP"}
+    assert refused.value("minik_proxy_rejected_connections_total", **empty) == 1
+    assert refused.value("process_open_fds") > 0
 
 
 def test_a_deleted_service_loses_its_listener_and_address_within_a_second(proxy, api, ns, backends):

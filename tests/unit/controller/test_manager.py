@@ -48,3 +48,9 @@ def test_flags():
     assert parse_args([]).leader_elect is False
     with pytest.raises(SystemExit):
         parse_args(["--node-monitor-grace-period", "soon"])
+
+
+def test_metrics_listener_flags():
+    args = parse_args([])
+    assert (args.bind_address, args.port) == ("127.0.0.1", 10252)
+    assert parse_args(["--port", "0"]).port == 0

@@ -62,6 +62,26 @@ def test_the_component_table_starts_the_apiserver_first_and_two_proxies(tmp_path
     assert proxy.ready_pid_file and not standby.ready_pid_file
 
 
+def test_every_component_records_where_its_prometheus_metrics_are(tmp_path: Path) -> None:
+    from deploy.cluster import LocalCluster
+
+    cluster = LocalCluster(tmp_path)
+    table = cluster.components("http://127.0.0.1:2379", 16443, 1, UpOptions(node_prefix="t-"))
+    by_name = {c.name: c for c in table}
+    assert by_name["apiserver"].extra["metrics"] == "https://127.0.0.1:16443/metrics"
+    for name, flag in (("scheduler", "--port"), ("controller", "--port")):
+        argv = by_name[name].argv
+        port = argv[argv.index(flag) + 1]
+        assert by_name[name].extra["metrics"] == f"http://127.0.0.1:{port}/metrics"
+    proxy = by_name["proxy"]
+    address = proxy.argv[proxy.argv.index("--metrics-bind-address") + 1]
+    assert proxy.extra["metrics"] == f"http://{address}/metrics"
+    kubelet = by_name["kubelet-1"]
+    assert kubelet.extra["metrics"].endswith(
+        f":{kubelet.argv[kubelet.argv.index('--port') + 1]}/metrics"
+    )
+
+
 def test_the_metrics_server_and_the_apiserver_share_one_secret(tmp_path: Path) -> None:
     from deploy.cluster import LocalCluster
 

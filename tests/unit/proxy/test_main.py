@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from componentbase.metrics import HostPort
 from proxy import __main__ as cli
 from proxy import hostinfo
 
@@ -72,3 +73,17 @@ def test_only_one_proxy_per_host(tmp_path):
 def test_verbosity_is_klogs_integer():
     assert cli.parse_args([]).verbosity == 0
     assert cli.parse_args(["-v", "4"]).verbosity == 4
+
+
+def test_metrics_bind_address_is_kube_proxys():
+    assert cli.parse_args([]).metrics_bind_address == HostPort("127.0.0.1", 10249)
+    assert cli.parse_args(["--metrics-bind-address", "0.0.0.0:9100"]).metrics_bind_address == (
+        HostPort("0.0.0.0", 9100)
+    )
+    assert not cli.parse_args(["--metrics-bind-address", ""]).metrics_bind_address.enabled
+
+
+def test_a_bad_metrics_bind_address_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--metrics-bind-address", "localhost"])
+    assert "want IP:PORT" in capsys.readouterr().err

@@ -41,3 +41,10 @@ def test_impossible_leader_election_timings_are_refused_before_starting(capsys):
 @pytest.mark.parametrize(("argv", "verbosity"), [([], 0), (["-v", "4"], 4), (["--v=2"], 2)])
 def test_verbosity_is_klogs_integer(argv, verbosity):
     assert parse_args(argv).verbosity == verbosity
+
+
+def test_metrics_listener_flags():
+    args = parse_args(["--kubeconfig", "k"])
+    assert (args.bind_address, args.port) == ("127.0.0.1", 10251)
+    args = parse_args(["--kubeconfig", "k", "--bind-address", "0.0.0.0", "--port", "0"])
+    assert (args.bind_address, args.port) == ("0.0.0.0", 0)

@@ -163,3 +163,15 @@ def test_pop_waits_for_an_add_and_for_a_back_off_to_expire():
     assert woke_on_add == pytest.approx(0.1)
     assert woke_after_backoff == pytest.approx(0.2)
     assert closed == -1
+
+
+def test_counts_by_place():
+    q, _ = queue()
+    for key in ("a", "b", "c", "d"):
+        q.add(key)
+    assert q.pop_ready() == "a"
+    q.requeue_unschedulable("a")
+    assert q.pop_ready() == "b"
+    q.requeue_backoff("b")
+    assert q.pop_ready() == "c"
+    assert q.counts() == {ACTIVE: 1, BACKOFF: 1, UNSCHEDULABLE: 1, IN_FLIGHT: 1}
