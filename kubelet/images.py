@@ -33,6 +33,7 @@ class ImageResult:
     reason: str = ""
     message: str = ""
     retry_after: float | None = None
+    image_id: str = ""  # sha256:…, when known without another call
 
 
 class ImageManager:
@@ -49,12 +50,12 @@ class ImageManager:
         if not ref:
             return ImageResult(False, INVALID_IMAGE_NAME, "image is empty")
         policy = container.get("imagePullPolicy") or image_pull_policy(ref)
-        present = await self.runtime.image(ref) is not None
-        if present and policy != "Always":
+        found = await self.runtime.image(ref)
+        if found is not None and policy != "Always":
             self.events.emit(
                 pod, NORMAL, "Pulled", f'Container image "{ref}" already present on machine', path
             )
-            return ImageResult(True)
+            return ImageResult(True, image_id=str(found.get("Id") or ""))
         if policy == "Never":
             message = f'Container image "{ref}" is not present with pull policy of Never'
             self.events.emit(pod, WARNING, ERR_IMAGE_NEVER_PULL, message, path)

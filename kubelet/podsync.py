@@ -40,7 +40,7 @@ from kubelet.pleg import Pleg, RuntimeCache
 from kubelet.podkiller import PodKiller, grace_seconds, probe_grace
 from kubelet.podstatus import StatusInputs, compute_pod_status, is_terminal
 from kubelet.prober.manager import ProbeManager
-from kubelet.records import ContainerRecord, PodRuntime
+from kubelet.records import ContainerRecord, PodRuntime, starting
 from kubelet.runtime import DockerRuntime, NameConflict, RuntimeFailure
 from kubelet.solo import runs_alone
 from kubelet.startlimiter import CONTAINER, SANDBOX, PriorityLimiter
@@ -406,6 +406,9 @@ class PodSyncer:
                 self.events.emit(pod, WARNING, "Failed", f"Error: {err}", path)
                 return RETRY_SECONDS
             self.events.emit(pod, NORMAL, "Created", f"Created container {name}", path)
+            record = starting(cid, create.labels, create.image, image.image_id)
+            if record is not None:
+                self.pleg.starting(record)
             try:
                 await self.runtime.start(cid)
             except RuntimeFailure as err:
@@ -420,7 +423,7 @@ class PodSyncer:
         reasons.pop(name, None)
         log.debug("container %s of %s started", name, pod_key(pod))
         self.events.emit(pod, NORMAL, "Started", f"Started container {name}", path)
-        await self.pleg.refresh([cid])
+        await self.pleg.refresh_started(cid)
         return None
 
     # ---- the end of a pod -------------------------------------------------------

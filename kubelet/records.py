@@ -8,7 +8,7 @@ rebuilt from Docker alone, so they survive a kubelet restart.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kubelet import dockerlabels as L
@@ -107,6 +107,22 @@ def from_inspect(data: dict[str, Any], network: str) -> ContainerRecord | None:
         message_policy=labels.get(L.MESSAGE_POLICY, "File"),
         solo=solo,
     )
+
+
+def starting(
+    container_id: str, labels: dict[str, str], image: str, image_id: str
+) -> ContainerRecord | None:
+    """The record of a container created by this kubelet and about to be started,
+    as running: what its labels say, and no start time or IP yet (its `start`
+    event or inspect tells them)."""
+    data = {
+        "Id": container_id,
+        "Image": image_id,
+        "Config": {"Labels": labels, "Image": image},
+        "State": {"Status": RUNNING},
+    }
+    record = from_inspect(data, "")
+    return None if record is None else replace(record, created_at=time.time())
 
 
 def _ip(data: dict[str, Any], network: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from kubelet import dockerlabels as L
 from kubelet.pleg import Pleg, RuntimeCache
-from kubelet.records import CREATED, RUNNING
+from kubelet.records import CREATED, RUNNING, starting
 
 
 def inspect_data(cid: str, status: str) -> dict[str, Any]:
@@ -272,3 +272,72 @@ def test_a_runtime_that_stops_answering_makes_the_node_not_ready_until_it_return
         assert recovered == [True]  # once per outage
 
     asyncio.run(scenario())
+
+
+def app_labels() -> dict[str, str]:
+    return inspect_data("c1", "running")["Config"]["Labels"]
+
+
+def test_a_container_that_ends_before_its_inspect_is_answered_is_known_from_its_events() -> None:
+    """A Job pod's `true`: Docker answers its post-start inspect only after tearing it
+    down. The worker waiting in refresh_started returns on the `die` event, with the
+    record built from what it knew at the start and the `start` event's time; the
+    inspect answered later does not replace it."""
+
+    async def scenario() -> tuple[bool, Any, Any, int, set[str]]:
+        runtime = FakeRuntime()
+        cache = RuntimeCache()
+        woken: set[str] = set()
+        pleg = Pleg(runtime, cache, "n1", "minik", on_change=woken.update, period=30.0)  # type: ignore[arg-type]
+        record = starting("c1", app_labels(), "busybox", "sha256:abc")
+        assert record is not None and record.running and record.started_at is None
+        pleg.starting(record)
+        runtime.states["c1"] = "exited"
+        runtime.hold = asyncio.Event()  # the teardown
+        events = asyncio.create_task(pleg.watch_events())
+        waiting = asyncio.create_task(pleg.refresh_started("c1"))
+        await asyncio.sleep(0.05)
+        returned_early = waiting.done()
+        for event in (
+            {"Action": "start", "id": "c1", "timeNano": 1_700_000_000_100_000_000},
+            {
+                "Action": "die",
+                "id": "c1",
+                "timeNano": 1_700_000_000_200_000_000,
+                "Actor": {"ID": "c1", "Attributes": {"exitCode": "0"}},
+            },
+        ):
+            await runtime.event_feed.put(event)
+        await asyncio.wait_for(waiting, 1.0)
+        ended = cache.get("c1")
+        runtime.hold.set()  # the inspect is answered now, with Docker's own times
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+        events.cancel()
+        return returned_early, ended, cache.get("c1"), runtime.inspects, woken
+
+    returned_early, ended, after, inspects, woken = asyncio.run(scenario())
+    assert not returned_early
+    assert ended is not None and ended.exited and ended.exit_code == 0
+    assert ended.started_at == 1_700_000_000.1 and ended.finished_at == 1_700_000_000.2
+    assert ended.image_id == "sha256:abc" and ended.created_at is not None
+    assert after == ended and inspects == 1 and woken == {"u"}
+
+
+def test_a_container_still_running_is_known_from_its_inspect_after_the_start() -> None:
+    """A long-running container: refresh_started returns with the inspect's record
+    (its IP, Docker's StartedAt), as a plain refresh would."""
+
+    async def scenario() -> Any:
+        runtime = FakeRuntime()
+        cache = RuntimeCache()
+        pleg = Pleg(runtime, cache, "n1", "minik", on_change=lambda uids: None)  # type: ignore[arg-type]
+        record = starting("c1", app_labels(), "busybox", "sha256:abc")
+        assert record is not None
+        pleg.starting(record)
+        runtime.states["c1"] = "running"
+        await asyncio.wait_for(pleg.refresh_started("c1"), 1.0)
+        return cache.get("c1")
+
+    record = asyncio.run(scenario())
+    assert record is not None and record.running and record.started_at is not None

@@ -261,3 +261,48 @@ def test_a_pod_that_runs_one_container_once_starts_it_without_a_sandbox(tmp_path
     [spec] = docker.created  # no sandbox
     assert spec.name.startswith("k8s_app_web_shop_u1_")
     assert spec.host_config["network_mode"] == "net-id" and spec.hostname == "web"
+
+
+def test_a_container_is_cached_as_running_before_its_start_call(tmp_path: Path) -> None:
+    """So its `die` event, which may reach the PLEG before the start call returns, is
+    read from the cache: Docker would answer an inspect only after the teardown."""
+    server = FakeApiServer()
+    seen: list[ContainerRecord | None] = []
+
+    async def scenario() -> None:
+        api = AsyncClient(server="http://apiserver", transport=httpx.MockTransport(server.handle))
+        cache = RuntimeCache()
+
+        class Watching(FakeDocker):
+            async def start(self, container_id: str) -> None:
+                seen.append(cache.get(container_id))
+
+        docker = Watching()
+        events = EventSink(EventRecorder(api, "kubelet", "n1"))
+        syncer = PodSyncer(
+            SyncSettings(
+                node="n1",
+                root_dir=tmp_path,
+                network="net-id",
+                sandbox_image="pause",
+                host_ip="192.168.1.10",
+                dns=DnsSettings(servers=("10.96.0.10",)),
+                allocatable={},
+            ),
+            docker,  # type: ignore[arg-type]
+            cache,
+            Pleg(docker, cache, "n1", "net-id", on_change=lambda uids: None),  # type: ignore[arg-type]
+            ImageManager(docker, events),  # type: ignore[arg-type]
+            NoProbes(),  # type: ignore[arg-type]
+            StatusManager(api),
+            events,
+        )
+        pod = pod_with_cluster_dns()
+        pod["spec"]["restartPolicy"] = "Never"
+        await syncer.sync(pod)
+        await api.aclose()
+
+    asyncio.run(scenario())
+    [record] = seen
+    assert record is not None and record.running and record.solo and record.name == "app"
+    assert record.pod_uid == "u1" and record.image_id == "sha256:abc"
