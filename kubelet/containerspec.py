@@ -251,7 +251,12 @@ def container_spec(
     if own_network is not None:
         settings, hostname, exposed = _network_settings(pod, own_network)
         domainname = pod_domain(pod, own_network.dns.domain) if hostname else None
-        host_config: dict[str, Any] = {"log_config": LOG_CONFIG, **settings}
+        # shareable, as a sandbox's: an ephemeral container (kubectl debug) joins it
+        host_config: dict[str, Any] = {
+            "ipc_mode": "shareable",
+            "log_config": LOG_CONFIG,
+            **settings,
+        }
     else:
         joined = f"container:{sandbox_id}"
         host_config = {"network_mode": joined, "ipc_mode": joined, "log_config": LOG_CONFIG}

@@ -197,16 +197,19 @@ class PodSyncer:
                 await self.killer.stop(record, grace_seconds(pod, probe_grace(pod, record, why)))
         if actions.kill:
             await self.pleg.refresh(actions.kill)
-        to_start: list[tuple[dict[str, Any], bool]] = []
+        to_start: list[tuple[dict[str, Any], bool, ContainerRecord | None]] = []
+        running = self.cache.pod(uid).running_sandbox()
+        # A solo container is its own sandbox: only an ephemeral container joins it.
+        sandbox = None if running is not None and running.solo else running
         if actions.next_init is not None:
-            to_start.append((spec["initContainers"][actions.next_init], True))
-        to_start += [(spec["containers"][i], False) for i in actions.start]
-        to_start += [(spec["ephemeralContainers"][i], False) for i in actions.start_ephemeral]
+            to_start.append((spec["initContainers"][actions.next_init], True, sandbox))
+        to_start += [(spec["containers"][i], False, sandbox) for i in actions.start]
+        if running is not None or not solo:  # a gone solo container leaves nothing to join
+            to_start += [
+                (spec["ephemeralContainers"][i], False, running) for i in actions.start_ephemeral
+            ]
         if not to_start:
             return None
-        sandbox = self.cache.pod(uid).running_sandbox()
-        if sandbox is not None and sandbox.solo:
-            sandbox = None  # never joined: a solo container is only its own sandbox
         if sandbox is None and not solo:
             return RETRY_SECONDS
         config_data = await self._config_data(pod)
@@ -223,8 +226,8 @@ class PodSyncer:
             )
             self.events.emit(pod, WARNING, "FailedMount", message)
             return RETRY_SECONDS
-        for container, init in to_start:
-            delay = await self._start(pod, container, init, sandbox, volume_paths, config_data)
+        for container, init, joined in to_start:
+            delay = await self._start(pod, container, init, joined, volume_paths, config_data)
             if delay is not None:
                 requeues.append(delay)
         return min(requeues) if requeues else None

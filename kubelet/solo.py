@@ -17,6 +17,10 @@ condition, probes, logs, exec and adoption after a kubelet restart work unchange
 One thing only a sandbox can give: the pod IP before the first container starts. A
 container whose environment asks for `status.podIP(s)` through the downward API
 therefore keeps its sandbox.
+
+Ephemeral containers (`kubectl debug`) do not change a pod's kind: no pod is created
+with them, and one added later joins the solo container's namespaces as it would join
+a sandbox's, while that container runs.
 """
 
 from __future__ import annotations
@@ -42,7 +46,6 @@ def runs_alone(pod: dict[str, Any]) -> bool:
         spec.get("restartPolicy") == "Never"
         and len(containers) == 1
         and not spec.get("initContainers")
-        and not spec.get("ephemeralContainers")
         and not spec.get("hostNetwork")
         and not spec.get("shareProcessNamespace")
         and not _asks_for_pod_ip(containers[0])

@@ -21,15 +21,19 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import pytest
 
 from deploy.controlplane import ApiServer
+from kubelet.dockerlabels import POD_UID
+from kubelet.dockerlabels import SOLO as SOLO_LABEL
 from tests.e2e.conftest import KubeletProcess, create_pod, is_ready, pod_manifest, wait_pod
 from tests.support.kubectl import Kubectl, binary_for
 from tests.support.wait import Deadline
 
 WEB = "web"
 ATTACH = "reader"
+SOLO = "solo"  # one container, run once: no sandbox (kubelet/solo.py)
 MINORS = ["1.27", "1.29", "1.30", "1.33"]
 
 
@@ -71,8 +75,16 @@ def streams_ns(apiserver: ApiServer, kubelet: KubeletProcess, busybox: str) -> I
             ],
         )
         create_pod(api, name, reader)
+        solo = pod_manifest(
+            SOLO,
+            kubelet.node,
+            [{"name": "c", "image": busybox, "command": ["sh", "-c", serve, "sh", "8082"]}],
+            restartPolicy="Never",
+        )
+        create_pod(api, name, solo)
         wait_pod(api, name, WEB, is_ready, 60, "Ready")
         wait_pod(api, name, ATTACH, is_ready, 60, "Ready")
+        wait_pod(api, name, SOLO, is_ready, 60, "Ready")
         yield name
         api.delete(f"/api/v1/namespaces/{name}")
 
@@ -255,6 +267,26 @@ def test_debug_with_target_shares_its_processes(
         pod = api.get(f"/api/v1/namespaces/{streams_ns}/pods/{WEB}").json()
     statuses = {s["name"]: s for s in pod["status"].get("ephemeralContainerStatuses", [])}
     assert f"dbg{minor[-2:]}" in statuses, pod["status"]
+
+
+def test_debug_a_pod_without_a_sandbox(
+    apiserver: ApiServer, busybox: str, streams_ns: str, tmp_path: Path
+) -> None:
+    """A pod whose one container runs once has no sandbox: `kubectl debug` joins that
+    container's network and (with --target) its processes instead."""
+    with apiserver.http() as api:
+        uid = api.get(f"/api/v1/namespaces/{streams_ns}/pods/{SOLO}").json()["metadata"]["uid"]
+    holders = docker.from_env().containers.list(filters={"label": [f"{POD_UID}={uid}"]})
+    assert [c.labels.get(SOLO_LABEL) for c in holders] == ["true"], "the premise: no sandbox"
+    debugged = _kubectl("1.33", apiserver, tmp_path).run(
+        "-n", streams_ns, "debug", "-i", SOLO, f"--image={busybox}",
+        "--image-pull-policy=IfNotPresent", "--target=c", "--container=dbg",
+        "--", "sh", "-c", "read word; ps; wget -qO- 127.0.0.1:8082; echo $word",
+        input="attached\n",
+        timeout=90,
+    )  # fmt: skip
+    assert "httpd -f -p 8082" in debugged.stdout, debugged  # the target's process
+    assert "hello-8082\nattached\n" in debugged.stdout, debugged  # the pod's network
 
 
 def test_official_python_client_stream_and_portforward(

@@ -30,6 +30,9 @@ def test_a_pod_running_one_container_once_runs_alone() -> None:
     field = {"fieldRef": {"fieldPath": "status.podIP"}}
     asks["spec"]["containers"][0]["env"] = [{"name": "IP", "valueFrom": field}]
     assert not runs_alone(asks)
+    debugged = job_pod()  # an ephemeral container added later does not change its kind
+    debugged["spec"]["ephemeralContainers"] = [{"name": "dbg", "image": "busybox"}]
+    assert runs_alone(debugged)
 
 
 def test_a_solo_container_holds_the_pod_network() -> None:
@@ -50,7 +53,8 @@ def test_a_solo_container_holds_the_pod_network() -> None:
         own_network=PodNetwork("net-id", "10.0.0.1", DnsSettings(("10.96.0.10",))),
     )
     hc = spec.host_config
-    assert hc["network_mode"] == "net-id" and "ipc_mode" not in hc
+    assert hc["network_mode"] == "net-id"
+    assert hc["ipc_mode"] == "shareable"  # as a sandbox's: kubectl debug joins it
     assert hc["dns"] == ["10.96.0.10"]
     assert hc["port_bindings"] == {"80/tcp": [("10.0.0.1", 8080)]}
     assert spec.hostname == "pi-0" and spec.ports == [(80, "tcp")]
