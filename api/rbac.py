@@ -110,12 +110,12 @@ def _breakdown(rule: Mapping[str, Any]) -> list[dict[str, list[str]]]:
     for group in _strs(rule.get("apiGroups")):
         for resource in _strs(rule.get("resources")):
             for verb in verbs:
+                one = {"apiGroups": [group], "resources": [resource], "verbs": [verb]}
                 names = _strs(rule.get("resourceNames"))
-                for name in names or [None]:
-                    one = {"apiGroups": [group], "resources": [resource], "verbs": [verb]}
-                    if name is not None:
-                        one["resourceNames"] = [name]
+                if not names:
                     out.append(one)
+                for name in names:
+                    out.append({**one, "resourceNames": [name]})
     for url in _strs(rule.get("nonResourceURLs")):
         for verb in verbs:
             out.append({"nonResourceURLs": [url], "verbs": [verb]})

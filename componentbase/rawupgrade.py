@@ -71,8 +71,22 @@ def _repair_protocols(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, b
     return out
 
 
+PEER_CERT = "minik.peercert"  # scope key: the verified client certificate, if any
+
+
+def peer_cert(transport: Any) -> Any:
+    """The client certificate TLS verified (ssl's getpeercert() dict), or None."""
+    return transport.get_extra_info("peercert") if transport is not None else None
+
+
 class UpgradingHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, also upgrading to SPDY/3.1 (raw bytes)."""
+    """uvicorn's httptools protocol, also upgrading to SPDY/3.1 (raw bytes), and
+    putting the verified client certificate in each scope (PEER_CERT) for X.509
+    client authentication: uvicorn gives apps no way to reach the TLS connection."""
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.scope[PEER_CERT] = peer_cert(self.transport)  # type: ignore[literal-required]
 
     def _should_upgrade(self) -> bool:
         upgrade = self._get_upgrade()
@@ -164,6 +178,7 @@ class RawUpgradeProtocol(asyncio.Protocol):
             "subprotocols": [],
             "state": self.app_state.copy(),
             "extensions": {"websocket.http.response": {}, EXTENSION: {}},
+            PEER_CERT: peer_cert(self.transport),
         }
         task = asyncio.get_running_loop().create_task(self._run(scope))
         self.tasks.add(task)
