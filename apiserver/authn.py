@@ -93,11 +93,12 @@ def impersonation_request(headers: Sequence[tuple[bytes, bytes]]) -> tuple[str, 
 
 def impersonated(user: str, groups: list[str], uid: str) -> User:
     """The user a request acts as, as Kubernetes' impersonation filter builds it:
-    `system:authenticated` added unless the user is anonymous; a ServiceAccount with no
+    `system:authenticated` added unless the user is anonymous (who gets
+    `system:unauthenticated` when no group is asked for); a ServiceAccount with no
     groups given gets its account groups."""
     if not groups and user.startswith("system:serviceaccount:"):
         namespace = user.split(":")[2] if user.count(":") >= 3 else ""
         groups = ["system:serviceaccounts", f"system:serviceaccounts:{namespace}"]
     if user == ANONYMOUS:
-        return User(user, uid, tuple(groups))
+        return User(user, uid, tuple(groups) if groups else (UNAUTHENTICATED,))
     return with_authenticated(user, uid, groups)

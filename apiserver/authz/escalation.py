@@ -53,11 +53,7 @@ class RBACEscalation(Plugin):
         return a.kind in _KINDS and a.info.resource.group == rbac.GROUP and not a.subresource
 
     def _owner_rules(self, user: User, namespace: str) -> tuple[list[dict], list[str]]:
-        rules, errors = self.index.rules(user, "")
-        if namespace:
-            ns_rules, ns_errors = self.index.rules(user, namespace)
-            rules, errors = rules + ns_rules, errors + ns_errors
-        return rules, errors
+        return self.index.rules(user, namespace)  # cluster-wide ones included
 
     def _confirm(self, a: Attributes, user: User, namespace: str, wanted: list[dict]) -> None:
         owner, errors = self._owner_rules(user, namespace)

@@ -132,8 +132,9 @@ class PolicyIndex:
         return [r for r in role.get("rules") or [] if isinstance(r, dict)], ""
 
     def rules(self, user: User, namespace: str) -> tuple[list[Obj], list[str]]:
-        """Every rule bound to `user` that applies in `namespace` ("" = cluster scope),
-        and the errors met resolving them (missing roles)."""
+        """Every rule bound to `user` that applies in `namespace` ("" = cluster scope):
+        its ClusterRoleBindings' and the namespace's RoleBindings'; and the errors met
+        resolving them (missing roles)."""
         memo_key = (user.name, user.groups, namespace)
         memo = self._memo.get(memo_key)
         if memo is not None:
@@ -162,23 +163,20 @@ class RBACAuthorizer:
         self.index = index
 
     def authorize(self, user: User, req: Request) -> tuple[Decision, str]:
-        namespace = req.namespace if req.resource_request else ""
-        rules, errors = self.index.rules(user, "")
+        # the rules of a namespace include the cluster-wide ones (ClusterRoleBindings)
+        rules, errors = self.index.rules(user, req.namespace if req.resource_request else "")
         if rbac.rules_allow(rules, req):
             return Decision.ALLOW, ""
-        if namespace:
-            ns_rules, ns_errors = self.index.rules(user, namespace)
-            if rbac.rules_allow(ns_rules, req):
-                return Decision.ALLOW, ""
-            errors = errors + ns_errors
         reason = f"RBAC: {'; '.join(errors)}" if errors else ""
         return Decision.NO_OPINION, reason
 
     def rules_for(self, user: User, namespace: str) -> Rules:
-        rules, errors = self.index.rules(user, "")
-        if namespace:
-            ns_rules, ns_errors = self.index.rules(user, namespace)
-            rules, errors = rules + ns_rules, errors + ns_errors
+        rules, errors = self.index.rules(user, namespace)
+        unique: list[Obj] = []
+        for r in rules:
+            if r not in unique:
+                unique.append(r)
+        rules = unique
         resource = [
             {k: r[k] for k in ("verbs", "apiGroups", "resources", "resourceNames") if k in r}
             for r in rules
