@@ -190,6 +190,49 @@ async def run(args: argparse.Namespace, api_url_kubeconfig: str, etcd_url: str) 
     )
 
 
+async def authz_rates(kubeconfigs: dict[str, str], n: int, concurrency: int, rounds: int) -> None:
+    """Create/get throughput per --authorization-mode, rounds interleaved (AlwaysAllow,
+    RBAC, AlwaysAllow, ...) against one etcd so drift hits both alike; medians."""
+    from client.kubeconfig import load
+
+    rates: dict[str, list[tuple[float, float]]] = {mode: [] for mode in kubeconfigs}
+    for i in range(rounds):
+        for mode, path in kubeconfigs.items():
+            async with AsyncClient(load(path), timeout=60) as api:
+                name = f"authz-{mode.lower()}-{i}"
+                await api.create(NAMESPACES, {"metadata": {"name": name}})
+                rates[mode].append(await api_rates(api, name, n, concurrency))
+    base = "AlwaysAllow"
+    print(f"\nauthorization cost ({n} pods x {rounds} rounds, concurrency {concurrency}, medians)")
+    print(f"{'mode':<14}{'create/s':>10}{'get/s':>10}{'create ratio':>14}{'get ratio':>11}")
+    base_c = statistics.median(c for c, _ in rates[base])
+    base_g = statistics.median(g for _, g in rates[base])
+    for mode, values in rates.items():
+        c = statistics.median(v for v, _ in values)
+        g = statistics.median(v for _, v in values)
+        print(f"{mode:<14}{c:>10.0f}{g:>10.0f}{c / base_c:>14.2f}{g / base_g:>11.2f}")
+    print("target: RBAC ratio >= 0.90 (a cluster-admin caller, RBAC through the cached index)")
+
+
+def authz_main(args: argparse.Namespace) -> None:
+    workdir = make_workdir("minik-bench-authz-")
+    etcd = start_etcd(workdir)
+    servers = []
+    try:
+        for mode in ("AlwaysAllow", "RBAC"):
+            servers.append(start_apiserver(etcd, workdir / mode, [f"--authorization-mode={mode}"]))
+        kubeconfigs = {
+            mode: str(s.kubeconfig)
+            for mode, s in zip(("AlwaysAllow", "RBAC"), servers, strict=True)
+        }
+        asyncio.run(authz_rates(kubeconfigs, args.n, args.concurrency, args.rounds))
+    finally:
+        for s in servers:
+            s.stop()
+        etcd.stop()
+        remove_workdir(workdir)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=1000)
@@ -198,7 +241,16 @@ def main() -> None:
     p.add_argument("--watchers", type=int, default=100)
     p.add_argument("--watch-events", type=int, default=20)
     p.add_argument("--workers", type=int, default=1, help="apiserver --workers")
+    p.add_argument(
+        "--authz",
+        action="store_true",
+        help="only compare create/get throughput under AlwaysAllow and RBAC",
+    )
+    p.add_argument("--rounds", type=int, default=3, help="rounds per mode with --authz")
     args = p.parse_args()
+    if args.authz:
+        authz_main(args)
+        return
     workdir = make_workdir("minik-bench-")
     etcd = start_etcd(workdir)
     try:
