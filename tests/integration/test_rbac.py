@@ -539,3 +539,34 @@ def test_access_review_apis(cluster: Cluster):
             },
         )
         assert r.status_code == 422
+
+
+@pytest.mark.parametrize("minor", MINORS, ids=lambda m: m or "default")
+def test_auth_reconcile(cluster: Cluster, minor: str | None, tmp_path: Path):
+    name = f"rec-{(minor or 'default').replace('.', '')}"
+    manifest = f"""
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: {name}, namespace: {NS}}}
+rules: [{{apiGroups: [""], resources: [configmaps], verbs: [get]}}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: {name}, namespace: {NS}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {name}}}
+subjects: [{{kind: User, name: jane}}]
+"""
+    kubectl = cluster.kubectl("root", minor, tmp_path / "cache")
+    try:
+        out = kubectl.run("auth", "reconcile", "-f", "-", input=manifest).stdout
+        assert f"role.rbac.authorization.k8s.io/{name} reconciled" in out
+        assert f"rolebinding.rbac.authorization.k8s.io/{name} reconciled" in out
+        kubectl.run("auth", "reconcile", "-f", "-", input=manifest.replace("[get]", "[get, list]"))
+        with cluster.http() as http:
+            role = http.get(f"{RBAC}/namespaces/{NS}/roles/{name}").json()
+            assert sorted(v for r in role["rules"] for v in r["verbs"]) == ["get", "list"]
+            wait_allowed(http, "jane", "list", "configmaps", True)
+    finally:
+        with cluster.http() as http:
+            http.delete(f"{RBAC}/namespaces/{NS}/roles/{name}")
+            http.delete(f"{RBAC}/namespaces/{NS}/rolebindings/{name}")
