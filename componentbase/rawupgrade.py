@@ -79,10 +79,32 @@ def peer_cert(transport: Any) -> Any:
     return transport.get_extra_info("peercert") if transport is not None else None
 
 
+_PEER_CERT_CLASSES: dict[type, type] = {}
+
+
+def _with_peer_cert(cls: Any) -> Any:
+    """uvicorn's WebSocket protocol class, also putting the peer certificate in the
+    scope (each of uvicorn's implementations builds its scope, then calls run_asgi)."""
+    if cls not in _PEER_CERT_CLASSES:
+
+        class PeerCertWebSocket(cls):
+            async def run_asgi(self) -> None:
+                self.scope[PEER_CERT] = peer_cert(self.transport)
+                await super().run_asgi()
+
+        _PEER_CERT_CLASSES[cls] = PeerCertWebSocket
+    return _PEER_CERT_CLASSES[cls]
+
+
 class UpgradingHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, also upgrading to SPDY/3.1 (raw bytes), and
     putting the verified client certificate in each scope (PEER_CERT) for X.509
     client authentication: uvicorn gives apps no way to reach the TLS connection."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.ws_protocol_class is not None:
+            self.ws_protocol_class = _with_peer_cert(self.ws_protocol_class)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

@@ -570,3 +570,27 @@ subjects: [{{kind: User, name: jane}}]
         with cluster.http() as http:
             http.delete(f"{RBAC}/namespaces/{NS}/roles/{name}")
             http.delete(f"{RBAC}/namespaces/{NS}/rolebindings/{name}")
+
+
+def test_client_certificate_on_websocket_upgrades(cluster: Cluster, tmp_path: Path):
+    """kubectl exec (1.31+) is a WebSocket upgrade: the certificate's user reaches the
+    authorizer there too (uvicorn's WebSocket scope gets the peer certificate)."""
+    import ssl
+
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    def status(user: str, groups: tuple[str, ...]) -> int:
+        cert, key = issue_client_cert(cluster.workdir / "pki", tmp_path, user, groups)
+        ctx = ssl.create_default_context(cafile=str(cluster.api.ca_file))
+        ctx.load_cert_chain(str(cert), str(key))
+        url = cluster.api.url.replace("https://", "wss://")
+        path = f"/api/v1/namespaces/{NS}/pods/nope/exec?command=true&stdout=true"
+        try:
+            with connect(url + path, ssl=ctx, subprotocols=["v4.channel.k8s.io"]):  # type: ignore[list-item]
+                return 101
+        except InvalidStatus as err:
+            return err.response.status_code
+
+    assert status("mallory", ()) == 403  # authenticated by the certificate, not allowed
+    assert status("boss", ("system:masters",)) == 404  # allowed; the pod does not exist
