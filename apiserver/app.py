@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket
 from api import conversion as conversions
 from api import errors, remotecommand
 from api.apiextensions import CustomResource
+from api.rbac import Request as AuthzRequest
 from api.resources import CUSTOMRESOURCEDEFINITIONS, REVIEWS, SELFSUBJECTREVIEWS, Resource
 from apiserver import codec, discovery, eviction, health, subresources, tables, watch, wsproxy
 from apiserver.admission import Admission
@@ -36,7 +37,15 @@ from apiserver.authn import (
     impersonation_request,
     with_authenticated,
 )
-from apiserver.authz import AlwaysAllow, AlwaysDeny, Authorizer, Union, forbidden, reviews
+from apiserver.authz import (
+    AlwaysAllow,
+    AlwaysDeny,
+    Authorizer,
+    Decision,
+    Union,
+    forbidden,
+    reviews,
+)
 from apiserver.authz.attributes import request_attributes
 from apiserver.compactor import Compactor
 from apiserver.config import Config
@@ -327,7 +336,6 @@ class Authentication:
         try:
             user = authn.authenticate(authorization, scope.get(PEER_CERT))
         except Unauthorized:
-            user = None
             await deny(scope, receive, send, codec.error_response(errors.unauthorized()))
             return
         if user is None:
@@ -351,7 +359,7 @@ class Authentication:
         query = scope.get("query_string", b"").decode("latin-1")
         req = request_attributes(scope.get("method", "GET"), scope["path"], query)
         decision, reason = self.server.authorizer.authorize(user, req)
-        if decision.name != "ALLOW":
+        if decision is not Decision.ALLOW:
             raise forbidden(user.name, req, reason)
 
     def impersonate(self, user: User, headers: list[tuple[bytes, bytes]]) -> User:
@@ -362,28 +370,26 @@ class Authentication:
             raise errors.bad_request(
                 "requested impersonation without impersonating a user (Impersonate-User)"
             )
-        from api.rbac import Request
-
         checks = []
         if name.startswith("system:serviceaccount:") and name.count(":") == 3:
             _, _, namespace, sa = name.split(":")
             checks.append(
-                Request(
+                AuthzRequest(
                     verb="impersonate", resource="serviceaccounts", namespace=namespace, name=sa
                 )
             )
         else:
-            checks.append(Request(verb="impersonate", resource="users", name=name))
-        checks += [Request(verb="impersonate", resource="groups", name=g) for g in groups]
+            checks.append(AuthzRequest(verb="impersonate", resource="users", name=name))
+        checks += [AuthzRequest(verb="impersonate", resource="groups", name=g) for g in groups]
         if uid:
             checks.append(
-                Request(
+                AuthzRequest(
                     verb="impersonate", api_group="authentication.k8s.io", resource="uids", name=uid
                 )
             )
         for req in checks:
             decision, reason = self.server.authorizer.authorize(user, req)
-            if decision.name != "ALLOW":
+            if decision is not Decision.ALLOW:
                 raise forbidden(user.name, req, reason)
         return impersonated(name, groups, uid)
 
