@@ -535,6 +535,13 @@ def _ingress_class(obj: dict) -> None:
         params.setdefault("scope", "Cluster")
 
 
+def _binding(obj: dict) -> None:
+    """rbac/v1 SetDefaults_Subject: Users and Groups belong to the RBAC group."""
+    for subject in _dicts(obj, "subjects"):
+        if subject.get("kind") in ("User", "Group"):
+            _default(subject, "apiGroup", "rbac.authorization.k8s.io", empty=(None, ""))
+
+
 _BY_KIND: dict[str, Callable[[dict], None]] = {
     "Pod": _pod,
     "Deployment": _deployment,
@@ -558,4 +565,6 @@ _BY_KIND: dict[str, Callable[[dict], None]] = {
     "ReplicationController": _replication_controller,
     "LimitRange": _limit_range,
     "IngressClass": _ingress_class,
+    "RoleBinding": _binding,
+    "ClusterRoleBinding": _binding,
 }

@@ -290,6 +290,76 @@ APISERVICES = Resource(
     categories=("api-extensions",),
     subresources=("status",),
 )
+# rbac.authorization.k8s.io/v1: who may do what (apiserver/authz reads them).
+ROLES = Resource("rbac.authorization.k8s.io", "v1", "Role", "roles", "role", True)
+CLUSTERROLES = Resource(
+    "rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", "clusterrole", False
+)
+ROLEBINDINGS = Resource(
+    "rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding", True
+)
+CLUSTERROLEBINDINGS = Resource(
+    "rbac.authorization.k8s.io",
+    "v1",
+    "ClusterRoleBinding",
+    "clusterrolebindings",
+    "clusterrolebinding",
+    False,
+)
+# Reviews: create-only questions the apiserver answers and never stores.
+_CREATE_ONLY = ("create",)
+SELFSUBJECTREVIEWS = Resource(
+    "authentication.k8s.io",
+    "v1",
+    "SelfSubjectReview",
+    "selfsubjectreviews",
+    "selfsubjectreview",
+    False,
+    verbs=_CREATE_ONLY,
+)
+SUBJECTACCESSREVIEWS = Resource(
+    "authorization.k8s.io",
+    "v1",
+    "SubjectAccessReview",
+    "subjectaccessreviews",
+    "subjectaccessreview",
+    False,
+    verbs=_CREATE_ONLY,
+)
+SELFSUBJECTACCESSREVIEWS = Resource(
+    "authorization.k8s.io",
+    "v1",
+    "SelfSubjectAccessReview",
+    "selfsubjectaccessreviews",
+    "selfsubjectaccessreview",
+    False,
+    verbs=_CREATE_ONLY,
+)
+LOCALSUBJECTACCESSREVIEWS = Resource(
+    "authorization.k8s.io",
+    "v1",
+    "LocalSubjectAccessReview",
+    "localsubjectaccessreviews",
+    "localsubjectaccessreview",
+    True,
+    verbs=_CREATE_ONLY,
+)
+SELFSUBJECTRULESREVIEWS = Resource(
+    "authorization.k8s.io",
+    "v1",
+    "SelfSubjectRulesReview",
+    "selfsubjectrulesreviews",
+    "selfsubjectrulesreview",
+    False,
+    verbs=_CREATE_ONLY,
+)
+REVIEWS = (
+    SELFSUBJECTREVIEWS,
+    SUBJECTACCESSREVIEWS,
+    SELFSUBJECTACCESSREVIEWS,
+    LOCALSUBJECTACCESSREVIEWS,
+    SELFSUBJECTRULESREVIEWS,
+)
 
 RESOURCES: tuple[Resource, ...] = (
     NAMESPACES,
@@ -324,6 +394,11 @@ RESOURCES: tuple[Resource, ...] = (
     APISERVICES,
     HORIZONTALPODAUTOSCALERS,  # before v1: by_kind and "hpa" mean autoscaling/v2
     HORIZONTALPODAUTOSCALERS_V1,
+    ROLES,
+    CLUSTERROLES,
+    ROLEBINDINGS,
+    CLUSTERROLEBINDINGS,
+    *REVIEWS,
 )
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

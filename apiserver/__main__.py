@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import sys
 from pathlib import Path
 
@@ -36,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         except TokenFileError as err:
             print(f"apiserver: {err}", file=sys.stderr)
             return 1
+    if config.client_ca_file and not Path(config.client_ca_file).is_file():
+        print(f"apiserver: --client-ca-file {config.client_ca_file}: no such file", file=sys.stderr)
+        return 1
     if not cert and config.cert_dir:
         from componentbase.pki import ensure_serving_cert
 
@@ -56,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         timeout_keep_alive=IDLE_TIMEOUT_SECONDS,
         ssl_certfile=cert,
         ssl_keyfile=key,
+        # Client certificates are requested, not required: tokens and anonymous
+        # requests still work; a presented certificate must chain to --client-ca-file.
+        ssl_cert_reqs=ssl.CERT_OPTIONAL if config.client_ca_file else ssl.CERT_NONE,
+        ssl_ca_certs=config.client_ca_file,
         http=UpgradingHttpProtocol,  # also SPDY/3.1 upgrades (kubectl exec, port-forward)
     )
     return 0

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import aetcd.exceptions
@@ -19,12 +20,33 @@ from starlette.websockets import WebSocket
 from api import conversion as conversions
 from api import errors, remotecommand
 from api.apiextensions import CustomResource
-from api.resources import CUSTOMRESOURCEDEFINITIONS, Resource
+from api.rbac import Request as AuthzRequest
+from api.resources import CUSTOMRESOURCEDEFINITIONS, REVIEWS, SELFSUBJECTREVIEWS, Resource
 from apiserver import codec, discovery, eviction, health, subresources, tables, watch, wsproxy
 from apiserver.admission import Admission
 from apiserver.aggregator import Aggregator, Caller
 from apiserver.allocator import Allocator
-from apiserver.auth import bearer_token, is_public, load_token_file, read_secret_file
+from apiserver.auth import User, is_public, load_token_file, read_secret_file
+from apiserver.authn import (
+    MASTERS,
+    PEER_CERT,
+    Authenticator,
+    Unauthorized,
+    anonymous,
+    impersonated,
+    impersonation_request,
+    with_authenticated,
+)
+from apiserver.authz import (
+    AlwaysAllow,
+    AlwaysDeny,
+    Authorizer,
+    Decision,
+    Union,
+    forbidden,
+    reviews,
+)
+from apiserver.authz.attributes import request_attributes
 from apiserver.compactor import Compactor
 from apiserver.config import Config
 from apiserver.conversion import ConvertingRegistry
@@ -76,6 +98,43 @@ class ApiServer:
         self.users = load_token_file(config.token_auth_file) if config.token_auth_file else None
         secret = read_secret_file(config.requestheader_secret_file)
         self.aggregator = Aggregator(self.storage, secret)
+        self._setup_auth(config)
+
+    def _setup_auth(self, config: Config) -> None:
+        """Authenticators and authorizers from the flags (apiserver/authn, authz)."""
+        modes = config.authorization_mode
+        # As kube-apiserver: anonymous requests are not allowed with AlwaysAllow alone.
+        anonymous_ok = config.anonymous_auth and modes != ["AlwaysAllow"]
+        self.authenticator = Authenticator(self.users, bool(config.client_ca_file), anonymous_ok)
+        if not self.authenticator.configured:
+            log.warning(
+                "NO AUTHENTICATION: neither --token-auth-file nor --client-ca-file is set; "
+                "every caller is trusted as system:admin in system:masters"
+            )
+        self.policy = None
+        self.policy_feed = None
+        self.aggregation = None
+        authorizers: list[Authorizer] = []
+        for mode in modes:
+            if mode == "AlwaysAllow":
+                authorizers.append(AlwaysAllow())
+            elif mode == "AlwaysDeny":
+                authorizers.append(AlwaysDeny())
+            elif mode == "RBAC":
+                from apiserver.authz.aggregation import Aggregation
+                from apiserver.authz.escalation import RBACEscalation
+                from apiserver.authz.rbac import PolicyFeed, PolicyIndex, RBACAuthorizer
+
+                self.policy = PolicyIndex()
+                self.policy_feed = PolicyFeed(self.storage, self.cache, self.policy)
+                self.aggregation = Aggregation(self.registry, self.policy)
+                authorizers.append(RBACAuthorizer(self.policy))
+        self.authorizer = Union(authorizers)
+        self.allow_all = modes == ["AlwaysAllow"]
+        if self.policy is not None:
+            self.admission.plugins.append(
+                RBACEscalation(self.storage, self.authorizer, self.policy)
+            )
 
     async def start(self) -> None:
         await self.storage.connect()
@@ -86,8 +145,18 @@ class ApiServer:
         await self.crds.ready()
         self.compactor.start()
         await ensure_default_ingress_class(self.registry)
+        if self.policy_feed is not None and self.aggregation is not None:
+            from apiserver.authz.bootstrap import ensure_bootstrap_policy
+
+            await ensure_bootstrap_policy(self.registry)
+            await self.policy_feed.start()
+            self.aggregation.start()
 
     async def stop(self) -> None:
+        if self.aggregation is not None:
+            await self.aggregation.stop()
+        if self.policy_feed is not None:
+            await self.policy_feed.stop()
         await self.compactor.stop()
         await self.crds.stop()
         await self.namespaces.stop()
@@ -206,8 +275,10 @@ def create_app(config: Config) -> FastAPI:
             apiservice = await server.aggregator.find(group, version)
             if apiservice is None:
                 return None
-            user = request.scope.get("minik.user") or Caller("system:anonymous", ())
-            return await server.aggregator.proxy(request, apiservice, user)
+            user = request.scope.get("minik.user") or anonymous()
+            return await server.aggregator.proxy(
+                request, apiservice, Caller(user.name, user.groups)
+            )
         except errors.ApiError as err:
             return codec.error_response(err)
 
@@ -243,34 +314,97 @@ def create_app(config: Config) -> FastAPI:
 
 
 class Authentication:
-    """Bearer tokens from the token file (pure ASGI: no per-request task overhead).
-    As Kubernetes: public paths serve anonymous requests, but a token that is
-    presented and wrong is a 401 everywhere, never treated as anonymous."""
+    """Who the caller is and whether they may do this (pure ASGI: no per-request task
+    overhead): authenticate (apiserver/authn), apply impersonation headers when the
+    caller may `impersonate`, then ask the authorizers (apiserver/authz). As in
+    Kubernetes, a token that is presented and wrong is a 401 everywhere. With anonymous
+    requests off, the public paths (/healthz, /version, ...) still answer without
+    credentials, as minik always did; with no authenticator configured at all, every
+    caller is an admin (the apiserver warns at start)."""
 
     def __init__(self, app: ASGIApp, server: ApiServer) -> None:
         self.app = app
         self.server = server
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        users = self.server.users
-        if scope["type"] in ("http", "websocket") and users is not None:
-            authorization = None
-            for name, value in scope["headers"]:
-                if name == b"authorization":
-                    authorization = value.decode("latin-1")
-                    break
-            token = bearer_token(authorization)
-            if (token is not None or not is_public(scope["path"])) and token not in users:
-                await deny(scope, receive, send, codec.error_response(errors.unauthorized()))
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        server = self.server
+        authn = server.authenticator
+        if not authn.configured:
+            scope["minik.user"] = ADMIN
+            await self.app(scope, receive, send)
+            return
+        authorization = None
+        impersonating = False
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name.startswith(b"impersonate-"):
+                impersonating = True
+        try:
+            user = authn.authenticate(authorization, scope.get(PEER_CERT))
+        except Unauthorized:
+            await deny(scope, receive, send, codec.error_response(errors.unauthorized()))
+            return
+        if user is None:
+            if is_public(scope["path"]):
+                await self.app(scope, receive, send)
                 return
-            if token is not None:
-                user = users[token]
-                groups = (*user.groups, "system:authenticated")
-                scope["minik.user"] = Caller(user.name, groups)
-        elif scope["type"] == "http":
-            # No authentication configured: every caller is trusted, as an admin.
-            scope["minik.user"] = Caller("system:admin", ("system:masters",))
+            await deny(scope, receive, send, codec.error_response(errors.unauthorized()))
+            return
+        try:
+            if impersonating:
+                user = self.impersonate(user, scope["headers"])
+            if not server.allow_all:
+                self.authorize(user, scope)
+        except errors.ApiError as err:
+            await deny(scope, receive, send, codec.error_response(err))
+            return
+        scope["minik.user"] = user
         await self.app(scope, receive, send)
+
+    def authorize(self, user: User, scope: Scope) -> None:
+        query = scope.get("query_string", b"").decode("latin-1")
+        req = request_attributes(scope.get("method", "GET"), scope["path"], query)
+        decision, reason = self.server.authorizer.authorize(user, req)
+        if decision is not Decision.ALLOW:
+            raise forbidden(user.name, req, reason)
+
+    def impersonate(self, user: User, headers: list[tuple[bytes, bytes]]) -> User:
+        """The user the Impersonate-* headers ask for, when `user` may impersonate
+        each part (verb impersonate on users, groups, uids, serviceaccounts)."""
+        name, groups, uid = impersonation_request(headers)
+        if not name:
+            raise errors.bad_request(
+                "requested impersonation without impersonating a user (Impersonate-User)"
+            )
+        checks = []
+        if name.startswith("system:serviceaccount:") and name.count(":") == 3:
+            _, _, namespace, sa = name.split(":")
+            checks.append(
+                AuthzRequest(
+                    verb="impersonate", resource="serviceaccounts", namespace=namespace, name=sa
+                )
+            )
+        else:
+            checks.append(AuthzRequest(verb="impersonate", resource="users", name=name))
+        checks += [AuthzRequest(verb="impersonate", resource="groups", name=g) for g in groups]
+        if uid:
+            checks.append(
+                AuthzRequest(
+                    verb="impersonate", api_group="authentication.k8s.io", resource="uids", name=uid
+                )
+            )
+        for req in checks:
+            decision, reason = self.server.authorizer.authorize(user, req)
+            if decision is not Decision.ALLOW:
+                raise forbidden(user.name, req, reason)
+        return impersonated(name, groups, uid)
+
+
+ADMIN = with_authenticated("system:admin", "", (MASTERS,))
 
 
 async def deny(scope: Scope, receive: Receive, send: Send, response: Response) -> None:
@@ -288,6 +422,14 @@ async def handle(
 ) -> Response:
     warnings: list[str] = []
     try:
+        if (
+            group == "authentication.k8s.io"
+            and version in ("v1beta1", "v1alpha1")
+            and rest == "selfsubjectreviews"
+            and request.method == "POST"
+        ):
+            res = replace(SELFSUBJECTREVIEWS, version=version)
+            return await answer_review(server, request, res, None)
         info = resolve(group, version, rest.split("/"), server.crds.find)
         return await dispatch(server, request, info, warnings)
     except errors.ApiError as err:
@@ -318,7 +460,7 @@ async def read_body(server: ApiServer, request: Request, *, patch: bool = False)
     return codec.decode_body(body, request.headers.get("content-type"), patch=patch)
 
 
-def write_options(params: dict[str, str]) -> WriteOptions:
+def write_options(params: dict[str, str], request: Request) -> WriteOptions:
     validation = params.get("fieldValidation") or "Warn"
     if validation not in FIELD_VALIDATION:
         raise errors.bad_request(
@@ -330,6 +472,7 @@ def write_options(params: dict[str, str]) -> WriteOptions:
         field_validation=validation,
         dry_run=params.get("dryRun") == "All",
         force=query_flag(params, "force"),
+        user=request.scope.get("minik.user"),
     )
 
 
@@ -346,6 +489,8 @@ async def dispatch(
 
     if info.subresource:
         return await dispatch_subresource(server, request, info, params, warnings)
+    if res in REVIEWS:
+        return await answer_review(server, request, res, info.namespace)
 
     # A served version stored in another shape goes through its conversion; tables
     # and watches read the stored form, which is what the printers know.
@@ -408,17 +553,17 @@ async def dispatch(
             raise errors.method_not_allowed(
                 "create not allowed while custom resource definition is terminating"
             )
-        opts = write_options(params)
+        opts = write_options(params, request)
         obj = await registry.create(info, await read_body(server, request), opts)
         _learn(server, res, obj, opts)
         return codec.json_response(obj, 201, opts.warnings + warnings)
     if verb == "update":
-        opts = write_options(params)
+        opts = write_options(params, request)
         obj = await registry.update(info, await read_body(server, request), opts)
         _learn(server, res, obj, opts)
         return codec.json_response(obj, 200, opts.warnings + warnings)
     if verb == "patch":
-        opts = write_options(params)
+        opts = write_options(params, request)
         patch_type, doc = await read_body(server, request, patch=True)
         if patch_type == "apply" and not opts.field_manager:
             raise errors.bad_request("PATCH, application/apply-patch+yaml requires fieldManager")
@@ -434,6 +579,20 @@ async def dispatch(
         listed = await registry.delete_collection(info, list_opts(res, params), dopts)
         return codec.json_response(listed)
     raise errors.method_not_allowed(f"{method} is not supported")
+
+
+async def answer_review(
+    server: ApiServer, request: Request, res: Resource, namespace: str | None
+) -> Response:
+    """A SelfSubjectReview or an access review: answered, never stored (201 as Kubernetes)."""
+    body = await read_body(server, request)
+    user: User = request.scope.get("minik.user") or anonymous()
+    if res.group == "authentication.k8s.io":
+        return codec.json_response(reviews.self_subject_review(res, body, user), 201)
+    if res.kind == "SelfSubjectRulesReview":
+        return codec.json_response(reviews.rules_review(res, body, user, server.authorizer), 201)
+    answer = reviews.access_review(res, body, user, server.authorizer, namespace)
+    return codec.json_response(answer, 201)
 
 
 def _same(obj: dict) -> dict:
@@ -492,7 +651,7 @@ async def dispatch_subresource(
         if method == "GET":
             obj = await registry.get(RequestInfo(info.resource, info.namespace, info.name, None))
             return table_or_object(request, params, info.resource, obj)
-        opts = write_options(params)
+        opts = write_options(params, request)
         if method == "PUT":
             obj = await registry.update(info, await read_body(server, request), opts)
         else:
@@ -503,7 +662,7 @@ async def dispatch_subresource(
         if method == "GET":
             scale = await subresources.get_scale(registry, info)
             return table_or_object(request, params, tables.SCALE, scale)
-        opts = write_options(params)
+        opts = write_options(params, request)
         if method == "PUT":
             body = await read_body(server, request)
             patch_type = None

@@ -17,6 +17,9 @@ class Config:
     advertise_address: str | None = None
     port: int = 6443
     token_auth_file: str | None = None
+    client_ca_file: str | None = None
+    anonymous_auth: bool = True
+    authorization_mode: list[str] = field(default_factory=lambda: ["AlwaysAllow"])
     requestheader_secret_file: str | None = None
     tls_cert_file: str | None = None
     tls_private_key_file: str | None = None
@@ -50,6 +53,24 @@ def parse_cidr(text: str) -> str:
         raise argparse.ArgumentTypeError(f"invalid CIDR {text!r}") from err
 
 
+def parse_bool(text: str) -> bool:
+    """A Go bool flag's value (strconv.ParseBool)."""
+    if text in ("1", "t", "T", "true", "TRUE", "True"):
+        return True
+    if text in ("0", "f", "F", "false", "FALSE", "False"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean {text!r}")
+
+
+def parse_modes(text: str) -> list[str]:
+    from apiserver.authz import parse_modes as parse
+
+    try:
+        return parse(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
 def parse_args(argv: list[str] | None = None) -> Config:
     p = argparse.ArgumentParser(prog="python -m apiserver", description="minik API server")
     p.add_argument(
@@ -59,6 +80,25 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--advertise-address", help="address the `kubernetes` Service points at")
     p.add_argument("--secure-port", type=int, default=6443, dest="port", help="HTTPS port")
     p.add_argument("--token-auth-file", help='static token CSV: token,user,uid,"group1,group2"')
+    p.add_argument(
+        "--client-ca-file",
+        help="authenticate client certificates signed by this CA (CN user, O groups)",
+    )
+    p.add_argument(
+        "--anonymous-auth",
+        type=parse_bool,
+        nargs="?",
+        const=True,
+        default=True,
+        help="serve unauthenticated requests as system:anonymous (off under AlwaysAllow, "
+        "as in Kubernetes)",
+    )
+    p.add_argument(
+        "--authorization-mode",
+        type=parse_modes,
+        default=["AlwaysAllow"],
+        help="authorizers in order, comma-separated: AlwaysAllow, AlwaysDeny, RBAC",
+    )
     p.add_argument(
         "--requestheader-secret-file",
         help="a shared secret (first line) presented as a bearer token to aggregated API "
@@ -97,6 +137,9 @@ def parse_args(argv: list[str] | None = None) -> Config:
         advertise_address=a.advertise_address,
         port=a.port,
         token_auth_file=a.token_auth_file,
+        client_ca_file=a.client_ca_file,
+        anonymous_auth=a.anonymous_auth,
+        authorization_mode=a.authorization_mode,
         requestheader_secret_file=a.requestheader_secret_file,
         tls_cert_file=a.tls_cert_file,
         tls_private_key_file=a.tls_private_key_file,

@@ -30,6 +30,9 @@ def query_flag(params: Mapping[str, str], name: str) -> bool:
 @dataclass
 class WriteOptions:
     field_manager: str | None = None
+    # the requesting user (apiserver.auth.User) for checks that depend on who writes
+    # (RBAC escalation); None for the apiserver's own writes
+    user: Any = None
     field_validation: str = "Warn"
     dry_run: bool = False
     force: bool = False

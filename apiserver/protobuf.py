@@ -200,6 +200,28 @@ IngressLoadBalancerIngress: 1 ip s | 2 hostname s | 4 ports [PortStatus]
 IngressClassSpec: 1 controller s | 2 parameters IngressClassParametersReference*
 IngressClassParametersReference: 1 apiGroup s* | 2 kind s* | 3 name s* | 4 scope s*
     5 namespace s*
+Role: 1 metadata ObjectMeta | 2 rules [PolicyRule]
+ClusterRole: 1 metadata ObjectMeta | 2 rules [PolicyRule] | 3 aggregationRule AggregationRule*
+PolicyRule: 1 verbs [s] | 2 apiGroups [s] | 3 resources [s] | 4 resourceNames [s]
+    5 nonResourceURLs [s]
+AggregationRule: 1 clusterRoleSelectors [LabelSelector]
+RoleBinding: 1 metadata ObjectMeta | 2 subjects [Subject] | 3 roleRef RoleRef*
+ClusterRoleBinding: 1 metadata ObjectMeta | 2 subjects [Subject] | 3 roleRef RoleRef*
+Subject: 1 kind s* | 2 apiGroup s | 3 name s* | 4 namespace s
+RoleRef: 1 apiGroup s* | 2 kind s* | 3 name s*
+SelfSubjectReview: 1 metadata ObjectMeta
+SelfSubjectAccessReview: 1 metadata ObjectMeta | 2 spec SelfSubjectAccessReviewSpec*
+SelfSubjectAccessReviewSpec: 1 resourceAttributes ResourceAttributes*
+    2 nonResourceAttributes NonResourceAttributes*
+SubjectAccessReview: 1 metadata ObjectMeta | 2 spec SubjectAccessReviewSpec*
+LocalSubjectAccessReview: 1 metadata ObjectMeta | 2 spec SubjectAccessReviewSpec*
+SubjectAccessReviewSpec: 1 resourceAttributes ResourceAttributes*
+    2 nonResourceAttributes NonResourceAttributes* | 3 user s | 4 groups [s] | 6 uid s
+ResourceAttributes: 1 namespace s | 2 verb s | 3 group s | 4 version s | 5 resource s
+    6 subresource s | 7 name s
+NonResourceAttributes: 1 path s | 2 verb s
+SelfSubjectRulesReview: 1 metadata ObjectMeta | 2 spec SelfSubjectRulesReviewSpec*
+SelfSubjectRulesReviewSpec: 1 namespace s
 ObjectMeta: 1 name s | 2 generateName s | 3 namespace s | 4 selfLink s | 5 uid s
     6 resourceVersion s | 7 generation i | 8 creationTimestamp Time
     9 deletionTimestamp Time* | 10 deletionGracePeriodSeconds i* | 11 labels {s}

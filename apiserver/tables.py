@@ -459,6 +459,23 @@ COLUMNS["PodDisruptionBudget"] = [
 ]
 
 DEFAULT_COLUMNS = [NAME, _col("Created At", "Time the object was created.", "date")]
+# rbac/v1: Roles and ClusterRoles print NAME and CREATED AT (the default columns), as
+# Kubernetes' printers do; bindings print their role and, wide, their subjects.
+_BINDING_COLUMNS = [
+    NAME,
+    _col(
+        "Role",
+        "RoleRef can reference a Role in the current namespace or a ClusterRole in "
+        "the global namespace. If the RoleRef cannot be resolved, the Authorizer must return "
+        "an error. This field is immutable.",
+    ),
+    AGE,
+    _col("Users", "Users in the roleBinding", priority=1),
+    _col("Groups", "Groups in the roleBinding", priority=1),
+    _col("ServiceAccounts", "ServiceAccounts in the roleBinding", priority=1),
+]
+COLUMNS["RoleBinding"] = _BINDING_COLUMNS
+COLUMNS["ClusterRoleBinding"] = _BINDING_COLUMNS
 
 
 # --- per-kind rows -----------------------------------------------------------------------
@@ -1090,12 +1107,38 @@ def _apiservice_cells(svc: Obj, now: float) -> list[Any]:
     return [meta.get("name", ""), service, available, meta.get("creationTimestamp")]
 
 
+def _binding_cells(obj: Obj, now: float) -> list[Any]:
+    meta = obj.get("metadata") or {}
+    ref = obj.get("roleRef") or {}
+    subjects = [s for s in obj.get("subjects") or [] if isinstance(s, dict)]
+
+    def names(kind: str) -> str:
+        return ", ".join(
+            f"{s.get('namespace', '')}/{s.get('name', '')}"
+            if kind == "ServiceAccount"
+            else str(s.get("name", ""))
+            for s in subjects
+            if s.get("kind") == kind
+        )
+
+    return [
+        meta.get("name", ""),
+        f"{ref.get('kind', '')}/{ref.get('name', '')}",
+        age(meta.get("creationTimestamp"), now),
+        names("User"),
+        names("Group"),
+        names("ServiceAccount"),
+    ]
+
+
 def _default_cells(obj: Obj, now: float) -> list[Any]:
     meta = obj.get("metadata") or {}
     return [meta.get("name", ""), meta.get("creationTimestamp")]
 
 
 CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
+    "RoleBinding": _binding_cells,
+    "ClusterRoleBinding": _binding_cells,
     "Pod": _pod_cells,
     "Node": _node_cells,
     "Service": _service_cells,

@@ -9,6 +9,10 @@
 
 Targets (issue 2): create throughput >= 40% of raw etcd puts; p99 create <= 20 ms at
 100 creates/s; list of 1,000 pods <= 150 ms; watch delivery p99 <= 50 ms.
+
+`--authz` instead compares create/get throughput under --authorization-mode AlwaysAllow
+and RBAC (a system:masters caller, and an `edit` caller through a RoleBinding), two
+apiservers on one etcd, rounds interleaved (issue 10: RBAC costs at most 10%).
 """
 
 from __future__ import annotations
@@ -199,6 +203,157 @@ def print_rates(
     )
 
 
+AUTHZ_CASES = (
+    ("AlwaysAllow", "admin"),
+    ("RBAC", "admin"),  # system:masters: cluster-admin's `*` rule
+    ("RBAC", "editor"),  # the `edit` ClusterRole through a RoleBinding in the namespace
+)
+
+
+async def grant_edit(admin: AsyncClient, namespace: str) -> None:
+    """Bind `edit` to the editor in `namespace`, and wait until the authorizer shows it
+    (the policy reaches it through the watch)."""
+    from api.resources import ROLEBINDINGS, SUBJECTACCESSREVIEWS
+
+    binding = {
+        "metadata": {"name": "editor"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "editor"}],
+    }
+    await admin.create(ROLEBINDINGS, binding, namespace)
+    review = {
+        "spec": {
+            "user": "editor",
+            "resourceAttributes": {"namespace": namespace, "verb": "create", "resource": "pods"},
+        }
+    }
+    deadline = time.monotonic() + 10
+    while not (await admin.create(SUBJECTACCESSREVIEWS, review))["status"]["allowed"]:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the editor's RoleBinding never reached the authorizer")
+        await asyncio.sleep(0.05)
+
+
+async def authz_rates(
+    kubeconfigs: dict[tuple[str, str], str], n: int, concurrency: int, rounds: int
+) -> None:
+    """Create/get throughput per --authorization-mode and caller, rounds interleaved
+    (AlwaysAllow, RBAC admin, RBAC editor, AlwaysAllow, ...) against one etcd so drift
+    hits all alike; medians."""
+    from client.kubeconfig import load
+
+    rates: dict[tuple[str, str], list[tuple[float, float]]] = {c: [] for c in kubeconfigs}
+    for i in range(rounds):
+        for (mode, user), path in kubeconfigs.items():
+            admin_path = kubeconfigs[(mode, "admin")]
+            name = f"authz-{mode.lower()}-{user}-{i}"
+            async with AsyncClient(load(admin_path), timeout=60) as admin:
+                await admin.create(NAMESPACES, {"metadata": {"name": name}})
+                if user != "admin":
+                    await grant_edit(admin, name)
+            async with AsyncClient(load(path), timeout=60) as api:
+                rates[(mode, user)].append(await api_rates(api, name, n, concurrency))
+    print(f"\nauthorization cost ({n} pods x {rounds} rounds, concurrency {concurrency}, medians)")
+    head = f"{'mode':<12}{'caller':<10}{'create/s':>10}{'get/s':>10}"
+    print(f"{head}{'create ratio':>14}{'get ratio':>11}")
+    base = rates[("AlwaysAllow", "admin")]
+    base_c = statistics.median(c for c, _ in base)
+    base_g = statistics.median(g for _, g in base)
+    for (mode, user), values in rates.items():
+        c = statistics.median(v for v, _ in values)
+        g = statistics.median(v for _, v in values)
+        print(f"{mode:<12}{user:<10}{c:>10.0f}{g:>10.0f}{c / base_c:>14.2f}{g / base_g:>11.2f}")
+        print(f"{'':<22}rounds: " + ", ".join(f"{a:.0f}/{b:.0f}" for a, b in values))
+    print("target: RBAC ratios >= 0.90 of AlwaysAllow")
+
+
+def authz_micro(calls: int = 20000) -> None:
+    """The authorizer's own cost per request, in process (no HTTP noise): path parsing
+    plus an RBAC decision over the bootstrap policy, for three callers."""
+    from apiserver.auth import User
+    from apiserver.authz import Union
+    from apiserver.authz.aggregation import aggregated_rules
+    from apiserver.authz.attributes import request_attributes
+    from apiserver.authz.bootstrap import cluster_role_bindings, cluster_roles
+    from apiserver.authz.rbac import PolicyIndex, RBACAuthorizer
+
+    index = PolicyIndex()
+    roles = cluster_roles()
+    for r in roles:
+        if r.get("aggregationRule"):
+            r["rules"] = aggregated_rules(r, roles)
+    for _ in range(2):  # twice: edit aggregates view, admin aggregates edit
+        for r in roles:
+            if r.get("aggregationRule"):
+                r["rules"] = aggregated_rules(r, roles)
+    for r in roles:
+        index.put("clusterroles", r)
+    for b in cluster_role_bindings():
+        index.put("clusterrolebindings", b)
+    for i in range(200):  # a cluster with some other bindings around
+        index.put(
+            "rolebindings",
+            {
+                "metadata": {"name": f"b{i}", "namespace": f"ns{i % 20}"},
+                "roleRef": {"kind": "ClusterRole", "name": "view"},
+                "subjects": [{"kind": "User", "name": f"user{i}"}],
+            },
+        )
+    index.put(
+        "rolebindings",
+        {
+            "metadata": {"name": "editor", "namespace": "team"},
+            "roleRef": {"kind": "ClusterRole", "name": "edit"},
+            "subjects": [{"kind": "User", "name": "editor"}],
+        },
+    )
+    authz = Union([RBACAuthorizer(index)])
+    callers = {
+        "admin (system:masters)": User("admin", "", ("system:masters", "system:authenticated")),
+        "editor (RoleBinding edit)": User("editor", "", ("system:authenticated",)),
+        "jane (denied)": User("jane", "", ("system:authenticated",)),
+    }
+    print(f"\nauthorization in process ({calls} calls each, bootstrap policy + 201 bindings)")
+    for label, user in callers.items():
+        start = time.perf_counter()
+        for _ in range(calls):
+            req = request_attributes("POST", "/api/v1/namespaces/team/pods", "")
+            authz.authorize(user, req)
+        per_call = (time.perf_counter() - start) / calls * 1e6
+        print(f"{label:<28}{per_call:>8.1f} us per request (path parsing + decision)")
+
+
+def authz_main(args: argparse.Namespace) -> None:
+    authz_micro()
+    from client.kubeconfig import write_kubeconfig
+    from deploy import processes
+
+    workdir = make_workdir("minik-bench-authz-")
+    etcd = start_etcd(workdir)
+    servers = []
+    try:
+        token_file = workdir / "tokens.csv"
+        tokens = processes.write_token_file(
+            token_file, [("admin", "system:masters"), ("editor", "")]
+        )
+        kubeconfigs: dict[tuple[str, str], str] = {}
+        for mode in ("AlwaysAllow", "RBAC"):
+            extra = [f"--authorization-mode={mode}", f"--token-auth-file={token_file}"]
+            server = start_apiserver(etcd, workdir / mode, extra)
+            servers.append(server)
+            for m, user in AUTHZ_CASES:
+                if m == mode:
+                    path = workdir / mode / f"kubeconfig-{user}"
+                    write_kubeconfig(path, server.url, tokens[user], ca_file=server.ca_file)
+                    kubeconfigs[(mode, user)] = str(path)
+        asyncio.run(authz_rates(kubeconfigs, args.n, args.concurrency, args.rounds))
+    finally:
+        for s in servers:
+            s.stop()
+        etcd.stop()
+        remove_workdir(workdir)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=1000)
@@ -212,7 +367,16 @@ def main() -> None:
         action="store_true",
         help="only the create/get rates beside raw etcd's (e.g. to compare two builds)",
     )
+    p.add_argument(
+        "--authz",
+        action="store_true",
+        help="only compare create/get throughput under AlwaysAllow and RBAC",
+    )
+    p.add_argument("--rounds", type=int, default=3, help="rounds per mode with --authz")
     args = p.parse_args()
+    if args.authz:
+        authz_main(args)
+        return
     workdir = make_workdir("minik-bench-")
     etcd = start_etcd(workdir)
     try:

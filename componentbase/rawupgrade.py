@@ -71,8 +71,44 @@ def _repair_protocols(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, b
     return out
 
 
+PEER_CERT = "minik.peercert"  # scope key: the verified client certificate, if any
+
+
+def peer_cert(transport: Any) -> Any:
+    """The client certificate TLS verified (ssl's getpeercert() dict), or None."""
+    return transport.get_extra_info("peercert") if transport is not None else None
+
+
+_PEER_CERT_CLASSES: dict[type, type] = {}
+
+
+def _with_peer_cert(cls: Any) -> Any:
+    """uvicorn's WebSocket protocol class, also putting the peer certificate in the
+    scope (each of uvicorn's implementations builds its scope, then calls run_asgi)."""
+    if cls not in _PEER_CERT_CLASSES:
+
+        class PeerCertWebSocket(cls):
+            async def run_asgi(self) -> None:
+                self.scope[PEER_CERT] = peer_cert(self.transport)
+                await super().run_asgi()
+
+        _PEER_CERT_CLASSES[cls] = PeerCertWebSocket
+    return _PEER_CERT_CLASSES[cls]
+
+
 class UpgradingHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, also upgrading to SPDY/3.1 (raw bytes)."""
+    """uvicorn's httptools protocol, also upgrading to SPDY/3.1 (raw bytes), and
+    putting the verified client certificate in each scope (PEER_CERT) for X.509
+    client authentication: uvicorn gives apps no way to reach the TLS connection."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.ws_protocol_class is not None:
+            self.ws_protocol_class = _with_peer_cert(self.ws_protocol_class)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.scope[PEER_CERT] = peer_cert(self.transport)  # type: ignore[literal-required]
 
     def _should_upgrade(self) -> bool:
         upgrade = self._get_upgrade()
@@ -164,6 +200,7 @@ class RawUpgradeProtocol(asyncio.Protocol):
             "subprotocols": [],
             "state": self.app_state.copy(),
             "extensions": {"websocket.http.response": {}, EXTENSION: {}},
+            PEER_CERT: peer_cert(self.transport),
         }
         task = asyncio.get_running_loop().create_task(self._run(scope))
         self.tasks.add(task)

@@ -64,6 +64,14 @@ from api.validation.networking import (
 )
 from api.validation.pods import validate_pod, validate_pod_update
 from api.validation.policy import validate_pod_disruption_budget
+from api.validation.rbac import (
+    path_segment_name_errors,
+    validate_binding_update,
+    validate_cluster_role,
+    validate_cluster_role_binding,
+    validate_role,
+    validate_role_binding,
+)
 from api.validation.replicationcontroller import validate_replication_controller
 from api.validation.resourcepolicy import (
     validate_limit_range,
@@ -166,6 +174,15 @@ RULES: dict[str, KindRules] = {
     "APIService": KindRules(lbl.dns1123_subdomain_errors, validate_apiservice),
     # autoscaling/v2 (the stored form; v1 converts first)
     "HorizontalPodAutoscaler": KindRules(lbl.dns1123_subdomain_errors, validate_hpa),
+    # rbac.authorization.k8s.io/v1
+    "Role": KindRules(path_segment_name_errors, validate_role),
+    "ClusterRole": KindRules(path_segment_name_errors, validate_cluster_role),
+    "RoleBinding": KindRules(
+        path_segment_name_errors, validate_role_binding, validate_binding_update
+    ),
+    "ClusterRoleBinding": KindRules(
+        path_segment_name_errors, validate_cluster_role_binding, validate_binding_update
+    ),
 }
 
 

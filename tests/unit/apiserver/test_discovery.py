@@ -56,6 +56,9 @@ def test_legacy_core_and_groups():
         "apiextensions.k8s.io",
         "apiregistration.k8s.io",
         "autoscaling",
+        "rbac.authorization.k8s.io",
+        "authentication.k8s.io",
+        "authorization.k8s.io",
     }
     assert groups["apps"]["preferredVersion"] == {"groupVersion": "apps/v1", "version": "v1"}
     assert discovery.api_group("apps")["kind"] == "APIGroup"
@@ -139,6 +142,9 @@ def test_aggregated_discovery_shapes():
         "apiextensions.k8s.io",
         "apiregistration.k8s.io",
         "autoscaling",
+        "rbac.authorization.k8s.io",
+        "authentication.k8s.io",
+        "authorization.k8s.io",
     ]
     deploy = groups["items"][0]["versions"][0]["resources"][0]
     scale = next(s for s in deploy["subresources"] if s["subresource"] == "scale")

@@ -1,0 +1,104 @@
+"""Who sent a request, as kube-apiserver's authenticator union: a bearer token from
+--token-auth-file, else an X.509 client certificate verified against
+--client-ca-file (CN is the user, O the groups), else anonymous (`system:anonymous`
+in `system:unauthenticated`) when --anonymous-auth allows it. Authenticated users
+also get `system:authenticated`. A bearer token that is presented and wrong is a 401,
+never anonymous, as in Kubernetes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from apiserver.auth import User, bearer_token
+from componentbase.rawupgrade import PEER_CERT
+
+__all__ = ["PEER_CERT"]
+
+ANONYMOUS = "system:anonymous"
+UNAUTHENTICATED = "system:unauthenticated"
+AUTHENTICATED = "system:authenticated"
+MASTERS = "system:masters"
+
+
+class Unauthorized(Exception):
+    """Credentials were presented and are not valid: 401."""
+
+
+def with_authenticated(name: str, uid: str, groups: Sequence[str]) -> User:
+    """A user as authenticators return it: `system:authenticated` added once."""
+    groups = tuple(groups)
+    if AUTHENTICATED not in groups:
+        groups = (*groups, AUTHENTICATED)
+    return User(name, uid, groups)
+
+
+def anonymous() -> User:
+    return User(ANONYMOUS, "", (UNAUTHENTICATED,))
+
+
+def user_from_peer_cert(cert: Mapping[str, Any] | None) -> User | None:
+    """x509.CommonNameUserConversion: CN the user, each O a group. `cert` is
+    ssl.SSLSocket.getpeercert()'s dict (only set when the chain verified)."""
+    if not cert:
+        return None
+    name, groups = "", []
+    for rdn in cert.get("subject") or ():
+        for key, value in rdn:
+            if key == "commonName" and not name:
+                name = value
+            elif key == "organizationName":
+                groups.append(value)
+    return with_authenticated(name, "", groups) if name else None
+
+
+@dataclass
+class Authenticator:
+    tokens: dict[str, User] | None  # None: no token file
+    client_ca: bool
+    anonymous: bool
+
+    @property
+    def configured(self) -> bool:
+        """Whether any authenticator is set up (else every caller is trusted)."""
+        return self.tokens is not None or self.client_ca
+
+    def authenticate(self, authorization: str | None, peer_cert: Any) -> User | None:
+        """The caller, or None when unauthenticated and anonymous requests are off.
+        Raises Unauthorized for a bearer token that is not known."""
+        token = bearer_token(authorization)
+        if token is not None:
+            user = (self.tokens or {}).get(token)
+            if user is None:
+                raise Unauthorized()
+            return with_authenticated(user.name, user.uid, user.groups)
+        if self.client_ca and (user := user_from_peer_cert(peer_cert)) is not None:
+            return user
+        return anonymous() if self.anonymous else None
+
+
+def impersonation_request(headers: Sequence[tuple[bytes, bytes]]) -> tuple[str, list[str], str]:
+    """(user, groups, uid) from Impersonate-User/-Group/-Uid headers; user "" when none."""
+    user, uid, groups = "", "", []
+    for name, value in headers:
+        if name == b"impersonate-user":
+            user = value.decode("latin-1")
+        elif name == b"impersonate-group":
+            groups.append(value.decode("latin-1"))
+        elif name == b"impersonate-uid":
+            uid = value.decode("latin-1")
+    return user, groups, uid
+
+
+def impersonated(user: str, groups: list[str], uid: str) -> User:
+    """The user a request acts as, as Kubernetes' impersonation filter builds it:
+    `system:authenticated` added unless the user is anonymous (who gets
+    `system:unauthenticated` when no group is asked for); a ServiceAccount with no
+    groups given gets its account groups."""
+    if not groups and user.startswith("system:serviceaccount:"):
+        namespace = user.split(":")[2] if user.count(":") >= 3 else ""
+        groups = ["system:serviceaccounts", f"system:serviceaccounts:{namespace}"]
+    if user == ANONYMOUS:
+        return User(user, uid, tuple(groups) if groups else (UNAUTHENTICATED,))
+    return with_authenticated(user, uid, groups)
