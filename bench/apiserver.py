@@ -267,64 +267,7 @@ async def authz_rates(
     print("target: RBAC ratios >= 0.90 of AlwaysAllow")
 
 
-def authz_micro(calls: int = 20000) -> None:
-    """The authorizer's own cost per request, in process (no HTTP noise): path parsing
-    plus an RBAC decision over the bootstrap policy, for three callers."""
-    from apiserver.auth import User
-    from apiserver.authz import Union
-    from apiserver.authz.aggregation import aggregated_rules
-    from apiserver.authz.attributes import request_attributes
-    from apiserver.authz.bootstrap import cluster_role_bindings, cluster_roles
-    from apiserver.authz.rbac import PolicyIndex, RBACAuthorizer
-
-    index = PolicyIndex()
-    roles = cluster_roles()
-    for r in roles:
-        if r.get("aggregationRule"):
-            r["rules"] = aggregated_rules(r, roles)
-    for _ in range(2):  # twice: edit aggregates view, admin aggregates edit
-        for r in roles:
-            if r.get("aggregationRule"):
-                r["rules"] = aggregated_rules(r, roles)
-    for r in roles:
-        index.put("clusterroles", r)
-    for b in cluster_role_bindings():
-        index.put("clusterrolebindings", b)
-    for i in range(200):  # a cluster with some other bindings around
-        index.put(
-            "rolebindings",
-            {
-                "metadata": {"name": f"b{i}", "namespace": f"ns{i % 20}"},
-                "roleRef": {"kind": "ClusterRole", "name": "view"},
-                "subjects": [{"kind": "User", "name": f"user{i}"}],
-            },
-        )
-    index.put(
-        "rolebindings",
-        {
-            "metadata": {"name": "editor", "namespace": "team"},
-            "roleRef": {"kind": "ClusterRole", "name": "edit"},
-            "subjects": [{"kind": "User", "name": "editor"}],
-        },
-    )
-    authz = Union([RBACAuthorizer(index)])
-    callers = {
-        "admin (system:masters)": User("admin", "", ("system:masters", "system:authenticated")),
-        "editor (RoleBinding edit)": User("editor", "", ("system:authenticated",)),
-        "jane (denied)": User("jane", "", ("system:authenticated",)),
-    }
-    print(f"\nauthorization in process ({calls} calls each, bootstrap policy + 201 bindings)")
-    for label, user in callers.items():
-        start = time.perf_counter()
-        for _ in range(calls):
-            req = request_attributes("POST", "/api/v1/namespaces/team/pods", "")
-            authz.authorize(user, req)
-        per_call = (time.perf_counter() - start) / calls * 1e6
-        print(f"{label:<28}{per_call:>8.1f} us per request (path parsing + decision)")
-
-
 def authz_main(args: argparse.Namespace) -> None:
-    authz_micro()
     from client.kubeconfig import write_kubeconfig
     from deploy import processes
 
