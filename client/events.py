@@ -51,6 +51,14 @@ class EventRecorder:
         self._seen: OrderedDict[tuple, tuple[str, str, float]] = OrderedDict()
         self._cache_seconds = cache_seconds
 
+    def forget(self, uid: str) -> None:
+        """Drop the aggregation entries of an object that is gone (its uid)."""
+        for key in [k for k in self._seen if k[0] == uid]:
+            del self._seen[key]
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
     async def record(
         self,
         obj: dict[str, Any],

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -26,27 +27,43 @@ __all__ = ["NORMAL", "WARNING", "EventSink", "container_field_path"]
 
 SPAM_BURST = 25
 SPAM_REFILL_SECONDS = 300.0
+SPAM_CACHE_SIZE = 4096  # client-go's maxLruCacheEntries
 
 
 class SpamFilter:
-    """A token bucket per (object uid, reason)."""
+    """A token bucket per (object uid, reason); the least recently used buckets go
+    beyond `size` (client-go's LRU), and a pod's go with the pod (`forget`)."""
 
-    def __init__(self, burst: int = SPAM_BURST, refill_seconds: float = SPAM_REFILL_SECONDS):
+    def __init__(
+        self,
+        burst: int = SPAM_BURST,
+        refill_seconds: float = SPAM_REFILL_SECONDS,
+        size: int = SPAM_CACHE_SIZE,
+    ):
         self.burst = burst
         self.refill_seconds = refill_seconds
-        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # tokens, at
+        self.size = size
+        # (uid, reason) -> (tokens, at), least recently used first
+        self._buckets: OrderedDict[tuple[str, str], tuple[float, float]] = OrderedDict()
 
     def allow(self, uid: str, reason: str, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
-        tokens, at = self._buckets.get((uid, reason), (float(self.burst), now))
+        key = (uid, reason)
+        tokens, at = self._buckets.get(key, (float(self.burst), now))
         tokens = min(float(self.burst), tokens + (now - at) / self.refill_seconds)
-        if tokens < 1.0:
-            self._buckets[(uid, reason)] = (tokens, now)
-            return False
-        self._buckets[(uid, reason)] = (tokens - 1.0, now)
-        if len(self._buckets) > 10000:
-            self._buckets.clear()
-        return True
+        allowed = tokens >= 1.0
+        self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+        self._buckets.move_to_end(key)
+        while len(self._buckets) > self.size:
+            self._buckets.popitem(last=False)
+        return allowed
+
+    def forget(self, uid: str) -> None:
+        for key in [k for k in self._buckets if k[0] == uid]:
+            del self._buckets[key]
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
 
 def container_field_path(name: str, init: bool = False) -> str:
@@ -85,6 +102,12 @@ class EventSink:
             self._queue.put_nowait((ref, event_type, reason, message, field_path))
         except asyncio.QueueFull:
             log.warning("event queue full; dropping %s %s", reason, message)
+
+    def forget(self, uid: str) -> None:
+        """The pod is gone: its spam buckets and aggregation entries go too, so what
+        the sink remembers follows the pods on the node rather than all pods ever."""
+        self.spam.forget(uid)
+        self.recorder.forget(uid)
 
     def emit_object(self, obj: dict[str, Any], event_type: str, reason: str, message: str) -> None:
         try:

@@ -450,3 +450,4 @@ class PodSyncer:
         self.backoff.forget_prefix(uid)
         self.images.backoff.forget_prefix(uid)
         self.status.forget(uid)
+        self.events.forget(uid)

@@ -7,6 +7,14 @@ arrive during a sync coalesce into one more sync. A pod with a deletionTimestamp
 stopped within its grace period and then deleted through the API (grace period 0,
 uid precondition); once it is gone from the API, its containers and directories
 are removed and the worker ends.
+
+A pod deleted (or marked for deletion) while its sync runs cancels that sync, as
+Kubernetes' pod workers cancel a sync when the pod starts terminating: under churn,
+pods deleted before they ever started would otherwise each queue for a sandbox and
+start it only to stop it, the kubelet would fall ever further behind, and its
+workers (and memory) would grow without bound. A Docker call already under way
+finishes in its thread; what it made is removed like any container of a pod the
+kubelet no longer has.
 """
 
 from __future__ import annotations
@@ -36,6 +44,14 @@ class PodWorker:
         self.timer: asyncio.TimerHandle | None = None
         self.timer_due = 0.0
         self.failures = 0
+        self.syncing: asyncio.Task[float | None] | None = None  # the sync under way
+
+    def cancel_sync(self) -> None:
+        """Abandon the sync under way (the pod is going): its worker moves on to
+        stopping the pod instead of finishing a start nobody wants."""
+        if self.syncing is not None and not self.syncing.done():
+            log.debug("cancelling the sync of pod %s: it is being deleted", self.uid)
+            self.syncing.cancel()
 
 
 class PodWorkers:
@@ -54,6 +70,8 @@ class PodWorkers:
             )
         worker = self._worker(uid, pod)
         if not worker.removed:
+            if _deleting(pod) and not _deleting(worker.pod):
+                worker.cancel_sync()
             worker.pod = pod
         worker.wake.set()
 
@@ -68,6 +86,7 @@ class PodWorkers:
     def remove(self, pod: dict[str, Any]) -> None:
         worker = self._worker(pod["metadata"]["uid"], pod)
         worker.removed = True
+        worker.cancel_sync()
         worker.wake.set()
 
     def remove_orphan(self, uid: str) -> None:
@@ -137,12 +156,22 @@ class PodWorkers:
                         if await self._finish_deletion(worker, pod):
                             return
                         continue
-                    delay = await self.syncer.sync(pod)
+                    worker.syncing = asyncio.get_running_loop().create_task(
+                        self.syncer.sync(pod), name=f"sync-{worker.uid[:8]}"
+                    )
+                    try:
+                        delay = await worker.syncing
+                    finally:
+                        worker.syncing = None
                     worker.failures = 0
                     if delay is not None:
                         self.wake(worker.uid, delay)
                 except asyncio.CancelledError:
-                    raise
+                    current = asyncio.current_task()
+                    if current is None or current.cancelling():
+                        raise  # the worker itself is stopped
+                    # only the sync was cancelled (the pod is going): the wake-up
+                    # that cancelled it is set, and the next pass stops the pod
                 except Exception:
                     worker.failures += 1
                     delay = min(MAX_RETRY_SECONDS, 2.0 ** (worker.failures - 1))
@@ -175,3 +204,7 @@ class PodWorkers:
             log.warning("deleting pod %s/%s: %s", md.get("namespace"), md["name"], err)
             self.wake(worker.uid, 2.0)
         return False
+
+
+def _deleting(pod: dict[str, Any] | None) -> bool:
+    return bool(((pod or {}).get("metadata") or {}).get("deletionTimestamp"))

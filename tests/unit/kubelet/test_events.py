@@ -29,6 +29,53 @@ def test_event_spam_filter() -> None:
     assert spam.allow("u", "Unhealthy", now=11)
 
 
+def test_spam_filter_keeps_the_most_recently_used_buckets_and_forgets_a_pod() -> None:
+    spam = SpamFilter(burst=1, refill_seconds=1000, size=3)
+    for uid in ("a", "b", "c"):
+        assert spam.allow(uid, "Started", now=0)
+    assert not spam.allow("a", "Started", now=0)  # "a" is used again: now the newest
+    assert spam.allow("d", "Started", now=0)  # a fourth bucket pushes out "b", the oldest
+    assert len(spam) == 3
+    assert spam.allow("b", "Started", now=0)  # "b" starts over with a full bucket
+    assert not spam.allow("a", "Started", now=0)  # "a" was kept, still empty
+    spam.forget("a")
+    assert spam.allow("a", "Started", now=0)  # forgotten with its pod
+    spam.forget("a")
+    spam.forget("d")
+    assert len(spam) == 1  # "b"
+
+
+def test_the_sink_forgets_a_pods_spam_buckets_and_aggregation_entries() -> None:
+    received: list[dict[str, Any]] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        received.append(body)
+        return httpx.Response(201, json=body)
+
+    async def scenario() -> None:
+        api = AsyncClient(server="http://apiserver", transport=httpx.MockTransport(handle))
+        recorder = EventRecorder(api, "kubelet", "n1")
+        sink = EventSink(recorder, writers=1)
+        writer = asyncio.create_task(sink.run())
+        other = {"kind": "Pod", "metadata": {"name": "db", "namespace": "shop", "uid": "u2"}}
+        sink.emit(POD, WARNING, "Started", "Started container web")
+        sink.emit(other, WARNING, "Started", "Started container db")
+        for _ in range(500):
+            if len(received) == 2:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert (len(sink.spam), len(recorder)) == (2, 2)
+        sink.forget("u1")
+        assert (len(sink.spam), len(recorder)) == (1, 1)
+        writer.cancel()
+        await api.aclose()
+
+    asyncio.run(scenario())
+    assert len(received) == 2
+
+
 def write_events(
     emit: list[tuple[str, Any]], arrive: int, status: int = 201
 ) -> list[dict[str, Any]]:
