@@ -154,17 +154,24 @@ class FakeCluster:
     def revive(self, short: str) -> None:
         """The kubelet is back: it reports Ready and renews its Lease again."""
         node = self.nodes[short]
-        current = self.http.get(f"/api/v1/nodes/{node.name}").json()
-        status = current.get("status") or {}
-        now = _now()
-        conditions = [c for c in status.get("conditions") or [] if c.get("type") != "Ready"]
-        conditions = [
-            {**c, "status": "False", "lastHeartbeatTime": now, "lastTransitionTime": now,
-             "reason": f"KubeletHasNo{c['type']}", "message": ""}
-            for c in conditions
-        ]  # fmt: skip
-        status["conditions"] = [*conditions, node.ready_condition(now)]
-        r = self.http.put(f"/api/v1/nodes/{node.name}/status", json={**current, "status": status})
+        # The node lifecycle controller writes the same status: retry a conflicting
+        # write on a fresh read, as the kubelet does (nodeStatusUpdateRetry, 5 tries).
+        for _attempt in range(5):
+            current = self.http.get(f"/api/v1/nodes/{node.name}").json()
+            status = current.get("status") or {}
+            now = _now()
+            conditions = [c for c in status.get("conditions") or [] if c.get("type") != "Ready"]
+            conditions = [
+                {**c, "status": "False", "lastHeartbeatTime": now, "lastTransitionTime": now,
+                 "reason": f"KubeletHasNo{c['type']}", "message": ""}
+                for c in conditions
+            ]  # fmt: skip
+            status["conditions"] = [*conditions, node.ready_condition(now)]
+            r = self.http.put(
+                f"/api/v1/nodes/{node.name}/status", json={**current, "status": status}
+            )
+            if r.status_code != 409:
+                break
         r.raise_for_status()
         with self._lock:
             node.alive = True
