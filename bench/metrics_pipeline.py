@@ -33,7 +33,14 @@ import docker.errors
 import httpx
 
 from api.clusterdefaults import NODE_CONTAINER_LABEL, POD_NETWORK_LABEL
-from bench.pod_startup import CLK_TCK, RunningWatcher, cpu_ticks, pod, remove_labelled
+from bench.pod_startup import (
+    CLK_TCK,
+    RunningWatcher,
+    cpu_ticks,
+    healthy,
+    pod,
+    remove_labelled,
+)
 from deploy import processes
 from deploy.controlplane import (
     ApiServer,
@@ -71,7 +78,7 @@ def start_kubelet(
         ],
         workdir / "kubelet.log",
     )  # fmt: skip
-    processes.wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), 60, kubelet, "kubelet")
+    processes.wait_for(lambda: healthy(f"http://127.0.0.1:{port}/healthz"), 60, kubelet, "kubelet")
     return kubelet
 
 
@@ -123,13 +130,6 @@ def run_pods(http: httpx.Client, count: int, node: str, image: str) -> None:
         list(pool.map(create, range(count)))
     if not watcher.done.wait(180):
         raise RuntimeError(f"only {len(watcher.running_at)}/{count} pods Running")
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def main() -> int:

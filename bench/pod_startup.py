@@ -199,7 +199,7 @@ def measure_pods(
     )
     try:
         processes.wait_for(
-            lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), 60, kubelet, "kubelet"
+            lambda: healthy(f"http://127.0.0.1:{port}/healthz"), 60, kubelet, "kubelet"
         )
         with apiserver.http() as http:
             namespace = "bench"
@@ -245,7 +245,8 @@ def measure_pods(
     return latencies, cpu, rss
 
 
-def _healthy(url: str) -> bool:
+def healthy(url: str) -> bool:
+    """Whether `url` answers 200 (a component's /healthz) within a second."""
     try:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
