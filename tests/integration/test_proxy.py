@@ -37,6 +37,7 @@ import pytest
 
 from deploy import processes
 from deploy.controlplane import ApiServer, make_workdir, remove_workdir, start_apiserver
+from tests.support.fakedns import FakeUpstreamDns
 from tests.support.scrape import Scrape, scrape
 from tests.support.wait import eventually
 
@@ -161,77 +162,6 @@ def backends() -> Iterator[Callable[..., Any]]:
     for backend in started:
         with contextlib.suppress(OSError):
             backend.stop()
-
-
-class FakeUpstreamDns:
-    """The only "outside" resolver the proxy may talk to in tests: on loopback, it
-    answers every A query with 192.0.2.123 and remembers the names it was asked."""
-
-    ANSWER = "192.0.2.123"
-
-    def __init__(self) -> None:
-        self.asked: list[str] = []
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", 0))
-        self.port = self.udp.getsockname()[1]
-        self.tcp = socket.socket()
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(("127.0.0.1", self.port))
-        self.tcp.listen()
-        for sock in (self.udp, self.tcp):
-            sock.settimeout(0.1)
-        self.running = True
-        self.threads = [
-            threading.Thread(target=self._serve_udp, daemon=True),
-            threading.Thread(target=self._serve_tcp, daemon=True),
-        ]
-        for t in self.threads:
-            t.start()
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def _reply(self, wire: bytes) -> bytes:
-        query = dns.message.from_wire(wire)
-        self.asked.append(query.question[0].name.to_text())
-        response = dns.message.make_response(query)
-        response.answer.append(
-            dns.rrset.from_text(query.question[0].name, 60, "IN", "A", self.ANSWER)
-        )
-        return response.to_wire()
-
-    def _serve_udp(self) -> None:
-        while self.running:
-            try:
-                wire, addr = self.udp.recvfrom(4096)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.udp.sendto(self._reply(wire), addr)
-
-    def _serve_tcp(self) -> None:
-        while self.running:
-            try:
-                conn, _ = self.tcp.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(2)
-                with contextlib.suppress(OSError, ValueError):
-                    size = int.from_bytes(conn.recv(2), "big")
-                    reply = self._reply(conn.recv(size))
-                    conn.sendall(len(reply).to_bytes(2, "big") + reply)
-
-    def stop(self) -> None:
-        self.running = False
-        for t in self.threads:
-            t.join(2)
-        self.udp.close()
-        self.tcp.close()
 
 
 # ---- the cluster and the proxy ----------------------------------------------------------
