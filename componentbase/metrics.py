@@ -136,6 +136,28 @@ class MetricsListener:
         return "404 Not Found", "text/plain", b"404 page not found\n"
 
 
+def add_metrics_bind_address_flag(
+    parser: argparse.ArgumentParser, component: str, port: int
+) -> None:
+    """`--metrics-bind-address IP:PORT` (kube-proxy's flag) of a component's
+    plain-HTTP /metrics and /healthz listener; `args.metrics_bind_address` is a
+    HostPort."""
+
+    def host_port(text: str) -> HostPort:
+        try:
+            return parse_host_port(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    parser.add_argument(
+        "--metrics-bind-address",
+        type=host_port,
+        default=HostPort("127.0.0.1", port),
+        help=f"IP:PORT of {component}'s /metrics and /healthz listener (plain HTTP, no "
+        "authentication: keep it on loopback); port 0 or empty: none",
+    )
+
+
 def add_metrics_flags(parser: argparse.ArgumentParser, component: str, port: int) -> None:
     """`--bind-address` and `--port` of the scheduler's and the controller manager's
     plain-HTTP /metrics and /healthz listener (0: none)."""
