@@ -18,13 +18,14 @@ from componentbase.leaderelection import (
     run_while_leading,
 )
 from componentbase.logs import add_verbosity_flag, setup_logging
-from componentbase.metrics import HostPort, add_metrics_flags, serving
+from componentbase.metrics import add_metrics_flags, check_secure_serving_flags, secure_serving
 from componentbase.run import run, run_until_signalled
 from componentbase.workqueuemetrics import install as install_workqueue_metrics
 from controller.manager import UnknownController, enabled_controllers, run_controllers
 from controller.util.base import Options
 
-DEFAULT_PORT = 10252
+SECURE_PORT = 10257  # kube-controller-manager's
+INSECURE_PORT = 10252  # its plain-HTTP port before Kubernetes 1.23
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -96,9 +97,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ("resource-quota", 5),
     ):
         p.add_argument(f"--concurrent-{name}-syncs", type=int, default=default)
-    add_metrics_flags(p, "kube-controller-manager", DEFAULT_PORT)
+    add_metrics_flags(p, "kube-controller-manager", SECURE_PORT, INSECURE_PORT)
     add_verbosity_flag(p)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    check_secure_serving_flags(p, args)
+    return args
 
 
 def options_from(args: argparse.Namespace) -> Options:
@@ -141,7 +144,7 @@ async def serve(args: argparse.Namespace, names: list[str]) -> None:
         await run_controllers(api, names, options)
 
     try:
-        async with serving("controller-manager", HostPort(args.bind_address, args.port)):
+        async with secure_serving("controller-manager", args, api):
             if args.leader_elect:
                 await run_while_leading(api, args, work)
             else:

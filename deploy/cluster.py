@@ -332,10 +332,11 @@ PY = [sys.executable, "-m"]
 
 
 def _metrics_listener() -> tuple[list[str], dict[str, str]]:
-    """`--port` of a scheduler's or controller manager's /metrics listener on
-    loopback (a free port: it authenticates nobody), and its URL for pids.json."""
+    """`--secure-port` of a scheduler's or controller manager's /metrics listener on
+    loopback (a free port, HTTPS; the apiserver checks its callers), and its URL for
+    pids.json."""
     port = processes.free_port()
-    return ["--port", str(port)], {"metrics": f"http://127.0.0.1:{port}/metrics"}
+    return ["--secure-port", str(port)], {"metrics": f"https://127.0.0.1:{port}/metrics"}
 
 
 def _scheduler(ctx: ComponentContext) -> list[supervisor.Component]:

@@ -201,6 +201,8 @@ def cluster_roles() -> list[dict]:
         rule(READ, storage, ["csidrivers", "csinodes", "volumeattachments"]),
         rule(READ, ["node.k8s.io"], ["runtimeclasses"]),
     ]  # fmt: skip
+    monitoring_paths = ["/healthz", "/healthz/*", "/livez", "/livez/*", "/metrics",
+                        "/metrics/slis", "/readyz", "/readyz/*"]  # fmt: skip
     discovery_paths = ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi",
                        "/openapi/*", "/readyz", "/version", "/version/"]  # fmt: skip
     return [
@@ -230,6 +232,7 @@ def cluster_roles() -> list[dict]:
             "system:public-info-viewer",
             [urls(["get"], ["/healthz", "/livez", "/readyz", "/version", "/version/"])],
         ),
+        cluster_role("system:monitoring", [urls(["get"], monitoring_paths)]),
         cluster_role("system:kube-scheduler", scheduler),
         cluster_role("system:kube-controller-manager", controller_manager),
         cluster_role("system:node-proxier", node_proxier),
@@ -247,6 +250,9 @@ def cluster_role_bindings() -> list[dict]:
             "system:public-info-viewer",
             "system:public-info-viewer",
             [authenticated, ("Group", "system:unauthenticated")],
+        ),
+        cluster_role_binding(
+            "system:monitoring", "system:monitoring", [("Group", "system:monitoring")]
         ),
         cluster_role_binding(
             "system:kube-scheduler", "system:kube-scheduler", [("User", "system:kube-scheduler")]
