@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from client.kubeconfig import KubeconfigError
+from client.kubeconfig import KubeConfig, KubeconfigError
 from client.kubeconfig import load as load_kubeconfig
 from client.rest import AsyncClient
 from componentbase.flags import add_kubeconfig_flag, duration
@@ -69,6 +70,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--default-not-ready-toleration-seconds", type=int, default=300)
     p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300)
     p.add_argument("--pod-gc-period", type=duration, default=20.0, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--root-ca-file",
+        help="the CA bundle published as ConfigMap kube-root-ca.crt in every namespace "
+        "(default: the kubeconfig's certificate authority)",
+    )
     p.add_argument("--resource-quota-sync-period", type=duration, default=300.0)
     p.add_argument("--horizontal-pod-autoscaler-sync-period", type=duration, default=15.0)
     p.add_argument(
@@ -135,9 +141,19 @@ def options_from(args: argparse.Namespace) -> Options:
     )
 
 
+def root_ca(args: argparse.Namespace, config: KubeConfig) -> str | None:
+    """--root-ca-file's text, else the CA the controller manager itself trusts."""
+    path = args.root_ca_file or config.certificate_authority
+    if path:
+        return Path(path).read_text()
+    return config.certificate_authority_data
+
+
 async def serve(args: argparse.Namespace, names: list[str]) -> None:
-    api = AsyncClient(load_kubeconfig(args.kubeconfig), user_agent="minik-controller-manager")
+    config = load_kubeconfig(args.kubeconfig)
+    api = AsyncClient(config, user_agent="minik-controller-manager")
     options = options_from(args)
+    options.root_ca = root_ca(args, config)
     install_workqueue_metrics()  # before the controllers make their queues
 
     async def work() -> None:

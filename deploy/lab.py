@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from client.kubeconfig import write_kubeconfig
-from componentbase.pki import ensure_serving_cert
+from componentbase.pki import ensure_service_account_key, ensure_serving_cert
 from deploy.cluster import COMPONENT_USERS
 from deploy.processes import write_token_file
 
@@ -38,7 +38,8 @@ def generate(out: Path = COMPOSE_DIR / "generated") -> Path:
             ca_file=files.ca_cert,
         )
         path.chmod(0o644)
-    for path in (files.cert, files.key):
+    sa = ensure_service_account_key(out / "pki")
+    for path in (files.cert, files.key, sa.key):
         path.chmod(0o644)
     host = write_kubeconfig(
         COMPOSE_DIR / "kubeconfig",

@@ -14,6 +14,7 @@ from apiserver.admission.priority import Priority
 from apiserver.admission.protection import StorageObjectInUseProtection
 from apiserver.admission.resize import PersistentVolumeClaimResize
 from apiserver.admission.resourcequota import ResourceQuota
+from apiserver.admission.serviceaccount import ServiceAccount
 from apiserver.admission.storageclass import DefaultStorageClass
 from apiserver.admission.tolerations import DefaultTolerationSeconds
 from apiserver.allocator import Allocator
@@ -24,12 +25,16 @@ __all__ = ["CREATE", "UPDATE", "Admission", "Attributes", "Plugin", "default_plu
 
 
 def default_plugins(
-    storage: Storage, not_ready_seconds: int, unreachable_seconds: int
+    storage: Storage,
+    not_ready_seconds: int,
+    unreachable_seconds: int,
+    mount_tokens: bool = True,
 ) -> list[Plugin]:
     """The enabled plugins in Kubernetes' order (mutating ones run in this order, then
     validating ones in this order)."""
     return [
         LimitRanger(storage),
+        ServiceAccount(storage, mount_tokens),
         Priority(storage),
         DefaultTolerationSeconds(storage, not_ready_seconds, unreachable_seconds),
         DefaultStorageClass(storage),
@@ -48,10 +53,13 @@ class Admission:
         allocator: Allocator,
         not_ready_seconds: int,
         unreachable_seconds: int,
+        disabled: tuple[str, ...] = (),
+        mount_tokens: bool = True,
     ) -> None:
         self.storage = storage
         self.allocator = allocator
-        self.plugins = default_plugins(storage, not_ready_seconds, unreachable_seconds)
+        plugins = default_plugins(storage, not_ready_seconds, unreachable_seconds, mount_tokens)
+        self.plugins = [p for p in plugins if p.name not in disabled]
         self.namespaces: NamespaceLifecycle  # set by the app once both exist
 
     async def require_namespace(self, namespace: str, creating: bool) -> None:
