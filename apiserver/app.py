@@ -121,6 +121,7 @@ class ApiServer:
             )
         self.policy = None
         self.policy_feed = None
+        self.node_graph_feed = None
         self.aggregation = None
         authorizers: list[Authorizer] = []
         for mode in modes:
@@ -128,13 +129,20 @@ class ApiServer:
                 authorizers.append(AlwaysAllow())
             elif mode == "AlwaysDeny":
                 authorizers.append(AlwaysDeny())
+            elif mode == "Node":
+                from apiserver.authz.bootstrap import node_rules
+                from apiserver.authz.node import NodeAuthorizer, NodeGraph, node_graph_feed
+
+                graph = NodeGraph()
+                self.node_graph_feed = node_graph_feed(self.storage, self.cache, graph)
+                authorizers.append(NodeAuthorizer(graph, node_rules()))
             elif mode == "RBAC":
                 from apiserver.authz.aggregation import Aggregation
                 from apiserver.authz.escalation import RBACEscalation
-                from apiserver.authz.rbac import PolicyFeed, PolicyIndex, RBACAuthorizer
+                from apiserver.authz.rbac import PolicyIndex, RBACAuthorizer, policy_feed
 
                 self.policy = PolicyIndex()
-                self.policy_feed = PolicyFeed(self.storage, self.cache, self.policy)
+                self.policy_feed = policy_feed(self.storage, self.cache, self.policy)
                 self.aggregation = Aggregation(self.registry, self.policy)
                 authorizers.append(RBACAuthorizer(self.policy))
         self.authorizer = Union(authorizers)
@@ -159,12 +167,16 @@ class ApiServer:
             await ensure_bootstrap_policy(self.registry)
             await self.policy_feed.start()
             self.aggregation.start()
+        if self.node_graph_feed is not None:
+            await self.node_graph_feed.start()
 
     async def stop(self) -> None:
         if self.aggregation is not None:
             await self.aggregation.stop()
         if self.policy_feed is not None:
             await self.policy_feed.stop()
+        if self.node_graph_feed is not None:
+            await self.node_graph_feed.stop()
         await self.compactor.stop()
         await self.crds.stop()
         await self.namespaces.stop()

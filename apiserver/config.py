@@ -106,7 +106,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
         "--authorization-mode",
         type=parse_modes,
         default=["AlwaysAllow"],
-        help="authorizers in order, comma-separated: AlwaysAllow, AlwaysDeny, RBAC",
+        help="authorizers in order, comma-separated: AlwaysAllow, AlwaysDeny, Node, RBAC "
+        "(kubeadm's: Node,RBAC)",
     )
     p.add_argument(
         "--requestheader-secret-file",

@@ -9,6 +9,7 @@ from api import errors
 from apiserver.admission.crdnames import CustomResourceDefinitionNames
 from apiserver.admission.ingressclass import DefaultIngressClass
 from apiserver.admission.limitranger import LimitRanger
+from apiserver.admission.noderestriction import NodeRestriction
 from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
 from apiserver.admission.priority import Priority
 from apiserver.admission.protection import StorageObjectInUseProtection
@@ -36,6 +37,7 @@ def default_plugins(
         LimitRanger(storage),
         ServiceAccount(storage, mount_tokens),
         Priority(storage),
+        NodeRestriction(storage),
         DefaultTolerationSeconds(storage, not_ready_seconds, unreachable_seconds),
         DefaultStorageClass(storage),
         DefaultIngressClass(storage),

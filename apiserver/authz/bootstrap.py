@@ -240,6 +240,12 @@ def cluster_roles() -> list[dict]:
     ]
 
 
+def node_rules() -> list[dict]:
+    """The `system:node` ClusterRole's rules, which the Node authorizer applies to
+    kubelets itself (Kubernetes binds that role to no one)."""
+    return next(r["rules"] for r in cluster_roles() if r["metadata"]["name"] == "system:node")
+
+
 def cluster_role_bindings() -> list[dict]:
     authenticated = ("Group", "system:authenticated")
     return [
