@@ -1,23 +1,23 @@
 """ConfigMaps and Secrets a pod consumes: which it refers to, where the kubelet reads
 them, and what they become (environment variables, volume files).
 
-The kubelet watches ConfigMaps and Secrets with two informers (as it watches Services)
+The kubelet watches each ConfigMap and Secret its pods use (kubelet/objectwatch.py)
 and reads them from there; an object the cache does not have yet is asked for with a
-GET, so a pod created right after its ConfigMap does not fail on informer lag. The
+GET, so a pod created right after its ConfigMap does not fail on watch lag. The
 rest of this module is pure: it works on `ConfigData`, a map (kind, name) → object, or
 None for one that does not exist. Errors are worded as Kubernetes' kubelet words them
 (`configmap "x" not found`, `couldn't find key k in ConfigMap ns/x`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from api import configdata as payload
 from api.errors import ApiError, NotFound
 from api.resources import CONFIGMAPS, SECRETS
-from client.informer import Informer
-from client.rest import ALL_NAMESPACES, AsyncClient
+from client.rest import AsyncClient
+from kubelet.objectwatch import ObjectWatches
 
 Ref = tuple[str, str]  # (kind, name)
 ConfigData = Mapping[Ref, dict[str, Any] | None]
@@ -244,20 +244,29 @@ def projected_payload(
 
 
 class ConfigDataCache:
-    """Informer caches of ConfigMaps and Secrets, with a GET for what they lack."""
+    """The watched ConfigMaps and Secrets of this node's pods, with a GET for what
+    the watches do not have yet."""
 
-    def __init__(self, api: AsyncClient) -> None:
+    def __init__(self, api: AsyncClient, on_change: Callable[[str, dict[str, Any]], None]) -> None:
         from kubelet.tokens import TokenManager
 
         self.api = api
         self.tokens = TokenManager(api)
-        self.informers = {
-            "ConfigMap": Informer(api, CONFIGMAPS, ALL_NAMESPACES),
-            "Secret": Informer(api, SECRETS, ALL_NAMESPACES),
-        }
+        self.watches = ObjectWatches(api, on_change)
+
+    def track(self, pod: dict[str, Any]) -> None:
+        """Watch what `pod` uses (again, after a spec change)."""
+        md = pod.get("metadata") or {}
+        self.watches.track(md.get("uid") or "", md.get("namespace") or "", references(pod))
+
+    def untrack(self, pod: dict[str, Any]) -> None:
+        self.watches.untrack((pod.get("metadata") or {}).get("uid") or "")
+
+    async def stop(self) -> None:
+        await self.watches.stop()
 
     async def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-        obj = self.informers[kind].get_by_name(name, namespace)
+        obj = self.watches.cached(kind, namespace, name)
         if obj is not None:
             return obj
         try:

@@ -6,8 +6,15 @@ kubelet asks is judged by the rules of the `system:node` ClusterRole, which
 Kubernetes binds to no one: the Node authorizer applies them itself. What a kubelet
 may *write* (its own Node, its own pods) is the NodeRestriction admission plugin's.
 
-The graph is an in-memory index of pods (by node) and claims (to their volumes), fed
-from the apiserver's watch cache (apiserver/authz/feed.py)."""
+The graph is an in-memory index of pods (by node), claims (to their volumes) and
+volumes, fed from the apiserver's watch cache (apiserver/authz/feed.py).
+
+One addition of minik's: a node may also get the PersistentVolumes pinned to it
+(node affinity on its hostname: the local-path volumes it serves), and those it saw
+deleted, so that its kubelet can tell a deleted volume's directory (404) from a
+live one and clean it up; Kubernetes' local-path provisioners do that with a
+helper pod instead. Deleted names are remembered per node (the last 1024) until the
+apiserver restarts; after that the kubelet keeps the directory (403)."""
 
 from __future__ import annotations
 
@@ -17,7 +24,7 @@ from typing import Any
 
 from api import rbac
 from api.rbac import Request
-from api.resources import PERSISTENTVOLUMECLAIMS, PODS, Resource
+from api.resources import PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, PODS, Resource
 from apiserver.auth import User
 from apiserver.authz import Decision, Rules
 from apiserver.authz.feed import CacheFeed
@@ -30,7 +37,9 @@ Ref = tuple[str, str, str]  # (kind plural, namespace, name); namespace "" for P
 NODES_GROUP = "system:nodes"
 NODE_USER_PREFIX = "system:node:"
 GRAPH_KINDS = ("secrets", "configmaps", "persistentvolumeclaims", "persistentvolumes")
-FEED: tuple[Resource, ...] = (PODS, PERSISTENTVOLUMECLAIMS)
+FEED: tuple[Resource, ...] = (PODS, PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES)
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+DELETED_VOLUMES_KEPT = 1024  # per node
 
 
 def node_of(user: User) -> str | None:
@@ -38,6 +47,21 @@ def node_of(user: User) -> str | None:
     if NODES_GROUP not in user.groups or not user.name.startswith(NODE_USER_PREFIX):
         return None
     return user.name[len(NODE_USER_PREFIX) :] or None
+
+
+def pinned_node(volume: Obj) -> str | None:
+    """The one node a volume's required node affinity names by hostname, if so."""
+    required = (((volume.get("spec") or {}).get("nodeAffinity") or {}).get("required")) or {}
+    terms = required.get("nodeSelectorTerms") or []
+    if len(terms) != 1 or not isinstance(terms[0], dict):
+        return None
+    for expr in terms[0].get("matchExpressions") or []:
+        if not isinstance(expr, dict):
+            continue
+        values = expr.get("values") or []
+        if expr.get("key") == HOSTNAME_LABEL and expr.get("operator") == "In" and len(values) == 1:
+            return str(values[0])
+    return None
 
 
 def _names(items: Any, key: str) -> Iterator[str]:
@@ -99,12 +123,18 @@ class NodeGraph:
         self.reach: dict[Ref, Counter[str]] = defaultdict(Counter)  # object -> nodes
         self.claim_volume: dict[tuple[str, str], str] = {}  # claim -> its volume's name
         self.volume_claims: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        self.pinned: dict[str, str] = {}  # volume -> the node it is pinned to
+        self.deleted_pinned: dict[str, dict[str, None]] = defaultdict(dict)  # node -> names
 
     # ---- feeding (apiserver/authz/feed.py) -----------------------------------------
     def replace(self, plural: str, items: list[Obj]) -> None:
         if plural == PODS.plural:
             for key in list(self.pods):
                 self._forget_pod(key)
+        elif plural == PERSISTENTVOLUMES.plural:
+            listed = {str((v.get("metadata") or {}).get("name") or "") for v in items}
+            for name in [n for n in self.pinned if n not in listed]:
+                self._forget_volume(name)  # deleted while the watch was away
         else:
             self.claim_volume.clear()
             self.volume_claims.clear()
@@ -122,6 +152,11 @@ class NodeGraph:
                 self.pods[key] = (str(node), refs)
                 for ref in refs:
                     self.reach[ref][str(node)] += 1
+        elif plural == PERSISTENTVOLUMES.plural:
+            node = pinned_node(obj)
+            if node is not None:
+                self.pinned[key[1]] = node
+                self.deleted_pinned[node].pop(key[1], None)
         else:
             self._forget_claim(key)
             volume = (obj.get("spec") or {}).get("volumeName")
@@ -134,6 +169,8 @@ class NodeGraph:
         key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
         if plural == PODS.plural:
             self._forget_pod(key)
+        elif plural == PERSISTENTVOLUMES.plural:
+            self._forget_volume(key[1])
         else:
             self._forget_claim(key)
 
@@ -150,6 +187,14 @@ class NodeGraph:
             if not nodes:
                 del self.reach[ref]
 
+    def _forget_volume(self, name: str) -> None:
+        node = self.pinned.pop(name, None)
+        if node is not None:
+            deleted = self.deleted_pinned[node]
+            deleted[name] = None
+            while len(deleted) > DELETED_VOLUMES_KEPT:
+                del deleted[next(iter(deleted))]
+
     def _forget_claim(self, key: tuple[str, str]) -> None:
         volume = self.claim_volume.pop(key, None)
         if volume is not None:
@@ -160,6 +205,8 @@ class NodeGraph:
     # ---- asking -------------------------------------------------------------------
     def reaches(self, node: str, kind: str, namespace: str, name: str) -> bool:
         if kind == "persistentvolumes":
+            if self.pinned.get(name) == node or name in self.deleted_pinned.get(node, ()):
+                return True
             return any(
                 self._pods_using(("persistentvolumeclaims", ns, claim), node)
                 for ns, claim in self.volume_claims.get(name, ())

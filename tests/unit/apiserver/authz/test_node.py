@@ -121,3 +121,25 @@ def test_the_authorizer_decides_only_for_kubelets():
     assert ask(KUBELET_A, verb="create", resource="deployments", api_group="apps")[0] is (
         Decision.NO_OPINION
     )
+
+
+def local_volume(name: str, node: str) -> dict:
+    term = {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In",
+                                  "values": [node]}]}  # fmt: skip
+    return {
+        "metadata": {"name": name},
+        "spec": {"nodeAffinity": {"required": {"nodeSelectorTerms": [term]}}},
+    }
+
+
+def test_a_node_reaches_the_volumes_pinned_to_it_and_those_it_saw_deleted():
+    graph = NodeGraph()
+    graph.replace("persistentvolumes", [local_volume("pv-a", "a"), local_volume("pv-b", "b")])
+    assert graph.reaches("a", "persistentvolumes", "", "pv-a")
+    assert not graph.reaches("a", "persistentvolumes", "", "pv-b")
+    graph.remove("persistentvolumes", local_volume("pv-a", "a"))
+    assert graph.reaches("a", "persistentvolumes", "", "pv-a")  # so its kubelet sees a 404
+    graph.replace("persistentvolumes", [])  # pv-b deleted while the watch was away
+    assert graph.reaches("b", "persistentvolumes", "", "pv-b")
+    assert not graph.reaches("a", "persistentvolumes", "", "pv-b")
+    assert not graph.reaches("a", "persistentvolumes", "", "never-seen")
