@@ -205,6 +205,11 @@ def cluster_roles() -> list[dict]:
         rule(READ, storage, ["csidrivers", "csinodes", "volumeattachments"]),
         rule(READ, ["node.k8s.io"], ["runtimeclasses"]),
     ]  # fmt: skip
+    volume_scheduler = [
+        rule(["get", "list", "patch", "update", "watch"], core,
+             ["persistentvolumes", "persistentvolumeclaims"]),
+        rule(READ, storage, ["storageclasses"]),
+    ]  # fmt: skip
     monitoring_paths = ["/healthz", "/healthz/*", "/livez", "/livez/*", "/metrics",
                         "/metrics/slis", "/readyz", "/readyz/*"]  # fmt: skip
     discovery_paths = ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi",
@@ -238,6 +243,7 @@ def cluster_roles() -> list[dict]:
         ),
         cluster_role("system:monitoring", [urls(["get"], monitoring_paths)]),
         cluster_role("system:kube-scheduler", scheduler),
+        cluster_role("system:volume-scheduler", volume_scheduler),
         cluster_role("system:kube-controller-manager", controller_manager),
         cluster_role("system:node-proxier", node_proxier),
         cluster_role("system:node", node),
@@ -315,6 +321,11 @@ def cluster_role_bindings() -> list[dict]:
         ),
         cluster_role_binding(
             "system:kube-scheduler", "system:kube-scheduler", [("User", "system:kube-scheduler")]
+        ),
+        cluster_role_binding(
+            "system:volume-scheduler",
+            "system:volume-scheduler",
+            [("User", "system:kube-scheduler")],
         ),
         cluster_role_binding(
             "system:kube-controller-manager",
