@@ -5,11 +5,15 @@ write a `Plugin` subclass in its own module and append it to `default_plugins`."
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from api import errors
+from api.podsecurity.levels import v1
 from apiserver.admission.crdnames import CustomResourceDefinitionNames
 from apiserver.admission.ingressclass import DefaultIngressClass
 from apiserver.admission.limitranger import LimitRanger
 from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
+from apiserver.admission.podsecurity import pod_security
 from apiserver.admission.priority import Priority
 from apiserver.admission.protection import StorageObjectInUseProtection
 from apiserver.admission.resize import PersistentVolumeClaimResize
@@ -17,19 +21,27 @@ from apiserver.admission.resourcequota import ResourceQuota
 from apiserver.admission.storageclass import DefaultStorageClass
 from apiserver.admission.tolerations import DefaultTolerationSeconds
 from apiserver.allocator import Allocator
+from apiserver.discovery import KUBE_MINOR
 from apiserver.namespaces import NamespaceLifecycle
 from apiserver.storage import Storage, object_key
+
+if TYPE_CHECKING:
+    from api.podsecurity.configuration import PodSecurityConfiguration
 
 __all__ = ["CREATE", "UPDATE", "Admission", "Attributes", "Plugin", "default_plugins"]
 
 
 def default_plugins(
-    storage: Storage, not_ready_seconds: int, unreachable_seconds: int
+    storage: Storage,
+    not_ready_seconds: int,
+    unreachable_seconds: int,
+    pod_security_config: PodSecurityConfiguration | None = None,
 ) -> list[Plugin]:
     """The enabled plugins in Kubernetes' order (mutating ones run in this order, then
     validating ones in this order)."""
     return [
         LimitRanger(storage),
+        pod_security(storage, pod_security_config, v1(int(KUBE_MINOR))),
         Priority(storage),
         DefaultTolerationSeconds(storage, not_ready_seconds, unreachable_seconds),
         DefaultStorageClass(storage),
@@ -48,10 +60,13 @@ class Admission:
         allocator: Allocator,
         not_ready_seconds: int,
         unreachable_seconds: int,
+        pod_security_config: PodSecurityConfiguration | None = None,
     ) -> None:
         self.storage = storage
         self.allocator = allocator
-        self.plugins = default_plugins(storage, not_ready_seconds, unreachable_seconds)
+        self.plugins = default_plugins(
+            storage, not_ready_seconds, unreachable_seconds, pod_security_config
+        )
         self.namespaces: NamespaceLifecycle  # set by the app once both exist
 
     async def require_namespace(self, namespace: str, creating: bool) -> None:
