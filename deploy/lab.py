@@ -11,6 +11,7 @@ from pathlib import Path
 from client.kubeconfig import write_kubeconfig
 from componentbase.pki import ensure_serving_cert
 from deploy.cluster import COMPONENT_USERS
+from deploy.podsecurity import FILE_NAME, write_admission_config
 from deploy.processes import write_token_file
 
 COMPOSE_DIR = Path(__file__).resolve().parent / "compose"
@@ -38,6 +39,8 @@ def generate(out: Path = COMPOSE_DIR / "generated") -> Path:
             ca_file=files.ca_cert,
         )
         path.chmod(0o644)
+    # Pod Security Standards as `minik up` sets them: enforce baseline, warn/audit restricted
+    write_admission_config(out / FILE_NAME)
     for path in (files.cert, files.key):
         path.chmod(0o644)
     host = write_kubeconfig(
