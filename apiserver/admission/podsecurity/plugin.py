@@ -27,7 +27,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from api import errors
-from api.podsecurity import TEMPLATE_PATHS, pod_template
+from api.podsecurity import pod_template
 from api.podsecurity.configuration import PodSecurityConfiguration
 from api.podsecurity.evaluator import Evaluator, Result
 from api.podsecurity.levels import (
@@ -63,6 +63,21 @@ audit_log = logging.getLogger("apiserver.audit")
 IGNORED_POD_SUBRESOURCES = frozenset(
     {"exec", "attach", "binding", "eviction", "log", "portforward", "proxy", "status"}
 )
+# (group, resource) of the namespaces and of every kind with a pod template (a custom
+# resource of the same kind in another group is not one)
+SEEN_WITHOUT_SUBRESOURCE = frozenset(
+    {
+        ("", "namespaces"),
+        ("", "replicationcontrollers"),
+        ("", "podtemplates"),
+        ("apps", "replicasets"),
+        ("apps", "deployments"),
+        ("apps", "statefulsets"),
+        ("apps", "daemonsets"),
+        ("batch", "jobs"),
+        ("batch", "cronjobs"),
+    }
+)
 # existing pods checked when a namespace's enforce level rises, and for how long
 NAMESPACE_MAX_PODS = 3000
 NAMESPACE_CHECK_SECONDS = 1.0
@@ -81,9 +96,10 @@ class PodSecurity(Plugin):
     def handles(self, a: Attributes) -> bool:
         if a.operation not in (CREATE, UPDATE):
             return False
-        if a.kind == "Pod":
+        res = a.info.resource
+        if (res.group, res.plural) == ("", "pods"):
             return a.subresource not in IGNORED_POD_SUBRESOURCES
-        return (a.kind == "Namespace" or a.kind in TEMPLATE_PATHS) and not a.subresource
+        return (res.group, res.plural) in SEEN_WITHOUT_SUBRESOURCE and not a.subresource
 
     async def validate(self, a: Attributes) -> None:
         if a.kind == "Namespace":

@@ -6,6 +6,7 @@ namespace's warning, and reading --admission-control-config-file."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,10 @@ def test_it_sees_pods_templates_and_namespaces_but_not_pod_status_or_scale() -> 
     assert not p.handles(attributes(UPDATE, "apps", "deployments", POD, POD, "scale"))
     assert p.handles(attributes(UPDATE, "", "namespaces", {"metadata": {"name": "x"}}, {}))
     assert not p.handles(attributes(CREATE, "", "configmaps", POD))
+    deployments = find("apps", "v1", "deployments")
+    assert deployments is not None
+    custom = RequestInfo(replace(deployments, group="example.com"), "ns", "p", None)
+    assert not p.handles(Attributes(CREATE, custom, POD, None, WriteOptions()))
 
 
 def test_only_images_and_added_containers_make_a_pod_update_significant() -> None:
