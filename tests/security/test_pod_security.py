@@ -272,3 +272,16 @@ def test_the_harness_default_is_kubernetes_default_privileged(
         r: httpx.Response = http.post(f"/api/v1/namespaces/{namespace}/pods", json=body)
     assert r.status_code == 201, r.text
     assert "PodSecurity" not in r.headers.get("Warning", "")
+
+
+def test_the_examples_are_admitted_under_minik_ups_default(kubectl: Kubectl, ns: str) -> None:
+    """The seed walkthrough's manifests meet `baseline` (server-side dry run: nothing
+    stored); they only draw the `restricted` warnings."""
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    for manifest in [*sorted(examples.glob("*.yaml")), *sorted(examples.glob("more/*.yaml"))]:
+        # (a dry run stores nothing, so a pod naming a PriorityClass of its file fails)
+        result = kubectl.run(
+            "apply", "-n", ns, "--dry-run=server", "-f", str(manifest), check=False
+        )
+        assert "(server dry run)" in result.stdout, result
+        assert "violates PodSecurity" not in result.stderr, result
