@@ -108,6 +108,16 @@ EVENTS = Resource("", "v1", "Event", "events", "event", True, ("ev",))
 EVENTS_V1 = Resource("events.k8s.io", "v1", "Event", "events", "event", True, ("ev",))
 CONFIGMAPS = Resource("", "v1", "ConfigMap", "configmaps", "configmap", True, ("cm",))
 SECRETS = Resource("", "v1", "Secret", "secrets", "secret", True)
+SERVICEACCOUNTS = Resource(
+    "",
+    "v1",
+    "ServiceAccount",
+    "serviceaccounts",
+    "serviceaccount",
+    True,
+    ("sa",),
+    subresources=("token",),
+)
 DEPLOYMENTS = Resource(
     "apps",
     "v1",
@@ -353,7 +363,21 @@ SELFSUBJECTRULESREVIEWS = Resource(
     False,
     verbs=_CREATE_ONLY,
 )
+# TokenReview: other components ask the apiserver whose a bearer token is.
+TOKENREVIEWS = Resource(
+    "authentication.k8s.io",
+    "v1",
+    "TokenReview",
+    "tokenreviews",
+    "tokenreview",
+    False,
+    verbs=_CREATE_ONLY,
+)
+# What `serviceaccounts/{name}/token` takes and answers (not a resource of its own).
+TOKEN_REQUEST_KIND = "TokenRequest"
+TOKEN_REQUEST_API_VERSION = "authentication.k8s.io/v1"
 REVIEWS = (
+    TOKENREVIEWS,
     SELFSUBJECTREVIEWS,
     SUBJECTACCESSREVIEWS,
     SELFSUBJECTACCESSREVIEWS,
@@ -370,6 +394,7 @@ RESOURCES: tuple[Resource, ...] = (
     EVENTS,
     CONFIGMAPS,
     SECRETS,
+    SERVICEACCOUNTS,
     DEPLOYMENTS,
     REPLICASETS,
     DAEMONSETS,

@@ -65,6 +65,9 @@ from apiserver.options import (
 from apiserver.priorityclasses import ensure_system_priority_classes
 from apiserver.registry import Registry
 from apiserver.requestinfo import RequestInfo, resolve
+from apiserver.serviceaccount import jwt
+from apiserver.serviceaccount.tokens import ServiceAccountTokens, TokenSettings
+from apiserver.serviceaccount.tokens import review as token_review
 from apiserver.services import ensure_default_ingress_class, ensure_kubernetes_service
 from apiserver.storage import Storage, StorageError
 from apiserver.watchcache import WatchCache
@@ -88,7 +91,9 @@ class ApiServer:
             self.allocator,
             config.default_not_ready_toleration_seconds,
             config.default_unreachable_toleration_seconds,
-            podsecurity_config.load(config.admission_control_config_file),
+            tuple(config.admission_disabled),
+            mount_tokens=bool(config.service_account_signing_key_file),
+            pod_security_config=podsecurity_config.load(config.admission_control_config_file),
         )
         self.registry = Registry(self.storage, self.admission)
         self.namespaces = NamespaceLifecycle(self.registry)
@@ -107,7 +112,10 @@ class ApiServer:
         modes = config.authorization_mode
         # As kube-apiserver: anonymous requests are not allowed with AlwaysAllow alone.
         anonymous_ok = config.anonymous_auth and modes != ["AlwaysAllow"]
-        self.authenticator = Authenticator(self.users, bool(config.client_ca_file), anonymous_ok)
+        self.sa_tokens = service_account_tokens(self.storage, config)
+        self.authenticator = Authenticator(
+            self.users, bool(config.client_ca_file), anonymous_ok, self.sa_tokens
+        )
         if not self.authenticator.configured:
             log.warning(
                 "NO AUTHENTICATION: neither --token-auth-file nor --client-ca-file is set; "
@@ -115,6 +123,7 @@ class ApiServer:
             )
         self.policy = None
         self.policy_feed = None
+        self.node_graph_feed = None
         self.aggregation = None
         authorizers: list[Authorizer] = []
         for mode in modes:
@@ -122,13 +131,20 @@ class ApiServer:
                 authorizers.append(AlwaysAllow())
             elif mode == "AlwaysDeny":
                 authorizers.append(AlwaysDeny())
+            elif mode == "Node":
+                from apiserver.authz.bootstrap import node_rules
+                from apiserver.authz.node import NodeAuthorizer, NodeGraph, node_graph_feed
+
+                graph = NodeGraph()
+                self.node_graph_feed = node_graph_feed(self.storage, self.cache, graph)
+                authorizers.append(NodeAuthorizer(graph, node_rules()))
             elif mode == "RBAC":
                 from apiserver.authz.aggregation import Aggregation
                 from apiserver.authz.escalation import RBACEscalation
-                from apiserver.authz.rbac import PolicyFeed, PolicyIndex, RBACAuthorizer
+                from apiserver.authz.rbac import PolicyIndex, RBACAuthorizer, policy_feed
 
                 self.policy = PolicyIndex()
-                self.policy_feed = PolicyFeed(self.storage, self.cache, self.policy)
+                self.policy_feed = policy_feed(self.storage, self.cache, self.policy)
                 self.aggregation = Aggregation(self.registry, self.policy)
                 authorizers.append(RBACAuthorizer(self.policy))
         self.authorizer = Union(authorizers)
@@ -153,18 +169,54 @@ class ApiServer:
             await ensure_bootstrap_policy(self.registry)
             await self.policy_feed.start()
             self.aggregation.start()
+        if self.node_graph_feed is not None:
+            await self.node_graph_feed.start()
 
     async def stop(self) -> None:
         if self.aggregation is not None:
             await self.aggregation.stop()
         if self.policy_feed is not None:
             await self.policy_feed.stop()
+        if self.node_graph_feed is not None:
+            await self.node_graph_feed.stop()
         await self.compactor.stop()
         await self.crds.stop()
         await self.namespaces.stop()
         await self.admission.stop()
+        await self.sa_tokens.stop()
         await self.cache.stop()
         await self.storage.close()
+
+
+def service_account_tokens(storage: Storage, config: Config) -> ServiceAccountTokens:
+    """The ServiceAccount token issuer and authenticator from the --service-account-*
+    flags: the signing key signs, the key files (default: the signing key's public
+    half) verify; the first issuer signs, all are accepted; --api-audiences default to
+    the issuer, as kube-apiserver's."""
+    signing = (
+        jwt.load_private_key(config.service_account_signing_key_file)
+        if config.service_account_signing_key_file
+        else None
+    )
+    public: list[jwt.PublicKey] = []
+    for path in config.service_account_key_files:
+        public += jwt.load_public_keys(path)
+    if signing is not None and not public:
+        public.append(signing.public_key())
+    if signing is None:
+        log.warning(
+            "no --service-account-signing-key-file: TokenRequest is off and pods get no "
+            "ServiceAccount token volume"
+        )
+    settings = TokenSettings(
+        issuer=config.service_account_issuers[0],
+        issuers=list(config.service_account_issuers),
+        api_audiences=config.api_audiences or list(config.service_account_issuers[:1]),
+        public_keys=public,
+        signing_key=signing,
+        max_expiration=int(config.service_account_max_token_expiration) or None,
+    )
+    return ServiceAccountTokens(storage, settings)
 
 
 def create_app(config: Config) -> FastAPI:
@@ -346,7 +398,7 @@ class Authentication:
             elif name.startswith(b"impersonate-"):
                 impersonating = True
         try:
-            user = authn.authenticate(authorization, scope.get(PEER_CERT))
+            user = await authn.authenticate(authorization, scope.get(PEER_CERT))
         except Unauthorized:
             await deny(scope, receive, send, codec.error_response(errors.unauthorized()))
             return
@@ -589,6 +641,8 @@ async def answer_review(
     """A SelfSubjectReview or an access review: answered, never stored (201 as Kubernetes)."""
     body = await read_body(server, request)
     user: User = request.scope.get("minik.user") or anonymous()
+    if res.kind == "TokenReview":
+        return codec.json_response(await token_review(server.sa_tokens, server.users, body), 201)
     if res.group == "authentication.k8s.io":
         return codec.json_response(reviews.self_subject_review(res, body, user), 201)
     if res.kind == "SelfSubjectRulesReview":
@@ -682,6 +736,11 @@ async def dispatch_subresource(
     if sub == "eviction" and method == "POST":
         body, code = await eviction.evict(registry, info, await read_body(server, request), params)
         return codec.json_response(body, code)
+    if sub == "token" and method == "POST" and info.resource.kind == "ServiceAccount":
+        answer = await server.sa_tokens.request(
+            info.namespace or "", info.name or "", await read_body(server, request)
+        )
+        return codec.json_response(answer, 201)
     if sub == "finalize" and method == "PUT":
         return codec.json_response(
             await subresources.finalize(registry, info, await read_body(server, request))

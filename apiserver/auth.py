@@ -14,6 +14,8 @@ class User:
     name: str
     uid: str
     groups: tuple[str, ...] = field(default=())
+    # user.Info's Extra (a ServiceAccount token's pod name and uid, its credential id)
+    extra: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
 
 
 class TokenFileError(Exception):

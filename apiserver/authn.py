@@ -1,5 +1,6 @@
 """Who sent a request, as kube-apiserver's authenticator union: a bearer token from
---token-auth-file, else an X.509 client certificate verified against
+--token-auth-file or a ServiceAccount token (a JWT signed by this cluster,
+apiserver/serviceaccount), else an X.509 client certificate verified against
 --client-ca-file (CN is the user, O the groups), else anonymous (`system:anonymous`
 in `system:unauthenticated`) when --anonymous-auth allows it. Authenticated users
 also get `system:authenticated`. A bearer token that is presented and wrong is a 401,
@@ -7,14 +8,17 @@ never anonymous, as in Kubernetes."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from apiserver.auth import User, bearer_token
 from componentbase.rawupgrade import PEER_CERT
 
 __all__ = ["PEER_CERT"]
+
+log = logging.getLogger(__name__)
 
 ANONYMOUS = "system:anonymous"
 UNAUTHENTICATED = "system:unauthenticated"
@@ -26,12 +30,17 @@ class Unauthorized(Exception):
     """Credentials were presented and are not valid: 401."""
 
 
-def with_authenticated(name: str, uid: str, groups: Sequence[str]) -> User:
+def with_authenticated(
+    name: str,
+    uid: str,
+    groups: Sequence[str],
+    extra: tuple[tuple[str, tuple[str, ...]], ...] = (),
+) -> User:
     """A user as authenticators return it: `system:authenticated` added once."""
     groups = tuple(groups)
     if AUTHENTICATED not in groups:
         groups = (*groups, AUTHENTICATED)
-    return User(name, uid, groups)
+    return User(name, uid, groups, extra)
 
 
 def anonymous() -> User:
@@ -53,26 +62,42 @@ def user_from_peer_cert(cert: Mapping[str, Any] | None) -> User | None:
     return with_authenticated(name, "", groups) if name else None
 
 
+class TokenAuthenticator(Protocol):
+    async def authenticate(self, token: str) -> User | None:
+        """The token's user; None when the token is not this authenticator's kind;
+        an exception (logged, then 401) when it is and is not valid."""
+        ...
+
+
 @dataclass
 class Authenticator:
     tokens: dict[str, User] | None  # None: no token file
     client_ca: bool
     anonymous: bool
+    service_accounts: TokenAuthenticator | None = None
 
     @property
     def configured(self) -> bool:
         """Whether any authenticator is set up (else every caller is trusted)."""
         return self.tokens is not None or self.client_ca
 
-    def authenticate(self, authorization: str | None, peer_cert: Any) -> User | None:
+    async def authenticate(self, authorization: str | None, peer_cert: Any) -> User | None:
         """The caller, or None when unauthenticated and anonymous requests are off.
         Raises Unauthorized for a bearer token that is not known."""
         token = bearer_token(authorization)
         if token is not None:
             user = (self.tokens or {}).get(token)
-            if user is None:
-                raise Unauthorized()
-            return with_authenticated(user.name, user.uid, user.groups)
+            if user is not None:
+                return with_authenticated(user.name, user.uid, user.groups, user.extra)
+            if self.service_accounts is not None:
+                try:
+                    user = await self.service_accounts.authenticate(token)
+                except Exception as err:
+                    log.info("Unable to authenticate the request: %s", err)
+                    raise Unauthorized() from err
+                if user is not None:
+                    return user
+            raise Unauthorized()
         if self.client_ca and (user := user_from_peer_cert(peer_cert)) is not None:
             return user
         return anonymous() if self.anonymous else None

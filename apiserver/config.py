@@ -21,6 +21,15 @@ class Config:
     anonymous_auth: bool = True
     authorization_mode: list[str] = field(default_factory=lambda: ["AlwaysAllow"])
     requestheader_secret_file: str | None = None
+    # ServiceAccount tokens (apiserver/serviceaccount)
+    service_account_key_files: list[str] = field(default_factory=list)
+    service_account_signing_key_file: str | None = None
+    service_account_issuers: list[str] = field(
+        default_factory=lambda: ["https://kubernetes.default.svc.cluster.local"]
+    )
+    api_audiences: list[str] = field(default_factory=list)  # [] means the issuer
+    service_account_max_token_expiration: float = 0.0  # 0: no cap
+    admission_disabled: list[str] = field(default_factory=list)
     tls_cert_file: str | None = None
     tls_private_key_file: str | None = None
     cert_dir: str | None = None
@@ -98,13 +107,48 @@ def parse_args(argv: list[str] | None = None) -> Config:
         "--authorization-mode",
         type=parse_modes,
         default=["AlwaysAllow"],
-        help="authorizers in order, comma-separated: AlwaysAllow, AlwaysDeny, RBAC",
+        help="authorizers in order, comma-separated: AlwaysAllow, AlwaysDeny, Node, RBAC "
+        "(kubeadm's: Node,RBAC)",
     )
     p.add_argument(
         "--requestheader-secret-file",
         help="a shared secret (first line) presented as a bearer token to aggregated API "
         "servers with X-Remote-User/X-Remote-Group (minik's stand-in for "
         "--proxy-client-cert-file)",
+    )
+    p.add_argument(
+        "--service-account-key-file",
+        action="append",
+        default=[],
+        help="PEM file of keys that verify ServiceAccount tokens (repeatable); default "
+        "the signing key's public half",
+    )
+    p.add_argument(
+        "--service-account-signing-key-file",
+        help="the private key that signs ServiceAccount tokens (TokenRequest)",
+    )
+    p.add_argument(
+        "--service-account-issuer",
+        action="append",
+        default=[],
+        help="the tokens' iss (the first signs; all are accepted; repeatable); default "
+        "https://kubernetes.default.svc.cluster.local",
+    )
+    p.add_argument(
+        "--api-audiences",
+        default="",
+        help="comma-separated audiences tokens must name to be accepted; default the issuer",
+    )
+    p.add_argument(
+        "--service-account-max-token-expiration",
+        type=duration,
+        default=0.0,
+        help="the longest lifetime a TokenRequest gets (Go duration; 0: no cap)",
+    )
+    p.add_argument(
+        "--disable-admission-plugins",
+        default="",
+        help="comma-separated admission plugins to turn off (e.g. ServiceAccount)",
     )
     p.add_argument("--tls-cert-file", help="serve HTTPS with this certificate (PEM)")
     p.add_argument("--tls-private-key-file", help="the key of --tls-cert-file (PEM)")
@@ -147,6 +191,13 @@ def parse_args(argv: list[str] | None = None) -> Config:
         anonymous_auth=a.anonymous_auth,
         authorization_mode=a.authorization_mode,
         requestheader_secret_file=a.requestheader_secret_file,
+        service_account_key_files=a.service_account_key_file,
+        service_account_signing_key_file=a.service_account_signing_key_file,
+        service_account_issuers=a.service_account_issuer
+        or ["https://kubernetes.default.svc.cluster.local"],
+        api_audiences=[x.strip() for x in a.api_audiences.split(",") if x.strip()],
+        service_account_max_token_expiration=a.service_account_max_token_expiration,
+        admission_disabled=[x.strip() for x in a.disable_admission_plugins.split(",") if x.strip()],
         tls_cert_file=a.tls_cert_file,
         tls_private_key_file=a.tls_private_key_file,
         cert_dir=a.cert_dir,

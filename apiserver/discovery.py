@@ -58,6 +58,7 @@ SUBRESOURCES: dict[str, Subresource] = {
     "ephemeralcontainers": Subresource(("get", "patch", "update"), "Pod", "", "v1"),
     "eviction": Subresource(("create",), "Eviction", "policy", "v1"),
     "finalize": Subresource(("update",)),
+    "token": Subresource(("create",), "TokenRequest", "authentication.k8s.io", "v1"),
 }
 
 

@@ -179,6 +179,15 @@ ResourceQuotaSpec: 1 hard {Quantity} | 2 scopes [s] | 3 scopeSelector ScopeSelec
 ResourceQuotaStatus: 1 hard {Quantity} | 2 used {Quantity}
 ScopeSelector: 1 matchExpressions [ScopedResourceSelectorRequirement]
 ScopedResourceSelectorRequirement: 1 scopeName s* | 2 operator s* | 3 values [s]
+ServiceAccount: 1 metadata ObjectMeta | 2 secrets [ObjectReference]
+    3 imagePullSecrets [LocalObjectReference] | 4 automountServiceAccountToken b*
+TokenRequest: 1 metadata ObjectMeta | 2 spec TokenRequestSpec | 3 status TokenRequestStatus
+TokenRequestSpec: 1 audiences [s] | 4 expirationSeconds i* | 3 boundObjectRef BoundObjectReference*
+BoundObjectReference: 1 kind s | 2 apiVersion s | 3 name s | 4 uid s
+TokenRequestStatus: 1 token s | 2 expirationTimestamp Time
+TokenReview: 1 metadata ObjectMeta | 2 spec TokenReviewSpec | 3 status TokenReviewStatus
+TokenReviewSpec: 1 token s | 2 audiences [s]
+TokenReviewStatus: 1 authenticated b | 4 audiences [s] | 3 error s
 Secret: 1 metadata ObjectMeta | 5 immutable b* | 2 data {y} | 4 stringData {s} | 3 type s
 PriorityClass: 1 metadata ObjectMeta | 2 value i* | 3 globalDefault b | 4 description s
     5 preemptionPolicy s*

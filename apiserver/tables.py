@@ -273,6 +273,16 @@ COLUMNS: dict[str, list[Column]] = {
         ),
         AGE,
     ],
+    "ServiceAccount": [
+        NAME,
+        _col(
+            "Secrets",
+            "Secrets is a list of the secrets in the same namespace that pods running using "
+            "this ServiceAccount are allowed to use.",
+            "string",
+        ),
+        AGE,
+    ],
     "Secret": [
         NAME,
         _col("Type", "Used to facilitate programmatic handling of secret data."),
@@ -836,6 +846,12 @@ def _configmap_cells(cm: Obj, now: float) -> list[Any]:
     return [meta.get("name", ""), count, age(meta.get("creationTimestamp"), now)]
 
 
+def _serviceaccount_cells(sa: Obj, now: float) -> list[Any]:
+    meta = sa.get("metadata") or {}
+    count = len(sa.get("secrets") or [])
+    return [meta.get("name", ""), count, age(meta.get("creationTimestamp"), now)]
+
+
 def _secret_cells(secret: Obj, now: float) -> list[Any]:
     meta = secret.get("metadata") or {}
     count = len(secret.get("data") or {})
@@ -1154,6 +1170,7 @@ CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
     "Namespace": _namespace_cells,
     "Lease": _lease_cells,
     "ConfigMap": _configmap_cells,
+    "ServiceAccount": _serviceaccount_cells,
     "Secret": _secret_cells,
     "EndpointSlice": _endpointslice_cells,
     "PersistentVolume": _pv_cells,

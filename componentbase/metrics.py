@@ -7,14 +7,15 @@ go_*). How the text is served depends on the component:
 
 - the apiserver and the kubelet already run an HTTP server that authenticates its
   callers: they answer `GET /metrics` with `exposition()` behind that check;
-- the scheduler, the controller manager and the proxy run no HTTP server of their
-  own, so `MetricsListener` is a small one: `GET /metrics` and `GET /healthz`,
-  plain HTTP, bound to 127.0.0.1 by default. Kubernetes' kube-proxy serves its
-  metrics the same way (unauthenticated, 127.0.0.1:10249); kube-scheduler and
-  kube-controller-manager serve HTTPS with authentication delegated to the
-  apiserver's TokenReview, which minik has not got yet, so theirs stays on loopback
-  (as Kubernetes' own insecure ports 10251/10252 did until 1.23): whoever can open a
-  socket on this host may read the counters, and nothing else is served there.
+- the scheduler, the controller manager, the proxy, the ingress controller and the
+  metrics server run no HTTP server for it, so `MetricsListener` is a small one:
+  `GET /metrics` and `GET /healthz`, bound to 127.0.0.1 by default. The proxy's, the
+  ingress controller's and the metrics server's are plain HTTP and unauthenticated,
+  as kube-proxy's (127.0.0.1:10249) and ingress-nginx's (10254) are. The scheduler
+  and the controller manager serve theirs as Kubernetes' do since 1.23: HTTPS on
+  the secure port (10259, 10257), each request authenticated and authorized by the
+  apiserver (componentbase/delegatedauth.py), /healthz, /readyz and /livez always
+  allowed. Their old insecure ports (10251, 10252) are off unless `--port` asks.
 
 The listener runs on the component's event loop (no thread: collectors read the
 component's state between two of its steps, never in the middle of one).
@@ -25,11 +26,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
+import os
+import ssl
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+
+from client.rest import AsyncClient
+from componentbase.delegatedauth import ALWAYS_ALLOW_PATHS, DelegatedAuth, Verdict
+from componentbase.pki import self_signed_pem
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +81,9 @@ def parse_host_port(text: str) -> HostPort:
 
 
 class MetricsListener:
-    """GET /metrics (the registry's text) and /healthz (`ok`) over plain HTTP/1.1,
-    one request per connection. Everything else is a 404."""
+    """GET /metrics (the registry's text) and /healthz (`ok`) over HTTP/1.1, one
+    request per connection; over TLS and behind `auth` when given. Everything else
+    is a 404."""
 
     def __init__(
         self,
@@ -81,16 +91,20 @@ class MetricsListener:
         port: int,
         registry: CollectorRegistry = REGISTRY,
         healthy: Callable[[], bool] | None = None,
+        tls: ssl.SSLContext | None = None,
+        auth: DelegatedAuth | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.registry = registry
         self.healthy = healthy
+        self.tls = tls
+        self.auth = auth
         self._server: asyncio.Server | None = None
 
     async def start(self) -> int:
         """Listen; returns the port (the real one when asked for 0). OSError when the
         address is taken."""
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self._server = await asyncio.start_server(self._serve, self.host, self.port, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 
@@ -103,7 +117,11 @@ class MetricsListener:
         try:
             async with asyncio.timeout(READ_TIMEOUT):
                 head = await reader.readuntil(b"\r\n\r\n")
-            status, content_type, body = self.answer(head)
+            verdict = await self._check(head)
+            if verdict.allowed:
+                status, content_type, body = self.answer(head)
+            else:
+                status, content_type, body = refusal(verdict)
             method = head.split(b" ", 1)[0]
             writer.write(
                 f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
@@ -112,10 +130,34 @@ class MetricsListener:
             if method != b"HEAD":
                 writer.write(body)
             await writer.drain()
-        except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        except (
+            OSError,
+            TimeoutError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ssl.SSLError,
+        ):
             pass
         finally:
             writer.close()
+
+    async def _check(self, head: bytes) -> Verdict:
+        """The caller's right to this request (always, without `auth`)."""
+        if self.auth is None:
+            return Verdict(200)
+        lines = head.decode("latin-1").split("\r\n")
+        parts = lines[0].split(" ")
+        if len(parts) != 3:
+            return Verdict(200)  # answer() says 400
+        authorization = next(
+            (
+                value.strip()
+                for name, sep, value in (line.partition(":") for line in lines[1:])
+                if sep and name.strip().lower() == "authorization"
+            ),
+            None,
+        )
+        return await self.auth.check_path(authorization, parts[0], parts[1].split("?", 1)[0])
 
     def answer(self, head: bytes) -> tuple[str, str, bytes]:
         """(status line, content type, body) for a request head."""
@@ -136,27 +178,133 @@ class MetricsListener:
         return "404 Not Found", "text/plain", b"404 page not found\n"
 
 
-def add_metrics_flags(parser: argparse.ArgumentParser, component: str, port: int) -> None:
-    """`--bind-address` and `--port` of the scheduler's and the controller manager's
-    plain-HTTP /metrics and /healthz listener (0: none)."""
+def refusal(verdict: Verdict) -> tuple[str, str, bytes]:
+    """A 401 or 403 as Kubernetes' filters write it: a Status object."""
+    reason, phrase = (
+        ("Unauthorized", "401 Unauthorized")
+        if verdict.code == 401
+        else ("Forbidden", "403 Forbidden")
+    )
+    status = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": verdict.reason or reason,
+        "reason": reason,
+        "details": {},
+        "code": verdict.code,
+    }
+    return phrase, "application/json", json.dumps(status).encode() + b"\n"
+
+
+def self_signed_context(common_name: str, host: str) -> ssl.SSLContext:
+    """A server context with a self-signed certificate made now, as Kubernetes'
+    components make one when given no --tls-cert-file (the files exist only for
+    the moment ssl needs them to load)."""
+    cert, key = self_signed_pem(common_name, (host, "localhost", "127.0.0.1"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    with tempfile.TemporaryDirectory(prefix="minik-serving-") as directory:
+        cert_path, key_path = os.path.join(directory, "tls.crt"), os.path.join(directory, "tls.key")
+        with open(cert_path, "wb") as f:
+            f.write(cert)
+        with open(os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+            f.write(key)
+        context.load_cert_chain(cert_path, key_path)
+    return context
+
+
+def serving_context(args: argparse.Namespace, component: str) -> ssl.SSLContext:
+    """The secure port's TLS context: --tls-cert-file/--tls-private-key-file, or a
+    self-signed certificate."""
+    if args.tls_cert_file:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert_file, args.tls_private_key_file)
+        return context
+    host = args.bind_address if args.bind_address not in ("0.0.0.0", "::") else "localhost"
+    return self_signed_context(component, host)
+
+
+def add_secure_serving_flags(parser: argparse.ArgumentParser, component: str, port: int) -> None:
+    """kube-scheduler's and kube-controller-manager's secure serving flags:
+    `--secure-port` (HTTPS, delegated authentication and authorization),
+    `--tls-cert-file`, `--tls-private-key-file`, `--authorization-always-allow-paths`."""
+    parser.add_argument(
+        "--secure-port",
+        type=int,
+        default=port,
+        help=f"HTTPS port of {component}'s /metrics and /healthz (default {port}, "
+        "Kubernetes'; 0: none); callers are checked with the apiserver",
+    )
+    parser.add_argument("--tls-cert-file", help="serving certificate (default: self-signed)")
+    parser.add_argument("--tls-private-key-file", help="the serving certificate's key")
+    parser.add_argument(
+        "--authorization-always-allow-paths",
+        default=",".join(ALWAYS_ALLOW_PATHS),
+        help="paths served to anyone, comma-separated",
+    )
+
+
+def check_secure_serving_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
+        parser.error("--tls-cert-file and --tls-private-key-file go together")
+
+
+def always_allow_paths(args: argparse.Namespace) -> list[str]:
+    return [p.strip() for p in args.authorization_always_allow_paths.split(",") if p.strip()]
+
+
+def add_metrics_bind_address_flag(
+    parser: argparse.ArgumentParser, component: str, port: int
+) -> None:
+    """`--metrics-bind-address IP:PORT` (kube-proxy's flag) of a component's
+    plain-HTTP /metrics and /healthz listener; `args.metrics_bind_address` is a
+    HostPort."""
+
+    def host_port(text: str) -> HostPort:
+        try:
+            return parse_host_port(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    parser.add_argument(
+        "--metrics-bind-address",
+        type=host_port,
+        default=HostPort("127.0.0.1", port),
+        help=f"IP:PORT of {component}'s /metrics and /healthz listener (plain HTTP, no "
+        "authentication: keep it on loopback); port 0 or empty: none",
+    )
+
+
+def add_metrics_flags(
+    parser: argparse.ArgumentParser, component: str, secure_port: int, insecure_port: int
+) -> None:
+    """The scheduler's and the controller manager's listeners: `--bind-address`, the
+    secure port's flags, and `--port`, the plain-HTTP listener Kubernetes removed in
+    1.23 (off by default; the port it had is `insecure_port`)."""
     parser.add_argument(
         "--bind-address",
         default="127.0.0.1",
-        help=f"address of {component}'s /metrics and /healthz listener (plain HTTP: keep "
-        "it on loopback, it authenticates nobody)",
+        help=f"address of {component}'s /metrics and /healthz listeners (kubeadm's 127.0.0.1)",
     )
+    add_secure_serving_flags(parser, component, secure_port)
     parser.add_argument(
         "--port",
         type=int,
-        default=port,
-        help=f"port of that listener (default {port}, Kubernetes' former insecure port of "
-        f"{component}; 0: no listener)",
+        default=0,
+        help=f"port of a plain-HTTP listener that authenticates nobody (0, the default: "
+        f"none; {component}'s was {insecure_port} before Kubernetes 1.23)",
     )
 
 
 @contextlib.asynccontextmanager
 async def serving(
-    component: str, address: HostPort, registry: CollectorRegistry = REGISTRY
+    component: str,
+    address: HostPort,
+    registry: CollectorRegistry = REGISTRY,
+    *,
+    tls: ssl.SSLContext | None = None,
+    auth: DelegatedAuth | None = None,
 ) -> AsyncIterator[MetricsListener | None]:
     """Serve /metrics at `address` while the block runs (nothing for port 0). A taken
     address is logged and the component runs on without metrics: a second scheduler
@@ -164,7 +312,7 @@ async def serving(
     if not address.enabled:
         yield None
         return
-    listener = MetricsListener(address.host, address.port, registry)
+    listener = MetricsListener(address.host, address.port, registry, tls=tls, auth=auth)
     try:
         port = await listener.start()
     except OSError as err:
@@ -176,3 +324,20 @@ async def serving(
         yield listener
     finally:
         listener.close()
+
+
+@contextlib.asynccontextmanager
+async def secure_serving(
+    component: str, args: argparse.Namespace, api: AsyncClient
+) -> AsyncIterator[None]:
+    """The scheduler's and the controller manager's listeners (add_metrics_flags)
+    while the block runs: HTTPS with delegated authentication and authorization on
+    `--secure-port`, and the plain one on `--port` when asked for."""
+    secure = HostPort(args.bind_address, args.secure_port)
+    tls = serving_context(args, component) if secure.enabled else None
+    auth = DelegatedAuth(api, always_allow_paths=always_allow_paths(args))
+    async with (
+        serving(component, secure, tls=tls, auth=auth),
+        serving(component, HostPort(args.bind_address, args.port)),
+    ):
+        yield

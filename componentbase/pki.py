@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 DEFAULT_HOSTS = (
@@ -35,7 +35,7 @@ class ServingFiles:
     key: Path
 
 
-def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> None:
     """Created 0600 (never written and then chmodded: no moment readable by others)."""
     data = key.private_bytes(
         serialization.Encoding.PEM,
@@ -209,3 +209,26 @@ def issue_client_cert(
     _write_key(key_path, key)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path
+
+
+@dataclass(frozen=True)
+class ServiceAccountKeyFiles:
+    key: Path  # the private key: --service-account-signing-key-file
+    pub: Path  # its public half: --service-account-key-file
+
+
+def ensure_service_account_key(directory: Path) -> ServiceAccountKeyFiles:
+    """The key pair that signs ServiceAccount tokens, as kubeadm's `sa.key`/`sa.pub`
+    (RSA 2048, the tokens are RS256): made once, kept beside the other certificates."""
+    directory.mkdir(parents=True, exist_ok=True)
+    key_path, pub_path = directory / "sa.key", directory / "sa.pub"
+    if key_path.exists() and pub_path.exists():
+        return ServiceAccountKeyFiles(key_path, pub_path)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    _write_key(key_path, key)
+    pub_path.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return ServiceAccountKeyFiles(key_path, pub_path)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from client.kubeconfig import KubeconfigError
+from client.kubeconfig import KubeConfig, KubeconfigError
 from client.kubeconfig import load as load_kubeconfig
 from client.rest import AsyncClient
 from componentbase.flags import add_kubeconfig_flag, duration
@@ -18,13 +19,14 @@ from componentbase.leaderelection import (
     run_while_leading,
 )
 from componentbase.logs import add_verbosity_flag, setup_logging
-from componentbase.metrics import HostPort, add_metrics_flags, serving
+from componentbase.metrics import add_metrics_flags, check_secure_serving_flags, secure_serving
 from componentbase.run import run, run_until_signalled
 from componentbase.workqueuemetrics import install as install_workqueue_metrics
 from controller.manager import UnknownController, enabled_controllers, run_controllers
 from controller.util.base import Options
 
-DEFAULT_PORT = 10252
+SECURE_PORT = 10257  # kube-controller-manager's
+INSECURE_PORT = 10252  # its plain-HTTP port before Kubernetes 1.23
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -68,6 +70,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--default-not-ready-toleration-seconds", type=int, default=300)
     p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300)
     p.add_argument("--pod-gc-period", type=duration, default=20.0, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--root-ca-file",
+        help="the CA bundle published as ConfigMap kube-root-ca.crt in every namespace "
+        "(default: the kubeconfig's certificate authority)",
+    )
     p.add_argument("--resource-quota-sync-period", type=duration, default=300.0)
     p.add_argument("--horizontal-pod-autoscaler-sync-period", type=duration, default=15.0)
     p.add_argument(
@@ -96,9 +103,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ("resource-quota", 5),
     ):
         p.add_argument(f"--concurrent-{name}-syncs", type=int, default=default)
-    add_metrics_flags(p, "kube-controller-manager", DEFAULT_PORT)
+    add_metrics_flags(p, "kube-controller-manager", SECURE_PORT, INSECURE_PORT)
     add_verbosity_flag(p)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    check_secure_serving_flags(p, args)
+    return args
 
 
 def options_from(args: argparse.Namespace) -> Options:
@@ -132,16 +141,26 @@ def options_from(args: argparse.Namespace) -> Options:
     )
 
 
+def root_ca(args: argparse.Namespace, config: KubeConfig) -> str | None:
+    """--root-ca-file's text, else the CA the controller manager itself trusts."""
+    path = args.root_ca_file or config.certificate_authority
+    if path:
+        return Path(path).read_text()
+    return config.certificate_authority_data
+
+
 async def serve(args: argparse.Namespace, names: list[str]) -> None:
-    api = AsyncClient(load_kubeconfig(args.kubeconfig), user_agent="minik-controller-manager")
+    config = load_kubeconfig(args.kubeconfig)
+    api = AsyncClient(config, user_agent="minik-controller-manager")
     options = options_from(args)
+    options.root_ca = root_ca(args, config)
     install_workqueue_metrics()  # before the controllers make their queues
 
     async def work() -> None:
         await run_controllers(api, names, options)
 
     try:
-        async with serving("controller-manager", HostPort(args.bind_address, args.port)):
+        async with secure_serving("controller-manager", args, api):
             if args.leader_elect:
                 await run_while_leading(api, args, work)
             else:

@@ -33,6 +33,8 @@ def _registry() -> dict[str, type[Controller]]:
     from controller.replicaset.controller import ReplicaSetController
     from controller.replicaset.replication import ReplicationManager
     from controller.resourcequota.controller import ResourceQuotaController
+    from controller.rootcacertpublisher.controller import RootCACertPublisher
+    from controller.serviceaccount.controller import ServiceAccountsController
     from controller.statefulset.controller import StatefulSetController
     from controller.tainteviction.controller import TaintEvictionController
     from controller.ttlafterfinished.controller import TTLAfterFinishedController
@@ -59,6 +61,8 @@ def _registry() -> dict[str, type[Controller]]:
         "disruption": DisruptionController,
         "resourcequota": ResourceQuotaController,
         "horizontalpodautoscaling": HorizontalPodAutoscalerController,
+        "serviceaccount": ServiceAccountsController,
+        "root-ca-cert-publisher": RootCACertPublisher,
     }
 
 
@@ -84,6 +88,8 @@ CONTROLLER_NAMES = (
     "disruption",
     "resourcequota",
     "horizontalpodautoscaling",
+    "serviceaccount",
+    "root-ca-cert-publisher",
 )
 # Kubernetes' names for the same controllers, old and new.
 ALIASES = {
@@ -110,6 +116,8 @@ ALIASES = {
     "disruption-controller": "disruption",
     "resourcequota-controller": "resourcequota",
     "horizontal-pod-autoscaler-controller": "horizontalpodautoscaling",
+    "serviceaccount-controller": "serviceaccount",
+    "root-ca-certificate-publisher-controller": "root-ca-cert-publisher",
 }
 
 

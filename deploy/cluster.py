@@ -31,16 +31,13 @@ from api.clusterdefaults import (
 from api.humanize import human_duration
 from client.kubeconfig import write_kubeconfig
 from deploy import podsecurity, processes, supervisor
+from deploy.identities import (
+    AUTHORIZATION_MODE,
+    ensure_tokens,
+    identities,
+    kubelet_kubeconfig,
+)
 
-COMPONENT_USERS = [
-    ("admin", "system:masters"),
-    ("kube-scheduler", "system:kube-scheduler"),
-    ("kube-controller-manager", "system:kube-controller-manager"),
-    ("kubelet", "system:nodes"),
-    ("kube-proxy", "system:node-proxier"),
-    ("metrics-server", "system:metrics-server"),
-    ("dashboard", "system:dashboard"),
-]
 NODE_PREFIX = "minik-node-"
 SUPERVISOR = "supervisor"
 FIRST_KUBELET_PORT = 10250
@@ -113,18 +110,6 @@ class LocalCluster:
             if rec.get("pid") and processes.pid_alive(int(rec["pid"]))
         }
 
-    def tokens(self) -> dict[str, str]:
-        """The tokens of a previous `up` on this data dir, or new ones."""
-        if self.token_file.exists():
-            out = {}
-            for line in self.token_file.read_text().splitlines():
-                parts = line.split(",")
-                if len(parts) >= 2:
-                    out[parts[1]] = parts[0]
-            if all(user in out for user, _ in COMPONENT_USERS):
-                return out
-        return processes.write_token_file(self.token_file, COMPONENT_USERS)
-
     # ---- up / repair / restart / down --------------------------------------
 
     def up(
@@ -172,7 +157,8 @@ class LocalCluster:
         self, etcd_servers: str | None, api_port: int, nodes: int, options: UpOptions
     ) -> list[supervisor.Component]:
         """The table of what `minik up` runs, in start order (see COMPONENTS)."""
-        tokens = self.tokens()
+        node_names = [options.node_name(i) for i in range(1, nodes + 1)]
+        tokens = ensure_tokens(self.token_file, identities(node_names))
         etcd_url = etcd_servers
         table: list[supervisor.Component] = []
         if not etcd_url:
@@ -198,6 +184,8 @@ class LocalCluster:
                     self.token_file,
                     self.pki,
                     [
+                        "--authorization-mode",
+                        AUTHORIZATION_MODE,
                         *options.toleration_flags(),
                         *requestheader_flags(self.data_dir),
                         *admission_flags(self.data_dir),
@@ -210,13 +198,10 @@ class LocalCluster:
         )
         write_kubeconfig(self.kubeconfig, server, tokens["admin"], ca_file=ca)
         configs = {
-            user: write_kubeconfig(
-                self.data_dir / "kubeconfigs" / f"{user}.kubeconfig",
-                server,
-                tokens[user],
-                ca_file=ca,
+            name: write_kubeconfig(
+                self.data_dir / "kubeconfigs" / f"{name}.kubeconfig", server, token, ca_file=ca
             )
-            for user, _ in COMPONENT_USERS
+            for name, token in tokens.items()
         }
         context = ComponentContext(self.data_dir, configs, nodes, options)
         for entry in COMPONENTS:
@@ -336,10 +321,11 @@ PY = [sys.executable, "-m"]
 
 
 def _metrics_listener() -> tuple[list[str], dict[str, str]]:
-    """`--port` of a scheduler's or controller manager's /metrics listener on
-    loopback (a free port: it authenticates nobody), and its URL for pids.json."""
+    """`--secure-port` of a scheduler's or controller manager's /metrics listener on
+    loopback (a free port, HTTPS; the apiserver checks its callers), and its URL for
+    pids.json."""
     port = processes.free_port()
-    return ["--port", str(port)], {"metrics": f"http://127.0.0.1:{port}/metrics"}
+    return ["--secure-port", str(port)], {"metrics": f"https://127.0.0.1:{port}/metrics"}
 
 
 def _scheduler(ctx: ComponentContext) -> list[supervisor.Component]:
@@ -373,7 +359,7 @@ def _kubelets(ctx: ComponentContext) -> list[supervisor.Component]:
             *PY,
             "kubelet",
             "--kubeconfig",
-            str(ctx.kubeconfigs["kubelet"]),
+            str(ctx.kubeconfigs[kubelet_kubeconfig(name)]),
             "--node-name",
             name,
             "--root-dir",
@@ -475,7 +461,7 @@ def _ingress(ctx: ComponentContext) -> list[supervisor.Component]:
         *PY,
         "ingress",
         "--kubeconfig",
-        str(ctx.kubeconfigs["kube-proxy"]),
+        str(ctx.kubeconfigs["ingress"]),
         "--node-name",
         o.node_name(1),
         "--bind-address",

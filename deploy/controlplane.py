@@ -81,8 +81,20 @@ def start_etcd(workdir: Path) -> Etcd:
     return Etcd(f"http://127.0.0.1:{client_port}", workdir / "etcd", proc)
 
 
-def start_apiserver(etcd: Etcd, workdir: Path, extra_args: list[str] | None = None) -> ApiServer:
+def start_apiserver(
+    etcd: Etcd,
+    workdir: Path,
+    extra_args: list[str] | None = None,
+    service_accounts: bool = False,
+) -> ApiServer:
+    """An apiserver on a free port. A throwaway control plane has no controller manager
+    to make each namespace's `default` ServiceAccount, so unless `service_accounts`,
+    the ServiceAccount admission plugin is off (as Kubernetes' own integration tests
+    run it); tokens are signed either way."""
     workdir.mkdir(parents=True, exist_ok=True)
+    extra_args = list(extra_args or [])
+    if not service_accounts:
+        extra_args.append("--disable-admission-plugins=ServiceAccount")
     token_file = workdir / "tokens.csv"
     tokens = processes.write_token_file(
         token_file, [("admin", "system:masters"), ("viewer", "system:authenticated")]

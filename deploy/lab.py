@@ -9,39 +9,34 @@ import sys
 from pathlib import Path
 
 from client.kubeconfig import write_kubeconfig
-from componentbase.pki import ensure_serving_cert
-from deploy.cluster import COMPONENT_USERS
+from componentbase.pki import ensure_service_account_key, ensure_serving_cert
+from deploy.identities import ensure_tokens, identities
 from deploy.podsecurity import FILE_NAME, write_admission_config
-from deploy.processes import write_token_file
 
 COMPOSE_DIR = Path(__file__).resolve().parent / "compose"
 APISERVER_IP = "10.250.0.3"
 HOST_PORT = 16443
+NODES = ["lab-node-1", "lab-node-2", "lab-node-3"]  # docker-compose.yml's node1..3
 
 
 def generate(out: Path = COMPOSE_DIR / "generated") -> Path:
     out.mkdir(parents=True, exist_ok=True)
     files = ensure_serving_cert(out / "pki", ("apiserver", APISERVER_IP))
     tokens_path = out / "tokens.csv"
-    tokens = (
-        {line.split(",")[1]: line.split(",")[0] for line in tokens_path.read_text().splitlines()}
-        if tokens_path.exists()
-        else {}
-    )
-    if any(user not in tokens for user, _ in COMPONENT_USERS):  # a component added since
-        tokens = write_token_file(tokens_path, COMPONENT_USERS)
+    tokens = ensure_tokens(tokens_path, identities(NODES))
     tokens_path.chmod(0o644)  # read by the apiserver container
-    for user, _ in COMPONENT_USERS:
+    for name, token in tokens.items():
         path = write_kubeconfig(
-            out / "kubeconfigs" / f"{user}.kubeconfig",
+            out / "kubeconfigs" / f"{name}.kubeconfig",
             f"https://{APISERVER_IP}:6443",
-            tokens[user],
+            token,
             ca_file=files.ca_cert,
         )
         path.chmod(0o644)
     # Pod Security Standards as `minik up` sets them: enforce baseline, warn/audit restricted
     write_admission_config(out / FILE_NAME)
-    for path in (files.cert, files.key):
+    sa = ensure_service_account_key(out / "pki")
+    for path in (files.cert, files.key, sa.key):
         path.chmod(0o644)
     host = write_kubeconfig(
         COMPOSE_DIR / "kubeconfig",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from componentbase.pki import ensure_serving_cert
+from componentbase.pki import ensure_service_account_key, ensure_serving_cert
 
 
 class StartError(Exception):
@@ -201,6 +201,7 @@ def apiserver_argv(
     bind: str = "127.0.0.1",
 ) -> list[str]:
     files = ensure_serving_cert(pki_dir, () if bind in ("0.0.0.0", "::") else (bind,))
+    sa = ensure_service_account_key(pki_dir)
     return [
         sys.executable,
         "-m",
@@ -217,6 +218,10 @@ def apiserver_argv(
         str(files.cert),
         "--tls-private-key-file",
         str(files.key),
+        "--service-account-key-file",
+        str(sa.pub),
+        "--service-account-signing-key-file",
+        str(sa.key),
         *(extra or []),
     ]
 

@@ -3,11 +3,12 @@ for the Ingresses of one IngressClass.
 
     python -m ingress --kubeconfig F [--node-name N] [--bind-address 0.0.0.0]
                       [--http-port 8080] [--https-port 8443] [--ingress-class minik]
-                      [--publish-ip IP] [-v 4]
+                      [--publish-ip IP] [--metrics-bind-address 127.0.0.1:10254] [-v 4]
 
 The default ports are 8080 and 8443, so the ingress coexists with a LoadBalancer
 Service on port 80 (the proxy's) on the same node. SIGTERM/SIGINT close the
-listeners and stop gracefully (componentbase.run)."""
+listeners and stop gracefully (componentbase.run). /metrics and /healthz are on
+ingress-nginx's port 10254 (ingress/metrics.py says what is counted)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,14 @@ from client.kubeconfig import KubeconfigError
 from client.rest import AsyncClient
 from componentbase.flags import add_kubeconfig_flag
 from componentbase.logs import add_verbosity_flag, setup_logging
+from componentbase.metrics import HostPort, add_metrics_bind_address_flag, serving
 from componentbase.run import run, run_until_signalled
+from ingress import metrics
 from ingress.controller import IngressConfig, IngressController
 
 log = logging.getLogger("ingress")
+
+DEFAULT_METRICS_PORT = 10254  # ingress-nginx's
 
 
 def _ip(text: str) -> str:
@@ -61,15 +66,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         help="address for status.loadBalancer (default: the node's InternalIP)",
     )
+    add_metrics_bind_address_flag(p, "the ingress controller", DEFAULT_METRICS_PORT)
     add_verbosity_flag(p)
     return p.parse_args(argv)
 
 
-async def serve(config: IngressConfig, kubeconfig: str | None) -> None:
+async def serve(config: IngressConfig, kubeconfig: str | None, metrics_at: HostPort) -> None:
     api = AsyncClient.from_kubeconfig(kubeconfig)
     controller = IngressController(config, api)
+    metrics.register(controller.proxy.requests)
     try:
-        await controller.run()
+        async with serving("ingress", metrics_at):
+            await controller.run()
     finally:
         await controller.stop()
         await api.aclose()
@@ -87,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         publish_ips=list(args.publish_ip or []),
     )
     try:
-        run(run_until_signalled(serve(config, args.kubeconfig)), fast_loop=True)
+        run(
+            run_until_signalled(serve(config, args.kubeconfig, args.metrics_bind_address)),
+            fast_loop=True,
+        )
     except KubeconfigError as err:
         log.error("%s", err)
         return 1

@@ -200,6 +200,8 @@ class BackendConn(asyncio.Protocol):
             del self.buffer[: end + 4]
             length = quickhead.response_length(head, self.method)
             if length is not None and client.keep and not client.http10:
+                code = head[9:12]  # "HTTP/1.1 200 ..."
+                client.answered(int(code) if code.isdigit() else 200)
                 self._quick_body(client, head, length)
                 return
             try:
@@ -211,6 +213,7 @@ class BackendConn(asyncio.Protocol):
             if 100 <= response.status < 200 and response.status != 101:
                 continue  # interim answers: the proxy already took the body
             break
+        client.answered(response.status)
         self.keep = http1.wants_keep_alive(response.version, response.headers)
         kind, length = framing
         rest = bytes(self.buffer)
@@ -478,7 +481,9 @@ class ClientConn(asyncio.Protocol):
         host = http1.header(request.headers, "host") or ""
         backend = self.proxy.table().match(host, request.path)
         if backend is None or not backend.endpoints:
-            self.write(error_response(404 if backend is None else 503, close=not self.keep))
+            status = 404 if backend is None else 503
+            self.proxy.requests.add(backend, request.method, status)
+            self.write(error_response(status, close=not self.keep))
             if not self.keep:
                 self.close()
             return
@@ -506,7 +511,9 @@ class ClientConn(asyncio.Protocol):
         table = self.proxy.table()
         backend = table.match(quick.host, path)
         if backend is None or not backend.endpoints:
-            self.write(error_response(404 if backend is None else 503, close=False))
+            status = 404 if backend is None else 503
+            self.proxy.requests.add(backend, quick.method, status)
+            self.write(error_response(status, close=False))
             return
         if self._forwarded[0] != quick.host:  # a connection mostly keeps its Host
             lines = (
@@ -577,6 +584,11 @@ class ClientConn(asyncio.Protocol):
             headers.append(("Connection", "keep-alive"))
         return http1.render(f"HTTP/1.1 {response.status} {response.reason}".rstrip(), headers)
 
+    def answered(self, status: int) -> None:
+        """The backend's answer is on its way to the client: count it."""
+        if self.exchange is not None:
+            self.proxy.requests.add(self.exchange[2], self.exchange[0], status)
+
     def response_done(self, reusable_backend: BackendConn | None) -> None:
         self.backend = None
         self.exchange = None
@@ -606,6 +618,8 @@ class ClientConn(asyncio.Protocol):
         self._gateway_error(502)
 
     def _gateway_error(self, status: int) -> None:
+        if self.exchange is not None:
+            self.proxy.requests.add(self.exchange[2], self.exchange[0], status)
         self.busy = False
         self.exchange = None
         self.write(error_response(status, close=not self.keep))
@@ -629,6 +643,7 @@ class ClientConn(asyncio.Protocol):
             self.transport.close()
 
     def _reject(self, status: int) -> None:
+        self.proxy.requests.add(None, "", status)
         self.write(error_response(status, close=True))
         self.close()
 

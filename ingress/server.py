@@ -29,6 +29,7 @@ from typing import Any
 from ingress import http1
 from ingress.fastpath import BackendPool, ClientConn
 from ingress.http1 import BadMessage, Request
+from ingress.metrics import RequestCounts
 from ingress.routing import Backend, RouteTable
 from ingress.upstream import Connection, Upstreams
 
@@ -52,6 +53,7 @@ class ProxyServer:
         self.table = table
         self.upstreams = upstreams or Upstreams()  # the streams path's connections
         self.pool = BackendPool()  # the fast path's connections
+        self.requests = RequestCounts()  # answered requests, for /metrics
         self.max_buffered_body = MAX_BUFFERED_BODY
         self.servers: list[asyncio.AbstractServer] = []
         self.conns: set[ClientConn] = set()
@@ -112,6 +114,7 @@ class ProxyServer:
         try:
             keep = await self.serve_request(request, reader, writer, scheme, port, client_ip)
         except BadMessage:
+            self.requests.add(None, "", 400)
             await self.answer(writer, 400, close=True)
             keep = False
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, TimeoutError):
@@ -147,6 +150,7 @@ class ProxyServer:
                     )
                 except BadMessage as err:
                     log.debug("bad request from %s: %s", client_ip, err)
+                    self.requests.add(None, "", 400)
                     await self.answer(writer, 400, close=True)
                     return
                 if not keep:
@@ -182,6 +186,7 @@ class ProxyServer:
             if body is None:  # an unread streaming body: the connection cannot go on
                 keep = False
             status = 404 if backend is None else 503
+            self.requests.add(backend, request.method, status)
             await self.answer(writer, status, close=not keep)
             return keep
         headers = http1.forwarded_headers(request, host, scheme, port, client_ip)
@@ -209,9 +214,11 @@ class ProxyServer:
     ) -> bool:
         exchanged = await self._exchange(head, body, framing, backend, reader)
         if exchanged is None:
+            self.requests.add(backend, request.method, 502)
             await self.answer(writer, 502, close=not keep or body is None)
             return keep and body is not None
         conn, response = exchanged
+        self.requests.add(backend, request.method, response.status)
         response_framing = http1.response_framing(request.method, response)
         backend_keep = http1.wants_keep_alive(response.version, response.headers)
         keep = keep and response_framing[0] != "close"
@@ -308,6 +315,7 @@ class ProxyServer:
             except (OSError, TimeoutError) as err:
                 log.info("%s: endpoint %s:%d failed: %s", backend.key, *address, err)
         if conn is None:
+            self.requests.add(backend, request.method, 502)
             await self.answer(writer, 502, close=True)
             return
         try:

@@ -98,20 +98,18 @@ def _pvc_dirs(base: Path) -> list[Path]:
 
 
 async def remove_stale_volume_dirs(api: AsyncClient, root: Path) -> list[Path]:
-    """Remove the directories of deleted local-path volumes. The directories are
-    listed before the volumes, so a directory made for a new volume is never taken
-    for a stale one."""
-    base = local_path_dir(root)
-    found = _pvc_dirs(base)
-    if not found:
-        return []
-    try:
-        listed = await api.list(PERSISTENTVOLUMES)
-    except ApiError as err:
-        log.debug("not cleaning local-path directories: %s", err)
-        return []
-    names = {(pv.get("metadata") or {}).get("name", "") for pv in listed.get("items") or []}
-    removed = [d for d in found if d.name not in names]
+    """Remove the directories of deleted local-path volumes: each directory's volume
+    is asked for by name (all the Node authorizer lets a kubelet read: the volumes
+    pinned to its node, and those it saw deleted); only a 404 removes a directory,
+    any other answer keeps it."""
+    removed = []
+    for directory in _pvc_dirs(local_path_dir(root)):
+        try:
+            await api.get(PERSISTENTVOLUMES, directory.name)
+        except NotFound:
+            removed.append(directory)
+        except ApiError as err:
+            log.debug("keeping %s: %s", directory, err)
     for directory in removed:
         log.info("removing the directory of deleted volume %s", directory.name)
         shutil.rmtree(directory, ignore_errors=True)

@@ -1,23 +1,23 @@
 """ConfigMaps and Secrets a pod consumes: which it refers to, where the kubelet reads
 them, and what they become (environment variables, volume files).
 
-The kubelet watches ConfigMaps and Secrets with two informers (as it watches Services)
+The kubelet watches each ConfigMap and Secret its pods use (kubelet/objectwatch.py)
 and reads them from there; an object the cache does not have yet is asked for with a
-GET, so a pod created right after its ConfigMap does not fail on informer lag. The
+GET, so a pod created right after its ConfigMap does not fail on watch lag. The
 rest of this module is pure: it works on `ConfigData`, a map (kind, name) → object, or
 None for one that does not exist. Errors are worded as Kubernetes' kubelet words them
 (`configmap "x" not found`, `couldn't find key k in ConfigMap ns/x`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from api import configdata as payload
-from api.errors import NotFound
+from api.errors import ApiError, NotFound
 from api.resources import CONFIGMAPS, SECRETS
-from client.informer import Informer
-from client.rest import ALL_NAMESPACES, AsyncClient
+from client.rest import AsyncClient
+from kubelet.objectwatch import ObjectWatches
 
 Ref = tuple[str, str]  # (kind, name)
 ConfigData = Mapping[Ref, dict[str, Any] | None]
@@ -53,6 +53,25 @@ def references(pod: dict[str, Any]) -> set[Ref]:
         ref = volume_ref(volume)
         if ref is not None:
             refs.add(ref)
+        refs.update(projected_refs(volume))
+    return refs
+
+
+TOKEN = "ServiceAccountToken"  # the ConfigData kind of a projected token (kubelet/tokens)
+
+
+def projected_refs(volume: dict[str, Any]) -> list[Ref]:
+    """What a projected volume's sources read: ConfigMaps, Secrets and tokens."""
+    from kubelet.tokens import token_key
+
+    refs: list[Ref] = []
+    for source in (volume.get("projected") or {}).get("sources") or []:
+        if isinstance(source.get("configMap"), dict):
+            refs.append(("ConfigMap", source["configMap"].get("name") or ""))
+        elif isinstance(source.get("secret"), dict):
+            refs.append(("Secret", source["secret"].get("name") or ""))
+        elif isinstance(source.get("serviceAccountToken"), dict):
+            refs.append((TOKEN, token_key(source["serviceAccountToken"])))
     return refs
 
 
@@ -174,21 +193,80 @@ def volume_payload(
     return files
 
 
+def projected_payload(
+    pod: dict[str, Any],
+    volume: dict[str, Any],
+    config_data: ConfigData,
+    field_value: Any,
+) -> dict[str, tuple[bytes, int]]:
+    """The files of a projected volume: each source's files in one directory (configMap
+    and secret as their own volumes would hold them, downwardAPI fieldRef values, the
+    pod's ServiceAccount token). `field_value(pod, path)` reads a downward API field."""
+    from kubelet.tokens import token_key
+
+    namespace = (pod.get("metadata") or {}).get("namespace") or ""
+    projected = volume.get("projected") or {}
+    default_mode = projected.get("defaultMode")
+    default_mode = 0o644 if default_mode is None else int(default_mode)
+    files: dict[str, tuple[bytes, int]] = {}
+    for source in projected.get("sources") or []:
+        for kind_field in ("configMap", "secret"):
+            if isinstance(source.get(kind_field), dict):
+                sub = dict(source[kind_field])
+                if kind_field == "secret":
+                    sub["secretName"] = sub.pop("name", "")
+                sub.setdefault("defaultMode", default_mode)
+                files.update(volume_payload(namespace, {kind_field: sub}, config_data))
+        if isinstance(source.get("downwardAPI"), dict):
+            for item in source["downwardAPI"].get("items") or []:
+                ref = item.get("fieldRef")
+                if not isinstance(ref, dict):
+                    raise ConfigDataError(f"downwardAPI item {item.get('path')}: only fieldRef")
+                mode = item.get("mode")
+                value = field_value(pod, ref.get("fieldPath") or "")
+                files[item.get("path") or ""] = (
+                    value.encode(),
+                    default_mode if mode is None else int(mode),
+                )
+        if isinstance(source.get("serviceAccountToken"), dict):
+            token_source = source["serviceAccountToken"]
+            token = config_data.get((TOKEN, token_key(token_source)))
+            if token is None or not token.get("token"):
+                raise ConfigDataError(
+                    "failed to fetch token: "
+                    + str((token or {}).get("error") or "the token request failed")
+                )
+            files[token_source.get("path") or "token"] = (token["token"].encode(), default_mode)
+    return files
+
+
 # ---- reading them -----------------------------------------------------------------------
 
 
 class ConfigDataCache:
-    """Informer caches of ConfigMaps and Secrets, with a GET for what they lack."""
+    """The watched ConfigMaps and Secrets of this node's pods, with a GET for what
+    the watches do not have yet."""
 
-    def __init__(self, api: AsyncClient) -> None:
+    def __init__(self, api: AsyncClient, on_change: Callable[[str, dict[str, Any]], None]) -> None:
+        from kubelet.tokens import TokenManager
+
         self.api = api
-        self.informers = {
-            "ConfigMap": Informer(api, CONFIGMAPS, ALL_NAMESPACES),
-            "Secret": Informer(api, SECRETS, ALL_NAMESPACES),
-        }
+        self.tokens = TokenManager(api)
+        self.watches = ObjectWatches(api, on_change)
+
+    def track(self, pod: dict[str, Any]) -> None:
+        """Watch what `pod` uses (again, after a spec change)."""
+        md = pod.get("metadata") or {}
+        self.watches.track(md.get("uid") or "", md.get("namespace") or "", references(pod))
+
+    def untrack(self, pod: dict[str, Any]) -> None:
+        self.watches.untrack((pod.get("metadata") or {}).get("uid") or "")
+
+    async def stop(self) -> None:
+        await self.watches.stop()
 
     async def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-        obj = self.informers[kind].get_by_name(name, namespace)
+        obj = self.watches.cached(kind, namespace, name)
         if obj is not None:
             return obj
         try:
@@ -200,4 +278,19 @@ class ConfigDataCache:
 
     async def for_pod(self, pod: dict[str, Any]) -> dict[Ref, dict[str, Any] | None]:
         namespace = (pod.get("metadata") or {}).get("namespace") or ""
-        return {ref: await self.get(ref[0], namespace, ref[1]) for ref in references(pod)}
+        found: dict[Ref, dict[str, Any] | None] = {}
+        for kind, name in references(pod):
+            if kind == TOKEN:
+                found[(kind, name)] = await self._token(pod, name)
+            else:
+                found[(kind, name)] = await self.get(kind, namespace, name)
+        return found
+
+    async def _token(self, pod: dict[str, Any], key: str) -> dict[str, Any]:
+        from kubelet.tokens import parse_token_key
+
+        audience, seconds = parse_token_key(key)
+        try:
+            return await self.tokens.get(pod, audience, seconds)
+        except ApiError as err:
+            return {"error": str(err)}

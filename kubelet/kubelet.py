@@ -82,7 +82,7 @@ class Kubelet:
             allocatable=dict(config.capacity),
         )
         # ConfigMaps and Secrets, for env and volumes.
-        self.config_cache = ConfigDataCache(self.api)
+        self.config_cache = ConfigDataCache(self.api, self._config_changed)
         self.syncer = PodSyncer(
             self.settings,
             self.runtime,
@@ -108,13 +108,6 @@ class Kubelet:
         )
         # Services, for the service environment variables of new containers.
         self.services = Informer(self.api, SERVICES, ALL_NAMESPACES)
-        # A ConfigMap or Secret that changes wakes the pods using it.
-        for kind, informer in self.config_cache.informers.items():
-            informer.add_handler(
-                on_add=lambda obj, kind=kind: self._config_changed(kind, obj),
-                on_update=lambda _old, obj, kind=kind: self._config_changed(kind, obj),
-                on_delete=lambda obj, kind=kind: self._config_changed(kind, obj),
-            )
         self.agent: NodeAgent | None = None
         self._background: set[asyncio.Task[None]] = set()
         self.server: KubeletServer | None = None
@@ -136,16 +129,19 @@ class Kubelet:
         self.workers.wake(uid)
 
     def _pod_added(self, pod: dict[str, Any]) -> None:
+        self.config_cache.track(pod)
         self.workers.update(pod)
 
     def _pod_updated(self, old: dict[str, Any], pod: dict[str, Any]) -> None:
         self.status.observe(pod)
         if _spec_or_deletion_changed(old, pod):
+            self.config_cache.track(pod)
             self.workers.update(pod)
         else:
             self.workers.update_quietly(pod)
 
     def _pod_deleted(self, pod: dict[str, Any]) -> None:
+        self.config_cache.untrack(pod)
         self.workers.remove(pod)
 
     def _service_env(self, pod: dict[str, Any]) -> dict[str, str]:
@@ -251,10 +247,8 @@ class Kubelet:
         await self._prepare()
         assert self.agent is not None
         self.services.start()
-        for informer in self.config_cache.informers.values():
-            informer.start()
         self.informer.start()
-        for informer in (self.services, *self.config_cache.informers.values(), self.informer):
+        for informer in (self.services, self.informer):
             while not await informer.wait_for_sync(timeout=30):
                 log.warning("%s informer not synced yet", informer.res.plural)
         self.ready.set()
@@ -288,8 +282,7 @@ class Kubelet:
                 await task
         await self.informer.stop()
         await self.services.stop()
-        for informer in self.config_cache.informers.values():
-            await informer.stop()
+        await self.config_cache.stop()
         await self.workers.stop()
         await self.probes.stop()
         await self.probe_runner.aclose()

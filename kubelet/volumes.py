@@ -26,7 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from kubelet.configdata import ConfigData, ConfigDataError, volume_payload, volume_ref
+from kubelet.configdata import (
+    ConfigData,
+    ConfigDataError,
+    projected_payload,
+    volume_payload,
+    volume_ref,
+)
+from kubelet.envvars import EnvError, field_value
 
 SHM = Path("/dev/shm")
 
@@ -86,6 +93,8 @@ def volume_sources(
         elif volume_ref(volume) is not None:
             kind = "configmap" if "configMap" in volume else "secret"
             paths[name] = pod_dir(root, uid) / "volumes" / kind / name
+        elif isinstance(volume.get("projected"), dict):
+            paths[name] = pod_dir(root, uid) / "volumes" / "projected" / name
         elif "persistentVolumeClaim" in volume:
             if claims is not None:
                 if name not in claims:
@@ -120,7 +129,7 @@ def prepare_volumes(
         elif "emptyDir" in volume:
             path.mkdir(parents=True, exist_ok=True)
             path.chmod(0o777)  # any container user may write, as Kubernetes does
-        elif volume_ref(volume) is not None:
+        elif volume_ref(volume) is not None or isinstance(volume.get("projected"), dict):
             write_config_volume(pod, volume, path, config_data or {})
         else:
             _check_host_path(volume["name"], path, (volume["hostPath"].get("type") or ""))
@@ -128,17 +137,34 @@ def prepare_volumes(
 
 
 def config_volumes(pod: dict[str, Any]) -> list[dict[str, Any]]:
-    return [v for v in (pod.get("spec") or {}).get("volumes") or [] if volume_ref(v) is not None]
+    """The volumes the kubelet writes and keeps current: configMap, secret, projected
+    (all mounted read-only)."""
+    return [
+        v
+        for v in (pod.get("spec") or {}).get("volumes") or []
+        if volume_ref(v) is not None or isinstance(v.get("projected"), dict)
+    ]
+
+
+def _downward(pod: dict[str, Any], path: str) -> str:
+    try:
+        return field_value(pod, path, "", "")
+    except EnvError as err:
+        raise ConfigDataError(str(err)) from None
 
 
 def write_config_volume(
     pod: dict[str, Any], volume: dict[str, Any], path: Path, config_data: ConfigData
 ) -> bool:
-    """(Re)write a configMap/secret volume; MountError when its object or a key is
-    missing. Returns whether a file changed."""
+    """(Re)write a configMap/secret/projected volume; MountError when its object or a
+    key is missing (or, projected, its token cannot be had). Returns whether a file
+    changed."""
     namespace = (pod.get("metadata") or {}).get("namespace") or ""
     try:
-        files = volume_payload(namespace, volume, config_data)
+        if isinstance(volume.get("projected"), dict):
+            files = projected_payload(pod, volume, config_data, _downward)
+        else:
+            files = volume_payload(namespace, volume, config_data)
     except ConfigDataError as err:
         raise MountError(volume.get("name", ""), str(err)) from None
     for rel in files:

@@ -2,13 +2,15 @@
 
     python -m metrics --kubeconfig F [--bind-address 127.0.0.1] [--port 4443]
                       [--advertise-address IP] [--metric-resolution 15s]
-                      [--requestheader-secret-file F] [-v 4]
+                      [--requestheader-secret-file F]
+                      [--metrics-bind-address 127.0.0.1:10255] [-v 4]
 
 Every `--metric-resolution` it scrapes all kubelets (metrics/scraper.py) and serves
 NodeMetrics and PodMetrics from the last two scrapes (metrics/storage.py) on
 `/apis/metrics.k8s.io/v1beta1` (metrics/server.py). On start it registers its
 Service, Endpoints and APIService (metrics/registration.py); `--port 0` takes a free
-port, which is what the Endpoints then say.
+port, which is what the Endpoints then say. Its own Prometheus metrics
+(metrics/selfmetrics.py) are on a loopback listener of their own, as the proxy's.
 """
 
 from __future__ import annotations
@@ -31,14 +33,20 @@ from client.rest import ALL_NAMESPACES, AsyncClient
 from componentbase.flags import add_kubeconfig_flag, duration
 from componentbase.httpserve import EmbeddedServer, bind
 from componentbase.logs import add_verbosity_flag, setup_logging
+from componentbase.metrics import add_metrics_bind_address_flag, serving
 from componentbase.run import run, run_until_signalled
 from componentbase.serving import IDLE_TIMEOUT_SECONDS
 from metrics import registration
 from metrics.scraper import Scraper
+from metrics.selfmetrics import register_storage
 from metrics.server import MetricsApi
 from metrics.storage import MetricsStore, node_metrics, pod_metrics
 
 log = logging.getLogger("metrics")
+
+# The kubelet's former read-only port: free on a minik host (the kubelet serves
+# 10250 only), and next to the other components' 102xx.
+DEFAULT_METRICS_PORT = 10255
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -62,6 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the shared secret the apiserver presents (its --requestheader-secret-file); "
         "without it X-Remote-User is trusted as it comes",
     )
+    add_metrics_bind_address_flag(p, "the metrics server", DEFAULT_METRICS_PORT)
     add_verbosity_flag(p)
     args = p.parse_args(argv)
     if args.metric_resolution < 0.1:
@@ -85,6 +94,7 @@ class MetricsServer:
         config = load_kubeconfig(args.kubeconfig)
         self.api = AsyncClient(config, user_agent="minik-metrics")
         self.store = MetricsStore()
+        register_storage(self.store)
         self.scraper = Scraper(config.token, self.store, timeout=max(1.0, args.metric_resolution))
         self.nodes = Informer(self.api, NODES, None)
         self.pods = Informer(self.api, PODS, ALL_NAMESPACES)
@@ -128,6 +138,10 @@ class MetricsServer:
             await asyncio.sleep(self.args.metric_resolution)
 
     async def run(self) -> None:
+        async with serving("metrics-server", self.args.metrics_bind_address):
+            await self.serve()
+
+    async def serve(self) -> None:
         sock = bind(self.args.bind_address, self.args.port)
         port = sock.getsockname()[1]
         address = self.args.advertise_address or (

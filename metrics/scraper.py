@@ -13,6 +13,7 @@ from typing import Any
 from api.errors import ApiError
 from client.errors import ConnectionFailed
 from client.rest import AsyncClient
+from metrics.selfmetrics import KUBELET_REQUEST_SECONDS, KUBELET_REQUESTS, TICK_SECONDS
 from metrics.storage import MetricsStore, from_samples
 from metrics.textformat import ParseError, parse
 
@@ -45,7 +46,8 @@ class Scraper:
         names = {(n.get("metadata") or {}).get("name", "") for n in nodes}
         for gone in [u for u in self._clients if u not in {kubelet_url(n) for n in nodes}]:
             await self._clients.pop(gone).aclose()
-        results = await asyncio.gather(*(self._scrape(n) for n in nodes))
+        with TICK_SECONDS.time():
+            results = await asyncio.gather(*(self._scrape(n) for n in nodes))
         self.store.forget(names)
         self.scrapes += 1
         return sum(results)
@@ -63,12 +65,15 @@ class Scraper:
             self._clients[url] = client
         started = time.time()
         try:
-            async with asyncio.timeout(self.timeout):
-                answer = await client.request("GET", "/metrics/resource")
+            with KUBELET_REQUEST_SECONDS.labels(name).time():
+                async with asyncio.timeout(self.timeout):
+                    answer = await client.request("GET", "/metrics/resource")
             samples = parse(answer.text)
         except (ApiError, ConnectionFailed, ParseError, TimeoutError, OSError) as err:
             log.info("scraping node %s at %s failed: %s", name, url, err)
+            KUBELET_REQUESTS.labels("false").inc()
             return False
+        KUBELET_REQUESTS.labels("true").inc()
         self.store.store(name, from_samples(samples, started))
         return True
 

@@ -118,6 +118,14 @@ class MetricsStore:
         for name in [n for n in self._nodes if n not in keep]:
             del self._nodes[name]
 
+    def point_counts(self) -> tuple[int, int]:
+        """(node points, container points) of the latest scrapes."""
+        latest = [current for _, current in self._nodes.values()]
+        return (
+            sum(1 for scrape in latest if scrape.node is not None),
+            sum(len(scrape.containers) for scrape in latest),
+        )
+
     def node_usage(self, node: str) -> Usage | None:
         pair = self._nodes.get(node)
         if pair is None or pair[1].node is None:

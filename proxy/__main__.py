@@ -24,7 +24,7 @@ from client.kubeconfig import KubeconfigError
 from client.rest import AsyncClient
 from componentbase.flags import add_kubeconfig_flag
 from componentbase.logs import add_verbosity_flag, setup_logging
-from componentbase.metrics import HostPort, parse_host_port, serving
+from componentbase.metrics import HostPort, add_metrics_bind_address_flag, serving
 from componentbase.run import run, run_until_signalled
 from proxy import hostinfo
 from proxy.dns import parse_address
@@ -49,13 +49,6 @@ def _upstream(text: str) -> str:
     if not 0 < port < 65536:
         raise argparse.ArgumentTypeError(f"bad port in {text!r}")
     return text
-
-
-def _host_port(text: str) -> HostPort:
-    try:
-        return parse_host_port(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -96,13 +89,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="how long to wait for the lock; negative: forever (a standby that takes "
         "over the moment the serving proxy exits)",
     )
-    p.add_argument(
-        "--metrics-bind-address",
-        type=_host_port,
-        default=HostPort("127.0.0.1", DEFAULT_METRICS_PORT),
-        help="IP:PORT of the /metrics and /healthz listener, as kube-proxy's (plain HTTP, "
-        "no authentication: keep it on loopback); port 0 or empty: none",
-    )
+    add_metrics_bind_address_flag(p, "kube-proxy", DEFAULT_METRICS_PORT)
     add_verbosity_flag(p)
     return p.parse_args(argv)
 

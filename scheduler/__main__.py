@@ -1,5 +1,5 @@
 """`python -m scheduler --kubeconfig F [--leader-elect] [--scheduler-name N]
-[--bind-address 127.0.0.1 --port 10251] [-v 4]`
+[--bind-address 127.0.0.1] [--secure-port 10259] [--port 0] [-v 4]`
 
 Flags, logging and signal handling come from componentbase, as for every component."""
 
@@ -18,11 +18,12 @@ from componentbase.leaderelection import (
     run_while_leading,
 )
 from componentbase.logs import add_verbosity_flag, setup_logging
-from componentbase.metrics import HostPort, add_metrics_flags, serving
+from componentbase.metrics import add_metrics_flags, check_secure_serving_flags, secure_serving
 from componentbase.run import run, run_until_signalled
 from scheduler.scheduler import DEFAULT_PARALLEL_BINDS, DEFAULT_SCHEDULER_NAME, Scheduler
 
-DEFAULT_PORT = 10251
+SECURE_PORT = 10259  # kube-scheduler's
+INSECURE_PORT = 10251  # its plain-HTTP port before Kubernetes 1.23
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -35,10 +36,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_PARALLEL_BINDS,
         help="binding POSTs in flight (more only adds client and server overhead here)",
     )
-    add_metrics_flags(p, "kube-scheduler", DEFAULT_PORT)
+    add_metrics_flags(p, "kube-scheduler", SECURE_PORT, INSECURE_PORT)
     add_verbosity_flag(p)
     add_leader_election_flags(p, resource_name="kube-scheduler")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    check_secure_serving_flags(p, args)
+    return args
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -50,7 +53,7 @@ async def serve(args: argparse.Namespace) -> None:
         AsyncClient(config, user_agent=agent) as api,
         AsyncClient(config, user_agent=agent) as writes_api,
         AsyncClient(config, user_agent=agent) as events_api,
-        serving("scheduler", HostPort(args.bind_address, args.port)),
+        secure_serving("scheduler", args, api),
     ):
         scheduler = Scheduler(
             api,

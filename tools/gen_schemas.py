@@ -13,7 +13,14 @@ from kubernetes.client import models
 
 from api.resources import RESOURCES
 
-EXTRA_ROOTS = ("V1Status", "V1Binding", "V1Scale", "V1DeleteOptions", "V1Eviction")
+EXTRA_ROOTS = (
+    "V1Status",
+    "V1Binding",
+    "V1Scale",
+    "V1DeleteOptions",
+    "V1Eviction",
+    "AuthenticationV1TokenRequest",
+)
 # the client's names where they differ from V1<Kind>
 CLASS_NAMES = {
     "v1/Event": "CoreV1Event",

@@ -12,12 +12,14 @@ from api.podsecurity.levels import v1
 from apiserver.admission.crdnames import CustomResourceDefinitionNames
 from apiserver.admission.ingressclass import DefaultIngressClass
 from apiserver.admission.limitranger import LimitRanger
+from apiserver.admission.noderestriction import NodeRestriction
 from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
 from apiserver.admission.podsecurity import pod_security
 from apiserver.admission.priority import Priority
 from apiserver.admission.protection import StorageObjectInUseProtection
 from apiserver.admission.resize import PersistentVolumeClaimResize
 from apiserver.admission.resourcequota import ResourceQuota
+from apiserver.admission.serviceaccount import ServiceAccount
 from apiserver.admission.storageclass import DefaultStorageClass
 from apiserver.admission.tolerations import DefaultTolerationSeconds
 from apiserver.allocator import Allocator
@@ -35,14 +37,17 @@ def default_plugins(
     storage: Storage,
     not_ready_seconds: int,
     unreachable_seconds: int,
+    mount_tokens: bool = True,
     pod_security_config: PodSecurityConfiguration | None = None,
 ) -> list[Plugin]:
     """The enabled plugins in Kubernetes' order (mutating ones run in this order, then
     validating ones in this order)."""
     return [
         LimitRanger(storage),
+        ServiceAccount(storage, mount_tokens),
         pod_security(storage, pod_security_config, v1(int(KUBE_MINOR))),
         Priority(storage),
+        NodeRestriction(storage),
         DefaultTolerationSeconds(storage, not_ready_seconds, unreachable_seconds),
         DefaultStorageClass(storage),
         DefaultIngressClass(storage),
@@ -60,13 +65,16 @@ class Admission:
         allocator: Allocator,
         not_ready_seconds: int,
         unreachable_seconds: int,
+        disabled: tuple[str, ...] = (),
+        mount_tokens: bool = True,
         pod_security_config: PodSecurityConfiguration | None = None,
     ) -> None:
         self.storage = storage
         self.allocator = allocator
-        self.plugins = default_plugins(
-            storage, not_ready_seconds, unreachable_seconds, pod_security_config
+        plugins = default_plugins(
+            storage, not_ready_seconds, unreachable_seconds, mount_tokens, pod_security_config
         )
+        self.plugins = [p for p in plugins if p.name not in disabled]
         self.namespaces: NamespaceLifecycle  # set by the app once both exist
 
     async def require_namespace(self, namespace: str, creating: bool) -> None:

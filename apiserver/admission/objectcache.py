@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 
-from apiserver.storage import Storage, prefix_key
+from apiserver.storage import Storage, object_key, prefix_key
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,16 @@ class NamespacedObjects:
             items, _ = await self.storage.list(prefix_key(self.plural, namespace))
             return items
         return list((self._by_namespace.get(namespace) or {}).values())
+
+    async def get(self, namespace: str, name: str) -> dict | None:
+        """One object: from the cache, else (not listed yet, or just created and its
+        watch event not here yet) from etcd, as Kubernetes' lookups fall back to a
+        live read."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"admission-cache-{self.plural}")
+        if self._ready and (obj := (self._by_namespace.get(namespace) or {}).get(name)):
+            return obj
+        return await self.storage.get(object_key(self.plural, namespace, name))
 
     async def _run(self) -> None:
         while True:

@@ -17,7 +17,7 @@ from api import errors
 from api.rbac import Request
 from apiserver.auth import User
 
-MODES = ("AlwaysAllow", "AlwaysDeny", "RBAC")
+MODES = ("AlwaysAllow", "AlwaysDeny", "Node", "RBAC")
 
 
 class Decision(Enum):

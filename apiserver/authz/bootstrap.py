@@ -168,6 +168,10 @@ def cluster_roles() -> list[dict]:
         rule(READ, ["metrics.k8s.io", "custom.metrics.k8s.io", "external.metrics.k8s.io"],
              ["*"]),
         rule(["*"], ["*"], ["*/scale"]),
+        # the garbage collector and the namespace controller reach every kind, custom
+        # ones included (Kubernetes' generic-garbage-collector and namespace-controller)
+        rule(["get", "list", "watch", "patch", "update", "delete", "deletecollection"],
+             ["*"], ["*"]),
         rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
         rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
     ]  # fmt: skip
@@ -201,6 +205,8 @@ def cluster_roles() -> list[dict]:
         rule(READ, storage, ["csidrivers", "csinodes", "volumeattachments"]),
         rule(READ, ["node.k8s.io"], ["runtimeclasses"]),
     ]  # fmt: skip
+    monitoring_paths = ["/healthz", "/healthz/*", "/livez", "/livez/*", "/metrics",
+                        "/metrics/slis", "/readyz", "/readyz/*"]  # fmt: skip
     discovery_paths = ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi",
                        "/openapi/*", "/readyz", "/version", "/version/"]  # fmt: skip
     return [
@@ -230,11 +236,67 @@ def cluster_roles() -> list[dict]:
             "system:public-info-viewer",
             [urls(["get"], ["/healthz", "/livez", "/readyz", "/version", "/version/"])],
         ),
+        cluster_role("system:monitoring", [urls(["get"], monitoring_paths)]),
         cluster_role("system:kube-scheduler", scheduler),
         cluster_role("system:kube-controller-manager", controller_manager),
         cluster_role("system:node-proxier", node_proxier),
         cluster_role("system:node", node),
+        *minik_component_roles(),
     ]
+
+
+def minik_component_roles() -> list[dict]:
+    """The roles of the components minik ships beyond Kubernetes' own (each project's
+    own RBAC manifest in Kubernetes: metrics-server's `system:metrics-server`,
+    ingress-nginx's, the dashboard's), and what minik's proxy does beyond
+    kube-proxy: it makes the cluster DNS Service and writes LoadBalancer status."""
+    core, apps, batch = [""], ["apps"], ["batch"]
+    networking, discovery_group = ["networking.k8s.io"], ["discovery.k8s.io"]
+    events_group = ["events.k8s.io"]
+    event_write = ["create", "patch", "update"]
+    metrics_server = [
+        rule(["get"], core, ["nodes/metrics", "nodes/stats"]),
+        rule(READ, core, ["pods", "nodes"]),
+        # its registration (metrics/registration.py): Service, Endpoints, APIService
+        rule(["create", "get", "update"], core, ["services", "endpoints"]),
+        rule(["create", "get", "update"], ["apiregistration.k8s.io"],
+             ["apiservices", "apiservices/status"]),
+        rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
+        rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
+    ]  # fmt: skip
+    dashboard = [
+        rule(READ, core, ["pods", "pods/log", "nodes", "namespaces", "services", "endpoints",
+                          "events"]),
+        rule(READ, events_group, ["events"]),
+        rule(READ, discovery_group, ["endpointslices"]),
+        rule(READ, apps, ["deployments", "replicasets", "statefulsets", "daemonsets"]),
+        rule(READ, batch, ["jobs", "cronjobs"]),
+        rule(["get", "list"], ["metrics.k8s.io"], ["pods", "nodes"]),
+    ]  # fmt: skip
+    ingress = [
+        rule(READ, networking, ["ingresses", "ingressclasses"]),
+        rule(["update", "patch"], networking, ["ingresses/status"]),
+        rule(READ, core, ["services", "endpoints", "secrets", "nodes"]),
+        rule(READ, discovery_group, ["endpointslices"]),
+        rule(event_write, core, ["events"]),
+        rule(event_write, events_group, ["events"]),
+    ]  # fmt: skip
+    proxy = [
+        rule(["create", "get"], core, ["services"]),
+        rule(["patch", "update"], core, ["services/status"]),
+    ]
+    return [
+        cluster_role("system:metrics-server", metrics_server),
+        cluster_role("system:minik:dashboard", dashboard),
+        cluster_role("system:minik:ingress", ingress),
+        cluster_role("system:minik:proxy", proxy),
+    ]
+
+
+def node_rules() -> list[dict]:
+    """The `system:node` ClusterRole's rules, which the Node authorizer applies to
+    kubelets itself (Kubernetes binds that role to no one)."""
+    return next(r["rules"] for r in cluster_roles() if r["metadata"]["name"] == "system:node")
 
 
 def cluster_role_bindings() -> list[dict]:
@@ -249,6 +311,9 @@ def cluster_role_bindings() -> list[dict]:
             [authenticated, ("Group", "system:unauthenticated")],
         ),
         cluster_role_binding(
+            "system:monitoring", "system:monitoring", [("Group", "system:monitoring")]
+        ),
+        cluster_role_binding(
             "system:kube-scheduler", "system:kube-scheduler", [("User", "system:kube-scheduler")]
         ),
         cluster_role_binding(
@@ -258,6 +323,15 @@ def cluster_role_bindings() -> list[dict]:
         ),
         cluster_role_binding(
             "system:node-proxier", "system:node-proxier", [("User", "system:kube-proxy")]
+        ),
+        *(
+            cluster_role_binding(role, role, [("User", user)])
+            for role, user in (
+                ("system:metrics-server", "system:metrics-server"),
+                ("system:minik:dashboard", "system:minik:dashboard"),
+                ("system:minik:ingress", "system:minik:ingress"),
+                ("system:minik:proxy", "system:kube-proxy"),
+            )
         ),
     ]
 

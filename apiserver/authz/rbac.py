@@ -1,14 +1,12 @@
 """The RBAC authorizer. Roles and bindings live in an in-memory index fed by the
-apiserver's own watch cache (list once, then follow the shared watch, relist on 410),
-like the informers kube-apiserver's RBAC authorizer reads: no request lists bindings.
+apiserver's own watch cache (apiserver/authz/feed.py), like the informers
+kube-apiserver's RBAC authorizer reads: no request lists bindings.
 Bindings are indexed by subject (user name, group name); the rules a user holds in a
 namespace are resolved once per policy generation and memoized, so a request costs a
 dict lookup and a scan of the user's own rules."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterator
@@ -16,10 +14,11 @@ from typing import Any
 
 from api import rbac
 from api.rbac import Request
-from api.resources import CLUSTERROLEBINDINGS, CLUSTERROLES, ROLEBINDINGS, ROLES, Resource
+from api.resources import CLUSTERROLEBINDINGS, CLUSTERROLES, ROLEBINDINGS, ROLES
 from apiserver.auth import User
 from apiserver.authz import Decision, Rules
-from apiserver.storage import Compacted, Storage, prefix_key
+from apiserver.authz.feed import CacheFeed
+from apiserver.storage import Storage
 from apiserver.watchcache import WatchCache
 
 log = logging.getLogger(__name__)
@@ -190,50 +189,6 @@ class RBACAuthorizer:
         return Rules(resource, non_resource, bool(errors))
 
 
-class PolicyFeed:
-    """Keeps a PolicyIndex current from the watch cache: one task per policy kind."""
-
-    def __init__(self, storage: Storage, cache: WatchCache, index: PolicyIndex) -> None:
-        self.storage = storage
-        self.cache = cache
-        self.index = index
-        self._tasks: list[asyncio.Task] = []
-        self.synced = asyncio.Event()
-        self._pending = len(POLICY)
-
-    async def start(self) -> None:
-        for res in POLICY:
-            self._tasks.append(asyncio.create_task(self._follow(res), name=f"rbac {res.plural}"))
-        await self.synced.wait()
-
-    async def _follow(self, res: Resource) -> None:
-        first = True
-        while True:
-            try:
-                await self.cache.start(res.plural)
-                items, revision = await self.storage.list(prefix_key(res.plural))
-                self.index.replace(res.plural, items)
-                if first:
-                    first = False
-                    self._pending -= 1
-                    if self._pending == 0:
-                        self.synced.set()
-                async for ev, _ in self.cache.events(res.plural, revision):
-                    if ev.type == "DELETED":
-                        self.index.remove(res.plural, ev.obj)
-                    else:
-                        self.index.put(res.plural, ev.obj)
-            except asyncio.CancelledError:
-                raise
-            except Compacted:
-                log.info("rbac: %s watch compacted; relisting", res.plural)
-            except Exception as err:
-                log.warning("rbac: following %s failed (%s); relisting", res.plural, err)
-                await asyncio.sleep(1)
-
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+def policy_feed(storage: Storage, cache: WatchCache, index: PolicyIndex) -> CacheFeed:
+    """Keeps `index` current from the watch cache."""
+    return CacheFeed(storage, cache, POLICY, index, "rbac")

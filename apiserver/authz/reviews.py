@@ -41,6 +41,8 @@ def user_info(user: User) -> Obj:
     info: Obj = {"username": user.name, "groups": list(user.groups)}
     if user.uid:
         info["uid"] = user.uid
+    if user.extra:
+        info["extra"] = {key: list(values) for key, values in user.extra}
     return info
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from api.errors import ApiError, Conflict, NotFound
 from api.labels import from_label_selector
 from api.resources import CONTROLLERREVISIONS, DAEMONSETS, NODES, PODS
-from client.events import NORMAL, WARNING
+from client.events import WARNING
 from client.informer import key_of
 from controller.daemonset.backoff import FailedPodsBackoff
 from controller.daemonset.placement import REVISION_HASH, pin_to_node, pod_template
@@ -44,6 +44,7 @@ from controller.util.controllerref import (
     new_controller_ref,
 )
 from controller.util.expectations import Expectations
+from controller.util.podcontrol import PodControl
 from controller.util.pods import (
     SLOW_START_INITIAL_BATCH,
     is_pod_ready,
@@ -65,6 +66,7 @@ class DaemonSetController(Controller):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.expectations = Expectations()
+        self.pod_control = PodControl(ctx.api, ctx.events)
         self.history = RevisionHistory(ctx.api, DAEMONSETS)
         self.failed_pods_backoff = FailedPodsBackoff()
         self.last_backoff_gc = 0.0
@@ -215,19 +217,9 @@ class DaemonSetController(Controller):
         pending = list(nodes)
 
         async def create_one() -> None:
-            node = pending.pop()
             pod = pod_from_template(template, ds, owner_ref)
-            pin_to_node(pod["spec"], node)
-            try:
-                created = await self.api.create(PODS, pod, meta(ds).get("namespace"))
-            except ApiError as err:
-                await self.events.record(
-                    ds, WARNING, "FailedCreate", f"Error creating: {err.message}"
-                )
-                raise
-            await self.events.record(
-                ds, NORMAL, "SuccessfulCreate", f"Created pod: {meta(created).get('name')}"
-            )
+            pin_to_node(pod["spec"], pending.pop())
+            await self.pod_control.create(ds, pod)
 
         done, error = await slow_start_batch(len(nodes), SLOW_START_INITIAL_BATCH, create_one)
         for _ in range(len(nodes) - done):
@@ -240,19 +232,12 @@ class DaemonSetController(Controller):
             return
 
         async def delete_one(pod: Obj) -> None:
-            name = meta(pod).get("name") or ""
             try:
-                await self.api.delete(PODS, name, meta(pod).get("namespace"))
-            except NotFound:
-                self.expectations.deletion_observed(key, key_of(pod))
-                return
+                await self.pod_control.delete(ds, pod)
             except ApiError as err:
-                self.expectations.deletion_observed(key, key_of(pod))
-                await self.events.record(
-                    ds, WARNING, "FailedDelete", f"Error deleting: {err.message}"
-                )
-                raise
-            await self.events.record(ds, NORMAL, "SuccessfulDelete", f"Deleted pod: {name}")
+                self.expectations.deletion_observed(key, key_of(pod))  # no event coming
+                if not isinstance(err, NotFound):
+                    raise
 
         results = await asyncio.gather(*(delete_one(p) for p in pods), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]

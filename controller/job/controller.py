@@ -52,6 +52,7 @@ from controller.util.controllerref import (
     new_controller_ref,
 )
 from controller.util.expectations import Expectations
+from controller.util.podcontrol import PodControl
 from controller.util.pods import is_pod_ready
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class JobController(Controller):
         super().__init__(ctx)
         self.clock = clock
         self.expectations = Expectations()
+        self.pod_control = PodControl(ctx.api, ctx.events)
         # uids of pods whose finalizer this controller removed and has not seen go
         self.finalizer_removals: dict[str, set[str]] = {}
         self.backoff: dict[str, BackoffRecord] = {}
@@ -376,18 +378,11 @@ class JobController(Controller):
 
         async def create_one(index: int | None) -> None:
             counts = None if failures is None or index is None else failures.get(index)
-            pod = pod_from_job(job, owner_ref, index, counts)
             try:
-                created = await self.api.create(PODS, pod, meta(job).get("namespace"))
-            except ApiError as err:
-                self.expectations.creation_observed(key)
-                await self.events.record(
-                    job, WARNING, "FailedCreate", f"Error creating: {err.message}"
-                )
+                await self.pod_control.create(job, pod_from_job(job, owner_ref, index, counts))
+            except ApiError:
+                self.expectations.creation_observed(key)  # never coming
                 raise
-            await self.events.record(
-                job, NORMAL, "SuccessfulCreate", f"Created pod: {meta(created).get('name')}"
-            )
 
         results = await asyncio.gather(*(create_one(i) for i in indexes), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
@@ -401,19 +396,11 @@ class JobController(Controller):
         self.expectations.expect_deletions(key, [key_of(p) for p in victims])
 
         async def delete_one(pod: Obj) -> bool:
-            name = meta(pod).get("name") or ""
             try:
-                await self.api.delete(PODS, name, meta(pod).get("namespace"))
-            except NotFound:
-                self.expectations.deletion_observed(key, key_of(pod))
-                return True
+                await self.pod_control.delete(job, pod)
             except ApiError as err:
-                self.expectations.deletion_observed(key, key_of(pod))
-                await self.events.record(
-                    job, WARNING, "FailedDelete", f"Error deleting: {err.message}"
-                )
-                return False
-            await self.events.record(job, NORMAL, "SuccessfulDelete", f"Deleted pod: {name}")
+                self.expectations.deletion_observed(key, key_of(pod))  # no event coming
+                return isinstance(err, NotFound)  # gone is as good as deleted
             return True
 
         results = await asyncio.gather(*(delete_one(p) for p in victims))

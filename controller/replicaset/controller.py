@@ -20,7 +20,6 @@ from typing import Any
 from api.errors import ApiError, Conflict, NotFound, is_namespace_terminating
 from api.labels import LabelSelector
 from api.resources import PODS, REPLICASETS, Resource
-from client.events import NORMAL, WARNING
 from client.informer import key_of
 from controller.replicaset.util import (
     BURST_REPLICAS,
@@ -38,6 +37,7 @@ from controller.util.controllerref import (
     spec_selector,
 )
 from controller.util.expectations import Expectations
+from controller.util.podcontrol import PodControl
 from controller.util.pods import (
     SLOW_START_INITIAL_BATCH,
     is_pod_active,
@@ -58,6 +58,7 @@ class ReplicaSetController(Controller):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.expectations = Expectations()
+        self.pod_control = PodControl(ctx.api, ctx.events)
         self.rs_informer = ctx.informers.informer(self.resource)
         self.pod_informer = ctx.informers.informer(PODS)
         self.rs_by_ns = ctx.informers.by_namespace(self.resource)
@@ -174,19 +175,11 @@ class ReplicaSetController(Controller):
         owner_ref = new_controller_ref(rs, self.resource)
 
         async def create_one() -> None:
-            pod = pod_from_template(template, rs, owner_ref)
             try:
-                created = await self.api.create(PODS, pod, meta(rs).get("namespace"))
+                await self.pod_control.create(rs, pod_from_template(template, rs, owner_ref))
             except ApiError as err:
-                if is_namespace_terminating(err):
-                    return None  # everything in it is going away anyway
-                await self.events.record(
-                    rs, WARNING, "FailedCreate", f"Error creating: {err.message}"
-                )
-                raise
-            await self.events.record(
-                rs, NORMAL, "SuccessfulCreate", f"Created pod: {meta(created).get('name')}"
-            )
+                if not is_namespace_terminating(err):
+                    raise  # in a terminating one everything is going away anyway
 
         done, error = await slow_start_batch(count, SLOW_START_INITIAL_BATCH, create_one)
         for _ in range(count - done):
@@ -200,19 +193,12 @@ class ReplicaSetController(Controller):
         self.expectations.expect_deletions(key, [key_of(p) for p in victims])
 
         async def delete_one(pod: Obj) -> None:
-            name = meta(pod).get("name") or ""
             try:
-                await self.api.delete(PODS, name, meta(pod).get("namespace"))
-            except NotFound:
-                self.expectations.deletion_observed(key, key_of(pod))
-                return
+                await self.pod_control.delete(rs, pod)
             except ApiError as err:
-                self.expectations.deletion_observed(key, key_of(pod))
-                await self.events.record(
-                    rs, WARNING, "FailedDelete", f"Error deleting: {err.message}"
-                )
-                raise
-            await self.events.record(rs, NORMAL, "SuccessfulDelete", f"Deleted pod: {name}")
+                self.expectations.deletion_observed(key, key_of(pod))  # no event coming
+                if not isinstance(err, NotFound):
+                    raise
 
         results = await asyncio.gather(*(delete_one(p) for p in victims), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]

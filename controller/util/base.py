@@ -46,6 +46,9 @@ class Options:
     hpa_downscale_stabilization: float = 300.0
     hpa_tolerance: float = 0.1
     workers: dict[str, int] = field(default_factory=dict)
+    # the cluster CA bundle (PEM) the root-ca-cert-publisher puts in every namespace:
+    # --root-ca-file, else the kubeconfig's certificate authority
+    root_ca: str | None = None
 
 
 @dataclass

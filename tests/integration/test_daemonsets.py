@@ -258,8 +258,18 @@ def test_failed_daemon_pods_are_replaced_with_back_off(cluster, ns):
         for _ in range(3):
             [pod] = eventually(lambda: pods(cluster, ns, "crashy"), timeout=20)
             path = f"/api/v1/namespaces/{ns}/pods/{pod['metadata']['name']}/status"
-            failed = {**pod, "status": {**pod["status"], "phase": "Failed"}}
-            cluster.http.put(path, json=failed).raise_for_status()
+
+            def fail(path: str = path) -> bool:
+                """Failed; a 409 (the scheduler's binding of a fresh pod) means read again."""
+                live = cluster.http.get(path).json()
+                failed = {**live, "status": {**live["status"], "phase": "Failed"}}
+                r = cluster.http.put(path, json=failed)
+                if r.status_code == 409:
+                    return False
+                r.raise_for_status()
+                return True
+
+            eventually(fail, timeout=10, message="the pod failed")
             failed_at = time.monotonic()
             uid = pod["metadata"]["uid"]
             eventually(

@@ -22,6 +22,7 @@ from deploy import processes
 from deploy.controlplane import ApiServer
 from tests.support.components import spawn_ingress
 from tests.support.kubectl import Kubectl, installed_kubectl
+from tests.support.scrape import scrape
 from tests.support.wait import eventually
 
 
@@ -111,11 +112,23 @@ spec:
 
 
 @pytest.fixture
-def controller(apiserver: ApiServer, tmp_path: Path) -> Iterator[tuple[int, processes.Process]]:
-    port = processes.free_port()
+def controller(
+    apiserver: ApiServer, tmp_path: Path
+) -> Iterator[tuple[int, int, processes.Process]]:
+    """(http port, metrics port, process)."""
+    port, metrics_port = processes.free_port(), processes.free_port()
     log = tmp_path / "ingress.log"
-    proc = spawn_ingress(apiserver, log, port, processes.free_port(), "--node-name", "no-such-node")
-    yield port, proc
+    proc = spawn_ingress(
+        apiserver,
+        log,
+        port,
+        processes.free_port(),
+        "--node-name",
+        "no-such-node",
+        "--metrics-bind-address",
+        f"127.0.0.1:{metrics_port}",
+    )
+    yield port, metrics_port, proc
     if proc.alive():
         proc.stop()
 
@@ -125,9 +138,9 @@ def test_the_controller_routes_and_publishes_its_address(
     http: httpx.Client,
     namespace: str,
     backend: int,
-    controller: tuple[int, processes.Process],
+    controller: tuple[int, int, processes.Process],
 ) -> None:
-    port, proc = controller
+    port, metrics_port, proc = controller
     manifest = f"""
 apiVersion: v1
 kind: Service
@@ -175,6 +188,19 @@ spec:
     assert text == f"backend saw /api/v1?q=1 for demo-{namespace}.local\n"
     assert httpx.get(f"{url}/apiv1", headers=host, timeout=2).status_code == 404
     assert httpx.get(f"{url}/api", headers={"Host": "other.local"}, timeout=2).status_code == 404
+
+    # ingress-nginx's request counter, by backend Service and status (the unmatched
+    # requests have no Service); the fast and the streams path both count
+    # (a POST with Expect goes the streams path; the backend has no POST: 501)
+    r = httpx.post(f"{url}/api/x", headers={**host, "Expect": "100-continue"}, content=b"hi")
+    assert r.status_code == 501, r.text
+    counted = scrape(f"http://127.0.0.1:{metrics_port}/metrics")
+    requests = "nginx_ingress_controller_requests_total"
+    served = {"namespace": namespace, "service": "app", "status": "200"}
+    assert counted.value(requests, method="GET", **served) >= 1
+    assert counted.value(requests, method="POST", **{**served, "status": "501"}) == 1
+    assert counted.value(requests, namespace="", service="", status="404") == 2
+    assert counted.has("process_resident_memory_bytes")
 
     def published() -> list[str]:
         rows = kubectl.run("-n", namespace, "get", "ingress", "demo").stdout.splitlines()

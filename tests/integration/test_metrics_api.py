@@ -26,6 +26,7 @@ from deploy.controlplane import (
 )
 from tests.support.fakekubelet import FakeKubelet, node_manifest
 from tests.support.kubectl import MINORS, Kubectl, installed_kubectl
+from tests.support.scrape import Scrape, scrape
 from tests.support.wait import eventually
 
 NODE_CPU_CORES = 1.5
@@ -35,11 +36,14 @@ CONTAINER_MEMORY = 30 * 1024 * 1024
 
 
 class Cluster:
-    def __init__(self, api: ApiServer, node: str, namespace: str, workdir: Path) -> None:
+    def __init__(
+        self, api: ApiServer, node: str, namespace: str, workdir: Path, metrics_port: int
+    ) -> None:
         self.api = api
         self.node = node
         self.namespace = namespace
         self.workdir = workdir
+        self.metrics_port = metrics_port  # the metrics server's own /metrics
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +60,7 @@ def cluster() -> Iterator[Cluster]:
     kubelet = FakeKubelet(NODE_CPU_CORES, NODE_MEMORY)
     kubelet.set_usage(namespace, "web", "app", CONTAINER_CPU_CORES, CONTAINER_MEMORY)
     proc = None
+    metrics_port = processes.free_port()
     try:
         with api.http() as http:
             _create_objects(http, node, namespace, kubelet.port)
@@ -71,9 +76,11 @@ def cluster() -> Iterator[Cluster]:
             "1s",
             "--requestheader-secret-file",
             str(secret),
+            "--metrics-bind-address",
+            f"127.0.0.1:{metrics_port}",
         ]
         proc = processes.spawn("metrics", argv, workdir / "metrics.log")
-        yield Cluster(api, node, namespace, workdir)
+        yield Cluster(api, node, namespace, workdir, metrics_port)
     finally:
         if proc is not None:
             proc.stop()
@@ -350,3 +357,23 @@ def test_kubectl_explain_nodemetrics(cluster: Cluster, tmp_path: Path, minor: st
     bad = manifest.replace("data: {a", "dataa: {a")
     failed = kubectl.fails("apply", "-n", cluster.namespace, "-f", "-", input=bad)
     assert "dataa" in failed.stderr, failed.stderr
+
+
+def test_the_metrics_server_counts_its_own_scrapes(cluster: Cluster) -> None:
+    """Its own /metrics, under metrics-server's names: kubelet scrapes by success and
+    duration, scrape rounds, and the points it holds (one node, one container)."""
+    url = f"http://127.0.0.1:{cluster.metrics_port}/metrics"
+
+    def scraped() -> Scrape:
+        found = scrape(url)
+        assert found.value("metrics_server_kubelet_request_total", success="true") >= 2
+        return found
+
+    found = eventually(scraped, timeout=20, retry_on=(OSError, httpx.HTTPError, AssertionError))
+    assert found.value("metrics_server_kubelet_request_total", success="false") == 0
+    assert (
+        found.value("metrics_server_kubelet_request_duration_seconds_count", node=cluster.node) >= 2
+    )
+    assert found.value("metrics_server_manager_tick_duration_seconds_count") >= 2
+    assert found.value("metrics_server_storage_points", type="node") == 1
+    assert found.value("metrics_server_storage_points", type="container") == 1

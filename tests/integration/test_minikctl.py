@@ -243,7 +243,7 @@ def test_get_watch_prints_changes_until_interrupted(apiserver, namespace, client
         client.patch(LEASES, "second", {"spec": {"holderIdentity": "them"}}, "merge", namespace)
         assert proc.stdout.readline().split()[:2] == ["second", "them"]
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(10) == 0
+        assert proc.wait(30) == 0
         assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
     finally:
         if proc.poll() is None:

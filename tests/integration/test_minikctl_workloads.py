@@ -378,7 +378,7 @@ def test_rollout_status_follows_the_deployment_until_it_is_rolled_out(apiserver,
         assert readline(proc) == f"{waiting}1 of 3 updated replicas are available...\n"
         set_status(client, namespace, replicas=3, updatedReplicas=3, availableReplicas=3)
         assert readline(proc) == 'deployment "web" successfully rolled out\n'
-        assert proc.wait(10) == 0
+        assert proc.wait(30) == 0
     # already done: one line, at once
     assert ok(apiserver, "rollout", "status", "deployment/web", "-n", namespace) == (
         'deployment "web" successfully rolled out\n'
@@ -738,7 +738,7 @@ def test_logs_of_a_deployment_and_following(apiserver, namespace, client, log_no
         assert server.seen[-1][1] == {"follow": ["true"], "tailLines": ["1"]}
         server.release.set()
         assert readline(proc) == "web-b/app after release\n"
-        assert proc.wait(10) == 0
+        assert proc.wait(30) == 0
 
 
 # ---- services ---------------------------------------------------------------------------------
@@ -832,7 +832,7 @@ def test_port_forward_to_a_pod(apiserver, namespace, client):
                 conn.sendall(b"hello")
                 assert conn.recv(1024) == b"echo:hello"
             proc.send_signal(signal.SIGINT)
-            assert proc.wait(10) == 0
+            assert proc.wait(30) == 0
     finally:
         echo.close()
 
@@ -892,7 +892,7 @@ def test_rollouts_with_the_real_controller_manager(apiserver, namespace, client,
                 timeout=15,
                 message="the rollout",
             )
-            assert proc.wait(10) == 0
+            assert proc.wait(30) == 0
 
         ok(apiserver, "set", "image", "deploy/web", "nginx=nginx:1.26", "-n", ns)
         eventually(

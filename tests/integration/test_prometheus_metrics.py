@@ -33,6 +33,12 @@ class Cluster:
     manager_url: str
 
 
+def component_metrics(cluster: Cluster, url: str) -> Scrape:
+    """The scheduler's or the controller manager's secure port: a self-signed
+    certificate, the caller checked with the apiserver (the admin may)."""
+    return scrape(url, cluster.api.token, verify=False)
+
+
 def viewer_token(api: ApiServer) -> str:
     """A token of a user in no group but system:authenticated."""
     for row in csv.reader(api.token_file.read_text().splitlines()):
@@ -50,7 +56,7 @@ def cluster(apiserver: ApiServer, tmp_path_factory: pytest.TempPathFactory) -> I
     argv = [sys.executable, "-m", "scheduler", "--kubeconfig", str(apiserver.kubeconfig)]
     scheduler = processes.spawn(
         "scheduler",
-        [*argv, "--scheduler-name", name, "--port", str(scheduler_port)],
+        [*argv, "--scheduler-name", name, "--secure-port", str(scheduler_port)],
         workdir / "scheduler.log",
     )
     # only the controllers this test needs: no node lifecycle to fail the API-only node
@@ -59,7 +65,7 @@ def cluster(apiserver: ApiServer, tmp_path_factory: pytest.TempPathFactory) -> I
         workdir,
         "--controllers",
         "replicaset,deployment",
-        "--port",
+        "--secure-port",
         str(manager_port),
     ).start()
     with apiserver.http() as http:
@@ -73,8 +79,8 @@ def cluster(apiserver: ApiServer, tmp_path_factory: pytest.TempPathFactory) -> I
                 namespace,
                 node,
                 name,
-                f"http://127.0.0.1:{scheduler_port}/metrics",
-                f"http://127.0.0.1:{manager_port}/metrics",
+                f"https://127.0.0.1:{scheduler_port}/metrics",
+                f"https://127.0.0.1:{manager_port}/metrics",
             )
         finally:
             scheduler.stop()
@@ -210,7 +216,7 @@ def test_apiserver_metrics_need_an_authenticated_caller(cluster):
 
 
 def test_scheduler_counts_the_bound_pod(cluster, bound_pod):
-    metrics = scrape(cluster.scheduler_url)
+    metrics = component_metrics(cluster, cluster.scheduler_url)
     profile = cluster.scheduler_name
     assert (
         metrics.value("scheduler_schedule_attempts_total", result="scheduled", profile=profile) >= 1
@@ -251,7 +257,7 @@ def test_scheduler_counts_an_unschedulable_and_a_gated_pod(cluster):
     profile = cluster.scheduler_name
 
     def counted() -> Scrape | None:
-        metrics = scrape(cluster.scheduler_url)
+        metrics = component_metrics(cluster, cluster.scheduler_url)
         unschedulable = metrics.value(
             "scheduler_schedule_attempts_total", result="unschedulable", profile=profile
         )
@@ -263,11 +269,11 @@ def test_scheduler_counts_an_unschedulable_and_a_gated_pod(cluster):
 
 
 def test_controller_manager_reports_its_work_queues(cluster, bound_pod):
-    metrics = scrape(cluster.manager_url)
+    metrics = component_metrics(cluster, cluster.manager_url)
     assert metrics.value("workqueue_adds_total", name="replicaset") >= 1
     assert metrics.value("workqueue_work_duration_seconds_count", name="replicaset") >= 1
     assert metrics.value("workqueue_queue_duration_seconds_count", name="replicaset") >= 1
     assert metrics.has("workqueue_depth")
     assert metrics.has("workqueue_longest_running_processor_seconds")
-    health = httpx.get(cluster.manager_url.replace("/metrics", "/healthz"), timeout=5)
+    health = httpx.get(cluster.manager_url.replace("/metrics", "/healthz"), verify=False)
     assert (health.status_code, health.text) == (200, "ok")

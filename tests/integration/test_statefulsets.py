@@ -351,9 +351,13 @@ def test_kubectl_get_scale_rollout_status_history_undo(cluster, ns, minor, tmp_p
             ),
             timeout=40,
         )
-        revisions = kubectl.run("get", "controllerrevisions", "-n", ns, "-o", "json").stdout
-        numbers = sorted(item["revision"] for item in json.loads(revisions)["items"])
-        assert numbers == [2, 3]  # revision 1 came back as 3
+
+        def revision_numbers() -> list[int]:
+            listed = kubectl.run("get", "controllerrevisions", "-n", ns, "-o", "json").stdout
+            return sorted(item["revision"] for item in json.loads(listed)["items"])
+
+        # revision 1 came back as 3 (the renumbering may land after the pods changed)
+        eventually(lambda: revision_numbers() == [2, 3], timeout=20, message="revisions 2 and 3")
 
         described = kubectl.run("describe", "sts/web", "-n", ns).stdout
         assert "Replicas:" in described and "Pods Status:" in described

@@ -3,6 +3,8 @@ decision order, forbidden wording, the RBAC index and authenticators: pure logic
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from api.rbac import Request
@@ -120,17 +122,17 @@ def test_rbac_index_follows_changes():
 def test_authenticators():
     tokens = {"t1": User("jane", "42", ("dev",))}
     authn = Authenticator(tokens, client_ca=True, anonymous=True)
-    assert authn.authenticate("Bearer t1", None) == User(
-        "jane", "42", ("dev", "system:authenticated")
-    )
+
+    def auth(a: Authenticator, header: str | None, cert: dict | None) -> User | None:
+        return asyncio.run(a.authenticate(header, cert))
+
+    assert auth(authn, "Bearer t1", None) == User("jane", "42", ("dev", "system:authenticated"))
     with pytest.raises(Unauthorized):
-        authn.authenticate("Bearer nope", None)
+        auth(authn, "Bearer nope", None)
     cert = {"subject": ((("organizationName", "ops"),), (("commonName", "carol"),))}
-    assert authn.authenticate(None, cert) == User("carol", "", ("ops", "system:authenticated"))
-    assert authn.authenticate(None, None) == User(
-        "system:anonymous", "", ("system:unauthenticated",)
-    )
-    assert Authenticator(tokens, False, False).authenticate(None, cert) is None
+    assert auth(authn, None, cert) == User("carol", "", ("ops", "system:authenticated"))
+    assert auth(authn, None, None) == User("system:anonymous", "", ("system:unauthenticated",))
+    assert auth(Authenticator(tokens, False, False), None, cert) is None
     assert user_from_peer_cert({"subject": ((("organizationName", "x"),),)}) is None
     assert impersonated("system:serviceaccount:ns:sa", [], "").groups == (
         "system:serviceaccounts",

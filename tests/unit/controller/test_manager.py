@@ -52,5 +52,5 @@ def test_flags():
 
 def test_metrics_listener_flags():
     args = parse_args([])
-    assert (args.bind_address, args.port) == ("127.0.0.1", 10252)
-    assert parse_args(["--port", "0"]).port == 0
+    assert (args.bind_address, args.secure_port, args.port) == ("127.0.0.1", 10257, 0)
+    assert parse_args(["--port", "10252"]).port == 10252

@@ -69,10 +69,10 @@ def test_every_component_records_where_its_prometheus_metrics_are(tmp_path: Path
     table = cluster.components("http://127.0.0.1:2379", 16443, 1, UpOptions(node_prefix="t-"))
     by_name = {c.name: c for c in table}
     assert by_name["apiserver"].extra["metrics"] == "https://127.0.0.1:16443/metrics"
-    for name, flag in (("scheduler", "--port"), ("controller", "--port")):
+    for name in ("scheduler", "controller"):
         argv = by_name[name].argv
-        port = argv[argv.index(flag) + 1]
-        assert by_name[name].extra["metrics"] == f"http://127.0.0.1:{port}/metrics"
+        port = argv[argv.index("--secure-port") + 1]
+        assert by_name[name].extra["metrics"] == f"https://127.0.0.1:{port}/metrics"
     proxy = by_name["proxy"]
     address = proxy.argv[proxy.argv.index("--metrics-bind-address") + 1]
     assert proxy.extra["metrics"] == f"http://{address}/metrics"

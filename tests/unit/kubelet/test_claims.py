@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from api.errors import NotFound
+from api.errors import ApiError, NotFound
 from kubelet import volumes
 from kubelet.claims import read_only_claims, remove_stale_volume_dirs, resolve_claims
 
@@ -94,6 +94,16 @@ def test_only_directories_of_deleted_local_path_volumes_are_removed(tmp_path: Pa
     removed = asyncio.run(remove_stale_volume_dirs(api, tmp_path))  # type: ignore[arg-type]
     assert removed == [base / "pvc-gone"]
     assert sorted(p.name for p in base.iterdir()) == ["not-a-volume", "pvc-file", "pvc-live"]
+    assert api.lists == 0  # one GET per directory: a kubelet may not list volumes
     empty = FakeApi()
     assert asyncio.run(remove_stale_volume_dirs(empty, tmp_path / "none")) == []  # type: ignore[arg-type]
-    assert empty.lists == 0  # no directories: no API list
+
+
+def test_a_volume_the_node_may_not_read_keeps_its_directory(tmp_path: Path):
+    class Forbidding(FakeApi):
+        async def get(self, res, name, namespace=None):
+            raise ApiError(403, f'persistentvolumes "{name}" is forbidden', "Forbidden")
+
+    (tmp_path / "local-path" / "pvc-unknown").mkdir(parents=True)
+    removed = asyncio.run(remove_stale_volume_dirs(Forbidding(), tmp_path))  # type: ignore[arg-type]
+    assert removed == [] and (tmp_path / "local-path" / "pvc-unknown").is_dir()

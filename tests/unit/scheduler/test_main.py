@@ -45,6 +45,13 @@ def test_verbosity_is_klogs_integer(argv, verbosity):
 
 def test_metrics_listener_flags():
     args = parse_args(["--kubeconfig", "k"])
-    assert (args.bind_address, args.port) == ("127.0.0.1", 10251)
-    args = parse_args(["--kubeconfig", "k", "--bind-address", "0.0.0.0", "--port", "0"])
-    assert (args.bind_address, args.port) == ("0.0.0.0", 0)
+    assert (args.bind_address, args.secure_port, args.port) == ("127.0.0.1", 10259, 0)
+    assert args.authorization_always_allow_paths == "/healthz,/readyz,/livez"
+    args = parse_args(["--kubeconfig", "k", "--bind-address", "0.0.0.0", "--port", "10251"])
+    assert (args.bind_address, args.port) == ("0.0.0.0", 10251)
+
+
+def test_a_serving_certificate_needs_its_key(capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--kubeconfig", "k", "--tls-cert-file", "c.pem"])
+    assert "--tls-cert-file and --tls-private-key-file go together" in capsys.readouterr().err

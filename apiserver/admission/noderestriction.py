@@ -1,0 +1,104 @@
+"""Kubernetes' NodeRestriction admission plugin: what a kubelet (`system:node:<name>`
+in `system:nodes`) may write. The Node authorizer lets kubelets write nodes, pods'
+status and leases at all; this plugin narrows each write to the kubelet's own node:
+its own Node object (whose taints and `node-restriction.kubernetes.io/` labels it may
+not change), the status of pods bound to it, pods only as mirror pods bound to it,
+and its own Lease. Deletes of pods (which admission does not see in minik) are held
+to the node's own pods by the Node authorizer. Everyone else's writes pass
+untouched."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
+from apiserver.admission.serviceaccount import MIRROR_ANNOTATION
+from apiserver.authz.node import node_of
+
+LEASE_NAMESPACE = "kube-node-lease"
+
+
+def _restricted_labels(obj: dict[str, Any] | None) -> dict[str, str]:
+    """Labels under node-restriction.kubernetes.io/ (or a subdomain of it)."""
+    labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
+    return {
+        k: v
+        for k, v in labels.items()
+        if k.split("/", 1)[0].endswith("node-restriction.kubernetes.io")
+    }
+
+
+class NodeRestriction(Plugin):
+    name = "NodeRestriction"
+
+    def handles(self, a: Attributes) -> bool:
+        return (
+            a.operation in (CREATE, UPDATE)
+            and a.opts.user is not None
+            and node_of(a.opts.user) is not None
+            and a.kind in ("Node", "Pod", "Lease")
+        )
+
+    async def validate(self, a: Attributes) -> None:
+        node = node_of(a.opts.user)
+        assert node is not None
+        if a.kind == "Node":
+            self._node(a, node)
+        elif a.kind == "Pod":
+            self._pod(a, node)
+        else:
+            self._lease(a, node)
+
+    def _node(self, a: Attributes, node: str) -> None:
+        if a.name != node:
+            raise a.forbidden(f'node "{node}" is not allowed to modify node "{a.name}"')
+        if a.subresource == "status":
+            return
+        if a.operation == CREATE:
+            restricted = sorted(_restricted_labels(a.obj))
+            if restricted:
+                raise a.forbidden(
+                    f'node "{node}" is not allowed to set the following labels: '
+                    + ", ".join(restricted)
+                )
+            return
+        old_spec, new_spec = (a.old or {}).get("spec") or {}, a.obj.get("spec") or {}
+        if (old_spec.get("taints") or []) != (new_spec.get("taints") or []):
+            raise a.forbidden(f'node "{node}" is not allowed to modify taints')
+        old_labels, new_labels = _restricted_labels(a.old), _restricted_labels(a.obj)
+        keys = old_labels.keys() | new_labels.keys()
+        changed = sorted(k for k in keys if old_labels.get(k) != new_labels.get(k))
+        if changed:
+            raise a.forbidden(
+                f'node "{node}" is not allowed to modify labels: ' + ", ".join(changed)
+            )
+
+    def _pod(self, a: Attributes, node: str) -> None:
+        bound_to = (a.obj.get("spec") or {}).get("nodeName")
+        if a.operation == CREATE and not a.subresource:
+            annotations = (a.obj.get("metadata") or {}).get("annotations") or {}
+            if MIRROR_ANNOTATION not in annotations:
+                raise a.forbidden(
+                    f'pod does not have "{MIRROR_ANNOTATION}" annotation, node "{node}" '
+                    "can only create mirror pods"
+                )
+            if bound_to != node:
+                raise a.forbidden(
+                    f'node "{node}" can only create pods with spec.nodeName set to itself'
+                )
+            return
+        if a.subresource == "status":
+            was_bound_to = ((a.old or {}).get("spec") or {}).get("nodeName")
+            if was_bound_to != node:
+                raise a.forbidden(
+                    f'node "{node}" can only update pod status for pods with spec.nodeName '
+                    "set to itself"
+                )
+            return
+        raise a.forbidden(f'node "{node}" can only update the status of its pods')
+
+    def _lease(self, a: Attributes, node: str) -> None:
+        if a.namespace != LEASE_NAMESPACE or a.name != node:
+            raise a.forbidden(
+                "can only access node lease with the same name as the requesting node"
+            )
