@@ -37,6 +37,15 @@ def main(argv: list[str] | None = None) -> int:
         except TokenFileError as err:
             print(f"apiserver: {err}", file=sys.stderr)
             return 1
+    if config.admission_control_config_file:
+        from api.podsecurity.configuration import ConfigurationError
+        from apiserver.admission.podsecurity import config as podsecurity_config
+
+        try:
+            podsecurity_config.load(config.admission_control_config_file)
+        except ConfigurationError as err:
+            print(f"apiserver: {err}", file=sys.stderr)
+            return 1
     if config.client_ca_file and not Path(config.client_ca_file).is_file():
         print(f"apiserver: --client-ca-file {config.client_ca_file}: no such file", file=sys.stderr)
         return 1

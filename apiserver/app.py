@@ -24,6 +24,7 @@ from api.rbac import Request as AuthzRequest
 from api.resources import CUSTOMRESOURCEDEFINITIONS, REVIEWS, SELFSUBJECTREVIEWS, Resource
 from apiserver import codec, discovery, eviction, health, subresources, tables, watch, wsproxy
 from apiserver.admission import Admission
+from apiserver.admission.podsecurity import config as podsecurity_config
 from apiserver.aggregator import Aggregator, Caller
 from apiserver.allocator import Allocator
 from apiserver.auth import User, is_public, load_token_file, read_secret_file
@@ -92,6 +93,7 @@ class ApiServer:
             config.default_unreachable_toleration_seconds,
             tuple(config.admission_disabled),
             mount_tokens=bool(config.service_account_signing_key_file),
+            pod_security_config=podsecurity_config.load(config.admission_control_config_file),
         )
         self.registry = Registry(self.storage, self.admission)
         self.namespaces = NamespaceLifecycle(self.registry)

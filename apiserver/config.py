@@ -42,6 +42,7 @@ class Config:
     etcd_compaction_interval: float = 300.0
     verbosity: int = 0  # -v, as klog's (componentbase.logs)
     workers: int = 1
+    admission_control_config_file: str | None = None
 
 
 def parse_port_range(text: str) -> tuple[int, int]:
@@ -167,6 +168,11 @@ def parse_args(argv: list[str] | None = None) -> Config:
         default=300.0,
         help="how often etcd's history is compacted (Go duration; 0 disables)",
     )
+    p.add_argument(
+        "--admission-control-config-file",
+        help="an AdmissionConfiguration (apiserver.config.k8s.io/v1) with the PodSecurity "
+        "plugin's PodSecurityConfiguration (defaults and exemptions)",
+    )
     add_verbosity_flag(p)
     p.add_argument(
         "--workers",
@@ -203,4 +209,5 @@ def parse_args(argv: list[str] | None = None) -> Config:
         etcd_compaction_interval=a.etcd_compaction_interval,
         verbosity=a.verbosity,
         workers=max(1, a.workers),
+        admission_control_config_file=a.admission_control_config_file,
     )

@@ -269,6 +269,9 @@ class Registry:
             self._check_body_identity(info, patched)
             patched_md = patched.setdefault("metadata", {})
             patch_rv = patched_md.get("resourceVersion")
+            # only a patch that names a resourceVersion is pinned to it; any other is
+            # retried on a concurrent write, as Kubernetes' GuaranteedUpdate does
+            pinned = _names_resource_version(patch_type, doc)
             if patch_rv and patch_rv != current["metadata"]["resourceVersion"]:
                 raise errors.conflict(
                     res.group_resource,
@@ -284,7 +287,7 @@ class Registry:
                     info, strict, current, int(current["metadata"]["resourceVersion"]), opts
                 ), False
             except errors.Conflict:
-                if patch_rv:
+                if pinned:
                     raise
                 continue
         raise errors.conflict(
@@ -570,6 +573,16 @@ def _alloc_cause(err: AllocationError) -> dict:
         "message": f"Invalid value: {value}: {err.message}",
         "reason": "FieldValueInvalid",
     }
+
+
+def _names_resource_version(patch_type: str, doc: Any) -> bool:
+    """Whether a patch sets (or, JSON patch, tests) metadata.resourceVersion."""
+    if patch_type == "json":
+        return isinstance(doc, list) and any(
+            isinstance(op, dict) and op.get("path") == "/metadata/resourceVersion" for op in doc
+        )
+    md = doc.get("metadata") if isinstance(doc, dict) else None
+    return isinstance(md, dict) and md.get("resourceVersion") is not None
 
 
 def _apply_body(info: RequestInfo, doc: Any) -> dict:

@@ -30,7 +30,7 @@ from api.clusterdefaults import (
 )
 from api.humanize import human_duration
 from client.kubeconfig import write_kubeconfig
-from deploy import processes, supervisor
+from deploy import podsecurity, processes, supervisor
 from deploy.identities import (
     AUTHORIZATION_MODE,
     ensure_tokens,
@@ -188,6 +188,7 @@ class LocalCluster:
                         AUTHORIZATION_MODE,
                         *options.toleration_flags(),
                         *requestheader_flags(self.data_dir),
+                        *admission_flags(self.data_dir),
                     ],
                 ),
                 ready_url=f"{server}/readyz",
@@ -428,6 +429,14 @@ def requestheader_secret(data_dir: Path) -> Path:
 
 def requestheader_flags(data_dir: Path) -> list[str]:
     return ["--requestheader-secret-file", str(requestheader_secret(data_dir))]
+
+
+def admission_flags(data_dir: Path) -> list[str]:
+    """Pod Security Standards: enforce baseline, warn and audit restricted, kube-system
+    exempt (deploy/podsecurity.py); a namespace labelled
+    `pod-security.kubernetes.io/enforce=privileged` opts out."""
+    path = podsecurity.write_admission_config(data_dir / podsecurity.FILE_NAME)
+    return podsecurity.flags(path)
 
 
 def _metrics(ctx: ComponentContext) -> list[supervisor.Component]:

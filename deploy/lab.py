@@ -11,6 +11,7 @@ from pathlib import Path
 from client.kubeconfig import write_kubeconfig
 from componentbase.pki import ensure_service_account_key, ensure_serving_cert
 from deploy.identities import ensure_tokens, identities
+from deploy.podsecurity import FILE_NAME, write_admission_config
 
 COMPOSE_DIR = Path(__file__).resolve().parent / "compose"
 APISERVER_IP = "10.250.0.3"
@@ -32,6 +33,8 @@ def generate(out: Path = COMPOSE_DIR / "generated") -> Path:
             ca_file=files.ca_cert,
         )
         path.chmod(0o644)
+    # Pod Security Standards as `minik up` sets them: enforce baseline, warn/audit restricted
+    write_admission_config(out / FILE_NAME)
     sa = ensure_service_account_key(out / "pki")
     for path in (files.cert, files.key, sa.key):
         path.chmod(0o644)

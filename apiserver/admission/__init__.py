@@ -5,12 +5,16 @@ write a `Plugin` subclass in its own module and append it to `default_plugins`."
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from api import errors
+from api.podsecurity.levels import v1
 from apiserver.admission.crdnames import CustomResourceDefinitionNames
 from apiserver.admission.ingressclass import DefaultIngressClass
 from apiserver.admission.limitranger import LimitRanger
 from apiserver.admission.noderestriction import NodeRestriction
 from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
+from apiserver.admission.podsecurity import pod_security
 from apiserver.admission.priority import Priority
 from apiserver.admission.protection import StorageObjectInUseProtection
 from apiserver.admission.resize import PersistentVolumeClaimResize
@@ -19,8 +23,12 @@ from apiserver.admission.serviceaccount import ServiceAccount
 from apiserver.admission.storageclass import DefaultStorageClass
 from apiserver.admission.tolerations import DefaultTolerationSeconds
 from apiserver.allocator import Allocator
+from apiserver.discovery import KUBE_MINOR
 from apiserver.namespaces import NamespaceLifecycle
 from apiserver.storage import Storage, object_key
+
+if TYPE_CHECKING:
+    from api.podsecurity.configuration import PodSecurityConfiguration
 
 __all__ = ["CREATE", "UPDATE", "Admission", "Attributes", "Plugin", "default_plugins"]
 
@@ -30,12 +38,14 @@ def default_plugins(
     not_ready_seconds: int,
     unreachable_seconds: int,
     mount_tokens: bool = True,
+    pod_security_config: PodSecurityConfiguration | None = None,
 ) -> list[Plugin]:
     """The enabled plugins in Kubernetes' order (mutating ones run in this order, then
     validating ones in this order)."""
     return [
         LimitRanger(storage),
         ServiceAccount(storage, mount_tokens),
+        pod_security(storage, pod_security_config, v1(int(KUBE_MINOR))),
         Priority(storage),
         NodeRestriction(storage),
         DefaultTolerationSeconds(storage, not_ready_seconds, unreachable_seconds),
@@ -57,10 +67,13 @@ class Admission:
         unreachable_seconds: int,
         disabled: tuple[str, ...] = (),
         mount_tokens: bool = True,
+        pod_security_config: PodSecurityConfiguration | None = None,
     ) -> None:
         self.storage = storage
         self.allocator = allocator
-        plugins = default_plugins(storage, not_ready_seconds, unreachable_seconds, mount_tokens)
+        plugins = default_plugins(
+            storage, not_ready_seconds, unreachable_seconds, mount_tokens, pod_security_config
+        )
         self.plugins = [p for p in plugins if p.name not in disabled]
         self.namespaces: NamespaceLifecycle  # set by the app once both exist
 

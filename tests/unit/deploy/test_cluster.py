@@ -103,6 +103,25 @@ def test_the_metrics_server_and_the_apiserver_share_one_secret(tmp_path: Path) -
     assert kubeconfig.endswith("metrics-server.kubeconfig")
 
 
+def test_the_apiserver_enforces_baseline_and_warns_restricted_kube_system_exempt(
+    tmp_path: Path,
+) -> None:
+    """`minik up`'s Pod Security default (issue 11), read back the way the apiserver
+    reads its --admission-control-config-file."""
+    from api.podsecurity.levels import BASELINE, RESTRICTED
+    from apiserver.admission.podsecurity import config
+    from deploy.cluster import LocalCluster
+
+    table = LocalCluster(tmp_path).components(
+        "http://127.0.0.1:2379", 16443, 1, UpOptions(node_prefix="t-")
+    )
+    argv = next(c for c in table if c.name == "apiserver").argv
+    loaded = config.load(argv[argv.index("--admission-control-config-file") + 1])
+    assert loaded.defaults.enforce.level == BASELINE
+    assert loaded.defaults.warn.level == loaded.defaults.audit.level == RESTRICTED
+    assert loaded.exemptions.namespaces == {"kube-system"}
+
+
 def test_the_dashboard_has_its_own_user_and_loopback_address(tmp_path: Path) -> None:
     from deploy.cluster import LocalCluster
 
