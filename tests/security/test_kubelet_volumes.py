@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import stat
 from pathlib import Path
 
@@ -91,7 +92,14 @@ def test_finding_subpath_symlink_escape(
         volumes=[{"name": "data", "emptyDir": {}}],
     )
     create_pod(api, namespace, manifest)
+    try:
+        _check_escapes_refused(api, namespace, host_dir)
+    finally:  # what the kubelet before the fix made on the host
+        if host_dir.is_dir() and not host_dir.is_symlink():
+            shutil.rmtree(host_dir)
 
+
+def _check_escapes_refused(api: httpx.Client, namespace: str, host_dir: Path) -> None:
     def settled(pod: dict) -> bool:
         refused = [waiting(pod, n).get("reason") for n in ("escape", "mk")]
         return refused == ["CreateContainerConfigError"] * 2 and running(pod, "inside")

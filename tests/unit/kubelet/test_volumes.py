@@ -65,8 +65,11 @@ def test_atomic_writer_and_mount_errors(tmp_path: Path):
         "metadata": {"name": "p", "namespace": "ns", "uid": "u1"},
         "spec": {"volumes": [{"name": "v", "configMap": {"name": "gone"}}]},
     }
-    with pytest.raises(volumes.MountError) as exc:
-        volumes.prepare_volumes(pod, tmp_path, "n", {("ConfigMap", "gone"): None})
+    try:
+        with pytest.raises(volumes.MountError) as exc:
+            volumes.prepare_volumes(pod, tmp_path, "n", {("ConfigMap", "gone"): None})
+    finally:
+        volumes.remove_pod_dirs(tmp_path, "n", "u1")  # its private directory on /dev/shm
     assert str(exc.value) == 'MountVolume.SetUp failed for volume "v" : configmap "gone" not found'
     binds = volumes.container_binds(
         {"volumeMounts": [{"name": "v", "mountPath": "/etc/cfg"}]},
