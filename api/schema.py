@@ -292,7 +292,15 @@ POD_SPEC_IGNORED: tuple[tuple[str, Callable[[Any], bool]], ...] = (
     ("affinity.podAffinity", _is_set),
     ("affinity.podAntiAffinity", _is_set),
     ("topologySpreadConstraints", _is_set),
-    ("securityContext", _is_set),
+    # securityContext: the kubelet honours runAsUser, runAsGroup, runAsNonRoot,
+    # supplementalGroups, fsGroup and seccompProfile (kubelet/securitycontext.py)
+    ("securityContext.seLinuxOptions", _is_set),
+    ("securityContext.seLinuxChangePolicy", _is_set),
+    ("securityContext.windowsOptions", _is_set),
+    ("securityContext.appArmorProfile", _is_set),
+    ("securityContext.sysctls", _is_set),
+    ("securityContext.fsGroupChangePolicy", _is_set),
+    ("securityContext.supplementalGroupsPolicy", _equals("Strict")),
     ("serviceAccountName", _is_set),
     ("serviceAccount", _is_set),
     ("automountServiceAccountToken", _is_set),
@@ -300,8 +308,6 @@ POD_SPEC_IGNORED: tuple[tuple[str, Callable[[Any], bool]], ...] = (
     ("runtimeClassName", _is_set),
     ("hostPID", _is_set),
     ("hostIPC", _is_set),
-    ("shareProcessNamespace", _is_set),
-    ("dnsConfig", _is_set),
     ("readinessGates", _is_set),
     ("overhead", _is_set),
     ("os", _is_set),
@@ -312,10 +318,13 @@ POD_SPEC_IGNORED: tuple[tuple[str, Callable[[Any], bool]], ...] = (
 )
 CONTAINER_IGNORED: tuple[tuple[str, Callable[[Any], bool]], ...] = (
     ("lifecycle", _is_set),
-    ("securityContext", _is_set),
-    ("stdin", _is_set),
-    ("stdinOnce", _is_set),
-    ("tty", _is_set),
+    # securityContext: the kubelet honours runAsUser, runAsGroup, runAsNonRoot,
+    # privileged, capabilities, readOnlyRootFilesystem, allowPrivilegeEscalation and
+    # seccompProfile; procMount Default is what Docker does
+    ("securityContext.seLinuxOptions", _is_set),
+    ("securityContext.windowsOptions", _is_set),
+    ("securityContext.appArmorProfile", _is_set),
+    ("securityContext.procMount", _equals("Unmasked")),
     ("volumeDevices", _is_set),
     ("resizePolicy", _is_set),
     ("restartPolicy", _is_set),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from api.clusterdefaults import DEFAULT_POD_NETWORK, DEFAULT_SANDBOX_IMAGE
 from api.quantity import QuantityError, parse_quantity
-from componentbase.flags import add_kubeconfig_flag
+from componentbase.flags import add_bool_flag, add_kubeconfig_flag
 from componentbase.logs import add_verbosity_flag
 from kubelet.node import host_capacity
 
@@ -40,6 +40,7 @@ class KubeletConfig:
     cluster_domain: str = "cluster.local"
     node_labels: dict[str, str] = field(default_factory=dict)
     runtime_endpoint: str | None = None  # the Docker engine's socket (default: DOCKER_HOST)
+    seccomp_default: bool = False  # --seccomp-default, as Kubernetes' (off: Unconfined)
     verbosity: int = 0  # -v, as klog's (componentbase.logs)
 
 
@@ -116,6 +117,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--cluster-domain", default="cluster.local")
     p.add_argument("--node-labels", type=_labels, default={}, help="k=v,... added to the Node")
+    add_bool_flag(
+        p,
+        "--seccomp-default",
+        help="run containers without a seccompProfile under RuntimeDefault (Docker's default "
+        "profile) instead of Unconfined, as Kubernetes' SeccompDefault; Localhost profiles "
+        "are read from <root-dir>/seccomp",
+    )
     p.add_argument(
         "--container-runtime-endpoint",
         metavar="URL",
@@ -152,5 +160,6 @@ def parse_args(argv: list[str] | None = None) -> KubeletConfig:
         cluster_domain=args.cluster_domain,
         node_labels=args.node_labels,
         runtime_endpoint=args.container_runtime_endpoint,
+        seccomp_default=args.seccomp_default,
         verbosity=args.verbosity,
     )

@@ -4,7 +4,8 @@ The sandbox owns the network (the pod network, or the host's for `hostNetwork`),
 the hostname, DNS settings and published `hostPort`s; containers join its network
 and IPC namespaces (and its PID namespace with `shareProcessNamespace`). Kubernetes'
 `command` is Docker's entrypoint and `args` its cmd. Limits become Docker's
-`nano_cpus` and memory limit (swap off), CPU requests become CPU shares.
+`nano_cpus` and memory limit (swap off), CPU requests become CPU shares. The
+securityContext's settings come from kubelet/securitycontext.py.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from decimal import Decimal
 from typing import Any
 
 from api.quantity import QuantityError, parse_quantity
-from kubelet import dockerlabels
+from kubelet import dockerlabels, securitycontext
 from kubelet.runtime import CreateSpec
+from kubelet.securitycontext import SecurityOptions
 
 LOG_CONFIG = {"type": "json-file", "config": {"max-size": "10m", "max-file": "3"}}
 MIN_SHARES, MAX_SHARES = 2, 262144
+DEFAULT_SECURITY = SecurityOptions()
 
 
 @dataclass(frozen=True)
@@ -205,29 +208,6 @@ def sandbox_spec(
     )
 
 
-def _security(pod: dict[str, Any], container: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
-    pod_ctx = (pod.get("spec") or {}).get("securityContext") or {}
-    ctx = container.get("securityContext") or {}
-    user = ctx.get("runAsUser", pod_ctx.get("runAsUser"))
-    group = ctx.get("runAsGroup", pod_ctx.get("runAsGroup"))
-    config: dict[str, Any] = {}
-    if ctx.get("privileged"):
-        config["privileged"] = True
-    if ctx.get("readOnlyRootFilesystem"):
-        config["read_only"] = True
-    caps = ctx.get("capabilities") or {}
-    if caps.get("add"):
-        config["cap_add"] = list(caps["add"])
-    if caps.get("drop"):
-        config["cap_drop"] = list(caps["drop"])
-    groups = pod_ctx.get("supplementalGroups") or []
-    if groups:
-        config["group_add"] = [str(g) for g in groups]
-    if user is None:
-        return None, config
-    return (f"{user}:{group}" if group is not None else str(user)), config
-
-
 def container_spec(
     pod: dict[str, Any],
     container: dict[str, Any],
@@ -242,9 +222,13 @@ def container_spec(
     binds: list[str],
     termination_log: str | None,
     own_network: PodNetwork | None = None,
+    image_user: str = "",
+    security: SecurityOptions = DEFAULT_SECURITY,
 ) -> CreateSpec:
     """A container joining its pod's sandbox `sandbox_id`, or (`own_network`) one that
-    is its own sandbox and holds the pod's network itself."""
+    is its own sandbox and holds the pod's network itself. `image_user` is the image's
+    USER (for `runAsGroup` without `runAsUser`); SecurityContextError when its
+    securityContext cannot be honoured."""
     spec = pod.get("spec") or {}
     hostname = domainname = None
     exposed: list[tuple[int, str]] = []
@@ -269,8 +253,8 @@ def container_spec(
         binds.append(f"{termination_log}:{message_path}:rw")
     if binds:
         host_config["binds"] = binds
-    user, security = _security(pod, container)
-    host_config.update(security)
+    host_config.update(securitycontext.host_config(pod, container, security))
+    user = securitycontext.user_arg(pod, container, image_user)
     return CreateSpec(
         name=dockerlabels.docker_name(pod, container.get("name", ""), restart_count),
         image=container.get("image", ""),

@@ -34,6 +34,11 @@ class ImageResult:
     message: str = ""
     retry_after: float | None = None
     image_id: str = ""  # sha256:…, when known without another call
+    user: str = ""  # the image's USER (`user[:group]`; "" runs as root)
+
+
+def _user(inspect: dict[str, Any] | None) -> str:
+    return str(((inspect or {}).get("Config") or {}).get("User") or "")
 
 
 class ImageManager:
@@ -55,7 +60,7 @@ class ImageManager:
             self.events.emit(
                 pod, NORMAL, "Pulled", f'Container image "{ref}" already present on machine', path
             )
-            return ImageResult(True, image_id=str(found.get("Id") or ""))
+            return ImageResult(True, image_id=str(found.get("Id") or ""), user=_user(found))
         if policy == "Never":
             message = f'Container image "{ref}" is not present with pull policy of Never'
             self.events.emit(pod, WARNING, ERR_IMAGE_NEVER_PULL, message, path)
@@ -82,4 +87,5 @@ class ImageManager:
         self.events.emit(
             pod, NORMAL, "Pulled", f'Successfully pulled image "{ref}" in {took:.3f}s', path
         )
-        return ImageResult(True)
+        pulled = await self.runtime.image(ref)
+        return ImageResult(True, image_id=str((pulled or {}).get("Id") or ""), user=_user(pulled))

@@ -39,6 +39,7 @@ from kubelet.podworkers import PodWorkers
 from kubelet.prober.manager import ProbeManager
 from kubelet.prober.runner import ProbeRunner
 from kubelet.runtime import DockerRuntime, RuntimeFailure
+from kubelet.securitycontext import SecurityOptions, seccomp_root
 from kubelet.server import KubeletServer, TokenReviewer
 from kubelet.serviceenv import service_env
 from kubelet.statscollector import StatsCollector
@@ -80,6 +81,10 @@ class Kubelet:
             host_ip=config.node_ip,
             dns=DnsSettings(config.cluster_dns, config.cluster_domain),
             allocatable=dict(config.capacity),
+            security=SecurityOptions(
+                seccomp_default=config.seccomp_default,
+                seccomp_root=seccomp_root(config.root_dir),
+            ),
         )
         # ConfigMaps and Secrets, for env and volumes.
         self.config_cache = ConfigDataCache(self.api, self._config_changed)

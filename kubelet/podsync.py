@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from kubelet.podstatus import StatusInputs, compute_pod_status, is_terminal
 from kubelet.prober.manager import ProbeManager
 from kubelet.records import ContainerRecord, PodRuntime, starting
 from kubelet.runtime import DockerRuntime, NameConflict, RuntimeFailure
+from kubelet.securitycontext import SecurityContextError, SecurityOptions, verify_run_as_non_root
 from kubelet.solo import runs_alone
 from kubelet.startlimiter import CONTAINER, SANDBOX, PriorityLimiter
 from kubelet.statusmanager import StatusManager
@@ -68,6 +69,7 @@ class SyncSettings:
     host_ip: str
     dns: DnsSettings
     allocatable: dict[str, str]
+    security: SecurityOptions = field(default_factory=SecurityOptions)
 
 
 def pod_key(pod: dict[str, Any]) -> str:
@@ -349,6 +351,11 @@ class PodSyncer:
             reasons[name] = (image.reason, image.message)
             self.events.emit(pod, WARNING, "Failed", f"Error: {image.reason}", path)
             return image.retry_after if image.retry_after else 10.0
+        refused = verify_run_as_non_root(pod, container, image.user)
+        if refused is not None:
+            reasons[name] = ("CreateContainerConfigError", refused)
+            self.events.emit(pod, WARNING, "Failed", f"Error: {refused}", path)
+            return RETRY_SECONDS
         warnings: list[str] = []
         try:
             env = build_env(
@@ -378,20 +385,27 @@ class PodSyncer:
             reasons[name] = ("CreateContainerConfigError", str(err))
             self.events.emit(pod, WARNING, "Failed", f"Error: {err}", path)
             return RETRY_SECONDS
-        create = container_spec(
-            pod,
-            container,
-            node=self.settings.node,
-            init=init,
-            restart_count=restart_count,
-            sandbox_id=sandbox.id if sandbox is not None else "",
-            own_network=None if sandbox is not None else self._pod_network(),
-            env=env,
-            command=command,
-            args=args,
-            binds=binds,
-            termination_log=str(log_path),
-        )
+        try:
+            create = container_spec(
+                pod,
+                container,
+                node=self.settings.node,
+                init=init,
+                restart_count=restart_count,
+                sandbox_id=sandbox.id if sandbox is not None else "",
+                own_network=None if sandbox is not None else self._pod_network(),
+                env=env,
+                command=command,
+                args=args,
+                binds=binds,
+                termination_log=str(log_path),
+                image_user=image.user,
+                security=self.settings.security,
+            )
+        except SecurityContextError as err:
+            reasons[name] = (err.reason, str(err))
+            self.events.emit(pod, WARNING, "Failed", f"Error: {err}", path)
+            return RETRY_SECONDS
         target = container.get("targetContainerName")
         ephemeral = (pod.get("spec") or {}).get("ephemeralContainers") or []
         if target and container in ephemeral:

@@ -1,22 +1,33 @@
 """Pod volumes on the node: where they live and how containers mount them.
 
-An `emptyDir` is a directory under `<root-dir>/pods/<uid>/volumes/emptydir/<name>`
-(with `medium: Memory`, under the host's /dev/shm, which is tmpfs), shared by every
-container of the pod that mounts it and removed with the pod. A `hostPath` is the
-host's own path (created for the `…OrCreate` types). A `configMap` or `secret`
-volume is a directory under `<root-dir>/pods/<uid>/volumes/{configmap,secret}/<name>`
+An `emptyDir` is a directory under `<root-dir>/pods/<uid>/volumes/emptydir/<name>`,
+shared by every container of the pod that mounts it and removed with the pod. A
+`hostPath` is the host's own path (created for the `…OrCreate` types). What must not
+reach a disk (`emptyDir` with `medium: Memory`, `configMap`, `secret` and `projected`
+volumes) lives in the pod's private memory directory: one per pod, made by the kubelet
+on the host's /dev/shm (tmpfs) under a random name, root's and 0700, found again
+through the link `<root-dir>/pods/<uid>/tmpfs` in the kubelet's own root-owned tree
+(nothing a local user can pre-create or predict; without /dev/shm, the pod directory
+itself). A `configMap` or `secret` volume is a directory `volumes/<kind>/<name>` there,
 written as Kubernetes' AtomicWriter does (files in a hidden timestamped directory,
 `..data` pointing at it, each top-level name a symlink into `..data`), so a rewrite
 after the object changes is seen by the containers at once and whole; these are
 always mounted read-only. A `persistentVolumeClaim` is the host directory of the
 claim's bound volume, resolved through the API by kubelet/claims.py (read-only when
 the pod's volume says so). Mounts are Docker binds; `readOnly` and `subPath` are
-honoured. Other volume kinds are refused, so a pod that needs one waits with a
-FailedMount event rather than running without it.
+honoured. A subPath is resolved as Kubernetes' safe subPath does: symlinks inside the
+volume are followed, the result must stay inside the volume, and missing directories
+are made one component at a time relative to an open parent that is never a symlink
+(O_NOFOLLOW), so nothing a container planted leads the kubelet out of the volume. The
+pod's `fsGroup` owns its emptyDir, configMap and secret volumes (setgid directories,
+group-readable files), as Kubernetes' volume ownership does. Other volume kinds are
+refused, so a pod that needs one waits with a FailedMount event rather than running
+without it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import stat
@@ -34,8 +45,15 @@ from kubelet.configdata import (
     volume_ref,
 )
 from kubelet.envvars import EnvError, field_value
+from kubelet.securitycontext import fs_group
+
+log = logging.getLogger(__name__)
 
 SHM = Path("/dev/shm")
+PRIVATE_LINK = "tmpfs"  # <pod dir>/tmpfs -> the pod's private memory directory
+PRIVATE_PREFIX = "minik-pod-"
+EMPTYDIR_MODE = 0o777  # any container user may write, as Kubernetes' emptyDir
+CONFIG_DIR_MODE = 0o755  # as Kubernetes' AtomicWriter: readable by any container user
 
 
 class VolumeError(Exception):
@@ -61,15 +79,68 @@ def pod_dir(root: Path, uid: str) -> Path:
     return root / "pods" / uid
 
 
-def memory_dir(node: str, uid: str) -> Path:
-    return SHM / f"minik-{node}" / uid
+def ensure_pods_dir(root: Path) -> Path:
+    """`<root>/pods`, a real directory of the kubelet's only (0750): what lies below
+    it is out of any other local user's reach."""
+    pods = root / "pods"
+    pods.mkdir(parents=True, exist_ok=True, mode=0o750)
+    st = os.lstat(pods)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+        raise VolumeError(f"{pods} is not a directory of the kubelet's")
+    if stat.S_IMODE(st.st_mode) & 0o027:
+        os.chmod(pods, 0o750)
+    return pods
 
 
-def emptydir_path(root: Path, node: str, uid: str, volume: dict[str, Any]) -> Path:
+def _trusted_private(target: str) -> bool:
+    """Whether the link's target is a private directory this kubelet made: directly on
+    /dev/shm, not a symlink, ours, 0700 (a reboot empties /dev/shm; a local user
+    could then re-create the name the link holds)."""
+    path = Path(target)
+    if path.parent != SHM or not path.name.startswith(PRIVATE_PREFIX):
+        return False
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return (
+        stat.S_ISDIR(st.st_mode)
+        and st.st_uid == os.geteuid()
+        and stat.S_IMODE(st.st_mode) & 0o077 == 0
+    )
+
+
+def private_dir(root: Path, uid: str, *, create: bool = False) -> Path:
+    """The pod's private memory directory (see the module's docstring). Without
+    `create`, a missing or untrusted one is the pod directory (where nothing of these
+    volumes is): the caller finds no volume there rather than following the link."""
+    link = pod_dir(root, uid) / PRIVATE_LINK
+    try:
+        target = os.readlink(link)
+    except OSError:
+        target = ""
+    if target and _trusted_private(target):
+        return Path(target)
+    if not create or not SHM.is_dir():
+        return pod_dir(root, uid)
+    ensure_pods_dir(root)
+    pod_dir(root, uid).mkdir(exist_ok=True, mode=0o750)
+    fresh = tempfile.mkdtemp(prefix=PRIVATE_PREFIX, dir=SHM)  # O_EXCL, 0700, random name
+    staged = pod_dir(root, uid) / f".{PRIVATE_LINK}.new"
+    staged.unlink(missing_ok=True)
+    os.symlink(fresh, staged)
+    os.replace(staged, link)
+    return Path(fresh)
+
+
+def _volume_dir(base: Path, kind: str, name: str) -> Path:
+    return base / "volumes" / kind / name
+
+
+def emptydir_path(root: Path, uid: str, volume: dict[str, Any], private: Path) -> Path:
     medium = (volume.get("emptyDir") or {}).get("medium") or ""
-    if medium == "Memory" and SHM.is_dir():
-        return memory_dir(node, uid) / volume["name"]
-    return pod_dir(root, uid) / "volumes" / "emptydir" / volume["name"]
+    base = private if medium == "Memory" else pod_dir(root, uid)
+    return _volume_dir(base, "emptydir", volume["name"])
 
 
 def termination_log_path(root: Path, uid: str, container: str, restart_count: int) -> Path:
@@ -79,22 +150,33 @@ def termination_log_path(root: Path, uid: str, container: str, restart_count: in
 def volume_sources(
     pod: dict[str, Any], root: Path, node: str, claims: Mapping[str, ClaimSource] | None = None
 ) -> dict[str, Path]:
-    """Host path of every volume of the pod (no I/O); VolumeError for unsupported ones.
+    """Host path of every volume of the pod (reads only the pod's private-directory
+    link); VolumeError for unsupported ones.
     persistentVolumeClaim volumes come from `claims` (resolved already); without it
     they are left out."""
+    uid = (pod.get("metadata") or {}).get("uid", "")
+    return _sources(pod, root, claims, private_dir(root, uid))
+
+
+def _sources(
+    pod: dict[str, Any],
+    root: Path,
+    claims: Mapping[str, ClaimSource] | None,
+    private: Path,
+) -> dict[str, Path]:
     uid = (pod.get("metadata") or {}).get("uid", "")
     paths: dict[str, Path] = {}
     for volume in (pod.get("spec") or {}).get("volumes") or []:
         name = volume.get("name", "")
         if "emptyDir" in volume:
-            paths[name] = emptydir_path(root, node, uid, volume)
+            paths[name] = emptydir_path(root, uid, volume, private)
         elif volume.get("hostPath"):
             paths[name] = Path(volume["hostPath"].get("path") or "/")
         elif volume_ref(volume) is not None:
             kind = "configmap" if "configMap" in volume else "secret"
-            paths[name] = pod_dir(root, uid) / "volumes" / kind / name
+            paths[name] = _volume_dir(private, kind, name)
         elif isinstance(volume.get("projected"), dict):
-            paths[name] = pod_dir(root, uid) / "volumes" / "projected" / name
+            paths[name] = _volume_dir(private, "projected", name)
         elif "persistentVolumeClaim" in volume:
             if claims is not None:
                 if name not in claims:
@@ -118,7 +200,11 @@ def prepare_volumes(
     `config_data` holds the ConfigMaps and Secrets the pod refers to (None: missing),
     `claims` the sources of its persistentVolumeClaim volumes."""
     claims = claims or {}
-    paths = volume_sources(pod, root, node, claims)
+    uid = (pod.get("metadata") or {}).get("uid", "")
+    ensure_pods_dir(root)
+    private = private_dir(root, uid, create=_needs_private(pod))
+    paths = _sources(pod, root, claims, private)
+    group = fs_group(pod)
     for volume in (pod.get("spec") or {}).get("volumes") or []:
         path = paths[volume.get("name", "")]
         if "persistentVolumeClaim" in volume:
@@ -127,13 +213,40 @@ def prepare_volumes(
             if source.host_path_type == "DirectoryOrCreate":
                 path.chmod(0o777)  # as local-path-provisioner: any container user writes
         elif "emptyDir" in volume:
-            path.mkdir(parents=True, exist_ok=True)
-            path.chmod(0o777)  # any container user may write, as Kubernetes does
+            _make_private_dirs(path.parent)
+            path.mkdir(exist_ok=True)
+            _own(path, EMPTYDIR_MODE, group)
         elif volume_ref(volume) is not None or isinstance(volume.get("projected"), dict):
+            _make_private_dirs(path.parent)
             write_config_volume(pod, volume, path, config_data or {})
         else:
             _check_host_path(volume["name"], path, (volume["hostPath"].get("type") or ""))
     return paths
+
+
+def _needs_private(pod: dict[str, Any]) -> bool:
+    return any(
+        volume_ref(v) is not None
+        or isinstance(v.get("projected"), dict)
+        or ((v.get("emptyDir") or {}).get("medium") == "Memory")
+        for v in (pod.get("spec") or {}).get("volumes") or []
+        if isinstance(v, dict)
+    )
+
+
+def _make_private_dirs(path: Path) -> None:
+    """The directories above a volume: the kubelet's only (0700)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+
+
+def _own(path: Path, mode: int, group: int | None) -> None:
+    """A volume directory's mode; with an fsGroup, that group owns it and new files
+    inherit it (setgid), as Kubernetes' SetVolumeOwnership for writable volumes."""
+    if group is not None:
+        os.chown(path, -1, group, follow_symlinks=False)
+        mode |= stat.S_ISGID | 0o070
+    os.chmod(path, mode)
 
 
 def config_volumes(pod: dict[str, Any]) -> list[dict[str, Any]]:
@@ -171,7 +284,7 @@ def write_config_volume(
         parts = PurePosixPath(rel).parts
         if not parts or PurePosixPath(rel).is_absolute() or ".." in parts or rel.startswith(".."):
             raise MountError(volume.get("name", ""), f"invalid path {rel!r}")
-    return write_atomic(path, files)
+    return write_atomic(path, files, fs_group(pod))
 
 
 def _current_files(target: Path) -> dict[str, tuple[bytes, int]] | None:
@@ -186,21 +299,31 @@ def _current_files(target: Path) -> dict[str, tuple[bytes, int]] | None:
     return out
 
 
-def write_atomic(target: Path, files: dict[str, tuple[bytes, int]]) -> bool:
+def write_atomic(
+    target: Path, files: dict[str, tuple[bytes, int]], group: int | None = None
+) -> bool:
     """Kubernetes' AtomicWriter, in short: nothing changes unless the payload does;
     then a new `..<random>` directory, `..data` swapped to it by one rename, top-level
-    symlinks into `..data` added or removed, the old directory removed."""
-    target.mkdir(parents=True, exist_ok=True)
-    if _current_files(target) == files:
+    symlinks into `..data` added or removed, the old directory removed. With a
+    `group` (the pod's fsGroup) it owns everything, files readable by it (mode |
+    0440) and directories setgid, as Kubernetes' ownership of read-only volumes."""
+    if group is not None:
+        files = {rel: (content, (mode & 0o777) | 0o440) for rel, (content, mode) in files.items()}
+    target.mkdir(exist_ok=True)
+    _own_read_only(target, CONFIG_DIR_MODE, group)
+    if _current_files(target) == {rel: (c, m & 0o777) for rel, (c, m) in files.items()}:
         return False
     old = (target / "..data").resolve() if (target / "..data").is_symlink() else None
     fresh = Path(tempfile.mkdtemp(prefix="..", dir=target))
-    fresh.chmod(0o755)
+    _own_read_only(fresh, CONFIG_DIR_MODE, group)
     for rel, (content, mode) in files.items():
         file = fresh.joinpath(*PurePosixPath(rel).parts)
-        file.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        for parent in reversed(file.relative_to(fresh).parents[:-1]):
+            if not (fresh / parent).is_dir():
+                (fresh / parent).mkdir()
+                _own_read_only(fresh / parent, CONFIG_DIR_MODE, group)
         file.write_bytes(content)
-        file.chmod(mode & 0o777)
+        _own_read_only(file, mode & 0o777, group)
     link = target / "..data_tmp"
     link.unlink(missing_ok=True)
     os.symlink(fresh.name, link)
@@ -215,6 +338,14 @@ def write_atomic(target: Path, files: dict[str, tuple[bytes, int]]) -> bool:
     if old is not None and old != fresh:
         shutil.rmtree(old, ignore_errors=True)
     return True
+
+
+def _own_read_only(path: Path, mode: int, group: int | None) -> None:
+    if group is not None:
+        os.chown(path, -1, group, follow_symlinks=False)
+        if path.is_dir():
+            mode |= stat.S_ISGID | 0o050
+    os.chmod(path, mode)
 
 
 def _check_host_path(name: str, path: Path, kind: str) -> None:
@@ -234,11 +365,62 @@ def _check_host_path(name: str, path: Path, kind: str) -> None:
         raise VolumeError(f'hostPath volume "{name}": {path} does not exist')
 
 
-def _sub_path(base: Path, sub: str) -> Path:
-    parts = PurePosixPath(sub).parts
-    if PurePosixPath(sub).is_absolute() or ".." in parts:
-        raise VolumeError(f"subPath {sub!r} must be a relative path without '..'")
-    return base.joinpath(*parts)
+class SubPathError(VolumeError):
+    """A subPath that leaves its volume (or cannot be made safely): the container
+    waits with CreateContainerConfigError; the detail goes to the kubelet's log only,
+    as Kubernetes keeps the host's layout from the pod's author."""
+
+
+_NOFOLLOW = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def safe_sub_path(base: Path, sub: str, *, create: bool = True) -> Path:
+    """The host path of `sub` inside the volume at `base`, as Kubernetes' SafeMakeDir
+    and safe subPath: symlinks are followed only while they stay inside the volume;
+    then the resolved path is walked from the volume's root one component at a time
+    with O_NOFOLLOW (a symlink swapped in meanwhile is refused), missing directories
+    made there with mkdirat (the volume root's mode). SubPathError otherwise."""
+    rel = PurePosixPath(sub)
+    if rel.is_absolute() or ".." in rel.parts:
+        raise SubPathError(f"subPath {sub!r} must be a relative path without '..'")
+    root = os.path.realpath(base)
+    resolved = os.path.realpath(os.path.join(root, *rel.parts))
+    if not _within(resolved, root):
+        raise SubPathError(f"subPath {sub!r} resolves to {resolved}, outside volume {root}")
+    try:
+        mode = stat.S_IMODE(os.stat(root).st_mode) & 0o777
+        fd = os.open(root, _NOFOLLOW | os.O_DIRECTORY)
+    except OSError as err:
+        raise SubPathError(f"volume {root}: {err}") from None
+    try:
+        parts = PurePosixPath(resolved).relative_to(root).parts
+        for i, part in enumerate(parts):
+            try:
+                child = os.open(part, _NOFOLLOW, dir_fd=fd)
+            except FileNotFoundError:
+                if not create:
+                    raise SubPathError(f"subPath {sub!r}: {part} does not exist") from None
+                os.mkdir(part, mode, dir_fd=fd)
+                made = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+                try:
+                    os.fchmod(made, mode)
+                finally:
+                    os.close(made)
+                child = os.open(part, _NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = child
+            kind = stat.S_IFMT(os.fstat(fd).st_mode)
+            if kind == stat.S_IFLNK or (i < len(parts) - 1 and kind != stat.S_IFDIR):
+                raise SubPathError(f"subPath {sub!r}: {part} changed under the kubelet")
+    except OSError as err:
+        raise SubPathError(f"subPath {sub!r}: {err}") from None
+    finally:
+        os.close(fd)
+    return Path(resolved)
 
 
 def container_binds(
@@ -249,7 +431,8 @@ def container_binds(
     read_only: frozenset[str] | set[str] = frozenset(),
 ) -> list[str]:
     """Docker binds (`host:container:rw|ro`) for a container's volumeMounts; volumes
-    named in `read_only` (configMap, secret) are always mounted read-only."""
+    named in `read_only` (configMap, secret) are always mounted read-only. A subPath
+    that cannot be resolved safely is a VolumeError with Kubernetes' words."""
     binds: list[str] = []
     for mount in container.get("volumeMounts") or []:
         name = mount.get("name", "")
@@ -257,12 +440,29 @@ def container_binds(
             raise VolumeError(f'volumeMount "{name}": no volume of that name in the pod')
         source = volumes[name]
         if mount.get("subPath"):
-            source = _sub_path(source, mount["subPath"])
-            if create_sub_paths and not source.exists():
-                source.mkdir(parents=True, exist_ok=True)
+            source = _mount_sub_path(container, mount, source, create_sub_paths)
         mode = "ro" if mount.get("readOnly") or name in read_only else "rw"
         binds.append(f"{source}:{mount.get('mountPath', '')}:{mode}")
     return binds
+
+
+def _mount_sub_path(
+    container: dict[str, Any], mount: dict[str, Any], base: Path, create: bool
+) -> Path:
+    sub = mount["subPath"]
+    rel = PurePosixPath(sub)
+    if rel.is_absolute() or ".." in rel.parts:
+        raise VolumeError(f"subPath {sub!r} must be a relative path without '..'")
+    if not create:
+        return base.joinpath(*rel.parts)
+    try:
+        return safe_sub_path(base, sub)
+    except SubPathError as err:
+        log.warning("refused subPath of container %s: %s", container.get("name", ""), err)
+        raise SubPathError(
+            f'failed to create subPath directory for volumeMount "{mount.get("name", "")}" '
+            f'of container "{container.get("name", "")}"'
+        ) from None
 
 
 def write_resolv_conf(root: Path, uid: str, content: str) -> Path:
@@ -292,9 +492,13 @@ def read_termination_message(path: str, limit: int = 4096) -> str:
 
 
 def remove_pod_dirs(root: Path, node: str, uid: str) -> None:
-    """Everything the pod had on the host (not hostPath contents: they are not ours)."""
-    for path in (pod_dir(root, uid), memory_dir(node, uid)):
-        shutil.rmtree(path, ignore_errors=True)
+    """Everything the pod had on the host (not hostPath contents: they are not ours):
+    its private memory directory (only when it is one this kubelet made), then its
+    directory. `node` is unused (memory volumes are per pod now)."""
+    private = private_dir(root, uid)
+    if private != pod_dir(root, uid):
+        shutil.rmtree(private, ignore_errors=True)
+    shutil.rmtree(pod_dir(root, uid), ignore_errors=True)
 
 
 def pod_uids_on_disk(root: Path) -> list[str]:

@@ -153,9 +153,9 @@ def test_prune_unknown_drops_only_unknown_fields():
 def test_ignored_fields_in_templates():
     obj = deployment(
         lifecycle={"preStop": {"exec": {"command": ["sleep", "1"]}}},
-        securityContext={"runAsUser": 1000},
+        securityContext={"runAsUser": 1000, "seLinuxOptions": {"level": "s0"}},
         envFrom=[{"configMapRef": {"name": "cfg"}}],  # acted on: no hit
-        tty=True,
+        tty=True,  # acted on: no hit
     )
     tspec = obj["spec"]["template"]["spec"]
     tspec["securityContext"] = {}  # the defaulted empty value is not a hit
@@ -170,26 +170,25 @@ def test_ignored_fields_in_templates():
     assert schema.ignored_fields("Deployment", obj) == [
         "spec.template.spec.affinity.podAntiAffinity",
         "spec.template.spec.containers[0].lifecycle",
-        "spec.template.spec.containers[0].securityContext",
-        "spec.template.spec.containers[0].tty",
+        "spec.template.spec.containers[0].securityContext.seLinuxOptions",
         "spec.template.spec.volumes[3].nfs",
     ]
 
 
 def test_ignored_fields_pod_and_service():
-    pod = {"spec": {"containers": [{"name": "a", "tty": True, "stdin": False}]}}
+    pod = {"spec": {"containers": [{"name": "a", "tty": True, "volumeDevices": [{"name": "d"}]}]}}
     pod["spec"]["initContainers"] = [
         {
             "name": "i",
-            "stdinOnce": True,
+            "lifecycle": {"postStart": {"exec": {"command": ["true"]}}},
             "env": [{"name": "X", "valueFrom": {"secretKeyRef": {"name": "s"}}}],
         }
     ]
     pod["spec"]["serviceAccountName"] = "robot"
     assert schema.ignored_fields("Pod", pod) == [
         "spec.serviceAccountName",
-        "spec.initContainers[0].stdinOnce",
-        "spec.containers[0].tty",
+        "spec.initContainers[0].lifecycle",
+        "spec.containers[0].volumeDevices",
     ]
     svc = {"spec": {"externalIPs": ["1.2.3.4"], "sessionAffinity": "ClientIP"}}
     svc["spec"]["externalTrafficPolicy"] = "Cluster"
@@ -211,9 +210,42 @@ def test_ignored_fields_in_every_pod_template(kind, where):
     spec = obj
     for key in where:
         spec = spec.setdefault(key, {})
-    spec["containers"] = [{"name": "c", "image": "x", "tty": True}]
+    spec["containers"] = [{"name": "c", "image": "x", "lifecycle": {"preStop": {}}}]
     spec["volumes"] = [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]
-    assert schema.ignored_fields(kind, obj) == [".".join(where) + ".containers[0].tty"]
+    assert schema.ignored_fields(kind, obj) == [".".join(where) + ".containers[0].lifecycle"]
+
+
+def test_security_context_fields_the_kubelet_honours_are_not_warned_about():
+    """Finding (issue 11): "securityContext: stored but not acted on by minik" was false;
+    only the fields the kubelet does not act on are warned about now."""
+    honoured = {
+        "runAsUser": 1000,
+        "runAsGroup": 1000,
+        "runAsNonRoot": True,
+        "privileged": True,
+        "readOnlyRootFilesystem": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"add": ["NET_ADMIN"], "drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+        "procMount": "Default",
+    }
+    pod_ctx = {"runAsUser": 1, "runAsNonRoot": True, "fsGroup": 2, "supplementalGroups": [3]}
+    pod = {
+        "spec": {
+            "securityContext": {**pod_ctx, "seccompProfile": {"type": "Unconfined"}},
+            "shareProcessNamespace": True,
+            "dnsConfig": {"nameservers": ["192.0.2.1"]},
+            "containers": [
+                {"name": "a", "securityContext": honoured, "tty": True, "stdin": True},
+                {"name": "b", "securityContext": {"seLinuxOptions": {"level": "s0"}}},
+            ],
+        }
+    }
+    assert schema.ignored_fields("Pod", pod) == [
+        "spec.containers[1].securityContext.seLinuxOptions"
+    ]
+    pod["spec"]["securityContext"]["sysctls"] = [{"name": "net.core.somaxconn", "value": "1"}]
+    assert "spec.securityContext.sysctls" in schema.ignored_fields("Pod", pod)
 
 
 def test_nulls_decode_as_go_does():

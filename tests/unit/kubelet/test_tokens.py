@@ -99,6 +99,7 @@ def test_projected_volume_files(tmp_path: Path):
         paths["kube-api-access-abcde"]
         == tmp_path / "pods/pu/volumes/projected/kube-api-access-abcde"
     )
+    paths["kube-api-access-abcde"].parent.mkdir(parents=True)  # prepare_volumes' part
     volumes.write_config_volume(POD, source, paths["kube-api-access-abcde"], data)
     assert (paths["kube-api-access-abcde"] / "token").read_text() == "jwt"
     assert (paths["kube-api-access-abcde"] / "namespace").read_text() == "ns"
