@@ -184,9 +184,10 @@ def test_ignored_fields_pod_and_service():
             "env": [{"name": "X", "valueFrom": {"secretKeyRef": {"name": "s"}}}],
         }
     ]
-    pod["spec"]["serviceAccountName"] = "robot"
+    pod["spec"]["serviceAccountName"] = "robot"  # acted on (admission, kubelet)
+    pod["spec"]["hostPID"] = True
     assert schema.ignored_fields("Pod", pod) == [
-        "spec.serviceAccountName",
+        "spec.hostPID",
         "spec.initContainers[0].lifecycle",
         "spec.containers[0].volumeDevices",
     ]
