@@ -178,6 +178,12 @@ def test_kubectl_create_sa_token_and_whoami(cluster: Cluster, tmp_path: Path):
     listed = kubectl.run("get", "sa", "-n", NS).stdout
     assert listed.split("\n")[0].split() == ["NAME", "SECRETS", "AGE"], listed
     assert {line.split()[0] for line in listed.strip().split("\n")[1:]} >= {"default", "robot"}
+    manifest = (
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: applied\n"
+        "automountServiceAccountToken: false\n"
+    )
+    assert "created" in kubectl.run("apply", "-n", NS, "-f", "-", input=manifest).stdout
+    assert "unchanged" in kubectl.run("apply", "-n", NS, "-f", "-", input=manifest).stdout
     discovery = kubectl.run("api-resources", "--api-group=", "-o", "name").stdout
     assert "serviceaccounts" in discovery.split()
     with cluster.http() as http:
