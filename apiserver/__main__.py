@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from apiserver.auth import TokenFileError, load_token_file
 from apiserver.config import parse_args
+from apiserver.serviceaccount import jwt
 from componentbase.logs import setup_logging
 from componentbase.rawupgrade import UpgradingHttpProtocol
 from componentbase.serving import IDLE_TIMEOUT_SECONDS
@@ -46,6 +47,14 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigurationError as err:
             print(f"apiserver: {err}", file=sys.stderr)
             return 1
+    try:
+        if config.service_account_signing_key_file:
+            jwt.load_private_key(config.service_account_signing_key_file)
+        for path in config.service_account_key_files:
+            jwt.load_public_keys(path)
+    except jwt.KeyError_ as err:
+        print(f"apiserver: {err}", file=sys.stderr)
+        return 1
     if config.client_ca_file and not Path(config.client_ca_file).is_file():
         print(f"apiserver: --client-ca-file {config.client_ca_file}: no such file", file=sys.stderr)
         return 1

@@ -15,13 +15,14 @@ from typing import Any
 
 from api import errors
 from api.resources import TOKEN_REQUEST_API_VERSION, TOKEN_REQUEST_KIND
-from api.timefmt import rfc3339
+from api.timefmt import parse_time, rfc3339
 from api.validation import field
 from apiserver.admission.objectcache import NamespacedObjects
 from apiserver.auth import User
 from apiserver.authn import with_authenticated
+from apiserver.authz.reviews import user_info
 from apiserver.serviceaccount import jwt
-from apiserver.storage import Storage
+from apiserver.storage import Storage, object_key
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,6 @@ def _meta(obj: Obj | None) -> Obj:
 
 
 def _deleted_long_ago(obj: Obj, now: float) -> bool:
-    from api.timefmt import parse_time
-
     stamp = parse_time(_meta(obj).get("deletionTimestamp") or "")
     return stamp is not None and stamp < now - DELETION_GRACE_SECONDS
 
@@ -187,7 +186,7 @@ class ServiceAccountTokens:
         if s.max_expiration:
             expiration = min(expiration, s.max_expiration)
         audiences = [str(a) for a in spec.get("audiences") or [] if a] or list(s.api_audiences)
-        sa = await self.storage.get(f"/registry/serviceaccounts/{namespace}/{name}")
+        sa = await self.storage.get(object_key("serviceaccounts", namespace, name))
         if sa is None:
             raise errors.not_found("serviceaccounts", name)
         bound, node, ref = await self._bound_object(namespace, name, spec.get("boundObjectRef"))
@@ -240,7 +239,7 @@ class ServiceAccountTokens:
                 "authentication.k8s.io",
             )
         plural = _BINDABLE[kind]
-        obj = await self.storage.get(f"/registry/{plural}/{namespace}/{name}")
+        obj = await self.storage.get(object_key(plural, namespace, name))
         if obj is None:
             raise errors.not_found(plural, name)
         uid = str(_meta(obj).get("uid") or "")
@@ -254,7 +253,7 @@ class ServiceAccountTokens:
                 )
             node_name = (obj.get("spec") or {}).get("nodeName")
             if node_name:
-                node_obj = await self.storage.get(f"/registry/nodes/{node_name}")
+                node_obj = await self.storage.get(object_key("nodes", None, node_name))
                 if node_obj is not None:
                     node = jwt.BoundObject("Node", node_name, str(_meta(node_obj).get("uid") or ""))
         if want_uid and want_uid != uid:
@@ -288,8 +287,6 @@ async def review(
         raise errors.invalid(
             "TokenReview", "", [field.required("spec.token")], "authentication.k8s.io"
         )
-    from apiserver.authz.reviews import user_info
-
     user: User | None = None
     accepted: list[str] = []
     try:

@@ -28,7 +28,7 @@ from deploy.controlplane import (
     start_etcd,
 )
 from tests.support.controllermanager import ManagerProcess
-from tests.support.kubectl import Kubectl
+from tests.support.kubectl import MINORS, Kubectl, installed_kubectl
 
 NS = "sa-team"
 ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -178,6 +178,12 @@ def test_kubectl_create_sa_token_and_whoami(cluster: Cluster, tmp_path: Path):
     listed = kubectl.run("get", "sa", "-n", NS).stdout
     assert listed.split("\n")[0].split() == ["NAME", "SECRETS", "AGE"], listed
     assert {line.split()[0] for line in listed.strip().split("\n")[1:]} >= {"default", "robot"}
+    manifest = (
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: applied\n"
+        "automountServiceAccountToken: false\n"
+    )
+    assert "created" in kubectl.run("apply", "-n", NS, "-f", "-", input=manifest).stdout
+    assert "unchanged" in kubectl.run("apply", "-n", NS, "-f", "-", input=manifest).stdout
     discovery = kubectl.run("api-resources", "--api-group=", "-o", "name").stdout
     assert "serviceaccounts" in discovery.split()
     with cluster.http() as http:
@@ -371,3 +377,18 @@ def test_admission_injects_the_token_volume(cluster: Cluster):
             f'pods "lost" is forbidden: error looking up service account {NS}/ghost: '
             'serviceaccount "ghost" not found'
         )
+
+
+@pytest.mark.parametrize("minor", MINORS, ids=lambda m: m or "default")
+def test_kubectl_minors(cluster: Cluster, tmp_path: Path, minor: str | None):
+    kubectl = installed_kubectl(minor, cluster.api.kubeconfig, tmp_path / "cache")
+    name = f"bot-{(minor or 'default').replace('.', '-')}"
+    kubectl.run("create", "serviceaccount", name, "-n", NS)
+    assert name in kubectl.run("get", "sa", name, "-n", NS).stdout
+    described = kubectl.run("describe", "sa", name, "-n", NS).stdout
+    assert f"Name:                {name}" in described, described
+    token = kubectl.run("create", "token", name, "-n", NS, "--duration=1h").stdout.strip()
+    config = tmp_path / "kubeconfig-bot"
+    write_kubeconfig(config, cluster.api.url, token, ca_file=cluster.api.ca_file)
+    me = installed_kubectl(minor, config, tmp_path / "cache-bot").run("auth", "whoami")
+    assert f"system:serviceaccount:{NS}:{name}" in me.stdout, me
