@@ -10,19 +10,15 @@ Run: .venv/bin/python bench/footprint.py [--settle 20] [--window 60] (under the 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.soak import Soak, rss_mib  # noqa: E402
-from deploy import processes  # noqa: E402
+from bench.upcluster import UpCluster, UpFailed  # noqa: E402
 from deploy.images import ensure_busybox_image  # noqa: E402
 
 NODE_PREFIX = "footprint-"
@@ -47,54 +43,46 @@ def main() -> int:
     p.add_argument("--window", type=float, default=60.0, help="seconds of CPU measurement")
     args = p.parse_args()
     ensure_busybox_image()
-    workdir = Path(tempfile.mkdtemp(prefix="minik-footprint-"))
-    cluster = Soak(workdir)
-    up = cluster.minik("up", "--node-prefix", NODE_PREFIX, "--api-port", str(processes.free_port()))
-    if up.returncode != 0:
-        print(f"minik up failed:\n{up.stdout}{up.stderr}", file=sys.stderr)
-        cluster.minik("down")
-        return 1
     try:
-        time.sleep(args.settle)
-        pids = {name: int(rec["pid"]) for name, rec in cluster.records().items()}
-        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        began = time.monotonic()
-        time.sleep(args.window)
-        elapsed = time.monotonic() - began
-        after = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        rss = {name: rss_mib(pid) for name, pid in pids.items()}
-        print(f"idle footprint of `minik up` (1 node), CPU over {elapsed:.0f} s")
-        print(f"{'process':<22}{'RSS MiB':>9}{'CPU % of a core':>17}")
-        total_rss = total_cpu = 0.0
-        for name in pids:
-            start, end = before[name], after[name]
-            cpu = None if start is None or end is None else 100 * (end - start) / elapsed
-            mib = rss[name]
-            total_rss += mib or 0.0
-            total_cpu += cpu or 0.0
-            cells = (
-                f"{mib:9.1f}" if mib is not None else f"{'-':>9}",
-                f"{cpu:17.2f}" if cpu is not None else f"{'-':>17}",
-            )
-            print(f"{name:<22}{cells[0]}{cells[1]}")
-        total_mb = total_rss * 1.048576
-        print(f"{'total':<22}{total_rss:9.1f}{total_cpu:17.2f}")
-        print(
-            f"total RSS {total_mb:.0f} MB (target <= {TARGET_RSS_MB}), "
-            f"CPU {total_cpu:.2f}% of a core (target <= {TARGET_CPU_PERCENT:g})"
-        )
-        etcd = [n for n in pids if n.startswith("etcd")]
-        if etcd:
-            name = etcd[0]
-            share = (rss[name] or 0.0) / total_rss if total_rss else 0.0
-            print(f"reference: etcd alone {rss[name] or 0:.1f} MiB ({share:.0%} of the total)")
-    finally:
-        down = cluster.minik("down")
-        if down.returncode != 0:
-            print(f"minik down: {down.stdout}{down.stderr}", file=sys.stderr)
-        with contextlib.suppress(OSError):
-            subprocess.run(["rm", "-rf", str(workdir)], check=False)
+        with UpCluster(NODE_PREFIX) as cluster:
+            measure(cluster, args.settle, args.window)
+    except UpFailed as err:
+        print(err, file=sys.stderr)
+        return 1
     return 0
+
+
+def measure(cluster: UpCluster, settle: float, window: float) -> None:
+    time.sleep(settle)
+    pids = cluster.pids()
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    began = time.monotonic()
+    time.sleep(window)
+    elapsed = time.monotonic() - began
+    after = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    rss = cluster.rss()
+    print(f"idle footprint of `minik up` (1 node), CPU over {elapsed:.0f} s")
+    print(f"{'process':<22}{'RSS MiB':>9}{'CPU % of a core':>17}")
+    total_rss = total_cpu = 0.0
+    for name in pids:
+        start, end = before[name], after[name]
+        cpu = None if start is None or end is None else 100 * (end - start) / elapsed
+        mib = rss.get(name)
+        total_rss += mib or 0.0
+        total_cpu += cpu or 0.0
+        cells = (
+            f"{mib:9.1f}" if mib is not None else f"{'-':>9}",
+            f"{cpu:17.2f}" if cpu is not None else f"{'-':>17}",
+        )
+        print(f"{name:<22}{cells[0]}{cells[1]}")
+    print(f"{'total':<22}{total_rss:9.1f}{total_cpu:17.2f}")
+    print(
+        f"total RSS {total_rss * 1.048576:.0f} MB (target <= {TARGET_RSS_MB}), "
+        f"CPU {total_cpu:.2f}% of a core (target <= {TARGET_CPU_PERCENT:g})"
+    )
+    etcd = rss.get("etcd")
+    if etcd is not None and total_rss:
+        print(f"reference: etcd alone {etcd:.1f} MiB ({etcd / total_rss:.0%} of the total)")
 
 
 if __name__ == "__main__":

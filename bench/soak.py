@@ -8,12 +8,7 @@ Run: .venv/bin/python bench/soak.py [--minutes 2] [--interval 30] (under the e2e
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,24 +17,14 @@ sys.path.insert(0, str(ROOT))
 
 from api.errors import ApiError  # noqa: E402
 from api.resources import CONFIGMAPS, DEPLOYMENTS, PODS  # noqa: E402
+from bench.upcluster import UpCluster, UpFailed  # noqa: E402
 from client.kubeconfig import load  # noqa: E402
 from client.rest import Client  # noqa: E402
-from deploy import processes  # noqa: E402
 from deploy.images import BUSYBOX_IMAGE, ensure_busybox_image  # noqa: E402
 
 NODE_PREFIX = "soak-"
 NAMESPACE = "default"
 KEEP = 5  # objects of each kind alive at once; older ones are deleted
-
-
-def rss_mib(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 def pod(name: str) -> dict:
@@ -82,29 +67,6 @@ def configmap(name: str, i: int) -> dict:
         "metadata": {"name": name},
         "data": {"i": str(i), "pad": "x" * 2048},
     }
-
-
-class Soak:
-    def __init__(self, workdir: Path) -> None:
-        self.data_dir = workdir / "data"
-        self.env = {**os.environ, "HOME": str(workdir / "home")}
-        self.env.pop("MINIK_DATA_DIR", None)
-
-    def minik(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "deploy.cluster", *args, "--data-dir", str(self.data_dir)],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-
-    def records(self) -> dict[str, dict]:
-        return json.loads((self.data_dir / "pids.json").read_text())
-
-    def sample(self) -> dict[str, float | None]:
-        return {name: rss_mib(int(rec["pid"])) for name, rec in self.records().items()}
 
 
 def churn_once(api: Client, i: int, counts: dict[str, int]) -> None:
@@ -155,45 +117,40 @@ def main() -> int:
     p.add_argument("--rate", type=float, default=2.0, help="churn rounds per second (at most)")
     args = p.parse_args()
     ensure_busybox_image()
-    workdir = Path(tempfile.mkdtemp(prefix="minik-soak-"))
-    soak = Soak(workdir)
-    up = soak.minik("up", "--node-prefix", NODE_PREFIX, "--api-port", str(processes.free_port()))
-    if up.returncode != 0:
-        print(f"minik up failed:\n{up.stdout}{up.stderr}", file=sys.stderr)
-        soak.minik("down")
-        return 1
-    counts = {"created": 0, "deleted": 0, "errors": 0}
     try:
-        time.sleep(5)  # let the start-up settle before the baseline
-        start = soak.sample()
-        print(f"RSS in MiB (change since start), {args.minutes:g} min of churn")
-        print_row("start", start, start)
-        began = time.monotonic()
-        end = began + args.minutes * 60
-        next_sample = began + args.interval
-        i = 0
-        with Client(load(str(soak.data_dir / "kubeconfig"))) as api:
-            while time.monotonic() < end:
-                round_began = time.monotonic()
-                churn_once(api, i, counts)
-                i += 1
-                if time.monotonic() >= next_sample:
-                    print_row(f"{time.monotonic() - began:.0f}s", soak.sample(), start)
-                    next_sample += args.interval
-                time.sleep(max(0.0, 1 / args.rate - (time.monotonic() - round_began)))
-        final = soak.sample()
-        print_row("end", final, start)
-        restarts = {n: r.get("restarts", 0) for n, r in soak.records().items() if n != "supervisor"}
-        print(
-            f"{i} rounds: {counts['created']} created, {counts['deleted']} deleted, "
-            f"{counts['errors']} errors; supervisor restarts {sum(restarts.values())} {restarts}"
-        )
-    finally:
-        down = soak.minik("down")
-        if down.returncode != 0:
-            print(f"minik down: {down.stdout}{down.stderr}", file=sys.stderr)
-        with contextlib.suppress(OSError):
-            subprocess.run(["rm", "-rf", str(workdir)], check=False)
+        with UpCluster(NODE_PREFIX) as soak:
+            return soak_for(soak, args)
+    except UpFailed as err:
+        print(err, file=sys.stderr)
+        return 1
+
+
+def soak_for(soak: UpCluster, args: argparse.Namespace) -> int:
+    counts = {"created": 0, "deleted": 0, "errors": 0}
+    time.sleep(5)  # let the start-up settle before the baseline
+    start = soak.rss()
+    print(f"RSS in MiB (change since start), {args.minutes:g} min of churn")
+    print_row("start", start, start)
+    began = time.monotonic()
+    end = began + args.minutes * 60
+    next_sample = began + args.interval
+    i = 0
+    with Client(load(str(soak.kubeconfig))) as api:
+        while time.monotonic() < end:
+            round_began = time.monotonic()
+            churn_once(api, i, counts)
+            i += 1
+            if time.monotonic() >= next_sample:
+                print_row(f"{time.monotonic() - began:.0f}s", soak.rss(), start)
+                next_sample += args.interval
+            time.sleep(max(0.0, 1 / args.rate - (time.monotonic() - round_began)))
+    final = soak.rss()
+    print_row("end", final, start)
+    restarts = {n: r.get("restarts", 0) for n, r in soak.records().items() if n != "supervisor"}
+    print(
+        f"{i} rounds: {counts['created']} created, {counts['deleted']} deleted, "
+        f"{counts['errors']} errors; supervisor restarts {sum(restarts.values())} {restarts}"
+    )
     return 0
 
 
