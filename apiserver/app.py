@@ -22,7 +22,17 @@ from api import errors, remotecommand
 from api.apiextensions import CustomResource
 from api.rbac import Request as AuthzRequest
 from api.resources import CUSTOMRESOURCEDEFINITIONS, REVIEWS, SELFSUBJECTREVIEWS, Resource
-from apiserver import codec, discovery, eviction, health, subresources, tables, watch, wsproxy
+from apiserver import (
+    codec,
+    discovery,
+    eviction,
+    health,
+    offload,
+    subresources,
+    tables,
+    watch,
+    wsproxy,
+)
 from apiserver.admission import Admission
 from apiserver.aggregator import Aggregator, Caller
 from apiserver.allocator import Allocator
@@ -51,6 +61,7 @@ from apiserver.compactor import Compactor
 from apiserver.config import Config
 from apiserver.conversion import ConvertingRegistry
 from apiserver.customresources import CustomResources
+from apiserver.inflight import MaxInFlight
 from apiserver.metrics import RequestMetrics
 from apiserver.namespaces import NamespaceLifecycle
 from apiserver.openapi.routes import router as openapi_router
@@ -177,6 +188,11 @@ def create_app(config: Config) -> FastAPI:
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     app.state.server = server
 
+    app.add_middleware(
+        MaxInFlight,
+        max_read_only=config.max_requests_inflight,
+        max_mutating=config.max_mutating_requests_inflight,
+    )
     app.add_middleware(Authentication, server=server)
     app.add_middleware(RequestMetrics)  # outermost: refused requests count too
 
@@ -457,7 +473,15 @@ async def read_body(server: ApiServer, request: Request, *, patch: bool = False)
         if patch:
             raise errors.bad_request("the patch body is empty")
         return None
-    return codec.decode_body(body, request.headers.get("content-type"), patch=patch)
+    heavy = len(body) > offload.BODY_BYTES
+    return await offload.maybe(
+        heavy, codec.decode_body, body, request.headers.get("content-type"), patch
+    )
+
+
+def large_body(request: Request) -> bool:
+    declared = request.headers.get("content-length", "")
+    return declared.isdigit() and int(declared) > offload.BODY_BYTES
 
 
 def write_options(params: dict[str, str], request: Request) -> WriteOptions:
@@ -534,15 +558,22 @@ async def dispatch(
             watch.WatchRequest.parse(params),
             encode,
             server.config.bookmark_interval_seconds,
+            # a Table's rows carry ages: per watcher; plain objects: shared
+            None if table else f"json:{res.api_version}/{res.kind}",
         )
         return StreamingResponse(
             body, media_type="application/json", headers={"Transfer-Encoding": "chunked"}
         )
     if verb == "list":
         listed = await registry.list(info, list_opts(res, params))
+        heavy = len(listed["items"]) >= offload.LIST_ITEMS
         if tables.wants_table(accept):
-            return codec.json_response(as_table(listed["items"], listed["metadata"]))
-        return codec.json_response(listed)
+
+            def table_response() -> Response:
+                return codec.json_response(as_table(listed["items"], listed["metadata"]))
+
+            return await offload.maybe(heavy, table_response)
+        return await offload.maybe(heavy, codec.json_response, listed)
     if verb == "get":
         obj = await registry.get(info)
         if tables.wants_table(accept):
@@ -565,6 +596,7 @@ async def dispatch(
     if verb == "patch":
         opts = write_options(params, request)
         patch_type, doc = await read_body(server, request, patch=True)
+        opts.offload = large_body(request) or offload.expensive_patch(patch_type, doc)
         if patch_type == "apply" and not opts.field_manager:
             raise errors.bad_request("PATCH, application/apply-patch+yaml requires fieldManager")
         obj, created = await registry.patch(info, patch_type, doc, opts)
@@ -656,6 +688,7 @@ async def dispatch_subresource(
             obj = await registry.update(info, await read_body(server, request), opts)
         else:
             patch_type, doc = await read_body(server, request, patch=True)
+            opts.offload = large_body(request) or offload.expensive_patch(patch_type, doc)
             obj, _ = await registry.patch(info, patch_type, doc, opts)
         return codec.json_response(obj, 200, opts.warnings + warnings)
     if sub == "scale" and method in ("GET", "PUT", "PATCH"):

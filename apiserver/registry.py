@@ -15,7 +15,7 @@ from api.apiextensions import CustomResource
 from api.resources import Resource
 from api.timefmt import rfc3339
 from api.validation.apiextensions import validate_custom_object
-from apiserver import meta, strategies
+from apiserver import meta, offload, strategies
 from apiserver.admission import CREATE, UPDATE, Admission, Attributes
 from apiserver.allocator import Allocation, AllocationError
 from apiserver.options import DeleteOptions, ListOptions, WriteOptions
@@ -265,9 +265,10 @@ class Registry:
                     return await self.create(info, created_obj, opts), True
                 except errors.AlreadyExists:
                     continue
-            patched = self._apply_patch_doc(info, patch_type, doc, current, opts)
-            self._check_body_identity(info, patched)
-            patched_md = patched.setdefault("metadata", {})
+            patched = await offload.maybe(
+                opts.offload, self._patched, info, patch_type, doc, current, opts
+            )
+            patched_md = patched["metadata"]
             patch_rv = patched_md.get("resourceVersion")
             if patch_rv and patch_rv != current["metadata"]["resourceVersion"]:
                 raise errors.conflict(
@@ -279,7 +280,7 @@ class Registry:
                     res.plural,
                 )
             try:
-                strict = self._check_fields(info, patched, opts)
+                strict = await offload.maybe(opts.offload, self._check_fields, info, patched, opts)
                 return await self.write_update(
                     info, strict, current, int(current["metadata"]["resourceVersion"]), opts
                 ), False
@@ -290,6 +291,14 @@ class Registry:
         raise errors.conflict(
             res.group_resource, info.name or "", "too many concurrent writes", res.group, res.plural
         )
+
+    def _patched(
+        self, info: RequestInfo, patch_type: str, doc: Any, current: dict, opts: WriteOptions
+    ) -> dict:
+        patched = self._apply_patch_doc(info, patch_type, doc, current, opts)
+        self._check_body_identity(info, patched)
+        patched.setdefault("metadata", {})
+        return patched
 
     def _apply_patch_doc(
         self, info: RequestInfo, patch_type: str, doc: Any, current: dict, opts: WriteOptions
