@@ -473,10 +473,9 @@ async def read_body(server: ApiServer, request: Request, *, patch: bool = False)
         if patch:
             raise errors.bad_request("the patch body is empty")
         return None
-    heavy = len(body) > offload.BODY_BYTES
-    return await offload.maybe(
-        heavy, codec.decode_body, body, request.headers.get("content-type"), patch
-    )
+    content_type = request.headers.get("content-type")
+    heavy = offload.heavy_body(len(body), codec.is_yaml(content_type))
+    return await offload.maybe(heavy, codec.decode_body, body, content_type, patch)
 
 
 def large_body(request: Request) -> bool:

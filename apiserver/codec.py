@@ -32,6 +32,15 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+
+
+def is_yaml(content_type: str | None) -> bool:
+    """Whether a body of this type is parsed as YAML (server-side apply's are)."""
+    mt = media_type(content_type)
+    return mt in YAML_TYPES or PATCH_TYPES.get(mt) == "apply"
+
+
 def decode_body(body: bytes, content_type: str | None, patch: bool = False) -> Any:
     """Parse a request body; 415 for an unknown media type, 400 for one that does not
     parse. For patches the result is (patch_type, document)."""
@@ -44,7 +53,7 @@ def decode_body(body: bytes, content_type: str | None, patch: bool = False) -> A
         return kind, doc
     if mt in ("", "application/json", "*/*"):
         return _parse_json(body)
-    if mt in ("application/yaml", "application/x-yaml", "text/yaml"):
+    if mt in YAML_TYPES:
         return _parse_yaml(body)
     if mt == "application/vnd.kubernetes.protobuf":
         from apiserver import protobuf
@@ -79,7 +88,7 @@ def _finite(text: str) -> float:
 
 def _parse_yaml(body: bytes) -> Any:
     try:
-        doc = safeyaml.safe_load(body)
+        doc = safeyaml.safe_load(body, MAX_DEPTH)
     except RecursionError as err:
         raise errors.bad_request("error decoding YAML body: nesting too deep") from err
     except (yaml.YAMLError, ValueError) as err:

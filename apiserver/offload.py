@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 BODY_BYTES = 16 * 1024  # a body this large is decoded and patched off the loop
+YAML_BODY_BYTES = 1024  # PyYAML parses in pure Python: ~100x slower than json
 LIST_ITEMS = 200  # a list answer with this many items is encoded off the loop
 EVENTS_PER_TURN = 100  # a watch's initial events between yields to the loop
 
@@ -25,6 +26,10 @@ async def maybe(heavy: bool, fn: Callable[..., T], *args: Any) -> T:
     if heavy:
         return await asyncio.to_thread(fn, *args)
     return fn(*args)
+
+
+def heavy_body(size: int, yaml: bool) -> bool:
+    return size > (YAML_BODY_BYTES if yaml else BODY_BYTES)
 
 
 def expensive_patch(patch_type: str, doc: Any) -> bool:

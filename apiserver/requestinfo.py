@@ -4,10 +4,9 @@ subresource status)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import re
 
 from api import errors
 from api.labels import DNS1123_LABEL_FMT
