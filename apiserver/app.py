@@ -600,7 +600,10 @@ async def dispatch(
             raise errors.bad_request("PATCH, application/apply-patch+yaml requires fieldManager")
         obj, created = await registry.patch(info, patch_type, doc, opts)
         _learn(server, res, obj, opts)
-        return codec.json_response(obj, 201 if created else 200, opts.warnings + warnings)
+        code = 201 if created else 200
+        return await offload.maybe(
+            opts.offload, codec.json_response, obj, code, opts.warnings + warnings
+        )
     if verb == "delete":
         dopts = DeleteOptions.parse(params, await read_body(server, request))
         obj = await registry.delete(info, dopts)

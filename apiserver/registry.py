@@ -149,10 +149,10 @@ class Registry:
         `old`'s revision when the client gave none, retrying on a concurrent write)."""
         res = info.resource
         for _attempt in range(10):
-            candidate = self._merge_update(info, copy.deepcopy(new), old)
+            candidate = await offload.maybe(opts.offload, self._merged_copy, info, new, old)
             attributes = Attributes(UPDATE, info, candidate, old, opts)
             await self.admission.admit(attributes)
-            self._validate(res, candidate, old, info.subresource)
+            await offload.maybe(opts.offload, self._validate, res, candidate, old, info.subresource)
             await self.admission.validate(attributes)
             alloc = Allocation()
             if res.kind == "Service":
@@ -196,6 +196,9 @@ class Registry:
             res.group,
             res.plural,
         )
+
+    def _merged_copy(self, info: RequestInfo, new: dict, old: dict) -> dict:
+        return self._merge_update(info, copy.deepcopy(new), old)
 
     def _merge_update(self, info: RequestInfo, new: dict, old: dict) -> dict:
         res = info.resource
