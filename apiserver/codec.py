@@ -69,7 +69,8 @@ def _parse_json(body: bytes) -> Any:
         raise errors.bad_request("error decoding JSON body: nesting too deep") from err
     except (ValueError, UnicodeDecodeError) as err:
         raise errors.bad_request(f"error decoding JSON body: {err}") from err
-    _check_depth(doc, "JSON")
+    if body.count(b"[") + body.count(b"{") > MAX_DEPTH:  # else it cannot be that deep
+        _check_depth(doc, "JSON")
     if _SURROGATE_ESCAPE.search(body):
         _check_text(doc)
     return doc
