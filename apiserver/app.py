@@ -454,6 +454,9 @@ async def handle(
         if NO_SPACE in str(err):  # as kube-apiserver passes it on: a 500 naming the cause
             return codec.error_response(errors.internal(f"etcdserver: mvcc: {NO_SPACE}"))
         return codec.error_response(errors.ApiError(503, f"storage unavailable: {err}"))
+    except RecursionError:  # a body deeper than some code path can walk: the caller's
+        log.warning("%s %s: nesting too deep", request.method, request.url.path)
+        return codec.error_response(errors.bad_request("nesting too deep"), warnings)
     except Exception as err:
         log.exception("%s %s failed", request.method, request.url.path)
         return codec.error_response(errors.internal(f"{type(err).__name__}: {err}"), warnings)
