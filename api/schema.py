@@ -17,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 _FILE = Path(__file__).resolve().parent / "schemas" / "definitions.json"
+# (definition -> property -> "int32" | "int64"), from Kubernetes' OpenAPI document
+# (tools/gen_int_formats.py); an integer field not listed is an int64.
+_INT_FORMATS = Path(__file__).resolve().parent / "schemas" / "intformats.json"
+INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 # Objects that travel on the wire but are not served resources.
 _EXTRA_ROOTS = {
@@ -71,6 +75,17 @@ def _data() -> dict[str, Any]:
         return json.load(f)
 
 
+@functools.cache
+def _int_formats() -> dict[str, dict[str, str]]:
+    with _INT_FORMATS.open(encoding="utf-8") as f:
+        return json.load(f)
+
+
+def int_format(definition: str, prop: str) -> str:
+    """The Go width of an integer field: "int32" (spec.replicas) or "int64"."""
+    return _int_formats().get(definition, {}).get(prop, "int64")
+
+
 def definitions() -> dict[str, dict]:
     """Definition name -> {type, description, properties, required} (loaded once)."""
     return _data()["definitions"]
@@ -109,6 +124,20 @@ def json_type(value: Any) -> str:
 class _Findings:
     unknown: list[str] = field(default_factory=list)
     type_causes: list[dict] = field(default_factory=list)
+
+    def out_of_range(self, path: str, value: int, fmt: str) -> None:
+        low, high = INT_RANGES[fmt]
+        if value > high:
+            bound = f"less than or equal to {high}"
+        else:
+            bound = f"greater than or equal to {low}"
+        self.type_causes.append(
+            {
+                "field": path,
+                "reason": "FieldValueInvalid",
+                "message": f"Invalid value: {value}: {path} in body should be {bound} ({fmt})",
+            }
+        )
 
     def wrong_type(self, path: str, value: Any, want: str) -> None:
         got = json_type(value)
@@ -164,6 +193,13 @@ def _walk(node: dict, value: Any, path: str, found: _Findings, where: tuple[str,
         want = _scalar_ok(node, value, quantity)
         if want is not None:
             found.wrong_type(path, value, want)
+        elif type(value) is int and node.get("type") == "integer" and not quantity:
+            # Go decodes into an int32 or int64: a wider value must not be stored to
+            # break every later reader (`kubectl describe`)
+            fmt = int_format(*where)
+            low, high = INT_RANGES[fmt]
+            if not low <= value <= high:
+                found.out_of_range(path, value, fmt)
 
 
 def _walk_definition(name: str, value: dict, path: str, found: _Findings) -> None:

@@ -22,7 +22,17 @@ from api import errors, remotecommand
 from api.apiextensions import CustomResource
 from api.rbac import Request as AuthzRequest
 from api.resources import CUSTOMRESOURCEDEFINITIONS, REVIEWS, SELFSUBJECTREVIEWS, Resource
-from apiserver import codec, discovery, eviction, health, subresources, tables, watch, wsproxy
+from apiserver import (
+    codec,
+    discovery,
+    eviction,
+    health,
+    offload,
+    subresources,
+    tables,
+    watch,
+    wsproxy,
+)
 from apiserver.admission import Admission
 from apiserver.admission.podsecurity import config as podsecurity_config
 from apiserver.aggregator import Aggregator, Caller
@@ -52,6 +62,7 @@ from apiserver.compactor import Compactor
 from apiserver.config import Config
 from apiserver.conversion import ConvertingRegistry
 from apiserver.customresources import CustomResources
+from apiserver.inflight import MaxInFlight
 from apiserver.metrics import RequestMetrics
 from apiserver.namespaces import NamespaceLifecycle
 from apiserver.openapi.routes import router as openapi_router
@@ -231,6 +242,11 @@ def create_app(config: Config) -> FastAPI:
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     app.state.server = server
 
+    app.add_middleware(
+        MaxInFlight,
+        max_read_only=config.max_requests_inflight,
+        max_mutating=config.max_mutating_requests_inflight,
+    )
     app.add_middleware(Authentication, server=server)
     app.add_middleware(RequestMetrics)  # outermost: refused requests count too
 
@@ -492,6 +508,9 @@ async def handle(
         if NO_SPACE in str(err):  # as kube-apiserver passes it on: a 500 naming the cause
             return codec.error_response(errors.internal(f"etcdserver: mvcc: {NO_SPACE}"))
         return codec.error_response(errors.ApiError(503, f"storage unavailable: {err}"))
+    except RecursionError:  # a body deeper than some code path can walk: the caller's
+        log.warning("%s %s: nesting too deep", request.method, request.url.path)
+        return codec.error_response(errors.bad_request("nesting too deep"), warnings)
     except Exception as err:
         log.exception("%s %s failed", request.method, request.url.path)
         return codec.error_response(errors.internal(f"{type(err).__name__}: {err}"), warnings)
@@ -511,7 +530,14 @@ async def read_body(server: ApiServer, request: Request, *, patch: bool = False)
         if patch:
             raise errors.bad_request("the patch body is empty")
         return None
-    return codec.decode_body(body, request.headers.get("content-type"), patch=patch)
+    content_type = request.headers.get("content-type")
+    heavy = offload.heavy_body(len(body), codec.is_yaml(content_type))
+    return await offload.maybe(heavy, codec.decode_body, body, content_type, patch)
+
+
+def large_body(request: Request) -> bool:
+    declared = request.headers.get("content-length", "")
+    return declared.isdigit() and int(declared) > offload.BODY_BYTES
 
 
 def write_options(params: dict[str, str], request: Request) -> WriteOptions:
@@ -588,15 +614,22 @@ async def dispatch(
             watch.WatchRequest.parse(params),
             encode,
             server.config.bookmark_interval_seconds,
+            # a Table's rows carry ages: per watcher; plain objects: shared
+            None if table else f"json:{res.api_version}/{res.kind}",
         )
         return StreamingResponse(
             body, media_type="application/json", headers={"Transfer-Encoding": "chunked"}
         )
     if verb == "list":
         listed = await registry.list(info, list_opts(res, params))
+        heavy = len(listed["items"]) >= offload.LIST_ITEMS
         if tables.wants_table(accept):
-            return codec.json_response(as_table(listed["items"], listed["metadata"]))
-        return codec.json_response(listed)
+
+            def table_response() -> Response:
+                return codec.json_response(as_table(listed["items"], listed["metadata"]))
+
+            return await offload.maybe(heavy, table_response)
+        return await offload.maybe(heavy, codec.json_response, listed)
     if verb == "get":
         obj = await registry.get(info)
         if tables.wants_table(accept):
@@ -619,11 +652,15 @@ async def dispatch(
     if verb == "patch":
         opts = write_options(params, request)
         patch_type, doc = await read_body(server, request, patch=True)
+        opts.offload = large_body(request) or offload.expensive_patch(patch_type, doc)
         if patch_type == "apply" and not opts.field_manager:
             raise errors.bad_request("PATCH, application/apply-patch+yaml requires fieldManager")
         obj, created = await registry.patch(info, patch_type, doc, opts)
         _learn(server, res, obj, opts)
-        return codec.json_response(obj, 201 if created else 200, opts.warnings + warnings)
+        code = 201 if created else 200
+        return await offload.maybe(
+            opts.offload, codec.json_response, obj, code, opts.warnings + warnings
+        )
     if verb == "delete":
         dopts = DeleteOptions.parse(params, await read_body(server, request))
         obj = await registry.delete(info, dopts)
@@ -712,6 +749,7 @@ async def dispatch_subresource(
             obj = await registry.update(info, await read_body(server, request), opts)
         else:
             patch_type, doc = await read_body(server, request, patch=True)
+            opts.offload = large_body(request) or offload.expensive_patch(patch_type, doc)
             obj, _ = await registry.patch(info, patch_type, doc, opts)
         return codec.json_response(obj, 200, opts.warnings + warnings)
     if sub == "scale" and method in ("GET", "PUT", "PATCH"):

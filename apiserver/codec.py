@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import yaml
 from starlette.responses import Response
 
 from api import errors
+from apiserver import safeyaml
 
 JSON = "application/json"
 PATCH_TYPES = {
@@ -19,13 +21,27 @@ PATCH_TYPES = {
     "application/apply-patch+json": "apply",
 }
 BODY_TYPES = ("application/json", "application/yaml", "application/vnd.kubernetes.protobuf", "")
+# How deeply a request body may nest. Go's decoder stops at 10,000 levels; Python's
+# recursive deep copies, patches and validation would overflow the stack long before
+# that, and no Kubernetes object (not even a CRD's schema) comes near this.
+MAX_DEPTH = 200
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
 
 def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-def decode_body(body: bytes, content_type: str | None, *, patch: bool = False) -> Any:
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+
+
+def is_yaml(content_type: str | None) -> bool:
+    """Whether a body of this type is parsed as YAML (server-side apply's are)."""
+    mt = media_type(content_type)
+    return mt in YAML_TYPES or PATCH_TYPES.get(mt) == "apply"
+
+
+def decode_body(body: bytes, content_type: str | None, patch: bool = False) -> Any:
     """Parse a request body; 415 for an unknown media type, 400 for one that does not
     parse. For patches the result is (patch_type, document)."""
     mt = media_type(content_type)
@@ -37,7 +53,7 @@ def decode_body(body: bytes, content_type: str | None, *, patch: bool = False) -
         return kind, doc
     if mt in ("", "application/json", "*/*"):
         return _parse_json(body)
-    if mt in ("application/yaml", "application/x-yaml", "text/yaml"):
+    if mt in YAML_TYPES:
         return _parse_yaml(body)
     if mt == "application/vnd.kubernetes.protobuf":
         from apiserver import protobuf
@@ -48,16 +64,70 @@ def decode_body(body: bytes, content_type: str | None, *, patch: bool = False) -
 
 def _parse_json(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        doc = json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError as err:
+        raise errors.bad_request("error decoding JSON body: nesting too deep") from err
     except (ValueError, UnicodeDecodeError) as err:
         raise errors.bad_request(f"error decoding JSON body: {err}") from err
+    if body.count(b"[") + body.count(b"{") > MAX_DEPTH:  # else it cannot be that deep
+        _check_depth(doc, "JSON")
+    if _SURROGATE_ESCAPE.search(body):
+        _check_text(doc)
+    return doc
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"invalid literal {name} (JSON has no NaN or Infinity)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
 
 
 def _parse_yaml(body: bytes) -> Any:
     try:
-        return yaml.safe_load(body)
-    except yaml.YAMLError as err:
+        doc = safeyaml.safe_load(body, MAX_DEPTH)
+    except RecursionError as err:
+        raise errors.bad_request("error decoding YAML body: nesting too deep") from err
+    except (yaml.YAMLError, ValueError) as err:
         raise errors.bad_request(f"error decoding YAML body: {err}") from err
+    _check_depth(doc, "YAML")
+    if _SURROGATE_ESCAPE.search(body):  # YAML escapes them as JSON does ("\\ud800")
+        _check_text(doc)
+    return doc
+
+
+def _check_depth(doc: Any, language: str) -> None:
+    """400 for a body nested deeper than MAX_DEPTH (iterative: no recursion)."""
+    stack = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise errors.bad_request(
+                f"error decoding {language} body: nesting too deep (more than {MAX_DEPTH} levels)"
+            )
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
+def _check_text(doc: Any) -> None:
+    """400 for a string holding a lone UTF-16 surrogate (a `\\ud800` escape with no
+    pair): it is no Unicode text, cannot be stored as UTF-8, and would fail every
+    answer that carries it."""
+    try:
+        json.dumps(doc, ensure_ascii=False).encode()
+    except UnicodeEncodeError as err:
+        raise errors.bad_request(
+            "error decoding body: invalid Unicode: a lone UTF-16 surrogate escape"
+        ) from err
 
 
 def dumps(obj: Any) -> bytes:

@@ -38,6 +38,8 @@ class Config:
     default_not_ready_toleration_seconds: int = 300
     default_unreachable_toleration_seconds: int = 300
     max_request_bytes: int = 3 * 1024 * 1024
+    max_requests_inflight: int = 400  # kube-apiserver's defaults; 0: no limit
+    max_mutating_requests_inflight: int = 200
     bookmark_interval_seconds: float = 5.0
     etcd_compaction_interval: float = 300.0
     verbosity: int = 0  # -v, as klog's (componentbase.logs)
@@ -163,6 +165,19 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300)
     p.add_argument("--bookmark-interval-seconds", type=float, default=5.0)
     p.add_argument(
+        "--max-requests-inflight",
+        type=int,
+        default=400,
+        help="read-only requests served at once (long-running ones not counted); "
+        "more get 429 (0: no limit)",
+    )
+    p.add_argument(
+        "--max-mutating-requests-inflight",
+        type=int,
+        default=200,
+        help="mutating requests served at once; more get 429 (0: no limit)",
+    )
+    p.add_argument(
         "--etcd-compaction-interval",
         type=duration,
         default=300.0,
@@ -206,6 +221,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
         default_not_ready_toleration_seconds=a.default_not_ready_toleration_seconds,
         default_unreachable_toleration_seconds=a.default_unreachable_toleration_seconds,
         bookmark_interval_seconds=a.bookmark_interval_seconds,
+        max_requests_inflight=max(0, a.max_requests_inflight),
+        max_mutating_requests_inflight=max(0, a.max_mutating_requests_inflight),
         etcd_compaction_interval=a.etcd_compaction_interval,
         verbosity=a.verbosity,
         workers=max(1, a.workers),

@@ -88,6 +88,7 @@ INFLIGHT_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CONNECT_SUBRESOURCES = frozenset({"exec", "attach", "portforward", "proxy"})
 LONG_RUNNING_SUBRESOURCES = CONNECT_SUBRESOURCES | {"log"}
 APPLY_CONTENT_TYPE = b"application/apply-patch+yaml"
+REQUEST_KIND = "minik.request-kind"  # scope key: "longrunning", "mutating" or ""
 
 
 def request_labels(
@@ -217,11 +218,10 @@ class RequestMetrics:
             await send(message)
 
         long_running = is_long_running(found.labels)
-        gauge = (
-            found.longrunning
-            if long_running
-            else (MUTATING if method in INFLIGHT_METHODS else READ_ONLY)
-        )
+        mutating = method in INFLIGHT_METHODS
+        # for the max-in-flight filter (apiserver/inflight.py), classified once
+        scope[REQUEST_KIND] = "longrunning" if long_running else ("mutating" if mutating else "")
+        gauge = found.longrunning if long_running else (MUTATING if mutating else READ_ONLY)
         gauge.inc()
         began = time.perf_counter()
         try:

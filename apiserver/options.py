@@ -37,6 +37,8 @@ class WriteOptions:
     dry_run: bool = False
     force: bool = False
     warnings: list[str] = field(default_factory=list)
+    # apply a patch in a worker thread (apiserver/offload.py): a large body or copies
+    offload: bool = False
 
 
 @dataclass

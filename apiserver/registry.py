@@ -15,7 +15,7 @@ from api.apiextensions import CustomResource
 from api.resources import Resource
 from api.timefmt import rfc3339
 from api.validation.apiextensions import validate_custom_object
-from apiserver import meta, strategies
+from apiserver import meta, offload, strategies
 from apiserver.admission import CREATE, UPDATE, Admission, Attributes
 from apiserver.allocator import Allocation, AllocationError
 from apiserver.options import DeleteOptions, ListOptions, WriteOptions
@@ -149,10 +149,10 @@ class Registry:
         `old`'s revision when the client gave none, retrying on a concurrent write)."""
         res = info.resource
         for _attempt in range(10):
-            candidate = self._merge_update(info, copy.deepcopy(new), old)
+            candidate = await offload.maybe(opts.offload, self._merged_copy, info, new, old)
             attributes = Attributes(UPDATE, info, candidate, old, opts)
             await self.admission.admit(attributes)
-            self._validate(res, candidate, old, info.subresource)
+            await offload.maybe(opts.offload, self._validate, res, candidate, old, info.subresource)
             await self.admission.validate(attributes)
             alloc = Allocation()
             if res.kind == "Service":
@@ -196,6 +196,9 @@ class Registry:
             res.group,
             res.plural,
         )
+
+    def _merged_copy(self, info: RequestInfo, new: dict, old: dict) -> dict:
+        return self._merge_update(info, copy.deepcopy(new), old)
 
     def _merge_update(self, info: RequestInfo, new: dict, old: dict) -> dict:
         res = info.resource
@@ -265,9 +268,10 @@ class Registry:
                     return await self.create(info, created_obj, opts), True
                 except errors.AlreadyExists:
                     continue
-            patched = self._apply_patch_doc(info, patch_type, doc, current, opts)
-            self._check_body_identity(info, patched)
-            patched_md = patched.setdefault("metadata", {})
+            patched = await offload.maybe(
+                opts.offload, self._patched, info, patch_type, doc, current, opts
+            )
+            patched_md = patched["metadata"]
             patch_rv = patched_md.get("resourceVersion")
             # only a patch that names a resourceVersion is pinned to it; any other is
             # retried on a concurrent write, as Kubernetes' GuaranteedUpdate does
@@ -282,7 +286,7 @@ class Registry:
                     res.plural,
                 )
             try:
-                strict = self._check_fields(info, patched, opts)
+                strict = await offload.maybe(opts.offload, self._check_fields, info, patched, opts)
                 return await self.write_update(
                     info, strict, current, int(current["metadata"]["resourceVersion"]), opts
                 ), False
@@ -293,6 +297,14 @@ class Registry:
         raise errors.conflict(
             res.group_resource, info.name or "", "too many concurrent writes", res.group, res.plural
         )
+
+    def _patched(
+        self, info: RequestInfo, patch_type: str, doc: Any, current: dict, opts: WriteOptions
+    ) -> dict:
+        patched = self._apply_patch_doc(info, patch_type, doc, current, opts)
+        self._check_body_identity(info, patched)
+        patched.setdefault("metadata", {})
+        return patched
 
     def _apply_patch_doc(
         self, info: RequestInfo, patch_type: str, doc: Any, current: dict, opts: WriteOptions

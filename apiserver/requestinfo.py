@@ -4,11 +4,15 @@ subresource status)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from api import errors
-from api.resources import Resource, find
+from api.labels import DNS1123_LABEL_FMT
+from api.resources import NAMESPACES, Resource, find
+
+_NAMESPACE = re.compile(DNS1123_LABEL_FMT)
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,10 @@ def resolve(
         raise errors.ApiError(404, "the server could not find the requested resource", "NotFound")
     if namespace is not None and not resource.namespaced:
         raise errors.ApiError(404, "the server could not find the requested resource", "NotFound")
+    if namespace is not None and (len(namespace) > 63 or not _NAMESPACE.fullmatch(namespace)):
+        # no such namespace can exist (its name must be a DNS-1123 label): say so
+        # rather than answer an empty list of a namespace that is not there
+        raise errors.not_found(NAMESPACES.plural, namespace, "", NAMESPACES.plural)
     name = parts[1] if len(parts) > 1 else None
     subresource = parts[2] if len(parts) > 2 else None
     if len(parts) > 3 or (subresource and subresource not in resource.subresources):

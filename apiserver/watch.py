@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from api import errors
+from apiserver import offload
 from apiserver.options import ListOptions, query_flag
 from apiserver.requestinfo import RequestInfo
 from apiserver.storage import Compacted, Storage, WatchEvent, prefix_key
-from apiserver.watchcache import WatchCache, WatcherTooSlow
+from apiserver.watchcache import Snapshot, WatchCache, WatcherTooSlow
 
 log = logging.getLogger(__name__)
 Encoder = Callable[[str, dict], bytes]
@@ -66,7 +67,11 @@ async def stream(
     request: WatchRequest,
     encode: Encoder,
     bookmark_interval: float,
+    shared_encoding: str | None = None,
 ) -> AsyncIterator[bytes]:
+    """The watch's lines. `shared_encoding` names `encode`'s output when it depends
+    on nothing but the object (the same for every watcher asking for it), so the
+    initial events are encoded once for all of them; None when it is per watcher."""
     res = info.resource
     timeout, bookmarks, start = request.timeout, request.bookmarks, request.start
     prefix = prefix_key(res.storage_resource, info.namespace)
@@ -74,11 +79,22 @@ async def stream(
     deadline = loop.time() + timeout
 
     if start is None:
-        await cache.start(res.storage_resource)  # so the list below is covered by the live stream
-        items, start = await storage.list(prefix)
-        for obj in items:
+        # the current state, shared with the other watchers starting now
+        snap: Snapshot | None = await cache.snapshot(res.storage_resource, prefix)
+        assert snap is not None
+        start = snap.revision
+
+        def added(obj: dict) -> bytes:
+            return encode("ADDED", _typed(obj, info))
+
+        sent = 0
+        for i, obj in enumerate(snap.items):
             if opts.matches(obj):
-                yield encode("ADDED", _typed(obj, info))
+                yield snap.line(i, shared_encoding, added)
+                sent += 1
+                if sent % offload.EVENTS_PER_TURN == 0:
+                    await asyncio.sleep(0)  # let the loop serve others between chunks
+        snap = None  # drop our hold: the snapshot lives while some watcher needs it
 
     queue: asyncio.Queue[tuple[WatchEvent, int] | Exception] = asyncio.Queue()
 
@@ -157,6 +173,8 @@ def _filter(
 
 
 def _typed(obj: dict, info: RequestInfo) -> dict:
-    obj.setdefault("kind", info.resource.kind)
-    obj.setdefault("apiVersion", info.resource.api_version)
-    return obj
+    """`obj` with its kind and apiVersion (a copy when it lacks them: objects are
+    shared between watchers and must not change)."""
+    if "kind" in obj and "apiVersion" in obj:
+        return obj
+    return {"kind": info.resource.kind, "apiVersion": info.resource.api_version, **obj}

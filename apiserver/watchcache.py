@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from apiserver.storage import Compacted, Storage, WatchEvent, prefix_key
 
@@ -24,6 +25,32 @@ QUEUE_LIMIT = 20000  # a watcher this far behind is closed (it resumes from its 
 
 class WatcherTooSlow(Exception):
     pass
+
+
+class Snapshot:
+    """The objects under one prefix at one revision, shared by every watcher that
+    starts from "now" (resourceVersion unset or 0) while any of them still sends it:
+    300 such watchers hold one list, not 300. `lines` keeps each item's encoded
+    event per encoding, so a shared encoding is done once too. Read-only."""
+
+    __slots__ = ("__weakref__", "items", "lines", "revision")
+
+    def __init__(self, items: list[dict], revision: int) -> None:
+        self.items = items
+        self.revision = revision
+        self.lines: dict[str, list[bytes | None]] = {}
+
+    def line(self, i: int, encoding: str | None, encode: Callable[[dict], bytes]) -> bytes:
+        """encode(items[i]), remembered under `encoding` (None: not shared)."""
+        if encoding is None:
+            return encode(self.items[i])
+        lines = self.lines.get(encoding)
+        if lines is None:
+            lines = self.lines[encoding] = [None] * len(self.items)
+        line = lines[i]
+        if line is None:
+            line = lines[i] = encode(self.items[i])
+        return line
 
 
 class Subscription:
@@ -136,6 +163,31 @@ class WatchCache:
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
         self._shared: dict[str, SharedWatch] = {}
+        self._snapshots: dict[str, weakref.ref[Snapshot]] = {}
+        self._listing: dict[str, asyncio.Future[Snapshot]] = {}
+
+    async def snapshot(self, plural: str, prefix: str) -> Snapshot:
+        """The objects under `prefix` (one of `plural`'s) at a revision the shared
+        watch still reaches back to, so events from there on follow with no gap.
+        Watchers arriving together share one etcd list; a snapshot lives as long as
+        some watcher still holds it."""
+        shared = await self.start(plural)
+        ref = self._snapshots.get(prefix)
+        snap = ref() if ref is not None else None
+        if snap is not None and snap.revision >= shared.since:
+            return snap
+        pending = self._listing.get(prefix)
+        if pending is None:
+            pending = asyncio.ensure_future(self._list(prefix))
+            self._listing[prefix] = pending
+            pending.add_done_callback(lambda _f: self._listing.pop(prefix, None))
+        return await asyncio.shield(pending)
+
+    async def _list(self, prefix: str) -> Snapshot:
+        items, revision = await self._storage.list(prefix)
+        snap = Snapshot(items, revision)
+        self._snapshots[prefix] = weakref.ref(snap)
+        return snap
 
     async def events(
         self, plural: str, after_revision: int

@@ -34,6 +34,8 @@ from urllib.parse import unquote
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.utils import get_local_addr, get_remote_addr, is_ssl
 
+from componentbase.serving import READ_HEADER_TIMEOUT_SECONDS
+
 log = logging.getLogger(__name__)
 EXTENSION = "minik.raw-upgrade"
 _RAW_UPGRADES = (b"spdy/3.1",)
@@ -105,10 +107,45 @@ class UpgradingHttpProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         if self.ws_protocol_class is not None:
             self.ws_protocol_class = _with_peer_cert(self.ws_protocol_class)
+        self._header_deadline: asyncio.TimerHandle | None = None
+
+    # Go's http.Server.ReadHeaderTimeout, which uvicorn lacks: a request's headers must
+    # arrive within READ_HEADER_TIMEOUT_SECONDS of the connection's start or of the
+    # request's first byte (between requests, the idle timeout applies). Without it a
+    # connection that sends nothing, or a header a byte at a time, is held forever.
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_deadline()
+        super().connection_lost(exc)
+
+    def _arm_header_deadline(self) -> None:
+        if self._header_deadline is None:
+            self._header_deadline = self.loop.call_later(
+                READ_HEADER_TIMEOUT_SECONDS, self._header_timeout
+            )
+
+    def _disarm_header_deadline(self) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+            self._header_deadline = None
+
+    def _header_timeout(self) -> None:
+        self._header_deadline = None
+        if not self.transport.is_closing():
+            log.debug("closing a connection whose request headers did not arrive in time")
+            self.transport.close()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._arm_header_deadline()
         self.scope[PEER_CERT] = peer_cert(self.transport)  # type: ignore[literal-required]
+
+    def on_headers_complete(self) -> None:
+        self._disarm_header_deadline()
+        super().on_headers_complete()
 
     def _should_upgrade(self) -> bool:
         upgrade = self._get_upgrade()

@@ -10,3 +10,9 @@ and fail with an EOF. Kubernetes' servers keep idle connections for 90 s, so do 
 from __future__ import annotations
 
 IDLE_TIMEOUT_SECONDS = 90  # http.Server.IdleTimeout in Kubernetes' secure serving
+
+# http.Server.ReadHeaderTimeout in Kubernetes' secure serving ("just shy of
+# requestTimeoutUpperBound"): how long a connection may take to send a request's
+# headers (componentbase.rawupgrade enforces it; uvicorn has no such setting). The
+# idle timeout above still governs the wait between requests.
+READ_HEADER_TIMEOUT_SECONDS = 32

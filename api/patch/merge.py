@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import jsonpatch
@@ -12,6 +13,10 @@ import jsonpointer
 from api.errors import ApiError, bad_request
 
 MAX_JSON_PATCH_OPERATIONS = 10000  # kube-apiserver's limit
+# kube-apiserver's JSONPatchMaxCopyBytes (json-patch's AccumulatedCopySizeLimit): how
+# much all `copy` operations of one patch may add, in bytes of JSON. Without it a
+# kilobyte of doubling copies asks for gigabytes.
+MAX_ACCUMULATED_COPY_BYTES = 3 * 1024 * 1024
 
 # kube-apiserver answers a patch that does not apply with a generic 422 and drops the
 # library's text; kubectl prints "The request is invalid: <this>".
@@ -54,7 +59,10 @@ def json_patch(doc: dict, ops: list) -> dict:
             "RequestEntityTooLarge",
         )
     try:
-        result: Any = jsonpatch.JsonPatch(ops).apply(doc, in_place=False)
+        result: Any = _apply_json_patch(doc, ops)
+    except CopyTooLarge as exc:
+        cause = {"reason": "UnexpectedServerResponse", "message": str(exc)}
+        raise ApiError(422, UNPROCESSABLE, "Invalid", {"causes": [cause]}) from exc
     except (
         jsonpatch.JsonPatchException,
         jsonpointer.JsonPointerException,
@@ -67,3 +75,26 @@ def json_patch(doc: dict, ops: list) -> dict:
     if not isinstance(result, dict):
         raise ApiError(422, UNPROCESSABLE, "Invalid")
     return result
+
+
+class CopyTooLarge(Exception):
+    def __init__(self, accumulated: int) -> None:
+        super().__init__(
+            "Unable to complete the copy, the accumulated size increase of copy is "
+            f"{accumulated}, exceeding the limit {MAX_ACCUMULATED_COPY_BYTES}"
+        )
+
+
+def _apply_json_patch(doc: dict, ops: list) -> Any:
+    """The operations in order on a copy of `doc`, counting what `copy` adds as
+    json-patch does (the copied value's JSON size) and stopping past the limit."""
+    obj: Any = copy.deepcopy(doc)
+    accumulated = 0
+    for op in ops:
+        if op.get("op") == "copy" and isinstance(op.get("from"), str):
+            value = jsonpointer.resolve_pointer(obj, op["from"])
+            accumulated += len(json.dumps(value, separators=(",", ":")))
+            if accumulated > MAX_ACCUMULATED_COPY_BYTES:
+                raise CopyTooLarge(accumulated)
+        obj = jsonpatch.JsonPatch([op]).apply(obj, in_place=True)
+    return obj
