@@ -9,13 +9,14 @@ import sys
 from pathlib import Path
 
 from client.kubeconfig import write_kubeconfig
-from componentbase.pki import ensure_service_account_key, ensure_serving_cert
+from componentbase.pki import ensure_service_account_key, ensure_serving_cert, issue_serving_cert
 from deploy.cluster import COMPONENT_USERS
-from deploy.processes import write_token_file
+from deploy.processes import kubelet_client_cert, write_token_file
 
 COMPOSE_DIR = Path(__file__).resolve().parent / "compose"
 APISERVER_IP = "10.250.0.3"
 HOST_PORT = 16443
+NODES = {"lab-node-1": "10.250.0.11", "lab-node-2": "10.250.0.12", "lab-node-3": "10.250.0.13"}
 
 
 def generate(out: Path = COMPOSE_DIR / "generated") -> Path:
@@ -39,7 +40,13 @@ def generate(out: Path = COMPOSE_DIR / "generated") -> Path:
         )
         path.chmod(0o644)
     sa = ensure_service_account_key(out / "pki")
-    for path in (files.cert, files.key, sa.key):
+    # The apiserver's client certificate toward kubelets, and each kubelet's serving
+    # certificate from the CA (the apiserver verifies it: --kubelet-certificate-authority).
+    keys = [files.cert, files.key, sa.key, *kubelet_client_cert(out / "pki")]
+    for node, ip in NODES.items():
+        served = issue_serving_cert(out / "pki", out / "pki", node, node, (ip, node))
+        keys += [served.cert, served.key]
+    for path in keys:
         path.chmod(0o644)
     host = write_kubeconfig(
         COMPOSE_DIR / "kubeconfig",

@@ -201,6 +201,15 @@ def cluster_roles() -> list[dict]:
         rule(READ, storage, ["csidrivers", "csinodes", "volumeattachments"]),
         rule(READ, ["node.k8s.io"], ["runtimeclasses"]),
     ]  # fmt: skip
+    # metrics-server's own role (its manifests' system:metrics-server), plus what minik's
+    # metrics server writes to register itself (its Service, Endpoints and APIService).
+    metrics_server = [
+        rule(["get"], core, ["nodes/metrics", "nodes/stats"]),
+        rule(READ, core, ["nodes", "pods"]),
+        rule(["create", "get", "update"], core, ["services", "endpoints"]),
+        rule(["create", "get", "update"], ["apiregistration.k8s.io"],
+             ["apiservices", "apiservices/status"]),
+    ]  # fmt: skip
     monitoring_paths = ["/healthz", "/healthz/*", "/livez", "/livez/*", "/metrics",
                         "/metrics/slis", "/readyz", "/readyz/*"]  # fmt: skip
     discovery_paths = ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi",
@@ -237,6 +246,7 @@ def cluster_roles() -> list[dict]:
         cluster_role("system:kube-controller-manager", controller_manager),
         cluster_role("system:node-proxier", node_proxier),
         cluster_role("system:node", node),
+        cluster_role("system:metrics-server", metrics_server),
     ]
 
 
@@ -264,6 +274,11 @@ def cluster_role_bindings() -> list[dict]:
         ),
         cluster_role_binding(
             "system:node-proxier", "system:node-proxier", [("User", "system:kube-proxy")]
+        ),
+        cluster_role_binding(
+            "system:metrics-server",
+            "system:metrics-server",
+            [("Group", "system:metrics-server")],
         ),
     ]
 
