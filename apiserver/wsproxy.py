@@ -129,7 +129,7 @@ async def _open(
         )
     except websockets.InvalidStatus as err:
         answer = err.response
-        body = answer.body or b""
+        body = bytes(answer.body or b"")
         media = answer.headers.get("content-type", "application/json")
         raise _Refused(Response(body, answer.status_code, media_type=media)) from err
     except (OSError, TimeoutError, websockets.InvalidHandshake) as err:

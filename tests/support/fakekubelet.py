@@ -158,7 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._logs()
             return
         if self.path != "/metrics/resource":
-            self.send_error(404)
+            self._not_found()
             return
         body = self.server.text().encode()
         self.send_response(200)
@@ -166,6 +166,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        """Recorded (a SPDY exec/attach/port-forward upgrade is a POST), then 404."""
+        self._record()
+        self._not_found()
+
+    def _not_found(self) -> None:
+        """404 as HTTP/1.1 with a length: what an upgrading client (WebSocket, SPDY)
+        can read as a refusal."""
+        body = b"404 page not found\n"
+        head = (
+            "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        self.wfile.write(head.encode() + body)
+        self.close_connection = True
 
     def _logs(self) -> None:
         url = urlsplit(self.path)
