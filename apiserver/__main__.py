@@ -40,6 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     if config.client_ca_file and not Path(config.client_ca_file).is_file():
         print(f"apiserver: --client-ca-file {config.client_ca_file}: no such file", file=sys.stderr)
         return 1
+    for flag, path in (
+        ("--kubelet-client-certificate", config.kubelet_client_certificate),
+        ("--kubelet-client-key", config.kubelet_client_key),
+        ("--kubelet-certificate-authority", config.kubelet_certificate_authority),
+    ):
+        if path and not Path(path).is_file():
+            print(f"apiserver: {flag} {path}: no such file", file=sys.stderr)
+            return 1
     if not cert and config.cert_dir:
         from componentbase.pki import ensure_serving_cert
 
