@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
@@ -125,7 +126,12 @@ def issue_serving_cert(
     ca_cert_path, ca_key_path = ensure_ca(ca_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = out_dir / f"{stem}.crt", out_dir / f"{stem}.key"
-    if cert_path.exists() and key_path.exists() and _covers(cert_path, hosts):
+    if (
+        cert_path.exists()
+        and key_path.exists()
+        and _covers(cert_path, hosts)
+        and _issued_by(cert_path, ca_cert_path)
+    ):
         return ServingFiles(ca_cert_path, cert_path, key_path)
     ca_key = _load_key(ca_key_path)
     ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
@@ -149,6 +155,17 @@ def issue_serving_cert(
     _write_key(key_path, key)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return ServingFiles(ca_cert_path, cert_path, key_path)
+
+
+def _issued_by(cert_path: Path, ca_cert_path: Path) -> bool:
+    """Whether the CA signed it (a data dir's CA made anew leaves older certificates)."""
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    ca = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def _covers(cert_path: Path, hosts: tuple[str, ...]) -> bool:
