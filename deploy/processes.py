@@ -297,6 +297,22 @@ def http_ok(url: str, ca_file: str | None = None) -> bool:
         return False
 
 
+def kubelet_healthy(port: int, token: str, ca_file: Path, host: str = "127.0.0.1") -> bool:
+    """Whether a kubelet answers its /healthz (HTTPS, its certificate from the CA in
+    `ca_file`, a token allowed nodes/proxy) within a second."""
+    try:
+        verify = ssl.create_default_context(cafile=str(ca_file))
+        r = httpx.get(
+            f"https://{host}:{port}/healthz",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=1.0,
+            verify=verify,
+        )
+    except httpx.HTTPError:
+        return False
+    return r.status_code == 200
+
+
 def write_token_file(path: Path, users: list[tuple[str, str]]) -> dict[str, str]:
     """One random token per (user, groups); returns user -> token."""
     tokens: dict[str, str] = {}
