@@ -191,6 +191,17 @@ def test_client_certificates_are_authenticated_and_authorized_by_subresource(rig
         assert "subresource=proxy" in client.post(EXEC, params={"command": "true"}).text
 
 
+def test_the_metrics_servers_identity_reads_metrics_and_stats_only(rig: Rig) -> None:
+    """The bootstrap ClusterRole system:metrics-server (bound to the group of that
+    name, the metrics server's in `minik up`) covers nodes/metrics and nodes/stats."""
+    metrics_server = rig.client_cert("metrics-server", "system:metrics-server")
+    with rig.kubelet.http(cert=metrics_server) as client:
+        assert client.get("/metrics/resource").status_code == 200
+        assert client.get("/stats/summary").status_code == 200
+        assert client.get(LOGS).status_code == 403
+        assert client.post(EXEC, params={"command": "true"}).status_code == 403
+
+
 def test_get_exec_runs_nothing(rig: Rig) -> None:
     """Finding: `GET /exec/...?command=` ran the command. Commands run only on POST or
     an upgrade (kubectl's exec is a POST SPDY upgrade or a WebSocket)."""
