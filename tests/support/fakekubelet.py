@@ -33,7 +33,9 @@ class SeenRequest:
     client_subject: dict[str, str]  # the verified client certificate's CN/O, or {}
 
 
-def _server_context(client_ca: str | None) -> ssl.SSLContext:
+def server_context(client_ca: str | None = None) -> ssl.SSLContext:
+    """A stand-in kubelet's TLS: a self-signed certificate for 127.0.0.1, and client
+    certificates from `client_ca` asked for (not required)."""
     cert, key = self_signed_pem("fake-kubelet", ("127.0.0.1", "localhost"))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     with tempfile.TemporaryDirectory(prefix="minik-fakekubelet-") as directory:
@@ -58,7 +60,7 @@ class FakeKubelet(ThreadingHTTPServer):
     ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         # The handshake happens in the handler's thread, on the first read.
-        self.socket = _server_context(client_ca).wrap_socket(
+        self.socket = server_context(client_ca).wrap_socket(
             self.socket, server_side=True, do_handshake_on_connect=False
         )
         self.requests: list[SeenRequest] = []
