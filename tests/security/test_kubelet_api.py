@@ -22,6 +22,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from componentbase.pki import issue_client_cert
 from deploy.controlplane import ApiServer, Etcd, make_workdir, remove_workdir, start_apiserver
@@ -149,6 +151,25 @@ def test_token_without_nodes_proxy_is_refused_logs_and_exec(rig: Rig) -> None:
     with rig.kubelet.http(rig.apiserver.token) as admin:  # system:masters
         assert admin.get(LOGS).text == "hello\n"
         assert admin.post(EXEC, params={"command": ["sh", "-c", "echo ran"]}).text == "ran\n"
+
+
+def test_stream_upgrades_are_checked_before_anything_runs(rig: Rig) -> None:
+    """A WebSocket exec handshake (a GET) without credentials is 401; with a token
+    allowed only nodes/proxy `get` it would still need `create`: the viewer gets 403."""
+    url = rig.kubelet.url.replace("https://", "wss://") + EXEC + "?command=true&stdout=true"
+    context = ssl.create_default_context(cafile=str(rig.apiserver.ca_file))
+    for headers, code in (({}, 401), ({"Authorization": f"Bearer {rig.viewer_token}"}, 403)):
+        with pytest.raises(InvalidStatus) as refused:
+            connect(
+                url,
+                ssl=context,
+                additional_headers=headers,
+                subprotocols=["v4.channel.k8s.io"],  # type: ignore[list-item]
+                open_timeout=20,
+            )
+        assert refused.value.response.status_code == code
+    body = bytes(refused.value.response.body or b"").decode()
+    assert body == "Forbidden (user=viewer, verb=create, resource=nodes, subresource=proxy)"
 
 
 def test_client_certificates_are_authenticated_and_authorized_by_subresource(rig: Rig) -> None:
