@@ -58,6 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     if config.client_ca_file and not Path(config.client_ca_file).is_file():
         print(f"apiserver: --client-ca-file {config.client_ca_file}: no such file", file=sys.stderr)
         return 1
+    for flag, named in (
+        ("--kubelet-client-certificate", config.kubelet_client_certificate),
+        ("--kubelet-client-key", config.kubelet_client_key),
+        ("--kubelet-certificate-authority", config.kubelet_certificate_authority),
+    ):
+        if named and not Path(named).is_file():
+            print(f"apiserver: {flag} {named}: no such file", file=sys.stderr)
+            return 1
     if not cert and config.cert_dir:
         from componentbase.pki import ensure_serving_cert
 

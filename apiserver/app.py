@@ -63,6 +63,7 @@ from apiserver.config import Config
 from apiserver.conversion import ConvertingRegistry
 from apiserver.customresources import CustomResources
 from apiserver.inflight import MaxInFlight
+from apiserver.kubeletclient import KubeletClient, KubeletClientConfig
 from apiserver.metrics import RequestMetrics
 from apiserver.namespaces import NamespaceLifecycle
 from apiserver.openapi.routes import router as openapi_router
@@ -116,6 +117,14 @@ class ApiServer:
         self.users = load_token_file(config.token_auth_file) if config.token_auth_file else None
         secret = read_secret_file(config.requestheader_secret_file)
         self.aggregator = Aggregator(self.storage, secret)
+        self.kubelets = KubeletClient(
+            KubeletClientConfig(
+                config.kubelet_client_certificate,
+                config.kubelet_client_key,
+                config.kubelet_certificate_authority,
+                config.kubelet_allow_local_addresses,
+            )
+        )
         self._setup_auth(config)
 
     def _setup_auth(self, config: Config) -> None:
@@ -364,17 +373,17 @@ def create_app(config: Config) -> FastAPI:
     app.router.routes.append(Route("/apis/{group}/{version}/{rest:path}", grouped, methods=METHODS))
 
     async def exec_websocket(ws: WebSocket) -> None:
-        await wsproxy.exec_websocket(server.registry, ws)
+        await wsproxy.exec_websocket(server.registry, server.kubelets, ws)
 
     app.router.routes.append(
         WebSocketRoute("/api/v1/namespaces/{namespace}/pods/{name}/exec", exec_websocket)
     )
 
     async def attach_upgrade(ws: WebSocket) -> None:
-        await wsproxy.stream_upgrade(server.registry, ws, "attach")
+        await wsproxy.stream_upgrade(server.registry, server.kubelets, ws, "attach")
 
     async def portforward_upgrade(ws: WebSocket) -> None:
-        await wsproxy.stream_upgrade(server.registry, ws, "portforward")
+        await wsproxy.stream_upgrade(server.registry, server.kubelets, ws, "portforward")
 
     pods = "/api/v1/namespaces/{namespace}/pods/{name}"
     app.router.routes.append(WebSocketRoute(f"{pods}/attach", attach_upgrade))
@@ -786,5 +795,5 @@ async def dispatch_subresource(
     if sub in ("log", "exec", "attach", "portforward"):
         from apiserver import podproxy
 
-        return await podproxy.proxy(registry, request, info)
+        return await podproxy.proxy(registry, server.kubelets, request, info)
     raise errors.method_not_allowed(f"{method} is not supported on {info.resource.plural}/{sub}")

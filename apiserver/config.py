@@ -45,6 +45,11 @@ class Config:
     verbosity: int = 0  # -v, as klog's (componentbase.logs)
     workers: int = 1
     admission_control_config_file: str | None = None
+    # How the apiserver reaches kubelets (apiserver/kubeletclient.py)
+    kubelet_client_certificate: str | None = None
+    kubelet_client_key: str | None = None
+    kubelet_certificate_authority: str | None = None
+    kubelet_allow_local_addresses: bool = False
 
 
 def parse_port_range(text: str) -> tuple[int, int]:
@@ -188,6 +193,26 @@ def parse_args(argv: list[str] | None = None) -> Config:
         help="an AdmissionConfiguration (apiserver.config.k8s.io/v1) with the PodSecurity "
         "plugin's PodSecurityConfiguration (defaults and exemptions)",
     )
+    p.add_argument(
+        "--kubelet-client-certificate",
+        help="the apiserver's client certificate toward kubelets (PEM)",
+    )
+    p.add_argument("--kubelet-client-key", help="the key of --kubelet-client-certificate")
+    p.add_argument(
+        "--kubelet-certificate-authority",
+        help="verify kubelets' serving certificates with this CA (default: not verified, "
+        "as Kubernetes)",
+    )
+    p.add_argument(
+        "--kubelet-allow-local-addresses",
+        type=parse_bool,
+        nargs="?",
+        const=True,
+        default=False,
+        help="dial kubelets at loopback and link-local Node addresses (minik's flag; "
+        "off: a Node claiming such an address is refused as a proxy target). "
+        "`minik up` sets it: its kubelets run on this machine",
+    )
     add_verbosity_flag(p)
     p.add_argument(
         "--workers",
@@ -196,6 +221,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
         help="serving processes sharing the port (each with its own watch cache)",
     )
     a = p.parse_args(argv)
+    if bool(a.kubelet_client_certificate) != bool(a.kubelet_client_key):
+        p.error("--kubelet-client-certificate and --kubelet-client-key go together")
     return Config(
         etcd_servers=[s.strip() for s in a.etcd_servers.split(",") if s.strip()],
         bind_address=a.bind_address,
@@ -227,4 +254,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
         verbosity=a.verbosity,
         workers=max(1, a.workers),
         admission_control_config_file=a.admission_control_config_file,
+        kubelet_client_certificate=a.kubelet_client_certificate,
+        kubelet_client_key=a.kubelet_client_key,
+        kubelet_certificate_authority=a.kubelet_certificate_authority,
+        kubelet_allow_local_addresses=a.kubelet_allow_local_addresses,
     )

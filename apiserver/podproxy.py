@@ -1,10 +1,11 @@
 """`pods/{name}/log` and `pods/{name}/exec`: proxied to the kubelet of the pod's node.
 
-As in Kubernetes, the apiserver finds the pod's node, reaches its kubelet at the
-Node's InternalIP and `status.daemonEndpoints.kubeletEndpoint.Port`, passes the
-query on, and streams the kubelet's answer back (so `kubectl logs -f` follows). It
-presents the bearer token of the request it serves; the kubelet checks it with the
-apiserver. Requests that cannot have logs yet are refused here, with Kubernetes'
+As in Kubernetes, the apiserver finds the pod's node, reaches its kubelet over HTTPS
+at the Node's InternalIP and `status.daemonEndpoints.kubeletEndpoint.Port` (checked
+first: apiserver/kubeletclient.py), passes the query on, and streams the kubelet's
+answer back (so `kubectl logs -f` follows). It presents its own client certificate,
+never the caller's token: the caller was authorized here, for `pods/log` or
+`pods/exec`. Requests that cannot have logs yet are refused here, with Kubernetes'
 messages, without bothering the kubelet. `POST …/exec?command=…` runs a command
 and answers its output; `exec`, `attach` and `portforward` upgrades (WebSocket or
 SPDY/3.1) are relayed by apiserver/wsproxy.py.
@@ -12,8 +13,10 @@ SPDY/3.1) are relayed by apiserver/wsproxy.py.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from starlette.datastructures import QueryParams
@@ -22,6 +25,7 @@ from starlette.responses import Response, StreamingResponse
 
 from api import errors
 from api.resources import NODES
+from apiserver.kubeletclient import KubeletClient, Target
 from apiserver.options import query_flag
 from apiserver.requestinfo import RequestInfo
 
@@ -99,30 +103,42 @@ def kubelet_address(node: dict[str, Any]) -> tuple[str, int]:
     return address, int(endpoint.get("Port") or DEFAULT_KUBELET_PORT)
 
 
-async def proxy(registry: Any, request: Request, info: RequestInfo) -> Response:
+async def proxy(
+    registry: Any, kubelets: KubeletClient, request: Request, info: RequestInfo
+) -> Response:
     """Answer `pods/{name}/log` or `pods/{name}/exec` from the pod's kubelet."""
     sub = info.subresource or ""
     if sub == "log" and request.method != "GET":
         raise errors.method_not_allowed(f"{request.method} is not supported on pods/log")
-    url, params = await kubelet_target(registry, info, request.query_params, "http")
+    if sub == "exec" and request.method != "POST" and not request.headers.get("upgrade"):
+        # minik runs a plain (non-interactive) exec on POST only, as the kubelet does.
+        raise errors.bad_request(f"Upgrade request required for pods/{sub}")
+    target = await kubelet_target(registry, kubelets, info, request.query_params)
     if sub in ("attach", "portforward") or request.headers.get("upgrade"):
         # Upgrades arrive as WebSocket scopes (apiserver/wsproxy.py); a plain request
         # to a streaming subresource is refused as Kubernetes refuses it.
         raise errors.bad_request(f"Upgrade request required for pods/{sub}")
-    return await _forward(request.method, url, params, forwarded_headers(request.headers))
+    return await _forward(kubelets, request.method, target)
 
 
-def forwarded_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The caller's bearer token, which the kubelet checks with the apiserver."""
-    auth = headers.get("authorization")
-    return {"Authorization": auth} if auth else {}
+@dataclass(frozen=True)
+class KubeletRequest:
+    """A checked request to a kubelet: where, which path, which query."""
+
+    target: Target
+    path: str
+    query: list[tuple[str, str]]
+
+    def url(self, scheme: str) -> str:
+        return self.target.url(scheme, self.path)
 
 
 async def kubelet_target(
-    registry: Any, info: RequestInfo, query: QueryParams, scheme: str
-) -> tuple[str, list[tuple[str, str]]]:
-    """The kubelet URL and query for a `log`/`exec` request, after refusing, with
-    Kubernetes' messages, what cannot work (missing pod, container or command)."""
+    registry: Any, kubelets: KubeletClient, info: RequestInfo, query: QueryParams
+) -> KubeletRequest:
+    """The kubelet request for a `log`/`exec`/`attach`/`portforward`, after refusing,
+    with Kubernetes' messages, what cannot work (missing pod, container or command)
+    and a Node address the apiserver must not dial."""
     sub = info.subresource or ""
     pod = await registry.get(RequestInfo(info.resource, info.namespace, info.name, None))
     node_name = (pod.get("spec") or {}).get("nodeName")
@@ -140,17 +156,17 @@ async def kubelet_target(
         check_exec_status(pod, container, ["attach"])
     node = await registry.get(RequestInfo(NODES, None, node_name, None))
     address, port = kubelet_address(node)
-    host = f"[{address}]" if ":" in address else address
+    target = await kubelets.target(str(node_name), address, port)
     path = {"log": "containerLogs", "portforward": "portForward"}.get(sub, sub)
-    url = f"{scheme}://{host}:{port}/{path}/{info.namespace}/{info.name}"
+    path = f"/{path}/{quote(info.namespace or '', safe='')}/{quote(info.name or '', safe='')}"
     if container:
-        url += f"/{container}"
+        path += f"/{quote(container, safe='')}"
     forwarded = [
         (k, ("true" if query_flag(query, k) else "false") if k in BOOLEAN_PARAMS else v)
         for k, v in query.multi_items()
         if k != "container"
     ]
-    return url, forwarded
+    return KubeletRequest(target, path, forwarded)
 
 
 def check_exec_status(pod: dict[str, Any], container: str, command: list[str]) -> None:
@@ -175,15 +191,18 @@ def check_exec_status(pod: dict[str, Any], container: str, command: list[str]) -
     raise errors.bad_request(f'container {container} is not running in pod "{name}"')
 
 
-async def _forward(
-    method: str, url: str, params: list[tuple[str, str]], headers: dict[str, str]
-) -> Response:
-    client = httpx.AsyncClient(timeout=_TIMEOUT)
+async def _forward(kubelets: KubeletClient, method: str, request: KubeletRequest) -> Response:
+    """The kubelet's answer, streamed; the apiserver's own credentials, no caller's."""
+    client = httpx.AsyncClient(timeout=_TIMEOUT, verify=kubelets.ssl)
+    url = request.url("https")
     try:
-        upstream = await client.send(
-            client.build_request(method, url, params=tuple(params), headers=headers),
-            stream=True,
+        built = client.build_request(
+            method,
+            url,
+            params=tuple(request.query),
+            extensions=kubelets.httpx_extensions(request.target),
         )
+        upstream = await client.send(built, stream=True)
     except httpx.HTTPError as err:
         await client.aclose()
         raise errors.ApiError(

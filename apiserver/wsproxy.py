@@ -11,8 +11,10 @@ apiserver does.
   whose answer (101 with the negotiated `X-Stream-Protocol-Version`, or a refusal) is
   passed on, then bytes are relayed both ways. SPDY itself is spoken by the kubelet.
 
-The pod, container and command are checked first (podproxy.kubelet_target), then the
-kubelet's WebSocket is opened with the client's subprotocols and token; only when
+The pod, container, command and the Node's address are checked first
+(podproxy.kubelet_target), then the kubelet's WebSocket is opened over TLS with the
+client's subprotocols and the apiserver's own client certificate (never the caller's
+token: apiserver/kubeletclient.py); only when
 the kubelet has accepted is the client's upgrade accepted, with the protocol the
 kubelet chose. Every refusal before that is an HTTP answer carrying a Kubernetes
 Status, which kubectl prints (after falling back to SPDY, which is refused with the
@@ -25,7 +27,7 @@ import asyncio
 import contextlib
 import logging
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import websockets
 from starlette.responses import Response
@@ -37,7 +39,8 @@ from api import errors, spdy
 from api import remotecommand as rc
 from api.resources import PODS
 from apiserver import codec
-from apiserver.podproxy import forwarded_headers, kubelet_target
+from apiserver.kubeletclient import KubeletClient
+from apiserver.podproxy import KubeletRequest, kubelet_target
 from apiserver.requestinfo import RequestInfo
 from componentbase.rawupgrade import is_raw_upgrade, websocket_protocols
 
@@ -56,31 +59,34 @@ WS_PROTOCOLS = {
 }
 
 
-async def exec_websocket(registry: Any, ws: WebSocket) -> None:
+async def exec_websocket(registry: Any, kubelets: KubeletClient, ws: WebSocket) -> None:
     """`/api/v1/namespaces/{namespace}/pods/{name}/exec`: WebSocket or SPDY."""
-    await stream_upgrade(registry, ws, "exec")
+    await stream_upgrade(registry, kubelets, ws, "exec")
 
 
-async def stream_upgrade(registry: Any, ws: WebSocket, subresource: str) -> None:
+async def stream_upgrade(
+    registry: Any, kubelets: KubeletClient, ws: WebSocket, subresource: str
+) -> None:
     """An upgrade of `pods/{name}/<subresource>` (exec, attach, portforward)."""
     params = ws.path_params
     info = RequestInfo(PODS, params["namespace"], params["name"], subresource)
     if is_raw_upgrade(ws.scope):
-        await _spdy_relay(registry, ws, info, ws.headers.getlist(spdy.PROTOCOL_HEADER.lower()))
+        protocols = ws.headers.getlist(spdy.PROTOCOL_HEADER.lower())
+        await _spdy_relay(registry, kubelets, ws, info, protocols)
         return
     supported = WS_PROTOCOLS[subresource]
     offered = websocket_protocols(ws.headers)
     if subresource == "portforward" and TUNNELED_PORT_FORWARD in offered:
         # As Kubernetes' apiserver: unwrapped here, SPDY to the kubelet.
-        await _spdy_relay(registry, ws, info, [PORT_FORWARD], TUNNELED_PORT_FORWARD)
+        await _spdy_relay(registry, kubelets, ws, info, [PORT_FORWARD], TUNNELED_PORT_FORWARD)
         return
     try:
         if not any(p in offered for p in supported):
             raise errors.bad_request(
                 f"none of the offered subprotocols {offered} is supported: {list(supported)}"
             )
-        url, query = await kubelet_target(registry, info, ws.query_params, "ws")
-        upstream = await _open(f"{url}?{urlencode(query)}", offered, supported, ws)
+        request = await kubelet_target(registry, kubelets, info, ws.query_params)
+        upstream = await _open(kubelets, request, offered, supported)
     except errors.ApiError as err:
         await ws.send_denial_response(codec.error_response(err))
         return
@@ -104,13 +110,18 @@ class _Refused(Exception):
 
 
 async def _open(
-    url: str, offered: list[str], supported: tuple[str, ...], ws: WebSocket
+    kubelets: KubeletClient,
+    request: KubeletRequest,
+    offered: list[str],
+    supported: tuple[str, ...],
 ) -> ClientConnection:
+    url = f"{request.url('wss')}?{urlencode(request.query)}"
     try:
         return await connect(
             url,
+            ssl=kubelets.ssl,
+            server_hostname=request.target.server_name,
             subprotocols=[Subprotocol(p) for p in supported if p in offered],
-            additional_headers=forwarded_headers(ws.headers),
             open_timeout=OPEN_TIMEOUT_SECONDS,
             max_size=MAX_MESSAGE_BYTES,
             compression=None,
@@ -118,7 +129,7 @@ async def _open(
         )
     except websockets.InvalidStatus as err:
         answer = err.response
-        body = answer.body or b""
+        body = bytes(answer.body or b"")
         media = answer.headers.get("content-type", "application/json")
         raise _Refused(Response(body, answer.status_code, media_type=media)) from err
     except (OSError, TimeoutError, websockets.InvalidHandshake) as err:
@@ -173,6 +184,7 @@ HEAD_LIMIT = 64 * 1024
 
 async def _spdy_relay(
     registry: Any,
+    kubelets: KubeletClient,
     ws: WebSocket,
     info: RequestInfo,
     protocols: list[str],
@@ -181,8 +193,8 @@ async def _spdy_relay(
     """SPDY to the kubelet; the client's side is a raw upgrade, or (`subprotocol`) a
     WebSocket whose binary messages carry the SPDY bytes."""
     try:
-        url, query = await kubelet_target(registry, info, ws.query_params, "http")
-        reader, writer, status, headers = await _upgrade_kubelet(url, query, protocols, ws)
+        request = await kubelet_target(registry, kubelets, info, ws.query_params)
+        reader, writer, status, headers = await _upgrade_kubelet(kubelets, request, protocols)
     except errors.ApiError as err:
         await ws.send_denial_response(codec.error_response(err))
         return
@@ -209,26 +221,33 @@ async def _spdy_relay(
 
 
 async def _upgrade_kubelet(
-    url: str, query: list[tuple[str, str]], protocols: list[str], ws: WebSocket
+    kubelets: KubeletClient, request: KubeletRequest, protocols: list[str]
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, int, dict[str, str]]:
-    """Open the kubelet's SPDY upgrade: (reader, writer, status, lower-cased headers)."""
-    parsed = urlsplit(url)
-    host, port = parsed.hostname or "", parsed.port or 80
+    """Open the kubelet's SPDY upgrade over TLS: (reader, writer, status, lower-cased
+    headers)."""
+    target = request.target
+    url = request.url("https")
     try:
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port, limit=HEAD_LIMIT), OPEN_TIMEOUT_SECONDS
+            asyncio.open_connection(
+                target.ip,
+                target.port,
+                limit=HEAD_LIMIT,
+                ssl=kubelets.ssl,
+                server_hostname=target.server_name,
+            ),
+            OPEN_TIMEOUT_SECONDS,
         )
     except (OSError, TimeoutError) as err:
         raise errors.internal(f'error dialing the kubelet "{url}": {err}') from err
     lines = [
-        f"POST {parsed.path}?{urlencode(query)} HTTP/1.1",
-        f"Host: {parsed.netloc}",
+        f"POST {request.path}?{urlencode(request.query)} HTTP/1.1",
+        f"Host: {target.netloc}",
         "Connection: Upgrade",
         f"Upgrade: {spdy.UPGRADE}",
         "Content-Length: 0",
     ]
     lines += [f"{spdy.PROTOCOL_HEADER}: {p}" for p in protocols]
-    lines += [f"{k}: {v}" for k, v in forwarded_headers(ws.headers).items()]
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
     try:
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), OPEN_TIMEOUT_SECONDS)

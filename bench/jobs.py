@@ -146,6 +146,9 @@ class Cluster:
                 str(processes.free_port()),
                 "--pod-network",
                 self.pod_network,
+                *processes.kubelet_serving_flags(
+                    self.apiserver.workdir / "pki", NODE, "127.0.0.1", self.workdir / "kubelet-pki"
+                ),
             ],
         }
         for name, argv in specs.items():

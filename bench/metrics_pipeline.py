@@ -37,7 +37,6 @@ from bench.pod_startup import (
     CLK_TCK,
     RunningWatcher,
     cpu_ticks,
-    healthy,
     pod,
     remove_labelled,
 )
@@ -75,10 +74,18 @@ def start_kubelet(
             sys.executable, "-m", "kubelet", "--kubeconfig", str(apiserver.kubeconfig),
             "--node-name", node, "--root-dir", str(workdir / "kubelet"),
             "--node-ip", "127.0.0.1", "--port", str(port), "--pod-network", network,
+            *processes.kubelet_serving_flags(
+                apiserver.workdir / "pki", node, "127.0.0.1", workdir / "kubelet" / "pki"
+            ),
         ],
         workdir / "kubelet.log",
     )  # fmt: skip
-    processes.wait_for(lambda: healthy(f"http://127.0.0.1:{port}/healthz"), 60, kubelet, "kubelet")
+    processes.wait_for(
+        lambda: processes.kubelet_healthy(port, apiserver.token, apiserver.ca_file),
+        60,
+        kubelet,
+        "kubelet",
+    )
     return kubelet
 
 

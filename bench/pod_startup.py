@@ -194,12 +194,18 @@ def measure_pods(
             str(port),
             "--pod-network",
             network,
+            *processes.kubelet_serving_flags(
+                apiserver.workdir / "pki", node, "127.0.0.1", workdir / "kubelet" / "pki"
+            ),
         ],
         workdir / "kubelet.log",
     )
     try:
         processes.wait_for(
-            lambda: healthy(f"http://127.0.0.1:{port}/healthz"), 60, kubelet, "kubelet"
+            lambda: processes.kubelet_healthy(port, apiserver.token, apiserver.ca_file),
+            60,
+            kubelet,
+            "kubelet",
         )
         with apiserver.http() as http:
             namespace = "bench"
@@ -243,14 +249,6 @@ def measure_pods(
         apiserver.stop()
         etcd.stop()
     return latencies, cpu, rss
-
-
-def healthy(url: str) -> bool:
-    """Whether `url` answers 200 (a component's /healthz) within a second."""
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def main() -> int:

@@ -30,6 +30,7 @@ MAX_CACHED = 1024
 TOKEN_REVIEWS = "/apis/authentication.k8s.io/v1/tokenreviews"
 ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
 ANONYMOUS = "system:anonymous"
+AUTHENTICATED = "system:authenticated"
 
 Obj = dict[str, Any]
 
@@ -88,6 +89,26 @@ def bearer_token(authorization: str | None) -> str | None:
     scheme, _, token = authorization.strip().partition(" ")
     token = token.strip()
     return token if scheme.lower() == "bearer" and token else None
+
+
+def caller_from_peer_cert(cert: Any) -> Caller | None:
+    """A verified client certificate's identity, as x509.CommonNameUserConversion:
+    CN the user, each O a group, plus `system:authenticated`. `cert` is ssl's
+    getpeercert() dict, only set when the chain verified against --client-ca-file."""
+    if not cert:
+        return None
+    name, groups = "", []
+    for rdn in cert.get("subject") or ():
+        for key, value in rdn:
+            if key == "commonName" and not name:
+                name = value
+            elif key == "organizationName":
+                groups.append(value)
+    if not name:
+        return None
+    if AUTHENTICATED not in groups:
+        groups.append(AUTHENTICATED)
+    return Caller(name, tuple(groups))
 
 
 def access_review(caller: Caller, attributes: Obj) -> Obj:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
@@ -101,24 +102,45 @@ def ensure_ca(directory: Path) -> tuple[Path, Path]:
 def ensure_serving_cert(directory: Path, extra_hosts: tuple[str, ...] = ()) -> ServingFiles:
     """A serving certificate for the apiserver, valid for loopback, this host's
     names, the `kubernetes` Service names and `extra_hosts`."""
-    ca_cert_path, ca_key_path = ensure_ca(directory)
-    cert_path, key_path = directory / "apiserver.crt", directory / "apiserver.key"
     hosts = tuple(dict.fromkeys((*DEFAULT_HOSTS, socket.gethostname(), *extra_hosts)))
-    if cert_path.exists() and key_path.exists() and _covers(cert_path, hosts):
-        return ServingFiles(ca_cert_path, cert_path, key_path)
-    ca_key = _load_key(ca_key_path)
-    ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
-    key = ec.generate_private_key(ec.SECP256R1())
+    return issue_serving_cert(directory, directory, "apiserver", "kube-apiserver", hosts)
+
+
+def _sans(hosts: tuple[str, ...]) -> list[x509.GeneralName]:
     sans: list[x509.GeneralName] = []
     for host in hosts:
         try:
             sans.append(x509.IPAddress(ipaddress.ip_address(host)))
         except ValueError:
             sans.append(x509.DNSName(host))
+    return sans
+
+
+def issue_serving_cert(
+    ca_dir: Path, out_dir: Path, stem: str, common_name: str, hosts: tuple[str, ...]
+) -> ServingFiles:
+    """A serving certificate signed by the CA in `ca_dir`, valid for `hosts` (IPs and
+    names), written to `out_dir` as `<stem>.crt`/`<stem>.key`; kept while it still
+    covers `hosts`. The apiserver's, and each kubelet's as kubeadm's kubelets get one
+    from the cluster CA."""
+    ca_cert_path, ca_key_path = ensure_ca(ca_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = out_dir / f"{stem}.crt", out_dir / f"{stem}.key"
+    if (
+        cert_path.exists()
+        and key_path.exists()
+        and _covers(cert_path, hosts)
+        and _issued_by(cert_path, ca_cert_path)
+    ):
+        return ServingFiles(ca_cert_path, cert_path, key_path)
+    ca_key = _load_key(ca_key_path)
+    ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
+    key = ec.generate_private_key(ec.SECP256R1())
+    sans = _sans(hosts)
     not_before, not_after = _validity()
     cert = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -133,6 +155,17 @@ def ensure_serving_cert(directory: Path, extra_hosts: tuple[str, ...] = ()) -> S
     _write_key(key_path, key)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return ServingFiles(ca_cert_path, cert_path, key_path)
+
+
+def _issued_by(cert_path: Path, ca_cert_path: Path) -> bool:
+    """Whether the CA signed it (a data dir's CA made anew leaves older certificates)."""
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    ca = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def _covers(cert_path: Path, hosts: tuple[str, ...]) -> bool:
@@ -152,12 +185,7 @@ def self_signed_pem(common_name: str, hosts: tuple[str, ...] = ()) -> tuple[byte
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     not_before, not_after = _validity()
-    names: list[x509.GeneralName] = []
-    for host in hosts:
-        try:
-            names.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            names.append(x509.DNSName(host))
+    names = _sans(hosts)
     builder = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -174,6 +202,25 @@ def self_signed_pem(common_name: str, hosts: tuple[str, ...] = ()) -> tuple[byte
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def ensure_self_signed(
+    directory: Path, stem: str, common_name: str, hosts: tuple[str, ...]
+) -> tuple[Path, Path]:
+    """A self-signed serving certificate kept in `directory` (`<stem>.crt`/`.key`),
+    as Kubernetes' kubelet makes one in its --cert-dir when given no --tls-cert-file;
+    made again when it no longer covers `hosts`."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    cert_path, key_path = directory / f"{stem}.crt", directory / f"{stem}.key"
+    if cert_path.exists() and key_path.exists() and _covers(cert_path, hosts):
+        return cert_path, key_path
+    cert_pem, key_pem = self_signed_pem(common_name, hosts)
+    key_path.unlink(missing_ok=True)
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key_pem)
+    cert_path.write_bytes(cert_pem)
+    return cert_path, key_path
 
 
 def issue_client_cert(

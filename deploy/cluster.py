@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import ipaddress
 import json
 import os
 import secrets
@@ -189,6 +190,9 @@ class LocalCluster:
                         *options.toleration_flags(),
                         *requestheader_flags(self.data_dir),
                         *admission_flags(self.data_dir),
+                        *processes.kubelet_flags(
+                            self.pki, verify=True, local=_local_address(options.node_ip)
+                        ),
                     ],
                 ),
                 ready_url=f"{server}/readyz",
@@ -355,6 +359,7 @@ def _kubelets(ctx: ComponentContext) -> list[supervisor.Component]:
     out = []
     for i in range(1, ctx.nodes + 1):
         name = ctx.options.node_name(i)
+        pki = ctx.data_dir / "nodes" / name / "pki"  # as Kubernetes' /var/lib/kubelet/pki
         argv = [
             *PY,
             "kubelet",
@@ -376,9 +381,11 @@ def _kubelets(ctx: ComponentContext) -> list[supervisor.Component]:
             DEFAULT_CLUSTER_DNS,
             "--pod-network",
             ctx.options.pod_network,
+            *processes.kubelet_serving_flags(ctx.data_dir / "pki", name, ctx.options.node_ip, pki),
         ]
         port = argv[argv.index("--port") + 1]
-        extra = {"node": name, "metrics": f"http://{ctx.options.node_ip}:{port}/metrics"}
+        host = f"[{ctx.options.node_ip}]" if ":" in ctx.options.node_ip else ctx.options.node_ip
+        extra = {"node": name, "metrics": f"https://{host}:{port}/metrics"}
         out.append(supervisor.Component(f"kubelet-{i}", argv, stop_timeout=40, extra=extra))
     return out
 
@@ -567,6 +574,16 @@ def _wait_proxy_serving(cluster: LocalCluster, timeout: float = 20) -> None:
             return
         time.sleep(0.2)
     raise ClusterError(f"the proxy did not start serving within {timeout:.0f}s")
+
+
+def _local_address(address: str) -> bool:
+    """Whether the apiserver must be told its kubelets are local
+    (--kubelet-allow-local-addresses): a loopback or link-local node address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address == "localhost"
+    return ip.is_loopback or ip.is_link_local or ip.is_unspecified
 
 
 def _kubelet_port(index: int) -> int:

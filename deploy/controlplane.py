@@ -86,13 +86,21 @@ def start_apiserver(
     workdir: Path,
     extra_args: list[str] | None = None,
     service_accounts: bool = False,
+    local_kubelets: bool = True,
+    verify_kubelets: bool = False,
 ) -> ApiServer:
     """An apiserver on a free port. A throwaway control plane has no controller manager
     to make each namespace's `default` ServiceAccount, so unless `service_accounts`,
     the ServiceAccount admission plugin is off (as Kubernetes' own integration tests
-    run it); tokens are signed either way."""
+    run it); tokens are signed either way. Its kubelets run on this machine
+    (`local_kubelets`: loopback Node addresses are dialled); their serving certificates
+    are checked with the CA only if `verify_kubelets` (tests' stand-in kubelets are
+    self-signed)."""
     workdir.mkdir(parents=True, exist_ok=True)
     extra_args = list(extra_args or [])
+    extra_args += processes.kubelet_flags(
+        workdir / "pki", verify=verify_kubelets, local=local_kubelets
+    )
     if not service_accounts:
         extra_args.append("--disable-admission-plugins=ServiceAccount")
     token_file = workdir / "tokens.csv"

@@ -9,21 +9,22 @@ import sys
 from pathlib import Path
 
 from client.kubeconfig import write_kubeconfig
-from componentbase.pki import ensure_service_account_key, ensure_serving_cert
+from componentbase.pki import ensure_service_account_key, ensure_serving_cert, issue_serving_cert
 from deploy.identities import ensure_tokens, identities
 from deploy.podsecurity import FILE_NAME, write_admission_config
+from deploy.processes import kubelet_client_cert
 
 COMPOSE_DIR = Path(__file__).resolve().parent / "compose"
 APISERVER_IP = "10.250.0.3"
 HOST_PORT = 16443
-NODES = ["lab-node-1", "lab-node-2", "lab-node-3"]  # docker-compose.yml's node1..3
+NODES = {"lab-node-1": "10.250.0.11", "lab-node-2": "10.250.0.12", "lab-node-3": "10.250.0.13"}
 
 
 def generate(out: Path = COMPOSE_DIR / "generated") -> Path:
     out.mkdir(parents=True, exist_ok=True)
     files = ensure_serving_cert(out / "pki", ("apiserver", APISERVER_IP))
     tokens_path = out / "tokens.csv"
-    tokens = ensure_tokens(tokens_path, identities(NODES))
+    tokens = ensure_tokens(tokens_path, identities(list(NODES)))
     tokens_path.chmod(0o644)  # read by the apiserver container
     for name, token in tokens.items():
         path = write_kubeconfig(
@@ -36,7 +37,13 @@ def generate(out: Path = COMPOSE_DIR / "generated") -> Path:
     # Pod Security Standards as `minik up` sets them: enforce baseline, warn/audit restricted
     write_admission_config(out / FILE_NAME)
     sa = ensure_service_account_key(out / "pki")
-    for path in (files.cert, files.key, sa.key):
+    # The apiserver's client certificate toward kubelets, and each kubelet's serving
+    # certificate from the CA (the apiserver verifies it: --kubelet-certificate-authority).
+    keys = [files.cert, files.key, sa.key, *kubelet_client_cert(out / "pki")]
+    for node, ip in NODES.items():
+        served = issue_serving_cert(out / "pki", out / "pki", node, node, (ip, node))
+        keys += [served.cert, served.key]
+    for path in keys:
         path.chmod(0o644)
     host = write_kubeconfig(
         COMPOSE_DIR / "kubeconfig",

@@ -18,7 +18,16 @@ from pathlib import Path
 
 import httpx
 
-from componentbase.pki import ensure_service_account_key, ensure_serving_cert
+from componentbase.pki import (
+    ServingFiles,
+    ensure_ca,
+    ensure_service_account_key,
+    ensure_serving_cert,
+    issue_client_cert,
+    issue_serving_cert,
+)
+
+KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client"  # kubeadm's name for it
 
 
 class StartError(Exception):
@@ -182,7 +191,8 @@ def start_apiserver(
     bind: str = "127.0.0.1",
 ) -> Process:
     """The apiserver over HTTPS with a serving certificate from the CA in `pki_dir`
-    (kubectl sends tokens only over TLS). Ready when /readyz answers."""
+    (kubectl sends tokens only over TLS). Ready when /readyz answers. Its kubelets are
+    local and self-signed unless `extra` says otherwise (kubelet_flags)."""
     argv = apiserver_argv(etcd_url, port, token_file, pki_dir, extra, bind)
     proc = spawn("apiserver", argv, log_path)
     host = "127.0.0.1" if bind in ("0.0.0.0", "::") else bind
@@ -202,6 +212,7 @@ def apiserver_argv(
 ) -> list[str]:
     files = ensure_serving_cert(pki_dir, () if bind in ("0.0.0.0", "::") else (bind,))
     sa = ensure_service_account_key(pki_dir)
+    cert, key = kubelet_client_cert(pki_dir)
     return [
         sys.executable,
         "-m",
@@ -222,7 +233,47 @@ def apiserver_argv(
         str(sa.pub),
         "--service-account-signing-key-file",
         str(sa.key),
+        "--kubelet-client-certificate",
+        str(cert),
+        "--kubelet-client-key",
+        str(key),
         *(extra or []),
+    ]
+
+
+def kubelet_client_cert(pki_dir: Path) -> tuple[Path, Path]:
+    """The apiserver's client certificate toward kubelets, as kubeadm's
+    `apiserver-kubelet-client.crt`: CN kube-apiserver-kubelet-client, O system:masters
+    (made once)."""
+    stem = pki_dir / KUBELET_CLIENT_USER
+    cert, key = stem.with_suffix(".crt"), stem.with_suffix(".key")
+    if cert.exists() and key.exists():
+        return cert, key
+    return issue_client_cert(pki_dir, pki_dir, KUBELET_CLIENT_USER, ("system:masters",))
+
+
+def kubelet_flags(pki_dir: Path, *, verify: bool, local: bool) -> list[str]:
+    """The apiserver's flags about its kubelets: verify their serving certificates with
+    the cluster CA (they were issued by it: kubelet_serving_flags), and whether they
+    run on this machine (their Node addresses are loopback)."""
+    flags = ["--kubelet-certificate-authority", str(ensure_ca(pki_dir)[0])] if verify else []
+    return flags + (["--kubelet-allow-local-addresses=true"] if local else [])
+
+
+def kubelet_serving_flags(pki_dir: Path, node: str, node_ip: str, out_dir: Path) -> list[str]:
+    """A kubelet's TLS flags: a serving certificate from the cluster CA for its node
+    name and address, and the CA its callers' client certificates are checked with
+    (the apiserver's, kubelet_client_cert)."""
+    files: ServingFiles = issue_serving_cert(
+        pki_dir, out_dir, "kubelet", node, tuple(dict.fromkeys((node_ip, node, "localhost")))
+    )
+    return [
+        "--tls-cert-file",
+        str(files.cert),
+        "--tls-private-key-file",
+        str(files.key),
+        "--client-ca-file",
+        str(files.ca_cert),
     ]
 
 
@@ -244,6 +295,22 @@ def http_ok(url: str, ca_file: str | None = None) -> bool:
         return httpx.get(url, timeout=1.0, verify=verify).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def kubelet_healthy(port: int, token: str, ca_file: Path, host: str = "127.0.0.1") -> bool:
+    """Whether a kubelet answers its /healthz (HTTPS, its certificate from the CA in
+    `ca_file`, a token allowed nodes/proxy) within a second."""
+    try:
+        verify = ssl.create_default_context(cafile=str(ca_file))
+        r = httpx.get(
+            f"https://{host}:{port}/healthz",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=1.0,
+            verify=verify,
+        )
+    except httpx.HTTPError:
+        return False
+    return r.status_code == 200
 
 
 def write_token_file(path: Path, users: list[tuple[str, str]]) -> dict[str, str]:

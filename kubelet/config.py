@@ -17,7 +17,7 @@ from pathlib import Path
 
 from api.clusterdefaults import DEFAULT_POD_NETWORK, DEFAULT_SANDBOX_IMAGE
 from api.quantity import QuantityError, parse_quantity
-from componentbase.flags import add_bool_flag, add_kubeconfig_flag
+from componentbase.flags import add_bool_flag, add_kubeconfig_flag, boolean
 from componentbase.logs import add_verbosity_flag
 from kubelet.node import host_capacity
 
@@ -42,6 +42,13 @@ class KubeletConfig:
     runtime_endpoint: str | None = None  # the Docker engine's socket (default: DOCKER_HOST)
     seccomp_default: bool = False  # --seccomp-default, as Kubernetes' (off: Unconfined)
     verbosity: int = 0  # -v, as klog's (componentbase.logs)
+    # The kubelet's API (kubelet/server.py, kubelet/auth.py): HTTPS, callers checked.
+    tls_cert_file: str | None = None  # default: self-signed, kept in cert_dir
+    tls_private_key_file: str | None = None
+    cert_dir: Path | None = None  # default: <root-dir>/pki
+    client_ca_file: str | None = None  # X.509 client authentication
+    anonymous_auth: bool = False  # kubeadm's KubeletConfiguration value
+    authorization_mode: str = "Webhook"  # or AlwaysAllow
 
 
 def default_node_ip() -> str:
@@ -93,8 +100,40 @@ def parser() -> argparse.ArgumentParser:
         "(default /var/lib/minik/kubelet/<node-name>)",
     )
     p.add_argument("--node-ip", help="the node's InternalIP (default: the default route's)")
-    p.add_argument("--address", help="address the kubelet's log server binds (default: --node-ip)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="the kubelet's log server port")
+    p.add_argument(
+        "--address",
+        help="address the kubelet's API binds (default: --node-ip; 0.0.0.0 for all)",
+    )
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="the kubelet's API port (HTTPS)")
+    p.add_argument(
+        "--tls-cert-file",
+        help="the API's serving certificate (default: a self-signed one in --cert-dir)",
+    )
+    p.add_argument("--tls-private-key-file", help="the key of --tls-cert-file")
+    p.add_argument(
+        "--cert-dir", help="where the self-signed serving certificate is kept (default <root>/pki)"
+    )
+    p.add_argument(
+        "--client-ca-file",
+        help="authenticate callers' client certificates signed by this CA (CN user, O groups)",
+    )
+    p.add_argument(
+        "--anonymous-auth",
+        type=boolean,
+        nargs="?",
+        const=True,
+        default=False,
+        help="serve callers with no credentials as system:anonymous (default false, "
+        "kubeadm's; they are then refused with 401)",
+    )
+    p.add_argument(
+        "--authorization-mode",
+        choices=("AlwaysAllow", "Webhook"),
+        default="Webhook",
+        help="Webhook: ask the apiserver (SubjectAccessReview on nodes/proxy, nodes/log, "
+        "nodes/stats, nodes/metrics) whether each caller may; AlwaysAllow: any "
+        "authenticated caller",
+    )
     p.add_argument("--cpu", type=_quantity, help="CPU capacity to declare (default: all CPUs)")
     p.add_argument("--memory", type=_quantity, help="memory capacity (default: MemTotal)")
     p.add_argument("--max-pods", type=int, help="pod capacity (default 110)")
@@ -135,7 +174,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv: list[str] | None = None) -> KubeletConfig:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
+        p.error("--tls-cert-file and --tls-private-key-file go together")
     root = Path(args.root_dir or f"/var/lib/minik/kubelet/{args.node_name}").expanduser()
     capacity = host_capacity(root if root.exists() else None)
     if args.cpu:
@@ -162,4 +204,10 @@ def parse_args(argv: list[str] | None = None) -> KubeletConfig:
         runtime_endpoint=args.container_runtime_endpoint,
         seccomp_default=args.seccomp_default,
         verbosity=args.verbosity,
+        tls_cert_file=args.tls_cert_file,
+        tls_private_key_file=args.tls_private_key_file,
+        cert_dir=Path(args.cert_dir).expanduser() if args.cert_dir else None,
+        client_ca_file=args.client_ca_file,
+        anonymous_auth=args.anonymous_auth,
+        authorization_mode=args.authorization_mode,
     )

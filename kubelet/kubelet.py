@@ -24,7 +24,9 @@ from client.events import EventRecorder
 from client.informer import Informer
 from client.kubeconfig import load as load_kubeconfig
 from client.rest import ALL_NAMESPACES, AsyncClient
+from componentbase.delegatedauth import DelegatedAuth
 from kubelet import claims, dockerlabels, metrics, volumes
+from kubelet.auth import KubeletAuth
 from kubelet.config import KubeletConfig
 from kubelet.configdata import ConfigDataCache, references
 from kubelet.containerspec import DnsSettings
@@ -40,7 +42,7 @@ from kubelet.prober.manager import ProbeManager
 from kubelet.prober.runner import ProbeRunner
 from kubelet.runtime import DockerRuntime, RuntimeFailure
 from kubelet.securitycontext import SecurityOptions, seccomp_root
-from kubelet.server import KubeletServer, TokenReviewer
+from kubelet.server import KubeletServer, serving_tls
 from kubelet.serviceenv import service_env
 from kubelet.statscollector import StatsCollector
 from kubelet.statusmanager import StatusManager
@@ -240,7 +242,20 @@ class Kubelet:
         self.server = KubeletServer(
             host=c.address,
             port=c.port,
-            reviewer=TokenReviewer(self.api),
+            auth=KubeletAuth(
+                DelegatedAuth(self.api),
+                c.node_name,
+                anonymous=c.anonymous_auth,
+                client_ca=bool(c.client_ca_file),
+                mode=c.authorization_mode,
+            ),
+            tls=serving_tls(
+                c.tls_cert_file,
+                c.tls_private_key_file,
+                c.cert_dir or c.root_dir / "pki",
+                (c.node_ip, c.address if c.address not in ("0.0.0.0", "::") else "", c.node_name),
+                c.client_ca_file,
+            ),
             runtime=self.runtime,
             find_pod=self.find_pod,
             pod_status=self.pod_status,

@@ -1,15 +1,18 @@
-"""The kubelet's own HTTP endpoint (`--port`): container logs and exec.
+"""The kubelet's API (`--address`:`--port`, HTTPS): container logs, exec, attach,
+port-forward, metrics and stats.
 
-The apiserver reaches it for `pods/log` (and `pods/exec`), passing on the bearer
-token of the request it serves. The kubelet checks that token with the apiserver
-itself — `GET /api` with it must succeed — and remembers the answer for a minute.
-Plain HTTP: minik's kubelet serves nothing without a valid token.
+Served over TLS with `--tls-cert-file`, else a self-signed certificate kept in
+`--cert-dir`, as Kubernetes' kubelet. Every request and upgrade is authenticated and
+authorized first (kubelet/auth.py: client certificates against `--client-ca-file`,
+bearer tokens by TokenReview, SubjectAccessReview on `nodes/proxy|log|stats|metrics`);
+the apiserver comes with its own client certificate (`--kubelet-client-certificate`).
 
 - `GET /containerLogs/{namespace}/{pod}/{container}` — `follow`, `tailLines`,
   `previous`, `timestamps`, `sinceSeconds`, `sinceTime`, `limitBytes`; text/plain,
   streamed while following.
 - `POST /exec/{namespace}/{pod}/{container}?command=a&command=b` — runs a command
-  non-interactively and answers its combined output (`X-Exit-Code` header).
+  non-interactively and answers its combined output (`X-Exit-Code` header); a plain
+  GET runs nothing (405): commands run only on POST or an upgrade.
 - The same path as a WebSocket (`v5.channel.k8s.io`/`v4.channel.k8s.io`, with
   `stdin`, `stdout`, `stderr`, `tty`) or as an `Upgrade: SPDY/3.1` (`v4.channel.k8s.io`
   negotiated in `X-Stream-Protocol-Version`): `kubectl exec`, interactive
@@ -19,23 +22,24 @@ Plain HTTP: minik's kubelet serves nothing without a valid token.
 - `/portForward/{namespace}/{pod}`: SPDY `portforward.k8s.io` (kubectl's; the
   apiserver unwraps the WebSocket-tunneled form) or WebSocket `v4.channel.k8s.io`
   with `ports` (the Python client; kubelet/portforward.py): TCP to the pod's IP.
-- `GET /metrics`: the kubelet's own Prometheus metrics (kubelet/metrics.py); any
-  caller the apiserver accepts, as /metrics/resource.
+- `GET /metrics`: the kubelet's own Prometheus metrics (kubelet/metrics.py).
 - `GET /metrics/resource` (Prometheus text) and `GET /stats/summary` (Summary JSON):
   the containers' CPU and memory, as the kubelet's resource metrics endpoints
   (kubelet/resourcestats.py); the metrics server scrapes the first.
-- `GET /healthz` (no token).
+- `GET /healthz` (`nodes/proxy`, as every path not named above).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -47,12 +51,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api import remotecommand as rc
 from api import spdy
-from api.errors import ApiError, Unauthorized
-from client.rest import AsyncClient
 from componentbase.metrics import CONTENT_TYPE, exposition
+from componentbase.pki import ensure_self_signed
 from componentbase.rawupgrade import UpgradingHttpProtocol, is_raw_upgrade
 from componentbase.serving import IDLE_TIMEOUT_SECONDS
 from kubelet import portforward
+from kubelet.auth import AuthMiddleware, KubeletAuth
 from kubelet.execstream import Channels, SpdyChannels, WsChannels, serve_attach, serve_exec
 from kubelet.logs import LogOptions, LogRequestError, log_container_id
 from kubelet.podstatus import container_status_by_name
@@ -62,7 +66,6 @@ from kubelet.spdysession import Session
 from kubelet.statscollector import StatsCollector
 
 log = logging.getLogger(__name__)
-TOKEN_CACHE_SECONDS = 60.0
 EXEC_TIMEOUT_SECONDS = 300.0
 
 PodLookup = Callable[[str, str], dict[str, Any] | None]  # (namespace, name) → pod
@@ -91,34 +94,30 @@ def error_response(code: int, message: str, reason: str) -> JSONResponse:
     return JSONResponse(status_body(code, message, reason), status_code=code)
 
 
-class TokenReviewer:
-    """Is this bearer token one the apiserver accepts? Answers cached for a minute."""
+@dataclass(frozen=True)
+class ServingTLS:
+    """The API's certificate, and the CA client certificates are checked against."""
 
-    def __init__(self, api: AsyncClient, ttl: float = TOKEN_CACHE_SECONDS) -> None:
-        self.api = api
-        self.ttl = ttl
-        self._cache: dict[str, tuple[bool, float]] = {}
+    cert_file: str
+    key_file: str
+    client_ca_file: str | None = None
 
-    async def valid(self, token: str) -> bool:
-        key = hashlib.sha256(token.encode()).hexdigest()
-        now = time.monotonic()
-        cached = self._cache.get(key)
-        if cached is not None and cached[1] > now:
-            return cached[0]
-        try:
-            await self.api.request("GET", "/api", headers={"Authorization": f"Bearer {token}"})
-            ok = True
-        except Unauthorized:
-            ok = False
-        except ApiError as err:
-            if err.code in (401, 403):
-                ok = False
-            else:
-                raise
-        if len(self._cache) > 1000:
-            self._cache = {k: v for k, v in self._cache.items() if v[1] > now}
-        self._cache[key] = (ok, now + self.ttl)
-        return ok
+
+def serving_tls(
+    cert_file: str | None,
+    key_file: str | None,
+    cert_dir: Path,
+    hosts: tuple[str, ...],
+    client_ca_file: str | None,
+) -> ServingTLS:
+    """`--tls-cert-file`/`--tls-private-key-file`, else the self-signed
+    `kubelet.crt`/`kubelet.key` in `cert_dir` (made once for `hosts`), as Kubernetes'
+    kubelet does without them."""
+    if cert_file and key_file:
+        return ServingTLS(cert_file, key_file, client_ca_file)
+    hosts = tuple(dict.fromkeys(h for h in (*hosts, "localhost", "127.0.0.1") if h))
+    cert, key = ensure_self_signed(cert_dir, "kubelet", hosts[0], hosts)
+    return ServingTLS(str(cert), str(key), client_ca_file)
 
 
 class KubeletServer:
@@ -127,7 +126,8 @@ class KubeletServer:
         *,
         host: str,
         port: int,
-        reviewer: TokenReviewer,
+        auth: KubeletAuth,
+        tls: ServingTLS,
         runtime: DockerRuntime,
         find_pod: PodLookup,
         pod_status: StatusLookup,
@@ -135,7 +135,8 @@ class KubeletServer:
     ) -> None:
         self.host = host
         self.port = port
-        self.reviewer = reviewer
+        self.auth = auth
+        self.tls = tls
         self.runtime = runtime
         self.find_pod = find_pod
         self.pod_status = pod_status
@@ -143,7 +144,11 @@ class KubeletServer:
         self._server: uvicorn.Server | None = None
         self._socket: socket.socket | None = None
 
-    def app(self) -> Starlette:
+    def app(self) -> Any:
+        """The routes, behind authentication and authorization."""
+        return AuthMiddleware(self.routes(), self.auth)
+
+    def routes(self) -> Starlette:
         return Starlette(
             routes=[
                 Route("/healthz", self.healthz, methods=["GET"]),
@@ -155,7 +160,7 @@ class KubeletServer:
                     self.container_logs,
                     methods=["GET"],
                 ),
-                Route("/exec/{namespace}/{pod}/{container}", self.exec, methods=["GET", "POST"]),
+                Route("/exec/{namespace}/{pod}/{container}", self.exec, methods=["POST"]),
                 WebSocketRoute("/exec/{namespace}/{pod}/{container}", self.exec_stream),
                 WebSocketRoute("/attach/{namespace}/{pod}/{container}", self.attach_stream),
                 WebSocketRoute("/portForward/{namespace}/{pod}", self.port_forward),
@@ -191,6 +196,10 @@ class KubeletServer:
             access_log=False,
             timeout_keep_alive=IDLE_TIMEOUT_SECONDS,
             http=UpgradingHttpProtocol,
+            ssl_certfile=self.tls.cert_file,
+            ssl_keyfile=self.tls.key_file,
+            ssl_ca_certs=self.tls.client_ca_file,
+            ssl_cert_reqs=ssl.CERT_OPTIONAL if self.tls.client_ca_file else ssl.CERT_NONE,
         )
         rc.quiet_denied_handshakes()
         self._server = _Server(config)
@@ -205,38 +214,18 @@ class KubeletServer:
         return PlainTextResponse("ok")
 
     async def metrics(self, request: Request) -> Response:
-        denied = await self._authorized(request)
-        if denied is not None:
-            return denied
         return Response(exposition(), media_type=CONTENT_TYPE)
 
     async def metrics_resource(self, request: Request) -> Response:
-        denied = await self._authorized(request)
-        if denied is not None:
-            return denied
         if self.stats is None:
             return error_response(404, "resource metrics are not served", "NotFound")
         text = prometheus_text(await self.stats.snapshot())
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def stats_summary(self, request: Request) -> Response:
-        denied = await self._authorized(request)
-        if denied is not None:
-            return denied
         if self.stats is None:
             return error_response(404, "stats are not served", "NotFound")
         return JSONResponse(summary(await self.stats.snapshot()))
-
-    async def _authorized(self, request: Request | WebSocket) -> JSONResponse | None:
-        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return error_response(401, "Unauthorized", "Unauthorized")
-        try:
-            if await self.reviewer.valid(token.strip()):
-                return None
-        except ApiError as err:
-            return error_response(503, f"cannot check the token: {err}", "ServiceUnavailable")
-        return error_response(401, "Unauthorized", "Unauthorized")
 
     def _pod(self, request: Request | WebSocket) -> tuple[dict[str, Any], str]:
         namespace = request.path_params["namespace"]
@@ -247,9 +236,6 @@ class KubeletServer:
         return pod, request.path_params["container"]
 
     async def container_logs(self, request: Request) -> Response:
-        denied = await self._authorized(request)
-        if denied is not None:
-            return denied
         try:
             pod, container = self._pod(request)
             options = LogOptions.parse(dict(request.query_params))
@@ -289,9 +275,6 @@ class KubeletServer:
         return cid
 
     async def exec(self, request: Request) -> Response:
-        denied = await self._authorized(request)
-        if denied is not None:
-            return denied
         try:
             pod, container = self._pod(request)
         except LogRequestError as err:
@@ -353,9 +336,6 @@ class KubeletServer:
         self, ws: WebSocket, *, exec_: bool
     ) -> JSONResponse | tuple[str, dict[str, bool]]:
         """(container id, stream flags) of an exec/attach upgrade, or its refusal."""
-        denied = await self._authorized(ws)
-        if denied is not None:
-            return denied
         try:
             pod, container = self._pod(ws)
         except LogRequestError as err:
@@ -375,9 +355,7 @@ class KubeletServer:
 
     async def port_forward(self, ws: WebSocket) -> None:
         """kubectl port-forward: SPDY, or the WebSocket channels."""
-        denied = await self._authorized(ws)
-        if denied is None:
-            denied = self._port_forward_refusal(ws)
+        denied = self._port_forward_refusal(ws)
         if denied is not None:
             await ws.send_denial_response(denied)
             return

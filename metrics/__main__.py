@@ -2,6 +2,7 @@
 
     python -m metrics --kubeconfig F [--bind-address 127.0.0.1] [--port 4443]
                       [--advertise-address IP] [--metric-resolution 15s]
+                      [--kubelet-certificate-authority F | --kubelet-insecure-tls]
                       [--requestheader-secret-file F]
                       [--metrics-bind-address 127.0.0.1:10255] [-v 4]
 
@@ -30,14 +31,14 @@ from client.informer import Informer
 from client.kubeconfig import KubeconfigError
 from client.kubeconfig import load as load_kubeconfig
 from client.rest import ALL_NAMESPACES, AsyncClient
-from componentbase.flags import add_kubeconfig_flag, duration
+from componentbase.flags import add_bool_flag, add_kubeconfig_flag, duration
 from componentbase.httpserve import EmbeddedServer, bind
 from componentbase.logs import add_verbosity_flag, setup_logging
 from componentbase.metrics import add_metrics_bind_address_flag, serving
 from componentbase.run import run, run_until_signalled
 from componentbase.serving import IDLE_TIMEOUT_SECONDS
 from metrics import registration
-from metrics.scraper import Scraper
+from metrics.scraper import KubeletTLS, Scraper
 from metrics.selfmetrics import register_storage
 from metrics.server import MetricsApi
 from metrics.storage import MetricsStore, node_metrics, pod_metrics
@@ -70,6 +71,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the shared secret the apiserver presents (its --requestheader-secret-file); "
         "without it X-Remote-User is trusted as it comes",
     )
+    p.add_argument(
+        "--kubelet-certificate-authority",
+        help="verify kubelets' serving certificates with this CA (default: the kubeconfig's)",
+    )
+    add_bool_flag(
+        p,
+        "--kubelet-insecure-tls",
+        help="do not verify kubelets' serving certificates (self-signed kubelets)",
+    )
     add_metrics_bind_address_flag(p, "the metrics server", DEFAULT_METRICS_PORT)
     add_verbosity_flag(p)
     args = p.parse_args(argv)
@@ -95,7 +105,8 @@ class MetricsServer:
         self.api = AsyncClient(config, user_agent="minik-metrics")
         self.store = MetricsStore()
         register_storage(self.store)
-        self.scraper = Scraper(config.token, self.store, timeout=max(1.0, args.metric_resolution))
+        tls = KubeletTLS(args.kubelet_certificate_authority, args.kubelet_insecure_tls)
+        self.scraper = Scraper(config, self.store, max(1.0, args.metric_resolution), tls)
         self.nodes = Informer(self.api, NODES, None)
         self.pods = Informer(self.api, PODS, ALL_NAMESPACES)
         self.http = MetricsApi(

@@ -1,17 +1,22 @@
-"""Scrapes every node's kubelet, as metrics-server does: `GET /metrics/resource` at
-the Node's InternalIP and `status.daemonEndpoints.kubeletEndpoint.Port`, with this
-server's own bearer token (the kubelet checks it with the apiserver), all nodes at
-once, each bounded by a timeout shorter than the resolution."""
+"""Scrapes every node's kubelet, as metrics-server does: `GET /metrics/resource` over
+HTTPS at the Node's InternalIP and `status.daemonEndpoints.kubeletEndpoint.Port`, with
+this server's own credentials from its kubeconfig (the kubelet asks the apiserver
+whether they may read `nodes/metrics`), all nodes at once, each bounded by a timeout
+shorter than the resolution. The kubelet's serving certificate is verified as
+metrics-server verifies it: with `--kubelet-certificate-authority`, else the
+kubeconfig's CA; `--kubelet-insecure-tls` skips the check (self-signed kubelets)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from dataclasses import dataclass, replace
 from typing import Any
 
 from api.errors import ApiError
 from client.errors import ConnectionFailed
+from client.kubeconfig import KubeConfig
 from client.rest import AsyncClient
 from metrics.selfmetrics import KUBELET_REQUEST_SECONDS, KUBELET_REQUESTS, TICK_SECONDS
 from metrics.storage import MetricsStore, from_samples
@@ -30,12 +35,45 @@ def kubelet_url(node: dict[str, Any]) -> str | None:
         return None
     port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port")
     host = f"[{ip}]" if ":" in ip else ip
-    return f"http://{host}:{int(port or DEFAULT_KUBELET_PORT)}"
+    return f"https://{host}:{int(port or DEFAULT_KUBELET_PORT)}"
+
+
+@dataclass(frozen=True)
+class KubeletTLS:
+    """metrics-server's `--kubelet-certificate-authority` and `--kubelet-insecure-tls`."""
+
+    certificate_authority: str | None = None
+    insecure: bool = False
+
+    def client_config(self, credentials: KubeConfig, url: str) -> KubeConfig:
+        """The metrics server's own credentials, toward one kubelet."""
+        config = replace(credentials, server=url)
+        if self.insecure:
+            return replace(
+                config,
+                insecure_skip_tls_verify=True,
+                certificate_authority=None,
+                certificate_authority_data=None,
+            )
+        if self.certificate_authority:
+            return replace(
+                config,
+                certificate_authority=self.certificate_authority,
+                certificate_authority_data=None,
+            )
+        return config
 
 
 class Scraper:
-    def __init__(self, token: str | None, store: MetricsStore, timeout: float) -> None:
-        self.token = token
+    def __init__(
+        self,
+        credentials: KubeConfig,
+        store: MetricsStore,
+        timeout: float,
+        tls: KubeletTLS | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.tls = tls or KubeletTLS()
         self.store = store
         self.timeout = timeout
         self._clients: dict[str, AsyncClient] = {}
@@ -60,7 +98,9 @@ class Scraper:
         client = self._clients.get(url)
         if client is None:
             client = AsyncClient(
-                server=url, token=self.token, timeout=self.timeout, user_agent="minik-metrics"
+                self.tls.client_config(self.credentials, url),
+                timeout=self.timeout,
+                user_agent="minik-metrics",
             )
             self._clients[url] = client
         started = time.time()

@@ -335,10 +335,16 @@ def cluster_role_bindings() -> list[dict]:
         cluster_role_binding(
             "system:node-proxier", "system:node-proxier", [("User", "system:kube-proxy")]
         ),
+        # minik up's metrics server is the user; a metrics server of a group's (the
+        # compose lab's older tokens, tests) is bound too
+        cluster_role_binding(
+            "system:metrics-server",
+            "system:metrics-server",
+            [("User", "system:metrics-server"), ("Group", "system:metrics-server")],
+        ),
         *(
             cluster_role_binding(role, role, [("User", user)])
             for role, user in (
-                ("system:metrics-server", "system:metrics-server"),
                 ("system:minik:dashboard", "system:minik:dashboard"),
                 ("system:minik:ingress", "system:minik:ingress"),
                 ("system:minik:proxy", "system:kube-proxy"),

@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import signal
+import ssl
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -50,6 +51,9 @@ class KubeletProcess:
     starts: int = 0
 
     def argv(self) -> list[str]:
+        tls = processes.kubelet_serving_flags(
+            self.apiserver.workdir / "pki", self.node, "127.0.0.1", self.root_dir / "pki"
+        )
         return [
             sys.executable,
             "-m",
@@ -66,8 +70,23 @@ class KubeletProcess:
             str(self.port),
             "--pod-network",
             self.network,
+            *tls,
             *self.extra_args,
         ]
+
+    @property
+    def url(self) -> str:
+        """The kubelet's API (HTTPS, its certificate from the cluster CA)."""
+        return f"https://127.0.0.1:{self.port}"
+
+    def http(self, token: str | None = None, cert: tuple[str, str] | None = None) -> httpx.Client:
+        """A client of the kubelet's API: a bearer token, a client certificate
+        (cert, key), or no credentials at all."""
+        context = ssl.create_default_context(cafile=str(self.apiserver.ca_file))
+        if cert is not None:
+            context.load_cert_chain(*cert)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, verify=context, headers=headers, timeout=30)
 
     def start(self, wait: bool = True) -> None:
         log = self.log_dir / f"kubelet-{self.node}-{self.starts}.log"
@@ -78,7 +97,8 @@ class KubeletProcess:
 
     def _ready(self) -> bool:
         try:
-            r = httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
+            with self.http(self.apiserver.token) as client:
+                r = client.get("/healthz", timeout=1)
         except httpx.HTTPError:
             return False
         return r.status_code == 200

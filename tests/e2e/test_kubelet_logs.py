@@ -158,11 +158,13 @@ def test_kubelet_checks_tokens_and_execs(
     container = {"name": "c", "image": busybox, "command": ["sh", "-c", "echo hello; sleep 3600"]}
     create_pod(api, namespace, pod_manifest("guarded", kubelet.node, [container]))
     wait_pod(api, namespace, "guarded", is_ready, what="Ready")
-    url = f"http://127.0.0.1:{kubelet.port}/containerLogs/{namespace}/guarded/c"
-    assert httpx.get(url).status_code == 401
-    bad = httpx.get(url, headers={"Authorization": "Bearer not-a-token"})
-    assert bad.status_code == 401
-    good = httpx.get(url, headers={"Authorization": f"Bearer {apiserver.token}"})
+    path = f"/containerLogs/{namespace}/guarded/c"
+    with kubelet.http() as anonymous:
+        assert anonymous.get(path).status_code == 401
+    with kubelet.http("not-a-token") as bad:
+        assert bad.get(path).status_code == 401
+    with kubelet.http(apiserver.token) as admin:
+        good = admin.get(path)
     assert good.status_code == 200 and good.text == "hello\n"
     # non-interactive exec through the apiserver
     r = api.post(

@@ -7,11 +7,11 @@ idle one next to none."""
 from __future__ import annotations
 
 import secrets
+import ssl
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from deploy import processes
@@ -73,10 +73,10 @@ def _millicores(text: str) -> int:
 def test_kubelet_serves_resource_metrics_and_summary(
     apiserver: ApiServer, kubelet: KubeletProcess, metrics_ns: str
 ) -> None:
-    headers = {"Authorization": f"Bearer {apiserver.token}"}
-    base = f"http://127.0.0.1:{kubelet.port}"
-    assert httpx.get(f"{base}/metrics/resource", timeout=10).status_code == 401
-    text = httpx.get(f"{base}/metrics/resource", headers=headers, timeout=10).text
+    with kubelet.http() as anonymous:
+        assert anonymous.get("/metrics/resource", timeout=10).status_code == 401
+    admin = kubelet.http(apiserver.token)
+    text = admin.get("/metrics/resource", timeout=10).text
     samples = {(s.name, s.labels.get("pod")): s for s in parse(text)}
     burn = samples[("container_cpu_usage_seconds_total", "burn")]
     assert burn.labels == {"container": "main", "namespace": metrics_ns, "pod": "burn"}
@@ -86,7 +86,7 @@ def test_kubelet_serves_resource_metrics_and_summary(
     assert samples[("resource_scrape_error", None)].value == 0
 
     def summary_with_rates() -> dict:
-        doc = httpx.get(f"{base}/stats/summary", headers=headers, timeout=10).json()
+        doc = admin.get("/stats/summary", timeout=10).json()
         pod = next(p for p in doc["pods"] if p["podRef"]["name"] == "burn")
         assert "usageNanoCores" in pod["containers"][0]["cpu"], pod
         return doc
@@ -109,11 +109,12 @@ def test_kubelet_serves_its_own_prometheus_metrics(
 ) -> None:
     """/metrics beside /metrics/resource: the kubelet's own work, Kubernetes' names,
     parsed with Prometheus' parser; the same token check."""
-    url = f"http://127.0.0.1:{kubelet.port}/metrics"
-    assert httpx.get(url, timeout=10).status_code == 401
-    wrong = httpx.get(url, headers={"Authorization": "Bearer nope"}, timeout=10)
-    assert wrong.status_code == 401
-    metrics = scrape(url, apiserver.token)
+    with kubelet.http() as anonymous:
+        assert anonymous.get("/metrics", timeout=10).status_code == 401
+    with kubelet.http("nope") as wrong:
+        assert wrong.get("/metrics", timeout=10).status_code == 401
+    verify = ssl.create_default_context(cafile=str(apiserver.ca_file))
+    metrics = scrape(f"{kubelet.url}/metrics", apiserver.token, verify)
     assert metrics.value("kubelet_running_pods") >= 2  # burn and idle, at least
     assert metrics.value("kubelet_pod_start_sli_duration_seconds_count") >= 2
     # both pods started within a minute of their creation (Ready was waited for)

@@ -116,6 +116,7 @@ def control_plane() -> Iterator[tuple[ApiServer, Path]]:
     api = start_apiserver(etcd, workdir / "apiserver", ["--requestheader-secret-file", str(secret)])
     argv = [sys.executable, "-m", "metrics", "--kubeconfig", str(api.kubeconfig), "--port", "0"]
     argv += ["--metric-resolution", "1s", "--requestheader-secret-file", str(secret)]
+    argv += ["--kubelet-insecure-tls"]  # the stand-in kubelet's certificate is self-signed
     metrics = processes.spawn("metrics", argv, workdir / "metrics.log")
     try:
         with manager_and_scheduler(api, workdir, "default-scheduler"):

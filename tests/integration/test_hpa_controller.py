@@ -107,6 +107,7 @@ def test_hpa_scales_out_and_in(control_plane: tuple[ApiServer, Path], tmp_path: 
             "0",
             "--metric-resolution",
             "1s",
+            "--kubelet-insecure-tls",  # the stand-in kubelet's certificate is self-signed
         ],
         workdir / "metrics.log",
     )

@@ -78,6 +78,7 @@ def cluster() -> Iterator[Cluster]:
             str(secret),
             "--metrics-bind-address",
             f"127.0.0.1:{metrics_port}",
+            "--kubelet-insecure-tls",  # the stand-in kubelet's certificate is self-signed
         ]
         proc = processes.spawn("metrics", argv, workdir / "metrics.log")
         yield Cluster(api, node, namespace, workdir, metrics_port)

@@ -35,6 +35,7 @@ from client.kubeconfig import load
 from client.rest import Client
 from deploy import processes
 from tests.support.controllermanager import ManagerProcess
+from tests.support.fakekubelet import server_context
 from tests.support.kubectl import Kubectl
 from tests.support.wait import eventually
 
@@ -635,6 +636,10 @@ class LogServer(ThreadingHTTPServer):
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _LogHandler)
+        # HTTPS, as a kubelet's API (the apiserver does not verify it here)
+        self.socket = server_context().wrap_socket(
+            self.socket, server_side=True, do_handshake_on_connect=False
+        )
         self.seen: list[tuple[str, dict[str, list[str]]]] = []
         self.release = threading.Event()
 

@@ -2,20 +2,68 @@
 counters that grow at rates the test sets (cores, per container), so the metrics
 server and the HPA see known usage without Docker; and `/containerLogs/...` with the
 lines the test adds (`add_log_line`), followed while `follow=true`, as the apiserver's
-`pods/log` reaches a kubelet."""
+`pods/log` reaches a kubelet.
+
+It speaks HTTPS, as a real kubelet, with a self-signed certificate (so its scrapers
+run with `--kubelet-insecure-tls`, and the apiserver does not verify it, as without
+`--kubelet-certificate-authority`). Given `client_ca`, it asks callers for a client
+certificate signed by it. It checks no credentials itself; it records what each
+request presented (`requests`: path, headers, the verified client certificate's
+subject), so tests can assert who called and with what."""
 
 from __future__ import annotations
 
+import os
+import ssl
+import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from componentbase.pki import self_signed_pem
+
+
+@dataclass(frozen=True)
+class SeenRequest:
+    path: str
+    headers: dict[str, str]  # lower-cased names
+    client_subject: dict[str, str]  # the verified client certificate's CN/O, or {}
+
+
+def server_context(client_ca: str | None = None) -> ssl.SSLContext:
+    """A stand-in kubelet's TLS: a self-signed certificate for 127.0.0.1, and client
+    certificates from `client_ca` asked for (not required)."""
+    cert, key = self_signed_pem("fake-kubelet", ("127.0.0.1", "localhost"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    with tempfile.TemporaryDirectory(prefix="minik-fakekubelet-") as directory:
+        cert_path, key_path = os.path.join(directory, "tls.crt"), os.path.join(directory, "tls.key")
+        with open(cert_path, "wb") as f:
+            f.write(cert)
+        with open(key_path, "wb") as f:
+            f.write(key)
+        context.load_cert_chain(cert_path, key_path)
+    if client_ca:
+        context.load_verify_locations(client_ca)
+        context.verify_mode = ssl.CERT_OPTIONAL
+    return context
+
 
 class FakeKubelet(ThreadingHTTPServer):
-    def __init__(self, node_cores: float = 1.5, node_memory: int = 2048 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        node_cores: float = 1.5,
+        node_memory: int = 2048 * 1024 * 1024,
+        client_ca: str | None = None,
+    ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
+        # The handshake happens in the handler's thread, on the first read.
+        self.socket = server_context(client_ca).wrap_socket(
+            self.socket, server_side=True, do_handshake_on_connect=False
+        )
+        self.requests: list[SeenRequest] = []
         self.node_cores = node_cores
         self.node_memory = node_memory
         self.started = time.time() - 100
@@ -88,12 +136,31 @@ class FakeKubelet(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: FakeKubelet
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+            return
+
+    def _record(self) -> None:
+        cert: Any = None
+        if isinstance(self.connection, ssl.SSLSocket):
+            cert = self.connection.getpeercert()
+        subject: dict[str, str] = {}
+        for rdn in (cert or {}).get("subject") or ():
+            for key, value in rdn:
+                subject.setdefault(key, value)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        with self.server._lock:
+            self.server.requests.append(SeenRequest(self.path, headers, subject))
+
     def do_GET(self) -> None:
+        self._record()
         if self.path.startswith("/containerLogs/"):
             self._logs()
             return
         if self.path != "/metrics/resource":
-            self.send_error(404)
+            self._not_found()
             return
         body = self.server.text().encode()
         self.send_response(200)
@@ -101,6 +168,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        """Recorded (a SPDY exec/attach/port-forward upgrade is a POST), then 404."""
+        self._record()
+        self._not_found()
+
+    def _not_found(self) -> None:
+        """404 as HTTP/1.1 with a length: what an upgrading client (WebSocket, SPDY)
+        can read as a refusal."""
+        body = b"404 page not found\n"
+        head = (
+            "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        self.wfile.write(head.encode() + body)
+        self.close_connection = True
 
     def _logs(self) -> None:
         url = urlsplit(self.path)

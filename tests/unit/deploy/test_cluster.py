@@ -155,3 +155,36 @@ def test_minik_dashboard_without_a_cluster_says_so(
 ) -> None:
     assert main(["dashboard", "--data-dir", str(tmp_path)]) == 1
     assert "no dashboard running" in capsys.readouterr().out
+
+
+def flag(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
+@pytest.mark.parametrize(("node_ip", "local"), [("127.0.0.1", True), ("192.0.2.10", False)])
+def test_the_apiserver_and_kubelets_trust_each_other_through_the_ca(
+    tmp_path: Path, node_ip: str, local: bool
+) -> None:
+    """The apiserver reaches kubelets with its own client certificate and verifies
+    theirs with the CA; kubelets serve a certificate from the CA for their node IP and
+    check callers' certificates with it. Local kubelets only for a loopback node IP."""
+    from cryptography import x509
+
+    from deploy.cluster import LocalCluster
+
+    cluster = LocalCluster(tmp_path)
+    options = UpOptions(node_prefix="t-", node_ip=node_ip)
+    by_name = {c.name: c for c in cluster.components("http://127.0.0.1:2379", 16443, 1, options)}
+    api, kubelet = by_name["apiserver"].argv, by_name["kubelet-1"].argv
+    ca = str(cluster.pki / "ca.crt")
+    assert flag(api, "--kubelet-certificate-authority") == ca
+    client = x509.load_pem_x509_certificate(
+        Path(flag(api, "--kubelet-client-certificate")).read_bytes()
+    )
+    assert client.subject.rfc4514_string() == "CN=kube-apiserver-kubelet-client,O=system:masters"
+    assert ("--kubelet-allow-local-addresses=true" in api) is local
+    assert flag(kubelet, "--client-ca-file") == ca
+    served = x509.load_pem_x509_certificate(Path(flag(kubelet, "--tls-cert-file")).read_bytes())
+    sans = served.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert node_ip in {str(ip) for ip in sans.get_values_for_type(x509.IPAddress)}
+    assert by_name["kubelet-1"].extra["metrics"].startswith(f"https://{node_ip}:")
