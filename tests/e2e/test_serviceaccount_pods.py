@@ -34,6 +34,7 @@ import pytest
 
 from deploy import processes
 from deploy.controlplane import ApiServer, make_workdir, remove_workdir, start_apiserver, start_etcd
+from kubelet.volumes import volume_sources
 from tests.e2e.conftest import KubeletProcess, remove_node_containers
 from tests.support.controllermanager import ManagerProcess
 from tests.support.wait import eventually
@@ -177,15 +178,8 @@ def test_official_client_in_a_pod(cluster: Cluster) -> None:
             raise AssertionError(f"{err}\n{pod_state(http, 'client')}") from None
 
         # The token on the node: bound to this pod, for the apiserver's audience.
-        token_file = (
-            cluster.kubelet.root_dir
-            / "pods"
-            / uid
-            / "volumes"
-            / "projected"
-            / volume["name"]
-            / "token"
-        )
+        # (in the pod's private directory: kubelet/volumes.py)
+        token_file = volume_sources(created, cluster.kubelet.root_dir, "")[volume["name"]] / "token"
         claims = claims_of(token_file.read_text())
         assert claims["sub"] == f"system:serviceaccount:{NS}:lister"
         assert claims["kubernetes.io"]["pod"] == {"name": "client", "uid": uid}
