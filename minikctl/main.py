@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 
 from api.errors import ApiError, Unauthorized
 from client.errors import ConnectionFailed
@@ -66,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Ctrl-C ends a watch or a port-forward even when minikctl was started with SIGINT
+    # ignored (a background job of a non-interactive shell: Python then installs no
+    # handler of its own), as kubectl's signal.Notify does.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

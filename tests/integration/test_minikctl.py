@@ -233,7 +233,15 @@ def test_get_watch_prints_changes_until_interrupted(apiserver, namespace, client
         "-n",
         namespace,
     ]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # started with SIGINT ignored, as a background job of a script starts it: Ctrl-C
+    # must end the watch all the same (CI met minikctl ignoring it)
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().split() == ["NAME", "HOLDER", "AGE"]
