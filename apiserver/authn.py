@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from api.x509identity import certificate_identity
 from apiserver.auth import User, bearer_token
 from componentbase.rawupgrade import PEER_CERT
 
@@ -50,16 +51,8 @@ def anonymous() -> User:
 def user_from_peer_cert(cert: Mapping[str, Any] | None) -> User | None:
     """x509.CommonNameUserConversion: CN the user, each O a group. `cert` is
     ssl.SSLSocket.getpeercert()'s dict (only set when the chain verified)."""
-    if not cert:
-        return None
-    name, groups = "", []
-    for rdn in cert.get("subject") or ():
-        for key, value in rdn:
-            if key == "commonName" and not name:
-                name = value
-            elif key == "organizationName":
-                groups.append(value)
-    return with_authenticated(name, "", groups) if name else None
+    identity = certificate_identity(cert)
+    return with_authenticated(identity[0], "", identity[1]) if identity else None
 
 
 class TokenAuthenticator(Protocol):

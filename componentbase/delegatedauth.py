@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.errors import ApiError
+from api.x509identity import certificate_identity
 from client.errors import ConnectionFailed
 from client.rest import AsyncClient
 
@@ -95,17 +96,10 @@ def caller_from_peer_cert(cert: Any) -> Caller | None:
     """A verified client certificate's identity, as x509.CommonNameUserConversion:
     CN the user, each O a group, plus `system:authenticated`. `cert` is ssl's
     getpeercert() dict, only set when the chain verified against --client-ca-file."""
-    if not cert:
+    identity = certificate_identity(cert)
+    if identity is None:
         return None
-    name, groups = "", []
-    for rdn in cert.get("subject") or ():
-        for key, value in rdn:
-            if key == "commonName" and not name:
-                name = value
-            elif key == "organizationName":
-                groups.append(value)
-    if not name:
-        return None
+    name, groups = identity
     if AUTHENTICATED not in groups:
         groups.append(AUTHENTICATED)
     return Caller(name, tuple(groups))
