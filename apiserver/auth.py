@@ -42,13 +42,6 @@ def is_public(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in PUBLIC_PATHS)
 
 
-def bearer_token(authorization: str | None) -> str | None:
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
 def read_secret_file(path: str | Path | None) -> str | None:
     """The shared secret the apiserver presents to aggregated API servers (the first
     line of --requestheader-secret-file); None when no file is given."""

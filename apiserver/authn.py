@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from api.x509identity import certificate_identity
-from apiserver.auth import User, bearer_token
+from api.credentials import bearer_token, certificate_identity
+from apiserver.auth import User
 from componentbase.rawupgrade import PEER_CERT
 
 __all__ = ["PEER_CERT"]

@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.credentials import bearer_token, certificate_identity
 from api.errors import ApiError
-from api.x509identity import certificate_identity
 from client.errors import ConnectionFailed
 from client.rest import AsyncClient
 
@@ -81,15 +81,6 @@ class _Cache:
             while len(self._entries) >= MAX_CACHED:
                 del self._entries[next(iter(self._entries))]
         self._entries[key] = (time.monotonic() + self.ttl, value)
-
-
-def bearer_token(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header, if that is what it is."""
-    if not authorization:
-        return None
-    scheme, _, token = authorization.strip().partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
 
 
 def caller_from_peer_cert(cert: Any) -> Caller | None:

@@ -29,11 +29,11 @@ from typing import Any
 from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket
 
+from api.credentials import bearer_token
 from componentbase.delegatedauth import (
     ANONYMOUS_CALLER,
     Caller,
     DelegatedAuth,
-    bearer_token,
     caller_from_peer_cert,
 )
 from componentbase.rawupgrade import PEER_CERT

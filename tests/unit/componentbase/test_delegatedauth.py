@@ -2,8 +2,9 @@ import json
 
 import pytest
 
+from api.credentials import bearer_token
 from componentbase import delegatedauth
-from componentbase.delegatedauth import Caller, Verdict, _Cache, access_review, bearer_token
+from componentbase.delegatedauth import Caller, Verdict, _Cache, access_review
 from componentbase.metrics import refusal
 
 
