@@ -28,17 +28,17 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import ssl
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
 from client.rest import AsyncClient
 from componentbase.delegatedauth import ALWAYS_ALLOW_PATHS, DelegatedAuth, Verdict
-from componentbase.pki import self_signed_pem
+from componentbase.pki import ensure_self_signed
 
 log = logging.getLogger(__name__)
 
@@ -200,17 +200,13 @@ def refusal(verdict: Verdict) -> tuple[str, str, bytes]:
 
 def self_signed_context(common_name: str, host: str) -> ssl.SSLContext:
     """A server context with a self-signed certificate made now, as Kubernetes'
-    components make one when given no --tls-cert-file (the files exist only for
-    the moment ssl needs them to load)."""
-    cert, key = self_signed_pem(common_name, (host, "localhost", "127.0.0.1"))
+    components make one when given no --tls-cert-file and no --cert-dir (the files
+    exist only for the moment ssl needs them to load)."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     with tempfile.TemporaryDirectory(prefix="minik-serving-") as directory:
-        cert_path, key_path = os.path.join(directory, "tls.crt"), os.path.join(directory, "tls.key")
-        with open(cert_path, "wb") as f:
-            f.write(cert)
-        with open(os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
-            f.write(key)
-        context.load_cert_chain(cert_path, key_path)
+        hosts = tuple(dict.fromkeys((host, "localhost", "127.0.0.1")))
+        cert, key = ensure_self_signed(Path(directory), "tls", common_name, hosts)
+        context.load_cert_chain(cert, key)
     return context
 
 
