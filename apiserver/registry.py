@@ -105,7 +105,9 @@ class Registry:
         await self.admission.admit(attributes)
         self._validate(res, obj, None)
         if res.namespaced:
-            await self.admission.require_namespace(md["namespace"], creating=True)
+            attributes.namespace_object = await self.admission.require_namespace(
+                md["namespace"], creating=True
+            )
         await self.admission.validate(attributes)
         key = object_key(res.storage_resource, md.get("namespace"), md.get("name", ""))
         alloc = await self._allocate_create(res, obj, key)

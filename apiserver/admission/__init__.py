@@ -77,12 +77,14 @@ class Admission:
         self.plugins = [p for p in plugins if p.name not in disabled]
         self.namespaces: NamespaceLifecycle  # set by the app once both exist
 
-    async def require_namespace(self, namespace: str, creating: bool) -> None:
+    async def require_namespace(self, namespace: str, creating: bool) -> dict:
+        """The namespace (404 when missing; a create in a terminating one refused)."""
         ns = await self.storage.get(object_key("namespaces", None, namespace))
         if ns is None:
             raise errors.not_found("namespaces", namespace, "", "namespaces")
         if creating and (ns.get("metadata") or {}).get("deletionTimestamp"):
             raise errors.namespace_terminating(namespace)
+        return ns
 
     async def admit(self, a: Attributes) -> None:
         """The mutating phase: every plugin that handles the write, in order."""

@@ -29,6 +29,9 @@ class Attributes:
     obj: dict
     old: dict | None
     opts: WriteOptions
+    # the object's Namespace as the create path read it (require_namespace), so a
+    # validating plugin that needs its labels does not read it again; None otherwise
+    namespace_object: dict | None = None
 
     @property
     def kind(self) -> str:

@@ -260,7 +260,7 @@ class PodSecurity(Plugin):
 
     async def _namespace_policy(self, a: Attributes, enforcing: bool) -> tuple[Policy, list]:
         namespace = a.namespace or ""
-        ns = await self.storage.get(object_key("namespaces", None, namespace))
+        ns = a.namespace_object or await self.storage.get(object_key("namespaces", None, namespace))
         if ns is None:
             if enforcing:  # fail closed, as Kubernetes does for pods
                 raise errors.internal(f'failed to lookup namespace "{namespace}"')
