@@ -47,10 +47,11 @@ import docker
 import docker.errors
 
 from api.batch import JOB_NAME_LABEL
-from api.clusterdefaults import NODE_CONTAINER_LABEL, POD_NETWORK_LABEL
+from api.clusterdefaults import NODE_CONTAINER_LABEL
 from api.errors import NotFound
 from api.resources import JOBS, NAMESPACES, NODES, PODS
 from bench.jobtrace import Tracer
+from bench.pod_startup import remove_pod_network
 from client.kubeconfig import load
 from client.rest import Client
 from client.watch import RELIST, ResumableWatch
@@ -165,11 +166,7 @@ class Cluster:
             proc.stop(timeout=20)
         self.components = []
         remove_labelled(client, f"{NODE_CONTAINER_LABEL}={NODE}")
-        for net in client.api.networks(
-            filters={"label": [f"{POD_NETWORK_LABEL}={self.pod_network}"]}
-        ):
-            with contextlib.suppress(docker.errors.APIError):
-                client.api.remove_network(net["Id"])
+        remove_pod_network(client, self.pod_network)
         if self.apiserver is not None:
             self.apiserver.stop()
         if self.etcd is not None:

@@ -18,7 +18,6 @@ pod network are labelled with this run's node and removed at the end.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import secrets
 import statistics
 import sys
@@ -32,13 +31,14 @@ import docker
 import docker.errors
 import httpx
 
-from api.clusterdefaults import NODE_CONTAINER_LABEL, POD_NETWORK_LABEL
+from api.clusterdefaults import NODE_CONTAINER_LABEL
 from bench.pod_startup import (
     CLK_TCK,
     RunningWatcher,
     cpu_ticks,
     pod,
     remove_labelled,
+    remove_pod_network,
 )
 from deploy import processes
 from deploy.controlplane import (
@@ -185,10 +185,7 @@ def main() -> int:
         if kubelet is not None:
             kubelet.stop(timeout=20)
         remove_labelled(NODE_CONTAINER_LABEL, node)
-        client = docker.from_env()
-        for net in client.api.networks(filters={"label": [f"{POD_NETWORK_LABEL}={network}"]}):
-            with contextlib.suppress(docker.errors.APIError):
-                client.api.remove_network(net["Id"])
+        remove_pod_network(docker.from_env(), network)
         apiserver.stop()
         etcd.stop()
         remove_workdir(workdir)

@@ -98,6 +98,13 @@ def remove_labelled(label: str, value: str) -> None:
         list(pool.map(lambda e: _remove(client, e["Id"]), entries))
 
 
+def remove_pod_network(client: docker.DockerClient, network: str) -> None:
+    """The Docker network a bench's kubelet made for `network` (by its label)."""
+    for net in client.api.networks(filters={"label": [f"{POD_NETWORK_LABEL}={network}"]}):
+        with contextlib.suppress(docker.errors.APIError):
+            client.api.remove_network(net["Id"])
+
+
 def _remove(client: docker.DockerClient, container_id: str) -> None:
     with contextlib.suppress(docker.errors.APIError):
         client.api.remove_container(container_id, force=True, v=True)
@@ -242,10 +249,7 @@ def measure_pods(
     finally:
         kubelet.stop(timeout=20)
         remove_labelled(NODE_CONTAINER_LABEL, node)
-        client = docker.from_env()
-        for net in client.api.networks(filters={"label": [f"{POD_NETWORK_LABEL}={network}"]}):
-            with contextlib.suppress(docker.errors.APIError):
-                client.api.remove_network(net["Id"])
+        remove_pod_network(docker.from_env(), network)
         apiserver.stop()
         etcd.stop()
     return latencies, cpu, rss
