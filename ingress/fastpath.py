@@ -48,6 +48,12 @@ _STATUS_TEXT = {
 }
 
 
+def head_status(head: bytes) -> int:
+    """The status code of a response head ("HTTP/1.1 200 OK...")."""
+    code = head[9:12]
+    return int(code) if code.isdigit() else 200
+
+
 def error_response(status: int, close: bool) -> bytes:
     text = f"{status} {_STATUS_TEXT[status]}\n".encode()
     headers = [
@@ -112,7 +118,7 @@ class BackendConn(asyncio.Protocol):
         self.seen_bytes = False
         # The last plain answer's (head, method, body length): a backend mostly repeats
         # its heads, and one comparison then replaces a parse.
-        self.memo: tuple[bytes, str, int] = (b"", "", 0)
+        self.memo: tuple[bytes, str, int, int] = (b"", "", 0, 0)  # head, method, length, status
 
     # ---- asyncio callbacks -------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -157,7 +163,7 @@ class BackendConn(asyncio.Protocol):
         assert client is not None
         if not client.keep or client.http10:
             return False
-        head, method, length = self.memo
+        head, method, length, status = self.memo
         # The same head as last time (it ends at its first blank line, so a prefix
         # match is a match of the whole head): the same framing.
         if not (head and method == self.method and data.startswith(head)):
@@ -169,10 +175,12 @@ class BackendConn(asyncio.Protocol):
             if found is None:
                 return False
             length = found
-            self.memo = (head, self.method, length)
+            status = head_status(head)
+            self.memo = (head, self.method, length, status)
         if len(data) != len(head) + length:
             return False
         self.keep = True
+        client.answered(status)
         client.write(data)
         self._finish()
         return True
@@ -200,8 +208,7 @@ class BackendConn(asyncio.Protocol):
             del self.buffer[: end + 4]
             length = quickhead.response_length(head, self.method)
             if length is not None and client.keep and not client.http10:
-                code = head[9:12]  # "HTTP/1.1 200 ..."
-                client.answered(int(code) if code.isdigit() else 200)
+                client.answered(head_status(head))
                 self._quick_body(client, head, length)
                 return
             try:

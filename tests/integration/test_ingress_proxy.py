@@ -127,6 +127,7 @@ class Rig:
     web: Backend
     certs: dict[str, bytes]
     tables: list[RouteTable]  # the proxy routes by the last one
+    proxy: ProxyServer
 
 
 @pytest.fixture(scope="module", params=["asyncio", "uvloop"])
@@ -202,7 +203,7 @@ def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     asyncio.run_coroutine_threadsafe(start(), loop).result(10)
-    yield Rig(f"http://127.0.0.1:{http_port}", https_port, api, web, certs, tables)
+    yield Rig(f"http://127.0.0.1:{http_port}", https_port, api, web, certs, tables, proxy)
     asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
@@ -267,6 +268,28 @@ def test_a_repeated_request_follows_a_new_route_table(rig: Rig) -> None:
         finally:
             rig.tables.pop()
         assert ask()["backend"] == "api"
+
+
+def test_every_answer_is_counted_once(rig: Rig) -> None:
+    """/metrics' request counter sees each answer, whichever path relayed it: a whole
+    answer in one segment (the backend writes head and body at once), a chunked one,
+    the proxy's own 404 and 503."""
+    counts = rig.proxy.requests.counts
+    before = dict(counts)
+
+    def added(namespace: str, service: str, status: int) -> int:
+        key = (namespace, service, "GET", status)
+        return counts[key] - before.get(key, 0)
+
+    with httpx.Client(base_url=rig.http_url, headers={"Host": "demo.local"}, timeout=5) as c:
+        for i in range(3):
+            assert c.get(f"/web/{i}").status_code == 200  # one segment: the whole path
+        assert c.get("/web/chunked").status_code == 200
+        assert c.get("/nothing").status_code == 404
+        assert c.get("/empty").status_code == 503
+    assert added("default", "web", 200) == 4
+    assert added("default", "empty", 503) == 1
+    assert added("", "", 404) == 1  # no rule matched: no Service
 
 
 def test_request_and_response_bodies(rig: Rig) -> None:
