@@ -65,7 +65,16 @@ else
         systemctl start docker || true
     fi
     if ! docker info >/dev/null 2>&1; then
-        nohup dockerd >/var/log/minik-dockerd.log 2>&1 &
+        # dockerd outlives this script: it must not inherit our caller's descriptors
+        # (a `flock LOCK bash deploy/setup.sh` would otherwise leave LOCK held by
+        # dockerd for as long as it runs)
+        (
+            for fd in /proc/$BASHPID/fd/*; do
+                n=${fd##*/}
+                [ "$n" -gt 2 ] && eval "exec $n>&-"
+            done
+            exec nohup dockerd >/var/log/minik-dockerd.log 2>&1
+        ) &
     fi
     for _ in $(seq 1 60); do
         docker info >/dev/null 2>&1 && break
