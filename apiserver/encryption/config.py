@@ -10,8 +10,10 @@ one `PrefixTransformers` per configured resource.
           - aescbc: {keys: [{name: key1, secret: <base64 of 32 random bytes>}]}
           - identity: {}               # still read what was stored before encryption
 
-A resource listed in several entries takes the first; an exact name wins over
-`*.<group>`, which wins over `*.*`. The kms provider needs a KMS plugin over gRPC, which
+A resource named in several entries gets all their providers, the earlier entry's
+first (it writes with the first); a name after a wildcard that covers it (`*.`, `*.apps`,
+`*.*` in an earlier entry) is refused as masked. An exact name wins over `*.<group>`,
+which wins over `*.*`. The kms provider needs a KMS plugin over gRPC, which
 minik does not speak: it is refused at start-up, like every invalid file, with one line."""
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def parse(doc: Any) -> EncryptionConfig:
     if not isinstance(entries, list) or not entries:
         raise ConfigError("resources: Required value: at least one resources is required")
     errors: list[str] = []
-    config = EncryptionConfig()
+    chains: dict[tuple[str, str], list[PrefixTransformer]] = {}
     for i, entry in enumerate(entries):
         path = f"resources[{i}]"
         if not isinstance(entry, dict):
@@ -107,12 +109,26 @@ def parse(doc: Any) -> EncryptionConfig:
             transformers += _provider(provider, f"{path}.providers[{j}]", errors)
         if errors:
             continue
-        chain = PrefixTransformers(transformers)
         for name in names:
-            config.overrides.setdefault(parse_group_resource(name), chain)  # the first wins
+            group, resource = parse_group_resource(name)
+            for masking in ((group, ANY), (ANY, ANY)):
+                if masking in chains:
+                    raise ConfigError(
+                        f'resource "{_yaml_name(group, resource)}" is masked by earlier rule '
+                        f'"{_yaml_name(*masking)}"'
+                    )
+            # named again in a later entry: its providers come after the earlier ones
+            chains.setdefault((group, resource), []).extend(transformers)
     if errors:
         raise ConfigError("; ".join(errors))
-    return config
+    return EncryptionConfig({gr: PrefixTransformers(ts) for gr, ts in chains.items()})
+
+
+def _yaml_name(group: str, resource: str) -> str:
+    """How Kubernetes names a group resource in its errors: `secrets`, `*.`, `*.apps`."""
+    if not group:
+        return "*." if resource == ANY else resource
+    return f"{resource}.{group}"
 
 
 def _check_resources(names: Any, path: str) -> list[str]:
