@@ -327,3 +327,26 @@ def test_transformations_are_counted(key1_only: ApiServer) -> None:
     ]
     kinds = {line.split('transformation_type="')[1].split('"')[0] for line in lines}
     assert kinds == {"to_storage", "from_storage"}, lines
+
+
+def test_minik_ups_configuration_encrypts_secrets_and_reads_older_plaintext(
+    key1_only: ApiServer, own_etcd: Etcd, config_file: Path, tmp_path: Path
+) -> None:
+    """The file `minik up` and the lab pass (deploy/encryption.py), on a real apiserver:
+    a cluster made before encryption keeps reading its plaintext Secrets."""
+    from deploy.encryption import ensure_encryption_config
+
+    minik_up = ensure_encryption_config(tmp_path / "encryption-config.yaml").read_text()
+    reconfigure(key1_only, config_file, encryption_config({"identity": {}}))
+    with key1_only.http() as http:
+        make_namespace(http, "enc-minik-up")
+        create_secret(http, "enc-minik-up", "before")
+    assert (raw(own_etcd, "/registry/secrets/enc-minik-up/before") or b"").startswith(b"{")
+    reconfigure(key1_only, config_file, minik_up)
+    with key1_only.http() as http:
+        got = http.get("/api/v1/namespaces/enc-minik-up/secrets/before").json()
+        assert password(got) == PLAINTEXT
+        create_secret(http, "enc-minik-up", "after")
+        value = raw(own_etcd, "/registry/secrets/enc-minik-up/after")
+        assert_sealed(value, b"k8s:enc:aescbc:v1:key1:")
+        delete_secrets(http, "enc-minik-up", "before", "after")
