@@ -222,8 +222,14 @@ def _provider(provider: Any, path: str, errors: list[str]) -> list[PrefixTransfo
         if key_name in names:
             errors.append(f"{where}.name: Duplicate value: {key_name!r}")
         names.add(key_name)
-        if secret is not None:
-            out.append(PrefixTransformer(key_prefix(name, key_name), CIPHERS[name](secret)))
+        if secret is None:
+            continue
+        try:
+            cipher = CIPHERS[name](secret)
+        except ImportError as err:  # secretbox without PyNaCl installed
+            errors.append(f"{where}: the {name} provider needs {err.name} (pip install pynacl)")
+            continue
+        out.append(PrefixTransformer(key_prefix(name, key_name), cipher))
     return out
 
 
