@@ -47,6 +47,14 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigurationError as err:
             print(f"apiserver: {err}", file=sys.stderr)
             return 1
+    if config.encryption_provider_config:
+        from apiserver import encryption
+
+        try:
+            encryption.load(config.encryption_provider_config)
+        except encryption.ConfigError as err:
+            print(f"apiserver: --encryption-provider-config {err}", file=sys.stderr)
+            return 1
     try:
         if config.service_account_signing_key_file:
             jwt.load_private_key(config.service_account_signing_key_file)

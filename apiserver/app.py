@@ -62,6 +62,8 @@ from apiserver.compactor import Compactor
 from apiserver.config import Config
 from apiserver.conversion import ConvertingRegistry
 from apiserver.customresources import CustomResources
+from apiserver.encryption import Encryption
+from apiserver.encryption import load as load_encryption_config
 from apiserver.inflight import MaxInFlight
 from apiserver.kubeletclient import KubeletClient, KubeletClientConfig
 from apiserver.metrics import RequestMetrics
@@ -89,12 +91,18 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 NO_SPACE = "database space exceeded"  # etcd's words when its space quota is full
 
 
+def storage_encryption(config: Config) -> Encryption | None:
+    """The value transformers of --encryption-provider-config (checked by __main__)."""
+    path = config.encryption_provider_config
+    return Encryption(load_encryption_config(path)) if path else None
+
+
 class ApiServer:
     """Everything one apiserver process holds: connections and caches only, no state."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.storage = Storage(config.etcd_servers)
+        self.storage = Storage(config.etcd_servers, storage_encryption(config))
         self.allocator = Allocator(
             self.storage, config.service_cluster_ip_range, config.service_node_port_range
         )

@@ -45,6 +45,7 @@ class Config:
     verbosity: int = 0  # -v, as klog's (componentbase.logs)
     workers: int = 1
     admission_control_config_file: str | None = None
+    encryption_provider_config: str | None = None  # apiserver/encryption
     # How the apiserver reaches kubelets (apiserver/kubeletclient.py)
     kubelet_client_certificate: str | None = None
     kubelet_client_key: str | None = None
@@ -194,6 +195,11 @@ def parse_args(argv: list[str] | None = None) -> Config:
         "plugin's PodSecurityConfiguration (defaults and exemptions)",
     )
     p.add_argument(
+        "--encryption-provider-config",
+        help="an EncryptionConfiguration (apiserver.config.k8s.io/v1): which resources are "
+        "encrypted in etcd, with which providers (aescbc, aesgcm, secretbox, identity) and keys",
+    )
+    p.add_argument(
         "--kubelet-client-certificate",
         help="the apiserver's client certificate toward kubelets (PEM)",
     )
@@ -254,6 +260,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         verbosity=a.verbosity,
         workers=max(1, a.workers),
         admission_control_config_file=a.admission_control_config_file,
+        encryption_provider_config=a.encryption_provider_config,
         kubelet_client_certificate=a.kubelet_client_certificate,
         kubelet_client_key=a.kubelet_client_key,
         kubelet_certificate_authority=a.kubelet_certificate_authority,

@@ -7,7 +7,10 @@
 - `apiserver_current_inflight_requests` (request_kind mutating/readOnly; long-running
   requests are not in flight, as Kubernetes' max-in-flight filter counts them);
 - `apiserver_longrunning_requests` (watches, exec/attach/port-forward, logs);
-- `etcd_request_duration_seconds` (operation, type: the resource of the key).
+- `etcd_request_duration_seconds` (operation, type: the resource of the key);
+- `apiserver_storage_transformation_operations_total` (transformation_type
+  to_storage/from_storage, transformer_prefix `k8s:enc:aescbc:v1:` or `identity`,
+  status): values of encrypted resources (`--encryption-provider-config`) only.
 
 Verbs are Kubernetes' reported ones: GET on one object, LIST on a collection, WATCH,
 POST, PUT, PATCH, APPLY (a server-side apply patch), DELETE (also a collection's),
@@ -78,9 +81,15 @@ ETCD = Histogram(
     ["operation", "type"],
     buckets=ETCD_BUCKETS,
 )
+TRANSFORMATIONS = Counter(
+    "apiserver_storage_transformation_operations_total",
+    "Total number of transformations. Successful transformation will have a status 'OK' "
+    "and a varied status string when the transformation fails.",
+    ["transformation_type", "transformer_prefix", "status"],
+)
 # Lock-free families (componentbase/loopmetrics.py): they are only touched on the
 # event loop's thread, and prometheus_client's locks cost microseconds per request.
-register(REQUESTS, DURATION, INFLIGHT, LONGRUNNING, ETCD)
+register(REQUESTS, DURATION, INFLIGHT, LONGRUNNING, ETCD, TRANSFORMATIONS)
 
 MUTATING = INFLIGHT.labels("mutating")
 READ_ONLY = INFLIGHT.labels("readOnly")

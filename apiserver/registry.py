@@ -168,8 +168,9 @@ class Registry:
                 raise self._stale(info)  # even when the update would change nothing
             if opts.dry_run:
                 return candidate
-            if candidate == old and not alloc.creates and not alloc.deletes:
-                return old  # no-op: no new revision, as Kubernetes does
+            unchanged = candidate == old and not alloc.creates and not alloc.deletes
+            if unchanged and not await self.storage.stale(self.key(info)):
+                return old  # no-op: no new revision, as Kubernetes does (unless stale)
             revision = expected if expected is not None else int(old["metadata"]["resourceVersion"])
             try:
                 written = await self.storage.update(

@@ -16,6 +16,8 @@ from urllib.parse import urlparse
 import aetcd
 import aetcd.exceptions
 
+from api import errors
+from apiserver.encryption import ENCRYPTED, Encryption, TransformError, transform_error
 from apiserver.metrics import etcd_request
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,16 @@ class RevisionMismatch(Exception):
     def __init__(self, current: dict | None) -> None:
         super().__init__("revision mismatch")
         self.current = current
+
+
+class UnreadableEvent(Exception):
+    """A watched change whose value no configured provider opens (encryption at rest):
+    the watchers end with `error`, a 500, as Kubernetes' watch ends with an ERROR event."""
+
+    def __init__(self, error: errors.ApiError, revision: int) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.revision = revision
 
 
 class Compacted(Exception):
@@ -100,12 +112,38 @@ COMPACT_REV_KEY = "compact_rev_key"  # kube-apiserver's, shared by all apiserver
 
 
 class Storage:
-    """A thin, typed layer over aetcd with Kubernetes' storage semantics."""
+    """A thin, typed layer over aetcd with Kubernetes' storage semantics. With an
+    `encryption` (--encryption-provider-config) the values of the resources it names
+    are encrypted on their way to etcd and decrypted on their way back, watches too
+    (apiserver/encryption); the others are written and read as they are."""
 
-    def __init__(self, endpoints: list[str]) -> None:
+    def __init__(self, endpoints: list[str], encryption: Encryption | None = None) -> None:
         self._endpoints = [_endpoint(u) for u in endpoints]
         self._client: aetcd.Client | None = None
         self._lock = asyncio.Lock()
+        self._encryption = encryption
+
+    def _encode(self, key: str, obj: dict) -> bytes:
+        data = encode(obj)
+        enc = self._encryption
+        if enc is not None:
+            chain = enc.for_key(key)
+            if chain is not None:
+                return enc.to_storage(key, chain, data)
+        return data
+
+    def _decode(self, key: bytes, value: bytes, revision: int) -> dict:
+        """The stored object; a 500 ApiError when its value cannot be read (a prefix no
+        configured provider has, a key no longer listed, a tampered value)."""
+        enc = self._encryption
+        if enc is not None:
+            chain = enc.for_key(key.decode())
+            if chain is not None:
+                return decode(enc.from_storage(key.decode(), chain, value), revision)
+        if value.startswith(ENCRYPTED):  # as Kubernetes' identity transformer refuses it
+            plain = TransformError("identity transformer tried to read encrypted data")
+            raise transform_error(key.decode(), plain)
+        return decode(value, revision)
 
     async def connect(self) -> None:
         last: Exception | None = None
@@ -142,7 +180,20 @@ class Storage:
     async def get(self, key: str) -> dict | None:
         with etcd_request("get", key):
             kv = await self.client.get(key.encode())
-        return decode(kv.value, kv.mod_revision) if kv is not None else None
+        return self._decode(kv.key, kv.value, kv.mod_revision) if kv is not None else None
+
+    async def stale(self, key: str) -> bool:
+        """Whether `key`'s stored value was written by another transformer than the one
+        its resource now writes with (Kubernetes' "stale" read): an update that changes
+        nothing still rewrites it, which is how `kubectl replace` re-encrypts after a key
+        rotation. Always False, without a read, for resources not encrypted."""
+        enc = self._encryption
+        chain = enc.for_key(key) if enc is not None else None
+        if chain is None:
+            return False
+        with etcd_request("get", key):
+            kv = await self.client.get(key.encode())
+        return kv is not None and chain.is_stale(kv.value)
 
     async def exists(self, key: str) -> bool:
         with etcd_request("get", key):
@@ -151,7 +202,7 @@ class Storage:
     async def list(self, prefix: str) -> tuple[list[dict], int]:
         with etcd_request("list", prefix):
             resp = await self.client.get_prefix(prefix.encode(), sort_order="ascend")
-        items = [decode(kv.value, kv.mod_revision) for kv in resp.kvs]
+        items = [self._decode(kv.key, kv.value, kv.mod_revision) for kv in resp.kvs]
         return items, resp.header.revision
 
     async def list_keys(self, prefix: str) -> builtins.list[str]:
@@ -194,7 +245,7 @@ class Storage:
         tx = self.client.transactions
         keys = [key.encode(), *(k.encode() for k in (extra_creates or {}))]
         compare = [tx.create(k) == 0 for k in keys]
-        ops = [tx.put(key.encode(), encode(obj))]
+        ops = [tx.put(key.encode(), self._encode(key, obj))]
         ops += [tx.put(k.encode(), v) for k, v in (extra_creates or {}).items()]
         with etcd_request("create", key):
             ok, responses = await self.client.transaction(compare=compare, success=ops, failure=[])
@@ -214,7 +265,7 @@ class Storage:
         tx = self.client.transactions
         compare = [tx.mod(key.encode()) == expected_revision]
         compare += [tx.create(k.encode()) == 0 for k in (extra_creates or {})]
-        ops = [tx.put(key.encode(), encode(obj))]
+        ops = [tx.put(key.encode(), self._encode(key, obj))]
         ops += [tx.put(k.encode(), v) for k, v in (extra_creates or {}).items()]
         ops += [tx.delete(k.encode()) for k in (extra_deletes or [])]
         with etcd_request("update", key):
@@ -225,7 +276,7 @@ class Storage:
             current = None
             if responses and responses[0]:
                 value, kv = responses[0][0]
-                current = decode(value, kv.mod_revision)
+                current = self._decode(kv.key, value, kv.mod_revision)
             if current is None:
                 raise KeyMissing(key)
             raise RevisionMismatch(current)
@@ -253,9 +304,9 @@ class Storage:
             if not responses or not responses[0]:
                 raise KeyMissing(key)
             value, kv = responses[0][0]
-            raise RevisionMismatch(decode(value, kv.mod_revision))
-        value, _kv = responses[0][0]
-        return decode(value, responses[1].response_delete_range.header.revision)
+            raise RevisionMismatch(self._decode(kv.key, value, kv.mod_revision))
+        value, kv = responses[0][0]
+        return self._decode(kv.key, value, responses[1].response_delete_range.header.revision)
 
     async def guaranteed_update(
         self,
@@ -295,7 +346,11 @@ class Storage:
             raise Compacted(err.compacted_revision) from err
         try:
             async for ev in stream:
-                yield to_watch_event(ev)
+                try:
+                    event = to_watch_event(ev, self._decode)
+                except errors.ApiError as err:
+                    raise UnreadableEvent(err, ev.kv.mod_revision) from err
+                yield event
         except aetcd.exceptions.RevisionCompactedError as err:
             raise Compacted(err.compacted_revision) from err
         finally:
@@ -305,17 +360,18 @@ class Storage:
                 pass
 
 
-def to_watch_event(ev: Any) -> WatchEvent:
+def to_watch_event(ev: Any, read: Callable[[bytes, bytes, int], dict]) -> WatchEvent:
+    """`read(key, value, revision)` decodes (and decrypts) a stored value."""
     revision = ev.kv.mod_revision
     # etcd sends an empty previous pair for a key that did not exist before
     has_prev = ev.prev_kv is not None and ev.prev_kv.value
-    prev = decode(ev.prev_kv.value, ev.prev_kv.mod_revision) if has_prev else None
+    prev = read(ev.kv.key, ev.prev_kv.value, ev.prev_kv.mod_revision) if has_prev else None
     if ev.kind == "DELETE":
         if prev is None:  # compacted prev_kv: nothing to report but the key
             prev = {"metadata": {"name": ev.kv.key.decode().rsplit("/", 1)[-1]}}
         obj = _with_revision(prev, revision)
         return WatchEvent("DELETED", obj, prev, revision)
-    obj = decode(ev.kv.value, revision)
+    obj = read(ev.kv.key, ev.kv.value, revision)
     return WatchEvent("ADDED" if ev.kv.version == 1 else "MODIFIED", obj, prev, revision)
 
 

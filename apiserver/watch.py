@@ -14,7 +14,7 @@ from api import errors
 from apiserver import offload
 from apiserver.options import ListOptions, query_flag
 from apiserver.requestinfo import RequestInfo
-from apiserver.storage import Compacted, Storage, WatchEvent, prefix_key
+from apiserver.storage import Compacted, Storage, UnreadableEvent, WatchEvent, prefix_key
 from apiserver.watchcache import Snapshot, WatchCache, WatcherTooSlow
 
 log = logging.getLogger(__name__)
@@ -134,6 +134,9 @@ async def stream(
                     f"too old resource version: {start} ({item.compacted_revision})"
                 ).status()
                 yield encode("ERROR", status)
+                return
+            if isinstance(item, UnreadableEvent):  # a value encrypted with an unlisted key
+                yield encode("ERROR", item.error.status())
                 return
             if isinstance(item, WatcherTooSlow):
                 return  # the client resumes from its last resourceVersion

@@ -15,7 +15,7 @@ import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 
-from apiserver.storage import Compacted, Storage, WatchEvent, prefix_key
+from apiserver.storage import Compacted, Storage, UnreadableEvent, WatchEvent, prefix_key
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,15 @@ class SharedWatch:
                 self._subscribers.clear()
                 self._window.clear()
                 self.since = self.progress = await self._storage.revision()
+            except UnreadableEvent as err:
+                # A value no configured provider opens (encryption at rest): its watchers
+                # end with the 500 and relist; the stream goes on after it.
+                log.error("shared watch of %s: %s", self._prefix, err)
+                for sub in list(self._subscribers):
+                    sub.push(err)
+                self._subscribers.clear()
+                self._window.clear()
+                self.since = self.progress = err.revision
             except Exception as err:
                 log.warning(
                     "shared watch of %s lost (%s); resuming from %d",

@@ -13,12 +13,18 @@ Targets (issue 2): create throughput >= 40% of raw etcd puts; p99 create <= 20 m
 `--authz` instead compares create/get throughput under --authorization-mode AlwaysAllow
 and Node,RBAC, minik up's (a system:masters caller, and an `edit` caller through a RoleBinding), two
 apiservers on one etcd, rounds interleaved (issue 10: RBAC costs at most 10%).
+
+`--encryption` compares an apiserver without `--encryption-provider-config` and one with
+`minik up`'s (Secrets aescbc, deploy/encryption.py), each on its own etcd, rounds
+interleaved: pods (not encrypted: what every other resource pays, target nothing
+measurable) and 1 KB Secrets (encrypted: the price of encryption) created, got, listed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import statistics
 import sys
@@ -29,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aetcd
 
-from api.resources import NAMESPACES, PODS
+from api.resources import NAMESPACES, PODS, SECRETS
 from bench.common import bounded, pct
 from client.rest import AsyncClient
 from deploy.controlplane import (
@@ -297,6 +303,95 @@ def authz_main(args: argparse.Namespace) -> None:
         remove_workdir(workdir)
 
 
+ENCRYPTION_CASES = ("off", "secrets encrypted")
+
+
+def secret(name: str) -> dict:
+    """A Secret of about 1 KB (eight 64-byte values)."""
+    values = {f"key-{j}": base64.b64encode(bytes([j]) * 64).decode() for j in range(8)}
+    return {"metadata": {"name": name}, "type": "Opaque", "data": values}
+
+
+async def kind_rates(
+    api: AsyncClient, kind: str, ns: str, n: int, concurrency: int
+) -> tuple[float, float, float]:
+    """create/s, get/s and the median ms of three lists of the `n` objects."""
+    res, make = (PODS, pod) if kind == "pods" else (SECRETS, secret)
+
+    async def create(i: int) -> None:
+        await api.create(res, make(f"{kind}-{i}"), ns)
+
+    async def get(i: int) -> None:
+        await api.get(res, f"{kind}-{i}", ns)
+
+    create_s = await bounded(n, concurrency, create)
+    get_s = await bounded(n, concurrency, get)
+    lists = []
+    for _ in range(3):
+        start = time.perf_counter()
+        await api.list(res, ns)
+        lists.append((time.perf_counter() - start) * 1000)
+    return n / create_s, n / get_s, statistics.median(lists)
+
+
+async def encryption_rates(
+    kubeconfigs: dict[str, str], n: int, concurrency: int, rounds: int
+) -> None:
+    from client.kubeconfig import load
+
+    rates: dict[tuple[str, str], list[tuple[float, float, float]]] = {
+        (kind, case): [] for kind in ("pods", "secrets") for case in kubeconfigs
+    }
+    for i in range(rounds):
+        for case, path in kubeconfigs.items():
+            async with AsyncClient(load(path), timeout=60) as api:
+                ns = f"enc-{ENCRYPTION_CASES.index(case)}-{i}"
+                await api.create(NAMESPACES, {"metadata": {"name": ns}})
+                for kind in ("pods", "secrets"):
+                    rates[(kind, case)].append(await kind_rates(api, kind, ns, n, concurrency))
+    print(
+        f"\nencryption at rest ({n} objects x {rounds} rounds, concurrency {concurrency}, medians)"
+    )
+    print(
+        f"{'kind':<9}{'apiserver':<19}{'create/s':>9}{'get/s':>8}{'list ms':>9}"
+        f"{'ratios vs off':>22}"
+    )
+    for (kind, case), values in rates.items():
+        c, g, li = (statistics.median(v[k] for v in values) for k in range(3))
+        base = rates[(kind, "off")]
+        bc, bg, bl = (statistics.median(v[k] for v in base) for k in range(3))
+        print(
+            f"{kind:<9}{case:<19}{c:>9.0f}{g:>8.0f}{li:>9.1f}"
+            f"{c / bc:>10.2f}{g / bg:>6.2f}{li / bl:>6.2f}"
+        )
+        print(f"{'':<28}rounds: " + ", ".join(f"{a:.0f}/{b:.0f}/{d:.0f}" for a, b, d in values))
+    print("target: pods (not encrypted) ratios within noise of 1.00")
+
+
+def encryption_main(args: argparse.Namespace) -> None:
+    from deploy import encryption
+
+    workdir = make_workdir("minik-bench-encryption-")
+    started: list = []
+    try:
+        kubeconfigs: dict[str, str] = {}
+        for i, case in enumerate(ENCRYPTION_CASES):
+            etcd = start_etcd(workdir / f"etcd-{i}")
+            started.append(etcd)
+            extra = []
+            if case != "off":
+                config = encryption.ensure_encryption_config(workdir / encryption.FILE_NAME)
+                extra = encryption.flags(config)
+            server = start_apiserver(etcd, workdir / f"apiserver-{i}", extra)
+            started.append(server)
+            kubeconfigs[case] = str(server.kubeconfig)
+        asyncio.run(encryption_rates(kubeconfigs, args.n, args.concurrency, args.rounds))
+    finally:
+        for process in reversed(started):
+            process.stop()
+        remove_workdir(workdir)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=1000)
@@ -315,10 +410,20 @@ def main() -> None:
         action="store_true",
         help="only compare create/get throughput under AlwaysAllow and RBAC",
     )
-    p.add_argument("--rounds", type=int, default=3, help="rounds per mode with --authz")
+    p.add_argument(
+        "--encryption",
+        action="store_true",
+        help="only compare pods and Secrets with and without --encryption-provider-config",
+    )
+    p.add_argument(
+        "--rounds", type=int, default=3, help="rounds per case with --authz/--encryption"
+    )
     args = p.parse_args()
     if args.authz:
         authz_main(args)
+        return
+    if args.encryption:
+        encryption_main(args)
         return
     workdir = make_workdir("minik-bench-")
     etcd = start_etcd(workdir)

@@ -31,7 +31,7 @@ from api.clusterdefaults import (
 )
 from api.humanize import human_duration
 from client.kubeconfig import write_kubeconfig
-from deploy import podsecurity, processes, supervisor
+from deploy import encryption, podsecurity, processes, supervisor
 from deploy.identities import (
     AUTHORIZATION_MODE,
     ensure_tokens,
@@ -190,6 +190,7 @@ class LocalCluster:
                         *options.toleration_flags(),
                         *requestheader_flags(self.data_dir),
                         *admission_flags(self.data_dir),
+                        *encryption_flags(self.data_dir),
                         *processes.kubelet_flags(
                             self.pki, verify=True, local=_local_address(options.node_ip)
                         ),
@@ -444,6 +445,11 @@ def admission_flags(data_dir: Path) -> list[str]:
     `pod-security.kubernetes.io/enforce=privileged` opts out."""
     path = podsecurity.write_admission_config(data_dir / podsecurity.FILE_NAME)
     return podsecurity.flags(path)
+
+
+def encryption_flags(data_dir: Path) -> list[str]:
+    """Secrets encrypted at rest (aescbc, a key made once per cluster: deploy/encryption.py)."""
+    return encryption.flags(encryption.ensure_encryption_config(data_dir / encryption.FILE_NAME))
 
 
 def _metrics(ctx: ComponentContext) -> list[supervisor.Component]:

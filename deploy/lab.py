@@ -10,6 +10,8 @@ from pathlib import Path
 
 from client.kubeconfig import write_kubeconfig
 from componentbase.pki import ensure_service_account_key, ensure_serving_cert, issue_serving_cert
+from deploy.encryption import FILE_NAME as ENCRYPTION_FILE
+from deploy.encryption import ensure_encryption_config
 from deploy.identities import ensure_tokens, identities
 from deploy.podsecurity import FILE_NAME, write_admission_config
 from deploy.processes import kubelet_client_cert
@@ -39,7 +41,9 @@ def generate(out: Path = COMPOSE_DIR / "generated") -> Path:
     sa = ensure_service_account_key(out / "pki")
     # The apiserver's client certificate toward kubelets, and each kubelet's serving
     # certificate from the CA (the apiserver verifies it: --kubelet-certificate-authority).
-    keys = [files.cert, files.key, sa.key, *kubelet_client_cert(out / "pki")]
+    # Secrets encrypted at rest, as `minik up` does (a key made once: deploy/encryption.py)
+    encryption = ensure_encryption_config(out / ENCRYPTION_FILE)
+    keys = [files.cert, files.key, sa.key, encryption, *kubelet_client_cert(out / "pki")]
     for node, ip in NODES.items():
         served = issue_serving_cert(out / "pki", out / "pki", node, node, (ip, node))
         keys += [served.cert, served.key]
