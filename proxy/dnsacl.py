@@ -31,7 +31,8 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-REFRESH_SECONDS = 5.0
+CACHE_SIZE = 4096  # allowed client addresses remembered (spoofed ones are never kept)
+REFRESH_SECONDS = 1.0  # a new pod network is answered within a second of its first query
 LOOPBACK = "127.0.0.0/8"
 ROUTE_FILE = "/proc/net/route"
 FIB_TRIE_FILE = "/proc/net/fib_trie"
@@ -105,6 +106,7 @@ class ClientAcl:
         self.clock = clock
         self.host: list[Network] = []
         self._read_at: float | None = None
+        self._allowed: set[str] = set()
         if read_host is not None:
             self.refresh()
 
@@ -112,11 +114,22 @@ class ClientAcl:
         if self.read_host is not None:
             self.host = self.read_host()
             self._read_at = self.clock()
+            self._allowed.clear()
 
     def _listed(self, address: ipaddress.IPv4Address) -> bool:
         return any(address in n for n in self.fixed) or any(address in n for n in self.host)
 
     def allows(self, ip: str) -> bool:
+        if ip in self._allowed:
+            return True
+        if self._decide(ip):
+            if len(self._allowed) >= CACHE_SIZE:
+                self._allowed.clear()
+            self._allowed.add(ip)
+            return True
+        return False
+
+    def _decide(self, ip: str) -> bool:
         try:
             address = ipaddress.ip_address(ip)
         except ValueError:
