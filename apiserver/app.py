@@ -66,6 +66,7 @@ from apiserver.encryption import Encryption
 from apiserver.encryption import load as load_encryption_config
 from apiserver.inflight import MaxInFlight
 from apiserver.kubeletclient import KubeletClient, KubeletClientConfig
+from apiserver.kubernetesservice import KubernetesService
 from apiserver.metrics import RequestMetrics
 from apiserver.namespaces import NamespaceLifecycle
 from apiserver.openapi.routes import router as openapi_router
@@ -82,7 +83,7 @@ from apiserver.requestinfo import RequestInfo, resolve
 from apiserver.serviceaccount import jwt
 from apiserver.serviceaccount.tokens import ServiceAccountTokens, TokenSettings
 from apiserver.serviceaccount.tokens import review as token_review
-from apiserver.services import ensure_default_ingress_class, ensure_kubernetes_service
+from apiserver.services import ensure_default_ingress_class
 from apiserver.storage import Storage, StorageError
 from apiserver.watchcache import WatchCache
 
@@ -122,6 +123,9 @@ class ApiServer:
         self.crds = CustomResources(self.storage, self.registry)
         self.namespaces.extra_resources = self.crds.resources
         self.compactor = Compactor(self.storage, config.etcd_compaction_interval)
+        self.kubernetes_service = KubernetesService(
+            self.registry, self.cache, self.allocator, config
+        )
         self.users = load_token_file(config.token_auth_file) if config.token_auth_file else None
         secret = read_secret_file(config.requestheader_secret_file)
         self.aggregator = Aggregator(self.storage, secret)
@@ -185,7 +189,7 @@ class ApiServer:
     async def start(self) -> None:
         await self.storage.connect()
         await self.namespaces.bootstrap()
-        await ensure_kubernetes_service(self.registry, self.config, self.allocator.kubernetes_ip)
+        await self.kubernetes_service.start()
         await ensure_system_priority_classes(self.registry)
         self.crds.start()
         await self.crds.ready()
@@ -207,6 +211,7 @@ class ApiServer:
             await self.policy_feed.stop()
         if self.node_graph_feed is not None:
             await self.node_graph_feed.stop()
+        await self.kubernetes_service.stop()
         await self.compactor.stop()
         await self.crds.stop()
         await self.namespaces.stop()

@@ -308,6 +308,23 @@ class Storage:
         value, kv = responses[0][0]
         return self._decode(kv.key, value, responses[1].response_delete_range.header.revision)
 
+    async def release_orphan(self, key: str) -> bool | None:
+        """Delete the allocation `key` (its value is the key of the object holding it)
+        if that object no longer exists: compared in one transaction, so a holder
+        written meanwhile keeps it. True: released; False: held; None: no such key."""
+        with etcd_request("get", key):
+            kv = await self.client.get(key.encode())
+        if kv is None:
+            return None
+        tx = self.client.transactions
+        with etcd_request("delete", key):
+            ok, _ = await self.client.transaction(
+                compare=[tx.mod(key.encode()) == kv.mod_revision, tx.create(kv.value) == 0],
+                success=[tx.delete(key.encode())],
+                failure=[],
+            )
+        return bool(ok)
+
     async def guaranteed_update(
         self,
         key: str,

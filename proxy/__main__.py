@@ -2,6 +2,7 @@
 
     python -m proxy --kubeconfig F [--node-name N] [--bind-address 0.0.0.0]
                     [--cluster-dns 10.96.0.10] [--upstream-dns IP[:PORT]] [--node-ip IP...]
+                    [--cluster-cidr CIDR[,CIDR]]
                     [--metrics-bind-address 127.0.0.1:10249] [-v 4]
 
 It writes no iptables rules: ClusterIPs are /32 addresses on `lo`, and every
@@ -43,6 +44,13 @@ def _ipv4(text: str) -> str:
         raise argparse.ArgumentTypeError(f"not an IPv4 address: {text!r}") from None
 
 
+def _cidrs(text: str) -> list[str]:
+    try:
+        return [str(ipaddress.IPv4Network(c.strip(), strict=False)) for c in text.split(",") if c]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not IPv4 CIDRs: {text!r}") from None
+
+
 def _upstream(text: str) -> str:
     ip, port = parse_address(text)
     _ipv4(ip)
@@ -79,6 +87,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "address, else the default route's address)",
     )
     p.add_argument(
+        "--cluster-cidr",
+        type=_cidrs,
+        default=[],
+        help="pod networks (comma-separated CIDRs) whose clients the cluster DNS answers, "
+        "beyond loopback and the networks this host is connected to (its pod bridges)",
+    )
+    p.add_argument(
         "--lock-file", default=PROXY_LOCK_FILE, help="held while serving: one proxy per host"
     )
     p.add_argument(
@@ -108,6 +123,7 @@ def config_from(args: argparse.Namespace) -> ProxyConfig:
         cluster_domain=args.cluster_domain,
         upstream_dns=parse_address(upstream) if upstream else None,
         node_ips=list(dict.fromkeys(node_ips)),
+        cluster_cidrs=args.cluster_cidr,
     )
 
 

@@ -3,6 +3,12 @@
 Names in the cluster domain are answered from the `Zone` (rebuilt by the proxier
 on every Service/Endpoints change); every other name is forwarded unchanged to
 the upstream resolver (`--upstream-dns`). The wire format is dnspython's.
+
+Against amplification (issue 11: a 40-byte query returned a 4.5 KB forwarded
+answer): only the clients `proxy.dnsacl` allows are answered, and no UDP answer,
+ours or forwarded, is bigger than the client can take: 512 bytes, or its EDNS0
+size capped at 1232 (CoreDNS' `bufsize` default). A bigger one is truncated with
+the TC bit set, so the client asks again over TCP, as RFC 1035 and 7766 say.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
+from proxy.dnsacl import ClientAcl, cluster_acl
 from proxy.dnsrecords import Zone, normalize
 from proxy.sockets import listening_socket
 
@@ -33,7 +40,8 @@ log = logging.getLogger(__name__)
 TTL = 5  # seconds, CoreDNS' kubernetes plugin default: services change often
 UPSTREAM_TIMEOUT = 2.0
 TCP_IDLE_SECONDS = 10.0
-UDP_DEFAULT_SIZE = 512
+UDP_DEFAULT_SIZE = 512  # RFC 1035's limit for clients without EDNS0
+UDP_MAX_SIZE = 1232  # CoreDNS' bufsize default (DNS Flag Day 2020): no fragmentation
 
 Address = tuple[str, int]
 
@@ -47,6 +55,34 @@ def parse_address(text: str, default_port: int = 53) -> Address:
 
 
 # ---- answering from the zone (no I/O) ---------------------------------------------------
+
+
+def udp_size(query: dns.message.Message) -> int:
+    """How big a UDP answer to `query` may be: its EDNS0 size within [512, 1232]."""
+    if query.edns < 0:
+        return UDP_DEFAULT_SIZE
+    return max(UDP_DEFAULT_SIZE, min(query.payload, UDP_MAX_SIZE))
+
+
+def _make_response(query: dns.message.Message) -> dns.message.Message:
+    return dns.message.make_response(query, our_payload=UDP_MAX_SIZE)
+
+
+def fit_udp(query: dns.message.Message, wire: bytes | None, size: int) -> bytes | None:
+    """An answer (a forwarded one's wire) cut to `size` bytes: sections that do not
+    fit are dropped and TC is set; one that cannot be re-rendered becomes an empty
+    truncated answer, never one bigger than `size`."""
+    if wire is None or len(wire) <= size:
+        return wire
+    try:
+        out = dns.message.from_wire(wire).to_wire(max_size=size, prefer_truncation=True)
+    except dns.exception.DNSException:
+        out = b""
+    if not out or len(out) > size:
+        response = _make_response(query)
+        response.flags |= dns.flags.TC
+        out = response.to_wire(max_size=size, prefer_truncation=True)
+    return out
 
 
 def _rrset(owner: dns.name.Name, rdtype: str, values: list[str]) -> dns.rrset.RRset:
@@ -71,7 +107,7 @@ def answer(
     """The response for a cluster name, or None when the query is to be forwarded.
     A zone of None (not synced yet) gives SERVFAIL for cluster names."""
     if query.opcode() != dns.opcode.QUERY or len(query.question) != 1:
-        response = dns.message.make_response(query)
+        response = _make_response(query)
         not_query = query.opcode() != dns.opcode.QUERY
         response.set_rcode(dns.rcode.NOTIMP if not_query else dns.rcode.FORMERR)
         return response
@@ -80,12 +116,12 @@ def answer(
     in_domain = name == domain or name.endswith("." + domain)
     if not in_domain:
         if zone is not None and question.rdtype == dns.rdatatype.PTR and name in zone.ptr:
-            response = dns.message.make_response(query)
+            response = _make_response(query)
             response.flags |= dns.flags.AA
             response.answer.append(_rrset(question.name, "PTR", [zone.ptr[name] + "."]))
             return response
         return None
-    response = dns.message.make_response(query)
+    response = _make_response(query)
     if zone is None:
         response.set_rcode(dns.rcode.SERVFAIL)
         return response
@@ -187,10 +223,18 @@ class Forwarder:
 class DnsServer(asyncio.DatagramProtocol):
     """Answers on (ip, port) over UDP and TCP; `zone` is replaced as Services change."""
 
-    def __init__(self, ip: str, port: int, domain: str, forwarder: Forwarder) -> None:
+    def __init__(
+        self,
+        ip: str,
+        port: int,
+        domain: str,
+        forwarder: Forwarder,
+        acl: ClientAcl | None = None,
+    ) -> None:
         self.ip, self.port = ip, port
         self.domain = normalize(domain)
         self.forwarder = forwarder
+        self.acl = acl if acl is not None else cluster_acl()
         self.zone: Zone | None = None
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.AbstractServer | None = None
@@ -199,6 +243,7 @@ class DnsServer(asyncio.DatagramProtocol):
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         udp_sock = listening_socket(self.ip, self.port, socket.SOCK_DGRAM)
+        self.port = udp_sock.getsockname()[1]  # port 0: TCP takes the same one
         try:
             await loop.create_datagram_endpoint(lambda: self, sock=udp_sock)
         except OSError:
@@ -226,25 +271,32 @@ class DnsServer(asyncio.DatagramProtocol):
         self._udp = transport  # type: ignore[assignment]
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
+        if not self.acl.allows(addr[0]):
+            # REFUSED, never bigger than the query: a spoofed source gains nothing
+            reply = error_response(data, dns.rcode.REFUSED)
+            self._send_udp(reply if reply and len(reply) <= len(data) else None, addr)
+            return
         try:
             query = dns.message.from_wire(data)
         except dns.exception.DNSException:
             reply = error_response(data[:12], dns.rcode.FORMERR) if len(data) >= 12 else None
             self._send_udp(reply, addr)
             return
+        size = udp_size(query)
         response = answer(query, self.zone, self.domain)
         if response is not None:
-            size = query.payload if query.edns >= 0 else UDP_DEFAULT_SIZE
             self._send_udp(response.to_wire(max_size=size, prefer_truncation=True), addr)
             return
-        self._spawn(self._forward_udp(data, addr))
+        self._spawn(self._forward_udp(query, data, addr, size))
 
     def _send_udp(self, wire: bytes | None, addr: Address) -> None:
         if wire is not None and self._udp is not None:
             self._udp.sendto(wire, addr)
 
-    async def _forward_udp(self, data: bytes, addr: Address) -> None:
-        self._send_udp(await self.forwarder.udp(data), addr)
+    async def _forward_udp(
+        self, query: dns.message.Message, data: bytes, addr: Address, size: int
+    ) -> None:
+        self._send_udp(fit_udp(query, await self.forwarder.udp(data), size), addr)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -252,12 +304,18 @@ class DnsServer(asyncio.DatagramProtocol):
         task.add_done_callback(self._tasks.discard)
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        allowed = bool(peer) and self.acl.allows(peer[0])
         try:
             while True:
                 async with asyncio.timeout(TCP_IDLE_SECONDS):
                     (size,) = struct.unpack("!H", await reader.readexactly(2))
                     data = await reader.readexactly(size)
-                reply = await self._answer_tcp(data)
+                reply = (
+                    await self._answer_tcp(data)
+                    if allowed
+                    else error_response(data, dns.rcode.REFUSED)
+                )
                 if reply is None:
                     return
                 writer.write(struct.pack("!H", len(reply)) + reply)

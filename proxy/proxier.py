@@ -28,6 +28,7 @@ from proxy import clusterdns
 from proxy.addresses import LoAddresses
 from proxy.balancer import Balancer, Target
 from proxy.dns import Address, DnsServer, Forwarder
+from proxy.dnsacl import cluster_acl
 from proxy.dnsrecords import DEFAULT_DOMAIN, build_zone
 from proxy.loadbalancer import StatusWriter, current_ingress, needs_update
 from proxy.servicemap import (
@@ -54,6 +55,7 @@ class ProxyConfig:
     cluster_domain: str = DEFAULT_DOMAIN
     upstream_dns: Address | None = None
     node_ips: list[str] = field(default_factory=list)
+    cluster_cidrs: list[str] = field(default_factory=list)  # pod networks beyond this host's
     retry_seconds: float = 2.0  # how often ports that were taken are tried again
 
 
@@ -70,7 +72,11 @@ class Proxier:
         self.api = api
         self.addresses = LoAddresses()
         self.dns = DnsServer(
-            config.cluster_dns, DNS_PORT, config.cluster_domain, Forwarder(config.upstream_dns)
+            config.cluster_dns,
+            DNS_PORT,
+            config.cluster_domain,
+            Forwarder(config.upstream_dns),
+            cluster_acl(config.cluster_cidrs, [*config.node_ips, config.cluster_dns]),
         )
         self.services = Informer(api, SERVICES, ALL_NAMESPACES)
         self.endpoints = Informer(api, ENDPOINTS, ALL_NAMESPACES)
@@ -179,6 +185,7 @@ class Proxier:
         self._update_balancers(desired)
         self._close_stale_listeners(desired)
         await self.addresses.sync(desired.cluster_ips | {self.config.cluster_dns})
+        self.dns.acl.refresh()  # the host's addresses and networks as they are now
         await self._open_listeners(desired)
         await self._start_dns()
         self.dns.zone = build_zone(services, endpoints, self.config.cluster_domain)

@@ -1,6 +1,8 @@
 """A fake upstream resolver for the cluster DNS in tests: on loopback, over UDP and
 TCP on one port, it answers every A query with a TEST-NET address and remembers the
-names it was asked, so a test's DNS traffic never leaves this machine."""
+names it was asked, so a test's DNS traffic never leaves this machine. A TXT query
+gets `BIG_TXT_BYTES` of records: the kind of answer an amplification attack asks
+for (issue 11 measured a 4.5 KB one for a 40-byte query)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import dns.rdatatype
 import dns.rrset
 
 UPSTREAM_ANSWER = "192.0.2.123"  # TEST-NET-1: the fake upstream's answer, never dialled
+BIG_TXT_BYTES = 4500
+_TXT_CHUNK = 250  # one character-string holds at most 255
 
 
 def bind_udp_and_tcp_on_one_port() -> tuple[socket.socket, socket.socket]:
@@ -67,8 +71,14 @@ class FakeUpstreamDns:
             response.answer.append(
                 dns.rrset.from_text(question.name, 30, "IN", "A", UPSTREAM_ANSWER)
             )
+        elif question.rdtype == dns.rdatatype.TXT:
+            texts = [
+                f'"{i:03d}' + "a" * (_TXT_CHUNK - 3) + '"'
+                for i in range(BIG_TXT_BYTES // _TXT_CHUNK)
+            ]
+            response.answer.append(dns.rrset.from_text_list(question.name, 30, "IN", "TXT", texts))
         response.set_rcode(dns.rcode.NOERROR)
-        return response.to_wire()
+        return response.to_wire(max_size=65535)  # whatever size the query asked for
 
     def _serve_udp(self) -> None:
         while self.running:
