@@ -62,6 +62,7 @@ from apiserver.compactor import Compactor
 from apiserver.config import Config
 from apiserver.conversion import ConvertingRegistry
 from apiserver.customresources import CustomResources
+from apiserver.etcdclient import EtcdTLSFiles
 from apiserver.inflight import MaxInFlight
 from apiserver.kubeletclient import KubeletClient, KubeletClientConfig
 from apiserver.metrics import RequestMetrics
@@ -94,7 +95,10 @@ class ApiServer:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.storage = Storage(config.etcd_servers)
+        self.storage = Storage(
+            config.etcd_servers,
+            EtcdTLSFiles(config.etcd_cafile, config.etcd_certfile, config.etcd_keyfile),
+        )
         self.allocator = Allocator(
             self.storage, config.service_cluster_ip_range, config.service_node_port_range
         )

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 import aetcd
 import aetcd.exceptions
 
+from apiserver.etcdclient import EtcdTLSFiles, TLSClient
 from apiserver.metrics import etcd_request
 
 log = logging.getLogger(__name__)
@@ -81,9 +82,10 @@ def encode(obj: dict) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
-def _endpoint(url: str) -> tuple[str, int]:
+def _endpoint(url: str) -> tuple[str, int, bool]:
+    """host, port, and whether it is reached over TLS (an https URL)."""
     parsed = urlparse(url if "://" in url else f"http://{url}")
-    return parsed.hostname or "127.0.0.1", parsed.port or 2379
+    return parsed.hostname or "127.0.0.1", parsed.port or 2379, parsed.scheme == "https"
 
 
 # gRPC's reconnect back-off grows to 120 s by default: after a 30 s etcd outage the
@@ -102,15 +104,23 @@ COMPACT_REV_KEY = "compact_rev_key"  # kube-apiserver's, shared by all apiserver
 class Storage:
     """A thin, typed layer over aetcd with Kubernetes' storage semantics."""
 
-    def __init__(self, endpoints: list[str]) -> None:
+    def __init__(self, endpoints: list[str], tls: EtcdTLSFiles | None = None) -> None:
         self._endpoints = [_endpoint(u) for u in endpoints]
+        self._tls = tls or EtcdTLSFiles()
         self._client: aetcd.Client | None = None
         self._lock = asyncio.Lock()
 
+    def _new_client(self, host: str, port: int, secure: bool) -> aetcd.Client:
+        """An https endpoint over TLS with --etcd-cafile/--etcd-certfile/--etcd-keyfile."""
+        kwargs = {"host": host, "port": port, "timeout": 10, "options": GRPC_OPTIONS}
+        if secure:
+            return TLSClient(credentials=self._tls.credentials(), **kwargs)
+        return aetcd.Client(**kwargs)
+
     async def connect(self) -> None:
         last: Exception | None = None
-        for host, port in self._endpoints:
-            client = aetcd.Client(host=host, port=port, timeout=10, options=GRPC_OPTIONS)
+        for host, port, secure in self._endpoints:
+            client = self._new_client(host, port, secure)
             try:
                 await client.connect()
                 await client.status()
