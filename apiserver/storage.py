@@ -130,7 +130,8 @@ class Storage:
                 continue
             self._client = client
             return
-        raise StorageError(f"cannot reach etcd at {self._endpoints}: {last}")
+        where = ", ".join(f"{h}:{p}" for h, p, _ in self._endpoints)
+        raise StorageError(f"cannot reach etcd at {where}: {last}")
 
     async def close(self) -> None:
         if self._client is not None:

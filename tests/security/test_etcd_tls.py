@@ -62,18 +62,23 @@ def processes_token(cluster: LocalCluster) -> str:
 
 
 def _start(component: supervisor.Component, logs: Path) -> processes.Process:
-    proc = processes.spawn(
-        component.name, component.argv, logs / f"{component.name}.log", env=component.env
-    )
+    """The component's process, ready as the supervisor judges it; stopped if not."""
     assert component.ready_url
     cert_file = getattr(component, "cert_file", None)  # (no such field before the fix)
     args = ((cert_file, component.key_file or ""),) if cert_file else ()
-    processes.wait_for(
-        lambda: processes.http_ok(component.ready_url or "", component.ca_file, *args),
-        60,
-        proc,
-        component.name,
+    proc = processes.spawn(
+        component.name, component.argv, logs / f"{component.name}.log", env=component.env
     )
+    try:
+        processes.wait_for(
+            lambda: processes.http_ok(component.ready_url or "", component.ca_file, *args),
+            60,
+            proc,
+            component.name,
+        )
+    except BaseException:
+        proc.stop()
+        raise
     return proc
 
 
