@@ -43,6 +43,10 @@ IDENTITIES = {
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("lab")
+    old = base / "generated"  # an older lab's layout, left from before
+    (old / "kubeconfigs").mkdir(parents=True)
+    (old / "kubeconfigs" / "admin.kubeconfig").write_text("token: old\n")
+    (old / "tokens.csv").write_text('old,admin,admin,"system:masters"\n')
     lab.generate(base / "generated", host_kubeconfig=base / "kubeconfig")
     return base / "generated"
 
@@ -98,6 +102,7 @@ def test_each_container_mounts_only_its_own_credentials(generated: Path) -> None
 def test_generated_credentials_are_0600_in_0700_directories(generated: Path) -> None:
     """Finding: tokens.csv, the kubeconfigs and apiserver.key were 0644."""
     assert generated.stat().st_mode & 0o777 == 0o700
+    assert not (generated / "tokens.csv").exists() and not (generated / "kubeconfigs").exists()
     for service in SERVICES:
         directory = _own_dir(generated, service)
         assert directory.stat().st_mode & 0o777 == 0o700, service
