@@ -46,6 +46,8 @@ def generate(out: Path = COMPOSE_DIR / "generated", host_kubeconfig: Path | None
     out.chmod(0o700)
     _remove_old_layout(out)
     pki = out / "pki"
+    pki.mkdir(exist_ok=True)
+    pki.chmod(0o700)
     files = ensure_serving_cert(pki, ("apiserver", APISERVER_IP))
     sa = ensure_service_account_key(pki)
     kubelet_client = kubelet_client_cert(pki)

@@ -108,6 +108,7 @@ def test_generated_credentials_are_0600_in_0700_directories(generated: Path) -> 
         assert directory.stat().st_mode & 0o777 == 0o700, service
         for path in directory.iterdir():
             assert path.stat().st_mode & 0o777 == 0o600, path
+    assert (generated / "pki").stat().st_mode & 0o777 == 0o700
     for key in (generated / "pki").rglob("*.key"):
         assert key.stat().st_mode & 0o777 == 0o600, key
 
