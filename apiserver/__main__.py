@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"apiserver: --client-ca-file {config.client_ca_file}: no such file", file=sys.stderr)
         return 1
     for flag, named in (
+        ("--etcd-cafile", config.etcd_cafile),
+        ("--etcd-certfile", config.etcd_certfile),
+        ("--etcd-keyfile", config.etcd_keyfile),
         ("--kubelet-client-certificate", config.kubelet_client_certificate),
         ("--kubelet-client-key", config.kubelet_client_key),
         ("--kubelet-certificate-authority", config.kubelet_certificate_authority),

@@ -64,6 +64,7 @@ from apiserver.conversion import ConvertingRegistry
 from apiserver.customresources import CustomResources
 from apiserver.encryption import Encryption
 from apiserver.encryption import load as load_encryption_config
+from apiserver.etcdclient import EtcdTLSFiles
 from apiserver.inflight import MaxInFlight
 from apiserver.kubeletclient import KubeletClient, KubeletClientConfig
 from apiserver.kubernetesservice import KubernetesService
@@ -103,7 +104,11 @@ class ApiServer:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.storage = Storage(config.etcd_servers, storage_encryption(config))
+        self.storage = Storage(
+            config.etcd_servers,
+            tls=EtcdTLSFiles(config.etcd_cafile, config.etcd_certfile, config.etcd_keyfile),
+            encryption=storage_encryption(config),
+        )
         self.allocator = Allocator(
             self.storage, config.service_cluster_ip_range, config.service_node_port_range
         )

@@ -13,6 +13,10 @@ from componentbase.logs import add_verbosity_flag
 @dataclass
 class Config:
     etcd_servers: list[str] = field(default_factory=lambda: ["http://127.0.0.1:2379"])
+    # TLS toward https etcd servers (apiserver/etcdclient.py)
+    etcd_cafile: str | None = None
+    etcd_certfile: str | None = None
+    etcd_keyfile: str | None = None
     bind_address: str = "127.0.0.1"
     advertise_address: str | None = None
     port: int = 6443
@@ -94,6 +98,14 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument(
         "--etcd-servers", default="http://127.0.0.1:2379", help="comma-separated etcd client URLs"
     )
+    p.add_argument(
+        "--etcd-cafile", help="verify https etcd servers' certificates with this CA (PEM)"
+    )
+    p.add_argument(
+        "--etcd-certfile",
+        help="the client certificate presented to etcd (PEM), for its --client-cert-auth",
+    )
+    p.add_argument("--etcd-keyfile", help="the key of --etcd-certfile (PEM)")
     p.add_argument("--bind-address", default="127.0.0.1")
     p.add_argument("--advertise-address", help="address the `kubernetes` Service points at")
     p.add_argument("--secure-port", type=int, default=6443, dest="port", help="HTTPS port")
@@ -227,10 +239,15 @@ def parse_args(argv: list[str] | None = None) -> Config:
         help="serving processes sharing the port (each with its own watch cache)",
     )
     a = p.parse_args(argv)
+    if bool(a.etcd_certfile) != bool(a.etcd_keyfile):
+        p.error("--etcd-certfile and --etcd-keyfile go together")
     if bool(a.kubelet_client_certificate) != bool(a.kubelet_client_key):
         p.error("--kubelet-client-certificate and --kubelet-client-key go together")
     return Config(
         etcd_servers=[s.strip() for s in a.etcd_servers.split(",") if s.strip()],
+        etcd_cafile=a.etcd_cafile,
+        etcd_certfile=a.etcd_certfile,
+        etcd_keyfile=a.etcd_keyfile,
         bind_address=a.bind_address,
         advertise_address=a.advertise_address,
         port=a.port,

@@ -18,6 +18,7 @@ import aetcd.exceptions
 
 from api import errors
 from apiserver.encryption import ENCRYPTED, Encryption, TransformError, transform_error
+from apiserver.etcdclient import EtcdTLSFiles, TLSClient
 from apiserver.metrics import etcd_request
 
 log = logging.getLogger(__name__)
@@ -93,9 +94,10 @@ def encode(obj: dict) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
-def _endpoint(url: str) -> tuple[str, int]:
+def _endpoint(url: str) -> tuple[str, int, bool]:
+    """host, port, and whether it is reached over TLS (an https URL)."""
     parsed = urlparse(url if "://" in url else f"http://{url}")
-    return parsed.hostname or "127.0.0.1", parsed.port or 2379
+    return parsed.hostname or "127.0.0.1", parsed.port or 2379, parsed.scheme == "https"
 
 
 # gRPC's reconnect back-off grows to 120 s by default: after a 30 s etcd outage the
@@ -117,8 +119,14 @@ class Storage:
     are encrypted on their way to etcd and decrypted on their way back, watches too
     (apiserver/encryption); the others are written and read as they are."""
 
-    def __init__(self, endpoints: list[str], encryption: Encryption | None = None) -> None:
+    def __init__(
+        self,
+        endpoints: list[str],
+        tls: EtcdTLSFiles | None = None,
+        encryption: Encryption | None = None,
+    ) -> None:
         self._endpoints = [_endpoint(u) for u in endpoints]
+        self._tls = tls or EtcdTLSFiles()
         self._client: aetcd.Client | None = None
         self._lock = asyncio.Lock()
         self._encryption = encryption
@@ -145,10 +153,17 @@ class Storage:
             raise transform_error(key.decode(), plain)
         return decode(value, revision)
 
+    def _new_client(self, host: str, port: int, secure: bool) -> aetcd.Client:
+        """An https endpoint over TLS with --etcd-cafile/--etcd-certfile/--etcd-keyfile."""
+        kwargs = {"host": host, "port": port, "timeout": 10, "options": GRPC_OPTIONS}
+        if secure:
+            return TLSClient(credentials=self._tls.credentials(), **kwargs)
+        return aetcd.Client(**kwargs)
+
     async def connect(self) -> None:
         last: Exception | None = None
-        for host, port in self._endpoints:
-            client = aetcd.Client(host=host, port=port, timeout=10, options=GRPC_OPTIONS)
+        for host, port, secure in self._endpoints:
+            client = self._new_client(host, port, secure)
             try:
                 await client.connect()
                 await client.status()
@@ -158,7 +173,8 @@ class Storage:
                 continue
             self._client = client
             return
-        raise StorageError(f"cannot reach etcd at {self._endpoints}: {last}")
+        where = ", ".join(f"{h}:{p}" for h, p, _ in self._endpoints)
+        raise StorageError(f"cannot reach etcd at {where}: {last}")
 
     async def close(self) -> None:
         if self._client is not None:

@@ -60,14 +60,15 @@ def _validity() -> tuple[datetime.datetime, datetime.datetime]:
     return now - datetime.timedelta(hours=1), now + datetime.timedelta(days=3650)
 
 
-def ensure_ca(directory: Path) -> tuple[Path, Path]:
-    """The cluster CA in `directory` (made once, then reused)."""
+def ensure_ca(directory: Path, common_name: str = "minik-ca") -> tuple[Path, Path]:
+    """The cluster CA in `directory` (made once, then reused); another CA by another
+    `common_name` in another directory (etcd's, as kubeadm's `etcd/ca.crt`)."""
     directory.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = directory / "ca.crt", directory / "ca.key"
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "minik-ca")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     not_before, not_after = _validity()
     cert = (
         x509.CertificateBuilder()
@@ -117,12 +118,18 @@ def _sans(hosts: tuple[str, ...]) -> list[x509.GeneralName]:
 
 
 def issue_serving_cert(
-    ca_dir: Path, out_dir: Path, stem: str, common_name: str, hosts: tuple[str, ...]
+    ca_dir: Path,
+    out_dir: Path,
+    stem: str,
+    common_name: str,
+    hosts: tuple[str, ...],
+    client_auth: bool = False,
 ) -> ServingFiles:
     """A serving certificate signed by the CA in `ca_dir`, valid for `hosts` (IPs and
     names), written to `out_dir` as `<stem>.crt`/`<stem>.key`; kept while it still
     covers `hosts`. The apiserver's, and each kubelet's as kubeadm's kubelets get one
-    from the cluster CA."""
+    from the cluster CA; `client_auth` also lets it dial (etcd's: its gateway and peers
+    call etcd with it, as kubeadm's `etcd/server.crt`)."""
     ca_cert_path, ca_key_path = ensure_ca(ca_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = out_dir / f"{stem}.crt", out_dir / f"{stem}.key"
@@ -148,7 +155,11 @@ def issue_serving_cert(
         .not_valid_after(not_after)
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         .add_extension(
-            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+            x509.ExtendedKeyUsage(
+                [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]
+                + ([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH] if client_auth else [])
+            ),
+            critical=False,
         )
         .sign(ca_key, hashes.SHA256())
     )
@@ -279,3 +290,15 @@ def ensure_service_account_key(directory: Path) -> ServiceAccountKeyFiles:
         )
     )
     return ServiceAccountKeyFiles(key_path, pub_path)
+
+
+def ensure_client_cert(
+    ca_dir: Path, out_dir: Path, user: str, groups: tuple[str, ...] = ()
+) -> tuple[Path, Path]:
+    """issue_client_cert, made once and kept while the CA in `ca_dir` still signs it
+    (a component's long-lived client certificate, e.g. the apiserver's toward etcd)."""
+    stem = user.replace(":", "_")
+    cert, key = out_dir / f"{stem}.crt", out_dir / f"{stem}.key"
+    if cert.exists() and key.exists() and _issued_by(cert, ensure_ca(ca_dir)[0]):
+        return cert, key
+    return issue_client_cert(ca_dir, out_dir, user, groups)

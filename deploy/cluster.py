@@ -161,16 +161,28 @@ class LocalCluster:
         node_names = [options.node_name(i) for i in range(1, nodes + 1)]
         tokens = ensure_tokens(self.token_file, identities(node_names))
         etcd_url = etcd_servers
+        etcd_flags: list[str] = []
         table: list[supervisor.Component] = []
         if not etcd_url:
+            # TLS with client certificates: only the apiserver (and the supervisor's
+            # health check) may read etcd, not any local user or hostNetwork pod
+            tls = processes.etcd_pki(self.pki)
+            etcd_flags = tls.apiserver_flags()
             client_port = processes.free_port()
-            etcd_url = f"http://127.0.0.1:{client_port}"
+            etcd_url = f"https://127.0.0.1:{client_port}"
+            argv = processes.etcd_argv(
+                self.data_dir / "etcd", client_port, processes.free_port(), tls=tls
+            )
+            cert, key = tls.healthcheck()
             table.append(
                 supervisor.Component(
                     "etcd",
-                    processes.etcd_argv(self.data_dir / "etcd", client_port, processes.free_port()),
+                    argv,
                     env=processes.ETCD_ENV,
                     ready_url=f"{etcd_url}/health",
+                    ca_file=str(tls.ca),
+                    cert_file=cert,
+                    key_file=key,
                     extra={"url": etcd_url},
                 )
             )
@@ -185,6 +197,7 @@ class LocalCluster:
                     self.token_file,
                     self.pki,
                     [
+                        *etcd_flags,
                         "--authorization-mode",
                         AUTHORIZATION_MODE,
                         *options.toleration_flags(),

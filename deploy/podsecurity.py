@@ -51,7 +51,7 @@ def admission_configuration(
 
 def write_admission_config(path: Path, configuration: dict | None = None) -> Path:
     """Write `configuration` (by default `admission_configuration()`) to `path`. It
-    holds no secret: 0644, so the lab's apiserver container can read it."""
+    holds no secret: 0644 (the lab's apiserver gets a 0600 copy, as all its files)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = configuration if configuration is not None else admission_configuration()
     path.write_text(yaml.safe_dump(doc, sort_keys=False))

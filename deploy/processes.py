@@ -21,6 +21,7 @@ import httpx
 from componentbase.pki import (
     ServingFiles,
     ensure_ca,
+    ensure_client_cert,
     ensure_service_account_key,
     ensure_serving_cert,
     issue_client_cert,
@@ -28,6 +29,9 @@ from componentbase.pki import (
 )
 
 KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client"  # kubeadm's name for it
+ETCD_CLIENT_USER = "kube-apiserver-etcd-client"  # kubeadm's names
+ETCD_HEALTHCHECK_USER = "kube-etcd-healthcheck-client"
+ETCD_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
 class StartError(Exception):
@@ -135,11 +139,83 @@ def spawn(name: str, argv: list[str], log_path: Path, env: dict[str, str] | None
 ETCD_ENV = {"ETCD_UNSUPPORTED_ARCH": os.uname().machine}
 
 
+@dataclass(frozen=True)
+class EtcdTLS:
+    """etcd's certificates, laid out as kubeadm's `pki/etcd/`: its own CA (a certificate
+    from the cluster CA, a kubelet's or a user's, opens no door to etcd), etcd's serving
+    certificate, and the client certificates etcd's --client-cert-auth asks for: the
+    apiserver's and the health checks'. Keys are 0600."""
+
+    ca: Path
+    cert: Path
+    key: Path
+    client_cert: Path  # the apiserver's: --etcd-certfile
+    client_key: Path
+    healthcheck_cert: Path  # `minik up`'s readiness checks of etcd's /health
+    healthcheck_key: Path
+
+    def server_flags(self) -> list[str]:
+        """etcd's: TLS on the client and peer URLs, callers must show a certificate."""
+        return [
+            "--cert-file",
+            str(self.cert),
+            "--key-file",
+            str(self.key),
+            "--trusted-ca-file",
+            str(self.ca),
+            "--client-cert-auth",
+            "--peer-cert-file",
+            str(self.cert),
+            "--peer-key-file",
+            str(self.key),
+            "--peer-trusted-ca-file",
+            str(self.ca),
+            "--peer-client-cert-auth",
+        ]
+
+    def apiserver_flags(self) -> list[str]:
+        """kube-apiserver's flags toward this etcd."""
+        return [
+            "--etcd-cafile",
+            str(self.ca),
+            "--etcd-certfile",
+            str(self.client_cert),
+            "--etcd-keyfile",
+            str(self.client_key),
+        ]
+
+    def healthcheck(self) -> tuple[str, str]:
+        return str(self.healthcheck_cert), str(self.healthcheck_key)
+
+
+def etcd_pki(pki_dir: Path, hosts: tuple[str, ...] = ()) -> EtcdTLS:
+    """etcd's CA and certificates in `pki_dir`/etcd (a 0700 directory), made once and
+    kept; the serving certificate covers loopback and `hosts`."""
+    directory = pki_dir / "etcd"
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    ca, _ = ensure_ca(directory, "etcd-ca")
+    hosts = tuple(dict.fromkeys((*ETCD_HOSTS, *hosts)))
+    served = issue_serving_cert(
+        directory, directory, "server", "kube-etcd", hosts, client_auth=True
+    )
+    client = ensure_client_cert(directory, directory, ETCD_CLIENT_USER)
+    health = ensure_client_cert(directory, directory, ETCD_HEALTHCHECK_USER)
+    return EtcdTLS(ca, served.cert, served.key, *client, *health)
+
+
 def etcd_argv(
-    data_dir: Path, client_port: int, peer_port: int, quota_bytes: int = 2 * 1024**3
+    data_dir: Path,
+    client_port: int,
+    peer_port: int,
+    quota_bytes: int = 2 * 1024**3,
+    tls: EtcdTLS | None = None,
 ) -> list[str]:
-    client_url = f"http://127.0.0.1:{client_port}"
-    peer_url = f"http://127.0.0.1:{peer_port}"
+    """etcd on loopback; with `tls`, https and client-certificate authentication (what
+    `minik up` runs), else plain http (the tests' throwaway control planes)."""
+    scheme = "https" if tls else "http"
+    client_url = f"{scheme}://127.0.0.1:{client_port}"
+    peer_url = f"{scheme}://127.0.0.1:{peer_port}"
     return [
         etcd_binary(),
         "--name",
@@ -164,6 +240,7 @@ def etcd_argv(
         "10000",
         "--log-level",
         "warn",
+        *(tls.server_flags() if tls else []),
     ]
 
 
@@ -173,11 +250,13 @@ def start_etcd(
     peer_port: int,
     log_path: Path,
     quota_bytes: int = 2 * 1024**3,
+    tls: EtcdTLS | None = None,
 ) -> Process:
-    client_url = f"http://127.0.0.1:{client_port}"
-    argv = etcd_argv(data_dir, client_port, peer_port, quota_bytes)
+    client_url = f"{'https' if tls else 'http'}://127.0.0.1:{client_port}"
+    argv = etcd_argv(data_dir, client_port, peer_port, quota_bytes, tls)
     proc = spawn("etcd", argv, log_path, env=ETCD_ENV)
-    wait_for(lambda: http_ok(f"{client_url}/health"), 30, proc, "etcd")
+    ca, cert = (str(tls.ca), tls.healthcheck()) if tls else (None, None)
+    wait_for(lambda: http_ok(f"{client_url}/health", ca, cert), 30, proc, "etcd")
     return proc
 
 
@@ -289,9 +368,17 @@ def wait_for(check, timeout: float, proc: Process | None, what: str) -> None:
     raise StartError(f"{what} did not become ready within {timeout:.0f}s\n{tail}")
 
 
-def http_ok(url: str, ca_file: str | None = None) -> bool:
+def http_ok(
+    url: str, ca_file: str | None = None, client_cert: tuple[str, str] | None = None
+) -> bool:
+    """Whether `url` answers 200 within a second; over https checked with `ca_file`,
+    presenting `client_cert` (certificate, key) where the server asks for one (etcd)."""
     try:
         verify = ssl.create_default_context(cafile=ca_file) if ca_file else True
+        if client_cert:
+            if not isinstance(verify, ssl.SSLContext):
+                verify = ssl.create_default_context()
+            verify.load_cert_chain(*client_cert)
         return httpx.get(url, timeout=1.0, verify=verify).status_code == 200
     except httpx.HTTPError:
         return False

@@ -50,6 +50,9 @@ class Component:
     env: dict[str, str] = field(default_factory=dict)
     ready_url: str | None = None  # start order: later components wait for this to be 200
     ca_file: str | None = None
+    # a client certificate and key for ready_url, where the server asks for one (etcd)
+    cert_file: str | None = None
+    key_file: str | None = None
     ready_pid_file: str | None = None  # or: ready once this file names its PID (a lock)
     stop_timeout: float = 10.0
     initial_backoff: float = INITIAL_BACKOFF
@@ -205,7 +208,8 @@ class Supervisor:
     def _ready(slot: Slot) -> bool:
         spec = slot.spec
         if spec.ready_url:
-            return processes.http_ok(spec.ready_url, spec.ca_file)
+            cert = (spec.cert_file, spec.key_file) if spec.cert_file and spec.key_file else None
+            return processes.http_ok(spec.ready_url, spec.ca_file, cert)
         try:
             return Path(spec.ready_pid_file or "").read_text().strip() == str(slot.pid)
         except OSError:

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import httpx
 import pytest
+import yaml
 
 from tests.support.kubectl import DEFAULT_KUBECTL
 from tests.support.wait import eventually
@@ -24,6 +27,7 @@ PROJECT = "minik-lab-test"
 MINIKCTL = str(Path(sys.executable).parent / "minikctl")
 NODE_IPS = {"lab-node-1": "10.250.0.11", "lab-node-2": "10.250.0.12", "lab-node-3": "10.250.0.13"}
 SERVICES = {"lab-node-1": "node1", "lab-node-2": "node2", "lab-node-3": "node3"}
+ETCD = "10.250.0.2"
 
 pytestmark = pytest.mark.slow
 
@@ -96,6 +100,39 @@ def lab() -> Iterator[None]:
             timeout=300,
             env={**os.environ, "COMPOSE_PROJECT_NAME": PROJECT},
         )
+
+
+def test_the_lab_etcd_refuses_callers_without_its_client_certificate(lab) -> None:
+    """Issue #11: the lab's etcd listened on the lab network with no authentication.
+    From the host (on the lab's bridge): plain http gets no data, TLS with no client
+    certificate is refused; the apiserver's certificate gets in."""
+    generated = LAB / "generated"
+    try:
+        plain = httpx.get(f"http://{ETCD}:2379/health", timeout=5)
+    except httpx.HTTPError:
+        plain = None
+    assert plain is None or plain.status_code != 200
+    ctx = ssl.create_default_context(cafile=str(generated / "etcd" / "ca.crt"))
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"https://{ETCD}:2379/health", verify=ctx, timeout=5)
+    api = generated / "apiserver"
+    ctx.load_cert_chain(str(api / "etcd-client.crt"), str(api / "etcd-client.key"))
+    assert httpx.get(f"https://{ETCD}:2379/health", verify=ctx, timeout=5).status_code == 200
+
+
+def test_each_lab_container_mounts_only_its_own_credentials_read_only(lab) -> None:
+    """Issue #11: every container mounted all of generated/ (with ca.key), the hostproxy
+    the host's /run. As Docker ran them: one read-only credentials directory each."""
+    client = docker.from_env()
+    containers = client.containers.list(filters={"label": f"com.docker.compose.project={PROJECT}"})
+    assert len(containers) >= 9
+    generated = str(LAB / "generated")
+    for container in containers:
+        mounts = container.attrs["Mounts"]
+        ours = [m for m in mounts if m["Source"].startswith(generated)]
+        assert len(ours) == 1, (container.name, ours)
+        assert ours[0]["Source"] != generated and not ours[0]["RW"], container.name
+        assert all(m["Source"] not in ("/run", "/var/run") for m in mounts), container.name
 
 
 def test_examples_run_across_nodes_and_move_when_a_node_stops(lab) -> None:
@@ -191,14 +228,8 @@ def _get(url: str) -> str | None:
 
 
 def _exec_in_pod(pod: str, command: list[str]) -> str | None:
-    token = next(
-        line.split(",")[0]
-        for line in (LAB / "generated" / "tokens.csv").read_text().splitlines()
-        if line.split(",")[1] == "admin"
-    )
+    token = yaml.safe_load((LAB / "kubeconfig").read_text())["users"][0]["user"]["token"]
     params = [("command", c) for c in command]
-    import ssl
-
     ctx = ssl.create_default_context(cafile=str(LAB / "generated" / "pki" / "ca.crt"))
     r = httpx.post(
         f"https://127.0.0.1:16443/api/v1/namespaces/default/pods/{pod}/exec",
