@@ -164,7 +164,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument(
         "--cert-dir",
         help="serve HTTPS with a CA and certificate generated (once) "
-        "in this directory when no --tls-cert-file is given",
+        "in this directory when no --tls-cert-file is given (the CA's key apart, in "
+        "<dir>/ca/)",
     )
     add_tls_flags(p)
     p.add_argument("--service-cluster-ip-range", type=parse_cidr, default="10.96.0.0/16")

@@ -10,7 +10,12 @@ import ssl
 import pytest
 
 from componentbase.flags import add_tls_flags, tls_policy
-from componentbase.serving import TLSPolicy, TLSPolicyError, apply_tls_policy
+from componentbase.serving import (
+    GO_AEAD_CIPHER_SUITES,
+    TLSPolicy,
+    TLSPolicyError,
+    apply_tls_policy,
+)
 
 
 def served(policy: TLSPolicy) -> set[str]:
@@ -35,6 +40,8 @@ def test_default_is_tls12_with_ecdhe_aead_only() -> None:
 def test_cipher_suites_by_go_name() -> None:
     policy = TLSPolicy(cipher_suites=("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",))
     assert served(policy) == {"ECDHE-RSA-AES256-GCM-SHA384"}
+    # the Go names (etcd's --cipher-suites) are the default list, no more
+    assert served(TLSPolicy(cipher_suites=GO_AEAD_CIPHER_SUITES)) == served(TLSPolicy())
 
 
 def test_refused_values() -> None:
