@@ -111,15 +111,15 @@ def ensure_ca(directory: Path) -> tuple[Path, Path]:
     _private_dir(key_path.parent)
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "minik-ca")])
-    not_before, not_after = _validity(CA_VALIDITY)
+    start, end = _validity(CA_VALIDITY)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
+        .not_valid_before(start)
+        .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -206,15 +206,15 @@ def _issue(
     ca_key = _load_key(ca_key_file)
     ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
     key = ec.generate_private_key(ec.SECP256R1())
-    not_before, not_after = _validity(validity)
+    start, end = _validity(validity)
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
+        .not_valid_before(start)
+        .not_valid_after(end)
     )
     for value, critical in extensions:
         builder = builder.add_extension(value, critical=critical)
@@ -305,7 +305,7 @@ def self_signed_pem(common_name: str, hosts: tuple[str, ...] = ()) -> tuple[byte
     fallback certificate, and the TLS Secrets of tests and examples."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    not_before, not_after = _validity()
+    start, end = _validity()
     names = _sans(hosts)
     builder = (
         x509.CertificateBuilder()
@@ -313,8 +313,8 @@ def self_signed_pem(common_name: str, hosts: tuple[str, ...] = ()) -> tuple[byte
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
+        .not_valid_before(start)
+        .not_valid_after(end)
     )
     if names:
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
