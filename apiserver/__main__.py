@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import ssl
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from apiserver.config import parse_args
 from apiserver.serviceaccount import jwt
 from componentbase.logs import setup_logging
 from componentbase.rawupgrade import UpgradingHttpProtocol
-from componentbase.serving import IDLE_TIMEOUT_SECONDS
+from componentbase.serving import IDLE_TIMEOUT_SECONDS, uvicorn_tls
 
 ARGV_ENV = "MINIK_APISERVER_ARGV"
 
@@ -95,12 +94,14 @@ def main(argv: list[str] | None = None) -> int:
         access_log=False,
         timeout_graceful_shutdown=2,
         timeout_keep_alive=IDLE_TIMEOUT_SECONDS,
-        ssl_certfile=cert,
-        ssl_keyfile=key,
         # Client certificates are requested, not required: tokens and anonymous
         # requests still work; a presented certificate must chain to --client-ca-file.
-        ssl_cert_reqs=ssl.CERT_OPTIONAL if config.client_ca_file else ssl.CERT_NONE,
-        ssl_ca_certs=config.client_ca_file,
+        # TLS 1.2+, AEAD suites only (--tls-min-version, --tls-cipher-suites).
+        **(
+            uvicorn_tls(cert, key, client_ca_file=config.client_ca_file, policy=config.tls_policy)
+            if cert and key
+            else {}
+        ),
         http=UpgradingHttpProtocol,  # also SPDY/3.1 upgrades (kubectl exec, port-forward)
     )
     return 0

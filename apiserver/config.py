@@ -6,8 +6,9 @@ import argparse
 import ipaddress
 from dataclasses import dataclass, field
 
-from componentbase.flags import duration
+from componentbase.flags import add_tls_flags, duration, tls_policy
 from componentbase.logs import add_verbosity_flag
+from componentbase.serving import DEFAULT_TLS_POLICY, TLSPolicy
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Config:
     tls_cert_file: str | None = None
     tls_private_key_file: str | None = None
     cert_dir: str | None = None
+    tls_policy: TLSPolicy = DEFAULT_TLS_POLICY  # --tls-min-version, --tls-cipher-suites
     service_cluster_ip_range: str = "10.96.0.0/16"
     service_node_port_range: tuple[int, int] = (30000, 32767)
     default_not_ready_toleration_seconds: int = 300
@@ -175,8 +177,10 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument(
         "--cert-dir",
         help="serve HTTPS with a CA and certificate generated (once) "
-        "in this directory when no --tls-cert-file is given",
+        "in this directory when no --tls-cert-file is given (the CA's key apart, in "
+        "<dir>/ca/)",
     )
+    add_tls_flags(p)
     p.add_argument("--service-cluster-ip-range", type=parse_cidr, default="10.96.0.0/16")
     p.add_argument("--service-node-port-range", type=parse_port_range, default=(30000, 32767))
     p.add_argument("--default-not-ready-toleration-seconds", type=int, default=300)
@@ -243,6 +247,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         p.error("--etcd-certfile and --etcd-keyfile go together")
     if bool(a.kubelet_client_certificate) != bool(a.kubelet_client_key):
         p.error("--kubelet-client-certificate and --kubelet-client-key go together")
+    policy = tls_policy(p, a)
     return Config(
         etcd_servers=[s.strip() for s in a.etcd_servers.split(",") if s.strip()],
         etcd_cafile=a.etcd_cafile,
@@ -266,6 +271,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         tls_cert_file=a.tls_cert_file,
         tls_private_key_file=a.tls_private_key_file,
         cert_dir=a.cert_dir,
+        tls_policy=policy,
         service_cluster_ip_range=a.service_cluster_ip_range,
         service_node_port_range=a.service_node_port_range,
         default_not_ready_toleration_seconds=a.default_not_ready_toleration_seconds,

@@ -12,6 +12,14 @@ from __future__ import annotations
 import argparse
 
 from api.timefmt import parse_duration
+from componentbase.serving import (
+    DEFAULT_TLS_MIN_VERSION,
+    TLS12_CIPHER_SUITES,
+    TLS13_CIPHER_SUITES,
+    TLS_MIN_VERSIONS,
+    TLSPolicy,
+    TLSPolicyError,
+)
 
 _TRUE = frozenset({"true", "t", "1", "yes"})
 _FALSE = frozenset({"false", "f", "0", "no"})
@@ -49,3 +57,50 @@ def add_kubeconfig_flag(parser: argparse.ArgumentParser) -> None:
         help="kubeconfig with the apiserver's address and this component's credentials "
         "(default: $KUBECONFIG, then ~/.minik/kubeconfig)",
     )
+
+
+def tls_min_version(text: str) -> str:
+    """A --tls-min-version value (VersionTLS12, VersionTLS13)."""
+    if text not in TLS_MIN_VERSIONS:
+        raise argparse.ArgumentTypeError(
+            f"unsupported TLS version {text!r} (allowed: {', '.join(TLS_MIN_VERSIONS)})"
+        )
+    return text
+
+
+def tls_cipher_suites(text: str) -> tuple[str, ...]:
+    """A --tls-cipher-suites list: Go's names, comma-separated, AEAD suites only."""
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    try:
+        TLSPolicy(min_version="VersionTLS13", cipher_suites=names)
+    except TLSPolicyError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return names
+
+
+def add_tls_flags(parser: argparse.ArgumentParser) -> None:
+    """Kubernetes' `--tls-min-version` and `--tls-cipher-suites` of a TLS server;
+    `tls_policy(parser, args)` turns them into the componentbase.serving.TLSPolicy."""
+    parser.add_argument(
+        "--tls-min-version",
+        type=tls_min_version,
+        default=DEFAULT_TLS_MIN_VERSION,
+        help=f"minimum TLS version served: {' or '.join(TLS_MIN_VERSIONS)} "
+        f"(default {DEFAULT_TLS_MIN_VERSION})",
+    )
+    parser.add_argument(
+        "--tls-cipher-suites",
+        type=tls_cipher_suites,
+        default=(),
+        help="comma-separated TLS 1.2 cipher suites served (Go's names; AEAD ones only: "
+        f"{', '.join(sorted(TLS12_CIPHER_SUITES))}; TLS 1.3's "
+        f"{', '.join(sorted(TLS13_CIPHER_SUITES))} are always on). Default: all of these",
+    )
+
+
+def tls_policy(parser: argparse.ArgumentParser, args: argparse.Namespace) -> TLSPolicy:
+    """The policy add_tls_flags' flags name; a contradiction is the parser's error."""
+    try:
+        return TLSPolicy(args.tls_min_version, tuple(args.tls_cipher_suites))
+    except TLSPolicyError as err:
+        parser.error(str(err))

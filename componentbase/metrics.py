@@ -38,7 +38,9 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
 from client.rest import AsyncClient
 from componentbase.delegatedauth import ALWAYS_ALLOW_PATHS, DelegatedAuth, Verdict
+from componentbase.flags import add_tls_flags, tls_policy
 from componentbase.pki import ensure_self_signed
+from componentbase.serving import DEFAULT_TLS_POLICY, TLSPolicy, server_context
 
 log = logging.getLogger(__name__)
 
@@ -198,27 +200,26 @@ def refusal(verdict: Verdict) -> tuple[str, str, bytes]:
     return phrase, "application/json", json.dumps(status).encode() + b"\n"
 
 
-def self_signed_context(common_name: str, host: str) -> ssl.SSLContext:
+def self_signed_context(
+    common_name: str, host: str, policy: TLSPolicy = DEFAULT_TLS_POLICY
+) -> ssl.SSLContext:
     """A server context with a self-signed certificate made now, as Kubernetes'
     components make one when given no --tls-cert-file and no --cert-dir (the files
     exist only for the moment ssl needs them to load)."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     with tempfile.TemporaryDirectory(prefix="minik-serving-") as directory:
         hosts = tuple(dict.fromkeys((host, "localhost", "127.0.0.1")))
         cert, key = ensure_self_signed(Path(directory), "tls", common_name, hosts)
-        context.load_cert_chain(cert, key)
-    return context
+        return server_context(cert, key, policy=policy)
 
 
 def serving_context(args: argparse.Namespace, component: str) -> ssl.SSLContext:
     """The secure port's TLS context: --tls-cert-file/--tls-private-key-file, or a
-    self-signed certificate."""
+    self-signed certificate; --tls-min-version and --tls-cipher-suites apply."""
+    policy = TLSPolicy(args.tls_min_version, tuple(args.tls_cipher_suites))
     if args.tls_cert_file:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(args.tls_cert_file, args.tls_private_key_file)
-        return context
+        return server_context(args.tls_cert_file, args.tls_private_key_file, policy=policy)
     host = args.bind_address if args.bind_address not in ("0.0.0.0", "::") else "localhost"
-    return self_signed_context(component, host)
+    return self_signed_context(component, host, policy)
 
 
 def add_secure_serving_flags(parser: argparse.ArgumentParser, component: str, port: int) -> None:
@@ -234,6 +235,7 @@ def add_secure_serving_flags(parser: argparse.ArgumentParser, component: str, po
     )
     parser.add_argument("--tls-cert-file", help="serving certificate (default: self-signed)")
     parser.add_argument("--tls-private-key-file", help="the serving certificate's key")
+    add_tls_flags(parser)
     parser.add_argument(
         "--authorization-always-allow-paths",
         default=",".join(ALWAYS_ALLOW_PATHS),
@@ -244,6 +246,7 @@ def add_secure_serving_flags(parser: argparse.ArgumentParser, component: str, po
 def check_secure_serving_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
         parser.error("--tls-cert-file and --tls-private-key-file go together")
+    tls_policy(parser, args)
 
 
 def always_allow_paths(args: argparse.Namespace) -> list[str]:

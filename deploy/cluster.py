@@ -31,7 +31,7 @@ from api.clusterdefaults import (
 )
 from api.humanize import human_duration
 from client.kubeconfig import write_kubeconfig
-from deploy import encryption, podsecurity, processes, supervisor
+from deploy import certs, encryption, podsecurity, processes, supervisor
 from deploy.identities import (
     AUTHORIZATION_MODE,
     ensure_tokens,
@@ -85,6 +85,7 @@ class LocalCluster:
         self.kubeconfig = self.data_dir / "kubeconfig"
         self.pki = self.data_dir / "pki"
         self.repaired: list[str] | None = None  # after an `up` that repaired: what it started
+        self.renewed: list[certs.Leaf] = []  # after an `up`: certificates it renewed
 
     # ---- records -----------------------------------------------------------
 
@@ -157,7 +158,10 @@ class LocalCluster:
     def components(
         self, etcd_servers: str | None, api_port: int, nodes: int, options: UpOptions
     ) -> list[supervisor.Component]:
-        """The table of what `minik up` runs, in start order (see COMPONENTS)."""
+        """The table of what `minik up` runs, in start order (see COMPONENTS). Leaf
+        certificates within 30 days of their end are renewed first (kubeadm renews
+        them on upgrade); the processes started from the table load the new ones."""
+        self.renewed = certs.renew_expiring(self.data_dir)
         node_names = [options.node_name(i) for i in range(1, nodes + 1)]
         tokens = ensure_tokens(self.token_file, identities(node_names))
         etcd_url = etcd_servers
@@ -654,6 +658,9 @@ def _print_up(cluster: LocalCluster, record: dict[str, dict]) -> None:
         started = ", ".join(cluster.repaired) or "nothing (every component was running)"
         print(f"minik was already up; repaired by starting: {started}")
     print(f"minik is up (data dir {cluster.data_dir})")
+    if cluster.renewed:
+        names = ", ".join(leaf.name for leaf in cluster.renewed)
+        print(f"renewed certificates that expired within 30 days: {names}")
     for name, rec in record.items():
         extra = f"  {rec['url']}" if "url" in rec else ""
         print(f"  {name:<13} pid {rec['pid']:<8} log {cluster.logs / (name + '.log')}{extra}")
@@ -737,6 +744,30 @@ def _status(cluster: LocalCluster) -> int:
         for line in recorded[name].get("last_log") or []:
             print(f"  {line}")
     return 0 if healthy and len(running) == len(recorded) else 1
+
+
+def _certs(cluster: LocalCluster, args: argparse.Namespace) -> int:
+    """`minik certs renew [all|NAME...]` and `minik certs check-expiration`."""
+    if not (cluster.pki / "ca.crt").exists():
+        print(f"minik: no cluster CA in {cluster.pki}", file=sys.stderr)
+        return 1
+    if args.certs_command == "check-expiration":
+        print(certs.expiration_table(cluster.data_dir))
+        return 0
+    leaves = certs.leaf_certificates(cluster.data_dir)
+    if "all" not in args.names:
+        known = {leaf.name: leaf for leaf in leaves}
+        unknown = [n for n in args.names if n not in known]
+        if unknown:
+            print(
+                f"minik: unknown certificate(s) {', '.join(unknown)}; "
+                f"known: {', '.join(known) or 'none'}",
+                file=sys.stderr,
+            )
+            return 1
+    renewed = certs.renew(cluster.data_dir, only=None if "all" in args.names else args.names)
+    print(certs.renew_all_message(cluster.data_dir, renewed))
+    return 0
 
 
 def _dashboard_url(cluster: LocalCluster) -> int:
@@ -828,6 +859,23 @@ def main(argv: list[str] | None = None) -> int:
     restart = sub.add_parser("restart", help="restart one component (see `minik status`)")
     restart.add_argument("component")
     restart.add_argument("--data-dir", default=default_dir)
+    certs_cmd = sub.add_parser("certs", help="the cluster's certificates (as `kubeadm certs`)")
+    certs_sub = certs_cmd.add_subparsers(dest="certs_command", required=True)
+    renew = certs_sub.add_parser(
+        "renew",
+        help="re-issue leaf certificates from the cluster CA (new keys, same names, a "
+        "year from now); restart the components that use them afterwards",
+    )
+    renew.add_argument(
+        "names",
+        nargs="*",
+        default=["all"],
+        help="`all` (the default) or certificate names from `minik certs check-expiration`",
+    )
+    renew.add_argument("--data-dir", default=default_dir)
+    certs_sub.add_parser(
+        "check-expiration", help="when each certificate of the cluster expires"
+    ).add_argument("--data-dir", default=default_dir)
     args = p.parse_args(argv)
     cluster = LocalCluster(Path(args.data_dir))
     try:
@@ -861,6 +909,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.component} restarted (pid {rec['pid']})")
         elif args.command == "dashboard":
             return _dashboard_url(cluster)
+        elif args.command == "certs":
+            return _certs(cluster, args)
         elif args.command == "down":
             stopped = cluster.down()
             print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))

@@ -27,6 +27,7 @@ from componentbase.pki import (
     issue_client_cert,
     issue_serving_cert,
 )
+from componentbase.serving import GO_AEAD_CIPHER_SUITES
 
 KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client"  # kubeadm's name for it
 ETCD_CLIENT_USER = "kube-apiserver-etcd-client"  # kubeadm's names
@@ -171,6 +172,9 @@ class EtcdTLS:
             "--peer-trusted-ca-file",
             str(self.ca),
             "--peer-client-cert-auth",
+            # the TLS policy of minik's own servers (componentbase.serving): AEAD only
+            "--cipher-suites",
+            ",".join(GO_AEAD_CIPHER_SUITES),
         ]
 
     def apiserver_flags(self) -> list[str]:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from componentbase.pki import self_signed_pem
+from componentbase.serving import apply_tls_policy
 from ingress.routing import normalize_host, wildcard_parent
 
 log = logging.getLogger(__name__)
@@ -28,8 +29,7 @@ Obj = dict[str, Any]
 def context_from_pem(cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
     """A server context holding this certificate; `load_cert_chain` reads only files,
     so they pass through a private temporary directory that is removed at once."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context = apply_tls_policy(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))  # TLS 1.2+, AEAD
     context.set_alpn_protocols(["http/1.1"])
     with tempfile.TemporaryDirectory(prefix="minik-ingress-tls-") as tmp:
         cert_path, key_path = os.path.join(tmp, "tls.crt"), os.path.join(tmp, "tls.key")

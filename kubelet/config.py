@@ -17,8 +17,15 @@ from pathlib import Path
 
 from api.clusterdefaults import DEFAULT_POD_NETWORK, DEFAULT_SANDBOX_IMAGE
 from api.quantity import QuantityError, parse_quantity
-from componentbase.flags import add_bool_flag, add_kubeconfig_flag, boolean
+from componentbase.flags import (
+    add_bool_flag,
+    add_kubeconfig_flag,
+    add_tls_flags,
+    boolean,
+    tls_policy,
+)
 from componentbase.logs import add_verbosity_flag
+from componentbase.serving import DEFAULT_TLS_POLICY, TLSPolicy
 from kubelet.node import host_capacity
 
 DEFAULT_PORT = 10250
@@ -47,6 +54,7 @@ class KubeletConfig:
     tls_private_key_file: str | None = None
     cert_dir: Path | None = None  # default: <root-dir>/pki
     client_ca_file: str | None = None  # X.509 client authentication
+    tls_policy: TLSPolicy = DEFAULT_TLS_POLICY  # --tls-min-version, --tls-cipher-suites
     anonymous_auth: bool = False  # kubeadm's KubeletConfiguration value
     authorization_mode: str = "Webhook"  # or AlwaysAllow
 
@@ -113,6 +121,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cert-dir", help="where the self-signed serving certificate is kept (default <root>/pki)"
     )
+    add_tls_flags(p)
     p.add_argument(
         "--client-ca-file",
         help="authenticate callers' client certificates signed by this CA (CN user, O groups)",
@@ -178,6 +187,7 @@ def parse_args(argv: list[str] | None = None) -> KubeletConfig:
     args = p.parse_args(argv)
     if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
         p.error("--tls-cert-file and --tls-private-key-file go together")
+    policy = tls_policy(p, args)
     root = Path(args.root_dir or f"/var/lib/minik/kubelet/{args.node_name}").expanduser()
     capacity = host_capacity(root if root.exists() else None)
     if args.cpu:
@@ -208,6 +218,7 @@ def parse_args(argv: list[str] | None = None) -> KubeletConfig:
         tls_private_key_file=args.tls_private_key_file,
         cert_dir=Path(args.cert_dir).expanduser() if args.cert_dir else None,
         client_ca_file=args.client_ca_file,
+        tls_policy=policy,
         anonymous_auth=args.anonymous_auth,
         authorization_mode=args.authorization_mode,
     )

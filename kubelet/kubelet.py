@@ -255,6 +255,7 @@ class Kubelet:
                 c.cert_dir or c.root_dir / "pki",
                 (c.node_ip, c.address if c.address not in ("0.0.0.0", "::") else "", c.node_name),
                 c.client_ca_file,
+                c.tls_policy,
             ),
             runtime=self.runtime,
             find_pod=self.find_pod,

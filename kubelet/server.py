@@ -35,7 +35,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
@@ -54,7 +53,12 @@ from api import spdy
 from componentbase.metrics import CONTENT_TYPE, exposition
 from componentbase.pki import ensure_self_signed
 from componentbase.rawupgrade import UpgradingHttpProtocol, is_raw_upgrade
-from componentbase.serving import IDLE_TIMEOUT_SECONDS
+from componentbase.serving import (
+    DEFAULT_TLS_POLICY,
+    IDLE_TIMEOUT_SECONDS,
+    TLSPolicy,
+    uvicorn_tls,
+)
 from kubelet import portforward
 from kubelet.auth import AuthMiddleware, KubeletAuth
 from kubelet.execstream import Channels, SpdyChannels, WsChannels, serve_attach, serve_exec
@@ -101,6 +105,7 @@ class ServingTLS:
     cert_file: str
     key_file: str
     client_ca_file: str | None = None
+    policy: TLSPolicy = DEFAULT_TLS_POLICY  # --tls-min-version, --tls-cipher-suites
 
 
 def serving_tls(
@@ -109,15 +114,16 @@ def serving_tls(
     cert_dir: Path,
     hosts: tuple[str, ...],
     client_ca_file: str | None,
+    policy: TLSPolicy = DEFAULT_TLS_POLICY,
 ) -> ServingTLS:
     """`--tls-cert-file`/`--tls-private-key-file`, else the self-signed
     `kubelet.crt`/`kubelet.key` in `cert_dir` (made once for `hosts`), as Kubernetes'
     kubelet does without them."""
     if cert_file and key_file:
-        return ServingTLS(cert_file, key_file, client_ca_file)
+        return ServingTLS(cert_file, key_file, client_ca_file, policy)
     hosts = tuple(dict.fromkeys(h for h in (*hosts, "localhost", "127.0.0.1") if h))
     cert, key = ensure_self_signed(cert_dir, "kubelet", hosts[0], hosts)
-    return ServingTLS(str(cert), str(key), client_ca_file)
+    return ServingTLS(str(cert), str(key), client_ca_file, policy)
 
 
 class KubeletServer:
@@ -196,10 +202,12 @@ class KubeletServer:
             access_log=False,
             timeout_keep_alive=IDLE_TIMEOUT_SECONDS,
             http=UpgradingHttpProtocol,
-            ssl_certfile=self.tls.cert_file,
-            ssl_keyfile=self.tls.key_file,
-            ssl_ca_certs=self.tls.client_ca_file,
-            ssl_cert_reqs=ssl.CERT_OPTIONAL if self.tls.client_ca_file else ssl.CERT_NONE,
+            **uvicorn_tls(
+                self.tls.cert_file,
+                self.tls.key_file,
+                client_ca_file=self.tls.client_ca_file,
+                policy=self.tls.policy,
+            ),
         )
         rc.quiet_denied_handshakes()
         self._server = _Server(config)

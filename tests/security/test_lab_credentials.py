@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from componentbase.pki import ca_key_path
 from deploy import lab
 from deploy.identities import read_token_file
 
@@ -117,8 +118,8 @@ def test_no_container_holds_a_ca_key_or_another_identitys_token(generated: Path)
     """Finding: ca.key (and so any identity the CA could sign) and the admin token were
     in every container. No CA key is in any container; only the apiserver holds the
     token file; every other container holds only its own identities' tokens."""
-    ca_keys = [(generated / "pki" / "ca.key").read_bytes()]
-    ca_keys.append((generated / "pki" / "etcd" / "ca.key").read_bytes())
+    ca_keys = [ca_key_path(generated / "pki").read_bytes()]
+    ca_keys.append(ca_key_path(generated / "pki" / "etcd").read_bytes())
     tokens = read_token_file(generated / "apiserver" / "tokens.csv")
     assert "admin" in tokens
     for service in SERVICES:

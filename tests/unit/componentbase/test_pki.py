@@ -53,3 +53,36 @@ def test_client_certificate_identity(tmp_path: Path) -> None:
     assert caller.groups == ("system:masters", "system:authenticated")
     assert caller_from_peer_cert(None) is None
     assert caller_from_peer_cert({"subject": ((("organizationName", "x"),),)}) is None
+
+
+def test_leaves_live_a_year_and_renewal_keeps_their_names(tmp_path: Path) -> None:
+    """kubeadm's lifetimes (leaf one year, CA ten) and its renewal: the same subject
+    and extensions, a new key."""
+    import datetime
+
+    from componentbase.pki import ensure_ca, renew_certificate
+
+    cert_path, key_path = issue_client_cert(tmp_path, tmp_path, "u", ("g1", "g2"))
+    old = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    assert old.not_valid_after_utc - old.not_valid_before_utc <= datetime.timedelta(days=366)
+    ca = x509.load_pem_x509_certificate(ensure_ca(tmp_path)[0].read_bytes())
+    assert ca.not_valid_after_utc - ca.not_valid_before_utc >= datetime.timedelta(days=3650)
+    old_key = key_path.read_bytes()
+    renew_certificate(tmp_path, cert_path)
+    new = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    assert new.subject == old.subject and new.serial_number != old.serial_number
+    assert list(new.extensions) == list(old.extensions)
+    assert key_path.read_bytes() != old_key
+    assert os.stat(key_path).st_mode & 0o777 == 0o600
+    new.verify_directly_issued_by(ca)
+
+
+def test_ca_key_lives_apart_and_an_old_one_is_moved(tmp_path: Path) -> None:
+    from componentbase.pki import ca_key_path, ensure_ca
+
+    cert, key = ensure_ca(tmp_path / "pki")
+    assert key == ca_key_path(tmp_path / "pki") and key.parent != cert.parent
+    assert os.stat(key.parent).st_mode & 0o777 == 0o700
+    os.replace(key, tmp_path / "pki" / "ca.key")  # where an older minik kept it
+    assert ensure_ca(tmp_path / "pki") == (cert, key)  # moved, the same CA
+    assert not (tmp_path / "pki" / "ca.key").exists()
