@@ -166,6 +166,31 @@ def test_minik_certs_renew_reissues_every_leaf(
     assert served.serial_number == load(leaves(cluster)["apiserver"]).serial_number
 
 
+def test_minik_certs_renew_reissues_etcds_leaves_from_etcds_ca(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """etcd's certificates (its own CA, kubeadm's `etcd-ca`) are leaves too: renewed
+    from etcd's CA, not the cluster's, and listed under it."""
+    cluster = cluster_dir(tmp_path / "minik")
+    tls = processes.etcd_pki(cluster.pki)
+    etcd_leaves = {"server": tls.cert, "client": tls.client_cert}
+    before = {name: load(path).serial_number for name, path in etcd_leaves.items()}
+
+    assert main(["certs", "renew", "--data-dir", str(cluster.data_dir)]) == 0
+    out = capsys.readouterr().out
+    for name, path in etcd_leaves.items():
+        after = load(path)
+        assert after.serial_number != before[name], name
+        after.verify_directly_issued_by(load(tls.ca))
+        assert f"{path.relative_to(cluster.data_dir).with_suffix('')}.crt renewed" in out
+
+    assert main(["certs", "check-expiration", "--data-dir", str(cluster.data_dir)]) == 0
+    table = capsys.readouterr().out
+    server_row = next(line for line in table.splitlines() if line.startswith("pki/etcd/server "))
+    assert " etcd-ca " in server_row
+    assert any(line.startswith("etcd-ca ") for line in table.splitlines())
+
+
 def _serve_from_table(cluster: LocalCluster) -> x509.Certificate:
     """Start the apiserver of the data dir's table (its process, its flags) and read
     the certificate it serves."""
