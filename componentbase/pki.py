@@ -29,6 +29,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from componentbase.privatefile import write_private
+
 DEFAULT_HOSTS = (
     "127.0.0.1",
     "::1",
@@ -54,10 +56,7 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) 
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
+    write_private(path, data)
 
 
 def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
@@ -351,10 +350,7 @@ def ensure_self_signed(
     ):
         return cert_path, key_path
     cert_pem, key_pem = self_signed_pem(common_name, hosts)
-    key_path.unlink(missing_ok=True)
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key_pem)
+    write_private(key_path, key_pem)
     cert_path.write_bytes(cert_pem)
     return cert_path, key_path
 

@@ -31,6 +31,7 @@ from api.clusterdefaults import (
 )
 from api.humanize import human_duration
 from client.kubeconfig import write_kubeconfig
+from componentbase.privatefile import write_private
 from deploy import certs, encryption, podsecurity, processes, supervisor
 from deploy.identities import (
     AUTHORIZATION_MODE,
@@ -138,6 +139,9 @@ class LocalCluster:
                 "stop that cluster (or the compose lab) first"
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        # the CA keys, the admin token and the encryption key live here: no other user
+        # may even list it (the components all run as root)
+        self.data_dir.chmod(0o700)
         self.pid_file.unlink(missing_ok=True)
         table = self.components(etcd_servers, api_port, nodes, options)
         supervisor.write_spec(self.spec_file, table)
@@ -447,8 +451,7 @@ def requestheader_secret(data_dir: Path) -> Path:
     """The secret the apiserver presents to aggregated servers (made once)."""
     path = data_dir / "requestheader-secret"
     if not path.exists():
-        path.write_text(secrets.token_hex(32) + "\n")
-        path.chmod(0o600)
+        write_private(path, (secrets.token_hex(32) + "\n").encode())
     return path
 
 

@@ -9,11 +9,12 @@ unreadable. The test harness (deploy/controlplane.py) passes no file unless aske
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 from pathlib import Path
 
 import yaml
+
+from componentbase.privatefile import write_private
 
 FILE_NAME = "encryption-config.yaml"
 KEY_NAME = "key1"
@@ -48,9 +49,7 @@ def ensure_encryption_config(path: Path) -> Path:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(encryption_configuration(secrets.token_bytes(32)), sort_keys=False)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
+    write_private(path, text.encode())
     return path
 
 

@@ -8,9 +8,10 @@ Only the admin (the user's kubeconfig) is in `system:masters`."""
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
+
+from componentbase.privatefile import write_private
 
 # kubeconfig name -> (user, groups), the token file's fields
 COMPONENT_USERS: dict[str, tuple[str, str]] = {
@@ -56,8 +57,5 @@ def ensure_tokens(path: Path, wanted: dict[str, tuple[str, str]]) -> dict[str, s
     if any(user not in known for user, _ in users):
         lines = [f'{tokens[user]},{user},{user},"{groups}"' for user, groups in users]
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        path.chmod(0o600)  # a file made before with other modes
+        write_private(path, ("\n".join(lines) + "\n").encode())
     return {name: tokens[user] for name, (user, _) in wanted.items()}

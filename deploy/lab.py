@@ -10,13 +10,13 @@ issues certificates."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
 
 from client.kubeconfig import write_kubeconfig
 from componentbase.pki import ensure_service_account_key, ensure_serving_cert, issue_serving_cert
+from componentbase.privatefile import write_private
 from deploy.encryption import FILE_NAME as ENCRYPTION_FILE
 from deploy.encryption import ensure_encryption_config
 from deploy.identities import ensure_tokens, identities, kubelet_kubeconfig
@@ -132,11 +132,7 @@ def _install(directory: Path, files: dict[str, Path]) -> None:
     for name, source in files.items():
         target = directory / name
         if source.resolve() != target.resolve():
-            data = source.read_bytes()
-            target.unlink(missing_ok=True)
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
+            write_private(target, source.read_bytes())
         target.chmod(0o600)
     for stale in directory.iterdir():
         if stale.name not in files:

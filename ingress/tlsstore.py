@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from componentbase.pki import self_signed_pem
+from componentbase.privatefile import write_private
 from componentbase.serving import apply_tls_policy
 from ingress.routing import normalize_host, wildcard_parent
 
@@ -34,9 +35,7 @@ def context_from_pem(cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
     with tempfile.TemporaryDirectory(prefix="minik-ingress-tls-") as tmp:
         cert_path, key_path = os.path.join(tmp, "tls.crt"), os.path.join(tmp, "tls.key")
         for path, data in ((cert_path, cert_pem), (key_path, key_pem)):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+            write_private(path, data)
         context.load_cert_chain(cert_path, key_path)
     return context
 

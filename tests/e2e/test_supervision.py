@@ -122,6 +122,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         assert down.returncode == 0, down.stderr
 
 
+def test_the_data_dir_and_its_secrets_are_private(cluster: Cluster) -> None:
+    """Issue 11: the data dir holds the CA keys, the admin token and the encryption
+    key; no other user may list it, and every key and token file is 0600."""
+    assert cluster.data_dir.stat().st_mode & 0o777 == 0o700
+    secrets = [*cluster.data_dir.rglob("*.key"), *cluster.data_dir.rglob("tokens.csv")]
+    secrets += [cluster.data_dir / "encryption-config.yaml"]
+    assert len(secrets) > 5
+    for path in secrets:
+        assert path.stat().st_mode & 0o777 == 0o600, path
+
+
 COMPONENTS = ["etcd", "apiserver", "scheduler", "controller", "kubelet-1", "proxy"]
 
 
