@@ -125,20 +125,12 @@ class SharedWatch:
                 # We fell behind etcd's history (e.g. a long etcd outage): start afresh
                 # and make every watcher relist.
                 log.warning("shared watch of %s compacted: %s", self._prefix, err)
-                for sub in list(self._subscribers):
-                    sub.push(err)
-                self._subscribers.clear()
-                self._window.clear()
-                self.since = self.progress = await self._storage.revision()
+                self._end_watchers(err, await self._storage.revision())
             except UnreadableEvent as err:
                 # A value no configured provider opens (encryption at rest): its watchers
                 # end with the 500 and relist; the stream goes on after it.
                 log.error("shared watch of %s: %s", self._prefix, err)
-                for sub in list(self._subscribers):
-                    sub.push(err)
-                self._subscribers.clear()
-                self._window.clear()
-                self.since = self.progress = err.revision
+                self._end_watchers(err, err.revision)
             except Exception as err:
                 log.warning(
                     "shared watch of %s lost (%s); resuming from %d",
@@ -148,6 +140,15 @@ class SharedWatch:
                 )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+
+    def _end_watchers(self, err: Exception, resume_at: int) -> None:
+        """Every watcher ends with `err` (and relists); the shared stream starts again
+        after `resume_at` with an empty window."""
+        for sub in list(self._subscribers):
+            sub.push(err)
+        self._subscribers.clear()
+        self._window.clear()
+        self.since = self.progress = resume_at
 
     def _record(self, ev: WatchEvent) -> None:
         self._window.append(ev)

@@ -21,7 +21,7 @@ import aetcd
 import httpx
 import pytest
 
-from deploy.controlplane import ApiServer, Etcd, start_apiserver, start_etcd
+from deploy.controlplane import ApiServer, Etcd, start_apiserver
 from tests.support.kubectl import Kubectl
 
 PLAINTEXT = "hunter2-do-not-store-me-in-the-clear"
@@ -45,13 +45,6 @@ def aescbc(*names_and_secrets: tuple[str, str]) -> dict:
 
 
 KEY1_ONLY = encryption_config(aescbc(("key1", KEY1)))
-
-
-@pytest.fixture(scope="module")
-def own_etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Etcd]:
-    server = start_etcd(Path(tmp_path_factory.mktemp("enc-etcd")))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

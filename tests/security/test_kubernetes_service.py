@@ -20,20 +20,13 @@ import pytest
 
 from apiserver.allocator import ip_key
 from apiserver.storage import Storage, object_key
-from deploy.controlplane import ApiServer, Etcd, start_apiserver, start_etcd
+from deploy.controlplane import ApiServer, Etcd, start_apiserver
 
 KUBERNETES_IP = "10.96.0.1"  # the first address of the default service range
 SERVICES = "/api/v1/namespaces/default/services"
 ENDPOINTS = "/api/v1/namespaces/default/endpoints"
 SLICES = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
 PROMPTLY = 5.0  # seconds; Kubernetes' loop takes up to 10
-
-
-@pytest.fixture(scope="module")
-def own_etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Etcd]:
-    etcd = start_etcd(Path(tmp_path_factory.mktemp("k8ssvc-etcd")))
-    yield etcd
-    etcd.stop()
 
 
 @pytest.fixture(scope="module")
