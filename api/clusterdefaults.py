@@ -6,6 +6,9 @@ imports the other:
 
 - the cluster DNS Service address, which the kubelet writes into pods' resolv.conf
   and the proxy answers on;
+- the Service address range, whose first address is the `kubernetes` Service's (the
+  apiserver makes that Service; its serving certificate must name the address, as
+  kubeadm's does, for in-cluster clients to verify it);
 - the Docker network the kubelets' pods join;
 - the Docker label keys the kubelet sets on what it creates and other processes find
   it by: the node a container belongs to (`minik down` removes containers by it),
@@ -18,7 +21,10 @@ imports the other:
 
 from __future__ import annotations
 
+import ipaddress
+
 DEFAULT_CLUSTER_DNS = "10.96.0.10"
+DEFAULT_SERVICE_CIDR = "10.96.0.0/16"
 DEFAULT_POD_NETWORK = "minik"
 NODE_CONTAINER_LABEL = "io.minik.node"
 POD_NAME_CONTAINER_LABEL = "io.minik.pod.name"
@@ -27,3 +33,8 @@ CONTAINER_KIND_LABEL = "io.minik.container.kind"  # "init" or "app"
 POD_NETWORK_LABEL = "io.minik.network"  # on the pod network the kubelet created
 DEFAULT_SANDBOX_IMAGE = "minik/pause:1"
 PROXY_LOCK_FILE = "/run/minik-proxy.lock"
+
+
+def kubernetes_service_ip(service_cidr: str = DEFAULT_SERVICE_CIDR) -> str:
+    """The `kubernetes` Service's ClusterIP: the first address of the Service range."""
+    return str(ipaddress.ip_network(service_cidr, strict=False).network_address + 1)

@@ -14,6 +14,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
+from api.clusterdefaults import kubernetes_service_ip
 from apiserver.auth import TokenFileError, load_token_file
 from apiserver.config import parse_args
 from apiserver.serviceaccount import jwt
@@ -79,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     if not cert and config.cert_dir:
         from componentbase.pki import ensure_serving_cert
 
-        extra = () if config.bind_address in ("0.0.0.0", "::") else (config.bind_address,)
+        extra: tuple[str, ...] = (kubernetes_service_ip(config.service_cluster_ip_range),)
+        if config.bind_address not in ("0.0.0.0", "::"):
+            extra += (config.bind_address,)
         files = ensure_serving_cert(Path(config.cert_dir), extra)
         cert, key = str(files.cert), str(files.key)
     # Workers are separate processes: each builds its app from the same flags.

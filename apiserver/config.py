@@ -6,6 +6,7 @@ import argparse
 import ipaddress
 from dataclasses import dataclass, field
 
+from api.clusterdefaults import DEFAULT_SERVICE_CIDR
 from componentbase.flags import add_tls_flags, duration, tls_policy
 from componentbase.logs import add_verbosity_flag
 from componentbase.serving import DEFAULT_TLS_POLICY, TLSPolicy
@@ -39,7 +40,7 @@ class Config:
     tls_private_key_file: str | None = None
     cert_dir: str | None = None
     tls_policy: TLSPolicy = DEFAULT_TLS_POLICY  # --tls-min-version, --tls-cipher-suites
-    service_cluster_ip_range: str = "10.96.0.0/16"
+    service_cluster_ip_range: str = DEFAULT_SERVICE_CIDR
     service_node_port_range: tuple[int, int] = (30000, 32767)
     default_not_ready_toleration_seconds: int = 300
     default_unreachable_toleration_seconds: int = 300
@@ -181,7 +182,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         "<dir>/ca/)",
     )
     add_tls_flags(p)
-    p.add_argument("--service-cluster-ip-range", type=parse_cidr, default="10.96.0.0/16")
+    p.add_argument("--service-cluster-ip-range", type=parse_cidr, default=DEFAULT_SERVICE_CIDR)
     p.add_argument("--service-node-port-range", type=parse_port_range, default=(30000, 32767))
     p.add_argument("--default-not-ready-toleration-seconds", type=int, default=300)
     p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300)

@@ -29,12 +29,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from api.clusterdefaults import kubernetes_service_ip
 from componentbase.privatefile import write_private
 
 DEFAULT_HOSTS = (
     "127.0.0.1",
     "::1",
     "localhost",
+    kubernetes_service_ip(),  # in-cluster clients dial the `kubernetes` Service's address
     "kubernetes",
     "kubernetes.default",
     "kubernetes.default.svc",

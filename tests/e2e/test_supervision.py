@@ -2,6 +2,8 @@
 itself while a Deployment keeps serving; `minik restart proxy` swaps to the standby;
 `minik up` repairs a cluster whose supervisor and some components died, restarting only
 those and touching no pod container; `minik status` shows restarts and exit codes.
+Before that, what such a cluster gives a newcomer (issues #10, #11): a private data dir,
+and an in-cluster client that reaches the API as Kubernetes' pods do.
 
 One `minik up` cluster for the module, with its own data dir, node prefix and ports."""
 
@@ -12,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +26,7 @@ import httpx
 import pytest
 
 from deploy import processes
+from tests.e2e.test_serviceaccount_pods import CLIENT, SITE, ensure_base_image
 from tests.support.images import ensure_busybox_image
 from tests.support.wait import eventually
 
@@ -131,6 +135,77 @@ def test_the_data_dir_and_its_secrets_are_private(cluster: Cluster) -> None:
     assert len(secrets) > 5
     for path in secrets:
         assert path.stat().st_mode & 0o777 == 0o600, path
+
+
+IN_CLUSTER = """
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: incluster
+  labels: {{pod-security.kubernetes.io/enforce: privileged}}  # the client's hostPath
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: lister, namespace: incluster}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: lister-view, namespace: incluster}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}}
+subjects: [{{kind: ServiceAccount, name: lister, namespace: incluster}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: client, namespace: incluster}}
+spec:
+  serviceAccountName: lister
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: client
+    image: {image}
+    imagePullPolicy: Never
+    command: ["python3", "-c", {client}]
+    env: [{{name: PYTHONPATH, value: {site}}}]
+    volumeMounts: [{{name: site, mountPath: {site}, readOnly: true}}]
+  volumes:
+  - name: site
+    hostPath: {{path: {purelib}, type: Directory}}
+"""
+
+
+def test_an_in_cluster_client_reaches_the_api_through_the_kubernetes_service(
+    cluster: Cluster,
+) -> None:
+    """Issue 10: the official Python client's `load_incluster_config()` in an ordinary
+    pod (its own network, no address given to it) finds the API where Kubernetes puts
+    it: KUBERNETES_SERVICE_HOST/PORT, set by the kubelet to the `kubernetes` Service,
+    whose ClusterIP the proxy forwards to the apiserver, whose certificate names that
+    address; it lists pods as its ServiceAccount, which `view` lets it do."""
+    image = ensure_base_image()
+    client = "import os; print('HOST', os.environ['KUBERNETES_SERVICE_HOST'], flush=True)\n"
+    manifest = IN_CLUSTER.format(
+        image=image,
+        client=json.dumps(client + CLIENT),
+        site=SITE,
+        purelib=sysconfig.get_paths()["purelib"],
+    )
+    cluster.kubectl("apply", "-f", "-", stdin=manifest)
+    service = json.loads(
+        cluster.kubectl("get", "service", "kubernetes", "-n", "default", "-o", "json")
+    )
+
+    def listed() -> str:
+        log = subprocess.run(
+            ["kubectl", "--kubeconfig", str(cluster.data_dir / "kubeconfig"), "logs", "client",
+             "-n", "incluster"],
+            capture_output=True, text=True, timeout=30,
+        ).stdout  # fmt: skip
+        assert "OK client" in log, log[-2000:]
+        return log
+
+    log = eventually(listed, timeout=120, interval=1, message="the pod lists its namespace")
+    assert f"HOST {service['spec']['clusterIP']}\n" in log
+    cluster.kubectl("delete", "namespace", "incluster", "--wait=false")
 
 
 COMPONENTS = ["etcd", "apiserver", "scheduler", "controller", "kubelet-1", "proxy"]

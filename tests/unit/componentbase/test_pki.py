@@ -10,7 +10,12 @@ from pathlib import Path
 from cryptography import x509
 
 from componentbase.delegatedauth import caller_from_peer_cert
-from componentbase.pki import ensure_self_signed, issue_client_cert, issue_serving_cert
+from componentbase.pki import (
+    ensure_self_signed,
+    ensure_serving_cert,
+    issue_client_cert,
+    issue_serving_cert,
+)
 
 
 def test_kubelet_serving_cert_from_the_ca(tmp_path: Path) -> None:
@@ -30,6 +35,17 @@ def test_kubelet_serving_cert_from_the_ca(tmp_path: Path) -> None:
     # a new CA in another dir: the certificate it did not sign is replaced
     other = issue_serving_cert(tmp_path / "ca2", tmp_path / "n1", "kubelet", "n1", ("10.0.0.8",))
     assert other.cert.read_bytes() != second
+
+
+def test_the_apiservers_certificate_names_the_kubernetes_service(tmp_path: Path) -> None:
+    """In-cluster clients dial the `kubernetes` Service (10.96.0.1, or by name) and
+    verify the certificate against that address, as kubeadm's apiserver certificate
+    allows."""
+    files = ensure_serving_cert(tmp_path)
+    cert = x509.load_pem_x509_certificate(files.cert.read_bytes())
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "10.96.0.1" in [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)]
+    assert "kubernetes.default.svc" in sans.get_values_for_type(x509.DNSName)
 
 
 def test_self_signed_kept_in_the_cert_dir(tmp_path: Path) -> None:
