@@ -18,6 +18,19 @@ apiservers on one etcd, rounds interleaved (issue 10: RBAC costs at most 10%).
 `minik up`'s (Secrets aescbc, deploy/encryption.py), each on its own etcd, rounds
 interleaved: pods (not encrypted: what every other resource pays, target nothing
 measurable) and 1 KB Secrets (encrypted: the price of encryption) created, got, listed.
+
+`--budgets` (issue 11: the DoS budgets cost nothing measurable on normal requests) compares
+the apiserver of commit 41ac7b2, the main just before the budgets landed (merge e38007a),
+exported with `git archive` into the work dir and run from that tree with
+this venv, against the current one with its default budgets. Each has its own etcd: the
+two trees' bootstrap objects differ (the `kubernetes` Service reconciler changed) and on a
+shared etcd each apiserver's watch cache would decode the other's writes while idle. Rounds
+interleaved (before, now, before, ...), each in a fresh namespace: pod create/s and get/s
+at the given concurrency, the median of three lists of the round's pods, small
+strategic-merge PATCH/s, and /healthz latency (p50, p99) probed every 10 ms from another
+process while those run; medians, every round, now/before ratios. Everything else that
+changed in apiserver/ between the two commits is in the comparison too (printed), so a
+ratio near 1.00 bounds the budgets' cost; a worse one does not by itself blame them.
 """
 
 from __future__ import annotations
@@ -26,19 +39,27 @@ import argparse
 import asyncio
 import base64
 import json
+import multiprocessing
+import os
+import ssl
 import statistics
+import subprocess
 import sys
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aetcd
+import httpx
 
 from api.resources import NAMESPACES, PODS, SECRETS
 from bench.common import bounded, pct
 from client.rest import AsyncClient
 from deploy.controlplane import (
+    ApiServer,
+    Etcd,
     make_workdir,
     remove_workdir,
     start_apiserver,
@@ -392,6 +413,192 @@ def encryption_main(args: argparse.Namespace) -> None:
         remove_workdir(workdir)
 
 
+BUDGETS_BEFORE = "41ac7b2349d8e081a58a40c0597efd79bb796f31"  # main just before merge e38007a
+BUDGETS_CASES = ("before", "now")
+# (label, higher is better, format)
+BUDGETS_MEASURES = (
+    ("create pods/s", True, ".0f"),
+    ("get pods/s", True, ".0f"),
+    ("list pods ms (median of 3)", False, ".1f"),
+    ("strategic PATCH/s", True, ".0f"),
+    ("/healthz p50 ms under load", False, ".2f"),
+    ("/healthz p99 ms under load", False, ".2f"),
+)
+REPO = Path(__file__).resolve().parent.parent
+
+
+def start_tree_apiserver(etcd: Etcd, workdir: Path, tree: Path) -> ApiServer:
+    """The apiserver of another source tree (`python -m apiserver` with `tree` as cwd and
+    PYTHONPATH, this interpreter), with the flags controlplane.start_apiserver gives it
+    that an older tree knows (no kubelet client flags: 41ac7b2 has none)."""
+    from client.kubeconfig import write_kubeconfig
+    from deploy import processes
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    pki = workdir / "pki"
+    files = processes.ensure_serving_cert(pki, ("127.0.0.1",))
+    sa = processes.ensure_service_account_key(pki)
+    token_file = workdir / "tokens.csv"
+    tokens = processes.write_token_file(token_file, [("admin", "system:masters")])
+    port = processes.free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "apiserver",
+        "--etcd-servers",
+        etcd.url,
+        "--bind-address",
+        "127.0.0.1",
+        "--secure-port",
+        str(port),
+        "--token-auth-file",
+        str(token_file),
+        "--tls-cert-file",
+        str(files.cert),
+        "--tls-private-key-file",
+        str(files.key),
+        "--service-account-key-file",
+        str(sa.pub),
+        "--service-account-signing-key-file",
+        str(sa.key),
+        "--disable-admission-plugins=ServiceAccount",
+    ]
+    env = {"PYTHONPATH": str(tree)}
+    proc = processes.spawn("apiserver", argv, workdir / "apiserver-0.log", env=env, cwd=tree)
+    url = f"https://127.0.0.1:{port}"
+    ca = pki / "ca.crt"
+    processes.wait_for(lambda: processes.http_ok(f"{url}/readyz", str(ca)), 30, proc, "apiserver")
+    server = ApiServer(
+        url, tokens["admin"], workdir / "kubeconfig", etcd.url, workdir, port, token_file, ca
+    )
+    server.process = proc
+    write_kubeconfig(server.kubeconfig, url, tokens["admin"], ca_file=ca)
+    return server
+
+
+def healthz_probe(url: str, ca_file: str, token: str, conn: Connection) -> None:
+    """In its own process (so the bench's busy event loop is not in the figure): GET
+    /healthz every 10 ms until `conn` says stop, then send back the latencies (ms)."""
+    out: list[float] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=url, verify=ssl_context(ca_file), headers=headers) as http:
+        conn.send("ready")
+        while not conn.poll():
+            start = time.perf_counter()
+            http.get("/healthz").raise_for_status()
+            out.append((time.perf_counter() - start) * 1000)
+            time.sleep(0.01)
+    conn.send(out)
+
+
+def ssl_context(ca_file: str) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=ca_file)
+
+
+async def budgets_round(server: ApiServer, ns: str, n: int, concurrency: int) -> tuple[float, ...]:
+    """One round's figures, in BUDGETS_MEASURES' order."""
+    from client.kubeconfig import load
+
+    ours, theirs = multiprocessing.get_context("spawn").Pipe()
+    args = (server.url, str(server.ca_file), server.token, theirs)
+    prober = multiprocessing.get_context("spawn").Process(target=healthz_probe, args=args)
+    prober.start()
+    try:
+        async with AsyncClient(load(str(server.kubeconfig)), timeout=60) as api:
+            await api.create(NAMESPACES, {"metadata": {"name": ns}})
+            await asyncio.to_thread(ours.recv)  # the prober is probing
+            create_s, get_s, list_ms = await kind_rates(api, "pods", ns, n, concurrency)
+
+            async def patch(i: int) -> None:
+                body = {"metadata": {"labels": {"patched": str(i)}}}
+                await api.patch(PODS, f"pods-{i}", body, "strategic", ns)
+
+            patch_s = n / await bounded(n, concurrency, patch)
+        ours.send("stop")
+        health: list[float] = ours.recv()
+    finally:
+        prober.join(10)
+        if prober.is_alive():
+            prober.kill()
+    return create_s, get_s, list_ms, patch_s, statistics.median(health), pct(health, 99)
+
+
+async def budgets_rates(
+    servers: dict[str, ApiServer], n: int, concurrency: int, rounds: int
+) -> None:
+    figures: dict[str, list[tuple[float, ...]]] = {case: [] for case in servers}
+    for i in range(rounds):
+        for case, server in servers.items():
+            figures[case].append(await budgets_round(server, f"budgets-{case}-{i}", n, concurrency))
+    print(
+        f"\nDoS budgets on normal requests ({n} pods x {rounds} rounds, concurrency {concurrency},"
+        f" medians; before = {BUDGETS_BEFORE[:7]}, now = this tree)"
+    )
+    print(f"{'measure':<30}{'before':>10}{'now':>10}{'now/before':>12}")
+    for k, (label, higher, fmt) in enumerate(BUDGETS_MEASURES):
+        b, c = (statistics.median(v[k] for v in figures[case]) for case in BUDGETS_CASES)
+        verdict = "higher is better" if higher else "lower is better"
+        print(f"{label:<30}{b:>10{fmt}}{c:>10{fmt}}{c / b:>12.2f}   ({verdict})")
+        for case in BUDGETS_CASES:
+            values = ", ".join(f"{v[k]:{fmt}}" for v in figures[case])
+            print(f"{'':<4}{case} rounds: {values}")
+
+
+def budgets_changes() -> str:
+    """What else changed in apiserver/ between the two trees (git diff --stat)."""
+    out = subprocess.run(
+        ["git", "diff", "--stat=100", BUDGETS_BEFORE, "HEAD", "--", "apiserver/"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout
+
+
+def export_tree(commit: str, dest: Path) -> None:
+    """The source tree of `commit` in `dest` (git archive: the repository is not touched)."""
+    dest.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "archive", commit], cwd=REPO, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+
+
+def budgets_main(args: argparse.Namespace) -> None:
+    workdir = make_workdir("minik-bench-budgets-")
+    tree = workdir / "before"
+    started: list = []
+    try:
+        export_tree(BUDGETS_BEFORE, tree)
+        servers: dict[str, ApiServer] = {}
+        for i, case in enumerate(BUDGETS_CASES):
+            etcd = start_etcd(workdir / f"etcd-{i}")
+            started.append(etcd)
+            if case == "before":
+                server = start_tree_apiserver(etcd, workdir / f"apiserver-{i}", tree)
+                cwd = os.readlink(f"/proc/{server.running().pid}/cwd")
+                assert Path(cwd) == tree, (cwd, tree)
+            else:
+                server = start_apiserver(etcd, workdir / f"apiserver-{i}")
+            started.append(server)
+            servers[case] = server
+        asyncio.run(budgets_rates(servers, args.n, args.concurrency, args.rounds))
+        print(
+            "caveat: every other change to apiserver/ since "
+            f"{BUDGETS_BEFORE[:7]} is in this comparison too:"
+        )
+        print(budgets_changes().rstrip())
+        print(
+            "a ratio near 1.00 bounds the budgets' cost; a worse ratio does not by itself "
+            "blame them. target: ratios within noise of 1.00"
+        )
+    finally:
+        for process in reversed(started):
+            process.stop()
+        remove_workdir(workdir)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=1000)
@@ -416,7 +623,12 @@ def main() -> None:
         help="only compare pods and Secrets with and without --encryption-provider-config",
     )
     p.add_argument(
-        "--rounds", type=int, default=3, help="rounds per case with --authz/--encryption"
+        "--budgets",
+        action="store_true",
+        help="compare normal requests on the apiserver before the DoS budgets (41ac7b2) and now",
+    )
+    p.add_argument(
+        "--rounds", type=int, default=3, help="rounds per case with --authz/--encryption/--budgets"
     )
     args = p.parse_args()
     if args.authz:
@@ -424,6 +636,9 @@ def main() -> None:
         return
     if args.encryption:
         encryption_main(args)
+        return
+    if args.budgets:
+        budgets_main(args)
         return
     workdir = make_workdir("minik-bench-")
     etcd = start_etcd(workdir)

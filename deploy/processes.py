@@ -122,7 +122,15 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
-def spawn(name: str, argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> Process:
+def spawn(
+    name: str,
+    argv: list[str],
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Process:
+    """`argv` in its own session, output to `log_path`; `cwd` e.g. another source tree
+    for `python -m` (bench/apiserver.py --budgets runs an older apiserver so)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "ab")  # noqa: SIM115 - the child owns it
     popen = subprocess.Popen(
@@ -131,6 +139,7 @@ def spawn(name: str, argv: list[str], log_path: Path, env: dict[str, str] | None
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         env={**os.environ, **(env or {})},
+        cwd=cwd,
         start_new_session=True,
     )
     log.close()
