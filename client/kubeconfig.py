@@ -32,8 +32,10 @@ class KubeConfig:
     certificate_authority: str | None = None  # a file path
     certificate_authority_data: str | None = None  # PEM text (already base64-decoded)
     insecure_skip_tls_verify: bool = False
-    client_certificate: str | None = None
+    client_certificate: str | None = None  # a file path
     client_key: str | None = None
+    client_certificate_data: str | None = None  # PEM text, as kubeadm's kubeconfigs embed it
+    client_key_data: str | None = None
     context: str | None = None
     path: str | None = None
 
@@ -90,10 +92,16 @@ def parse(doc: dict[str, Any], context: str | None = None, path: str | None = No
         token=_token(user, where),
         namespace=ctx.get("namespace") or "default",
         certificate_authority=_relative(cluster.get("certificate-authority"), path),
-        certificate_authority_data=_decode(cluster.get("certificate-authority-data")),
+        certificate_authority_data=_decode(
+            cluster.get("certificate-authority-data"), "certificate-authority-data"
+        ),
         insecure_skip_tls_verify=bool(cluster.get("insecure-skip-tls-verify")),
         client_certificate=_relative(user.get("client-certificate"), path),
         client_key=_relative(user.get("client-key"), path),
+        client_certificate_data=_decode(
+            user.get("client-certificate-data"), "client-certificate-data"
+        ),
+        client_key_data=_decode(user.get("client-key-data"), "client-key-data"),
         context=name,
         path=path,
     )
@@ -155,13 +163,14 @@ def _token(user: dict[str, Any], where: str) -> str | None:
     return None
 
 
-def _decode(data: str | None) -> str | None:
+def _decode(data: str | None, field: str) -> str | None:
     if not data:
         return None
     try:
-        return base64.b64decode(data).decode()
+        # Go's decoder (kubectl's) skips line breaks and refuses anything else
+        return base64.b64decode("".join(str(data).split()), validate=True).decode()
     except (ValueError, UnicodeDecodeError):
-        raise KubeconfigError("certificate-authority-data is not valid base64 PEM") from None
+        raise KubeconfigError(f"{field} is not valid base64 PEM") from None
 
 
 def _relative(file: str | None, kubeconfig_path: str | None) -> str | None:

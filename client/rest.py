@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import ssl
+import tempfile
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -19,9 +21,10 @@ from typing import Any, TypeVar
 import httpx
 
 from api.errors import ApiError
+from api.privatefile import write_private
 from api.resources import Resource
 from client.errors import ConnectionFailed
-from client.kubeconfig import KubeConfig
+from client.kubeconfig import KubeConfig, KubeconfigError
 from client.kubeconfig import load as load_kubeconfig
 
 log = logging.getLogger(__name__)
@@ -853,12 +856,33 @@ def _verify(config: KubeConfig | None) -> bool | ssl.SSLContext:
     if config.insecure_skip_tls_verify:
         return False
     has_ca = bool(config.certificate_authority_data or config.certificate_authority)
-    has_cert = bool(config.client_certificate and config.client_key)
+    has_cert = bool(config.client_certificate or config.client_certificate_data)
     if not (has_ca or has_cert):
         return True
     ctx = ssl.create_default_context(
         cafile=config.certificate_authority, cadata=config.certificate_authority_data
     )
     if has_cert:
-        ctx.load_cert_chain(config.client_certificate, config.client_key)  # type: ignore[arg-type]
+        _load_client_certificate(ctx, config)
     return ctx
+
+
+def _load_client_certificate(ctx: ssl.SSLContext, config: KubeConfig) -> None:
+    """The kubeconfig's client certificate and key, from files or inline data (each
+    side either way, as kubectl reads them). ssl loads keys only from files, so inline
+    PEM passes through a private temporary directory that is removed at once."""
+    cert, key = config.client_certificate, config.client_key
+    cert_data, key_data = config.client_certificate_data, config.client_key_data
+    if not (cert or cert_data) or not (key or key_data):
+        raise KubeconfigError("the kubeconfig's user has a client certificate but no key")
+    if not (cert_data or key_data):
+        ctx.load_cert_chain(cert, key)  # type: ignore[arg-type]
+        return
+    with tempfile.TemporaryDirectory(prefix="minik-client-") as tmp:  # 0700
+        if cert_data:
+            cert = os.path.join(tmp, "client.crt")
+            write_private(cert, cert_data.encode())
+        if key_data:
+            key = os.path.join(tmp, "client.key")
+            write_private(key, key_data.encode())
+        ctx.load_cert_chain(cert, key)  # type: ignore[arg-type]

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from api.clusterdefaults import kubernetes_service_ip
-from componentbase.privatefile import write_private
+from api.privatefile import write_private
 
 DEFAULT_HOSTS = (
     "127.0.0.1",

@@ -30,8 +30,8 @@ from api.clusterdefaults import (
     PROXY_LOCK_FILE,
 )
 from api.humanize import human_duration
+from api.privatefile import write_private
 from client.kubeconfig import write_kubeconfig
-from componentbase.privatefile import write_private
 from deploy import certs, encryption, podsecurity, processes, supervisor
 from deploy.identities import (
     AUTHORIZATION_MODE,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from componentbase.privatefile import write_private
+from api.privatefile import write_private
 
 FILE_NAME = "encryption-config.yaml"
 KEY_NAME = "key1"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from componentbase.privatefile import write_private
+from api.privatefile import write_private
 
 # kubeconfig name -> (user, groups), the token file's fields
 COMPONENT_USERS: dict[str, tuple[str, str]] = {

@@ -14,9 +14,9 @@ import shutil
 import sys
 from pathlib import Path
 
+from api.privatefile import write_private
 from client.kubeconfig import write_kubeconfig
 from componentbase.pki import ensure_service_account_key, ensure_serving_cert, issue_serving_cert
-from componentbase.privatefile import write_private
 from deploy.encryption import FILE_NAME as ENCRYPTION_FILE
 from deploy.encryption import ensure_encryption_config
 from deploy.identities import ensure_tokens, identities, kubelet_kubeconfig
