@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from api.privatefile import write_private
+
 DEFAULT_PATH = Path("~/.minik/kubeconfig")
 
 
@@ -110,13 +112,27 @@ def parse(doc: dict[str, Any], context: str | None = None, path: str | None = No
 def write_kubeconfig(
     path: str | os.PathLike[str],
     server: str,
-    token: str,
+    token: str | None = None,
     name: str = "minik",
     namespace: str | None = None,
     ca_file: str | os.PathLike[str] | None = None,
+    client_cert: tuple[Path, Path] | None = None,
+    embed_client_cert: bool = False,
 ) -> Path:
     """Write a one-context kubeconfig (for `minik up` and tests); returns its path.
-    `ca_file` (the cluster CA, PEM) is embedded as certificate-authority-data."""
+    `ca_file` (the cluster CA, PEM) is embedded as certificate-authority-data. The user
+    is a bearer `token` or a `client_cert` (certificate, key): named by path, or with
+    `embed_client_cert` carried inline, as kubeadm's kubeconfigs carry it."""
+    user: dict[str, str] = {}
+    if token:
+        user["token"] = token
+    if client_cert is not None:
+        cert, key = client_cert
+        if embed_client_cert:
+            user["client-certificate-data"] = base64.b64encode(cert.read_bytes()).decode()
+            user["client-key-data"] = base64.b64encode(key.read_bytes()).decode()
+        else:
+            user["client-certificate"], user["client-key"] = str(cert), str(key)
     context: dict[str, Any] = {"cluster": name, "user": name}
     cluster: dict[str, Any] = {"server": server}
     if ca_file:
@@ -129,15 +145,14 @@ def write_kubeconfig(
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": name, "cluster": cluster}],
-        "users": [{"name": name, "user": {"token": token}}],
+        "users": [{"name": name, "user": user}],
         "contexts": [{"name": name, "context": context}],
         "current-context": name,
         "preferences": {},
     }
     file = Path(path).expanduser()
     file.parent.mkdir(parents=True, exist_ok=True)
-    file.write_text(yaml.safe_dump(doc, sort_keys=False))
-    file.chmod(0o600)
+    write_private(file, yaml.safe_dump(doc, sort_keys=False).encode())  # it holds a secret
     return file
 
 

@@ -16,6 +16,8 @@ import datetime
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from api.humanize import human_duration
 from componentbase.pki import (
     RENEW_BEFORE,
@@ -92,9 +94,20 @@ def components_using(data_dir: Path, leaves: list[Leaf]) -> list[str]:
     names = []
     for component in supervisor.read_spec(spec):
         words = [*component.argv, *component.env.values()]
+        words += [f for w in words if w.endswith(".kubeconfig") for f in _client_files(w)]
         if any(w in paths or w.partition("=")[2] in paths for w in words):
             names.append(component.name)
     return names
+
+
+def _client_files(kubeconfig: str) -> list[str]:
+    """The client certificate and key files a kubeconfig names (deploy/identities)."""
+    try:
+        doc = yaml.safe_load(Path(kubeconfig).read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return []
+    users = [u.get("user") or {} for u in doc.get("users") or [] if isinstance(u, dict)]
+    return [str(u[k]) for u in users for k in ("client-certificate", "client-key") if u.get(k)]
 
 
 def _when(moment: datetime.datetime) -> str:

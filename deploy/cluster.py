@@ -34,7 +34,11 @@ from api.privatefile import write_private
 from client.kubeconfig import write_kubeconfig
 from deploy import certs, encryption, podsecurity, processes, supervisor
 from deploy.identities import (
+    ADMIN,
     AUTHORIZATION_MODE,
+    admin_only,
+    component_identities,
+    ensure_client_certs,
     ensure_tokens,
     identities,
     kubelet_kubeconfig,
@@ -167,7 +171,9 @@ class LocalCluster:
         them on upgrade); the processes started from the table load the new ones."""
         self.renewed = certs.renew_expiring(self.data_dir)
         node_names = [options.node_name(i) for i in range(1, nodes + 1)]
-        tokens = ensure_tokens(self.token_file, identities(node_names))
+        wanted = identities(node_names)
+        tokens = ensure_tokens(self.token_file, admin_only(wanted))
+        client_certs = ensure_client_certs(self.pki, component_identities(wanted))
         etcd_url = etcd_servers
         etcd_flags: list[str] = []
         table: list[supervisor.Component] = []
@@ -222,13 +228,17 @@ class LocalCluster:
                 extra={"url": server, "metrics": f"{server}/metrics"},
             )
         )
-        write_kubeconfig(self.kubeconfig, server, tokens["admin"], ca_file=ca)
+        write_kubeconfig(self.kubeconfig, server, tokens[ADMIN], ca_file=ca)
         configs = {
             name: write_kubeconfig(
-                self.data_dir / "kubeconfigs" / f"{name}.kubeconfig", server, token, ca_file=ca
+                self.data_dir / "kubeconfigs" / f"{name}.kubeconfig",
+                server,
+                ca_file=ca,
+                client_cert=pair,
             )
-            for name, token in tokens.items()
+            for name, pair in client_certs.items()
         }
+        (self.data_dir / "kubeconfigs" / f"{ADMIN}.kubeconfig").unlink(missing_ok=True)
         context = ComponentContext(self.data_dir, configs, nodes, options)
         for entry in COMPONENTS:
             table.extend(entry(context))
@@ -652,8 +662,7 @@ def merge_into_kube_config(kubeconfig: Path, target: Path) -> None:
         theirs[section] = entries + ours[section]
     theirs.setdefault("current-context", "minik")
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(yaml.safe_dump(theirs, sort_keys=False))
-    target.chmod(0o600)
+    write_private(target, yaml.safe_dump(theirs, sort_keys=False).encode())
 
 
 def _print_up(cluster: LocalCluster, record: dict[str, dict]) -> None:

@@ -1,6 +1,8 @@
 """Who each component of a minik cluster is to the apiserver, in `minik up` and the
-compose lab: one bearer token per identity (the apiserver's --token-auth-file) and a
-kubeconfig per component. The names are the ones Kubernetes' bootstrap policy binds
+compose lab: a client certificate from the cluster CA per component (CN the user, O
+its groups: the apiserver's --client-ca-file), as kubeadm gives them, and a kubeconfig
+per component; only the admin has a bearer token (the apiserver's --token-auth-file),
+the one credential a user copies around. The names are the ones Kubernetes' bootstrap policy binds
 (apiserver/authz/bootstrap.py), so under --authorization-mode Node,RBAC each component
 may do what its role says and nothing more: every kubelet is `system:node:<name>` in
 `system:nodes` (the Node authorizer's), the scheduler `system:kube-scheduler`, and so on.
@@ -12,10 +14,12 @@ import secrets
 from pathlib import Path
 
 from api.privatefile import write_private
+from componentbase.pki import ensure_client_cert
 
+ADMIN = "admin"
 # kubeconfig name -> (user, groups), the token file's fields
 COMPONENT_USERS: dict[str, tuple[str, str]] = {
-    "admin": ("admin", "system:masters"),
+    ADMIN: ("admin", "system:masters"),
     "kube-scheduler": ("system:kube-scheduler", ""),
     "kube-controller-manager": ("system:kube-controller-manager", ""),
     "kube-proxy": ("system:kube-proxy", ""),
@@ -36,6 +40,28 @@ def identities(nodes: list[str]) -> dict[str, tuple[str, str]]:
     return {**COMPONENT_USERS, **kubelets}
 
 
+def component_identities(wanted: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """The identities that are components (all but the admin)."""
+    return {name: who for name, who in wanted.items() if name != ADMIN}
+
+
+def admin_only(wanted: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    return {ADMIN: wanted[ADMIN]}
+
+
+def ensure_client_certs(
+    pki_dir: Path, wanted: dict[str, tuple[str, str]]
+) -> dict[str, tuple[Path, Path]]:
+    """kubeconfig name -> (certificate, key): each identity's client certificate from
+    the CA in `pki_dir`, under `pki_dir/clients/` (0600 keys), kept while the CA signs
+    it and it is not near its end; `minik certs renew` renews them with the others."""
+    out = pki_dir / "clients"
+    return {
+        name: ensure_client_cert(pki_dir, out, user, tuple(g for g in groups.split(",") if g))
+        for name, (user, groups) in wanted.items()
+    }
+
+
 def read_token_file(path: Path) -> dict[str, str]:
     """user -> token of a Kubernetes token file (`token,user,uid,"groups"`)."""
     out: dict[str, str] = {}
@@ -49,12 +75,13 @@ def read_token_file(path: Path) -> dict[str, str]:
 
 def ensure_tokens(path: Path, wanted: dict[str, tuple[str, str]]) -> dict[str, str]:
     """The token file for `wanted`, keeping the tokens it already holds (an apiserver
-    that read them is still running when `minik up` repairs); kubeconfig name ->
+    that read them is still running when `minik up` repairs) and dropping users no
+    longer wanted (an older minik gave every component a token); kubeconfig name ->
     token. Written 0600."""
     known = read_token_file(path)
     users = sorted({user: groups for user, groups in wanted.values()}.items())
     tokens = {user: known.get(user) or secrets.token_hex(16) for user, _ in users}
-    if any(user not in known for user, _ in users):
+    if any(user not in known for user, _ in users) or len(known) != len(users):
         lines = [f'{tokens[user]},{user},{user},"{groups}"' for user, groups in users]
         path.parent.mkdir(parents=True, exist_ok=True)
         write_private(path, ("\n".join(lines) + "\n").encode())

@@ -317,6 +317,8 @@ def apiserver_argv(
         str(port),
         "--token-auth-file",
         str(token_file),
+        "--client-ca-file",  # the components' client certificates (deploy/identities)
+        str(files.ca_cert),
         "--tls-cert-file",
         str(files.cert),
         "--tls-private-key-file",

@@ -28,9 +28,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from client.rest import Client
 from deploy import processes, supervisor
 from deploy.cluster import LocalCluster, UpOptions, main
 from deploy.controlplane import ApiServer, Etcd
+from deploy.identities import read_token_file
 
 YEAR = datetime.timedelta(days=366)
 
@@ -207,6 +209,46 @@ def _serve_from_table(cluster: LocalCluster) -> x509.Certificate:
         return served_certificate(port, cluster.pki / "ca.crt")
     finally:
         proc.stop()
+
+
+def test_components_are_who_their_client_certificates_say(
+    etcd: Etcd, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 10: `minik up`'s components reach the apiserver with client certificates
+    of the cluster CA (no tokens but the admin's), and the apiserver of the table
+    reads each as its Kubernetes user; `minik certs renew` renews them and names the
+    components that load them through their kubeconfigs."""
+    cluster = cluster_dir(tmp_path / "minik", etcd.url)
+    (spec,) = [c for c in supervisor.read_spec(cluster.spec_file) if c.name == "apiserver"]
+    port = int(spec.argv[spec.argv.index("--secure-port") + 1])
+    proc = processes.spawn("apiserver", spec.argv, cluster.logs / "apiserver.log")
+    review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+    path = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+    try:
+        processes.wait_for(
+            lambda: processes.http_ok(f"https://127.0.0.1:{port}/readyz", str(spec.ca_file)),
+            30,
+            proc,
+            "apiserver",
+        )
+        for name, user in (
+            ("kube-scheduler", "system:kube-scheduler"),
+            ("kubelet-minik-node-1", "system:node:minik-node-1"),
+        ):
+            kubeconfig = cluster.data_dir / "kubeconfigs" / f"{name}.kubeconfig"
+            assert "token" not in kubeconfig.read_text()
+            with Client.from_kubeconfig(str(kubeconfig)) as client:
+                r = client.request("POST", path, body=review)
+            assert r.status_code == 201, r.text
+            assert r.json()["status"]["userInfo"]["username"] == user
+    finally:
+        proc.stop()
+    assert set(read_token_file(cluster.token_file)) == {"admin"}
+
+    assert main(["certs", "renew", "--data-dir", str(cluster.data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "pki/clients/system_kube-scheduler.crt renewed" in out
+    assert "scheduler" in out.split("You must restart", 1)[1]
 
 
 def test_minik_up_renews_leaves_expiring_within_30_days(tmp_path: Path) -> None:

@@ -14,11 +14,14 @@ runs the lab itself."""
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from componentbase.pki import ca_key_path
 from deploy import lab
@@ -27,7 +30,7 @@ from deploy.identities import read_token_file
 COMPOSE = yaml.safe_load((lab.COMPOSE_DIR / "docker-compose.yml").read_text())
 SERVICES: dict[str, dict] = COMPOSE["services"]
 NODE_SERVICES = {"node1": "lab-node-1", "node2": "lab-node-2", "node3": "lab-node-3"}
-# who each container is to the apiserver: the tokens it may hold
+# who each container is to the apiserver: the client certificates its kubeconfigs carry
 IDENTITIES = {
     "etcd": set(),
     "scheduler": {"system:kube-scheduler"},
@@ -114,23 +117,37 @@ def test_generated_credentials_are_0600_in_0700_directories(generated: Path) -> 
         assert key.stat().st_mode & 0o777 == 0o600, key
 
 
-def test_no_container_holds_a_ca_key_or_another_identitys_token(generated: Path) -> None:
+def _identities_held(directory: Path) -> set[str]:
+    """The users (certificate CNs) of the client certificates inside the kubeconfigs
+    of a container's directory."""
+    held = set()
+    for path in directory.iterdir():
+        if path.name.endswith("kubeconfig"):
+            for user in yaml.safe_load(path.read_text())["users"]:
+                assert "token" not in user["user"], path
+                pem = base64.b64decode(user["user"]["client-certificate-data"])
+                cert = x509.load_pem_x509_certificate(pem)
+                [cn] = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+                held.add(str(cn.value))
+    return held
+
+
+def test_no_container_holds_a_ca_key_or_another_identitys_credentials(generated: Path) -> None:
     """Finding: ca.key (and so any identity the CA could sign) and the admin token were
     in every container. No CA key is in any container; only the apiserver holds the
-    token file; every other container holds only its own identities' tokens."""
+    token file, with the admin's token alone; every other container holds only its own
+    identities, as client certificates (issue 10: components are X.509 users)."""
     ca_keys = [ca_key_path(generated / "pki").read_bytes()]
     ca_keys.append(ca_key_path(generated / "pki" / "etcd").read_bytes())
     tokens = read_token_file(generated / "apiserver" / "tokens.csv")
-    assert "admin" in tokens
+    assert set(tokens) == {"admin"}
     for service in SERVICES:
         contents = [p.read_bytes() for p in _own_dir(generated, service).iterdir()]
         assert not any(key in data for key in ca_keys for data in contents), service
         if service == "apiserver":
             continue
-        held = {
-            user for user, token in tokens.items() if any(token.encode() in c for c in contents)
-        }
-        assert held == IDENTITIES[service], service
+        assert not any(tokens["admin"].encode() in c for c in contents), service
+        assert _identities_held(_own_dir(generated, service)) == IDENTITIES[service], service
 
 
 def test_the_lab_etcd_serves_tls_and_asks_for_client_certificates() -> None:
