@@ -910,8 +910,7 @@ def main(argv: list[str] | None = None) -> int:
             home_kubeconfig = Path("~/.minik/kubeconfig").expanduser()
             if home_kubeconfig.resolve() != cluster.kubeconfig:
                 home_kubeconfig.parent.mkdir(parents=True, exist_ok=True)
-                home_kubeconfig.write_text(cluster.kubeconfig.read_text())
-                home_kubeconfig.chmod(0o600)
+                write_private(home_kubeconfig, cluster.kubeconfig.read_bytes())
             if args.merge_kubeconfig:
                 merge_into_kube_config(cluster.kubeconfig, Path("~/.kube/config").expanduser())
             _print_up(cluster, record)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from api.privatefile import write_private
 from componentbase.pki import (
     ServingFiles,
     ensure_ca,
@@ -423,6 +424,5 @@ def write_token_file(path: Path, users: list[tuple[str, str]]) -> dict[str, str]
         token = secrets.token_hex(16)
         tokens[user] = token
         lines.append(f'{token},{user},{user},"{groups}"')
-    path.write_text("\n".join(lines) + "\n")
-    path.chmod(0o600)
+    write_private(path, ("\n".join(lines) + "\n").encode())
     return tokens
