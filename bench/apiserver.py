@@ -436,33 +436,11 @@ def start_tree_apiserver(etcd: Etcd, workdir: Path, tree: Path) -> ApiServer:
 
     workdir.mkdir(parents=True, exist_ok=True)
     pki = workdir / "pki"
-    files = processes.ensure_serving_cert(pki, ("127.0.0.1",))
-    sa = processes.ensure_service_account_key(pki)
     token_file = workdir / "tokens.csv"
     tokens = processes.write_token_file(token_file, [("admin", "system:masters")])
     port = processes.free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "apiserver",
-        "--etcd-servers",
-        etcd.url,
-        "--bind-address",
-        "127.0.0.1",
-        "--secure-port",
-        str(port),
-        "--token-auth-file",
-        str(token_file),
-        "--tls-cert-file",
-        str(files.cert),
-        "--tls-private-key-file",
-        str(files.key),
-        "--service-account-key-file",
-        str(sa.pub),
-        "--service-account-signing-key-file",
-        str(sa.key),
-        "--disable-admission-plugins=ServiceAccount",
-    ]
+    extra = ["--disable-admission-plugins=ServiceAccount"]
+    argv = processes.apiserver_argv(etcd.url, port, token_file, pki, extra, kubelet_client=False)
     env = {"PYTHONPATH": str(tree)}
     proc = processes.spawn("apiserver", argv, workdir / "apiserver-0.log", env=env, cwd=tree)
     url = f"https://127.0.0.1:{port}"

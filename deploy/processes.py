@@ -302,10 +302,22 @@ def apiserver_argv(
     pki_dir: Path,
     extra: list[str] | None = None,
     bind: str = "127.0.0.1",
+    kubelet_client: bool = True,
 ) -> list[str]:
+    """The apiserver's command line with certificates from the CA in `pki_dir`;
+    without `kubelet_client`, only flags an older minik knows too (bench/ starts the
+    apiserver of an older commit beside today's)."""
     files = ensure_serving_cert(pki_dir, () if bind in ("0.0.0.0", "::") else (bind,))
     sa = ensure_service_account_key(pki_dir)
-    cert, key = kubelet_client_cert(pki_dir)
+    kubelet_flags: list[str] = []
+    if kubelet_client:
+        cert, key = kubelet_client_cert(pki_dir)
+        kubelet_flags = [
+            "--kubelet-client-certificate",
+            str(cert),
+            "--kubelet-client-key",
+            str(key),
+        ]
     return [
         sys.executable,
         "-m",
@@ -328,10 +340,7 @@ def apiserver_argv(
         str(sa.pub),
         "--service-account-signing-key-file",
         str(sa.key),
-        "--kubelet-client-certificate",
-        str(cert),
-        "--kubelet-client-key",
-        str(key),
+        *kubelet_flags,
         *(extra or []),
     ]
 
