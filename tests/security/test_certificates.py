@@ -16,6 +16,7 @@ real apiserver process started from that table or by the test harness."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import socket
@@ -193,9 +194,10 @@ def test_minik_certs_renew_reissues_etcds_leaves_from_etcds_ca(
     assert any(line.startswith("etcd-ca ") for line in table.splitlines())
 
 
-def _serve_from_table(cluster: LocalCluster) -> x509.Certificate:
-    """Start the apiserver of the data dir's table (its process, its flags) and read
-    the certificate it serves."""
+@contextlib.contextmanager
+def _apiserver_of_table(cluster: LocalCluster) -> Iterator[int]:
+    """The apiserver of the data dir's table (its process, its flags), ready; yields
+    its port."""
     (spec,) = [c for c in supervisor.read_spec(cluster.spec_file) if c.name == "apiserver"]
     port = int(spec.argv[spec.argv.index("--secure-port") + 1])
     proc = processes.spawn("apiserver", spec.argv, cluster.logs / "apiserver.log")
@@ -206,9 +208,15 @@ def _serve_from_table(cluster: LocalCluster) -> x509.Certificate:
             proc,
             "apiserver",
         )
-        return served_certificate(port, cluster.pki / "ca.crt")
+        yield port
     finally:
         proc.stop()
+
+
+def _serve_from_table(cluster: LocalCluster) -> x509.Certificate:
+    """The certificate the apiserver of the data dir's table serves."""
+    with _apiserver_of_table(cluster) as port:
+        return served_certificate(port, cluster.pki / "ca.crt")
 
 
 def test_components_are_who_their_client_certificates_say(
@@ -219,18 +227,9 @@ def test_components_are_who_their_client_certificates_say(
     reads each as its Kubernetes user; `minik certs renew` renews them and names the
     components that load them through their kubeconfigs."""
     cluster = cluster_dir(tmp_path / "minik", etcd.url)
-    (spec,) = [c for c in supervisor.read_spec(cluster.spec_file) if c.name == "apiserver"]
-    port = int(spec.argv[spec.argv.index("--secure-port") + 1])
-    proc = processes.spawn("apiserver", spec.argv, cluster.logs / "apiserver.log")
     review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
     path = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
-    try:
-        processes.wait_for(
-            lambda: processes.http_ok(f"https://127.0.0.1:{port}/readyz", str(spec.ca_file)),
-            30,
-            proc,
-            "apiserver",
-        )
+    with _apiserver_of_table(cluster):
         for name, user in (
             ("kube-scheduler", "system:kube-scheduler"),
             ("kubelet-minik-node-1", "system:node:minik-node-1"),
@@ -241,8 +240,6 @@ def test_components_are_who_their_client_certificates_say(
                 r = client.request("POST", path, body=review)
             assert r.status_code == 201, r.text
             assert r.json()["status"]["userInfo"]["username"] == user
-    finally:
-        proc.stop()
     assert set(read_token_file(cluster.token_file)) == {"admin"}
 
     assert main(["certs", "renew", "--data-dir", str(cluster.data_dir)]) == 0
