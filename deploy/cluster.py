@@ -36,11 +36,7 @@ from deploy import certs, encryption, podsecurity, processes, supervisor
 from deploy.identities import (
     ADMIN,
     AUTHORIZATION_MODE,
-    admin_only,
-    component_identities,
-    ensure_client_certs,
-    ensure_tokens,
-    identities,
+    ensure_credentials,
     kubelet_kubeconfig,
 )
 
@@ -171,9 +167,7 @@ class LocalCluster:
         them on upgrade); the processes started from the table load the new ones."""
         self.renewed = certs.renew_expiring(self.data_dir)
         node_names = [options.node_name(i) for i in range(1, nodes + 1)]
-        wanted = identities(node_names)
-        tokens = ensure_tokens(self.token_file, admin_only(wanted))
-        client_certs = ensure_client_certs(self.pki, component_identities(wanted))
+        credentials = ensure_credentials(self.token_file, self.pki, node_names)
         etcd_url = etcd_servers
         etcd_flags: list[str] = []
         table: list[supervisor.Component] = []
@@ -228,7 +222,7 @@ class LocalCluster:
                 extra={"url": server, "metrics": f"{server}/metrics"},
             )
         )
-        write_kubeconfig(self.kubeconfig, server, tokens[ADMIN], ca_file=ca)
+        write_kubeconfig(self.kubeconfig, server, credentials.admin_token, ca_file=ca)
         configs = {
             name: write_kubeconfig(
                 self.data_dir / "kubeconfigs" / f"{name}.kubeconfig",
@@ -236,7 +230,7 @@ class LocalCluster:
                 ca_file=ca,
                 client_cert=pair,
             )
-            for name, pair in client_certs.items()
+            for name, pair in credentials.client_certs.items()
         }
         (self.data_dir / "kubeconfigs" / f"{ADMIN}.kubeconfig").unlink(missing_ok=True)
         context = ComponentContext(self.data_dir, configs, nodes, options)

@@ -11,6 +11,7 @@ Only the admin (the user's kubeconfig) is in `system:masters`."""
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 from api.privatefile import write_private
@@ -60,6 +61,23 @@ def ensure_client_certs(
         name: ensure_client_cert(pki_dir, out, user, tuple(g for g in groups.split(",") if g))
         for name, (user, groups) in wanted.items()
     }
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What `minik up` and the lab hand out: the admin's token and each component's
+    client certificate (kubeconfig name -> certificate, key)."""
+
+    admin_token: str
+    client_certs: dict[str, tuple[Path, Path]]
+
+
+def ensure_credentials(token_file: Path, pki_dir: Path, nodes: list[str]) -> Credentials:
+    """The token file with the admin alone (ensure_tokens) and a client certificate
+    for every component and node (ensure_client_certs), both kept across runs."""
+    wanted = identities(nodes)
+    tokens = ensure_tokens(token_file, admin_only(wanted))
+    return Credentials(tokens[ADMIN], ensure_client_certs(pki_dir, component_identities(wanted)))
 
 
 def read_token_file(path: Path) -> dict[str, str]:

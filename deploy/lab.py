@@ -19,15 +19,7 @@ from client.kubeconfig import write_kubeconfig
 from componentbase.pki import ensure_service_account_key, ensure_serving_cert, issue_serving_cert
 from deploy.encryption import FILE_NAME as ENCRYPTION_FILE
 from deploy.encryption import ensure_encryption_config
-from deploy.identities import (
-    ADMIN,
-    admin_only,
-    component_identities,
-    ensure_client_certs,
-    ensure_tokens,
-    identities,
-    kubelet_kubeconfig,
-)
+from deploy.identities import ensure_credentials, kubelet_kubeconfig
 from deploy.podsecurity import FILE_NAME, write_admission_config
 from deploy.processes import etcd_pki, kubelet_client_cert
 
@@ -65,11 +57,9 @@ def generate(out: Path = COMPOSE_DIR / "generated", host_kubeconfig: Path | None
     for key in pki.rglob("*.key"):  # an older lab made them 0644
         key.chmod(0o600)
     tokens_path = out / "apiserver" / "tokens.csv"
-    wanted = identities(list(NODES))
-    tokens = ensure_tokens(tokens_path, admin_only(wanted))
-    # each component's client certificate, carried inside its kubeconfig (kubeadm's
+    # each component's client certificate is carried inside its kubeconfig (kubeadm's
     # way): the container gets one file, and the pki directory stays on the host
-    client_certs = ensure_client_certs(pki, component_identities(wanted))
+    credentials = ensure_credentials(tokens_path, pki, list(NODES))
     server = f"https://{APISERVER_IP}:6443"
 
     def kubeconfig(directory: str, name: str, identity: str) -> Path:
@@ -77,7 +67,7 @@ def generate(out: Path = COMPOSE_DIR / "generated", host_kubeconfig: Path | None
             out / directory / name,
             server,
             ca_file=files.ca_cert,
-            client_cert=client_certs[identity],
+            client_cert=credentials.client_certs[identity],
             embed_client_cert=True,
         )
 
@@ -135,7 +125,7 @@ def generate(out: Path = COMPOSE_DIR / "generated", host_kubeconfig: Path | None
     return write_kubeconfig(
         host_kubeconfig or COMPOSE_DIR / "kubeconfig",
         f"https://127.0.0.1:{HOST_PORT}",
-        tokens[ADMIN],
+        credentials.admin_token,
         ca_file=files.ca_cert,
     )
 
