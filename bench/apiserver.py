@@ -46,6 +46,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -54,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aetcd
 import httpx
 
-from api.resources import NAMESPACES, PODS, SECRETS
+from api.resources import NAMESPACES, PODS, SECRETS, Resource
 from bench.common import bounded, pct
 from client.rest import AsyncClient
 from deploy.controlplane import (
@@ -105,12 +106,22 @@ async def raw_etcd(etcd_url: str, n: int, concurrency: int) -> tuple[float, floa
     return n / put_s, n / get_s
 
 
-async def api_rates(api: AsyncClient, ns: str, n: int, concurrency: int) -> tuple[float, float]:
+async def api_rates(
+    api: AsyncClient,
+    ns: str,
+    n: int,
+    concurrency: int,
+    res: Resource = PODS,
+    make: Callable[[str], dict] = pod,
+    prefix: str = "pod",
+) -> tuple[float, float]:
+    """create/s, then get/s, of `n` objects `make` builds, `concurrency` at a time."""
+
     async def create(i: int) -> None:
-        await api.create(PODS, pod(f"pod-{i}"), ns)
+        await api.create(res, make(f"{prefix}-{i}"), ns)
 
     async def get(i: int) -> None:
-        await api.get(PODS, f"pod-{i}", ns)
+        await api.get(res, f"{prefix}-{i}", ns)
 
     create_s = await bounded(n, concurrency, create)
     get_s = await bounded(n, concurrency, get)
@@ -338,21 +349,13 @@ async def kind_rates(
 ) -> tuple[float, float, float]:
     """create/s, get/s and the median ms of three lists of the `n` objects."""
     res, make = (PODS, pod) if kind == "pods" else (SECRETS, secret)
-
-    async def create(i: int) -> None:
-        await api.create(res, make(f"{kind}-{i}"), ns)
-
-    async def get(i: int) -> None:
-        await api.get(res, f"{kind}-{i}", ns)
-
-    create_s = await bounded(n, concurrency, create)
-    get_s = await bounded(n, concurrency, get)
+    create_rate, get_rate = await api_rates(api, ns, n, concurrency, res, make, kind)
     lists = []
     for _ in range(3):
         start = time.perf_counter()
         await api.list(res, ns)
         lists.append((time.perf_counter() - start) * 1000)
-    return n / create_s, n / get_s, statistics.median(lists)
+    return create_rate, get_rate, statistics.median(lists)
 
 
 async def encryption_rates(
