@@ -19,6 +19,7 @@ import subprocess
 import termios
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker
@@ -29,7 +30,7 @@ from kubelet.dockerlabels import POD_UID
 from kubelet.dockerlabels import SOLO as SOLO_LABEL
 from tests.e2e.conftest import KubeletProcess, create_pod, is_ready, pod_manifest, wait_pod
 from tests.support.kubectl import Kubectl, binary_for
-from tests.support.wait import Deadline
+from tests.support.wait import Deadline, eventually
 
 WEB = "web"
 ATTACH = "reader"
@@ -172,9 +173,11 @@ def test_port_forward_two_ports_two_connections(
             for address, remote in re.findall(r"Forwarding from (\S+) -> (\d+)", lines)
         }
         assert set(local) == {8080, 8081}, lines
-        for remote, port in local.items():
-            for _ in range(2):
-                assert _http_get(port) == f"hello-{remote}\n"
+        # Two connections per port at once: one stream pair each on the one session.
+        asked = [(remote, port) for remote, port in local.items() for _ in range(2)]
+        with ThreadPoolExecutor(len(asked)) as pool:
+            answers = list(pool.map(_http_get, [port for _, port in asked]))
+        assert answers == [f"hello-{remote}\n" for remote, _ in asked]
     finally:
         _stop(proc)
     assert proc.stderr is not None
@@ -369,19 +372,19 @@ def _on_terminal(command: list[str], steps: list[tuple[bytes, bytes]]) -> int:
         os.close(leader)
 
 
-@pytest.mark.parametrize("minor", ["1.27", "1.33"])
+@pytest.mark.parametrize("minor", MINORS)
 def test_exec_tty_with_resize(
     minor: str, apiserver: ApiServer, streams_ns: str, tmp_path: Path
 ) -> None:
-    """`kubectl exec -it` on a pseudo-terminal: SPDY's resize stream (1.27) and the
-    WebSocket resize channel (1.33) set the terminal's size."""
+    """`kubectl exec -it` on a pseudo-terminal: SPDY's resize stream (1.27, 1.29) and
+    the WebSocket resize channel (1.30, 1.33) set the terminal's size."""
     kubectl = _kubectl(minor, apiserver, tmp_path)
     command = kubectl.command("-n", streams_ns, "exec", "-it", WEB, "--", "sh")
     steps = [(b"", b"# "), (b"stty size\n", b"33 111"), (b"exit 4\n", b"exit 4")]
     assert _on_terminal(command, steps) == 4
 
 
-@pytest.mark.parametrize("minor", ["1.29", "1.33"])
+@pytest.mark.parametrize("minor", MINORS)
 def test_debug_interactive_terminal(
     minor: str, apiserver: ApiServer, busybox: str, streams_ns: str, tmp_path: Path
 ) -> None:
@@ -400,3 +403,34 @@ def test_debug_interactive_terminal(
         (b"exit\n", b"exit"),
     ]
     _on_terminal(command, steps)
+
+
+@pytest.mark.parametrize("minor", MINORS)
+def test_run_interactive_terminal_and_removed(
+    minor: str,
+    apiserver: ApiServer,
+    kubelet: KubeletProcess,
+    busybox: str,
+    streams_ns: str,
+    tmp_path: Path,
+) -> None:
+    """`kubectl run -it --rm --restart=Never`: a tty container attached at its start,
+    resized, its exit code kubectl's, and the pod deleted."""
+    kubectl = _kubectl(minor, apiserver, tmp_path)
+    name = f"tty-{minor.replace('.', '')}"
+    overrides = json.dumps({"apiVersion": "v1", "spec": {"nodeName": kubelet.node}})
+    command = kubectl.command(
+        "-n", streams_ns, "run", name, "-it", "--rm", "--restart=Never",
+        f"--image={busybox}", "--image-pull-policy=IfNotPresent",
+        f"--overrides={overrides}", "--", "sh",
+    )  # fmt: skip
+    steps = [
+        (b"", b"If you don't see a command prompt"),
+        (b"\n", b"# "),
+        (b"stty size\n", b"33 111"),
+        (b"exit 5\n", f'pod "{name}" deleted'.encode()),
+    ]
+    assert _on_terminal(command, steps) == 5
+    with apiserver.http() as api:
+        path = f"/api/v1/namespaces/{streams_ns}/pods/{name}"
+        eventually(lambda: api.get(path).status_code == 404, timeout=30, message="deleted")
