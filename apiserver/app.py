@@ -21,7 +21,13 @@ from api import conversion as conversions
 from api import errors, remotecommand
 from api.apiextensions import CustomResource
 from api.rbac import Request as AuthzRequest
-from api.resources import CUSTOMRESOURCEDEFINITIONS, REVIEWS, SELFSUBJECTREVIEWS, Resource
+from api.resources import (
+    CUSTOMRESOURCEDEFINITIONS,
+    EVENTS,
+    REVIEWS,
+    SELFSUBJECTREVIEWS,
+    Resource,
+)
 from apiserver import (
     codec,
     discovery,
@@ -85,7 +91,7 @@ from apiserver.serviceaccount import jwt
 from apiserver.serviceaccount.tokens import ServiceAccountTokens, TokenSettings
 from apiserver.serviceaccount.tokens import review as token_review
 from apiserver.services import ensure_default_ingress_class
-from apiserver.storage import Storage, StorageError
+from apiserver.storage import Storage, StorageError, prefix_key
 from apiserver.watchcache import WatchCache
 
 log = logging.getLogger(__name__)
@@ -99,6 +105,14 @@ def storage_encryption(config: Config) -> Encryption | None:
     return Encryption(load_encryption_config(path)) if path else None
 
 
+def storage_ttls(config: Config) -> dict[str, int]:
+    """The key prefixes whose objects expire: Events, --event-ttl after their last write
+    (whole seconds, an etcd lease's unit; 0 keeps them), as Kubernetes' event registry."""
+    if config.event_ttl <= 0:
+        return {}
+    return {prefix_key(EVENTS.storage_resource): max(1, round(config.event_ttl))}
+
+
 class ApiServer:
     """Everything one apiserver process holds: connections and caches only, no state."""
 
@@ -108,6 +122,7 @@ class ApiServer:
             config.etcd_servers,
             tls=EtcdTLSFiles(config.etcd_cafile, config.etcd_certfile, config.etcd_keyfile),
             encryption=storage_encryption(config),
+            ttls=storage_ttls(config),
         )
         self.allocator = Allocator(
             self.storage, config.service_cluster_ip_range, config.service_node_port_range

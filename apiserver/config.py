@@ -49,6 +49,7 @@ class Config:
     max_mutating_requests_inflight: int = 200
     bookmark_interval_seconds: float = 5.0
     etcd_compaction_interval: float = 300.0
+    event_ttl: float = 3600.0  # kube-apiserver's --event-ttl: Events live 1h after a write
     verbosity: int = 0  # -v, as klog's (componentbase.logs)
     workers: int = 1
     admission_control_config_file: str | None = None
@@ -207,6 +208,12 @@ def parse_args(argv: list[str] | None = None) -> Config:
         help="how often etcd's history is compacted (Go duration; 0 disables)",
     )
     p.add_argument(
+        "--event-ttl",
+        type=duration,
+        default=3600.0,
+        help="how long an Event is kept after its last write (Go duration; 0: forever)",
+    )
+    p.add_argument(
         "--admission-control-config-file",
         help="an AdmissionConfiguration (apiserver.config.k8s.io/v1) with the PodSecurity "
         "plugin's PodSecurityConfiguration (defaults and exemptions)",
@@ -281,6 +288,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         max_requests_inflight=max(0, a.max_requests_inflight),
         max_mutating_requests_inflight=max(0, a.max_mutating_requests_inflight),
         etcd_compaction_interval=a.etcd_compaction_interval,
+        event_ttl=a.event_ttl,
         verbosity=a.verbosity,
         workers=max(1, a.workers),
         admission_control_config_file=a.admission_control_config_file,

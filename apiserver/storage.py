@@ -8,7 +8,7 @@ import asyncio
 import builtins
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -19,6 +19,7 @@ import aetcd.exceptions
 from api import errors
 from apiserver.encryption import ENCRYPTED, Encryption, TransformError, transform_error
 from apiserver.etcdclient import EtcdTLSFiles, TLSClient
+from apiserver.leases import LeaseManager
 from apiserver.metrics import etcd_request
 
 log = logging.getLogger(__name__)
@@ -117,19 +118,24 @@ class Storage:
     """A thin, typed layer over aetcd with Kubernetes' storage semantics. With an
     `encryption` (--encryption-provider-config) the values of the resources it names
     are encrypted on their way to etcd and decrypted on their way back, watches too
-    (apiserver/encryption); the others are written and read as they are."""
+    (apiserver/encryption); the others are written and read as they are. `ttls` maps a
+    key prefix to the seconds its objects live after their last write (Events:
+    --event-ttl): etcd deletes them when their lease ends, and watchers see DELETED."""
 
     def __init__(
         self,
         endpoints: list[str],
         tls: EtcdTLSFiles | None = None,
         encryption: Encryption | None = None,
+        ttls: Mapping[str, int] | None = None,
     ) -> None:
         self._endpoints = [_endpoint(u) for u in endpoints]
         self._tls = tls or EtcdTLSFiles()
         self._client: aetcd.Client | None = None
         self._lock = asyncio.Lock()
         self._encryption = encryption
+        self._ttls = {prefix: ttl for prefix, ttl in (ttls or {}).items() if ttl > 0}
+        self._leases = LeaseManager(self._grant)
 
     def _encode(self, key: str, obj: dict) -> bytes:
         data = encode(obj)
@@ -139,6 +145,17 @@ class Storage:
             if chain is not None:
                 return enc.to_storage(key, chain, data)
         return data
+
+    async def _lease(self, key: str) -> int:
+        """The lease `key` is written under: 0 (none) unless its prefix has a TTL."""
+        for prefix, ttl in self._ttls.items():
+            if key.startswith(prefix):
+                return await self._leases.lease(ttl)
+        return 0
+
+    async def _grant(self, seconds: int) -> int:
+        with etcd_request("grant", ""):
+            return int((await self.client.lease(seconds)).id)
 
     def _decode(self, key: bytes, value: bytes, revision: int) -> dict:
         """The stored object; a 500 ApiError when its value cannot be read (a prefix no
@@ -261,7 +278,7 @@ class Storage:
         tx = self.client.transactions
         keys = [key.encode(), *(k.encode() for k in (extra_creates or {}))]
         compare = [tx.create(k) == 0 for k in keys]
-        ops = [tx.put(key.encode(), self._encode(key, obj))]
+        ops = [tx.put(key.encode(), self._encode(key, obj), lease=await self._lease(key))]
         ops += [tx.put(k.encode(), v) for k, v in (extra_creates or {}).items()]
         with etcd_request("create", key):
             ok, responses = await self.client.transaction(compare=compare, success=ops, failure=[])
@@ -281,7 +298,8 @@ class Storage:
         tx = self.client.transactions
         compare = [tx.mod(key.encode()) == expected_revision]
         compare += [tx.create(k.encode()) == 0 for k in (extra_creates or {})]
-        ops = [tx.put(key.encode(), self._encode(key, obj))]
+        # an update renews the TTL, as Kubernetes' (an Event's count goes up: it lives on)
+        ops = [tx.put(key.encode(), self._encode(key, obj), lease=await self._lease(key))]
         ops += [tx.put(k.encode(), v) for k, v in (extra_creates or {}).items()]
         ops += [tx.delete(k.encode()) for k in (extra_deletes or [])]
         with etcd_request("update", key):

@@ -3,7 +3,8 @@ delete pods, Deployments and ConfigMaps in a loop, printing every component's RS
 time beside its value at the start (the baseline of the same run). Also counts the
 supervisor's restarts, which should stay 0.
 
-Run: .venv/bin/python bench/soak.py [--minutes 2] [--interval 30] (under the e2e lock)."""
+Run: .venv/bin/python bench/soak.py [--minutes 2] [--interval 30] (under the e2e lock).
+Under each row: etcd's raft snapshots, database, keys, leases and anonymous/file RSS."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from api.errors import ApiError  # noqa: E402
 from api.resources import CONFIGMAPS, DEPLOYMENTS, PODS  # noqa: E402
-from bench.upcluster import UpCluster, UpFailed  # noqa: E402
+from bench.upcluster import UpCluster, UpFailed, rss_mib  # noqa: E402
 from client.kubeconfig import load  # noqa: E402
 from client.rest import Client  # noqa: E402
 from deploy.images import BUSYBOX_IMAGE, ensure_busybox_image  # noqa: E402
@@ -110,6 +111,35 @@ def print_row(label: str, sample: dict[str, float | None], start: dict[str, floa
     print(f"{label:>7}  " + "  ".join(cells), flush=True)
 
 
+ETCD_METRICS = (
+    "etcd_debugging_snap_save_total_duration_seconds_count",  # raft snapshots taken
+    "etcd_debugging_mvcc_db_total_size_in_bytes",
+    "etcd_mvcc_db_total_size_in_use_in_bytes",
+    "etcd_debugging_mvcc_keys_total",
+    "etcd_debugging_lease_granted_total",
+)
+
+
+def print_etcd(soak: UpCluster) -> None:
+    """What etcd's memory follows: raft snapshots (its in-memory raft log is trimmed at
+    each), its bbolt database (mmap'd: file-backed RSS) and its keys (Events expire
+    through leases, --event-ttl)."""
+    m = soak.etcd_metrics(ETCD_METRICS)
+    pid = soak.pids().get("etcd")
+    anon, mapped = (rss_mib(pid, "RssAnon"), rss_mib(pid, "RssFile")) if pid else (None, None)
+    if not m or anon is None or mapped is None:
+        print("         etcd: no metrics", flush=True)
+        return
+    mib = 1024 * 1024
+    print(
+        f"         etcd: {m.get(ETCD_METRICS[0], 0):.0f} snapshots, "
+        f"db {m.get(ETCD_METRICS[1], 0) / mib:.1f} MiB ({m.get(ETCD_METRICS[2], 0) / mib:.1f} "
+        f"in use), {m.get(ETCD_METRICS[3], 0):.0f} keys, "
+        f"{m.get(ETCD_METRICS[4], 0):.0f} leases granted; RSS {anon:.0f} anon + {mapped:.0f} file",
+        flush=True,
+    )
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--minutes", type=float, default=2.0)
@@ -131,6 +161,7 @@ def soak_for(soak: UpCluster, args: argparse.Namespace) -> int:
     start = soak.rss()
     print(f"RSS in MiB (change since start), {args.minutes:g} min of churn")
     print_row("start", start, start)
+    print_etcd(soak)
     began = time.monotonic()
     end = began + args.minutes * 60
     next_sample = began + args.interval
@@ -142,10 +173,12 @@ def soak_for(soak: UpCluster, args: argparse.Namespace) -> int:
             i += 1
             if time.monotonic() >= next_sample:
                 print_row(f"{time.monotonic() - began:.0f}s", soak.rss(), start)
+                print_etcd(soak)
                 next_sample += args.interval
             time.sleep(max(0.0, 1 / args.rate - (time.monotonic() - round_began)))
     final = soak.rss()
     print_row("end", final, start)
+    print_etcd(soak)
     restarts = {n: r.get("restarts", 0) for n, r in soak.records().items() if n != "supervisor"}
     print(
         f"{i} rounds: {counts['created']} created, {counts['deleted']} deleted, "

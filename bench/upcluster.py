@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import httpx
 
 from deploy import processes
 
@@ -20,14 +23,27 @@ class UpFailed(Exception):
     pass
 
 
-def rss_mib(pid: int) -> float | None:
+def rss_mib(pid: int, field: str = "VmRSS") -> float | None:
+    """A process's resident memory in MiB: all of it (VmRSS), or its anonymous part
+    (RssAnon: heaps) or file-backed part (RssFile: the binary, mmap'd files such as
+    etcd's bbolt database)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         return None
     return None
+
+
+def prometheus_values(text: str, names: tuple[str, ...]) -> dict[str, float]:
+    """The unlabelled samples named `names` in a Prometheus text exposition."""
+    out = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in names:
+            out[name] = float(value)
+    return out
 
 
 class UpCluster:
@@ -74,6 +90,20 @@ class UpCluster:
 
     def pids(self) -> dict[str, int]:
         return {name: int(rec["pid"]) for name, rec in self.records().items()}
+
+    def etcd_metrics(self, names: tuple[str, ...]) -> dict[str, float]:
+        """Samples of etcd's /metrics, read as `minik up`'s health checks read etcd (its
+        CA, the health-check client certificate); {} when etcd does not answer."""
+        etcd_dir = self.data_dir / "pki" / "etcd"
+        client = etcd_dir / processes.ETCD_HEALTHCHECK_USER
+        context = ssl.create_default_context(cafile=str(etcd_dir / "ca.crt"))
+        context.load_cert_chain(f"{client}.crt", f"{client}.key")
+        try:
+            url = self.records()["etcd"]["url"]
+            text = httpx.get(f"{url}/metrics", timeout=5.0, verify=context).text
+        except (httpx.HTTPError, KeyError, OSError):
+            return {}
+        return prometheus_values(text, names)
 
     def rss(self) -> dict[str, float | None]:
         """Each component's RSS in MiB now."""

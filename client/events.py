@@ -8,6 +8,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from api.errors import ApiError, NotFound
@@ -44,12 +45,14 @@ class EventRecorder:
         component: str,
         host: str | None = None,
         cache_seconds: float = 600.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.api = api
         self.source = {"component": component, **({"host": host} if host else {})}
         # key -> (namespace, event name, last time), least recently seen first
         self._seen: OrderedDict[tuple, tuple[str, str, float]] = OrderedDict()
         self._cache_seconds = cache_seconds
+        self._clock = clock
 
     def forget(self, uid: str) -> None:
         """Drop the aggregation entries of an object that is gone (its uid)."""
@@ -58,6 +61,16 @@ class EventRecorder:
 
     def __len__(self) -> int:
         return len(self._seen)
+
+    def _expire(self, now: float) -> None:
+        """Drop the entries last seen `cache_seconds` ago or more: a repeat that late
+        gets a new Event anyway, so they only held memory (a churn soak's controller
+        manager kept ~4096 per controller: every new object's first Event)."""
+        while self._seen:
+            key, (_ns, _name, last) = next(iter(self._seen.items()))
+            if now - last < self._cache_seconds:
+                return
+            del self._seen[key]
 
     async def record(
         self,
@@ -91,7 +104,8 @@ class EventRecorder:
         ref = object_reference(obj, field_path)
         namespace = ref.get("namespace") or "default"
         key = (ref.get("uid") or ref.get("name"), field_path, event_type, reason, message)
-        now_wall, now = rfc3339(), time.monotonic()
+        now_wall, now = rfc3339(), self._clock()
+        self._expire(now)
         seen = self._seen.get(key)
         if seen and now - seen[2] < self._cache_seconds:
             try:

@@ -149,6 +149,14 @@ def spawn(
 
 ETCD_ENV = {"ETCD_UNSUPPORTED_ARCH": os.uname().machine}
 
+# etcd's --snapshot-count, kubeadm's value. etcd keeps its raft log (every applied
+# entry, each a whole request with its object) in memory and trims it only after a
+# snapshot; with etcd's default of 100,000 entries the first snapshot of a churn soak
+# (~44 writes/s) came after ~38 min, and etcd grew ~11 MiB/min until then. Compaction
+# does not help: it trims the MVCC history on disk, not the raft log. The compose lab's
+# etcd (deploy/compose/docker-compose.yml) carries the same flag.
+ETCD_SNAPSHOT_COUNT = 10_000
+
 
 @dataclass(frozen=True)
 class EtcdTLS:
@@ -248,10 +256,8 @@ def etcd_argv(
         f"minik={peer_url}",
         "--quota-backend-bytes",
         str(quota_bytes),
-        # kubeadm's value: etcd keeps every applied entry in memory until a snapshot,
-        # by default every 100,000 entries (~40 min of a churn soak's writes)
         "--snapshot-count",
-        "10000",
+        str(ETCD_SNAPSHOT_COUNT),
         "--log-level",
         "warn",
         *(tls.server_flags() if tls else []),
