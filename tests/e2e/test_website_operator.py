@@ -221,14 +221,15 @@ def test_the_operator_runs_as_a_pod_with_its_serviceaccount(cluster: Cluster) ->
     website = website_manifest().replace("name: site", "name: pod-site").replace(HOST, host)
     kubectl.run("-n", NS, "apply", "-f", "-", input=website)
 
-    def operator_log() -> str:
+    def operator_log(tail: int | None = 2000) -> str:
         pods = http.get(
             f"/api/v1/namespaces/{NS}/pods", params={"labelSelector": "app=website-operator"}
         ).json()["items"]
         if not pods:
             return "(no operator pod)"
         r = http.get(f"/api/v1/namespaces/{NS}/pods/{pods[0]['metadata']['name']}/log")
-        return f"phase={pods[0].get('status', {}).get('phase')}\n{r.text[-2000:]}"
+        text = r.text[-tail:] if tail else r.text
+        return f"phase={pods[0].get('status', {}).get('phase')}\n{text}"
 
     def ready() -> bool:
         status = http.get(f"{WEBSITES}/pod-site").json().get("status") or {}
@@ -258,6 +259,6 @@ def test_the_operator_runs_as_a_pod_with_its_serviceaccount(cluster: Cluster) ->
         return bool(r.json()["status"]["allowed"])
 
     assert allowed("create") and not allowed("delete")
-    assert "caches synced" in operator_log()
+    assert "caches synced" in operator_log(tail=None)
     kubectl.run("-n", NS, "delete", "website", "pod-site")
     kubectl.run("-n", NS, "delete", "deployment", "website-operator")
