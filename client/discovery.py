@@ -9,8 +9,11 @@ from api.errors import ApiError
 from api.resources import Resource, by_kind
 
 
-def resource_from_discovery(group_version: str, entry: dict[str, Any]) -> Resource:
-    """A Resource from one APIResourceList entry."""
+def resource_from_discovery(
+    group_version: str, entry: dict[str, Any], subresources: tuple[str, ...] = ()
+) -> Resource:
+    """A Resource from one APIResourceList entry (its subresources are entries of
+    their own, `plural/scale`: the caller gathers them)."""
     group, _, version = group_version.rpartition("/")
     return Resource(
         group,
@@ -22,6 +25,7 @@ def resource_from_discovery(group_version: str, entry: dict[str, Any]) -> Resour
         tuple(entry.get("shortNames") or ()),
         tuple(entry.get("categories") or ()),
         tuple(entry.get("verbs") or ()),
+        subresources,
     )
 
 
@@ -38,7 +42,14 @@ async def find_resource(api: Any, api_version: str, kind: str) -> Resource | Non
         if err.code == 404:
             return None
         raise
-    for entry in listed.get("resources") or []:
-        if entry.get("kind") == kind and "/" not in str(entry.get("name", "")):
-            return resource_from_discovery(api_version, entry)
+    entries = listed.get("resources") or []
+    for entry in entries:
+        plural = str(entry.get("name", ""))
+        if entry.get("kind") == kind and "/" not in plural:
+            subresources = tuple(
+                name.partition("/")[2]
+                for name in (str(e.get("name", "")) for e in entries)
+                if name.startswith(f"{plural}/")
+            )
+            return resource_from_discovery(api_version, entry, subresources)
     return None

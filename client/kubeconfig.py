@@ -2,13 +2,16 @@
 
 The same file format kubectl reads, so one kubeconfig serves kubectl, minikctl and
 every minik component. Only the parts minik uses are read: the current (or chosen)
-context, its cluster's server and TLS settings, its user's bearer token.
+context, its cluster's server and TLS settings, its user's bearer token. In a pod
+with nothing configured, the pod's own ServiceAccount (`in_cluster`, client-go's
+InClusterConfig), so a controller runs unchanged as a process or as a pod.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,8 @@ import yaml
 from api.privatefile import write_private
 
 DEFAULT_PATH = Path("~/.minik/kubeconfig")
+# What the kubelet mounts into every pod with a ServiceAccount token (Kubernetes' path).
+SERVICEACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
 
 class KubeconfigError(Exception):
@@ -40,6 +45,9 @@ class KubeConfig:
     client_key_data: str | None = None
     context: str | None = None
     path: str | None = None
+    # Where `token` was read: re-read while running, since the kubelet rotates a pod's
+    # token (an hour's validity) and a tokenFile may be rotated too (client-go re-reads).
+    token_file: str | None = None
 
 
 def default_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -54,8 +62,13 @@ def default_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def load(path: str | os.PathLike[str] | None = None, context: str | None = None) -> KubeConfig:
-    """Read a kubeconfig and resolve one context (the current one unless `context`)."""
+    """Read a kubeconfig and resolve one context (the current one unless `context`).
+    Nothing named and no file at the default path, in a pod: the pod's ServiceAccount
+    (client-go's default loading rules end the same way)."""
     file = default_path(path)
+    named = path or os.environ.get("KUBECONFIG", "").strip(os.pathsep)
+    if not named and context is None and not file.exists() and in_a_pod():
+        return in_cluster()
     try:
         text = file.read_text()
     except FileNotFoundError:
@@ -69,6 +82,42 @@ def load(path: str | os.PathLike[str] | None = None, context: str | None = None)
     if not isinstance(doc, dict):
         raise KubeconfigError(f"kubeconfig {file} is not a YAML mapping")
     return parse(doc, context=context, path=str(file))
+
+
+def in_a_pod(env: Mapping[str, str] = os.environ) -> bool:
+    """The two variables the kubelet gives every pod for the `kubernetes` Service."""
+    return bool(env.get("KUBERNETES_SERVICE_HOST") and env.get("KUBERNETES_SERVICE_PORT"))
+
+
+def in_cluster(root: Path | None = None, env: Mapping[str, str] = os.environ) -> KubeConfig:
+    """A pod's own credentials, as client-go's InClusterConfig reads them: the
+    `kubernetes` Service's address from the environment, the ServiceAccount token, the
+    cluster CA and the pod's namespace from the files the kubelet mounts at `root`."""
+    if not in_a_pod(env):
+        raise KubeconfigError(
+            "not in a pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set"
+        )
+    host, port = env["KUBERNETES_SERVICE_HOST"], env["KUBERNETES_SERVICE_PORT"]
+    if ":" in host:  # an IPv6 address (Go's net.JoinHostPort)
+        host = f"[{host}]"
+    root = root or SERVICEACCOUNT_DIR
+    token_file = root / "token"
+    try:
+        token = token_file.read_text().strip()
+    except OSError as err:
+        raise KubeconfigError(f"cannot read the pod's token {token_file}: {err.strerror}") from None
+    ca = root / "ca.crt"
+    try:
+        namespace = (root / "namespace").read_text().strip() or "default"
+    except OSError:
+        namespace = "default"
+    return KubeConfig(
+        server=f"https://{host}:{port}",
+        token=token,
+        namespace=namespace,
+        certificate_authority=str(ca) if ca.exists() else None,
+        token_file=str(token_file),
+    )
 
 
 def parse(doc: dict[str, Any], context: str | None = None, path: str | None = None) -> KubeConfig:
@@ -89,9 +138,11 @@ def parse(doc: dict[str, Any], context: str | None = None, path: str | None = No
     if not server:
         raise KubeconfigError(f'{where}: cluster "{ctx.get("cluster")}" has no server')
     user = _named(doc, "users", "user", ctx.get("user")) or {}
+    token = _token(user, where)
+    token_file = None if user.get("token") else user.get("tokenFile") or user.get("token-file")
     return KubeConfig(
         server=str(server).rstrip("/"),
-        token=_token(user, where),
+        token=token,
         namespace=ctx.get("namespace") or "default",
         certificate_authority=_relative(cluster.get("certificate-authority"), path),
         certificate_authority_data=_decode(
@@ -106,6 +157,7 @@ def parse(doc: dict[str, Any], context: str | None = None, path: str | None = No
         client_key_data=_decode(user.get("client-key-data"), "client-key-data"),
         context=name,
         path=path,
+        token_file=str(Path(token_file).expanduser()) if token_file else None,
     )
 
 

@@ -26,6 +26,7 @@ from api.resources import Resource
 from client.errors import ConnectionFailed
 from client.kubeconfig import KubeConfig, KubeconfigError
 from client.kubeconfig import load as load_kubeconfig
+from client.tokenfile import TokenFileAuth
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,8 @@ class _Base:
         self.namespace = namespace or (config.namespace if config else None) or "default"
         self.on_warning = on_warning or (lambda text: log.warning("server warning: %s", text))
         headers = {"Accept": JSON, "User-Agent": user_agent}
-        if self.token:
+        token_file = config.token_file if config and token is None else None
+        if self.token and not token_file:
             headers["Authorization"] = f"Bearer {self.token}"
         self._http_options: dict[str, Any] = {
             "base_url": self.server,
@@ -126,6 +128,8 @@ class _Base:
             "timeout": timeout,
             "verify": _verify(config),
         }
+        if self.token and token_file:  # a pod's token: rotated by the kubelet
+            self._http_options["auth"] = TokenFileAuth(token_file, self.token)
         if transport is not None:
             self._http_options["transport"] = transport
         if max_connections is not None:  # e.g. many concurrent watches

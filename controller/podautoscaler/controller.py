@@ -23,6 +23,7 @@ from api.errors import ApiError, NotFound
 from api.labels import parse_selector
 from api.resources import HORIZONTALPODAUTOSCALERS, PODS, RESOURCES, Resource
 from api.timefmt import parse_duration, parse_time, rfc3339
+from client.discovery import find_resource
 from client.informer import split_key
 from controller.podautoscaler import normalize, replicas
 from controller.util.base import Context, Controller
@@ -33,13 +34,26 @@ METRICS_PATH = "/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods"
 
 
 def scale_resource(ref: Obj) -> Resource | None:
-    """The resource of a scaleTargetRef that has a `scale` subresource."""
+    """The built-in resource of a scaleTargetRef that has a `scale` subresource."""
     api_version, kind = ref.get("apiVersion") or "", ref.get("kind") or ""
     for r in RESOURCES:
         matches = not api_version or r.api_version == api_version
         if r.kind == kind and "scale" in r.subresources and matches:
             return r
     return None
+
+
+async def find_scale_resource(api: Any, ref: Obj) -> Resource | None:
+    """The resource of a scaleTargetRef with a `scale` subresource: a built-in one, or a
+    custom kind found by discovery (Kubernetes' RESTMapper and scale client)."""
+    known = scale_resource(ref)
+    if known is not None:
+        return known
+    api_version, kind = ref.get("apiVersion") or "", ref.get("kind") or ""
+    if not api_version or not kind:
+        return None
+    found = await find_resource(api, api_version, kind)
+    return found if found is not None and "scale" in found.subresources else None
 
 
 def pod_samples(
@@ -129,8 +143,8 @@ class HorizontalPodAutoscalerController(Controller):
         before = copy.deepcopy(hpa.get("status") or {})
         status: Obj = copy.deepcopy(before)
         ref = spec.get("scaleTargetRef") or {}
-        res = scale_resource(ref)
         try:
+            res = await find_scale_resource(self.api, ref)
             if res is None:
                 raise ApiError(
                     404,

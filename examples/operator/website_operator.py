@@ -23,7 +23,8 @@ Read it top to bottom; it is the whole pattern:
    taken the Ingress and published its address) and `Ready` (both: the site answers).
 
 Nothing is kept that cannot be rebuilt from the API, so the process can be killed and
-restarted at any moment (or run as a pod).
+restarted at any moment. It runs as a pod unchanged (operator-pod.yaml): with no
+kubeconfig, minik's client uses the pod's ServiceAccount token, as client-go does.
 """
 
 from __future__ import annotations
@@ -395,7 +396,10 @@ class WebsiteOperator:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.minik)")
+    parser.add_argument(
+        "--kubeconfig",
+        help="kubeconfig file (default: $KUBECONFIG or ~/.minik; in a pod, its ServiceAccount)",
+    )
     parser.add_argument("-n", "--namespace", default=ALL_NAMESPACES, help="watch one namespace")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")

@@ -1,6 +1,7 @@
 """The seed article's walkthrough, end to end, on a `minik up --nodes 2` cluster:
 build the image, apply deployment.yaml and service.yaml, see two pods on two nodes,
-reach the LoadBalancer, scale, roll out with zero failed requests, undo, self-heal
+reach the LoadBalancer (and, beside it, the same pods through an Ingress on minik up's
+ingress controller at 8080), scale, roll out with zero failed requests, undo, self-heal
 after a pod deletion and after a node's kubelet dies, and `minik down` cleans up."""
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ MINIK = str(VENV_BIN / "minik")
 MINIKCTL = str(VENV_BIN / "minikctl")
 NODES = ("minik-node-1", "minik-node-2")
 LB_URL = "http://127.0.0.1:80/"
+INGRESS_URL = "http://127.0.0.1:8080/"  # minik up's ingress controller, by default
 
 pytestmark = pytest.mark.slow
 
@@ -329,6 +331,30 @@ def test_walkthrough_with_kubectl(cluster: Cluster) -> None:
         interval=0.5,
         message="the LoadBalancer answering",
     )
+    # minik up's ingress controller beside it: 8080, so the LoadBalancer keeps 80
+    cluster.kubectl("create", "ingress", "web", "--rule=web.local/*=web-service:80")
+
+    def through_the_ingress() -> str:
+        r = httpx.get(INGRESS_URL, headers={"Host": "web.local"}, timeout=5)
+        assert r.status_code == 200, (r.status_code, r.text)
+        return r.text
+
+    eventually(
+        through_the_ingress,
+        timeout=60,
+        interval=0.5,
+        message="the pods through the ingress",
+        retry_on=(httpx.HTTPError,),
+    )
+    assert httpx.get(INGRESS_URL, headers={"Host": "other.local"}, timeout=5).status_code == 404
+    assert answers(3)  # the LoadBalancer on 80 still answers
+    eventually(
+        lambda: "127.0.0.1" in cluster.kubectl("get", "ingress", "web").stdout,
+        timeout=30,
+        interval=0.5,
+        message="the ingress's address",
+    )
+    cluster.kubectl("delete", "ingress", "web")
     cluster.kubectl("scale", "deployment/my-webapp", "--replicas=3")
     cluster.kubectl("set", "image", "deployment/my-webapp", "web-container=my-image:v2")
     cluster.kubectl("rollout", "status", "deployment/my-webapp", "--timeout=180s", timeout=200)

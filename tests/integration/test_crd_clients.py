@@ -124,3 +124,54 @@ def test_kopf_and_garbage_collection(
         return cm.status_code == 404
 
     eventually(collected, timeout=20, message="the garbage collector's deletion")
+
+
+def test_hpa_scales_a_custom_kind_through_its_scale_subresource(
+    manager, http: httpx.Client, group: str, namespace: str
+):
+    """The HPA controller finds a custom kind's /scale by discovery (Kubernetes'
+    RESTMapper), not from the built-in table: above maxReplicas it rescales to it."""
+    assert http.post(CRDS, json=widget_crd(group)).status_code == 201
+    base = f"/apis/{group}/v1/namespaces/{namespace}/widgets"
+    assert http.post(base, json=widget("big", group, replicas=5)).status_code == 201
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "big"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": f"{group}/v1", "kind": "Widget", "name": "big"},
+            "minReplicas": 1,
+            "maxReplicas": 3,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 50},
+                    },
+                }
+            ],
+        },
+    }
+    hpas = f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers"
+    assert http.post(hpas, json=hpa).status_code == 201
+
+    def rescaled() -> dict:
+        status = http.get(f"{hpas}/big").json().get("status") or {}
+        conditions = {c["type"]: c for c in status.get("conditions") or []}
+        able = conditions.get("AbleToScale") or {}
+        assert able.get("reason") == "SucceededRescale", status
+        return status
+
+    status = eventually(rescaled, timeout=20, message="the HPA's rescale of the Widget")
+    assert status["desiredReplicas"] == 3
+    assert http.get(f"{base}/big").json()["spec"]["replicas"] == 3
+    assert http.get(f"{base}/big/scale").json()["spec"]["replicas"] == 3
+    events = http.get(
+        f"/api/v1/namespaces/{namespace}/events",
+        params={"fieldSelector": "reason=SuccessfulRescale"},
+    ).json()["items"]
+    assert [e["message"] for e in events] == [
+        "New size: 3; reason: Current number of replicas above Spec.MaxReplicas"
+    ]
+    http.delete(f"{hpas}/big")

@@ -1,4 +1,4 @@
-"""Custom kinds through the real kubectl (1.32, 1.27 and 1.33): apply a CRD, wait for
+"""Custom kinds through the real kubectl (every minor from 1.27 to 1.33): apply a CRD, wait for
 it to be Established, then get (printer columns, short name, category), describe,
 explain (from the published OpenAPI), apply (client- and server-side), patch, edit,
 scale, wait, and delete on its objects."""
@@ -14,12 +14,12 @@ import httpx
 import pytest
 import yaml
 
-from tests.support.kubectl import MINORS, Kubectl, installed_kubectl
+from tests.support.kubectl import ALL_MINORS, Kubectl, installed_kubectl
 
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
 
-@pytest.fixture(params=MINORS, ids=lambda minor: minor or "default")
+@pytest.fixture(params=ALL_MINORS, ids=lambda minor: minor or "default")
 def kubectl(request: pytest.FixtureRequest, apiserver, tmp_path: Path) -> Kubectl:
     return installed_kubectl(request.param, apiserver.kubeconfig, tmp_path / "cache")
 

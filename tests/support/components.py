@@ -66,13 +66,19 @@ def manager_and_scheduler(apiserver: ApiServer, workdir: Path, scheduler: str) -
 
 
 @contextmanager
-def private_control_plane(prefix: str) -> Iterator[tuple[ApiServer, Path]]:
+def private_control_plane(
+    prefix: str, apiserver_args: list[str] | None = None, service_accounts: bool = False
+) -> Iterator[tuple[ApiServer, Path]]:
     """A control plane of its own in a fresh workdir named `prefix...`: etcd, the
     apiserver, the scheduler and the controller manager; yields the apiserver and the
-    workdir, and removes all of it afterwards."""
+    workdir, and removes all of it afterwards. `service_accounts`: pods get their
+    ServiceAccount's token (the admission plugin; the manager's controllers make the
+    accounts and publish the CA)."""
     workdir = make_workdir(prefix)
     etcd = start_etcd(workdir)
-    server = start_apiserver(etcd, workdir / "apiserver")
+    server = start_apiserver(
+        etcd, workdir / "apiserver", apiserver_args, service_accounts=service_accounts
+    )
     components = []
     try:
         for name in ("scheduler", "controller"):

@@ -24,6 +24,9 @@ DEFAULT_KUBECTL = "/usr/bin/kubectl"
 VERSIONED_DIR = Path("/usr/lib/google-cloud-sdk/bin")
 # The minors a test runs against; None: the machine's kubectl, 1.32.
 MINORS: list[str | None] = [None, "1.27", "1.33"]
+# Every minor a feature promises (issue 15's custom kinds and Ingress: 1.27-1.33); the
+# machine's kubectl is 1.32.
+ALL_MINORS: list[str | None] = ["1.27", "1.28", "1.29", "1.30", "1.31", None, "1.33"]
 # Variables that would make kubectl read other configs or send traffic elsewhere.
 _DROPPED_ENV = ("KUBECONFIG", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 
