@@ -1,7 +1,7 @@
 """The docker-compose lab: three nodes and a control plane in containers. The
 examples apply with minikctl, pods spread over the nodes, the LoadBalancer answers on
-the nodes' addresses, pods find Services by name, and stopping a node container
-moves its pods."""
+the nodes' addresses (and each node's ingress controller on 8080), pods find Services
+by name, and stopping a node container moves its pods."""
 
 from __future__ import annotations
 
@@ -179,6 +179,18 @@ def test_examples_run_across_nodes_and_move_when_a_node_stops(lab) -> None:
             message=f"an answer on {ip}",
         )
         assert body.startswith("hello from my-webapp-")
+    # each node's ingress controller (8080, beside the LoadBalancer on 80) routes too
+    kubectl("create", "ingress", "web", "--rule=web.lab/*=web-service:80")
+    for ip in NODE_IPS.values():
+        body = eventually(
+            lambda ip=ip: _get(f"http://{ip}:8080/", {"Host": "web.lab"}),
+            timeout=60,
+            interval=1,
+            message=f"the ingress on {ip}",
+        )
+        assert body.startswith("hello from my-webapp-")
+    assert _get(f"http://{NODE_IPS['lab-node-1']}:8080/", {"Host": "other.lab"}) is None  # 404
+    kubectl("delete", "ingress", "web")
 
     kubectl(
         "run",
@@ -219,9 +231,9 @@ def test_examples_run_across_nodes_and_move_when_a_node_stops(lab) -> None:
     assert all(p["spec"]["nodeName"] != victim for p in moved)
 
 
-def _get(url: str) -> str | None:
+def _get(url: str, headers: dict[str, str] | None = None) -> str | None:
     try:
-        r = httpx.get(url, timeout=3)
+        r = httpx.get(url, headers=headers, timeout=3)
     except httpx.HTTPError:
         return None
     return r.text if r.status_code == 200 else None
