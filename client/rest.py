@@ -41,6 +41,15 @@ PATCH_CONTENT_TYPES = {
 JSON = "application/json"
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 USER_AGENT = "minik/0.1.0"
+# httpx's default pool keeps 20 idle connections, and httpcore (1.0.9) compares that
+# limit with all the pool's connections, busy ones included (encode/httpcore#1000):
+# a client holding 20 watches (a controller manager's informers) closed every
+# connection as soon as its request ended, and each request paid a new TCP and TLS
+# handshake, on both sides. The idle limit is therefore the pool's own size (what
+# client-go's transport keeps per host is bounded by use, too), and an idle
+# connection lives a minute (the apiserver closes one after 90 s).
+MAX_CONNECTIONS = 100
+KEEPALIVE_SECONDS = 60.0
 
 T = TypeVar("T")
 
@@ -132,10 +141,12 @@ class _Base:
             self._http_options["auth"] = TokenFileAuth(token_file, self.token)
         if transport is not None:
             self._http_options["transport"] = transport
-        if max_connections is not None:  # e.g. many concurrent watches
-            self._http_options["limits"] = httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            )
+        pool = max_connections or MAX_CONNECTIONS  # more for many concurrent watches
+        self._http_options["limits"] = httpx.Limits(
+            max_connections=pool,
+            max_keepalive_connections=pool,
+            keepalive_expiry=KEEPALIVE_SECONDS,
+        )
 
     # ---- namespaces -------------------------------------------------------------
     def _ns(

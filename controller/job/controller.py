@@ -72,6 +72,7 @@ class JobController(Controller):
         # uids of pods whose finalizer this controller removed and has not seen go
         self.finalizer_removals: dict[str, set[str]] = {}
         self.backoff: dict[str, BackoffRecord] = {}
+        self.creations = 0  # pods this controller set out to create (see _refill_first)
         self.job_informer = ctx.informers.informer(JOBS)
         self.pod_informer = ctx.informers.informer(PODS)
         self.pods_by_ns = ctx.informers.by_namespace(PODS)
@@ -168,6 +169,7 @@ class JobController(Controller):
     async def _sync(self, key: str, job: Obj, pods: list[Obj]) -> None:
         now = self.clock()
         spec = job.get("spec") or {}
+        refilled = await self._refill_first(key, job, pods, now)
         counted = await self._track_finished(key, job, pods, now)
         job, status = counted.job, counted.status
         succeeded, failed, completed = counted.succeeded, counted.failed, counted.completed
@@ -221,7 +223,8 @@ class JobController(Controller):
                 status["startTime"] = rfc3339(now)  # the deadline starts again
                 events.append((NORMAL, "Resumed", "Job resumed"))
             done = completed | (failed_indexes or set())
-            active = await self._manage(key, job, pods, active, succeeded, done, now)
+            if not refilled:  # its creations are expected, not yet in `pods`
+                active = await self._manage(key, job, pods, active, succeeded, done, now)
             deadline = sync.deadline_at({**job, "status": status})
             if deadline is not None:
                 self.enqueue_after(key, deadline - now + 0.05)
@@ -232,6 +235,53 @@ class JobController(Controller):
         await self._write_status(job, status)
         for event_type, reason, message in events:
             await self.events.record(job, event_type, reason, message)
+
+    async def _refill_first(self, key: str, job: Obj, pods: list[Obj], now: float) -> bool:
+        """Replace pods that just succeeded before counting them, as Kubernetes'
+        syncJob runs manageJob before trackJobStatusAndRemoveFinalizers, with the
+        uncounted and newly finished pods already in the counts: a slot of a Job does
+        not stand empty for the two writes that count its last pod (the
+        uncountedTerminatedPods status and the finalizer's removal). True when pods
+        were created; the Job's later steps then leave creation alone.
+
+        Only the plain case is taken early: a NonIndexed Job, not suspended or
+        resuming, no new failure (back-off and podFailurePolicy need them counted
+        first), not meeting its success criteria or failing with these counts, and
+        short of pods. Anything else goes the usual way, after the counting."""
+        spec = job.get("spec") or {}
+        if (
+            spec.get("completionMode") == "Indexed"
+            or spec.get("suspend") is True
+            or sync.is_suspended_now(job)
+            or perindex.enabled(job)
+            or not self.expectations.satisfied(key)
+        ):
+            return False
+        status = job.get("status") or {}
+        uncounted = status.get("uncountedTerminatedPods") or {}
+        pending_s = set(uncounted.get("succeeded") or [])
+        pending_f = set(uncounted.get("failed") or [])
+        removals = self.finalizer_removals.get(key, set())
+        new = sync.newly_finished(job, pods, pending_s | pending_f | removals)
+        if not new.succeeded or new.failed or new.ignored or new.fail_job is not None:
+            return False
+        succeeded = int(status.get("succeeded") or 0) + len(pending_s) + len(new.succeeded)
+        failed = int(status.get("failed") or 0) + len(pending_f)
+        active = [p for p in pods if is_active(p)]
+        finish = sync.finish_decision(
+            job,
+            failed=failed,
+            succeeded=succeeded,
+            completed=set(),
+            active=active,
+            fail_job=None,
+            now=now,
+        )
+        if finish is not None or sync.want_active(job, succeeded, set()) <= len(active):
+            return False
+        created = self.creations
+        await self._manage(key, job, pods, active, succeeded, set(), now)
+        return self.creations != created
 
     async def _track_finished(self, key: str, job: Obj, pods: list[Obj], now: float) -> Counted:
         """Count the newly finished pods exactly once, through the finalizer: their uids
@@ -373,6 +423,7 @@ class JobController(Controller):
     ) -> None:
         if not indexes:
             return
+        self.creations += len(indexes)
         self.expectations.expect_creations(key, len(indexes))
         owner_ref = new_controller_ref(job, JOBS)
 

@@ -86,7 +86,18 @@ class Scene:
         return datetime.fromtimestamp((math.floor(created / 60) + 1) * 60, UTC)
 
     async def at(self, moment: datetime, name: str) -> None:
-        """Move the clock to `moment` and let the controller look at CronJob `name`."""
+        """Move the clock to `moment` and let the controller look at CronJob `name`,
+        once its cache holds the CronJob as the API has it: a jump in time right after
+        the controller's status write must not meet the copy from before it (which
+        showed no active Job and let a Forbid CronJob start a second one)."""
+        read = await self.api.get(CRONJOBS, name, self.ns)
+        version = int(read["metadata"]["resourceVersion"])  # etcd's revision
+
+        async def cached() -> bool:
+            copy = self.controller.cronjobs.get(f"{self.ns}/{name}")
+            return copy is not None and int(copy["metadata"]["resourceVersion"]) >= version
+
+        await self.until(cached)
         self.clock.set(moment)
         self.controller.enqueue_key(f"{self.ns}/{name}")
 

@@ -4,6 +4,7 @@ final phase (and exit code) through `/status`, so every outcome is deterministic
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,39 @@ def test_completions_parallelism_and_finalizer_tracking(jobs: Jobs):
     assert types == ["SuccessCriteriaMet", "Complete"]
     eventually(lambda: all(FINALIZER not in (p["metadata"].get("finalizers") or [])
                            for p in jobs.pods("work")))  # fmt: skip
+
+
+def test_a_succeeded_pod_is_replaced_before_it_is_counted(jobs: Jobs, http: httpx.Client):
+    """As Kubernetes' syncJob (manageJob, then the finalizers come off): the slot of a
+    pod that succeeded is refilled before the two writes that count it, so the
+    replacement is created before the finished pod's tracking finalizer is removed."""
+    jobs.create(job_body("refill", completions=2, parallelism=1))
+    first = jobs.running("refill", 1)[0]
+    pods_url = f"/api/v1/namespaces/{jobs.ns}/pods"
+    since = http.get(pods_url).json()["metadata"]["resourceVersion"]
+    jobs.finish(first, 0)
+    second = jobs.running("refill", 1)[0]
+    first_name = first["metadata"]["name"]
+
+    def released() -> bool:
+        pod = next(p for p in jobs.pods("refill") if p["metadata"]["name"] == first_name)
+        return FINALIZER not in (pod["metadata"].get("finalizers") or [])
+
+    eventually(released)
+    order: list[tuple[str, str, bool]] = []
+    params = {"watch": "1", "resourceVersion": since, "timeoutSeconds": "1"}
+    with http.stream("GET", pods_url, params=params) as watch:
+        for line in watch.iter_lines():
+            if line:
+                event = json.loads(line)
+                md = event["object"]["metadata"]
+                order.append((event["type"], md["name"], FINALIZER in (md.get("finalizers") or [])))
+    created = order.index(("ADDED", second["metadata"]["name"], True))
+    finalizer_off = order.index(("MODIFIED", first_name, False))
+    assert created < finalizer_off, order
+    jobs.finish(second, 0)
+    jobs.condition("refill", "Complete")
+    assert jobs.get("refill")["status"]["succeeded"] == 2
 
 
 def test_backoff_limit_fails_the_job(jobs: Jobs):
