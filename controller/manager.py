@@ -16,6 +16,9 @@ log = logging.getLogger(__name__)
 
 
 def _registry() -> dict[str, type[Controller]]:
+    from controller.bootstrap.tokencleaner import TokenCleaner
+    from controller.certificates.approver import CSRApprovingController
+    from controller.certificates.signer import CSRSigningController
     from controller.cronjob.controller import CronJobController
     from controller.daemonset.controller import DaemonSetController
     from controller.deployment.controller import DeploymentController
@@ -63,6 +66,9 @@ def _registry() -> dict[str, type[Controller]]:
         "horizontalpodautoscaling": HorizontalPodAutoscalerController,
         "serviceaccount": ServiceAccountsController,
         "root-ca-cert-publisher": RootCACertPublisher,
+        "csrapproving": CSRApprovingController,
+        "csrsigning": CSRSigningController,
+        "tokencleaner": TokenCleaner,
     }
 
 
@@ -90,7 +96,13 @@ CONTROLLER_NAMES = (
     "horizontalpodautoscaling",
     "serviceaccount",
     "root-ca-cert-publisher",
+    "csrapproving",
+    "csrsigning",
+    "tokencleaner",
 )
+# Not in `*`, as kube-controller-manager's ControllersDisabledByDefault (kubeadm
+# enables it with `--controllers=*,tokencleaner`).
+DISABLED_BY_DEFAULT = frozenset({"tokencleaner"})
 # Kubernetes' names for the same controllers, old and new.
 ALIASES = {
     "deployment-controller": "deployment",
@@ -118,6 +130,9 @@ ALIASES = {
     "horizontal-pod-autoscaler-controller": "horizontalpodautoscaling",
     "serviceaccount-controller": "serviceaccount",
     "root-ca-certificate-publisher-controller": "root-ca-cert-publisher",
+    "certificatesigningrequest-approving-controller": "csrapproving",
+    "certificatesigningrequest-signing-controller": "csrsigning",
+    "token-cleaner-controller": "tokencleaner",
 }
 
 
@@ -144,7 +159,7 @@ def enabled_controllers(spec: Iterable[str]) -> list[str]:
             elif bare == name:
                 choice = not item.startswith("-")
                 break
-        if choice if choice is not None else star:
+        if choice if choice is not None else star and name not in DISABLED_BY_DEFAULT:
             enabled.append(name)
     return enabled
 
