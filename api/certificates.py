@@ -111,25 +111,19 @@ def parse_request(csr: dict) -> x509.CertificateSigningRequest:
 
 
 def certificate_error(pem: bytes) -> str | None:
-    """validateCertificate: `status.certificate`, when set, is only CERTIFICATE PEM
-    blocks (at least one), each a parsable certificate."""
+    """validateCertificate: `status.certificate`, when set, holds CERTIFICATE PEM
+    blocks only (at least one), each a parsable certificate; text around the blocks
+    is skipped, as Go's pem.Decode does."""
     if not pem:
         return None
     blocks = 0
     rest = pem
-    while True:
-        start = rest.find(b"-----BEGIN ")
-        if start < 0:
-            if rest.strip():
-                return "non-PEM content found after CERTIFICATE PEM blocks"
-            break
-        if rest[:start].strip():
-            return "non-PEM content found before CERTIFICATE PEM blocks"
+    while (start := rest.find(b"-----BEGIN ")) >= 0:
         kind = rest[start + 11 : rest.find(b"-----", start + 11)]
         end_marker = b"-----END " + kind + b"-----"
         end = rest.find(end_marker, start)
         if end < 0:
-            return "non-PEM content found"
+            break
         if kind != b"CERTIFICATE":
             return (
                 f'only CERTIFICATE PEM blocks are allowed, found "{kind.decode(errors="replace")}"'

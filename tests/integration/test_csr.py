@@ -10,6 +10,7 @@ the tokencleaner, and the real kubectl's `get csr` and `certificate approve|deny
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime
 import time
@@ -23,6 +24,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from api import certificates as certs
+from api.resources import SELFSUBJECTREVIEWS
+from client.kubeconfig import load as load_kubeconfig
+from client.kubeconfig import write_kubeconfig
+from client.rest import Client
 from componentbase.pki import ca_key_path
 from deploy.controlplane import (
     ApiServer,
@@ -32,6 +38,7 @@ from deploy.controlplane import (
     start_apiserver,
     start_etcd,
 )
+from kubelet import certbootstrap
 from tests.support.controllermanager import ManagerProcess
 from tests.support.kubectl import Kubectl
 from tests.support.wait import eventually
@@ -568,6 +575,47 @@ def test_status_write_needs_sign_permission(cluster: Cluster):
     assert r.json()["message"].endswith(
         'user not permitted to sign requests with signerName "example.com/private"'
     )
+
+
+# ---- the kubelet's TLS bootstrap -------------------------------------------------------
+
+
+def test_kubelet_tls_bootstrap(cluster: Cluster, tmp_path: Path):
+    """kubelet.certbootstrap as `python -m kubelet --bootstrap-kubeconfig` runs it:
+    with only a bootstrap token it obtains a client certificate and writes --kubeconfig,
+    which then authenticates as the node; run again, it leaves a valid one alone."""
+    bootstrap = tmp_path / "bootstrap-kubelet.conf"
+    write_kubeconfig(
+        bootstrap, cluster.api.url, f"{TOKEN_ID}.{TOKEN_SECRET}", ca_file=cluster.api.ca_file
+    )
+    kubeconfig, cert_dir = tmp_path / "kubelet.conf", tmp_path / "pki"
+    assert asyncio.run(
+        certbootstrap.load_client_cert(kubeconfig, bootstrap, cert_dir, "tls-node", timeout=30)
+    )
+    current = cert_dir / certbootstrap.CURRENT
+    assert current.is_symlink() and (current.stat().st_mode & 0o777) == 0o600
+    assert not (cert_dir / certbootstrap.PENDING_KEY).exists()
+    with Client(load_kubeconfig(kubeconfig)) as node:
+        review = node.create(
+            SELFSUBJECTREVIEWS,
+            {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+        )
+    assert review["status"]["userInfo"]["username"] == "system:node:tls-node"
+    issued_cert = x509.load_pem_x509_certificate(current.read_bytes())
+    name = certbootstrap.request_name(
+        issued_cert.public_key(),  # type: ignore[arg-type]
+        "system:node:tls-node",
+        ["system:nodes"],
+    )
+    with cluster.http() as http:
+        csr = http.get(f"{CSRS}/{name}").json()
+    assert csr["spec"]["username"] == f"system:bootstrap:{TOKEN_ID}"
+    assert certs.condition_word(csr) == "Approved,Issued"
+    before = kubeconfig.read_bytes()
+    assert not asyncio.run(
+        certbootstrap.load_client_cert(kubeconfig, bootstrap, cert_dir, "tls-node", timeout=30)
+    )
+    assert kubeconfig.read_bytes() == before
 
 
 # ---- kubectl ---------------------------------------------------------------------------
