@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 def _registry() -> dict[str, type[Controller]]:
     from controller.bootstrap.tokencleaner import TokenCleaner
     from controller.certificates.approver import CSRApprovingController
+    from controller.certificates.cleaner import CSRCleaner
     from controller.certificates.signer import CSRSigningController
     from controller.cronjob.controller import CronJobController
     from controller.daemonset.controller import DaemonSetController
@@ -68,6 +69,7 @@ def _registry() -> dict[str, type[Controller]]:
         "root-ca-cert-publisher": RootCACertPublisher,
         "csrapproving": CSRApprovingController,
         "csrsigning": CSRSigningController,
+        "csrcleaner": CSRCleaner,
         "tokencleaner": TokenCleaner,
     }
 
@@ -98,6 +100,7 @@ CONTROLLER_NAMES = (
     "root-ca-cert-publisher",
     "csrapproving",
     "csrsigning",
+    "csrcleaner",
     "tokencleaner",
 )
 # Not in `*`, as kube-controller-manager's ControllersDisabledByDefault (kubeadm
@@ -132,6 +135,7 @@ ALIASES = {
     "root-ca-certificate-publisher-controller": "root-ca-cert-publisher",
     "certificatesigningrequest-approving-controller": "csrapproving",
     "certificatesigningrequest-signing-controller": "csrsigning",
+    "certificatesigningrequest-cleaner-controller": "csrcleaner",
     "token-cleaner-controller": "tokencleaner",
 }
 

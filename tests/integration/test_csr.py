@@ -112,7 +112,7 @@ def cluster() -> Iterator[Cluster]:
     manager = ManagerProcess(
         api,
         workdir,
-        "--controllers=csrapproving,csrsigning,tokencleaner",
+        "--controllers=csrapproving,csrsigning,csrcleaner,tokencleaner",
         f"--cluster-signing-cert-file={pki / 'ca.crt'}",
         f"--cluster-signing-key-file={ca_key_path(pki)}",
         f"--cluster-signing-duration={SIGNING_HOURS}h",
@@ -664,3 +664,62 @@ def test_kubectl_get_approve_deny(cluster: Cluster, tmp_path: Path):
         assert "Approved and Denied conditions are mutually exclusive" in r.text
     by_short_name = kubectl.run("get", "csr", "-o", "name").stdout.split()
     assert "certificatesigningrequest.certificates.k8s.io/kubectl-approve" in by_short_name
+
+
+def test_kubectl_apply_and_describe(cluster: Cluster, tmp_path: Path):
+    """The tutorial's way: `kubectl apply -f csr.yaml` (validated against the served
+    OpenAPI), then `kubectl describe csr`."""
+    kubectl = Kubectl(cluster.api.kubeconfig, tmp_path / "kubectl-cache")
+    _, request = new_request("myuser")
+    manifest = f"""
+apiVersion: certificates.k8s.io/v1
+kind: CertificateSigningRequest
+metadata:
+  name: myuser
+spec:
+  request: {request}
+  signerName: kubernetes.io/kube-apiserver-client
+  expirationSeconds: 86400
+  usages:
+  - client auth
+"""
+    out = kubectl.run("apply", "-f", "-", input=manifest).stdout
+    assert "certificatesigningrequest.certificates.k8s.io/myuser created" in out
+    typo = manifest.replace("  usages:", "  usagez:")
+    result = kubectl.run("apply", "-f", "-", input=typo, check=False)
+    assert not result.ok and 'unknown field "spec.usagez"' in result.stderr, result
+    described = kubectl.run("describe", "csr", "myuser").stdout
+    assert "Requesting User:" in described and "admin" in described
+    assert "kubernetes.io/kube-apiserver-client" in described
+    assert "Pending" in described
+
+
+def test_csrcleaner_deletes_old_decisions(cluster: Cluster):
+    """A request denied two hours ago goes at once; one denied now and a pending one
+    stay (their hour and day have not passed)."""
+    two_hours_ago = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=2)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    with cluster.http() as http:
+        for name, updated in (("old-denial", two_hours_ago), ("new-denial", None), ("pending", "")):
+            _, request = new_request(name)
+            r = http.post(CSRS, json=csr_body(f"clean-{name}", request, CLIENT_SIGNER))
+            assert r.status_code == 201, r.text
+            if updated == "":
+                continue
+            csr = r.json()
+            denial = {"type": "Denied", "status": "True", "reason": "Test"}
+            if updated:
+                denial["lastUpdateTime"] = updated
+            csr["status"] = {"conditions": [denial]}
+            r = http.put(f"{CSRS}/clean-{name}/approval", json=csr)
+            assert r.status_code == 200, r.text
+
+        def gone() -> bool:
+            r = http.get(f"{CSRS}/clean-old-denial")
+            assert r.status_code == 404, r.status_code
+            return True
+
+        eventually(gone, timeout=20, message="csrcleaner deletes the old denial")
+        assert http.get(f"{CSRS}/clean-new-denial").status_code == 200
+        assert http.get(f"{CSRS}/clean-pending").status_code == 200

@@ -14,7 +14,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from api import certificates as certs
 from componentbase.pki import CAKey
-from controller.certificates import approver, authority
+from controller.certificates import approver, authority, cleaner
 
 NOW = datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC)
 
@@ -145,3 +145,30 @@ def test_key_usages():
         ExtendedKeyUsageOID.EMAIL_PROTECTION,
     ]
     assert authority.key_usages([]) == (None, None)
+
+
+def test_cleaner_deadlines():
+    hour = 3600.0
+    created = {"metadata": {"creationTimestamp": "2026-06-01T00:00:00Z"}}
+    t0 = NOW.timestamp()
+    assert cleaner.deletable_at(created) == t0 + 24 * hour  # pending: a day
+    denied = {
+        **created,
+        "status": {"conditions": [{"type": "Denied", "lastUpdateTime": "2026-06-01T02:00:00Z"}]},
+    }
+    assert cleaner.deletable_at(denied) == t0 + 3 * hour
+    approved = {**created, "status": {"conditions": [{"type": "Approved"}]}}
+    assert cleaner.deletable_at(approved) is None  # waiting for its certificate
+    authority_ca = ca()
+    pem = authority.sign(
+        authority_ca, request("a"), ["client auth"], datetime.timedelta(hours=1), NOW
+    )
+    issued = {
+        **created,
+        "status": {
+            "conditions": [{"type": "Approved", "lastUpdateTime": "2026-06-01T00:30:00Z"}],
+            "certificate": base64.b64encode(pem).decode(),
+        },
+    }
+    # an hour after approval (01:30) comes after the certificate's end (01:00)
+    assert cleaner.deletable_at(issued) == t0 + hour
