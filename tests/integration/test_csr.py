@@ -1,12 +1,12 @@
-"""Joining a machine, the way Kubernetes does it, on a dedicated control plane (its own
-etcd, an apiserver with --authorization-mode=Node,RBAC and
---enable-bootstrap-token-auth, a controller manager running csrapproving, csrsigning
-and tokencleaner with the apiserver's CA as --cluster-signing-*):
+"""Joining a machine, the way Kubernetes does it, on a dedicated control plane set up
+as kubeadm sets one up (tests/support/bootstrapcluster.py: Node,RBAC, bootstrap token
+authentication, the certificate controllers and the tokencleaner):
 certificates.k8s.io/v1 CertificateSigningRequests (validation, the requestor taken
 from the caller, /approval and /status, the approve and sign permissions on signers),
 bootstrap tokens, auto-approval of a new node's client certificate (nodeclient) and of
 a node's renewal (selfnodeclient), signing (durations, the certificate authenticates),
-the tokencleaner, and the real kubectl's `get csr` and `certificate approve|deny`."""
+the tokencleaner and csrcleaner, the kubelet's TLS bootstrap, and the real kubectl's
+`get csr`, `certificate approve|deny`, `apply` and `describe`."""
 
 from __future__ import annotations
 
@@ -29,122 +29,29 @@ from api.resources import SELFSUBJECTREVIEWS
 from client.kubeconfig import load as load_kubeconfig
 from client.kubeconfig import write_kubeconfig
 from client.rest import Client
-from componentbase.pki import ca_key_path
-from deploy.controlplane import (
-    ApiServer,
-    Etcd,
-    make_workdir,
-    remove_workdir,
-    start_apiserver,
-    start_etcd,
-)
 from kubelet import certbootstrap
-from tests.support.controllermanager import ManagerProcess
-from tests.support.kubectl import Kubectl
+from tests.support.bootstrapcluster import (
+    RBAC,
+    SIGNING_HOURS,
+    TOKEN_ID,
+    TOKEN_SECRET,
+    Cluster,
+    bootstrap_cluster,
+    bootstrap_secret,
+    cluster_role_binding,
+)
+from tests.support.kubectl import MINORS, Kubectl, installed_kubectl
 from tests.support.wait import eventually
 
 CSRS = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
-RBAC = "/apis/rbac.authorization.k8s.io/v1"
 KUBELET_SIGNER = "kubernetes.io/kube-apiserver-client-kubelet"
 CLIENT_SIGNER = "kubernetes.io/kube-apiserver-client"
-TOKEN_ID, TOKEN_SECRET = "abcdef", "0123456789abcdef"
-SIGNING_HOURS = 48  # --cluster-signing-duration
-
-
-class Cluster:
-    def __init__(self, etcd: Etcd, api: ApiServer, manager: ManagerProcess) -> None:
-        self.etcd, self.api, self.manager = etcd, api, manager
-
-    def http(self, token: str | None = None, **headers: str) -> httpx.Client:
-        client = self.api.http(token)
-        client.headers.update(headers)
-        return client
-
-    def as_cert(self, cert: Path, key: Path) -> httpx.Client:
-        ctx = self.api.ssl_context()
-        ctx.load_cert_chain(str(cert), str(key))
-        return httpx.Client(base_url=self.api.url, timeout=30, verify=ctx)
-
-    @property
-    def ca(self) -> x509.Certificate:
-        return x509.load_pem_x509_certificate(self.api.ca_file.read_bytes())
-
-
-def _binding(name: str, role: str, kind: str, who: str) -> dict:
-    return {
-        "metadata": {"name": name},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-        "subjects": [{"kind": kind, "name": who, "apiGroup": "rbac.authorization.k8s.io"}],
-    }
-
-
-def bootstrap_secret(
-    token_id: str, secret: str, expiration: str | None = None, **extra: str
-) -> dict:
-    data = {
-        "token-id": token_id,
-        "token-secret": secret,
-        "usage-bootstrap-authentication": "true",
-        "usage-bootstrap-signing": "true",
-        **extra,
-    }
-    if expiration:
-        data["expiration"] = expiration
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "type": "bootstrap.kubernetes.io/token",
-        "metadata": {"name": f"bootstrap-token-{token_id}", "namespace": "kube-system"},
-        "stringData": data,
-    }
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    workdir = make_workdir("minik-csr-")
-    etcd = start_etcd(workdir)
-    api = start_apiserver(
-        etcd,
-        workdir,
-        ["--authorization-mode=Node,RBAC", "--enable-bootstrap-token-auth"],
-    )
-    pki = workdir / "pki"
-    manager = ManagerProcess(
-        api,
-        workdir,
-        "--controllers=csrapproving,csrsigning,csrcleaner,tokencleaner",
-        f"--cluster-signing-cert-file={pki / 'ca.crt'}",
-        f"--cluster-signing-key-file={ca_key_path(pki)}",
-        f"--cluster-signing-duration={SIGNING_HOURS}h",
-    ).start()
-    c = Cluster(etcd, api, manager)
-    with c.http() as http:
-        # what kubeadm binds at init: bootstrap tokens may ask for node client
-        # certificates and have them approved; nodes have their renewals approved
-        for name, role, kind, who in (
-            ("kubeadm:kubelet-bootstrap", "system:node-bootstrapper", "Group",
-             "system:bootstrappers:kubeadm:default-node-token"),
-            ("kubeadm:node-autoapprove-bootstrap",
-             "system:certificates.k8s.io:certificatesigningrequests:nodeclient", "Group",
-             "system:bootstrappers:kubeadm:default-node-token"),
-            ("kubeadm:node-autoapprove-certificate-rotation",
-             "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", "Group",
-             "system:nodes"),
-        ):  # fmt: skip
-            r = http.post(f"{RBAC}/clusterrolebindings", json=_binding(name, role, kind, who))
-            assert r.status_code == 201, r.text
-        secret = bootstrap_secret(
-            TOKEN_ID,
-            TOKEN_SECRET,
-            **{"auth-extra-groups": "system:bootstrappers:kubeadm:default-node-token"},
-        )
-        r = http.post("/api/v1/namespaces/kube-system/secrets", json=secret)
-        assert r.status_code == 201, r.text
-    yield c
-    manager.stop()
-    api.stop()
-    etcd.stop()
-    remove_workdir(workdir)
+    with bootstrap_cluster() as c:
+        yield c
 
 
 def new_request(
@@ -334,7 +241,9 @@ def test_approval_needs_approve_on_the_signer(cluster: Cluster):
             ],
         }
         assert http.post(f"{RBAC}/clusterroles", json=role).status_code == 201
-        binding = _binding("csr-approval-writer", "csr-approval-writer", "User", "approver")
+        binding = cluster_role_binding(
+            "csr-approval-writer", "csr-approval-writer", "User", "approver"
+        )
         assert http.post(f"{RBAC}/clusterrolebindings", json=binding).status_code == 201
     csr = None
     approved = None
@@ -370,7 +279,7 @@ def test_approval_needs_approve_on_the_signer(cluster: Cluster):
             ],
         }
         assert http.post(f"{RBAC}/clusterroles", json=approver_role).status_code == 201
-        binding = _binding(
+        binding = cluster_role_binding(
             "csr-approver-all-kubernetes-io", "csr-approver-all-kubernetes-io", "User", "approver"
         )
         assert http.post(f"{RBAC}/clusterrolebindings", json=binding).status_code == 201
@@ -557,7 +466,7 @@ def test_status_write_needs_sign_permission(cluster: Cluster):
             ],
         }
         assert http.post(f"{RBAC}/clusterroles", json=role).status_code == 201
-        binding = _binding("csr-status-writer", "csr-status-writer", "User", "signer")
+        binding = cluster_role_binding("csr-status-writer", "csr-status-writer", "User", "signer")
         assert http.post(f"{RBAC}/clusterrolebindings", json=binding).status_code == 201
         some_cert = base64.b64encode(cluster.api.ca_file.read_bytes()).decode()
     with cluster.http(**{"Impersonate-User": "signer"}) as as_signer:
@@ -621,15 +530,20 @@ def test_kubelet_tls_bootstrap(cluster: Cluster, tmp_path: Path):
 # ---- kubectl ---------------------------------------------------------------------------
 
 
-def test_kubectl_get_approve_deny(cluster: Cluster, tmp_path: Path):
-    kubectl = Kubectl(cluster.api.kubeconfig, tmp_path / "kubectl-cache")
+@pytest.mark.parametrize("minor", MINORS, ids=lambda m: m or "default")
+def test_kubectl_get_approve_deny(cluster: Cluster, tmp_path: Path, minor: str | None):
+    """kubectl 1.32 (and 1.27/1.33 beside it): `get csr` columns, `certificate
+    approve|deny` through /approval (a protobuf body from 1.32 on)."""
+    kubectl = installed_kubectl(minor, cluster.api.kubeconfig, tmp_path / "kubectl-cache")
+    suffix = minor.replace(".", "-") if minor else "default"
+    approve, deny = f"kubectl-approve-{suffix}", f"kubectl-deny-{suffix}"
     _, one = new_request("ann")
     _, two = new_request("bob")
     with cluster.http() as http:
-        for name, request in (("kubectl-approve", one), ("kubectl-deny", two)):
+        for name, request in ((approve, one), (deny, two)):
             body = csr_body(name, request, CLIENT_SIGNER, ("client auth",), expirationSeconds=7200)
             assert http.post(CSRS, json=body).status_code == 201
-    out = kubectl.run("get", "csr", "kubectl-approve", "kubectl-deny").stdout
+    out = kubectl.run("get", "csr", approve, deny).stdout
     lines = out.splitlines()
     assert lines[0].split() == [
         "NAME",
@@ -639,31 +553,31 @@ def test_kubectl_get_approve_deny(cluster: Cluster, tmp_path: Path):
         "REQUESTEDDURATION",
         "CONDITION",
     ]
-    assert lines[1].split()[0] == "kubectl-approve"
+    assert lines[1].split()[0] == approve
     assert lines[1].split()[2:] == [CLIENT_SIGNER, "admin", "120m", "Pending"]
-    assert "approved" in kubectl.run("certificate", "approve", "kubectl-approve").stdout
-    assert "denied" in kubectl.run("certificate", "deny", "kubectl-deny").stdout
+    assert "approved" in kubectl.run("certificate", "approve", approve).stdout
+    assert "denied" in kubectl.run("certificate", "deny", deny).stdout
     with cluster.http() as http:
-        issued(http, "kubectl-approve")
-        (approved,) = conditions(http, "kubectl-approve")
+        issued(http, approve)
+        (approved,) = conditions(http, approve)
         assert approved["reason"] == "KubectlApprove"
-        (denied,) = conditions(http, "kubectl-deny")
+        (denied,) = conditions(http, deny)
         assert denied["type"] == "Denied" and denied["reason"] == "KubectlDeny"
-    out = kubectl.run("get", "csr", "kubectl-approve", "kubectl-deny").stdout
+    out = kubectl.run("get", "csr", approve, deny).stdout
     assert out.splitlines()[1].split()[-1] == "Approved,Issued"
     assert out.splitlines()[2].split()[-1] == "Denied"
     # kubectl will not approve a denied request, nor will the API
-    result = kubectl.run("certificate", "approve", "kubectl-deny", check=False)
+    result = kubectl.run("certificate", "approve", deny, check=False)
     assert not result.ok
-    assert 'certificate signing request "kubectl-deny" is already Denied' in result.stderr
+    assert f'certificate signing request "{deny}" is already Denied' in result.stderr
     with cluster.http() as http:
-        csr = http.get(f"{CSRS}/kubectl-deny").json()
+        csr = http.get(f"{CSRS}/{deny}").json()
         csr["status"]["conditions"].append({"type": "Approved", "status": "True"})
-        r = http.put(f"{CSRS}/kubectl-deny/approval", json=csr)
+        r = http.put(f"{CSRS}/{deny}/approval", json=csr)
         assert r.status_code == 422, r.text
         assert "Approved and Denied conditions are mutually exclusive" in r.text
     by_short_name = kubectl.run("get", "csr", "-o", "name").stdout.split()
-    assert "certificatesigningrequest.certificates.k8s.io/kubectl-approve" in by_short_name
+    assert f"certificatesigningrequest.certificates.k8s.io/{approve}" in by_short_name
 
 
 def test_kubectl_apply_and_describe(cluster: Cluster, tmp_path: Path):
