@@ -111,7 +111,7 @@ class CSRApprovingController(Controller):
         try:
             request = certs.parse_request(csr)
         except ValueError as err:
-            log.info("csrapproving: unable to parse csr %q: %s", name, err)
+            log.info('csrapproving: unable to parse csr "%s": %s', name, err)
             return
         tried = []
         for recognizer in recognized(csr, request):
@@ -134,7 +134,8 @@ class CSRApprovingController(Controller):
             return
         if tried:
             log.info(
-                "csrapproving: recognized csr %q as %s but subject access review was not approved",
+                'csrapproving: recognized csr "%s" as [%s] but subject access review was not '
+                "approved",
                 name,
-                tried,
+                " ".join(tried),
             )

@@ -84,7 +84,7 @@ class CSRSigningController(Controller):
         try:
             request = certs.parse_request(csr)
         except ValueError as err:
-            log.info("csrsigning: unable to parse csr %q: %s", name, err)
+            log.info('csrsigning: unable to parse csr "%s": %s', name, err)
             return
         usages = [str(u) for u in spec.get("usages") or []]
         problem = certs.signer_error(str(signer), request, usages)

@@ -410,14 +410,33 @@ def test_node_joins_with_a_bootstrap_token(cluster: Cluster, tmp_path: Path):
         assert renewed.not_valid_after_utc - renewed.not_valid_before_utc == datetime.timedelta(
             hours=1
         )
-        # another node's certificate: only nodeclient would allow it, nodes lack it
+        # another node's certificate: NodeRestriction refuses it
         _, other = new_request("system:node:other", ("system:nodes",))
         r = node.post(CSRS, json=csr_body("node-csr-other", other))
-        assert r.status_code == 201, r.text
+        assert r.status_code == 403, r.text
+        assert r.json()["message"].endswith("can only create a node CSR with CN=system:node:joiner")
+    # a bootstrap token's user may not have another node's renewal approved: only
+    # nodeclient (not selfnodeclient) applies, and a token without it is refused
+    with cluster.http() as http:
+        secret = bootstrap_secret("nogrp0", "0123456789abcdef")
+        assert http.post("/api/v1/namespaces/kube-system/secrets", json=secret).status_code == 201
+        binding = cluster_role_binding(
+            "bootstrappers-may-post", "system:node-bootstrapper", "Group", "system:bootstrappers"
+        )
+        assert http.post(f"{RBAC}/clusterrolebindings", json=binding).status_code == 201
+    with cluster.http("nogrp0.0123456789abcdef") as plain:
+        _, other = new_request("system:node:other", ("system:nodes",))
+
+        def posted() -> bool:
+            r = plain.post(CSRS, json=csr_body("node-csr-unapproved", other))
+            assert r.status_code == 201, r.text
+            return True
+
+        eventually(posted, message="a plain bootstrap token posts a CSR")
     time.sleep(2)  # give csrapproving the chance it must not take
     with cluster.http() as http:
-        assert conditions(http, "node-csr-other") == []
-        assert "recognized csr" in cluster.manager.log()
+        assert conditions(http, "node-csr-unapproved") == []
+        assert 'recognized csr "node-csr-unapproved"' in cluster.manager.log()
 
 
 def test_signer_fails_requests_it_cannot_honour(cluster: Cluster):
