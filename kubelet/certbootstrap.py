@@ -209,6 +209,7 @@ async def request_certificate(
 def store(cert_dir: Path, key: ec.EllipticCurvePrivateKey, cert_pem: bytes) -> Path:
     """certificate.FileStore: `kubelet-client-<time>.pem` (certificate, then key),
     `kubelet-client-current.pem` pointing at it; the pending key removed."""
+    cert_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d-%H-%M-%S")
     target = cert_dir / f"kubelet-client-{stamp}.pem"
     write_private(target, cert_pem + _key_pem(key))
