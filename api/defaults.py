@@ -535,6 +535,12 @@ def _ingress_class(obj: dict) -> None:
         params.setdefault("scope", "Cluster")
 
 
+def _csr(obj: dict) -> None:
+    """certificates/v1 SetDefaults_CertificateSigningRequestCondition: status True."""
+    for condition in _dicts(_sub(obj, "status"), "conditions"):
+        _default(condition, "status", "True", empty=(None, ""))
+
+
 def _binding(obj: dict) -> None:
     """rbac/v1 SetDefaults_Subject: Users and Groups belong to the RBAC group."""
     for subject in _dicts(obj, "subjects"):
@@ -567,4 +573,5 @@ _BY_KIND: dict[str, Callable[[dict], None]] = {
     "IngressClass": _ingress_class,
     "RoleBinding": _binding,
     "ClusterRoleBinding": _binding,
+    "CertificateSigningRequest": _csr,
 }

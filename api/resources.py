@@ -316,6 +316,18 @@ CLUSTERROLEBINDINGS = Resource(
     "clusterrolebinding",
     False,
 )
+# certificates.k8s.io/v1: certificates asked for and issued through the API (the
+# controller manager's csrapproving and csrsigning controllers).
+CERTIFICATESIGNINGREQUESTS = Resource(
+    "certificates.k8s.io",
+    "v1",
+    "CertificateSigningRequest",
+    "certificatesigningrequests",
+    "certificatesigningrequest",
+    False,
+    ("csr",),
+    subresources=("status", "approval"),
+)
 # Reviews: create-only questions the apiserver answers and never stores.
 _CREATE_ONLY = ("create",)
 SELFSUBJECTREVIEWS = Resource(
@@ -423,6 +435,7 @@ RESOURCES: tuple[Resource, ...] = (
     CLUSTERROLES,
     ROLEBINDINGS,
     CLUSTERROLEBINDINGS,
+    CERTIFICATESIGNINGREQUESTS,
     *REVIEWS,
 )
 

@@ -40,6 +40,7 @@ from apiserver import (
     wsproxy,
 )
 from apiserver.admission import Admission
+from apiserver.admission.certificates import CertificateApproval, CertificateSigning
 from apiserver.admission.podsecurity import config as podsecurity_config
 from apiserver.aggregator import Aggregator, Caller
 from apiserver.allocator import Allocator
@@ -64,6 +65,7 @@ from apiserver.authz import (
     reviews,
 )
 from apiserver.authz.attributes import request_attributes
+from apiserver.bootstraptoken import BootstrapTokens
 from apiserver.compactor import Compactor
 from apiserver.config import Config
 from apiserver.conversion import ConvertingRegistry
@@ -165,8 +167,15 @@ class ApiServer:
         # As kube-apiserver: anonymous requests are not allowed with AlwaysAllow alone.
         anonymous_ok = config.anonymous_auth and modes != ["AlwaysAllow"]
         self.sa_tokens = service_account_tokens(self.storage, config)
+        self.bootstrap_tokens = (
+            BootstrapTokens(self.storage) if config.enable_bootstrap_token_auth else None
+        )
         self.authenticator = Authenticator(
-            self.users, bool(config.client_ca_file), anonymous_ok, self.sa_tokens
+            self.users,
+            bool(config.client_ca_file),
+            anonymous_ok,
+            self.sa_tokens,
+            self.bootstrap_tokens,
         )
         if not self.authenticator.configured:
             log.warning(
@@ -205,6 +214,10 @@ class ApiServer:
             self.admission.plugins.append(
                 RBACEscalation(self.storage, self.authorizer, self.policy)
             )
+        self.admission.add_before_quota(
+            CertificateApproval(self.storage, self.authorizer),
+            CertificateSigning(self.storage, self.authorizer),
+        )
 
     async def start(self) -> None:
         await self.storage.connect()
@@ -237,6 +250,8 @@ class ApiServer:
         await self.namespaces.stop()
         await self.admission.stop()
         await self.sa_tokens.stop()
+        if self.bootstrap_tokens is not None:
+            await self.bootstrap_tokens.stop()
         await self.cache.stop()
         await self.storage.close()
 
@@ -782,7 +797,7 @@ async def dispatch_subresource(
 ) -> Response:
     registry = server.registry
     sub, method = info.subresource, request.method
-    if sub in ("status", "ephemeralcontainers") and method in ("GET", "PUT", "PATCH"):
+    if sub in ("status", "ephemeralcontainers", "approval") and method in ("GET", "PUT", "PATCH"):
         if method == "GET":
             obj = await registry.get(RequestInfo(info.resource, info.namespace, info.name, None))
             return table_or_object(request, params, info.resource, obj)

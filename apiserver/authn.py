@@ -1,5 +1,6 @@
 """Who sent a request, as kube-apiserver's authenticator union: a bearer token from
---token-auth-file or a ServiceAccount token (a JWT signed by this cluster,
+--token-auth-file, a bootstrap token (--enable-bootstrap-token-auth,
+apiserver/bootstraptoken) or a ServiceAccount token (a JWT signed by this cluster,
 apiserver/serviceaccount), else an X.509 client certificate verified against
 --client-ca-file (CN is the user, O the groups), else anonymous (`system:anonymous`
 in `system:unauthenticated`) when --anonymous-auth allows it. Authenticated users
@@ -68,6 +69,7 @@ class Authenticator:
     client_ca: bool
     anonymous: bool
     service_accounts: TokenAuthenticator | None = None
+    bootstrap_tokens: TokenAuthenticator | None = None  # --enable-bootstrap-token-auth
 
     @property
     def configured(self) -> bool:
@@ -82,6 +84,10 @@ class Authenticator:
             user = (self.tokens or {}).get(token)
             if user is not None:
                 return with_authenticated(user.name, user.uid, user.groups, user.extra)
+            if self.bootstrap_tokens is not None:
+                user = await self.bootstrap_tokens.authenticate(token)
+                if user is not None:
+                    return user
             if self.service_accounts is not None:
                 try:
                     user = await self.service_accounts.authenticate(token)

@@ -25,6 +25,8 @@ class Config:
     token_auth_file: str | None = None
     client_ca_file: str | None = None
     anonymous_auth: bool = True
+    # bootstrap.kubernetes.io/token Secrets in kube-system authenticate (apiserver/bootstraptoken)
+    enable_bootstrap_token_auth: bool = False
     authorization_mode: list[str] = field(default_factory=lambda: ["AlwaysAllow"])
     requestheader_secret_file: str | None = None
     # ServiceAccount tokens (apiserver/serviceaccount)
@@ -117,6 +119,15 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument(
         "--client-ca-file",
         help="authenticate client certificates signed by this CA (CN user, O groups)",
+    )
+    p.add_argument(
+        "--enable-bootstrap-token-auth",
+        type=parse_bool,
+        nargs="?",
+        const=True,
+        default=False,
+        help="authenticate bootstrap tokens (Secrets of type bootstrap.kubernetes.io/token "
+        "in kube-system) as system:bootstrap:<id> in system:bootstrappers",
     )
     p.add_argument(
         "--anonymous-auth",
@@ -267,6 +278,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         token_auth_file=a.token_auth_file,
         client_ca_file=a.client_ca_file,
         anonymous_auth=a.anonymous_auth,
+        enable_bootstrap_token_auth=a.enable_bootstrap_token_auth,
         authorization_mode=a.authorization_mode,
         requestheader_secret_file=a.requestheader_secret_file,
         service_account_key_files=a.service_account_key_file,

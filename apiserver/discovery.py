@@ -59,6 +59,7 @@ SUBRESOURCES: dict[str, Subresource] = {
     "eviction": Subresource(("create",), "Eviction", "policy", "v1"),
     "finalize": Subresource(("update",)),
     "token": Subresource(("create",), "TokenRequest", "authentication.k8s.io", "v1"),
+    "approval": Subresource(("get", "patch", "update")),
 }
 
 

@@ -230,6 +230,14 @@ ResourceAttributes: 1 namespace s | 2 verb s | 3 group s | 4 version s | 5 resou
     6 subresource s | 7 name s
 NonResourceAttributes: 1 path s | 2 verb s
 SelfSubjectRulesReview: 1 metadata ObjectMeta | 2 spec SelfSubjectRulesReviewSpec*
+CertificateSigningRequest: 1 metadata ObjectMeta | 2 spec CertificateSigningRequestSpec*
+    3 status CertificateSigningRequestStatus
+CertificateSigningRequestSpec: 1 request y* | 7 signerName s* | 8 expirationSeconds i*
+    5 usages [s] | 2 username s | 3 uid s | 4 groups [s]
+CertificateSigningRequestStatus: 1 conditions [CertificateSigningRequestCondition]
+    2 certificate y
+CertificateSigningRequestCondition: 1 type s* | 6 status s* | 2 reason s | 3 message s
+    4 lastUpdateTime Time | 5 lastTransitionTime Time
 SelfSubjectRulesReviewSpec: 1 namespace s
 ObjectMeta: 1 name s | 2 generateName s | 3 namespace s | 4 selfLink s | 5 uid s
     6 resourceVersion s | 7 generation i | 8 creationTimestamp Time

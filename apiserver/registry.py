@@ -99,7 +99,9 @@ class Registry:
         md.update(uid=meta.new_uid(), creationTimestamp=rfc3339(), generation=1)
         for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
             md.pop(k, None)
-        strategies.for_resource(res).prepare_create(obj)
+        strategy = strategies.for_resource(res)
+        strategy.prepare_create(obj)
+        strategy.set_requestor(obj, opts.user)
         _apply_defaults(res, obj)
         attributes = Attributes(CREATE, info, obj, None, opts)
         await self.admission.admit(attributes)
@@ -210,6 +212,9 @@ class Registry:
             new = strategy.prepare_status_update(new, old)
         elif info.subresource == "ephemeralcontainers":
             new = strategies.prepare_ephemeral_containers_update(new, old)
+        elif info.subresource == "approval":
+            assert isinstance(strategy, strategies.CertificateSigningRequestStrategy)
+            new = strategy.prepare_approval_update(new, old)
         else:
             strategy.prepare_update(new, old)
         md, old_md = new.setdefault("metadata", {}), old["metadata"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from api import apiextensions, configdata, defaults, errors
+from api import apiextensions, certificates, configdata, defaults, errors
 from api.batch import (
     CONTROLLER_UID_LABEL,
     JOB_NAME_LABEL,
@@ -39,6 +39,7 @@ STATUS_KINDS = {
     "CustomResourceDefinition",
     "APIService",
     "HorizontalPodAutoscaler",
+    "CertificateSigningRequest",
 }
 # Kinds whose create keeps the status the client sent (the kubelet registers a node
 # with its status; events and leases have none).
@@ -57,6 +58,9 @@ class Strategy:
 
     def initial_status(self, obj: dict) -> None:
         """Status a new object starts with."""
+
+    def set_requestor(self, obj: dict, user: Any) -> None:
+        """Record who creates the object (CertificateSigningRequests keep it)."""
 
     def prepare_update(self, new: dict, old: dict) -> None:
         if self.kind in STATUS_KINDS:
@@ -367,6 +371,99 @@ class PriorityClassStrategy(Strategy):
             )
 
 
+class CertificateSigningRequestStrategy(Strategy):
+    """As Kubernetes' csrStrategy: a request records its requestor from the caller's
+    identity, never from the body, and starts with an empty status; its spec never
+    changes. `/status` writes the certificate and conditions other than Approved and
+    Denied; `/approval` writes only the conditions."""
+
+    kind = "CertificateSigningRequest"
+
+    def initial_status(self, obj: dict) -> None:
+        obj["status"] = {}
+
+    def set_requestor(self, obj: dict, user: Any) -> None:
+        spec = obj.setdefault("spec", {})
+        for key in ("username", "uid", "groups", "extra"):
+            spec.pop(key, None)
+        if user is None:
+            return
+        spec["username"] = user.name
+        if user.uid:
+            spec["uid"] = user.uid
+        if user.groups:
+            spec["groups"] = list(user.groups)
+        if user.extra:
+            spec["extra"] = {k: list(v) for k, v in user.extra}
+
+    def prepare_update(self, new: dict, old: dict) -> None:
+        super().prepare_update(new, old)
+        _keep_spec(new, old)
+
+    def prepare_status_update(self, new: dict, old: dict) -> dict:
+        result = super().prepare_status_update(new, old)
+        conditions = [
+            c
+            for c in _csr_conditions(result)
+            if c.get("type") not in (certificates.APPROVED, certificates.DENIED)
+        ]
+        conditions += [
+            c
+            for c in _csr_conditions(old)
+            if c.get("type") in (certificates.APPROVED, certificates.DENIED)
+        ]
+        _set_conditions(result, conditions, old)
+        return result
+
+    def prepare_approval_update(self, new: dict, old: dict) -> dict:
+        result = copy.deepcopy(new)
+        _keep_spec(result, old)
+        status = copy.deepcopy(old.get("status") or {})
+        result["status"] = status
+        _set_conditions(result, _csr_conditions(new), old)
+        return result
+
+
+def _keep_spec(new: dict, old: dict) -> None:
+    if "spec" in old:
+        new["spec"] = old["spec"]
+    else:
+        new.pop("spec", None)
+
+
+def _csr_conditions(obj: dict) -> list[dict]:
+    raw = (obj.get("status") or {}).get("conditions") or []
+    return [dict(c) for c in raw if isinstance(c, dict)]
+
+
+def _set_conditions(obj: dict, conditions: list[dict], old: dict) -> None:
+    """populateConditionTimestamps: lastUpdateTime now when missing; lastTransitionTime
+    the old condition's of the same type and status, else now. Condition status
+    defaults to True (certificates/v1 defaulting)."""
+    now = rfc3339()
+    before = _csr_conditions(old)
+    for c in conditions:
+        if not c.get("status"):
+            c["status"] = "True"
+        c.setdefault("lastUpdateTime", now)
+        if not c.get("lastTransitionTime"):
+            c["lastTransitionTime"] = next(
+                (
+                    o["lastTransitionTime"]
+                    for o in before
+                    if o.get("type") == c.get("type")
+                    and o.get("status") == c.get("status")
+                    and o.get("lastTransitionTime")
+                ),
+                now,
+            )
+    status = obj.setdefault("status", {})
+    if conditions:
+        status["conditions"] = conditions
+    else:
+        status.pop("conditions", None)
+
+
 class PodDisruptionBudgetStrategy(Strategy):
     """As Kubernetes' podDisruptionBudgetStrategy: a new budget starts with an empty
     status (the disruption controller fills it; the eviction API reads it)."""
@@ -452,6 +549,7 @@ _STRATEGIES: dict[str, Strategy] = {
     "PodDisruptionBudget": PodDisruptionBudgetStrategy(),
     "PersistentVolume": PersistentVolumeStrategy(),
     "Ingress": IngressStrategy(),
+    "CertificateSigningRequest": CertificateSigningRequestStrategy(),
 }
 
 

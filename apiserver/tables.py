@@ -15,6 +15,7 @@ from typing import Any
 from api import errors, jsonpath
 from api.apiextensions import CustomResource
 from api.autoscaling import targets_text
+from api.certificates import condition_word
 from api.humanize import age, format_labels, human_duration
 from api.labels import selector_string
 from api.podstatus import job_status, node_status, pod_status_reason
@@ -1083,6 +1084,17 @@ COLUMNS["APIService"] = [
 ]
 
 
+# certificates.k8s.io CertificateSigningRequests, as Kubernetes' printer.
+COLUMNS["CertificateSigningRequest"] = [
+    NAME,
+    AGE,
+    _col("SignerName", "Requested signer for the request."),
+    _col("Requestor", "Name of the user who requested the certificate."),
+    _col("RequestedDuration", "The requested duration of validity of the issued certificate."),
+    _col("Condition", "Conditions applied to the request: Approved, Denied, Failed."),
+]
+
+
 # autoscaling HorizontalPodAutoscalers, as kubectl's printer (TARGETS: `cpu: 73%/50%`).
 COLUMNS["HorizontalPodAutoscaler"] = [
     NAME,
@@ -1121,6 +1133,19 @@ def _apiservice_cells(svc: Obj, now: float) -> list[Any]:
             if available != "True" and cond.get("reason"):
                 available = f"{available} ({cond['reason']})"
     return [meta.get("name", ""), service, available, meta.get("creationTimestamp")]
+
+
+def _csr_cells(csr: Obj, now: float) -> list[Any]:
+    meta, spec = csr.get("metadata") or {}, csr.get("spec") or {}
+    seconds = spec.get("expirationSeconds")
+    return [
+        meta.get("name", ""),
+        age(meta.get("creationTimestamp"), now),
+        spec.get("signerName") or "<none>",
+        spec.get("username") or "",
+        human_duration(seconds) if isinstance(seconds, int) else "<none>",
+        condition_word(csr),
+    ]
 
 
 def _binding_cells(obj: Obj, now: float) -> list[Any]:
@@ -1186,6 +1211,7 @@ CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
     "IngressClass": _ingress_class_cells,
     "APIService": _apiservice_cells,
     "HorizontalPodAutoscaler": _hpa_cells,
+    "CertificateSigningRequest": _csr_cells,
 }
 
 

@@ -27,6 +27,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509.oid import NameOID
 
 from api.clusterdefaults import kubernetes_service_ip
@@ -78,6 +79,28 @@ def _validity(
 ) -> tuple[datetime.datetime, datetime.datetime]:
     now = datetime.datetime.now(datetime.UTC)
     return now - datetime.timedelta(hours=1), now + lifetime
+
+
+@dataclass(frozen=True)
+class CAKey:
+    """A CA's certificate and private key, loaded for signing (the controller
+    manager's csrsigning reads --cluster-signing-cert-file/--cluster-signing-key-file)."""
+
+    cert: x509.Certificate
+    key: PrivateKeyTypes
+
+
+def load_ca(cert_path: Path | str, key_path: Path | str) -> CAKey:
+    """A CA from PEM files (any key type cryptography reads); ValueError when the key
+    is not the certificate's."""
+    cert = x509.load_pem_x509_certificate(Path(cert_path).read_bytes())
+    key = serialization.load_pem_private_key(Path(key_path).read_bytes(), password=None)
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(
+        serialization.Encoding.DER, public
+    ) != cert.public_key().public_bytes(serialization.Encoding.DER, public):
+        raise ValueError(f"the key {key_path} does not match the certificate {cert_path}")
+    return CAKey(cert, key)
 
 
 def ca_key_path(directory: Path) -> Path:

@@ -75,6 +75,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the CA bundle published as ConfigMap kube-root-ca.crt in every namespace "
         "(default: the kubeconfig's certificate authority)",
     )
+    p.add_argument(
+        "--cluster-signing-cert-file",
+        help="PEM CA certificate csrsigning issues the kubernetes.io signers' certificates with",
+    )
+    p.add_argument("--cluster-signing-key-file", help="the private key of that CA (PEM)")
+    p.add_argument(
+        "--cluster-signing-duration",
+        type=duration,
+        default=365 * 24 * 3600.0,
+        help="the longest a signed certificate lives (spec.expirationSeconds may ask less)",
+    )
     p.add_argument("--resource-quota-sync-period", type=duration, default=300.0)
     p.add_argument("--horizontal-pod-autoscaler-sync-period", type=duration, default=15.0)
     p.add_argument(
@@ -126,6 +137,9 @@ def options_from(args: argparse.Namespace) -> Options:
         hpa_sync_period=args.horizontal_pod_autoscaler_sync_period,
         hpa_downscale_stabilization=args.horizontal_pod_autoscaler_downscale_stabilization,
         hpa_tolerance=args.horizontal_pod_autoscaler_tolerance,
+        cluster_signing_cert_file=args.cluster_signing_cert_file,
+        cluster_signing_key_file=args.cluster_signing_key_file,
+        cluster_signing_duration=args.cluster_signing_duration,
         workers={
             "deployment": args.concurrent_deployment_syncs,
             "replicaset": args.concurrent_replicaset_syncs,

@@ -16,6 +16,10 @@ log = logging.getLogger(__name__)
 
 
 def _registry() -> dict[str, type[Controller]]:
+    from controller.bootstrap.tokencleaner import TokenCleaner
+    from controller.certificates.approver import CSRApprovingController
+    from controller.certificates.cleaner import CSRCleaner
+    from controller.certificates.signer import CSRSigningController
     from controller.cronjob.controller import CronJobController
     from controller.daemonset.controller import DaemonSetController
     from controller.deployment.controller import DeploymentController
@@ -63,6 +67,10 @@ def _registry() -> dict[str, type[Controller]]:
         "horizontalpodautoscaling": HorizontalPodAutoscalerController,
         "serviceaccount": ServiceAccountsController,
         "root-ca-cert-publisher": RootCACertPublisher,
+        "csrapproving": CSRApprovingController,
+        "csrsigning": CSRSigningController,
+        "csrcleaner": CSRCleaner,
+        "tokencleaner": TokenCleaner,
     }
 
 
@@ -90,7 +98,14 @@ CONTROLLER_NAMES = (
     "horizontalpodautoscaling",
     "serviceaccount",
     "root-ca-cert-publisher",
+    "csrapproving",
+    "csrsigning",
+    "csrcleaner",
+    "tokencleaner",
 )
+# Not in `*`, as kube-controller-manager's ControllersDisabledByDefault (kubeadm
+# enables it with `--controllers=*,tokencleaner`).
+DISABLED_BY_DEFAULT = frozenset({"tokencleaner"})
 # Kubernetes' names for the same controllers, old and new.
 ALIASES = {
     "deployment-controller": "deployment",
@@ -118,6 +133,10 @@ ALIASES = {
     "horizontal-pod-autoscaler-controller": "horizontalpodautoscaling",
     "serviceaccount-controller": "serviceaccount",
     "root-ca-certificate-publisher-controller": "root-ca-cert-publisher",
+    "certificatesigningrequest-approving-controller": "csrapproving",
+    "certificatesigningrequest-signing-controller": "csrsigning",
+    "certificatesigningrequest-cleaner-controller": "csrcleaner",
+    "token-cleaner-controller": "tokencleaner",
 }
 
 
@@ -144,7 +163,7 @@ def enabled_controllers(spec: Iterable[str]) -> list[str]:
             elif bare == name:
                 choice = not item.startswith("-")
                 break
-        if choice if choice is not None else star:
+        if choice if choice is not None else star and name not in DISABLED_BY_DEFAULT:
             enabled.append(name)
     return enabled
 

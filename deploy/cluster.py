@@ -32,6 +32,7 @@ from api.clusterdefaults import (
 from api.humanize import human_duration
 from api.privatefile import write_private
 from client.kubeconfig import write_kubeconfig
+from componentbase.pki import ca_key_path
 from deploy import certs, encryption, podsecurity, processes, supervisor
 from deploy.identities import (
     ADMIN,
@@ -208,6 +209,7 @@ class LocalCluster:
                         *etcd_flags,
                         "--authorization-mode",
                         AUTHORIZATION_MODE,
+                        "--enable-bootstrap-token-auth",  # machines join (issue 16)
                         *options.toleration_flags(),
                         *requestheader_flags(self.data_dir),
                         *admission_flags(self.data_dir),
@@ -374,9 +376,20 @@ def _controller(ctx: ComponentContext) -> list[supervisor.Component]:
         "--node-monitor-grace-period",
         f"{ctx.options.node_grace_seconds}s",
         *ctx.options.toleration_flags(),
+        *signing_flags(ctx.data_dir / "pki"),
         *flags,
     ]
     return [supervisor.Component("controller", argv, extra=extra)]
+
+
+def signing_flags(pki: Path) -> list[str]:
+    """As kubeadm runs kube-controller-manager: csrsigning signs with the cluster CA,
+    and the tokencleaner (off by default) removes expired bootstrap tokens."""
+    return [
+        "--controllers=*,tokencleaner",
+        f"--cluster-signing-cert-file={pki / 'ca.crt'}",
+        f"--cluster-signing-key-file={ca_key_path(pki)}",
+    ]
 
 
 def _kubelets(ctx: ComponentContext) -> list[supervisor.Component]:

@@ -1,5 +1,5 @@
-"""`python -m kubelet --kubeconfig F --node-name N [--root-dir D] [--node-ip IP]
-[--port 10250] [--cpu C --memory M --max-pods P] [--pod-network minik]
+"""`python -m kubelet --kubeconfig F [--bootstrap-kubeconfig B] --node-name N [--root-dir D]
+[--node-ip IP] [--port 10250] [--cpu C --memory M --max-pods P] [--pod-network minik]
 [--sandbox-image IMG] [-v 4]` — see kubelet/config.py for every flag.
 
 SIGTERM/SIGINT stop the kubelet's own loops in order; pods' containers keep running
@@ -8,10 +8,14 @@ SIGTERM/SIGINT stop the kubelet's own loops in order; pods' containers keep runn
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
+from api.errors import ApiError
+from client.errors import ConnectionFailed
 from client.kubeconfig import KubeconfigError
 from componentbase.logs import setup_logging
 from componentbase.run import run, stop_on_signals
+from kubelet.certbootstrap import BootstrapError, load_client_cert
 from kubelet.config import KubeletConfig, parse_args
 from kubelet.kubelet import Kubelet
 from kubelet.runtime import RuntimeFailure
@@ -20,6 +24,17 @@ from kubelet.server import ServeError
 
 async def serve(config: KubeletConfig) -> int:
     stop = stop_on_signals()
+    if config.bootstrap_kubeconfig and config.kubeconfig:
+        try:
+            await load_client_cert(
+                Path(config.kubeconfig),
+                Path(config.bootstrap_kubeconfig),
+                config.cert_dir or config.root_dir / "pki",
+                config.node_name,
+            )
+        except (BootstrapError, KubeconfigError, ApiError, ConnectionFailed) as err:
+            print(f"kubelet: TLS bootstrap: {err}", file=sys.stderr)
+            return 1
     try:
         kubelet = Kubelet(config)
     except KubeconfigError as err:

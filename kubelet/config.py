@@ -40,6 +40,9 @@ class KubeletConfig:
     port: int
     capacity: dict[str, str]
     kubeconfig: str | None = None
+    # --bootstrap-kubeconfig: TLS bootstrap (kubelet/certbootstrap) when --kubeconfig is
+    # missing or its client certificate expired
+    bootstrap_kubeconfig: str | None = None
     pod_network: str = DEFAULT_POD_NETWORK
     pod_cidr: str | None = None
     sandbox_image: str = DEFAULT_SANDBOX_IMAGE
@@ -101,6 +104,12 @@ def parser() -> argparse.ArgumentParser:
         description="minik's node agent: runs this node's pods in Docker.",
     )
     add_kubeconfig_flag(p)
+    p.add_argument(
+        "--bootstrap-kubeconfig",
+        help="credentials (a bootstrap token) to ask for a client certificate with when "
+        "--kubeconfig does not exist or its certificate expired; --kubeconfig is then "
+        "written to use the certificate kept in --cert-dir",
+    )
     p.add_argument("--node-name", default=socket.gethostname(), help="this node's name")
     p.add_argument(
         "--root-dir",
@@ -188,6 +197,8 @@ def parse_args(argv: list[str] | None = None) -> KubeletConfig:
     if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
         p.error("--tls-cert-file and --tls-private-key-file go together")
     policy = tls_policy(p, args)
+    if args.bootstrap_kubeconfig and not args.kubeconfig:
+        p.error("--bootstrap-kubeconfig needs --kubeconfig (the file it writes)")
     root = Path(args.root_dir or f"/var/lib/minik/kubelet/{args.node_name}").expanduser()
     capacity = host_capacity(root if root.exists() else None)
     if args.cpu:
@@ -205,6 +216,7 @@ def parse_args(argv: list[str] | None = None) -> KubeletConfig:
         port=args.port,
         capacity=capacity,
         kubeconfig=args.kubeconfig,
+        bootstrap_kubeconfig=args.bootstrap_kubeconfig,
         pod_network=args.pod_network,
         pod_cidr=args.pod_cidr,
         sandbox_image=args.sandbox_image,

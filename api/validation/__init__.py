@@ -35,6 +35,7 @@ from api.validation.apps import (
 )
 from api.validation.autoscaling import validate_hpa
 from api.validation.batch import validate_cronjob, validate_job, validate_job_update
+from api.validation.certificates import validate_csr, validate_csr_update
 from api.validation.coordination import validate_lease
 from api.validation.core import (
     validate_configmap,
@@ -182,6 +183,10 @@ RULES: dict[str, KindRules] = {
     ),
     "ClusterRoleBinding": KindRules(
         path_segment_name_errors, validate_cluster_role_binding, validate_binding_update
+    ),
+    # certificates.k8s.io/v1: "we don't care what you call your certificate requests"
+    "CertificateSigningRequest": KindRules(
+        path_segment_name_errors, validate_csr, validate_csr_update
     ),
 }
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from api import errors
 from api.podsecurity.levels import v1
+from apiserver.admission.certificates import CertificateSubjectRestriction
 from apiserver.admission.crdnames import CustomResourceDefinitionNames
 from apiserver.admission.ingressclass import DefaultIngressClass
 from apiserver.admission.limitranger import LimitRanger
@@ -54,6 +55,7 @@ def default_plugins(
         StorageObjectInUseProtection(storage),
         PersistentVolumeClaimResize(storage),
         CustomResourceDefinitionNames(storage),
+        CertificateSubjectRestriction(storage),
         ResourceQuota(storage),  # last: it charges what every other plugin admitted
     ]
 
@@ -75,7 +77,17 @@ class Admission:
             storage, not_ready_seconds, unreachable_seconds, mount_tokens, pod_security_config
         )
         self.plugins = [p for p in plugins if p.name not in disabled]
+        self.disabled = disabled
         self.namespaces: NamespaceLifecycle  # set by the app once both exist
+
+    def add_before_quota(self, *plugins: Plugin) -> None:
+        """Plugins built after the chain (they need the authorizer), in Kubernetes'
+        place: before ResourceQuota, which charges what the others admitted."""
+        at = next(
+            (i for i, p in enumerate(self.plugins) if p.name == "ResourceQuota"), len(self.plugins)
+        )
+        wanted = [p for p in plugins if p.name not in self.disabled]
+        self.plugins[at:at] = wanted
 
     async def require_namespace(self, namespace: str, creating: bool) -> dict:
         """The namespace (404 when missing; a create in a terminating one refused)."""

@@ -3,14 +3,15 @@ in `system:nodes`) may write. The Node authorizer lets kubelets write nodes, pod
 status and leases at all; this plugin narrows each write to the kubelet's own node:
 its own Node object (whose taints and `node-restriction.kubernetes.io/` labels it may
 not change), the status of pods bound to it, pods only as mirror pods bound to it,
-and its own Lease. Deletes of pods (which admission does not see in minik) are held
-to the node's own pods by the Node authorizer. Everyone else's writes pass
-untouched."""
+its own Lease, and CertificateSigningRequests of the kubelet signers only for itself.
+Deletes of pods (which admission does not see in minik) are held to the node's own
+pods by the Node authorizer. Everyone else's writes pass untouched."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from api import certificates
 from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
 from apiserver.admission.serviceaccount import MIRROR_ANNOTATION
 from apiserver.authz.node import node_of
@@ -36,7 +37,7 @@ class NodeRestriction(Plugin):
             a.operation in (CREATE, UPDATE)
             and a.opts.user is not None
             and node_of(a.opts.user) is not None
-            and a.kind in ("Node", "Pod", "Lease")
+            and a.kind in ("Node", "Pod", "Lease", "CertificateSigningRequest")
         )
 
     async def validate(self, a: Attributes) -> None:
@@ -46,6 +47,8 @@ class NodeRestriction(Plugin):
             self._node(a, node)
         elif a.kind == "Pod":
             self._pod(a, node)
+        elif a.kind == "CertificateSigningRequest":
+            self._csr(a, node)
         else:
             self._lease(a, node)
 
@@ -96,6 +99,23 @@ class NodeRestriction(Plugin):
                 )
             return
         raise a.forbidden(f'node "{node}" can only update the status of its pods')
+
+    def _csr(self, a: Attributes, node: str) -> None:
+        """A kubelet asks only for its own certificates (the kubelet signers, CN
+        system:node:<its name>; Kubernetes 1.31+ without the
+        AllowInsecureKubeletCertificateSigningRequests gate)."""
+        if a.operation != CREATE or a.subresource:
+            return
+        signer = (a.obj.get("spec") or {}).get("signerName")
+        if signer not in (certificates.KUBELET_SERVING, certificates.KUBE_APISERVER_CLIENT_KUBELET):
+            return
+        try:
+            request = certificates.parse_request(a.obj)
+        except ValueError as err:
+            raise a.forbidden(f"unable to parse csr: {err}") from err
+        want = certificates.NODE_USER_PREFIX + node
+        if certificates.common_name(request) != want:
+            raise a.forbidden(f"can only create a node CSR with CN={want}")
 
     def _lease(self, a: Attributes, node: str) -> None:
         if a.namespace != LEASE_NAMESPACE or a.name != node:

@@ -10,6 +10,15 @@ import logging
 from typing import Any
 
 from api import errors
+from api.certificates import (
+    GROUP as CERTIFICATES_GROUP,
+)
+from api.certificates import (
+    KUBE_APISERVER_CLIENT,
+    KUBE_APISERVER_CLIENT_KUBELET,
+    KUBELET_SERVING,
+    LEGACY_UNKNOWN,
+)
 from api.resources import CLUSTERROLEBINDINGS, CLUSTERROLES, Resource
 from apiserver.options import WriteOptions
 from apiserver.registry import Registry
@@ -78,7 +87,7 @@ def cluster_roles() -> list[dict]:
     policy, networking = ["policy"], ["networking.k8s.io"]
     rbac_group, coordination = ["rbac.authorization.k8s.io"], ["coordination.k8s.io"]
     discovery_group, events = ["discovery.k8s.io"], ["events.k8s.io"]
-    storage = ["storage.k8s.io"]
+    storage, certificates = ["storage.k8s.io"], [CERTIFICATES_GROUP]
     event_write = ["create", "patch", "update"]
     view = [
         rule(READ, core, ["configmaps", "endpoints", "persistentvolumeclaims",
@@ -174,6 +183,14 @@ def cluster_roles() -> list[dict]:
              ["*"], ["*"]),
         rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
         rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
+        # csrapproving, csrsigning and csrcleaner
+        rule(["delete", "get", "list", "watch"], certificates, ["certificatesigningrequests"]),
+        rule(["update"], certificates, ["certificatesigningrequests/approval",
+                                        "certificatesigningrequests/status"]),
+        rule(["approve"], certificates, ["signers"], (KUBE_APISERVER_CLIENT_KUBELET,)),
+        rule(["sign"], certificates, ["signers"], (KUBE_APISERVER_CLIENT_KUBELET,
+                                                   KUBE_APISERVER_CLIENT, KUBELET_SERVING,
+                                                   LEGACY_UNKNOWN)),
     ]  # fmt: skip
     node_proxier = [
         rule(["list", "watch"], core, ["endpoints", "services"]),
@@ -204,6 +221,8 @@ def cluster_roles() -> list[dict]:
         rule(["create"], core, ["serviceaccounts/token"]),
         rule(READ, storage, ["csidrivers", "csinodes", "volumeattachments"]),
         rule(READ, ["node.k8s.io"], ["runtimeclasses"]),
+        # its own client certificate's renewal (and, with serverTLSBootstrap, serving one)
+        rule(["create", "get", "list", "watch"], certificates, ["certificatesigningrequests"]),
     ]  # fmt: skip
     volume_scheduler = [
         rule(["get", "list", "patch", "update", "watch"], core,
@@ -247,8 +266,39 @@ def cluster_roles() -> list[dict]:
         cluster_role("system:kube-controller-manager", controller_manager),
         cluster_role("system:node-proxier", node_proxier),
         cluster_role("system:node", node),
+        *certificate_roles(),
         *minik_component_roles(),
     ]
+
+
+def certificate_roles() -> list[dict]:
+    """Kubernetes' roles for TLS bootstrapping: what a bootstrap token's user needs to
+    ask for a kubelet client certificate, what lets csrapproving approve a new node's
+    request (`nodeclient`) and a node's renewal of its own (`selfnodeclient`), and who
+    may approve each kubernetes.io signer's requests."""
+    certificates = [CERTIFICATES_GROUP]
+    prefix = "system:certificates.k8s.io:"
+    return [
+        cluster_role(
+            "system:node-bootstrapper",
+            [rule(["create", "get", "list", "watch"], certificates,
+                  ["certificatesigningrequests"])],
+        ),
+        cluster_role(
+            f"{prefix}certificatesigningrequests:nodeclient",
+            [rule(["create"], certificates, ["certificatesigningrequests/nodeclient"])],
+        ),
+        cluster_role(
+            f"{prefix}certificatesigningrequests:selfnodeclient",
+            [rule(["create"], certificates, ["certificatesigningrequests/selfnodeclient"])],
+        ),
+        *(
+            cluster_role(f"{prefix}{signer.split('/', 1)[1]}-approver",
+                         [rule(["approve"], certificates, ["signers"], (signer,))])
+            for signer in (KUBE_APISERVER_CLIENT, KUBE_APISERVER_CLIENT_KUBELET,
+                           KUBELET_SERVING, LEGACY_UNKNOWN)
+        ),
+    ]  # fmt: skip
 
 
 def minik_component_roles() -> list[dict]:

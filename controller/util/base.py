@@ -49,6 +49,10 @@ class Options:
     # the cluster CA bundle (PEM) the root-ca-cert-publisher puts in every namespace:
     # --root-ca-file, else the kubeconfig's certificate authority
     root_ca: str | None = None
+    # csrsigning: the CA that signs approved requests, and for how long
+    cluster_signing_cert_file: str | None = None
+    cluster_signing_key_file: str | None = None
+    cluster_signing_duration: float = 365 * 24 * 3600.0
 
 
 @dataclass

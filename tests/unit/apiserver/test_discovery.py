@@ -57,6 +57,7 @@ def test_legacy_core_and_groups():
         "apiregistration.k8s.io",
         "autoscaling",
         "rbac.authorization.k8s.io",
+        "certificates.k8s.io",
         "authentication.k8s.io",
         "authorization.k8s.io",
     }
@@ -143,6 +144,7 @@ def test_aggregated_discovery_shapes():
         "apiregistration.k8s.io",
         "autoscaling",
         "rbac.authorization.k8s.io",
+        "certificates.k8s.io",
         "authentication.k8s.io",
         "authorization.k8s.io",
     ]

@@ -5,11 +5,22 @@ from __future__ import annotations
 import pytest
 
 from controller.__main__ import options_from, parse_args
-from controller.manager import CONTROLLER_NAMES, UnknownController, enabled_controllers
+from controller.manager import (
+    CONTROLLER_NAMES,
+    DISABLED_BY_DEFAULT,
+    UnknownController,
+    enabled_controllers,
+)
 
 
-def test_star_enables_everything():
-    assert enabled_controllers(["*"]) == list(CONTROLLER_NAMES)
+def test_star_enables_everything_but_the_disabled_by_default():
+    assert enabled_controllers(["*"]) == [
+        n for n in CONTROLLER_NAMES if n not in DISABLED_BY_DEFAULT
+    ]
+    assert "tokencleaner" not in enabled_controllers(["*"])
+    # kubeadm's --controllers=*,bootstrapsigner,tokencleaner
+    assert enabled_controllers(["*", "tokencleaner"]) == list(CONTROLLER_NAMES)
+    assert "csrsigning" in enabled_controllers(["*"])
 
 
 def test_names_aliases_and_exclusions():

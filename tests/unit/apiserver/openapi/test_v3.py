@@ -34,6 +34,7 @@ def test_v3_root_lists_every_group_version_with_hash():
         "apis/rbac.authorization.k8s.io/v1",
         "apis/authentication.k8s.io/v1",
         "apis/authorization.k8s.io/v1",
+        "apis/certificates.k8s.io/v1",
     }
     url = root["paths"]["apis/apps/v1"]["serverRelativeURL"]
     assert url == f"/openapi/v3/apis/apps/v1?hash={v3.v3_hash('apis/apps/v1')}"

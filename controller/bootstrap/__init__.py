@@ -1,0 +1,2 @@
+"""Bootstrap token controllers: the tokencleaner (kube-controller-manager's
+pkg/controller/bootstrap)."""
