@@ -560,8 +560,10 @@ def budgets_main(args: argparse.Namespace) -> None:
                 server = start_tree_apiserver(etcd, workdir / f"apiserver-{i}", tree)
                 cwd = os.readlink(f"/proc/{server.running().pid}/cwd")
                 assert Path(cwd) == tree, (cwd, tree)
-            else:
-                server = start_apiserver(etcd, workdir / f"apiserver-{i}")
+            else:  # authorized as the older tree's default, so only the budgets differ
+                server = start_apiserver(
+                    etcd, workdir / f"apiserver-{i}", authorization_mode="AlwaysAllow"
+                )
             started.append(server)
             servers[case] = server
         asyncio.run(budgets_rates(servers, args.n, args.concurrency, args.rounds))

@@ -8,13 +8,16 @@ from __future__ import annotations
 import shutil
 import ssl
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from client.kubeconfig import write_kubeconfig
+from componentbase.pki import ensure_client_cert
 from deploy import processes
+from deploy.identities import AUTHORIZATION_MODE, identity_of
 
 
 @dataclass
@@ -48,6 +51,46 @@ class ApiServer:
             verify=self.ssl_context(),
             headers={"Authorization": f"Bearer {token or self.token}"},
         )
+
+    def kubeconfig_as(self, name: str) -> Path:
+        """A kubeconfig for the component `name` (deploy.identities: `kube-scheduler`,
+        `kubelet-<node>`, ...) with its own client certificate from this apiserver's CA,
+        so a test's components are who they are in `minik up`, and Node,RBAC judges
+        them as it would there."""
+        user, groups = identity_of(name)
+        pki = self.workdir / "pki"
+        cert = ensure_client_cert(
+            pki, pki / "clients", user, tuple(g for g in groups.split(",") if g)
+        )
+        return write_kubeconfig(
+            self.workdir / f"kubeconfig-{name}", self.url, ca_file=self.ca_file, client_cert=cert
+        )
+
+    def bind_cluster_admin(self, user: str) -> None:
+        """Bind `user` to the `cluster-admin` ClusterRole: every right through RBAC, yet
+        not `system:masters`, so per-user machinery (limits, exemptions) still applies.
+        Returns once the authorizer has seen the binding."""
+        rbac = "rbac.authorization.k8s.io"
+        binding = {
+            "metadata": {"name": f"{user}-cluster-admin"},
+            "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"apiGroup": rbac, "kind": "User", "name": user}],
+        }
+        review = {
+            "spec": {"user": user, "resourceAttributes": {"verb": "delete", "resource": "nodes"}}
+        }
+        with self.http() as admin:
+            r = admin.post(f"/apis/{rbac}/v1/clusterrolebindings", json=binding)
+            if r.status_code != 409:
+                r.raise_for_status()
+            deadline = time.monotonic() + 10
+            while True:
+                r = admin.post("/apis/authorization.k8s.io/v1/subjectaccessreviews", json=review)
+                if r.raise_for_status().json()["status"].get("allowed"):
+                    return
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the authorizer never saw {user}'s binding")
+                time.sleep(0.05)
 
     def ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca_file))
@@ -88,6 +131,7 @@ def start_apiserver(
     service_accounts: bool = False,
     local_kubelets: bool = True,
     verify_kubelets: bool = False,
+    authorization_mode: str = AUTHORIZATION_MODE,
 ) -> ApiServer:
     """An apiserver on a free port. A throwaway control plane has no controller manager
     to make each namespace's `default` ServiceAccount, so unless `service_accounts`,
@@ -95,9 +139,12 @@ def start_apiserver(
     run it); tokens are signed either way. Its kubelets run on this machine
     (`local_kubelets`: loopback Node addresses are dialled); their serving certificates
     are checked with the CA only if `verify_kubelets` (tests' stand-in kubelets are
-    self-signed)."""
+    self-signed). It authorizes as `minik up` does (Node,RBAC) unless `extra_args` or
+    `authorization_mode` say otherwise, so what passes here passes in a real cluster."""
     workdir.mkdir(parents=True, exist_ok=True)
     extra_args = list(extra_args or [])
+    if not any(a.startswith("--authorization-mode") for a in extra_args):
+        extra_args.append(f"--authorization-mode={authorization_mode}")
     extra_args += processes.kubelet_flags(
         workdir / "pki", verify=verify_kubelets, local=local_kubelets
     )
@@ -105,7 +152,7 @@ def start_apiserver(
         extra_args.append("--disable-admission-plugins=ServiceAccount")
     token_file = workdir / "tokens.csv"
     tokens = processes.write_token_file(
-        token_file, [("admin", "system:masters"), ("viewer", "system:authenticated")]
+        token_file, [("admin", "system:masters"), ("viewer", "system:monitoring")]
     )
     port = processes.free_port()
     url = f"https://127.0.0.1:{port}"

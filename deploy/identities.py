@@ -31,14 +31,27 @@ COMPONENT_USERS: dict[str, tuple[str, str]] = {
 AUTHORIZATION_MODE = "Node,RBAC"  # kubeadm's
 
 
+KUBELET_PREFIX = "kubelet-"
+
+
 def kubelet_kubeconfig(node: str) -> str:
-    return f"kubelet-{node}"
+    return f"{KUBELET_PREFIX}{node}"
 
 
 def identities(nodes: list[str]) -> dict[str, tuple[str, str]]:
     """Every component's identity, with one per node's kubelet."""
     kubelets = {kubelet_kubeconfig(n): (f"system:node:{n}", "system:nodes") for n in nodes}
     return {**COMPONENT_USERS, **kubelets}
+
+
+def identity_of(name: str) -> tuple[str, str]:
+    """(user, groups) of the kubeconfig name `name`: a component of COMPONENT_USERS or
+    `kubelet-<node>`."""
+    if name.startswith(KUBELET_PREFIX):
+        return identities([name.removeprefix(KUBELET_PREFIX)])[name]
+    if name not in COMPONENT_USERS:
+        raise ValueError(f"no minik component is named {name!r}")
+    return COMPONENT_USERS[name]
 
 
 def component_identities(wanted: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,39 @@ from deploy.controlplane import (
 )
 
 _names = itertools.count()
+
+# Modules that use the host itself: Docker, kubelets, the host proxy and its addresses,
+# `minik up`, the compose lab. Under pytest-xdist (`-n 2 --dist loadgroup`, pyproject's
+# addopts) they run one after another on one worker (one host proxy, one Docker engine),
+# while every other module, a unit of its own so its module fixtures start once, shares
+# the workers: most tests wait on processes, so two workers halve the suite's time.
+HOST_DIRS = ("tests/e2e/",)
+HOST_MODULES = {
+    "tests/integration/test_minikctl_workloads.py",
+    "tests/integration/test_proxy.py",
+    "tests/integration/test_supervisor.py",
+    "tests/security/test_certificates.py",
+    "tests/security/test_etcd_tls.py",
+    "tests/security/test_kubelet_api.py",
+    "tests/security/test_kubelet_security_context.py",
+    "tests/security/test_kubelet_volumes.py",
+    "tests/security/test_tls_policy.py",
+}
+HOST_GROUP = "host"
+
+
+def xdist_group(path: str) -> str:
+    """The pytest-xdist group of a test module (its path from the repository)."""
+    if path.startswith(HOST_DIRS) or path in HOST_MODULES:
+        return HOST_GROUP
+    return path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(config.rootpath)
+    for item in items:
+        path = Path(item.path).relative_to(root).as_posix()
+        item.add_marker(pytest.mark.xdist_group(xdist_group(path)))
 
 
 @pytest.fixture(scope="session")

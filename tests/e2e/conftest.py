@@ -59,7 +59,7 @@ class KubeletProcess:
             "-m",
             "kubelet",
             "--kubeconfig",
-            str(self.apiserver.kubeconfig),
+            str(self.apiserver.kubeconfig_as(f"kubelet-{self.node}")),
             "--node-name",
             self.node,
             "--root-dir",

@@ -5,7 +5,7 @@ what Kubernetes gives a pod: the token volume admission adds, filled by the kube
 through a TokenRequest bound to the pod, `ca.crt` from the kube-root-ca.crt ConfigMap
 (the client verifies the apiserver's certificate with it) and `namespace`.
 
-The cluster is this module's own: etcd, an apiserver with --authorization-mode=RBAC and
+The cluster is this module's own: etcd, an apiserver with --authorization-mode=Node,RBAC and
 ServiceAccount admission, the serviceaccount and root-ca-cert-publisher controllers, one
 kubelet. The image is the compose lab's Debian base (deploy/compose/build-base.sh,
 made offline with debootstrap; its python3 is this machine's 3.11), and the client is
@@ -84,9 +84,7 @@ def cluster(pod_network: str) -> Iterator[Cluster]:
     ensure_base_image()
     workdir = make_workdir("minik-sa-e2e-")
     etcd = start_etcd(workdir)
-    api = start_apiserver(
-        etcd, workdir / "apiserver", ["--authorization-mode=RBAC"], service_accounts=True
-    )
+    api = start_apiserver(etcd, workdir / "apiserver", service_accounts=True)
     manager = ManagerProcess(
         api, workdir, "--controllers=serviceaccount,root-ca-cert-publisher"
     ).start()

@@ -13,7 +13,7 @@ the real ingress controller on loopback ports.
   ServiceAccount, only the RBAC rights the example grants, and no kubeconfig.
 
 The cluster is private so the default scheduler places the Website's pods (which name
-no node) on this module's kubelet only; its apiserver authorizes by RBAC and gives pods
+no node) on this module's kubelet only; its apiserver authorizes by Node,RBAC and gives pods
 ServiceAccount tokens."""
 
 from __future__ import annotations
@@ -76,9 +76,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     ensure_base_image()
     network = f"minik-e2e-web-{secrets.token_hex(3)}"
     with (
-        private_control_plane(
-            "minik-e2e-website-", ["--authorization-mode=RBAC"], service_accounts=True
-        ) as (server, workdir),
+        private_control_plane("minik-e2e-website-", service_accounts=True) as (server, workdir),
         server.http() as h,
     ):
         node = f"web-{secrets.token_hex(3)}"

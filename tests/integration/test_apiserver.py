@@ -43,13 +43,19 @@ def deployment(name: str, replicas: int = 2) -> dict:
 # ---- authentication ----------------------------------------------------------
 
 
-def test_requests_without_a_valid_token_get_401_status(apiserver):
+def test_a_bad_token_gets_401_and_no_token_is_anonymous(apiserver):
+    """As kube-apiserver under RBAC: a token nobody knows is 401; no credential at all
+    is `system:anonymous`, who may read only the public-info paths."""
     with httpx.Client(base_url=apiserver.url, verify=apiserver.ssl_context()) as anon:
-        r = anon.get("/api/v1/namespaces")
-        assert r.status_code == 401
-        assert r.json()["kind"] == "Status" and r.json()["reason"] == "Unauthorized"
         bad = anon.get("/api/v1/namespaces", headers={"Authorization": "Bearer nope"})
         assert bad.status_code == 401
+        assert bad.json()["kind"] == "Status" and bad.json()["reason"] == "Unauthorized"
+        r = anon.get("/api/v1/namespaces")
+        assert r.status_code == 403
+        assert r.json()["message"] == (
+            'namespaces is forbidden: User "system:anonymous" cannot list resource '
+            '"namespaces" in API group "" at the cluster scope'
+        )
         for open_path in ("/version", "/healthz", "/livez", "/readyz"):
             assert anon.get(open_path).status_code == 200, open_path
         assert anon.get("/version").json()["gitVersion"].startswith("v1.")

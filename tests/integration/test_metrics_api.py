@@ -227,12 +227,15 @@ def test_backend_refuses_callers_without_the_apiserver_secret(cluster: Cluster) 
 
 
 def test_unauthenticated_callers_are_refused_by_the_apiserver(cluster: Cluster) -> None:
-    r = httpx.get(
-        f"{cluster.api.url}/apis/metrics.k8s.io/v1beta1/nodes",
-        verify=cluster.api.ssl_context(),
-        timeout=5,
-    )
-    assert r.status_code == 401
+    """A token nobody knows is 401; no credential is `system:anonymous`, whom RBAC
+    refuses: neither reaches the metrics server."""
+    url = f"{cluster.api.url}/apis/metrics.k8s.io/v1beta1/nodes"
+    verify = cluster.api.ssl_context()
+    bad = httpx.get(url, verify=verify, timeout=5, headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401
+    anonymous = httpx.get(url, verify=verify, timeout=5)
+    assert anonymous.status_code == 403
+    assert 'User "system:anonymous" cannot list resource "nodes"' in anonymous.json()["message"]
 
 
 @pytest.mark.parametrize("minor", MINORS)

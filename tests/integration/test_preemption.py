@@ -46,7 +46,15 @@ def plane() -> Iterator[Plane]:
     etcd = start_etcd(workdir)
     server = start_apiserver(etcd, workdir / "apiserver")
     p = Plane(server, workdir)
-    argv = [sys.executable, "-m", "scheduler", "--kubeconfig", str(server.kubeconfig), "-v", "4"]
+    argv = [
+        sys.executable,
+        "-m",
+        "scheduler",
+        "--kubeconfig",
+        str(server.kubeconfig_as("kube-scheduler")),
+        "-v",
+        "4",
+    ]
     scheduler = processes.spawn("scheduler", argv, workdir / "scheduler.log")
     try:
         yield p

@@ -32,12 +32,14 @@ def server(etcd: Etcd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api
         Path(tmp_path_factory.mktemp("inflight")),
         ["--max-requests-inflight=2", "--max-mutating-requests-inflight=1"],
     )
+    server.bind_cluster_admin("viewer")
     yield server
     server.stop()
 
 
 def viewer_token(server: ApiServer) -> str:
-    """A caller outside system:masters (whom Kubernetes never refuses)."""
+    """A caller outside system:masters (whom Kubernetes never refuses), bound to
+    `cluster-admin`."""
     for line in server.token_file.read_text().splitlines():
         token, user = line.split(",")[:2]
         if user == "viewer":

@@ -1,5 +1,5 @@
 """Issue #11, "The kubelet and the apiserver's path to it": the kubelet's API against
-a real kubelet (real Docker) and an apiserver running RBAC.
+a real kubelet (real Docker) and an apiserver running Node,RBAC.
 
 Findings, each a test: the kubelet served plain HTTP and answered anyone for
 /healthz; any token the apiserver accepted could read logs and run commands (no
@@ -65,9 +65,7 @@ def rig(etcd: Etcd) -> Iterator[Rig]:
     busybox = ensure_busybox_image()
     workdir = make_workdir("minik-sec-kubeletapi-")
     network = f"minik-sec-{secrets.token_hex(3)}"
-    api = start_apiserver(
-        etcd, workdir / "apiserver", ["--authorization-mode=RBAC"], verify_kubelets=True
-    )
+    api = start_apiserver(etcd, workdir / "apiserver", verify_kubelets=True)
     viewer = next(
         line.split(",")[0]
         for line in api.token_file.read_text().splitlines()

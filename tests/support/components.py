@@ -23,7 +23,7 @@ def spawn_scheduler(apiserver: ApiServer, workdir: Path, name: str) -> processes
         "-m",
         "scheduler",
         "--kubeconfig",
-        str(apiserver.kubeconfig),
+        str(apiserver.kubeconfig_as("kube-scheduler")),
         "--scheduler-name",
         name,
     ]
@@ -39,7 +39,7 @@ def spawn_ingress(
         "-m",
         "ingress",
         "--kubeconfig",
-        str(apiserver.kubeconfig),
+        str(apiserver.kubeconfig_as("ingress")),
         "--bind-address",
         "127.0.0.1",
         "--http-port",
@@ -81,8 +81,12 @@ def private_control_plane(
     )
     components = []
     try:
-        for name in ("scheduler", "controller"):
-            argv = [sys.executable, "-m", name, "--kubeconfig", str(server.kubeconfig)]
+        for name, identity in (
+            ("scheduler", "kube-scheduler"),
+            ("controller", "kube-controller-manager"),
+        ):
+            kubeconfig = server.kubeconfig_as(identity)
+            argv = [sys.executable, "-m", name, "--kubeconfig", str(kubeconfig)]
             components.append(processes.spawn(name, argv, workdir / f"{name}.log"))
         yield server, workdir
     finally:

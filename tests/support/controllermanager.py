@@ -35,7 +35,7 @@ class ManagerProcess:
             "-m",
             "controller",
             "--kubeconfig",
-            str(self.apiserver.kubeconfig),
+            str(self.apiserver.kubeconfig_as("kube-controller-manager")),
             "--node-monitor-grace-period",
             f"{GRACE}s",
             "--node-monitor-period",

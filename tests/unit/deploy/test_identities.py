@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
@@ -10,6 +11,7 @@ from deploy.identities import (
     ensure_client_certs,
     ensure_tokens,
     identities,
+    identity_of,
     read_token_file,
 )
 
@@ -60,3 +62,10 @@ def test_components_are_x509_users_of_the_cluster_ca(tmp_path: Path) -> None:
     assert pairs["kubelet-n1"][1].stat().st_mode & 0o777 == 0o600
     again = ensure_client_certs(tmp_path / "pki", wanted)
     assert again["kubelet-n1"][0].read_bytes() == pairs["kubelet-n1"][0].read_bytes()
+
+
+def test_identity_of_a_kubeconfig_name() -> None:
+    assert identity_of("kubelet-n7") == ("system:node:n7", "system:nodes")
+    assert identity_of("kube-scheduler") == ("system:kube-scheduler", "")
+    with pytest.raises(ValueError, match="no minik component is named 'kube-nothing'"):
+        identity_of("kube-nothing")

@@ -13,7 +13,7 @@ def pod(*ephemeral: dict[str, Any]) -> dict[str, Any]:
         "terminationGracePeriodSeconds": 30,
     }
     if ephemeral:
-        spec["ephemeralContainers"] = list(ephemeral)
+        spec["ephemeralContainers"] = copy.deepcopy(list(ephemeral))  # DEBUG stays as written
     obj = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ns"}}
     obj["spec"] = spec
     apply_defaults("Pod", obj)
@@ -64,7 +64,7 @@ def test_names_fields_and_target() -> None:
 def test_a_plain_pod_update_may_not_add_them() -> None:
     old = pod()
     new = copy.deepcopy(old)
-    new["spec"]["ephemeralContainers"] = [DEBUG]
+    new["spec"]["ephemeralContainers"] = pod(DEBUG)["spec"]["ephemeralContainers"]
     assert [c["field"] for c in validate("Pod", new, old)] == ["spec"]
 
 
