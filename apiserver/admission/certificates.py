@@ -31,8 +31,11 @@ def _signer(a: Attributes) -> str:
     return str((a.obj.get("spec") or {}).get("signerName") or "")
 
 
-class CertificateApproval(Plugin):
-    name = "CertificateApproval"
+class _SignerPlugin(Plugin):
+    """An admission plugin for one subresource write of CSRs, which it checks against
+    the caller's rights on the request's signer."""
+
+    subresource = ""
 
     def __init__(self, storage: Storage, authorizer: Union) -> None:
         super().__init__(storage)
@@ -42,9 +45,14 @@ class CertificateApproval(Plugin):
         return (
             a.kind == KIND
             and a.operation == UPDATE
-            and a.subresource == "approval"
+            and a.subresource == self.subresource
             and a.opts.user is not None
         )
+
+
+class CertificateApproval(_SignerPlugin):
+    name = "CertificateApproval"
+    subresource = "approval"
 
     async def validate(self, a: Attributes) -> None:
         signer = _signer(a)
@@ -52,20 +60,9 @@ class CertificateApproval(Plugin):
             raise a.forbidden(f'user not permitted to approve requests with signerName "{signer}"')
 
 
-class CertificateSigning(Plugin):
+class CertificateSigning(_SignerPlugin):
     name = "CertificateSigning"
-
-    def __init__(self, storage: Storage, authorizer: Union) -> None:
-        super().__init__(storage)
-        self.authorizer = authorizer
-
-    def handles(self, a: Attributes) -> bool:
-        return (
-            a.kind == KIND
-            and a.operation == UPDATE
-            and a.subresource == "status"
-            and a.opts.user is not None
-        )
+    subresource = "status"
 
     async def validate(self, a: Attributes) -> None:
         old = ((a.old or {}).get("status") or {}).get("certificate")
