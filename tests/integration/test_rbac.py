@@ -620,3 +620,66 @@ def test_client_certificate_on_websocket_upgrades(cluster: Cluster, tmp_path: Pa
 
     assert status("mallory", ()) == 403  # authenticated by the certificate, not allowed
     assert status("boss", ("system:masters",)) == 404  # allowed; the pod does not exist
+
+
+def test_official_client_rbac_and_review_apis(cluster: Cluster):
+    """The official Python client's RbacAuthorizationV1Api, AuthorizationV1Api and
+    AuthenticationV1Api against the same policy kubectl sees: jane gets a Role through
+    a RoleBinding made with the client, and the reviews say so."""
+    from kubernetes import client, config
+
+    def api_client(user: str) -> client.ApiClient:
+        return config.new_client_from_config(config_file=str(cluster.kubeconfigs[user]))
+
+    with api_client("root") as root, api_client("jane") as jane_client:
+        rbac = client.RbacAuthorizationV1Api(root)
+        assert "edit" in {r.metadata.name for r in rbac.list_cluster_role().items}
+        group = "rbac.authorization.k8s.io"
+        rule = client.V1PolicyRule(api_groups=[""], resources=["configmaps"], verbs=["get", "list"])
+        role = client.V1Role(metadata=client.V1ObjectMeta(name="cm-reader"), rules=[rule])
+        binding = client.V1RoleBinding(
+            metadata=client.V1ObjectMeta(name="jane-reads-cms"),
+            role_ref=client.V1RoleRef(api_group=group, kind="Role", name="cm-reader"),
+            subjects=[client.RbacV1Subject(kind="User", name="jane", api_group=group)],
+        )
+        rbac.create_namespaced_role(NS, role)
+        rbac.create_namespaced_role_binding(NS, binding)
+        try:
+            review = client.V1SubjectAccessReview(
+                spec=client.V1SubjectAccessReviewSpec(
+                    user="jane",
+                    resource_attributes=client.V1ResourceAttributes(
+                        namespace=NS, verb="list", resource="configmaps"
+                    ),
+                )
+            )
+            authz = client.AuthorizationV1Api(root)
+            deadline = time.monotonic() + 10
+            while not authz.create_subject_access_review(review).status.allowed:
+                assert time.monotonic() < deadline, "the binding never reached the authorizer"
+                time.sleep(0.05)
+
+            mine = client.AuthorizationV1Api(jane_client)
+
+            def self_review(verb: str, resource: str) -> bool:
+                attrs = client.V1ResourceAttributes(namespace=NS, verb=verb, resource=resource)
+                body = client.V1SelfSubjectAccessReview(
+                    spec=client.V1SelfSubjectAccessReviewSpec(resource_attributes=attrs)
+                )
+                return bool(mine.create_self_subject_access_review(body).status.allowed)
+
+            assert self_review("list", "configmaps")
+            assert not self_review("delete", "configmaps")
+            spec = client.V1SelfSubjectRulesReviewSpec(namespace=NS)
+            rules_review = client.V1SelfSubjectRulesReview(spec=spec)
+            rules = mine.create_self_subject_rules_review(rules_review).status.resource_rules
+            assert any("configmaps" in (r.resources or []) for r in rules)
+            who = client.AuthenticationV1Api(jane_client).create_self_subject_review(
+                client.V1SelfSubjectReview()
+            )
+            assert who.status.user_info.username == "jane"
+            assert "system:authenticated" in who.status.user_info.groups
+            assert client.CoreV1Api(jane_client).list_namespaced_config_map(NS).items is not None
+        finally:
+            rbac.delete_namespaced_role_binding("jane-reads-cms", NS)
+            rbac.delete_namespaced_role("cm-reader", NS)
