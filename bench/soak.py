@@ -3,7 +3,9 @@ delete pods, Deployments and ConfigMaps in a loop, printing every component's RS
 time beside its value at the start (the baseline of the same run). Also counts the
 supervisor's restarts, which should stay 0.
 
-Run: .venv/bin/python bench/soak.py [--minutes 2] [--interval 30] (under the e2e lock).
+Run: .venv/bin/python bench/soak.py [--minutes 2] [--interval 30] [--event-ttl 5m] (under
+the e2e lock). --event-ttl goes to `minik up` (the apiserver's; default kube-apiserver's 1h,
+longer than a 30-minute soak: Events written in it would all still be there at its end).
 Under each row: etcd's raft snapshots, database, keys, leases and anonymous/file RSS."""
 
 from __future__ import annotations
@@ -145,10 +147,16 @@ def main() -> int:
     p.add_argument("--minutes", type=float, default=2.0)
     p.add_argument("--interval", type=float, default=30.0, help="seconds between RSS samples")
     p.add_argument("--rate", type=float, default=2.0, help="churn rounds per second (at most)")
+    p.add_argument(
+        "--event-ttl",
+        metavar="DURATION",
+        help="the cluster's `minik up --event-ttl` (Go duration; default the apiserver's 1h)",
+    )
     args = p.parse_args()
     ensure_busybox_image()
+    up_flags = ("--event-ttl", args.event_ttl) if args.event_ttl else ()
     try:
-        with UpCluster(NODE_PREFIX) as soak:
+        with UpCluster(NODE_PREFIX, up_flags) as soak:
             return soak_for(soak, args)
     except UpFailed as err:
         print(err, file=sys.stderr)
@@ -159,7 +167,8 @@ def soak_for(soak: UpCluster, args: argparse.Namespace) -> int:
     counts = {"created": 0, "deleted": 0, "errors": 0}
     time.sleep(5)  # let the start-up settle before the baseline
     start = soak.rss()
-    print(f"RSS in MiB (change since start), {args.minutes:g} min of churn")
+    ttl = f", --event-ttl {args.event_ttl}" if args.event_ttl else ""
+    print(f"RSS in MiB (change since start), {args.minutes:g} min of churn{ttl}")
     print_row("start", start, start)
     print_etcd(soak)
     began = time.monotonic()

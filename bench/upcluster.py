@@ -47,8 +47,9 @@ def prometheus_values(text: str, names: tuple[str, ...]) -> dict[str, float]:
 
 
 class UpCluster:
-    def __init__(self, node_prefix: str) -> None:
+    def __init__(self, node_prefix: str, up_flags: tuple[str, ...] = ()) -> None:
         self.node_prefix = node_prefix
+        self.up_flags = up_flags  # more `minik up` flags, e.g. ("--event-ttl", "5m")
         self.workdir = Path(tempfile.mkdtemp(prefix=f"minik-{node_prefix}"))
         self.data_dir = self.workdir / "data"
         self.env = {**os.environ, "HOME": str(self.workdir / "home")}
@@ -56,7 +57,12 @@ class UpCluster:
 
     def __enter__(self) -> UpCluster:
         up = self.minik(
-            "up", "--node-prefix", self.node_prefix, "--api-port", str(processes.free_port())
+            "up",
+            "--node-prefix",
+            self.node_prefix,
+            "--api-port",
+            str(processes.free_port()),
+            *self.up_flags,
         )
         if up.returncode != 0:
             self.__exit__()

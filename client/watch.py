@@ -178,6 +178,7 @@ class ResumableWatch:
                     listing = client.list(self.res, self.namespace, **self._list_args())
                     self.cursor.relisted(listing)
                     yield RELIST, listing
+                    del listing  # not held while watching: a caller may keep less of it
                 with contextlib.closing(
                     client.watch(self.res, self.namespace, **self._watch_args())
                 ) as stream:
@@ -204,6 +205,7 @@ class ResumableWatch:
                     listing = await client.list(self.res, self.namespace, **self._list_args())
                     self.cursor.relisted(listing)
                     yield RELIST, listing
+                    del listing  # not held while watching: a caller may keep less of it
                 stream = client.watch(self.res, self.namespace, **self._watch_args())
                 try:
                     async for event_type, obj in stream:

@@ -22,7 +22,6 @@ from api.resources import (
     DAEMONSETS,
     DEPLOYMENTS,
     ENDPOINTS,
-    EVENTS,
     JOBS,
     NODES,
     PODS,
@@ -33,6 +32,7 @@ from api.resources import (
 from client.informer import Informer, key_of
 from client.rest import ALL_NAMESPACES, AsyncClient
 from dashboard import views
+from dashboard.eventfeed import EventFeed
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +60,12 @@ class Hub:
         self.pods = self._informer(PODS, "pods", self._pod)
         self.services = self._informer(SERVICES, "services", self._service)
         self.endpoints = self._informer(ENDPOINTS, "services", self._service)
-        self.informers = [
+        self.informers: list[Informer | EventFeed] = [
             self._informer(NODES, "nodes", lambda o: ("nodes", key_of(o), views.node_view(o))),
             self.pods,
             self.services,
             self.endpoints,
-            self._informer(EVENTS, "events", self._event),
+            EventFeed(api, self._events_listed, self._event, self._event_deleted),
             *(
                 self._informer(res, "workloads", self._workload(kind))
                 for kind, res in WORKLOADS.items()
@@ -109,7 +109,8 @@ class Hub:
     def _workload(self, kind: str) -> Callable[[Obj], tuple[str, str, Obj]]:
         return lambda obj: ("workloads", f"{kind}/{key_of(obj)}", views.rollout_view(kind, obj))
 
-    def _event(self, event: Obj) -> tuple[str, str, Obj]:
+    # Events: no cache of them (dashboard/eventfeed.py), only the newest MAX_EVENTS views.
+    def _failed_scheduling_seen(self, event: Obj) -> None:
         involved = event.get("involvedObject") or {}
         if event.get("reason") == "FailedScheduling" and involved.get("kind") == "Pod":
             pod_key = f"{involved.get('namespace', '')}/{involved.get('name', '')}"
@@ -117,11 +118,34 @@ class Hub:
             if pod is not None:  # (kept only while the pod exists)
                 self._failed_scheduling[pod_key] = event.get("message") or ""
                 self._put(*self._pod(pod))
+
+    def _event(self, event: Obj) -> None:
+        """An Event added or changed: shown if it is among the newest MAX_EVENTS."""
+        self._failed_scheduling_seen(event)
+        key, view = key_of(event), views.event_view(event)
         events = self.views["events"]
-        if len(events) >= MAX_EVENTS and key_of(event) not in events:
+        if len(events) >= MAX_EVENTS and key not in events:
             oldest = min(events, key=lambda k: events[k].get("time") or "")
+            if (view.get("time") or "") < (events[oldest].get("time") or ""):
+                return  # older than every Event shown
             self._delete("events", oldest)
-        return "events", key_of(event), views.event_view(event)
+        self._put("events", key, view)
+
+    def _events_listed(self, items: list[Obj]) -> None:
+        """A (re)list: the newest MAX_EVENTS of it replace the Events shown."""
+        listed = sorted(
+            ((views.event_view(e), e) for e in items), key=lambda p: p[0].get("time") or ""
+        )
+        for _, event in listed:  # oldest first: the latest FailedScheduling message wins
+            self._failed_scheduling_seen(event)
+        newest = {key_of(e): view for view, e in listed[-MAX_EVENTS:]}
+        for key in [k for k in self.views["events"] if k not in newest]:
+            self._delete("events", key)
+        for key, view in newest.items():
+            self._put("events", key, view)
+
+    def _event_deleted(self, event: Obj) -> None:
+        self._delete("events", key_of(event))
 
     # ---- views → pages ---------------------------------------------------------------
     def _put(self, kind: str, key: str, view: Obj | None) -> None:

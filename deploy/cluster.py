@@ -32,6 +32,7 @@ from api.clusterdefaults import (
 from api.humanize import human_duration
 from api.privatefile import write_private
 from client.kubeconfig import write_kubeconfig
+from componentbase.flags import duration
 from componentbase.pki import ca_key_path
 from deploy import certs, encryption, podsecurity, processes, supervisor
 from deploy.identities import (
@@ -65,6 +66,7 @@ class UpOptions:
     ingress_http_port: int = 8080
     ingress_https_port: int = 8443
     dashboard_port: int = 9090  # the live web dashboard, on 127.0.0.1 (it shows pod logs)
+    event_ttl: float | None = None  # the apiserver's --event-ttl in seconds (None: its 1h)
 
     def node_name(self, index: int) -> str:
         return f"{self.node_prefix}{index}"
@@ -76,6 +78,10 @@ class UpOptions:
             "--default-unreachable-toleration-seconds",
             str(self.toleration_seconds),
         ]
+
+    def event_ttl_flags(self) -> list[str]:
+        """kube-apiserver's --event-ttl, passed on only when `minik up` was given one."""
+        return [] if self.event_ttl is None else ["--event-ttl", f"{self.event_ttl:g}s"]
 
 
 class LocalCluster:
@@ -211,6 +217,7 @@ class LocalCluster:
                         AUTHORIZATION_MODE,
                         "--enable-bootstrap-token-auth",  # machines join (issue 16)
                         *options.toleration_flags(),
+                        *options.event_ttl_flags(),
                         *requestheader_flags(self.data_dir),
                         *admission_flags(self.data_dir),
                         *encryption_flags(self.data_dir),
@@ -866,6 +873,13 @@ def main(argv: list[str] | None = None) -> int:
         "(`minik dashboard` prints the address)",
     )
     up.add_argument(
+        "--event-ttl",
+        type=duration,
+        metavar="DURATION",
+        help="how long the apiserver keeps an Event after its last write (Go duration, "
+        "e.g. 5m; kube-apiserver's default 1h; 0: forever)",
+    )
+    up.add_argument(
         "--merge-kubeconfig",
         action="store_true",
         help="also add a `minik` context to ~/.kube/config for kubectl",
@@ -912,6 +926,7 @@ def main(argv: list[str] | None = None) -> int:
                 ingress_http_port=args.ingress_http_port,
                 ingress_https_port=args.ingress_https_port,
                 dashboard_port=args.dashboard_port,
+                event_ttl=args.event_ttl,
             )
             record = cluster.up(args.etcd_servers, args.api_port, args.nodes, options)
             home_kubeconfig = Path("~/.minik/kubeconfig").expanduser()

@@ -217,3 +217,20 @@ def test_minik_up_encrypts_secrets_with_a_key_kept_across_restarts(tmp_path: Pat
     other = LocalCluster(tmp_path / "other")
     other.components("http://127.0.0.1:2379", 16443, 1, UpOptions(node_prefix="t-"))
     assert (tmp_path / "other" / path.name).read_text() != first  # each cluster its own
+
+
+def test_minik_up_event_ttl_reaches_the_apiserver_and_is_its_default_otherwise(
+    tmp_path: Path,
+) -> None:
+    """`minik up --event-ttl 5m` (a soak shorter than kube-apiserver's 1h default), read
+    back the way the apiserver parses its command line."""
+    from apiserver.config import parse_args
+    from deploy.cluster import LocalCluster
+
+    def apiserver_event_ttl(options: UpOptions) -> float:
+        table = LocalCluster(tmp_path).components("http://127.0.0.1:2379", 16443, 1, options)
+        argv = next(c for c in table if c.name == "apiserver").argv
+        return parse_args(argv[argv.index("apiserver") + 1 :]).event_ttl
+
+    assert apiserver_event_ttl(UpOptions(node_prefix="t-", event_ttl=300)) == 300
+    assert apiserver_event_ttl(UpOptions(node_prefix="t-")) == 3600
