@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,10 +20,11 @@ from deploy.controlplane import (
 _names = itertools.count()
 
 # Modules that use the host itself: Docker, kubelets, the host proxy and its addresses,
-# `minik up`, the compose lab. Under pytest-xdist (`-n 2 --dist loadgroup`, pyproject's
-# addopts) they run one after another on one worker (one host proxy, one Docker engine),
-# while every other module, a unit of its own so its module fixtures start once, shares
-# the workers: most tests wait on processes, so two workers halve the suite's time.
+# `minik up`, the compose lab. Under pytest-xdist (`-n 2`, pyproject's addopts) they are
+# one unit of work, so they run one after another on one worker (one host proxy, one
+# Docker engine), while every other module, a unit of its own so its module fixtures
+# start once, goes to whichever worker is free: most tests wait on processes, so two
+# workers take about two thirds of one's time.
 HOST_DIRS = ("tests/e2e/",)
 HOST_MODULES = {
     "tests/integration/test_minikctl_workloads.py",
@@ -36,21 +37,27 @@ HOST_MODULES = {
     "tests/security/test_kubelet_volumes.py",
     "tests/security/test_tls_policy.py",
 }
-HOST_GROUP = "host"
+HOST_UNIT = "host"
 
 
-def xdist_group(path: str) -> str:
-    """The pytest-xdist group of a test module (its path from the repository)."""
+def work_unit(nodeid: str) -> str:
+    """The unit of work a test belongs to: HOST_UNIT, or its module's path."""
+    path = nodeid.split("::", 1)[0]
     if path.startswith(HOST_DIRS) or path in HOST_MODULES:
-        return HOST_GROUP
+        return HOST_UNIT
     return path
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    root = Path(config.rootpath)
-    for item in items:
-        path = Path(item.path).relative_to(root).as_posix()
-        item.add_marker(pytest.mark.xdist_group(xdist_group(path)))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist's module-at-a-time scheduling with the host's tests as one unit.
+    (Its `xdist_group` marks do not reach the scheduler under pytest 9.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class HostUnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return HostUnitScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
