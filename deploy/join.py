@@ -25,6 +25,7 @@ from api import bootstraptoken as bt
 from api.clusterdefaults import DEFAULT_POD_NETWORK
 from api.errors import ApiError, NotFound
 from api.humanize import human_duration
+from api.labels import dns1123_subdomain_errors
 from api.privatefile import write_private
 from api.resources import CONFIGMAPS, NODES, SECRETS
 from api.timefmt import parse_duration
@@ -173,6 +174,9 @@ def join(args: argparse.Namespace) -> int:
     if local.supervisor_pid() is not None:
         raise JoinError(f"{data_dir} already runs a cluster or a joined node (`minik down`)")
     split_token(args.token)
+    bad_name = dns1123_subdomain_errors(args.node_name)
+    if bad_name:
+        raise JoinError(f"--node-name {args.node_name!r}: {bad_name[0]}")
     pins = [check_hash_format(p) for p in args.ca_cert_hash]
     server = args.server.rstrip("/")
     ca_pem = discover_ca(server, pins, args.discovery_token_unsafe_skip_ca_verification)
