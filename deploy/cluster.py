@@ -285,9 +285,38 @@ class LocalCluster:
             time.sleep(0.2)
         else:
             raise ClusterError(f"components did not start within {timeout:.0f}s; see {self.logs}")
+        self._ensure_join_bootstrap(max(1.0, deadline - time.monotonic()))
         self._wait_nodes_ready(nodes, prefix, max(1.0, deadline - time.monotonic()))
         _wait_proxy_serving(self, max(1.0, deadline - time.monotonic()))
         return self.recorded()
+
+    def _ensure_join_bootstrap(self, timeout: float) -> None:
+        """kubeadm's bindings and cluster-info for joining machines (deploy/kubeadmbootstrap),
+        reconciled at every `up`; retried while the apiserver's RBAC defaults settle."""
+        from client.kubeconfig import load
+        from client.rest import Client
+        from deploy import kubeadmbootstrap
+
+        config = load(str(self.kubeconfig))
+        ca_pem = (self.pki / "ca.crt").read_bytes()
+        deadline = time.monotonic() + timeout
+        with Client(config) as api:
+            while True:
+                try:
+                    kubeadmbootstrap.ensure(api, config.server, ca_pem)
+                    return
+                except Exception as err:
+                    if time.monotonic() > deadline:
+                        raise ClusterError(f"kubeadm's join bootstrap objects: {err}") from err
+                    time.sleep(0.5)
+
+    def start_supervised(self, table: list[supervisor.Component]) -> None:
+        """Run `table` under a new supervisor of this data dir (`minik join`)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)
+        self.pid_file.unlink(missing_ok=True)
+        supervisor.write_spec(self.spec_file, table)
+        self._start_supervisor()
 
     def restart(self, name: str, timeout: float = 60) -> dict:
         """Restart one component through the supervisor (a new PID, running)."""
@@ -319,7 +348,7 @@ class LocalCluster:
                     ready = [
                         n
                         for n in listed["items"]
-                        if _node_ready(n) and n["metadata"]["name"].startswith(prefix)
+                        if node_ready(n) and n["metadata"]["name"].startswith(prefix)
                     ]
                     if len(ready) >= nodes:
                         return
@@ -399,40 +428,69 @@ def signing_flags(pki: Path) -> list[str]:
     ]
 
 
+def kubelet_argv(
+    kubeconfig: Path,
+    name: str,
+    root_dir: Path,
+    port: int,
+    memory_mib: int,
+    node_ip: str,
+    pod_network: str,
+    tls_flags: list[str],
+) -> list[str]:
+    """How minik runs a kubelet: `minik up`'s nodes and a machine that `minik join`s."""
+    return [
+        *PY,
+        "kubelet",
+        "--kubeconfig",
+        str(kubeconfig),
+        "--node-name",
+        name,
+        "--root-dir",
+        str(root_dir),
+        "--port",
+        str(port),
+        "--cpu",
+        str(os.cpu_count() or 1),
+        "--memory",
+        f"{memory_mib}Mi",
+        "--node-ip",
+        node_ip,
+        "--cluster-dns",
+        DEFAULT_CLUSTER_DNS,
+        "--pod-network",
+        pod_network,
+        *tls_flags,
+    ]
+
+
+def kubelet_component(slot: str, argv: list[str], node_ip: str) -> supervisor.Component:
+    port = argv[argv.index("--port") + 1]
+    name = argv[argv.index("--node-name") + 1]
+    host = f"[{node_ip}]" if ":" in node_ip else node_ip
+    extra = {"node": name, "metrics": f"https://{host}:{port}/metrics"}
+    return supervisor.Component(slot, argv, stop_timeout=40, extra=extra)
+
+
 def _kubelets(ctx: ComponentContext) -> list[supervisor.Component]:
-    cpus = os.cpu_count() or 1
-    memory_mib = _host_memory_mib() // max(ctx.nodes, 1)
+    memory_mib = host_memory_mib() // max(ctx.nodes, 1)
     out = []
     for i in range(1, ctx.nodes + 1):
         name = ctx.options.node_name(i)
-        pki = ctx.data_dir / "nodes" / name / "pki"  # as Kubernetes' /var/lib/kubelet/pki
-        argv = [
-            *PY,
-            "kubelet",
-            "--kubeconfig",
-            str(ctx.kubeconfigs[kubelet_kubeconfig(name)]),
-            "--node-name",
+        root = ctx.data_dir / "nodes" / name
+        pki = root / "pki"  # as Kubernetes' /var/lib/kubelet/pki
+        ip = ctx.options.node_ip
+        argv = kubelet_argv(
+            ctx.kubeconfigs[kubelet_kubeconfig(name)],
             name,
-            "--root-dir",
-            str(ctx.data_dir / "nodes" / name),
-            "--port",
-            str(_kubelet_port(i)),
-            "--cpu",
-            str(cpus),
-            "--memory",
-            f"{memory_mib}Mi",
-            "--node-ip",
-            ctx.options.node_ip,
-            "--cluster-dns",
-            DEFAULT_CLUSTER_DNS,
-            "--pod-network",
+            root,
+            kubelet_port(i),
+            memory_mib,
+            ip,
             ctx.options.pod_network,
-            *processes.kubelet_serving_flags(ctx.data_dir / "pki", name, ctx.options.node_ip, pki),
-        ]
-        port = argv[argv.index("--port") + 1]
-        host = f"[{ctx.options.node_ip}]" if ":" in ctx.options.node_ip else ctx.options.node_ip
-        extra = {"node": name, "metrics": f"https://{host}:{port}/metrics"}
-        out.append(supervisor.Component(f"kubelet-{i}", argv, stop_timeout=40, extra=extra))
+            processes.kubelet_serving_flags(ctx.data_dir / "pki", name, ip, pki),
+        )
+        out.append(kubelet_component(f"kubelet-{i}", argv, ip))
     return out
 
 
@@ -636,7 +694,7 @@ def _local_address(address: str) -> bool:
     return ip.is_loopback or ip.is_link_local or ip.is_unspecified
 
 
-def _kubelet_port(index: int) -> int:
+def kubelet_port(index: int) -> int:
     """10250 for the first node as in Kubernetes, unless taken (another cluster or test
     on this host); then any free port."""
     port = FIRST_KUBELET_PORT + index - 1
@@ -648,14 +706,14 @@ def _kubelet_port(index: int) -> int:
     return port
 
 
-def _node_ready(node: dict) -> bool:
+def node_ready(node: dict) -> bool:
     return any(
         c.get("type") == "Ready" and c.get("status") == "True"
         for c in (node.get("status") or {}).get("conditions") or []
     )
 
 
-def _host_memory_mib() -> int:
+def host_memory_mib() -> int:
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith("MemTotal:"):
             return int(line.split()[1]) // 1024
@@ -909,7 +967,12 @@ def main(argv: list[str] | None = None) -> int:
     certs_sub.add_parser(
         "check-expiration", help="when each certificate of the cluster expires"
     ).add_argument("--data-dir", default=default_dir)
+    from deploy import join  # it imports this module
+
+    join.register(sub, default_dir)
     args = p.parse_args(argv)
+    if args.command in ("token", "join"):
+        return join.run(args)
     cluster = LocalCluster(Path(args.data_dir))
     try:
         if args.command == "up":

@@ -173,6 +173,25 @@ spec:
 """
 
 
+def test_minik_up_makes_kubeadms_join_bootstrap(cluster: Cluster) -> None:
+    """Issue 16: what `kubeadm init` makes for joining machines (deploy/kubeadmbootstrap)."""
+    bindings = json.loads(cluster.kubectl("get", "clusterrolebindings", "-o", "json"))
+    found = {
+        b["metadata"]["name"]: (b["roleRef"]["name"], [s["name"] for s in b["subjects"]])
+        for b in bindings["items"]
+        if b["metadata"]["name"].startswith("kubeadm:")
+    }
+    group = "system:bootstrappers:kubeadm:default-node-token"
+    csr = "system:certificates.k8s.io:certificatesigningrequests:"
+    assert found == {
+        "kubeadm:kubelet-bootstrap": ("system:node-bootstrapper", [group]),
+        "kubeadm:node-autoapprove-bootstrap": (f"{csr}nodeclient", [group]),
+        "kubeadm:node-autoapprove-certificate-rotation": (f"{csr}selfnodeclient", ["system:nodes"]),
+    }
+    info = cluster.kubectl("get", "configmap", "cluster-info", "-n", "kube-public", "-o", "json")
+    assert "certificate-authority-data" in json.loads(info)["data"]["kubeconfig"]
+
+
 def test_an_in_cluster_client_reaches_the_api_through_the_kubernetes_service(
     cluster: Cluster,
 ) -> None:
