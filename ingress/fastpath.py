@@ -81,9 +81,7 @@ class BackendPool:
         return None
 
     def give(self, conn: BackendConn) -> None:
-        conns = self.idle.get(conn.address)
-        if conns is None:  # not setdefault: that builds a list per call
-            conns = self.idle[conn.address] = []
+        conns = self.idle.setdefault(conn.address, [])
         if conn.open and len(conns) < MAX_IDLE_PER_ENDPOINT:
             conns.append(conn)
         else:
@@ -145,31 +143,13 @@ class BackendConn(asyncio.Protocol):
             client.abort()
 
     def data_received(self, data: bytes) -> None:
-        client = self.client
-        if client is None:  # nothing asked: a backend speaking out of turn
+        if self.client is None:  # nothing asked: a backend speaking out of turn
             self.close()
             return
         self.seen_bytes = True
-        if self.state == "head" and not self.buffer:
-            # The same plain head as last time with its whole body (what _whole
-            # checks, without its calls): sent on as received.
-            head, method, length, status = self.memo
-            if (
-                len(data) == len(head) + length
-                and method == self.method
-                and client.keep
-                and not client.http10
-                and head
-                and data.startswith(head)
-            ):
-                self.keep = True
-                client.answered(status)
-                client.write(data)
-                self._finish()
-                return
-            if self._whole(data):
-                return  # the whole answer: response_done marked the client active
-        client.last_active = time.monotonic()  # a long answer is not idle
+        if self.state == "head" and not self.buffer and self._whole(data):
+            return  # the whole answer: response_done marked the client active
+        self.client.last_active = time.monotonic()  # a long answer is not idle
         if self.state == "head":
             self.buffer += data
             self._head()
@@ -559,18 +539,6 @@ class ClientConn(asyncio.Protocol):
 
     def _send(self, method: str, payload: bytes, backend: Backend) -> None:
         self.busy = True
-        endpoints = backend.endpoints
-        if len(endpoints) == 1:
-            # One endpoint and an idle connection to it (the keep-alive steady state):
-            # what order() and _next_endpoint() would do, without their calls.
-            address = endpoints[0]
-            conn = self.proxy.pool.take(address)
-            if conn is not None:
-                self.exchange = (method, payload, backend, [], False)
-                self._last_address = address
-                self.backend = conn
-                conn.send(self, method, payload)
-                return
         self.exchange = (method, payload, backend, self.proxy.upstreams.order(backend), False)
         self._next_endpoint()
 
