@@ -1,7 +1,7 @@
-"""The fast path's shortcuts for a keep-alive client's repeated exchanges (one
-endpoint with an idle pooled connection; a backend's repeated answer head) keep the
-general path's outcomes: a stale pooled connection is replaced by a fresh one to the
-same endpoint, and an answer that is not whole in one segment is relayed in pieces.
+"""A keep-alive client's repeated exchanges on the fast path (an idle pooled backend
+connection; a backend's answer head remembered) keep the general path's outcomes: a
+stale pooled connection is replaced by a fresh one to the same endpoint, and an
+answer that is not whole in one segment is relayed in pieces and counted once.
 Fake transports: this is the protocol objects' logic, not sockets."""
 
 from __future__ import annotations
