@@ -8,9 +8,6 @@ registers as system:node:<name> and is Ready. A wrong or missing pin is refused.
 from __future__ import annotations
 
 import secrets
-import shlex
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,25 +15,16 @@ import pytest
 
 from client.kubeconfig import load
 from client.rest import Client
-from deploy import kubeadmbootstrap, processes
+from deploy import processes
 from deploy.controlplane import make_workdir, remove_workdir
 from deploy.jointoken import ca_cert_hash
 from tests.e2e.conftest import remove_node_containers
-from tests.support.bootstrapcluster import Cluster, bootstrap_cluster
-
-MINIK = [sys.executable, "-c", "import sys; from deploy.cluster import main; sys.exit(main())"]
-
-
-def minik(*args: str, timeout: float = 150) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*MINIK, *args], capture_output=True, text=True, timeout=timeout)
+from tests.support.bootstrapcluster import Cluster, joinable_cluster, minik, printed_join_args
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    with bootstrap_cluster() as c:
-        with Client(load(str(c.api.kubeconfig))) as api:
-            for _ in range(2):  # idempotent: the second pass finds everything in place
-                kubeadmbootstrap.ensure(api, c.api.url, c.api.ca_file.read_bytes())
+    with joinable_cluster() as c:
         yield c
 
 
@@ -47,24 +35,8 @@ def workdir() -> Iterator[Path]:
     remove_workdir(path)
 
 
-def join_command(cluster: Cluster) -> list[str]:
-    done = minik(
-        "token",
-        "create",
-        "--print-join-command",
-        "--ttl",
-        "10m",
-        "--kubeconfig",
-        str(cluster.api.kubeconfig),
-    )
-    assert done.returncode == 0, done.stderr
-    argv = shlex.split(done.stdout.strip())
-    assert argv[:2] == ["minik", "join"], done.stdout
-    return argv[1:]  # "join", then its flags
-
-
 def test_printed_join_command_joins_a_ready_node(cluster: Cluster, workdir: Path, pod_network: str):
-    args = join_command(cluster)
+    args = printed_join_args(cluster)
     assert args[args.index("--ca-cert-hash") + 1] == ca_cert_hash(cluster.api.ca_file.read_bytes())
     token_id = args[args.index("--token") + 1].split(".")[0]
     node = f"joincmd-{secrets.token_hex(3)}"

@@ -6,9 +6,6 @@ pin refused in one line with exit 1. The join itself (a kubelet): tests/e2e/test
 
 from __future__ import annotations
 
-import shlex
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,21 +18,12 @@ from deploy import kubeadmbootstrap
 from deploy.controlplane import make_workdir, remove_workdir
 from deploy.join import discover_ca
 from deploy.jointoken import JoinError, ca_cert_hash
-from tests.support.bootstrapcluster import Cluster, bootstrap_cluster
-
-MINIK = [sys.executable, "-c", "import sys; from deploy.cluster import main; sys.exit(main())"]
-
-
-def minik(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*MINIK, *args], capture_output=True, text=True, timeout=timeout)
+from tests.support.bootstrapcluster import Cluster, joinable_cluster, minik, printed_join_args
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    with bootstrap_cluster() as c:
-        with Client(load(str(c.api.kubeconfig))) as api:
-            for _ in range(2):
-                kubeadmbootstrap.ensure(api, c.api.url, c.api.ca_file.read_bytes())
+    with joinable_cluster() as c:
         yield c
 
 
@@ -44,22 +32,6 @@ def workdir() -> Iterator[Path]:
     path = make_workdir("minik-joindisc-")
     yield path
     remove_workdir(path)
-
-
-def join_args(cluster: Cluster) -> list[str]:
-    done = minik(
-        "token",
-        "create",
-        "--print-join-command",
-        "--ttl",
-        "10m",
-        "--kubeconfig",
-        str(cluster.api.kubeconfig),
-    )
-    assert done.returncode == 0, done.stderr
-    argv = shlex.split(done.stdout.strip())
-    assert argv[:2] == ["minik", "join"], done.stdout
-    return argv[1:]  # "join", then its flags
 
 
 def test_bindings_are_kubeadms_and_reconciled(cluster: Cluster):
@@ -118,7 +90,7 @@ def test_discovery_trusts_the_pinned_ca(cluster: Cluster):
 
 
 def test_wrong_ca_hash_is_refused(cluster: Cluster, workdir: Path):
-    args = join_args(cluster)
+    args = printed_join_args(cluster)
     i = args.index("--ca-cert-hash") + 1
     args[i] = "sha256:" + "0" * 64
     data_dir = workdir / "wrong"
@@ -130,7 +102,7 @@ def test_wrong_ca_hash_is_refused(cluster: Cluster, workdir: Path):
 
 
 def test_missing_pin_is_refused(cluster: Cluster, workdir: Path):
-    args = join_args(cluster)
+    args = printed_join_args(cluster)
     i = args.index("--ca-cert-hash")
     del args[i : i + 2]
     done = minik(*args, "--node-name", "never", "--data-dir", str(workdir / "x"), timeout=30)

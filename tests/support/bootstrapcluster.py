@@ -8,6 +8,9 @@ bootstrap token, TOKEN_ID.TOKEN_SECRET, in kubeadm's default node-token group.""
 
 from __future__ import annotations
 
+import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +18,10 @@ from pathlib import Path
 import httpx
 from cryptography import x509
 
+from client.kubeconfig import load
+from client.rest import Client
 from componentbase.pki import ca_key_path
+from deploy import kubeadmbootstrap
 from deploy.controlplane import (
     ApiServer,
     Etcd,
@@ -132,3 +138,35 @@ def bootstrap_cluster() -> Iterator[Cluster]:
             api.stop()
         etcd.stop()
         remove_workdir(workdir)
+
+
+MINIK = [sys.executable, "-c", "import sys; from deploy.cluster import main; sys.exit(main())"]
+
+
+def minik(*args: str, timeout: float = 150) -> subprocess.CompletedProcess[str]:
+    """The `minik` command line, as a user runs it."""
+    return subprocess.run([*MINIK, *args], capture_output=True, text=True, timeout=timeout)
+
+
+@contextmanager
+def joinable_cluster() -> Iterator[Cluster]:
+    """bootstrap_cluster plus what `minik up` reconciles for joining (cluster-info and
+    kubeadm's bindings, deploy/kubeadmbootstrap), applied twice: the second pass must
+    find everything in place."""
+    with bootstrap_cluster() as cluster:
+        with Client(load(str(cluster.api.kubeconfig))) as api:
+            for _ in range(2):
+                kubeadmbootstrap.ensure(api, cluster.api.url, cluster.api.ca_file.read_bytes())
+        yield cluster
+
+
+def printed_join_args(cluster: Cluster) -> list[str]:
+    """`minik token create --print-join-command`'s command, without its leading `minik`."""
+    done = minik(
+        "token", "create", "--print-join-command", "--ttl", "10m",
+        "--kubeconfig", str(cluster.api.kubeconfig),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    argv = shlex.split(done.stdout.strip())
+    assert argv[:2] == ["minik", "join"], done.stdout
+    return argv[1:]  # "join", then its flags
