@@ -86,19 +86,7 @@ class Informer:
     async def wait_for_sync(self, timeout: float | None = None) -> bool:
         """True once the first list is in the cache; False on timeout. If the informer
         has died (e.g. 401 Unauthorized) its error is raised instead of waiting forever."""
-        synced = asyncio.ensure_future(self._synced.wait())
-        waiting: set[asyncio.Future[Any]] = {synced}
-        if self._task is not None:
-            waiting.add(self._task)
-        try:
-            await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            synced.cancel()
-        if self.has_synced:
-            return True
-        if self._task is not None and self._task.done() and not self._task.cancelled():
-            self._task.result()  # raises the informer's error
-        return False
+        return await wait_for_event_or_failure(self._synced, self._task, timeout)
 
     def get(self, key: str) -> Obj | None:
         return self._cache.get(key)
@@ -216,3 +204,23 @@ async def _call(fn: Handler, *args: Any) -> None:
 
 def _rv(obj: Obj) -> str | None:
     return (obj.get("metadata") or {}).get("resourceVersion")
+
+
+async def wait_for_event_or_failure(
+    event: asyncio.Event, task: asyncio.Task[Any] | None, timeout: float | None
+) -> bool:
+    """True once `event` is set; False on timeout. If `task` (what sets it) has died,
+    its error is raised instead of waiting forever."""
+    waited = asyncio.ensure_future(event.wait())
+    waiting: set[asyncio.Future[Any]] = {waited}
+    if task is not None:
+        waiting.add(task)
+    try:
+        await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waited.cancel()
+    if event.is_set():
+        return True
+    if task is not None and task.done() and not task.cancelled():
+        task.result()  # raises its error
+    return False

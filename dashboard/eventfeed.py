@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from api.resources import EVENTS
+from client.informer import wait_for_event_or_failure
 from client.rest import ALL_NAMESPACES, AsyncClient
 from client.watch import RELIST, Backoff, ResumableWatch
 
@@ -43,19 +44,7 @@ class EventFeed:
 
     async def wait_for_sync(self, timeout: float | None = None) -> bool:
         """True once the first list went to the hub; the feed's error if it died."""
-        synced = asyncio.ensure_future(self._synced.wait())
-        waiting: set[asyncio.Future[Any]] = {synced}
-        if self._task is not None:
-            waiting.add(self._task)
-        try:
-            await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            synced.cancel()
-        if self.has_synced:
-            return True
-        if self._task is not None and self._task.done() and not self._task.cancelled():
-            self._task.result()
-        return False
+        return await wait_for_event_or_failure(self._synced, self._task, timeout)
 
     def start(self) -> asyncio.Task[None]:
         if self._task is None or self._task.done():
