@@ -32,9 +32,11 @@ def server(etcd: Etcd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api
         Path(tmp_path_factory.mktemp("inflight")),
         ["--max-requests-inflight=2", "--max-mutating-requests-inflight=1"],
     )
-    server.bind_cluster_admin("viewer")
-    yield server
-    server.stop()
+    try:
+        server.bind_cluster_admin("viewer")
+        yield server
+    finally:
+        server.stop()
 
 
 def viewer_token(server: ApiServer) -> str:

@@ -37,10 +37,12 @@ def secured(etcd: Etcd) -> Iterator[ApiServer]:
     config = admission_configuration(exempt_usernames=("viewer",))
     path = write_admission_config(workdir / "admission-config.yaml", config)
     server = start_apiserver(etcd, workdir / "apiserver", flags(path))
-    server.bind_cluster_admin("viewer")
-    yield server
-    server.stop()
-    remove_workdir(workdir)
+    try:
+        server.bind_cluster_admin("viewer")
+        yield server
+    finally:
+        server.stop()
+        remove_workdir(workdir)
 
 
 @pytest.fixture
