@@ -111,15 +111,21 @@ def cluster_info_rbac() -> list[tuple[Resource, dict[str, Any]]]:
     return [(ROLES, role), (ROLEBINDINGS, binding)]
 
 
-def _ensure_binding(api: Client, res: Resource, wanted: dict[str, Any]) -> None:
-    """Create it; an existing one keeps its subjects and gets the wanted one back."""
+def _existing(api: Client, res: Resource, wanted: dict[str, Any]) -> dict[str, Any] | None:
+    """Create `wanted`: None when that made it, else the object already there."""
     ns = wanted["metadata"].get("namespace")
     try:
         api.create(res, wanted, namespace=ns)
-        return
+        return None
     except errors.AlreadyExists:
-        pass
-    live = api.get(res, wanted["metadata"]["name"], namespace=ns)
+        return api.get(res, wanted["metadata"]["name"], namespace=ns)
+
+
+def _ensure_binding(api: Client, res: Resource, wanted: dict[str, Any]) -> None:
+    """Create it; an existing one keeps its subjects and gets the wanted one back."""
+    live = _existing(api, res, wanted)
+    if live is None:
+        return
     subjects = live.get("subjects") or []
     missing = [s for s in wanted["subjects"] if s not in subjects]
     if missing:
@@ -129,14 +135,8 @@ def _ensure_binding(api: Client, res: Resource, wanted: dict[str, Any]) -> None:
 
 def _ensure(api: Client, res: Resource, wanted: dict[str, Any], key: str) -> None:
     """Create it, or make its `key` (rules, data) the wanted one."""
-    ns = wanted["metadata"].get("namespace")
-    try:
-        api.create(res, wanted, namespace=ns)
-        return
-    except errors.AlreadyExists:
-        pass
-    live = api.get(res, wanted["metadata"]["name"], namespace=ns)
-    if live.get(key) != wanted[key]:
+    live = _existing(api, res, wanted)
+    if live is not None and live.get(key) != wanted[key]:
         live[key] = wanted[key]
         api.update(res, live)
 
