@@ -204,13 +204,25 @@ class Kubelet:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
         if c.pod_cidr_from_node:
+            await self._network_from_node(self.agent)
+
+    async def _network_from_node(self, agent: NodeAgent) -> None:
+        """--pod-cidr-from-node (kubelet/podcidr.py): the pod network made with the
+        Node's podCIDR once it has one; meanwhile the Lease is renewed and the Node
+        reported NotReady (network not ready), not left silent."""
+        c = self.config
+        heartbeat = asyncio.get_running_loop().create_task(agent.run())
+        try:
             cidr = await podcidr.wait_for_pod_cidr(self.api, c.node_name)
-            self._use_network(
-                await self.runtime.ensure_subnet_network(c.pod_network, self._net_labels(), cidr)
-            )
-            log.info("pod network %s: subnet %s (the Node's podCIDR)", c.pod_network, cidr)
-            self._network_pending = ""
-            await self.agent.report(force=True)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await heartbeat
+        network = await self.runtime.ensure_subnet_network(c.pod_network, self._net_labels(), cidr)
+        self._use_network(network)
+        log.info("pod network %s: subnet %s (the Node's podCIDR)", c.pod_network, cidr)
+        self._network_pending = ""
+        await agent.report(force=True)
 
     def _net_labels(self) -> dict[str, str]:
         return {dockerlabels.NETWORK: self.config.pod_network, "io.minik.managed": "true"}

@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Iterator
 
 import docker
+import httpx
 import pytest
 
 from deploy import processes
@@ -24,6 +25,7 @@ from tests.e2e.conftest import (
     KubeletProcess,
     create_pod,
     is_ready,
+    node_containers,
     pod_manifest,
     remove_network,
     remove_node_containers,
@@ -86,14 +88,35 @@ def kubelet(apiserver: ApiServer, network: str, workdir_name: str) -> KubeletPro
     )
 
 
+def ready_condition(api: httpx.Client, node: str) -> dict | None:
+    r = api.get(f"/api/v1/nodes/{node}")
+    if r.status_code != 200:
+        return None
+    conditions = (r.json().get("status") or {}).get("conditions") or []
+    return next((c for c in conditions if c["type"] == "Ready"), None)
+
+
 def test_pod_network_is_the_nodes_pod_cidr(plane, busybox: str) -> None:
     apiserver, cluster_cidr, manager = plane
     network = f"minik-e2e-ipam-{secrets.token_hex(3)}"
     first = kubelet(apiserver, network, "kubelets")
     second = kubelet(apiserver, network, "kubelets")
     try:
-        first.start()  # healthy only once its pod network is made
+        # no node IPAM yet: the kubelet registers, heartbeats, and waits NotReady
+        manager.stop()
+        first.start(wait=False)
         with apiserver.http() as api:
+            waiting = eventually(
+                lambda: ready_condition(api, first.node), timeout=60, message="node registered"
+            )
+            assert waiting["status"] == "False"
+            assert "NetworkPluginNotReady" in waiting["message"], waiting
+            lease = f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{first.node}"
+            eventually(lambda: api.get(lease).status_code == 200, timeout=20, message="lease")
+            assert not docker.from_env().api.networks(names=[network])
+            manager.start()
+            assert first.process is not None
+            processes.wait_for(first._ready, 60, first.process, f"kubelet {first.node}")
             spec = api.get(f"/api/v1/nodes/{first.node}").json()["spec"]
             cidr = ipaddress.ip_network(spec["podCIDR"])
             assert spec["podCIDRs"] == [str(cidr)] and cidr.subnet_of(cluster_cidr)
@@ -101,16 +124,11 @@ def test_pod_network_is_the_nodes_pod_cidr(plane, busybox: str) -> None:
             assert [n["Name"] for n in nets] == [network]
             ipam = docker.from_env().api.inspect_network(nets[0]["Id"])["IPAM"]["Config"]
             assert ipam == [{"Subnet": str(cidr), "Gateway": str(cidr.network_address + 1)}]
-            ready = eventually(
-                lambda: next(
-                    c
-                    for c in api.get(f"/api/v1/nodes/{first.node}").json()["status"]["conditions"]
-                    if c["type"] == "Ready" and c["status"] == "True"
-                ),
+            eventually(
+                lambda: (ready_condition(api, first.node) or {}).get("status") == "True",
                 timeout=30,
                 message="node Ready",
             )
-            assert ready["status"] == "True"
 
             container = {"name": "c", "image": busybox, "command": ["sleep", "3600"]}
             create_pod(api, "default", pod_manifest("in-cidr", first.node, [container]))
@@ -132,6 +150,14 @@ def test_pod_network_is_the_nodes_pod_cidr(plane, busybox: str) -> None:
             assert wait_pod(api, "default", "in-cidr", is_ready)["status"]["podIP"] == str(
                 pod["status"]["podIP"]
             )
+            # a restarted kubelet finds its network as it left it and adopts the pod
+            sandbox_ids = {c["Id"] for c in node_containers(first.node)}
+            first.kill()
+            first.start()
+            assert len(docker.from_env().api.networks(names=[network])) == 1
+            again = wait_pod(api, "default", "in-cidr", is_ready)
+            assert again["status"]["podIP"] == pod["status"]["podIP"]
+            assert {c["Id"] for c in node_containers(first.node)} == sandbox_ids
             assert manager.alive()
             api.delete(
                 "/api/v1/namespaces/default/pods/in-cidr", params={"gracePeriodSeconds": "0"}
