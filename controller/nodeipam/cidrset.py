@@ -15,8 +15,7 @@ from collections.abc import Iterator
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # Kubernetes' clusterSubnetMaxDiff: an IPv6 cluster CIDR may be cut into at most 2^16
-# node subnets (an IPv4 one has at most 2^16 anyway with a mask of /16 or longer, but
-# /8 into /24 is 65536 too; the bound is what keeps the set small)
+# node subnets (IPv4 has no such bound there; only taken subnets are stored here)
 MAX_SUBNET_BITS = 16
 
 
@@ -38,7 +37,7 @@ class CIDRSet:
             )
         if mask_size > cluster_cidr.max_prefixlen:
             raise CIDRSetError(f"node CIDR mask size {mask_size} is longer than an address")
-        if mask_size - prefix > MAX_SUBNET_BITS:
+        if cluster_cidr.version == 6 and mask_size - prefix > MAX_SUBNET_BITS:
             raise CIDRSetError(
                 f"the node CIDR size is too big: /{mask_size} cuts {cluster_cidr} into "
                 f"more than 2^{MAX_SUBNET_BITS} subnets"

@@ -67,6 +67,11 @@ def test_ipv6_subnets():
     assert str(s.allocate_next()) == "fd00:10:244:1::/64"
     with pytest.raises(CIDRSetError, match="too big"):
         CIDRSet(net("fd00::/48"), 80)
+    # IPv4 has no such bound (as Kubernetes): /8 into /28 is 2^20 subnets
+    big = CIDRSet(net("10.0.0.0/8"), 28)
+    assert big.count == 1 << 20
+    big.occupy(net("10.0.0.0/12"))  # the first 2^16 subnets
+    assert str(big.allocate_next()) == "10.16.0.0/28"
 
 
 def test_mask_shorter_than_the_cluster_cidr_is_refused():
