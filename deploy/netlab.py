@@ -7,7 +7,7 @@ reach the apiserver on the machine's loopback.
       ├─ segment 0: 192.168.<base>.0/24, router .254 ── host h1 (.1), host h2 (.2)
       └─ segment 1: 192.168.<base+1>.0/24, router .254 ── host h3 (.3)
     host hN: eth0 on its segment, default route via the router, bridge `cbr0`
-             10.244.N.1/24 (its pod network), ip_forward on
+             10.244.N.1/24 (its pod network), ip_forward on (or left off)
     pod hN-pK: eth0 10.244.N.(K+1)/24 on cbr0, default route via 10.244.N.1
 
 Hosts on one segment share an L2 network (host-gw works between them); hosts on
@@ -105,21 +105,25 @@ def build(
     segments: list[list[str]],
     pods_per_host: int = 1,
     base: int = 201,
+    forwarding: bool = True,
 ) -> Lab:
     """The lab: `segments` lists the host names on each LAN segment (e.g.
     `[["h1", "h2"], ["h3"]]`); host number i (from 1, across segments) gets pod
-    network 10.244.i.0/24. Namespaces are named `<prefix>-...`; on any failure what was
-    made is removed."""
+    network 10.244.i.0/24. Hosts forward (ip_forward) unless not `forwarding` (the
+    network agent turns it on). Namespaces are named `<prefix>-...`; on any failure what
+    was made is removed."""
     lab = Lab(prefix, f"{prefix}-lan", [])
     try:
-        _build(lab, segments, pods_per_host, base)
+        _build(lab, segments, pods_per_host, base, forwarding)
     except BaseException:
         lab.remove()
         raise
     return lab
 
 
-def _build(lab: Lab, segments: list[list[str]], pods_per_host: int, base: int) -> None:
+def _build(
+    lab: Lab, segments: list[list[str]], pods_per_host: int, base: int, forwarding: bool
+) -> None:
     ip("netns", "add", lab.lan)
     ip("link", "set", "lo", "up", ns=lab.lan)
     _sysctl(lab.lan, "net.ipv4.ip_forward", "1")
@@ -135,7 +139,7 @@ def _build(lab: Lab, segments: list[list[str]], pods_per_host: int, base: int) -
             lab.hosts.append(host)
             ip("netns", "add", host.ns)
             ip("link", "set", "lo", "up", ns=host.ns)
-            _sysctl(host.ns, "net.ipv4.ip_forward", "1")
+            _sysctl(host.ns, "net.ipv4.ip_forward", "1" if forwarding else "0")
             uplink = f"up-{name}"[:15]
             ip(
                 "link",

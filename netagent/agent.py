@@ -70,6 +70,13 @@ class Agent:
         """Program the kernel until cancelled."""
         if self.config.ip_forward and await self.kernel.enable_forwarding():
             log.info("enabled net.ipv4.ip_forward")
+        if await self.kernel.forward_policy() == "DROP":
+            log.warning(
+                "the iptables FORWARD policy here is DROP (dockerd sets it when it turns "
+                "ip_forward on itself): other hosts' pods cannot reach this host's pods "
+                "unless a rule accepts them (e.g. iptables -I DOCKER-USER -d <cluster CIDR> "
+                "-j ACCEPT), or dockerd starts after ip_forward is 1 and leaves the policy"
+            )
         if self.config.backend == HOST_GW and await self.kernel.remove_link(self.config.device):
             log.info("removed the VXLAN device %s of an earlier vxlan run", self.config.device)
         self.nodes.start()

@@ -50,6 +50,7 @@ class Kernel(Protocol):
     async def ensure_vxlan(self, want: Vxlan) -> str: ...
     async def remove_link(self, name: str) -> bool: ...
     async def enable_forwarding(self) -> bool: ...
+    async def forward_policy(self) -> str: ...
 
 
 async def run(argv: list[str], stdin: str | None = None) -> tuple[int, str, str]:
@@ -250,6 +251,23 @@ class IpKernel:
             return False
         IP_FORWARD.write_text("1\n")
         return True
+
+    async def forward_policy(self) -> str:
+        """The iptables FORWARD chain's policy here (ACCEPT, DROP), or "" when it cannot
+        be read (no iptables). Read only: the agent writes no iptables rules."""
+        try:
+            code, out, _ = await run(["iptables", "-S", "FORWARD"])
+        except OSError:
+            return ""
+        return parse_forward_policy(out) if code == 0 else ""
+
+
+def parse_forward_policy(rules: str) -> str:
+    for line in rules.splitlines():
+        words = line.split()
+        if words[:2] == ["-P", "FORWARD"] and len(words) > 2:
+            return words[2]
+    return ""
 
 
 def _vxlan_matches(link: dict[str, Any], want: Vxlan) -> bool:

@@ -3,7 +3,9 @@ one LAN segment, h3 on another behind a router) with a pod each, a real etcd and
 apiserver, one `python -m netagent` per host started inside its namespace with the
 host's kubelet credential, and pings from pod to pod across hosts.
 
-- host-gw: pods on h1 and h2 reach each other; h3's pod network gets no route on h1
+- host-gw: pods on h1 and h2 reach each other once the agents turned ip_forward on
+  and h2's iptables FORWARD policy is ACCEPT (with DROP, as a dockerd may leave it,
+  the agent warns and the ping fails); h3's pod network gets no route on h1
   (its InternalIP is not on h1's segment, the kernel refuses the gateway), so host-gw
   alone cannot carry it; deleting Node h2 takes its route away; a route somebody else
   made stays.
@@ -66,7 +68,8 @@ def control_plane() -> Iterator[ApiServer]:
 
 @pytest.fixture(scope="module")
 def lab(control_plane: ApiServer) -> Iterator[netlab.Lab]:
-    built = netlab.build(f"na{os.getpid()}", [["h1", "h2"], ["h3"]])
+    # ip_forward off in the hosts: the agent turns it on
+    built = netlab.build(f"na{os.getpid()}", [["h1", "h2"], ["h3"]], forwarding=False)
     relay = netlab.LoopbackRelay(control_plane.port)
     try:
         for host in built.hosts:
@@ -157,10 +160,20 @@ def test_host_gw_routes_pods_across_hosts_on_one_segment(
     h = hosts(lab)
     assert not netlab.ping(h["h1"].pods[0], h["h2"].pods[0].ip)  # no route yet
     netlab.in_ns(h["h1"].ns, "ip", "route", "add", "10.250.0.0/16", "via", "192.168.201.254")
+    assert netlab.in_ns(h["h1"].ns, "sysctl", "-n", "net.ipv4.ip_forward").stdout.strip() == "0"
+    # h2 drops what it forwards, as under a dockerd that turned ip_forward on itself
+    netlab.in_ns(h["h2"].ns, "iptables", "-P", "FORWARD", "DROP")
     agents = start_agents("host-gw")
 
+    wait_until(lambda: "10.244.1.0/24" in routes(h["h2"]), "h1's route on h2")
+    wait_until(lambda: "FORWARD policy here is DROP" in agents["h2"].log_tail(50), "a warning")
+    assert not netlab.ping(h["h1"].pods[0], h["h2"].pods[0].ip)
+    netlab.in_ns(h["h2"].ns, "iptables", "-P", "FORWARD", "ACCEPT")
     wait_until(pod_reaches(h["h1"], h["h2"]), "pod h1 -> pod h2")
     wait_until(pod_reaches(h["h2"], h["h1"]), "pod h2 -> pod h1")
+    for host in lab.hosts:  # the agents turned forwarding on
+        forwarding = netlab.in_ns(host.ns, "sysctl", "-n", "net.ipv4.ip_forward").stdout
+        assert forwarding.strip() == "1"
     on_h1 = routes(h["h1"])
     assert on_h1["10.244.2.0/24"]["gateway"] == h["h2"].ip
     # h3 is behind the router: the kernel refuses it as a gateway, host-gw cannot do it

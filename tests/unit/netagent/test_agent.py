@@ -71,6 +71,9 @@ class FakeKernel:
         was, self.forwarding = self.forwarding, True
         return not was
 
+    async def forward_policy(self) -> str:
+        return "ACCEPT"
+
 
 class FakeNodes:
     def __init__(self, nodes: list[dict]) -> None:
@@ -107,9 +110,8 @@ def make(config: AgentConfig, nodes: list[dict]) -> tuple[Agent, FakeKernel, Fak
     fake_nodes = FakeNodes(nodes)
     api = FakeApi(fake_nodes)
     kernel = FakeKernel()
-    a = Agent.__new__(Agent)  # the real constructor makes an Informer on a real client
-    Agent.__init__(a, config, api, kernel)  # type: ignore[arg-type]
-    a.nodes = fake_nodes  # type: ignore[assignment]
+    a = Agent(config, api, kernel)  # type: ignore[arg-type]
+    a.nodes = fake_nodes  # type: ignore[assignment]  # the informer's cache, without a watch
     return a, kernel, api
 
 
@@ -196,3 +198,18 @@ def test_cleanup_removes_our_routes_and_the_device() -> None:
     said = asyncio.run(agent_mod.cleanup(kernel, DEV))  # type: ignore[arg-type]
     assert kernel.routes == set() and kernel.vxlan is None
     assert said == f"removed 1 route(s) and {DEV}"
+
+
+def test_a_route_somebody_else_holds_is_left_alone() -> None:
+    a, kernel, _ = make(
+        AgentConfig("a"),
+        [node("a", "10.244.1.0/24", "192.168.1.1"), node("b", "10.244.2.0/24", "192.168.1.2")],
+    )
+    kernel.foreign = {Route("10.244.2.0/24", "192.168.1.99")}
+    assert not asyncio.run(a.sync())  # added, not replaced: the kernel says it exists
+    assert kernel.routes == set() and kernel.foreign == {Route("10.244.2.0/24", "192.168.1.99")}
+
+
+def test_retries_back_off_to_the_resync_period() -> None:
+    a, _, _ = make(AgentConfig("a", retry_seconds=2, resync_seconds=30), [])
+    assert [a._backoff() for _ in range(6)] == [2, 4, 8, 16, 30, 30]

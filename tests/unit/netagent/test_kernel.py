@@ -3,7 +3,14 @@ test's: tests/integration/test_netagent.py)."""
 
 from __future__ import annotations
 
-from netagent.kernel import ROUTE_PROTO, parse_fdbs, parse_neighs, parse_routes, plan_commands
+from netagent.kernel import (
+    ROUTE_PROTO,
+    parse_fdbs,
+    parse_forward_policy,
+    parse_neighs,
+    parse_routes,
+    plan_commands,
+)
 from netagent.reconcile import Fdb, Neigh, Plan, Route
 
 DEV = "minik.1"
@@ -65,3 +72,9 @@ def test_plan_commands_order_and_mark_routes() -> None:
         f"route replace 10.244.4.0/24 via 192.168.1.4 proto {ROUTE_PROTO}",
         f"route add 10.244.3.0/24 via 10.244.3.0 dev {DEV} onlink proto {ROUTE_PROTO}",
     ]
+
+
+def test_parse_forward_policy() -> None:
+    rules = "-P FORWARD DROP\n-A FORWARD -j DOCKER-USER\n"  # `iptables -S FORWARD` under dockerd
+    assert parse_forward_policy(rules) == "DROP"
+    assert parse_forward_policy("") == ""
