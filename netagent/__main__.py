@@ -22,6 +22,7 @@ import logging
 import socket
 import sys
 
+from api.errors import ApiError
 from client.kubeconfig import KubeconfigError
 from client.rest import AsyncClient
 from componentbase.flags import add_kubeconfig_flag, duration
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         run(run_until_signalled(serve(config, args.kubeconfig)))
-    except KubeconfigError as err:
+    except (KubeconfigError, ApiError) as err:  # e.g. 403: an identity that may not list Nodes
         log.error("%s", err)
         return 1
     return 0

@@ -171,6 +171,9 @@ def test_host_gw_routes_pods_across_hosts_on_one_segment(
     netlab.in_ns(h["h2"].ns, "iptables", "-P", "FORWARD", "ACCEPT")
     wait_until(pod_reaches(h["h1"], h["h2"]), "pod h1 -> pod h2")
     wait_until(pod_reaches(h["h2"], h["h1"]), "pod h2 -> pod h1")
+    # a route of ours somebody removed comes back at the next resync (5 s here)
+    netlab.in_ns(h["h2"].ns, "ip", "route", "del", "10.244.1.0/24")
+    wait_until(lambda: "10.244.1.0/24" in routes(h["h2"]), "h1's route back on h2", 15)
     for host in lab.hosts:  # the agents turned forwarding on
         forwarding = netlab.in_ns(host.ns, "sysctl", "-n", "net.ipv4.ip_forward").stdout
         assert forwarding.strip() == "1"
