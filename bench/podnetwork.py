@@ -120,18 +120,8 @@ def start_agents(
 ) -> list[processes.Process]:
     procs = []
     for host in lab.hosts:
-        argv = netlab.nsenter(
-            host.ns,
-            sys.executable,
-            "-m",
-            "netagent",
-            "--kubeconfig",
-            str(api.kubeconfig_as(f"kubelet-{host.name}")),
-            "--node-name",
-            host.name,
-            "--backend",
-            backend,
-        )
+        kubeconfig = str(api.kubeconfig_as(f"kubelet-{host.name}"))
+        argv = netlab.netagent_argv(sys.executable, host.ns, kubeconfig, host.name, backend)
         procs.append(processes.spawn(f"netagent-{host.name}", argv, workdir / f"{backend}.log"))
     return procs
 

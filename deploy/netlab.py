@@ -61,6 +61,16 @@ def nsenter(ns: str, *argv: str) -> list[str]:
     return ["nsenter", f"--net={NETNS_DIR / ns}", *argv]
 
 
+def netagent_argv(
+    python: str, ns: str, kubeconfig: str, node: str, backend: str, *extra: str
+) -> list[str]:
+    """`python -m netagent` for the host in namespace `ns`, as the host's kubelet."""
+    return nsenter(
+        ns, python, "-m", "netagent", "--kubeconfig", kubeconfig, "--node-name", node,
+        "--backend", backend, *extra,
+    )  # fmt: skip
+
+
 @dataclass
 class Pod:
     ns: str

@@ -63,8 +63,10 @@ class Agent:
     def _changed(self, _obj: Any) -> None:
         self._dirty.set()
 
-    def _changed_update(self, _old: Any, _new: Any) -> None:
-        self._dirty.set()
+    def _changed_update(self, old: Any, new: Any) -> None:
+        """Only a change of what the agent reads: a kubelet's status heartbeat is not one."""
+        if node_info(old) != node_info(new):
+            self._dirty.set()
 
     async def run(self) -> None:
         """Program the kernel until cancelled."""

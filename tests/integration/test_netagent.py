@@ -111,22 +111,10 @@ def start_agents(
         out = {}
         for host in lab.hosts:
             kubeconfig = control_plane.kubeconfig_as(f"kubelet-{host.name}")
-            argv = netlab.nsenter(
-                host.ns,
-                sys.executable,
-                "-m",
-                "netagent",
-                "--kubeconfig",
-                str(kubeconfig),
-                "--node-name",
-                host.name,
-                "--backend",
-                backend,
-                "--resync-period",
-                "5s",
-                "-v",
-                "4",
-            )
+            argv = netlab.netagent_argv(
+                sys.executable, host.ns, str(kubeconfig), host.name, backend,
+                "--resync-period", "5s", "-v", "4",
+            )  # fmt: skip
             proc = processes.spawn(
                 f"netagent-{host.name}", argv, tmp_path / f"netagent-{host.name}.log"
             )
@@ -218,6 +206,9 @@ def test_vxlan_carries_pods_across_routed_segments(
         info = link["linkinfo"]["info_data"]
         assert (info["id"], info["port"], info["learning"]) == (1, 8472, False)
         macs[host.name] = link["address"]
+    # the host itself reaches a remote pod too (the proxy's path to a Service's endpoint):
+    # from its VXLAN address, to which the remote pod's answer is routed back
+    assert netlab.ping(h["h1"], h["h3"].pods[0].ip)
     on_h1 = routes(h["h1"])
     assert on_h1["10.244.3.0/24"]["gateway"] == "10.244.3.0"
     assert on_h1["10.244.3.0/24"]["dev"] == DEV and "onlink" in on_h1["10.244.3.0/24"]["flags"]

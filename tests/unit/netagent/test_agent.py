@@ -213,3 +213,16 @@ def test_a_route_somebody_else_holds_is_left_alone() -> None:
 def test_retries_back_off_to_the_resync_period() -> None:
     a, _, _ = make(AgentConfig("a", retry_seconds=2, resync_seconds=30), [])
     assert [a._backoff() for _ in range(6)] == [2, 4, 8, 16, 30, 30]
+
+
+def test_a_status_heartbeat_does_not_wake_the_sync_but_a_new_address_does() -> None:
+    a, _, _ = make(AgentConfig("a"), [])
+    old = node("b", "10.244.2.0/24", "192.168.1.2")
+    beat = json.loads(json.dumps(old))
+    beat["status"]["conditions"] = [{"type": "Ready", "lastHeartbeatTime": "now"}]
+    a._changed_update(old, beat)
+    assert not a._dirty.is_set()
+    moved = json.loads(json.dumps(old))
+    moved["status"]["addresses"][0]["address"] = "192.168.1.22"
+    a._changed_update(old, moved)
+    assert a._dirty.is_set()
