@@ -58,7 +58,6 @@ class Agent:
         self._waiting = ""
         self._refused = ""  # the last refusal logged (a lasting one is logged once)
         self._failures = 0
-        self.synced = asyncio.Event()  # set after each sync that left nothing to do
 
     def _changed(self, _obj: Any) -> None:
         self._dirty.set()
@@ -121,7 +120,6 @@ class Agent:
     async def sync(self, full: bool = True) -> bool:
         """One pass; True when the kernel holds what the Nodes say. `full`: also check
         the VXLAN device against the kernel (else only when what we want of it changed)."""
-        self.synced.clear()
         infos = [node_info(n) for n in self.nodes.list()]
         own = next((n for n in infos if n.name == self.config.node_name), None)
         if own is None:
@@ -140,7 +138,6 @@ class Agent:
         current = await self.kernel.read(device)
         plan = reconcile.plan(current, want.state)
         if not plan:
-            self.synced.set()
             return True
         errors = await self.kernel.apply(plan)
         left = reconcile.plan(await self.kernel.read(device), want.state)
@@ -153,8 +150,6 @@ class Agent:
         elif refused:
             log.debug("still refused: %s", refused)
         self._refused = refused
-        if not left:
-            self.synced.set()
         return not left
 
     async def _ensure_device(self, own: NodeInfo, public_ip: str, full: bool) -> str:

@@ -188,21 +188,10 @@ class IpKernel:
             await _check(["ip", "link", "del", want.name])
             link = None
         if link is None:
-            argv = [
-                "ip",
-                "link",
-                "add",
-                want.name,
-                "type",
-                "vxlan",
-                "id",
-                str(want.vni),
-                "local",
-                want.local,
-                "dstport",
-                str(want.port),
-                "nolearning",
-            ]
+            argv = (
+                f"ip link add {want.name} type vxlan id {want.vni} local {want.local} "
+                f"dstport {want.port} nolearning"
+            ).split()
             lower = await self.device_of(want.local)
             if lower:  # the kernel then sizes the MTU to the lower device's minus 50
                 argv += ["dev", lower]
