@@ -13,6 +13,8 @@ host's kubelet credential, and pings from pod to pod across hosts.
   publishes its VTEP MAC on its own Node; deleting Node h3 takes its route, neighbour
   and FDB entries away; the agent leaves the kernel as it is on exit and `--cleanup`
   removes what it made.
+- restart: an agent SIGKILLed, a Node deleted meanwhile; the restarted agent finds its
+  own routes by their protocol number and removes the stale one.
 
 Everything lives in namespaces named after this process; they are deleted at the end.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -104,19 +107,21 @@ def nodes(control_plane: ApiServer, lab: netlab.Lab) -> Iterator[httpx.Client]:
 @pytest.fixture
 def start_agents(
     control_plane: ApiServer, lab: netlab.Lab, tmp_path: Path
-) -> Iterator[Callable[[str], dict[str, processes.Process]]]:
+) -> Iterator[Callable[..., dict[str, processes.Process]]]:
     started: list[processes.Process] = []
 
-    def start(backend: str) -> dict[str, processes.Process]:
+    def start(backend: str, only: tuple[str, ...] = ()) -> dict[str, processes.Process]:
         out = {}
         for host in lab.hosts:
+            if only and host.name not in only:
+                continue
             kubeconfig = control_plane.kubeconfig_as(f"kubelet-{host.name}")
             argv = netlab.netagent_argv(
                 sys.executable, host.ns, str(kubeconfig), host.name, backend,
                 "--resync-period", "5s", "-v", "4",
             )  # fmt: skip
             proc = processes.spawn(
-                f"netagent-{host.name}", argv, tmp_path / f"netagent-{host.name}.log"
+                f"netagent-{host.name}", argv, tmp_path / f"netagent-{host.name}-{len(started)}.log"
             )
             started.append(proc)
             out[host.name] = proc
@@ -239,3 +244,19 @@ def test_vxlan_carries_pods_across_routed_segments(
     netlab.in_ns(h["h1"].ns, sys.executable, "-m", "netagent", "--cleanup")
     assert routes(h["h1"]) == {}
     assert netlab.in_ns(h["h1"].ns, "ip", "link", "show", DEV, check=False).returncode != 0
+
+
+def test_a_restarted_agent_removes_what_changed_while_it_was_down(
+    lab: netlab.Lab, nodes: httpx.Client, start_agents: Callable[..., dict]
+) -> None:
+    h = hosts(lab)
+    agents = start_agents("host-gw", ("h1", "h2"))
+    wait_until(pod_reaches(h["h1"], h["h2"]), "pod h1 -> pod h2")
+    os.kill(agents["h1"].pid, signal.SIGKILL)  # no chance to tidy up
+    agents["h1"].stop()
+    assert nodes.delete("/api/v1/nodes/h2").status_code == 200
+    assert "10.244.2.0/24" in routes(h["h1"])  # nobody to remove it
+    again = start_agents("host-gw", ("h1",))
+    # its own routes are found by their protocol number, the Nodes by a fresh list
+    wait_until(lambda: "10.244.2.0/24" not in routes(h["h1"]), "the stale route removed")
+    assert again["h1"].alive()
