@@ -170,6 +170,7 @@ def test_host_gw_routes_pods_across_hosts_on_one_segment(
     for host in lab.hosts:  # the agents turned forwarding on
         forwarding = netlab.in_ns(host.ns, "sysctl", "-n", "net.ipv4.ip_forward").stdout
         assert forwarding.strip() == "1"
+    assert netlab.ping(h["h1"], h["h2"].pods[0].ip)  # the host too (the proxy's path)
     on_h1 = routes(h["h1"])
     assert on_h1["10.244.2.0/24"]["gateway"] == h["h2"].ip
     # h3 is behind the router: the kernel refuses it as a gateway, host-gw cannot do it
