@@ -17,7 +17,6 @@ restarts), as flannel does; `--cleanup` removes the routes and the device it mad
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import socket
 import sys
@@ -25,7 +24,7 @@ import sys
 from api.errors import ApiError
 from client.kubeconfig import KubeconfigError
 from client.rest import AsyncClient
-from componentbase.flags import add_kubeconfig_flag, duration
+from componentbase.flags import add_kubeconfig_flag, duration, ipv4_address
 from componentbase.logs import add_verbosity_flag, setup_logging
 from componentbase.run import run, run_until_signalled
 from netagent import reconcile
@@ -34,13 +33,6 @@ from netagent.kernel import IpKernel, KernelError
 from netagent.nodeinfo import BACKENDS, HOST_GW
 
 log = logging.getLogger("netagent")
-
-
-def _ipv4(text: str) -> str:
-    try:
-        return str(ipaddress.IPv4Address(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an IPv4 address: {text!r}") from None
 
 
 def _device(text: str) -> str:
@@ -61,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--public-ip",
-        type=_ipv4,
+        type=ipv4_address,
         help="the address other hosts reach this one at (default: the Node's InternalIP)",
     )
     p.add_argument("--vxlan-device", type=_device, default=reconcile.DEFAULT_DEVICE)

@@ -33,13 +33,8 @@ import httpx
 import pytest
 
 from deploy import netlab, processes
-from deploy.controlplane import (
-    ApiServer,
-    make_workdir,
-    remove_workdir,
-    start_apiserver,
-    start_etcd,
-)
+from deploy.controlplane import ApiServer
+from tests.support.components import etcd_and_apiserver
 
 PROTO = "161"  # netagent.kernel.ROUTE_PROTO
 DEV = "minik.1"
@@ -58,15 +53,8 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = 30.0) -> N
 
 @pytest.fixture(scope="module")
 def control_plane() -> Iterator[ApiServer]:
-    workdir = make_workdir("minik-netagent-")
-    etcd = start_etcd(workdir)
-    server = start_apiserver(etcd, workdir / "apiserver")
-    try:
+    with etcd_and_apiserver("minik-netagent-") as server:
         yield server
-    finally:
-        server.stop()
-        etcd.stop()
-        remove_workdir(workdir)
 
 
 @pytest.fixture(scope="module")
