@@ -56,6 +56,7 @@ import aetcd
 import httpx
 
 from api.resources import NAMESPACES, PODS, SECRETS, Resource
+from bench import apicapacity
 from bench.common import bounded, pct
 from client.rest import AsyncClient
 from deploy.controlplane import (
@@ -611,9 +612,21 @@ def main() -> None:
         help="compare normal requests on the apiserver before the DoS budgets (41ac7b2) and now",
     )
     p.add_argument(
-        "--rounds", type=int, default=3, help="rounds per case with --authz/--encryption/--budgets"
+        "--capacity",
+        action="store_true",
+        help="capacity on one core: apiserver pinned to CPU 0, multi-process load generator",
     )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds per case with --authz/--encryption/--budgets/--capacity",
+    )
+    apicapacity.add_arguments(p)
     args = p.parse_args()
+    if args.capacity:
+        apicapacity.capacity_main(args)
+        return
     if args.authz:
         authz_main(args)
         return

@@ -1,0 +1,199 @@
+"""`bench/apiserver.py --capacity`: what one apiserver process can do on one core.
+
+The apiserver is pinned to CPU 0 (every thread, as `taskset -a -c 0`); etcd and the
+load generator (bench/loadgen.py: several client processes with their own keep-alive
+connections, far cheaper per request than httpx) share CPU 1. Each round, in a fresh
+namespace:
+
+- raw etcd: `n` puts then `n` gets of a pod's JSON from client processes pinned to
+  CPU 0, the apiserver's core, with aetcd (the apiserver's etcd client) at the same
+  concurrency: what an etcd client on that core gets out of this etcd;
+- `n` pod creates then `n` gets through the apiserver, the same concurrency, with the
+  apiserver's CPU per request and its core's utilisation over each phase (near 100%:
+  the server is the bottleneck, not the clients);
+- pod creates paced at `--rate` a second (100) for `--paced-seconds`, open loop:
+  p50/p99 latency from each request's scheduled start.
+
+Medians over `--rounds`, every round printed, the machine's load average before and
+after. `--profile DIR` records the apiserver with py-spy (200 Hz) during the first
+round's creates and gets and prints their top entries."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+
+from bench import loadgen, pyspyprof
+from bench.common import pct
+from deploy.controlplane import ApiServer, make_workdir, remove_workdir, start_apiserver, start_etcd
+
+SERVER_CPUS = (0,)
+OTHER_CPUS = (1,)
+
+
+def pod_body(ns: str) -> bytes:
+    """The bench's pod (bench/apiserver.py's) with the name placeholder."""
+    obj = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "@NAME@", "namespace": ns, "labels": {"app": "bench", "tier": "web"}},
+        "spec": {
+            "containers": [
+                {
+                    "name": "web",
+                    "image": "busybox:1.36",
+                    "command": ["httpd", "-f", "-p", "80"],
+                    "ports": [{"containerPort": 80}],
+                    "env": [{"name": "MODE", "value": "bench"}],
+                }
+            ]
+        },
+    }
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def _check(outcome: loadgen.Outcome, what: str) -> None:
+    if outcome.errors:
+        raise RuntimeError(f"{what}: {outcome.errors} errors, first: {outcome.first_error}")
+
+
+def one_round(
+    args: argparse.Namespace,
+    server: ApiServer,
+    etcd_url: str,
+    i: int,
+    profile: Callable[[str], AbstractContextManager[object]],
+) -> dict[str, float]:
+    pid = server.running().pid
+    ns = f"cap-{i}"
+
+    def server_cpu() -> tuple[float, float]:
+        return loadgen.process_cpu_seconds(pid), loadgen.cpu_busy_seconds(SERVER_CPUS[0])
+
+    with server.http() as http:
+        http.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).raise_for_status()
+    target = loadgen.Target("127.0.0.1", server.port, server.token, str(server.ca_file))
+    n, procs, conns = args.n, args.procs, args.conns
+    body = pod_body(ns)
+    out: dict[str, float] = {}
+
+    put = loadgen.etcd_closed_loop(
+        etcd_url, "put", f"/bench/raw/{i}/", body, n, procs, conns, SERVER_CPUS
+    )
+    get = loadgen.etcd_closed_loop(
+        etcd_url, "get", f"/bench/raw/{i}/", body, n, procs, conns, SERVER_CPUS
+    )
+    out["etcd put/s"], out["etcd get/s"] = put.rate, get.rate
+
+    pods = f"/api/v1/namespaces/{ns}/pods"
+    create_plan = loadgen.Plan("POST", pods, "pod", body, (201,))
+    get_plan = loadgen.Plan("GET", f"{pods}/@NAME@", "pod", b"", (200,))
+    for verb, plan in (("create", create_plan), ("get", get_plan)):
+        with profile(verb):
+            done = loadgen.closed_loop(target, plan, n, procs, conns, OTHER_CPUS, server_cpu)
+        _check(done, f"{verb}s")
+        out[f"{verb}/s"] = done.rate
+        own, core = done.probed
+        out[f"{verb} server µs/req"] = 1e6 * own / done.ok
+        out[f"{verb} server core %"] = 100 * own / done.seconds
+        out[f"{verb} others core %"] = 100 * max(0.0, core - own) / done.seconds
+        out[f"{verb} client µs/req"] = 1e6 * done.client_cpu_seconds / done.ok
+
+    paced_plan = loadgen.Plan("POST", pods, "paced", body, (201,))
+    paced = loadgen.paced(target, paced_plan, args.rate, args.paced_seconds, 1, OTHER_CPUS)
+    _check(paced, "paced creates")
+    out["paced p50 ms"] = pct(paced.latencies_ms, 50)
+    out["paced p99 ms"] = pct(paced.latencies_ms, 99)
+    return out
+
+
+ROWS = (
+    # (key, label, format, target)
+    ("create/s", "pod creates/s", ".0f", ">= 1000"),
+    ("etcd put/s", "  raw etcd puts/s (same run)", ".0f", ""),
+    ("get/s", "pod gets/s", ".0f", ">= 2500"),
+    ("etcd get/s", "  raw etcd gets/s (same run)", ".0f", ""),
+    ("paced p50 ms", "create p50 ms at the paced rate", ".2f", ""),
+    ("paced p99 ms", "create p99 ms at the paced rate", ".2f", "<= 10"),
+    ("create server µs/req", "apiserver CPU µs per create", ".0f", ""),
+    ("get server µs/req", "apiserver CPU µs per get", ".0f", ""),
+    ("create server core %", "apiserver's share of its core, creates %", ".0f", ""),
+    ("get server core %", "apiserver's share of its core, gets %", ".0f", ""),
+    ("create others core %", "  its core busy with others (creates) %", ".0f", ""),
+    ("get others core %", "  its core busy with others (gets) %", ".0f", ""),
+    ("create client µs/req", "load generator CPU µs per create", ".0f", ""),
+    ("get client µs/req", "load generator CPU µs per get", ".0f", ""),
+)
+
+
+def report(args: argparse.Namespace, rounds: list[dict[str, float]], loads: list[str]) -> None:
+    print(
+        f"\nminik apiserver capacity: apiserver pinned to CPU {SERVER_CPUS}, etcd and "
+        f"{args.procs} client processes x {args.conns} connections on CPU {OTHER_CPUS}; "
+        f"{args.n} pods per phase, paced creates {args.rate:.0f}/s for {args.paced_seconds:.0f} s"
+        f"; medians of {len(rounds)} rounds"
+    )
+    print(f"{'measure':<42}{'median':>10}   {'target':<9}rounds")
+    for key, label, fmt, target in ROWS:
+        values = [r[key] for r in rounds]
+        each = ", ".join(f"{v:{fmt}}" for v in values)
+        print(f"{label:<42}{loadgen.median(values):>10{fmt}}   {target:<9}{each}")
+    c, p = (loadgen.median([r[k] for r in rounds]) for k in ("create/s", "etcd put/s"))
+    g, e = (loadgen.median([r[k] for r in rounds]) for k in ("get/s", "etcd get/s"))
+    print(f"{'ratios: creates/etcd puts, gets/etcd gets':<42}{c / p:>10.2f}{g / e:>8.2f}")
+    print(f"load average (1/5/15 min) before/after each round: {'; '.join(loads)}")
+
+
+def capacity_main(args: argparse.Namespace) -> None:
+    if len(os.sched_getaffinity(0)) < 2:
+        raise SystemExit("--capacity needs two CPUs (the apiserver's and everyone else's)")
+    workdir = make_workdir("minik-bench-capacity-")
+    etcd = start_etcd(workdir)
+    try:
+        loadgen.pin_process(etcd.process.pid, OTHER_CPUS)
+        extra = ["--workers", str(args.workers)] if args.workers > 1 else []
+        server = start_apiserver(etcd, workdir / "apiserver", extra)
+        try:
+            loadgen.pin_process(server.running().pid, SERVER_CPUS)
+            os.sched_setaffinity(0, OTHER_CPUS)
+            profile_dir = Path(args.profile) if args.profile else None
+            if profile_dir:
+                profile_dir.mkdir(parents=True, exist_ok=True)
+            rounds, loads = [], []
+            for i in range(args.rounds):
+
+                def profile(verb: str, i: int = i) -> AbstractContextManager[object]:
+                    if profile_dir is None or i != 0:
+                        return nullcontext()
+                    pid = server.running().pid
+                    return pyspyprof.Recording(pid, profile_dir / f"{verb}.txt")
+
+                before = load_average()
+                rounds.append(one_round(args, server, etcd.url, i, profile))
+                loads.append(f"{before} -> {load_average()}")
+                print(f"round {i + 1}: " + ", ".join(f"{k} {v:.1f}" for k, v in rounds[-1].items()))
+            report(args, rounds, loads)
+            if profile_dir:
+                for verb in ("create", "get"):
+                    print()
+                    print(pyspyprof.summary(profile_dir / f"{verb}.txt"))
+        finally:
+            server.stop()
+    finally:
+        etcd.stop()
+        remove_workdir(workdir)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--procs", type=int, default=3, help="--capacity: client processes")
+    p.add_argument("--conns", type=int, default=8, help="--capacity: connections per process")
+    p.add_argument("--rate", type=float, default=100.0, help="--capacity: paced creates/s")
+    p.add_argument("--profile", help="--capacity: py-spy profiles of round 1 into this dir")
