@@ -15,8 +15,9 @@ namespace:
   p50/p99 latency from each request's scheduled start.
 
 Medians over `--rounds`, every round printed, the machine's load average before and
-after. `--profile DIR` records the apiserver with py-spy (200 Hz) during the first
-round's creates and gets and prints their top entries."""
+after. `--profile DIR` records the apiserver with py-spy (200 Hz) during the creates
+and gets of an extra round 0 (not counted: sampling slows the server) and prints their
+top entries."""
 
 from __future__ import annotations
 
@@ -60,6 +61,28 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+class ServerProbe:
+    """The apiserver's CPU seconds and its core's busy seconds (anyone's) over a run,
+    and a profile (py-spy) of that run when asked for."""
+
+    def __init__(self, pid: int, recording: AbstractContextManager[object]) -> None:
+        self.pid = pid
+        self.recording = recording
+
+    def _now(self) -> tuple[float, float]:
+        own = loadgen.process_cpu_seconds(self.pid)
+        return own, loadgen.cpu_busy_seconds(SERVER_CPUS[0])
+
+    def start(self) -> None:
+        self.recording.__enter__()
+        self.before = self._now()
+
+    def stop(self) -> tuple[float, ...]:
+        after = self._now()
+        self.recording.__exit__(None, None, None)
+        return tuple(b - a for a, b in zip(self.before, after, strict=True))
+
+
 def _check(outcome: loadgen.Outcome, what: str) -> None:
     if outcome.errors:
         raise RuntimeError(f"{what}: {outcome.errors} errors, first: {outcome.first_error}")
@@ -74,9 +97,6 @@ def one_round(
 ) -> dict[str, float]:
     pid = server.running().pid
     ns = f"cap-{i}"
-
-    def server_cpu() -> tuple[float, float]:
-        return loadgen.process_cpu_seconds(pid), loadgen.cpu_busy_seconds(SERVER_CPUS[0])
 
     with server.http() as http:
         http.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).raise_for_status()
@@ -97,8 +117,8 @@ def one_round(
     create_plan = loadgen.Plan("POST", pods, "pod", body, (201,))
     get_plan = loadgen.Plan("GET", f"{pods}/@NAME@", "pod", b"", (200,))
     for verb, plan in (("create", create_plan), ("get", get_plan)):
-        with profile(verb):
-            done = loadgen.closed_loop(target, plan, n, procs, conns, OTHER_CPUS, server_cpu)
+        probe = ServerProbe(pid, profile(verb))
+        done = loadgen.closed_loop(target, plan, n, procs, conns, OTHER_CPUS, probe)
         _check(done, f"{verb}s")
         out[f"{verb}/s"] = done.rate
         own, core = done.probed
@@ -168,7 +188,9 @@ def capacity_main(args: argparse.Namespace) -> None:
             if profile_dir:
                 profile_dir.mkdir(parents=True, exist_ok=True)
             rounds, loads = [], []
-            for i in range(args.rounds):
+            # With --profile, a round 0 under py-spy first (sampling slows the server, so
+            # it is not counted); it warms the server up too.
+            for i in range(0 if profile_dir else 1, args.rounds + 1):
 
                 def profile(verb: str, i: int = i) -> AbstractContextManager[object]:
                     if profile_dir is None or i != 0:
@@ -177,9 +199,12 @@ def capacity_main(args: argparse.Namespace) -> None:
                     return pyspyprof.Recording(pid, profile_dir / f"{verb}.txt")
 
                 before = load_average()
-                rounds.append(one_round(args, server, etcd.url, i, profile))
+                figures = one_round(args, server, etcd.url, i, profile)
+                print(f"round {i}: " + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()))
+                if i == 0:
+                    continue
+                rounds.append(figures)
                 loads.append(f"{before} -> {load_average()}")
-                print(f"round {i + 1}: " + ", ".join(f"{k} {v:.1f}" for k, v in rounds[-1].items()))
             report(args, rounds, loads)
             if profile_dir:
                 for verb in ("create", "get"):

@@ -27,9 +27,17 @@ import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Protocol
 
 NAME = b"@NAME@"  # where a request's object name goes in its path and body
+
+
+class Probe(Protocol):
+    """Something measured over a run: from its common start to its last answer."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> tuple[float, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -80,7 +88,7 @@ class Outcome:
     client_cpu_seconds: float
     first_error: str = ""
     per_worker_cpu: list[float] = field(default_factory=list)
-    probed: tuple[float, ...] = ()  # the probe's rise from the common start to the last answer
+    probed: tuple[float, ...] = ()  # what the probe saw from the common start to the end
 
     @property
     def rate(self) -> float:
@@ -287,11 +295,11 @@ def _gather(
     target: Callable[..., None],
     args_for: Callable[[int], tuple],
     procs: int,
-    probe: Callable[[], tuple[float, ...]] | None = None,
+    probe: Probe | None = None,
 ) -> Outcome:
     """Start `procs` workers, wait until every one is connected, give them one start
     time a moment ahead, and add up what they report. `probe` (e.g. the server's CPU
-    seconds) is read at the start and once every worker has reported."""
+    seconds) is started at the common start and stopped once every worker reported."""
     ctx = multiprocessing.get_context("spawn")
     pipes, workers = [], []
     try:
@@ -309,13 +317,14 @@ def _gather(
         for pipe in pipes:
             pipe.send(start)
         time.sleep(max(0.0, start - time.monotonic()))
-        before = probe() if probe else ()
+        if probe:
+            probe.start()
         reports = []
         for pipe in pipes:
             if not pipe.poll(600):
                 raise RuntimeError("a load generator process did not finish within 600 s")
             reports.append(pipe.recv())
-        probed = tuple(b - a for a, b in zip(before, probe(), strict=True)) if probe else ()
+        probed = probe.stop() if probe else ()
     finally:
         for worker in workers:
             worker.join(10)
@@ -348,7 +357,7 @@ def closed_loop(
     procs: int,
     conns: int,
     cpus: tuple[int, ...] | None = None,
-    probe: Callable[[], tuple[float, ...]] | None = None,
+    probe: Probe | None = None,
 ) -> Outcome:
     """`n` requests from `procs` processes with `conns` connections each, back to back."""
     parts = _split(n, procs)
