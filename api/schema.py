@@ -428,13 +428,31 @@ def _follow(
     yield path, value
 
 
+def _table_hits(
+    value: dict, table: tuple[tuple[str, Callable[[Any], bool]], ...], path: str
+) -> list[str]:
+    """The paths `table`'s patterns reach in `value` whose values its predicates flag
+    (a pattern whose first key is absent costs one lookup)."""
+    hits = []
+    for pattern, pred in table:
+        steps = _steps(pattern)
+        if steps[0][0] in value:
+            hits += [p for p, v in _follow(value, steps, 0, path) if pred(v)]
+    return hits
+
+
 def _pod_spec_ignored(spec: Any, path: str) -> list[str]:
-    hits = [
-        p for pattern, pred in POD_SPEC_IGNORED for p, v in _find(spec, pattern, path) if pred(v)
-    ]
+    hits = _table_hits(spec, POD_SPEC_IGNORED, path)
     for list_key in ("initContainers", "containers"):
-        for pattern, pred in CONTAINER_IGNORED:
-            hits += [p for p, v in _find(spec, f"{list_key}[*].{pattern}", path) if pred(v)]
+        containers = spec.get(list_key)
+        if not isinstance(containers, list):
+            continue
+        where = _join(path, list_key)
+        for pattern, pred in CONTAINER_IGNORED:  # pattern by pattern, as Kubernetes lists
+            single = ((pattern, pred),)
+            for i, container in enumerate(containers):
+                if isinstance(container, dict):
+                    hits += _table_hits(container, single, f"{where}[{i}]")
     for vpath, volume in _find(spec, "volumes[*]", path):
         if isinstance(volume, dict):
             hits += [
@@ -446,12 +464,7 @@ def _pod_spec_ignored(spec: Any, path: str) -> list[str]:
 
 
 def _service_ignored(spec: Any, path: str) -> list[str]:
-    return [
-        p
-        for pattern, pred in SERVICE_SPEC_IGNORED
-        for p, v in _find(spec, pattern, path)
-        if pred(v)
-    ]
+    return _table_hits(spec, SERVICE_SPEC_IGNORED, path)
 
 
 # kind -> (where the spec is, which table applies)

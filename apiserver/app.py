@@ -14,7 +14,7 @@ import aetcd.exceptions
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import WebSocketRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from api import conversion as conversions
@@ -464,20 +464,12 @@ class ResourceRoutes:
         if found is None:
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
-        try:
-            response = await self.answer(scope, receive, tracked, *found)
-            await response(scope, receive, tracked)
+        try:  # nothing is sent before the answer is made
+            response = await self.answer(scope, receive, send, *found)
         except Exception:
-            if not started:
-                await PlainTextResponse("Internal Server Error", 500)(scope, receive, send)
+            await PlainTextResponse("Internal Server Error", 500)(scope, receive, send)
             raise
+        await response(scope, receive, send)
 
     async def answer(
         self, scope: Scope, receive: Receive, send: Send, group: str, version: str, rest: str
