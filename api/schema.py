@@ -113,10 +113,16 @@ _TYPE_NAMES = (
 )
 
 
+_NAME_OF_TYPE = {t: name for t, name in _TYPE_NAMES}
+
+
 def json_type(value: Any) -> str:
     """The JSON type name of a decoded value (bool before int: True is an int)."""
     if value is None:
         return "null"
+    name = _NAME_OF_TYPE.get(type(value))  # what decoded JSON holds, at once
+    if name is not None:
+        return name
     return next((name for t, name in _TYPE_NAMES if isinstance(value, t)), "object")
 
 
