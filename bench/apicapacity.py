@@ -17,20 +17,34 @@ namespace:
 Medians over `--rounds`, every round printed, the machine's load average before and
 after. `--profile DIR` records the apiserver with py-spy (200 Hz) during the creates
 and gets of an extra round 0 (not counted: sampling slows the server) and prints their
-top entries."""
+top entries. `--compare COMMIT` runs that commit's apiserver (git archive of it, this
+venv) beside this tree's, each on its own etcd, rounds interleaved, and prints both and
+their ratios: before/after figures measured under the same load."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import subprocess
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from bench import loadgen, pyspyprof
 from bench.common import pct
-from deploy.controlplane import ApiServer, make_workdir, remove_workdir, start_apiserver, start_etcd
+from deploy.controlplane import (
+    ApiServer,
+    Etcd,
+    make_workdir,
+    remove_workdir,
+    start_apiserver,
+    start_etcd,
+)
+from deploy.identities import AUTHORIZATION_MODE
+
+REPO = Path(__file__).resolve().parent.parent
+Recording = AbstractContextManager[object]
 
 SERVER_CPUS = (0,)
 OTHER_CPUS = (1,)
@@ -93,7 +107,7 @@ def one_round(
     server: ApiServer,
     etcd_url: str,
     i: int,
-    profile: Callable[[str], AbstractContextManager[object]],
+    profile: Callable[[str], Recording],
 ) -> dict[str, float]:
     pid = server.running().pid
     ns = f"cap-{i}"
@@ -154,9 +168,12 @@ ROWS = (
 )
 
 
-def report(args: argparse.Namespace, rounds: list[dict[str, float]], loads: list[str]) -> None:
+def report(
+    args: argparse.Namespace, rounds: list[dict[str, float]], loads: list[str], title: str = ""
+) -> None:
     print(
-        f"\nminik apiserver capacity: apiserver pinned to CPU {SERVER_CPUS}, etcd and "
+        f"\nminik apiserver capacity{' — ' + title if title else ''}: "
+        f"apiserver pinned to CPU {SERVER_CPUS}, etcd and "
         f"{args.procs} client processes x {args.conns} connections on CPU {OTHER_CPUS}; "
         f"{args.n} pods per phase, paced creates {args.rate:.0f}/s for {args.paced_seconds:.0f} s"
         f"; medians of {len(rounds)} rounds"
@@ -172,53 +189,131 @@ def report(args: argparse.Namespace, rounds: list[dict[str, float]], loads: list
     print(f"load average (1/5/15 min) before/after each round: {'; '.join(loads)}")
 
 
+def start_tree_apiserver(etcd: Etcd, workdir: Path, tree: Path) -> ApiServer:
+    """The apiserver of another source tree (`python -m apiserver` from `tree`, this
+    interpreter), with the flags controlplane.start_apiserver gives (Node,RBAC, no
+    ServiceAccount admission, local kubelets)."""
+    from client.kubeconfig import write_kubeconfig
+    from deploy import processes
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    pki = workdir / "pki"
+    token_file = workdir / "tokens.csv"
+    tokens = processes.write_token_file(token_file, [("admin", "system:masters")])
+    port = processes.free_port()
+    extra = [
+        f"--authorization-mode={AUTHORIZATION_MODE}",
+        *processes.kubelet_flags(pki, verify=False, local=True),
+        "--disable-admission-plugins=ServiceAccount",
+    ]
+    argv = processes.apiserver_argv(etcd.url, port, token_file, pki, extra)
+    env = {"PYTHONPATH": str(tree)}
+    proc = processes.spawn("apiserver", argv, workdir / "apiserver-0.log", env=env, cwd=tree)
+    url = f"https://127.0.0.1:{port}"
+    ca = pki / "ca.crt"
+    processes.wait_for(lambda: processes.http_ok(f"{url}/readyz", str(ca)), 30, proc, "apiserver")
+    server = ApiServer(
+        url, tokens["admin"], workdir / "kubeconfig", etcd.url, workdir, port, token_file, ca
+    )
+    server.process = proc
+    write_kubeconfig(server.kubeconfig, url, tokens["admin"], ca_file=ca)
+    return server
+
+
+def export_tree(commit: str, dest: Path) -> None:
+    """The source tree of `commit` in `dest` (git archive: the repository is untouched)."""
+    dest.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "archive", commit], cwd=REPO, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+
+
 def capacity_main(args: argparse.Namespace) -> None:
+    """One apiserver (this tree's), or with --compare COMMIT that commit's beside it,
+    each on its own etcd, rounds interleaved (before, now, before, ...)."""
     if len(os.sched_getaffinity(0)) < 2:
         raise SystemExit("--capacity needs two CPUs (the apiserver's and everyone else's)")
     workdir = make_workdir("minik-bench-capacity-")
-    etcd = start_etcd(workdir)
+    started: list[Etcd | ApiServer] = []
     try:
-        loadgen.pin_process(etcd.process.pid, OTHER_CPUS)
-        extra = ["--workers", str(args.workers)] if args.workers > 1 else []
-        server = start_apiserver(etcd, workdir / "apiserver", extra)
-        try:
+        servers: dict[str, tuple[ApiServer, str]] = {}
+        cases = ("before", "now") if args.compare else ("now",)
+        if args.compare:
+            export_tree(args.compare, workdir / "before-tree")
+        for case in cases:
+            etcd = start_etcd(workdir / f"etcd-{case}")
+            started.append(etcd)
+            loadgen.pin_process(etcd.process.pid, OTHER_CPUS)
+            if case == "before":
+                server = start_tree_apiserver(etcd, workdir / case, workdir / "before-tree")
+            else:
+                extra = ["--workers", str(args.workers)] if args.workers > 1 else []
+                server = start_apiserver(etcd, workdir / case, extra)
+            started.append(server)
             loadgen.pin_process(server.running().pid, SERVER_CPUS)
-            os.sched_setaffinity(0, OTHER_CPUS)
-            profile_dir = Path(args.profile) if args.profile else None
-            if profile_dir:
-                profile_dir.mkdir(parents=True, exist_ok=True)
-            rounds, loads = [], []
-            # With --profile, a round 0 under py-spy first (sampling slows the server, so
-            # it is not counted); it warms the server up too.
-            for i in range(0 if profile_dir else 1, args.rounds + 1):
+            servers[case] = (server, etcd.url)
+        os.sched_setaffinity(0, OTHER_CPUS)
+        profile_dir = Path(args.profile) if args.profile else None
+        rounds: dict[str, list[dict[str, float]]] = {case: [] for case in cases}
+        loads = []
+        # With --profile, a round 0 under py-spy first (sampling slows the server, so it
+        # is not counted); it warms the servers up too.
+        for i in range(0 if profile_dir else 1, args.rounds + 1):
+            before = load_average()
+            for case, (server, etcd_url) in servers.items():
+                where = profile_dir / case if profile_dir and len(cases) > 1 else profile_dir
 
-                def profile(verb: str, i: int = i) -> AbstractContextManager[object]:
-                    if profile_dir is None or i != 0:
+                def profile(
+                    verb: str,
+                    i: int = i,
+                    where: Path | None = where,
+                    pid: int = server.running().pid,
+                ) -> Recording:
+                    if where is None or i != 0:
                         return nullcontext()
-                    pid = server.running().pid
-                    return pyspyprof.Recording(pid, profile_dir / f"{verb}.txt")
+                    where.mkdir(parents=True, exist_ok=True)
+                    return pyspyprof.Recording(pid, where / f"{verb}.txt")
 
-                before = load_average()
-                figures = one_round(args, server, etcd.url, i, profile)
-                print(f"round {i}: " + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()))
-                if i == 0:
-                    continue
-                rounds.append(figures)
+                figures = one_round(args, server, etcd_url, i, profile)
+                text = ", ".join(f"{k} {v:.1f}" for k, v in figures.items())
+                print(f"round {i} {case}: {text}", flush=True)
+                if i:
+                    rounds[case].append(figures)
+            if i:
                 loads.append(f"{before} -> {load_average()}")
-            report(args, rounds, loads)
-            if profile_dir:
+        for case in cases:
+            title = f"{case} ({args.compare[:7]})" if case == "before" else "now (this tree)"
+            report(args, rounds[case], loads, title if args.compare else "")
+        if args.compare:
+            compare(rounds["before"], rounds["now"])
+        if profile_dir:
+            for case in cases:
+                where = profile_dir / case if len(cases) > 1 else profile_dir
                 for verb in ("create", "get"):
-                    print()
-                    print(pyspyprof.summary(profile_dir / f"{verb}.txt"))
-        finally:
-            server.stop()
+                    print(f"\n[{case}] " + pyspyprof.summary(where / f"{verb}.txt"))
     finally:
-        etcd.stop()
+        for process in reversed(started):
+            process.stop()
         remove_workdir(workdir)
+
+
+def compare(before: list[dict[str, float]], now: list[dict[str, float]]) -> None:
+    print("\nnow/before (medians, same run, rounds interleaved)")
+    for key, label, fmt, _target in ROWS:
+        b = loadgen.median([r[key] for r in before])
+        n = loadgen.median([r[key] for r in now])
+        ratio = n / b if b else float("nan")
+        print(f"{label:<42}{b:>10{fmt}}{n:>10{fmt}}{ratio:>8.2f}")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--procs", type=int, default=3, help="--capacity: client processes")
     p.add_argument("--conns", type=int, default=8, help="--capacity: connections per process")
     p.add_argument("--rate", type=float, default=100.0, help="--capacity: paced creates/s")
-    p.add_argument("--profile", help="--capacity: py-spy profiles of round 1 into this dir")
+    p.add_argument("--profile", help="--capacity: py-spy profiles of round 0 into this dir")
+    p.add_argument(
+        "--compare",
+        metavar="COMMIT",
+        help="--capacity: that commit's apiserver beside this tree's, rounds interleaved",
+    )

@@ -1,5 +1,10 @@
 """apiserver vs raw etcd, same run, same machine.
 
+`--capacity` (bench/apicapacity.py): pod creates/s and gets/s of one apiserver pinned to
+one core, driven by a multi-process load generator (bench/loadgen.py) that is not the
+bottleneck, beside raw etcd puts/gets from that core; create p99 at a paced 100/s;
+`--profile DIR` py-spy profiles; `--compare COMMIT` an older apiserver in the same run.
+
 - create throughput (pods through the API, concurrency C) vs raw etcd puts of the same
   JSON with the same client library (aetcd) at the same concurrency; same for gets;
 - p50/p99 create latency at a paced 100 creates/s;
