@@ -12,7 +12,8 @@ namespace:
   apiserver's CPU per request and its core's utilisation over each phase (near 100%:
   the server is the bottleneck, not the clients);
 - pod creates paced at `--rate` a second (100) for `--paced-seconds`, open loop:
-  p50/p99 latency from each request's scheduled start.
+  p50/p99 latency from each request's scheduled start; then raw etcd puts of the same
+  bytes at the same rate from CPU 0 (etcd's own fsync tail is the floor of the p99).
 
 Medians over `--rounds`, every round printed, the machine's load average before and
 after. `--profile DIR` records the apiserver with py-spy (200 Hz) during the creates
@@ -146,6 +147,11 @@ def one_round(
     _check(paced, "paced creates")
     out["paced p50 ms"] = pct(paced.latencies_ms, 50)
     out["paced p99 ms"] = pct(paced.latencies_ms, 99)
+    raw = loadgen.etcd_paced(
+        etcd_url, f"/bench/paced/{i}/", body, args.rate, args.paced_seconds, SERVER_CPUS
+    )
+    out["etcd paced p50 ms"] = pct(raw.latencies_ms, 50)
+    out["etcd paced p99 ms"] = pct(raw.latencies_ms, 99)
     return out
 
 
@@ -157,6 +163,8 @@ ROWS = (
     ("etcd get/s", "  raw etcd gets/s (same run)", ".0f", ""),
     ("paced p50 ms", "create p50 ms at the paced rate", ".2f", ""),
     ("paced p99 ms", "create p99 ms at the paced rate", ".2f", "<= 10"),
+    ("etcd paced p50 ms", "  raw etcd put p50 ms, same rate", ".2f", ""),
+    ("etcd paced p99 ms", "  raw etcd put p99 ms, same rate", ".2f", ""),
     ("create server µs/req", "apiserver CPU µs per create", ".0f", ""),
     ("get server µs/req", "apiserver CPU µs per get", ".0f", ""),
     ("create server core %", "apiserver's share of its core, creates %", ".0f", ""),

@@ -254,10 +254,11 @@ def _etcd_worker(
     indices: list[int],
     conns: int,
     cpus: tuple[int, ...] | None,
+    rate: float | None,
     pipe: Connection,
 ) -> None:
     """The raw etcd counterpart of _http_worker: `conns` puts (or gets) in flight on one
-    aetcd client, as the apiserver holds one."""
+    aetcd client, as the apiserver holds one; with `rate`, on that schedule instead."""
     _pin(cpus)
     import aetcd
 
@@ -275,16 +276,26 @@ def _etcd_worker(
         tally = _Tally()
         todo = iter(keys)
 
+        async def one(key: bytes, since: float) -> None:
+            if op == "put":
+                await client.put(key, value)
+            else:
+                await client.get(key)
+            tally.record(200, b"", (200,), (time.monotonic() - since) * 1000)
+
         async def drive() -> None:
             for key in todo:
-                t0 = time.perf_counter()
-                if op == "put":
-                    await client.put(key, value)
-                else:
-                    await client.get(key)
-                tally.record(200, b"", (200,), (time.perf_counter() - t0) * 1000)
+                await one(key, time.monotonic())
 
-        await asyncio.gather(*(drive() for _ in range(conns)))
+        if rate is None:
+            await asyncio.gather(*(drive() for _ in range(conns)))
+        else:  # open loop, latency from each request's scheduled start
+            tasks = []
+            for key, i in zip(keys, indices, strict=True):
+                due = start + i / rate
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                tasks.append(asyncio.create_task(one(key, due)))
+            await asyncio.gather(*tasks)
         pipe.send(tally.report(start, cpu0))
         await client.close()
 
@@ -392,8 +403,21 @@ def etcd_closed_loop(
     """`n` raw etcd puts or gets (`op`) of keys `prefix<i>`, shaped as closed_loop."""
     parts = _split(n, procs)
     return _gather(
-        _etcd_worker, lambda p: (endpoint, op, prefix, value, parts[p], conns, cpus), procs
+        _etcd_worker, lambda p: (endpoint, op, prefix, value, parts[p], conns, cpus, None), procs
     )
+
+
+def etcd_paced(
+    endpoint: str,
+    prefix: str,
+    value: bytes,
+    rate: float,
+    seconds: float,
+    cpus: tuple[int, ...] | None = None,
+) -> Outcome:
+    """Raw etcd puts at `rate` a second for `seconds`, open loop (as paced)."""
+    keys = list(range(round(rate * seconds)))
+    return _gather(_etcd_worker, lambda p: (endpoint, "put", prefix, value, keys, 1, cpus, rate), 1)
 
 
 def process_cpu_seconds(pid: int) -> float:
