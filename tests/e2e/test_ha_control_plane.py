@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -40,6 +41,7 @@ from client.kubeconfig import load
 from client.rest import Client
 from deploy import processes
 from tests.support.images import ensure_busybox_image
+from tests.support.sockets import peer_ports
 from tests.support.wait import eventually
 
 pytestmark = pytest.mark.slow
@@ -319,13 +321,14 @@ def etcd_healthy(cluster: Cluster) -> bool:
     )
 
 
-def chaos(cluster: Cluster, step: str, kill: Callable[[Client], tuple[str, int]]) -> float:
-    """Start a rollout, SIGKILL what `kill` picks in its middle, wait for the rollout to
-    finish; report the writes' recovery. Returns when the kill happened."""
+def chaos(cluster: Cluster, step: str, kill: Callable[[Client], tuple[str, int]] | None) -> float:
+    """Start a rollout, SIGKILL what `kill` picks in its middle (nothing: the same run's
+    baseline), wait for the rollout to finish; report the writes' recovery. Returns
+    when the kill happened."""
     with cluster.api() as api, Writer(cluster) as writer:
         generation = start_rollout(api, step)
         wait_rollout_underway(api)
-        name, _ = kill(api)
+        name, _ = kill(api) if kill else ("nothing", 0)
         killed = time.monotonic()
         wait_rollout(api, generation)
         done = time.monotonic() - killed
@@ -358,6 +361,11 @@ def test_every_component_points_at_the_load_balancer(cluster: Cluster) -> None:
         assert lease_holder(api, "kube-controller-manager")
 
 
+def test_baseline_a_rollout_without_a_kill(cluster: Cluster) -> None:
+    """The same rollout and writes with nothing killed: what the figures below compare to."""
+    chaos(cluster, "baseline", None)
+
+
 def test_sigkill_the_etcd_leader_mid_rollout(cluster: Cluster) -> None:
     """etcd elects a new leader (election timeout 1000 ms); the apiservers' clients move
     to a live member when theirs was the one killed."""
@@ -374,31 +382,64 @@ def test_sigkill_the_etcd_leader_mid_rollout(cluster: Cluster) -> None:
     eventually(lambda: etcd_healthy(cluster), timeout=60, message="every etcd member healthy")
 
 
+def etcd_member_in_use(cluster: Cluster) -> str:
+    """The etcd member most apiservers' gRPC channels are connected to (`ss`)."""
+    records = cluster.records()
+    apiservers = [int(r["pid"]) for n, r in records.items() if n.startswith("apiserver-")]
+    connected = [peer_ports(pid) for pid in apiservers]
+    users = {
+        name: sum(int(rec["url"].rsplit(":", 1)[1]) in ports for ports in connected)
+        for name, rec in records.items()
+        if name.startswith("etcd-")
+    }
+    return max(users, key=lambda name: users[name])
+
+
 def test_sigkill_the_etcd_member_the_apiservers_use_mid_rollout(cluster: Cluster) -> None:
-    """The apiservers' gRPC channels list every member and start at the first: killing
-    etcd-1 breaks every apiserver's connection and watches at once."""
+    """The apiservers' gRPC channels list every member and stay on the one they reached:
+    killing that one breaks their connections and etcd watches at once; they reconnect
+    to another member and re-open their watches from the last revision."""
+    victim = etcd_member_in_use(cluster)
     pid = 0
 
     def kill(_api: Client) -> tuple[str, int]:
         nonlocal pid
-        pid = cluster.kill("etcd-1")
-        return "etcd-1", pid
+        pid = cluster.kill(victim)
+        return victim, pid
 
-    chaos(cluster, "etcd-1", kill)
-    cluster.wait_restarted("etcd-1", pid)
+    chaos(cluster, "etcd-in-use", kill)
+    cluster.wait_restarted(victim, pid)
     eventually(lambda: etcd_healthy(cluster), timeout=60, message="every etcd member healthy")
 
 
 def test_sigkill_one_apiserver_mid_rollout(cluster: Cluster) -> None:
-    pid = 0
+    """apilb stops sending new connections to it and closes the ones it had (watches
+    re-made elsewhere); the report says how soon apilb marked it down."""
+    pid, wall = 0, 0.0
 
     def kill(_api: Client) -> tuple[str, int]:
-        nonlocal pid
+        nonlocal pid, wall
+        wall = time.time()
         pid = cluster.kill("apiserver-2")
         return "apiserver-2", pid
 
     chaos(cluster, "apiserver", kill)
+    url = cluster.records()["apiserver-2"]["url"]
+    seen = marked_down(cluster.data_dir / "logs" / "apilb.log", url, wall)
+    REPORT.append(f"apiserver: apilb marked {url} down {seen - wall:.2f}s after the SIGKILL")
+    assert seen - wall < 1.5, REPORT[-1]
     cluster.wait_restarted("apiserver-2", pid)
+
+
+def marked_down(log: Path, url: str, since: float) -> float:
+    """When apilb's log first says `url` failed at or after `since` (epoch seconds)."""
+    for line in log.read_text(errors="replace").splitlines():
+        if f"{url}: " not in line or "failed" not in line:
+            continue
+        at = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+        if at >= since - 0.01:
+            return at
+    raise AssertionError(f"apilb never marked {url} down")
 
 
 @pytest.mark.parametrize(
