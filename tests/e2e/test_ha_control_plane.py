@@ -442,6 +442,21 @@ def marked_down(log: Path, url: str, since: float) -> float:
     raise AssertionError(f"apilb never marked {url} down")
 
 
+def test_sigkill_the_load_balancer_mid_rollout(cluster: Cluster) -> None:
+    """apilb is one process per host, as k3s' agent load balancer: every client's
+    connections end with it, and the supervisor starts it again (0.2 s back-off);
+    clients reconnect and re-watch."""
+    pid = 0
+
+    def kill(_api: Client) -> tuple[str, int]:
+        nonlocal pid
+        pid = cluster.kill("apilb")
+        return "apilb", pid
+
+    chaos(cluster, "apilb", kill)
+    cluster.wait_restarted("apilb", pid)
+
+
 @pytest.mark.parametrize(
     ("prefix", "lease"),
     [("scheduler-", "kube-scheduler"), ("controller-", "kube-controller-manager")],
