@@ -10,6 +10,7 @@ as k3s' balancer falls back to its default server."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlparse
 
 
@@ -22,7 +23,8 @@ class Backend:
     port: int
     healthy: bool = True  # optimistic at start: the first check settles it
     failures: int = 0  # consecutive failed checks or dials
-    connections: set = field(default_factory=set)  # the open forwarded connections
+    # the open forwarded connections: (client side, apiserver side) stream writers
+    connections: set[tuple[Any, Any]] = field(default_factory=set)
 
 
 def parse_server(url: str) -> Backend:

@@ -54,8 +54,9 @@ class Balancer:
                 what,
                 len(backend.connections),
             )
-            for writer in list(backend.connections):
-                _abort(writer)
+            for client_w, server_w in list(backend.connections):
+                _abort(client_w)
+                _abort(server_w)  # a hung server would never end its side
         elif ok and not was:
             log.info("%s: healthy again", backend.url)
 
@@ -69,11 +70,12 @@ class Balancer:
                 _abort(client_w)
                 return
             backend, server_r, server_w = dialled
-            backend.connections.add(client_w)
+            pair = (client_w, server_w)
+            backend.connections.add(pair)
             try:
                 await _join(client_r, client_w, server_r, server_w)
             finally:
-                backend.connections.discard(client_w)
+                backend.connections.discard(pair)
         except Exception:  # one connection's trouble is never the balancer's
             log.exception("forwarding failed")
             _abort(client_w)

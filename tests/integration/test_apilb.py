@@ -21,7 +21,7 @@ import pytest
 
 from deploy import processes
 from deploy.controlplane import ApiServer, Etcd, make_workdir, remove_workdir, start_apiserver
-from tests.support.sockets import peer_ports
+from tests.support.sockets import connections_to, peer_ports
 from tests.support.wait import eventually
 
 
@@ -110,6 +110,7 @@ def test_a_hung_apiserver_is_skipped_and_its_watches_end(setup: Setup) -> None:
             )
             watches.append(http.send(req, stream=True))
         assert all(w.status_code == 200 for w in watches)
+        assert connections_to(setup.lb.pid, hung.port) >= 2
         hung.running().popen.send_signal(signal.SIGSTOP)
         stopped = time.monotonic()
         ended: list[float] = []
@@ -134,6 +135,9 @@ def test_a_hung_apiserver_is_skipped_and_its_watches_end(setup: Setup) -> None:
                 r = http.get("/readyz")
                 assert r.status_code == 200
         assert "failed; closing its 2 connection(s)" in setup.log.read_text()
+        # apilb's side toward the hung server is closed too (at most a health check's
+        # connection, which the kernel accepts for a stopped process, may be open)
+        assert connections_to(setup.lb.pid, hung.port) <= 1
     finally:
         hung.running().popen.send_signal(signal.SIGCONT)
         for w in watches:
