@@ -147,3 +147,25 @@ def test_a_hung_apiserver_is_skipped_and_its_watches_end(setup: Setup) -> None:
     # back: healthy again, new connections reach it
     eventually(lambda: "healthy again" in setup.log.read_text(), timeout=10)
     assert other.running().alive()
+
+
+def test_what_the_balancer_adds_to_a_request(setup: Setup) -> None:
+    """The same GETs on a kept-alive connection, straight to an apiserver and through
+    apilb, interleaved in one run: apilb copies bytes and adds one hop on loopback."""
+    direct_server = setup.apiservers[1]
+    timings: dict[str, list[float]] = {"direct": [], "apilb": []}
+    with setup.http() as via_lb, direct_server.http() as direct:
+        for client in (via_lb, direct):  # connect and warm up
+            assert client.get("/api/v1/namespaces/default/configmaps").status_code == 200
+        for _ in range(200):
+            for name, client in (("apilb", via_lb), ("direct", direct)):
+                start = time.perf_counter()
+                r = client.get("/api/v1/namespaces/default/configmaps")
+                timings[name].append(time.perf_counter() - start)
+                assert r.status_code == 200
+    median = {name: sorted(t)[len(t) // 2] * 1000 for name, t in timings.items()}
+    print(
+        f"GET configmaps median: direct {median['direct']:.2f} ms, through apilb "
+        f"{median['apilb']:.2f} ms (+{median['apilb'] - median['direct']:.2f} ms)"
+    )
+    assert median["apilb"] < median["direct"] + 5.0
