@@ -67,6 +67,7 @@ class UpOptions:
     ingress_https_port: int = 8443
     dashboard_port: int = 9090  # the live web dashboard, on 127.0.0.1 (it shows pod logs)
     event_ttl: float | None = None  # the apiserver's --event-ttl in seconds (None: its 1h)
+    cluster_cidr: str | None = None  # set: the controller's --allocate-node-cidrs from it
     control_planes: int = 1  # >1: etcd members, apiservers behind apilb (deploy/controlplanes)
 
     def node_name(self, index: int) -> str:
@@ -421,6 +422,8 @@ def _controller(ctx: ComponentContext) -> list[supervisor.Component]:
         *signing_flags(ctx.data_dir / "pki"),
         *flags,
     ]
+    if ctx.options.cluster_cidr:  # node IPAM: each Node's spec.podCIDR (controller/nodeipam)
+        argv += ["--allocate-node-cidrs", f"--cluster-cidr={ctx.options.cluster_cidr}"]
     return [supervisor.Component("controller", argv, extra=extra)]
 
 
@@ -638,6 +641,15 @@ def check_node_prefix(prefix: str) -> None:
     errors = dns1123_subdomain_errors(f"{prefix}1")
     if errors:
         raise ClusterError(f"--node-prefix {prefix!r}: node names would be invalid: {errors[0]}")
+
+
+def check_cluster_cidr(text: str) -> None:
+    """--cluster-cidr's syntax before anything starts (the controller checks the rest)."""
+    for part in text.split(","):
+        try:
+            ipaddress.ip_network(part.strip(), strict=False)
+        except ValueError:
+            raise ClusterError(f"--cluster-cidr: invalid CIDR address: {part}") from None
 
 
 def remove_node_containers(nodes: list[str]) -> int:
@@ -951,6 +963,13 @@ def main(argv: list[str] | None = None) -> int:
         "e.g. 5m; kube-apiserver's default 1h; 0: forever)",
     )
     up.add_argument(
+        "--allocate-node-cidrs",
+        action="store_true",
+        help="the controller gives each Node a spec.podCIDR from --cluster-cidr (the "
+        "kubelets of this one Docker engine keep one shared pod network all the same)",
+    )
+    up.add_argument("--cluster-cidr", default="10.244.0.0/16", help="(default %(default)s)")
+    up.add_argument(
         "--merge-kubeconfig",
         action="store_true",
         help="also add a `minik` context to ~/.kube/config for kubectl",
@@ -992,6 +1011,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.nodes < 1:
                 raise ClusterError("--nodes must be at least 1")
             check_node_prefix(args.node_prefix)
+            if args.allocate_node_cidrs:
+                check_cluster_cidr(args.cluster_cidr)
             options = UpOptions(
                 args.node_ip,
                 args.node_grace_period,
@@ -1003,6 +1024,7 @@ def main(argv: list[str] | None = None) -> int:
                 ingress_https_port=args.ingress_https_port,
                 dashboard_port=args.dashboard_port,
                 event_ttl=args.event_ttl,
+                cluster_cidr=args.cluster_cidr if args.allocate_node_cidrs else None,
                 control_planes=args.control_planes,
             )
             record = cluster.up(args.etcd_servers, args.api_port, args.nodes, options)

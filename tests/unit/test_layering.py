@@ -25,6 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "metrics": SHARED,
     "dashboard": SHARED,
     "apilb": SHARED,
+    "netagent": SHARED,
     "minikctl": SHARED,
     "deploy": SHARED,
     "bench": SHARED | {"deploy"},
