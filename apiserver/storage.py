@@ -20,7 +20,7 @@ import aetcd.exceptions
 from api import errors
 from apiserver.encryption import ENCRYPTED, Encryption, TransformError, transform_error
 from apiserver.etcdbatch import GetBatcher
-from apiserver.etcdclient import EtcdTLSFiles, TLSClient
+from apiserver.etcdclient import ChannelClient, EtcdTLSFiles, grpc_target
 from apiserver.leases import LeaseManager
 from apiserver.metrics import etcd_request
 
@@ -201,28 +201,33 @@ class Storage:
             raise transform_error(key.decode(), plain)
         return decode(value, revision)
 
-    def _new_client(self, host: str, port: int, secure: bool) -> aetcd.Client:
-        """An https endpoint over TLS with --etcd-cafile/--etcd-certfile/--etcd-keyfile."""
-        kwargs = {"host": host, "port": port, "timeout": 10, "options": GRPC_OPTIONS}
-        if secure:
-            return TLSClient(credentials=self._tls.credentials(), **kwargs)
-        return aetcd.Client(**kwargs)
+    def _new_client(self) -> aetcd.Client:
+        """One client over every member (etcdclient.ChannelClient): gRPC moves to
+        another member when the one it talks to goes. https endpoints over TLS with
+        --etcd-cafile/--etcd-certfile/--etcd-keyfile."""
+        members = [(host, port) for host, port, _ in self._endpoints]
+        secure = any(s for _, _, s in self._endpoints)
+        return ChannelClient(
+            target=grpc_target(members),
+            credentials=self._tls.credentials() if secure else None,
+            server_name=members[0][0] if len(members) > 1 else None,
+            timeout=10,
+            options=GRPC_OPTIONS,
+        )
 
     async def connect(self) -> None:
-        last: Exception | None = None
-        for host, port, secure in self._endpoints:
-            client = self._new_client(host, port, secure)
-            try:
-                await client.connect()
-                await client.status()
-            except Exception as err:  # try the next member
-                last = err
-                await client.close()
-                continue
-            self._client = client
-            return
         where = ", ".join(f"{h}:{p}" for h, p, _ in self._endpoints)
-        raise StorageError(f"cannot reach etcd at {where}: {last}")
+        try:
+            client = self._new_client()
+        except OSError as err:  # a member's name does not resolve
+            raise StorageError(f"cannot reach etcd at {where}: {err}") from err
+        try:
+            await client.connect()
+            await client.status()
+        except Exception as err:
+            await client.close()
+            raise StorageError(f"cannot reach etcd at {where}: {err}") from err
+        self._client = client
 
     async def close(self) -> None:
         await self._gets.stop()

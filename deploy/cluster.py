@@ -34,7 +34,7 @@ from api.privatefile import write_private
 from client.kubeconfig import write_kubeconfig
 from componentbase.flags import duration
 from componentbase.pki import ca_key_path
-from deploy import certs, encryption, podsecurity, processes, supervisor
+from deploy import certs, controlplanes, encryption, podsecurity, processes, supervisor
 from deploy.identities import (
     ADMIN,
     AUTHORIZATION_MODE,
@@ -68,6 +68,7 @@ class UpOptions:
     dashboard_port: int = 9090  # the live web dashboard, on 127.0.0.1 (it shows pod logs)
     event_ttl: float | None = None  # the apiserver's --event-ttl in seconds (None: its 1h)
     cluster_cidr: str | None = None  # set: the controller's --allocate-node-cidrs from it
+    control_planes: int = 1  # >1: etcd members, apiservers behind apilb (deploy/controlplanes)
 
     def node_name(self, index: int) -> str:
         return f"{self.node_prefix}{index}"
@@ -246,7 +247,12 @@ class LocalCluster:
         context = ComponentContext(self.data_dir, configs, nodes, options)
         for entry in COMPONENTS:
             table.extend(entry(context))
-        return table
+        if options.control_planes == 1:
+            return table
+        try:
+            return controlplanes.replicate(table, self.data_dir, options.control_planes)
+        except controlplanes.ControlPlaneError as err:
+            raise ClusterError(str(err)) from err
 
     def _start_supervisor(self) -> None:
         argv = [sys.executable, "-m", "deploy.supervisor", "--data-dir", str(self.data_dir)]
@@ -818,7 +824,7 @@ def _status(cluster: LocalCluster) -> int:
         state = "running" if name in running else str(rec.get("state") or "stopped")
         if state == "running" and rec.get("state") == "backoff":
             state = "backoff"
-        if name == "apiserver" and name in running:
+        if name.startswith("apiserver") and name in running:
             ok = processes.http_ok(f"{rec['url']}/readyz", str(cluster.pki / "ca.crt"))
             state += ", ready" if ok else ", not ready"
             healthy &= ok
@@ -889,6 +895,13 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--nodes", type=int, default=1)
     up.add_argument("--data-dir", default=default_dir)
     up.add_argument("--etcd-servers", default=None, help="use this etcd instead of starting one")
+    up.add_argument(
+        "--control-planes",
+        type=int,
+        default=1,
+        help="N (odd): an N-member etcd, N apiservers behind a local load balancer on "
+        "--api-port, a scheduler and controller manager each with leader election",
+    )
     up.add_argument("--api-port", type=int, default=6443)
     up.add_argument(
         "--node-ip",
@@ -1012,6 +1025,7 @@ def main(argv: list[str] | None = None) -> int:
                 dashboard_port=args.dashboard_port,
                 event_ttl=args.event_ttl,
                 cluster_cidr=args.cluster_cidr if args.allocate_node_cidrs else None,
+                control_planes=args.control_planes,
             )
             record = cluster.up(args.etcd_servers, args.api_port, args.nodes, options)
             home_kubeconfig = Path("~/.minik/kubeconfig").expanduser()

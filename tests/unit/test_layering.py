@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "ingress": SHARED,
     "metrics": SHARED,
     "dashboard": SHARED,
+    "apilb": SHARED,
     "netagent": SHARED,
     "minikctl": SHARED,
     "deploy": SHARED,
