@@ -1,8 +1,9 @@
 """Each isolated host's own Docker engine, and images moved into it.
 
 dockerd runs inside the host's network namespace (`nsenter --net`, see
-hostplan.Host.enter) with its data root, exec root, pid file and socket under the
-host's directory in the cluster's data dir. Its flags, decided once here:
+hostplan.Host.enter) with its data root under the host's directory in the cluster's
+data dir, and its exec root, pid file and socket under /run/minik-hosts (short paths
+for unix sockets). Its flags, decided once here:
 
 - `--bridge=none`: no docker0. The pod network is the kubelet's own bridge network
   on the host's pod subnet (`--pod-cidr`, later the Node's spec.podCIDR), and a
@@ -87,6 +88,7 @@ def start(host: Host, log_path: Path, timeout: float = 60) -> int:
     pid = engine_pid(host)
     if pid is None:
         Path(host.dir).mkdir(parents=True, exist_ok=True)
+        Path(host.run_dir).mkdir(parents=True, exist_ok=True)
         proc = processes.spawn(f"dockerd-{host.node}", dockerd_argv(host), log_path)
         pid = proc.pid
     deadline = time.monotonic() + timeout
@@ -116,8 +118,11 @@ def stop(host: Host, timeout: float = 30) -> bool:
         for child in [*children(shim), shim]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGKILL)
-    unmount_under(Path(host.dir))
-    shutil.rmtree(host.dir, ignore_errors=True)
+    for directory in (host.run_dir, host.dir):
+        unmount_under(Path(directory))
+        shutil.rmtree(directory, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        Path(host.run_dir).parent.rmdir()  # the cluster's, once its last host is gone
     return pid is not None
 
 

@@ -25,6 +25,9 @@ DEFAULT_HOSTS_CIDR = "172.30.0.0/24"
 DEFAULT_HOSTS_POD_CIDR = "10.244.0.0/16"
 POD_SUBNET_PREFIX = 24  # as Kubernetes' --node-cidr-mask-size
 NETNS_DIR = Path("/var/run/netns")
+# Runtime state of the hosts' engines (exec roots, sockets, pid files), as Docker's own
+# /run/docker: a unix socket path is at most 107 bytes, too few below a long data dir.
+RUN_DIR = Path("/run/minik-hosts")
 IFNAMSIZ = 15
 HOST_LINK = "eth0"  # the host's side of its veth, inside its namespace
 SWITCH_BRIDGE = "br0"  # the bridge, inside the switch namespace
@@ -45,7 +48,8 @@ class Host:
     address: str
     pod_cidr: str
     port: str  # the host's veth end in the switch namespace
-    dir: str  # DATA_DIR/hosts/<node>: its engine's roots, socket, pid file; its proxy lock
+    dir: str  # DATA_DIR/hosts/<node>: its engine's data root
+    run_dir: str  # RUN_DIR/<cluster's link id>/h<index>: exec root, socket, pid file, proxy lock
 
     @property
     def netns_path(self) -> str:
@@ -53,7 +57,7 @@ class Host:
 
     @property
     def docker_socket(self) -> str:
-        return f"{self.dir}/docker.sock"
+        return f"{self.run_dir}/docker.sock"
 
     @property
     def docker_host(self) -> str:
@@ -61,7 +65,7 @@ class Host:
 
     @property
     def docker_pidfile(self) -> str:
-        return f"{self.dir}/docker.pid"
+        return f"{self.run_dir}/docker.pid"
 
     @property
     def data_root(self) -> str:
@@ -69,11 +73,11 @@ class Host:
 
     @property
     def exec_root(self) -> str:
-        return f"{self.dir}/run"
+        return f"{self.run_dir}/exec"
 
     @property
     def proxy_lock(self) -> str:
-        return f"{self.dir}/proxy.lock"
+        return f"{self.run_dir}/proxy.lock"
 
     def enter(self, argv: list[str]) -> list[str]:
         """`argv` run inside this host's network namespace. nsenter, not `ip netns
@@ -151,14 +155,10 @@ def make_plan(
             pod_cidr=pod_subnet(str(pods), i),
             port=f"h{i}",
             dir=str(data_dir / "hosts" / name),
+            run_dir=str(RUN_DIR / link_id(data_dir) / f"h{i}"),
         )
         for i, name in enumerate(node_names, start=1)
     )
-    # the engine's containerd sockets live under the exec root: a unix socket path
-    # is at most 107 bytes
-    longest = max(len(h.exec_root) for h in hosts) + len("/containerd/containerd.sock.ttrpc")
-    if longest > 107:
-        raise PlanError(f"data dir {data_dir} is too long for the engines' sockets")
     return Plan(
         hosts_cidr=str(net),
         pod_cidr=str(pods),
