@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -255,6 +256,25 @@ def test_image_load_makes_a_local_image_runnable_on_every_host(cluster: Cluster)
             assert cluster.kubectl("logs", pod).strip() == word
     finally:
         machine.images.remove(tag, force=True)
+
+
+def test_up_again_after_the_supervisor_died_adopts_the_hosts_processes(
+    cluster: Cluster,
+) -> None:
+    """The kubelets and proxies run as `nsenter … -- python -m …`: once running they are
+    the python command, which a new supervisor must still recognise as its own."""
+    assert cluster.plan is not None
+    records = json.loads((cluster.data_dir / "pids.json").read_text())
+    inside = {n: r["pid"] for n, r in records.items() if n.startswith(("kubelet-", "proxy-"))}
+    assert len(inside) == 4
+    dockerds = [Path(h.docker_pidfile).read_text() for h in cluster.plan.hosts]
+    os.kill(int(records["supervisor"]["pid"]), signal.SIGKILL)
+    up = cluster.minik("up", "--hosts", "2", "--node-prefix", PREFIX)
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert "repaired by starting: supervisor\n" in up.stdout
+    after = json.loads((cluster.data_dir / "pids.json").read_text())
+    assert {n: after[n]["pid"] for n in inside} == inside
+    assert [Path(h.docker_pidfile).read_text() for h in cluster.plan.hosts] == dockerds
 
 
 def test_down_leaves_nothing_behind(cluster: Cluster) -> None:
