@@ -10,6 +10,7 @@ Run under `flock -o /tmp/minik-e2e.lock` (one e2e run at a time on this machine)
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -149,6 +150,38 @@ def test_both_nodes_are_ready_each_on_its_own_host(cluster: Cluster) -> None:
         if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"])
     }
     assert ready == {h.node for h in cluster.plan.hosts}
+
+
+def test_up_refuses_a_subnet_the_machine_already_routes_and_makes_nothing(
+    tmp_path: Path,
+) -> None:
+    routes = json.loads(subprocess.run(["ip", "-j", "route"], capture_output=True).stdout)
+    taken = next(
+        r["dst"]
+        for r in routes
+        if "/" in r.get("dst", "")
+        and ipaddress.ip_network(r["dst"]).version == 4
+        and ipaddress.ip_network(r["dst"]).prefixlen <= 28
+    )
+    cidr = taken  # the very subnet a route of the machine's covers
+    c = Cluster(tmp_path, {**os.environ, "HOME": str(tmp_path / "home")})
+    up = c.minik(
+        "up",
+        "--hosts",
+        "1",
+        "--node-prefix",
+        "h16r-",
+        "--hosts-cidr",
+        cidr,
+        "--api-port",
+        str(processes.free_port()),
+    )
+    assert up.returncode == 1
+    assert f"overlaps the route to {taken}" in up.stderr and "--hosts-cidr" in up.stderr
+    assert not Path("/var/run/netns/h16r-1").exists()
+    assert not Path("/var/run/netns/h16r-switch").exists()
+    assert not (tmp_path / "hosts.json").exists()
+    assert not (tmp_path / "pids.json").exists()
 
 
 @pytest.fixture(scope="module")
