@@ -524,7 +524,8 @@ def _proxy(ctx: ComponentContext) -> list[supervisor.Component]:
     moment the serving one dies (the supervisor then restarts that one as the standby)."""
     o = ctx.options
     if ctx.hosts:  # one in each host
-        return hosts.proxy_components(ctx.hosts, ctx.kubeconfigs["kube-proxy"], o.upstream_dns)
+        kubeconfig = ctx.kubeconfigs["kube-proxy"]
+        return hosts.host_components(ctx.data_dir, ctx.hosts, kubeconfig, o.upstream_dns)
     metrics_port = processes.free_port()
     argv = [
         *PY,

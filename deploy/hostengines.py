@@ -39,7 +39,8 @@ class EngineError(Exception):
     pass
 
 
-def dockerd_argv(host: Host) -> list[str]:
+def dockerd_argv(host: Host, registry: str | None = None) -> list[str]:
+    """`registry`: the cluster-local registry (plain HTTP, deploy/hostregistry.py)."""
     return host.enter(
         [
             shutil.which("dockerd") or "dockerd",
@@ -54,6 +55,7 @@ def dockerd_argv(host: Host) -> list[str]:
             "--bridge=none",
             "--iptables=false",
             "--ip-masq=false",
+            *(["--insecure-registry", registry] if registry else []),
         ]
     )
 
@@ -83,13 +85,13 @@ def engine_pid(host: Host) -> int | None:
     return None
 
 
-def start(host: Host, log_path: Path, timeout: float = 60) -> int:
+def start(host: Host, log_path: Path, registry: str | None = None, timeout: float = 60) -> int:
     """Start the host's dockerd unless it runs; wait until its socket answers."""
     pid = engine_pid(host)
     if pid is None:
         Path(host.dir).mkdir(parents=True, exist_ok=True)
         Path(host.run_dir).mkdir(parents=True, exist_ok=True)
-        proc = processes.spawn(f"dockerd-{host.node}", dockerd_argv(host), log_path)
+        proc = processes.spawn(f"dockerd-{host.node}", dockerd_argv(host, registry), log_path)
         pid = proc.pid
     deadline = time.monotonic() + timeout
     while not answers(host):

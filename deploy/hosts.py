@@ -23,9 +23,12 @@ import os
 import sys
 from pathlib import Path
 
+import docker
+import docker.errors
+
 from api.clusterdefaults import DEFAULT_CLUSTER_DNS, DEFAULT_SANDBOX_IMAGE
 from api.privatefile import write_private
-from deploy import hostengines, hostnet, processes, supervisor
+from deploy import hostengines, hostnet, hostregistry, processes, supervisor
 from deploy.hostplan import (
     DEFAULT_HOSTS_CIDR,
     DEFAULT_HOSTS_POD_CIDR,
@@ -69,9 +72,6 @@ def cluster_images() -> list[str]:
     """The images every host needs before its kubelet starts: the sandbox image and
     minik/busybox (built here when missing; the sandbox image when present, else each
     kubelet builds it in its engine)."""
-    import docker
-    import docker.errors
-
     ensure_busybox_image()
     images = [BUSYBOX_IMAGE]
     try:
@@ -123,7 +123,7 @@ def bring_up(
         for host in plan.hosts:
             if host.dir not in made.engines:
                 made.add("engines", host.dir)
-            hostengines.start(host, data_dir / "logs" / f"dockerd-{host.node}.log")
+            _start_engine(data_dir, plan, host)
         hostengines.load_images(plan.hosts, cluster_images())
         program_routes(plan, made)
     except (hostnet.NetError, hostengines.EngineError, OSError) as err:
@@ -140,7 +140,12 @@ def restart_engines(data_dir: Path) -> None:
     plan, made = found
     for host in plan.hosts:
         if host.dir in made.engines and hostnet.netns_exists(host.netns):
-            hostengines.start(host, data_dir / "logs" / f"dockerd-{host.node}.log")
+            _start_engine(data_dir, plan, host)
+
+
+def _start_engine(data_dir: Path, plan: Plan, host: Host) -> None:
+    log = data_dir / "logs" / f"dockerd-{host.node}.log"
+    hostengines.start(host, log, registry=hostregistry.address(plan))
 
 
 def program_routes(plan: Plan, made: hostnet.Made) -> None:
@@ -178,12 +183,13 @@ def kubelet_flags(host: Host) -> list[str]:
     return ["--container-runtime-endpoint", host.docker_host, "--pod-cidr", host.pod_cidr]
 
 
-def proxy_components(
-    plan: Plan, kubeconfig: Path, upstream_dns: str | None
+def host_components(
+    data_dir: Path, plan: Plan, kubeconfig: Path, upstream_dns: str | None
 ) -> list[supervisor.Component]:
-    """One proxy per host, inside it: ClusterIPs on the host's `lo`, NodePorts on its
-    address, its own lock file (each host is its own machine)."""
-    out = []
+    """The cluster-local registry (when installed), and one proxy per host, inside it:
+    ClusterIPs on the host's `lo`, NodePorts on its address, its own lock file (each
+    host is its own machine)."""
+    out = hostregistry.components(data_dir, plan)
     for host in plan.hosts:
         metrics = f"{host.address}:{processes.free_port()}"
         argv = [
@@ -259,6 +265,13 @@ def register(sub: argparse._SubParsersAction, default_dir: str) -> None:
     )
     load.add_argument("images", nargs="+", metavar="IMAGE")
     load.add_argument("--data-dir", default=default_dir)
+    push = isub.add_parser(
+        "push",
+        help="put images from this machine's Docker engine into the cluster-local registry "
+        "(pods name them <gateway>:5000/IMAGE; imagePullPolicy Always pulls on the node)",
+    )
+    push.add_argument("images", nargs="+", metavar="IMAGE")
+    push.add_argument("--data-dir", default=default_dir)
 
 
 def run_image(args: argparse.Namespace) -> int:
@@ -269,8 +282,15 @@ def run_image(args: argparse.Namespace) -> int:
         return 1
     plan = found[0]
     try:
+        if args.image_command == "push":
+            if not (data_dir / "registry").is_dir():
+                print(f"minik: {data_dir}'s cluster has no registry", file=sys.stderr)
+                return 1
+            for name in hostregistry.push(plan, args.images):
+                print(f"pushed {name}")
+            return 0
         hostengines.load_images(plan.hosts, args.images)
-    except hostengines.EngineError as err:
+    except (hostengines.EngineError, docker.errors.DockerException) as err:
         print(f"minik: {err}", file=sys.stderr)
         return 1
     for image in args.images:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import docker
@@ -245,20 +246,45 @@ def test_a_cluster_ip_service_answers_from_inside_a_pod_with_both_hosts_backends
     eventually(both_backends, timeout=30, message="both backends answer through the Service")
 
 
-def test_image_load_makes_a_local_image_runnable_on_every_host(cluster: Cluster) -> None:
-    assert cluster.plan is not None
+def build_fresh_image(word: str) -> str:
+    """An image only this machine's engine has: minik/busybox plus /word."""
     tag = f"minik-e2e/hosts-fresh:{secrets.token_hex(4)}"
-    machine = docker.from_env()
-    word = secrets.token_hex(6)
-    dockerfile = f"FROM minik/busybox:latest\nRUN echo {word} > /word\n"
     build = subprocess.run(
         ["docker", "build", "-q", "-t", tag, "-"],
-        input=dockerfile,
+        input=f"FROM minik/busybox:latest\nRUN echo {word} > /word\n",
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert build.returncode == 0, build.stderr
+    return tag
+
+
+def run_on(cluster: Cluster, pod: str, image: str, pull_policy: str, node: str) -> None:
+    cluster.kubectl(
+        "run",
+        pod,
+        f"--image={image}",
+        f"--image-pull-policy={pull_policy}",
+        "--restart=Never",
+        f"--overrides={json.dumps({'spec': {'nodeName': node}})}",
+        "--command",
+        "--",
+        "cat",
+        "/word",
+    )
+
+
+def succeeded(cluster: Cluster, pod: str) -> bool:
+    phase = cluster.kubectl("get", "pod", pod, "-o", "jsonpath={.status.phase}")
+    assert phase != "Failed"
+    return phase == "Succeeded"
+
+
+def test_image_load_makes_a_local_image_runnable_on_every_host(cluster: Cluster) -> None:
+    assert cluster.plan is not None
+    word = secrets.token_hex(6)
+    tag = build_fresh_image(word)
     try:
         for host in cluster.plan.hosts:
             with pytest.raises(docker.errors.ImageNotFound):
@@ -267,28 +293,38 @@ def test_image_load_makes_a_local_image_runnable_on_every_host(cluster: Cluster)
         assert loaded.returncode == 0, loaded.stderr
         for host in cluster.plan.hosts:
             pod = f"fresh-{host.index}"
-            cluster.kubectl(
-                "run",
-                pod,
-                f"--image={tag}",
-                "--image-pull-policy=Never",
-                "--restart=Never",
-                f"--overrides={json.dumps({'spec': {'nodeName': host.node}})}",
-                "--command",
-                "--",
-                "cat",
-                "/word",
-            )
-
-            def succeeded(pod: str = pod) -> bool:
-                phase = cluster.kubectl("get", "pod", pod, "-o", "jsonpath={.status.phase}")
-                assert phase != "Failed"
-                return phase == "Succeeded"
-
-            eventually(succeeded, timeout=60, message=f"{pod} ran the loaded image")
+            run_on(cluster, pod, tag, "Never", host.node)
+            eventually(partial(succeeded, cluster, pod), timeout=60, message=f"{pod} ran")
             assert cluster.kubectl("logs", pod).strip() == word
     finally:
-        machine.images.remove(tag, force=True)
+        docker.from_env().images.remove(tag, force=True)
+
+
+def test_a_pod_pulls_from_the_cluster_registry_on_the_node_that_runs_it(
+    cluster: Cluster,
+) -> None:
+    """imagePullPolicy Always: the image is pushed into the cluster-local registry
+    (through host 1's engine) and pulled by host 2's kubelet into host 2's engine."""
+    assert cluster.plan is not None
+    if "registry" not in json.loads((cluster.data_dir / "pids.json").read_text()):
+        pytest.skip("no docker-registry binary (Debian's docker-registry) on PATH at up")
+    word = secrets.token_hex(6)
+    tag = build_fresh_image(word)
+    try:
+        pushed = cluster.minik("image", "push", tag, timeout=120)
+        assert pushed.returncode == 0, pushed.stderr
+        name = pushed.stdout.split()[-1]
+        assert name == f"{cluster.plan.gateway}:5000/{tag}"
+    finally:
+        docker.from_env().images.remove(tag, force=True)
+    host = cluster.plan.hosts[1]
+    engine = docker.DockerClient(base_url=host.docker_host)
+    with pytest.raises(docker.errors.ImageNotFound):
+        engine.images.get(name)
+    run_on(cluster, "pulled", name, "Always", host.node)
+    eventually(partial(succeeded, cluster, "pulled"), timeout=60, message="pulled ran")
+    assert cluster.kubectl("logs", "pulled").strip() == word
+    assert engine.images.get(name) is not None  # pulled into the node's own engine
 
 
 def test_up_again_after_the_supervisor_died_adopts_the_hosts_processes(

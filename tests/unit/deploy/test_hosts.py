@@ -130,3 +130,40 @@ def test_hosts_mode_binds_the_apiserver_on_the_gateway_and_runs_kubelets_and_pro
         assert proxy.ready_pid_file == host.proxy_lock
         assert proxy.argv[proxy.argv.index("--bind-address") + 1] == host.address
     assert "proxy" not in table and "proxy-standby" not in table  # the machine is no node
+
+
+def test_the_registry_serves_on_the_gateway_and_keeps_its_blobs_in_the_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    from deploy import hostregistry
+
+    p = plan(tmp_path)
+    monkeypatch.setattr(hostregistry, "binary", lambda: None)
+    assert hostregistry.components(tmp_path, p) == []  # not installed: no registry
+    monkeypatch.setattr(hostregistry, "binary", lambda: "/usr/bin/docker-registry")
+    [registry] = hostregistry.components(tmp_path, p)
+    assert registry.argv[:2] == ["/usr/bin/docker-registry", "serve"]
+    assert registry.ready_url == "http://172.30.0.1:5000/v2/"
+    config = yaml.safe_load(Path(registry.argv[2]).read_text())
+    assert config["http"]["addr"] == "172.30.0.1:5000"
+    assert config["storage"]["filesystem"]["rootdirectory"] == str(tmp_path / "registry" / "data")
+
+
+def test_engines_trust_the_cluster_registry_over_plain_http(tmp_path: Path) -> None:
+    from deploy.hostengines import dockerd_argv
+
+    argv = dockerd_argv(plan(tmp_path).hosts[0], "172.30.0.1:5000")
+    assert argv[argv.index("--insecure-registry") + 1] == "172.30.0.1:5000"
+    assert "--bridge=none" in argv and "--iptables=false" in argv
+
+
+@pytest.mark.parametrize(
+    ("image", "repository", "tag"),
+    [("web:v1", "web", "v1"), ("web", "web", "latest"), ("a/b:1.0", "a/b", "1.0")],
+)
+def test_pushed_names_keep_the_tag(image: str, repository: str, tag: str) -> None:
+    from deploy.hostregistry import _split
+
+    assert _split(image) == (repository, ":", tag)
