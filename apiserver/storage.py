@@ -105,6 +105,9 @@ def _endpoint(url: str) -> tuple[str, int, bool]:
 # first write waited 17.6 s. Capped at 1 s, the store is writable about a second after
 # etcd returns.
 GRPC_OPTIONS = {
+    # etcd's Go client (and so kube-apiserver) takes answers of any size; gRPC's own
+    # default of 4 MiB would fail an unpaginated LIST of a few thousand pods
+    "grpc.max_receive_message_length": 2**31 - 1,
     "grpc.initial_reconnect_backoff_ms": 200,
     "grpc.min_reconnect_backoff_ms": 200,
     "grpc.max_reconnect_backoff_ms": 1000,

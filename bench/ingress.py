@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -114,11 +115,64 @@ def measure(targets: dict[str, int], conns: int, seconds: float, rounds: int) ->
         }
         for label in targets
     }
-    row["ratio"] = round(
-        statistics.median(i / d for d, i in zip(rps["direct"], rps["ingress"], strict=True)), 3
-    )
-    row["added_p50_ms"] = round(row["ingress"]["p50_ms"] - row["direct"]["p50_ms"], 3)
+    for label in targets:
+        if label == "direct":
+            continue
+        suffix = "" if label == "ingress" else f"_{label}"
+        row[f"ratio{suffix}"] = round(
+            statistics.median(i / d for d, i in zip(rps["direct"], rps[label], strict=True)), 3
+        )
+        row[f"added_p50_ms{suffix}"] = round(row[label]["p50_ms"] - row["direct"]["p50_ms"], 3)
     return row
+
+
+# ---- the reference proxy (nginx, one worker, as an ingress-nginx pod would) ------------
+
+NGINX_CONF = """daemon off;
+master_process off;
+worker_processes 1;
+pid {workdir}/nginx.pid;
+error_log {workdir}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    keepalive_requests 10000000;
+    client_body_temp_path {workdir}/nginx-body;
+    proxy_temp_path {workdir}/nginx-proxy;
+    fastcgi_temp_path {workdir}/nginx-fastcgi;
+    uwsgi_temp_path {workdir}/nginx-uwsgi;
+    scgi_temp_path {workdir}/nginx-scgi;
+    upstream backend {{
+        server 127.0.0.1:{backend_port};
+        keepalive 32;
+        keepalive_requests 10000000;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        server_name {host};
+        location / {{
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+        }}
+    }}
+}}
+"""
+
+
+def start_nginx(workdir: Path, backend_port: int, port: int) -> subprocess.Popen:
+    """nginx (Debian's) in front of the same backend: the same-run reference for what a
+    C proxy on this machine makes of the same load, with one worker as our one process."""
+    conf = workdir / "nginx.conf"
+    conf.write_text(
+        NGINX_CONF.format(workdir=workdir, backend_port=backend_port, port=port, host=HOST)
+    )
+    return subprocess.Popen(
+        ["nginx", "-c", str(conf), "-e", str(workdir / "nginx-error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 # ---- orchestration ---------------------------------------------------------------------
@@ -175,13 +229,15 @@ def create_objects(http: object, backend_port: int) -> None:
         r.raise_for_status()
 
 
-def wait_routed(port: int, ingress: processes.Process, seconds: float = 30.0) -> None:
+def wait_routed(
+    port: int, alive: Callable[[], bool], what: str = "the ingress", seconds: float = 30.0
+) -> None:
     import httpx
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if not ingress.alive():
-            raise RuntimeError(f"the ingress exited:\n{ingress.log_tail()}")
+        if not alive():
+            raise RuntimeError(f"{what} exited")
         try:
             r = httpx.get(f"http://127.0.0.1:{port}/bench", headers={"Host": HOST}, timeout=2)
             if r.status_code == 200:
@@ -189,13 +245,18 @@ def wait_routed(port: int, ingress: processes.Process, seconds: float = 30.0) ->
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise RuntimeError("the ingress did not route the bench host in time")
+    raise RuntimeError(f"{what} did not route the bench host in time")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per figure")
+    parser.add_argument(
+        "--reference",
+        choices=["nginx"],
+        help="also measure Debian's nginx (one worker) in front of the same backend",
+    )
     parser.add_argument("--serve-backend", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_backend:
@@ -210,6 +271,7 @@ def main() -> None:
         text=True,
     )
     etcd = api = ingress = None
+    nginx: subprocess.Popen | None = None
     try:
         assert backend.stdout is not None
         backend.stdout.readline()
@@ -234,8 +296,16 @@ def main() -> None:
             ],
             workdir / "ingress.log",
         )
-        wait_routed(http_port, ingress)
+        try:
+            wait_routed(http_port, ingress.alive)
+        except RuntimeError as err:
+            raise RuntimeError(f"{err}:\n{ingress.log_tail()}") from None
         targets = {"direct": backend_port, "ingress": http_port}
+        if args.reference == "nginx":
+            nginx_port = processes.free_port()
+            nginx = start_nginx(workdir, backend_port, nginx_port)
+            wait_routed(nginx_port, lambda: nginx.poll() is None, "nginx")
+            targets["nginx"] = nginx_port
         result = {
             f"{conns}_connections": measure(targets, conns, args.seconds, args.rounds)
             for conns in (16, 1)
@@ -243,7 +313,12 @@ def main() -> None:
         print(json.dumps(result, indent=2))
         ratio = result["16_connections"]["ratio"]
         print(f"ingress/direct requests/s at 16 connections: {ratio:.2f} (target >= 0.5)")
+        if nginx is not None:
+            reference = result["16_connections"]["ratio_nginx"]
+            print(f"nginx/direct requests/s at 16 connections, same run: {reference:.2f}")
     finally:
+        if nginx is not None:
+            processes.stop_pid(nginx.pid, 5, nginx)
         if ingress is not None:
             ingress.stop()
         if api is not None:

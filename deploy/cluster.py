@@ -71,6 +71,7 @@ class UpOptions:
     hosts: bool = False  # each node an isolated host (deploy/hosts.py)
     hosts_cidr: str = DEFAULT_HOSTS_CIDR
     hosts_pod_cidr: str = DEFAULT_HOSTS_POD_CIDR
+    cluster_cidr: str | None = None  # set: the controller's --allocate-node-cidrs from it
 
     def node_name(self, index: int) -> str:
         return f"{self.node_prefix}{index}"
@@ -437,6 +438,8 @@ def _controller(ctx: ComponentContext) -> list[supervisor.Component]:
         *signing_flags(ctx.data_dir / "pki"),
         *flags,
     ]
+    if ctx.options.cluster_cidr:  # node IPAM: each Node's spec.podCIDR (controller/nodeipam)
+        argv += ["--allocate-node-cidrs", f"--cluster-cidr={ctx.options.cluster_cidr}"]
     return [supervisor.Component("controller", argv, extra=extra)]
 
 
@@ -660,6 +663,15 @@ def check_node_prefix(prefix: str) -> None:
     errors = dns1123_subdomain_errors(f"{prefix}1")
     if errors:
         raise ClusterError(f"--node-prefix {prefix!r}: node names would be invalid: {errors[0]}")
+
+
+def check_cluster_cidr(text: str) -> None:
+    """--cluster-cidr's syntax before anything starts (the controller checks the rest)."""
+    for part in text.split(","):
+        try:
+            ipaddress.ip_network(part.strip(), strict=False)
+        except ValueError:
+            raise ClusterError(f"--cluster-cidr: invalid CIDR address: {part}") from None
 
 
 def remove_node_containers(nodes: list[str]) -> int:
@@ -970,6 +982,13 @@ def main(argv: list[str] | None = None) -> int:
         "e.g. 5m; kube-apiserver's default 1h; 0: forever)",
     )
     up.add_argument(
+        "--allocate-node-cidrs",
+        action="store_true",
+        help="the controller gives each Node a spec.podCIDR from --cluster-cidr (the "
+        "kubelets of this one Docker engine keep one shared pod network all the same)",
+    )
+    up.add_argument("--cluster-cidr", default="10.244.0.0/16", help="(default %(default)s)")
+    up.add_argument(
         "--merge-kubeconfig",
         action="store_true",
         help="also add a `minik` context to ~/.kube/config for kubectl",
@@ -1016,6 +1035,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.nodes < 1:
                 raise ClusterError("--nodes must be at least 1")
             check_node_prefix(args.node_prefix)
+            if args.allocate_node_cidrs:
+                check_cluster_cidr(args.cluster_cidr)
             options = UpOptions(
                 args.node_ip,
                 args.node_grace_period,
@@ -1030,6 +1051,7 @@ def main(argv: list[str] | None = None) -> int:
                 hosts=args.hosts > 0,
                 hosts_cidr=args.hosts_cidr,
                 hosts_pod_cidr=args.hosts_pod_cidr,
+                cluster_cidr=args.cluster_cidr if args.allocate_node_cidrs else None,
             )
             record = cluster.up(args.etcd_servers, args.api_port, args.nodes, options)
             home_kubeconfig = Path("~/.minik/kubeconfig").expanduser()

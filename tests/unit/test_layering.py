@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "ingress": SHARED,
     "metrics": SHARED,
     "dashboard": SHARED,
+    "netagent": SHARED,
     "minikctl": SHARED,
     "deploy": SHARED,
     "bench": SHARED | {"deploy"},
