@@ -123,8 +123,9 @@ def stop(host: Host, timeout: float = 30) -> bool:
     for directory in (host.run_dir, host.dir):
         unmount_under(Path(directory))
         shutil.rmtree(directory, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        Path(host.run_dir).parent.rmdir()  # the cluster's, once its last host is gone
+    for parent in Path(host.run_dir).parents[:2]:  # the cluster's, then /run/minik-hosts
+        with contextlib.suppress(OSError):
+            parent.rmdir()  # once empty: the last host gone
     return pid is not None
 
 
