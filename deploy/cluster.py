@@ -1047,6 +1047,11 @@ def main(argv: list[str] | None = None) -> int:
                 args.nodes = args.hosts
             if args.nodes < 1:
                 raise ClusterError("--nodes must be at least 1")
+            if args.hosts and args.control_planes > 1:
+                raise ClusterError(
+                    "--control-planes with --hosts is not built yet: the control planes run "
+                    "on this machine's loopback, where the hosts cannot reach them"
+                )
             check_node_prefix(args.node_prefix)
             if args.allocate_node_cidrs:
                 check_cluster_cidr(args.cluster_cidr)

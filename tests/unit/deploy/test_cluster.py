@@ -256,3 +256,13 @@ def test_allocate_node_cidrs_reaches_the_controller_only_when_asked(
     err = capsys.readouterr().err
     assert err == "minik: --cluster-cidr: invalid CIDR address: 10.244.0/x\n"
     assert not data_dir.exists()
+
+
+def test_control_planes_with_hosts_are_refused_before_anything_starts(tmp_path, capsys):
+    data_dir = tmp_path / "refused"
+    argv = ["up", "--hosts", "2", "--control-planes", "3", "--data-dir", str(data_dir)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("minik: --control-planes with --hosts is not built yet")
+    assert err.count("\n") == 1
+    assert not data_dir.exists()
