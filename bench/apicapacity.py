@@ -27,12 +27,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from bench import loadgen, pyspyprof
+from bench import loadgen, oldtree, pyspyprof
 from bench.common import pct
 from deploy.controlplane import (
     ApiServer,
@@ -44,7 +43,6 @@ from deploy.controlplane import (
 )
 from deploy.identities import AUTHORIZATION_MODE
 
-REPO = Path(__file__).resolve().parent.parent
 Recording = AbstractContextManager[object]
 
 SERVER_CPUS = (0,)
@@ -197,44 +195,17 @@ def report(
     print(f"load average (1/5/15 min) before/after each round: {'; '.join(loads)}")
 
 
-def start_tree_apiserver(etcd: Etcd, workdir: Path, tree: Path) -> ApiServer:
-    """The apiserver of another source tree (`python -m apiserver` from `tree`, this
-    interpreter), with the flags controlplane.start_apiserver gives (Node,RBAC, no
-    ServiceAccount admission, local kubelets)."""
-    from client.kubeconfig import write_kubeconfig
+def start_before_apiserver(etcd: Etcd, workdir: Path, tree: Path) -> ApiServer:
+    """The older tree's apiserver with the flags controlplane.start_apiserver gives
+    (Node,RBAC, no ServiceAccount admission, local kubelets)."""
     from deploy import processes
 
-    workdir.mkdir(parents=True, exist_ok=True)
-    pki = workdir / "pki"
-    token_file = workdir / "tokens.csv"
-    tokens = processes.write_token_file(token_file, [("admin", "system:masters")])
-    port = processes.free_port()
     extra = [
         f"--authorization-mode={AUTHORIZATION_MODE}",
-        *processes.kubelet_flags(pki, verify=False, local=True),
+        *processes.kubelet_flags(workdir / "pki", verify=False, local=True),
         "--disable-admission-plugins=ServiceAccount",
     ]
-    argv = processes.apiserver_argv(etcd.url, port, token_file, pki, extra)
-    env = {"PYTHONPATH": str(tree)}
-    proc = processes.spawn("apiserver", argv, workdir / "apiserver-0.log", env=env, cwd=tree)
-    url = f"https://127.0.0.1:{port}"
-    ca = pki / "ca.crt"
-    processes.wait_for(lambda: processes.http_ok(f"{url}/readyz", str(ca)), 30, proc, "apiserver")
-    server = ApiServer(
-        url, tokens["admin"], workdir / "kubeconfig", etcd.url, workdir, port, token_file, ca
-    )
-    server.process = proc
-    write_kubeconfig(server.kubeconfig, url, tokens["admin"], ca_file=ca)
-    return server
-
-
-def export_tree(commit: str, dest: Path) -> None:
-    """The source tree of `commit` in `dest` (git archive: the repository is untouched)."""
-    dest.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", "archive", commit], cwd=REPO, capture_output=True, check=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return oldtree.start_tree_apiserver(etcd, workdir, tree, extra)
 
 
 def capacity_main(args: argparse.Namespace) -> None:
@@ -248,13 +219,13 @@ def capacity_main(args: argparse.Namespace) -> None:
         servers: dict[str, tuple[ApiServer, str]] = {}
         cases = ("before", "now") if args.compare else ("now",)
         if args.compare:
-            export_tree(args.compare, workdir / "before-tree")
+            oldtree.export_tree(args.compare, workdir / "before-tree")
         for case in cases:
             etcd = start_etcd(workdir / f"etcd-{case}")
             started.append(etcd)
             loadgen.pin_process(etcd.process.pid, OTHER_CPUS)
             if case == "before":
-                server = start_tree_apiserver(etcd, workdir / case, workdir / "before-tree")
+                server = start_before_apiserver(etcd, workdir / case, workdir / "before-tree")
             else:
                 extra = ["--workers", str(args.workers)] if args.workers > 1 else []
                 server = start_apiserver(etcd, workdir / case, extra)

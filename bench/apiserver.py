@@ -61,12 +61,11 @@ import aetcd
 import httpx
 
 from api.resources import NAMESPACES, PODS, SECRETS, Resource
-from bench import apicapacity
+from bench import apicapacity, oldtree
 from bench.common import bounded, pct
 from client.rest import AsyncClient
 from deploy.controlplane import (
     ApiServer,
-    Etcd,
     make_workdir,
     remove_workdir,
     start_apiserver,
@@ -436,33 +435,6 @@ BUDGETS_MEASURES = (
 REPO = Path(__file__).resolve().parent.parent
 
 
-def start_tree_apiserver(etcd: Etcd, workdir: Path, tree: Path) -> ApiServer:
-    """The apiserver of another source tree (`python -m apiserver` with `tree` as cwd and
-    PYTHONPATH, this interpreter), with the flags controlplane.start_apiserver gives it
-    that an older tree knows (no kubelet client flags: 41ac7b2 has none)."""
-    from client.kubeconfig import write_kubeconfig
-    from deploy import processes
-
-    workdir.mkdir(parents=True, exist_ok=True)
-    pki = workdir / "pki"
-    token_file = workdir / "tokens.csv"
-    tokens = processes.write_token_file(token_file, [("admin", "system:masters")])
-    port = processes.free_port()
-    extra = ["--disable-admission-plugins=ServiceAccount"]
-    argv = processes.apiserver_argv(etcd.url, port, token_file, pki, extra, kubelet_client=False)
-    env = {"PYTHONPATH": str(tree)}
-    proc = processes.spawn("apiserver", argv, workdir / "apiserver-0.log", env=env, cwd=tree)
-    url = f"https://127.0.0.1:{port}"
-    ca = pki / "ca.crt"
-    processes.wait_for(lambda: processes.http_ok(f"{url}/readyz", str(ca)), 30, proc, "apiserver")
-    server = ApiServer(
-        url, tokens["admin"], workdir / "kubeconfig", etcd.url, workdir, port, token_file, ca
-    )
-    server.process = proc
-    write_kubeconfig(server.kubeconfig, url, tokens["admin"], ca_file=ca)
-    return server
-
-
 def healthz_probe(url: str, ca_file: str, token: str, conn: Connection) -> None:
     """In its own process (so the bench's busy event loop is not in the figure): GET
     /healthz every 10 ms until `conn` says stop, then send back the latencies (ms)."""
@@ -543,27 +515,24 @@ def budgets_changes() -> str:
     return out.stdout
 
 
-def export_tree(commit: str, dest: Path) -> None:
-    """The source tree of `commit` in `dest` (git archive: the repository is not touched)."""
-    dest.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", "archive", commit], cwd=REPO, capture_output=True, check=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
-
-
 def budgets_main(args: argparse.Namespace) -> None:
     workdir = make_workdir("minik-bench-budgets-")
     tree = workdir / "before"
     started: list = []
     try:
-        export_tree(BUDGETS_BEFORE, tree)
+        oldtree.export_tree(BUDGETS_BEFORE, tree)
         servers: dict[str, ApiServer] = {}
         for i, case in enumerate(BUDGETS_CASES):
             etcd = start_etcd(workdir / f"etcd-{i}")
             started.append(etcd)
             if case == "before":
-                server = start_tree_apiserver(etcd, workdir / f"apiserver-{i}", tree)
+                server = oldtree.start_tree_apiserver(
+                    etcd,
+                    workdir / f"apiserver-{i}",
+                    tree,
+                    ["--disable-admission-plugins=ServiceAccount"],
+                    kubelet_client=False,  # 41ac7b2 has no kubelet client flags
+                )
                 cwd = os.readlink(f"/proc/{server.running().pid}/cwd")
                 assert Path(cwd) == tree, (cwd, tree)
             else:  # authorized as the older tree's default, so only the budgets differ
