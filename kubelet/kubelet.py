@@ -36,6 +36,7 @@ from kubelet.node import host_facts
 from kubelet.nodestatus import NodeAgent
 from kubelet.pause import ensure_sandbox_image
 from kubelet.pleg import Pleg, RuntimeCache
+from kubelet.podips import PodAddresses
 from kubelet.podsync import PodSyncer, SyncSettings
 from kubelet.podworkers import PodWorkers
 from kubelet.prober.manager import ProbeManager
@@ -184,6 +185,13 @@ class Kubelet:
         # sandboxes join the network by id: a name could be ambiguous
         self.settings = replace(self.settings, network=network_id)
         self.syncer.settings = self.settings
+        # The kubelet gives pod IPs itself (host-local), so one-container pods need
+        # no sandbox even when they restart (kubelet/solo.py, kubelet/ipam.py).
+        self.syncer.addresses = await PodAddresses.for_network(
+            self.runtime, c.pod_network, network_id, c.root_dir, seed=c.node_name
+        )
+        if self.syncer.addresses is None:
+            log.warning("pod network %s has no IPv4 subnet: Docker gives pod IPs", c.pod_network)
         await ensure_sandbox_image(self.runtime, c.sandbox_image)
         await self.pleg.relist()  # the node is Ready from its first report on
         facts = host_facts(c.node_name, c.node_ip, c.port, f"docker://{version}")
@@ -336,6 +344,9 @@ class Kubelet:
                     self.syncer.backoff.gc()
                     self.images.backoff.gc()
                     known = self.cache.pod_uids() | set(self.workers.workers)
+                    if self.syncer.addresses is not None:
+                        for uid in await self.syncer.addresses.release_unknown(known):
+                            log.info("released the pod IP of unknown pod %s", uid)
                     for uid in volumes.pod_uids_on_disk(self.config.root_dir):
                         if uid not in known:
                             await asyncio.to_thread(
