@@ -64,8 +64,12 @@ STARTS_IN_FLIGHT = 4  # Docker starts no faster with more in flight (measured: 2
 # pod, as a `docker run` is, and with 4 in flight a Job at parallelism 10 waited ~2 s
 # per pod for a slot (bench/jobs.py --trace) while plain Docker runs the same 10 at
 # once. Sandboxes keep 4: 30 sandbox pods started at 10 in flight reached Running
-# later (bench/pod_startup.py: p50 8.9 s against 4.9 s at 4, same machine).
-SOLO_STARTS_IN_FLIGHT = 10
+# later (bench/pod_startup.py: p50 8.9 s against 4.9 s at 4, same machine). Since
+# Deployment pods are solo too, a sweep of 30 pods at once (bench/pod_startup.py,
+# median against 30 `docker run -d` in the same run, 2-3 rounds on a loaded machine):
+# 4 in flight 1.20-1.63x, 6: 0.89-0.98x, 8: 1.13-1.42x, 10: 0.82-2.48x. Fewer starts in
+# flight finish the first pods sooner; Docker's throughput is the same.
+SOLO_STARTS_IN_FLIGHT = 6
 
 
 @dataclass(frozen=True)
