@@ -419,6 +419,15 @@ def _secret(obj: dict) -> None:
 
 
 def _node(obj: dict) -> None:
+    """podCIDR and podCIDRs say one thing, as Kubernetes' v1 conversion makes them: a
+    lone podCIDR fills podCIDRs, and podCIDR is podCIDRs[0] (the list wins)."""
+    spec = _sub(obj, "spec")
+    if spec is not None:
+        cidrs = spec.get("podCIDRs")
+        if not cidrs and isinstance(spec.get("podCIDR"), str) and spec["podCIDR"]:
+            spec["podCIDRs"] = [spec["podCIDR"]]
+        elif isinstance(cidrs, list) and cidrs and isinstance(cidrs[0], str):
+            spec["podCIDR"] = cidrs[0]
     status = _sub(obj, "status")
     if status is not None and isinstance(status.get("capacity"), dict):
         _default(status, "allocatable", status["capacity"])

@@ -23,6 +23,12 @@ DNS1123_SUBDOMAIN_FMT = DNS1123_LABEL_FMT + r"(\." + DNS1123_LABEL_FMT + ")*"
 DNS1035_LABEL_FMT = "[a-z]([-a-z0-9]*[a-z0-9])?"
 LABEL_KEY_NAME_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
 LABEL_VALUE_FMT = "(" + LABEL_KEY_NAME_FMT + ")?"
+# compiled once: every create validates a name, labels and DNS names with them
+_DNS1123_LABEL = re.compile(DNS1123_LABEL_FMT)
+_DNS1123_SUBDOMAIN = re.compile(DNS1123_SUBDOMAIN_FMT)
+_DNS1035_LABEL = re.compile(DNS1035_LABEL_FMT)
+_LABEL_KEY_NAME = re.compile(LABEL_KEY_NAME_FMT)
+_LABEL_VALUE = re.compile(LABEL_VALUE_FMT)
 
 _DNS1123_LABEL_MSG = (
     "a lowercase RFC 1123 label must consist of lower case alphanumeric "
@@ -69,8 +75,8 @@ def dns1123_label_errors(value: str) -> list[str]:
     errs = []
     if _byte_len(value) > 63:
         errs.append(max_len_error(63))
-    if not re.fullmatch(DNS1123_LABEL_FMT, value):
-        if re.fullmatch(DNS1123_SUBDOMAIN_FMT, value):
+    if not _DNS1123_LABEL.fullmatch(value):
+        if _DNS1123_SUBDOMAIN.fullmatch(value):
             errs.append("must not contain dots")
         else:
             errs.append(regex_error(_DNS1123_LABEL_MSG, DNS1123_LABEL_FMT, "my-name", "123-abc"))
@@ -81,12 +87,13 @@ def dns1123_subdomain_errors(value: str) -> list[str]:
     errs = []
     if _byte_len(value) > 253:
         errs.append(max_len_error(253))
-    if not re.fullmatch(DNS1123_SUBDOMAIN_FMT, value):
+    if not _DNS1123_SUBDOMAIN.fullmatch(value):
         errs.append(regex_error(_DNS1123_SUBDOMAIN_MSG, DNS1123_SUBDOMAIN_FMT, "example.com"))
     return errs
 
 
 WILDCARD_DNS1123_SUBDOMAIN_FMT = r"\*\." + DNS1123_SUBDOMAIN_FMT
+_WILDCARD_DNS1123_SUBDOMAIN = re.compile(WILDCARD_DNS1123_SUBDOMAIN_FMT)
 _WILDCARD_DNS1123_SUBDOMAIN_MSG = (
     "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS "
     "subdomain, which must consist of lower case alphanumeric characters, '-' or '.' "
@@ -99,7 +106,7 @@ def wildcard_dns1123_subdomain_errors(value: str) -> list[str]:
     errs = []
     if _byte_len(value) > 253:
         errs.append(max_len_error(253))
-    if not re.fullmatch(WILDCARD_DNS1123_SUBDOMAIN_FMT, value):
+    if not _WILDCARD_DNS1123_SUBDOMAIN.fullmatch(value):
         errs.append(
             regex_error(
                 _WILDCARD_DNS1123_SUBDOMAIN_MSG, WILDCARD_DNS1123_SUBDOMAIN_FMT, "*.example.com"
@@ -112,7 +119,7 @@ def dns1035_label_errors(value: str) -> list[str]:
     errs = []
     if _byte_len(value) > 63:
         errs.append(max_len_error(63))
-    if not re.fullmatch(DNS1035_LABEL_FMT, value):
+    if not _DNS1035_LABEL.fullmatch(value):
         errs.append(regex_error(_DNS1035_LABEL_MSG, DNS1035_LABEL_FMT, "my-name", "abc-123"))
     return errs
 
@@ -139,7 +146,7 @@ def label_key_errors(key: str) -> list[str]:
         errs.append("name part must be non-empty")
     elif _byte_len(name) > 63:
         errs.append("name part " + max_len_error(63))
-    if not re.fullmatch(LABEL_KEY_NAME_FMT, name):
+    if not _LABEL_KEY_NAME.fullmatch(name):
         errs.append(
             "name part "
             + regex_error(_LABEL_KEY_MSG, LABEL_KEY_NAME_FMT, "MyName", "my.name", "123-abc")
@@ -151,7 +158,7 @@ def label_value_errors(value: str) -> list[str]:
     errs = []
     if _byte_len(value) > 63:
         errs.append(max_len_error(63))
-    if not re.fullmatch(LABEL_VALUE_FMT, value):
+    if not _LABEL_VALUE.fullmatch(value):
         errs.append(regex_error(_LABEL_VALUE_MSG, LABEL_VALUE_FMT, "MyValue", "my_value", "12345"))
     return errs
 

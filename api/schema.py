@@ -113,10 +113,16 @@ _TYPE_NAMES = (
 )
 
 
+_NAME_OF_TYPE = {t: name for t, name in _TYPE_NAMES}
+
+
 def json_type(value: Any) -> str:
     """The JSON type name of a decoded value (bool before int: True is an int)."""
     if value is None:
         return "null"
+    name = _NAME_OF_TYPE.get(type(value))  # what decoded JSON holds, at once
+    if name is not None:
+        return name
     return next((name for t, name in _TYPE_NAMES if isinstance(value, t)), "object")
 
 
@@ -219,6 +225,13 @@ def _check(api_version: str, kind: str, obj: Any) -> _Findings:
     return found
 
 
+def check(api_version: str, kind: str, obj: Any) -> tuple[list[str], list[dict]]:
+    """unknown_fields and type_errors from one walk of `obj` (the create path needs
+    both)."""
+    found = _check(api_version, kind, obj)
+    return found.unknown, found.type_causes
+
+
 def unknown_fields(api_version: str, kind: str, obj: Any) -> list[str]:
     """Paths of fields the Kubernetes schema does not have, e.g.
     ["spec.replicasx", "spec.template.spec.containers[0].imagex"]. Kubernetes'
@@ -240,6 +253,12 @@ def drop_nulls(api_version: str, kind: str, obj: Any) -> Any:
     root = root_definition(api_version, kind)
     if root is None or not isinstance(obj, dict):
         return copy.deepcopy(obj)
+    try:  # a decoded body mostly holds no null: then a copy is all, made in C
+        text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):  # not plain JSON: the walk copies what it is
+        text = "null"
+    if "null" not in text:
+        return json.loads(text)
     return _without_nulls({"$ref": root}, obj, ("", ""))
 
 
@@ -276,7 +295,10 @@ def _without_nulls(node: dict, value: Any, where: tuple[str, str]) -> Any:
             k: _zero(values) if v is None else _without_nulls(values, v, where)
             for k, v in value.items()
         }
-    return copy.deepcopy(value)
+    return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
+
+
+_IMMUTABLE = frozenset({str, int, float, bool})  # no copy needed (deepcopy returns them)
 
 
 def prune_unknown(api_version: str, kind: str, obj: Any) -> Any:
@@ -303,7 +325,7 @@ def _prune(node: dict, value: Any, where: tuple[str, str]) -> Any:
         and node.get("additionalProperties") is not None
     ):
         return {k: _prune(node["additionalProperties"], v, where) for k, v in value.items()}
-    return copy.deepcopy(value)
+    return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
 
 
 # ---------------------------------------------------------------------------
@@ -377,31 +399,66 @@ SERVICE_SPEC_IGNORED: tuple[tuple[str, Callable[[Any], bool]], ...] = (
 )
 
 
+@functools.cache
+def _steps(pattern: str) -> tuple[tuple[str, bool], ...]:
+    """A pattern as (key, is a list walked with [*]) steps, parsed once."""
+    out = []
+    for head in pattern.split(".") if pattern else ():
+        many = head.endswith("[*]")
+        out.append((head[:-3] if many else head, many))
+    return tuple(out)
+
+
 def _find(value: Any, pattern: str, path: str) -> Iterator[tuple[str, Any]]:
     """(path, value) for every place `pattern` (dotted, `[*]` for list items) reaches."""
-    if not pattern:
-        yield path, value
-        return
-    head, _, rest = pattern.partition(".")
-    many = head.endswith("[*]")
-    key = head[:-3] if many else head
-    child = value.get(key) if isinstance(value, dict) else None
-    if child is None:
-        return
-    if not many:
-        yield from _find(child, rest, _join(path, key))
-    elif isinstance(child, list):
-        for i, item in enumerate(child):
-            yield from _find(item, rest, f"{_join(path, key)}[{i}]")
+    return _follow(value, _steps(pattern), 0, path)
+
+
+def _follow(
+    value: Any, steps: tuple[tuple[str, bool], ...], at: int, path: str
+) -> Iterator[tuple[str, Any]]:
+    # the plain keys at once, without a generator per step
+    while at < len(steps):
+        key, many = steps[at]
+        child = value.get(key) if isinstance(value, dict) else None
+        if child is None:
+            return
+        path = _join(path, key)
+        at += 1
+        if many:
+            if isinstance(child, list):
+                for i, item in enumerate(child):
+                    yield from _follow(item, steps, at, f"{path}[{i}]")
+            return
+        value = child
+    yield path, value
+
+
+def _table_hits(
+    value: dict, table: tuple[tuple[str, Callable[[Any], bool]], ...], path: str
+) -> list[str]:
+    """The paths `table`'s patterns reach in `value` whose values its predicates flag
+    (a pattern whose first key is absent costs one lookup)."""
+    hits = []
+    for pattern, pred in table:
+        steps = _steps(pattern)
+        if steps[0][0] in value:
+            hits += [p for p, v in _follow(value, steps, 0, path) if pred(v)]
+    return hits
 
 
 def _pod_spec_ignored(spec: Any, path: str) -> list[str]:
-    hits = [
-        p for pattern, pred in POD_SPEC_IGNORED for p, v in _find(spec, pattern, path) if pred(v)
-    ]
+    hits = _table_hits(spec, POD_SPEC_IGNORED, path)
     for list_key in ("initContainers", "containers"):
-        for pattern, pred in CONTAINER_IGNORED:
-            hits += [p for p, v in _find(spec, f"{list_key}[*].{pattern}", path) if pred(v)]
+        containers = spec.get(list_key)
+        if not isinstance(containers, list):
+            continue
+        where = _join(path, list_key)
+        for pattern, pred in CONTAINER_IGNORED:  # pattern by pattern, as Kubernetes lists
+            single = ((pattern, pred),)
+            for i, container in enumerate(containers):
+                if isinstance(container, dict):
+                    hits += _table_hits(container, single, f"{where}[{i}]")
     for vpath, volume in _find(spec, "volumes[*]", path):
         if isinstance(volume, dict):
             hits += [
@@ -413,12 +470,7 @@ def _pod_spec_ignored(spec: Any, path: str) -> list[str]:
 
 
 def _service_ignored(spec: Any, path: str) -> list[str]:
-    return [
-        p
-        for pattern, pred in SERVICE_SPEC_IGNORED
-        for p, v in _find(spec, pattern, path)
-        if pred(v)
-    ]
+    return _table_hits(spec, SERVICE_SPEC_IGNORED, path)
 
 
 # kind -> (where the spec is, which table applies)

@@ -5,6 +5,7 @@ printing ("1m0s")."""
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from datetime import UTC, datetime
@@ -14,10 +15,23 @@ _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 
 
+_last_second: tuple[int, str] = (0, "1970-01-01T00:00:00Z")
+
+
 def rfc3339(epoch: float | None = None) -> str:
-    """Whole-second UTC time, as metav1.Time serialises."""
-    moment = datetime.fromtimestamp(time.time() if epoch is None else epoch, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Whole-second UTC time, as metav1.Time serialises (the last second's text kept:
+    every create stamps one)."""
+    global _last_second
+    if epoch is None:
+        epoch = time.time()
+    second = math.floor(epoch)
+    whole = epoch - second < 0.9999995  # else datetime rounds it up to the next second
+    if whole and second == _last_second[0]:
+        return _last_second[1]
+    text = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if whole:
+        _last_second = (second, text)
+    return text
 
 
 def micro_time(epoch: float | None = None) -> str:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from api.clusterdefaults import kubernetes_service_ip
 from apiserver.auth import TokenFileError, load_token_file
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def app_from_environment() -> FastAPI:
+def app_from_environment() -> ASGIApp:
     """The app for the flags in $MINIK_APISERVER_ARGV (set by main, read by workers)."""
     config = parse_args(json.loads(os.environ[ARGV_ENV]))
     setup_logging("apiserver", config.verbosity)

@@ -1,10 +1,19 @@
-"""An etcd client over TLS, as kube-apiserver's with --etcd-cafile, --etcd-certfile and
---etcd-keyfile: etcd's certificate checked against the CA, ours presented for etcd's
---client-cert-auth. aetcd only opens plaintext channels, so TLSClient opens a secure
-one and builds the same stubs aetcd's own connect() builds on it."""
+"""The apiserver's etcd client: one gRPC channel over every `--etcd-servers` member, and
+TLS as kube-apiserver's with --etcd-cafile, --etcd-certfile and --etcd-keyfile (etcd's
+certificate checked against the CA, ours presented for etcd's --client-cert-auth).
+
+aetcd dials one `host:port` over a plaintext channel. Kubernetes' etcd client
+(clientv3) balances over all the members it is given, so losing the member it talks
+to costs one failed request, not the apiserver. `ChannelClient` gets that from gRPC
+itself: a target listing every member's address (`ipv4:a:p,b:p`) with gRPC's
+pick_first policy reconnects to the next member that accepts when its connection
+breaks; watches on the broken stream end with an error and are re-opened by the
+watch cache on the new connection (from their last revision, so nothing is lost)."""
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,22 +43,61 @@ class EtcdTLSFiles:
         )
 
 
-class TLSClient(aetcd.Client):
-    """aetcd.Client on a `grpc.aio.secure_channel` (no etcd user/password: the client
-    certificate is the identity, as in Kubernetes)."""
+def grpc_target(members: list[tuple[str, int]]) -> str:
+    """The gRPC target for etcd's members: `host:port` for one (gRPC resolves the
+    name), else every member's address in one `ipv4:`/`ipv6:` list, names resolved
+    now. gRPC's lists hold one family: members of the other family than the first
+    are left out (a dual-stack etcd answers on both)."""
+    if len(members) == 1:
+        host, port = members[0]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    addresses = [(_address(host, port), port) for host, port in members]
+    family = addresses[0][0].version
+    same = [(ip, port) for ip, port in addresses if ip.version == family]
+    if family == 4:
+        return "ipv4:" + ",".join(f"{ip}:{port}" for ip, port in same)
+    return "ipv6:" + ",".join(f"[{ip}]:{port}" for ip, port in same)
 
-    def __init__(self, *, credentials: grpc.ChannelCredentials, **kwargs: Any) -> None:
+
+def _address(host: str, port: int) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        return ipaddress.ip_address(info[0][4][0])
+
+
+class ChannelClient(aetcd.Client):
+    """aetcd.Client on a channel to `target` (grpc_target), over TLS with `credentials`
+    (no etcd user/password: the client certificate is the identity, as in Kubernetes),
+    else plaintext. `server_name` is the name etcd's certificate is checked against
+    when the target lists addresses (the first member's host)."""
+
+    def __init__(
+        self,
+        *,
+        target: str,
+        credentials: grpc.ChannelCredentials | None = None,
+        server_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
+        self._target = target
         self._credentials = credentials
+        self._server_name = server_name
 
     async def connect(self) -> None:
-        # aetcd's connect() with the channel made secure; no await, so no other task
-        # can see it half-made
+        # aetcd's connect() with our channel; no await, so no other task can see it
+        # half-made
         if self._connected.is_set():
             return
-        channel = grpc.aio.secure_channel(
-            f"{self._host}:{self._port}", self._credentials, options=list(self._options.items())
-        )
+        options = list(self._options.items())
+        if self._credentials is not None:
+            if self._server_name:
+                options.append(("grpc.ssl_target_name_override", self._server_name))
+            channel = grpc.aio.secure_channel(self._target, self._credentials, options=options)
+        else:
+            channel = grpc.aio.insecure_channel(self._target, options=options)
         self.channel = channel
         self.kvstub = rpc.KVStub(channel)
         self.clusterstub = rpc.ClusterStub(channel)

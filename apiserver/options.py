@@ -39,6 +39,9 @@ class WriteOptions:
     warnings: list[str] = field(default_factory=list)
     # apply a patch in a worker thread (apiserver/offload.py): a large body or copies
     offload: bool = False
+    # out: the created object's JSON answer when the store made it on the way
+    # (Registry.create), so it is not encoded a second time
+    encoded: bytes | None = None
 
 
 @dataclass

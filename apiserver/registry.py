@@ -15,7 +15,7 @@ from api.apiextensions import CustomResource
 from api.resources import Resource
 from api.timefmt import rfc3339
 from api.validation.apiextensions import validate_custom_object
-from apiserver import meta, offload, strategies
+from apiserver import codec, meta, offload, strategies
 from apiserver.admission import CREATE, UPDATE, Admission, Attributes
 from apiserver.allocator import Allocation, AllocationError
 from apiserver.options import DeleteOptions, ListOptions, WriteOptions
@@ -44,6 +44,18 @@ class Registry:
         if obj is None:
             raise not_found(info)
         return _served(info.resource, obj)
+
+    async def get_encoded(self, info: RequestInfo) -> bytes:
+        """The object as a GET answers it in JSON: the stored bytes with the
+        resourceVersion put in, when they can be (Storage.get_served), which spares
+        decoding and encoding it again."""
+        found = await self.storage.get_served(self.key(info))
+        if found is None:
+            raise not_found(info)
+        if isinstance(found, bytes) and not isinstance(info.resource, CustomResource):
+            return found
+        obj = found if isinstance(found, dict) else json.loads(found)
+        return codec.dumps(_served(info.resource, obj))
 
     async def list(self, info: RequestInfo, opts: ListOptions) -> dict:
         items, revision = await self.storage.list(
@@ -81,20 +93,18 @@ class Registry:
             md["namespace"] = info.namespace or md.get("namespace") or "default"
         else:
             md.pop("namespace", None)
-        generated = not md.get("name") and bool(md.get("generateName"))
-        for _attempt in range(8):
-            if generated:
+        if not md.get("name") and md.get("generateName"):
+            for _attempt in range(8):
                 md["name"] = meta.generate_name(md["generateName"])
-            try:
-                return await self._create_once(info, obj, opts)
-            except errors.AlreadyExists:
-                if not generated:
-                    raise
-        raise errors.ApiError(409, "could not generate a unique name", "AlreadyExists")
+                try:  # each attempt on a copy: admission and defaults change it
+                    return await self._create_once(info, copy.deepcopy(obj), opts)
+                except errors.AlreadyExists:
+                    pass
+            raise errors.ApiError(409, "could not generate a unique name", "AlreadyExists")
+        return await self._create_once(info, obj, opts)  # obj is ours: decoded above
 
     async def _create_once(self, info: RequestInfo, obj: dict, opts: WriteOptions) -> dict:
         res = info.resource
-        obj = copy.deepcopy(obj)
         md = obj["metadata"]
         md.update(uid=meta.new_uid(), creationTimestamp=rfc3339(), generation=1)
         for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
@@ -115,8 +125,12 @@ class Registry:
         alloc = await self._allocate_create(res, obj, key)
         if opts.dry_run:
             return obj
+        plain = not isinstance(res, CustomResource)
+        served: list[bytes] | None = [] if plain else None
         try:
-            return _served(res, await self.storage.create(key, _stored(res, obj), alloc.creates))
+            created = await self.storage.create(key, _stored(res, obj), alloc.creates, served)
+            opts.encoded = served[0] if served else None
+            return _served(res, created)
         except KeyExists:
             if await self.storage.exists(key):
                 raise errors.already_exists(
@@ -382,7 +396,9 @@ class Registry:
         elif policy == "Orphan" and "orphan" not in finalizers:
             finalizers.append("orphan")
         if res.kind == "Namespace":
-            return await self.admission.namespaces.begin_delete(info, obj)
+            marked = await self.admission.namespaces.begin_delete(info, obj)
+            self.admission.namespace_cache.observe(marked)  # refuse creates in it at once
+            return marked
         grace = strategies.for_resource(res).graceful_delete_seconds(obj, opts.grace_period_seconds)
         if md.get("deletionTimestamp"):
             # Already terminating: a shorter grace period may speed it up.
@@ -457,12 +473,14 @@ class Registry:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON or YAML object")
         res = info.resource
-        if not isinstance(res, CustomResource):
+        if isinstance(res, CustomResource):
+            body = copy.deepcopy(body)
+        else:  # a copy without nulls: the caller's body is left as it was
             body = schema.drop_nulls(res.api_version, res.kind, body)
         self._check_body_identity(info, body)
         # Kubernetes names the kind when a request body (not a patch) fails to decode.
         decoding = f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
-        return self._check_fields(info, copy.deepcopy(body), opts, decoding)
+        return self._check_fields(info, body, opts, decoding, nulls_dropped=True)
 
     @staticmethod
     def _check_body_identity(info: RequestInfo, body: dict) -> None:
@@ -492,19 +510,24 @@ class Registry:
 
     @staticmethod
     def _check_fields(
-        info: RequestInfo, obj: dict, opts: WriteOptions, error_prefix: str = ""
+        info: RequestInfo,
+        obj: dict,
+        opts: WriteOptions,
+        error_prefix: str = "",
+        nulls_dropped: bool = False,
     ) -> dict:
         """Unknown fields: 400 under Strict, a warning under Warn; dropped unless Strict
-        fails. Fields minik keeps but does not act on are warned about."""
+        fails. Fields minik keeps but does not act on are warned about. `nulls_dropped`:
+        `obj` is already drop_nulls' copy, owned by the caller."""
         res = info.resource
         if isinstance(res, CustomResource):
             return _check_custom_fields(res, obj, opts, error_prefix)
-        obj = schema.drop_nulls(res.api_version, res.kind, obj)
-        type_causes = schema.type_errors(res.api_version, res.kind, obj)
+        if not nulls_dropped:
+            obj = schema.drop_nulls(res.api_version, res.kind, obj)
+        unknown, type_causes = schema.check(res.api_version, res.kind, obj)
         if type_causes:
             name = (obj.get("metadata") or {}).get("name") or info.name or ""
             raise errors.invalid(res.kind, name, type_causes, res.group)
-        unknown = schema.unknown_fields(res.api_version, res.kind, obj)
         if unknown:
             if opts.field_validation == "Strict":
                 detail = ", ".join(f'unknown field "{p}"' for p in unknown)

@@ -8,6 +8,7 @@ import asyncio
 import builtins
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,8 @@ import aetcd.exceptions
 
 from api import errors
 from apiserver.encryption import ENCRYPTED, Encryption, TransformError, transform_error
-from apiserver.etcdclient import EtcdTLSFiles, TLSClient
+from apiserver.etcdbatch import GetBatcher
+from apiserver.etcdclient import ChannelClient, EtcdTLSFiles, grpc_target
 from apiserver.leases import LeaseManager
 from apiserver.metrics import etcd_request
 
@@ -89,10 +91,35 @@ def decode(value: bytes, revision: int) -> dict:
 
 
 def encode(obj: dict) -> bytes:
+    """The stored form: no resourceVersion (it is the key's mod_revision), and
+    apiVersion, kind and metadata first, so `served_bytes` finds metadata."""
+    ordered = {k: obj[k] for k in _HEAD_KEYS if k in obj}
+    for k, v in obj.items():
+        if k not in ordered:
+            ordered[k] = v
     meta = obj.get("metadata") or {}
     if "resourceVersion" in meta:
-        obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "resourceVersion"}}
-    return json.dumps(obj, separators=(",", ":")).encode()
+        ordered["metadata"] = {k: v for k, v in meta.items() if k != "resourceVersion"}
+    return json.dumps(ordered, separators=(",", ":")).encode()
+
+
+_HEAD_KEYS = ("apiVersion", "kind", "metadata")
+
+
+# A stored value as encode writes it, up to the inside of its metadata.
+_STORED_HEAD = re.compile(rb'\{"apiVersion":"[^"\\]*","kind":"[^"\\]*","metadata":\{')
+
+
+def served_bytes(value: bytes, revision: int) -> bytes | None:
+    """The stored JSON `value` with metadata.resourceVersion set, without decoding and
+    encoding it again (a GET's answer), or None when it does not start as encode
+    writes (the caller decodes it)."""
+    head = _STORED_HEAD.match(value)
+    if head is None:
+        return None
+    at = head.end()
+    rv = b'"resourceVersion":"%d"' % revision
+    return value[:at] + rv + (b"" if value[at : at + 1] == b"}" else b",") + value[at:]
 
 
 def _endpoint(url: str) -> tuple[str, int, bool]:
@@ -105,6 +132,9 @@ def _endpoint(url: str) -> tuple[str, int, bool]:
 # first write waited 17.6 s. Capped at 1 s, the store is writable about a second after
 # etcd returns.
 GRPC_OPTIONS = {
+    # etcd's Go client (and so kube-apiserver) takes answers of any size; gRPC's own
+    # default of 4 MiB would fail an unpaginated LIST of a few thousand pods
+    "grpc.max_receive_message_length": 2**31 - 1,
     "grpc.initial_reconnect_backoff_ms": 200,
     "grpc.min_reconnect_backoff_ms": 200,
     "grpc.max_reconnect_backoff_ms": 1000,
@@ -136,6 +166,7 @@ class Storage:
         self._encryption = encryption
         self._ttls = {prefix: ttl for prefix, ttl in (ttls or {}).items() if ttl > 0}
         self._leases = LeaseManager(self._grant)
+        self._gets = GetBatcher(lambda: self.client)  # single-key reads, grouped
 
     def _encode(self, key: str, obj: dict) -> bytes:
         data = encode(obj)
@@ -170,30 +201,36 @@ class Storage:
             raise transform_error(key.decode(), plain)
         return decode(value, revision)
 
-    def _new_client(self, host: str, port: int, secure: bool) -> aetcd.Client:
-        """An https endpoint over TLS with --etcd-cafile/--etcd-certfile/--etcd-keyfile."""
-        kwargs = {"host": host, "port": port, "timeout": 10, "options": GRPC_OPTIONS}
-        if secure:
-            return TLSClient(credentials=self._tls.credentials(), **kwargs)
-        return aetcd.Client(**kwargs)
+    def _new_client(self) -> aetcd.Client:
+        """One client over every member (etcdclient.ChannelClient): gRPC moves to
+        another member when the one it talks to goes. https endpoints over TLS with
+        --etcd-cafile/--etcd-certfile/--etcd-keyfile."""
+        members = [(host, port) for host, port, _ in self._endpoints]
+        secure = any(s for _, _, s in self._endpoints)
+        return ChannelClient(
+            target=grpc_target(members),
+            credentials=self._tls.credentials() if secure else None,
+            server_name=members[0][0] if len(members) > 1 else None,
+            timeout=10,
+            options=GRPC_OPTIONS,
+        )
 
     async def connect(self) -> None:
-        last: Exception | None = None
-        for host, port, secure in self._endpoints:
-            client = self._new_client(host, port, secure)
-            try:
-                await client.connect()
-                await client.status()
-            except Exception as err:  # try the next member
-                last = err
-                await client.close()
-                continue
-            self._client = client
-            return
         where = ", ".join(f"{h}:{p}" for h, p, _ in self._endpoints)
-        raise StorageError(f"cannot reach etcd at {where}: {last}")
+        try:
+            client = self._new_client()
+        except OSError as err:  # a member's name does not resolve
+            raise StorageError(f"cannot reach etcd at {where}: {err}") from err
+        try:
+            await client.connect()
+            await client.status()
+        except Exception as err:
+            await client.close()
+            raise StorageError(f"cannot reach etcd at {where}: {err}") from err
+        self._client = client
 
     async def close(self) -> None:
+        await self._gets.stop()
         if self._client is not None:
             await self._client.close()
             self._client = None
@@ -212,8 +249,22 @@ class Storage:
 
     async def get(self, key: str) -> dict | None:
         with etcd_request("get", key):
-            kv = await self.client.get(key.encode())
+            kv = await self._gets.get(key.encode())
         return self._decode(kv.key, kv.value, kv.mod_revision) if kv is not None else None
+
+    async def get_served(self, key: str) -> bytes | dict | None:
+        """`key`'s object for a GET's answer: its stored JSON with the resourceVersion
+        put in (served_bytes) when it is stored plain, else decoded (None: missing)."""
+        with etcd_request("get", key):
+            kv = await self._gets.get(key.encode())
+        if kv is None:
+            return None
+        enc = self._encryption
+        if enc is None or enc.for_key(key) is None:
+            served = served_bytes(kv.value, kv.mod_revision)
+            if served is not None:
+                return served
+        return self._decode(kv.key, kv.value, kv.mod_revision)
 
     async def stale(self, key: str) -> bool:
         """Whether `key`'s stored value was written by another transformer than the one
@@ -230,7 +281,7 @@ class Storage:
 
     async def exists(self, key: str) -> bool:
         with etcd_request("get", key):
-            return await self.client.get(key.encode()) is not None
+            return await self._gets.get(key.encode()) is not None
 
     async def list(self, prefix: str) -> tuple[list[dict], int]:
         with etcd_request("list", prefix):
@@ -271,20 +322,32 @@ class Storage:
         return seen_version + 1, current
 
     async def create(
-        self, key: str, obj: dict, extra_creates: dict[str, bytes] | None = None
+        self,
+        key: str,
+        obj: dict,
+        extra_creates: dict[str, bytes] | None = None,
+        served: builtins.list[bytes] | None = None,
     ) -> dict:
         """Put `obj` only if `key` is absent; `extra_creates` are written in the same
-        transaction and must be absent too (used for IP and port allocations)."""
+        transaction and must be absent too (used for IP and port allocations). With
+        `served`, the created object's JSON (served_bytes) is appended to it when the
+        value was stored plain."""
         tx = self.client.transactions
         keys = [key.encode(), *(k.encode() for k in (extra_creates or {}))]
         compare = [tx.create(k) == 0 for k in keys]
-        ops = [tx.put(key.encode(), self._encode(key, obj), lease=await self._lease(key))]
+        value = self._encode(key, obj)
+        ops = [tx.put(key.encode(), value, lease=await self._lease(key))]
         ops += [tx.put(k.encode(), v) for k, v in (extra_creates or {}).items()]
         with etcd_request("create", key):
             ok, responses = await self.client.transaction(compare=compare, success=ops, failure=[])
         if not ok:
             raise KeyExists(key)
-        return _with_revision(obj, responses[0].response_put.header.revision)
+        revision = responses[0].response_put.header.revision
+        if served is not None and not value.startswith(ENCRYPTED):
+            answer = served_bytes(value, revision)
+            if answer is not None:
+                served.append(answer)
+        return _with_revision(obj, revision)
 
     async def update(
         self,

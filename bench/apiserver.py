@@ -1,5 +1,10 @@
 """apiserver vs raw etcd, same run, same machine.
 
+`--capacity` (bench/apicapacity.py): pod creates/s and gets/s of one apiserver pinned to
+one core, driven by a multi-process load generator (bench/loadgen.py) that is not the
+bottleneck, beside raw etcd puts/gets from that core; create p99 at a paced 100/s;
+`--profile DIR` py-spy profiles; `--compare COMMIT` an older apiserver in the same run.
+
 - create throughput (pods through the API, concurrency C) vs raw etcd puts of the same
   JSON with the same client library (aetcd) at the same concurrency; same for gets;
 - p50/p99 create latency at a paced 100 creates/s;
@@ -56,6 +61,7 @@ import aetcd
 import httpx
 
 from api.resources import NAMESPACES, PODS, SECRETS, Resource
+from bench import apicapacity
 from bench.common import bounded, pct
 from client.rest import AsyncClient
 from deploy.controlplane import (
@@ -611,9 +617,21 @@ def main() -> None:
         help="compare normal requests on the apiserver before the DoS budgets (41ac7b2) and now",
     )
     p.add_argument(
-        "--rounds", type=int, default=3, help="rounds per case with --authz/--encryption/--budgets"
+        "--capacity",
+        action="store_true",
+        help="capacity on one core: apiserver pinned to CPU 0, multi-process load generator",
     )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds per case with --authz/--encryption/--budgets/--capacity",
+    )
+    apicapacity.add_arguments(p)
     args = p.parse_args()
+    if args.capacity:
+        apicapacity.capacity_main(args)
+        return
     if args.authz:
         authz_main(args)
         return

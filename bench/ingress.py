@@ -142,7 +142,11 @@ http {{
     fastcgi_temp_path {workdir}/nginx-fastcgi;
     uwsgi_temp_path {workdir}/nginx-uwsgi;
     scgi_temp_path {workdir}/nginx-scgi;
-    upstream backend {{ server 127.0.0.1:{backend_port}; keepalive 32; keepalive_requests 10000000; }}
+    upstream backend {{
+        server 127.0.0.1:{backend_port};
+        keepalive 32;
+        keepalive_requests 10000000;
+    }}
     server {{
         listen 127.0.0.1:{port};
         server_name {host};

@@ -38,6 +38,12 @@ class ShutDown(Exception):
     """The queue was shut down and is empty."""
 
 
+class Requeue(Exception):
+    """A reconcile that cannot finish yet for a reason it knows (a range exhausted, a
+    dependency not there yet): retried with the key's back-off like any failure, but
+    logged as one line without a traceback."""
+
+
 class QueueMetrics(Protocol):
     """What one queue reports (client-go's queueMetrics)."""
 
@@ -279,7 +285,7 @@ async def process(
 
 
 def _retry_or_drop(queue: WorkQueue, key: Key, err: Exception, max_retries: int | None) -> None:
-    traceback = not isinstance(err, ApiError)
+    traceback = not isinstance(err, (ApiError, Requeue))
     if max_retries is not None and queue.num_requeues(key) >= max_retries:
         log.error(
             "%s: dropping %s after %d retries: %s",
@@ -293,7 +299,7 @@ def _retry_or_drop(queue: WorkQueue, key: Key, err: Exception, max_retries: int 
         return
     if isinstance(err, Conflict):
         log.debug("%s: %s: %s; retrying", queue.name, key, err)
-    elif isinstance(err, ApiError):
+    elif isinstance(err, (ApiError, Requeue)):
         log.warning("%s: %s: %s; retrying", queue.name, key, err)
     else:
         log.error("%s: reconcile %s failed; retrying", queue.name, key, exc_info=err)

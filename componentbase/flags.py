@@ -10,6 +10,7 @@ every component spells its shared flags (`--kubeconfig`, `--leader-elect*`) alik
 from __future__ import annotations
 
 import argparse
+import ipaddress
 
 from api.timefmt import parse_duration
 from componentbase.serving import (
@@ -31,6 +32,14 @@ def duration(text: str) -> float:
         return parse_duration(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def ipv4_address(text: str) -> str:
+    """A dotted IPv4 address, normalized; argparse's error otherwise."""
+    try:
+        return str(ipaddress.IPv4Address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an IPv4 address: {text!r}") from None
 
 
 def boolean(text: str) -> bool:

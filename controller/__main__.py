@@ -12,7 +12,7 @@ from pathlib import Path
 from client.kubeconfig import KubeConfig, KubeconfigError
 from client.kubeconfig import load as load_kubeconfig
 from client.rest import AsyncClient
-from componentbase.flags import add_kubeconfig_flag, duration
+from componentbase.flags import add_bool_flag, add_kubeconfig_flag, duration
 from componentbase.leaderelection import (
     add_leader_election_flags,
     leader_election_error,
@@ -23,6 +23,7 @@ from componentbase.metrics import add_metrics_flags, check_secure_serving_flags,
 from componentbase.run import run, run_until_signalled
 from componentbase.workqueuemetrics import install as install_workqueue_metrics
 from controller.manager import UnknownController, enabled_controllers, run_controllers
+from controller.nodeipam.config import DEFAULT_CLUSTER_CIDR, ConfigError, node_ipam_config
 from controller.util.base import Options
 
 SECURE_PORT = 10257  # kube-controller-manager's
@@ -100,6 +101,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0.1,
         help="the usage ratio's distance from 1.0 that causes no scaling",
     )
+    add_node_ipam_flags(p)
     add_leader_election_flags(p, resource_name="kube-controller-manager")
     for name, default in (
         ("deployment", 5),
@@ -121,6 +123,50 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def add_node_ipam_flags(p: argparse.ArgumentParser) -> None:
+    """kube-controller-manager's node IPAM flags (controller/nodeipam)."""
+    add_bool_flag(
+        p,
+        "--allocate-node-cidrs",
+        help="give each Node a spec.podCIDR from --cluster-cidr (the nodeipam controller); "
+        "kubelets with --pod-cidr-from-node build their pod network with it",
+    )
+    p.add_argument(
+        "--cluster-cidr",
+        default=DEFAULT_CLUSTER_CIDR,
+        help="the range of pod addresses, cut into one subnet per Node; one CIDR, or an "
+        "IPv4 and an IPv6 one comma-separated (default %(default)s)",
+    )
+    p.add_argument(
+        "--node-cidr-mask-size",
+        type=int,
+        help="prefix length of each Node's subnet in a single-stack cluster "
+        "(default 24 for IPv4, 64 for IPv6)",
+    )
+    p.add_argument(
+        "--node-cidr-mask-size-ipv4", type=int, help="the same for the IPv4 cluster CIDR (24)"
+    )
+    p.add_argument(
+        "--node-cidr-mask-size-ipv6", type=int, help="the same for the IPv6 cluster CIDR (64)"
+    )
+    p.add_argument(
+        "--service-cluster-ip-range",
+        help="the Services' range: where it overlaps --cluster-cidr, no Node gets it",
+    )
+
+
+def node_ipam_options(args: argparse.Namespace) -> None:
+    """Check the node IPAM flags (ConfigError, one line) and keep the result."""
+    if args.allocate_node_cidrs:
+        args.node_ipam = node_ipam_config(
+            args.cluster_cidr,
+            args.node_cidr_mask_size,
+            args.node_cidr_mask_size_ipv4,
+            args.node_cidr_mask_size_ipv6,
+            args.service_cluster_ip_range,
+        )
+
+
 def options_from(args: argparse.Namespace) -> Options:
     return Options(
         node_monitor_grace_period=args.node_monitor_grace_period,
@@ -140,6 +186,7 @@ def options_from(args: argparse.Namespace) -> Options:
         cluster_signing_cert_file=args.cluster_signing_cert_file,
         cluster_signing_key_file=args.cluster_signing_key_file,
         cluster_signing_duration=args.cluster_signing_duration,
+        node_ipam=getattr(args, "node_ipam", None),
         workers={
             "deployment": args.concurrent_deployment_syncs,
             "replicaset": args.concurrent_replicaset_syncs,
@@ -188,6 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         names = enabled_controllers(args.controllers.split(","))
     except UnknownController as err:
+        print(f"controller-manager: {err}", file=sys.stderr)
+        return 2
+    try:
+        node_ipam_options(args)
+    except ConfigError as err:
         print(f"controller-manager: {err}", file=sys.stderr)
         return 2
     error = leader_election_error(args)

@@ -29,6 +29,7 @@ def _registry() -> dict[str, type[Controller]]:
     from controller.garbagecollector.controller import GarbageCollector
     from controller.job.controller import JobController
     from controller.localpath.controller import LocalPathProvisioner
+    from controller.nodeipam.controller import NodeIpamController
     from controller.nodelifecycle.controller import NodeLifecycleController
     from controller.persistentvolume.controller import PersistentVolumeBinder
     from controller.persistentvolume.protection import ClaimProtection, VolumeProtection
@@ -50,6 +51,7 @@ def _registry() -> dict[str, type[Controller]]:
         "endpoints": EndpointsController,
         "endpointslice": EndpointSliceController,
         "nodelifecycle": NodeLifecycleController,
+        "nodeipam": NodeIpamController,
         "tainteviction": TaintEvictionController,
         "podgc": PodGCController,
         "daemonset": DaemonSetController,
@@ -81,6 +83,7 @@ CONTROLLER_NAMES = (
     "endpoints",
     "endpointslice",
     "nodelifecycle",
+    "nodeipam",
     "tainteviction",
     "podgc",
     "daemonset",
@@ -116,6 +119,7 @@ ALIASES = {
     "endpointslice-controller": "endpointslice",
     "statefulset-controller": "statefulset",
     "node-lifecycle-controller": "nodelifecycle",
+    "node-ipam-controller": "nodeipam",
     "taint-eviction-controller": "tainteviction",
     "pod-garbage-collector-controller": "podgc",
     "daemonset-controller": "daemonset",
@@ -168,11 +172,29 @@ def enabled_controllers(spec: Iterable[str]) -> list[str]:
     return enabled
 
 
+# Enabled by `*` but idle unless their flag asks, as kube-controller-manager's nodeipam
+# without --allocate-node-cidrs ("controller not enabled").
+NEEDS_FLAG = {"nodeipam": "--allocate-node-cidrs"}
+
+
+def runnable(names: list[str], options: Options) -> list[str]:
+    """The enabled controllers whose flags let them run."""
+    return [n for n in names if n != "nodeipam" or options.node_ipam is not None]
+
+
 async def run_controllers(api: AsyncClient, names: list[str], options: Options) -> None:
     """Build the named controllers, start the shared informers, run until cancelled."""
     informers = InformerFactory(api)
     registry = _registry()
     controllers: list[Controller] = []
+    skipped = [n for n in names if n not in runnable(names, options)]
+    if skipped:
+        log.info(
+            "not starting %s: %s",
+            ", ".join(skipped),
+            ", ".join(f"{NEEDS_FLAG[n]} is false" for n in skipped),
+        )
+    names = runnable(names, options)
     for name in names:
         events = EventRecorder(api, f"{name}-controller")
         controllers.append(registry[name](Context(api, informers, events, options)))

@@ -34,7 +34,8 @@ from api.privatefile import write_private
 from client.kubeconfig import write_kubeconfig
 from componentbase.flags import duration
 from componentbase.pki import ca_key_path
-from deploy import certs, encryption, podsecurity, processes, supervisor
+from deploy import certs, controlplanes, encryption, hosts, podsecurity, processes, supervisor
+from deploy.hostplan import DEFAULT_HOSTS_CIDR, DEFAULT_HOSTS_POD_CIDR, Plan
 from deploy.identities import (
     ADMIN,
     AUTHORIZATION_MODE,
@@ -67,6 +68,11 @@ class UpOptions:
     ingress_https_port: int = 8443
     dashboard_port: int = 9090  # the live web dashboard, on 127.0.0.1 (it shows pod logs)
     event_ttl: float | None = None  # the apiserver's --event-ttl in seconds (None: its 1h)
+    hosts: bool = False  # each node an isolated host (deploy/hosts.py)
+    hosts_cidr: str = DEFAULT_HOSTS_CIDR
+    hosts_pod_cidr: str = DEFAULT_HOSTS_POD_CIDR
+    cluster_cidr: str | None = None  # set: the controller's --allocate-node-cidrs from it
+    control_planes: int = 1  # >1: etcd members, apiservers behind apilb (deploy/controlplanes)
 
     def node_name(self, index: int) -> str:
         return f"{self.node_prefix}{index}"
@@ -133,13 +139,14 @@ class LocalCluster:
         running = self.running()
         if self.supervisor_pid() is not None or (running and self.spec_file.exists()):
             self.repaired = [name for name in self.recorded() if name not in running]
+            hosts.restart_engines(self.data_dir)
             if self.supervisor_pid() is not None:
                 self._control("repair")
             else:
                 self.repaired.insert(0, SUPERVISOR)
                 self._start_supervisor()
             return self._wait_up(self._spec_nodes(), options.node_prefix, repairing=True)
-        holder = proxy_lock_holder()
+        holder = None if options.hosts else proxy_lock_holder()
         if holder is not None:
             raise ClusterError(
                 f"another minik proxy (pid {holder}) serves Services on this host; "
@@ -175,6 +182,8 @@ class LocalCluster:
         self.renewed = certs.renew_expiring(self.data_dir)
         node_names = [options.node_name(i) for i in range(1, nodes + 1)]
         credentials = ensure_credentials(self.token_file, self.pki, node_names)
+        plan = self._hosts(node_names, options) if options.hosts else None
+        api_host = plan.gateway if plan else "127.0.0.1"  # the hosts reach it there
         etcd_url = etcd_servers
         etcd_flags: list[str] = []
         table: list[supervisor.Component] = []
@@ -201,7 +210,7 @@ class LocalCluster:
                     extra={"url": etcd_url},
                 )
             )
-        server = f"https://127.0.0.1:{api_port}"
+        server = f"https://{api_host}:{api_port}"
         ca = self.pki / "ca.crt"
         table.append(
             supervisor.Component(
@@ -225,6 +234,7 @@ class LocalCluster:
                             self.pki, verify=True, local=_local_address(options.node_ip)
                         ),
                     ],
+                    bind=api_host,
                 ),
                 ready_url=f"{server}/readyz",
                 ca_file=str(ca),
@@ -242,10 +252,27 @@ class LocalCluster:
             for name, pair in credentials.client_certs.items()
         }
         (self.data_dir / "kubeconfigs" / f"{ADMIN}.kubeconfig").unlink(missing_ok=True)
-        context = ComponentContext(self.data_dir, configs, nodes, options)
+        context = ComponentContext(self.data_dir, configs, nodes, options, plan)
         for entry in COMPONENTS:
             table.extend(entry(context))
-        return table
+        if options.control_planes == 1:
+            return table
+        try:
+            return controlplanes.replicate(table, self.data_dir, options.control_planes)
+        except controlplanes.ControlPlaneError as err:
+            raise ClusterError(str(err)) from err
+
+    def _hosts(self, node_names: list[str], options: UpOptions) -> Plan:
+        try:
+            return hosts.bring_up(
+                self.data_dir,
+                node_names,
+                options.node_prefix,
+                options.hosts_cidr,
+                options.hosts_pod_cidr,
+            )
+        except hosts.HostsError as err:
+            raise ClusterError(str(err)) from None
 
     def _start_supervisor(self) -> None:
         argv = [sys.executable, "-m", "deploy.supervisor", "--data-dir", str(self.data_dir)]
@@ -371,6 +398,7 @@ class LocalCluster:
         removed = remove_node_containers(nodes)
         if removed:
             stopped.append(f"{removed} pod container(s)")
+        stopped.extend(hosts.tear_down(self.data_dir))
         self.pid_file.unlink(missing_ok=True)
         return stopped
 
@@ -383,6 +411,7 @@ class ComponentContext:
     kubeconfigs: dict[str, Path]
     nodes: int
     options: UpOptions
+    hosts: Plan | None = None  # `minik up --hosts`: each node's host
 
 
 PY = [sys.executable, "-m"]
@@ -415,6 +444,8 @@ def _controller(ctx: ComponentContext) -> list[supervisor.Component]:
         *signing_flags(ctx.data_dir / "pki"),
         *flags,
     ]
+    if ctx.options.cluster_cidr:  # node IPAM: each Node's spec.podCIDR (controller/nodeipam)
+        argv += ["--allocate-node-cidrs", f"--cluster-cidr={ctx.options.cluster_cidr}"]
     return [supervisor.Component("controller", argv, extra=extra)]
 
 
@@ -479,17 +510,20 @@ def _kubelets(ctx: ComponentContext) -> list[supervisor.Component]:
         name = ctx.options.node_name(i)
         root = ctx.data_dir / "nodes" / name
         pki = root / "pki"  # as Kubernetes' /var/lib/kubelet/pki
-        ip = ctx.options.node_ip
+        host = ctx.hosts.hosts[i - 1] if ctx.hosts else None
+        ip = host.address if host else ctx.options.node_ip
         argv = kubelet_argv(
             ctx.kubeconfigs[kubelet_kubeconfig(name)],
             name,
             root,
-            kubelet_port(i),
+            hosts.KUBELET_PORT if host else kubelet_port(i),
             memory_mib,
             ip,
             ctx.options.pod_network,
             processes.kubelet_serving_flags(ctx.data_dir / "pki", name, ip, pki),
         )
+        if host:
+            argv = host.enter([*argv, *hosts.kubelet_flags(host)])
         out.append(kubelet_component(f"kubelet-{i}", argv, ip))
     return out
 
@@ -498,6 +532,9 @@ def _proxy(ctx: ComponentContext) -> list[supervisor.Component]:
     """Two proxies: one serves, the standby blocks on the host lock and takes over the
     moment the serving one dies (the supervisor then restarts that one as the standby)."""
     o = ctx.options
+    if ctx.hosts:  # one in each host
+        kubeconfig = ctx.kubeconfigs["kube-proxy"]
+        return hosts.host_components(ctx.data_dir, ctx.hosts, kubeconfig, o.upstream_dns)
     metrics_port = processes.free_port()
     argv = [
         *PY,
@@ -634,6 +671,15 @@ def check_node_prefix(prefix: str) -> None:
         raise ClusterError(f"--node-prefix {prefix!r}: node names would be invalid: {errors[0]}")
 
 
+def check_cluster_cidr(text: str) -> None:
+    """--cluster-cidr's syntax before anything starts (the controller checks the rest)."""
+    for part in text.split(","):
+        try:
+            ipaddress.ip_network(part.strip(), strict=False)
+        except ValueError:
+            raise ClusterError(f"--cluster-cidr: invalid CIDR address: {part}") from None
+
+
 def remove_node_containers(nodes: list[str]) -> int:
     """Containers the kubelets of these nodes left in Docker (by their node label)."""
     if not nodes:
@@ -654,15 +700,15 @@ def remove_node_containers(nodes: list[str]) -> int:
     return count
 
 
-def proxy_lock_holder() -> int | None:
+def proxy_lock_holder(lock_file: str = PROXY_LOCK_FILE) -> int | None:
     """The PID of a live proxy holding this host's proxy lock, if any."""
     try:
-        text = Path(PROXY_LOCK_FILE).read_text().strip()
+        text = Path(lock_file).read_text().strip()
     except OSError:
         return None
     if not text.isdigit() or not processes.pid_alive(int(text)):
         return None
-    with open(PROXY_LOCK_FILE) as handle:
+    with open(lock_file) as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -672,13 +718,16 @@ def proxy_lock_holder() -> int | None:
 
 
 def _wait_proxy_serving(cluster: LocalCluster, timeout: float = 20) -> None:
-    """The proxy is up once one of ours holds the host's proxy lock (one per host)."""
+    """The proxy is up once one of ours holds the host's proxy lock (one per host; each
+    isolated host's proxy has its own lock file)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        ours = {
-            int(rec.get("pid") or 0) for name, rec in cluster.recorded().items() if "proxy" in name
-        }
-        if proxy_lock_holder() in ours:
+        ours: dict[str, set[int]] = {}
+        for name, rec in cluster.recorded().items():
+            if "proxy" in name:
+                lock = rec.get("lock", PROXY_LOCK_FILE)
+                ours.setdefault(lock, set()).add(int(rec.get("pid") or 0))
+        if ours and all(proxy_lock_holder(lock) in pids for lock, pids in ours.items()):
             return
         time.sleep(0.2)
     raise ClusterError(f"the proxy did not start serving within {timeout:.0f}s")
@@ -797,7 +846,6 @@ def _status(cluster: LocalCluster) -> int:
     sup = cluster.supervisor_pid()
     print(f"supervisor pid {sup} running" if sup else "supervisor stopped (`minik up` repairs)")
     running = cluster.running()
-    holder = proxy_lock_holder()
     healthy = sup is not None
     now = time.time()
     print(f"{'NAME':<14} {'PID':<8} {'STATE':<22} {'RESTARTS':<9} {'LAST EXIT':<10} AGE")
@@ -806,11 +854,12 @@ def _status(cluster: LocalCluster) -> int:
         state = "running" if name in running else str(rec.get("state") or "stopped")
         if state == "running" and rec.get("state") == "backoff":
             state = "backoff"
-        if name == "apiserver" and name in running:
+        if name.startswith("apiserver") and name in running:
             ok = processes.http_ok(f"{rec['url']}/readyz", str(cluster.pki / "ca.crt"))
             state += ", ready" if ok else ", not ready"
             healthy &= ok
         if name.startswith("proxy") and name in running:
+            holder = proxy_lock_holder(rec.get("lock", PROXY_LOCK_FILE))
             state += ", serving" if holder == int(rec["pid"]) else ", standby"
         if state == "backoff" and rec.get("next_start"):
             state += f" ({max(0.0, rec['next_start'] - now):.0f}s)"
@@ -875,8 +924,16 @@ def main(argv: list[str] | None = None) -> int:
     default_dir = os.environ.get("MINIK_DATA_DIR", "~/.minik")
     up = sub.add_parser("up", help="start a local cluster")
     up.add_argument("--nodes", type=int, default=1)
+    hosts.add_up_flags(up)
     up.add_argument("--data-dir", default=default_dir)
     up.add_argument("--etcd-servers", default=None, help="use this etcd instead of starting one")
+    up.add_argument(
+        "--control-planes",
+        type=int,
+        default=1,
+        help="N (odd): an N-member etcd, N apiservers behind a local load balancer on "
+        "--api-port, a scheduler and controller manager each with leader election",
+    )
     up.add_argument("--api-port", type=int, default=6443)
     up.add_argument(
         "--node-ip",
@@ -938,6 +995,13 @@ def main(argv: list[str] | None = None) -> int:
         "e.g. 5m; kube-apiserver's default 1h; 0: forever)",
     )
     up.add_argument(
+        "--allocate-node-cidrs",
+        action="store_true",
+        help="the controller gives each Node a spec.podCIDR from --cluster-cidr (the "
+        "kubelets of this one Docker engine keep one shared pod network all the same)",
+    )
+    up.add_argument("--cluster-cidr", default="10.244.0.0/16", help="(default %(default)s)")
+    up.add_argument(
         "--merge-kubeconfig",
         action="store_true",
         help="also add a `minik` context to ~/.kube/config for kubectl",
@@ -970,15 +1034,27 @@ def main(argv: list[str] | None = None) -> int:
     from deploy import join  # it imports this module
 
     join.register(sub, default_dir)
+    hosts.register(sub, default_dir)
     args = p.parse_args(argv)
     if args.command in ("token", "join"):
         return join.run(args)
+    if args.command == "image":
+        return hosts.run_image(args)
     cluster = LocalCluster(Path(args.data_dir))
     try:
         if args.command == "up":
+            if args.hosts:
+                args.nodes = args.hosts
             if args.nodes < 1:
                 raise ClusterError("--nodes must be at least 1")
+            if args.hosts and args.control_planes > 1:
+                raise ClusterError(
+                    "--control-planes with --hosts is not built yet: the control planes run "
+                    "on this machine's loopback, where the hosts cannot reach them"
+                )
             check_node_prefix(args.node_prefix)
+            if args.allocate_node_cidrs:
+                check_cluster_cidr(args.cluster_cidr)
             options = UpOptions(
                 args.node_ip,
                 args.node_grace_period,
@@ -990,6 +1066,11 @@ def main(argv: list[str] | None = None) -> int:
                 ingress_https_port=args.ingress_https_port,
                 dashboard_port=args.dashboard_port,
                 event_ttl=args.event_ttl,
+                hosts=args.hosts > 0,
+                hosts_cidr=args.hosts_cidr,
+                hosts_pod_cidr=args.hosts_pod_cidr,
+                cluster_cidr=args.cluster_cidr if args.allocate_node_cidrs else None,
+                control_planes=args.control_planes,
             )
             record = cluster.up(args.etcd_servers, args.api_port, args.nodes, options)
             home_kubeconfig = Path("~/.minik/kubeconfig").expanduser()

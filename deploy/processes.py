@@ -232,16 +232,20 @@ def etcd_argv(
     peer_port: int,
     quota_bytes: int = 2 * 1024**3,
     tls: EtcdTLS | None = None,
+    name: str = "minik",
+    initial_cluster: str | None = None,
 ) -> list[str]:
     """etcd on loopback; with `tls`, https and client-certificate authentication (what
-    `minik up` runs), else plain http (the tests' throwaway control planes)."""
+    `minik up` runs), else plain http (the tests' throwaway control planes). Alone, or
+    member `name` of `initial_cluster` (etcd's `name=peer-url,...`; read only when the
+    data dir is new: a restarted member rejoins from its data)."""
     scheme = "https" if tls else "http"
     client_url = f"{scheme}://127.0.0.1:{client_port}"
     peer_url = f"{scheme}://127.0.0.1:{peer_port}"
     return [
         etcd_binary(),
         "--name",
-        "minik",
+        name,
         "--data-dir",
         str(data_dir),
         "--listen-client-urls",
@@ -253,7 +257,7 @@ def etcd_argv(
         "--initial-advertise-peer-urls",
         peer_url,
         "--initial-cluster",
-        f"minik={peer_url}",
+        initial_cluster or f"{name}={peer_url}",
         "--quota-backend-bytes",
         str(quota_bytes),
         "--snapshot-count",

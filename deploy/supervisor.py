@@ -100,7 +100,15 @@ def cmdline_matches(pid: int, argv: list[str]) -> bool:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
-    return raw.rstrip(b"\0").split(b"\0")[1:] == [a.encode() for a in argv[1:]]
+    return raw.rstrip(b"\0").split(b"\0")[1:] == [a.encode() for a in exec_argv(argv)[1:]]
+
+
+def exec_argv(argv: list[str]) -> list[str]:
+    """The command a process runs once started: `nsenter ... -- CMD` (a component in an
+    isolated host's namespace, deploy/hosts.py) executes CMD in its place."""
+    if argv and os.path.basename(argv[0]) == "nsenter" and "--" in argv:
+        return argv[argv.index("--") + 1 :]
+    return argv
 
 
 @dataclass

@@ -18,6 +18,7 @@ from componentbase.run import run, stop_on_signals
 from kubelet.certbootstrap import BootstrapError, load_client_cert
 from kubelet.config import KubeletConfig, parse_args
 from kubelet.kubelet import Kubelet
+from kubelet.podcidr import NetworkMismatch
 from kubelet.runtime import RuntimeFailure
 from kubelet.server import ServeError
 
@@ -45,7 +46,7 @@ async def serve(config: KubeletConfig) -> int:
     except RuntimeFailure as err:
         print(f"kubelet: Docker: {err}", file=sys.stderr)
         return 1
-    except ServeError as err:
+    except (ServeError, NetworkMismatch) as err:
         print(f"kubelet: {err}", file=sys.stderr)
         return 1
     return 0

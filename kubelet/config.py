@@ -45,6 +45,9 @@ class KubeletConfig:
     bootstrap_kubeconfig: str | None = None
     pod_network: str = DEFAULT_POD_NETWORK
     pod_cidr: str | None = None
+    # --pod-cidr-from-node: the pod network's subnet is the Node's spec.podCIDR
+    # (kubelet/podcidr.py), given by the controller manager's --allocate-node-cidrs
+    pod_cidr_from_node: bool = False
     sandbox_image: str = DEFAULT_SANDBOX_IMAGE
     cluster_dns: tuple[str, ...] = ()
     cluster_domain: str = "cluster.local"
@@ -164,6 +167,15 @@ def parser() -> argparse.ArgumentParser:
         help="subnet of the pod network when the kubelet creates it (e.g. 10.244.1.0/24); "
         "also the Node's spec.podCIDR (default: Docker picks one)",
     )
+    add_bool_flag(
+        p,
+        "--pod-cidr-from-node",
+        help="register the Node, stay NotReady until it has a spec.podCIDR (the controller "
+        "manager's --allocate-node-cidrs gives one), then create the --pod-network with that "
+        "subnet (gateway its first address), so pod IPs lie in the Node's podCIDR; refuses "
+        "to start if the network exists in use with another subnet (one such network per "
+        "Docker engine: kubelets sharing an engine keep the default); not with --pod-cidr",
+    )
     p.add_argument(
         "--sandbox-image",
         default=DEFAULT_SANDBOX_IMAGE,
@@ -197,6 +209,8 @@ def parse_args(argv: list[str] | None = None) -> KubeletConfig:
     if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
         p.error("--tls-cert-file and --tls-private-key-file go together")
     policy = tls_policy(p, args)
+    if args.pod_cidr and args.pod_cidr_from_node:
+        p.error("--pod-cidr and --pod-cidr-from-node exclude each other")
     if args.bootstrap_kubeconfig and not args.kubeconfig:
         p.error("--bootstrap-kubeconfig needs --kubeconfig (the file it writes)")
     root = Path(args.root_dir or f"/var/lib/minik/kubelet/{args.node_name}").expanduser()
@@ -219,6 +233,7 @@ def parse_args(argv: list[str] | None = None) -> KubeletConfig:
         bootstrap_kubeconfig=args.bootstrap_kubeconfig,
         pod_network=args.pod_network,
         pod_cidr=args.pod_cidr,
+        pod_cidr_from_node=args.pod_cidr_from_node,
         sandbox_image=args.sandbox_image,
         cluster_dns=tuple(s.strip() for s in args.cluster_dns.split(",") if s.strip()),
         cluster_domain=args.cluster_domain,

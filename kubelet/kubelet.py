@@ -25,7 +25,7 @@ from client.informer import Informer
 from client.kubeconfig import load as load_kubeconfig
 from client.rest import ALL_NAMESPACES, AsyncClient
 from componentbase.delegatedauth import DelegatedAuth
-from kubelet import claims, dockerlabels, metrics, volumes
+from kubelet import claims, dockerlabels, metrics, podcidr, volumes
 from kubelet.auth import KubeletAuth
 from kubelet.config import KubeletConfig
 from kubelet.configdata import ConfigDataCache, references
@@ -117,6 +117,8 @@ class Kubelet:
         # Services, for the service environment variables of new containers.
         self.services = Informer(self.api, SERVICES, ALL_NAMESPACES)
         self.agent: NodeAgent | None = None
+        # why the pod network is not there yet ("" once it is): --pod-cidr-from-node
+        self._network_pending = ""
         self._background: set[asyncio.Task[None]] = set()
         self.server: KubeletServer | None = None
         metrics.report_running_pods(self.running_pods)
@@ -177,21 +179,12 @@ class Kubelet:
         c = self.config
         c.root_dir.mkdir(parents=True, exist_ok=True)
         version = await self._wait_for_runtime()
-        network_id = await self.runtime.ensure_network(
-            c.pod_network,
-            {dockerlabels.NETWORK: c.pod_network, "io.minik.managed": "true"},
-            c.pod_cidr,
-        )
-        # sandboxes join the network by id: a name could be ambiguous
-        self.settings = replace(self.settings, network=network_id)
-        self.syncer.settings = self.settings
-        # The kubelet gives pod IPs itself (host-local), so one-container pods need
-        # no sandbox even when they restart (kubelet/solo.py, kubelet/ipam.py).
-        self.syncer.addresses = await PodAddresses.for_network(
-            self.runtime, c.pod_network, network_id, c.root_dir, seed=c.node_name
-        )
-        if self.syncer.addresses is None:
-            log.warning("pod network %s has no IPv4 subnet: Docker gives pod IPs", c.pod_network)
+        if c.pod_cidr_from_node:
+            self._network_pending = podcidr.WAITING_MESSAGE  # NotReady until it is made
+        else:
+            await self._use_network(
+                await self.runtime.ensure_network(c.pod_network, self._net_labels(), c.pod_cidr)
+            )
         await ensure_sandbox_image(self.runtime, c.sandbox_image)
         await self.pleg.relist()  # the node is Ready from its first report on
         facts = host_facts(c.node_name, c.node_ip, c.port, f"docker://{version}")
@@ -211,6 +204,42 @@ class Kubelet:
                 log.warning("registering node %s: %s; retrying in %.0fs", c.node_name, err, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+        if c.pod_cidr_from_node:
+            await self._network_from_node(self.agent)
+
+    async def _network_from_node(self, agent: NodeAgent) -> None:
+        """--pod-cidr-from-node (kubelet/podcidr.py): the pod network made with the
+        Node's podCIDR once it has one; meanwhile the Lease is renewed and the Node
+        reported NotReady (network not ready), not left silent."""
+        c = self.config
+        heartbeat = asyncio.get_running_loop().create_task(agent.run())
+        try:
+            cidr = await podcidr.wait_for_pod_cidr(self.api, c.node_name)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await heartbeat
+        network = await self.runtime.ensure_subnet_network(c.pod_network, self._net_labels(), cidr)
+        await self._use_network(network)
+        log.info("pod network %s: subnet %s (the Node's podCIDR)", c.pod_network, cidr)
+        self._network_pending = ""
+        await agent.report(force=True)
+
+    def _net_labels(self) -> dict[str, str]:
+        return {dockerlabels.NETWORK: self.config.pod_network, "io.minik.managed": "true"}
+
+    async def _use_network(self, network_id: str) -> None:
+        c = self.config
+        # sandboxes join the network by id: a name could be ambiguous
+        self.settings = replace(self.settings, network=network_id)
+        self.syncer.settings = self.settings
+        # The kubelet gives pod IPs itself (host-local), so one-container pods need
+        # no sandbox even when they restart (kubelet/solo.py, kubelet/ipam.py).
+        self.syncer.addresses = await PodAddresses.for_network(
+            self.runtime, c.pod_network, network_id, c.root_dir, seed=c.node_name
+        )
+        if self.syncer.addresses is None:
+            log.warning("pod network %s has no IPv4 subnet: Docker gives pod IPs", c.pod_network)
 
     async def _wait_for_runtime(self) -> str:
         """Docker's version, waiting (with back-off) while the engine does not answer."""
@@ -224,7 +253,7 @@ class Kubelet:
                 delay = min(delay * 2, 10.0)
 
     def _node_readiness(self) -> tuple[bool, str]:
-        why = self.pleg.runtime_down()
+        why = self.pleg.runtime_down() or self._network_pending
         return (not why), why
 
     def _runtime_recovered(self) -> None:

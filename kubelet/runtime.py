@@ -32,7 +32,7 @@ import docker.types
 import docker.utils
 import requests.exceptions
 
-from kubelet import metrics
+from kubelet import metrics, podcidr
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -177,6 +177,38 @@ class DockerRuntime:
                     if not self.api.inspect_network(extra["Id"]).get("Containers"):
                         self.api.remove_network(extra["Id"])
         return str(found[0]["Id"])
+
+    async def ensure_subnet_network(self, name: str, labels: dict[str, str], subnet: str) -> str:
+        """The id of the pod network of exactly this subnet, its first address the
+        gateway (`--pod-cidr-from-node`: the Node's podCIDR), created when missing;
+        an empty one of ours with another subnet is replaced, any other raises
+        kubelet.podcidr.NetworkMismatch (kubelet/podcidr.py says why)."""
+        return await self._call(self._ensure_subnet_network_sync, name, labels, subnet)
+
+    def _ensure_subnet_network_sync(self, name: str, labels: dict[str, str], subnet: str) -> str:
+        lock_path = Path(tempfile.gettempdir()) / "minik-docker-networks.lock"
+        with open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                found = self._networks_named(name)
+                found.sort(key=lambda n: (n.get("Created") or "", n["Id"]))
+                for summary in found[:1]:
+                    network = self.api.inspect_network(summary["Id"])
+                    if podcidr.check_network(network, subnet, labels) == "use":
+                        return str(network["Id"])
+                    log.info("replacing empty Docker network %s: subnet now %s", name, subnet)
+                    self.api.remove_network(network["Id"])
+                pool = docker.types.IPAMPool(subnet=subnet, gateway=podcidr.gateway(subnet))
+                created = self.api.create_network(
+                    name,
+                    driver="bridge",
+                    labels=labels,
+                    check_duplicate=True,
+                    ipam=docker.types.IPAMConfig(pool_configs=[pool]),
+                )
+                return str(created["Id"])
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _networks_named(self, name: str) -> list[dict[str, Any]]:
         return [n for n in self.api.networks(names=[name]) if n.get("Name") == name]

@@ -23,7 +23,7 @@ import sys
 from api.clusterdefaults import DEFAULT_CLUSTER_DNS, PROXY_LOCK_FILE
 from client.kubeconfig import KubeconfigError
 from client.rest import AsyncClient
-from componentbase.flags import add_kubeconfig_flag
+from componentbase.flags import add_kubeconfig_flag, ipv4_address
 from componentbase.logs import add_verbosity_flag, setup_logging
 from componentbase.metrics import HostPort, add_metrics_bind_address_flag, serving
 from componentbase.run import run, run_until_signalled
@@ -37,13 +37,6 @@ log = logging.getLogger("proxy")
 DEFAULT_METRICS_PORT = 10249  # kube-proxy's
 
 
-def _ipv4(text: str) -> str:
-    try:
-        return str(ipaddress.IPv4Address(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an IPv4 address: {text!r}") from None
-
-
 def _cidrs(text: str) -> list[str]:
     try:
         return [str(ipaddress.IPv4Network(c.strip(), strict=False)) for c in text.split(",") if c]
@@ -53,7 +46,7 @@ def _cidrs(text: str) -> list[str]:
 
 def _upstream(text: str) -> str:
     ip, port = parse_address(text)
-    _ipv4(ip)
+    ipv4_address(ip)
     if not 0 < port < 65536:
         raise argparse.ArgumentTypeError(f"bad port in {text!r}")
     return text
@@ -65,12 +58,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--node-name", default=socket.gethostname(), help="this node's name")
     p.add_argument(
         "--bind-address",
-        type=_ipv4,
+        type=ipv4_address,
         default=WILDCARD,
         help="address NodePorts and LoadBalancer ports listen on (plus loopback)",
     )
     p.add_argument(
-        "--cluster-dns", type=_ipv4, default=DEFAULT_CLUSTER_DNS, help="cluster DNS address"
+        "--cluster-dns", type=ipv4_address, default=DEFAULT_CLUSTER_DNS, help="cluster DNS address"
     )
     p.add_argument("--cluster-domain", default=DEFAULT_DOMAIN, help="cluster DNS domain")
     p.add_argument(
@@ -80,7 +73,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--node-ip",
-        type=_ipv4,
+        type=ipv4_address,
         nargs="+",
         action="extend",
         help="node addresses published as LoadBalancer ingress (default: the bind "

@@ -15,6 +15,7 @@ from scheduler.framework import (
     Profile,
     Status,
     filter_applies,
+    node_scores,
     score_applies,
 )
 from scheduler.messages import fit_error_message
@@ -149,10 +150,17 @@ class Algorithm:
         feasible: list[NodeInfo] = []
         failures: dict[str, Status] = {}
         start, processed = self._next_start % total, 0
+        nominated = bool(self.nominator)
+        # the hot loop of a decision: the filters inline, no call per node beyond them
         for i in range(total):
             node = nodes[(start + i) % total]
             processed += 1
-            status = self._check(pod, self._with_nominated(pod, node), filters)
+            view = self._with_nominated(pod, node) if nominated else node
+            status = None
+            for check in filters:
+                status = check(pod, view)
+                if status is not None:
+                    break
             if status is not None:
                 failures[node.name] = status
             else:
@@ -167,11 +175,9 @@ class Algorithm:
         for plugin, weight in self.profile.scorers:
             if not score_applies(plugin, pod):
                 continue
-            score = plugin.score
-            scores = [score(pod, node) for node in feasible]
+            scores = node_scores(plugin, pod, feasible)
             normalize = getattr(plugin, "normalize", None)
             if normalize is not None:
                 normalize(pod, scores)
-            for i, s in enumerate(scores):
-                totals[i] += s * weight
+            totals = [t + s * weight for t, s in zip(totals, scores, strict=True)]
         return totals

@@ -11,8 +11,11 @@ two extension points that decide placement:
 
 A plugin may also define `filter_applies(pod)` / `score_applies(pod)`; False skips
 that extension point for the pod altogether (Kubernetes' PreFilter/PreScore "Skip"),
-which keeps per-node work small. Plugins are registered, in order, in
-`scheduler.plugins.DEFAULT_PLUGINS`; one plugin may both filter and score.
+which keeps per-node work small. A score plugin may define `score_nodes(pod, nodes)`,
+the scores of a whole list at once: the same numbers as `score` per node, without a
+Python call per node (at 1,000 nodes, ~420 are scored for every pod). Plugins are
+registered, in order, in `scheduler.plugins.DEFAULT_PLUGINS`; one plugin may both
+filter and score.
 
 A filter's Status is `Unschedulable` (removing pods from the node could help: too
 little room, a host port taken) or `UnschedulableAndUnresolvable` (nothing on the node
@@ -133,6 +136,15 @@ def filter_applies(plugin: object, pod: PodInfo) -> bool:
 def score_applies(plugin: object, pod: PodInfo) -> bool:
     check = getattr(plugin, "score_applies", None)
     return True if check is None else bool(check(pod))
+
+
+def node_scores(plugin: ScorePlugin, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
+    """`plugin`'s raw scores for `nodes`: its `score_nodes` when it has one."""
+    batch = getattr(plugin, "score_nodes", None)
+    if batch is not None:
+        return batch(pod, nodes)
+    score = plugin.score
+    return [score(pod, node) for node in nodes]
 
 
 def normalize_to_max(scores: list[int], reverse: bool = False) -> None:

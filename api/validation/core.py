@@ -5,6 +5,7 @@ PersistentVolumeClaims."""
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import re
 from typing import Any
@@ -419,6 +420,14 @@ def validate_node(obj: dict) -> list[Cause]:
     for i, cidr in enumerate(cidrs):
         if not is_cidr(cidr):
             causes.append(invalid(f"spec.podCIDRs[{i}]", cidr, CIDR_ERROR))
+    if len(cidrs) > 1 and all(is_cidr(c) for c in cidrs):
+        families = {ipaddress.ip_network(c, strict=False).version for c in cidrs}
+        if len(cidrs) > 2 or len(families) != len(cidrs):
+            causes.append(
+                invalid(
+                    "spec.podCIDRs", cidrs, "may specify no more than one CIDR for each IP family"
+                )
+            )
     if as_str(spec.get("podCIDR")) and not is_cidr(as_str(spec.get("podCIDR"))):
         causes.append(invalid("spec.podCIDR", as_str(spec.get("podCIDR")), CIDR_ERROR))
     status = as_dict(obj.get("status"))
@@ -431,8 +440,10 @@ def validate_node(obj: dict) -> list[Cause]:
 def validate_node_update(new: dict, old: dict) -> list[Cause]:
     nspec, ospec = as_dict(new.get("spec")), as_dict(old.get("spec"))
     causes: list[Cause] = []
-    old_cidrs = as_list(ospec.get("podCIDRs"))
-    if old_cidrs and old_cidrs != as_list(nspec.get("podCIDRs")):
+    # set once, by the node IPAM controller or the kubelet: Kubernetes' rule and words
+    old_cidrs = as_list(ospec.get("podCIDRs")) or [c for c in [ospec.get("podCIDR")] if c]
+    new_cidrs = as_list(nspec.get("podCIDRs")) or [c for c in [nspec.get("podCIDR")] if c]
+    if old_cidrs and old_cidrs != new_cidrs:
         causes.append(
             forbidden(
                 "spec.podCIDRs", 'node updates may not change podCIDR except from "" to valid'

@@ -84,12 +84,15 @@ _UPDATABLE_POD_FIELDS = ",".join(
 )
 
 
+_PORT_NAME_CHARS = re.compile(r"[-a-z0-9]+")
+
+
 def port_name_errors(name: str) -> list[str]:
     """IANA_SVC_NAME rules (IsValidPortName)."""
     errs = []
     if len(name) > 15:
         errs.append(lbl.max_len_error(15))
-    if not re.fullmatch(r"[-a-z0-9]+", name):
+    if not _PORT_NAME_CHARS.fullmatch(name):
         errs.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
     if not re.search(r"[a-z]", name):
         errs.append("must contain at least one letter (a-z)")

@@ -14,6 +14,7 @@ from apiserver.admission.crdnames import CustomResourceDefinitionNames
 from apiserver.admission.ingressclass import DefaultIngressClass
 from apiserver.admission.limitranger import LimitRanger
 from apiserver.admission.noderestriction import NodeRestriction
+from apiserver.admission.objectcache import NamespacedObjects
 from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
 from apiserver.admission.podsecurity import pod_security
 from apiserver.admission.priority import Priority
@@ -26,7 +27,7 @@ from apiserver.admission.tolerations import DefaultTolerationSeconds
 from apiserver.allocator import Allocator
 from apiserver.discovery import KUBE_MINOR
 from apiserver.namespaces import NamespaceLifecycle
-from apiserver.storage import Storage, object_key
+from apiserver.storage import Storage
 
 if TYPE_CHECKING:
     from api.podsecurity.configuration import PodSecurityConfiguration
@@ -79,6 +80,7 @@ class Admission:
         self.plugins = [p for p in plugins if p.name not in disabled]
         self.disabled = disabled
         self.namespaces: NamespaceLifecycle  # set by the app once both exist
+        self.namespace_cache = NamespacedObjects(storage, "namespaces")
 
     def add_before_quota(self, *plugins: Plugin) -> None:
         """Plugins built after the chain (they need the authorizer), in Kubernetes'
@@ -90,8 +92,11 @@ class Admission:
         self.plugins[at:at] = wanted
 
     async def require_namespace(self, namespace: str, creating: bool) -> dict:
-        """The namespace (404 when missing; a create in a terminating one refused)."""
-        ns = await self.storage.get(object_key("namespaces", None, namespace))
+        """The namespace (404 when missing; a create in a terminating one refused).
+        Read from a watch-fed cache, as Kubernetes' NamespaceLifecycle reads an
+        informer, with its fallback: a namespace not (yet) in the cache is read live, so
+        one created just before is found."""
+        ns = await self.namespace_cache.get("", namespace)
         if ns is None:
             raise errors.not_found("namespaces", namespace, "", "namespaces")
         if creating and (ns.get("metadata") or {}).get("deletionTimestamp"):
@@ -111,5 +116,6 @@ class Admission:
                 await plugin.validate(a)
 
     async def stop(self) -> None:
+        await self.namespace_cache.stop()
         for plugin in self.plugins:
             await plugin.stop()

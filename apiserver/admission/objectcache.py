@@ -1,9 +1,12 @@
 """A watch-fed copy of one resource's objects by namespace, for admission plugins that
 read them on every write (Kubernetes' plugins read informers for the same reason):
-LimitRanger's LimitRanges, and ResourceQuota's question "does this namespace have any
-quota at all?". Until its first list has arrived, and after losing its watch until it
-has listed again, it reads etcd directly, so it is never emptier than the store except
-for the instant between a commit and its watch event."""
+LimitRanger's LimitRanges, ResourceQuota's question "does this namespace have any
+quota at all?", the namespace of every create (NamespaceLifecycle; cluster-scoped
+objects sit under namespace "") and Priority's PriorityClasses. Until its first list
+has arrived, and after losing its watch until it has listed again, it reads etcd
+directly, so it is never emptier than the store except for the instant between a
+commit and its watch event; `get` reads etcd on a miss, and `observe` takes what this
+process just wrote."""
 
 from __future__ import annotations
 
@@ -66,10 +69,23 @@ class NamespacedObjects:
         async for ev in self.storage.watch(prefix_key(self.plural), revision + 1):
             md = ev.obj.get("metadata") or {}
             group = self._by_namespace.setdefault(md.get("namespace", ""), {})
+            name = md.get("name", "")
+            if _revision(group.get(name)) > ev.revision:
+                continue  # this process already wrote a newer state (observe)
             if ev.type == "DELETED":
-                group.pop(md.get("name", ""), None)
+                group.pop(name, None)
             else:
-                group[md.get("name", "")] = ev.obj
+                group[name] = ev.obj
+
+    def observe(self, obj: dict) -> None:
+        """A state this process just wrote, taken before its watch event arrives (so
+        this apiserver reads its own writes); an older one than held is ignored."""
+        if not self._ready:
+            return
+        md = obj.get("metadata") or {}
+        group = self._by_namespace.setdefault(md.get("namespace", ""), {})
+        if _revision(obj) >= _revision(group.get(md.get("name", ""))):
+            group[md.get("name", "")] = obj
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -77,3 +93,8 @@ class NamespacedObjects:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+
+
+def _revision(obj: dict | None) -> int:
+    rv = ((obj or {}).get("metadata") or {}).get("resourceVersion")
+    return int(rv) if rv and str(rv).isdigit() else -1

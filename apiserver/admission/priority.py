@@ -16,12 +16,20 @@ from api.scheduling import (
     PREEMPT_LOWER_PRIORITY,
     default_class,
 )
+from apiserver.admission.objectcache import NamespacedObjects
 from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
-from apiserver.storage import object_key, prefix_key
+from apiserver.storage import Storage, prefix_key
 
 
 class Priority(Plugin):
+    """Pods read the classes from a watch-fed cache (Kubernetes' plugin reads a lister),
+    a class not in it live; a PriorityClass's own write checks the live list."""
+
     name = "Priority"
+
+    def __init__(self, storage: Storage) -> None:
+        super().__init__(storage)
+        self.cached = NamespacedObjects(storage, "priorityclasses")
 
     def handles(self, a: Attributes) -> bool:
         return (
@@ -48,7 +56,7 @@ class Priority(Plugin):
         name = spec.get("priorityClassName") or ""
         policy: str | None
         if not name:
-            pc = default_class(await self._classes())
+            pc = default_class(await self.cached.list(""))
             if pc is None:
                 priority = DEFAULT_PRIORITY_WHEN_NO_DEFAULT_CLASS_EXISTS
                 policy = PREEMPT_LOWER_PRIORITY
@@ -56,7 +64,7 @@ class Priority(Plugin):
                 spec["priorityClassName"] = pc["metadata"]["name"]
                 priority, policy = pc.get("value") or 0, pc.get("preemptionPolicy")
         else:
-            pc = await self.storage.get(object_key("priorityclasses", None, name))
+            pc = await self.cached.get("", name)
             if pc is None:
                 raise a.forbidden(f"no PriorityClass with name {name} was found")
             priority, policy = pc.get("value") or 0, pc.get("preemptionPolicy")
@@ -90,3 +98,6 @@ class Priority(Plugin):
                 f"PriorityClass {current['metadata']['name']} is already marked as default. "
                 "Only one default can exist",
             )
+
+    async def stop(self) -> None:
+        await self.cached.stop()

@@ -11,13 +11,16 @@ import asyncio
 import logging
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from client.events import EventRecorder
 from client.informer import Informer, key_of
 from client.rest import AsyncClient
 from client.workqueue import WorkQueue, process
 from controller.util.informers import InformerFactory
+
+if TYPE_CHECKING:
+    from controller.nodeipam.config import NodeIpamConfig
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,8 @@ class Options:
     cluster_signing_cert_file: str | None = None
     cluster_signing_key_file: str | None = None
     cluster_signing_duration: float = 365 * 24 * 3600.0
+    # nodeipam: --cluster-cidr and the node mask sizes, checked (None: not allocating)
+    node_ipam: NodeIpamConfig | None = None
 
 
 @dataclass

@@ -4,6 +4,8 @@ spread over nodes — the node half of Kubernetes' default topology spreading.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from scheduler.framework import MAX_NODE_SCORE
 from scheduler.nodeinfo import NodeInfo
 from scheduler.podinfo import PodInfo
@@ -18,6 +20,10 @@ class OwnerSpread:
     def score(self, pod: PodInfo, node: NodeInfo) -> int:
         """How many pods of the same owner the node already runs (normalized)."""
         return node.owner_counts.get(pod.owner_key, 0)
+
+    def score_nodes(self, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
+        key = pod.owner_key
+        return [node.owner_counts.get(key, 0) for node in nodes]
 
     def normalize(self, pod: PodInfo, scores: list[int]) -> None:
         """100 · (most − this) / most: the emptiest nodes get 100."""

@@ -3,7 +3,7 @@ tolerate them; untolerated PreferNoSchedule taints only lower the node's score."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from api.taints import PREFER_NO_SCHEDULE, first_untolerated, tolerated
@@ -42,6 +42,11 @@ class TaintToleration:
             return 0
         tolerations = pod.cached("prefer-no-schedule", _prefer_no_schedule_tolerations)
         return sum(1 for t in node.prefer_no_schedule_taints if not tolerated(tolerations, t))
+
+    def score_nodes(self, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
+        """Mostly no node has a PreferNoSchedule taint: 0s without a call per node."""
+        score = self.score
+        return [score(pod, node) if node.prefer_no_schedule_taints else 0 for node in nodes]
 
     def normalize(self, pod: PodInfo, scores: list[int]) -> None:
         normalize_to_max(scores, reverse=True)

@@ -12,13 +12,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from deploy.controlplane import (
-    ApiServer,
-    make_workdir,
-    remove_workdir,
-    start_apiserver,
-    start_etcd,
-)
+from deploy.controlplane import ApiServer
+from tests.support.components import etcd_and_apiserver
 
 EVENTS = "/api/v1/namespaces/default/events"
 EVENTS_V1 = "/apis/events.k8s.io/v1/namespaces/default/events"
@@ -27,15 +22,8 @@ CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
 
 @pytest.fixture(scope="module")
 def apiserver() -> Iterator[ApiServer]:
-    workdir = make_workdir("minik-eventttl-")
-    etcd = start_etcd(workdir)
-    server = start_apiserver(etcd, workdir / "apiserver", ["--event-ttl=2s"])
-    try:
+    with etcd_and_apiserver("minik-eventttl-", ["--event-ttl=2s"]) as server:
         yield server
-    finally:
-        server.stop()
-        etcd.stop()
-        remove_workdir(workdir)
 
 
 def core_event(name: str) -> dict:

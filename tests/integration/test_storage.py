@@ -161,3 +161,19 @@ def test_watch_from_compacted_revision_raises(etcd):
         await s.close()
 
     run(scenario())
+
+
+def test_a_list_larger_than_grpcs_default_message_limit(etcd):
+    """Five ~1 MiB objects make a 5 MiB range answer: more than gRPC's 4 MiB default,
+    which an unpaginated LIST of ~5,000 pods reaches (bench/scale.py found it)."""
+
+    async def scenario():
+        s = await connected(etcd)
+        blob = "x" * (1024 * 1024 - 512)  # under etcd's 1.5 MiB request limit
+        for i in range(5):
+            await s.create(object_key("bigthings", "ns1", f"b{i}"), {"data": {"v": blob}})
+        items, _ = await s.list(prefix_key("bigthings", "ns1"))
+        assert sorted(len(item["data"]["v"]) for item in items) == [len(blob)] * 5
+        await s.close()
+
+    run(scenario())

@@ -66,6 +66,23 @@ def manager_and_scheduler(apiserver: ApiServer, workdir: Path, scheduler: str) -
 
 
 @contextmanager
+def etcd_and_apiserver(prefix: str, apiserver_args: list[str] | None = None) -> Iterator[ApiServer]:
+    """Only etcd and an apiserver (with `apiserver_args`) in a fresh workdir named
+    `prefix...`, removed afterwards: for a module that runs its own components."""
+    workdir = make_workdir(prefix)
+    etcd = start_etcd(workdir)
+    try:
+        server = start_apiserver(etcd, workdir / "apiserver", apiserver_args)
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        etcd.stop()
+        remove_workdir(workdir)
+
+
+@contextmanager
 def private_control_plane(
     prefix: str, apiserver_args: list[str] | None = None, service_accounts: bool = False
 ) -> Iterator[tuple[ApiServer, Path]]:

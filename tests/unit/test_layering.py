@@ -24,6 +24,8 @@ ALLOWED: dict[str, set[str]] = {
     "ingress": SHARED,
     "metrics": SHARED,
     "dashboard": SHARED,
+    "apilb": SHARED,
+    "netagent": SHARED,
     "minikctl": SHARED,
     "deploy": SHARED,
     "bench": SHARED | {"deploy"},

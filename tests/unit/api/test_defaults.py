@@ -235,6 +235,13 @@ def test_namespace_node_endpoints():
     apply_defaults("Node", node)
     assert node["status"]["allocatable"] == {"cpu": "4"}
     assert node["status"]["allocatable"] is not node["status"]["capacity"]
+    # podCIDR and podCIDRs agree, the list winning (Kubernetes' v1 conversion)
+    legacy = {"spec": {"podCIDR": "10.244.1.0/24"}}
+    apply_defaults("Node", legacy)
+    assert legacy["spec"]["podCIDRs"] == ["10.244.1.0/24"]
+    both = {"spec": {"podCIDR": "10.9.0.0/24", "podCIDRs": ["10.244.2.0/24", "fd00::/64"]}}
+    apply_defaults("Node", both)
+    assert both["spec"]["podCIDR"] == "10.244.2.0/24"
     ep = {"subsets": [{"addresses": [{"ip": "10.0.0.1"}], "ports": [{"port": 80}]}]}
     apply_defaults("Endpoints", ep)
     assert ep["subsets"][0]["ports"][0]["protocol"] == "TCP"

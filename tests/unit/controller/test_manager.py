@@ -65,3 +65,43 @@ def test_metrics_listener_flags():
     args = parse_args([])
     assert (args.bind_address, args.secure_port, args.port) == ("127.0.0.1", 10257, 0)
     assert parse_args(["--port", "10252"]).port == 10252
+
+
+def test_nodeipam_needs_allocate_node_cidrs():
+    from controller.manager import runnable
+
+    assert "nodeipam" in enabled_controllers(["*"])
+    assert enabled_controllers(["node-ipam-controller"]) == ["nodeipam"]
+    assert "nodeipam" not in runnable(["nodeipam", "podgc"], options_from(parse_args([])))
+    args = parse_args(["--allocate-node-cidrs", "--node-cidr-mask-size-ipv4", "26"])
+    from controller.__main__ import node_ipam_options
+
+    node_ipam_options(args)
+    options = options_from(args)
+    assert options.node_ipam is not None
+    assert [str(c) for c in options.node_ipam.cluster_cidrs] == ["10.244.0.0/16"]
+    assert options.node_ipam.mask_sizes == (26,)
+    assert runnable(["nodeipam", "podgc"], options) == ["nodeipam", "podgc"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--allocate-node-cidrs", "--cluster-cidr", "10.244.0.0/x"],
+        [
+            "--allocate-node-cidrs=true",
+            "--cluster-cidr",
+            "10.244.0.0/16",
+            "--node-cidr-mask-size",
+            "8",
+        ],
+    ],
+)
+def test_bad_node_ipam_flags_exit_with_one_line(argv, capsys):
+    from controller.__main__ import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("controller-manager: ") and err.count("\n") == 1
+    # not allocating: the same values are not looked at
+    assert parse_args(["--cluster-cidr", "bogus"]).allocate_node_cidrs is False

@@ -234,3 +234,35 @@ def test_minik_up_event_ttl_reaches_the_apiserver_and_is_its_default_otherwise(
 
     assert apiserver_event_ttl(UpOptions(node_prefix="t-", event_ttl=300)) == 300
     assert apiserver_event_ttl(UpOptions(node_prefix="t-")) == 3600
+
+
+def test_allocate_node_cidrs_reaches_the_controller_only_when_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deploy.cluster import LocalCluster
+
+    cluster = LocalCluster(tmp_path)
+
+    def controller_argv(options: UpOptions) -> list[str]:
+        table = cluster.components("http://127.0.0.1:2379", 16443, 1, options)
+        return next(c.argv for c in table if c.name == "controller")
+
+    assert "--allocate-node-cidrs" not in controller_argv(UpOptions(node_prefix="t-"))
+    argv = controller_argv(UpOptions(node_prefix="t-", cluster_cidr="10.244.0.0/16"))
+    assert argv[-2:] == ["--allocate-node-cidrs", "--cluster-cidr=10.244.0.0/16"]
+    data_dir = tmp_path / "refused"
+    up = ["up", "--allocate-node-cidrs", "--cluster-cidr", "10.244.0/x", "--data-dir"]
+    assert main([*up, str(data_dir)]) == 1
+    err = capsys.readouterr().err
+    assert err == "minik: --cluster-cidr: invalid CIDR address: 10.244.0/x\n"
+    assert not data_dir.exists()
+
+
+def test_control_planes_with_hosts_are_refused_before_anything_starts(tmp_path, capsys):
+    data_dir = tmp_path / "refused"
+    argv = ["up", "--hosts", "2", "--control-planes", "3", "--data-dir", str(data_dir)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("minik: --control-planes with --hosts is not built yet")
+    assert err.count("\n") == 1
+    assert not data_dir.exists()

@@ -149,6 +149,37 @@ def test_node():
     assert fields(validate("Node", new, old)) == ["spec.podCIDRs"]
 
 
+def test_node_pod_cidrs_are_set_once():
+    """As Kubernetes' ValidateNodeUpdate: from nothing to a CIDR is allowed (the node
+    IPAM controller's patch), any later change is Forbidden, also through the legacy
+    podCIDR field."""
+    bare = {"metadata": {"name": "n1"}, "spec": {}}
+    given = defaulted("Node", {"metadata": {"name": "n1"}, "spec": {"podCIDR": "10.244.1.0/24"}})
+    assert given["spec"]["podCIDRs"] == ["10.244.1.0/24"]
+    assert validate("Node", given, bare) == []
+    assert validate("Node", copy.deepcopy(given), given) == []
+    moved = copy.deepcopy(given)
+    moved["spec"] = {"podCIDR": "10.244.2.0/24", "podCIDRs": ["10.244.2.0/24"]}
+    cause = only(validate("Node", moved, given), "spec.podCIDRs")
+    assert cause["reason"] == "FieldValueForbidden"
+    assert (
+        cause["message"] == 'Forbidden: node updates may not change podCIDR except from "" to valid'
+    )
+    legacy_old = {"metadata": {"name": "n1"}, "spec": {"podCIDR": "10.244.1.0/24"}}
+    assert fields(validate("Node", {"metadata": {"name": "n1"}, "spec": {}}, legacy_old)) == [
+        "spec.podCIDRs"
+    ]
+
+
+def test_node_pod_cidrs_one_per_family():
+    dual = {"metadata": {"name": "n1"}, "spec": {"podCIDRs": ["10.244.1.0/24", "fd00::/64"]}}
+    assert validate("Node", dual) == []
+    two_v4 = {"metadata": {"name": "n1"}, "spec": {"podCIDRs": ["10.244.1.0/24", "10.9.0.0/24"]}}
+    assert only(validate("Node", two_v4), "spec.podCIDRs")["message"].endswith(
+        "may specify no more than one CIDR for each IP family"
+    )
+
+
 def test_namespace_finalizers():
     ns = {"metadata": {"name": "a"}, "spec": {"finalizers": ["kubernetes", "custom"]}}
     assert only(validate("Namespace", ns), "spec.finalizers")["message"].endswith(

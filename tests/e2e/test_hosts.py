@@ -1,0 +1,371 @@
+"""`minik up --hosts 2` (issue 16): each node an isolated host on this machine — a
+network namespace with its own Docker engine, kubelet and proxy. A Deployment's two
+replicas land one per host, each container in its own host's engine; pods reach each
+other across hosts and through a ClusterIP Service; `minik image load` makes a freshly
+built image runnable on every host; `minik down` leaves no namespace, link, route or
+dockerd behind.
+
+One cluster for the module, with its own data dir, node prefix, subnets and ports.
+Run under `flock -o /tmp/minik-e2e.lock` (one e2e run at a time on this machine)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import docker
+import docker.errors
+import pytest
+
+from deploy import processes
+from deploy.hostplan import Plan
+from tests.support.images import ensure_busybox_image
+from tests.support.wait import eventually
+
+pytestmark = pytest.mark.slow
+
+PREFIX = "h16e-"
+HOSTS_CIDR = "172.30.116.0/24"
+POD_CIDR = "10.246.0.0/16"
+
+
+@dataclass
+class Cluster:
+    data_dir: Path
+    env: dict[str, str]
+    plan: Plan | None = None
+
+    def minik(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "deploy.cluster", *args, "--data-dir", str(self.data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.env,
+        )
+
+    def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
+        out = subprocess.run(
+            ["kubectl", "--kubeconfig", str(self.data_dir / "kubeconfig"), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            input=stdin,
+        )
+        if check:
+            assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    def pods(self, selector: str) -> list[dict]:
+        return json.loads(self.kubectl("get", "pods", "-l", selector, "-o", "json"))["items"]
+
+    def host_of(self, node: str):
+        assert self.plan is not None
+        return next(h for h in self.plan.hosts if h.node == node)
+
+
+WEB = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: web
+        image: minik/busybox:latest
+        imagePullPolicy: Never
+        command: [sh, -c, "mkdir -p /w && hostname > /w/index.html && exec httpd -f -p 8080 -h /w"]
+        readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+"""
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    ensure_busybox_image()
+    data_dir = tmp_path_factory.mktemp("minik-hosts")
+    env = {**os.environ, "HOME": str(data_dir / "home")}
+    c = Cluster(data_dir, env)
+    up = c.minik(
+        "up",
+        "--hosts",
+        "2",
+        "--node-prefix",
+        PREFIX,
+        "--hosts-cidr",
+        HOSTS_CIDR,
+        "--hosts-pod-cidr",
+        POD_CIDR,
+        "--api-port",
+        str(processes.free_port()),
+        "--ingress-http-port",
+        str(processes.free_port()),
+        "--ingress-https-port",
+        str(processes.free_port()),
+        "--dashboard-port",
+        str(processes.free_port()),
+    )
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        c.plan = Plan.from_dict(json.loads((data_dir / "hosts.json").read_text())["plan"])
+        yield c
+    finally:
+        c.minik("down")  # again after test_down_leaves_nothing_behind: a no-op then
+
+
+def test_both_nodes_are_ready_each_on_its_own_host(cluster: Cluster) -> None:
+    assert cluster.plan is not None
+    nodes = json.loads(cluster.kubectl("get", "nodes", "-o", "json"))["items"]
+    addresses = {
+        n["metadata"]["name"]: {a["type"]: a["address"] for a in n["status"]["addresses"]}
+        for n in nodes
+    }
+    for host in cluster.plan.hosts:
+        assert addresses[host.node]["InternalIP"] == host.address
+        assert Path(host.netns_path).exists()
+        info = docker.DockerClient(base_url=host.docker_host).info()
+        assert info["DockerRootDir"] == host.data_root
+    ready = {
+        n["metadata"]["name"]
+        for n in nodes
+        if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"])
+    }
+    assert ready == {h.node for h in cluster.plan.hosts}
+
+
+def test_up_refuses_a_subnet_the_machine_already_routes_and_makes_nothing(
+    tmp_path: Path,
+) -> None:
+    routes = json.loads(subprocess.run(["ip", "-j", "route"], capture_output=True).stdout)
+    taken = next(
+        r["dst"]
+        for r in routes
+        if "/" in r.get("dst", "")
+        and ipaddress.ip_network(r["dst"]).version == 4
+        and ipaddress.ip_network(r["dst"]).prefixlen <= 28
+    )
+    cidr = taken  # the very subnet a route of the machine's covers
+    c = Cluster(tmp_path, {**os.environ, "HOME": str(tmp_path / "home")})
+    up = c.minik(
+        "up",
+        "--hosts",
+        "1",
+        "--node-prefix",
+        "h16r-",
+        "--hosts-cidr",
+        cidr,
+        "--api-port",
+        str(processes.free_port()),
+    )
+    assert up.returncode == 1
+    assert f"overlaps the route to {taken}" in up.stderr and "--hosts-cidr" in up.stderr
+    assert not Path("/var/run/netns/h16r-1").exists()
+    assert not Path("/var/run/netns/h16r-switch").exists()
+    assert not (tmp_path / "hosts.json").exists()
+    assert not (tmp_path / "pids.json").exists()
+
+
+@pytest.fixture(scope="module")
+def web(cluster: Cluster) -> list[dict]:
+    cluster.kubectl("apply", "-f", "-", stdin=WEB)
+    cluster.kubectl("rollout", "status", "deployment/web", "--timeout=90s")
+    return cluster.pods("app=web")
+
+
+def test_the_replicas_spread_one_per_host_each_in_its_hosts_engine(
+    cluster: Cluster, web: list[dict]
+) -> None:
+    """minik's scheduler spreads a ReplicaSet's pods over nodes (OwnerSpread, the node
+    half of Kubernetes' default topology spreading); each container runs in the engine
+    of the host its node is, and in no other."""
+    assert cluster.plan is not None
+    assert {p["spec"]["nodeName"] for p in web} == {h.node for h in cluster.plan.hosts}
+    for pod in web:
+        host = cluster.host_of(pod["spec"]["nodeName"])
+        assert pod["status"]["podIP"].startswith(host.pod_cidr.rsplit(".", 2)[0] + ".")
+        for other in cluster.plan.hosts:
+            engine = docker.DockerClient(base_url=other.docker_host)
+            names = {
+                c.labels.get("io.minik.pod.name")
+                for c in engine.containers.list(filters={"label": f"io.minik.node={other.node}"})
+            }
+            assert (pod["metadata"]["name"] in names) == (other.node == host.node)
+    machine = docker.from_env().containers.list(filters={"label": f"io.minik.node={PREFIX}1"})
+    assert machine == []
+
+
+def test_pods_reach_each_other_across_hosts(cluster: Cluster, web: list[dict]) -> None:
+    for src, dst in ((web[0], web[1]), (web[1], web[0])):
+        body = cluster.kubectl(
+            "exec",
+            src["metadata"]["name"],
+            "--",
+            "wget",
+            "-q",
+            "-O-",
+            f"http://{dst['status']['podIP']}:8080/",
+        )
+        assert body.strip() == dst["metadata"]["name"]
+
+
+def test_a_cluster_ip_service_answers_from_inside_a_pod_with_both_hosts_backends(
+    cluster: Cluster, web: list[dict]
+) -> None:
+    """From a pod: the Service's name (cluster DNS from its host's proxy) and its
+    ClusterIP (held on its host's lo) reach the backends on both hosts."""
+    names = {p["metadata"]["name"] for p in web}
+    seen: set[str] = set()
+
+    def both_backends() -> bool:
+        body = cluster.kubectl(
+            "exec", web[0]["metadata"]["name"], "--", "wget", "-q", "-O-", "http://web/"
+        )
+        seen.add(body.strip())
+        return seen == names
+
+    eventually(both_backends, timeout=30, message="both backends answer through the Service")
+
+
+def build_fresh_image(word: str) -> str:
+    """An image only this machine's engine has: minik/busybox plus /word."""
+    tag = f"minik-e2e/hosts-fresh:{secrets.token_hex(4)}"
+    build = subprocess.run(
+        ["docker", "build", "-q", "-t", tag, "-"],
+        input=f"FROM minik/busybox:latest\nRUN echo {word} > /word\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert build.returncode == 0, build.stderr
+    return tag
+
+
+def run_on(cluster: Cluster, pod: str, image: str, pull_policy: str, node: str) -> None:
+    cluster.kubectl(
+        "run",
+        pod,
+        f"--image={image}",
+        f"--image-pull-policy={pull_policy}",
+        "--restart=Never",
+        f"--overrides={json.dumps({'spec': {'nodeName': node}})}",
+        "--command",
+        "--",
+        "cat",
+        "/word",
+    )
+
+
+def succeeded(cluster: Cluster, pod: str) -> bool:
+    phase = cluster.kubectl("get", "pod", pod, "-o", "jsonpath={.status.phase}")
+    assert phase != "Failed"
+    return phase == "Succeeded"
+
+
+def test_image_load_makes_a_local_image_runnable_on_every_host(cluster: Cluster) -> None:
+    assert cluster.plan is not None
+    word = secrets.token_hex(6)
+    tag = build_fresh_image(word)
+    try:
+        for host in cluster.plan.hosts:
+            with pytest.raises(docker.errors.ImageNotFound):
+                docker.DockerClient(base_url=host.docker_host).images.get(tag)
+        loaded = cluster.minik("image", "load", tag, timeout=120)
+        assert loaded.returncode == 0, loaded.stderr
+        for host in cluster.plan.hosts:
+            pod = f"fresh-{host.index}"
+            run_on(cluster, pod, tag, "Never", host.node)
+            eventually(partial(succeeded, cluster, pod), timeout=60, message=f"{pod} ran")
+            assert cluster.kubectl("logs", pod).strip() == word
+    finally:
+        docker.from_env().images.remove(tag, force=True)
+
+
+def test_a_pod_pulls_from_the_cluster_registry_on_the_node_that_runs_it(
+    cluster: Cluster,
+) -> None:
+    """imagePullPolicy Always: the image is pushed into the cluster-local registry
+    (through host 1's engine) and pulled by host 2's kubelet into host 2's engine."""
+    assert cluster.plan is not None
+    if "registry" not in json.loads((cluster.data_dir / "pids.json").read_text()):
+        pytest.skip("no docker-registry binary (Debian's docker-registry) on PATH at up")
+    word = secrets.token_hex(6)
+    tag = build_fresh_image(word)
+    try:
+        pushed = cluster.minik("image", "push", tag, timeout=120)
+        assert pushed.returncode == 0, pushed.stderr
+        name = pushed.stdout.split()[-1]
+        assert name == f"{cluster.plan.gateway}:5000/{tag}"
+    finally:
+        docker.from_env().images.remove(tag, force=True)
+    host = cluster.plan.hosts[1]
+    engine = docker.DockerClient(base_url=host.docker_host)
+    with pytest.raises(docker.errors.ImageNotFound):
+        engine.images.get(name)
+    run_on(cluster, "pulled", name, "Always", host.node)
+    eventually(partial(succeeded, cluster, "pulled"), timeout=60, message="pulled ran")
+    assert cluster.kubectl("logs", "pulled").strip() == word
+    assert engine.images.get(name) is not None  # pulled into the node's own engine
+
+
+def test_up_again_after_the_supervisor_died_adopts_the_hosts_processes(
+    cluster: Cluster,
+) -> None:
+    """The kubelets and proxies run as `nsenter … -- python -m …`: once running they are
+    the python command, which a new supervisor must still recognise as its own."""
+    assert cluster.plan is not None
+    records = json.loads((cluster.data_dir / "pids.json").read_text())
+    inside = {n: r["pid"] for n, r in records.items() if n.startswith(("kubelet-", "proxy-"))}
+    assert len(inside) == 4
+    dockerds = [Path(h.docker_pidfile).read_text() for h in cluster.plan.hosts]
+    os.kill(int(records["supervisor"]["pid"]), signal.SIGKILL)
+    up = cluster.minik("up", "--hosts", "2", "--node-prefix", PREFIX)
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert "repaired by starting: supervisor\n" in up.stdout
+    after = json.loads((cluster.data_dir / "pids.json").read_text())
+    assert {n: after[n]["pid"] for n in inside} == inside
+    assert [Path(h.docker_pidfile).read_text() for h in cluster.plan.hosts] == dockerds
+
+
+def test_down_leaves_nothing_behind(cluster: Cluster) -> None:
+    plan = cluster.plan
+    assert plan is not None
+    dockerds = [int(Path(h.docker_pidfile).read_text()) for h in plan.hosts]
+    assert all(processes.pid_alive(pid) for pid in dockerds)
+    down = cluster.minik("down")
+    assert down.returncode == 0, down.stderr
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    for name in (plan.switch, *(h.netns for h in plan.hosts)):
+        assert name not in namespaces.split()
+        assert not Path(f"/var/run/netns/{name}").exists()
+    link = subprocess.run(["ip", "link", "show", plan.gateway_link], capture_output=True)
+    assert link.returncode != 0
+    routes = subprocess.run(["ip", "route"], capture_output=True, text=True).stdout
+    assert plan.hosts_cidr not in routes
+    assert not any(h.pod_cidr in routes for h in plan.hosts)
+    assert not any(processes.pid_alive(pid) for pid in dockerds)
+    for host in plan.hosts:
+        assert not Path(host.dir).exists() and not Path(host.run_dir).exists()
+    mounts = Path("/proc/self/mountinfo").read_text()
+    assert str(cluster.data_dir) not in mounts
+    assert str(Path(plan.hosts[0].run_dir).parent) not in mounts
+    assert not (cluster.data_dir / "hosts.json").exists()
