@@ -51,6 +51,10 @@ def should_restart(status: ContainerRecord | None, policy: str) -> bool:
     return not (policy == "OnFailure" and status.exit_code == 0)
 
 
+def _succeeded(status: ContainerRecord | None) -> bool:
+    return status is not None and status.exited and status.exit_code == 0
+
+
 def init_failed(status: ContainerRecord) -> bool:
     return (status.state == EXITED and status.exit_code != 0) or status.state == UNKNOWN
 
@@ -117,8 +121,17 @@ def compute_pod_actions(
             return actions
         if spec.get("initContainers"):
             actions.next_init = 0
-        else:
-            actions.start = list(range(len(spec.get("containers") or [])))
+            return actions
+        # OnFailure: containers that succeeded are not run again (kuberuntime's
+        # containerSucceeded); with none left, no sandbox either. A solo pod (its one
+        # container is its own sandbox: solo.py) reaches this whenever it ended.
+        for index, container in enumerate(spec.get("containers") or []):
+            status = runtime.latest(container.get("name", ""), init=False)
+            if policy == "OnFailure" and _succeeded(status):
+                continue
+            actions.start.append(index)
+        if not actions.start:
+            actions.create_sandbox = False
         return actions
 
     inside = PodRuntime.of(
@@ -168,7 +181,7 @@ def removable(runtime: PodRuntime) -> list[ContainerRecord]:
     `kubectl logs --previous`; only the newest sandbox is kept."""
     doomed: list[ContainerRecord] = []
     for sandbox in runtime.sandboxes[1:]:
-        if not sandbox.running:
+        if not sandbox.running and not sandbox.solo:  # a solo one is a container too
             doomed.append(sandbox)
     seen: dict[tuple[str, bool], int] = {}
     for record in runtime.containers:  # newest first

@@ -159,6 +159,7 @@ class PodNetwork:
     network: str  # the pod network's id
     host_ip: str
     dns: DnsSettings
+    ip: str | None = None  # the pod IP the kubelet allocated (kubelet/ipam.py), else Docker's
 
 
 def _network_settings(
@@ -193,6 +194,7 @@ def sandbox_spec(
     network: str,
     host_ip: str,
     dns: DnsSettings,
+    ip: str | None = None,
 ) -> CreateSpec:
     settings, hostname, exposed = _network_settings(pod, PodNetwork(network, host_ip, dns))
     domainname = pod_domain(pod, dns.domain) if hostname else None
@@ -205,6 +207,7 @@ def sandbox_spec(
         domainname=domainname,
         ports=exposed,
         host_config=host_config,
+        ip=ip if hostname else None,  # hostNetwork: the host's addresses
     )
 
 
@@ -280,4 +283,5 @@ def container_spec(
         stdin_open=bool(container.get("stdin")),
         stdin_once=bool(container.get("stdinOnce")),
         host_config=host_config,
+        ip=own_network.ip if own_network is not None and hostname else None,
     )

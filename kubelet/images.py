@@ -11,6 +11,7 @@ container waits with `ImagePullBackOff`.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,24 @@ class ImageManager:
         self.runtime = runtime
         self.events = events
         self.backoff = backoff or Backoff()
+        self._inspecting: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
+
+    async def _inspect(self, ref: str) -> dict[str, Any] | None:
+        """`docker image inspect`, one call for every container asking at the same
+        time: 30 pods of one Deployment arriving at once cost Docker one inspect, not
+        30 queued beside their creates and starts. A later ask gets a fresh answer."""
+        pending = self._inspecting.get(ref)
+        if pending is None:
+            pending = asyncio.ensure_future(self.runtime.image(ref))
+            self._inspecting[ref] = pending
+            pending.add_done_callback(lambda done: self._forget(ref, done))
+        return await asyncio.shield(pending)
+
+    def _forget(self, ref: str, done: asyncio.Future[dict[str, Any] | None]) -> None:
+        if self._inspecting.get(ref) is done:
+            del self._inspecting[ref]
+        if not done.cancelled():
+            done.exception()  # retrieved: every waiter has it raised already
 
     async def ensure(
         self, pod: dict[str, Any], container: dict[str, Any], *, init: bool = False
@@ -55,7 +74,7 @@ class ImageManager:
         if not ref:
             return ImageResult(False, INVALID_IMAGE_NAME, "image is empty")
         policy = container.get("imagePullPolicy") or image_pull_policy(ref)
-        found = await self.runtime.image(ref)
+        found = await self._inspect(ref)
         if found is not None and policy != "Always":
             self.events.emit(
                 pod, NORMAL, "Pulled", f'Container image "{ref}" already present on machine', path

@@ -36,6 +36,7 @@ from kubelet.node import host_facts
 from kubelet.nodestatus import NodeAgent
 from kubelet.pause import ensure_sandbox_image
 from kubelet.pleg import Pleg, RuntimeCache
+from kubelet.podips import PodAddresses
 from kubelet.podsync import PodSyncer, SyncSettings
 from kubelet.podworkers import PodWorkers
 from kubelet.prober.manager import ProbeManager
@@ -181,7 +182,7 @@ class Kubelet:
         if c.pod_cidr_from_node:
             self._network_pending = podcidr.WAITING_MESSAGE  # NotReady until it is made
         else:
-            self._use_network(
+            await self._use_network(
                 await self.runtime.ensure_network(c.pod_network, self._net_labels(), c.pod_cidr)
             )
         await ensure_sandbox_image(self.runtime, c.sandbox_image)
@@ -219,7 +220,7 @@ class Kubelet:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await heartbeat
         network = await self.runtime.ensure_subnet_network(c.pod_network, self._net_labels(), cidr)
-        self._use_network(network)
+        await self._use_network(network)
         log.info("pod network %s: subnet %s (the Node's podCIDR)", c.pod_network, cidr)
         self._network_pending = ""
         await agent.report(force=True)
@@ -227,10 +228,18 @@ class Kubelet:
     def _net_labels(self) -> dict[str, str]:
         return {dockerlabels.NETWORK: self.config.pod_network, "io.minik.managed": "true"}
 
-    def _use_network(self, network_id: str) -> None:
+    async def _use_network(self, network_id: str) -> None:
+        c = self.config
         # sandboxes join the network by id: a name could be ambiguous
         self.settings = replace(self.settings, network=network_id)
         self.syncer.settings = self.settings
+        # The kubelet gives pod IPs itself (host-local), so one-container pods need
+        # no sandbox even when they restart (kubelet/solo.py, kubelet/ipam.py).
+        self.syncer.addresses = await PodAddresses.for_network(
+            self.runtime, c.pod_network, network_id, c.root_dir, seed=c.node_name
+        )
+        if self.syncer.addresses is None:
+            log.warning("pod network %s has no IPv4 subnet: Docker gives pod IPs", c.pod_network)
 
     async def _wait_for_runtime(self) -> str:
         """Docker's version, waiting (with back-off) while the engine does not answer."""
@@ -364,6 +373,9 @@ class Kubelet:
                     self.syncer.backoff.gc()
                     self.images.backoff.gc()
                     known = self.cache.pod_uids() | set(self.workers.workers)
+                    if self.syncer.addresses is not None:
+                        for uid in await self.syncer.addresses.release_unknown(known):
+                            log.info("released the pod IP of unknown pod %s", uid)
                     for uid in volumes.pod_uids_on_disk(self.config.root_dir):
                         if uid not in known:
                             await asyncio.to_thread(

@@ -297,13 +297,22 @@ def compute_pod_status(
         pod_ip = inputs.host_ip if host_network else sandbox.ip
     if not pod_ip:
         pod_ip = old.get("podIP") or ""
+    # A solo container that restarts (solo.py) leaves its pod's network in place
+    # between two instances, as a sandbox would: the address stays allocated.
+    holder = runtime.latest_sandbox()
+    between_instances = (
+        holder is not None
+        and holder.solo
+        and phase not in TERMINAL_PHASES
+        and (spec.get("restartPolicy") or "Always") != "Never"
+    )
     status: dict[str, Any] = {
         "phase": phase,
         "conditions": pod_conditions(
             phase,
             init_statuses,
             statuses,
-            sandbox is not None and bool(pod_ip),
+            (sandbox is not None or between_instances) and bool(pod_ip),
             old.get("conditions") or [],
             inputs.now,
         ),

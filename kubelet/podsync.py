@@ -36,14 +36,22 @@ from kubelet.containerspec import (
 from kubelet.envvars import EnvError, build_env, expand_command
 from kubelet.events import NORMAL, WARNING, EventSink, container_field_path
 from kubelet.images import ImageManager
+from kubelet.ipam import Exhausted
 from kubelet.pleg import Pleg, RuntimeCache
+from kubelet.podips import PodAddresses
 from kubelet.podkiller import PodKiller, grace_seconds, probe_grace
 from kubelet.podstatus import StatusInputs, compute_pod_status, is_terminal
 from kubelet.prober.manager import ProbeManager
 from kubelet.records import ContainerRecord, PodRuntime, starting
-from kubelet.runtime import DockerRuntime, NameConflict, RuntimeFailure
+from kubelet.runtime import (
+    DockerRuntime,
+    NameConflict,
+    RuntimeFailure,
+    address_in_use,
+    fixed_addresses_refused,
+)
 from kubelet.securitycontext import SecurityContextError, SecurityOptions, verify_run_as_non_root
-from kubelet.solo import runs_alone
+from kubelet.solo import runs_alone, sticks_to
 from kubelet.startlimiter import CONTAINER, SANDBOX, PriorityLimiter
 from kubelet.statusmanager import StatusManager
 
@@ -56,8 +64,12 @@ STARTS_IN_FLIGHT = 4  # Docker starts no faster with more in flight (measured: 2
 # pod, as a `docker run` is, and with 4 in flight a Job at parallelism 10 waited ~2 s
 # per pod for a slot (bench/jobs.py --trace) while plain Docker runs the same 10 at
 # once. Sandboxes keep 4: 30 sandbox pods started at 10 in flight reached Running
-# later (bench/pod_startup.py: p50 8.9 s against 4.9 s at 4, same machine).
-SOLO_STARTS_IN_FLIGHT = 10
+# later (bench/pod_startup.py: p50 8.9 s against 4.9 s at 4, same machine). Since
+# Deployment pods are solo too, a sweep of 30 pods at once (bench/pod_startup.py,
+# median against 30 `docker run -d` in the same run, 2-3 rounds on a loaded machine):
+# 4 in flight 1.20-1.63x, 6: 0.89-0.98x, 8: 1.13-1.42x, 10: 0.82-2.48x. Fewer starts in
+# flight finish the first pods sooner; Docker's throughput is the same.
+SOLO_STARTS_IN_FLIGHT = 6
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,8 @@ class PodSyncer:
         self.limiter = PriorityLimiter(STARTS_IN_FLIGHT)
         self.solo_limiter = PriorityLimiter(SOLO_STARTS_IN_FLIGHT)
         self.killer = PodKiller(runtime, cache, pleg, events)
+        # The pod IPs this kubelet allocates (kubelet/ipam.py); None: Docker's own.
+        self.addresses: PodAddresses | None = None
 
     # ---- status -----------------------------------------------------------------
     def compute_status(self, pod: dict[str, Any], runtime: PodRuntime) -> dict[str, Any]:
@@ -152,6 +166,14 @@ class PodSyncer:
                 # Look again at once: what was just started may already have exited
                 # (an init container), which the next relist would not report.
                 requeue = 0.0
+        if (
+            is_terminal(status)
+            and self.addresses is not None
+            and runtime.running_sandbox() is None
+            and not runtime.running()
+        ):
+            # As a stopped sandbox's (CNI DEL): a finished pod holds no address.
+            await self.addresses.release(uid)
         # Probe workers first: a container's first status must already reflect
         # that it has probes (not ready, not started) before it is written.
         self.probes.sync_pod(pod, runtime, self.pod_ip(pod, runtime))
@@ -162,6 +184,51 @@ class PodSyncer:
         if doomed:
             await self.killer.remove(doomed)
         return requeue
+
+    def runs_alone(self, pod: dict[str, Any], runtime: PodRuntime) -> bool:
+        """Whether the pod is one container (solo.py): as it already is, else as it
+        can be with this kubelet's addresses."""
+        kind = sticks_to(runtime.sandboxes)
+        if kind is not None:
+            return kind
+        return runs_alone(pod, fixed_ip=self.addresses is not None)
+
+    async def _address(self, pod: dict[str, Any]) -> tuple[str | None, str]:
+        """(the pod IP to start its network holder with, or None for Docker's; why
+        not, when none is left)."""
+        if self.addresses is None or (pod.get("spec") or {}).get("hostNetwork"):
+            return None, ""
+        try:
+            return await self.addresses.allocate(pod["metadata"]["uid"]), ""
+        except Exhausted as err:
+            return None, f"failed to allocate for range 0: {err}"
+        except OSError as err:
+            return None, f"failed to allocate a pod IP: {err}"
+
+    async def _fixed_address_failed(
+        self, pod: dict[str, Any], cid: str, address: str | None, err: Exception, restart: bool
+    ) -> bool:
+        """A network holder started with a fixed address that Docker refused: the
+        container goes (it is not an attempt of the pod's), and True says so. Refused
+        fixed addresses (a network without a subnet of its own) end the kubelet's
+        allocation; an address in use is given up unless the pod already had it
+        (then its previous container is still being torn down: the next try works)."""
+        if address is None or self.addresses is None:
+            return False
+        refused = fixed_addresses_refused(err)
+        if not refused and not address_in_use(err):
+            return False
+        with contextlib.suppress(RuntimeFailure):
+            await self.runtime.remove(cid)
+        self.cache.drop(cid)
+        uid = pod["metadata"]["uid"]
+        if refused:
+            log.warning("pod network refuses fixed addresses (%s): Docker allocates pod IPs", err)
+            await self.addresses.release(uid)
+            self.addresses = None
+        elif not restart:
+            await self.addresses.refused(uid, address)
+        return True
 
     def pod_ip(self, pod: dict[str, Any], runtime: PodRuntime) -> str:
         sandbox = runtime.running_sandbox()
@@ -179,7 +246,7 @@ class PodSyncer:
         requeues: list[float] = []
         if actions.kill_pod:
             await self.killer.kill_pod(pod, runtime)
-        solo = runs_alone(pod)
+        solo = self.runs_alone(pod, runtime)
         if actions.create_sandbox and not solo:
             if actions.sandbox_attempt > 0:
                 self.events.emit(
@@ -265,12 +332,18 @@ class PodSyncer:
                 log.debug("volume %s of %s not refreshed: %s", volume["name"], pod_key(pod), err)
 
     # ---- the sandbox ------------------------------------------------------------
-    def _pod_network(self) -> PodNetwork:
+    def _pod_network(self, address: str | None) -> PodNetwork:
         s = self.settings
-        return PodNetwork(s.network, s.host_ip, s.dns)
+        return PodNetwork(s.network, s.host_ip, s.dns, address)
 
     async def _create_sandbox(self, pod: dict[str, Any], attempt: int) -> bool:
         s = self.settings
+        address, why = await self._address(pod)
+        if why:
+            self.events.emit(
+                pod, WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {why}"
+            )
+            return False
         create = sandbox_spec(
             pod,
             node=s.node,
@@ -279,6 +352,7 @@ class PodSyncer:
             network=s.network,
             host_ip=s.host_ip,
             dns=s.dns,
+            ip=address,
         )
         cid = ""
         try:
@@ -286,6 +360,8 @@ class PodSyncer:
                 cid = await self._create(create)
                 await self.runtime.start(cid)
         except RuntimeFailure as err:
+            if cid and await self._fixed_address_failed(pod, cid, address, err, attempt > 0):
+                return False
             if cid:  # created but not started: it would only be in the way
                 with contextlib.suppress(RuntimeFailure):
                     await self.runtime.remove(cid)
@@ -356,12 +432,23 @@ class PodSyncer:
             reasons[name] = ("CreateContainerConfigError", refused)
             self.events.emit(pod, WARNING, "Failed", f"Error: {refused}", path)
             return RETRY_SECONDS
+        address: str | None = None
+        if sandbox is None:  # it holds the pod's network itself: the pod IP is its
+            address, why = await self._address(pod)
+            if why:
+                reasons[name] = ("CreateContainerError", why)
+                self.events.emit(pod, WARNING, "Failed", f"Error: {why}", path)
+                return RETRY_SECONDS
+            if latest is not None and latest.solo:
+                # Docker answers once the previous instance is torn down, its
+                # address free again for this one.
+                await self.runtime.inspect(latest.id)
         warnings: list[str] = []
         try:
             env = build_env(
                 pod,
                 container,
-                pod_ip=((sandbox.ip if sandbox is not None else "") or self.settings.host_ip),
+                pod_ip=((sandbox.ip if sandbox is not None else address) or self.settings.host_ip),
                 host_ip=self.settings.host_ip,
                 service_env=self.service_env(pod),
                 node_allocatable=self.settings.allocatable,
@@ -393,7 +480,7 @@ class PodSyncer:
                 init=init,
                 restart_count=restart_count,
                 sandbox_id=sandbox.id if sandbox is not None else "",
-                own_network=None if sandbox is not None else self._pod_network(),
+                own_network=None if sandbox is not None else self._pod_network(address),
                 env=env,
                 command=command,
                 args=args,
@@ -432,6 +519,11 @@ class PodSyncer:
                 start_error: RuntimeFailure | None = err
             else:
                 start_error = None
+        if start_error is not None and sandbox is None:
+            restart = latest is not None
+            if await self._fixed_address_failed(pod, cid, address, start_error, restart):
+                log.info("%s of %s: %s; trying again", name, pod_key(pod), start_error)
+                return 0.2
         if start_error is not None:
             reasons[name] = ("RunContainerError", str(start_error))
             self.events.emit(pod, WARNING, "Failed", f"Error: {start_error}", path)
@@ -457,6 +549,8 @@ class PodSyncer:
         if runtime.running() or runtime.running_sandbox():
             await self.killer.kill_pod(pod, runtime)
         await self.killer.remove(self.cache.pod(uid).all())
+        if self.addresses is not None:
+            await self.addresses.release(uid)  # only once no container of it is left
         await asyncio.to_thread(
             volumes.remove_pod_dirs, self.settings.root_dir, self.settings.node, uid
         )

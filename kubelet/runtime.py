@@ -15,6 +15,7 @@ import fcntl
 import functools
 import io
 import logging
+import os
 import socket
 import tempfile
 import threading
@@ -49,6 +50,21 @@ class PullFailure(RuntimeFailure):
     pass
 
 
+ADDRESS_IN_USE = "address already in use"
+NO_FIXED_ADDRESSES = "user specified ip address is supported only"
+
+
+def address_in_use(err: Exception) -> bool:
+    """Docker refused a fixed address another container holds (or one whose last
+    container is still being torn down)."""
+    return ADDRESS_IN_USE in str(err).lower()
+
+
+def fixed_addresses_refused(err: Exception) -> bool:
+    """Docker refused a fixed address: the network has no subnet of its own."""
+    return NO_FIXED_ADDRESSES in str(err).lower()
+
+
 @dataclass
 class CreateSpec:
     """Arguments for one `docker create` (host_config: create_host_config kwargs)."""
@@ -68,6 +84,7 @@ class CreateSpec:
     stdin_once: bool = False
     ports: list[tuple[int, str]] = field(default_factory=list)
     host_config: dict[str, Any] = field(default_factory=dict)
+    ip: str | None = None  # a fixed address on host_config's network_mode (kubelet/ipam.py)
 
 
 def _message(err: Exception) -> str:
@@ -146,14 +163,8 @@ class DockerRuntime:
             try:
                 found = self._networks_named(name)
                 if not found:
-                    ipam = None
-                    if subnet:
-                        pool = docker.types.IPAMPool(subnet=subnet)
-                        ipam = docker.types.IPAMConfig(pool_configs=[pool])
                     with contextlib.suppress(docker.errors.APIError):
-                        self.api.create_network(
-                            name, driver="bridge", labels=labels, check_duplicate=True, ipam=ipam
-                        )
+                        self._create_network(name, labels, subnet)
                     found = self._networks_named(name)
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
@@ -202,6 +213,53 @@ class DockerRuntime:
     def _networks_named(self, name: str) -> list[dict[str, Any]]:
         return [n for n in self.api.networks(names=[name]) if n.get("Name") == name]
 
+    def _create_network(self, name: str, labels: dict[str, str], subnet: str | None) -> None:
+        """A bridge network with a subnet of its own: Docker gives fixed addresses
+        (`--ip`, kubelet/ipam.py) only on those. Without `subnet`, the one Docker picks
+        from its default pools (asked for by a network made and removed at once)."""
+        chosen = bool(subnet)
+        if not subnet:
+            probe = self.api.create_network(f"{name}-subnet-{os.getpid()}", driver="bridge")
+            try:
+                configs = (self.api.inspect_network(probe["Id"]).get("IPAM") or {}).get("Config")
+                subnet = ((configs or [{}])[0] or {}).get("Subnet")
+            finally:
+                self.api.remove_network(probe["Id"])
+        ipam = None
+        if subnet:
+            pool = docker.types.IPAMPool(subnet=subnet)
+            ipam = docker.types.IPAMConfig(pool_configs=[pool])
+        try:
+            self.api.create_network(
+                name, driver="bridge", labels=labels, check_duplicate=True, ipam=ipam
+            )
+        except docker.errors.APIError:
+            if ipam is None or chosen:
+                raise
+            # someone took the probed pool meanwhile: Docker's choice, no fixed addresses
+            self.api.create_network(name, driver="bridge", labels=labels, check_duplicate=True)
+
+    async def network(self, network: str) -> dict[str, Any] | None:
+        """`docker network inspect`, or None when it is gone."""
+        try:
+            return await self._call(self.api.inspect_network, network)
+        except docker.errors.NotFound:
+            return None
+
+    async def network_addresses(self, name: str) -> set[str]:
+        """The IPv4 addresses of every container on the network `name`, running or
+        not (a stopped one keeps its fixed address for its next start)."""
+        listed = await self._call(self.api.containers, all=True, filters={"network": [name]})
+        found: set[str] = set()
+        for entry in listed:
+            networks = (entry.get("NetworkSettings") or {}).get("Networks") or {}
+            settings = networks.get(name) or {}
+            fixed = (settings.get("IPAMConfig") or {}).get("IPv4Address")
+            for address in (fixed, settings.get("IPAddress")):
+                if address:
+                    found.add(str(address))
+        return found
+
     # ---- containers -------------------------------------------------------------
     async def list_containers(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
         return await self._call(self.api.containers, all=True, filters=filters)
@@ -244,6 +302,10 @@ class DockerRuntime:
         # Kubernetes' stdinOnce (docker-py ties StdinOnce to stdin_open otherwise).
         config["OpenStdin"] = spec.stdin_open
         config["StdinOnce"] = spec.stdin_open and spec.stdin_once
+        network = spec.host_config.get("network_mode")
+        if spec.ip and network:
+            endpoint = {"IPAMConfig": {"IPv4Address": spec.ip}}
+            config["NetworkingConfig"] = {"EndpointsConfig": {network: endpoint}}
         created = self.api.create_container_from_config(config, spec.name)
         return str(created["Id"])
 

@@ -77,7 +77,10 @@ def test_pod_runs_and_becomes_ready(
     # The containers are really there, labelled, and the pod IP answers.
     uid = created["metadata"]["uid"]
     labelled = node_containers(kubelet.node, **{"io.minik.pod.uid": uid})
-    assert {c["Labels"]["io.minik.container.name"] for c in labelled} == {"POD", "web"}
+    # one Docker container, its own sandbox: the pod IP is its fixed address (solo.py)
+    assert [
+        (c["Labels"]["io.minik.container.name"], c["Labels"].get("io.minik.solo")) for c in labelled
+    ] == [("web", "true")]
     assert httpx.get(f"http://{status['podIP']}:8080/", timeout=5).status_code == 404
 
     def started_events() -> bool:

@@ -298,3 +298,15 @@ def test_conditions_and_nomination_of_others_are_kept() -> None:
     assert [c for c in status["conditions"] if c["type"] == "DisruptionTarget"] == [target]
     assert conditions(status)["Ready"] == "True"
     assert status["nominatedNodeName"] == "n1"
+
+
+def test_a_solo_pod_between_two_instances_keeps_its_ip_and_network_condition() -> None:
+    """A restarting solo container (kubelet/solo.py): its pod IP stays allocated, so the
+    pod keeps podIP and PodReadyToStartContainers as a pod whose sandbox survives."""
+    running = {"phase": "Running", "podIP": "10.244.0.7", "podIPs": [{"ip": "10.244.0.7"}]}
+    died = rec("a", EXITED, 0, exit_code=137, solo=True, ip="")
+    status = status_of(pod(["a"], status=running), [died])
+    assert status["phase"] == "Running" and status["podIP"] == "10.244.0.7"
+    assert conditions(status)["PodReadyToStartContainers"] == "True"
+    never = pod(["a"], policy="Never", status=running)
+    assert conditions(status_of(never, [died]))["PodReadyToStartContainers"] == "False"

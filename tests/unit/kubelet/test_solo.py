@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from kubelet import dockerlabels as L
-from kubelet.actions import compute_pod_actions
+from kubelet.actions import compute_pod_actions, removable
 from kubelet.containerspec import DnsSettings, PodNetwork, container_spec
 from kubelet.records import EXITED, RUNNING, PodRuntime, from_inspect
-from kubelet.solo import runs_alone
+from kubelet.solo import runs_alone, sticks_to
 from tests.unit.kubelet.builders import container_record, make_pod
 
 
@@ -100,3 +100,99 @@ def test_a_solo_pod_is_started_once_and_never_gets_a_sandbox_after() -> None:
     after = compute_pod_actions(pod, PodRuntime.of("u", [done]))
     assert not after.create_sandbox and not after.start and not after.kill_pod
     assert compute_pod_actions(pod, PodRuntime.of("u", [done]), terminal=True).nothing
+
+
+def deployment_pod(policy: str = "Always") -> dict[str, Any]:
+    return make_pod(["web"], (), policy, name="web-5d9-x", namespace="d", uid="u")
+
+
+def test_a_restarting_pod_runs_alone_only_where_the_kubelet_pins_its_ip() -> None:
+    assert not runs_alone(deployment_pod())
+    assert runs_alone(deployment_pod(), fixed_ip=True)
+    assert runs_alone(deployment_pod("OnFailure"), fixed_ip=True)
+    two = make_pod(["a", "b"], (), "Always", name="p", namespace="d", uid="u")
+    assert not runs_alone(two, fixed_ip=True)
+    # with its IP known before the container starts, the downward API's podIP works
+    asks = deployment_pod()
+    field = {"fieldRef": {"fieldPath": "status.podIP"}}
+    asks["spec"]["containers"][0]["env"] = [{"name": "IP", "valueFrom": field}]
+    assert runs_alone(asks, fixed_ip=True) and not runs_alone(asks)
+
+
+def test_a_pod_keeps_the_kind_it_started_with() -> None:
+    pod = deployment_pod()
+    solo = container_record(pod, "web", EXITED, id="c1", sandbox_id="c1", solo=True)
+    sandbox = container_record(pod, "POD", EXITED, id="s1", sandbox=True)
+    assert sticks_to(PodRuntime.of("u", []).sandboxes) is None
+    assert sticks_to(PodRuntime.of("u", [solo]).sandboxes) is True
+    assert sticks_to(PodRuntime.of("u", [sandbox]).sandboxes) is False
+
+
+def test_a_solo_always_pod_whose_container_ended_starts_a_new_one() -> None:
+    pod = deployment_pod()
+    died = container_record(
+        pod, "web", EXITED, 0, id="c0", sandbox_id="c0", solo=True, exit_code=137
+    )
+    actions = compute_pod_actions(pod, PodRuntime.of("u", [died]))
+    assert actions.start == [0] and not actions.kill_pod
+    ok = container_record(pod, "web", EXITED, 0, id="c0", sandbox_id="c0", solo=True, exit_code=0)
+    assert compute_pod_actions(pod, PodRuntime.of("u", [ok])).start == [0]
+    # OnFailure: a container that succeeded is not run again (kuberuntime's rule)
+    on_failure = deployment_pod("OnFailure")
+    assert compute_pod_actions(on_failure, PodRuntime.of("u", [died])).start == [0]
+    after = compute_pod_actions(on_failure, PodRuntime.of("u", [ok]))
+    assert not after.start and not after.create_sandbox
+
+
+def test_a_failed_liveness_probe_replaces_the_solo_container() -> None:
+    pod = deployment_pod()
+    running = container_record(pod, "web", RUNNING, 2, id="c2", sandbox_id="c2", solo=True)
+    actions = compute_pod_actions(pod, PodRuntime.of("u", [running]), {"c2": "unhealthy"})
+    assert actions.kill == {"c2": "unhealthy"} and actions.start == [0]
+
+
+def test_the_previous_solo_instance_is_kept_for_logs_previous() -> None:
+    pod = deployment_pod()
+    old = container_record(pod, "web", EXITED, 0, id="c0", sandbox_id="c0", solo=True)
+    older = container_record(pod, "web", EXITED, 1, id="c1", sandbox_id="c1", solo=True)
+    now = container_record(pod, "web", RUNNING, 2, id="c2", sandbox_id="c2", solo=True)
+    runtime = PodRuntime.of("u", [old, older, now])
+    assert [r.id for r in removable(runtime)] == ["c0"]
+
+
+def test_a_solo_container_with_an_allocated_ip_asks_docker_for_it() -> None:
+    pod = deployment_pod()
+    network = PodNetwork("net-id", "10.0.0.1", DnsSettings(), ip="10.244.0.7")
+    spec = container_spec(
+        pod,
+        pod["spec"]["containers"][0],
+        node="n1",
+        init=False,
+        restart_count=3,
+        sandbox_id="",
+        env=[],
+        command=None,
+        args=None,
+        binds=[],
+        termination_log=None,
+        own_network=network,
+    )
+    assert spec.ip == "10.244.0.7" and spec.hostname == "web-5d9-x"
+    assert spec.host_config["network_mode"] == "net-id"
+    host = deployment_pod()
+    host["spec"]["hostNetwork"] = True
+    on_host = container_spec(
+        host,
+        host["spec"]["containers"][0],
+        node="n1",
+        init=False,
+        restart_count=0,
+        sandbox_id="",
+        env=[],
+        command=None,
+        args=None,
+        binds=[],
+        termination_log=None,
+        own_network=network,
+    )
+    assert on_host.ip is None
