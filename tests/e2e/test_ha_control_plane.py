@@ -25,7 +25,6 @@ import re
 import signal
 import ssl
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,6 +40,7 @@ from client.kubeconfig import load
 from client.rest import Client
 from deploy import processes
 from tests.support.images import ensure_busybox_image
+from tests.support.minikcli import MinikCluster
 from tests.support.sockets import peer_ports
 from tests.support.wait import eventually
 
@@ -57,20 +57,9 @@ def _port() -> int:
 
 
 @dataclass
-class Cluster:
-    data_dir: Path
-    env: dict[str, str]
+class Cluster(MinikCluster):
     lb_port: int = field(default_factory=_port)
     service_port: int = field(default_factory=_port)
-
-    def minik(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "deploy.cluster", *args, "--data-dir", str(self.data_dir)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=self.env,
-        )
 
     def api(self, timeout: float = 5.0) -> Client:
         return Client(load(str(self.data_dir / "kubeconfig")), timeout=timeout)

@@ -16,7 +16,6 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -29,6 +28,7 @@ import pytest
 from deploy import processes
 from deploy.hostplan import Plan
 from tests.support.images import ensure_busybox_image
+from tests.support.minikcli import MinikCluster
 from tests.support.wait import eventually
 
 pytestmark = pytest.mark.slow
@@ -39,31 +39,8 @@ POD_CIDR = "10.246.0.0/16"
 
 
 @dataclass
-class Cluster:
-    data_dir: Path
-    env: dict[str, str]
+class Cluster(MinikCluster):
     plan: Plan | None = None
-
-    def minik(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "deploy.cluster", *args, "--data-dir", str(self.data_dir)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=self.env,
-        )
-
-    def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
-        out = subprocess.run(
-            ["kubectl", "--kubeconfig", str(self.data_dir / "kubeconfig"), *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            input=stdin,
-        )
-        if check:
-            assert out.returncode == 0, out.stderr
-        return out.stdout
 
     def pods(self, selector: str) -> list[dict]:
         return json.loads(self.kubectl("get", "pods", "-l", selector, "-o", "json"))["items"]

@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import sysconfig
 import threading
 import time
@@ -28,6 +27,7 @@ import pytest
 from deploy import processes
 from tests.e2e.test_serviceaccount_pods import CLIENT, SITE, ensure_base_image
 from tests.support.images import ensure_busybox_image
+from tests.support.minikcli import MinikCluster
 from tests.support.wait import eventually
 
 pytestmark = pytest.mark.slow
@@ -38,30 +38,7 @@ URL = f"http://127.0.0.1:{LB_PORT}/"
 
 
 @dataclass
-class Cluster:
-    data_dir: Path
-    env: dict[str, str]
-
-    def minik(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "deploy.cluster", *args, "--data-dir", str(self.data_dir)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=self.env,
-        )
-
-    def kubectl(self, *args: str, stdin: str | None = None) -> str:
-        out = subprocess.run(
-            ["kubectl", "--kubeconfig", str(self.data_dir / "kubeconfig"), *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            input=stdin,
-        )
-        assert out.returncode == 0, out.stderr
-        return out.stdout
-
+class Cluster(MinikCluster):
     def records(self) -> dict[str, dict]:
         return json.loads((self.data_dir / "pids.json").read_text())
 

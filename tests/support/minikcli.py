@@ -1,0 +1,38 @@
+"""A `minik up` cluster as the e2e tests drive it: the `minik` command line on one
+data dir (with the test's own environment, e.g. its own HOME) and kubectl on the
+kubeconfig that `minik up` wrote there."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class MinikCluster:
+    data_dir: Path
+    env: dict[str, str]
+
+    def minik(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "deploy.cluster", *args, "--data-dir", str(self.data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.env,
+        )
+
+    def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
+        """kubectl's stdout; with `check`, asserting it exited 0 (its stderr otherwise)."""
+        out = subprocess.run(
+            ["kubectl", "--kubeconfig", str(self.data_dir / "kubeconfig"), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            input=stdin,
+        )
+        if check:
+            assert out.returncode == 0, out.stderr
+        return out.stdout
