@@ -32,7 +32,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from bench import loadgen, oldtree, pyspyprof
-from bench.common import pct
+from bench.common import pct, web_pod
 from deploy.controlplane import (
     ApiServer,
     Etcd,
@@ -50,23 +50,9 @@ OTHER_CPUS = (1,)
 
 
 def pod_body(ns: str) -> bytes:
-    """The bench's pod (bench/apiserver.py's) with the name placeholder."""
-    obj = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "@NAME@", "namespace": ns, "labels": {"app": "bench", "tier": "web"}},
-        "spec": {
-            "containers": [
-                {
-                    "name": "web",
-                    "image": "busybox:1.36",
-                    "command": ["httpd", "-f", "-p", "80"],
-                    "ports": [{"containerPort": 80}],
-                    "env": [{"name": "MODE", "value": "bench"}],
-                }
-            ]
-        },
-    }
+    """The bench's pod (bench.common.web_pod) with the name placeholder."""
+    obj = web_pod("@NAME@")
+    obj["metadata"]["namespace"] = ns
     return json.dumps(obj, separators=(",", ":")).encode()
 
 

@@ -63,6 +63,7 @@ import httpx
 from api.resources import NAMESPACES, PODS, SECRETS, Resource
 from bench import apicapacity, oldtree
 from bench.common import bounded, pct
+from bench.common import web_pod as pod
 from client.rest import AsyncClient
 from deploy.controlplane import (
     ApiServer,
@@ -71,25 +72,6 @@ from deploy.controlplane import (
     start_apiserver,
     start_etcd,
 )
-
-
-def pod(name: str) -> dict:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "labels": {"app": "bench", "tier": "web"}},
-        "spec": {
-            "containers": [
-                {
-                    "name": "web",
-                    "image": "busybox:1.36",
-                    "command": ["httpd", "-f", "-p", "80"],
-                    "ports": [{"containerPort": 80}],
-                    "env": [{"name": "MODE", "value": "bench"}],
-                }
-            ]
-        },
-    }
 
 
 async def raw_etcd(etcd_url: str, n: int, concurrency: int) -> tuple[float, float]:
