@@ -8,6 +8,7 @@ from kubelet import dockerlabels as L
 from kubelet.actions import compute_pod_actions, removable
 from kubelet.containerspec import DnsSettings, PodNetwork, container_spec
 from kubelet.records import EXITED, RUNNING, PodRuntime, from_inspect
+from kubelet.runtime import CreateSpec
 from kubelet.solo import runs_alone, sticks_to
 from tests.unit.kubelet.builders import container_record, make_pod
 
@@ -17,6 +18,24 @@ def job_pod(**spec: Any) -> dict[str, Any]:
     pod["spec"]["hostname"] = "pi-0"
     pod["spec"].update(spec)
     return pod
+
+
+def solo_spec(pod: dict, network: PodNetwork, restart_count: int = 0) -> CreateSpec:
+    """The spec of the pod's one container, run without a sandbox on `network`."""
+    return container_spec(
+        pod,
+        pod["spec"]["containers"][0],
+        node="n1",
+        init=False,
+        restart_count=restart_count,
+        sandbox_id="",
+        env=[],
+        command=None,
+        args=None,
+        binds=[],
+        termination_log=None,
+        own_network=network,
+    )
 
 
 def test_a_pod_running_one_container_once_runs_alone() -> None:
@@ -38,20 +57,7 @@ def test_a_pod_running_one_container_once_runs_alone() -> None:
 def test_a_solo_container_holds_the_pod_network() -> None:
     pod = job_pod()
     pod["spec"]["containers"][0]["ports"] = [{"containerPort": 80, "hostPort": 8080}]
-    spec = container_spec(
-        pod,
-        pod["spec"]["containers"][0],
-        node="n1",
-        init=False,
-        restart_count=0,
-        sandbox_id="",
-        env=[],
-        command=None,
-        args=None,
-        binds=[],
-        termination_log=None,
-        own_network=PodNetwork("net-id", "10.0.0.1", DnsSettings(("10.96.0.10",))),
-    )
+    spec = solo_spec(pod, PodNetwork("net-id", "10.0.0.1", DnsSettings(("10.96.0.10",))))
     hc = spec.host_config
     assert hc["network_mode"] == "net-id"
     assert hc["ipc_mode"] == "shareable"  # as a sandbox's: kubectl debug joins it
@@ -163,36 +169,10 @@ def test_the_previous_solo_instance_is_kept_for_logs_previous() -> None:
 def test_a_solo_container_with_an_allocated_ip_asks_docker_for_it() -> None:
     pod = deployment_pod()
     network = PodNetwork("net-id", "10.0.0.1", DnsSettings(), ip="10.244.0.7")
-    spec = container_spec(
-        pod,
-        pod["spec"]["containers"][0],
-        node="n1",
-        init=False,
-        restart_count=3,
-        sandbox_id="",
-        env=[],
-        command=None,
-        args=None,
-        binds=[],
-        termination_log=None,
-        own_network=network,
-    )
+    spec = solo_spec(pod, network, restart_count=3)
     assert spec.ip == "10.244.0.7" and spec.hostname == "web-5d9-x"
     assert spec.host_config["network_mode"] == "net-id"
     host = deployment_pod()
     host["spec"]["hostNetwork"] = True
-    on_host = container_spec(
-        host,
-        host["spec"]["containers"][0],
-        node="n1",
-        init=False,
-        restart_count=0,
-        sandbox_id="",
-        env=[],
-        command=None,
-        args=None,
-        binds=[],
-        termination_log=None,
-        own_network=network,
-    )
+    on_host = solo_spec(host, network)
     assert on_host.ip is None
