@@ -525,6 +525,9 @@ def _kubelets(ctx: ComponentContext) -> list[supervisor.Component]:
         if host:
             argv = host.enter([*argv, *hosts.kubelet_flags(host)])
         out.append(kubelet_component(f"kubelet-{i}", argv, ip))
+        if host:
+            kubeconfig = ctx.kubeconfigs[kubelet_kubeconfig(name)]
+            out.append(hosts.netagent_component(i, host, kubeconfig))
     return out
 
 

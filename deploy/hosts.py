@@ -8,8 +8,10 @@ What `up` made is recorded in DATA_DIR/hosts.json as it is made; `minik down`
 (tear_down) removes exactly that: engines (containers, dockerd, roots), namespaces
 (with their links), the machine's veth and routes.
 
-Cross-host pod traffic: until the network agent programs routes from the Node
-objects, `program_routes` sets flannel's host-gw routes once at `up`.
+Cross-host pod traffic: in each host, the network agent (`python -m netagent`,
+host-gw, as the host's kubelet) routes the other hosts' pod subnets from the Node
+objects (each kubelet puts its subnet in its Node's spec.podCIDR); `program_routes`
+gives the machine itself (the ingress controller, tests) a route to each subnet.
 
 `minik image load IMAGE...` copies images from the machine's engine into every host's
 (as `kind load docker-image`)."""
@@ -149,9 +151,11 @@ def _start_engine(data_dir: Path, plan: Plan, host: Host) -> None:
 
 
 def program_routes(plan: Plan, made: hostnet.Made) -> None:
-    """host-gw, statically: the one function the network agent replaces."""
+    """The machine's routes to the hosts' pod subnets (host-gw). The machine is no
+    Node, so no agent runs for it; between the hosts the agents route."""
     for route in host_gw_routes(plan):
-        hostnet.add_route(route, made)
+        if not route.netns:
+            hostnet.add_route(route, made)
 
 
 def tear_down(data_dir: Path) -> list[str]:
@@ -181,6 +185,14 @@ def tear_down(data_dir: Path) -> list[str]:
 def kubelet_flags(host: Host) -> list[str]:
     """A host's kubelet: its engine, and its pod subnet (the Docker network it makes)."""
     return ["--container-runtime-endpoint", host.docker_host, "--pod-cidr", host.pod_cidr]
+
+
+def netagent_component(index: int, host: Host, kubeconfig: Path) -> supervisor.Component:
+    """The host's network agent, as its kubelet (NodeRestriction: it may patch only
+    its own Node), routing the other hosts' pod subnets via their addresses."""
+    argv = [sys.executable, "-m", "netagent", "--kubeconfig", str(kubeconfig)]
+    argv += ["--node-name", host.node, "--backend", "host-gw"]
+    return supervisor.Component(f"netagent-{index}", host.enter(argv), initial_backoff=0.5)
 
 
 def host_components(

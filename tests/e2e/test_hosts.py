@@ -192,6 +192,21 @@ def test_the_replicas_spread_one_per_host_each_in_its_hosts_engine(
 
 
 def test_pods_reach_each_other_across_hosts(cluster: Cluster, web: list[dict]) -> None:
+    """Through the network agents' host-gw routes: in each host, the other host's pod
+    subnet (its Node's spec.podCIDR) via that host's address, marked as the agent's."""
+    assert cluster.plan is not None
+    nodes = json.loads(cluster.kubectl("get", "nodes", "-o", "json"))["items"]
+    pod_cidrs = {n["metadata"]["name"]: n["spec"]["podCIDR"] for n in nodes}
+    for host in cluster.plan.hosts:
+        assert pod_cidrs[host.node] == host.pod_cidr
+        ip = ["nsenter", f"--net={host.netns_path}", "--", "ip", "-j", "route", "show"]
+        peers = {(p.pod_cidr, p.address) for p in cluster.plan.hosts if p.node != host.node}
+
+        def routed(ip: list[str] = ip, peers: set = peers) -> bool:
+            shown = subprocess.run([*ip, "proto", "161"], capture_output=True, text=True)
+            return {(r["dst"], r.get("gateway")) for r in json.loads(shown.stdout or "[]")} == peers
+
+        eventually(routed, message=f"the agent's routes in {host.node}")
     for src, dst in ((web[0], web[1]), (web[1], web[0])):
         body = cluster.kubectl(
             "exec",
@@ -307,12 +322,15 @@ def test_a_pod_pulls_from_the_cluster_registry_on_the_node_that_runs_it(
 def test_up_again_after_the_supervisor_died_adopts_the_hosts_processes(
     cluster: Cluster,
 ) -> None:
-    """The kubelets and proxies run as `nsenter … -- python -m …`: once running they are
-    the python command, which a new supervisor must still recognise as its own."""
+    """The kubelets, proxies and network agents run as `nsenter … -- python -m …`: once
+    running they are the python command, which a new supervisor must still recognise
+    as its own."""
     assert cluster.plan is not None
     records = json.loads((cluster.data_dir / "pids.json").read_text())
-    inside = {n: r["pid"] for n, r in records.items() if n.startswith(("kubelet-", "proxy-"))}
-    assert len(inside) == 4
+    inside = {
+        n: r["pid"] for n, r in records.items() if n.startswith(("kubelet-", "proxy-", "netagent-"))
+    }
+    assert len(inside) == 6
     dockerds = [Path(h.docker_pidfile).read_text() for h in cluster.plan.hosts]
     os.kill(int(records["supervisor"]["pid"]), signal.SIGKILL)
     up = cluster.minik("up", "--hosts", "2", "--node-prefix", PREFIX)
