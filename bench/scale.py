@@ -45,13 +45,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.resources import NODES, PODS
 from bench.common import pct
-from bench.scheduler import namespace, node_ready, pod, wait_nodes_registered, wait_ready
+from bench.scheduler import (
+    namespace,
+    node_ready,
+    pod,
+    start_hollow_nodes,
+    wait_nodes_registered,
+    wait_ready,
+)
+from bench.upcluster import rss_mib
 from client.kubeconfig import load
 from client.rest import ALL_NAMESPACES, AsyncClient
 from deploy import processes
 from deploy.controlplane import make_workdir, remove_workdir, start_apiserver, start_etcd
 
-CAPACITY = {"cpu": "32", "memory": "64Gi", "pods": "110"}
 CONCURRENCY = 8  # the bench's creates in flight, as bench/scheduler.py
 
 
@@ -65,20 +72,6 @@ class Step:
     list_s: float = 0.0
     rss_mib: dict[str, float] = field(default_factory=dict)
     not_ready: set[str] = field(default_factory=set)
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def start_hollow(kubeconfig: str, prefix: str, count: int, workdir: Path) -> processes.Process:
-    argv = [sys.executable, "-m", "kubelet.hollow", "--kubeconfig", kubeconfig]
-    argv += ["--count", str(count), "--prefix", prefix]
-    argv += ["--cpu", CAPACITY["cpu"], "--memory", CAPACITY["memory"], "--pods", CAPACITY["pods"]]
-    return processes.spawn(prefix.rstrip("-"), argv, workdir / f"{prefix}log")
 
 
 async def watch_nodes_not_ready(api: AsyncClient, rv: str, into: set[str]) -> None:
@@ -172,7 +165,7 @@ async def run(args: argparse.Namespace, kubeconfig: str, workdir: Path, pids: di
             have = 0
             for size in args.sizes:
                 prefix = f"hollow{len(hollows)}-"
-                hollow = start_hollow(kubeconfig, prefix, size - have, workdir)
+                hollow = start_hollow_nodes(kubeconfig, size - have, workdir, prefix)
                 hollows.append(hollow)
                 names = [f"{prefix}{i}" for i in range(size - have)]
                 await wait_nodes_registered(api, names, hollow, timeout=300)
@@ -188,8 +181,8 @@ async def run(args: argparse.Namespace, kubeconfig: str, workdir: Path, pids: di
                     step.list_s = await timed_list(api, step.pods)
                 finally:
                     sentinel.cancel()
-                step.rss_mib = {name: rss_mib(pid) for name, pid in pids.items()}
-                step.rss_mib["hollow"] = sum(rss_mib(h.pid) for h in hollows)
+                step.rss_mib = {name: rss_mib(pid) or 0.0 for name, pid in pids.items()}
+                step.rss_mib["hollow"] = sum(rss_mib(h.pid) or 0.0 for h in hollows)
                 steps.append(step)
                 print(line(step), flush=True)
     finally:

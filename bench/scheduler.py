@@ -124,12 +124,15 @@ async def scheduled_rate(
     return n / (last - start), n / create_seconds, bound
 
 
-def start_hollow_nodes(kubeconfig: str, count: int, workdir: Path) -> processes.Process:
-    """`count` hollow nodes named HOLLOW_PREFIX0 … in their own process, as kubemark runs them."""
+def start_hollow_nodes(
+    kubeconfig: str, count: int, workdir: Path, prefix: str = HOLLOW_PREFIX
+) -> processes.Process:
+    """`count` hollow nodes named `prefix`0 … in their own process, as kubemark runs them."""
     argv = [sys.executable, "-m", "kubelet.hollow", "--kubeconfig", kubeconfig]
-    argv += ["--count", str(count), "--prefix", HOLLOW_PREFIX]
+    argv += ["--count", str(count), "--prefix", prefix]
     argv += ["--cpu", CAPACITY["cpu"], "--memory", CAPACITY["memory"], "--pods", CAPACITY["pods"]]
-    return processes.spawn("hollow", argv, workdir / "hollow.log")
+    name = prefix.rstrip("-") or "hollow"
+    return processes.spawn(name, argv, workdir / f"{name}.log")
 
 
 def node_ready(node: dict) -> bool:
