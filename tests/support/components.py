@@ -66,13 +66,18 @@ def manager_and_scheduler(apiserver: ApiServer, workdir: Path, scheduler: str) -
 
 
 @contextmanager
-def etcd_and_apiserver(prefix: str, apiserver_args: list[str] | None = None) -> Iterator[ApiServer]:
+def etcd_and_apiserver(
+    prefix: str, apiserver_args: list[str] | None = None, service_accounts: bool = False
+) -> Iterator[ApiServer]:
     """Only etcd and an apiserver (with `apiserver_args`) in a fresh workdir named
-    `prefix...`, removed afterwards: for a module that runs its own components."""
+    `prefix...` (the apiserver's workdir's parent), removed afterwards: for a module
+    that runs its own components."""
     workdir = make_workdir(prefix)
     etcd = start_etcd(workdir)
     try:
-        server = start_apiserver(etcd, workdir / "apiserver", apiserver_args)
+        server = start_apiserver(
+            etcd, workdir / "apiserver", apiserver_args, service_accounts=service_accounts
+        )
         try:
             yield server
         finally:
@@ -91,24 +96,18 @@ def private_control_plane(
     workdir, and removes all of it afterwards. `service_accounts`: pods get their
     ServiceAccount's token (the admission plugin; the manager's controllers make the
     accounts and publish the CA)."""
-    workdir = make_workdir(prefix)
-    etcd = start_etcd(workdir)
-    server = start_apiserver(
-        etcd, workdir / "apiserver", apiserver_args, service_accounts=service_accounts
-    )
-    components = []
-    try:
-        for name, identity in (
-            ("scheduler", "kube-scheduler"),
-            ("controller", "kube-controller-manager"),
-        ):
-            kubeconfig = server.kubeconfig_as(identity)
-            argv = [sys.executable, "-m", name, "--kubeconfig", str(kubeconfig)]
-            components.append(processes.spawn(name, argv, workdir / f"{name}.log"))
-        yield server, workdir
-    finally:
-        for proc in components:
-            proc.stop()
-        server.stop()
-        etcd.stop()
-        remove_workdir(workdir)
+    with etcd_and_apiserver(prefix, apiserver_args, service_accounts) as server:
+        workdir = server.workdir.parent
+        components = []
+        try:
+            for name, identity in (
+                ("scheduler", "kube-scheduler"),
+                ("controller", "kube-controller-manager"),
+            ):
+                kubeconfig = server.kubeconfig_as(identity)
+                argv = [sys.executable, "-m", name, "--kubeconfig", str(kubeconfig)]
+                components.append(processes.spawn(name, argv, workdir / f"{name}.log"))
+            yield server, workdir
+        finally:
+            for proc in components:
+                proc.stop()
