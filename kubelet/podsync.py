@@ -549,11 +549,11 @@ class PodSyncer:
         if runtime.running() or runtime.running_sandbox():
             await self.killer.kill_pod(pod, runtime)
         await self.killer.remove(self.cache.pod(uid).all())
-        if self.addresses is not None:
-            await self.addresses.release(uid)  # only once no container of it is left
         await asyncio.to_thread(
             volumes.remove_pod_dirs, self.settings.root_dir, self.settings.node, uid
         )
+        if self.addresses is not None:
+            await self.addresses.release(uid)  # only once no container of it is left
         self.reasons.pop(uid, None)
         self.backoff.forget_prefix(uid)
         self.images.backoff.forget_prefix(uid)
