@@ -115,10 +115,11 @@ def test_sigkill_the_member_in_use_writes_resume_and_a_watch_misses_nothing(
         watcher.start()
         written: list[str] = []
         failed: list[float] = []
+        unanswered: set[str] = set()  # timed out: may yet have been committed
 
-        def create(name: str) -> bool:
+        def create(name: str, timeout: float = 5.0) -> bool:
             try:
-                r = http.post(PATH, json={"metadata": {"name": name}}, timeout=5)
+                r = http.post(PATH, json={"metadata": {"name": name}}, timeout=timeout)
             except httpx.HTTPError:
                 return False
             return r.status_code == 201
@@ -129,26 +130,29 @@ def test_sigkill_the_member_in_use_writes_resume_and_a_watch_misses_nothing(
         victim.process.popen.send_signal(signal.SIGKILL)
         killed = time.monotonic()
         i = 0
-        while time.monotonic() - killed < 4.0:
+        while time.monotonic() - killed < 6.0:
             name = f"after-{i}"
-            if create(name):
+            # A write proposed just as the raft leader dies may wait out etcd's request
+            # timeout (7 s); a client gives up sooner and writes again, as here.
+            if create(name, timeout=2.0):
                 written.append(name)
-                i += 1
             else:
                 failed.append(time.monotonic() - killed)
+                unanswered.add(name)
+            i += 1
             time.sleep(0.05)
         recovered = failed[-1] if failed else 0.0
         print(
             f"SIGKILL etcd member {victim.name} (the apiserver's; raft leader: {leader}): "
             f"{len(failed)} failed write(s), the last {recovered:.2f}s after the kill; "
-            f"{i} written in 4 s; the watch was re-opened {len(reopened)} time(s)"
+            f"{i - len(failed)} written in 6 s; the watch was re-opened {len(reopened)} time(s)"
         )
         assert recovered < 5.0  # etcd's election: 1000 ms timeout, randomized up to 2x
-        assert i > 20
+        assert len(written) > 25
         assert create("last")
         written.append("last")
         watcher.join(30)
-    assert seen == written
+    assert [name for name in seen if name not in unanswered] == written
     now_used = member_in_use(cluster)
     assert now_used is not victim
     eventually(lambda: http_ok_any(cluster), timeout=5)
