@@ -10,7 +10,9 @@ rewritten when the server or CA changed):
   certificates are approved (`...:selfnodeclient`, group system:nodes);
 - the `cluster-info` ConfigMap in kube-public (a kubeconfig with the server and the CA,
   no credentials) and the Role/RoleBinding `kubeadm:bootstrap-signer-clusterinfo` that let
-  `system:anonymous` read it, which is where `minik join` discovers the CA."""
+  `system:anonymous` read it, which is where `minik join` discovers the CA; the
+  controller manager's bootstrapsigner adds a `jws-kubeconfig-<token-id>` signature per
+  bootstrap token, which `minik join` checks."""
 
 from __future__ import annotations
 
@@ -141,6 +143,18 @@ def _ensure(api: Client, res: Resource, wanted: dict[str, Any], key: str) -> Non
         api.update(res, live)
 
 
+def _ensure_cluster_info(api: Client, wanted: dict[str, Any]) -> None:
+    """Create it, or make its kubeconfig the wanted one; the bootstrapsigner's
+    `jws-kubeconfig-*` entries stay (it signs the new kubeconfig again)."""
+    live = _existing(api, CONFIGMAPS, wanted)
+    if live is None:
+        return
+    data = live.get("data") or {}
+    if data.get("kubeconfig") != wanted["data"]["kubeconfig"]:
+        live["data"] = {**data, **wanted["data"]}
+        api.update(CONFIGMAPS, live)
+
+
 def ensure(api: Client, server: str, ca_pem: bytes) -> None:
     """Reconcile every object above (idempotent; run at each `minik up`)."""
     for binding in node_bindings():
@@ -148,4 +162,4 @@ def ensure(api: Client, server: str, ca_pem: bytes) -> None:
     (roles, role), (rolebindings, binding) = cluster_info_rbac()
     _ensure(api, roles, role, "rules")
     _ensure_binding(api, rolebindings, binding)
-    _ensure(api, CONFIGMAPS, cluster_info(server, ca_pem), "data")
+    _ensure_cluster_info(api, cluster_info(server, ca_pem))

@@ -1,7 +1,8 @@
 """A control plane set up for joining machines the way kubeadm sets one up: its own
 etcd, an apiserver with --authorization-mode=Node,RBAC and
 --enable-bootstrap-token-auth, a controller manager running the certificate
-controllers and the tokencleaner with the apiserver's CA as --cluster-signing-*, the
+controllers, the bootstrapsigner and the tokencleaner with the apiserver's CA as
+--cluster-signing-*, the
 bindings kubeadm makes at init (bootstrap tokens may ask for node client
 certificates and have them approved; nodes have their renewals approved) and one
 bootstrap token, TOKEN_ID.TOKEN_SECRET, in kubeadm's default node-token group."""
@@ -36,7 +37,7 @@ RBAC = "/apis/rbac.authorization.k8s.io/v1"
 TOKEN_ID, TOKEN_SECRET = "abcdef", "0123456789abcdef"
 NODE_TOKEN_GROUP = "system:bootstrappers:kubeadm:default-node-token"
 SIGNING_HOURS = 48  # --cluster-signing-duration
-CONTROLLERS = "csrapproving,csrsigning,csrcleaner,tokencleaner"
+CONTROLLERS = "csrapproving,csrsigning,csrcleaner,bootstrapsigner,tokencleaner"
 # what kubeadm binds at init: bootstrap tokens may ask for node client certificates and
 # have them approved; nodes have their renewals approved
 KUBEADM_BINDINGS = (
