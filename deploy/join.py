@@ -257,7 +257,14 @@ def join(args: argparse.Namespace) -> int:
         args.pod_network,
         # serving: a self-signed certificate in <root>/pki (no CA key on this machine);
         # callers' client certificates checked against the cluster CA
-        ["--bootstrap-kubeconfig", str(bootstrap), "--client-ca-file", str(ca_file)],
+        # and, as kubeadm's kubelets, it renews its client certificate before expiry
+        [
+            "--bootstrap-kubeconfig",
+            str(bootstrap),
+            "--client-ca-file",
+            str(ca_file),
+            "--rotate-certificates",
+        ],
     )
     table = [clusters.kubelet_component(KUBELET_SLOT, argv, args.node_ip)]
     local.start_supervised(table)

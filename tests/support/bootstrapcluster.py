@@ -100,9 +100,9 @@ def bootstrap_secret(
 
 
 @contextmanager
-def bootstrap_cluster() -> Iterator[Cluster]:
-    """Start it all; everything started is stopped (by PID) and the work dir removed
-    on exit, also when setting up fails."""
+def bootstrap_cluster(signing_duration: str = f"{SIGNING_HOURS}h") -> Iterator[Cluster]:
+    """Start it all (certificates signed for `signing_duration`); everything started
+    is stopped (by PID) and the work dir removed on exit, also when setting up fails."""
     workdir = make_workdir("minik-csr-")
     etcd = start_etcd(workdir)
     api: ApiServer | None = None
@@ -118,7 +118,7 @@ def bootstrap_cluster() -> Iterator[Cluster]:
             f"--controllers={CONTROLLERS}",
             f"--cluster-signing-cert-file={pki / 'ca.crt'}",
             f"--cluster-signing-key-file={ca_key_path(pki)}",
-            f"--cluster-signing-duration={SIGNING_HOURS}h",
+            f"--cluster-signing-duration={signing_duration}",
         ).start()
         c = Cluster(etcd, api, manager)
         with c.http() as http:
