@@ -9,7 +9,11 @@ matches a `--ca-cert-hash` pin (or with `--discovery-token-unsafe-skip-ca-verifi
 then reads cluster-info again with that CA trusted. It writes a bootstrap kubeconfig with the token
 and starts a kubelet under a supervisor of its own data dir (`minik down --data-dir D`
 stops it) with `--bootstrap-kubeconfig`: the kubelet asks for its client certificate by a
-CertificateSigningRequest, which the controller manager approves and signs."""
+CertificateSigningRequest, which the controller manager approves and signs, and renews it
+before it expires (`--rotate-certificates`). Beside the kubelet, under the same
+supervisor, it starts a proxy as kube-system's kube-proxy ServiceAccount (what kubeadm's
+kube-proxy DaemonSet would run here), unless a proxy already holds this host's lock (one
+per host) or --skip-proxy."""
 
 from __future__ import annotations
 
@@ -23,17 +27,18 @@ import yaml
 
 from api import bootstraptoken as bt
 from api.bootstrapjws import KUBECONFIG_KEY, SIGNATURE_KEY_PREFIX, detached_token_is_valid
-from api.clusterdefaults import DEFAULT_POD_NETWORK
+from api.clusterdefaults import DEFAULT_CLUSTER_DNS, DEFAULT_POD_NETWORK, PROXY_LOCK_FILE
 from api.errors import ApiError, NotFound
 from api.humanize import human_duration
 from api.labels import dns1123_subdomain_errors
 from api.privatefile import write_private
-from api.resources import CONFIGMAPS, NODES, SECRETS
+from api.resources import CONFIGMAPS, NODES, SECRETS, SERVICEACCOUNTS
 from api.timefmt import parse_duration
 from client.errors import ConnectionFailed
 from client.kubeconfig import KubeConfig, KubeconfigError, load, write_kubeconfig
 from client.rest import Client
 from deploy import cluster as clusters
+from deploy import processes, supervisor
 from deploy.jointoken import (
     DEFAULT_TTL_SECONDS,
     JoinError,
@@ -45,11 +50,21 @@ from deploy.jointoken import (
     token_secret,
     verify_pin,
 )
-from deploy.kubeadmbootstrap import CLUSTER_INFO, PUBLIC_NAMESPACE
+from deploy.kubeadmbootstrap import (
+    CLUSTER_INFO,
+    PROXY_SERVICE_ACCOUNT,
+    PUBLIC_NAMESPACE,
+    SYSTEM_NAMESPACE,
+)
 
 BOOTSTRAP_KUBECONFIG = "bootstrap-kubelet.conf"  # kubeadm's /etc/kubernetes names
 KUBELET_KUBECONFIG = "kubelet.conf"
 KUBELET_SLOT = "kubelet"
+PROXY_KUBECONFIG = "kube-proxy.conf"
+PROXY_SLOT = "proxy"
+# the proxy's ServiceAccount token: a year, what Kubernetes' extended projected tokens
+# last (--service-account-extend-token-expiration); not refreshed yet
+PROXY_TOKEN_SECONDS = 365 * 24 * 3600
 DISCOVERY_RETRY_SECONDS = 1.0
 
 
@@ -213,6 +228,56 @@ def discover_ca(
     return ca_pem
 
 
+# ---- the proxy -------------------------------------------------------------------------
+
+
+def proxy_token(server: str, ca_file: Path, token: str) -> str:
+    """A token of kube-system's `kube-proxy` ServiceAccount (bound to
+    system:node-proxier, deploy/kubeadmbootstrap), asked for with the bootstrap token:
+    what kubeadm's kube-proxy DaemonSet pod would run with on this machine."""
+    config = KubeConfig(server, token=token, certificate_authority=str(ca_file))
+    body = {
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "TokenRequest",
+        "spec": {"expirationSeconds": PROXY_TOKEN_SECONDS},
+    }
+    try:
+        with Client(config) as api:
+            answer = api.create(
+                SERVICEACCOUNTS,
+                body,
+                namespace=SYSTEM_NAMESPACE,
+                name=PROXY_SERVICE_ACCOUNT,
+                subresource="token",
+            )
+    except ApiError as err:
+        raise JoinError(
+            f"cannot get a token for the {SYSTEM_NAMESPACE}/{PROXY_SERVICE_ACCOUNT} "
+            f"ServiceAccount for the proxy: {err.message} (`minik up` on the control plane "
+            "makes it; or join with --skip-proxy)"
+        ) from err
+    return str(answer["status"]["token"])
+
+
+def proxy_component(kubeconfig: Path, node: str, node_ip: str) -> supervisor.Component:
+    """One proxy, as `minik up` runs it but without a standby (deploy/cluster._proxy)."""
+    metrics_port = processes.free_port()
+    argv = [
+        *clusters.PY, "proxy", "--kubeconfig", str(kubeconfig), "--node-name", node,
+        "--bind-address", node_ip, "--node-ip", node_ip,
+        "--cluster-dns", DEFAULT_CLUSTER_DNS,
+        "--metrics-bind-address", f"127.0.0.1:{metrics_port}",
+        "--lock-wait", "0",
+    ]  # fmt: skip
+    return supervisor.Component(
+        PROXY_SLOT,
+        argv,
+        initial_backoff=0.2,
+        ready_pid_file=PROXY_LOCK_FILE,
+        extra={"metrics": f"http://127.0.0.1:{metrics_port}/metrics"},
+    )
+
+
 # ---- join ----------------------------------------------------------------------------
 
 
@@ -267,13 +332,20 @@ def join(args: argparse.Namespace) -> int:
         ],
     )
     table = [clusters.kubelet_component(KUBELET_SLOT, argv, args.node_ip)]
+    holder = None if args.skip_proxy else clusters.proxy_lock_holder()
+    if not args.skip_proxy and holder is None:
+        token = proxy_token(server, ca_file, args.token)
+        proxy_kubeconfig = write_kubeconfig(
+            data_dir / PROXY_KUBECONFIG, server, token, ca_file=ca_file
+        )
+        table.append(proxy_component(proxy_kubeconfig, node, args.node_ip))
     local.start_supervised(table)
     print(f"[kubelet-start] kubelet for node {node} started (logs {local.logs})")
-    if clusters.proxy_lock_holder() is None:
-        print(
-            "note: no minik proxy runs on this host, so Services are not served here "
-            "(a joined machine does not start one yet)"
-        )
+    if holder is not None:
+        # one proxy per host (network namespace): the host's lock is held already
+        print(f"[proxy] not started: proxy pid {holder} already serves this host")
+    elif not args.skip_proxy:
+        print(f"[proxy] proxy started as {SYSTEM_NAMESPACE}/{PROXY_SERVICE_ACCOUNT}")
     try:
         _wait_node_ready(local, kubeconfig, node, args.timeout)
     except JoinError:
@@ -366,6 +438,11 @@ def register(sub: argparse._SubParsersAction, default_dir: str) -> None:
     j.add_argument("--node-ip", default="127.0.0.1")
     j.add_argument("--pod-network", default=DEFAULT_POD_NETWORK)
     j.add_argument("--kubelet-port", type=int, default=0, help="default 10250 if free")
+    j.add_argument(
+        "--skip-proxy",
+        action="store_true",
+        help="do not start a proxy here (kubeadm: --skip-phases addon/kube-proxy)",
+    )
     j.add_argument("--timeout", type=float, default=120, help="seconds to wait for Ready")
     j.add_argument(
         "--discovery-timeout",

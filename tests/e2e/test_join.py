@@ -3,11 +3,17 @@ joins a control plane set up as kubeadm sets one up (tests/support/bootstrapclus
 plus the cluster-info ConfigMap and bindings `minik up` reconciles:
 deploy/kubeadmbootstrap). The join discovers the CA through cluster-info, pinned by the
 printed hash, TLS-bootstraps a real kubelet under its own supervisor, and its Node
-registers as system:node:<name> and is Ready. A wrong or missing pin is refused."""
+registers as system:node:<name> and is Ready; a proxy starts beside it as kube-system's
+kube-proxy ServiceAccount and serves a new Service's ClusterIP on this host, and `minik
+down --data-dir` stops both (the ClusterIP address and the host's proxy lock released).
+One proxy per host: this control plane runs none, and the module runs under the e2e
+lock, so the host's proxy lock is free (asserted first); were it held, `minik join`
+would start no second proxy and say so. A wrong or missing pin is refused."""
 
 from __future__ import annotations
 
 import secrets
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,10 +22,12 @@ import pytest
 from client.kubeconfig import load
 from client.rest import Client
 from deploy import processes
+from deploy.cluster import LocalCluster, proxy_lock_holder
 from deploy.controlplane import make_workdir, remove_workdir
 from deploy.jointoken import ca_cert_hash
 from tests.e2e.conftest import remove_node_containers
 from tests.support.bootstrapcluster import Cluster, joinable_cluster, minik, printed_join_args
+from tests.support.wait import eventually
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +49,8 @@ def test_printed_join_command_joins_a_ready_node(cluster: Cluster, workdir: Path
     token_id = args[args.index("--token") + 1].split(".")[0]
     node = f"joincmd-{secrets.token_hex(3)}"
     data_dir = workdir / "node"
+    assert proxy_lock_holder() is None, "another proxy serves this host: run under the e2e lock"
+    service = f"joined-{secrets.token_hex(3)}"
     try:
         done = minik(
             *args,
@@ -75,6 +85,34 @@ def test_printed_join_command_joins_a_ready_node(cluster: Cluster, workdir: Path
                 body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
             ).json()
         assert review["status"]["userInfo"]["username"] == f"system:node:{node}"
+        # the proxy: ours holds the host's lock and serves a new Service's ClusterIP
+        assert "[proxy] proxy started as kube-system/kube-proxy" in done.stdout
+        proxy_pid = LocalCluster(data_dir).recorded()["proxy"]["pid"]
+        assert proxy_lock_holder() == proxy_pid
+        with cluster.http() as http:
+            r = http.post(
+                "/api/v1/namespaces/default/services",
+                json={
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": {"name": service},
+                    "spec": {"ports": [{"port": 80}], "selector": {"app": service}},
+                },
+            )
+            assert r.status_code == 201, r.text
+            cluster_ip = r.json()["spec"]["clusterIP"]
+        eventually(lambda: cluster_ip in _lo_addresses(), timeout=20, message="ClusterIP on lo")
     finally:
         minik("down", "--data-dir", str(data_dir))
         remove_node_containers(node)
+        with cluster.http() as http:
+            http.delete(f"/api/v1/namespaces/default/services/{service}")
+    assert proxy_lock_holder() is None
+    assert cluster_ip not in _lo_addresses()
+
+
+def _lo_addresses() -> set[str]:
+    out = subprocess.run(
+        ["ip", "-4", "-o", "addr", "show", "dev", "lo"], capture_output=True, text=True, check=True
+    ).stdout
+    return {line.split()[3].split("/")[0] for line in out.splitlines()}

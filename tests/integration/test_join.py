@@ -21,7 +21,7 @@ from client.kubeconfig import load
 from client.rest import Client
 from deploy import kubeadmbootstrap
 from deploy.controlplane import make_workdir, remove_workdir
-from deploy.join import discover_ca
+from deploy.join import discover_ca, proxy_token
 from deploy.jointoken import JoinError, ca_cert_hash
 from tests.support.bootstrapcluster import (
     TOKEN_ID,
@@ -221,3 +221,29 @@ def test_missing_pin_is_refused(cluster: Cluster, workdir: Path):
     done = minik(*args, "--node-name", "never", "--data-dir", str(workdir / "x"), timeout=30)
     assert done.returncode == 1
     assert "was not validated" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_proxy_credential_is_kube_proxys_service_account(cluster: Cluster, workdir: Path):
+    """`minik join` asks, with the bootstrap token, for a token of kube-system's
+    kube-proxy ServiceAccount (kubeadm's node-proxier binding): it may watch Services and
+    EndpointSlices and read Nodes, and nothing more (no Secrets); the bootstrap token may
+    ask for no other ServiceAccount's token."""
+    ca_file = workdir / "ca.crt"
+    ca_file.write_bytes(cluster.api.ca_file.read_bytes())
+    token = proxy_token(cluster.api.url, ca_file, TOKEN)
+    with cluster.http(token) as http:
+        review = http.post(
+            "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+            json={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+        ).json()["status"]["userInfo"]
+        assert review["username"] == "system:serviceaccount:kube-system:kube-proxy"
+        assert http.get("/apis/discovery.k8s.io/v1/endpointslices").status_code == 200
+        assert http.get("/api/v1/services?watch=false").status_code == 200
+        assert http.get("/api/v1/nodes").status_code == 200
+        assert http.get("/api/v1/secrets").status_code == 403
+    with cluster.http(TOKEN) as http:
+        r = http.post(
+            "/api/v1/namespaces/kube-system/serviceaccounts/default/token",
+            json={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}},
+        )
+        assert r.status_code == 403, r.text
