@@ -12,12 +12,16 @@ would start no second proxy and say so. A wrong or missing pin is refused."""
 
 from __future__ import annotations
 
+import base64
+import datetime
 import secrets
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from client.kubeconfig import load
 from client.rest import Client
@@ -116,3 +120,82 @@ def _lo_addresses() -> set[str]:
         ["ip", "-4", "-o", "addr", "show", "dev", "lo"], capture_output=True, text=True, check=True
     ).stdout
     return {line.split()[3].split("/")[0] for line in out.splitlines()}
+
+
+ROTATING_LIFETIME = 30  # seconds: that cluster's --cluster-signing-duration
+
+
+def test_a_joined_kubelet_rotates_its_client_certificate(workdir: Path, pod_network: str):
+    """With certificates that live 30 s, the joined kubelet (`--rotate-certificates`, as
+    `minik join` runs it) asks for a new one as system:node:<name> before the first
+    ends, has it approved as selfnodeclient, and, with no restart, keeps renewing its
+    node Lease after the first certificate has expired."""
+    node = f"joinrot-{secrets.token_hex(3)}"
+    data_dir = workdir / "rotating"
+    with joinable_cluster(signing_duration=f"{ROTATING_LIFETIME}s") as rotating:
+        args = printed_join_args(rotating)
+        try:
+            done = minik(
+                *args, "--node-name", node, "--data-dir", str(data_dir),
+                "--pod-network", pod_network, "--kubelet-port", str(processes.free_port()),
+                "--skip-proxy",
+            )  # fmt: skip
+            assert done.returncode == 0, done.stdout + done.stderr
+            local = LocalCluster(data_dir)
+            kubelet_pid = local.recorded()["kubelet"]["pid"]
+            current = data_dir / "nodes" / node / "pki" / "kubelet-client-current.pem"
+            token_id = args[args.index("--token") + 1].split(".")[0]
+            with rotating.http() as http:
+                csrs = http.get("/apis/certificates.k8s.io/v1/certificatesigningrequests")
+            bootstrap_csr = next(
+                c for c in csrs.json()["items"]
+                if c["spec"]["username"] == f"system:bootstrap:{token_id}"
+            )  # fmt: skip
+            first = x509.load_pem_x509_certificate(
+                base64.b64decode(bootstrap_csr["status"]["certificate"])
+            )
+
+            def renewals() -> list[dict]:
+                with rotating.http() as http:
+                    items = http.get(
+                        "/apis/certificates.k8s.io/v1/certificatesigningrequests"
+                    ).json()["items"]
+                return [
+                    c for c in items
+                    if c["spec"]["username"] == f"system:node:{node}"
+                    and (c.get("status") or {}).get("certificate")
+                ]  # fmt: skip
+
+            left = (first.not_valid_after_utc - datetime.datetime.now(datetime.UTC)).total_seconds()
+            mine = eventually(renewals, timeout=left + 5, message="a renewal issued")
+            approved = next(c for c in mine[0]["status"]["conditions"] if c["type"] == "Approved")
+            assert "self kubelet client" in approved["message"]
+            eventually(
+                lambda: (
+                    x509.load_pem_x509_certificate(current.read_bytes()).serial_number
+                    != first.serial_number
+                ),
+                message="the new one stored",
+            )
+            # past the first certificate's end, the same kubelet keeps its Lease fresh
+            wait = (first.not_valid_after_utc - datetime.datetime.now(datetime.UTC)).total_seconds()
+            time.sleep(max(0.0, wait) + 1)
+            expired_at = first.not_valid_after_utc
+
+            def renewed_after_expiry() -> bool:
+                with rotating.http() as http:
+                    lease = http.get(
+                        f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{node}"
+                    ).json()
+                renew = datetime.datetime.fromisoformat(lease["spec"]["renewTime"])
+                return renew > expired_at
+
+            eventually(renewed_after_expiry, timeout=25, message="Lease renewed after expiry")
+            assert local.recorded()["kubelet"]["pid"] == kubelet_pid  # no restart
+            with rotating.http() as http:
+                r = http.get(f"/api/v1/nodes/{node}").json()
+            conditions = {c["type"]: c["status"] for c in r["status"]["conditions"]}
+            assert conditions["Ready"] == "True", conditions
+        finally:
+            minik("down", "--data-dir", str(data_dir))
+            remove_node_containers(node)

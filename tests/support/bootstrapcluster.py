@@ -150,11 +150,11 @@ def minik(*args: str, timeout: float = 150) -> subprocess.CompletedProcess[str]:
 
 
 @contextmanager
-def joinable_cluster() -> Iterator[Cluster]:
+def joinable_cluster(signing_duration: str = f"{SIGNING_HOURS}h") -> Iterator[Cluster]:
     """bootstrap_cluster plus what `minik up` reconciles for joining (cluster-info and
     kubeadm's bindings, deploy/kubeadmbootstrap), applied twice: the second pass must
     find everything in place."""
-    with bootstrap_cluster() as cluster:
+    with bootstrap_cluster(signing_duration) as cluster:
         with Client(load(str(cluster.api.kubeconfig))) as api:
             for _ in range(2):
                 kubeadmbootstrap.ensure(api, cluster.api.url, cluster.api.ca_file.read_bytes())
