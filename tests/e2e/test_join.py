@@ -92,7 +92,7 @@ def test_printed_join_command_joins_a_ready_node(cluster: Cluster, workdir: Path
         # the proxy: ours holds the host's lock and serves a new Service's ClusterIP
         assert "[proxy] proxy started as kube-system/kube-proxy" in done.stdout
         proxy_pid = LocalCluster(data_dir).recorded()["proxy"]["pid"]
-        assert proxy_lock_holder() == proxy_pid
+        eventually(lambda: proxy_lock_holder() == proxy_pid, message="our proxy holds the lock")
         with cluster.http() as http:
             r = http.post(
                 "/api/v1/namespaces/default/services",
