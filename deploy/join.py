@@ -321,8 +321,8 @@ def join(args: argparse.Namespace) -> int:
         args.node_ip,
         args.pod_network,
         # serving: a self-signed certificate in <root>/pki (no CA key on this machine);
-        # callers' client certificates checked against the cluster CA
-        # and, as kubeadm's kubelets, it renews its client certificate before expiry
+        # callers' client certificates checked against the cluster CA; as kubeadm's
+        # kubelets, it renews its client certificate before it expires
         [
             "--bootstrap-kubeconfig",
             str(bootstrap),
