@@ -42,7 +42,7 @@ import docker
 import pytest
 
 from api.resources import ENDPOINTS, NODES, PODS, SERVICES
-from client.rest import Client
+from client.rest import ALL_NAMESPACES, Client
 from deploy import processes
 from deploy.hostplan import Host, Plan
 from tests.support.images import ensure_busybox_image
@@ -389,7 +389,8 @@ def chaos(cluster: Cluster) -> Chaos:
             assert all(
                 running_ready(p) and not p["metadata"].get("deletionTimestamp") for p in pods
             )
-            live = {p["metadata"]["uid"] for p in pods}
+            assert cluster.api is not None  # every pod of the cluster, not just web's
+            live = {p["metadata"]["uid"] for p in cluster.api.list(PODS, ALL_NAMESPACES)["items"]}
             for host in cluster.hosts():
                 stray = {u: n for u, n in engine_pods(host).items() if u not in live}
                 assert not stray, f"{host.node}'s engine still holds {stray}"
