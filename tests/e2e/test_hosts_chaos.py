@@ -19,9 +19,10 @@ hN down` in the switch namespace: its cable pulled). Then, in order:
   Running, none duplicated, in the API and in the engines.
 
 Small --node-grace-period and --toleration-seconds keep the test bounded; Kubernetes'
-defaults are 40 s (kube-controller-manager --node-monitor-grace-period) and 300 s (the
-DefaultTolerationSeconds admission plugin's not-ready/unreachable tolerations). The
-timeline is printed (`pytest -s`) beside those defaults.
+defaults are 40 s (kube-controller-manager --node-monitor-grace-period; 50 s since
+v1.32, kubernetes#126287) and 300 s (the DefaultTolerationSeconds admission plugin's
+not-ready/unreachable tolerations). The timeline is printed (`pytest -s -n 0`) beside
+those defaults.
 
 One cluster for the module, with its own data dir, HOME, node prefix, subnets and
 ports. Run under `flock -o /tmp/minik-e2e.lock` (one e2e run at a time)."""
@@ -55,7 +56,7 @@ PREFIX = "h25c-"
 HOSTS_CIDR = "172.30.122.0/24"
 POD_CIDR = "10.122.0.0/16"
 REPLICAS = 4
-GRACE = 15  # --node-grace-period; Kubernetes' --node-monitor-grace-period: 40 s
+GRACE = 15  # --node-grace-period; Kubernetes' --node-monitor-grace-period: 40 s (50 s in 1.32)
 TOLERATION = 5  # --toleration-seconds; Kubernetes' DefaultTolerationSeconds: 300 s
 LEASE_RENEW = 10  # the kubelet renews its Lease every 10 s (Kubernetes' 40 s lease / 4)
 MONITOR = 5  # the controller's --node-monitor-period (Kubernetes' default: 5 s)
@@ -435,7 +436,7 @@ def print_timeline(chaos: Chaos) -> None:
 def timeline(chaos: Chaos) -> list[str]:
     m = chaos.marks
     rows = [
-        ("cut → Node Unknown (detect)", "unknown", f"{GRACE} s grace", "40 s grace"),
+        ("cut → Node Unknown (detect)", "unknown", f"{GRACE} s grace", "40 s grace, 50 s ≥1.32"),
         ("cut → pods out of endpoints", "out of endpoints", "at detection", "at detection"),
         ("cut → unreachable NoExecute taint", "tainted", "≤ 5 s after", "at detection"),
         ("cut → pods evicted", "evicted", f"taint + {TOLERATION} s", "taint + 300 s"),
