@@ -94,13 +94,35 @@ class NodeAgent:
         comparable = nodes.comparable_status(status)
         stale = time.monotonic() - self._reported_at >= STATUS_REPORT_SECONDS
         if not force and not stale and comparable == self._reported:
-            return
+            if await self._api_agrees():
+                return
+            status = self._status()  # from the API's conditions: a transition now
         try:
             await self.api.patch(NODES, self.facts.name, {"status": status}, subresource="status")
         except NotFound:
             await self.register()  # someone deleted our Node: register again
             return
-        self._reported, self._reported_at = comparable, time.monotonic()
+        self._reported = nodes.comparable_status(status)
+        self._reported_at = time.monotonic()
+
+    async def _api_agrees(self) -> bool:
+        """Whether the Node's conditions in the API are still the ones we wrote. The
+        node lifecycle controller marks a node it has not heard from Unknown (a cut
+        link, a hung kubelet): what we last wrote has not changed, yet the API's copy
+        has. As Kubernetes' kubelet, which GETs its Node before every status update:
+        when they differ, take the API's conditions as the previous ones, so the next
+        status is a transition. NotFound: the next patch registers again."""
+        try:
+            node = await self.api.get(NODES, self.facts.name)
+        except NotFound:
+            return False
+        ours = {c.get("type") for c in self._conditions}  # others' conditions are theirs
+        conditions = (node.get("status") or {}).get("conditions") or []
+        shown = [c for c in conditions if c.get("type") in ours]
+        if _essence(shown) == _essence(self._conditions):
+            return True
+        self._conditions = shown
+        return False
 
     async def renew_lease(self) -> None:
         """PUT the Lease we last saw with a new renewTime (one request per renewal);
@@ -149,3 +171,8 @@ class NodeAgent:
                 await self.report()
             except ApiError as err:
                 log.warning("node status update failed: %s", err)
+
+
+def _essence(conditions: list[dict[str, Any]]) -> dict[Any, tuple[Any, ...]]:
+    """Each condition's type → (status, reason, message), without the times."""
+    return {c.get("type"): (c.get("status"), c.get("reason"), c.get("message")) for c in conditions}
