@@ -15,20 +15,19 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from api.privatefile import write_private
-from componentbase.pki import (
-    ServingFiles,
-    ensure_ca,
-    ensure_client_cert,
-    ensure_service_account_key,
-    ensure_serving_cert,
-    issue_client_cert,
-    issue_serving_cert,
-)
 from componentbase.serving import GO_AEAD_CIPHER_SUITES
+
+if TYPE_CHECKING:
+    from componentbase.pki import ServingFiles
+
+# componentbase.pki (cryptography, ~10 MiB resident) is imported by the functions that
+# issue certificates, which `minik up` calls: the supervisor, which imports this module
+# to start and check processes, never does.
 
 KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client"  # kubeadm's name for it
 ETCD_CLIENT_USER = "kube-apiserver-etcd-client"  # kubeadm's names
@@ -123,6 +122,15 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
+# What every process minik starts gets in its environment unless the caller's says
+# otherwise. glibc gives each thread that allocates an arena of its own (up to 8 per
+# core) and keeps what is freed there for that thread: a Python component's worker
+# threads (asyncio's executor for DNS and files, gRPC's pollers in the apiserver) then
+# hold megabytes apiece that their event loop never reuses. Two arenas, as
+# MALLOC_ARENA_MAX=2 is commonly set for Python servers; etcd (Go) does not read it.
+DEFAULT_ENV = {"MALLOC_ARENA_MAX": "2"}
+
+
 def spawn(
     name: str,
     argv: list[str],
@@ -139,7 +147,7 @@ def spawn(
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
+        env={**DEFAULT_ENV, **os.environ, **(env or {})},
         cwd=cwd,
         start_new_session=True,
     )
@@ -213,6 +221,8 @@ class EtcdTLS:
 def etcd_pki(pki_dir: Path, hosts: tuple[str, ...] = ()) -> EtcdTLS:
     """etcd's CA and certificates in `pki_dir`/etcd (a 0700 directory), made once and
     kept; the serving certificate covers loopback and `hosts`."""
+    from componentbase.pki import ensure_ca, ensure_client_cert, issue_serving_cert
+
     directory = pki_dir / "etcd"
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
@@ -317,6 +327,8 @@ def apiserver_argv(
     """The apiserver's command line with certificates from the CA in `pki_dir`;
     without `kubelet_client`, only flags an older minik knows too (bench/ starts the
     apiserver of an older commit beside today's)."""
+    from componentbase.pki import ensure_service_account_key, ensure_serving_cert
+
     files = ensure_serving_cert(pki_dir, () if bind in ("0.0.0.0", "::") else (bind,))
     sa = ensure_service_account_key(pki_dir)
     kubelet_flags: list[str] = []
@@ -359,6 +371,8 @@ def kubelet_client_cert(pki_dir: Path) -> tuple[Path, Path]:
     """The apiserver's client certificate toward kubelets, as kubeadm's
     `apiserver-kubelet-client.crt`: CN kube-apiserver-kubelet-client, O system:masters
     (made once)."""
+    from componentbase.pki import issue_client_cert
+
     stem = pki_dir / KUBELET_CLIENT_USER
     cert, key = stem.with_suffix(".crt"), stem.with_suffix(".key")
     if cert.exists() and key.exists():
@@ -370,6 +384,8 @@ def kubelet_flags(pki_dir: Path, *, verify: bool, local: bool) -> list[str]:
     """The apiserver's flags about its kubelets: verify their serving certificates with
     the cluster CA (they were issued by it: kubelet_serving_flags), and whether they
     run on this machine (their Node addresses are loopback)."""
+    from componentbase.pki import ensure_ca
+
     flags = ["--kubelet-certificate-authority", str(ensure_ca(pki_dir)[0])] if verify else []
     return flags + (["--kubelet-allow-local-addresses=true"] if local else [])
 
@@ -378,6 +394,8 @@ def kubelet_serving_flags(pki_dir: Path, node: str, node_ip: str, out_dir: Path)
     """A kubelet's TLS flags: a serving certificate from the cluster CA for its node
     name and address, and the CA its callers' client certificates are checked with
     (the apiserver's, kubelet_client_cert)."""
+    from componentbase.pki import issue_serving_cert
+
     files: ServingFiles = issue_serving_cert(
         pki_dir, out_dir, "kubelet", node, tuple(dict.fromkeys((node_ip, node, "localhost")))
     )
