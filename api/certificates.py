@@ -310,11 +310,15 @@ def signer_error(
 
 
 def signed_seconds(expiration_seconds: int | None, default_seconds: float) -> float:
-    """How long a signed certificate lives: the requested spec.expirationSeconds when
-    given, at most the signer's --cluster-signing-duration, at least 10 minutes."""
+    """How long a signed certificate lives (csrsigning's duration): the requested
+    spec.expirationSeconds when given, at most the signer's --cluster-signing-duration,
+    which wins over the 10-minute lower bound a shorter request is raised to."""
     if expiration_seconds is None:
         return default_seconds
-    return max(600.0, min(float(expiration_seconds), default_seconds))
+    requested = float(expiration_seconds)
+    if requested > default_seconds:
+        return default_seconds
+    return max(600.0, requested)
 
 
 def signer_wildcard(signer: str) -> str:

@@ -10,11 +10,16 @@ when its ClusterIP was held. Now, as in Kubernetes:
   port 443 `https` → the secure port, and so are the Endpoints and EndpointSlice
   pointing at this apiserver (`--advertise-address`);
 - at start, the Service's ports and type are corrected ("ports and type will be
-  corrected only during start", as Kubernetes) and the Endpoints and EndpointSlice
-  are pointed at this apiserver. Not on every turn: Kubernetes' `lease` reconciler,
-  which merges the addresses of several apiservers, is not built, and several
-  apiservers sharing an etcd (as the tests run them, each on its own port) would
-  otherwise rewrite each other's endpoints every 10 s;
+  corrected only during start", as Kubernetes), and so are the endpoints' ports;
+- the endpoints list every apiserver, as Kubernetes' `lease` endpoint reconciler
+  (--endpoint-reconciler-type=lease, its default) keeps them: at every turn this
+  apiserver renews its lease (apiserver/masterleases: a 15 s TTL under
+  /registry/masterleases/<advertise-address>) and, when the set of addresses with a
+  live lease is not the one the Endpoints list, writes that set (sorted) into the
+  Endpoints and the EndpointSlice. So a dead apiserver leaves them within its lease's
+  TTL plus a turn; one stopping deletes its lease and leaves them at once. Several
+  apiservers on one address (the tests' throwaway ones, each on its own port) share a
+  lease and so do not rewrite each other's endpoints;
 - a failure is logged ("unable to sync kubernetes service") and retried: it never
   stops the apiserver from starting.
 
@@ -38,6 +43,7 @@ from api import errors
 from api.resources import ENDPOINTS, ENDPOINTSLICES, SERVICES, Resource
 from apiserver.allocator import Allocator, ip_key
 from apiserver.config import Config
+from apiserver.masterleases import MasterLeases
 from apiserver.options import WriteOptions
 from apiserver.registry import Registry
 from apiserver.requestinfo import RequestInfo
@@ -52,6 +58,7 @@ SERVICE_PORT = 443
 ENDPOINT_INTERVAL = 10.0  # seconds, kube-apiserver's DefaultEndpointReconcilerInterval
 FIELD_MANAGER = "kube-apiserver"
 WATCHED = (SERVICES, ENDPOINTS, ENDPOINTSLICES)
+STOP_SECONDS = 3.0  # how long a stopping apiserver tries to take itself out
 
 Obj = dict[str, Any]
 Differs = Callable[[Obj, Obj], bool]
@@ -85,33 +92,50 @@ def kubernetes_service(cluster_ip: str, target_port: int) -> Obj:
     }
 
 
-def kubernetes_endpoints(address: str, port: int) -> Obj:
+def endpoint_ports(port: int) -> list[Obj]:
+    return [{"name": PORT_NAME, "port": port, "protocol": "TCP"}]
+
+
+def kubernetes_endpoints(addresses: list[str], ports: list[Obj]) -> Obj:
     return {
         "metadata": {
             "name": NAME,
             "namespace": NAMESPACE,
             "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"},
         },
-        "subsets": [
-            {
-                "addresses": [{"ip": address}],
-                "ports": [{"name": PORT_NAME, "port": port, "protocol": "TCP"}],
-            }
-        ],
+        "subsets": [{"addresses": [{"ip": a} for a in addresses], "ports": ports}],
     }
 
 
-def kubernetes_endpoint_slice(address: str, port: int) -> Obj:
+def kubernetes_endpoint_slice(addresses: list[str], ports: list[Obj]) -> Obj:
+    """The slice the Endpoints adapter writes beside them: one endpoint per address."""
     return {
         "metadata": {
             "name": NAME,
             "namespace": NAMESPACE,
             "labels": {"kubernetes.io/service-name": NAME},
         },
-        "addressType": "IPv6" if ":" in address else "IPv4",
-        "endpoints": [{"addresses": [address], "conditions": {"ready": True}}],
-        "ports": [{"name": PORT_NAME, "port": port, "protocol": "TCP"}],
+        "addressType": "IPv6" if addresses and ":" in addresses[0] else "IPv4",
+        "endpoints": [{"addresses": [a], "conditions": {"ready": True}} for a in addresses],
+        "ports": ports,
     }
+
+
+def reconciled_endpoints(
+    current: Obj | None, addresses: list[str], ports: list[Obj], fix_ports: bool
+) -> Obj:
+    """The lease reconciler's checkEndpointSubsetFormatWithLease: one subset whose
+    addresses are exactly the leased ones, else that subset rewritten (with our ports);
+    the ports themselves are corrected only when `fix_ports` (at start)."""
+    if current is None:
+        return kubernetes_endpoints(addresses, ports)
+    subsets = current.get("subsets") or []
+    listed = [a.get("ip") for a in (subsets[0].get("addresses") or [])] if subsets else []
+    if len(subsets) != 1 or sorted(listed) != addresses or subsets[0].get("notReadyAddresses"):
+        return {**current, "subsets": kubernetes_endpoints(addresses, ports)["subsets"]}
+    if fix_ports and subsets[0].get("ports") != ports:
+        return {**current, "subsets": [{**subsets[0], "ports": ports}]}
+    return current
 
 
 def service_needs_update(current: Obj, desired: Obj) -> bool:
@@ -122,10 +146,6 @@ def service_needs_update(current: Obj, desired: Obj) -> bool:
         for p in spec.get("ports") or []
     ]
     return ports != want["ports"] or spec.get("type") != want["type"]
-
-
-def endpoints_differ(current: Obj, desired: Obj) -> bool:
-    return current.get("subsets") != desired["subsets"]
 
 
 def slice_differs(current: Obj, desired: Obj) -> bool:
@@ -155,6 +175,7 @@ class KubernetesService:
         self.cluster_ip = allocator.kubernetes_ip
         self.port = config.port
         self.address = advertised_address(config)
+        self.leases = MasterLeases(registry.storage)
         self.service_missing = False
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -172,12 +193,19 @@ class KubernetesService:
         ]
 
     async def stop(self) -> None:
+        started = bool(self._tasks)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        if started:
+            try:
+                async with asyncio.timeout(STOP_SECONDS):
+                    await self.remove_own_lease()
+            except Exception as err:  # the lease ends by itself within its TTL
+                log.warning("could not remove this apiserver's endpoint lease: %s", err)
 
     async def _run(self) -> None:
         while True:
@@ -212,23 +240,51 @@ class KubernetesService:
 
     # ---- the sync --------------------------------------------------------------------
     async def sync(self, fix_spec: bool = False) -> None:
-        """Kubernetes' UpdateKubernetesService: the Service, then its endpoints; what
-        exists is corrected only when `fix_spec` (at start)."""
+        """Kubernetes' UpdateKubernetesService: the Service, then (ReconcileEndpoints)
+        this apiserver's lease renewed and the endpoints set to every leased address;
+        what exists of the Service and the ports is corrected only when `fix_spec`."""
         try:
             await self._sync_service(fix_spec)
-            await self._sync_object(
-                ENDPOINTS, kubernetes_endpoints(self.address, self.port), endpoints_differ, fix_spec
-            )
-            await self._sync_object(
-                ENDPOINTSLICES,
-                kubernetes_endpoint_slice(self.address, self.port),
-                slice_differs,
-                fix_spec,
-            )
+            # renewed first, whatever happens below: at least the others list us
+            await self.leases.update(self.address)
+            await self._sync_endpoints(await self.leases.addresses(), fix_spec)
         except asyncio.CancelledError:
             raise
         except Exception as err:
             log.error("unable to sync kubernetes service: %s", err)
+
+    async def _sync_endpoints(self, addresses: list[str], fix_ports: bool) -> None:
+        if not addresses:
+            raise RuntimeError(
+                "no API server IP addresses were listed in storage, refusing to erase all "
+                "endpoints for the kubernetes Service"
+            )
+        ports = endpoint_ports(self.port)
+        current = await self._get(ENDPOINTS)
+        wanted = reconciled_endpoints(current, addresses, ports, fix_ports)
+        if current is None:
+            with contextlib.suppress(errors.AlreadyExists):
+                await self._write(ENDPOINTS, wanted)
+                log.info("created Endpoints default/kubernetes: %s", addresses)
+        elif wanted is not current:
+            log.info("resetting endpoints for the kubernetes service to %s", addresses)
+            wanted = await self._write(ENDPOINTS, wanted, update=True)
+        subset = (wanted.get("subsets") or [{}])[0]
+        listed = [a["ip"] for a in subset.get("addresses") or []]
+        await self._sync_object(
+            ENDPOINTSLICES,
+            kubernetes_endpoint_slice(listed, subset.get("ports") or ports),
+            slice_differs,
+            True,
+        )
+
+    async def remove_own_lease(self) -> None:
+        """At shutdown (Kubernetes' RemoveEndpoints): our lease deleted and the
+        endpoints set to the others at once, rather than after our TTL."""
+        await self.leases.remove(self.address)
+        others = await self.leases.addresses()
+        if others:
+            await self._sync_endpoints(others, False)
 
     async def _get(self, res: Resource) -> Obj | None:
         try:

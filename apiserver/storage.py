@@ -405,6 +405,18 @@ class Storage:
         value, kv = responses[0][0]
         return self._decode(kv.key, value, responses[1].response_delete_range.header.revision)
 
+    async def put_with_ttl(self, key: str, obj: dict, ttl: int) -> None:
+        """Write `obj` under a lease of its own, so etcd deletes it `ttl` seconds after
+        this write unless written again (kube-apiserver's /masterleases)."""
+        lease = await self._grant(ttl)
+        with etcd_request("update", key):
+            await self.client.put(key.encode(), self._encode(key, obj), lease=lease)
+
+    async def delete_key(self, key: str) -> None:
+        """Delete `key` whatever it holds (an apiserver's own lease, at shutdown)."""
+        with etcd_request("delete", key):
+            await self.client.delete(key.encode())
+
     async def release_orphan(self, key: str) -> bool | None:
         """Delete the allocation `key` (its value is the key of the object holding it)
         if that object no longer exists: compared in one transaction, so a holder

@@ -606,6 +606,18 @@ class AsyncClient(_Base):
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    async def reload_client_certificate(self, cert_file: str, key_file: str) -> None:
+        """Use a rotated client certificate: loaded into the TLS context, then every
+        connection closed (watches too; their informers watch again), as the kubelet's
+        transport does when its certificate rotates, so the apiserver sees only the new
+        one from now on."""
+        ctx = self._http_options["verify"]
+        if not isinstance(ctx, ssl.SSLContext):
+            raise KubeconfigError("this client has no TLS context to load a certificate into")
+        ctx.load_cert_chain(cert_file, key_file)
+        old, self._http = self._http, httpx.AsyncClient(**self._http_options)
+        await old.aclose()
+
     async def __aenter__(self) -> AsyncClient:
         return self
 

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def _registry() -> dict[str, type[Controller]]:
+    from controller.bootstrap.bootstrapsigner import BootstrapSigner
     from controller.bootstrap.tokencleaner import TokenCleaner
     from controller.certificates.approver import CSRApprovingController
     from controller.certificates.cleaner import CSRCleaner
@@ -72,6 +73,7 @@ def _registry() -> dict[str, type[Controller]]:
         "csrapproving": CSRApprovingController,
         "csrsigning": CSRSigningController,
         "csrcleaner": CSRCleaner,
+        "bootstrapsigner": BootstrapSigner,
         "tokencleaner": TokenCleaner,
     }
 
@@ -104,11 +106,12 @@ CONTROLLER_NAMES = (
     "csrapproving",
     "csrsigning",
     "csrcleaner",
+    "bootstrapsigner",
     "tokencleaner",
 )
 # Not in `*`, as kube-controller-manager's ControllersDisabledByDefault (kubeadm
-# enables it with `--controllers=*,tokencleaner`).
-DISABLED_BY_DEFAULT = frozenset({"tokencleaner"})
+# enables them with `--controllers=*,bootstrapsigner,tokencleaner`).
+DISABLED_BY_DEFAULT = frozenset({"bootstrapsigner", "tokencleaner"})
 # Kubernetes' names for the same controllers, old and new.
 ALIASES = {
     "deployment-controller": "deployment",
@@ -140,6 +143,7 @@ ALIASES = {
     "certificatesigningrequest-approving-controller": "csrapproving",
     "certificatesigningrequest-signing-controller": "csrsigning",
     "certificatesigningrequest-cleaner-controller": "csrcleaner",
+    "bootstrap-signer-controller": "bootstrapsigner",
     "token-cleaner-controller": "tokencleaner",
 }
 

@@ -451,9 +451,10 @@ def _controller(ctx: ComponentContext) -> list[supervisor.Component]:
 
 def signing_flags(pki: Path) -> list[str]:
     """As kubeadm runs kube-controller-manager: csrsigning signs with the cluster CA,
-    and the tokencleaner (off by default) removes expired bootstrap tokens."""
+    the bootstrapsigner signs cluster-info for each bootstrap token and the tokencleaner
+    removes expired ones (both off by default)."""
     return [
-        "--controllers=*,tokencleaner",
+        "--controllers=*,bootstrapsigner,tokencleaner",
         f"--cluster-signing-cert-file={pki / 'ca.crt'}",
         f"--cluster-signing-key-file={ca_key_path(pki)}",
     ]

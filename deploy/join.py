@@ -3,12 +3,17 @@
 A token is a `bootstrap.kubernetes.io/token` Secret (deploy/jointoken). `minik join`
 discovers the cluster CA as kubeadm's token discovery does: it reads the `cluster-info`
 ConfigMap in kube-public (which `minik up` keeps, deploy/kubeadmbootstrap) over a TLS
-connection it cannot verify yet, accepts the CA in it only when its public key matches a
-`--ca-cert-hash` pin (or with `--discovery-token-unsafe-skip-ca-verification`), then reads
-cluster-info again with that CA trusted. It writes a bootstrap kubeconfig with the token
+connection it cannot verify yet, checks the JWS the bootstrapsigner put there for its
+token (so the server knows the token), accepts the CA in it only when its public key
+matches a `--ca-cert-hash` pin (or with `--discovery-token-unsafe-skip-ca-verification`),
+then reads cluster-info again with that CA trusted. It writes a bootstrap kubeconfig with the token
 and starts a kubelet under a supervisor of its own data dir (`minik down --data-dir D`
 stops it) with `--bootstrap-kubeconfig`: the kubelet asks for its client certificate by a
-CertificateSigningRequest, which the controller manager approves and signs."""
+CertificateSigningRequest, which the controller manager approves and signs, and renews it
+before it expires (`--rotate-certificates`). Beside the kubelet, under the same
+supervisor, it starts a proxy as kube-system's kube-proxy ServiceAccount (what kubeadm's
+kube-proxy DaemonSet would run here), unless a proxy already holds this host's lock (one
+per host) or --skip-proxy."""
 
 from __future__ import annotations
 
@@ -17,22 +22,23 @@ import base64
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from api import bootstraptoken as bt
-from api.clusterdefaults import DEFAULT_POD_NETWORK
+from api.bootstrapjws import KUBECONFIG_KEY, SIGNATURE_KEY_PREFIX, detached_token_is_valid
+from api.clusterdefaults import DEFAULT_CLUSTER_DNS, DEFAULT_POD_NETWORK, PROXY_LOCK_FILE
 from api.errors import ApiError, NotFound
 from api.humanize import human_duration
 from api.labels import dns1123_subdomain_errors
 from api.privatefile import write_private
-from api.resources import CONFIGMAPS, NODES, SECRETS
+from api.resources import CONFIGMAPS, NODES, SECRETS, SERVICEACCOUNTS
 from api.timefmt import parse_duration
 from client.errors import ConnectionFailed
 from client.kubeconfig import KubeConfig, KubeconfigError, load, write_kubeconfig
 from client.rest import Client
 from deploy import cluster as clusters
+from deploy import processes, supervisor
 from deploy.jointoken import (
     DEFAULT_TTL_SECONDS,
     JoinError,
@@ -44,11 +50,22 @@ from deploy.jointoken import (
     token_secret,
     verify_pin,
 )
-from deploy.kubeadmbootstrap import CLUSTER_INFO, PUBLIC_NAMESPACE
+from deploy.kubeadmbootstrap import (
+    CLUSTER_INFO,
+    PROXY_SERVICE_ACCOUNT,
+    PUBLIC_NAMESPACE,
+    SYSTEM_NAMESPACE,
+)
 
 BOOTSTRAP_KUBECONFIG = "bootstrap-kubelet.conf"  # kubeadm's /etc/kubernetes names
 KUBELET_KUBECONFIG = "kubelet.conf"
 KUBELET_SLOT = "kubelet"
+PROXY_KUBECONFIG = "kube-proxy.conf"
+PROXY_SLOT = "proxy"
+# the proxy's ServiceAccount token: a year, what Kubernetes' extended projected tokens
+# last (--service-account-extend-token-expiration); not refreshed yet
+PROXY_TOKEN_SECONDS = 365 * 24 * 3600
+DISCOVERY_RETRY_SECONDS = 1.0
 
 
 # ---- tokens ------------------------------------------------------------------------
@@ -128,27 +145,70 @@ def token_delete(args: argparse.Namespace) -> int:
 # ---- discovery -----------------------------------------------------------------------
 
 
-def _cluster_info(api: Client) -> dict[str, Any]:
+def _cluster_info(api: Client) -> dict[str, str]:
     try:
         cm = api.get(CONFIGMAPS, CLUSTER_INFO, namespace=PUBLIC_NAMESPACE)
     except ApiError as err:
         raise JoinError(
             f"cannot read the {CLUSTER_INFO} ConfigMap in {PUBLIC_NAMESPACE}: {err.message}"
         ) from err
+    data = cm.get("data") or {}
+    if not data.get(KUBECONFIG_KEY):
+        raise JoinError(
+            f"there is no {KUBECONFIG_KEY} key in the {CLUSTER_INFO} ConfigMap: this server "
+            "is not set up for token bootstrapping"
+        )
+    return data
+
+
+def _signed_cluster_info(api: Client, token_id: str, timeout: float) -> dict[str, str]:
+    """cluster-info once it holds a signature for the token: the bootstrapsigner adds
+    it a moment after the token is made (kubeadm's getClusterInfo polls the same way)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            data = _cluster_info(api)
+            if data.get(SIGNATURE_KEY_PREFIX + token_id):
+                return data
+            error = JoinError(
+                f"token id {token_id!r} is invalid for this cluster or it has expired: "
+                f"{CLUSTER_INFO} holds no {SIGNATURE_KEY_PREFIX}{token_id} signature "
+                "(`minik token create` on the control plane makes a new token)"
+            )
+        except ConnectionFailed as err:
+            error = JoinError(f"cannot reach {api.server}: {err.message}")
+        if time.monotonic() >= deadline:
+            raise error
+        time.sleep(DISCOVERY_RETRY_SECONDS)
+
+
+def _cluster_ca(kubeconfig: str) -> bytes:
     try:
-        doc = yaml.safe_load((cm.get("data") or {}).get("kubeconfig") or "")
-        cluster = doc["clusters"][0]["cluster"]
-        cluster["ca"] = base64.b64decode(cluster["certificate-authority-data"])
+        doc = yaml.safe_load(kubeconfig)
+        return base64.b64decode(doc["clusters"][0]["cluster"]["certificate-authority-data"])
     except (ValueError, KeyError, IndexError, TypeError, yaml.YAMLError) as err:
         raise JoinError(f"the {CLUSTER_INFO} ConfigMap holds no usable kubeconfig") from err
-    return cluster
 
 
-def discover_ca(server: str, pins: list[str], unsafe_skip: bool) -> bytes:
-    """The cluster CA (PEM), trusted only when pinned (see the module's docstring)."""
+def discover_ca(
+    server: str, token: str, pins: list[str], unsafe_skip: bool, timeout: float = 300
+) -> bytes:
+    """The cluster CA (PEM) as kubeadm's token discovery finds it: cluster-info read
+    over TLS not yet verified must carry a JWS over its kubeconfig made with this
+    token (so the server knows the token), its CA must match a pin (unless
+    --discovery-token-unsafe-skip-ca-verification), and cluster-info read again with
+    that CA trusted must hold the same kubeconfig."""
+    token_id, token_secret = split_token(token)
     with Client(KubeConfig(server, insecure_skip_tls_verify=True)) as insecure:
-        first = _cluster_info(insecure)
-    ca_pem: bytes = first["ca"]
+        first = _signed_cluster_info(insecure, token_id, timeout)
+    kubeconfig = first[KUBECONFIG_KEY]
+    signature = first[SIGNATURE_KEY_PREFIX + token_id]
+    if not detached_token_is_valid(signature, kubeconfig, token_id, token_secret):
+        raise JoinError(
+            f"failed to verify the JWS signature of {CLUSTER_INFO} for token id "
+            f"{token_id!r}: refusing to trust this server"
+        )
+    ca_pem = _cluster_ca(kubeconfig)
     if pins:
         verify_pin(ca_pem, pins)
     elif not unsafe_skip:
@@ -160,9 +220,62 @@ def discover_ca(server: str, pins: list[str], unsafe_skip: bool) -> bytes:
     trusted = KubeConfig(server, certificate_authority_data=ca_pem.decode())
     with Client(trusted) as api:
         second = _cluster_info(api)  # the server must hold a certificate from that CA
-    if second["ca"] != ca_pem:
-        raise JoinError(f"the {CLUSTER_INFO} CA changed during discovery; try again")
+    if second[KUBECONFIG_KEY] != kubeconfig:
+        raise JoinError(
+            f"the second kubeconfig from the {CLUSTER_INFO} ConfigMap (using validated TLS) "
+            "was different from the first"
+        )
     return ca_pem
+
+
+# ---- the proxy -------------------------------------------------------------------------
+
+
+def proxy_token(server: str, ca_file: Path, token: str) -> str:
+    """A token of kube-system's `kube-proxy` ServiceAccount (bound to
+    system:node-proxier, deploy/kubeadmbootstrap), asked for with the bootstrap token:
+    what kubeadm's kube-proxy DaemonSet pod would run with on this machine."""
+    config = KubeConfig(server, token=token, certificate_authority=str(ca_file))
+    body = {
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "TokenRequest",
+        "spec": {"expirationSeconds": PROXY_TOKEN_SECONDS},
+    }
+    try:
+        with Client(config) as api:
+            answer = api.create(
+                SERVICEACCOUNTS,
+                body,
+                namespace=SYSTEM_NAMESPACE,
+                name=PROXY_SERVICE_ACCOUNT,
+                subresource="token",
+            )
+    except ApiError as err:
+        raise JoinError(
+            f"cannot get a token for the {SYSTEM_NAMESPACE}/{PROXY_SERVICE_ACCOUNT} "
+            f"ServiceAccount for the proxy: {err.message} (`minik up` on the control plane "
+            "makes it; or join with --skip-proxy)"
+        ) from err
+    return str(answer["status"]["token"])
+
+
+def proxy_component(kubeconfig: Path, node: str, node_ip: str) -> supervisor.Component:
+    """One proxy, as `minik up` runs it but without a standby (deploy/cluster._proxy)."""
+    metrics_port = processes.free_port()
+    argv = [
+        *clusters.PY, "proxy", "--kubeconfig", str(kubeconfig), "--node-name", node,
+        "--bind-address", node_ip, "--node-ip", node_ip,
+        "--cluster-dns", DEFAULT_CLUSTER_DNS,
+        "--metrics-bind-address", f"127.0.0.1:{metrics_port}",
+        "--lock-wait", "0",
+    ]  # fmt: skip
+    return supervisor.Component(
+        PROXY_SLOT,
+        argv,
+        initial_backoff=0.2,
+        ready_pid_file=PROXY_LOCK_FILE,
+        extra={"metrics": f"http://127.0.0.1:{metrics_port}/metrics"},
+    )
 
 
 # ---- join ----------------------------------------------------------------------------
@@ -179,7 +292,13 @@ def join(args: argparse.Namespace) -> int:
         raise JoinError(f"--node-name {args.node_name!r}: {bad_name[0]}")
     pins = [check_hash_format(p) for p in args.ca_cert_hash]
     server = args.server.rstrip("/")
-    ca_pem = discover_ca(server, pins, args.discovery_token_unsafe_skip_ca_verification)
+    ca_pem = discover_ca(
+        server,
+        args.token,
+        pins,
+        args.discovery_token_unsafe_skip_ca_verification,
+        args.discovery_timeout,
+    )
     print(f"[discovery] cluster CA {ca_cert_hash(ca_pem)} trusted; server {server}")
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o700)
@@ -202,17 +321,31 @@ def join(args: argparse.Namespace) -> int:
         args.node_ip,
         args.pod_network,
         # serving: a self-signed certificate in <root>/pki (no CA key on this machine);
-        # callers' client certificates checked against the cluster CA
-        ["--bootstrap-kubeconfig", str(bootstrap), "--client-ca-file", str(ca_file)],
+        # callers' client certificates checked against the cluster CA; as kubeadm's
+        # kubelets, it renews its client certificate before it expires
+        [
+            "--bootstrap-kubeconfig",
+            str(bootstrap),
+            "--client-ca-file",
+            str(ca_file),
+            "--rotate-certificates",
+        ],
     )
     table = [clusters.kubelet_component(KUBELET_SLOT, argv, args.node_ip)]
+    holder = None if args.skip_proxy else clusters.proxy_lock_holder()
+    if not args.skip_proxy and holder is None:
+        token = proxy_token(server, ca_file, args.token)
+        proxy_kubeconfig = write_kubeconfig(
+            data_dir / PROXY_KUBECONFIG, server, token, ca_file=ca_file
+        )
+        table.append(proxy_component(proxy_kubeconfig, node, args.node_ip))
     local.start_supervised(table)
     print(f"[kubelet-start] kubelet for node {node} started (logs {local.logs})")
-    if clusters.proxy_lock_holder() is None:
-        print(
-            "note: no minik proxy runs on this host, so Services are not served here "
-            "(a joined machine does not start one yet)"
-        )
+    if holder is not None:
+        # one proxy per host (network namespace): the host's lock is held already
+        print(f"[proxy] not started: proxy pid {holder} already serves this host")
+    elif not args.skip_proxy:
+        print(f"[proxy] proxy started as {SYSTEM_NAMESPACE}/{PROXY_SERVICE_ACCOUNT}")
     try:
         _wait_node_ready(local, kubeconfig, node, args.timeout)
     except JoinError:
@@ -305,7 +438,18 @@ def register(sub: argparse._SubParsersAction, default_dir: str) -> None:
     j.add_argument("--node-ip", default="127.0.0.1")
     j.add_argument("--pod-network", default=DEFAULT_POD_NETWORK)
     j.add_argument("--kubelet-port", type=int, default=0, help="default 10250 if free")
+    j.add_argument(
+        "--skip-proxy",
+        action="store_true",
+        help="do not start a proxy here (kubeadm: --skip-phases addon/kube-proxy)",
+    )
     j.add_argument("--timeout", type=float, default=120, help="seconds to wait for Ready")
+    j.add_argument(
+        "--discovery-timeout",
+        type=float,
+        default=300,
+        help="seconds to wait for cluster-info signed for the token (kubeadm: 5m)",
+    )
     j.set_defaults(func=join)
 
 

@@ -10,7 +10,15 @@ rewritten when the server or CA changed):
   certificates are approved (`...:selfnodeclient`, group system:nodes);
 - the `cluster-info` ConfigMap in kube-public (a kubeconfig with the server and the CA,
   no credentials) and the Role/RoleBinding `kubeadm:bootstrap-signer-clusterinfo` that let
-  `system:anonymous` read it, which is where `minik join` discovers the CA."""
+  `system:anonymous` read it, which is where `minik join` discovers the CA; the
+  controller manager's bootstrapsigner adds a `jws-kubeconfig-<token-id>` signature per
+  bootstrap token, which `minik join` checks;
+- the `kube-proxy` ServiceAccount in kube-system bound to `system:node-proxier`
+  (`kubeadm:node-proxier`, kubeadm's kube-proxy addon), and, minik's own since it has
+  no kube-proxy DaemonSet: the Role/RoleBinding `minik:kube-proxy-token` letting the
+  node-token group ask for that ServiceAccount's token (TokenRequest), which `minik
+  join` gives the proxy it starts. That is no more than kubeadm gives a bootstrap token's
+  holder: a node it joins runs the DaemonSet's pod with that same token."""
 
 from __future__ import annotations
 
@@ -20,7 +28,14 @@ from typing import Any
 import yaml
 
 from api import errors
-from api.resources import CLUSTERROLEBINDINGS, CONFIGMAPS, ROLEBINDINGS, ROLES, Resource
+from api.resources import (
+    CLUSTERROLEBINDINGS,
+    CONFIGMAPS,
+    ROLEBINDINGS,
+    ROLES,
+    SERVICEACCOUNTS,
+    Resource,
+)
 from client.rest import Client
 from deploy.jointoken import NODE_TOKEN_GROUP
 
@@ -30,6 +45,10 @@ PUBLIC_NAMESPACE = "kube-public"
 CLUSTER_INFO = "cluster-info"
 CLUSTER_INFO_ROLE = "kubeadm:bootstrap-signer-clusterinfo"
 ANONYMOUS = "system:anonymous"
+SYSTEM_NAMESPACE = "kube-system"
+PROXY_SERVICE_ACCOUNT = "kube-proxy"
+PROXY_BINDING = "kubeadm:node-proxier"
+PROXY_TOKEN_ROLE = "minik:kube-proxy-token"
 
 # (binding, cluster role, group): kubeadm's phases/bootstraptoken/node
 BINDINGS = (
@@ -111,6 +130,40 @@ def cluster_info_rbac() -> list[tuple[Resource, dict[str, Any]]]:
     return [(ROLES, role), (ROLEBINDINGS, binding)]
 
 
+def proxy_objects() -> list[tuple[Resource, dict[str, Any]]]:
+    """The kube-proxy ServiceAccount, its node-proxier binding, and the Role that lets
+    joining machines' bootstrap tokens ask for its token."""
+    account = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": PROXY_SERVICE_ACCOUNT, "namespace": SYSTEM_NAMESPACE},
+    }
+    binding = _binding(
+        "ClusterRoleBinding", PROXY_BINDING, "ClusterRole", "system:node-proxier",
+        {"kind": "ServiceAccount", "name": PROXY_SERVICE_ACCOUNT,
+         "namespace": SYSTEM_NAMESPACE},
+    )  # fmt: skip
+    role = {
+        "apiVersion": f"{RBAC_GROUP}/v1",
+        "kind": "Role",
+        "metadata": {"name": PROXY_TOKEN_ROLE, "namespace": SYSTEM_NAMESPACE},
+        "rules": [
+            {"verbs": ["create"], "apiGroups": [""], "resources": ["serviceaccounts/token"],
+             "resourceNames": [PROXY_SERVICE_ACCOUNT]}
+        ],
+    }  # fmt: skip
+    role_binding = _binding(
+        "RoleBinding", PROXY_TOKEN_ROLE, "Role", PROXY_TOKEN_ROLE,
+        {"kind": "Group", "apiGroup": RBAC_GROUP, "name": NODE_TOKEN_GROUP}, SYSTEM_NAMESPACE,
+    )  # fmt: skip
+    return [
+        (SERVICEACCOUNTS, account),
+        (CLUSTERROLEBINDINGS, binding),
+        (ROLES, role),
+        (ROLEBINDINGS, role_binding),
+    ]
+
+
 def _existing(api: Client, res: Resource, wanted: dict[str, Any]) -> dict[str, Any] | None:
     """Create `wanted`: None when that made it, else the object already there."""
     ns = wanted["metadata"].get("namespace")
@@ -141,6 +194,18 @@ def _ensure(api: Client, res: Resource, wanted: dict[str, Any], key: str) -> Non
         api.update(res, live)
 
 
+def _ensure_cluster_info(api: Client, wanted: dict[str, Any]) -> None:
+    """Create it, or make its kubeconfig the wanted one; the bootstrapsigner's
+    `jws-kubeconfig-*` entries stay (it signs the new kubeconfig again)."""
+    live = _existing(api, CONFIGMAPS, wanted)
+    if live is None:
+        return
+    data = live.get("data") or {}
+    if data.get("kubeconfig") != wanted["data"]["kubeconfig"]:
+        live["data"] = {**data, **wanted["data"]}
+        api.update(CONFIGMAPS, live)
+
+
 def ensure(api: Client, server: str, ca_pem: bytes) -> None:
     """Reconcile every object above (idempotent; run at each `minik up`)."""
     for binding in node_bindings():
@@ -148,4 +213,11 @@ def ensure(api: Client, server: str, ca_pem: bytes) -> None:
     (roles, role), (rolebindings, binding) = cluster_info_rbac()
     _ensure(api, roles, role, "rules")
     _ensure_binding(api, rolebindings, binding)
-    _ensure(api, CONFIGMAPS, cluster_info(server, ca_pem), "data")
+    _ensure_cluster_info(api, cluster_info(server, ca_pem))
+    for res, obj in proxy_objects():
+        if res is SERVICEACCOUNTS:
+            _existing(api, res, obj)
+        elif res is ROLES:
+            _ensure(api, res, obj, "rules")
+        else:
+            _ensure_binding(api, res, obj)

@@ -78,7 +78,7 @@ def kubeconfig_still_valid(path: Path) -> bool:
     return True
 
 
-def _pending_key(cert_dir: Path) -> ec.EllipticCurvePrivateKey:
+def pending_key(cert_dir: Path) -> ec.EllipticCurvePrivateKey:
     """keyutil.LoadOrGenerateKeyFile: the key a request waits with, reused across
     restarts so the request's name (and the request) stays the same."""
     path = cert_dir / PENDING_KEY
@@ -273,7 +273,7 @@ async def load_client_cert(
         log.info("TLS bootstrap: using the stored client certificate %s", current)
         write_node_kubeconfig(kubeconfig, bootstrap, current)
         return True
-    key = _pending_key(cert_dir)
+    key = pending_key(cert_dir)
     api = AsyncClient(bootstrap, user_agent="minik-kubelet-bootstrap")
     try:
         cert_pem = await request_certificate(api, key, node_name, timeout)

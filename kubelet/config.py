@@ -43,6 +43,9 @@ class KubeletConfig:
     # --bootstrap-kubeconfig: TLS bootstrap (kubelet/certbootstrap) when --kubeconfig is
     # missing or its client certificate expired
     bootstrap_kubeconfig: str | None = None
+    # --rotate-certificates: renew the client certificate kept in cert_dir before it
+    # expires (kubelet/certrotation; kubeadm turns it on)
+    rotate_certificates: bool = False
     pod_network: str = DEFAULT_POD_NETWORK
     pod_cidr: str | None = None
     # --pod-cidr-from-node: the pod network's subnet is the Node's spec.podCIDR
@@ -112,6 +115,11 @@ def parser() -> argparse.ArgumentParser:
         help="credentials (a bootstrap token) to ask for a client certificate with when "
         "--kubeconfig does not exist or its certificate expired; --kubeconfig is then "
         "written to use the certificate kept in --cert-dir",
+    )
+    p.add_argument(
+        "--rotate-certificates",
+        action="store_true",
+        help="ask for a new client certificate (a CSR) as the current one nears expiry",
     )
     p.add_argument("--node-name", default=socket.gethostname(), help="this node's name")
     p.add_argument(
@@ -231,6 +239,7 @@ def parse_args(argv: list[str] | None = None) -> KubeletConfig:
         capacity=capacity,
         kubeconfig=args.kubeconfig,
         bootstrap_kubeconfig=args.bootstrap_kubeconfig,
+        rotate_certificates=args.rotate_certificates,
         pod_network=args.pod_network,
         pod_cidr=args.pod_cidr,
         pod_cidr_from_node=args.pod_cidr_from_node,

@@ -27,6 +27,7 @@ from client.rest import ALL_NAMESPACES, AsyncClient
 from componentbase.delegatedauth import DelegatedAuth
 from kubelet import claims, dockerlabels, metrics, podcidr, volumes
 from kubelet.auth import KubeletAuth
+from kubelet.certrotation import ClientCertificateRotator, load_current
 from kubelet.config import KubeletConfig
 from kubelet.configdata import ConfigDataCache, references
 from kubelet.containerspec import DnsSettings
@@ -319,6 +320,9 @@ class Kubelet:
             self.server.serve(),
             self._housekeeping(),
         ]
+        rotator = self._certificate_rotator()
+        if rotator is not None:
+            loops.append(rotator.run())
         tasks = [asyncio.get_running_loop().create_task(loop) for loop in loops]
         log.info("kubelet %s ready (node IP %s, port %d)", c.node_name, c.node_ip, c.port)
         stopped = asyncio.get_running_loop().create_task(stop.wait())
@@ -327,6 +331,21 @@ class Kubelet:
             if task is not stopped and not task.cancelled() and task.exception():
                 log.error("kubelet loop failed", exc_info=task.exception())
         await self.shutdown(tasks)
+
+    def _certificate_rotator(self) -> ClientCertificateRotator | None:
+        """--rotate-certificates rotates a certificate the TLS bootstrap stored."""
+        c = self.config
+        if not c.rotate_certificates:
+            return None
+        cert_dir = c.cert_dir or c.root_dir / "pki"
+        if load_current(cert_dir) is None:
+            log.warning(
+                "--rotate-certificates: no bootstrapped client certificate in %s; "
+                "the kubeconfig's own certificate is not rotated",
+                cert_dir,
+            )
+            return None
+        return ClientCertificateRotator(self.api, cert_dir, c.node_name)
 
     async def shutdown(self, tasks: list[asyncio.Task[Any]]) -> None:
         """Stop the kubelet's own work; containers keep running."""

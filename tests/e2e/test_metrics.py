@@ -148,7 +148,9 @@ def test_kubectl_top(
         return rows
 
     rows = eventually(top_pods, timeout=30, message="kubectl top pod")
-    assert _millicores(rows["burn"][1]) > 200, rows  # a busy loop, on a shared machine
+    # A busy loop: a whole core on a quiet machine, its share of two on a busy one (CI
+    # once saw 178-192m at a load average of 8); the idle pod stays near zero.
+    assert _millicores(rows["burn"][1]) > 100, rows
     assert _millicores(rows["idle"][1]) < 50, rows
     assert rows["idle"][2].endswith("Mi") or rows["idle"][2].endswith("Ki"), rows
 
@@ -158,4 +160,4 @@ def test_kubectl_top(
 
     out = kubectl.run("top", "node", kubelet.node).stdout
     row = out.splitlines()[1].split()
-    assert row[0] == kubelet.node and _millicores(row[1]) > 200, out
+    assert row[0] == kubelet.node and _millicores(row[1]) > 100, out

@@ -1,7 +1,8 @@
 """A control plane set up for joining machines the way kubeadm sets one up: its own
 etcd, an apiserver with --authorization-mode=Node,RBAC and
 --enable-bootstrap-token-auth, a controller manager running the certificate
-controllers and the tokencleaner with the apiserver's CA as --cluster-signing-*, the
+controllers, the bootstrapsigner and the tokencleaner with the apiserver's CA as
+--cluster-signing-*, the
 bindings kubeadm makes at init (bootstrap tokens may ask for node client
 certificates and have them approved; nodes have their renewals approved) and one
 bootstrap token, TOKEN_ID.TOKEN_SECRET, in kubeadm's default node-token group."""
@@ -36,7 +37,7 @@ RBAC = "/apis/rbac.authorization.k8s.io/v1"
 TOKEN_ID, TOKEN_SECRET = "abcdef", "0123456789abcdef"
 NODE_TOKEN_GROUP = "system:bootstrappers:kubeadm:default-node-token"
 SIGNING_HOURS = 48  # --cluster-signing-duration
-CONTROLLERS = "csrapproving,csrsigning,csrcleaner,tokencleaner"
+CONTROLLERS = "csrapproving,csrsigning,csrcleaner,bootstrapsigner,tokencleaner"
 # what kubeadm binds at init: bootstrap tokens may ask for node client certificates and
 # have them approved; nodes have their renewals approved
 KUBEADM_BINDINGS = (
@@ -99,9 +100,9 @@ def bootstrap_secret(
 
 
 @contextmanager
-def bootstrap_cluster() -> Iterator[Cluster]:
-    """Start it all; everything started is stopped (by PID) and the work dir removed
-    on exit, also when setting up fails."""
+def bootstrap_cluster(signing_duration: str = f"{SIGNING_HOURS}h") -> Iterator[Cluster]:
+    """Start it all (certificates signed for `signing_duration`); everything started
+    is stopped (by PID) and the work dir removed on exit, also when setting up fails."""
     workdir = make_workdir("minik-csr-")
     etcd = start_etcd(workdir)
     api: ApiServer | None = None
@@ -117,7 +118,7 @@ def bootstrap_cluster() -> Iterator[Cluster]:
             f"--controllers={CONTROLLERS}",
             f"--cluster-signing-cert-file={pki / 'ca.crt'}",
             f"--cluster-signing-key-file={ca_key_path(pki)}",
-            f"--cluster-signing-duration={SIGNING_HOURS}h",
+            f"--cluster-signing-duration={signing_duration}",
         ).start()
         c = Cluster(etcd, api, manager)
         with c.http() as http:
@@ -149,11 +150,11 @@ def minik(*args: str, timeout: float = 150) -> subprocess.CompletedProcess[str]:
 
 
 @contextmanager
-def joinable_cluster() -> Iterator[Cluster]:
+def joinable_cluster(signing_duration: str = f"{SIGNING_HOURS}h") -> Iterator[Cluster]:
     """bootstrap_cluster plus what `minik up` reconciles for joining (cluster-info and
     kubeadm's bindings, deploy/kubeadmbootstrap), applied twice: the second pass must
     find everything in place."""
-    with bootstrap_cluster() as cluster:
+    with bootstrap_cluster(signing_duration) as cluster:
         with Client(load(str(cluster.api.kubeconfig))) as api:
             for _ in range(2):
                 kubeadmbootstrap.ensure(api, cluster.api.url, cluster.api.ca_file.read_bytes())

@@ -114,6 +114,12 @@ def test_signed_seconds(requested: int | None, want: float):
     assert certs.signed_seconds(requested, 86400.0) == want
 
 
+def test_a_short_signing_duration_wins_over_the_ten_minute_floor():
+    # Kubernetes' signer.duration: requested > certTTL -> certTTL, checked first
+    assert certs.signed_seconds(600, 20.0) == 20.0
+    assert certs.signed_seconds(None, 20.0) == 20.0
+
+
 def test_condition_word():
     cert = base64.b64encode(b"x").decode()
     assert certs.condition_word({}) == "Pending"

@@ -6,10 +6,11 @@ from __future__ import annotations
 from apiserver.config import Config
 from apiserver.kubernetesservice import (
     advertised_address,
-    endpoints_differ,
+    endpoint_ports,
     kubernetes_endpoint_slice,
     kubernetes_endpoints,
     kubernetes_service,
+    reconciled_endpoints,
     service_needs_update,
     slice_differs,
 )
@@ -38,14 +39,38 @@ def test_only_ports_and_type_make_a_service_update_as_kubernetes():
     assert service_needs_update(other_type, desired)
 
 
-def test_endpoints_and_slice_point_at_the_apiserver():
-    eps, eps_slice = kubernetes_endpoints("192.0.2.5", 6443), kubernetes_endpoint_slice("::1", 6443)
-    assert eps["subsets"][0]["addresses"] == [{"ip": "192.0.2.5"}]
+def test_endpoints_and_slice_list_every_apiserver():
+    ports = endpoint_ports(6443)
+    eps = kubernetes_endpoints(["192.0.2.5", "192.0.2.6"], ports)
+    eps_slice = kubernetes_endpoint_slice(["::1"], ports)
+    assert eps["subsets"][0]["addresses"] == [{"ip": "192.0.2.5"}, {"ip": "192.0.2.6"}]
     assert eps["metadata"]["labels"] == {"endpointslice.kubernetes.io/skip-mirror": "true"}
     assert eps_slice["addressType"] == "IPv6"
-    assert not endpoints_differ(kubernetes_endpoints("192.0.2.5", 6443), eps)
-    assert endpoints_differ(kubernetes_endpoints("192.0.2.6", 6443), eps)
-    assert slice_differs(kubernetes_endpoint_slice("::1", 1), eps_slice)
+    assert slice_differs(kubernetes_endpoint_slice(["::1"], endpoint_ports(1)), eps_slice)
+    two = kubernetes_endpoint_slice(["192.0.2.5", "192.0.2.6"], ports)
+    assert [e["addresses"] for e in two["endpoints"]] == [["192.0.2.5"], ["192.0.2.6"]]
+
+
+def test_the_lease_reconciler_rewrites_addresses_always_and_ports_only_at_start():
+    ports = endpoint_ports(6443)
+    live = kubernetes_endpoints(["192.0.2.5"], ports)
+    live["metadata"]["resourceVersion"] = "7"
+    assert reconciled_endpoints(live, ["192.0.2.5"], ports, False) is live
+    both = reconciled_endpoints(live, ["192.0.2.5", "192.0.2.6"], ports, False)
+    assert both["subsets"] == kubernetes_endpoints(["192.0.2.5", "192.0.2.6"], ports)["subsets"]
+    assert both["metadata"]["resourceVersion"] == "7"  # an update of the live object
+    # another apiserver's port: kept on later turns, corrected at start
+    other_port = kubernetes_endpoints(["192.0.2.5"], endpoint_ports(7443))
+    assert reconciled_endpoints(other_port, ["192.0.2.5"], ports, False) is other_port
+    assert reconciled_endpoints(other_port, ["192.0.2.5"], ports, True)["subsets"][0]["ports"] == (
+        ports
+    )
+    # two subsets, or not-ready addresses: the format is wrong, rewritten
+    split = {"subsets": [live["subsets"][0], live["subsets"][0]]}
+    assert len(reconciled_endpoints(split, ["192.0.2.5"], ports, False)["subsets"]) == 1
+    assert reconciled_endpoints(None, ["192.0.2.5"], ports, False) == live | {
+        "metadata": kubernetes_endpoints([], ports)["metadata"]
+    }
 
 
 def test_the_advertised_address_defaults_to_the_bind_address_else_loopback():

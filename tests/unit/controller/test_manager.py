@@ -18,8 +18,9 @@ def test_star_enables_everything_but_the_disabled_by_default():
         n for n in CONTROLLER_NAMES if n not in DISABLED_BY_DEFAULT
     ]
     assert "tokencleaner" not in enabled_controllers(["*"])
+    assert "bootstrapsigner" not in enabled_controllers(["*"])
     # kubeadm's --controllers=*,bootstrapsigner,tokencleaner
-    assert enabled_controllers(["*", "tokencleaner"]) == list(CONTROLLER_NAMES)
+    assert enabled_controllers(["*", "bootstrapsigner", "tokencleaner"]) == list(CONTROLLER_NAMES)
     assert "csrsigning" in enabled_controllers(["*"])
 
 
