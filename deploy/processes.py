@@ -4,6 +4,7 @@ test is started exactly as a user's is."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import secrets
 import shutil
@@ -13,11 +14,10 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import httpx
 
 from api.privatefile import write_private
 from componentbase.serving import GO_AEAD_CIPHER_SUITES
@@ -425,22 +425,37 @@ def wait_for(check, timeout: float, proc: Process | None, what: str) -> None:
 def http_ok(
     url: str, ca_file: str | None = None, client_cert: tuple[str, str] | None = None
 ) -> bool:
-    """Whether `url` answers 200 within a second; over https checked with `ca_file`,
-    presenting `client_cert` (certificate, key) where the server asks for one (etcd)."""
-    try:
-        verify = ssl.create_default_context(cafile=ca_file) if ca_file else True
+    """Whether `url` answers 200 within a second; over https checked with `ca_file`
+    (else the system's CAs), presenting `client_cert` (certificate, key) where the
+    server asks for one (etcd). The standard library's http.client, not httpx: the
+    supervisor, which only asks this, then never imports httpx (~5 MiB resident), and
+    no HTTP(S)_PROXY of the environment comes between minik and its own loopback."""
+    parts = urllib.parse.urlsplit(url)
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        context = ssl.create_default_context(cafile=ca_file)
         if client_cert:
-            if not isinstance(verify, ssl.SSLContext):
-                verify = ssl.create_default_context()
-            verify.load_cert_chain(*client_cert)
-        return httpx.get(url, timeout=1.0, verify=verify).status_code == 200
-    except httpx.HTTPError:
+            context.load_cert_chain(*client_cert)
+        connection = http.client.HTTPSConnection(
+            parts.hostname or "", parts.port, timeout=1.0, context=context
+        )
+    else:
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=1.0)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("GET", target)
+        return connection.getresponse().status == 200
+    except (OSError, http.client.HTTPException):  # refused, timed out, TLS failed
         return False
+    finally:
+        connection.close()
 
 
 def kubelet_healthy(port: int, token: str, ca_file: Path, host: str = "127.0.0.1") -> bool:
     """Whether a kubelet answers its /healthz (HTTPS, its certificate from the CA in
     `ca_file`, a token allowed nodes/proxy) within a second."""
+    import httpx
+
     try:
         verify = ssl.create_default_context(cafile=str(ca_file))
         r = httpx.get(
