@@ -12,10 +12,14 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
-from cryptography.x509.oid import NameOID
+if TYPE_CHECKING:
+    from cryptography import x509
+
+# cryptography (~10 MiB resident once imported) is imported by the functions that parse
+# certificates: a controller manager with no CertificateSigningRequest to handle, the
+# idle case, never loads it.
 
 GROUP = "certificates.k8s.io"
 
@@ -90,6 +94,8 @@ def encode_bytes(data: bytes) -> str:
 def parse_request_pem(pem: bytes) -> x509.CertificateSigningRequest:
     """certificates.ParseCSR plus CheckSignature: the first PEM block must be a
     CERTIFICATE REQUEST whose signature verifies."""
+    from cryptography import x509
+
     start = pem.find(b"-----BEGIN ")
     if start < 0:
         raise ValueError("PEM block type must be CERTIFICATE REQUEST")
@@ -114,6 +120,8 @@ def certificate_error(pem: bytes) -> str | None:
     """validateCertificate: `status.certificate`, when set, holds CERTIFICATE PEM
     blocks only (at least one), each a parsable certificate; text around the blocks
     is skipped, as Go's pem.Decode does."""
+    from cryptography import x509
+
     if not pem:
         return None
     blocks = 0
@@ -184,6 +192,8 @@ def condition_word(csr: dict) -> str:
 
 
 def _names(request: x509.CertificateSigningRequest) -> tuple[str, list[str]]:
+    from cryptography.x509.oid import NameOID
+
     subject = request.subject
     cn = [a.value for a in subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
     orgs = [str(a.value) for a in subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
@@ -199,6 +209,8 @@ def organizations(request: x509.CertificateSigningRequest) -> list[str]:
 
 
 def _sans(request: x509.CertificateSigningRequest) -> x509.SubjectAlternativeName | None:
+    from cryptography import x509
+
     try:
         return request.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -232,6 +244,8 @@ def kubelet_client_error(
 
 
 def _san_count_all(request: x509.CertificateSigningRequest) -> str | None:
+    from cryptography import x509
+
     sans = _sans(request)
     for kind, word in (
         (x509.DNSName, "DNS"),
@@ -249,6 +263,8 @@ def kubelet_serving_error(
 ) -> str | None:
     """ValidateKubeletServingCSR: server-auth usages, O system:nodes, a DNS or IP
     subjectAltName, no email or URI ones, CN system:node:<name>."""
+    from cryptography import x509
+
     if set(usages) not in _KUBELET_SERVING_USAGES:
         return f"usages did not match {_usages_text(_KUBELET_SERVING_USAGES[0])}"
     cn, orgs = _names(request)

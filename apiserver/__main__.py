@@ -11,7 +11,6 @@ import os
 import sys
 from pathlib import Path
 
-import uvicorn
 from starlette.types import ASGIApp
 
 from api.clusterdefaults import kubernetes_service_ip
@@ -87,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         cert, key = str(files.cert), str(files.key)
     # Workers are separate processes: each builds its app from the same flags.
     os.environ[ARGV_ENV] = json.dumps(argv)
+    import uvicorn  # after api/: its __init__ keeps uvicorn's watchfiles out
+
     uvicorn.run(
         "apiserver.__main__:app_from_environment" if config.workers > 1 else app_from_environment(),
         factory=config.workers > 1,

@@ -26,8 +26,10 @@ and proxies nothing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
+import ssl
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -44,6 +46,17 @@ from apiserver.storage import Storage, object_key, prefix_key
 log = logging.getLogger(__name__)
 DISCOVERY_TTL = 10.0
 _TIMEOUT = httpx.Timeout(connect=5.0, read=60.0, write=10.0, pool=5.0)
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """httpx's default TLS context (certifi's CAs), made once. Each httpx client
+    otherwise makes its own, loading the CA bundle (~10 ms of CPU), even for the plain
+    http:// backends the aggregator dials: with a request to the metrics server every
+    few seconds, a quarter of an idle cluster's apiserver CPU (py-spy, issue 18)."""
+    return httpx.create_ssl_context()
+
+
 _HOP_BY_HOP = {"connection", "transfer-encoding", "content-length", "keep-alive"}
 # What a caller may not pass through to the backend: its credentials and any
 # identity it claims itself.
@@ -219,7 +232,7 @@ class Aggregator:
             host, port = await self._backend(apiservice)
             headers = self._identity(Caller("system:apiserver", ("system:masters",)))
             headers.append(("Accept", "application/json"))
-            async with httpx.AsyncClient(timeout=5.0) as client:
+            async with httpx.AsyncClient(timeout=5.0, verify=_tls()) as client:
                 answer = await client.get(f"http://{_host(host)}:{port}{path}", headers=headers)
             if answer.status_code == 200:
                 body = answer.content
@@ -243,7 +256,7 @@ class Aggregator:
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _DROPPED]
         headers += self._identity(caller)
         body = await request.body()
-        client = httpx.AsyncClient(timeout=_TIMEOUT)
+        client = httpx.AsyncClient(timeout=_TIMEOUT, verify=_tls())
         try:
             upstream = await client.send(
                 client.build_request(

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+from typing import TYPE_CHECKING
 
 from api.timefmt import parse_duration
-from componentbase.serving import (
-    DEFAULT_TLS_MIN_VERSION,
-    TLS12_CIPHER_SUITES,
-    TLS13_CIPHER_SUITES,
-    TLS_MIN_VERSIONS,
-    TLSPolicy,
-    TLSPolicyError,
-)
+
+if TYPE_CHECKING:
+    from componentbase.serving import TLSPolicy
+
+# componentbase.serving (and with it ssl, ~6 MiB resident: libssl, libcrypto) is
+# imported by the TLS flags' functions: a process that parses only the others (the
+# standby proxy, waiting on its lock) does not load it.
 
 _TRUE = frozenset({"true", "t", "1", "yes"})
 _FALSE = frozenset({"false", "f", "0", "no"})
@@ -70,6 +70,8 @@ def add_kubeconfig_flag(parser: argparse.ArgumentParser) -> None:
 
 def tls_min_version(text: str) -> str:
     """A --tls-min-version value (VersionTLS12, VersionTLS13)."""
+    from componentbase.serving import TLS_MIN_VERSIONS
+
     if text not in TLS_MIN_VERSIONS:
         raise argparse.ArgumentTypeError(
             f"unsupported TLS version {text!r} (allowed: {', '.join(TLS_MIN_VERSIONS)})"
@@ -79,6 +81,8 @@ def tls_min_version(text: str) -> str:
 
 def tls_cipher_suites(text: str) -> tuple[str, ...]:
     """A --tls-cipher-suites list: Go's names, comma-separated, AEAD suites only."""
+    from componentbase.serving import TLSPolicy, TLSPolicyError
+
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     try:
         TLSPolicy(min_version="VersionTLS13", cipher_suites=names)
@@ -90,6 +94,13 @@ def tls_cipher_suites(text: str) -> tuple[str, ...]:
 def add_tls_flags(parser: argparse.ArgumentParser) -> None:
     """Kubernetes' `--tls-min-version` and `--tls-cipher-suites` of a TLS server;
     `tls_policy(parser, args)` turns them into the componentbase.serving.TLSPolicy."""
+    from componentbase.serving import (
+        DEFAULT_TLS_MIN_VERSION,
+        TLS12_CIPHER_SUITES,
+        TLS13_CIPHER_SUITES,
+        TLS_MIN_VERSIONS,
+    )
+
     parser.add_argument(
         "--tls-min-version",
         type=tls_min_version,
@@ -109,6 +120,8 @@ def add_tls_flags(parser: argparse.ArgumentParser) -> None:
 
 def tls_policy(parser: argparse.ArgumentParser, args: argparse.Namespace) -> TLSPolicy:
     """The policy add_tls_flags' flags name; a contradiction is the parser's error."""
+    from componentbase.serving import TLSPolicy, TLSPolicyError
+
     try:
         return TLSPolicy(args.tls_min_version, tuple(args.tls_cipher_suites))
     except TLSPolicyError as err:

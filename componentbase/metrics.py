@@ -31,15 +31,20 @@ import logging
 import ssl
 import tempfile
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
+from api.privatefile import write_private
 from client.rest import AsyncClient
 from componentbase.delegatedauth import ALWAYS_ALLOW_PATHS, DelegatedAuth, Verdict
 from componentbase.flags import add_tls_flags, tls_policy
-from componentbase.pki import ensure_self_signed
+from componentbase.metricsaddress import HostPort as HostPort
+from componentbase.metricsaddress import (
+    add_metrics_bind_address_flag as add_metrics_bind_address_flag,
+)
+from componentbase.metricsaddress import parse_host_port as parse_host_port
+from componentbase.selfsigned import self_signed_pem
 from componentbase.serving import DEFAULT_TLS_POLICY, TLSPolicy, server_context
 
 log = logging.getLogger(__name__)
@@ -54,32 +59,6 @@ READ_TIMEOUT = 10.0
 def exposition(registry: CollectorRegistry = REGISTRY) -> bytes:
     """The registry's metrics in Prometheus' text format (version 0.0.4)."""
     return generate_latest(registry)
-
-
-@dataclass(frozen=True)
-class HostPort:
-    host: str
-    port: int
-
-    @property
-    def enabled(self) -> bool:
-        return self.port != 0
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-
-def parse_host_port(text: str) -> HostPort:
-    """`127.0.0.1:10249`, `[::1]:10249`, `:10249` (all addresses) or "" (off), as
-    kube-proxy's --metrics-bind-address; ValueError otherwise."""
-    text = text.strip()
-    if not text:
-        return HostPort("127.0.0.1", 0)
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"want IP:PORT, got {text!r}")
-    host = host.strip("[]") or "0.0.0.0"
-    return HostPort(host, int(port))
 
 
 class MetricsListener:
@@ -205,10 +184,14 @@ def self_signed_context(
 ) -> ssl.SSLContext:
     """A server context with a self-signed certificate made now, as Kubernetes'
     components make one when given no --tls-cert-file and no --cert-dir (the files
-    exist only for the moment ssl needs them to load)."""
+    exist only for the moment ssl needs them to load). A child process makes it
+    (componentbase/selfsigned.py: cryptography stays out of the component)."""
+    hosts = tuple(dict.fromkeys((host, "localhost", "127.0.0.1")))
+    cert_pem, key_pem = self_signed_pem(common_name, hosts)
     with tempfile.TemporaryDirectory(prefix="minik-serving-") as directory:
-        hosts = tuple(dict.fromkeys((host, "localhost", "127.0.0.1")))
-        cert, key = ensure_self_signed(Path(directory), "tls", common_name, hosts)
+        cert, key = Path(directory) / "tls.crt", Path(directory) / "tls.key"
+        write_private(key, key_pem)
+        cert.write_bytes(cert_pem)
         return server_context(cert, key, policy=policy)
 
 
@@ -251,28 +234,6 @@ def check_secure_serving_flags(parser: argparse.ArgumentParser, args: argparse.N
 
 def always_allow_paths(args: argparse.Namespace) -> list[str]:
     return [p.strip() for p in args.authorization_always_allow_paths.split(",") if p.strip()]
-
-
-def add_metrics_bind_address_flag(
-    parser: argparse.ArgumentParser, component: str, port: int
-) -> None:
-    """`--metrics-bind-address IP:PORT` (kube-proxy's flag) of a component's
-    plain-HTTP /metrics and /healthz listener; `args.metrics_bind_address` is a
-    HostPort."""
-
-    def host_port(text: str) -> HostPort:
-        try:
-            return parse_host_port(text)
-        except ValueError as err:
-            raise argparse.ArgumentTypeError(str(err)) from None
-
-    parser.add_argument(
-        "--metrics-bind-address",
-        type=host_port,
-        default=HostPort("127.0.0.1", port),
-        help=f"IP:PORT of {component}'s /metrics and /healthz listener (plain HTTP, no "
-        "authentication: keep it on loopback); port 0 or empty: none",
-    )
 
 
 def add_metrics_flags(

@@ -17,8 +17,6 @@ import contextlib
 import logging
 import sys
 
-import uvicorn
-
 from client.kubeconfig import KubeconfigError
 from client.kubeconfig import load as load_kubeconfig
 from client.rest import AsyncClient
@@ -48,6 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def serve(args: argparse.Namespace) -> None:
+    import uvicorn  # after api/: its __init__ keeps uvicorn's watchfiles out
+
     api = AsyncClient(load_kubeconfig(args.kubeconfig), user_agent="minik-dashboard")
     hub = Hub(api, args.metrics_interval)
     sock = bind(args.bind_address, args.port)

@@ -4,6 +4,7 @@ test is started exactly as a user's is."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import secrets
 import shutil
@@ -13,22 +14,20 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from api.privatefile import write_private
-from componentbase.pki import (
-    ServingFiles,
-    ensure_ca,
-    ensure_client_cert,
-    ensure_service_account_key,
-    ensure_serving_cert,
-    issue_client_cert,
-    issue_serving_cert,
-)
 from componentbase.serving import GO_AEAD_CIPHER_SUITES
+
+if TYPE_CHECKING:
+    from componentbase.pki import ServingFiles
+
+# componentbase.pki (cryptography, ~10 MiB resident) is imported by the functions that
+# issue certificates, which `minik up` calls: the supervisor, which imports this module
+# to start and check processes, never does.
 
 KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client"  # kubeadm's name for it
 ETCD_CLIENT_USER = "kube-apiserver-etcd-client"  # kubeadm's names
@@ -123,6 +122,16 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
+# What every process minik starts gets in its environment unless the caller's says
+# otherwise. glibc gives each thread that allocates an arena of its own (up to 8 per
+# core) and keeps what is freed there for that thread; MALLOC_ARENA_MAX=2 bounds that
+# for the threads the components do have (asyncio's executor and libuv's pool for DNS
+# and files, the kubelet's Docker calls, gRPC's pollers in the apiserver). Idle, it
+# measured no different (within 0.5 MiB a process): it is there for the busy case.
+# etcd (Go) does not read it.
+DEFAULT_ENV = {"MALLOC_ARENA_MAX": "2"}
+
+
 def spawn(
     name: str,
     argv: list[str],
@@ -139,7 +148,7 @@ def spawn(
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
+        env={**DEFAULT_ENV, **os.environ, **(env or {})},
         cwd=cwd,
         start_new_session=True,
     )
@@ -213,6 +222,8 @@ class EtcdTLS:
 def etcd_pki(pki_dir: Path, hosts: tuple[str, ...] = ()) -> EtcdTLS:
     """etcd's CA and certificates in `pki_dir`/etcd (a 0700 directory), made once and
     kept; the serving certificate covers loopback and `hosts`."""
+    from componentbase.pki import ensure_ca, ensure_client_cert, issue_serving_cert
+
     directory = pki_dir / "etcd"
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
@@ -317,6 +328,8 @@ def apiserver_argv(
     """The apiserver's command line with certificates from the CA in `pki_dir`;
     without `kubelet_client`, only flags an older minik knows too (bench/ starts the
     apiserver of an older commit beside today's)."""
+    from componentbase.pki import ensure_service_account_key, ensure_serving_cert
+
     files = ensure_serving_cert(pki_dir, () if bind in ("0.0.0.0", "::") else (bind,))
     sa = ensure_service_account_key(pki_dir)
     kubelet_flags: list[str] = []
@@ -359,6 +372,8 @@ def kubelet_client_cert(pki_dir: Path) -> tuple[Path, Path]:
     """The apiserver's client certificate toward kubelets, as kubeadm's
     `apiserver-kubelet-client.crt`: CN kube-apiserver-kubelet-client, O system:masters
     (made once)."""
+    from componentbase.pki import issue_client_cert
+
     stem = pki_dir / KUBELET_CLIENT_USER
     cert, key = stem.with_suffix(".crt"), stem.with_suffix(".key")
     if cert.exists() and key.exists():
@@ -370,6 +385,8 @@ def kubelet_flags(pki_dir: Path, *, verify: bool, local: bool) -> list[str]:
     """The apiserver's flags about its kubelets: verify their serving certificates with
     the cluster CA (they were issued by it: kubelet_serving_flags), and whether they
     run on this machine (their Node addresses are loopback)."""
+    from componentbase.pki import ensure_ca
+
     flags = ["--kubelet-certificate-authority", str(ensure_ca(pki_dir)[0])] if verify else []
     return flags + (["--kubelet-allow-local-addresses=true"] if local else [])
 
@@ -378,6 +395,8 @@ def kubelet_serving_flags(pki_dir: Path, node: str, node_ip: str, out_dir: Path)
     """A kubelet's TLS flags: a serving certificate from the cluster CA for its node
     name and address, and the CA its callers' client certificates are checked with
     (the apiserver's, kubelet_client_cert)."""
+    from componentbase.pki import issue_serving_cert
+
     files: ServingFiles = issue_serving_cert(
         pki_dir, out_dir, "kubelet", node, tuple(dict.fromkeys((node_ip, node, "localhost")))
     )
@@ -406,22 +425,37 @@ def wait_for(check, timeout: float, proc: Process | None, what: str) -> None:
 def http_ok(
     url: str, ca_file: str | None = None, client_cert: tuple[str, str] | None = None
 ) -> bool:
-    """Whether `url` answers 200 within a second; over https checked with `ca_file`,
-    presenting `client_cert` (certificate, key) where the server asks for one (etcd)."""
-    try:
-        verify = ssl.create_default_context(cafile=ca_file) if ca_file else True
+    """Whether `url` answers 200 within a second; over https checked with `ca_file`
+    (else the system's CAs), presenting `client_cert` (certificate, key) where the
+    server asks for one (etcd). The standard library's http.client, not httpx: the
+    supervisor, which only asks this, then never imports httpx (~5 MiB resident), and
+    no HTTP(S)_PROXY of the environment comes between minik and its own loopback."""
+    parts = urllib.parse.urlsplit(url)
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        context = ssl.create_default_context(cafile=ca_file)
         if client_cert:
-            if not isinstance(verify, ssl.SSLContext):
-                verify = ssl.create_default_context()
-            verify.load_cert_chain(*client_cert)
-        return httpx.get(url, timeout=1.0, verify=verify).status_code == 200
-    except httpx.HTTPError:
+            context.load_cert_chain(*client_cert)
+        connection = http.client.HTTPSConnection(
+            parts.hostname or "", parts.port, timeout=1.0, context=context
+        )
+    else:
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=1.0)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("GET", target)
+        return connection.getresponse().status == 200
+    except (OSError, http.client.HTTPException):  # refused, timed out, TLS failed
         return False
+    finally:
+        connection.close()
 
 
 def kubelet_healthy(port: int, token: str, ca_file: Path, host: str = "127.0.0.1") -> bool:
     """Whether a kubelet answers its /healthz (HTTPS, its certificate from the CA in
     `ca_file`, a token allowed nodes/proxy) within a second."""
+    import httpx
+
     try:
         verify = ssl.create_default_context(cafile=str(ca_file))
         r = httpx.get(

@@ -22,10 +22,12 @@ import contextlib
 import json
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,11 @@ INITIAL_BACKOFF = 1.0
 MAX_BACKOFF = 30.0
 STABLE_SECONDS = 60.0  # a run this long resets the back-off
 TICK = 0.05
+# The loop's longest sleep. It wakes at once when a child exits (SIGCHLD) or a signal
+# arrives, and when a back-off ends; control requests and the exit of an adopted
+# process (not our child: no SIGCHLD) are seen within IDLE_TICK. Polling every TICK
+# instead cost the idle cluster ~0.4% of a core.
+IDLE_TICK = 0.25
 LOG_TAIL_LINES = 5
 
 
@@ -300,17 +307,48 @@ class Supervisor:
         _write_json(self.state_file, {**record_meta, **record})
         self._dirty = False
 
+    def next_wait(self) -> float:
+        """Seconds until the loop has something to do that no signal announces."""
+        now = self.clock()
+        due = [s.next_start - now for s in self.slots if s.state == "backoff"]
+        return max(TICK, min([IDLE_TICK, *due]))
+
     def run(self) -> None:
         self.adopt()
         self.save()
         self.start_in_order()
-        while not self.stopping:
-            self.step()
-            time.sleep(TICK)
+        with child_exits() as wait:
+            while not self.stopping:
+                self.step()
+                wait(self.next_wait())
         for slot in reversed(self.slots):
             self.stop_slot(slot)
         self.save()
         log.info("stopped every component")
+
+
+@contextlib.contextmanager
+def child_exits() -> Iterator[Callable[[float], None]]:
+    """A wait(seconds) that returns early when a signal arrives: a child's exit
+    (SIGCHLD, given a handler so that Python writes the wake-up byte) or SIGTERM."""
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(read_fd, False)
+    os.set_blocking(write_fd, False)
+    previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    previous_handler = signal.signal(signal.SIGCHLD, lambda _sig, _frame: None)
+
+    def wait(seconds: float) -> None:
+        if select.select([read_fd], [], [], seconds)[0]:
+            with contextlib.suppress(BlockingIOError):
+                os.read(read_fd, 512)
+
+    try:
+        yield wait
+    finally:
+        signal.signal(signal.SIGCHLD, previous_handler)
+        signal.set_wakeup_fd(previous_fd)
+        os.close(read_fd)
+        os.close(write_fd)
 
 
 def main(argv: list[str] | None = None) -> int:

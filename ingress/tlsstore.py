@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from api.privatefile import write_private
-from componentbase.pki import self_signed_pem
+from componentbase.selfsigned import self_signed_pem
 from componentbase.serving import apply_tls_policy
 from ingress.routing import normalize_host, wildcard_parent
 

@@ -15,7 +15,6 @@ from client.errors import ConnectionFailed
 from client.kubeconfig import KubeconfigError
 from componentbase.logs import setup_logging
 from componentbase.run import run, stop_on_signals
-from kubelet.certbootstrap import BootstrapError, load_client_cert
 from kubelet.config import KubeletConfig, parse_args
 from kubelet.kubelet import Kubelet
 from kubelet.podcidr import NetworkMismatch
@@ -26,6 +25,9 @@ from kubelet.server import ServeError
 async def serve(config: KubeletConfig) -> int:
     stop = stop_on_signals()
     if config.bootstrap_kubeconfig and config.kubeconfig:
+        # here: cryptography (~9 MiB resident) loads only in a kubelet that bootstraps
+        from kubelet.certbootstrap import BootstrapError, load_client_cert
+
         try:
             await load_client_cert(
                 Path(config.kubeconfig),

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.errors import ApiError
 from api.resources import PODS, SERVICES
@@ -27,7 +27,6 @@ from client.rest import ALL_NAMESPACES, AsyncClient
 from componentbase.delegatedauth import DelegatedAuth
 from kubelet import claims, dockerlabels, metrics, podcidr, volumes
 from kubelet.auth import KubeletAuth
-from kubelet.certrotation import ClientCertificateRotator, load_current
 from kubelet.config import KubeletConfig
 from kubelet.configdata import ConfigDataCache, references
 from kubelet.containerspec import DnsSettings
@@ -48,6 +47,9 @@ from kubelet.server import KubeletServer, serving_tls
 from kubelet.serviceenv import service_env
 from kubelet.statscollector import StatsCollector
 from kubelet.statusmanager import StatusManager
+
+if TYPE_CHECKING:
+    from kubelet.certrotation import ClientCertificateRotator
 
 log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 2.0
@@ -337,6 +339,9 @@ class Kubelet:
         c = self.config
         if not c.rotate_certificates:
             return None
+        # here: cryptography (~9 MiB resident) loads only in a kubelet that rotates
+        from kubelet.certrotation import ClientCertificateRotator, load_current
+
         cert_dir = c.cert_dir or c.root_dir / "pki"
         if load_current(cert_dir) is None:
             log.warning(

@@ -51,7 +51,6 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from api import remotecommand as rc
 from api import spdy
 from componentbase.metrics import CONTENT_TYPE, exposition
-from componentbase.pki import ensure_self_signed
 from componentbase.rawupgrade import UpgradingHttpProtocol, is_raw_upgrade
 from componentbase.serving import (
     DEFAULT_TLS_POLICY,
@@ -121,6 +120,8 @@ def serving_tls(
     kubelet does without them."""
     if cert_file and key_file:
         return ServingTLS(cert_file, key_file, client_ca_file, policy)
+    from componentbase.pki import ensure_self_signed  # cryptography: only when needed
+
     hosts = tuple(dict.fromkeys(h for h in (*hosts, "localhost", "127.0.0.1") if h))
     cert, key = ensure_self_signed(cert_dir, "kubelet", hosts[0], hosts)
     return ServingTLS(str(cert), str(key), client_ca_file, policy)

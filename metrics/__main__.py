@@ -23,8 +23,6 @@ import logging
 import sys
 from typing import Any
 
-import uvicorn
-
 from api.errors import ApiError
 from api.resources import NODES, PODS
 from client.informer import Informer
@@ -153,6 +151,8 @@ class MetricsServer:
             await self.serve()
 
     async def serve(self) -> None:
+        import uvicorn  # after api/: its __init__ keeps uvicorn's watchfiles out
+
         sock = bind(self.args.bind_address, self.args.port)
         port = sock.getsockname()[1]
         address = self.args.advertise_address or (

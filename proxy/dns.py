@@ -32,6 +32,8 @@ import dns.rdatatype
 import dns.rrset
 
 from proxy.dnsacl import ClientAcl, cluster_acl
+from proxy.dnsaddress import Address as Address
+from proxy.dnsaddress import parse_address as parse_address
 from proxy.dnsrecords import Zone, normalize
 from proxy.sockets import listening_socket
 
@@ -42,17 +44,6 @@ UPSTREAM_TIMEOUT = 2.0
 TCP_IDLE_SECONDS = 10.0
 UDP_DEFAULT_SIZE = 512  # RFC 1035's limit for clients without EDNS0
 UDP_MAX_SIZE = 1232  # CoreDNS' bufsize default (DNS Flag Day 2020): no fragmentation
-
-Address = tuple[str, int]
-
-
-def parse_address(text: str, default_port: int = 53) -> Address:
-    """`IP` or `IP:PORT` → (ip, port)."""
-    host, sep, port = text.rpartition(":")
-    if sep and host and "." in host:
-        return host, int(port)
-    return text, default_port
-
 
 # ---- answering from the zone (no I/O) ---------------------------------------------------
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
-
-from cryptography import x509
+from typing import TYPE_CHECKING, Any
 
 from api import certificates as certs
 from api.errors import Conflict, NotFound
 from api.resources import CERTIFICATESIGNINGREQUESTS, SUBJECTACCESSREVIEWS
 from controller.util.base import Context, Controller
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 log = logging.getLogger(__name__)
 

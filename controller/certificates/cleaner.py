@@ -11,8 +11,6 @@ import logging
 import time
 from typing import Any
 
-from cryptography import x509
-
 from api import certificates as certs
 from api.errors import Conflict, NotFound
 from api.resources import CERTIFICATESIGNINGREQUESTS
@@ -35,6 +33,8 @@ def _updated(condition: Obj) -> float:
 
 
 def _not_after(csr: Obj) -> float | None:
+    from cryptography import x509  # here: cryptography loads only when a CSR is signed
+
     try:
         pem = certs.decode_bytes((csr.get("status") or {}).get("certificate"))
         return x509.load_pem_x509_certificate(pem).not_valid_after_utc.timestamp()

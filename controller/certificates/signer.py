@@ -16,8 +16,6 @@ from api import certificates as certs
 from api.errors import Conflict, NotFound
 from api.resources import CERTIFICATESIGNINGREQUESTS
 from api.timefmt import rfc3339
-from componentbase.pki import load_ca
-from controller.certificates import authority
 from controller.util.base import Context, Controller
 
 log = logging.getLogger(__name__)
@@ -91,6 +89,10 @@ class CSRSigningController(Controller):
         if problem is not None:
             await self._write_status(name, failed_copy(csr, problem))
             return
+        # cryptography (via these) loads with the first certificate to issue, not at start
+        from componentbase.pki import load_ca
+        from controller.certificates import authority
+
         ca = load_ca(self.cert_file, self.key_file)  # read each time: a rotated CA is used
         seconds = certs.signed_seconds(spec.get("expirationSeconds"), self.duration)
         pem = authority.sign(ca, request, usages, datetime.timedelta(seconds=seconds))

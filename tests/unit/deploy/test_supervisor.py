@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
+from pathlib import Path
+
+from deploy import supervisor
 from deploy.supervisor import INITIAL_BACKOFF, MAX_BACKOFF, STABLE_SECONDS, backoff_after
 
 
@@ -23,3 +28,26 @@ def test_a_stable_run_resets_the_backoff() -> None:
 def test_a_component_may_start_faster() -> None:
     assert backoff_after(0.0, ran_for=0.1, initial=0.2) == 0.2
     assert backoff_after(0.2, ran_for=0.1, initial=0.2) == 0.4
+
+
+def test_the_loop_sleeps_until_the_next_restart_is_due(tmp_path: Path) -> None:
+    supervisor.write_spec(
+        tmp_path / "components.json",
+        [supervisor.Component("a", ["true"]), supervisor.Component("b", ["true"])],
+    )
+    now = 1000.0
+    sup = supervisor.Supervisor(tmp_path, clock=lambda: now)
+    assert sup.next_wait() == supervisor.IDLE_TICK  # nothing due: only signals wake it
+    sup.slots[0].state, sup.slots[0].next_start = "backoff", now + 0.125
+    assert sup.next_wait() == 0.125
+    sup.slots[1].state, sup.slots[1].next_start = "backoff", now - 5  # overdue
+    assert sup.next_wait() == supervisor.TICK
+
+
+def test_a_child_exit_wakes_the_wait_at_once() -> None:
+    with supervisor.child_exits() as wait:
+        child = subprocess.Popen(["sleep", "0.2"])
+        began = time.monotonic()
+        wait(10.0)
+        assert time.monotonic() - began < 5.0
+        child.wait()
