@@ -164,6 +164,7 @@ def test_minik_up_makes_kubeadms_join_bootstrap(cluster: Cluster) -> None:
         "kubeadm:kubelet-bootstrap": ("system:node-bootstrapper", [group]),
         "kubeadm:node-autoapprove-bootstrap": (f"{csr}nodeclient", [group]),
         "kubeadm:node-autoapprove-certificate-rotation": (f"{csr}selfnodeclient", ["system:nodes"]),
+        "kubeadm:node-proxier": ("system:node-proxier", ["kube-proxy"]),
     }
     info = cluster.kubectl("get", "configmap", "cluster-info", "-n", "kube-public", "-o", "json")
     assert "certificate-authority-data" in json.loads(info)["data"]["kubeconfig"]
