@@ -1065,6 +1065,10 @@ def main(argv: list[str] | None = None) -> int:
                 args.nodes = args.hosts
             if args.nodes < 1:
                 raise ClusterError("--nodes must be at least 1")
+            try:  # before --hosts makes anything
+                controlplanes.check_count(args.control_planes)
+            except controlplanes.ControlPlaneError as err:
+                raise ClusterError(str(err)) from None
             check_node_prefix(args.node_prefix)
             if args.allocate_node_cidrs:
                 check_cluster_cidr(args.cluster_cidr)
