@@ -65,7 +65,8 @@ class Hammer:
         self.ok = 0
         self.failures: list[str] = []
         self.failed_at: list[float] = []
-        self.bodies: set[str] = set()
+        self.bodies: set[str] = set()  # the last word of each answer: (v1), (v2)
+        self.texts: set[str] = set()  # each answer whole: hello from <pod> (v1)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -80,6 +81,7 @@ class Hammer:
                 if r.status_code == 200:
                     self.ok += 1
                     self.bodies.add(r.text.strip().rsplit(" ", 1)[-1])
+                    self.texts.add(r.text.strip())
                 else:
                     self._fail(f"{url}: HTTP {r.status_code}")
             except httpx.HTTPError as err:
