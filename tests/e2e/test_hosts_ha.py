@@ -4,9 +4,10 @@ hosts each with its own engine and an apilb on its 127.0.0.1:6443, kubectl throu
 machine's apilb (deploy/hostcontrolplanes.py).
 
 The seed walkthrough runs on it with kubectl (the LoadBalancer answers on every
-worker host's address, port 80). Then chaos: in the middle of a rolling update every
-process of the control-plane host whose controller manager leads is SIGKILLed (its
-etcd member, apiserver, scheduler, controller manager). The rollout completes, the
+worker host's address, port 80). Then chaos, twice: in the middle of a rolling update
+every process of one control-plane host is SIGKILLed (its etcd member, apiserver,
+scheduler, controller manager): first the host whose controller manager leads, then
+the host of the etcd raft leader. The rollout completes, the
 Service keeps answering (a bounded client loop counts failures), every worker's Node
 stays Ready and its kubelet keeps renewing its Lease. The recovery times are printed
 (run with -s) beside Kubernetes' defaults: etcd election timeout 1000 ms, leader
@@ -319,29 +320,32 @@ def first_leader_change(cluster: Cluster, survivors: list[str], old_id: str, sin
     return time.monotonic() - since
 
 
-def test_sigkill_a_control_plane_host_mid_rollout(cluster: Cluster) -> None:
-    """Every process of the control-plane host whose controller manager leads dies by
-    SIGKILL while a rollout is under way: the other hosts' controller manager takes
-    the Lease, the rollout completes, the Service answers throughout, the Nodes stay
-    Ready; the supervisor brings the host's processes back."""
+def controller_leader_host(cluster: Cluster, api: Client) -> int:
+    identity = lease_holder(api, "kube-controller-manager")
+    leader = leader_component(cluster, "controller-", "kube-controller-manager", identity)
+    return int(leader.rsplit("-", 1)[1])
+
+
+def sigkill_a_host_mid_rollout(cluster: Cluster, step: str, index: int) -> None:
+    """Every process of control-plane host `index` (etcd member, apiserver, scheduler,
+    controller manager) dies by SIGKILL while a rollout is under way: the rollout
+    completes, the Service answers throughout, the Nodes stay Ready and their kubelets
+    renew their Leases; the supervisor brings the host's processes back. Measured when
+    it applies: a new etcd leader, another controller manager holding the Lease."""
     assert len(running_ready(cluster.pods("app=web"))) == 5
     with cluster.api() as api:
         identity = lease_holder(api, "kube-controller-manager")
-        leader = leader_component(cluster, "controller-", "kube-controller-manager", identity)
-        index = int(leader.rsplit("-", 1)[1])
-        etcd_was_leader = etcd_leader(cluster) == f"etcd-{index}"
+        lease_on_host = controller_leader_host(cluster, api) == index
+        etcd_on_host = etcd_leader(cluster) == f"etcd-{index}"
         old_etcd_id = str(
             etcd_status(cluster, cluster.records()[f"etcd-{index}"]["url"])["header"]["member_id"]
         )
         victims = {f"{r}{index}": int(cluster.records()[f"{r}{index}"]["pid"]) for r in ROLES}
         with Hammer(*lb_urls(cluster), limit=150) as hammer, NodeWatch(cluster) as nodes:
             with Writer(cluster.api, NS) as writer:
-                patch = {"spec": {"template": {"metadata": {"annotations": {"h25h/step": "1"}}}}}
-                generation = int(
-                    api.patch(DEPLOYMENTS, "my-webapp", patch, namespace=NS)["metadata"][
-                        "generation"
-                    ]
-                )
+                patch = {"spec": {"template": {"metadata": {"annotations": {"h25h/step": step}}}}}
+                changed = api.patch(DEPLOYMENTS, "my-webapp", patch, namespace=NS)
+                generation = int(changed["metadata"]["generation"])
 
                 def underway() -> bool:
                     status = api.get(DEPLOYMENTS, "my-webapp", NS).get("status") or {}
@@ -355,18 +359,22 @@ def test_sigkill_a_control_plane_host_mid_rollout(cluster: Cluster) -> None:
                 survivors = [f"etcd-{m.index}" for m in cluster.members if m.index != index]
                 etcd_took = (
                     first_leader_change(cluster, survivors, old_etcd_id, killed)
-                    if etcd_was_leader
+                    if etcd_on_host
                     else None
                 )
-                took_lease = eventually(
-                    lambda: (
-                        lease_holder(api, "kube-controller-manager") not in ("", identity)
-                        and time.monotonic() - killed
-                    ),
-                    timeout=60,
-                    interval=0.1,
-                    retry_on=(Exception,),
-                    message="another controller manager takes the Lease",
+                took_lease = (
+                    eventually(
+                        lambda: (
+                            lease_holder(api, "kube-controller-manager") not in ("", identity)
+                            and time.monotonic() - killed
+                        ),
+                        timeout=60,
+                        interval=0.1,
+                        retry_on=(Exception,),
+                        message="another controller manager takes the Lease",
+                    )
+                    if lease_on_host
+                    else None
                 )
                 eventually(
                     lambda: rollout_done(api, generation),
@@ -398,14 +406,19 @@ def test_sigkill_a_control_plane_host_mid_rollout(cluster: Cluster) -> None:
     etcd_line = (
         f"a new etcd leader {etcd_took:.2f}s after the kill (election timeout 1 s)"
         if etcd_took is not None
-        else "etcd leader was on another host (no election)"
+        else "the etcd leader was on another host (no election)"
+    )
+    lease_line = (
+        f"kube-controller-manager Lease taken over {took_lease:.2f}s after (defaults lease "
+        "15 s / renew 10 s / retry 2 s)"
+        if took_lease is not None
+        else "the controller manager leader was on another host"
     )
     REPORT.append(
-        f"chaos: SIGKILL {', '.join(victims)} (host {PREFIX}cp{index}) mid rollout: "
-        f"{etcd_line}; kube-controller-manager Lease taken over {took_lease:.2f}s after "
-        f"(defaults lease 15 s / renew 10 s / retry 2 s); writes via the machine's apilb "
-        f"recovered {recovered:.2f}s ({failed_writes} failed, max gap {gap:.2f}s); rollout "
-        f"done {rollout_took:.1f}s after the kill; every kubelet renewed its Lease "
+        f"chaos {step}: SIGKILL {', '.join(victims)} (host {PREFIX}cp{index}) mid rollout: "
+        f"{etcd_line}; {lease_line}; writes via the machine's apilb recovered "
+        f"{recovered:.2f}s ({failed_writes} failed, max gap {gap:.2f}s); rollout done "
+        f"{rollout_took:.1f}s after the kill; every kubelet renewed its Lease "
         f"{renew_took:.1f}s after; Service requests {hammer.ok} ok, {len(hammer.failures)} "
         f"failed; Nodes NotReady seen {len(nodes.not_ready)} times; the host's processes "
         f"back and etcd healthy {back:.1f}s after"
@@ -414,6 +427,20 @@ def test_sigkill_a_control_plane_host_mid_rollout(cluster: Cluster) -> None:
     assert hammer.ok > 50
     assert nodes.not_ready == []
     assert recovered < 10.0, REPORT[-1]
+
+
+def test_sigkill_the_controller_leaders_host_mid_rollout(cluster: Cluster) -> None:
+    """The controller manager that drives the rollout dies with its host: another
+    host's takes the Lease once it expires, and finishes the rollout."""
+    with cluster.api() as api:
+        index = controller_leader_host(cluster, api)
+    sigkill_a_host_mid_rollout(cluster, "controller-leader-host", index)
+
+
+def test_sigkill_the_etcd_leaders_host_mid_rollout(cluster: Cluster) -> None:
+    """The raft leader dies with its host: the two others elect one (etcd's election
+    timeout 1000 ms) and the apiservers left keep serving from them."""
+    sigkill_a_host_mid_rollout(cluster, "etcd-leader-host", int(etcd_leader(cluster)[-1]))
 
 
 def test_up_again_after_the_supervisor_died_adopts_everything(cluster: Cluster) -> None:
