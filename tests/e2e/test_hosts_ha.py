@@ -385,17 +385,19 @@ def sigkill_a_host_mid_rollout(cluster: Cluster, step: str, index: int) -> None:
                 )
                 rollout_took = time.monotonic() - killed
                 # every kubelet renews its Lease after the kill (through its host's apilb)
-                renew_took = eventually(
-                    lambda: (
-                        all(
-                            any(t > wall for t in nodes.renewed.get(h.node, []))
-                            for h in cluster.workers()
-                        )
-                        and time.monotonic() - killed
+                eventually(
+                    lambda: all(
+                        any(t > wall for t in nodes.renewed.get(h.node, []))
+                        for h in cluster.workers()
                     ),
                     timeout=60,
                     interval=0.2,
                     message="every kubelet renews its Lease after the kill",
+                )
+                # the slowest kubelet's first renewTime after the kill (its 10 s period)
+                renew_took = max(
+                    (min(t for t in nodes.renewed[h.node] if t > wall) - wall).total_seconds()
+                    for h in cluster.workers()
                 )
                 time.sleep(1)
             recovered, gap, failed_writes = writer.summary(killed)
@@ -418,8 +420,8 @@ def sigkill_a_host_mid_rollout(cluster: Cluster, step: str, index: int) -> None:
         f"chaos {step}: SIGKILL {', '.join(victims)} (host {PREFIX}cp{index}) mid rollout: "
         f"{etcd_line}; {lease_line}; writes via the machine's apilb recovered "
         f"{recovered:.2f}s ({failed_writes} failed, max gap {gap:.2f}s); rollout done "
-        f"{rollout_took:.1f}s after the kill; every kubelet renewed its Lease "
-        f"{renew_took:.1f}s after; Service requests {hammer.ok} ok, {len(hammer.failures)} "
+        f"{rollout_took:.1f}s after the kill; every kubelet renewed its Lease within "
+        f"{renew_took:.1f}s (period 10 s); Service requests {hammer.ok} ok, {len(hammer.failures)} "
         f"failed; Nodes NotReady seen {len(nodes.not_ready)} times; the host's processes "
         f"back and etcd healthy {back:.1f}s after"
     )
