@@ -34,7 +34,16 @@ from api.privatefile import write_private
 from client.kubeconfig import write_kubeconfig
 from componentbase.flags import duration
 from componentbase.pki import ca_key_path
-from deploy import certs, controlplanes, encryption, hosts, podsecurity, processes, supervisor
+from deploy import (
+    certs,
+    controlplanes,
+    encryption,
+    hostcontrolplanes,
+    hosts,
+    podsecurity,
+    processes,
+    supervisor,
+)
 from deploy.hostplan import DEFAULT_HOSTS_CIDR, DEFAULT_HOSTS_POD_CIDR, Plan
 from deploy.identities import (
     ADMIN,
@@ -258,6 +267,10 @@ class LocalCluster:
         if options.control_planes == 1:
             return table
         try:
+            if plan:  # each control plane in a namespace host of its own
+                return hostcontrolplanes.replicate(
+                    table, self.data_dir, plan, options.control_planes, options.node_prefix
+                )
             return controlplanes.replicate(table, self.data_dir, options.control_planes)
         except controlplanes.ControlPlaneError as err:
             raise ClusterError(str(err)) from err
@@ -398,6 +411,7 @@ class LocalCluster:
         removed = remove_node_containers(nodes)
         if removed:
             stopped.append(f"{removed} pod container(s)")
+        stopped.extend(hostcontrolplanes.tear_down(self.data_dir))
         stopped.extend(hosts.tear_down(self.data_dir))
         self.pid_file.unlink(missing_ok=True)
         return stopped
@@ -1051,11 +1065,10 @@ def main(argv: list[str] | None = None) -> int:
                 args.nodes = args.hosts
             if args.nodes < 1:
                 raise ClusterError("--nodes must be at least 1")
-            if args.hosts and args.control_planes > 1:
-                raise ClusterError(
-                    "--control-planes with --hosts is not built yet: the control planes run "
-                    "on this machine's loopback, where the hosts cannot reach them"
-                )
+            try:  # before --hosts makes anything
+                controlplanes.check_count(args.control_planes)
+            except controlplanes.ControlPlaneError as err:
+                raise ClusterError(str(err)) from None
             check_node_prefix(args.node_prefix)
             if args.allocate_node_cidrs:
                 check_cluster_cidr(args.cluster_cidr)

@@ -154,8 +154,8 @@ def apiserver_replicas(
     servers = ",".join(m.etcd_url for m in members)
     out = []
     for m in members:
-        argv = _set_flag(single.argv, "--etcd-servers", servers)
-        argv = _set_flag(argv, "--secure-port", str(m.api_port))
+        argv = set_flag(single.argv, "--etcd-servers", servers)
+        argv = set_flag(argv, "--secure-port", str(m.api_port))
         extra = {"url": m.api_url, "metrics": f"{m.api_url}/metrics"}
         out.append(
             dataclasses.replace(
@@ -192,13 +192,13 @@ def leader_elected(single: supervisor.Component, n: int) -> list[supervisor.Comp
     out = []
     for i in range(1, n + 1):
         port = processes.free_port()
-        argv = [*_set_flag(single.argv, "--secure-port", str(port)), "--leader-elect"]
+        argv = [*set_flag(single.argv, "--secure-port", str(port)), "--leader-elect"]
         extra = {**single.extra, "metrics": f"https://127.0.0.1:{port}/metrics"}
         out.append(dataclasses.replace(single, name=f"{single.name}-{i}", argv=argv, extra=extra))
     return out
 
 
-def _set_flag(argv: list[str], flag: str, value: str) -> list[str]:
+def set_flag(argv: list[str], flag: str, value: str) -> list[str]:
     """`argv` with `flag`'s value (the next word) replaced; ControlPlaneError if absent."""
     if flag not in argv:
         raise ControlPlaneError(f"{flag} missing from {argv[:3]}")

@@ -18,12 +18,9 @@ throughout (the kubelet and proxy keep what they have while the API is gone)."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
-import re
 import signal
-import ssl
 import subprocess
 import threading
 import time
@@ -35,10 +32,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.resources import CONFIGMAPS, DEPLOYMENTS, LEASES
+from api.resources import CONFIGMAPS, DEPLOYMENTS
 from client.kubeconfig import load
 from client.rest import Client
 from deploy import processes
+from tests.support.hachaos import (
+    Writer,
+    etcd_healthy,
+    etcd_leader,
+    leader_component,
+    lease_holder,
+)
 from tests.support.images import ensure_busybox_image
 from tests.support.minikcli import MinikCluster
 from tests.support.sockets import peer_ports
@@ -208,113 +212,11 @@ def wait_rollout_underway(api: Client) -> None:
     eventually(underway, timeout=60, interval=0.1, retry_on=(Exception,))
 
 
-class Writer:
-    """Patches a ConfigMap through apilb every `interval`, recording each outcome."""
-
-    def __init__(self, cluster: Cluster, interval: float = 0.05) -> None:
-        self.cluster, self.interval = cluster, interval
-        self.results: list[tuple[float, bool]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> Writer:
-        with self.cluster.api() as api:
-            body = {"metadata": {"name": "ha-probe"}, "data": {"n": "0"}}
-            if not _exists(api, "ha-probe"):
-                api.create(CONFIGMAPS, body, NS)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join(30)
-
-    def _run(self) -> None:
-        n = 0
-        with self.cluster.api(timeout=3.0) as api:
-            while not self._stop.is_set():
-                n += 1
-                try:
-                    api.patch(CONFIGMAPS, "ha-probe", {"data": {"n": str(n)}}, namespace=NS)
-                    ok = True
-                except Exception:
-                    ok = False
-                self.results.append((time.monotonic(), ok))
-                self._stop.wait(self.interval)
-
-    def summary(self, since: float) -> tuple[float, float, int]:
-        """Seconds from `since` until writes succeeded again after the last failure (0:
-        none failed), the longest gap between successes, and the failed count."""
-        after = [(t, ok) for t, ok in self.results if t >= since - 1.0]
-        failures = [t for t, ok in after if not ok]
-        recovered = 0.0
-        if failures:
-            last = failures[-1]
-            ok_after = [t for t, ok in after if ok and t > last]
-            recovered = (ok_after[0] if ok_after else float("inf")) - since
-        oks = [t for t, ok in after if ok]
-        gap = max((b - a for a, b in itertools.pairwise(oks)), default=float("inf"))
-        return recovered, gap, len(failures)
-
-
-def _exists(api: Client, name: str) -> bool:
-    try:
-        api.get(CONFIGMAPS, name, NS)
-    except Exception:
-        return False
-    return True
-
-
-def lease_holder(api: Client, name: str) -> str:
-    return (api.get(LEASES, name, "kube-system").get("spec") or {}).get("holderIdentity") or ""
-
-
-def leader_component(cluster: Cluster, prefix: str, lease: str, identity: str) -> str:
-    """Which supervised replica (`scheduler-2`) holds `identity`: the one whose log says
-    it acquired the Lease as that identity."""
-    pattern = re.compile(rf"acquired lease kube-system/{lease} as {re.escape(identity)}\b")
-    for name in cluster.records():
-        if name.startswith(prefix):
-            log = (cluster.data_dir / "logs" / f"{name}.log").read_text(errors="replace")
-            if pattern.search(log):
-                return name
-    raise AssertionError(f"no {prefix}* log shows {identity} acquiring {lease}")
-
-
-def etcd_leader(cluster: Cluster) -> str:
-    """The etcd member (`etcd-2`) that is raft leader, from each member's status."""
-    ctx = ssl.create_default_context(cafile=str(cluster.data_dir / "pki" / "etcd" / "ca.crt"))
-    ctx.load_cert_chain(*etcd_client_cert(cluster))
-    for name, rec in cluster.records().items():
-        if not name.startswith("etcd-"):
-            continue
-        r = httpx.post(f"{rec['url']}/v3/maintenance/status", json={}, verify=ctx, timeout=2)
-        status = r.json()
-        if status["header"]["member_id"] == status["leader"]:
-            return name
-    raise AssertionError("no etcd member says it is the leader")
-
-
-def etcd_client_cert(cluster: Cluster) -> tuple[str, str]:
-    """The health checks' client certificate (etcd asks every caller for one)."""
-    stem = cluster.data_dir / "pki" / "etcd" / processes.ETCD_HEALTHCHECK_USER
-    return f"{stem}.crt", f"{stem}.key"
-
-
-def etcd_healthy(cluster: Cluster) -> bool:
-    ca = str(cluster.data_dir / "pki" / "etcd" / "ca.crt")
-    return all(
-        processes.http_ok(f"{rec['url']}/health", ca, etcd_client_cert(cluster))
-        for name, rec in cluster.records().items()
-        if name.startswith("etcd-")
-    )
-
-
 def chaos(cluster: Cluster, step: str, kill: Callable[[Client], tuple[str, int]] | None) -> float:
     """Start a rollout, SIGKILL what `kill` picks in its middle (nothing: the same run's
     baseline), wait for the rollout to finish; report the writes' recovery. Returns
     when the kill happened."""
-    with cluster.api() as api, Writer(cluster) as writer:
+    with cluster.api() as api, Writer(cluster.api) as writer:
         generation = start_rollout(api, step)
         wait_rollout_underway(api)
         name, _ = kill(api) if kill else ("nothing", 0)

@@ -258,11 +258,11 @@ def test_allocate_node_cidrs_reaches_the_controller_only_when_asked(
     assert not data_dir.exists()
 
 
-def test_control_planes_with_hosts_are_refused_before_anything_starts(tmp_path, capsys):
+def test_an_even_control_plane_count_with_hosts_is_refused_before_anything_starts(tmp_path, capsys):
     data_dir = tmp_path / "refused"
-    argv = ["up", "--hosts", "2", "--control-planes", "3", "--data-dir", str(data_dir)]
+    argv = ["up", "--hosts", "2", "--control-planes", "2", "--data-dir", str(data_dir)]
     assert main(argv) == 1
     err = capsys.readouterr().err
-    assert err.startswith("minik: --control-planes with --hosts is not built yet")
+    assert err.startswith("minik: --control-planes must be odd")
     assert err.count("\n") == 1
     assert not data_dir.exists()

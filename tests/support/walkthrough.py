@@ -1,0 +1,101 @@
+"""The seed article's walkthrough, shared by the e2e modules that run it on different
+clusters (tests/e2e/test_seed_walkthrough.py on `--nodes 2`, test_hosts_ha.py on
+`--control-planes 3 --hosts 3`): its images, which pods count, and a client loop that
+counts failed requests while something changes."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOYMENT = ROOT / "examples" / "deployment.yaml"
+SERVICE = ROOT / "examples" / "service.yaml"
+IMAGES = ("my-image:v1", "my-image:v2")
+
+
+def build_images() -> None:
+    """my-image:v1 and :v2 from examples/web (the article's `docker build`)."""
+    for image in IMAGES:
+        subprocess.run(
+            [
+                "docker",
+                "build",
+                "-q",
+                "--build-arg",
+                f"VERSION={image.rsplit(':', 1)[1]}",
+                "-t",
+                image,
+                str(ROOT / "examples" / "web"),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+
+
+def running_ready(pods: list[dict]) -> list[dict]:
+    """Pods Running and Ready, not being deleted."""
+
+    def ready(p: dict) -> bool:
+        return any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in p.get("status", {}).get("conditions", [])
+        )
+
+    return [
+        p
+        for p in pods
+        if p.get("status", {}).get("phase") == "Running"
+        and ready(p)
+        and not p["metadata"].get("deletionTimestamp")
+    ]
+
+
+class Hammer:
+    """Requests the service continuously (a new connection each, round robin over
+    `urls`), counting failures; bounded to `limit` seconds whatever happens."""
+
+    def __init__(self, *urls: str, interval: float = 0.05, limit: float = 240) -> None:
+        self.urls, self.interval, self.limit = urls, interval, limit
+        self.ok = 0
+        self.failures: list[str] = []
+        self.failed_at: list[float] = []
+        self.bodies: set[str] = set()  # the last word of each answer: (v1), (v2)
+        self.texts: set[str] = set()  # each answer whole: hello from <pod> (v1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        deadline = time.monotonic() + self.limit
+        n = 0
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            url = self.urls[n % len(self.urls)]
+            n += 1
+            try:
+                r = httpx.get(url, timeout=5)
+                if r.status_code == 200:
+                    self.ok += 1
+                    self.bodies.add(r.text.strip().rsplit(" ", 1)[-1])
+                    self.texts.add(r.text.strip())
+                else:
+                    self._fail(f"{url}: HTTP {r.status_code}")
+            except httpx.HTTPError as err:
+                self._fail(f"{url}: {err!r}")
+            self._stop.wait(self.interval)
+
+    def _fail(self, what: str) -> None:
+        self.failures.append(what)
+        self.failed_at.append(time.monotonic())
+
+    def __enter__(self) -> Hammer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
