@@ -11,8 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +22,9 @@ import pytest
 from deploy import processes
 from tests.support.kubectl import DEFAULT_KUBECTL as KUBECTL
 from tests.support.wait import eventually
+from tests.support.walkthrough import ROOT, Hammer, build_images, running_ready
+from tests.support.walkthrough import answers as answers_at
 
-ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 MINIK = str(VENV_BIN / "minik")
 MINIKCTL = str(VENV_BIN / "minikctl")
@@ -80,82 +79,8 @@ def _run(argv: list[str], check: bool, timeout: float) -> subprocess.CompletedPr
     return result
 
 
-def running_ready(pods: list[dict]) -> list[dict]:
-    def ready(p: dict) -> bool:
-        return any(
-            c["type"] == "Ready" and c["status"] == "True"
-            for c in p.get("status", {}).get("conditions", [])
-        )
-
-    return [
-        p
-        for p in pods
-        if p.get("status", {}).get("phase") == "Running"
-        and ready(p)
-        and not p["metadata"].get("deletionTimestamp")
-    ]
-
-
 def answers(n: int = 30) -> set[str]:
-    """Which pods answer the LoadBalancer over n fresh connections."""
-    seen = set()
-    for _ in range(n):
-        r = httpx.get(LB_URL, timeout=5)
-        assert r.status_code == 200
-        seen.add(r.text.split()[2])
-    return seen
-
-
-class Hammer:
-    """Requests the service continuously (a new connection each), counting failures."""
-
-    def __init__(self) -> None:
-        self.ok = 0
-        self.failures: list[str] = []
-        self.bodies: set[str] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def _loop(self) -> None:
-        deadline = time.monotonic() + 240  # bounded, whatever happens
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            try:
-                r = httpx.get(LB_URL, timeout=5)
-                if r.status_code == 200:
-                    self.ok += 1
-                    self.bodies.add(r.text.strip().rsplit(" ", 1)[-1])
-                else:
-                    self.failures.append(f"HTTP {r.status_code}")
-            except httpx.HTTPError as err:
-                self.failures.append(repr(err))
-            time.sleep(0.05)
-
-    def __enter__(self) -> Hammer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-
-def build_images() -> None:
-    for version in ("v1", "v2"):
-        subprocess.run(
-            [
-                "docker",
-                "build",
-                "-q",
-                "--build-arg",
-                f"VERSION={version}",
-                "-t",
-                f"my-image:{version}",
-                str(ROOT / "examples" / "web"),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
+    return answers_at(LB_URL, n)
 
 
 def node_containers() -> list:
@@ -258,7 +183,7 @@ def test_walkthrough_with_minikctl(cluster: Cluster) -> None:
         message="5 ready pods",
     )
 
-    with Hammer() as hammer:
+    with Hammer(LB_URL) as hammer:
         cluster.minikctl("set", "image", "deploy/my-webapp", "web-container=my-image:v2")
         cluster.minikctl("rollout", "status", "deploy/my-webapp", timeout=180)
         eventually(
