@@ -262,7 +262,13 @@ def test_pods_clusterip_dns_and_nodeports_work_across_hosts(
             seen.add(httpx.get(f"http://{host.address}:{node_port}/", timeout=5).text.split()[2])
             return seen == names
 
-        eventually(through, timeout=30, interval=0, message=f"NodePort on {host.node}")
+        eventually(
+            through,
+            timeout=30,
+            interval=0,
+            message=f"NodePort on {host.node}",
+            retry_on=(httpx.HTTPError,),
+        )
 
 
 def test_the_seed_walkthrough_with_kubectl(cluster: Cluster) -> None:
