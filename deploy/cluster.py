@@ -534,12 +534,12 @@ def _kubelets(ctx: ComponentContext) -> list[supervisor.Component]:
             processes.kubelet_serving_flags(ctx.data_dir / "pki", name, ip, pki),
         )
         if host:
-            argv = host.enter([*argv, *hostpodnet.kubelet_flags(host)])
+            argv = host.enter([*argv, *hosts.kubelet_flags(host)])
         out.append(kubelet_component(f"kubelet-{i}", argv, ip))
         if host:
             kubeconfig = ctx.kubeconfigs[kubelet_kubeconfig(name)]
             backend = ctx.options.pod_network_backend
-            out.append(hostpodnet.netagent_component(i, host, kubeconfig, backend))
+            out.append(hosts.netagent_component(i, host, kubeconfig, backend))
     if ctx.hosts:
         out += hostpodnet.machine_components(ctx.hosts, ctx.kubeconfigs["kube-proxy"])
     return out

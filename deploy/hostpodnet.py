@@ -10,7 +10,7 @@ Each host's subnet is either
   spec.podCIDR. Opt-in, as kube-controller-manager's `--allocate-node-cidrs` is.
 
 Between the hosts, each host's network agent (`python -m netagent`, as the host's
-kubelet) routes the other Nodes' podCIDRs with the backend of
+kubelet; deploy/hosts.py netagent_component) routes the other Nodes' podCIDRs with the backend of
 `--pod-network-backend`: `host-gw` (a route per peer via its address: the hosts share
 one L2 segment) or `vxlan` (flannel's VXLAN device with FDB/neighbour entries from the
 Nodes' annotations: for hosts that would not share one).
@@ -33,7 +33,7 @@ import sys
 from pathlib import Path
 
 from deploy import supervisor
-from deploy.hostplan import Host, Plan
+from deploy.hostplan import Plan
 
 HOST_GW, VXLAN = "host-gw", "vxlan"  # netagent's backends
 BACKENDS = (HOST_GW, VXLAN)
@@ -43,23 +43,6 @@ MACHINE_AGENT = "netagent-machine"
 def node_ipam(plan: Plan) -> bool:
     """The Nodes' subnets come from the controller's node IPAM (the plan has none)."""
     return any(not h.pod_cidr for h in plan.hosts)
-
-
-def kubelet_flags(host: Host) -> list[str]:
-    """A host's kubelet: its engine, and its pod subnet (the Docker network it makes):
-    minik's, or its Node's spec.podCIDR once the node IPAM gave one."""
-    subnet = ["--pod-cidr", host.pod_cidr] if host.pod_cidr else ["--pod-cidr-from-node"]
-    return ["--container-runtime-endpoint", host.docker_host, *subnet]
-
-
-def netagent_component(
-    index: int, host: Host, kubeconfig: Path, backend: str
-) -> supervisor.Component:
-    """The host's network agent, as its kubelet (NodeRestriction: it may patch only
-    its own Node, where vxlan publishes its VTEP), routing the other hosts' pod subnets."""
-    argv = [sys.executable, "-m", "netagent", "--kubeconfig", str(kubeconfig)]
-    argv += ["--node-name", host.node, "--backend", backend]
-    return supervisor.Component(f"netagent-{index}", host.enter(argv), initial_backoff=0.5)
 
 
 def machine_components(plan: Plan, kubeconfig: Path) -> list[supervisor.Component]:

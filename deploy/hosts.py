@@ -184,6 +184,23 @@ def tear_down(data_dir: Path) -> list[str]:
 # ---- the supervised processes of each host ------------------------------------------
 
 
+def kubelet_flags(host: Host) -> list[str]:
+    """A host's kubelet: its engine, and its pod subnet (the Docker network it makes):
+    minik's, or with node IPAM its Node's spec.podCIDR (deploy/hostpodnet.py)."""
+    subnet = ["--pod-cidr", host.pod_cidr] if host.pod_cidr else ["--pod-cidr-from-node"]
+    return ["--container-runtime-endpoint", host.docker_host, *subnet]
+
+
+def netagent_component(
+    index: int, host: Host, kubeconfig: Path, backend: str = "host-gw"
+) -> supervisor.Component:
+    """The host's network agent, as its kubelet (NodeRestriction: it may patch only
+    its own Node), routing the other hosts' pod subnets (`--pod-network-backend`)."""
+    argv = [sys.executable, "-m", "netagent", "--kubeconfig", str(kubeconfig)]
+    argv += ["--node-name", host.node, "--backend", backend]
+    return supervisor.Component(f"netagent-{index}", host.enter(argv), initial_backoff=0.5)
+
+
 def host_components(
     data_dir: Path, plan: Plan, kubeconfig: Path, upstream_dns: str | None
 ) -> list[supervisor.Component]:

@@ -26,7 +26,7 @@ def test_with_node_ipam_no_host_has_a_subnet_of_the_plans_and_up_routes_none(
     assert [h.pod_cidr for h in p.hosts] == ["", ""] and p.pod_cidr == "10.121.0.0/16"
     assert hostpodnet.node_ipam(p)
     assert host_gw_routes(p) == []  # the agents route the Nodes' subnets, the machine's too
-    assert hostpodnet.kubelet_flags(p.hosts[0])[-1] == "--pod-cidr-from-node"
+    assert hosts.kubelet_flags(p.hosts[0])[-1] == "--pod-cidr-from-node"
 
 
 def test_with_node_ipam_the_whole_cluster_cidr_must_be_free(tmp_path: Path) -> None:
