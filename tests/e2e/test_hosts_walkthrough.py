@@ -216,8 +216,6 @@ def test_pods_clusterip_dns_and_nodeports_work_across_hosts(
                 src["metadata"]["name"],
                 "wget",
                 "-q",
-                "-T",
-                "5",
                 "-O-",
                 f"http://{dst['status']['podIP']}/",
             )
