@@ -39,6 +39,7 @@ from deploy import (
     controlplanes,
     encryption,
     hostcontrolplanes,
+    hostpodnet,
     hosts,
     podsecurity,
     processes,
@@ -81,6 +82,7 @@ class UpOptions:
     hosts_cidr: str = DEFAULT_HOSTS_CIDR
     hosts_pod_cidr: str = DEFAULT_HOSTS_POD_CIDR
     cluster_cidr: str | None = None  # set: the controller's --allocate-node-cidrs from it
+    pod_network_backend: str = hostpodnet.HOST_GW  # with hosts: netagent's backend
     control_planes: int = 1  # >1: etcd members, apiservers behind apilb (deploy/controlplanes)
 
     def node_name(self, index: int) -> str:
@@ -282,7 +284,8 @@ class LocalCluster:
                 node_names,
                 options.node_prefix,
                 options.hosts_cidr,
-                options.hosts_pod_cidr,
+                options.cluster_cidr or options.hosts_pod_cidr,
+                node_ipam=options.cluster_cidr is not None,
             )
         except hosts.HostsError as err:
             raise ClusterError(str(err)) from None
@@ -542,7 +545,10 @@ def _kubelets(ctx: ComponentContext) -> list[supervisor.Component]:
         out.append(kubelet_component(f"kubelet-{i}", argv, ip))
         if host:
             kubeconfig = ctx.kubeconfigs[kubelet_kubeconfig(name)]
-            out.append(hosts.netagent_component(i, host, kubeconfig))
+            backend = ctx.options.pod_network_backend
+            out.append(hosts.netagent_component(i, host, kubeconfig, backend))
+    if ctx.hosts:
+        out += hostpodnet.machine_components(ctx.hosts, ctx.kubeconfigs["kube-proxy"])
     return out
 
 
@@ -687,6 +693,18 @@ def check_node_prefix(prefix: str) -> None:
     errors = dns1123_subdomain_errors(f"{prefix}1")
     if errors:
         raise ClusterError(f"--node-prefix {prefix!r}: node names would be invalid: {errors[0]}")
+
+
+def check_pod_network_flags(args: argparse.Namespace) -> None:
+    """--hosts' pod range is one of --hosts-pod-cidr (minik's subnets) and
+    --cluster-cidr (node IPAM's); the backend is for hosts only."""
+    if not args.hosts and args.pod_network_backend != hostpodnet.HOST_GW:
+        raise ClusterError("--pod-network-backend is for --hosts (one engine has one bridge)")
+    if args.allocate_node_cidrs and args.hosts_pod_cidr != DEFAULT_HOSTS_POD_CIDR:
+        raise ClusterError(
+            "--hosts-pod-cidr is minik's own per-host subnets; with --allocate-node-cidrs "
+            "the pod range is --cluster-cidr"
+        )
 
 
 def check_cluster_cidr(text: str) -> None:
@@ -943,6 +961,7 @@ def main(argv: list[str] | None = None) -> int:
     up = sub.add_parser("up", help="start a local cluster")
     up.add_argument("--nodes", type=int, default=1)
     hosts.add_up_flags(up)
+    hostpodnet.add_up_flags(up)
     up.add_argument("--data-dir", default=default_dir)
     up.add_argument("--etcd-servers", default=None, help="use this etcd instead of starting one")
     up.add_argument(
@@ -1015,8 +1034,9 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument(
         "--allocate-node-cidrs",
         action="store_true",
-        help="the controller gives each Node a spec.podCIDR from --cluster-cidr (the "
-        "kubelets of this one Docker engine keep one shared pod network all the same)",
+        help="the controller gives each Node a spec.podCIDR from --cluster-cidr (with "
+        "--hosts each host's pod network is its Node's; without, the kubelets of this one "
+        "Docker engine keep one shared pod network all the same)",
     )
     up.add_argument("--cluster-cidr", default="10.244.0.0/16", help="(default %(default)s)")
     up.add_argument(
@@ -1072,6 +1092,7 @@ def main(argv: list[str] | None = None) -> int:
             check_node_prefix(args.node_prefix)
             if args.allocate_node_cidrs:
                 check_cluster_cidr(args.cluster_cidr)
+            check_pod_network_flags(args)
             options = UpOptions(
                 args.node_ip,
                 args.node_grace_period,
@@ -1087,6 +1108,7 @@ def main(argv: list[str] | None = None) -> int:
                 hosts_cidr=args.hosts_cidr,
                 hosts_pod_cidr=args.hosts_pod_cidr,
                 cluster_cidr=args.cluster_cidr if args.allocate_node_cidrs else None,
+                pod_network_backend=args.pod_network_backend,
                 control_planes=args.control_planes,
             )
             record = cluster.up(args.etcd_servers, args.api_port, args.nodes, options)

@@ -125,11 +125,18 @@ def link_id(data_dir: Path) -> str:
 
 
 def make_plan(
-    data_dir: Path, node_names: list[str], hosts_cidr: str, pod_cidr: str, prefix: str
+    data_dir: Path,
+    node_names: list[str],
+    hosts_cidr: str,
+    pod_cidr: str,
+    prefix: str,
+    node_ipam: bool = False,
 ) -> Plan:
     """Gateway the first address of `hosts_cidr`, host i the (i+1)-th; host i's pods
     the i-th /24 of `pod_cidr` (10.244.1.0/24 for the first, as Kubernetes' IPAM
-    leaves none unused but minik keeps .0 for the machine)."""
+    leaves none unused but minik keeps .0 for the machine). With `node_ipam` the
+    controller's node IPAM gives each Node its subnet from `pod_cidr` (the cluster
+    CIDR) once it registers: no host has one in the plan."""
     try:
         net = ipaddress.ip_network(hosts_cidr, strict=False)
         pods = ipaddress.ip_network(pod_cidr, strict=False)
@@ -152,7 +159,7 @@ def make_plan(
             node=name,
             netns=name,
             address=str(addresses[i]),
-            pod_cidr=pod_subnet(str(pods), i),
+            pod_cidr="" if node_ipam else pod_subnet(str(pods), i),
             port=f"h{i}",
             dir=str(data_dir / "hosts" / name),
             run_dir=str(RUN_DIR / link_id(data_dir) / f"h{i}"),
@@ -172,9 +179,8 @@ def make_plan(
 def collisions(plan: Plan, routes: list[dict[str, Any]]) -> list[str]:
     """Routes of the machine (`ip -j route` entries) that overlap the hosts' subnet
     or a host's pod subnet, described; the default route does not count."""
-    ours = [ipaddress.ip_network(plan.hosts_cidr)] + [
-        ipaddress.ip_network(h.pod_cidr) for h in plan.hosts
-    ]
+    pods = [h.pod_cidr for h in plan.hosts if h.pod_cidr] or [plan.pod_cidr]  # node IPAM: all
+    ours = [ipaddress.ip_network(plan.hosts_cidr)] + [ipaddress.ip_network(c) for c in pods]
     found = []
     for route in routes:
         dst = route.get("dst")
@@ -204,12 +210,13 @@ class Route:
 def host_gw_routes(plan: Plan) -> list[Route]:
     """flannel's host-gw, programmed once at `up`: each host routes every other host's
     pod subnet via that host's address; the machine routes every pod subnet via its
-    host. (The network agent will program the same from the Node objects.)"""
-    routes = [Route("", h.pod_cidr, h.address) for h in plan.hosts]
+    host. (The network agents program the same from the Node objects.) None with node
+    IPAM: the subnets are the Nodes' (deploy/hostpodnet.py's machine agent routes them)."""
+    routes = [Route("", h.pod_cidr, h.address) for h in plan.hosts if h.pod_cidr]
     for host in plan.hosts:
         routes += [
             Route(host.netns, peer.pod_cidr, peer.address)
             for peer in plan.hosts
-            if peer.node != host.node
+            if peer.node != host.node and peer.pod_cidr
         ]
     return routes

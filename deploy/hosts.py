@@ -8,10 +8,11 @@ What `up` made is recorded in DATA_DIR/hosts.json as it is made; `minik down`
 (tear_down) removes exactly that: engines (containers, dockerd, roots), namespaces
 (with their links), the machine's veth and routes.
 
-Cross-host pod traffic: in each host, the network agent (`python -m netagent`,
-host-gw, as the host's kubelet) routes the other hosts' pod subnets from the Node
-objects (each kubelet puts its subnet in its Node's spec.podCIDR); `program_routes`
-gives the machine itself (the ingress controller, tests) a route to each subnet.
+Cross-host pod traffic (deploy/hostpodnet.py): in each host, the network agent
+(`python -m netagent`, host-gw or vxlan, as the host's kubelet) routes the other
+hosts' pod subnets from the Node objects; `program_routes` gives the machine itself
+(the ingress controller, tests) a route to each subnet (with node IPAM, the machine's
+own agent does).
 
 `minik image load IMAGE...` copies images from the machine's engine into every host's
 (as `kind load docker-image`)."""
@@ -90,13 +91,14 @@ def bring_up(
     prefix: str,
     hosts_cidr: str = DEFAULT_HOSTS_CIDR,
     pod_cidr: str = DEFAULT_HOSTS_POD_CIDR,
+    node_ipam: bool = False,  # the Nodes' subnets from the controller (deploy/hostpodnet.py)
 ) -> Plan:
     """Make (or complete) the hosts of this data dir's cluster: switch, namespaces,
     engines with the cluster's images, routes. Refuses subnets the machine already
     routes and names something else holds."""
     previous = read_record(data_dir)
     try:
-        plan = make_plan(data_dir, node_names, hosts_cidr, pod_cidr, prefix)
+        plan = make_plan(data_dir, node_names, hosts_cidr, pod_cidr, prefix, node_ipam)
     except PlanError as err:
         raise HostsError(str(err)) from None
     made = previous[1] if previous else hostnet.Made()
@@ -183,15 +185,19 @@ def tear_down(data_dir: Path) -> list[str]:
 
 
 def kubelet_flags(host: Host) -> list[str]:
-    """A host's kubelet: its engine, and its pod subnet (the Docker network it makes)."""
-    return ["--container-runtime-endpoint", host.docker_host, "--pod-cidr", host.pod_cidr]
+    """A host's kubelet: its engine, and its pod subnet (the Docker network it makes):
+    minik's, or with node IPAM its Node's spec.podCIDR (deploy/hostpodnet.py)."""
+    subnet = ["--pod-cidr", host.pod_cidr] if host.pod_cidr else ["--pod-cidr-from-node"]
+    return ["--container-runtime-endpoint", host.docker_host, *subnet]
 
 
-def netagent_component(index: int, host: Host, kubeconfig: Path) -> supervisor.Component:
+def netagent_component(
+    index: int, host: Host, kubeconfig: Path, backend: str = "host-gw"
+) -> supervisor.Component:
     """The host's network agent, as its kubelet (NodeRestriction: it may patch only
-    its own Node), routing the other hosts' pod subnets via their addresses."""
+    its own Node), routing the other hosts' pod subnets (`--pod-network-backend`)."""
     argv = [sys.executable, "-m", "netagent", "--kubeconfig", str(kubeconfig)]
-    argv += ["--node-name", host.node, "--backend", "host-gw"]
+    argv += ["--node-name", host.node, "--backend", backend]
     return supervisor.Component(f"netagent-{index}", host.enter(argv), initial_backoff=0.5)
 
 

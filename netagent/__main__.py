@@ -2,13 +2,21 @@
 
     python -m netagent --kubeconfig F --node-name N [--backend host-gw|vxlan]
                        [--public-ip IP] [--vxlan-device minik.1] [--vni 1] [--vxlan-port 8472]
-                       [--no-ip-forward] [-v 4]
-    python -m netagent --cleanup [--vxlan-device minik.1]
+                       [--no-ip-forward] [--cluster-cidr CIDR[,CIDR]] [-v 4]
+    python -m netagent --no-node --kubeconfig F --cluster-cidr CIDR [--no-ip-forward]
+    python -m netagent --cleanup [--vxlan-device minik.1] [--cluster-cidr CIDR]
 
 Run it on every host, in the host's network namespace, with the host's kubelet
 credential (`--kubeconfig` of `kubelet-<node>`): the Node authorizer lets a node list
 and watch Nodes and NodeRestriction lets it patch only its own Node, which is all the
 agent writes (its annotations). Any other identity needs nodes get/list/watch/patch.
+
+`--no-node`: a machine that is no Node but shares the hosts' L2 segment (`minik up
+--hosts`' machine, where the control plane and the ingress controller run) routes
+every Node's pod networks via the Node's InternalIP (host-gw, whatever backend the
+hosts use between them), publishes nothing and needs only to list and watch Nodes
+(kube-proxy's identity will do). `--cluster-cidr` limits what it owns to routes inside
+the cluster's pod range: several clusters' agents then share one namespace.
 
 On exit it leaves the kernel as it is (pods keep their network while the agent
 restarts), as flannel does; `--cleanup` removes the routes and the device it made.
@@ -17,6 +25,7 @@ restarts), as flannel does; `--cleanup` removes the routes and the device it mad
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import socket
 import sys
@@ -39,6 +48,13 @@ def _device(text: str) -> str:
     if not 0 < len(text) < 16 or "/" in text or " " in text:
         raise argparse.ArgumentTypeError(f"not a network device name: {text!r}")
     return text
+
+
+def _cidrs(text: str) -> tuple[str, ...]:
+    try:
+        return tuple(str(ipaddress.IPv4Network(c.strip())) for c in text.split(",") if c.strip())
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -72,6 +88,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="how often the kernel is checked against the Nodes without a change",
     )
     p.add_argument(
+        "--no-node",
+        action="store_true",
+        help="this machine is no Node: route every Node's pod networks (host-gw), publish nothing",
+    )
+    p.add_argument(
+        "--cluster-cidr",
+        type=_cidrs,
+        default=(),
+        help="the cluster's pod range(s), comma-separated: only our routes inside are ours",
+    )
+    p.add_argument(
         "--cleanup",
         action="store_true",
         help="remove the routes and the VXLAN device the agent made, then exit",
@@ -82,6 +109,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--vni {args.vni}: not a VXLAN network id (1 to 16777215)")
     if not 0 < args.vxlan_port < 65536:
         p.error(f"--vxlan-port {args.vxlan_port}: not a port")
+    if args.no_node and args.backend != HOST_GW:
+        p.error("--no-node routes host-gw only (a machine that is no Node has no VTEP)")
+    if args.no_node:
+        args.node_name = ""
     return args
 
 
@@ -95,6 +126,8 @@ def config_from(args: argparse.Namespace) -> AgentConfig:
         public_ip=args.public_ip or "",
         ip_forward=args.ip_forward,
         resync_seconds=args.resync_period,
+        no_node=args.no_node,
+        scope=args.cluster_cidr,
     )
 
 
@@ -111,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging("netagent", args.verbosity)
     if args.cleanup:
         try:
-            log.info("%s", run(cleanup(IpKernel(), args.vxlan_device)))
+            log.info("%s", run(cleanup(IpKernel(), args.vxlan_device, args.cluster_cidr)))
         except KernelError as err:
             log.error("cleanup: %s", err)
             return 1
@@ -119,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     config = config_from(args)
     log.info(
         "node %s: backend %s%s",
-        config.node_name,
+        config.node_name or "none (--no-node)",
         config.backend,
         f" (device {config.device}, VNI {config.vni}, UDP {config.port})"
         if config.backend != HOST_GW

@@ -37,6 +37,15 @@ class AgentConfig:
     ip_forward: bool = True
     resync_seconds: float = 30.0
     retry_seconds: float = 2.0
+    # --no-node: this machine is no Node (minik up's machine beside its hosts): it
+    # routes every Node's pod networks host-gw, publishes nothing, makes no device
+    no_node: bool = False
+    # --cluster-cidr: only our routes inside these are ours (several clusters' agents
+    # may share one namespace: the machine's); empty: every route of our protocol
+    scope: tuple[str, ...] = ()
+
+    def owns(self, route: reconcile.Route) -> bool:
+        return not self.scope or reconcile.within(route.dst, self.scope)
 
 
 class NotReady(Exception):
@@ -49,6 +58,8 @@ class Agent:
         self.config = config
         self.api = api
         self.kernel = kernel
+        if config.no_node and config.backend != HOST_GW:
+            raise ValueError("--no-node routes host-gw only (the machine has no VTEP)")
         self.rconfig = reconcile.Config(config.node_name, config.backend, config.device, config.vni)
         self.nodes = Informer(api, NODES, None)
         self.nodes.add_handler(self._changed, self._changed_update, self._changed)
@@ -71,7 +82,7 @@ class Agent:
         """Program the kernel until cancelled."""
         if self.config.ip_forward and await self.kernel.enable_forwarding():
             log.info("enabled net.ipv4.ip_forward")
-        if await self.kernel.forward_policy() == "DROP":
+        if not self.config.no_node and await self.kernel.forward_policy() == "DROP":
             log.warning(
                 "the iptables FORWARD policy here is DROP (dockerd sets it when it turns "
                 "ip_forward on itself): other hosts' pods cannot reach this host's pods "
@@ -121,6 +132,8 @@ class Agent:
         """One pass; True when the kernel holds what the Nodes say. `full`: also check
         the VXLAN device against the kernel (else only when what we want of it changed)."""
         infos = [node_info(n) for n in self.nodes.list()]
+        if self.config.no_node:
+            return await self._program(reconcile.wanted(infos, self.rconfig), None)
         own = next((n for n in infos if n.name == self.config.node_name), None)
         if own is None:
             raise NotReady(f"Node {self.config.node_name} is not registered")
@@ -132,15 +145,30 @@ class Agent:
             await self._ensure_device(own, public_ip, full) if self.config.backend == VXLAN else ""
         )
         await self._publish(own, public_ip, mac)
-        want = reconcile.wanted(infos, self.rconfig)
-        self._report_skipped(want.skipped)
         device = self.config.device if self.config.backend == VXLAN else None
-        current = await self.kernel.read(device)
-        plan = reconcile.plan(current, want.state)
+        return await self._program(reconcile.wanted(infos, self.rconfig), device)
+
+    async def _read(self, device: str | None) -> reconcile.State:
+        """What the kernel holds of ours: within our scope only."""
+        state = await self.kernel.read(device)
+        if not self.config.scope:
+            return state
+        routes = frozenset(r for r in state.routes if self.config.owns(r))
+        return reconcile.State(routes, state.neighs, state.fdbs)
+
+    async def _program(self, want: reconcile.Wanted, device: str | None) -> bool:
+        outside = [r for r in want.state.routes if not self.config.owns(r)]
+        if outside:  # a Node whose podCIDR is not the cluster's: not ours to route
+            for r in outside:
+                want.skipped[r.dst] = f"pod network {r.dst} is outside --cluster-cidr"
+            routes = want.state.routes - frozenset(outside)
+            want.state = reconcile.State(routes, want.state.neighs, want.state.fdbs)
+        self._report_skipped(want.skipped)
+        plan = reconcile.plan(await self._read(device), want.state)
         if not plan:
             return True
         errors = await self.kernel.apply(plan)
-        left = reconcile.plan(await self.kernel.read(device), want.state)
+        left = reconcile.plan(await self._read(device), want.state)
         took = plan.without(left)
         if took:
             log.info("%s", took.summary())
@@ -186,12 +214,14 @@ class Agent:
         self._skipped = dict(skipped)
 
 
-async def cleanup(kernel: Kernel, device: str) -> str:
-    """Remove every route of ours and the VXLAN device (its neighbour and FDB entries
-    go with it): `--cleanup`. The Nodes' annotations stay (another run rewrites them)."""
+async def cleanup(kernel: Kernel, device: str, scope: tuple[str, ...] = ()) -> str:
+    """Remove every route of ours (inside `scope` when given) and the VXLAN device (its
+    neighbour and FDB entries go with it): `--cleanup`. The Nodes' annotations stay
+    (another run rewrites them)."""
     current = await kernel.read(None)
-    errors = await kernel.apply(reconcile.Plan(del_routes=sorted(current.routes)))
+    routes = sorted(r for r in current.routes if not scope or reconcile.within(r.dst, scope))
+    errors = await kernel.apply(reconcile.Plan(del_routes=routes))
     removed = await kernel.remove_link(device)
     if errors:
         raise KernelError("; ".join(errors))
-    return f"removed {len(current.routes)} route(s)" + (f" and {device}" if removed else "")
+    return f"removed {len(routes)} route(s)" + (f" and {device}" if removed else "")

@@ -168,6 +168,12 @@ def wanted(nodes: Iterable[NodeInfo], config: Config) -> Wanted:
     return Wanted(State(frozenset(routes.values()), frozenset(neighs), frozenset(fdbs)), skipped)
 
 
+def within(dst: str, scope: Iterable[str]) -> bool:
+    """`dst` (a network) lies inside one of the networks of `scope`."""
+    net = ipaddress.IPv4Network(dst)
+    return any(net.subnet_of(ipaddress.IPv4Network(s)) for s in scope)
+
+
 def _unusable(peer: NodeInfo, config: Config) -> str:
     if not peer.pod_cidrs:
         return "no spec.podCIDR yet"

@@ -22,9 +22,9 @@ import pytest
 from deploy import processes
 from tests.support.kubectl import DEFAULT_KUBECTL as KUBECTL
 from tests.support.wait import eventually
-from tests.support.walkthrough import Hammer, build_images, running_ready
+from tests.support.walkthrough import ROOT, Hammer, build_images, running_ready
+from tests.support.walkthrough import answers as answers_at
 
-ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 MINIK = str(VENV_BIN / "minik")
 MINIKCTL = str(VENV_BIN / "minikctl")
@@ -80,13 +80,7 @@ def _run(argv: list[str], check: bool, timeout: float) -> subprocess.CompletedPr
 
 
 def answers(n: int = 30) -> set[str]:
-    """Which pods answer the LoadBalancer over n fresh connections."""
-    seen = set()
-    for _ in range(n):
-        r = httpx.get(LB_URL, timeout=5)
-        assert r.status_code == 200
-        seen.add(r.text.split()[2])
-    return seen
+    return answers_at(LB_URL, n)
 
 
 def node_containers() -> list:

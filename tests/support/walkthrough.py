@@ -1,7 +1,8 @@
 """The seed article's walkthrough, shared by the e2e modules that run it on different
-clusters (tests/e2e/test_seed_walkthrough.py on `--nodes 2`, test_hosts_ha.py on
-`--control-planes 3 --hosts 3`): its images, which pods count, and a client loop that
-counts failed requests while something changes."""
+clusters (tests/e2e/test_seed_walkthrough.py on `--nodes 2`, test_hosts_walkthrough.py
+on `--hosts 3`, test_hosts_ha.py on `--control-planes 3 --hosts 3`): its images, which
+pods count, which pods answer, and a client loop that counts failed requests while
+something changes."""
 
 from __future__ import annotations
 
@@ -54,6 +55,17 @@ def running_ready(pods: list[dict]) -> list[dict]:
         and ready(p)
         and not p["metadata"].get("deletionTimestamp")
     ]
+
+
+def answers(url: str, n: int = 30) -> set[str]:
+    """Which pods answer `url` over n fresh connections (the web app says "hello from
+    POD (VERSION)")."""
+    seen = set()
+    for _ in range(n):
+        r = httpx.get(url, timeout=5)
+        assert r.status_code == 200
+        seen.add(r.text.split()[2])
+    return seen
 
 
 class Hammer:

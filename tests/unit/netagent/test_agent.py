@@ -226,3 +226,40 @@ def test_a_status_heartbeat_does_not_wake_the_sync_but_a_new_address_does() -> N
     moved["status"]["addresses"][0]["address"] = "192.168.1.22"
     a._changed_update(old, moved)
     assert a._dirty.is_set()
+
+
+def test_a_machine_that_is_no_node_routes_every_node_host_gw_and_publishes_nothing() -> None:
+    """`--no-node` (minik up --hosts' machine): every Node is a peer, routed via its
+    InternalIP even when the hosts run vxlan between them; no device, no annotation."""
+    vx = own_annotations("vxlan", "192.168.1.1", 1, "02:00:00:00:00:01")
+    a, kernel, api = make(
+        AgentConfig("", no_node=True, scope=("10.244.0.0/16",)),
+        [node("a", "10.244.1.0/24", "192.168.1.1", vx), node("b", "10.244.2.0/24", "192.168.1.2")],
+    )
+    assert asyncio.run(a.sync())
+    assert kernel.routes == {
+        Route("10.244.1.0/24", "192.168.1.1"),
+        Route("10.244.2.0/24", "192.168.1.2"),
+    }
+    assert api.patches == [] and kernel.vxlan is None
+
+
+def test_with_a_scope_routes_of_other_clusters_are_neither_read_nor_removed() -> None:
+    """Two clusters' machine agents share the machine's namespace and routing protocol:
+    each owns only the routes inside its --cluster-cidr."""
+    a, kernel, _ = make(
+        AgentConfig("", no_node=True, scope=("10.244.0.0/16",)),
+        [node("a", "10.244.1.0/24", "192.168.1.1"), node("odd", "10.9.0.0/24", "192.168.1.9")],
+    )
+    other = Route("10.245.1.0/24", "192.168.2.1")  # another cluster's agent made it
+    kernel.routes = {other}
+    assert asyncio.run(a.sync())
+    assert kernel.routes == {other, Route("10.244.1.0/24", "192.168.1.1")}
+    assert "10.9.0.0/24" in a._skipped  # a Node outside the range gets no route
+    said = asyncio.run(agent_mod.cleanup(kernel, DEV, ("10.244.0.0/16",)))  # type: ignore[arg-type]
+    assert kernel.routes == {other} and said == "removed 1 route(s)"
+
+
+def test_no_node_refuses_vxlan() -> None:
+    with pytest.raises(ValueError, match="host-gw only"):
+        make(AgentConfig("", backend="vxlan", no_node=True), [])
