@@ -697,9 +697,15 @@ def check_node_prefix(prefix: str) -> None:
 
 def check_pod_network_flags(args: argparse.Namespace) -> None:
     """--hosts' pod range is one of --hosts-pod-cidr (minik's subnets) and
-    --cluster-cidr (node IPAM's); the backend is for hosts only."""
+    --cluster-cidr (node IPAM's); the backend is for hosts only; node IPAM is not yet
+    for control planes in hosts."""
     if not args.hosts and args.pod_network_backend != hostpodnet.HOST_GW:
         raise ClusterError("--pod-network-backend is for --hosts (one engine has one bridge)")
+    if args.allocate_node_cidrs and args.hosts and args.control_planes > 1:
+        raise ClusterError(
+            "--allocate-node-cidrs with --control-planes and --hosts is not supported yet "
+            "(the control-plane hosts route minik's own per-host subnets only)"
+        )
     if args.allocate_node_cidrs and args.hosts_pod_cidr != DEFAULT_HOSTS_POD_CIDR:
         raise ClusterError(
             "--hosts-pod-cidr is minik's own per-host subnets; with --allocate-node-cidrs "

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
 
-from deploy import processes
-from deploy.cluster import ClusterError, UpOptions, check_node_prefix, main
+from deploy import hostpodnet, processes
+from deploy.cluster import (
+    ClusterError,
+    UpOptions,
+    check_node_prefix,
+    check_pod_network_flags,
+    main,
+)
+from deploy.hostplan import DEFAULT_HOSTS_POD_CIDR
 
 
 def test_node_names_follow_the_prefix() -> None:
@@ -266,3 +274,19 @@ def test_an_even_control_plane_count_with_hosts_is_refused_before_anything_start
     assert err.startswith("minik: --control-planes must be odd")
     assert err.count("\n") == 1
     assert not data_dir.exists()
+
+
+def test_node_ipam_for_control_planes_in_hosts_is_refused_in_one_line():
+    """Checked on the flags alone (main() would make hosts if the check were missing)."""
+    args = argparse.Namespace(
+        hosts=3,
+        control_planes=3,
+        allocate_node_cidrs=True,
+        hosts_pod_cidr=DEFAULT_HOSTS_POD_CIDR,
+        pod_network_backend=hostpodnet.HOST_GW,
+    )
+    with pytest.raises(ClusterError) as err:
+        check_pod_network_flags(args)
+    assert "--allocate-node-cidrs with --control-planes and --hosts" in str(err.value)
+    assert "\n" not in str(err.value)
+    check_pod_network_flags(argparse.Namespace(**{**vars(args), "control_planes": 1}))
