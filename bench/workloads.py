@@ -29,9 +29,10 @@ request that begins the scenario (API create/patch, SDK create/update, the first
 free API port (HOME is a temporary dir too, so ~/.minik/kubeconfig is left alone)
 and is stopped with `minik down` (its node is named minik-bench-<run>-1, not
 minik-node-1, so that another minik on this Docker daemon is not disturbed); then a
-swarm is initialised on loopback (`docker swarm init --advertise-addr 127.0.0.1`)
-and left at the end, even after a failure (a daemon already in a swarm is refused).
-Only objects this run created are removed.
+swarm is initialised on loopback and left at the end, even after a failure or a
+SIGTERM (bench/swarmengine.py: why this engine needs live-restore off meanwhile, what
+it labels; a daemon already in a swarm the bench did not make is refused). Only
+objects this run created are removed.
 
 Last, Docker alone (no orchestrator) starts 30 sandbox+app pairs, the shape of
 minik's pods, and 30 single containers, the shape of Swarm's tasks, 4 calls in
@@ -53,6 +54,7 @@ import math
 import os
 import random
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -79,6 +81,8 @@ from api.clusterdefaults import (
 )
 from api.errors import NotFound
 from api.resources import DEPLOYMENTS, NAMESPACES, PODS
+from bench.convergetrace import MINIK_MARKS, SWARM_MARKS, ConvergeTrace
+from bench.swarmengine import SWARM_LABEL, BenchSwarm
 from client.kubeconfig import load
 from client.rest import Client
 from client.watch import RELIST, ResumableWatch
@@ -98,8 +102,8 @@ APP = "web"
 # `up` runs with this run's own `--node-prefix`.
 NODE_PREFIX = f"minik-bench-{secrets.token_hex(3)}-"
 NODE = f"{NODE_PREFIX}1"
-BENCH_LABEL = "io.minik.bench"
 SECOND_NS = 1_000_000_000
+SWARM_TASK_LABEL = "com.docker.swarm.task.id"
 
 # Readiness, the same on both sides: /healthz every second, 1 s timeout, 3 failures.
 PROBE_PERIOD, PROBE_TIMEOUT, PROBE_FAILURES = 1, 1, 3
@@ -208,6 +212,7 @@ class PodWatch(threading.Thread):
         self.synced = threading.Event()
         self.stopping = False
         self.error: BaseException | None = None
+        self.trace = ConvergeTrace()  # marks only while started (--trace)
 
     def run(self) -> None:
         try:
@@ -224,6 +229,7 @@ class PodWatch(threading.Thread):
                         if pod_ready(obj) and not (old and pod_ready(old)):
                             self.became_ready[f"{name} ({obj['metadata'].get('uid')})"] = now
                         self.pods[name] = obj
+                        self.trace.on_pod(obj, pod_ready(obj))
                     self._changed(now)
                 self.synced.set()
         except Exception as err:
@@ -428,9 +434,11 @@ def minik_round(
 
     # converge
     count = ready_with(v1)
+    watch.trace.start()
     began = watch.track(count)
     api.create(DEPLOYMENTS, deployment(v1, replicas, probes), NAMESPACE)
     ended = watch.wait(lambda pods: count(pods) >= replicas, timeout, "converge")
+    watch.trace.finish()
     out["converge"] = measure(began, ended, watch.progress, watch.became_ready)
     time.sleep(3)
 
@@ -505,6 +513,9 @@ def run_minik(
             watch.start()
             if not watch.synced.wait(30):
                 raise RuntimeError("minik: the pod watch did not start")
+            if args.trace:
+                label = f"{NODE_CONTAINER_LABEL}={NODE}"
+                watch.trace.watch_docker(docker_client, label, POD_NAME_CONTAINER_LABEL)
             rng = random.Random(args.seed)
             for i in range(args.rounds):
                 result: dict[str, Measure] = {}
@@ -527,53 +538,20 @@ def run_minik(
                 minik_cleanup(api, watch, CLEANUP_TIMEOUT)
                 rounds.append(result)
                 print(f"  minik round {i + 1}: " + line(result), flush=True)
+                if args.trace:
+                    print(f"  minik converge trace:\n{watch.trace.report(MINIK_MARKS)}")
                 if args.keep_logs:
                     for name, m in result.items():
                         print(f"    last Ready in {name}: {m.last}")
     finally:
         if watch is not None:
+            watch.trace.stop()
             watch.stop()
         cluster.down(docker_client)
     return rounds
 
 
 # ---- Swarm --------------------------------------------------------------------------
-
-
-class Swarm:
-    """A single-node swarm on loopback, initialised here and left at the end. Refuses
-    to run on a daemon that is already part of a swarm (it is not ours to leave)."""
-
-    def __init__(self, client: docker.DockerClient) -> None:
-        self.client = client
-        self.joined = False
-        self.had_gwbridge = False
-
-    def init(self) -> None:
-        state = self.client.info().get("Swarm", {}).get("LocalNodeState")
-        if state not in ("inactive", "", None):
-            raise RuntimeError(
-                f"this Docker daemon is already in a swarm ({state}); not touching it"
-            )
-        self.had_gwbridge = bool(self.client.api.networks(names=["docker_gwbridge"]))
-        self.joined = True  # a half-done init is still left below
-        subprocess.run(
-            ["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-
-    def leave(self) -> None:
-        if not self.joined:
-            return
-        subprocess.run(["docker", "swarm", "leave", "--force"], capture_output=True, text=True)
-        self.joined = False
-        if not self.had_gwbridge:  # the swarm made it; remove it unless something uses it
-            for net in self.client.api.networks(names=["docker_gwbridge"]):
-                with contextlib.suppress(docker.errors.APIError):
-                    if not self.client.api.inspect_network(net["Id"]).get("Containers"):
-                        self.client.api.remove_network(net["Id"])
 
 
 class SwarmService:
@@ -598,7 +576,7 @@ class SwarmService:
             image=image_id,  # by id: Swarm then never tries a registry (none is reachable)
             healthcheck=healthcheck,
             stop_grace_period=GRACE_SECONDS * SECOND_NS,
-            labels={BENCH_LABEL: self.run_id},
+            labels={SWARM_LABEL: self.run_id},
         )
         template = dtypes.TaskTemplate(
             spec,
@@ -615,7 +593,7 @@ class SwarmService:
         created = self.client.api.create_service(
             template,
             name=self.name,
-            labels={BENCH_LABEL: self.run_id},
+            labels={SWARM_LABEL: self.run_id},
             mode=dtypes.ServiceMode("replicated", replicas=replicas),
             update_config=update,
         )
@@ -668,11 +646,15 @@ def poll_tasks(
     done: Callable[[list[dict]], bool],
     timeout: float,
     what: str,
+    trace: ConvergeTrace | None = None,
 ) -> Measure:
     progress = [(began, -1)]
     while True:
         tasks = service.tasks()
         now = time.monotonic()
+        if trace is not None:
+            for task in tasks:
+                trace.on_task(task, task_running(task))
         n = count(tasks)
         if progress[-1][1] != n:
             progress.append((now, n))
@@ -695,6 +677,7 @@ def swarm_round(
     index: int,
     rng: random.Random,
     out: dict[str, Measure],
+    trace: ConvergeTrace,
 ) -> None:
     """One round of the three scenarios; their results go to `out` as they finish."""
     replicas, kill, timeout = args.replicas, args.kill, args.timeout
@@ -707,11 +690,13 @@ def swarm_round(
     try:
         # converge
         count = running_with(v1)
+        trace.start()
         began = time.monotonic()
         service.create(v1, replicas, args.probes == "http", args.swarm_parallelism)
         out["converge"] = poll_tasks(
-            service, began, count, lambda ts: count(ts) >= replicas, timeout, "converge"
+            service, began, count, lambda ts: count(ts) >= replicas, timeout, "converge", trace
         )
+        trace.finish()
         time.sleep(3)
 
         # rolling update
@@ -760,22 +745,26 @@ def swarm_round(
 def run_swarm(
     docker_client: docker.DockerClient, images: dict[str, str], args: argparse.Namespace
 ) -> list[dict[str, Measure]]:
-    swarm = Swarm(docker_client)
     run_id = secrets.token_hex(3)
     rng = random.Random(args.seed)
     rounds: list[dict[str, Measure]] = []
-    try:
-        swarm.init()
-        for i in range(args.rounds):
-            result: dict[str, Measure] = {}
-            try:
-                swarm_round(docker_client, images, args, run_id, i, rng, result)
-            except TimeoutError as err:
-                timed_out(result, err)
-            rounds.append(result)
-            print(f"  swarm round {i + 1}: " + line(result), flush=True)
-    finally:
-        swarm.leave()
+    trace = ConvergeTrace()
+    with BenchSwarm(docker_client, run_id):
+        if args.trace:
+            trace.watch_docker(docker_client, f"{SWARM_LABEL}={run_id}", SWARM_TASK_LABEL)
+        try:
+            for i in range(args.rounds):
+                result: dict[str, Measure] = {}
+                try:
+                    swarm_round(docker_client, images, args, run_id, i, rng, result, trace)
+                except TimeoutError as err:
+                    timed_out(result, err)
+                rounds.append(result)
+                print(f"  swarm round {i + 1}: " + line(result), flush=True)
+                if args.trace:
+                    print(f"  swarm converge trace:\n{trace.report(SWARM_MARKS)}")
+        finally:
+            trace.stop()
     return rounds
 
 
@@ -922,6 +911,10 @@ def main() -> int:
         help="keep minik's logs (and name the last pod Ready in each scenario)",
     )
     parser.add_argument("--skip-swarm", action="store_true", help="measure minik only")
+    parser.add_argument("--skip-minik", action="store_true", help="measure Swarm only")
+    parser.add_argument(
+        "--trace", action="store_true", help="where each converge's time goes (convergetrace)"
+    )
     parser.add_argument(
         "--pod-network", default="minik", help="minik up --pod-network (`bridge`: Docker's default)"
     )
@@ -929,6 +922,8 @@ def main() -> int:
         "--skip-floor", action="store_true", help="do not time Docker alone (see docker_floor)"
     )
     args = parser.parse_args()
+    # `timeout`'s SIGTERM unwinds like an error: the swarm is left, live-restore restored
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     client = docker.from_env(timeout=120)
     images = build_web_images(client)
@@ -940,7 +935,7 @@ def main() -> int:
     )
     workdir = make_workdir("minik-bench-workloads-")
     try:
-        minik = run_minik(workdir, client, args)
+        minik = [] if args.skip_minik else run_minik(workdir, client, args)
         swarm = [] if args.skip_swarm else run_swarm(client, images, args)
         floor = (
             {}
