@@ -8,12 +8,14 @@ from its task list as polled (the task was created, reported running); for both 
 Docker's event stream of the replicas' containers, to the nanosecond (create, start,
 and for Swarm the health check's first `healthy`). Printed as the time from the
 scenario's start until the 1st, the middle and the last replica reached each mark:
-which stage spreads the replicas out, and which one the last replica waited on.
+which stage spreads the replicas out, and which one the last replica waited on; and
+each stage's median and longest span per replica.
 """
 
 from __future__ import annotations
 
 import contextlib
+import statistics
 import threading
 import time
 from dataclasses import dataclass, field
@@ -96,6 +98,13 @@ class ConvergeTrace:
         with self.lock:
             replicas = [dict(m) for m in self.replicas.values()]
         lines = []
+        for first, then in zip(marks, marks[1:], strict=False):
+            spans = sorted(m[then] - m[first] for m in replicas if first in m and then in m)
+            if spans:
+                lines.append(
+                    f"    {first + ' -> ' + then:<18} per replica: median "
+                    f"{statistics.median(spans):5.2f}s  max {spans[-1]:5.2f}s"
+                )
         for what in marks:
             times = sorted(m[what] - self.began for m in replicas if what in m)
             if times:

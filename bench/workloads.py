@@ -28,17 +28,21 @@ request that begins the scenario (API create/patch, SDK create/update, the first
 `docker kill`). minik runs from `minik up --nodes 1` in a temporary data dir on a
 free API port (HOME is a temporary dir too, so ~/.minik/kubeconfig is left alone)
 and is stopped with `minik down` (its node is named minik-bench-<run>-1, not
-minik-node-1, so that another minik on this Docker daemon is not disturbed); then a
-swarm is initialised on loopback and left at the end, even after a failure or a
-SIGTERM (bench/swarmengine.py: why this engine needs live-restore off meanwhile, what
-it labels; a daemon already in a swarm the bench did not make is refused). Only
-objects this run created are removed.
+minik-node-1, so that another minik on this Docker daemon is not disturbed). Each
+Swarm round initialises a swarm on loopback and leaves it at its end, even after a
+failure or a SIGTERM (bench/swarmengine.py: why this engine needs live-restore off
+meanwhile, what it labels; a daemon already in a swarm the bench did not make is
+refused). Only objects this run created are removed.
 
 Last, Docker alone (no orchestrator) starts 30 sandbox+app pairs, the shape of
 minik's pods, and 30 single containers, the shape of Swarm's tasks, 4 calls in
 flight: how much of a converge is Docker's own work for each pod model.
 
-`--rounds N` runs each system N times (medians; minik's rounds first, then Swarm's).
+`--rounds N` runs each system N times (medians; minik's rounds first, then Swarm's;
+`--interleave` alternates them, minik staying up and idle during Swarm's rounds, so
+that each pair of rounds sees the same load on a shared machine). `--trace` prints,
+for each converge, when the replicas were created, bound, their containers created
+and started, Running/healthy and Ready (bench/convergetrace.py).
 A scenario that does not finish within `--timeout` counts as TIMEOUT (slower than
 any time), the rest of its round is skipped and the next round starts clean.
 `--keep-logs` keeps minik's logs and names the pod that was Ready last.
@@ -499,56 +503,78 @@ def minik_cleanup(api: Client, watch: PodWatch, timeout: float) -> None:
     time.sleep(2)
 
 
-def run_minik(
-    workdir: Path, docker_client: docker.DockerClient, args: argparse.Namespace
-) -> list[dict[str, Measure]]:
-    cluster = MinikCluster(workdir, args.pod_network)
-    rounds: list[dict[str, Measure]] = []
-    watch: PodWatch | None = None
-    try:
-        kubeconfig = cluster.up()
-        with Client(load(str(kubeconfig))) as api:
-            api.create(NAMESPACES, {"metadata": {"name": NAMESPACE}})
-            watch = PodWatch(kubeconfig, NAMESPACE)
-            watch.start()
-            if not watch.synced.wait(30):
+class MinikSide:
+    """minik for the bench: `minik up`, the namespace and the pod watch on entering;
+    `round` runs one round of the scenarios and cleans up after it; `minik down` on
+    leaving."""
+
+    def __init__(
+        self, workdir: Path, docker_client: docker.DockerClient, args: argparse.Namespace
+    ) -> None:
+        self.cluster = MinikCluster(workdir, args.pod_network)
+        self.docker = docker_client
+        self.args = args
+        self.rng = random.Random(args.seed)
+        self.watch: PodWatch | None = None
+        self.api: Client | None = None
+
+    def __enter__(self) -> MinikSide:
+        try:
+            kubeconfig = self.cluster.up()
+            self.api = Client(load(str(kubeconfig)))
+            self.api.create(NAMESPACES, {"metadata": {"name": NAMESPACE}})
+            self.watch = PodWatch(kubeconfig, NAMESPACE)
+            self.watch.start()
+            if not self.watch.synced.wait(30):
                 raise RuntimeError("minik: the pod watch did not start")
-            if args.trace:
+            if self.args.trace:
                 label = f"{NODE_CONTAINER_LABEL}={NODE}"
-                watch.trace.watch_docker(docker_client, label, POD_NAME_CONTAINER_LABEL)
-            rng = random.Random(args.seed)
-            for i in range(args.rounds):
-                result: dict[str, Measure] = {}
-                try:
-                    minik_round(
-                        api,
-                        watch,
-                        docker_client,
-                        args.replicas,
-                        args.kill,
-                        args.probes == "http",
-                        args.timeout,
-                        rng,
-                        result,
-                    )
-                except TimeoutError as err:
-                    # a stuck round is a result (never reached); the next one starts clean
-                    timed_out(result, err)
-                    print(explain_stuck(watch.snapshot(), docker_client), flush=True)
-                minik_cleanup(api, watch, CLEANUP_TIMEOUT)
-                rounds.append(result)
-                print(f"  minik round {i + 1}: " + line(result), flush=True)
-                if args.trace:
-                    print(f"  minik converge trace:\n{watch.trace.report(MINIK_MARKS)}")
-                if args.keep_logs:
-                    for name, m in result.items():
-                        print(f"    last Ready in {name}: {m.last}")
-    finally:
-        if watch is not None:
-            watch.trace.stop()
-            watch.stop()
-        cluster.down(docker_client)
-    return rounds
+                self.watch.trace.watch_docker(self.docker, label, POD_NAME_CONTAINER_LABEL)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def round(self, i: int) -> dict[str, Measure]:
+        assert self.api is not None and self.watch is not None
+        args, watch = self.args, self.watch
+        result: dict[str, Measure] = {}
+        try:
+            minik_round(
+                self.api,
+                watch,
+                self.docker,
+                args.replicas,
+                args.kill,
+                args.probes == "http",
+                args.timeout,
+                self.rng,
+                result,
+            )
+        except TimeoutError as err:
+            # a stuck round is a result (never reached); the next one starts clean
+            timed_out(result, err)
+            print(explain_stuck(watch.snapshot(), self.docker), flush=True)
+        minik_cleanup(self.api, watch, CLEANUP_TIMEOUT)
+        print(f"  minik round {i + 1}: " + line(result), flush=True)
+        if args.trace:
+            print(f"  minik converge trace:\n{watch.trace.report(MINIK_MARKS)}")
+        if args.keep_logs:
+            for name, m in result.items():
+                print(f"    last Ready in {name}: {m.last}")
+        return result
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self.watch is not None:
+                self.watch.trace.stop()
+                self.watch.stop()
+                self.watch = None
+            if self.api is not None:
+                self.api.close()
+                self.api = None
+        finally:
+            self.cluster.down(self.docker)
 
 
 # ---- Swarm --------------------------------------------------------------------------
@@ -742,30 +768,65 @@ def swarm_round(
     time.sleep(2)
 
 
-def run_swarm(
-    docker_client: docker.DockerClient, images: dict[str, str], args: argparse.Namespace
-) -> list[dict[str, Measure]]:
-    run_id = secrets.token_hex(3)
-    rng = random.Random(args.seed)
-    rounds: list[dict[str, Measure]] = []
-    trace = ConvergeTrace()
-    with BenchSwarm(docker_client, run_id):
+class SwarmSide:
+    """Swarm for the bench: each round inits its own swarm and leaves it (the swarm,
+    and live-restore off, last only for the round: bench/swarmengine.py)."""
+
+    def __init__(
+        self, docker_client: docker.DockerClient, images: dict[str, str], args: argparse.Namespace
+    ) -> None:
+        self.docker = docker_client
+        self.images = images
+        self.args = args
+        self.run_id = secrets.token_hex(3)
+        self.rng = random.Random(args.seed)
+
+    def round(self, i: int) -> dict[str, Measure]:
+        args = self.args
+        result: dict[str, Measure] = {}
+        trace = ConvergeTrace()
+        with BenchSwarm(self.docker, self.run_id):
+            if args.trace:
+                label = f"{SWARM_LABEL}={self.run_id}"
+                trace.watch_docker(self.docker, label, SWARM_TASK_LABEL)
+            try:
+                swarm_round(self.docker, self.images, args, self.run_id, i, self.rng, result, trace)
+            except TimeoutError as err:
+                timed_out(result, err)
+            finally:
+                trace.stop()
+        print(f"  swarm round {i + 1}: " + line(result), flush=True)
         if args.trace:
-            trace.watch_docker(docker_client, f"{SWARM_LABEL}={run_id}", SWARM_TASK_LABEL)
-        try:
-            for i in range(args.rounds):
-                result: dict[str, Measure] = {}
-                try:
-                    swarm_round(docker_client, images, args, run_id, i, rng, result, trace)
-                except TimeoutError as err:
-                    timed_out(result, err)
-                rounds.append(result)
-                print(f"  swarm round {i + 1}: " + line(result), flush=True)
-                if args.trace:
-                    print(f"  swarm converge trace:\n{trace.report(SWARM_MARKS)}")
-        finally:
-            trace.stop()
-    return rounds
+            print(f"  swarm converge trace:\n{trace.report(SWARM_MARKS)}")
+        return result
+
+
+def run_rounds(
+    workdir: Path,
+    docker_client: docker.DockerClient,
+    images: dict[str, str],
+    args: argparse.Namespace,
+) -> tuple[list[dict[str, Measure]], list[dict[str, Measure]]]:
+    """minik's rounds and Swarm's: all of minik's first (minik is down before any
+    swarm exists), or with --interleave alternating (minik idles, up, during Swarm's
+    rounds: the load on this shared machine drifts, and adjacent rounds see alike)."""
+    minik: list[dict[str, Measure]] = []
+    swarm: list[dict[str, Measure]] = []
+    swarm_side = None if args.skip_swarm else SwarmSide(docker_client, images, args)
+    with contextlib.ExitStack() as stack:
+        minik_side = (
+            None
+            if args.skip_minik
+            else stack.enter_context(MinikSide(workdir, docker_client, args))
+        )
+        for i in range(args.rounds):
+            if minik_side is not None:
+                minik.append(minik_side.round(i))
+            if swarm_side is not None and args.interleave:
+                swarm.append(swarm_side.round(i))
+    if swarm_side is not None and not args.interleave:
+        swarm = [swarm_side.round(i) for i in range(args.rounds)]
+    return minik, swarm
 
 
 # ---- Docker's own floor ---------------------------------------------------------------
@@ -913,6 +974,11 @@ def main() -> int:
     parser.add_argument("--skip-swarm", action="store_true", help="measure minik only")
     parser.add_argument("--skip-minik", action="store_true", help="measure Swarm only")
     parser.add_argument(
+        "--interleave",
+        action="store_true",
+        help="alternate minik's and Swarm's rounds (minik stays up, idle, meanwhile)",
+    )
+    parser.add_argument(
         "--trace", action="store_true", help="where each converge's time goes (convergetrace)"
     )
     parser.add_argument(
@@ -935,8 +1001,7 @@ def main() -> int:
     )
     workdir = make_workdir("minik-bench-workloads-")
     try:
-        minik = [] if args.skip_minik else run_minik(workdir, client, args)
-        swarm = [] if args.skip_swarm else run_swarm(client, images, args)
+        minik, swarm = run_rounds(workdir, client, images, args)
         floor = (
             {}
             if args.skip_floor
