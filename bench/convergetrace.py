@@ -15,6 +15,7 @@ each stage's median and longest span per replica.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import statistics
 import threading
 import time
@@ -98,7 +99,7 @@ class ConvergeTrace:
         with self.lock:
             replicas = [dict(m) for m in self.replicas.values()]
         lines = []
-        for first, then in zip(marks, marks[1:], strict=False):
+        for first, then in itertools.pairwise(marks):
             spans = sorted(m[then] - m[first] for m in replicas if first in m and then in m)
             if spans:
                 lines.append(
