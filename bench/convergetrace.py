@@ -52,7 +52,7 @@ class ConvergeTrace:
         if not self.on or not replica:
             return
         with self.lock:
-            self.replicas.setdefault(replica, {}).setdefault(what, at or time.time())
+            self.replicas.setdefault(replica, {}).setdefault(what, time.time() if at is None else at)
 
     def on_pod(self, pod: dict[str, Any], ready: bool) -> None:
         name = (pod.get("metadata") or {}).get("name", "")

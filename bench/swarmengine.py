@@ -66,7 +66,12 @@ def _dockerd_pid() -> int:
 def _daemon_config(pid: int) -> Path:
     """The configuration file dockerd `pid` reloads on SIGHUP."""
     argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    args = [a.decode() for a in argv if a]
+    return config_file_of([a.decode() for a in argv if a])
+
+
+def config_file_of(args: list[str]) -> Path:
+    """The configuration file of a dockerd run with `args`; refuses a live-restore given
+    as a flag (a reload of the file cannot lift it)."""
     if any(a == "--live-restore" or a.startswith("--live-restore=") for a in args):
         raise SwarmUnavailable("dockerd has --live-restore as a flag: a reload cannot lift it")
     for i, arg in enumerate(args):
