@@ -51,8 +51,9 @@ class ConvergeTrace:
     def mark(self, replica: str, what: str, at: float | None = None) -> None:
         if not self.on or not replica:
             return
+        when = time.time() if at is None else at
         with self.lock:
-            self.replicas.setdefault(replica, {}).setdefault(what, time.time() if at is None else at)
+            self.replicas.setdefault(replica, {}).setdefault(what, when)
 
     def on_pod(self, pod: dict[str, Any], ready: bool) -> None:
         name = (pod.get("metadata") or {}).get("name", "")
