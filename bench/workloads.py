@@ -833,6 +833,7 @@ def run_rounds(
 
 FLOOR_LABEL = "io.minik.bench-floor"
 FLOOR_THREADS = 4  # as many Docker create/start calls in flight as a kubelet allows
+FLOOR_SOLO_THREADS = 6  # the kubelet's starts of sandbox-less pods in flight (podsync)
 
 
 def docker_floor(
@@ -864,12 +865,31 @@ def docker_floor(
     def single(_: int) -> None:
         run(image_id, {"network_mode": network})
 
+    def create_all_then_start_all(_: int) -> None:
+        """Swarm's way: every task's container created at once, then all started."""
+        config = api.create_host_config(network_mode=network)
+        with ThreadPoolExecutor(replicas) as pool:
+            ids = list(
+                pool.map(
+                    lambda _: api.create_container(image_id, labels=labels, host_config=config)[
+                        "Id"
+                    ],
+                    range(replicas),
+                )
+            )
+            list(pool.map(api.start, ids))
+
     results = {}
     try:
-        for name, start in (("pairs", pair), ("singles", single)):
+        for name, start, threads, calls in (
+            ("pairs", pair, FLOOR_THREADS, replicas),
+            ("singles", single, FLOOR_THREADS, replicas),
+            ("singles solo", single, FLOOR_SOLO_THREADS, replicas),
+            ("singles swarm", create_all_then_start_all, 1, 1),
+        ):
             began = time.monotonic()
-            with ThreadPoolExecutor(FLOOR_THREADS) as pool:
-                list(pool.map(start, range(replicas)))
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(start, range(calls)))
             results[name] = time.monotonic() - began
             for entry in api.containers(all=True, filters={"label": FLOOR_LABEL}):
                 api.remove_container(entry["Id"], force=True)
@@ -1042,7 +1062,10 @@ def main() -> int:
         print(
             f"Docker alone, {FLOOR_THREADS} calls in flight, no probes: {args.replicas} "
             f"sandbox+app pairs (minik's pod shape) {floor['pairs']:.2f}s, {args.replicas} "
-            f"single containers (Swarm's task shape) {floor['singles']:.2f}s"
+            f"single containers (Swarm's task shape) {floor['singles']:.2f}s; singles "
+            f"created and started one after the other {FLOOR_SOLO_THREADS} in flight (the "
+            f"kubelet's solo pods) {floor['singles solo']:.2f}s, all created at once then "
+            f"all started at once (Swarm's way) {floor['singles swarm']:.2f}s"
         )
     if args.probes == "http":
         print(
