@@ -1051,6 +1051,14 @@ def main() -> int:
         target = TARGETS[name]
         verdict = "-" if math.isnan(ratio) else "ok" if ratio <= target else "MISSED"
         print(f"{name:<16}{ours:9.2f}{theirs:9.2f}{ratio:8.2f}  <= {target:.2f} {verdict}{note}")
+    if args.interleave and minik and swarm:
+        for name in SCENARIOS:
+            pairs = [
+                f"{m[name].seconds / w[name].seconds:.2f}"
+                for m, w in zip(minik, swarm, strict=False)
+                if name in m and name in w and not math.isinf(m[name].seconds + w[name].seconds)
+            ]
+            print(f"  {name}, each round over the Swarm round after it: {', '.join(pairs)}")
     print()
     print("Progress, last finished round: seconds until the 1st, half and all of the")
     print("replicas were Ready/running (recovery: of the killed ones, back Ready/replaced):")
