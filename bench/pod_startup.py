@@ -39,7 +39,11 @@ import docker
 import docker.errors
 import httpx
 
-from api.clusterdefaults import NODE_CONTAINER_LABEL, POD_NETWORK_LABEL
+from api.clusterdefaults import (
+    NODE_CONTAINER_LABEL,
+    POD_NAME_CONTAINER_LABEL,
+    POD_NETWORK_LABEL,
+)
 from deploy import processes
 from deploy.controlplane import make_workdir, remove_workdir, start_apiserver, start_etcd
 from deploy.images import ensure_busybox_image
@@ -47,6 +51,7 @@ from deploy.images import ensure_busybox_image
 BENCH_LABEL = "io.minik.bench"
 COMMAND = ["sleep", "3600"]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+NODE_PREFIX = os.environ.get("MINIK_BENCH_NODE_PREFIX", "bench-")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -164,6 +169,42 @@ def pod(name: str, node: str, image: str) -> dict[str, Any]:
     }
 
 
+def _docker_time(text: str) -> float:
+    """Docker's RFC 3339 timestamp (nanoseconds) as epoch seconds."""
+    day, _, rest = text.partition("T")
+    clock = rest.rstrip("Z").split("+")[0]
+    whole, _, fraction = clock.partition(".")
+    stamp = time.mktime(time.strptime(f"{day}T{whole}", "%Y-%m-%dT%H:%M:%S")) - time.timezone
+    return stamp + float(f"0.{fraction or 0}")
+
+
+def breakdown(
+    node: str, created_wall: dict[str, float], running_wall: dict[str, float]
+) -> dict[str, list[float]]:
+    """Where each pod's time went, from Docker's own timestamps of its containers:
+    create request → first container created (the kubelet's reaction: watch,
+    worker, image, address, start slot), → its process started (Docker's create and
+    start), → Running seen in the watch (the status path)."""
+    client = docker.from_env()
+    phases: dict[str, list[float]] = {"to docker create": [], "docker": [], "to Running": []}
+    entries = client.api.containers(all=True, filters={"label": [f"{NODE_CONTAINER_LABEL}={node}"]})
+    first: dict[str, tuple[float, float]] = {}
+    for entry in entries:
+        name = (entry.get("Labels") or {}).get(POD_NAME_CONTAINER_LABEL, "")
+        if name not in created_wall:
+            continue
+        inspected = client.api.inspect_container(entry["Id"])
+        created = _docker_time(inspected["Created"])
+        started = _docker_time(inspected["State"]["StartedAt"])
+        if name not in first or created < first[name][0]:
+            first[name] = (created, started)
+    for name, (created, started) in first.items():
+        phases["to docker create"].append(created - created_wall[name])
+        phases["docker"].append(started - created)
+        phases["to Running"].append(running_wall[name] - started)
+    return phases
+
+
 def cpu_ticks(pid: int) -> int:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime (fields 14, 15)
@@ -177,11 +218,17 @@ def rss_mb(pid: int) -> float:
 
 
 def measure_pods(
-    count: int, image: str, settle: float, window: float, workdir: Path
-) -> tuple[list[float], float, float]:
+    count: int,
+    image: str,
+    settle: float,
+    window: float,
+    workdir: Path,
+    tree: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> tuple[list[float], float, float, dict[str, list[float]]]:
     etcd = start_etcd(workdir / "etcd-run")
     apiserver = start_apiserver(etcd, workdir / "apiserver")
-    node = f"bench-{secrets.token_hex(3)}"
+    node = f"{NODE_PREFIX}{secrets.token_hex(3)}"
     network = f"minik-bench-{secrets.token_hex(3)}"
     port = processes.free_port()
     kubelet = processes.spawn(
@@ -207,6 +254,8 @@ def measure_pods(
             ),
         ],
         workdir / "kubelet.log",
+        env=env,
+        cwd=tree,
     )
     try:
         processes.wait_for(
@@ -241,6 +290,12 @@ def measure_pods(
                     f"only {len(watcher.running_at)}/{count} pods Running:\n{kubelet.log_tail()}"
                 )
             latencies = [watcher.running_at[n] - created_at[n] for n in created_at]
+            to_wall = time.time() - time.monotonic()
+            phases = breakdown(
+                node,
+                {n: t + to_wall for n, t in created_at.items()},
+                {n: t + to_wall for n, t in watcher.running_at.items()},
+            )
             time.sleep(settle)
             before, began = cpu_ticks(kubelet.pid), time.monotonic()
             time.sleep(window)
@@ -253,7 +308,7 @@ def measure_pods(
         remove_pod_network(docker.from_env(), network)
         apiserver.stop()
         etcd.stop()
-    return latencies, cpu, rss
+    return latencies, cpu, rss, phases
 
 
 def load_average() -> str:
@@ -271,18 +326,50 @@ def main() -> int:
     )
     parser.add_argument("--settle", type=float, default=5.0, help="seconds before sampling CPU")
     parser.add_argument("--window", type=float, default=30.0, help="CPU sampling window (s)")
+    parser.add_argument(
+        "--kubelet-tree",
+        action="append",
+        default=[],
+        metavar="LABEL=PATH",
+        help="also run the pods with the kubelet of another source tree (e.g. "
+        "main=/work/main; `.` is this tree), after this tree's, against the same baseline",
+    )
+    parser.add_argument(
+        "--kubelet-env",
+        action="append",
+        default=[],
+        metavar="LABEL:NAME=VALUE",
+        help="an environment variable for the kubelet of one --kubelet-tree "
+        "(`this tree` for the default one)",
+    )
     args = parser.parse_args()
     image = ensure_busybox_image()
     run_id = secrets.token_hex(4)
+    trees: list[tuple[str, Path | None]] = [("this tree", None)]
+    for entry in args.kubelet_tree:
+        label, _, path = entry.partition("=")
+        trees.append((label, None if path == "." else Path(path)))
+    envs: dict[str, dict[str, str]] = {}
+    for entry in args.kubelet_env:
+        label, _, assignment = entry.partition(":")
+        name, _, value = assignment.partition("=")
+        envs.setdefault(label, {})[name] = value
     for count in args.pods:
         workdir = make_workdir("minik-bench-pods-")
+        results = []
         try:
             load_before = load_average()
             cli = docker_run_cli(image, run_id, count)
             remove_labelled(BENCH_LABEL, run_id)
             sdk = docker_run_sdk(image, run_id, count)
             remove_labelled(BENCH_LABEL, run_id)
-            pods, cpu, rss = measure_pods(count, image, args.settle, args.window, workdir)
+            for label, tree in trees:
+                sub = workdir / secrets.token_hex(2)
+                sub.mkdir()
+                measured = measure_pods(
+                    count, image, args.settle, args.window, sub, tree, envs.get(label)
+                )
+                results.append((label, *measured))
             load_after = load_average()
         finally:
             remove_labelled(BENCH_LABEL, run_id)
@@ -291,15 +378,20 @@ def main() -> int:
         print(f"  load average before {load_before}, after {load_after}")
         print(f"  docker run -d (CLI, {count} threads)   {summary(cli)}")
         print(f"  docker SDK run (API, {count} threads)  {summary(sdk)}")
-        print(f"  minik pods create → Running (watch)  {summary(pods)}")
-        ratio_cli = statistics.median(pods) / statistics.median(cli)
-        ratio_sdk = statistics.median(pods) / statistics.median(sdk)
-        print(f"  median ratio pods / docker run -d: {ratio_cli:.2f}  (target <= 1.15)")
-        print(f"  median ratio pods / docker SDK:    {ratio_sdk:.2f}")
-        print(f"  pod p99 {percentile(pods, 99):.2f}s  (target <= 3 s at 30 pods)")
-        print(f"kubelet with {count} running pods, over {args.window:.0f}s at steady state:")
-        print(f"  CPU {cpu:.2f}% of one core  (target <= 5%)")
-        print(f"  RSS {rss:.1f} MB  (target <= 150 MB)", flush=True)
+        for label, pods, cpu, rss, phases in results:
+            print(f"  minik pods create → Running (watch), kubelet of {label}:")
+            print(f"    {summary(pods)}")
+            ratio_cli = statistics.median(pods) / statistics.median(cli)
+            ratio_sdk = statistics.median(pods) / statistics.median(sdk)
+            print(f"    median ratio pods / docker run -d: {ratio_cli:.2f}  (target <= 1.15)")
+            print(f"    median ratio pods / docker SDK:    {ratio_sdk:.2f}")
+            print(f"    pod p99 {percentile(pods, 99):.2f}s  (target <= 3 s at 30 pods)")
+            for phase, values in phases.items():
+                if values:
+                    print(f"      {phase:18s} {summary(values)}")
+            print(f"    kubelet with {count} running pods, {args.window:.0f}s at steady state:")
+            print(f"      CPU {cpu:.2f}% of one core  (target <= 5%)")
+            print(f"      RSS {rss:.1f} MB  (target <= 150 MB)", flush=True)
     return 0
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -70,6 +71,13 @@ STARTS_IN_FLIGHT = 4  # Docker starts no faster with more in flight (measured: 2
 # 4 in flight 1.20-1.63x, 6: 0.89-0.98x, 8: 1.13-1.42x, 10: 0.82-2.48x. Fewer starts in
 # flight finish the first pods sooner; Docker's throughput is the same.
 SOLO_STARTS_IN_FLIGHT = 6
+# For sweeps (bench/pod_startup.py --kubelet-env): the same budget, from the environment.
+SOLO_STARTS_ENV = "MINIK_KUBELET_SOLO_STARTS_IN_FLIGHT"
+
+
+def solo_starts_in_flight() -> int:
+    value = os.environ.get(SOLO_STARTS_ENV, "")
+    return int(value) if value.isdigit() and int(value) > 0 else SOLO_STARTS_IN_FLIGHT
 
 
 @dataclass(frozen=True)
@@ -121,7 +129,7 @@ class PodSyncer:
         self.backoff = backoff or Backoff()
         self.reasons: dict[str, dict[str, tuple[str, str]]] = {}  # uid → name → waiting
         self.limiter = PriorityLimiter(STARTS_IN_FLIGHT)
-        self.solo_limiter = PriorityLimiter(SOLO_STARTS_IN_FLIGHT)
+        self.solo_limiter = PriorityLimiter(solo_starts_in_flight())
         self.killer = PodKiller(runtime, cache, pleg, events)
         # The pod IPs this kubelet allocates (kubelet/ipam.py); None: Docker's own.
         self.addresses: PodAddresses | None = None
