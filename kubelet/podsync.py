@@ -540,7 +540,10 @@ class PodSyncer:
         reasons.pop(name, None)
         log.debug("container %s of %s started", name, pod_key(pod))
         self.events.emit(pod, NORMAL, "Started", f"Started container {name}", path)
-        await self.pleg.refresh_started(cid)
+        # The container's address is known unless Docker picked it (a solo pod
+        # without a fixed one): then only an inspect tells it.
+        known_ip = "" if sandbox is not None else address
+        await self.pleg.refresh_started(cid, known_ip)
         return None
 
     # ---- the end of a pod -------------------------------------------------------
