@@ -514,6 +514,8 @@ class PodSyncer:
             try:
                 cid = await self._create(create)
             except RuntimeFailure as err:
+                if "no such image" in str(err).lower():
+                    self.images.forget(create.image)  # removed meanwhile: look again
                 reasons[name] = ("CreateContainerError", str(err))
                 self.events.emit(pod, WARNING, "Failed", f"Error: {err}", path)
                 return RETRY_SECONDS
