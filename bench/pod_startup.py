@@ -51,6 +51,7 @@ from deploy.images import ensure_busybox_image
 BENCH_LABEL = "io.minik.bench"
 COMMAND = ["sleep", "3600"]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+CPU_GROUPS = ("docker", "kubelet", "apiserver", "etcd")
 NODE_PREFIX = os.environ.get("MINIK_BENCH_NODE_PREFIX", "bench-")
 
 
@@ -72,6 +73,8 @@ def summary(values: list[float]) -> str:
 
 
 def docker_run_cli(image: str, run_id: str, count: int) -> list[float]:
+    """(the CLI's own processes' CPU is not counted: they are gone when measured)"""
+
     def one(_: int) -> float:
         began = time.monotonic()
         subprocess.run(
@@ -210,6 +213,49 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime (fields 14, 15)
 
 
+def docker_pids() -> list[int]:
+    """The machine's dockerd and its containerd (read-only, from /proc): the Docker
+    side's CPU. Other dockerds on this machine (`minik up --hosts` runs one per
+    host, with a --data-root of its own) are not ours."""
+    procs: dict[int, tuple[str, int, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                comm = (entry / "comm").read_text().strip()
+                if comm in ("dockerd", "containerd"):
+                    ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                    procs[int(entry.name)] = (comm, ppid, (entry / "cmdline").read_text())
+    daemons = [pid for pid, (comm, _, cmd) in procs.items() if comm == "dockerd"]
+    daemons = [pid for pid in daemons if "--data-root" not in procs[pid][2]]
+    return daemons + [pid for pid, (comm, ppid, _) in procs.items() if ppid in daemons]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            total += cpu_ticks(pid)
+    return total / CLK_TCK
+
+
+class CpuMeter:
+    """CPU seconds each named process set used between `start` and `stop`."""
+
+    def __init__(self, groups: dict[str, list[int]]) -> None:
+        self.groups = groups
+        self.used: dict[str, float] = {}
+
+    def start(self) -> None:
+        self.used = {name: -cpu_seconds(pids) for name, pids in self.groups.items()}
+
+    def stop(self) -> None:
+        for name, pids in self.groups.items():
+            self.used[name] += cpu_seconds(pids)
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name} {used:.2f}" for name, used in self.used.items())
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -264,6 +310,15 @@ def measure_pods(
             kubelet,
             "kubelet",
         )
+        meter = CpuMeter(
+            {
+                "docker": docker_pids(),
+                "kubelet": [kubelet.pid],
+                "apiserver": [apiserver.running().pid],
+                "etcd": [etcd.process.pid],
+            }
+        )
+        phases: dict[str, list[float]] = {}
         with apiserver.http() as http:
             namespace = "bench"
             r = http.post("/api/v1/namespaces", json={"metadata": {"name": namespace}})
@@ -283,15 +338,18 @@ def measure_pods(
                 )
                 assert resp.status_code == 201, resp.text
 
+            meter.start()
             with ThreadPoolExecutor(count) as pool:
                 list(pool.map(create, range(count)))
             if not watcher.done.wait(120):
                 raise RuntimeError(
                     f"only {len(watcher.running_at)}/{count} pods Running:\n{kubelet.log_tail()}"
                 )
+            meter.stop()
+            phases["cpu"] = [meter.used[name] for name in meter.groups]  # see CPU_GROUPS
             latencies = [watcher.running_at[n] - created_at[n] for n in created_at]
             to_wall = time.time() - time.monotonic()
-            phases = breakdown(
+            phases |= breakdown(
                 node,
                 {n: t + to_wall for n, t in created_at.items()},
                 {n: t + to_wall for n, t in watcher.running_at.items()},
@@ -359,9 +417,16 @@ def main() -> int:
         results = []
         try:
             load_before = load_average()
+            dockerd = CpuMeter({"docker": docker_pids()})
+            dockerd.start()
             cli = docker_run_cli(image, run_id, count)
+            dockerd.stop()
+            cli_cpu = dockerd.used["docker"]
             remove_labelled(BENCH_LABEL, run_id)
+            dockerd.start()
             sdk = docker_run_sdk(image, run_id, count)
+            dockerd.stop()
+            sdk_cpu = dockerd.used["docker"]
             remove_labelled(BENCH_LABEL, run_id)
             for label, tree in trees:
                 sub = workdir / secrets.token_hex(2)
@@ -376,8 +441,8 @@ def main() -> int:
             remove_workdir(workdir)
         print(f"{count} at once, same image `{image}`, `{' '.join(COMMAND)}`:")
         print(f"  load average before {load_before}, after {load_after}")
-        print(f"  docker run -d (CLI, {count} threads)   {summary(cli)}")
-        print(f"  docker SDK run (API, {count} threads)  {summary(sdk)}")
+        print(f"  docker run -d (CLI, {count} threads)   {summary(cli)}  docker CPU {cli_cpu:.2f}s")
+        print(f"  docker SDK run (API, {count} threads)  {summary(sdk)}  docker CPU {sdk_cpu:.2f}s")
         for label, pods, cpu, rss, phases in results:
             print(f"  minik pods create → Running (watch), kubelet of {label}:")
             print(f"    {summary(pods)}")
@@ -386,9 +451,13 @@ def main() -> int:
             print(f"    median ratio pods / docker run -d: {ratio_cli:.2f}  (target <= 1.15)")
             print(f"    median ratio pods / docker SDK:    {ratio_sdk:.2f}")
             print(f"    pod p99 {percentile(pods, 99):.2f}s  (target <= 3 s at 30 pods)")
+            cpu_used = phases.pop("cpu", [])
             for phase, values in phases.items():
                 if values:
                     print(f"      {phase:18s} {summary(values)}")
+            if cpu_used:
+                used = ", ".join(f"{n} {v:.2f}" for n, v in zip(CPU_GROUPS, cpu_used, strict=True))
+                print(f"      CPU seconds, create → all Running: {used}")
             print(f"    kubelet with {count} running pods, {args.window:.0f}s at steady state:")
             print(f"      CPU {cpu:.2f}% of one core  (target <= 5%)")
             print(f"      RSS {rss:.1f} MB  (target <= 150 MB)", flush=True)
