@@ -24,6 +24,7 @@ import json
 import math
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -362,6 +363,10 @@ def measure_pods(
             rss = rss_mb(kubelet.pid)
     finally:
         kubelet.stop(timeout=20)
+        if keep := os.environ.get("MINIK_BENCH_KEEP_LOGS"):  # a directory for the logs
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(OSError):
+                shutil.copy(workdir / "kubelet.log", Path(keep) / f"kubelet-{node}-{count}.log")
         remove_labelled(NODE_CONTAINER_LABEL, node)
         remove_pod_network(docker.from_env(), network)
         apiserver.stop()
