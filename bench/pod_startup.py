@@ -7,6 +7,15 @@
   docker CLI (literally `docker run -d`) and with the Docker SDK (no CLI process).
 - Footprint with the pods running: the kubelet's CPU (% of one core, over 30 s
   at steady state, from /proc/<pid>/stat) and RSS.
+- Where each pod's time went, from Docker's own timestamps of its container: create
+  request → container created (the kubelet's reaction and its wait for a start slot),
+  → process started (Docker's create and start), → Running seen (the status path);
+  and the CPU seconds Docker (dockerd + containerd), the kubelet, the apiserver and
+  etcd used from the first create to the last Running (Docker's also for each baseline).
+- `--kubelet-tree LABEL=DIR` (with `--kubelet-env LABEL:NAME=VALUE`) runs the pods
+  again with another source tree's kubelet, or this one's with other settings, after
+  this tree's and against the same baseline. They run one after another, so a machine
+  whose load drifts favours one of them: compare a tree with itself (`again=.`) too.
 
 Targets (issue 18): median ratio (pods / docker run) <= 1.15 at 20 and 30 pods,
 p99 <= 3 s for 30 pods;
