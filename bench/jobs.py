@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import secrets
 import statistics
 import sys
@@ -68,7 +69,8 @@ from deploy.images import ensure_busybox_image
 
 COMMAND = ["true"]
 NAMESPACE = "jobbench"
-NODE_PREFIX = f"jobbench-{secrets.token_hex(3)}-"
+# MINIK_BENCH_NODE_PREFIX: a session's own prefix on a shared machine
+NODE_PREFIX = f"{os.environ.get('MINIK_BENCH_NODE_PREFIX', '')}jobbench-{secrets.token_hex(3)}-"
 NODE = f"{NODE_PREFIX}1"
 BENCH_LABEL = "io.minik.bench-jobs"
 TARGET = 1.3

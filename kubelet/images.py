@@ -26,6 +26,11 @@ IMAGE_PULL_BACKOFF = "ImagePullBackOff"
 ERR_IMAGE_NEVER_PULL = "ErrImageNeverPull"
 INVALID_IMAGE_NAME = "InvalidImageName"
 RESYNC_AFTER_FAILURE = 1.0
+# Seconds an image found on the machine is taken to be there still, without asking
+# Docker again: a Job's pods or a burst of replicas start one after another, each
+# one `docker image inspect` more in Docker's queue otherwise. A create that then
+# finds the image gone forgets it (`forget`), and the next try asks Docker.
+PRESENT_FOR = 10.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,22 @@ class ImageManager:
         self.events = events
         self.backoff = backoff or Backoff()
         self._inspecting: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
+        self._present: dict[str, tuple[float, dict[str, Any]]] = {}  # ref → (when, inspect)
+
+    def forget(self, ref: str) -> None:
+        """Docker said the image is not there (a create failed): ask it next time."""
+        self._present.pop(ref, None)
+
+    async def _present_image(self, ref: str) -> dict[str, Any] | None:
+        seen = self._present.get(ref)
+        if seen is not None and time.monotonic() - seen[0] < PRESENT_FOR:
+            return seen[1]
+        found = await self._inspect(ref)
+        if found is not None:
+            self._present[ref] = (time.monotonic(), found)
+        else:
+            self._present.pop(ref, None)
+        return found
 
     async def _inspect(self, ref: str) -> dict[str, Any] | None:
         """`docker image inspect`, one call for every container asking at the same
@@ -74,8 +95,9 @@ class ImageManager:
         if not ref:
             return ImageResult(False, INVALID_IMAGE_NAME, "image is empty")
         policy = container.get("imagePullPolicy") or image_pull_policy(ref)
-        found = await self._inspect(ref)
-        if found is not None and policy != "Always":
+        # `Always` pulls whatever is here: no need to look first.
+        found = None if policy == "Always" else await self._present_image(ref)
+        if found is not None:
             self.events.emit(
                 pod, NORMAL, "Pulled", f'Container image "{ref}" already present on machine', path
             )
@@ -106,5 +128,6 @@ class ImageManager:
         self.events.emit(
             pod, NORMAL, "Pulled", f'Successfully pulled image "{ref}" in {took:.3f}s', path
         )
+        self.forget(ref)
         pulled = await self.runtime.image(ref)
         return ImageResult(True, image_id=str((pulled or {}).get("Id") or ""), user=_user(pulled))

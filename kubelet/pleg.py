@@ -53,6 +53,9 @@ WAKING_EVENTS = ["die", "oom", "destroy"]
 # is then known from its `die` event alone.
 EVENTS = [*WAKING_EVENTS, "start"]
 STARTS_REMEMBERED = 4096
+# Seconds a worker that just started a container waits for its `start` event before
+# asking Docker (inspect) instead; Docker sends the event before it answers the start.
+START_EVENT_WAIT = 0.5
 UNHEALTHY_AFTER = 180.0  # Kubernetes: a PLEG that has not relisted for 3 min is unhealthy
 FALLBACK_LOG_LINES = 80
 FALLBACK_LOG_BYTES = 2048
@@ -130,6 +133,7 @@ class Pleg:
         self._oom_killed: set[str] = set()  # ids Docker reported OOM-killed
         self._started_at: dict[str, float] = {}  # id → its `start` event's time
         self._end_waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._start_waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._background: set[asyncio.Task[set[str]]] = set()
 
     def healthy(self) -> bool:
@@ -207,11 +211,20 @@ class Pleg:
         read from the cache alone, however early it comes."""
         self.cache.upsert(record)
 
-    async def refresh_started(self, container_id: str) -> None:
+    async def refresh_started(self, container_id: str, ip: str | None = None) -> None:
         """After a start: return once the container's inspect is answered or its end
         is in the cache, whichever comes first. An inspect still pending lands
-        later, and only where it is newer than what the cache holds."""
+        later, and only where it is newer than what the cache holds.
+
+        `ip`: what the worker knows of the container's address (a solo container's
+        fixed pod IP; "" for one that joined a sandbox, which has none of its own).
+        Then Docker's `start` event completes the record (its time is the container's
+        start) and nothing is inspected: under a burst of starts an inspect queues
+        behind the other pods' creates and starts, and the pod's Running waited for
+        it. Without the event in START_EVENT_WAIT, the inspect as above."""
         if (record := self.cache.get(container_id)) is not None and record.exited:
+            return
+        if ip is not None and await self._started_from_event(container_id, ip):
             return
         loop = asyncio.get_running_loop()
         ended: asyncio.Future[None] = loop.create_future()
@@ -232,6 +245,44 @@ class Pleg:
         if inspect.done():
             inspect.result()
 
+    async def _started_from_event(self, container_id: str, ip: str) -> bool:
+        """Complete a just-started container's record from its `start` event (or its
+        end); False when neither came in time, or the record is not ours to complete."""
+        if container_id not in self._started_at:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._start_waiters.setdefault(container_id, []).append(waiter)
+            try:
+                await asyncio.wait_for(asyncio.shield(waiter), START_EVENT_WAIT)
+            except TimeoutError:
+                pass
+            finally:
+                waiters = self._start_waiters.get(container_id, [])
+                if waiter in waiters:
+                    waiters.remove(waiter)
+                if not waiters:
+                    self._start_waiters.pop(container_id, None)
+        record = self.cache.get(container_id)
+        if record is not None and record.exited:
+            return True  # its `die` event came first and said it all
+        started = self._started_at.get(container_id)
+        if record is None or not record.running or started is None:
+            return False
+        if record.started_at is None or (ip and not record.ip):
+            completed = replace(
+                record,
+                started_at=record.started_at or started,
+                ip=record.ip or ip,
+                updated=time.monotonic(),
+            )
+            if self.cache.upsert(completed):
+                self.cache.listed_state[container_id] = "running"  # as `docker ps` says
+        return True
+
+    def _wake_start_waiters(self, container_id: str) -> None:
+        for waiter in self._start_waiters.pop(container_id, []):
+            if not waiter.done():
+                waiter.set_result(None)
+
     def _background_done(self, task: asyncio.Task[set[str]]) -> None:
         self._background.discard(task)
         if task.cancelled():
@@ -244,6 +295,7 @@ class Pleg:
             self.on_change(changed)
 
     def _ended(self, container_id: str) -> None:
+        self._wake_start_waiters(container_id)
         for waiter in self._end_waiters.pop(container_id, []):
             if not waiter.done():
                 waiter.set_result(None)
@@ -373,6 +425,7 @@ class Pleg:
         self._started_at[container_id] = at
         while len(self._started_at) > STARTS_REMEMBERED:
             del self._started_at[next(iter(self._started_at))]
+        self._wake_start_waiters(container_id)
 
     def _died(self, container_id: str, event: dict[str, Any]) -> ContainerRecord | None:
         """The cached running record, ended as the `die` event says; None when the

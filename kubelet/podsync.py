@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from kubelet import volumes
-from kubelet.actions import PodActions, compute_pod_actions, removable
+from kubelet.actions import PodActions, compute_pod_actions, removable, restart_policy
 from kubelet.backoff import Backoff
 from kubelet.claims import claim_volumes, read_only_claims
 from kubelet.configdata import ConfigData, ConfigDataError, references
@@ -70,6 +71,13 @@ STARTS_IN_FLIGHT = 4  # Docker starts no faster with more in flight (measured: 2
 # 4 in flight 1.20-1.63x, 6: 0.89-0.98x, 8: 1.13-1.42x, 10: 0.82-2.48x. Fewer starts in
 # flight finish the first pods sooner; Docker's throughput is the same.
 SOLO_STARTS_IN_FLIGHT = 6
+# For sweeps (bench/pod_startup.py --kubelet-env): the same budget, from the environment.
+SOLO_STARTS_ENV = "MINIK_KUBELET_SOLO_STARTS_IN_FLIGHT"
+
+
+def solo_starts_in_flight() -> int:
+    value = os.environ.get(SOLO_STARTS_ENV, "")
+    return int(value) if value.isdigit() and int(value) > 0 else SOLO_STARTS_IN_FLIGHT
 
 
 @dataclass(frozen=True)
@@ -121,7 +129,7 @@ class PodSyncer:
         self.backoff = backoff or Backoff()
         self.reasons: dict[str, dict[str, tuple[str, str]]] = {}  # uid → name → waiting
         self.limiter = PriorityLimiter(STARTS_IN_FLIGHT)
-        self.solo_limiter = PriorityLimiter(SOLO_STARTS_IN_FLIGHT)
+        self.solo_limiter = PriorityLimiter(solo_starts_in_flight())
         self.killer = PodKiller(runtime, cache, pleg, events)
         # The pod IPs this kubelet allocates (kubelet/ipam.py); None: Docker's own.
         self.addresses: PodAddresses | None = None
@@ -506,6 +514,8 @@ class PodSyncer:
             try:
                 cid = await self._create(create)
             except RuntimeFailure as err:
+                if "no such image" in str(err).lower():
+                    self.images.forget(create.image)  # removed meanwhile: look again
                 reasons[name] = ("CreateContainerError", str(err))
                 self.events.emit(pod, WARNING, "Failed", f"Error: {err}", path)
                 return RETRY_SECONDS
@@ -532,7 +542,16 @@ class PodSyncer:
         reasons.pop(name, None)
         log.debug("container %s of %s started", name, pod_key(pod))
         self.events.emit(pod, NORMAL, "Started", f"Started container {name}", path)
-        await self.pleg.refresh_started(cid)
+        # The container's address is known unless Docker picked it (a solo pod
+        # without a fixed one): then only an inspect tells it. A pod that runs to
+        # completion (a Job's) may end within moments: its worker waits for the
+        # inspect or the end as before, so that such a pod is written once, Succeeded,
+        # not Running and then Succeeded (a write more, and the second one later:
+        # bench/jobs.py "app die → Succeeded seen" went from ~60 ms to 70-380 ms).
+        known_ip = "" if sandbox is not None else address
+        if restart_policy(pod) != "Always":
+            known_ip = None
+        await self.pleg.refresh_started(cid, known_ip)
         return None
 
     # ---- the end of a pod -------------------------------------------------------

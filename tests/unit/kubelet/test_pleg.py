@@ -341,3 +341,53 @@ def test_a_container_still_running_is_known_from_its_inspect_after_the_start() -
 
     record = asyncio.run(scenario())
     assert record is not None and record.running and record.started_at is not None
+
+
+def test_a_start_whose_address_is_known_is_completed_by_its_start_event() -> None:
+    """A solo container's fixed pod IP is known to the worker: Docker's `start` event
+    gives the start time, and nothing is inspected (a relist then sees it as cached)."""
+
+    async def scenario() -> tuple[Any, int]:
+        runtime = FakeRuntime()
+        cache = RuntimeCache()
+        pleg = Pleg(runtime, cache, "n1", "minik", on_change=lambda uids: None, period=30.0)  # type: ignore[arg-type]
+        record = starting("c1", app_labels(), "busybox", "sha256:abc")
+        assert record is not None
+        pleg.starting(record)
+        runtime.states["c1"] = "running"
+        events = asyncio.create_task(pleg.watch_events())
+        waiting = asyncio.create_task(pleg.refresh_started("c1", "10.0.0.5"))
+        await asyncio.sleep(0.01)
+        assert not waiting.done()
+        await runtime.event_feed.put(
+            {"Action": "start", "id": "c1", "timeNano": 1_700_000_000_100_000_000}
+        )
+        await asyncio.wait_for(waiting, 1.0)
+        await pleg.relist()
+        events.cancel()
+        return cache.get("c1"), runtime.inspects
+
+    record, inspects = asyncio.run(scenario())
+    assert record is not None and record.running and record.ip == "10.0.0.5"
+    assert record.started_at == 1_700_000_000.1 and inspects == 0
+
+
+def test_a_start_without_its_event_is_inspected(monkeypatch: Any) -> None:
+    """No `start` event in time (Docker's event stream is down): the inspect, as for a
+    container whose address only Docker knows."""
+    monkeypatch.setattr("kubelet.pleg.START_EVENT_WAIT", 0.05)
+
+    async def scenario() -> tuple[Any, int]:
+        runtime = FakeRuntime()
+        cache = RuntimeCache()
+        pleg = Pleg(runtime, cache, "n1", "minik", on_change=lambda uids: None)  # type: ignore[arg-type]
+        record = starting("c1", app_labels(), "busybox", "sha256:abc")
+        assert record is not None
+        pleg.starting(record)
+        runtime.states["c1"] = "running"
+        await asyncio.wait_for(pleg.refresh_started("c1", "10.0.0.5"), 1.0)
+        return cache.get("c1"), runtime.inspects
+
+    record, inspects = asyncio.run(scenario())
+    assert record is not None and record.running and record.started_at is not None
+    assert inspects == 1
