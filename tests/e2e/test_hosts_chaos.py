@@ -44,10 +44,9 @@ import pytest
 
 from api.resources import ENDPOINTS, NODES, PODS, SERVICES
 from client.rest import ALL_NAMESPACES, Client
-from deploy import processes
 from deploy.hostplan import Host, Plan
 from tests.support.images import ensure_busybox_image
-from tests.support.minikcli import MinikCluster
+from tests.support.minikcli import MinikCluster, own_ports
 from tests.support.wait import eventually
 
 pytestmark = pytest.mark.slow
@@ -122,7 +121,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     data_dir = tmp_path_factory.mktemp("minik-hosts-chaos")
     env = {**os.environ, "HOME": str(data_dir / "home")}
     c = Cluster(data_dir, env)
-    ports = [str(processes.free_port()) for _ in range(4)]
     up = c.minik(
         "up",
         "--hosts", "3",
@@ -131,10 +129,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         "--hosts-pod-cidr", POD_CIDR,
         "--node-grace-period", str(GRACE),
         "--toleration-seconds", str(TOLERATION),
-        "--api-port", ports[0],
-        "--ingress-http-port", ports[1],
-        "--ingress-https-port", ports[2],
-        "--dashboard-port", ports[3],
+        *own_ports(),
     )  # fmt: skip
     try:
         assert up.returncode == 0, up.stdout + up.stderr

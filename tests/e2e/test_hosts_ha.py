@@ -46,7 +46,7 @@ from tests.support.hachaos import (
     lease_holder,
 )
 from tests.support.images import ensure_busybox_image
-from tests.support.minikcli import MinikCluster
+from tests.support.minikcli import MinikCluster, own_ports
 from tests.support.wait import eventually
 from tests.support.walkthrough import (
     DEPLOYMENT,
@@ -112,14 +112,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         HOSTS_CIDR,
         "--hosts-pod-cidr",
         POD_CIDR,
-        "--api-port",
-        str(processes.free_port()),
-        "--ingress-http-port",
-        str(processes.free_port()),
-        "--ingress-https-port",
-        str(processes.free_port()),
-        "--dashboard-port",
-        str(processes.free_port()),
+        *own_ports(),
     )
     try:
         assert up.returncode == 0, up.stdout + up.stderr

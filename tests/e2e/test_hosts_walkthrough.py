@@ -30,7 +30,7 @@ import pytest
 
 from deploy import processes
 from deploy.hostplan import Host, Plan
-from tests.support.minikcli import MinikCluster
+from tests.support.minikcli import MinikCluster, own_ports
 from tests.support.wait import eventually
 from tests.support.walkthrough import (
     DEPLOYMENT,
@@ -112,14 +112,7 @@ def cluster(
         "15",
         "--toleration-seconds",
         "5",
-        "--api-port",
-        str(processes.free_port()),
-        "--ingress-http-port",
-        str(c.ingress_port),
-        "--ingress-https-port",
-        str(processes.free_port()),
-        "--dashboard-port",
-        str(processes.free_port()),
+        *own_ports(c.ingress_port),
     )
     try:
         assert up.returncode == 0, up.stdout + up.stderr

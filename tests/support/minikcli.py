@@ -9,6 +9,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.processes import free_port
+
 
 @dataclass
 class MinikCluster:
@@ -36,3 +38,19 @@ class MinikCluster:
         if check:
             assert out.returncode == 0, out.stderr
         return out.stdout
+
+
+def own_ports(ingress_http_port: int | None = None) -> list[str]:
+    """`minik up` flags putting the apiserver, the ingress and the dashboard on free
+    ports, so the cluster can run beside another on this machine."""
+    http = ingress_http_port if ingress_http_port is not None else free_port()
+    return [
+        "--api-port",
+        str(free_port()),
+        "--ingress-http-port",
+        str(http),
+        "--ingress-https-port",
+        str(free_port()),
+        "--dashboard-port",
+        str(free_port()),
+    ]
