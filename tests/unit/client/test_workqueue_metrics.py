@@ -18,6 +18,11 @@ def sample(name: str, queue: str) -> float:
     return REGISTRY.get_sample_value(name, {"name": queue}) or 0.0
 
 
+async def _until(condition) -> None:
+    while not condition():
+        await asyncio.sleep(0.001)
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 100.0
@@ -52,10 +57,12 @@ def test_adds_depth_and_durations():
         clock.now += 2.0
         assert queue.metrics.unfinished() == (2.0, 2.0)
         queue.done("a")
-        queue.add_rate_limited("c")
+        queue.add_rate_limited("c")  # a retry now; an add once its back-off (5 ms) passes
+        assert sample("workqueue_adds_total", name) == 3
+        await asyncio.wait_for(_until(lambda: len(queue) == 3), timeout=5)
 
     asyncio.run(go())
-    assert sample("workqueue_adds_total", name) == 3
+    assert sample("workqueue_adds_total", name) == 4
     assert sample("workqueue_queue_duration_seconds_count", name) == 1
     assert sample("workqueue_queue_duration_seconds_sum", name) == 0.25
     assert sample("workqueue_work_duration_seconds_sum", name) == 2.0
