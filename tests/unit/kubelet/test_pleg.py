@@ -278,6 +278,19 @@ def app_labels() -> dict[str, str]:
     return inspect_data("c1", "running")["Config"]["Labels"]
 
 
+def pleg_starting_c1(state: str, **pleg_args: Any) -> tuple[FakeRuntime, RuntimeCache, Pleg, Any]:
+    """A Pleg on node n1 told that app container c1 is starting (the worker's call), and
+    the fake runtime answering c1's inspect with `state`."""
+    runtime = FakeRuntime()
+    cache = RuntimeCache()
+    pleg = Pleg(runtime, cache, "n1", "minik", **{"on_change": lambda uids: None, **pleg_args})  # type: ignore[arg-type]
+    record = starting("c1", app_labels(), "busybox", "sha256:abc")
+    assert record is not None
+    pleg.starting(record)
+    runtime.states["c1"] = state
+    return runtime, cache, pleg, record
+
+
 def test_a_container_that_ends_before_its_inspect_is_answered_is_known_from_its_events() -> None:
     """A Job pod's `true`: Docker answers its post-start inspect only after tearing it
     down. The worker waiting in refresh_started returns on the `die` event, with the
@@ -285,14 +298,11 @@ def test_a_container_that_ends_before_its_inspect_is_answered_is_known_from_its_
     inspect answered later does not replace it."""
 
     async def scenario() -> tuple[bool, Any, Any, int, set[str]]:
-        runtime = FakeRuntime()
-        cache = RuntimeCache()
         woken: set[str] = set()
-        pleg = Pleg(runtime, cache, "n1", "minik", on_change=woken.update, period=30.0)  # type: ignore[arg-type]
-        record = starting("c1", app_labels(), "busybox", "sha256:abc")
-        assert record is not None and record.running and record.started_at is None
-        pleg.starting(record)
-        runtime.states["c1"] = "exited"
+        runtime, cache, pleg, record = pleg_starting_c1(
+            "exited", on_change=woken.update, period=30.0
+        )
+        assert record.running and record.started_at is None
         runtime.hold = asyncio.Event()  # the teardown
         events = asyncio.create_task(pleg.watch_events())
         waiting = asyncio.create_task(pleg.refresh_started("c1"))
@@ -329,13 +339,7 @@ def test_a_container_still_running_is_known_from_its_inspect_after_the_start() -
     (its IP, Docker's StartedAt), as a plain refresh would."""
 
     async def scenario() -> Any:
-        runtime = FakeRuntime()
-        cache = RuntimeCache()
-        pleg = Pleg(runtime, cache, "n1", "minik", on_change=lambda uids: None)  # type: ignore[arg-type]
-        record = starting("c1", app_labels(), "busybox", "sha256:abc")
-        assert record is not None
-        pleg.starting(record)
-        runtime.states["c1"] = "running"
+        _, cache, pleg, _ = pleg_starting_c1("running")
         await asyncio.wait_for(pleg.refresh_started("c1"), 1.0)
         return cache.get("c1")
 
@@ -348,13 +352,7 @@ def test_a_start_whose_address_is_known_is_completed_by_its_start_event() -> Non
     gives the start time, and nothing is inspected (a relist then sees it as cached)."""
 
     async def scenario() -> tuple[Any, int]:
-        runtime = FakeRuntime()
-        cache = RuntimeCache()
-        pleg = Pleg(runtime, cache, "n1", "minik", on_change=lambda uids: None, period=30.0)  # type: ignore[arg-type]
-        record = starting("c1", app_labels(), "busybox", "sha256:abc")
-        assert record is not None
-        pleg.starting(record)
-        runtime.states["c1"] = "running"
+        runtime, cache, pleg, _ = pleg_starting_c1("running", period=30.0)
         events = asyncio.create_task(pleg.watch_events())
         waiting = asyncio.create_task(pleg.refresh_started("c1", "10.0.0.5"))
         await asyncio.sleep(0.01)
@@ -378,13 +376,7 @@ def test_a_start_without_its_event_is_inspected(monkeypatch: Any) -> None:
     monkeypatch.setattr("kubelet.pleg.START_EVENT_WAIT", 0.05)
 
     async def scenario() -> tuple[Any, int]:
-        runtime = FakeRuntime()
-        cache = RuntimeCache()
-        pleg = Pleg(runtime, cache, "n1", "minik", on_change=lambda uids: None)  # type: ignore[arg-type]
-        record = starting("c1", app_labels(), "busybox", "sha256:abc")
-        assert record is not None
-        pleg.starting(record)
-        runtime.states["c1"] = "running"
+        runtime, cache, pleg, _ = pleg_starting_c1("running")
         await asyncio.wait_for(pleg.refresh_started("c1", "10.0.0.5"), 1.0)
         return cache.get("c1"), runtime.inspects
 
