@@ -42,6 +42,7 @@ from tests.support.hachaos import (
     etcd_leader,
     leader_component,
     lease_holder,
+    rollout_complete,
 )
 from tests.support.images import ensure_busybox_image
 from tests.support.minikcli import MinikCluster
@@ -174,21 +175,9 @@ def serves(url: str) -> bool:
 # ---- what a test watches ------------------------------------------------------------
 
 
-def rollout_done(api: Client, generation: int) -> bool:
-    d = api.get(DEPLOYMENTS, "web", NS)
-    status, want = d.get("status") or {}, d["spec"]["replicas"]
-    return (
-        d["metadata"]["generation"] >= generation
-        and status.get("observedGeneration", 0) >= d["metadata"]["generation"]
-        and status.get("updatedReplicas") == want
-        and status.get("availableReplicas") == want
-        and status.get("replicas") == want
-    )
-
-
 def wait_rollout(api: Client, generation: int, timeout: float = ROLLOUT_TIMEOUT) -> None:
     eventually(
-        lambda: rollout_done(api, generation),
+        lambda: rollout_complete(api, "web", NS, generation),
         timeout=timeout,
         interval=0.5,
         retry_on=(Exception,),

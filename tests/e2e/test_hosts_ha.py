@@ -44,6 +44,7 @@ from tests.support.hachaos import (
     etcd_status,
     leader_component,
     lease_holder,
+    rollout_complete,
 )
 from tests.support.images import ensure_busybox_image
 from tests.support.minikcli import MinikCluster, own_ports
@@ -245,17 +246,6 @@ def test_seed_walkthrough_with_kubectl(cluster: Cluster) -> None:
 # ---- chaos ----------------------------------------------------------------------------
 
 
-def rollout_done(api: Client, generation: int) -> bool:
-    d = api.get(DEPLOYMENTS, "my-webapp", NS)
-    status, want = d.get("status") or {}, d["spec"]["replicas"]
-    return (
-        status.get("observedGeneration", 0) >= generation
-        and status.get("updatedReplicas") == want
-        and status.get("availableReplicas") == want
-        and status.get("replicas") == want
-    )
-
-
 class NodeWatch:
     """Polls every Node's Ready condition and its kubelet's Lease renewTime."""
 
@@ -370,7 +360,7 @@ def sigkill_a_host_mid_rollout(cluster: Cluster, step: str, index: int) -> None:
                     else None
                 )
                 eventually(
-                    lambda: rollout_done(api, generation),
+                    lambda: rollout_complete(api, "my-webapp", NS, generation),
                     timeout=120,
                     interval=0.5,
                     retry_on=(Exception,),

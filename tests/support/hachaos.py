@@ -16,7 +16,7 @@ from typing import Protocol
 
 import httpx
 
-from api.resources import CONFIGMAPS, LEASES
+from api.resources import CONFIGMAPS, DEPLOYMENTS, LEASES, PODS
 from client.rest import Client
 from deploy import processes
 
@@ -139,4 +139,40 @@ def etcd_healthy(cluster: ChaosCluster) -> bool:
         processes.http_ok(f"{rec['url']}/health", ca, etcd_client_cert(cluster))
         for name, rec in cluster.records().items()
         if name.startswith("etcd-")
+    )
+
+
+def rollout_complete(api: Client, name: str, namespace: str, generation: int) -> bool:
+    """True once Deployment `name` has rolled out `generation` (observed, every replica
+    updated and available, no old one left); else an AssertionError saying what the
+    status and the pods are, which `eventually` reports when time runs out."""
+    d = api.get(DEPLOYMENTS, name, namespace)
+    status, want = d.get("status") or {}, d["spec"]["replicas"]
+    done = (
+        d["metadata"]["generation"] >= generation
+        and status.get("observedGeneration", 0) >= d["metadata"]["generation"]
+        and status.get("updatedReplicas") == want
+        and status.get("availableReplicas") == want
+        and status.get("replicas") == want
+    )
+    if done:
+        return True
+    selector = ",".join(f"{k}={v}" for k, v in d["spec"]["selector"]["matchLabels"].items())
+    pods = api.list(PODS, namespace=namespace, label_selector=selector)["items"]
+    seen = [
+        (
+            p["metadata"]["name"],
+            p["metadata"].get("labels", {}).get("pod-template-hash"),
+            p["spec"].get("nodeName"),
+            (p.get("status") or {}).get("phase"),
+            "deleting" if p["metadata"].get("deletionTimestamp") else "",
+        )
+        for p in pods
+    ]
+    counts = {k: status.get(k) for k in ("replicas", "updatedReplicas", "availableReplicas")}
+    raise AssertionError(
+        f"generation {d['metadata']['generation']} observed "
+        f"{status.get('observedGeneration')}, {counts} of {want}; conditions "
+        f"{[(c['type'], c['status'], c.get('reason')) for c in status.get('conditions', [])]}; "
+        f"pods {seen}"
     )
