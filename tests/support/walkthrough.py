@@ -75,6 +75,7 @@ class Hammer:
     def __init__(self, *urls: str, interval: float = 0.05, limit: float = 240) -> None:
         self.urls, self.interval, self.limit = urls, interval, limit
         self.ok = 0
+        self.ok_at: list[float] = []  # time.monotonic() of each answer
         self.failures: list[str] = []
         self.failed_at: list[float] = []
         self.bodies: set[str] = set()  # the last word of each answer: (v1), (v2)
@@ -92,6 +93,7 @@ class Hammer:
                 r = httpx.get(url, timeout=5)
                 if r.status_code == 200:
                     self.ok += 1
+                    self.ok_at.append(time.monotonic())
                     self.bodies.add(r.text.strip().rsplit(" ", 1)[-1])
                     self.texts.add(r.text.strip())
                 else:
@@ -99,6 +101,10 @@ class Hammer:
             except httpx.HTTPError as err:
                 self._fail(f"{url}: {err!r}")
             self._stop.wait(self.interval)
+
+    def answers_between(self, start: float, end: float) -> int:
+        """How many answers came between two time.monotonic() readings."""
+        return sum(1 for t in self.ok_at if start <= t < end)
 
     def _fail(self, what: str) -> None:
         self.failures.append(what)
