@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import fcntl
 import ipaddress
 import json
@@ -39,6 +40,7 @@ from deploy import (
     controlplanes,
     encryption,
     hostcontrolplanes,
+    hostjoin,
     hostpodnet,
     hosts,
     podsecurity,
@@ -52,6 +54,8 @@ from deploy.identities import (
     ensure_credentials,
     kubelet_kubeconfig,
 )
+from deploy.jointoken import JoinError
+from deploy.nodefiles import kubelet_bootstrap_flags
 
 NODE_PREFIX = "minik-node-"
 SUPERVISOR = "supervisor"
@@ -192,8 +196,12 @@ class LocalCluster:
         them on upgrade); the processes started from the table load the new ones."""
         self.renewed = certs.renew_expiring(self.data_dir)
         node_names = [options.node_name(i) for i in range(1, nodes + 1)]
-        credentials = ensure_credentials(self.token_file, self.pki, node_names)
+        # the hosts' kubelets get theirs by a CSR when they join (deploy/hostjoin)
+        certified = [] if options.hosts else node_names
+        credentials = ensure_credentials(self.token_file, self.pki, certified)
         plan = self._hosts(node_names, options) if options.hosts else None
+        if plan:
+            hostjoin.forget_unjoined(self.data_dir, plan)
         api_host = plan.gateway if plan else "127.0.0.1"  # the hosts reach it there
         etcd_url = etcd_servers
         etcd_flags: list[str] = []
@@ -313,8 +321,21 @@ class LocalCluster:
         self, nodes: int, prefix: str, repairing: bool, timeout: float = 120
     ) -> dict[str, dict]:
         """Every component running, the apiserver ready, the nodes Ready, the proxy
-        serving; a component that keeps failing is reported with its last log lines."""
+        serving; a component that keeps failing is reported with its last log lines.
+        The hosts' components wait for their join (deploy/hostjoin), done once the
+        control plane runs."""
         deadline = time.monotonic() + timeout
+        self._wait_running(deadline, repairing, waiting_ok=True)
+        self._ensure_join_bootstrap(max(1.0, deadline - time.monotonic()))
+        self._join_hosts(max(1.0, deadline - time.monotonic()))
+        self._wait_running(deadline, repairing, waiting_ok=False)
+        self._wait_nodes_ready(nodes, prefix, max(1.0, deadline - time.monotonic()))
+        _wait_proxy_serving(self, max(1.0, deadline - time.monotonic()))
+        return self.recorded()
+
+    def _wait_running(self, deadline: float, repairing: bool, waiting_ok: bool) -> None:
+        """Every component running (or, with `waiting_ok`, waiting for its file)."""
+        accepted = ("running", "waiting") if waiting_ok else ("running",)
         while time.monotonic() < deadline:
             if self.supervisor_pid() is None:
                 raise ClusterError(f"the supervisor exited; see {self.logs / 'supervisor.log'}")
@@ -323,15 +344,24 @@ class LocalCluster:
                 if not repairing and int(rec.get("restarts") or 0) >= 2:
                     tail = "\n".join(rec.get("last_log") or [])
                     raise ClusterError(f"{name} exited with {rec.get('last_exit')}:\n{tail}")
-            if recorded and all(r.get("state") == "running" for r in recorded.values()):
-                break
+            if recorded and all(r.get("state") in accepted for r in recorded.values()):
+                return
             time.sleep(0.2)
-        else:
-            raise ClusterError(f"components did not start within {timeout:.0f}s; see {self.logs}")
-        self._ensure_join_bootstrap(max(1.0, deadline - time.monotonic()))
-        self._wait_nodes_ready(nodes, prefix, max(1.0, deadline - time.monotonic()))
-        _wait_proxy_serving(self, max(1.0, deadline - time.monotonic()))
-        return self.recorded()
+        waiting = [n for n, r in self.recorded().items() if r.get("state") == "waiting"]
+        detail = f" ({', '.join(waiting)} waiting for their join)" if waiting else ""
+        raise ClusterError(f"components did not start in time{detail}; see {self.logs}")
+
+    def _join_hosts(self, timeout: float) -> None:
+        """The worker hosts not joined yet join with a new bootstrap token."""
+        from client.kubeconfig import load
+
+        found = hosts.read_record(self.data_dir)
+        if found is None:
+            return
+        try:
+            hostjoin.join_hosts(self.data_dir, found[0], load(str(self.kubeconfig)), timeout)
+        except JoinError as err:
+            raise ClusterError(f"the hosts' join: {err}") from err
 
     def _ensure_join_bootstrap(self, timeout: float) -> None:
         """kubeadm's bindings and cluster-info for joining machines (deploy/kubeadmbootstrap),
@@ -530,23 +560,31 @@ def _kubelets(ctx: ComponentContext) -> list[supervisor.Component]:
         pki = root / "pki"  # as Kubernetes' /var/lib/kubelet/pki
         host = ctx.hosts.hosts[i - 1] if ctx.hosts else None
         ip = host.address if host else ctx.options.node_ip
+        tls = processes.kubelet_serving_flags(ctx.data_dir / "pki", name, ip, pki)
+        if host:  # a joining host: its kubelet TLS-bootstraps (deploy/hostjoin)
+            files = hostjoin.node_files(ctx.data_dir, name)
+            kubeconfig, tls = files.kubelet, [*tls, *kubelet_bootstrap_flags(files)]
+        else:
+            kubeconfig = ctx.kubeconfigs[kubelet_kubeconfig(name)]
         argv = kubelet_argv(
-            ctx.kubeconfigs[kubelet_kubeconfig(name)],
+            kubeconfig,
             name,
             root,
             hosts.KUBELET_PORT if host else kubelet_port(i),
             memory_mib,
             ip,
             ctx.options.pod_network,
-            processes.kubelet_serving_flags(ctx.data_dir / "pki", name, ip, pki),
+            tls,
         )
-        if host:
-            argv = host.enter([*argv, *hosts.kubelet_flags(host)])
-        out.append(kubelet_component(f"kubelet-{i}", argv, ip))
-        if host:
-            kubeconfig = ctx.kubeconfigs[kubelet_kubeconfig(name)]
-            backend = ctx.options.pod_network_backend
-            out.append(hosts.netagent_component(i, host, kubeconfig, backend))
+        if not host:
+            out.append(kubelet_component(f"kubelet-{i}", argv, ip))
+            continue
+        argv = host.enter([*argv, *hosts.kubelet_flags(host)])
+        kubelet = kubelet_component(f"kubelet-{i}", argv, ip)
+        out.append(dataclasses.replace(kubelet, start_after_file=str(files.bootstrap)))
+        # it patches only its own Node: as the kubelet, once its TLS bootstrap is done
+        agent = hosts.netagent_component(i, host, files.kubelet, ctx.options.pod_network_backend)
+        out.append(dataclasses.replace(agent, start_after_file=str(files.kubelet)))
     if ctx.hosts:
         out += hostpodnet.machine_components(ctx.hosts, ctx.kubeconfigs["kube-proxy"])
     return out
@@ -556,9 +594,11 @@ def _proxy(ctx: ComponentContext) -> list[supervisor.Component]:
     """Two proxies: one serves, the standby blocks on the host lock and takes over the
     moment the serving one dies (the supervisor then restarts that one as the standby)."""
     o = ctx.options
-    if ctx.hosts:  # one in each host
-        kubeconfig = ctx.kubeconfigs["kube-proxy"]
-        return hosts.host_components(ctx.data_dir, ctx.hosts, kubeconfig, o.upstream_dns)
+    if ctx.hosts:  # one in each host, as the kube-proxy ServiceAccount (deploy/hostjoin)
+        kubeconfigs = {
+            h.node: hostjoin.node_files(ctx.data_dir, h.node).proxy for h in ctx.hosts.hosts
+        }
+        return hosts.host_components(ctx.data_dir, ctx.hosts, kubeconfigs, o.upstream_dns)
     metrics_port = processes.free_port()
     argv = [
         *PY,

@@ -1,7 +1,8 @@
 """`minik up --hosts N`: each node an isolated host on this machine — a network
 namespace on a switch of the cluster's own (deploy/hostplan.py, deploy/hostnet.py),
 its own Docker engine (deploy/hostengines.py), and its own kubelet and proxy, run by
-the supervisor inside the namespace. The control plane stays on the machine; the
+the supervisor inside the namespace, which join the cluster with a bootstrap token as
+`minik join` does (deploy/hostjoin.py). The control plane stays on the machine; the
 apiserver listens on the gateway address the hosts route through.
 
 What `up` made is recorded in DATA_DIR/hosts.json as it is made; `minik down`
@@ -202,13 +203,15 @@ def netagent_component(
 
 
 def host_components(
-    data_dir: Path, plan: Plan, kubeconfig: Path, upstream_dns: str | None
+    data_dir: Path, plan: Plan, kubeconfigs: dict[str, Path], upstream_dns: str | None
 ) -> list[supervisor.Component]:
     """The cluster-local registry (when installed), and one proxy per host, inside it:
     ClusterIPs on the host's `lo`, NodePorts on its address, its own lock file (each
-    host is its own machine)."""
+    host is its own machine). A proxy starts once its kubeconfig (by node name) is
+    there: the host's join writes it (deploy/hostjoin)."""
     out = hostregistry.components(data_dir, plan)
     for host in plan.hosts:
+        kubeconfig = kubeconfigs[host.node]
         metrics = f"{host.address}:{processes.free_port()}"
         argv = [
             sys.executable,
@@ -240,6 +243,7 @@ def host_components(
                 host.enter(argv),
                 initial_backoff=0.2,
                 ready_pid_file=host.proxy_lock,
+                start_after_file=str(kubeconfig),
                 extra={"metrics": f"http://{metrics}/metrics", "lock": host.proxy_lock},
             )
         )

@@ -31,11 +31,10 @@ from api.clusterdefaults import DEFAULT_CLUSTER_DNS, DEFAULT_POD_NETWORK, PROXY_
 from api.errors import ApiError, NotFound
 from api.humanize import human_duration
 from api.labels import dns1123_subdomain_errors
-from api.privatefile import write_private
-from api.resources import CONFIGMAPS, NODES, SECRETS, SERVICEACCOUNTS
+from api.resources import CONFIGMAPS, NODES, SECRETS
 from api.timefmt import parse_duration
 from client.errors import ConnectionFailed
-from client.kubeconfig import KubeConfig, KubeconfigError, load, write_kubeconfig
+from client.kubeconfig import KubeConfig, KubeconfigError, load
 from client.rest import Client
 from deploy import cluster as clusters
 from deploy import processes, supervisor
@@ -56,15 +55,16 @@ from deploy.kubeadmbootstrap import (
     PUBLIC_NAMESPACE,
     SYSTEM_NAMESPACE,
 )
+from deploy.nodefiles import (
+    NodeFiles,
+    kubelet_bootstrap_flags,
+    write_bootstrap,
+    write_ca,
+    write_proxy_kubeconfig,
+)
 
-BOOTSTRAP_KUBECONFIG = "bootstrap-kubelet.conf"  # kubeadm's /etc/kubernetes names
-KUBELET_KUBECONFIG = "kubelet.conf"
 KUBELET_SLOT = "kubelet"
-PROXY_KUBECONFIG = "kube-proxy.conf"
 PROXY_SLOT = "proxy"
-# the proxy's ServiceAccount token: a year, what Kubernetes' extended projected tokens
-# last (--service-account-extend-token-expiration); not refreshed yet
-PROXY_TOKEN_SECONDS = 365 * 24 * 3600
 DISCOVERY_RETRY_SECONDS = 1.0
 
 
@@ -88,14 +88,18 @@ def _ca_pem(config: KubeConfig) -> bytes:
     raise JoinError("the kubeconfig names no certificate authority to print a hash of")
 
 
+def create_token(api: Client, token: str, ttl_seconds: float, description: str = "") -> None:
+    """kubeadm's `token create`: the token's Secret in kube-system."""
+    secret = token_secret(token, ttl_seconds, time.time(), description)
+    api.create(SECRETS, secret, namespace=bt.NAMESPACE)
+
+
 def token_create(args: argparse.Namespace) -> int:
     token = args.token or generate_token()
     ttl = parse_duration(args.ttl)
     api, config = _admin(args)
     with api:
-        api.create(
-            SECRETS, token_secret(token, ttl, time.time(), args.description), namespace=bt.NAMESPACE
-        )
+        create_token(api, token, ttl, args.description)
     if args.print_join_command:
         print(join_command(config.server, token, ca_cert_hash(_ca_pem(config))))
     else:
@@ -231,34 +235,6 @@ def discover_ca(
 # ---- the proxy -------------------------------------------------------------------------
 
 
-def proxy_token(server: str, ca_file: Path, token: str) -> str:
-    """A token of kube-system's `kube-proxy` ServiceAccount (bound to
-    system:node-proxier, deploy/kubeadmbootstrap), asked for with the bootstrap token:
-    what kubeadm's kube-proxy DaemonSet pod would run with on this machine."""
-    config = KubeConfig(server, token=token, certificate_authority=str(ca_file))
-    body = {
-        "apiVersion": "authentication.k8s.io/v1",
-        "kind": "TokenRequest",
-        "spec": {"expirationSeconds": PROXY_TOKEN_SECONDS},
-    }
-    try:
-        with Client(config) as api:
-            answer = api.create(
-                SERVICEACCOUNTS,
-                body,
-                namespace=SYSTEM_NAMESPACE,
-                name=PROXY_SERVICE_ACCOUNT,
-                subresource="token",
-            )
-    except ApiError as err:
-        raise JoinError(
-            f"cannot get a token for the {SYSTEM_NAMESPACE}/{PROXY_SERVICE_ACCOUNT} "
-            f"ServiceAccount for the proxy: {err.message} (`minik up` on the control plane "
-            "makes it; or join with --skip-proxy)"
-        ) from err
-    return str(answer["status"]["token"])
-
-
 def proxy_component(kubeconfig: Path, node: str, node_ip: str) -> supervisor.Component:
     """One proxy, as `minik up` runs it but without a standby (deploy/cluster._proxy)."""
     metrics_port = processes.free_port()
@@ -302,13 +278,10 @@ def join(args: argparse.Namespace) -> int:
     print(f"[discovery] cluster CA {ca_cert_hash(ca_pem)} trusted; server {server}")
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o700)
-    ca_file = data_dir / "pki" / "ca.crt"
-    ca_file.parent.mkdir(parents=True, exist_ok=True)
-    write_private(ca_file, ca_pem)
-    bootstrap = write_kubeconfig(
-        data_dir / BOOTSTRAP_KUBECONFIG, server, args.token, ca_file=ca_file
-    )
-    kubeconfig = data_dir / KUBELET_KUBECONFIG
+    files = NodeFiles(data_dir)
+    write_ca(files, ca_pem)
+    write_bootstrap(files, server, args.token)
+    kubeconfig = files.kubelet
     node = args.node_name
     root = data_dir / "nodes" / node
     port = args.kubelet_port or clusters.kubelet_port(1)
@@ -321,23 +294,13 @@ def join(args: argparse.Namespace) -> int:
         args.node_ip,
         args.pod_network,
         # serving: a self-signed certificate in <root>/pki (no CA key on this machine);
-        # callers' client certificates checked against the cluster CA; as kubeadm's
-        # kubelets, it renews its client certificate before it expires
-        [
-            "--bootstrap-kubeconfig",
-            str(bootstrap),
-            "--client-ca-file",
-            str(ca_file),
-            "--rotate-certificates",
-        ],
+        # callers' client certificates checked against the cluster CA
+        [*kubelet_bootstrap_flags(files), "--client-ca-file", str(files.ca_file)],
     )
     table = [clusters.kubelet_component(KUBELET_SLOT, argv, args.node_ip)]
     holder = None if args.skip_proxy else clusters.proxy_lock_holder()
     if not args.skip_proxy and holder is None:
-        token = proxy_token(server, ca_file, args.token)
-        proxy_kubeconfig = write_kubeconfig(
-            data_dir / PROXY_KUBECONFIG, server, token, ca_file=ca_file
-        )
+        proxy_kubeconfig = write_proxy_kubeconfig(files, server, args.token)
         table.append(proxy_component(proxy_kubeconfig, node, args.node_ip))
     local.start_supervised(table)
     print(f"[kubelet-start] kubelet for node {node} started (logs {local.logs})")

@@ -18,7 +18,10 @@ rewritten when the server or CA changed):
   no kube-proxy DaemonSet: the Role/RoleBinding `minik:kube-proxy-token` letting the
   node-token group ask for that ServiceAccount's token (TokenRequest), which `minik
   join` gives the proxy it starts. That is no more than kubeadm gives a bootstrap token's
-  holder: a node it joins runs the DaemonSet's pod with that same token."""
+  holder: a node it joins runs the DaemonSet's pod with that same token. minik's proxy
+  also publishes LoadBalancer status and the kube-dns Service (apiserver/authz/bootstrap's
+  `system:minik:proxy`), so `minik:kube-proxy` binds that role to the ServiceAccount
+  too: a joined host's proxy serves LoadBalancer Services as `minik up`'s own do."""
 
 from __future__ import annotations
 
@@ -49,6 +52,8 @@ SYSTEM_NAMESPACE = "kube-system"
 PROXY_SERVICE_ACCOUNT = "kube-proxy"
 PROXY_BINDING = "kubeadm:node-proxier"
 PROXY_TOKEN_ROLE = "minik:kube-proxy-token"
+PROXY_MINIK_BINDING = "minik:kube-proxy"
+PROXY_MINIK_ROLE = "system:minik:proxy"
 
 # (binding, cluster role, group): kubeadm's phases/bootstraptoken/node
 BINDINGS = (
@@ -131,18 +136,21 @@ def cluster_info_rbac() -> list[tuple[Resource, dict[str, Any]]]:
 
 
 def proxy_objects() -> list[tuple[Resource, dict[str, Any]]]:
-    """The kube-proxy ServiceAccount, its node-proxier binding, and the Role that lets
-    joining machines' bootstrap tokens ask for its token."""
+    """The kube-proxy ServiceAccount, its node-proxier and minik proxy bindings, and
+    the Role that lets joining machines' bootstrap tokens ask for its token."""
     account = {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
         "metadata": {"name": PROXY_SERVICE_ACCOUNT, "namespace": SYSTEM_NAMESPACE},
     }
+    subject = {"kind": "ServiceAccount", "name": PROXY_SERVICE_ACCOUNT,
+               "namespace": SYSTEM_NAMESPACE}  # fmt: skip
     binding = _binding(
-        "ClusterRoleBinding", PROXY_BINDING, "ClusterRole", "system:node-proxier",
-        {"kind": "ServiceAccount", "name": PROXY_SERVICE_ACCOUNT,
-         "namespace": SYSTEM_NAMESPACE},
-    )  # fmt: skip
+        "ClusterRoleBinding", PROXY_BINDING, "ClusterRole", "system:node-proxier", subject
+    )
+    minik_binding = _binding(
+        "ClusterRoleBinding", PROXY_MINIK_BINDING, "ClusterRole", PROXY_MINIK_ROLE, subject
+    )
     role = {
         "apiVersion": f"{RBAC_GROUP}/v1",
         "kind": "Role",
@@ -159,6 +167,7 @@ def proxy_objects() -> list[tuple[Resource, dict[str, Any]]]:
     return [
         (SERVICEACCOUNTS, account),
         (CLUSTERROLEBINDINGS, binding),
+        (CLUSTERROLEBINDINGS, minik_binding),
         (ROLES, role),
         (ROLEBINDINGS, role_binding),
     ]

@@ -61,6 +61,10 @@ class Component:
     cert_file: str | None = None
     key_file: str | None = None
     ready_pid_file: str | None = None  # or: ready once this file names its PID (a lock)
+    # started only once this file exists, as systemd's ConditionPathExists: a joining
+    # host's kubelet waits for the bootstrap kubeconfig `minik up` writes once the
+    # apiserver is up (deploy/hostjoin.py); until then its state is "waiting"
+    start_after_file: str | None = None
     stop_timeout: float = 10.0
     initial_backoff: float = INITIAL_BACKOFF
     extra: dict[str, Any] = field(default_factory=dict)  # shown in pids.json (url, node)
@@ -132,7 +136,7 @@ class Slot:
     last_exit_at: float | None = None
     backoff: float = 0.0
     next_start: float = 0.0
-    state: str = "pending"  # pending, running, backoff, stopped
+    state: str = "pending"  # pending, waiting (start_after_file), running, backoff, stopped
     last_log: list[str] = field(default_factory=list)
 
     def alive(self) -> bool:
@@ -197,10 +201,16 @@ class Supervisor:
         log.info("%s: started pid %d", slot.spec.name, proc.pid)
 
     def start_in_order(self, timeout: float = 60.0) -> None:
-        """Start what is not running; a component with a ready URL gates the next ones."""
+        """Start what is not running; a component with a ready URL gates the next ones.
+        One whose start_after_file is missing waits (the loop starts it once it exists)
+        and holds up nothing."""
         for slot in self.slots:
             if self.stopping:
                 return
+            if slot.state != "running" and not self.may_start(slot):
+                slot.state = "waiting"
+                self._dirty = True
+                continue
             if slot.state != "running":
                 self.start(slot)
             if slot.spec.ready_url or slot.spec.ready_pid_file:
@@ -218,6 +228,18 @@ class Supervisor:
                 self.tick_restarts()
             time.sleep(0.1)
         log.warning("%s: not ready after %.0fs; starting the rest", slot.spec.name, timeout)
+
+    @staticmethod
+    def may_start(slot: Slot) -> bool:
+        gate = slot.spec.start_after_file
+        return gate is None or Path(gate).exists()
+
+    def start_waiting(self) -> None:
+        """Start, in order, the waiting components whose file now exists."""
+        for slot in self.slots:
+            if slot.state == "waiting" and self.may_start(slot):
+                log.info("%s: %s exists; starting", slot.spec.name, slot.spec.start_after_file)
+                self.start(slot)
 
     @staticmethod
     def _ready(slot: Slot) -> bool:
@@ -268,6 +290,8 @@ class Supervisor:
                 entry.unlink()
             if name == "repair":
                 for slot in self.slots:
+                    if slot.state == "waiting":  # for its file, not for a back-off
+                        continue
                     if slot.state in ("backoff", "pending") or not slot.alive():
                         log.info("%s: repair requested; starting now", slot.spec.name)
                         if slot.state == "running":
@@ -297,6 +321,7 @@ class Supervisor:
             if slot.state == "running" and not slot.alive():
                 self.reap(slot)
         self.tick_restarts()
+        self.start_waiting()
         self.handle_control()
         if self._dirty:
             self.save()

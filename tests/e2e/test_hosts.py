@@ -10,6 +10,7 @@ Run under `flock -o /tmp/minik-e2e.lock` (one e2e run at a time on this machine)
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import json
 import os
@@ -24,9 +25,14 @@ from pathlib import Path
 import docker
 import docker.errors
 import pytest
+from cryptography import x509
 
-from deploy import processes
+from api.resources import CERTIFICATESIGNINGREQUESTS, LEASES
+from client.kubeconfig import load
+from client.rest import Client
+from deploy import hostjoin, processes
 from deploy.hostplan import Plan
+from tests.support.hostsjoin import assert_hosts_joined_the_kubeadm_way
 from tests.support.images import ensure_busybox_image
 from tests.support.minikcli import MinikCluster, own_ports
 from tests.support.wait import eventually
@@ -121,6 +127,15 @@ def test_both_nodes_are_ready_each_on_its_own_host(cluster: Cluster) -> None:
         if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"])
     }
     assert ready == {h.node for h in cluster.plan.hosts}
+
+
+def test_each_host_joined_with_a_bootstrap_token_the_kubeadm_way(cluster: Cluster) -> None:
+    """`up` made a bootstrap token; each host's kubelet TLS-bootstrapped with it (an
+    approved kube-apiserver-client-kubelet CSR of system:bootstrap:<id>) and is
+    system:node:<name>; each proxy is the kube-proxy ServiceAccount
+    (tests/support/hostsjoin.py)."""
+    assert cluster.plan is not None
+    assert_hosts_joined_the_kubeadm_way(cluster.data_dir, [h.node for h in cluster.plan.hosts])
 
 
 def test_up_refuses_a_subnet_the_machine_already_routes_and_makes_nothing(
@@ -310,6 +325,33 @@ def test_a_pod_pulls_from_the_cluster_registry_on_the_node_that_runs_it(
     eventually(partial(succeeded, cluster, "pulled"), timeout=60, message="pulled ran")
     assert cluster.kubectl("logs", "pulled").strip() == word
     assert engine.images.get(name) is not None  # pulled into the node's own engine
+
+
+def test_a_joined_kubelet_restarts_with_the_certificate_it_was_issued(cluster: Cluster) -> None:
+    """As Kubernetes' kubelets: a restarted kubelet-1 uses kubelet-client-current.pem
+    (its bootstrap token is not needed again: no new CSR) and with it renews its
+    node Lease after the restart."""
+    assert cluster.plan is not None
+    node = cluster.plan.hosts[0].node
+    current = hostjoin.cert_dir(cluster.data_dir, node) / "kubelet-client-current.pem"
+    serial = x509.load_pem_x509_certificate(current.read_bytes()).serial_number
+    api = Client(load(str(cluster.data_dir / "kubeconfig")))
+
+    def csrs() -> set[str]:
+        return {c["metadata"]["name"] for c in api.list(CERTIFICATESIGNINGREQUESTS)["items"]}
+
+    def renewed() -> bool:
+        lease = api.get(LEASES, node, namespace="kube-node-lease")
+        return datetime.datetime.fromisoformat(lease["spec"]["renewTime"]) > since
+
+    with api:
+        before = csrs()
+        restarted = cluster.minik("restart", "kubelet-1")
+        assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+        since = datetime.datetime.now(datetime.UTC)
+        eventually(renewed, timeout=60, message=f"{node}'s Lease renewed by the restarted kubelet")
+        assert csrs() == before
+    assert x509.load_pem_x509_certificate(current.read_bytes()).serial_number == serial
 
 
 def test_up_again_after_the_supervisor_died_adopts_the_hosts_processes(

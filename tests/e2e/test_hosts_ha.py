@@ -46,6 +46,7 @@ from tests.support.hachaos import (
     lease_holder,
     rollout_complete,
 )
+from tests.support.hostsjoin import assert_hosts_joined_the_kubeadm_way
 from tests.support.images import ensure_busybox_image
 from tests.support.minikcli import MinikCluster, own_ports
 from tests.support.wait import eventually
@@ -180,6 +181,14 @@ def test_each_control_plane_runs_in_a_host_of_its_own(cluster: Cluster) -> None:
         interval=1,
         message="metrics.k8s.io through an apiserver in a control-plane host",
     )
+
+
+def test_each_worker_joined_through_its_balancer_the_kubeadm_way(cluster: Cluster) -> None:
+    """tests/support/hostsjoin.py, with each worker's kubeconfigs naming its own apilb:
+    `up`'s bootstrap token, each kubelet's approved CSR and its system:node:<name>
+    identity, each proxy the kube-proxy ServiceAccount."""
+    nodes = [h.node for h in cluster.workers()]
+    assert_hosts_joined_the_kubeadm_way(cluster.data_dir, nodes, LOCAL_API)
 
 
 def test_seed_walkthrough_with_kubectl(cluster: Cluster) -> None:

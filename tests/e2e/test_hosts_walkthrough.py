@@ -30,6 +30,7 @@ import pytest
 
 from deploy import processes
 from deploy.hostplan import Host, Plan
+from tests.support.hostsjoin import assert_hosts_joined_the_kubeadm_way
 from tests.support.minikcli import MinikCluster, own_ports
 from tests.support.wait import eventually
 from tests.support.walkthrough import (
@@ -169,6 +170,12 @@ def test_each_node_has_its_podcidr_from_node_ipam_and_the_agents_route_them(
         timeout=30,
         message=f"the machine's routes to every Node's podCIDR (has {machine})",
     )
+
+
+def test_each_host_joined_with_a_bootstrap_token_the_kubeadm_way(cluster: Cluster) -> None:
+    """tests/support/hostsjoin.py: `up`'s bootstrap token, each kubelet's approved CSR
+    and its system:node:<name> identity, each proxy the kube-proxy ServiceAccount."""
+    assert_hosts_joined_the_kubeadm_way(cluster.data_dir, [h.node for h in cluster.hosts])
 
 
 @pytest.fixture

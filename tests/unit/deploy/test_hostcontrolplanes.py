@@ -11,7 +11,7 @@ import pytest
 from cryptography import x509
 
 from client.kubeconfig import load
-from deploy import hostcontrolplanes, hostnet, hosts
+from deploy import hostcontrolplanes, hostjoin, hostnet, hosts
 from deploy.cluster import LocalCluster, UpOptions
 from deploy.hostcontrolplanes import LOCAL_API, plan_members
 from deploy.hostplan import make_plan
@@ -68,7 +68,7 @@ def test_each_member_runs_inside_its_host_on_kubernetes_ports(table: dict) -> No
     assert [table[f"etcd-{i}"].ready_url is not None for i in (1, 2, 3)] == [False, False, True]
 
 
-def test_balancers_in_every_worker_and_on_the_machine(table: dict) -> None:
+def test_balancers_in_every_worker_and_on_the_machine(table: dict, tmp_path: Path) -> None:
     servers = [f"https://172.30.0.{n}:6443" for n in (252, 253, 254)]
     lb = table["apilb"].argv
     assert lb[:3] != ["nsenter"] and _flag(lb, "--listen") == "172.30.0.1:16443"
@@ -77,8 +77,15 @@ def test_balancers_in_every_worker_and_on_the_machine(table: dict) -> None:
         inside = table[f"apilb-{host.index}"].argv
         assert inside[:3] == host.enter([])[:3]
         assert _flag(inside, "--listen") == "127.0.0.1:6443"
-        for name in (f"kubelet-{host.index}", f"proxy-{host.index}", f"netagent-{host.index}"):
-            assert load(_flag(table[name].argv, "--kubeconfig")).server == LOCAL_API, name
+        # the host joins through its balancer: its bootstrap and proxy kubeconfigs
+        # (written at the join, deploy/hostjoin) name it, and kubelet.conf after them
+        files = hostjoin.node_files(tmp_path.resolve(), host.node)
+        assert _flag(table[f"kubelet-{host.index}"].argv, "--bootstrap-kubeconfig") == str(
+            files.bootstrap
+        )
+        assert _flag(table[f"proxy-{host.index}"].argv, "--kubeconfig") == str(files.proxy)
+        assert _flag(table[f"netagent-{host.index}"].argv, "--kubeconfig") == str(files.kubelet)
+    assert hostjoin.hosts_server(tmp_path, "https://172.30.0.1:16443") == LOCAL_API
     # kubectl and the machine's components use the machine's balancer
     assert load(_flag(table["metrics"].argv, "--kubeconfig")).server == "https://172.30.0.1:16443"
     assert table["metrics"].argv[-2:] == ["--bind-address", "172.30.0.1"]

@@ -51,3 +51,35 @@ def test_a_child_exit_wakes_the_wait_at_once() -> None:
         wait(10.0)
         assert time.monotonic() - began < 5.0
         child.wait()
+
+
+def test_a_component_with_a_start_after_file_waits_for_it(tmp_path: Path) -> None:
+    """It holds up nothing after it, is not started by a repair, and starts once its
+    file exists (a joining host's kubelet and its bootstrap kubeconfig)."""
+    gate = tmp_path / "bootstrap-kubelet.conf"
+    supervisor.write_spec(
+        tmp_path / "components.json",
+        [
+            supervisor.Component("kubelet", ["true"], start_after_file=str(gate)),
+            supervisor.Component("after", ["true"]),
+        ],
+    )
+    sup = supervisor.Supervisor(tmp_path)
+    started: list[str] = []
+
+    def start(slot: supervisor.Slot) -> None:
+        started.append(slot.spec.name)
+        slot.state, slot.pid = "running", 1
+
+    sup.start = start  # type: ignore[method-assign]
+    sup.start_in_order()
+    assert started == ["after"]
+    assert sup.slots[0].state == "waiting"
+    (tmp_path / "control").mkdir()
+    (tmp_path / "control" / "repair").touch()
+    sup.handle_control()
+    sup.start_waiting()
+    assert started == ["after"]
+    gate.write_text("")
+    sup.start_waiting()
+    assert started == ["after", "kubelet"]
