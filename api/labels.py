@@ -7,8 +7,9 @@ for their keys and api.validation reuses for names and metadata."""
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +72,30 @@ def _byte_len(value: str) -> int:
     return len(value.encode())
 
 
+VALID_REMEMBERED = 4096  # per check; the set starts again when full
+
+
+def remember_valid(check: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
+    """`check`, answering [] at once for a string it already found valid: every create
+    checks the same names, label keys and values again (only valid ones are kept, and
+    each answer is a new list, so callers may change it)."""
+    valid: set[str] = set()
+
+    @functools.wraps(check)
+    def checked(value: str) -> list[str]:
+        if value in valid:
+            return []
+        errs = check(value)
+        if not errs:
+            if len(valid) >= VALID_REMEMBERED:
+                valid.clear()
+            valid.add(value)
+        return errs
+
+    return checked
+
+
+@remember_valid
 def dns1123_label_errors(value: str) -> list[str]:
     errs = []
     if _byte_len(value) > 63:
@@ -83,6 +108,7 @@ def dns1123_label_errors(value: str) -> list[str]:
     return errs
 
 
+@remember_valid
 def dns1123_subdomain_errors(value: str) -> list[str]:
     errs = []
     if _byte_len(value) > 253:
@@ -115,6 +141,7 @@ def wildcard_dns1123_subdomain_errors(value: str) -> list[str]:
     return errs
 
 
+@remember_valid
 def dns1035_label_errors(value: str) -> list[str]:
     errs = []
     if _byte_len(value) > 63:
@@ -124,6 +151,7 @@ def dns1035_label_errors(value: str) -> list[str]:
     return errs
 
 
+@remember_valid
 def label_key_errors(key: str) -> list[str]:
     """Every problem with a label key (Kubernetes' "qualified name"); [] when valid."""
     parts = key.split("/")
@@ -154,6 +182,7 @@ def label_key_errors(key: str) -> list[str]:
     return errs
 
 
+@remember_valid
 def label_value_errors(value: str) -> list[str]:
     errs = []
     if _byte_len(value) > 63:

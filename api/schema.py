@@ -185,8 +185,10 @@ def _walk(node: dict, value: Any, path: str, found: _Findings, where: tuple[str,
         if not isinstance(value, list):
             found.wrong_type(path, value, "array")
             return
+        items = node.get("items", {})
         for i, item in enumerate(value):
-            _walk(node.get("items", {}), item, f"{path}[{i}]", found, where)
+            if not _plain_fit(items, item):
+                _walk(items, item, f"{path}[{i}]", found, where)
     elif node.get("type") == "object":
         if not isinstance(value, dict):
             found.wrong_type(path, value, "object")
@@ -208,13 +210,30 @@ def _walk(node: dict, value: Any, path: str, found: _Findings, where: tuple[str,
                 found.out_of_range(path, value, fmt)
 
 
+# A scalar's Python type -> the schema type it plainly fits (an int: only when every
+# integer format holds it)
+_PLAIN_TYPES = {str: "string", bool: "boolean", int: "integer"}
+_INT32 = INT_RANGES["int32"]
+
+
+def _plain_fit(node: dict, value: Any) -> bool:
+    """Whether `value` is a scalar of exactly `node`'s type that no check can flag (for
+    a string or boolean, neither can a quantity or int-or-string field): most leaves,
+    passed without building their path."""
+    want = _PLAIN_TYPES.get(type(value))
+    if want is None or node.get("type") != want:
+        return False
+    return want != "integer" or _INT32[0] <= value <= _INT32[1]
+
+
 def _walk_definition(name: str, value: dict, path: str, found: _Findings) -> None:
     props = definitions().get(name, {}).get("properties") or {}
     for key, item in value.items():
-        if key not in props:
+        prop = props.get(key)
+        if prop is None:
             found.unknown.append(_join(path, key))
-        else:
-            _walk(props[key], item, _join(path, key), found, (name, key))
+        elif not _plain_fit(prop, item):
+            _walk(prop, item, _join(path, key), found, (name, key))
 
 
 def _check(api_version: str, kind: str, obj: Any) -> _Findings:

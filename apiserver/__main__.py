@@ -96,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         port=config.port,
         log_level="warning",
         access_log=False,
+        # the caller is the peer, as kube-apiserver takes it: no X-Forwarded-For
+        # rewriting (and no middleware layer per request for it)
+        proxy_headers=False,
         timeout_graceful_shutdown=2,
         timeout_keep_alive=IDLE_TIMEOUT_SECONDS,
         # Client certificates are requested, not required: tokens and anonymous

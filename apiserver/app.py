@@ -101,6 +101,7 @@ from apiserver.watchcache import WatchCache
 log = logging.getLogger(__name__)
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 NO_SPACE = "database space exceeded"  # etcd's words when its space quota is full
+REVIEW_GROUPS = frozenset(r.group for r in REVIEWS)
 
 
 def storage_encryption(config: Config) -> Encryption | None:
@@ -636,7 +637,11 @@ async def handle(
         return codec.error_response(errors.internal(f"{type(err).__name__}: {err}"), warnings)
 
 
-async def read_body(server: ApiServer, request: Request, *, patch: bool = False) -> Any:
+async def read_body(
+    server: ApiServer, request: Request, *, patch: bool = False, opts: WriteOptions | None = None
+) -> Any:
+    """The decoded body (None when empty). With `opts` (a create or update), a JSON body
+    with no null in it is marked as the request's own (WriteOptions.own_body)."""
     limit = server.config.max_request_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -652,7 +657,10 @@ async def read_body(server: ApiServer, request: Request, *, patch: bool = False)
         return None
     content_type = request.headers.get("content-type")
     heavy = offload.heavy_body(len(body), codec.is_yaml(content_type))
-    return await offload.maybe(heavy, codec.decode_body, body, content_type, patch)
+    doc = await offload.maybe(heavy, codec.decode_body, body, content_type, patch)
+    if opts is not None and codec.is_json(content_type) and b"null" not in body:
+        opts.own_body = True
+    return doc
 
 
 def large_body(request: Request) -> bool:
@@ -680,7 +688,7 @@ async def dispatch(
     server: ApiServer, request: Request, info: RequestInfo, warnings: list[str]
 ) -> Response:
     method = request.method
-    params = dict(request.query_params)
+    params = dict(request.query_params) if request.scope["query_string"] else {}
     res = info.resource
     accept = request.headers.get("accept", "")
     verb = _verb(method, info, params)
@@ -689,7 +697,7 @@ async def dispatch(
 
     if info.subresource:
         return await dispatch_subresource(server, request, info, params, warnings)
-    if res in REVIEWS:
+    if res.group in REVIEW_GROUPS and res in REVIEWS:  # (a Resource's == is not cheap)
         return await answer_review(server, request, res, info.namespace)
 
     # A served version stored in another shape goes through its conversion; tables
@@ -763,7 +771,7 @@ async def dispatch(
                 "create not allowed while custom resource definition is terminating"
             )
         opts = write_options(params, request)
-        obj = await registry.create(info, await read_body(server, request), opts)
+        obj = await registry.create(info, await read_body(server, request, opts=opts), opts)
         _learn(server, res, obj, opts)
         if opts.encoded is not None and registry is server.registry:  # made by the store
             headers = codec.warning_headers(opts.warnings + warnings)
@@ -771,7 +779,7 @@ async def dispatch(
         return codec.json_response(obj, 201, opts.warnings + warnings)
     if verb == "update":
         opts = write_options(params, request)
-        obj = await registry.update(info, await read_body(server, request), opts)
+        obj = await registry.update(info, await read_body(server, request, opts=opts), opts)
         _learn(server, res, obj, opts)
         return codec.json_response(obj, 200, opts.warnings + warnings)
     if verb == "patch":
@@ -820,7 +828,8 @@ def _same(obj: dict) -> dict:
 def _learn(server: ApiServer, res: Resource, obj: dict, opts: WriteOptions) -> None:
     """A CRD this process just wrote is served at once (the watch confirms it later),
     so a client that creates a CRD and then its objects is not refused in between."""
-    if res == CUSTOMRESOURCEDEFINITIONS and not opts.dry_run:
+    crd = res.kind == CUSTOMRESOURCEDEFINITIONS.kind and res == CUSTOMRESOURCEDEFINITIONS
+    if crd and not opts.dry_run:
         server.crds.learn(obj)
 
 

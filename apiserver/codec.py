@@ -33,12 +33,18 @@ def media_type(content_type: str | None) -> str:
 
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+JSON_TYPES = ("", "application/json", "*/*")
 
 
 def is_yaml(content_type: str | None) -> bool:
     """Whether a body of this type is parsed as YAML (server-side apply's are)."""
     mt = media_type(content_type)
     return mt in YAML_TYPES or PATCH_TYPES.get(mt) == "apply"
+
+
+def is_json(content_type: str | None) -> bool:
+    """Whether a (non-patch) body of this type is parsed as JSON."""
+    return media_type(content_type) in JSON_TYPES
 
 
 def decode_body(body: bytes, content_type: str | None, patch: bool = False) -> Any:
@@ -51,7 +57,7 @@ def decode_body(body: bytes, content_type: str | None, patch: bool = False) -> A
         kind = PATCH_TYPES[mt]
         doc = _parse_yaml(body) if kind == "apply" else _parse_json(body)
         return kind, doc
-    if mt in ("", "application/json", "*/*"):
+    if mt in JSON_TYPES:
         return _parse_json(body)
     if mt in YAML_TYPES:
         return _parse_yaml(body)
@@ -64,7 +70,8 @@ def decode_body(body: bytes, content_type: str | None, patch: bool = False) -> A
 
 def _parse_json(body: bytes) -> Any:
     try:
-        doc = json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+        # json.loads with these hooks would build a decoder per call
+        doc = _DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
     except RecursionError as err:
         raise errors.bad_request("error decoding JSON body: nesting too deep") from err
     except (ValueError, UnicodeDecodeError) as err:
@@ -85,6 +92,9 @@ def _finite(text: str) -> float:
     if value in (float("inf"), float("-inf")):
         raise ValueError(f"number {text[:40]} is out of range")
     return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
 
 
 def _parse_yaml(body: bytes) -> Any:

@@ -42,6 +42,10 @@ class WriteOptions:
     # out: the created object's JSON answer when the store made it on the way
     # (Registry.create), so it is not encoded a second time
     encoded: bytes | None = None
+    # in: the body is this request's own, just decoded from JSON that holds no null
+    # (app.read_body), so the store checks it in place instead of copying it first
+    # (Registry._decode_object, which takes the flag back: it covers one body)
+    own_body: bool = False
 
 
 @dataclass

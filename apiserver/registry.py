@@ -473,9 +473,10 @@ class Registry:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON or YAML object")
         res = info.resource
+        own, opts.own_body = opts.own_body, False
         if isinstance(res, CustomResource):
-            body = copy.deepcopy(body)
-        else:  # a copy without nulls: the caller's body is left as it was
+            body = body if own else copy.deepcopy(body)
+        elif not own:  # a copy without nulls: the caller's body is left as it was
             body = schema.drop_nulls(res.api_version, res.kind, body)
         self._check_body_identity(info, body)
         # Kubernetes names the kind when a request body (not a patch) fails to decode.

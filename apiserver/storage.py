@@ -161,7 +161,7 @@ class Storage:
     ) -> None:
         self._endpoints = [_endpoint(u) for u in endpoints]
         self._tls = tls or EtcdTLSFiles()
-        self._client: aetcd.Client | None = None
+        self._client: ChannelClient | None = None
         self._lock = asyncio.Lock()
         self._encryption = encryption
         self._ttls = {prefix: ttl for prefix, ttl in (ttls or {}).items() if ttl > 0}
@@ -201,7 +201,7 @@ class Storage:
             raise transform_error(key.decode(), plain)
         return decode(value, revision)
 
-    def _new_client(self) -> aetcd.Client:
+    def _new_client(self) -> ChannelClient:
         """One client over every member (etcdclient.ChannelClient): gRPC moves to
         another member when the one it talks to goes. https endpoints over TLS with
         --etcd-cafile/--etcd-certfile/--etcd-keyfile."""
@@ -236,7 +236,7 @@ class Storage:
             self._client = None
 
     @property
-    def client(self) -> aetcd.Client:
+    def client(self) -> ChannelClient:
         if self._client is None:
             raise StorageError("storage is not connected")
         return self._client
@@ -332,17 +332,14 @@ class Storage:
         transaction and must be absent too (used for IP and port allocations). With
         `served`, the created object's JSON (served_bytes) is appended to it when the
         value was stored plain."""
-        tx = self.client.transactions
-        keys = [key.encode(), *(k.encode() for k in (extra_creates or {}))]
-        compare = [tx.create(k) == 0 for k in keys]
         value = self._encode(key, obj)
-        ops = [tx.put(key.encode(), value, lease=await self._lease(key))]
-        ops += [tx.put(k.encode(), v) for k, v in (extra_creates or {}).items()]
+        lease = await self._lease(key) if self._ttls else 0
+        puts = [(key.encode(), value, lease)]
+        puts += [(k.encode(), v, 0) for k, v in (extra_creates or {}).items()]
         with etcd_request("create", key):
-            ok, responses = await self.client.transaction(compare=compare, success=ops, failure=[])
-        if not ok:
+            revision = await self.client.create_all(puts)
+        if revision is None:
             raise KeyExists(key)
-        revision = responses[0].response_put.header.revision
         if served is not None and not value.startswith(ENCRYPTED):
             answer = served_bytes(value, revision)
             if answer is not None:

@@ -82,6 +82,7 @@ def peer_cert(transport: Any) -> Any:
 
 
 _PEER_CERT_CLASSES: dict[type, type] = {}
+_UNREAD = object()
 
 
 def _with_peer_cert(cls: Any) -> Any:
@@ -108,6 +109,9 @@ class UpgradingHttpProtocol(HttpToolsProtocol):
         if self.ws_protocol_class is not None:
             self.ws_protocol_class = _with_peer_cert(self.ws_protocol_class)
         self._header_deadline: asyncio.TimerHandle | None = None
+        # the connection's client certificate, read once: it cannot change on a
+        # connection (no renegotiation), and reading it parses it again each time
+        self._peer_cert: Any = _UNREAD
 
     # Go's http.Server.ReadHeaderTimeout, which uvicorn lacks: a request's headers must
     # arrive within READ_HEADER_TIMEOUT_SECONDS of the connection's start or of the
@@ -141,7 +145,9 @@ class UpgradingHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._arm_header_deadline()
-        self.scope[PEER_CERT] = peer_cert(self.transport)  # type: ignore[literal-required]
+        if self._peer_cert is _UNREAD:
+            self._peer_cert = peer_cert(self.transport)
+        self.scope[PEER_CERT] = self._peer_cert  # type: ignore[literal-required]
 
     def on_headers_complete(self) -> None:
         self._disarm_header_deadline()

@@ -106,13 +106,13 @@ class Admission:
     async def admit(self, a: Attributes) -> None:
         """The mutating phase: every plugin that handles the write, in order."""
         for plugin in self.plugins:
-            if plugin.handles(a):
+            if plugin.mutates and plugin.handles(a):
                 await plugin.admit(a)
 
     async def validate(self, a: Attributes) -> None:
         """The validating phase, after the object itself validated."""
         for plugin in self.plugins:
-            if plugin.handles(a):
+            if plugin.validates and plugin.handles(a):
                 await plugin.validate(a)
 
     async def stop(self) -> None:

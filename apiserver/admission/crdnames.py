@@ -17,6 +17,7 @@ class CustomResourceDefinitionNames(Plugin):
     def handles(self, a: Attributes) -> bool:
         return (
             a.operation in (CREATE, UPDATE)
+            and a.kind == CUSTOMRESOURCEDEFINITIONS.kind
             and a.info.resource == CUSTOMRESOURCEDEFINITIONS
             and a.subresource is None
         )

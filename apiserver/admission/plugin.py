@@ -69,6 +69,15 @@ class Plugin:
     """Base class: override `handles` and either or both of `admit` and `validate`."""
 
     name = "Plugin"
+    # whether the class has an `admit` / a `validate` of its own: the chain calls only
+    # those (a no-op coroutine per plugin and write is not free)
+    mutates = False
+    validates = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.mutates = cls.admit is not Plugin.admit
+        cls.validates = cls.validate is not Plugin.validate
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage

@@ -197,3 +197,67 @@ def test_drop_nulls_copies_the_same_either_way(body):
     walked = schema._without_nulls({"$ref": "V1Pod"}, body, ("", ""))
     assert dropped == walked
     assert dropped is not body and dropped["metadata"] is not body["metadata"]
+
+
+def test_uids_are_distinct_version_4_uuids():
+    import uuid
+
+    from apiserver.meta import new_uid
+
+    uids = [new_uid() for _ in range(1000)]  # several batches of random bytes
+    assert len(set(uids)) == len(uids)
+    for text in uids:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+
+
+def test_a_remembered_valid_name_stays_valid_and_an_invalid_one_stays_invalid():
+    from api.labels import dns1123_subdomain_errors, label_key_errors
+
+    for _ in range(2):
+        assert dns1123_subdomain_errors("web-1") == []
+        assert dns1123_subdomain_errors("Web_1") != []
+        assert label_key_errors("example.com/app") == []
+        assert label_key_errors("a/b/c") != []
+    dns1123_subdomain_errors("web-1").append("changed by a caller")
+    assert dns1123_subdomain_errors("web-1") == []
+
+
+@pytest.mark.parametrize(
+    ("schema_type", "value", "fits"),
+    [
+        ("string", "x", True),
+        ("boolean", True, True),
+        ("integer", 80, True),
+        ("integer", 2**31, False),  # wider than int32: the walk checks the field's format
+        ("integer", True, False),
+        ("integer", "80", False),
+        ("number", 1.5, False),
+        ("string", None, False),
+        (None, "x", False),  # a $ref or free-form node
+    ],
+)
+def test_a_leaf_passes_plainly_only_when_no_check_could_flag_it(schema_type, value, fits):
+    node = {"type": schema_type} if schema_type else {"$ref": "V1Container"}
+    assert schema._plain_fit(node, value) is fits
+
+
+def test_leaves_passed_plainly_still_report_what_is_wrong():
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "labels": {"a": "b"}},
+        "spec": {
+            "containers": [{"name": "c", "image": "i", "ports": [{"containerPort": "80"}]}],
+            "terminationGracePeriodSeconds": 2**40,
+            "hostNetwork": "yes",
+            "nodeSelector": {"k": 1},
+        },
+    }
+    unknown, causes = schema.check("v1", "Pod", pod)
+    assert unknown == []
+    assert {c["field"] for c in causes} == {
+        "spec.containers[0].ports[0].containerPort",
+        "spec.hostNetwork",
+        "spec.nodeSelector[k]",
+    }
