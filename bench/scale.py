@@ -20,14 +20,18 @@ cluster holds 10 pods per node each time it is measured):
   is the scheduler's, not this client's create rate (target >= 300 at 1,000 nodes);
 - LIST of every pod in the cluster, unpaginated (SLO: <= 30 s; aim <= 3 s at 10,000);
 - RSS of etcd, the apiserver, the scheduler, the controller manager and the hollow
-  nodes' processes; NotReady nodes seen during the step (target: none).
+  nodes' processes; NotReady nodes seen during the step (target: none);
+- CPU ms per pod bound of the scheduler, the apiserver and etcd while the backlog is
+  bound (who is saturated: 1,000 ms/s is one core), and with `--profile DIR` py-spy
+  profiles of the scheduler and the apiserver over that window (bench/pyspyprof.py).
 
 Then the growth from the first size to the last, per figure, beside the growth of
 the cluster itself: "roughly linear or better" means a figure per pod (or per node)
 does not grow with the cluster.
 
 Run (under the e2e lock; it takes a few minutes at the default sizes):
-    .venv/bin/python bench/scale.py [--sizes 100,500,1000] [--pods-per-node 10]"""
+    .venv/bin/python bench/scale.py [--sizes 100,500,1000] [--pods-per-node 10]
+        [--profile DIR]"""
 
 from __future__ import annotations
 
@@ -38,13 +42,16 @@ import signal
 import statistics
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.resources import NODES, PODS
+from bench import pyspyprof
 from bench.common import pct
+from bench.loadgen import process_cpu_seconds
 from bench.scheduler import (
     namespace,
     node_ready,
@@ -72,6 +79,7 @@ class Step:
     list_s: float = 0.0
     rss_mib: dict[str, float] = field(default_factory=dict)
     not_ready: set[str] = field(default_factory=set)
+    bind_cpu_ms: dict[str, float] = field(default_factory=dict)  # per pod bound
 
 
 async def watch_nodes_not_ready(api: AsyncClient, rv: str, into: set[str]) -> None:
@@ -84,12 +92,19 @@ async def watch_nodes_not_ready(api: AsyncClient, rv: str, into: set[str]) -> No
 
 
 async def create_and_bind(
-    api: AsyncClient, ns: str, count: int, step: Step, scheduler: processes.Process
+    api: AsyncClient,
+    ns: str,
+    count: int,
+    step: Step,
+    pids: dict[str, int],
+    profile: Path | None = None,
 ) -> None:
     """Create `count` pods (CONCURRENCY in flight) with the scheduler stopped (SIGSTOP),
     while a watch, opened first, records each one's ADDED delivery; then let the
     scheduler go (SIGCONT) and time its binding of the whole backlog, as the
-    scheduler's own throughput (not bounded by this client's create rate)."""
+    scheduler's own throughput (not bounded by this client's create rate), with the
+    CPU each of `pids` spent meanwhile (and py-spy profiles into `profile`)."""
+    scheduler = pids["scheduler"]
     await namespace(api, ns)
     names = [f"p-{i}" for i in range(count)]
     created: dict[str, float] = {}
@@ -120,16 +135,24 @@ async def create_and_bind(
             created[name] = time.perf_counter()
             step.create_ms.append((created[name] - sent) * 1e3)
 
-    os.kill(scheduler.pid, signal.SIGSTOP)
+    os.kill(scheduler, signal.SIGSTOP)
     try:
         await asyncio.gather(*(create(n) for n in names))
     finally:
-        os.kill(scheduler.pid, signal.SIGCONT)
+        os.kill(scheduler, signal.SIGCONT)
     start = time.perf_counter()
-    try:
-        await asyncio.wait_for(all_bound.wait(), 600)
-    finally:
-        watcher.cancel()
+    cpu = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
+    with ExitStack() as recordings:
+        if profile is not None:
+            for name in ("scheduler", "apiserver"):
+                out = profile / f"{name}-{step.nodes}.txt"
+                recordings.enter_context(pyspyprof.Recording(pids[name], out))
+        try:
+            await asyncio.wait_for(all_bound.wait(), 600)
+        finally:
+            watcher.cancel()
+    for name, pid in pids.items():
+        step.bind_cpu_ms[name] = 1e3 * (process_cpu_seconds(pid) - cpu[name]) / count
     step.scheduled_per_s = count / (max(bound.values()) - start)
     # a watch event can beat the create's response to the client: that is 0 delay
     step.delivery_ms = [max(0.0, (added[n] - created[n]) * 1e3) for n in names if n in added]
@@ -149,6 +172,9 @@ async def timed_list(api: AsyncClient, expect: int) -> float:
 
 async def run(args: argparse.Namespace, kubeconfig: str, workdir: Path, pids: dict) -> list[Step]:
     config = load(kubeconfig)
+    profile = args.profile
+    if profile is not None:
+        profile.mkdir(parents=True, exist_ok=True)
     steps: list[Step] = []
     hollows: list[processes.Process] = []
     scheduler = controller = None
@@ -177,7 +203,8 @@ async def run(args: argparse.Namespace, kubeconfig: str, workdir: Path, pids: di
                 sentinel = asyncio.create_task(watch_nodes_not_ready(api, rv, step.not_ready))
                 try:
                     new_pods = step.pods - (steps[-1].pods if steps else 0)
-                    await create_and_bind(api, f"scale-{size}", new_pods, step, scheduler)
+                    busy = {n: pids[n] for n in ("scheduler", "apiserver", "etcd")}
+                    await create_and_bind(api, f"scale-{size}", new_pods, step, busy, profile)
                     step.list_s = await timed_list(api, step.pods)
                 finally:
                     sentinel.cancel()
@@ -185,6 +212,7 @@ async def run(args: argparse.Namespace, kubeconfig: str, workdir: Path, pids: di
                 step.rss_mib["hollow"] = sum(rss_mib(h.pid) or 0.0 for h in hollows)
                 steps.append(step)
                 print(line(step), flush=True)
+                print(f"{'':>13}{cpu_line(step)}", flush=True)
     finally:
         for proc in (scheduler, controller, *hollows):
             if proc is not None:
@@ -208,11 +236,17 @@ def line(s: Step) -> str:
     )
 
 
-def report(steps: list[Step]) -> None:
+def cpu_line(s: Step) -> str:
+    each = ", ".join(f"{k} {v:.2f}" for k, v in s.bind_cpu_ms.items())
+    return f"binding: CPU ms per pod bound: {each}"
+
+
+def report(steps: list[Step], profile: Path | None = None) -> None:
     print("\nminik scale curve (hollow nodes; the cluster holds the pods of every step)")
     print(HEADER)
     for s in steps:
         print(line(s))
+        print(f"{'':>13}{cpu_line(s)}")
     first, last = steps[0], steps[-1]
     grow = last.pods / first.pods
     print(f"\ngrowth {first.nodes} -> {last.nodes} nodes (the cluster grew {grow:.1f}x):")
@@ -231,6 +265,12 @@ def report(steps: list[Step]) -> None:
         "scheduler >= 300 pods/s at 1,000 nodes; NotReady nodes 0. A per-request or\n"
         "per-pod figure that grows with the cluster (well above 1x) is a quadratic path."
     )
+    if profile is not None:
+        for s in steps:
+            for name in ("scheduler", "apiserver"):
+                out = profile / f"{name}-{s.nodes}.txt"
+                if out.exists():
+                    print(f"\n[{name}, binding at {s.nodes} nodes] " + pyspyprof.summary(out))
 
 
 def main() -> None:
@@ -239,6 +279,9 @@ def main() -> None:
         "--sizes", type=lambda t: [int(x) for x in t.split(",")], default=[100, 500, 1000]
     )
     p.add_argument("--pods-per-node", type=int, default=10)
+    p.add_argument(
+        "--profile", type=Path, help="py-spy profiles of the scheduler and apiserver here"
+    )
     args = p.parse_args()
     if args.sizes != sorted(args.sizes) or args.sizes[0] <= 0:
         p.error("--sizes must grow, from a positive size: e.g. 100,500,1000")
@@ -255,7 +298,7 @@ def main() -> None:
     finally:
         etcd.stop()
         remove_workdir(workdir)
-    report(steps)
+    report(steps, args.profile)
 
 
 if __name__ == "__main__":

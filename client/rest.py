@@ -14,6 +14,7 @@ import logging
 import os
 import ssl
 import tempfile
+import urllib.request
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -26,6 +27,7 @@ from api.resources import Resource
 from client.errors import ConnectionFailed
 from client.kubeconfig import KubeConfig, KubeconfigError
 from client.kubeconfig import load as load_kubeconfig
+from client.netbackend import asyncio_transport
 from client.tokenfile import TokenFileAuth
 
 log = logging.getLogger(__name__)
@@ -595,7 +597,16 @@ class AsyncClient(_Base):
 
     def __init__(self, config: KubeConfig | None = None, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
-        self._http = httpx.AsyncClient(**self._http_options)
+        self._http = self._new_http()
+
+    def _new_http(self) -> httpx.AsyncClient:
+        """httpx over asyncio's own transports (client/netbackend.py), unless a
+        transport was given or the environment names a proxy (httpx's own then)."""
+        options = self._http_options
+        if "transport" not in options and not _environment_proxies():
+            transport = asyncio_transport(options["verify"], options["limits"])
+            options = {**options, "transport": transport}
+        return httpx.AsyncClient(**options)
 
     @classmethod
     def from_kubeconfig(
@@ -615,7 +626,7 @@ class AsyncClient(_Base):
         if not isinstance(ctx, ssl.SSLContext):
             raise KubeconfigError("this client has no TLS context to load a certificate into")
         ctx.load_cert_chain(cert_file, key_file)
-        old, self._http = self._http, httpx.AsyncClient(**self._http_options)
+        old, self._http = self._http, self._new_http()
         await old.aclose()
 
     async def __aenter__(self) -> AsyncClient:
@@ -836,6 +847,11 @@ class AsyncClient(_Base):
 
 # A watch may be silent for long stretches: no read timeout, but bounded connects.
 _STREAM_TIMEOUT = httpx.Timeout(connect=10.0, read=None, write=10.0, pool=10.0)
+
+
+def _environment_proxies() -> bool:
+    """HTTP(S)_PROXY or ALL_PROXY set (httpx's trust_env honours them)."""
+    return any(key in urllib.request.getproxies() for key in ("http", "https", "all"))
 
 
 def _sub(path: str, subresource: str | None) -> str:

@@ -1,5 +1,9 @@
-"""`python -m scheduler --kubeconfig F [--leader-elect] [--scheduler-name N]
-[--bind-address 127.0.0.1] [--secure-port 10259] [--port 0] [-v 4]`
+"""`python -m scheduler --kubeconfig F [--config FILE] [--leader-elect]
+[--scheduler-name N] [--bind-address 127.0.0.1] [--secure-port 10259] [--port 0] [-v 4]`
+
+`--config` reads a KubeSchedulerConfiguration (scheduler/config.py: e.g.
+percentageOfNodesToScore); its profile's schedulerName, when given, wins over
+`--scheduler-name`.
 
 Flags, logging and signal handling come from componentbase, as for every component."""
 
@@ -20,6 +24,8 @@ from componentbase.leaderelection import (
 from componentbase.logs import add_verbosity_flag, setup_logging
 from componentbase.metrics import add_metrics_flags, check_secure_serving_flags, secure_serving
 from componentbase.run import run, run_until_signalled
+from scheduler.config import ConfigError, SchedulerConfig
+from scheduler.config import load as load_config
 from scheduler.scheduler import DEFAULT_PARALLEL_BINDS, DEFAULT_SCHEDULER_NAME, Scheduler
 
 SECURE_PORT = 10259  # kube-scheduler's
@@ -29,6 +35,7 @@ INSECURE_PORT = 10251  # its plain-HTTP port before Kubernetes 1.23
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m scheduler", description="minik's scheduler")
     add_kubeconfig_flag(p)
+    p.add_argument("--config", help="a KubeSchedulerConfiguration file (YAML or JSON)")
     p.add_argument("--scheduler-name", default=DEFAULT_SCHEDULER_NAME)
     p.add_argument(
         "--parallel-binds",
@@ -44,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def serve(args: argparse.Namespace) -> None:
+async def serve(args: argparse.Namespace, options: SchedulerConfig) -> None:
     config = load_kubeconfig(args.kubeconfig)
     agent = "minik-scheduler/0.1.0"
     # Three connection pools, as kube-scheduler keeps a separate client for events:
@@ -59,8 +66,9 @@ async def serve(args: argparse.Namespace) -> None:
             api,
             writes_api=writes_api,
             events_api=events_api,
-            name=args.scheduler_name,
+            name=options.scheduler_name or args.scheduler_name,
             parallel_binds=args.parallel_binds,
+            percentage_of_nodes_to_score=options.percentage_of_nodes_to_score,
         )
         if args.leader_elect:
             await run_while_leading(api, args, scheduler.run)
@@ -74,9 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     if error:
         print(f"scheduler: {error}", file=sys.stderr)
         return 2
+    try:
+        options = load_config(args.config) if args.config else SchedulerConfig()
+    except ConfigError as err:
+        print(f"scheduler: --config: {err}", file=sys.stderr)
+        return 2
     setup_logging("scheduler", args.verbosity)
     try:
-        run(run_until_signalled(serve(args)), fast_loop=True)
+        run(run_until_signalled(serve(args, options)), fast_loop=True)
     except KubeconfigError as err:
         print(f"scheduler: {err}", file=sys.stderr)
         return 1

@@ -99,6 +99,7 @@ class Scheduler:
         name: str = DEFAULT_SCHEDULER_NAME,
         plugins: Sequence[Registered] = DEFAULT_PLUGINS,
         parallel_binds: int = DEFAULT_PARALLEL_BINDS,
+        percentage_of_nodes_to_score: int = 0,
         flush_interval: float = 30.0,
         max_unschedulable_age: float = 60.0,
         queue: SchedulingQueue | None = None,
@@ -119,6 +120,7 @@ class Scheduler:
         ]
         self.algorithm = Algorithm(
             Profile.from_plugins([*plugins, Registered(VolumeBinding(self.storage))]),
+            percentage=percentage_of_nodes_to_score,  # 0: Kubernetes' adaptive share
             nominator=self.nominator,
         )
         writes_api = writes_api or api

@@ -3,11 +3,13 @@ condition (and nominatedNodeName) of a pod that fits nowhere, preemption's write
 (the victim's DisruptionTarget condition, its deletion; clearing another pod's
 nomination), and Events.
 
-Events are best-effort, as in kube-scheduler: queued, and written by background
-workers at most `events_qps` per second (burst `events_burst`; client-go's default
-50/100, the limit kube-scheduler's event client runs under), so a burst of pods
-spends the apiserver on bindings and its Scheduled events follow. A full queue
-drops new Events (logged)."""
+Events are best-effort, as in kube-scheduler: never on the binding's path, queued
+and written by background workers at most `events_qps` per second (burst
+`events_burst`; client-go's default 50/100, the limit kube-scheduler's event client
+runs under), so a burst of pods spends the apiserver on bindings and its Scheduled
+events follow. The queue holds `max_pending_events` (1,000: client-go's broadcaster,
+maxQueuedEvents); when it is full new Events are dropped, as the broadcaster's
+DropIfChannelFull does, with a log line when dropping starts and one when it ends."""
 
 from __future__ import annotations
 
@@ -101,7 +103,7 @@ class ApiWriter:
         component: str,
         events_api: AsyncClient | None = None,
         event_workers: int = 2,
-        max_pending_events: int = 10000,
+        max_pending_events: int = 1000,
         events_qps: float = 50.0,
         events_burst: int = 100,
     ) -> None:
@@ -113,6 +115,7 @@ class ApiWriter:
         )
         self._event_workers = event_workers
         self._workers: list[asyncio.Task[None]] = []
+        self.dropped_events = 0  # since the queue last had room
 
     async def bind(self, pod: Mapping[str, Any], node: str) -> None:
         """POST pods/{name}/binding (raises ApiError when the API refuses)."""
@@ -203,7 +206,16 @@ class ApiWriter:
         try:
             self._events.put_nowait((pod_reference(pod), event_type, reason, message, rel, action))
         except asyncio.QueueFull:
-            log.debug("event %s for %s dropped: queue full", reason, pod_reference(pod))
+            if not self.dropped_events:
+                log.warning(
+                    "too many queued events (%d): dropping new events until there is room",
+                    self._events.maxsize,
+                )
+            self.dropped_events += 1
+            return
+        if self.dropped_events:
+            log.warning("dropped %d events while the event queue was full", self.dropped_events)
+            self.dropped_events = 0
 
     def start(self) -> None:
         if not self._workers:

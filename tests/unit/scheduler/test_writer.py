@@ -3,7 +3,7 @@ DisruptionTarget condition of a preemption victim."""
 
 from __future__ import annotations
 
-from scheduler.writer import disruption_target_patch, unschedulable_patch
+from scheduler.writer import ApiWriter, disruption_target_patch, unschedulable_patch
 
 
 def test_the_nomination_travels_with_the_condition_and_can_be_cleared():
@@ -35,3 +35,23 @@ def test_a_victim_gets_disruption_target_once():
     }
     victim["status"]["conditions"] = [cond]
     assert disruption_target_patch(victim, "default-scheduler") is None
+
+
+def test_events_beyond_the_queue_are_dropped_with_a_line_when_it_starts_and_ends(caplog):
+    writer = ApiWriter(api=None, component="default-scheduler", max_pending_events=2)  # type: ignore[arg-type]
+    pod = {"metadata": {"name": "p", "namespace": "ns", "uid": "u"}}
+    for i in range(5):
+        writer.event(pod, "Normal", "Scheduled", f"m{i}")
+    assert writer._events.qsize() == 2 and writer.dropped_events == 3
+    assert [r.getMessage() for r in caplog.records] == [
+        "too many queued events (2): dropping new events until there is room"
+    ]
+    writer._events.get_nowait()  # a worker took one
+    writer.event(pod, "Normal", "Scheduled", "m5")
+    assert writer.dropped_events == 0 and writer._events.qsize() == 2
+    assert caplog.records[-1].getMessage() == "dropped 3 events while the event queue was full"
+
+
+def test_the_default_queue_is_client_gos():
+    writer = ApiWriter(api=None, component="default-scheduler")  # type: ignore[arg-type]
+    assert writer._events.maxsize == 1000
