@@ -24,13 +24,13 @@ import pytest
 from cryptography import x509
 
 from client.kubeconfig import load
-from client.rest import Client
 from deploy import processes
 from deploy.cluster import LocalCluster, proxy_lock_holder
 from deploy.controlplane import make_workdir, remove_workdir
 from deploy.jointoken import ca_cert_hash
 from tests.e2e.conftest import remove_node_containers
 from tests.support.bootstrapcluster import Cluster, joinable_cluster, minik, printed_join_args
+from tests.support.hostsjoin import whoami
 from tests.support.wait import eventually
 
 
@@ -82,13 +82,7 @@ def test_printed_join_command_joins_a_ready_node(cluster: Cluster, workdir: Path
         # the kubelet's own credentials, from its TLS bootstrap: system:node:<name>
         config = load(str(data_dir / "kubelet.conf"))
         assert config.token is None and config.client_certificate
-        with Client(config) as api:
-            review = api.request(
-                "POST",
-                "/apis/authentication.k8s.io/v1/selfsubjectreviews",
-                body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
-            ).json()
-        assert review["status"]["userInfo"]["username"] == f"system:node:{node}"
+        assert whoami(config) == f"system:node:{node}"
         # the proxy: ours holds the host's lock and serves a new Service's ClusterIP
         assert "[proxy] proxy started as kube-system/kube-proxy" in done.stdout
         proxy_pid = LocalCluster(data_dir).recorded()["proxy"]["pid"]

@@ -26,7 +26,8 @@ from deploy.jointoken import NODE_TOKEN_GROUP
 KUBELET_SIGNER = "kubernetes.io/kube-apiserver-client-kubelet"
 
 
-def _whoami(config: KubeConfig) -> str:
+def whoami(config: KubeConfig) -> str:
+    """Who the apiserver says `config`'s credentials are (a SelfSubjectReview)."""
     with Client(config) as api:
         review = api.request(
             "POST",
@@ -100,10 +101,10 @@ def assert_hosts_joined_the_kubeadm_way(
         as_kubelet = dataclasses.replace(
             admin, token=None, client_certificate=str(current), client_key=str(current)
         )
-        assert _whoami(as_kubelet) == f"system:node:{node}"
+        assert whoami(as_kubelet) == f"system:node:{node}"
         proxy = load(str(files.proxy))
         assert proxy.server == host_server and proxy.token
         as_proxy = dataclasses.replace(admin, token=proxy.token)
-        assert _whoami(as_proxy) == "system:serviceaccount:kube-system:kube-proxy"
+        assert whoami(as_proxy) == "system:serviceaccount:kube-system:kube-proxy"
         clients = data_dir / "pki" / "clients"
         assert not list(clients.glob(f"system_node_{node}.*"))  # `up` issued it none
