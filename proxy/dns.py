@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 import struct
@@ -36,6 +37,9 @@ from proxy.dnsaddress import Address as Address
 from proxy.dnsaddress import parse_address as parse_address
 from proxy.dnsrecords import Zone, normalize
 from proxy.sockets import listening_socket
+
+# port 0: how many ports to try for UDP and TCP together (DnsServer.start)
+_ANY_PORT_ATTEMPTS = 10
 
 log = logging.getLogger(__name__)
 
@@ -232,15 +236,32 @@ class DnsServer(asyncio.DatagramProtocol):
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
+        """Serve UDP and TCP on one port. With port 0 the kernel picks the UDP port and
+        TCP takes the same one, which a TCP socket (a client's ephemeral port) may
+        already hold: then another port is picked, a few times."""
+        wanted = self.port
+        for attempt in range(1 if wanted else _ANY_PORT_ATTEMPTS):
+            try:
+                await self._start_on(wanted)
+                return
+            except OSError as err:
+                if wanted or err.errno != errno.EADDRINUSE or attempt == _ANY_PORT_ATTEMPTS - 1:
+                    raise
+
+    async def _start_on(self, port: int) -> None:
         loop = asyncio.get_running_loop()
-        udp_sock = listening_socket(self.ip, self.port, socket.SOCK_DGRAM)
+        udp_sock = listening_socket(self.ip, port, socket.SOCK_DGRAM)
         self.port = udp_sock.getsockname()[1]  # port 0: TCP takes the same one
         try:
             await loop.create_datagram_endpoint(lambda: self, sock=udp_sock)
         except OSError:
             udp_sock.close()
             raise
-        tcp_sock = listening_socket(self.ip, self.port)
+        try:
+            tcp_sock = listening_socket(self.ip, self.port)
+        except OSError:
+            self.close()
+            raise
         try:
             self._tcp = await asyncio.start_server(self._serve_tcp, sock=tcp_sock)
         except OSError:

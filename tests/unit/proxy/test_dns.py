@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from typing import Any
 
 import dns.flags
 import dns.message
 import dns.rcode
 import dns.rdatatype
+import pytest
 
-from proxy.dns import answer, parse_address
+import proxy.dns
+from proxy.dns import DnsServer, Forwarder, answer, parse_address
+from proxy.dnsacl import ClientAcl
 from proxy.dnsrecords import Srv, build_zone
 
 DOMAIN = "cluster.local"
@@ -131,3 +136,57 @@ def test_before_the_first_sync_cluster_names_fail_softly():
 def test_upstream_address_parsing():
     assert parse_address("192.0.2.53") == ("192.0.2.53", 53)
     assert parse_address("127.0.0.1:5300") == ("127.0.0.1", 5300)
+
+
+def no_acl() -> ClientAcl:
+    """Loopback only, without reading the host's networks."""
+    return ClientAcl(["127.0.0.1/32"], read_host=None)
+
+
+def test_port_zero_picks_another_port_when_tcp_finds_its_udp_port_taken(run, monkeypatch):
+    """The UDP port the kernel picked may be held for TCP (a client's ephemeral port):
+    the server closes that UDP socket and picks again, and ends up on one port for both."""
+    real = proxy.dns.listening_socket
+    udp_ports: list[int] = []
+    refused = []
+
+    def taken_once(ip: str, port: int, kind: int = socket.SOCK_STREAM) -> socket.socket:
+        if kind == socket.SOCK_STREAM and not refused:
+            refused.append(port)
+            raise OSError(errno.EADDRINUSE, "Address already in use")
+        sock = real(ip, port, kind)
+        if kind == socket.SOCK_DGRAM:
+            udp_ports.append(sock.getsockname()[1])
+        return sock
+
+    monkeypatch.setattr(proxy.dns, "listening_socket", taken_once)
+
+    async def go() -> None:
+        server = DnsServer("127.0.0.1", 0, "cluster.local", Forwarder(None), no_acl())
+        await server.start()
+        try:
+            assert len(udp_ports) == 2 and refused == [udp_ports[0]]
+            assert server.port == udp_ports[1]
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5):
+                pass  # TCP listens on the UDP port
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.bind(("127.0.0.1", udp_ports[0]))  # the first UDP socket was closed
+        finally:
+            server.close()
+
+    run(go())
+
+
+def test_a_given_port_that_is_taken_is_an_error_at_once(run):
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+
+        async def go() -> None:
+            server = DnsServer("127.0.0.1", port, "cluster.local", Forwarder(None), no_acl())
+            with pytest.raises(OSError) as err:
+                await server.start()
+            assert err.value.errno == errno.EADDRINUSE
+
+        run(go())
