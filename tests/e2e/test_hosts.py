@@ -11,7 +11,6 @@ Run under `flock -o /tmp/minik-e2e.lock` (one e2e run at a time on this machine)
 from __future__ import annotations
 
 import datetime
-import ipaddress
 import json
 import os
 import secrets
@@ -139,17 +138,14 @@ def test_each_host_joined_with_a_bootstrap_token_the_kubeadm_way(cluster: Cluste
 
 
 def test_up_refuses_a_subnet_the_machine_already_routes_and_makes_nothing(
-    tmp_path: Path,
+    cluster: Cluster, tmp_path: Path
 ) -> None:
+    """The subnet is this module's own cluster's switch, routed on the machine while it
+    runs (a route of another cluster could go away meanwhile); the pod range is a free
+    one, so the route is what `up` refuses."""
     routes = json.loads(subprocess.run(["ip", "-j", "route"], capture_output=True).stdout)
-    taken = next(
-        r["dst"]
-        for r in routes
-        if "/" in r.get("dst", "")
-        and ipaddress.ip_network(r["dst"]).version == 4
-        and ipaddress.ip_network(r["dst"]).prefixlen <= 28
-    )
-    cidr = taken  # the very subnet a route of the machine's covers
+    assert HOSTS_CIDR in {r.get("dst") for r in routes}, routes
+    taken = cidr = HOSTS_CIDR  # the very subnet a route of the machine's covers
     c = Cluster(tmp_path, {**os.environ, "HOME": str(tmp_path / "home")})
     up = c.minik(
         "up",
@@ -159,6 +155,8 @@ def test_up_refuses_a_subnet_the_machine_already_routes_and_makes_nothing(
         "h16r-",
         "--hosts-cidr",
         cidr,
+        "--hosts-pod-cidr",
+        "10.147.0.0/16",
         "--api-port",
         str(processes.free_port()),
     )
