@@ -38,21 +38,14 @@ HOST_MODULES = {
     "tests/security/test_tls_policy.py",
 }
 HOST_UNIT = "host"
-# The namespace lab's modules (`minik up --hosts`): each node a network namespace with
-# its own Docker engine and proxy, on subnets of the module's own, so they share
-# nothing with the host's unit but the CPU. They are a unit of their own (one lab at a
-# time), which runs beside the host's: the host's unit alone was the suite's whole
-# length, with the other worker idle for its last minutes.
-HOSTS_LAB_MODULES = ("tests/e2e/test_hosts",)
-HOSTS_LAB_UNIT = "hosts-lab"
 
 
 def work_unit(nodeid: str) -> str:
-    """The unit of work a test belongs to: HOSTS_LAB_UNIT, HOST_UNIT, or its module's
-    path."""
+    """The unit of work a test belongs to: HOST_UNIT, or its module's path. (The
+    namespace lab's modules once ran as a unit of their own beside the host's: CPU
+    contention beside kubectl then lost its exec output to client-go's WebSocket race
+    in three CI runs of four.)"""
     path = nodeid.split("::", 1)[0]
-    if path.startswith(HOSTS_LAB_MODULES):
-        return HOSTS_LAB_UNIT
     if path.startswith(HOST_DIRS) or path in HOST_MODULES:
         return HOST_UNIT
     return path
