@@ -124,7 +124,9 @@ def test_each_lab_container_mounts_only_its_own_credentials_read_only(lab) -> No
     """Issue #11: every container mounted all of generated/ (with ca.key), the hostproxy
     the host's /run. As Docker ran them: one read-only credentials directory each."""
     client = docker.from_env()
-    containers = client.containers.list(filters={"label": f"com.docker.compose.project={PROJECT}"})
+    containers = client.containers.list(
+        ignore_removed=True, filters={"label": f"com.docker.compose.project={PROJECT}"}
+    )
     assert len(containers) >= 9
     generated = str(LAB / "generated")
     for container in containers:

@@ -190,10 +190,14 @@ def test_the_replicas_spread_one_per_host_each_in_its_hosts_engine(
             engine = docker.DockerClient(base_url=other.docker_host)
             names = {
                 c.labels.get("io.minik.pod.name")
-                for c in engine.containers.list(filters={"label": f"io.minik.node={other.node}"})
+                for c in engine.containers.list(
+                    ignore_removed=True, filters={"label": f"io.minik.node={other.node}"}
+                )
             }
             assert (pod["metadata"]["name"] in names) == (other.node == host.node)
-    machine = docker.from_env().containers.list(filters={"label": f"io.minik.node={PREFIX}1"})
+    machine = docker.from_env().containers.list(
+        ignore_removed=True, filters={"label": f"io.minik.node={PREFIX}1"}
+    )
     assert machine == []
 
 

@@ -276,7 +276,9 @@ def engine_pods(host: Host) -> dict[str, str]:
     name."""
     engine = docker.DockerClient(base_url=host.docker_host)
     try:
-        listed = engine.containers.list(all=True, filters={"label": f"io.minik.node={host.node}"})
+        listed = engine.containers.list(
+            all=True, ignore_removed=True, filters={"label": f"io.minik.node={host.node}"}
+        )
         return {c.labels["io.minik.pod.uid"]: c.labels["io.minik.pod.name"] for c in listed}
     finally:
         engine.close()
@@ -285,7 +287,9 @@ def engine_pods(host: Host) -> dict[str, str]:
 def engine_running(host: Host) -> set[str]:
     engine = docker.DockerClient(base_url=host.docker_host)
     try:
-        listed = engine.containers.list(filters={"label": f"io.minik.node={host.node}"})
+        listed = engine.containers.list(
+            ignore_removed=True, filters={"label": f"io.minik.node={host.node}"}
+        )
         return {c.labels["io.minik.pod.uid"] for c in listed}
     finally:
         engine.close()

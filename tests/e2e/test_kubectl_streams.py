@@ -303,7 +303,9 @@ def test_debug_a_pod_without_a_sandbox(
     container's network and (with --target) its processes instead."""
     with apiserver.http() as api:
         uid = api.get(f"/api/v1/namespaces/{streams_ns}/pods/{SOLO}").json()["metadata"]["uid"]
-    holders = docker.from_env().containers.list(filters={"label": [f"{POD_UID}={uid}"]})
+    holders = docker.from_env().containers.list(
+        ignore_removed=True, filters={"label": [f"{POD_UID}={uid}"]}
+    )
     assert [c.labels.get(SOLO_LABEL) for c in holders] == ["true"], "the premise: no sandbox"
     debugged = _kubectl("1.33", apiserver, tmp_path).run(
         "-n", streams_ns, "debug", "-i", SOLO, f"--image={busybox}",

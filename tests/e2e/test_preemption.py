@@ -143,7 +143,9 @@ def test_a_running_low_priority_pod_is_preempted_for_a_high_one(
     assert high["spec"]["nodeName"] == node
     assert high["status"].get("nominatedNodeName") == node
     assert get_pod(api, namespace, "low") is None
-    low_running = docker.from_env().containers.list(filters={"label": f"{POD_UID}={low_uid}"})
+    low_running = docker.from_env().containers.list(
+        ignore_removed=True, filters={"label": f"{POD_UID}={low_uid}"}
+    )
     assert low_running == []  # the kubelet stopped the victim's containers
     events = api.get(
         f"/api/v1/namespaces/{namespace}/events",

@@ -88,7 +88,9 @@ def node_containers() -> list:
     return [
         c
         for node in NODES
-        for c in client.containers.list(all=True, filters={"label": f"io.minik.node={node}"})
+        for c in client.containers.list(
+            all=True, ignore_removed=True, filters={"label": f"io.minik.node={node}"}
+        )
     ]
 
 

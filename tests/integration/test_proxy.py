@@ -733,7 +733,9 @@ def docker_net() -> Iterator[Any]:
     try:
         yield run
     finally:
-        for container in client.containers.list(all=True, filters={"label": DOCKER_LABEL}):
+        for container in client.containers.list(
+            all=True, ignore_removed=True, filters={"label": DOCKER_LABEL}
+        ):
             if container.labels.get(DOCKER_LABEL) == label[DOCKER_LABEL]:
                 container.remove(force=True)
         network.remove()
