@@ -69,7 +69,7 @@ class Cluster:
         self.plan: Plan | None = None
 
     def minik(self, *args: str) -> subprocess.CompletedProcess:
-        argv = [sys.executable, "-m", "deploy.cluster", *args, "--data-dir", str(self.data_dir)]
+        argv = [sys.executable, "-m", "deploy.cli", *args, "--data-dir", str(self.data_dir)]
         return subprocess.run(argv, capture_output=True, text=True, timeout=300, env=self.env)
 
     def kubectl(self, *args: str, stdin: str | None = None) -> str:

@@ -81,7 +81,7 @@ class UpCluster:
 
     def minik(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "deploy.cluster", *args, "--data-dir", str(self.data_dir)],
+            [sys.executable, "-m", "deploy.cli", *args, "--data-dir", str(self.data_dir)],
             cwd=ROOT,
             env=self.env,
             capture_output=True,

@@ -374,7 +374,7 @@ class MinikCluster:
 
     def _minik(self, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
         """`minik ARGS --data-dir D` (HOME set to our own, so ~/.minik stays as it is)."""
-        argv = [sys.executable, "-m", "deploy.cluster"]
+        argv = [sys.executable, "-m", "deploy.cli"]
         env = {**os.environ, "HOME": str(self.home)}
         env.pop("MINIK_DATA_DIR", None)
         return subprocess.run(

@@ -2,7 +2,7 @@
 join` joins a machine, instead of being handed credentials by `up`.
 
 Once the apiserver answers, `up` makes a bootstrap token (as `minik token create`),
-discovers the CA through cluster-info pinned by its hash (deploy/join.discover_ca),
+discovers the CA through cluster-info pinned by its hash (deploy/discovery.discover_ca),
 and writes each host's configuration directory (deploy/nodefiles, kubeadm's
 /etc/kubernetes, here DATA_DIR/nodes/<node>/kubernetes): the bootstrap kubeconfig, and
 the proxy's kubeconfig with a kube-system/kube-proxy ServiceAccount token asked for
@@ -24,6 +24,7 @@ from pathlib import Path
 from client.kubeconfig import KubeConfig
 from client.rest import Client
 from deploy import hostcontrolplanes
+from deploy.discovery import create_token, discover_ca
 from deploy.hostplan import Host, Plan
 from deploy.jointoken import DEFAULT_TTL_SECONDS, ca_cert_hash, generate_token
 from deploy.nodefiles import (
@@ -81,19 +82,15 @@ def hosts_server(data_dir: Path, machine_server: str) -> str:
 
 def join_hosts(data_dir: Path, plan: Plan, admin: KubeConfig, timeout: float) -> list[str]:
     """Join every unjoined host with one new bootstrap token; the nodes joined."""
-    from deploy import join  # it imports deploy.cluster, which imports this module
-
     hosts = unjoined(data_dir, plan)
     if not hosts:
         return []
     deadline = time.monotonic() + timeout
     token = generate_token()
     with Client(admin) as api:
-        join.create_token(api, token, DEFAULT_TTL_SECONDS, TOKEN_DESCRIPTION)
+        create_token(api, token, DEFAULT_TTL_SECONDS, TOKEN_DESCRIPTION)
     pin = ca_cert_hash((data_dir / "pki" / "ca.crt").read_bytes())
-    ca_pem = join.discover_ca(
-        admin.server, token, [pin], False, max(1.0, deadline - time.monotonic())
-    )
+    ca_pem = discover_ca(admin.server, token, [pin], False, max(1.0, deadline - time.monotonic()))
     server = hosts_server(data_dir, admin.server)
     for host in hosts:
         files = node_files(data_dir, host.node)

@@ -25,14 +25,14 @@ import contextlib
 import logging
 import socket
 import time
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol, cast
 
 from ingress import http1, quickhead
 from ingress.http1 import BadMessage, Request
-from ingress.routing import Address, Backend
-
-if TYPE_CHECKING:
-    from ingress.server import ProxyServer
+from ingress.metrics import RequestCounts
+from ingress.routing import Address, Backend, RouteTable
+from ingress.upstream import Upstreams
 
 log = logging.getLogger(__name__)
 
@@ -343,10 +343,33 @@ class BackendConn(asyncio.Protocol):
             self.transport.close()
 
 
+class Server(Protocol):
+    """What a client connection needs of the server that accepted it (ingress/server's
+    ProxyServer): named here, so that the fast path does not import the server."""
+
+    table: Callable[[], RouteTable]
+    upstreams: Upstreams
+    pool: BackendPool
+    requests: RequestCounts
+    max_buffered_body: int
+    conns: set[ClientConn]
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None: ...
+
+    async def continue_client(
+        self,
+        request: Request,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        scheme: str,
+        port: int,
+    ) -> None: ...
+
+
 class ClientConn(asyncio.Protocol):
     """One client connection on the fast path."""
 
-    def __init__(self, proxy: ProxyServer, scheme: str, port: int) -> None:
+    def __init__(self, proxy: Server, scheme: str, port: int) -> None:
         self.proxy = proxy
         self.scheme = scheme
         self.port = port

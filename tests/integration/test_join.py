@@ -21,7 +21,7 @@ from client.kubeconfig import load
 from client.rest import Client
 from deploy import kubeadmbootstrap
 from deploy.controlplane import make_workdir, remove_workdir
-from deploy.join import discover_ca
+from deploy.discovery import discover_ca
 from deploy.jointoken import JoinError, ca_cert_hash
 from deploy.nodefiles import proxy_token
 from tests.support.bootstrapcluster import (

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from deploy import processes, supervisor
-from deploy.cluster import main as minik_main
+from deploy.cli import main as minik_main
 from tests.support.wait import eventually
 
 SLEEPER = [sys.executable, "-c", "import time; print('sleeping', flush=True); time.sleep(300)"]

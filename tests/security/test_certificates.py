@@ -31,7 +31,8 @@ from cryptography.hazmat.primitives import serialization
 
 from client.rest import Client
 from deploy import processes, supervisor
-from deploy.cluster import LocalCluster, UpOptions, main
+from deploy.cli import main
+from deploy.cluster import LocalCluster, UpOptions
 from deploy.controlplane import ApiServer, Etcd
 from deploy.identities import read_token_file
 

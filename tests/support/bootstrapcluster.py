@@ -141,7 +141,7 @@ def bootstrap_cluster(signing_duration: str = f"{SIGNING_HOURS}h") -> Iterator[C
         remove_workdir(workdir)
 
 
-MINIK = [sys.executable, "-c", "import sys; from deploy.cluster import main; sys.exit(main())"]
+MINIK = [sys.executable, "-c", "import sys; from deploy.cli import main; sys.exit(main())"]
 
 
 def minik(*args: str, timeout: float = 150) -> subprocess.CompletedProcess[str]:

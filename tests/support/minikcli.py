@@ -19,7 +19,7 @@ class MinikCluster:
 
     def minik(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "deploy.cluster", *args, "--data-dir", str(self.data_dir)],
+            [sys.executable, "-m", "deploy.cli", *args, "--data-dir", str(self.data_dir)],
             capture_output=True,
             text=True,
             timeout=timeout,

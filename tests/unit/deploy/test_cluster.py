@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from deploy import hostpodnet, processes
+from deploy.cli import main
 from deploy.cluster import (
     ClusterError,
     UpOptions,
     check_node_prefix,
     check_pod_network_flags,
-    main,
 )
 from deploy.hostplan import DEFAULT_HOSTS_POD_CIDR
 

@@ -16,7 +16,7 @@ from cryptography.x509.oid import NameOID
 
 from client.kubeconfig import KubeConfig, load
 from componentbase.pki import ensure_ca
-from deploy import hostjoin, hosts, join, kubeadmbootstrap
+from deploy import hostjoin, hosts, kubeadmbootstrap
 from deploy.cluster import LocalCluster, UpOptions
 from deploy.hostcontrolplanes import LOCAL_API
 from deploy.hostplan import Plan, make_plan
@@ -100,7 +100,7 @@ def test_the_join_makes_one_token_pins_the_ca_and_writes_what_the_hosts_wait_for
 ) -> None:
     ca_pem = ensure_ca(tmp_path / "pki")[0].read_bytes()
     calls: dict[str, list] = {"token": [], "discover": [], "proxy": []}
-    monkeypatch.setattr(join, "create_token", lambda api, *a: calls["token"].append(a))
+    monkeypatch.setattr(hostjoin, "create_token", lambda api, *a: calls["token"].append(a))
 
     def discover(server, token, pins, unsafe, timeout):
         calls["discover"].append((server, token, pins, unsafe))
@@ -111,7 +111,7 @@ def test_the_join_makes_one_token_pins_the_ca_and_writes_what_the_hosts_wait_for
         files.proxy.write_text("proxy")
         return files.proxy
 
-    monkeypatch.setattr(join, "discover_ca", discover)
+    monkeypatch.setattr(hostjoin, "discover_ca", discover)
     monkeypatch.setattr(hostjoin, "write_proxy_kubeconfig", proxy)
     p = plan(tmp_path)
     admin = KubeConfig(MACHINE, token="admin")

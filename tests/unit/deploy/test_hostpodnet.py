@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import cluster as cluster_mod
-from deploy import hostpodnet, hosts
+from deploy import cli, hostpodnet, hosts
 from deploy.cluster import LocalCluster, UpOptions
 from deploy.hostplan import collisions, host_gw_routes, make_plan
 
@@ -96,6 +95,6 @@ def test_without_node_ipam_the_kubelets_keep_minik_subnets_and_the_machine_no_ag
 def test_pod_network_flags_that_do_not_go_together_are_refused(
     argv: list[str], message: str, capsys: pytest.CaptureFixture, tmp_path: Path
 ) -> None:
-    assert cluster_mod.main(["up", *argv, "--data-dir", str(tmp_path)]) == 1
+    assert cli.main(["up", *argv, "--data-dir", str(tmp_path)]) == 1
     assert message in capsys.readouterr().err
     assert not (tmp_path / "pids.json").exists()
