@@ -69,9 +69,16 @@ class Pool:
         return outside + inside
 
 
+DEFAULT_BRIDGE_OPTION = "com.docker.network.bridge.default_bridge"
+
+
 def pool_from_network(network: dict[str, Any]) -> Pool | None:
-    """The IPv4 pool of a Docker network, from `docker network inspect`; None when it
-    has no IPv4 subnet of its own (then Docker refuses fixed addresses)."""
+    """The IPv4 pool of a Docker network, from `docker network inspect`; None when
+    Docker refuses fixed addresses on it: no IPv4 subnet of its own, or Docker's default
+    `bridge` (`--pod-network bridge`), whose subnet is Docker's ("user specified IP
+    address is supported on user defined networks only")."""
+    if (network.get("Options") or {}).get(DEFAULT_BRIDGE_OPTION) == "true":
+        return None
     for config in ((network.get("IPAM") or {}).get("Config")) or []:
         try:
             subnet = ipaddress.ip_network(config.get("Subnet") or "", strict=False)

@@ -52,6 +52,19 @@ def test_pool_from_docker_s_network_inspect() -> None:
     assert pool_from_network({}) is None
 
 
+def test_docker_s_default_bridge_takes_no_fixed_addresses() -> None:
+    """Docker refuses `--ip` on its default bridge though inspect shows a subnet there:
+    on `--pod-network bridge` Docker gives pod IPs."""
+    bridge = {
+        "Name": "bridge",
+        "Options": {"com.docker.network.bridge.default_bridge": "true"},
+        "IPAM": {"Config": [{"Subnet": "172.17.0.0/16", "Gateway": "172.17.0.1"}]},
+    }
+    assert pool_from_network(bridge) is None
+    made = {**bridge, "Name": "minik", "Options": {}}
+    assert pool_from_network(made) is not None
+
+
 def test_allocation_is_one_file_per_address_naming_the_pod(tmp_path: Path) -> None:
     store = HostLocalStore(tmp_path / "ipam" / "minik")
     ip = store.allocate("uid-a", pool())
