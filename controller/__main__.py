@@ -38,7 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="*",
         help="comma-separated: '*' all, 'foo' enable foo, '-foo' disable foo",
     )
-    p.add_argument("--node-monitor-grace-period", type=duration, default=40.0)
+    p.add_argument("--node-monitor-grace-period", type=duration, default=50.0)
     p.add_argument("--node-startup-grace-period", type=duration, default=60.0)
     p.add_argument(
         "--node-monitor-period",

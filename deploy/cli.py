@@ -186,9 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument(
         "--node-grace-period",
         type=int,
-        default=40,
+        default=50,
         metavar="SECONDS",
-        help="a node silent this long is marked NotReady/Unknown",
+        help="a node silent this long is marked NotReady/Unknown (kube-controller-manager's "
+        "--node-monitor-grace-period: 50 s since Kubernetes 1.32)",
     )
     up.add_argument(
         "--toleration-seconds",

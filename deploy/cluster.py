@@ -69,7 +69,7 @@ class UpOptions:
     """Knobs of `minik up` beyond the node count."""
 
     node_ip: str = "127.0.0.1"  # LoadBalancer/NodePort services answer here
-    node_grace_seconds: int = 40  # a silent node is NotReady after this
+    node_grace_seconds: int = 50  # a silent node is NotReady after this (as Kubernetes 1.32+)
     toleration_seconds: int = 300  # then its pods are evicted after this
     upstream_dns: str | None = None  # the proxy's resolver for names outside the cluster
     node_prefix: str = NODE_PREFIX  # nodes are <prefix>1, <prefix>2, …

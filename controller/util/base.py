@@ -33,7 +33,7 @@ class Options:
     default toleration seconds are only recorded: the apiserver's admission adds the
     tolerations to pods, and eviction reads each pod's own."""
 
-    node_monitor_grace_period: float = 40.0
+    node_monitor_grace_period: float = 50.0  # Kubernetes 1.32+ (40 s before)
     node_startup_grace_period: float = 60.0
     node_monitor_period: float = 5.0
     node_eviction_rate: float = 0.1

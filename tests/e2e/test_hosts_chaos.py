@@ -19,7 +19,7 @@ hN down` in the switch namespace: its cable pulled). Then, in order:
   Running, none duplicated, in the API and in the engines.
 
 Small --node-grace-period and --toleration-seconds keep the test bounded; Kubernetes'
-defaults are 40 s (kube-controller-manager --node-monitor-grace-period; 50 s since
+defaults are 50 s (kube-controller-manager --node-monitor-grace-period; 40 s before
 v1.32, kubernetes#126287) and 300 s (the DefaultTolerationSeconds admission plugin's
 not-ready/unreachable tolerations). The timeline is printed (`pytest -s -n 0`) beside
 those defaults.
@@ -55,7 +55,7 @@ PREFIX = "h25c-"
 HOSTS_CIDR = "172.30.122.0/24"
 POD_CIDR = "10.122.0.0/16"
 REPLICAS = 4
-GRACE = 15  # --node-grace-period; Kubernetes' --node-monitor-grace-period: 40 s (50 s in 1.32)
+GRACE = 15  # --node-grace-period; Kubernetes' --node-monitor-grace-period: 50 s (1.32+)
 TOLERATION = 5  # --toleration-seconds; Kubernetes' DefaultTolerationSeconds: 300 s
 LEASE_RENEW = 10  # the kubelet renews its Lease every 10 s (Kubernetes' 40 s lease / 4)
 MONITOR = 5  # the controller's --node-monitor-period (Kubernetes' default: 5 s)
