@@ -555,7 +555,7 @@ class Client(_Base):
         params, _, headers = req.encoded()
         try:
             with self._http.stream(
-                req.method, req.path, params=params, headers=headers, timeout=_STREAM_TIMEOUT
+                req.method, req.path, params=params, headers=headers, timeout=_watch_timeout(req)
             ) as resp:
                 if resp.status_code >= 300:
                     resp.read()
@@ -833,7 +833,7 @@ class AsyncClient(_Base):
         params, _, headers = req.encoded()
         try:
             async with self._http.stream(
-                req.method, req.path, params=params, headers=headers, timeout=_STREAM_TIMEOUT
+                req.method, req.path, params=params, headers=headers, timeout=_watch_timeout(req)
             ) as resp:
                 if resp.status_code >= 300:
                     await resp.aread()
@@ -847,6 +847,21 @@ class AsyncClient(_Base):
 
 # A watch may be silent for long stretches: no read timeout, but bounded connects.
 _STREAM_TIMEOUT = httpx.Timeout(connect=10.0, read=None, write=10.0, pool=10.0)
+# A watch that asked for bookmarks hears from the apiserver at least every 5 s (a
+# bookmark when nothing else happened: --bookmark-interval-seconds), so one silent six
+# times that long has lost its connection (a cut link, a host gone without a FIN):
+# dropped then, and resumed from its resourceVersion (client/watch.ResumableWatch),
+# instead of waiting minutes for TCP to give up. client-go's HTTP/2 health check does
+# the same after 30 s of silence and a 15 s ping.
+WATCH_SILENCE_SECONDS = 30.0
+_BOOKMARKED_WATCH_TIMEOUT = httpx.Timeout(
+    connect=10.0, read=WATCH_SILENCE_SECONDS, write=10.0, pool=10.0
+)
+
+
+def _watch_timeout(req: Request) -> httpx.Timeout:
+    bookmarked = (req.params or {}).get("allowWatchBookmarks") == "true"
+    return _BOOKMARKED_WATCH_TIMEOUT if bookmarked else _STREAM_TIMEOUT
 
 
 def _environment_proxies() -> bool:

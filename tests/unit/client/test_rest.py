@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from api.errors import AlreadyExists, ApiError, Gone, Invalid, NotFound, Unauthorized
 from api.resources import lookup
+from client import rest
 from client.errors import ConnectionFailed
 from client.kubeconfig import KubeConfig
 from client.rest import ALL_NAMESPACES, AsyncClient, Client, parse_watch_line
@@ -305,6 +307,65 @@ def test_watch_streams_events_sync_and_async():
         "allowWatchBookmarks": "true",
     }
     assert rec.requests[1].url.path == "/api/v1/pods"
+
+
+def test_a_bookmarked_watch_has_a_read_timeout_and_others_none():
+    rec = Recorder(lambda r: httpx.Response(200, content=WATCH_BODY))
+    with rec.sync() as c:
+        list(c.watch(PODS, allow_bookmarks=True))
+        list(c.watch(PODS))
+
+    async def go() -> None:
+        async with rec.asyncc() as c:
+            [e async for e in c.watch(PODS, allow_bookmarks=True)]
+
+    asyncio.run(go())
+    reads = [r.extensions["timeout"]["read"] for r in rec.requests]
+    assert reads == [rest.WATCH_SILENCE_SECONDS, None, rest.WATCH_SILENCE_SECONDS]
+
+
+def test_a_silent_bookmarked_watch_is_dropped_as_a_lost_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server that answered, sent one event and then nothing (a cut link): the
+    watch fails after the silence allowed, so ResumableWatch resumes it."""
+    silent = httpx.Timeout(connect=5.0, read=0.3, write=5.0, pool=5.0)
+    monkeypatch.setattr(rest, "_BOOKMARKED_WATCH_TIMEOUT", silent)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        client = Client(server=f"http://127.0.0.1:{port}", token="t")
+        done = threading.Event()
+        gave_up: list[bool] = []
+
+        def answer_once_then_go_quiet() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(65536)
+                event = WATCH_BODY.split(b"\n")[0] + b"\n"
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Transfer-Encoding: chunked\r\n\r\n"
+                    + f"{len(event):x}\r\n".encode()
+                    + event
+                    + b"\r\n"
+                )
+                if not done.wait(10):
+                    gave_up.append(True)  # the client never dropped it: closed here
+
+        thread = threading.Thread(target=answer_once_then_go_quiet, daemon=True)
+        thread.start()
+        events = []
+        try:
+            with pytest.raises(ConnectionFailed):
+                for event in client.watch(PODS, allow_bookmarks=True):
+                    events.append(event[0])
+        finally:
+            done.set()
+            thread.join(10)
+            client.close()
+    assert events == ["ADDED"] and not gave_up
 
 
 def test_watch_start_error_is_raised():
