@@ -165,8 +165,9 @@ def test_port_zero_picks_another_port_when_tcp_finds_its_udp_port_taken(run, mon
         server = DnsServer("127.0.0.1", 0, "cluster.local", Forwarder(None), no_acl())
         await server.start()
         try:
-            assert len(udp_ports) == 2 and refused == [udp_ports[0]]
-            assert server.port == udp_ports[1]
+            # (a busy machine's own clients may hold the next port too: more tries)
+            assert len(udp_ports) >= 2 and refused == [udp_ports[0]], (udp_ports, refused)
+            assert server.port == udp_ports[-1]
             with socket.create_connection(("127.0.0.1", server.port), timeout=5):
                 pass  # TCP listens on the UDP port
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
