@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging("apilb", args.verbosity)
     context = client_context(args.ca_file) if args.ca_file else None
     balancer = Balancer(pool, context, args.health_interval)
-    run(run_until_signalled(serve(balancer, listen.host, listen.port)), fast_loop=True)
+    run(run_until_signalled(serve(balancer, listen.host, listen.port)))
     return 0
 
 

@@ -103,7 +103,7 @@ def measure(targets: dict[str, int], conns: int, seconds: float, rounds: int) ->
     order = list(targets.items())
     for i in range(rounds):
         for label, port in order if i % 2 == 0 else order[::-1]:
-            throughput, lat = run(request_loop(port, conns, seconds), fast_loop=True)
+            throughput, lat = run(request_loop(port, conns, seconds))
             rps[label].append(throughput)
             p50[label].append(statistics.median(lat) * 1e3)
             p99[label].append(pct(lat, 99) * 1e3)
@@ -260,7 +260,7 @@ def main() -> None:
     parser.add_argument("--serve-backend", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_backend:
-        run(serve_backend(args.serve_backend), fast_loop=True)
+        run(serve_backend(args.serve_backend))
         return
 
     workdir = make_workdir("minik-bench-ingress-")

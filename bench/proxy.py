@@ -203,7 +203,7 @@ def measure_requests(conns: int, seconds: float, rounds: int) -> dict:
     p99: dict[str, list[float]] = {"direct": [], "proxy": []}
     for i in range(rounds):
         for label, host in TARGETS if i % 2 == 0 else TARGETS[::-1]:
-            throughput, lat = run(request_loop(host, ECHO_PORT, conns, seconds), fast_loop=True)
+            throughput, lat = run(request_loop(host, ECHO_PORT, conns, seconds))
             rps[label].append(throughput)
             p50[label].append(statistics.median(lat) * 1e3)
             p99[label].append(pct(lat, 99) * 1e3)
@@ -319,7 +319,7 @@ def main() -> None:
     parser.add_argument("--serve-backend", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_backend:
-        run(serve_backend("127.0.0.1"), fast_loop=True)
+        run(serve_backend("127.0.0.1"))
         return
     if os.geteuid() != 0:
         sys.exit("run as root: the proxy adds the ClusterIP to lo")

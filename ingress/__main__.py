@@ -95,10 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         publish_ips=list(args.publish_ip or []),
     )
     try:
-        run(
-            run_until_signalled(serve(config, args.kubeconfig, args.metrics_bind_address)),
-            fast_loop=True,
-        )
+        run(run_until_signalled(serve(config, args.kubeconfig, args.metrics_bind_address)))
     except KubeconfigError as err:
         log.error("%s", err)
         return 1

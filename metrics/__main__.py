@@ -164,6 +164,7 @@ class MetricsServer:
             lifespan="off",
             access_log=False,
             timeout_keep_alive=IDLE_TIMEOUT_SECONDS,
+            ws="none",  # serves no WebSocket: uvicorn would load websockets (~1.5 MiB)
         )
         server = EmbeddedServer(config)
         self.nodes.start()

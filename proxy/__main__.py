@@ -166,10 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     with contextlib.closing(lock):
         try:
-            run(
-                run_until_signalled(serve(config, args.kubeconfig, args.metrics_bind_address)),
-                fast_loop=True,
-            )
+            run(run_until_signalled(serve(config, args.kubeconfig, args.metrics_bind_address)))
         except KubeconfigError as err:
             log.error("%s", err)
             return 1

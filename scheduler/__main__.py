@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     setup_logging("scheduler", args.verbosity)
     try:
-        run(run_until_signalled(serve(args, options)), fast_loop=True)
+        run(run_until_signalled(serve(args, options)))
     except KubeconfigError as err:
         print(f"scheduler: {err}", file=sys.stderr)
         return 1

@@ -2,7 +2,7 @@
 footprint): each entry module, imported in a fresh interpreter, must not load what
 that component does not use when idle. cryptography (~9 MiB resident) loads where a
 certificate is made or parsed (componentbase/selfsigned.py makes the self-signed ones
-in a child); httpx's CLI and uvicorn's watchfiles never load (api/__init__.py); the
+in a child); httpx's CLI, uvicorn's watchfiles and httpcore's trio never load (api/__init__.py); the
 standby proxy waits on its lock with the flags parsed and nothing else."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-NEVER = ("httpx._main", "pygments", "watchfiles")
+NEVER = ("httpx._main", "pygments", "watchfiles", "trio")
 NO_CRYPTOGRAPHY = (*NEVER, "cryptography")
 
 # entry modules (with what their start-up imports later: the controllers, the

@@ -41,7 +41,7 @@ def test_a_signal_cancels_the_work_and_lets_it_unwind(sig):
         asyncio.get_running_loop().call_later(0.05, os.kill, os.getpid(), sig)
         return await run_until_signalled(work())
 
-    assert run(main(), fast_loop=True) is None
+    assert run(main()) is None
     assert unwound == ["cleaned up"]
 
 
