@@ -30,6 +30,7 @@ import ipaddress
 import os
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -46,27 +47,59 @@ class Pool:
     """The addresses a pod may get: the network's subnet without its network and
     broadcast addresses and its gateway. Docker's own dynamic range (`IPRange`), when
     the network has one, is used last: Docker hands those out to containers that ask
-    for no address."""
+    for no address.
+
+    The pool is a few spans of consecutive addresses, in search order, and is indexed
+    by arithmetic: a Docker network is a /16 by default, and listing its 65,534
+    addresses for every allocation cost the kubelet ~50 ms of CPU per pod (py-spy, 30
+    pods at once: 41% of its samples)."""
 
     subnet: ipaddress.IPv4Network
     gateway: ipaddress.IPv4Address | None = None
     docker_range: ipaddress.IPv4Network | None = None
 
+    @cached_property
+    def _spans(self) -> tuple[tuple[int, int], ...]:
+        """(first, last) of each run of addresses, inclusive, in search order."""
+        low = int(self.subnet.network_address) + 1
+        high = int(self.subnet.broadcast_address) - 1
+        spans = [(low, high)]
+        if self.docker_range is not None:
+            first = max(low, int(self.docker_range.network_address))
+            last = min(high, int(self.docker_range.broadcast_address))
+            if first <= last:  # outside Docker's range first, then inside it
+                spans = [(low, first - 1), (last + 1, high), (first, last)]
+        if self.gateway is not None:
+            gw = int(self.gateway)
+            spans = [
+                part
+                for start, end in spans
+                for part in (
+                    ((start, gw - 1), (gw + 1, end)) if start <= gw <= end else ((start, end),)
+                )
+            ]
+        return tuple((start, end) for start, end in spans if start <= end)
+
     @property
     def size(self) -> int:
-        return max(0, self.subnet.num_addresses - 2 - (1 if self._gateway_inside() else 0))
+        return sum(end - start + 1 for start, end in self._spans)
 
-    def _gateway_inside(self) -> bool:
-        return self.gateway is not None and self.gateway in self.subnet
+    def address_at(self, index: int) -> ipaddress.IPv4Address:
+        """The address at `index` (0 <= index < size) of the search order."""
+        for start, end in self._spans:
+            if index <= end - start:
+                return ipaddress.IPv4Address(start + index)
+            index -= end - start + 1
+        raise IndexError(index)
 
-    def addresses(self) -> list[ipaddress.IPv4Address]:
-        """Every address to hand out, in search order (outside Docker's range first)."""
-        hosts = [ip for ip in self.subnet.hosts() if ip != self.gateway]
-        if self.docker_range is None:
-            return hosts
-        outside = [ip for ip in hosts if ip not in self.docker_range]
-        inside = [ip for ip in hosts if ip in self.docker_range]
-        return outside + inside
+    def index_of(self, address: ipaddress.IPv4Address) -> int | None:
+        """Where `address` is in the search order; None when the pool lacks it."""
+        value, before = int(address), 0
+        for start, end in self._spans:
+            if start <= value <= end:
+                return before + value - start
+            before += end - start + 1
+        return None
 
 
 DEFAULT_BRIDGE_OPTION = "com.docker.network.bridge.default_bridge"
@@ -159,13 +192,13 @@ class HostLocalStore:
             held = _address_of(entries, owner, pool)
             if held is not None:
                 return held
-            candidates = pool.addresses()
-            if not candidates:
+            size = pool.size
+            if not size:
                 raise Exhausted(f"no addresses in {pool.subnet}")
-            start = self._start(candidates)
+            start = self._start(pool)
             busy = set(entries) | set(taken)
-            for step in range(len(candidates)):
-                ip = str(candidates[(start + step) % len(candidates)])
+            for step in range(size):
+                ip = str(pool.address_at((start + step) % size))
                 if ip in busy:
                     continue
                 try:
@@ -176,16 +209,17 @@ class HostLocalStore:
                     out.write(owner + "\n")
                 (self.directory / LAST_RESERVED).write_text(ip + "\n")
                 return ip
-            raise Exhausted(f"all {len(candidates)} addresses of {pool.subnet} are allocated")
+            raise Exhausted(f"all {size} addresses of {pool.subnet} are allocated")
 
-    def _start(self, candidates: list[ipaddress.IPv4Address]) -> int:
+    def _start(self, pool: Pool) -> int:
         """The index after the last address given (round robin), or a fresh store's
         seeded start."""
         with contextlib.suppress(OSError, ValueError):
             last = ipaddress.IPv4Address((self.directory / LAST_RESERVED).read_text().strip())
-            if last in candidates:
-                return candidates.index(last) + 1
-        return first_offset(self.seed, len(candidates))
+            index = pool.index_of(last)
+            if index is not None:
+                return index + 1
+        return first_offset(self.seed, pool.size)
 
     def release(self, owner: str) -> list[str]:
         """Free every address `owner` holds; returns them."""

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from kubelet.ipam import LAST_RESERVED, Exhausted, HostLocalStore, Pool, pool_from_network
+from kubelet.ipam import (
+    LAST_RESERVED,
+    Exhausted,
+    HostLocalStore,
+    Pool,
+    first_offset,
+    pool_from_network,
+)
 
 
 def pool(cidr: str = "10.244.1.0/29", gateway: str | None = "10.244.1.1") -> Pool:
@@ -17,10 +24,18 @@ def pool(cidr: str = "10.244.1.0/29", gateway: str | None = "10.244.1.1") -> Poo
     return Pool(net, ipaddress.IPv4Address(gateway) if gateway else None)
 
 
+def in_order(p: Pool) -> list[str]:
+    return [str(p.address_at(i)) for i in range(p.size)]
+
+
 def test_the_pool_is_the_subnet_without_network_broadcast_and_gateway() -> None:
-    addresses = [str(ip) for ip in pool().addresses()]
-    assert addresses == [f"10.244.1.{i}" for i in range(2, 7)]
+    assert in_order(pool()) == [f"10.244.1.{i}" for i in range(2, 7)]
     assert pool().size == 5
+    assert pool().index_of(ipaddress.IPv4Address("10.244.1.4")) == 2
+    for outside in ("10.244.1.0", "10.244.1.1", "10.244.1.7", "10.244.2.2"):
+        assert pool().index_of(ipaddress.IPv4Address(outside)) is None
+    with pytest.raises(IndexError):
+        pool().address_at(5)
 
 
 def test_docker_s_own_range_is_used_last() -> None:
@@ -29,9 +44,46 @@ def test_docker_s_own_range_is_used_last() -> None:
         ipaddress.IPv4Address("10.0.0.1"),
         ipaddress.IPv4Network("10.0.0.0/29"),
     )
-    order = [str(ip) for ip in p.addresses()]
+    order = in_order(p)
     assert order[:7] == [f"10.0.0.{i}" for i in range(8, 15)]
     assert order[7:] == [f"10.0.0.{i}" for i in range(2, 8)]
+    assert [p.index_of(ipaddress.IPv4Address(ip)) for ip in order] == list(range(13))
+
+
+@pytest.mark.parametrize(
+    ("cidr", "gateway", "docker_range"),
+    [
+        ("10.0.0.0/24", "10.0.0.1", None),
+        ("10.0.0.0/24", "10.0.0.77", "10.0.0.64/27"),  # the gateway inside Docker's range
+        ("10.0.0.0/24", "10.0.0.200", "10.0.0.0/25"),  # the range at the subnet's start
+        ("10.0.0.0/24", None, "10.0.0.128/25"),  # the range at its end
+        ("10.0.0.0/24", "10.0.0.254", "10.0.0.0/24"),  # the range is the whole subnet
+        ("10.0.0.0/30", "10.0.0.1", None),
+    ],
+)
+def test_the_search_order_is_the_listed_one(
+    cidr: str, gateway: str | None, docker_range: str | None
+) -> None:
+    """The spans give what listing every host and sorting it would (the former way)."""
+    subnet = ipaddress.IPv4Network(cidr)
+    gw = ipaddress.IPv4Address(gateway) if gateway else None
+    rng = ipaddress.IPv4Network(docker_range) if docker_range else None
+    hosts = [ip for ip in subnet.hosts() if ip != gw]
+    listed = [ip for ip in hosts if rng is None or ip not in rng]
+    listed += [ip for ip in hosts if rng is not None and ip in rng]
+    p = Pool(subnet, gw, rng)
+    assert in_order(p) == [str(ip) for ip in listed]
+    assert [p.index_of(ip) for ip in listed] == list(range(len(listed)))
+
+
+def test_a_16_hands_out_consecutive_addresses_from_its_seeded_start(tmp_path: Path) -> None:
+    """Docker's default network size, indexed rather than listed."""
+    big = Pool(ipaddress.IPv4Network("172.18.0.0/16"), ipaddress.IPv4Address("172.18.0.1"))
+    store = HostLocalStore(tmp_path / "ipam", seed="node-a")
+    given = [ipaddress.IPv4Address(store.allocate(f"pod-{i}", big)) for i in range(30)]
+    first = big.index_of(given[0])
+    assert first == first_offset("node-a", big.size)
+    assert given == [big.address_at((first + i) % big.size) for i in range(30)]
 
 
 def test_pool_from_docker_s_network_inspect() -> None:
