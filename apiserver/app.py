@@ -796,6 +796,7 @@ async def dispatch(
         )
     if verb == "delete":
         dopts = DeleteOptions.parse(params, await read_body(server, request))
+        dopts.user = request.scope.get("minik.user")
         obj = await registry.delete(info, dopts)
         return codec.json_response(obj)
     if verb == "deletecollection":
@@ -906,7 +907,13 @@ async def dispatch_subresource(
             await subresources.bind(registry, info, await read_body(server, request)), 201
         )
     if sub == "eviction" and method == "POST":
-        body, code = await eviction.evict(registry, info, await read_body(server, request), params)
+        body, code = await eviction.evict(
+            registry,
+            info,
+            await read_body(server, request),
+            params,
+            request.scope.get("minik.user"),
+        )
         return codec.json_response(body, code)
     if sub == "token" and method == "POST" and info.resource.kind == "ServiceAccount":
         answer = await server.sa_tokens.request(

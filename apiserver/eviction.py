@@ -22,6 +22,8 @@ from typing import Any
 from api import disruption, errors
 from api.resources import PODDISRUPTIONBUDGETS
 from api.timefmt import rfc3339
+from apiserver.admission import noderestriction
+from apiserver.auth import User
 from apiserver.options import DeleteOptions, ListOptions, WriteOptions
 from apiserver.registry import Registry
 from apiserver.requestinfo import RequestInfo
@@ -33,9 +35,14 @@ DISRUPTION_TARGET = "DisruptionTarget"  # the pod condition an eviction sets
 
 
 async def evict(
-    registry: Registry, info: RequestInfo, body: Any, params: dict[str, str]
+    registry: Registry,
+    info: RequestInfo,
+    body: Any,
+    params: dict[str, str],
+    user: User | None = None,
 ) -> tuple[Obj, int]:
-    """(Status body, HTTP code) of an eviction; errors are raised as ApiError."""
+    """(Status body, HTTP code) of an eviction; errors are raised as ApiError. A
+    kubelet (`user` a node) evicts only the pods bound to its node."""
     if not isinstance(body, dict):
         raise errors.bad_request("an Eviction object is required")
     if (body.get("metadata") or {}).get("name") != info.name:
@@ -43,6 +50,8 @@ async def evict(
     raw_options = body.get("deleteOptions")
     options = DeleteOptions.parse(params, raw_options if isinstance(raw_options, dict) else {})
     pod_info = RequestInfo(info.resource, info.namespace, info.name, None)
+    if user is not None:
+        noderestriction.admit_eviction(user, info, await registry.get(pod_info))
     retry_conflicts = options.precondition_rv is None
     pod: Obj = {}
     for attempt in range(EVICTIONS_RETRY):

@@ -113,6 +113,9 @@ class DeleteOptions:
     precondition_uid: str | None = None
     precondition_rv: str | None = None
     dry_run: bool = False
+    # who deletes, for delete admission (NodeRestriction); None for the apiserver's own
+    # deletes and those an eviction makes (Kubernetes admits the eviction instead)
+    user: Any = None
 
     @classmethod
     def parse(cls, params: dict[str, str], body: Any) -> DeleteOptions:

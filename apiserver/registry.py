@@ -16,7 +16,7 @@ from api.resources import Resource
 from api.timefmt import rfc3339
 from api.validation.apiextensions import validate_custom_object
 from apiserver import codec, meta, offload, strategies
-from apiserver.admission import CREATE, UPDATE, Admission, Attributes
+from apiserver.admission import CREATE, DELETE, UPDATE, Admission, Attributes
 from apiserver.allocator import Allocation, AllocationError
 from apiserver.options import DeleteOptions, ListOptions, WriteOptions
 from apiserver.requestinfo import RequestInfo
@@ -354,6 +354,11 @@ class Registry:
         for _attempt in range(10):
             obj = await self.get(info)
             md = obj["metadata"]
+            if opts.user is not None:
+                # validating admission of the delete, before its preconditions, as
+                # Kubernetes admits a delete before its store reads the object
+                deleting = WriteOptions(user=opts.user, dry_run=opts.dry_run)
+                await self.admission.validate(Attributes(DELETE, info, obj, obj, deleting))
             if opts.precondition_uid and opts.precondition_uid != md.get("uid"):
                 raise errors.conflict(
                     res.group_resource,

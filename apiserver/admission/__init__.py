@@ -15,7 +15,7 @@ from apiserver.admission.ingressclass import DefaultIngressClass
 from apiserver.admission.limitranger import LimitRanger
 from apiserver.admission.noderestriction import NodeRestriction
 from apiserver.admission.objectcache import NamespacedObjects
-from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
+from apiserver.admission.plugin import CREATE, DELETE, UPDATE, Attributes, Plugin
 from apiserver.admission.podsecurity import pod_security
 from apiserver.admission.priority import Priority
 from apiserver.admission.protection import StorageObjectInUseProtection
@@ -32,7 +32,15 @@ from apiserver.storage import Storage
 if TYPE_CHECKING:
     from api.podsecurity.configuration import PodSecurityConfiguration
 
-__all__ = ["CREATE", "UPDATE", "Admission", "Attributes", "Plugin", "default_plugins"]
+__all__ = [
+    "CREATE",
+    "DELETE",
+    "UPDATE",
+    "Admission",
+    "Attributes",
+    "Plugin",
+    "default_plugins",
+]
 
 
 def default_plugins(

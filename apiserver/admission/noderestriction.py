@@ -4,17 +4,22 @@ status and leases at all; this plugin narrows each write to the kubelet's own no
 its own Node object (whose taints and `node-restriction.kubernetes.io/` labels it may
 not change), the status of pods bound to it, pods only as mirror pods bound to it,
 its own Lease, and CertificateSigningRequests of the kubelet signers only for itself.
-Deletes of pods (which admission does not see in minik) are held to the node's own
-pods by the Node authorizer. Everyone else's writes pass untouched."""
+It also sees deletes: a kubelet deletes only pods bound to it and its own Lease; and
+evictions (`admit_eviction`, which the eviction subresource calls): it evicts only pods
+bound to it. A pod that is gone is 404, as in Kubernetes, whose plugin reads the pod
+first. Everyone else's writes pass untouched."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from api import certificates
-from apiserver.admission.plugin import CREATE, UPDATE, Attributes, Plugin
+from apiserver.admission.plugin import CREATE, DELETE, UPDATE, Attributes, Plugin
 from apiserver.admission.serviceaccount import MIRROR_ANNOTATION
+from apiserver.auth import User
 from apiserver.authz.node import node_of
+from apiserver.options import WriteOptions
+from apiserver.requestinfo import RequestInfo
 
 LEASE_NAMESPACE = "kube-node-lease"
 
@@ -33,11 +38,15 @@ class NodeRestriction(Plugin):
     name = "NodeRestriction"
 
     def handles(self, a: Attributes) -> bool:
-        return (
-            a.operation in (CREATE, UPDATE)
-            and a.opts.user is not None
-            and node_of(a.opts.user) is not None
-            and a.kind in ("Node", "Pod", "Lease", "CertificateSigningRequest")
+        if a.opts.user is None or node_of(a.opts.user) is None:
+            return False
+        if a.operation == DELETE:
+            return a.kind in ("Pod", "Lease") and not a.subresource
+        return a.operation in (CREATE, UPDATE) and a.kind in (
+            "Node",
+            "Pod",
+            "Lease",
+            "CertificateSigningRequest",
         )
 
     async def validate(self, a: Attributes) -> None:
@@ -77,6 +86,12 @@ class NodeRestriction(Plugin):
             )
 
     def _pod(self, a: Attributes, node: str) -> None:
+        if a.operation == DELETE:
+            if ((a.old or {}).get("spec") or {}).get("nodeName") != node:
+                raise a.forbidden(
+                    f'node "{node}" can only delete pods with spec.nodeName set to itself'
+                )
+            return
         bound_to = (a.obj.get("spec") or {}).get("nodeName")
         if a.operation == CREATE and not a.subresource:
             annotations = (a.obj.get("metadata") or {}).get("annotations") or {}
@@ -122,3 +137,12 @@ class NodeRestriction(Plugin):
             raise a.forbidden(
                 "can only access node lease with the same name as the requesting node"
             )
+
+
+def admit_eviction(user: User, info: RequestInfo, pod: dict[str, Any]) -> None:
+    """admitPodEviction: a kubelet evicts only pods bound to its node (`pod` is the
+    pod as stored: the caller's read of it answered 404 for a pod that is gone)."""
+    node = node_of(user)
+    if node is not None and (pod.get("spec") or {}).get("nodeName") != node:
+        a = Attributes(CREATE, info, pod, pod, WriteOptions(user=user))
+        raise a.forbidden(f"node {node} can only evict pods with spec.nodeName set to itself")

@@ -17,12 +17,14 @@ if TYPE_CHECKING:
 
 CREATE = "CREATE"
 UPDATE = "UPDATE"
+DELETE = "DELETE"
 
 
 @dataclass
 class Attributes:
     """One write as admission sees it. `obj` is the object about to be stored (plugins
-    that mutate change it in place); `old` is the stored object on UPDATE."""
+    that mutate change it in place); `old` is the stored object on UPDATE, and on
+    DELETE both are the object about to be deleted (validating plugins only)."""
 
     operation: str
     info: RequestInfo

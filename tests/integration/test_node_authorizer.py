@@ -137,6 +137,10 @@ def cluster(etcd: Etcd) -> Iterator[Cluster]:
         remove_workdir(workdir)
 
 
+def eviction(name: str) -> dict:
+    return {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name}}
+
+
 def status_of(
     c: Cluster, user: str, request: Callable[[httpx.Client], httpx.Response]
 ) -> tuple[int, str]:
@@ -267,6 +271,18 @@ def test_a_kubelet_writes_only_its_own_node_and_lease(cluster: Cluster) -> None:
     )
     assert code == 403
     assert "can only access node lease with the same name as the requesting node" in message
+    # deletes too: another node's Lease (made by that node) is not this kubelet's
+    code, _ = status_of(
+        cluster,
+        "system:node:node-b",
+        lambda h: h.post(leases, json={"metadata": {"name": "node-b"}, "spec": {}}),
+    )
+    assert code == 201
+    code, message = status_of(cluster, "system:node:node-a", lambda h: h.delete(f"{leases}/node-b"))
+    assert code == 403
+    assert "can only access node lease with the same name as the requesting node" in message
+    code, _ = status_of(cluster, "system:node:node-a", lambda h: h.delete(f"{leases}/node-a"))
+    assert code == 200
 
 
 def test_a_kubelet_touches_only_its_own_pods(cluster: Cluster) -> None:
@@ -297,7 +313,29 @@ def test_a_kubelet_touches_only_its_own_pods(cluster: Cluster) -> None:
     )
 
     code, message = status_of(cluster, "system:node:node-a", lambda h: h.delete(f"{base}/on-b"))
-    assert code == 403 and "can only delete pods bound to itself" in message
+    assert code == 403
+    assert message == (
+        'pods "on-b" is forbidden: node "node-a" can only delete pods with spec.nodeName '
+        "set to itself"
+    )
+    code, message = status_of(
+        cluster,
+        "system:node:node-a",
+        lambda h: h.post(f"{base}/on-b/eviction", json=eviction("on-b")),
+    )
+    assert code == 403
+    assert message == (
+        'pods "on-b" is forbidden: node node-a can only evict pods with spec.nodeName set to itself'
+    )
+    # a pod that is gone is 404 to its kubelet (Kubernetes' NodeRestriction reads it
+    # first), so a kubelet finishing a deletion someone else finished sees NotFound
+    for removal in (
+        lambda h: h.delete(f"{base}/never-was"),
+        lambda h: h.post(f"{base}/never-was/eviction", json=eviction("never-was")),
+    ):
+        code, message = status_of(cluster, "system:node:node-a", removal)
+        assert code == 404, message
+        assert message == 'pods "never-was" not found'
     code, _ = status_of(
         cluster,
         "system:node:node-a",
