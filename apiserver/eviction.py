@@ -50,12 +50,12 @@ async def evict(
     raw_options = body.get("deleteOptions")
     options = DeleteOptions.parse(params, raw_options if isinstance(raw_options, dict) else {})
     pod_info = RequestInfo(info.resource, info.namespace, info.name, None)
-    if user is not None:
-        noderestriction.admit_eviction(user, info, await registry.get(pod_info))
     retry_conflicts = options.precondition_rv is None
     pod: Obj = {}
     for attempt in range(EVICTIONS_RETRY):
-        pod = await registry.get(pod_info)
+        pod = await registry.get(pod_info)  # 404 for a pod that is gone
+        if user is not None:
+            noderestriction.admit_eviction(user, info, pod)
         if not _can_ignore_budget(pod):
             break
         opts = options
