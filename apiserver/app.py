@@ -749,7 +749,14 @@ async def dispatch(
             body, media_type="application/json", headers={"Transfer-Encoding": "chunked"}
         )
     if verb == "list":
-        listed = await registry.list(info, list_opts(res, params))
+        lopts = list_opts(res, params)
+        if lopts.any_version and not isinstance(registry, ConvertingRegistry):
+            prefix = prefix_key(res.storage_resource, info.namespace)
+            snapshot = await server.cache.snapshot(res.storage_resource, prefix)
+            listed = await registry.list(info, lopts, snapshot)
+            del snapshot  # not held while the answer is encoded and sent
+        else:
+            listed = await registry.list(info, lopts)
         heavy = len(listed["items"]) >= offload.LIST_ITEMS
         if tables.wants_table(accept):
 

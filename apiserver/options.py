@@ -54,6 +54,7 @@ class ListOptions:
     field_selector: FieldSelector | None = None
     limit: int | None = None
     continue_token: str | None = None
+    resource_version: str | None = None  # "" and None: the newest, read from etcd
 
     @classmethod
     def parse(cls, resource: Resource, params: dict[str, str]) -> ListOptions:
@@ -71,7 +72,15 @@ class ListOptions:
             else None,
             limit=limit_n if limit_n and limit_n > 0 else None,
             continue_token=params.get("continue") or None,
+            resource_version=params.get("resourceVersion") or None,
         )
+
+    @property
+    def any_version(self) -> bool:
+        """resourceVersion=0 on a whole list: any recent state will do, so the watch
+        cache answers, as kube-apiserver's cacher does for informers' first lists (a
+        page, limit or continue, still reads etcd)."""
+        return self.resource_version == "0" and self.limit is None and not self.continue_token
 
     def matches(self, obj: dict) -> bool:
         labels = (obj.get("metadata") or {}).get("labels") or {}

@@ -28,6 +28,7 @@ from apiserver.storage import (
     object_key,
     prefix_key,
 )
+from apiserver.watchcache import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +58,19 @@ class Registry:
         obj = found if isinstance(found, dict) else json.loads(found)
         return codec.dumps(_served(info.resource, obj))
 
-    async def list(self, info: RequestInfo, opts: ListOptions) -> dict:
-        items, revision = await self.storage.list(
-            prefix_key(info.resource.storage_resource, info.namespace)
-        )
-        items = [o for o in items if opts.matches(o)]
+    async def list(
+        self, info: RequestInfo, opts: ListOptions, snapshot: Snapshot | None = None
+    ) -> dict:
+        """The matching objects, read from etcd, or from the watch cache's `snapshot`
+        (shared with other readers: its objects are copied before they are touched)."""
+        if snapshot is not None:
+            items = [dict(o) for o in snapshot.items if opts.matches(o)]
+            revision = snapshot.revision
+        else:
+            items, revision = await self.storage.list(
+                prefix_key(info.resource.storage_resource, info.namespace)
+            )
+            items = [o for o in items if opts.matches(o)]
         list_meta: dict[str, Any] = {"resourceVersion": str(revision)}
         if opts.continue_token:
             start = decode_continue(opts.continue_token)

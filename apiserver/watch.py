@@ -15,7 +15,7 @@ from apiserver import offload
 from apiserver.options import ListOptions, query_flag
 from apiserver.requestinfo import RequestInfo
 from apiserver.storage import Compacted, Storage, UnreadableEvent, WatchEvent, prefix_key
-from apiserver.watchcache import Snapshot, WatchCache, WatcherTooSlow
+from apiserver.watchcache import Snapshot, WatchCache, WatcherTooSlow, trigger_field
 
 log = logging.getLogger(__name__)
 Encoder = Callable[[str, dict], bytes]
@@ -98,9 +98,13 @@ async def stream(
 
     queue: asyncio.Queue[tuple[WatchEvent, int] | Exception] = asyncio.Queue()
 
+    field = trigger_field(res.storage_resource)
+    selector = opts.field_selector
+    trigger = selector.exact(field) if field and selector is not None else None
+
     async def pump() -> None:
         try:
-            async for item in cache.events(res.storage_resource, start):
+            async for item in cache.events(res.storage_resource, start, trigger):
                 queue.put_nowait(item)
         except asyncio.CancelledError:
             raise

@@ -4,7 +4,13 @@ Each resource keeps a window of its most recent changes. A watcher that starts a
 revision inside the window is served from it and then live; one that starts before
 the window (e.g. a client resuming after an apiserver restart) gets its own etcd
 watch from that revision, so it sees etcd's full history with no gap, or a 410 when
-that history has been compacted."""
+that history has been compacted.
+
+Pods' watchers are indexed by the spec.nodeName their field selector pins (Kubernetes'
+cacher "trigger"): a change reaches the watchers of the node it was on and the node it
+is on, and the watchers without that pin, not every kubelet of the cluster. Without
+the index each change woke all N kubelets' watches to be filtered out there: 1,000
+nodes made every pod write cost the apiserver ~1,000 wake-ups."""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 
+from api.fields import Getter, selectable_fields
 from apiserver.storage import Compacted, Storage, UnreadableEvent, WatchEvent, prefix_key
 
 log = logging.getLogger(__name__)
@@ -23,8 +30,17 @@ WINDOW = 2000  # changes kept per resource
 QUEUE_LIMIT = 20000  # a watcher this far behind is closed (it resumes from its last RV)
 
 
+# The field whose exact value in a watcher's field selector indexes it, by stored
+# resource: Kubernetes' triggers (pods by node, what every kubelet selects on).
+TRIGGER_FIELDS = {"pods": "spec.nodeName"}
+
+
 class WatcherTooSlow(Exception):
     pass
+
+
+def trigger_field(plural: str) -> str | None:
+    return TRIGGER_FIELDS.get(plural)
 
 
 class Snapshot:
@@ -54,10 +70,12 @@ class Snapshot:
 
 
 class Subscription:
-    """A watcher's view of the shared stream: a queue of events after its start."""
+    """A watcher's view of the shared stream: a queue of events after its start.
+    `trigger` is the trigger field's value it selects on (None: every change)."""
 
-    def __init__(self, shared: SharedWatch, backlog: list[WatchEvent]) -> None:
+    def __init__(self, shared: SharedWatch, backlog: list[WatchEvent], trigger: str | None) -> None:
         self._shared = shared
+        self.trigger = trigger
         self.queue: asyncio.Queue[WatchEvent | Exception] = asyncio.Queue()
         for ev in backlog:
             self.queue.put_nowait(ev)
@@ -85,7 +103,10 @@ class SharedWatch:
         self._storage = storage
         self._prefix = prefix_key(plural)
         self._window: deque[WatchEvent] = deque()
-        self._subscribers: set[Subscription] = set()
+        self._subscribers: set[Subscription] = set()  # every change, whatever its value
+        self._by_value: dict[str, set[Subscription]] = {}
+        field = trigger_field(plural)
+        self._trigger: Getter | None = selectable_fields(plural)[field] if field else None
         self._task: asyncio.Task | None = None
         self.since = 0  # every change with revision > since is in the window or to come
         self.progress = 0
@@ -96,18 +117,57 @@ class SharedWatch:
             self._task = asyncio.create_task(self._run(), name=f"watch {self._prefix}")
         await self._started.wait()
 
-    def subscribe(self, after_revision: int) -> Subscription | None:
+    def subscribe(self, after_revision: int, trigger: str | None = None) -> Subscription | None:
         """Events with revision > after_revision, or None if the window does not reach
-        back that far. Synchronous, so no change can slip between backlog and live."""
+        back that far; with `trigger`, only those whose object had or has that value
+        of the trigger field. Synchronous, so no change can slip between backlog and
+        live."""
         if after_revision < self.since:
             return None
-        backlog = [ev for ev in self._window if ev.revision > after_revision]
-        sub = Subscription(self, backlog)
-        self._subscribers.add(sub)
+        if self._trigger is None:
+            trigger = None
+        backlog = [
+            ev
+            for ev in self._window
+            if ev.revision > after_revision and (trigger is None or trigger in self._values(ev))
+        ]
+        sub = Subscription(self, backlog, trigger)
+        if trigger is None:
+            self._subscribers.add(sub)
+        else:
+            self._by_value.setdefault(trigger, set()).add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
-        self._subscribers.discard(sub)
+        if sub.trigger is None:
+            self._subscribers.discard(sub)
+            return
+        subs = self._by_value.get(sub.trigger)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._by_value[sub.trigger]
+
+    def _values(self, ev: WatchEvent) -> set[str]:
+        """The trigger field's values before and after the change."""
+        assert self._trigger is not None
+        values = {self._trigger(ev.obj)}
+        if ev.prev is not None:
+            values.add(self._trigger(ev.prev))
+        return values
+
+    def _all_subscribers(self) -> list[Subscription]:
+        subs = list(self._subscribers)
+        for indexed in self._by_value.values():
+            subs.extend(indexed)
+        return subs
+
+    def _subscribers_of(self, ev: WatchEvent) -> list[Subscription]:
+        subs = list(self._subscribers)
+        if self._by_value:
+            for value in self._values(ev):
+                subs.extend(self._by_value.get(value, ()))
+        return subs
 
     async def _run(self) -> None:
         backoff = 0.1
@@ -144,9 +204,10 @@ class SharedWatch:
     def _end_watchers(self, err: Exception, resume_at: int) -> None:
         """Every watcher ends with `err` (and relists); the shared stream starts again
         after `resume_at` with an empty window."""
-        for sub in list(self._subscribers):
+        for sub in self._all_subscribers():
             sub.push(err)
         self._subscribers.clear()
+        self._by_value.clear()
         self._window.clear()
         self.since = self.progress = resume_at
 
@@ -156,7 +217,7 @@ class SharedWatch:
         if len(self._window) > WINDOW:
             dropped = self._window.popleft()
             self.since = dropped.revision
-        for sub in list(self._subscribers):
+        for sub in self._subscribers_of(ev):
             sub.push(ev)
 
     async def stop(self) -> None:
@@ -200,12 +261,14 @@ class WatchCache:
         return snap
 
     async def events(
-        self, plural: str, after_revision: int
+        self, plural: str, after_revision: int, trigger: str | None = None
     ) -> AsyncIterator[tuple[WatchEvent, int]]:
         """Changes of `plural` after `after_revision`, each with the stream's progress
-        (for bookmarks). Raises Compacted when the history is gone."""
+        (for bookmarks); with `trigger` (the value a watcher's selector pins the
+        resource's trigger field to), at least those whose object had or has it.
+        Raises Compacted when the history is gone."""
         shared = await self.start(plural)
-        sub = shared.subscribe(after_revision)
+        sub = shared.subscribe(after_revision, trigger)
         if sub is None:
             async for ev in self._storage.watch(prefix_key(plural), after_revision + 1):
                 yield ev, ev.revision

@@ -5,8 +5,10 @@ created through the real apiserver and bound by the real scheduler.
 Everything runs on this machine as processes: etcd, the apiserver, the scheduler,
 the controller manager (its node lifecycle controller marks a node NotReady when its
 Lease goes stale, so "leases keep up" is checked by the same code as in a cluster)
-and hollow nodes (`python -m kubelet.hollow`, many nodes per process, one process per
-step's new nodes). Pods bound to hollow nodes stay Pending: nothing runs them.
+and hollow nodes (`python -m kubelet.hollow --watch-pods`, many nodes per process, one
+process per step's new nodes; each node watches its pods as a kubelet does, so the
+apiserver carries 1,000 kubelets' watches at 1,000 nodes; `--no-hollow-watch` leaves
+them out). Pods bound to hollow nodes stay Pending: nothing runs them.
 
 At each size, for the step's new pods (the cluster keeps the earlier ones, so the
 cluster holds 10 pods per node each time it is measured):
@@ -31,7 +33,7 @@ does not grow with the cluster.
 
 Run (under the e2e lock; it takes a few minutes at the default sizes):
     .venv/bin/python bench/scale.py [--sizes 100,500,1000] [--pods-per-node 10]
-        [--profile DIR]"""
+        [--profile DIR] [--no-hollow-watch]"""
 
 from __future__ import annotations
 
@@ -191,7 +193,9 @@ async def run(args: argparse.Namespace, kubeconfig: str, workdir: Path, pids: di
             have = 0
             for size in args.sizes:
                 prefix = f"hollow{len(hollows)}-"
-                hollow = start_hollow_nodes(kubeconfig, size - have, workdir, prefix)
+                hollow = start_hollow_nodes(
+                    kubeconfig, size - have, workdir, prefix, args.hollow_watch
+                )
                 hollows.append(hollow)
                 names = [f"{prefix}{i}" for i in range(size - have)]
                 await wait_nodes_registered(api, names, hollow, timeout=300)
@@ -281,6 +285,12 @@ def main() -> None:
     p.add_argument("--pods-per-node", type=int, default=10)
     p.add_argument(
         "--profile", type=Path, help="py-spy profiles of the scheduler and apiserver here"
+    )
+    p.add_argument(
+        "--no-hollow-watch",
+        dest="hollow_watch",
+        action="store_false",
+        help="hollow nodes do not watch their pods (the apiserver carries no kubelet watches)",
     )
     args = p.parse_args()
     if args.sizes != sorted(args.sizes) or args.sizes[0] <= 0:

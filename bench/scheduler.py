@@ -125,11 +125,17 @@ async def scheduled_rate(
 
 
 def start_hollow_nodes(
-    kubeconfig: str, count: int, workdir: Path, prefix: str = HOLLOW_PREFIX
+    kubeconfig: str,
+    count: int,
+    workdir: Path,
+    prefix: str = HOLLOW_PREFIX,
+    watch_pods: bool = False,
 ) -> processes.Process:
-    """`count` hollow nodes named `prefix`0 … in their own process, as kubemark runs them."""
+    """`count` hollow nodes named `prefix`0 … in their own process, as kubemark runs them;
+    with `watch_pods` each watches its pods as a kubelet does."""
     argv = [sys.executable, "-m", "kubelet.hollow", "--kubeconfig", kubeconfig]
     argv += ["--count", str(count), "--prefix", prefix]
+    argv += ["--watch-pods"] if watch_pods else []
     argv += ["--cpu", CAPACITY["cpu"], "--memory", CAPACITY["memory"], "--pods", CAPACITY["pods"]]
     name = prefix.rstrip("-") or "hollow"
     return processes.spawn(name, argv, workdir / f"{name}.log")

@@ -83,17 +83,26 @@ class WatchCursor:
     def __init__(self, resource_version: str | None = None) -> None:
         self.resource_version = resource_version or None
         self.needs_relist = not self.resource_version
+        self._history_gone = False
+
+    @property
+    def list_version(self) -> str | None:
+        """The resourceVersion to list at, as client-go's reflector picks it: "0" (any
+        recent state: the server's watch cache answers, not etcd) unless the last
+        watch found its history gone, then the newest (None: a consistent read)."""
+        return None if self._history_gone else "0"
 
     def relisted(self, listing: dict[str, Any]) -> None:
         self.resource_version = (listing.get("metadata") or {}).get("resourceVersion") or None
         self.needs_relist = False
+        self._history_gone = False
 
     def observe(self, event_type: str, obj: dict[str, Any]) -> str:
         """EMIT, SKIP or RELIST for one event; raises ApiError for a fatal ERROR event."""
         if event_type == "ERROR":
             err = ApiError.from_status(int(obj.get("code") or 500), obj)
             if isinstance(err, Gone):
-                self.needs_relist = True
+                self.needs_relist = self._history_gone = True
                 return self.RELIST
             raise err
         rv = resource_version_of(obj)
@@ -110,7 +119,7 @@ class WatchCursor:
     def failed(self, err: Exception, backoff: Backoff) -> float:
         """The delay before retrying after `err`; re-raises what retrying cannot fix."""
         if isinstance(err, Gone):
-            self.needs_relist = True
+            self.needs_relist = self._history_gone = True
             return 0.0
         if isinstance(err, ApiError) and err.code in _FATAL_CODES:
             raise err
@@ -156,6 +165,9 @@ class ResumableWatch:
             "as_table": self.as_table,
         }
 
+    def _relist_args(self) -> dict[str, Any]:
+        return {"resource_version": self.cursor.list_version, **self._list_args()}
+
     def _watch_args(self) -> dict[str, Any]:
         timeout = self.timeout_seconds
         if timeout:  # spread reconnects of many watchers, as client-go does
@@ -175,7 +187,7 @@ class ResumableWatch:
             started = time.monotonic()
             try:
                 if self.cursor.needs_relist:
-                    listing = client.list(self.res, self.namespace, **self._list_args())
+                    listing = client.list(self.res, self.namespace, **self._relist_args())
                     self.cursor.relisted(listing)
                     yield RELIST, listing
                     del listing  # not held while watching: a caller may keep less of it
@@ -202,7 +214,7 @@ class ResumableWatch:
             started = time.monotonic()
             try:
                 if self.cursor.needs_relist:
-                    listing = await client.list(self.res, self.namespace, **self._list_args())
+                    listing = await client.list(self.res, self.namespace, **self._relist_args())
                     self.cursor.relisted(listing)
                     yield RELIST, listing
                     del listing  # not held while watching: a caller may keep less of it

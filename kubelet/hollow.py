@@ -6,7 +6,10 @@ exercising the scheduler and controllers at scale on one machine.
 
 registers hollow-0 … hollow-99 (cpu 32, memory 64Gi, pods 110 unless told
 otherwise) and renews each node's Lease in kube-node-lease every 10 s until stopped.
-Pods bound to a hollow node stay Pending: nothing runs them.
+With `--watch-pods` each node also watches its pods as a kubelet does (an informer with
+fieldSelector spec.nodeName=<node>: one watch connection per node), so the apiserver
+carries a cluster's watch fan-out, not just its writes. Pods bound to a hollow node
+stay Pending: nothing runs them.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from api.errors import AlreadyExists, ApiError, NotFound
-from api.resources import LEASES, NODES
+from api.resources import LEASES, NODES, PODS
+from client.informer import Informer
 from client.kubeconfig import load as load_kubeconfig
-from client.rest import AsyncClient
+from client.rest import MAX_CONNECTIONS, AsyncClient
 from kubelet.node import (
     KUBELET_VERSION,
     LEASE_NAMESPACE,
@@ -74,6 +78,11 @@ async def renew_lease(api: AsyncClient, name: str) -> None:
         await api.create(LEASES, lease_object(name, None), LEASE_NAMESPACE)
 
 
+def pod_informer(api: AsyncClient, name: str) -> Informer:
+    """The watch a kubelet keeps on its node's pods (kubelet/kubelet.py's own)."""
+    return Informer(api, PODS, field_selector=f"spec.nodeName={name}")
+
+
 async def _bounded(
     names: Iterable[str], concurrency: int, fn: Callable[[str], Awaitable[None]]
 ) -> None:
@@ -98,19 +107,31 @@ async def run_hollow_nodes(
     renew_interval: float = LEASE_RENEW_SECONDS,
     concurrency: int = 16,
     registered: asyncio.Event | None = None,
+    watch_pods: bool = False,
 ) -> None:
     """Register the nodes (Ready, with `capacity`), then renew their Leases every
     `renew_interval` seconds until `stop_event` is set. `registered` is set once
-    every node and Lease exists. The nodes are left in place when it returns."""
+    every node and Lease exists (and, with `watch_pods`, every node's pod informer has
+    listed). The nodes are left in place when it returns."""
     await _bounded(names, concurrency, lambda n: register_node(api, n, capacity))
-    log.info("registered %d hollow nodes", len(names))
-    if registered is not None:
-        registered.set()
-    while not stop_event.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop_event.wait(), renew_interval)
-        if not stop_event.is_set():
-            await _bounded(names, concurrency, lambda n: renew_lease(api, n))
+    informers = [pod_informer(api, n) for n in names] if watch_pods else []
+    for informer in informers:
+        informer.start()
+    try:
+        for informer in informers:
+            await informer.wait_for_sync()
+        log.info("registered %d hollow nodes%s", len(names), ", watching their pods" * watch_pods)
+        if registered is not None:
+            registered.set()
+        while not stop_event.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop_event.wait(), renew_interval)
+            if not stop_event.is_set():
+                await _bounded(names, concurrency, lambda n: renew_lease(api, n))
+    finally:
+        await asyncio.gather(*(informer.stop() for informer in informers))
+        if informers:
+            log.info("pods seen by the hollow nodes' watches: %d", sum(map(len, informers)))
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -122,6 +143,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--memory", default=DEFAULT_CAPACITY["memory"])
     p.add_argument("--pods", default=DEFAULT_CAPACITY["pods"])
     p.add_argument("--renew-interval", type=float, default=LEASE_RENEW_SECONDS)
+    p.add_argument(
+        "--watch-pods",
+        action="store_true",
+        help="each node watches its pods as a kubelet does (one connection per node)",
+    )
     return p.parse_args(argv)
 
 
@@ -132,8 +158,17 @@ async def _main(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     names = [f"{args.prefix}{i}" for i in range(args.count)]
     capacity = {"cpu": args.cpu, "memory": args.memory, "pods": args.pods}
-    async with AsyncClient(load_kubeconfig(args.kubeconfig)) as api:
-        await run_hollow_nodes(api, names, capacity, stop, renew_interval=args.renew_interval)
+    # one connection per node's watch, and the pool's usual room for the writes
+    pool = args.count + MAX_CONNECTIONS if args.watch_pods else None
+    async with AsyncClient(load_kubeconfig(args.kubeconfig), max_connections=pool) as api:
+        await run_hollow_nodes(
+            api,
+            names,
+            capacity,
+            stop,
+            renew_interval=args.renew_interval,
+            watch_pods=args.watch_pods,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

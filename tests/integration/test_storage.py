@@ -148,6 +148,69 @@ def test_many_watchers_share_one_stream_and_old_revisions_come_from_history(etcd
     run(scenario())
 
 
+def test_pod_watchers_indexed_by_node_get_their_nodes_changes_only(etcd):
+    """A watcher pinned to spec.nodeName=X (a kubelet's) gets the changes of pods that
+    were or are on X, from the window's backlog and live; an unpinned watcher gets
+    every change; closed watchers leave no index entry behind."""
+
+    async def scenario():
+        s = await connected(etcd)
+        cache = WatchCache(s)
+        shared = await cache.start("pods")
+        start = shared.since
+
+        def pod(name: str, node: str = "") -> dict:
+            return {"metadata": {"name": name}, "spec": {"nodeName": node} if node else {}}
+
+        async def write(name: str, node: str = "") -> None:
+            key = object_key("pods", "ns", name)
+            old = await s.get(key)
+            if old is None:
+                await s.create(key, pod(name, node))
+            else:
+                await s.update(key, pod(name, node), int(old["metadata"]["resourceVersion"]))
+
+        async def collect(trigger: str | None, n: int, after: int) -> list[tuple[str, str]]:
+            out = []
+            async for ev, _ in cache.events("pods", after, trigger):
+                out.append((ev.type, ev.obj["metadata"]["name"]))
+                if len(out) == n:
+                    return out
+            return out
+
+        await write("on-a", "node-a")  # in the backlog of watchers starting at `start`
+        await write("on-b", "node-b")
+        live_a = asyncio.create_task(collect("node-a", 5, start))
+        everything = asyncio.create_task(collect(None, 7, start))
+        unbound = asyncio.create_task(collect("", 2, start))
+        await asyncio.sleep(0.2)
+        await write("pending")  # unbound: only "" and unpinned watchers
+        await write("pending", "node-a")  # bound: "" loses it, node-a gains it
+        await write("other", "node-b")
+        await write("moved", "node-a")
+        await write("moved", "node-b")  # was on node-a: node-a must hear of it
+        await s.delete(object_key("pods", "ns", "on-a"))
+        assert await asyncio.wait_for(live_a, 10) == [
+            ("ADDED", "on-a"),
+            ("MODIFIED", "pending"),
+            ("ADDED", "moved"),
+            ("MODIFIED", "moved"),
+            ("DELETED", "on-a"),
+        ]
+        assert await asyncio.wait_for(unbound, 10) == [
+            ("ADDED", "pending"),
+            ("MODIFIED", "pending"),
+        ]
+        assert [n for _, n in await asyncio.wait_for(everything, 10)] == [
+            "on-a", "on-b", "pending", "pending", "other", "moved", "moved",
+        ]  # fmt: skip
+        assert not shared._by_value and not shared._subscribers
+        await cache.stop()
+        await s.close()
+
+    run(scenario())
+
+
 def test_watch_from_compacted_revision_raises(etcd):
     async def scenario():
         s = await connected(etcd)

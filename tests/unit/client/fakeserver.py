@@ -48,11 +48,16 @@ class FakeServer:
 
     def __init__(self, script: list[Any]) -> None:
         self.script = list(script)
-        self.asked: list[str] = []  # "list" or the watch's resourceVersion
+        # the watch's resourceVersion, "list" (the newest) or "list@RV"
+        self.asked: list[str] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         params = request.url.params
-        self.asked.append(params.get("resourceVersion", "?") if "watch" in params else "list")
+        rv = params.get("resourceVersion")
+        if "watch" in params:
+            self.asked.append(rv or "?")
+        else:
+            self.asked.append(f"list@{rv}" if rv else "list")
         if not self.script:
             return httpx.Response(200, stream=Stream([], drop=True))
         step = self.script.pop(0)

@@ -50,7 +50,9 @@ EXPECTED = [
     (RELIST, ["a", "c"]),
     ("ADDED", "d"),
 ]
-EXPECTED_ASKS = ["list", "10", "12", "12", "15", "list", "20"]
+# the first list at "0" (the server's watch cache may answer), the relist after the
+# history was gone at the newest, from etcd
+EXPECTED_ASKS = ["list@0", "10", "12", "12", "15", "list", "20"]
 
 
 def summary(events: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, Any]]:
@@ -124,12 +126,13 @@ def test_cursor_decisions():
     assert cursor.observe("BOOKMARK", {"metadata": {"resourceVersion": "40"}}) == WatchCursor.SKIP
     assert cursor.resource_version == "40"
     assert cursor.observe("ERROR", GONE) == WatchCursor.RELIST
-    assert cursor.needs_relist
+    assert cursor.needs_relist and cursor.list_version is None  # history gone: the newest
     cursor.relisted(listing(50))
     assert (cursor.resource_version, cursor.needs_relist) == ("50", False)
+    assert cursor.list_version == "0"
     with pytest.raises(ApiError, match="boom"):
         cursor.observe("ERROR", {"kind": "Status", "code": 500, "message": "boom"})
-    assert WatchCursor(None).needs_relist
+    assert WatchCursor(None).needs_relist and WatchCursor(None).list_version == "0"
 
 
 def test_cursor_failures():
