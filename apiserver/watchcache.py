@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -26,7 +27,13 @@ from apiserver.storage import Compacted, Storage, UnreadableEvent, WatchEvent, p
 
 log = logging.getLogger(__name__)
 
-WINDOW = 2000  # changes kept per resource
+# The changes kept per resource: always the last WINDOW, and those younger than
+# FRESH_SECONDS (Kubernetes' watch cache keeps 75 s of history, eventFreshDuration) up
+# to MAX_WINDOW. A burst of writes must not push out the revision an informer listed
+# at before its watch starts: every such watcher would replay etcd's history alone.
+WINDOW = 2000
+FRESH_SECONDS = 75.0
+MAX_WINDOW = 20000
 QUEUE_LIMIT = 20000  # a watcher this far behind is closed (it resumes from its last RV)
 
 
@@ -103,6 +110,7 @@ class SharedWatch:
         self._storage = storage
         self._prefix = prefix_key(plural)
         self._window: deque[WatchEvent] = deque()
+        self._recorded: deque[float] = deque()  # when each change of the window came
         self._subscribers: set[Subscription] = set()  # every change, whatever its value
         self._by_value: dict[str, set[Subscription]] = {}
         field = trigger_field(plural)
@@ -209,14 +217,20 @@ class SharedWatch:
         self._subscribers.clear()
         self._by_value.clear()
         self._window.clear()
+        self._recorded.clear()
         self.since = self.progress = resume_at
 
     def _record(self, ev: WatchEvent) -> None:
+        now = time.monotonic()
         self._window.append(ev)
+        self._recorded.append(now)
         self.progress = ev.revision
-        if len(self._window) > WINDOW:
-            dropped = self._window.popleft()
-            self.since = dropped.revision
+        window, recorded = self._window, self._recorded
+        while len(window) > WINDOW and (
+            len(window) > MAX_WINDOW or now - recorded[0] > FRESH_SECONDS
+        ):
+            self.since = window.popleft().revision
+            recorded.popleft()
         for sub in self._subscribers_of(ev):
             sub.push(ev)
 

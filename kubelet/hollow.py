@@ -7,9 +7,9 @@ exercising the scheduler and controllers at scale on one machine.
 registers hollow-0 … hollow-99 (cpu 32, memory 64Gi, pods 110 unless told
 otherwise) and renews each node's Lease in kube-node-lease every 10 s until stopped.
 With `--watch-pods` each node also watches its pods as a kubelet does (an informer with
-fieldSelector spec.nodeName=<node>: one watch connection per node), so the apiserver
-carries a cluster's watch fan-out, not just its writes. Pods bound to a hollow node
-stay Pending: nothing runs them.
+fieldSelector spec.nodeName=<node>: one watch connection per node, the node registered
+once it has listed), so the apiserver carries a cluster's watch fan-out, not just its
+writes. Pods bound to a hollow node stay Pending: nothing runs them.
 """
 
 from __future__ import annotations
@@ -107,20 +107,26 @@ async def run_hollow_nodes(
     renew_interval: float = LEASE_RENEW_SECONDS,
     concurrency: int = 16,
     registered: asyncio.Event | None = None,
-    watch_pods: bool = False,
+    watch_api: AsyncClient | None = None,
 ) -> None:
     """Register the nodes (Ready, with `capacity`), then renew their Leases every
-    `renew_interval` seconds until `stop_event` is set. `registered` is set once
-    every node and Lease exists (and, with `watch_pods`, every node's pod informer has
-    listed). The nodes are left in place when it returns."""
-    await _bounded(names, concurrency, lambda n: register_node(api, n, capacity))
-    informers = [pod_informer(api, n) for n in names] if watch_pods else []
+    `renew_interval` seconds until `stop_event` is set. With `watch_api` each node
+    first starts a kubelet's pod informer on it, and registers once they have all
+    listed: a node is Ready only once it watches its pods. `registered` is set once
+    every node and Lease exists. The nodes are left in place when it returns.
+
+    The Leases go through `api` alone, as a kubelet's heartbeats go through a client
+    of their own: a thousand informers (re)connecting must not hold a renewal up
+    past the node lifecycle controller's grace period."""
+    informers = [pod_informer(watch_api, n) for n in names] if watch_api is not None else []
     for informer in informers:
         informer.start()
     try:
         for informer in informers:
             await informer.wait_for_sync()
-        log.info("registered %d hollow nodes%s", len(names), ", watching their pods" * watch_pods)
+        await _bounded(names, concurrency, lambda n: register_node(api, n, capacity))
+        watching = ", watching their pods" if informers else ""
+        log.info("registered %d hollow nodes%s", len(names), watching)
         if registered is not None:
             registered.set()
         while not stop_event.is_set():
@@ -158,16 +164,20 @@ async def _main(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     names = [f"{args.prefix}{i}" for i in range(args.count)]
     capacity = {"cpu": args.cpu, "memory": args.memory, "pods": args.pods}
-    # one connection per node's watch, and the pool's usual room for the writes
-    pool = args.count + MAX_CONNECTIONS if args.watch_pods else None
-    async with AsyncClient(load_kubeconfig(args.kubeconfig), max_connections=pool) as api:
+    config = load_kubeconfig(args.kubeconfig)
+    async with contextlib.AsyncExitStack() as stack:
+        api = await stack.enter_async_context(AsyncClient(config))
+        watch_api = None
+        if args.watch_pods:  # one connection per node's watch, and room for its lists
+            pool = args.count + MAX_CONNECTIONS
+            watch_api = await stack.enter_async_context(AsyncClient(config, max_connections=pool))
         await run_hollow_nodes(
             api,
             names,
             capacity,
             stop,
             renew_interval=args.renew_interval,
-            watch_pods=args.watch_pods,
+            watch_api=watch_api,
         )
 
 

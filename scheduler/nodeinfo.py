@@ -49,6 +49,7 @@ class NodeInfo:
         "alloc_pods",
         "labels",
         "name",
+        "no_schedule_key",
         "no_schedule_taints",
         "node",
         "nz_cpu",
@@ -69,6 +70,7 @@ class NodeInfo:
         self.labels: Mapping[str, str] = {}
         self.unschedulable = False
         self.no_schedule_taints: list[dict[str, Any]] = []
+        self.no_schedule_key: tuple = ()  # the taints' content, a key for verdicts on them
         self.prefer_no_schedule_taints: list[dict[str, Any]] = []
         self.alloc_cpu = self.alloc_memory = self.alloc_pods = 0
         self.alloc_other: dict[str, int] = {}
@@ -95,6 +97,9 @@ class NodeInfo:
         self.no_schedule_taints = [
             t for t in taints if t.get("effect") in (NO_SCHEDULE, NO_EXECUTE)
         ]
+        self.no_schedule_key = tuple(
+            (t.get("key"), t.get("value"), t.get("effect")) for t in self.no_schedule_taints
+        )
         self.prefer_no_schedule_taints = [
             t for t in taints if t.get("effect") == PREFER_NO_SCHEDULE
         ]

@@ -22,13 +22,29 @@ def _prefer_no_schedule_tolerations(pod: PodInfo) -> list[Mapping[str, Any]]:
     return [t for t in pod_tolerations(pod) if t.get("effect") in (None, "", PREFER_NO_SCHEDULE)]
 
 
+def _new_verdicts(_pod: PodInfo) -> dict[tuple, Status | None]:
+    return {}
+
+
 class TaintToleration:
     name = "TaintToleration"
 
     def filter(self, pod: PodInfo, node: NodeInfo) -> Status | None:
+        """The verdict is the same on every node with the same taints (a cluster's
+        NotReady nodes all carry node.kubernetes.io/not-ready), so it is computed once
+        per pod and set of taints, not once per node."""
         if not node.no_schedule_taints:
             return None
-        taint = first_untolerated(pod_tolerations(pod), node.no_schedule_taints)
+        verdicts: dict[tuple, Status | None] = pod.cached("taint-verdicts", _new_verdicts)
+        key = node.no_schedule_key
+        try:
+            return verdicts[key]
+        except KeyError:
+            verdict = verdicts[key] = self._verdict(pod, node.no_schedule_taints)
+            return verdict
+
+    def _verdict(self, pod: PodInfo, taints: list[dict[str, Any]]) -> Status | None:
+        taint = first_untolerated(pod_tolerations(pod), taints)
         if taint is None:
             return None
         reason = (

@@ -356,7 +356,13 @@ def test_hollow_nodes_register_ready_and_renew_their_leases(cluster):
             capacity = {"cpu": "32", "memory": "64Gi", "pods": "110"}
             task = asyncio.create_task(
                 run_hollow_nodes(
-                    api, names, capacity, stop, renew_interval=0.2, registered=registered
+                    api,
+                    names,
+                    capacity,
+                    stop,
+                    renew_interval=0.2,
+                    registered=registered,
+                    watch_api=api,  # registered once their pod informers have listed
                 )
             )
             await asyncio.wait_for(registered.wait(), 10)

@@ -54,3 +54,22 @@ def test_a_node_that_is_not_ready_counts_as_tainted_like_kubernetes_marks_it(rea
     assert reasons(status) == (f"node(s) had untolerated taint {{{taint_key}: }}",)
     tolerant = pod(tolerations=[{"key": taint_key, "operator": "Exists"}])
     assert plugin.filter(tolerant, node(ready=ready)) is None
+
+
+def test_one_pod_on_many_nodes_is_judged_once_per_set_of_taints(monkeypatch):
+    """A thousand NotReady nodes carry the same taint: the verdict is computed once for
+    the pod and reused, and a node with other taints gets its own."""
+    plugin = TaintToleration()
+    calls = []
+    verdict = plugin._verdict
+    monkeypatch.setattr(plugin, "_verdict", lambda p, taints: calls.append(1) or verdict(p, taints))
+    p = pod()
+    down = [node(f"down-{i}", ready="False") for i in range(50)]
+    assert all(reasons(plugin.filter(p, n)) for n in down)
+    assert reasons(plugin.filter(p, node("gpu", taints=[GPU]))) == (
+        "node(s) had untolerated taint {dedicated: gpu}",
+    )
+    assert plugin.filter(p, node("plain")) is None
+    assert len(calls) == 2
+    tolerant = pod(tolerations=[{"key": "node.kubernetes.io/not-ready", "operator": "Exists"}])
+    assert all(plugin.filter(tolerant, n) is None for n in down)
