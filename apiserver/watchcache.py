@@ -111,6 +111,7 @@ class SharedWatch:
         self._prefix = prefix_key(plural)
         self._window: deque[WatchEvent] = deque()
         self._recorded: deque[float] = deque()  # when each change of the window came
+        self._latest: dict[tuple[str, str], dict] = {}  # each key's newest object in it
         self._subscribers: set[Subscription] = set()  # every change, whatever its value
         self._by_value: dict[str, set[Subscription]] = {}
         field = trigger_field(plural)
@@ -218,21 +219,39 @@ class SharedWatch:
         self._by_value.clear()
         self._window.clear()
         self._recorded.clear()
+        self._latest.clear()
         self.since = self.progress = resume_at
 
     def _record(self, ev: WatchEvent) -> None:
         now = time.monotonic()
+        self._share_prev(ev)
         self._window.append(ev)
         self._recorded.append(now)
         self.progress = ev.revision
-        window, recorded = self._window, self._recorded
+        window, recorded, latest = self._window, self._recorded, self._latest
         while len(window) > WINDOW and (
             len(window) > MAX_WINDOW or now - recorded[0] > FRESH_SECONDS
         ):
-            self.since = window.popleft().revision
+            dropped = window.popleft()
             recorded.popleft()
+            self.since = dropped.revision
+            key = _key(dropped.obj)
+            if latest.get(key) is dropped.obj:
+                del latest[key]
         for sub in self._subscribers_of(ev):
             sub.push(ev)
+
+    def _share_prev(self, ev: WatchEvent) -> None:
+        """An update's previous state is the object of the key's last change in the
+        window: the window keeps that one object, not a second decoded copy of it."""
+        key = _key(ev.obj)
+        last = self._latest.get(key)
+        if ev.prev is not None and last is not None and _revision(last) == _revision(ev.prev):
+            ev.prev = last
+        if ev.type == "DELETED":
+            self._latest.pop(key, None)
+        else:
+            self._latest[key] = ev.obj
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -240,6 +259,15 @@ class SharedWatch:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+
+
+def _key(obj: dict) -> tuple[str, str]:
+    md = obj.get("metadata") or {}
+    return md.get("namespace") or "", md.get("name") or ""
+
+
+def _revision(obj: dict) -> str | None:
+    return (obj.get("metadata") or {}).get("resourceVersion")
 
 
 class WatchCache:
