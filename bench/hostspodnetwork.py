@@ -36,7 +36,9 @@ from deploy import processes
 from deploy.hostplan import Plan
 
 PREFIX = "h25b-"
-HOSTS_CIDR = "172.30.121.0/24"
+# outside Docker's default address pools (172.17-31.0.0/16, 192.168.0.0/16): Docker hands
+# them out in turn, and a network made meanwhile could take the /16 over this subnet
+HOSTS_CIDR = "10.216.121.0/24"
 CLUSTER_CIDR = "10.121.0.0/16"
 PODS = {"same-a": 1, "same-b": 1, "other": 2}  # pod -> host index
 

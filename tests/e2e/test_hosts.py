@@ -39,7 +39,9 @@ from tests.support.wait import eventually
 pytestmark = pytest.mark.slow
 
 PREFIX = "h16e-"
-HOSTS_CIDR = "172.30.116.0/24"
+# outside Docker's default address pools (172.17-31.0.0/16, 192.168.0.0/16): Docker hands
+# them out in turn, and a network made meanwhile could take the /16 over this subnet
+HOSTS_CIDR = "10.216.116.0/24"
 POD_CIDR = "10.246.0.0/16"
 
 

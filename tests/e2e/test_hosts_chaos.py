@@ -52,7 +52,9 @@ from tests.support.wait import eventually
 pytestmark = pytest.mark.slow
 
 PREFIX = "h25c-"
-HOSTS_CIDR = "172.30.122.0/24"
+# outside Docker's default address pools (172.17-31.0.0/16, 192.168.0.0/16): Docker hands
+# them out in turn, and a network made meanwhile could take the /16 over this subnet
+HOSTS_CIDR = "10.216.122.0/24"
 POD_CIDR = "10.122.0.0/16"
 REPLICAS = 4
 GRACE = 15  # --node-grace-period; Kubernetes' --node-monitor-grace-period: 50 s (1.32+)

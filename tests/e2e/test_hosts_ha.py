@@ -62,7 +62,9 @@ from tests.support.walkthrough import (
 pytestmark = pytest.mark.slow
 
 PREFIX = "h25h-"
-HOSTS_CIDR = "172.30.123.0/24"
+# outside Docker's default address pools (172.17-31.0.0/16, 192.168.0.0/16): Docker hands
+# them out in turn, and a network made meanwhile could take the /16 over this subnet
+HOSTS_CIDR = "10.216.123.0/24"
 POD_CIDR = "10.123.0.0/16"
 NS = "default"
 REPORT: list[str] = []

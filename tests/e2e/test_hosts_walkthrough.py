@@ -46,7 +46,9 @@ from tests.support.walkthrough import (
 pytestmark = pytest.mark.slow
 
 PREFIX = "h25n-"
-HOSTS_CIDR = "172.30.121.0/24"
+# outside Docker's default address pools (172.17-31.0.0/16, 192.168.0.0/16): Docker hands
+# them out in turn, and a network made meanwhile could take the /16 over this subnet
+HOSTS_CIDR = "10.216.121.0/24"
 CLUSTER_CIDR = "10.121.0.0/16"
 HOSTS = 3
 BIG = 1 << 20  # bytes: a transfer of many full-size segments (the VXLAN MTU is 1450)
@@ -388,5 +390,5 @@ def test_down_leaves_nothing_behind(cluster: Cluster) -> None:
         assert name not in namespaces.split()
     assert subprocess.run(["ip", "link", "show", plan.gateway_link], capture_output=True).returncode
     routes = subprocess.run(["ip", "route"], capture_output=True, text=True).stdout
-    assert "10.121." not in routes and "172.30.121." not in routes
+    assert "10.121." not in routes and "10.216.121." not in routes
     assert not (cluster.data_dir / "hosts.json").exists()
