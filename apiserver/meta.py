@@ -1,5 +1,5 @@
 """Object metadata the server owns: generated names, uids, generations (timestamps are
-api.timefmt's)."""
+api.timefmt's); an object's (namespace, name), the key caches index it by."""
 
 from __future__ import annotations
 
@@ -49,3 +49,9 @@ def new_uid() -> str:
 def spec_part(obj: dict) -> dict:
     """Everything but metadata and status: what a generation counts changes of."""
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "kind", "apiVersion")}
+
+
+def namespaced_name(obj: dict) -> tuple[str, str]:
+    """(namespace, name): "" for a cluster-scoped object's namespace."""
+    md = obj.get("metadata") or {}
+    return str(md.get("namespace") or ""), str(md.get("name") or "")

@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 
 from api.fields import Getter, selectable_fields
+from apiserver.meta import namespaced_name
 from apiserver.storage import Compacted, Storage, UnreadableEvent, WatchEvent, prefix_key
 
 log = logging.getLogger(__name__)
@@ -235,7 +236,7 @@ class SharedWatch:
             dropped = window.popleft()
             recorded.popleft()
             self.since = dropped.revision
-            key = _key(dropped.obj)
+            key = namespaced_name(dropped.obj)
             if latest.get(key) is dropped.obj:
                 del latest[key]
         for sub in self._subscribers_of(ev):
@@ -244,7 +245,7 @@ class SharedWatch:
     def _share_prev(self, ev: WatchEvent) -> None:
         """An update's previous state is the object of the key's last change in the
         window: the window keeps that one object, not a second decoded copy of it."""
-        key = _key(ev.obj)
+        key = namespaced_name(ev.obj)
         last = self._latest.get(key)
         if ev.prev is not None and last is not None and _revision(last) == _revision(ev.prev):
             ev.prev = last
@@ -259,11 +260,6 @@ class SharedWatch:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
-
-
-def _key(obj: dict) -> tuple[str, str]:
-    md = obj.get("metadata") or {}
-    return md.get("namespace") or "", md.get("name") or ""
 
 
 def _revision(obj: dict) -> str | None:

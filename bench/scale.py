@@ -194,7 +194,7 @@ async def run(args: argparse.Namespace, kubeconfig: str, workdir: Path, pids: di
             for size in args.sizes:
                 prefix = f"hollow{len(hollows)}-"
                 hollow = start_hollow_nodes(
-                    kubeconfig, size - have, workdir, prefix, args.hollow_watch
+                    kubeconfig, size - have, workdir, prefix, watch_pods=args.hollow_watch
                 )
                 hollows.append(hollow)
                 names = [f"{prefix}{i}" for i in range(size - have)]

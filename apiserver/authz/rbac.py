@@ -18,6 +18,7 @@ from api.resources import CLUSTERROLEBINDINGS, CLUSTERROLES, ROLEBINDINGS, ROLES
 from apiserver.auth import User
 from apiserver.authz import Decision, Rules
 from apiserver.authz.feed import CacheFeed
+from apiserver.meta import namespaced_name
 from apiserver.storage import Storage
 from apiserver.watchcache import WatchCache
 
@@ -25,11 +26,6 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 POLICY = (CLUSTERROLES, ROLES, CLUSTERROLEBINDINGS, ROLEBINDINGS)
 _MEMO_LIMIT = 4096
-
-
-def _key(obj: Obj) -> tuple[str, str]:
-    meta = obj.get("metadata") or {}
-    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
 
 class PolicyIndex:
@@ -51,7 +47,7 @@ class PolicyIndex:
             self.put(plural, obj)
 
     def put(self, plural: str, obj: Obj) -> None:
-        key = _key(obj)
+        key = namespaced_name(obj)
         old = self.objects[plural].get(key)
         if old is not None:
             self._unindex(plural, old)
@@ -60,7 +56,7 @@ class PolicyIndex:
         self._changed()
 
     def remove(self, plural: str, obj: Obj) -> None:
-        old = self.objects[plural].pop(_key(obj), None)
+        old = self.objects[plural].pop(namespaced_name(obj), None)
         if old is not None:
             self._unindex(plural, old)
         self._changed()
@@ -82,7 +78,7 @@ class PolicyIndex:
     def _index(self, plural: str, obj: Obj) -> None:
         if plural not in (ROLEBINDINGS.plural, CLUSTERROLEBINDINGS.plural):
             return
-        ref = (plural, *_key(obj))
+        ref = (plural, *namespaced_name(obj))
         for sk in self._subject_keys(obj):
             if sk is None:
                 self.service_account_bindings.add(ref)
@@ -92,7 +88,7 @@ class PolicyIndex:
     def _unindex(self, plural: str, obj: Obj) -> None:
         if plural not in (ROLEBINDINGS.plural, CLUSTERROLEBINDINGS.plural):
             return
-        ref = (plural, *_key(obj))
+        ref = (plural, *namespaced_name(obj))
         self.service_account_bindings.discard(ref)
         for sk in self._subject_keys(obj):
             if sk is not None:
