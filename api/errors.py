@@ -46,6 +46,8 @@ class ApiError(Exception):
         self.message = message
         self.reason = reason or REASON_BY_CODE.get(code, "Unknown")
         self.details = details
+        # the Status's ListMeta: a 410 for an expired LIST page's token to go on with
+        self.list_meta: dict[str, Any] = {}
 
     @property
     def causes(self) -> list[dict[str, Any]]:
@@ -55,7 +57,7 @@ class ApiError(Exception):
         body: dict[str, Any] = {
             "kind": "Status",
             "apiVersion": "v1",
-            "metadata": {},
+            "metadata": dict(self.list_meta),
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
@@ -79,10 +81,11 @@ class ApiError(Exception):
             reason = REASON_BY_CODE.get(code, "Unknown")
             message = body if isinstance(body, str) and body else f"HTTP {code}"
             details = None
-        for sub in _SUBCLASSES:
-            if sub.matches(code, reason):
-                return sub(code, message, reason, details)
-        return cls(code, message, reason, details)
+        found = next((sub for sub in _SUBCLASSES if sub.matches(code, reason)), cls)
+        err = found(code, message, reason, details)
+        if isinstance(body, dict) and isinstance(body.get("metadata"), dict):
+            err.list_meta = dict(body["metadata"])
+        return err
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code}, {self.message!r})"

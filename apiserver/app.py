@@ -750,6 +750,7 @@ async def dispatch(
         )
     if verb == "list":
         lopts = list_opts(res, params)
+        lopts.check_list()
         if lopts.any_version and not isinstance(registry, ConvertingRegistry):
             prefix = prefix_key(res.storage_resource, info.namespace)
             snapshot = await server.cache.snapshot(res.storage_resource, prefix)
@@ -808,7 +809,9 @@ async def dispatch(
         return codec.json_response(obj)
     if verb == "deletecollection":
         dopts = DeleteOptions.parse(params, await read_body(server, request))
-        listed = await registry.delete_collection(info, list_opts(res, params), dopts)
+        lopts = list_opts(res, params)
+        lopts.check_list()  # kube-apiserver validates a deletecollection's list options too
+        listed = await registry.delete_collection(info, lopts, dopts)
         return codec.json_response(listed)
     raise errors.method_not_allowed(f"{method} is not supported")
 

@@ -44,6 +44,14 @@ class EtcdTLSFiles:
         )
 
 
+class RevisionOutOfRange(Exception):
+    """etcd no longer has the revision asked for (compacted away) or has not reached it."""
+
+    def __init__(self, compacted: bool) -> None:
+        super().__init__("required revision has been compacted" if compacted else "future revision")
+        self.compacted = compacted
+
+
 def grpc_target(members: list[tuple[str, int]]) -> str:
     """The gRPC target for etcd's members: `host:port` for one (gRPC resolves the
     name), else every member's address in one `ipv4:`/`ipv6:` list, names resolved
@@ -133,3 +141,21 @@ class ChannelClient(aetcd.Client):
         if not response.succeeded:
             return None
         return int(response.responses[0].response_put.header.revision)
+
+    async def range_at(
+        self, key: bytes, range_end: bytes, *, limit: int = 0, revision: int = 0
+    ) -> rpc.RangeResponse:
+        """Keys `key` ≤ k < `range_end` in key order as of `revision` (0: the newest),
+        at most `limit` (0: all), with `more` and the range's whole `count`: a page of
+        a LIST (aetcd's get_range takes neither limit nor revision). gRPC errors
+        become aetcd's, as aetcd raises them."""
+        request = rpc.RangeRequest()
+        request.key, request.range_end = key, range_end
+        request.limit, request.revision = limit, revision
+        try:
+            return await self.kvstub.Range(request, timeout=self._timeout, metadata=self.metadata)
+        except rpc.AioRpcError as err:
+            if err.code() == grpc.StatusCode.OUT_OF_RANGE:
+                raise RevisionOutOfRange("compacted" in (err.details() or "")) from err
+            aetcd.exceptions._handle_exception(err)
+            raise  # _handle_exception always raises

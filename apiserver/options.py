@@ -55,6 +55,7 @@ class ListOptions:
     limit: int | None = None
     continue_token: str | None = None
     resource_version: str | None = None  # "" and None: the newest, read from etcd
+    resource_version_match: str | None = None  # "Exact", "NotOlderThan" or None
 
     @classmethod
     def parse(cls, resource: Resource, params: dict[str, str]) -> ListOptions:
@@ -73,6 +74,7 @@ class ListOptions:
             limit=limit_n if limit_n and limit_n > 0 else None,
             continue_token=params.get("continue") or None,
             resource_version=params.get("resourceVersion") or None,
+            resource_version_match=params.get("resourceVersionMatch") or None,
         )
 
     @property
@@ -82,11 +84,80 @@ class ListOptions:
         page, limit or continue, still reads etcd)."""
         return self.resource_version == "0" and self.limit is None and not self.continue_token
 
+    @property
+    def filtered(self) -> bool:
+        return self.label_selector is not None or self.field_selector is not None
+
+    def check_list(self) -> None:
+        """A LIST's options as kube-apiserver refuses them: resourceVersionMatch as
+        ValidateListOptions checks it (422), a resourceVersion beside a continue token
+        or not a number (400)."""
+        match, rv = self.resource_version_match, self.resource_version
+        if self.continue_token and rv:
+            raise errors.bad_request(
+                "specifying resource version is not allowed when using continue"
+            )
+        causes: list[dict[str, str]] = []
+        if match:
+            field = "resourceVersionMatch"
+            if not rv:
+                causes.append(
+                    _forbidden(field, f"{field} is forbidden unless resourceVersion is provided")
+                )
+            if self.continue_token:
+                causes.append(_forbidden(field, f"{field} is forbidden when continue is provided"))
+            if match not in ("Exact", "NotOlderThan"):
+                supported = '"Exact", "NotOlderThan", ""'
+                causes.append(
+                    {
+                        "field": field,
+                        "reason": "FieldValueNotSupported",
+                        "message": f'Unsupported value: "{match}": supported values: {supported}',
+                    }
+                )
+            if match == "Exact" and rv == "0":
+                causes.append(
+                    _forbidden(field, f'{field} "exact" is forbidden for resourceVersion "0"')
+                )
+        if causes:
+            raise errors.invalid("ListOptions", "", causes, group="meta.k8s.io")
+        if rv and not _is_revision(rv):
+            raise errors.bad_request(f"invalid resourceVersion {rv!r}: not a number")
+
+    @property
+    def exact_revision(self) -> int | None:
+        """The revision a LIST must be read at: resourceVersionMatch=Exact, or (the
+        legacy rule) a page asked for at a resourceVersion other than 0."""
+        rv = self.resource_version
+        if not rv or rv == "0" or not _is_revision(rv):  # not a number: check_list refuses it
+            return None
+        if self.resource_version_match == "Exact":
+            return int(rv)
+        if not self.resource_version_match and self.limit is not None:
+            return int(rv)
+        return None
+
+    @property
+    def min_revision(self) -> int:
+        """The revision a LIST's state must be at least as new as (0: any)."""
+        rv = self.resource_version
+        if not rv or not _is_revision(rv) or self.exact_revision is not None:
+            return 0
+        return int(rv)
+
     def matches(self, obj: dict) -> bool:
         labels = (obj.get("metadata") or {}).get("labels") or {}
         if self.label_selector is not None and not self.label_selector.matches(labels):
             return False
         return self.field_selector is None or self.field_selector.matches(obj)
+
+
+def _is_revision(rv: str) -> bool:
+    return rv.isascii() and rv.isdigit()  # "²" is a digit to str.isdigit, not to int()
+
+
+def _forbidden(field: str, message: str) -> dict[str, str]:
+    return {"field": field, "reason": "FieldValueForbidden", "message": f"Forbidden: {message}"}
 
 
 # The fields of metav1.DeleteOptions a body may carry, with their JSON types (bool is

@@ -15,15 +15,18 @@ from api.apiextensions import CustomResource
 from api.resources import Resource
 from api.timefmt import rfc3339
 from api.validation.apiextensions import validate_custom_object
-from apiserver import codec, meta, offload, strategies
+from apiserver import codec, meta, offload, paging, strategies
 from apiserver.admission import CREATE, DELETE, UPDATE, Admission, Attributes
 from apiserver.allocator import Allocation, AllocationError
 from apiserver.options import DeleteOptions, ListOptions, WriteOptions
 from apiserver.requestinfo import RequestInfo
 from apiserver.storage import (
+    Compacted,
     KeyExists,
     KeyMissing,
+    Page,
     RevisionMismatch,
+    RevisionTooNew,
     Storage,
     object_key,
     prefix_key,
@@ -61,23 +64,27 @@ class Registry:
     async def list(
         self, info: RequestInfo, opts: ListOptions, snapshot: Snapshot | None = None
     ) -> dict:
-        """The matching objects, read from etcd, or from the watch cache's `snapshot`
-        (shared with other readers: its objects are copied before they are touched)."""
+        """The matching objects, read from etcd (a page at one revision when asked for
+        one: apiserver/paging.py), or from the watch cache's `snapshot` (shared with
+        other readers: its objects are copied before they are touched)."""
+        list_meta: dict[str, Any] = {}
         if snapshot is not None:
             items = [dict(o) for o in snapshot.items if opts.matches(o)]
             revision = snapshot.revision
-        else:
+        elif opts.limit is None and not opts.continue_token and opts.exact_revision is None:
             items, revision = await self.storage.list(
                 prefix_key(info.resource.storage_resource, info.namespace)
             )
             items = [o for o in items if opts.matches(o)]
-        list_meta: dict[str, Any] = {"resourceVersion": str(revision)}
-        if opts.continue_token:
-            start = decode_continue(opts.continue_token)
-            items = [o for o in items if _sort_key(o) > start]
-        if opts.limit is not None and len(items) > opts.limit:
-            items = items[: opts.limit]
-            list_meta["continue"] = encode_continue(_sort_key(items[-1]))
+        else:
+            page = await self._page(info, opts)
+            items, revision = page.items, page.revision
+            if page.next_key is not None:
+                list_meta["continue"] = paging.encode_continue(page.next_key, revision)
+            if page.remaining is not None:
+                list_meta["remainingItemCount"] = page.remaining
+        if revision < opts.min_revision:
+            raise paging.too_large(opts.min_revision, revision)
         res = info.resource
         for o in items:
             o.setdefault("kind", res.kind)
@@ -86,9 +93,30 @@ class Registry:
         return {
             "kind": res.list_kind,
             "apiVersion": res.api_version,
-            "metadata": list_meta,
+            "metadata": {"resourceVersion": str(revision), **list_meta},
             "items": items,
         }
+
+    async def _page(self, info: RequestInfo, opts: ListOptions) -> Page:
+        """One page from etcd: from a continue token's key at its revision, else from
+        the first key at the exact revision asked for or the newest."""
+        start, revision = "", opts.exact_revision or 0
+        if opts.continue_token:
+            start, revision = paging.decode_continue(opts.continue_token)
+        try:
+            return await self.storage.list_page(
+                prefix_key(info.resource.storage_resource, info.namespace),
+                start=start,
+                revision=revision,
+                limit=opts.limit or 0,
+                keep=opts.matches if opts.filtered else None,
+            )
+        except Compacted:
+            if opts.continue_token:
+                raise paging.expired_continue(start) from None
+            raise paging.expired_list() from None
+        except RevisionTooNew:
+            raise paging.too_large(revision, await self.storage.revision()) from None
 
     # ---- create ------------------------------------------------------------
 
@@ -658,26 +686,6 @@ def _apply_body(info: RequestInfo, doc: Any) -> dict:
     if info.resource.namespaced:
         md["namespace"] = info.namespace
     return body
-
-
-def _sort_key(obj: dict) -> str:
-    md = obj.get("metadata") or {}
-    return f"{md.get('namespace', '')}/{md.get('name', '')}"
-
-
-def encode_continue(last_key: str) -> str:
-    import base64
-
-    return base64.urlsafe_b64encode(json.dumps({"start": last_key}).encode()).decode()
-
-
-def decode_continue(token: str) -> str:
-    import base64
-
-    try:
-        return json.loads(base64.urlsafe_b64decode(token.encode()))["start"]
-    except Exception as err:
-        raise errors.bad_request(f"invalid continue token {token!r}") from err
 
 
 def not_found(info: RequestInfo) -> errors.NotFound:

@@ -16,11 +16,12 @@ from urllib.parse import urlparse
 
 import aetcd
 import aetcd.exceptions
+import aetcd.utils
 
 from api import errors
 from apiserver.encryption import ENCRYPTED, Encryption, TransformError, transform_error
 from apiserver.etcdbatch import GetBatcher
-from apiserver.etcdclient import ChannelClient, EtcdTLSFiles, grpc_target
+from apiserver.etcdclient import ChannelClient, EtcdTLSFiles, RevisionOutOfRange, grpc_target
 from apiserver.leases import LeaseManager
 from apiserver.metrics import etcd_request
 
@@ -63,6 +64,24 @@ class Compacted(Exception):
     def __init__(self, compacted_revision: int) -> None:
         super().__init__(f"revision compacted below {compacted_revision}")
         self.compacted_revision = compacted_revision
+
+
+class RevisionTooNew(Exception):
+    """A read asked for a revision etcd has not reached."""
+
+
+@dataclass
+class Page:
+    """One page of a LIST read from etcd at one revision."""
+
+    items: list[dict]
+    revision: int
+    next_key: str | None  # where the next page starts, relative to the prefix; None: last
+    remaining: int | None  # keys after this page, when nothing was filtered out
+
+
+# The most keys one read of a filtered page asks etcd for (Kubernetes' maxLimit).
+MAX_PAGE_CHUNK = 10_000
 
 
 @dataclass
@@ -288,6 +307,51 @@ class Storage:
             resp = await self.client.get_prefix(prefix.encode(), sort_order="ascend")
         items = [self._decode(kv.key, kv.value, kv.mod_revision) for kv in resp.kvs]
         return items, resp.header.revision
+
+    async def list_page(
+        self,
+        prefix: str,
+        *,
+        start: str = "",
+        revision: int = 0,
+        limit: int = 0,
+        keep: Callable[[dict], bool] | None = None,
+    ) -> Page:
+        """The objects under `prefix` from key `prefix`+`start` on, as of `revision` (0:
+        the newest), at most `limit` (0: all) of those `keep` accepts, as Kubernetes'
+        etcd store reads a page: etcd is asked for `limit` keys and, while a filter
+        leaves the page short, for twice as many from where the last read ended, every
+        read at the first one's revision. Raises Compacted or RevisionTooNew when etcd
+        has no such revision."""
+        key = (prefix + start).encode()
+        end = aetcd.utils.prefix_range_end(prefix.encode())
+        items: builtins.list[dict] = []
+        chunk = limit
+        last: bytes | None = None
+        while True:
+            try:
+                with etcd_request("list", prefix):
+                    resp = await self.client.range_at(key, end, limit=chunk, revision=revision)
+            except RevisionOutOfRange as err:
+                raise Compacted(0) if err.compacted else RevisionTooNew() from err
+            revision = revision or resp.header.revision
+            more = resp.more
+            for kv in resp.kvs:
+                if limit and len(items) >= limit:
+                    more = True
+                    break
+                last = kv.key
+                obj = self._decode(kv.key, kv.value, kv.mod_revision)
+                if keep is None or keep(obj):
+                    items.append(obj)
+            if not (more and limit) or len(items) >= limit or last is None:
+                break
+            chunk = min(chunk * 2, MAX_PAGE_CHUNK)
+            key = last + b"\x00"
+        if not more or last is None:
+            return Page(items, revision, None, None)
+        remaining = int(resp.count) - limit if keep is None else None
+        return Page(items, revision, last.decode()[len(prefix) :] + "\x00", remaining)
 
     async def list_keys(self, prefix: str) -> builtins.list[str]:
         with etcd_request("listKeys", prefix):

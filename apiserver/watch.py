@@ -54,7 +54,7 @@ def parse_start(params: dict[str, str]) -> int | None:
     raw = params.get("resourceVersion")
     if raw in (None, "", "0"):
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "²" is a digit to isdigit, not to int
         raise errors.bad_request(f"invalid resourceVersion {raw!r}")
     return int(raw)
 

@@ -20,7 +20,8 @@ cluster holds 10 pods per node each time it is measured):
 - scheduler pods/s: the step's pods are created with the scheduler stopped
   (SIGSTOP), then it is let go and times its binding of that backlog, so the figure
   is the scheduler's, not this client's create rate (target >= 300 at 1,000 nodes);
-- LIST of every pod in the cluster, unpaginated (SLO: <= 30 s; aim <= 3 s at 10,000);
+- LIST of every pod in the cluster, unpaginated (SLO: <= 30 s; aim <= 3 s at 10,000),
+  and the same in kubectl's pages of 500 ("pages s");
 - RSS of etcd, the apiserver, the scheduler, the controller manager and the hollow
   nodes' processes; NotReady nodes seen during the step (target: none);
 - CPU ms per pod bound of the scheduler, the apiserver and etcd while the backlog is
@@ -53,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from api.resources import NODES, PODS
 from bench import pyspyprof
 from bench.common import pct
-from bench.loadgen import process_cpu_seconds
+from bench.loadgen import cpu_busy_seconds, process_cpu_seconds
 from bench.scheduler import (
     namespace,
     node_ready,
@@ -68,6 +69,7 @@ from client.rest import ALL_NAMESPACES, AsyncClient
 from deploy import processes
 from deploy.controlplane import make_workdir, remove_workdir, start_apiserver, start_etcd
 
+KUBECTL_CHUNK = 500  # kubectl get's --chunk-size: its LISTs come in pages of this
 CONCURRENCY = 8  # the bench's creates in flight, as bench/scheduler.py
 
 
@@ -79,9 +81,11 @@ class Step:
     delivery_ms: list[float] = field(default_factory=list)
     scheduled_per_s: float = 0.0
     list_s: float = 0.0
+    paged_list_s: float = 0.0  # the same in kubectl's pages of 500
     rss_mib: dict[str, float] = field(default_factory=dict)
     not_ready: set[str] = field(default_factory=set)
     bind_cpu_ms: dict[str, float] = field(default_factory=dict)  # per pod bound
+    machine_busy: float = 0.0  # cores busy (every process) while the backlog was bound
 
 
 async def watch_nodes_not_ready(api: AsyncClient, rv: str, into: set[str]) -> None:
@@ -144,6 +148,7 @@ async def create_and_bind(
         os.kill(scheduler, signal.SIGCONT)
     start = time.perf_counter()
     cpu = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
+    machine = machine_busy_seconds()
     with ExitStack() as recordings:
         if profile is not None:
             for name in ("scheduler", "apiserver"):
@@ -155,17 +160,25 @@ async def create_and_bind(
             watcher.cancel()
     for name, pid in pids.items():
         step.bind_cpu_ms[name] = 1e3 * (process_cpu_seconds(pid) - cpu[name]) / count
-    step.scheduled_per_s = count / (max(bound.values()) - start)
+    took = max(bound.values()) - start
+    step.machine_busy = (machine_busy_seconds() - machine) / (time.perf_counter() - start)
+    step.scheduled_per_s = count / took
     # a watch event can beat the create's response to the client: that is 0 delay
     step.delivery_ms = [max(0.0, (added[n] - created[n]) * 1e3) for n in names if n in added]
 
 
-async def timed_list(api: AsyncClient, expect: int) -> float:
-    """The median of three unpaginated LISTs of every pod in the cluster."""
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of this machine spent on anything (all processes)."""
+    return sum(cpu_busy_seconds(cpu) for cpu in range(os.cpu_count() or 1))
+
+
+async def timed_list(api: AsyncClient, expect: int, page: int | None = None) -> float:
+    """The median of three LISTs of every pod in the cluster: unpaginated, or in pages
+    of `page` (kubectl's --chunk-size is 500)."""
     times = []
     for _ in range(3):
         start = time.perf_counter()
-        items = (await api.list(PODS, ALL_NAMESPACES))["items"]
+        items = (await api.list(PODS, ALL_NAMESPACES, limit=page))["items"]
         times.append(time.perf_counter() - start)
         if len(items) < expect:
             raise RuntimeError(f"LIST returned {len(items)} pods, expected {expect}")
@@ -207,9 +220,14 @@ async def run(args: argparse.Namespace, kubeconfig: str, workdir: Path, pids: di
                 sentinel = asyncio.create_task(watch_nodes_not_ready(api, rv, step.not_ready))
                 try:
                     new_pods = step.pods - (steps[-1].pods if steps else 0)
-                    busy = {n: pids[n] for n in ("scheduler", "apiserver", "etcd")}
+                    busy = {
+                        **{n: pids[n] for n in ("scheduler", "apiserver", "etcd", "controller")},
+                        **{f"hollow{i}": h.pid for i, h in enumerate(hollows)},
+                        "bench": os.getpid(),
+                    }
                     await create_and_bind(api, f"scale-{size}", new_pods, step, busy, profile)
                     step.list_s = await timed_list(api, step.pods)
+                    step.paged_list_s = await timed_list(api, step.pods, KUBECTL_CHUNK)
                 finally:
                     sentinel.cancel()
                 step.rss_mib = {name: rss_mib(pid) or 0.0 for name, pid in pids.items()}
@@ -226,7 +244,7 @@ async def run(args: argparse.Namespace, kubeconfig: str, workdir: Path, pids: di
 
 HEADER = (
     f"{'nodes':>6}{'pods':>7}{'create p50/p99 ms':>19}{'watch p50/p99 ms':>18}"
-    f"{'sched/s':>9}{'LIST s':>8}{'NotReady':>9}   RSS MiB"
+    f"{'sched/s':>9}{'LIST s':>8}{'pages s':>8}{'NotReady':>9}   RSS MiB"
 )
 
 
@@ -236,13 +254,17 @@ def line(s: Step) -> str:
     delivery = f"{statistics.median(s.delivery_ms):.1f}/{pct(s.delivery_ms, 99):.1f}"
     return (
         f"{s.nodes:>6}{s.pods:>7}{create:>19}{delivery:>18}"
-        f"{s.scheduled_per_s:>9.0f}{s.list_s:>8.2f}{len(s.not_ready):>9}   {rss}"
+        f"{s.scheduled_per_s:>9.0f}{s.list_s:>8.2f}{s.paged_list_s:>8.2f}"
+        f"{len(s.not_ready):>9}   {rss}"
     )
 
 
 def cpu_line(s: Step) -> str:
     each = ", ".join(f"{k} {v:.2f}" for k, v in s.bind_cpu_ms.items())
-    return f"binding: CPU ms per pod bound: {each}"
+    cores = os.cpu_count() or 1
+    return (
+        f"binding: CPU ms per pod bound: {each}; machine {s.machine_busy:.2f} of {cores} cores busy"
+    )
 
 
 def report(steps: list[Step], profile: Path | None = None) -> None:
@@ -259,6 +281,7 @@ def report(steps: list[Step], profile: Path | None = None) -> None:
         "watch delivery p99": (pct(first.delivery_ms, 99), pct(last.delivery_ms, 99)),
         "scheduler pods/s (inverse)": (1 / first.scheduled_per_s, 1 / last.scheduled_per_s),
         "LIST per pod": (first.list_s / first.pods, last.list_s / last.pods),
+        "paged LIST per pod": (first.paged_list_s / first.pods, last.paged_list_s / last.pods),
     }
     for name in last.rss_mib:
         figures[f"{name} RSS"] = (first.rss_mib[name], last.rss_mib[name])
