@@ -734,11 +734,13 @@ async def dispatch(
                 obj = {**obj, "apiVersion": res.api_version}
             return codec.dumps({"type": event_type, "object": obj}) + b"\n"
 
+        wopts = list_opts(res, params)
+        wopts.check_watch()
         body = watch.stream(
             server.storage,
             server.cache,
             RequestInfo(stored_res, info.namespace, info.name, None),
-            list_opts(res, params),
+            wopts,
             watch.WatchRequest.parse(params),
             encode,
             server.config.bookmark_interval_seconds,

@@ -56,6 +56,7 @@ class ListOptions:
     continue_token: str | None = None
     resource_version: str | None = None  # "" and None: the newest, read from etcd
     resource_version_match: str | None = None  # "Exact", "NotOlderThan" or None
+    send_initial_events: bool | None = None  # a watch's; None: not asked (the default)
 
     @classmethod
     def parse(cls, resource: Resource, params: dict[str, str]) -> ListOptions:
@@ -75,6 +76,9 @@ class ListOptions:
             continue_token=params.get("continue") or None,
             resource_version=params.get("resourceVersion") or None,
             resource_version_match=params.get("resourceVersionMatch") or None,
+            send_initial_events=query_flag(params, "sendInitialEvents")
+            if "sendInitialEvents" in params
+            else None,
         )
 
     @property
@@ -107,14 +111,7 @@ class ListOptions:
             if self.continue_token:
                 causes.append(_forbidden(field, f"{field} is forbidden when continue is provided"))
             if match not in ("Exact", "NotOlderThan"):
-                supported = '"Exact", "NotOlderThan", ""'
-                causes.append(
-                    {
-                        "field": field,
-                        "reason": "FieldValueNotSupported",
-                        "message": f'Unsupported value: "{match}": supported values: {supported}',
-                    }
-                )
+                causes.append(_not_supported(field, match, '"Exact", "NotOlderThan", ""'))
             if match == "Exact" and rv == "0":
                 causes.append(
                     _forbidden(field, f'{field} "exact" is forbidden for resourceVersion "0"')
@@ -123,6 +120,32 @@ class ListOptions:
             raise errors.invalid("ListOptions", "", causes, group="meta.k8s.io")
         if rv and not _is_revision(rv):
             raise errors.bad_request(f"invalid resourceVersion {rv!r}: not a number")
+
+    def check_watch(self) -> None:
+        """A watch's resourceVersionMatch and sendInitialEvents (a streaming list) as
+        kube-apiserver's validateWatchOptions checks them (422)."""
+        match, field = self.resource_version_match, "resourceVersionMatch"
+        causes: list[dict[str, str]] = []
+        if self.send_initial_events is not None and match != "NotOlderThan":
+            causes.append(
+                _forbidden(
+                    field, "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
+                )
+            )
+        if match:
+            if self.send_initial_events is None:
+                causes.append(
+                    _forbidden(
+                        field,
+                        f"{field} is forbidden for watch unless sendInitialEvents is provided",
+                    )
+                )
+            if match != "NotOlderThan":
+                causes.append(_not_supported(field, match, '"NotOlderThan"'))
+            if self.continue_token:
+                causes.append(_forbidden(field, f"{field} is forbidden when continue is provided"))
+        if causes:
+            raise errors.invalid("ListOptions", "", causes, group="meta.k8s.io")
 
     @property
     def exact_revision(self) -> int | None:
@@ -154,6 +177,14 @@ class ListOptions:
 
 def _is_revision(rv: str) -> bool:
     return rv.isascii() and rv.isdigit()  # "²" is a digit to str.isdigit, not to int()
+
+
+def _not_supported(field: str, value: str, supported: str) -> dict[str, str]:
+    return {
+        "field": field,
+        "reason": "FieldValueNotSupported",
+        "message": f'Unsupported value: "{value}": supported values: {supported}',
+    }
 
 
 def _forbidden(field: str, message: str) -> dict[str, str]:

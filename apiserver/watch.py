@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from api import errors
-from apiserver import offload
+from api.resources import Resource
+from apiserver import offload, paging
 from apiserver.options import ListOptions, query_flag
 from apiserver.requestinfo import RequestInfo
 from apiserver.storage import Compacted, Storage, UnreadableEvent, WatchEvent, prefix_key
@@ -19,6 +20,7 @@ from apiserver.watchcache import Snapshot, WatchCache, WatcherTooSlow, trigger_f
 
 log = logging.getLogger(__name__)
 Encoder = Callable[[str, dict], bytes]
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"  # metav1.InitialEventsAnnotationKey
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class WatchRequest:
     start: int | None
     timeout: float
     bookmarks: bool
+    consistent: bool = False  # no resourceVersion: the state as of the request
 
     @classmethod
     def parse(cls, params: dict[str, str]) -> WatchRequest:
@@ -35,6 +38,7 @@ class WatchRequest:
             parse_start(params),
             parse_timeout(params),
             query_flag(params, "allowWatchBookmarks"),
+            not params.get("resourceVersion"),
         )
 
 
@@ -78,10 +82,18 @@ async def stream(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
 
-    if start is None:
-        # the current state, shared with the other watchers starting now
-        snap: Snapshot | None = await cache.snapshot(res.storage_resource, prefix)
+    streaming_list = opts.send_initial_events
+    if streaming_list if streaming_list is not None else start is None:
+        # the current state, shared with the other watchers starting now; a streaming
+        # list's is at least as new as its resourceVersion, or as the request
+        at_least = start or 0
+        if streaming_list and request.consistent:
+            at_least = await storage.revision()
+        snap: Snapshot | None = await cache.snapshot(res.storage_resource, prefix, at_least)
         assert snap is not None
+        if snap.revision < at_least:
+            yield encode("ERROR", paging.too_large(at_least, snap.revision).status())
+            return
         start = snap.revision
 
         def added(obj: dict) -> bytes:
@@ -95,6 +107,10 @@ async def stream(
                 if sent % offload.EVENTS_PER_TURN == 0:
                     await asyncio.sleep(0)  # let the loop serve others between chunks
         snap = None  # drop our hold: the snapshot lives while some watcher needs it
+        if streaming_list and bookmarks:
+            yield encode("BOOKMARK", _initial_events_end(res, start))
+    elif start is None:  # sendInitialEvents=false: from now on, nothing before
+        start = await cache.current(res.storage_resource)
 
     queue: asyncio.Queue[tuple[WatchEvent, int] | Exception] = asyncio.Queue()
 
@@ -156,6 +172,19 @@ async def stream(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
+
+
+def _initial_events_end(res: Resource, revision: int) -> dict:
+    """The BOOKMARK that ends a streaming list's initial events (client-go's reflector
+    waits for its annotation, then has the whole state as of `revision`)."""
+    return {
+        "kind": res.kind,
+        "apiVersion": res.api_version,
+        "metadata": {
+            "resourceVersion": str(revision),
+            "annotations": {INITIAL_EVENTS_END: "true"},
+        },
+    }
 
 
 def _filter(

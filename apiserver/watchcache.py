@@ -275,22 +275,36 @@ class WatchCache:
         self._snapshots: dict[str, weakref.ref[Snapshot]] = {}
         self._listing: dict[str, asyncio.Future[Snapshot]] = {}
 
-    async def snapshot(self, plural: str, prefix: str) -> Snapshot:
+    async def snapshot(self, plural: str, prefix: str, at_least: int = 0) -> Snapshot:
         """The objects under `prefix` (one of `plural`'s) at a revision the shared
-        watch still reaches back to, so events from there on follow with no gap.
+        watch still reaches back to, so events from there on follow with no gap, and
+        not older than `at_least` (one below it means etcd has not reached it).
         Watchers arriving together share one etcd list; a snapshot lives as long as
         some watcher still holds it."""
         shared = await self.start(plural)
         ref = self._snapshots.get(prefix)
         snap = ref() if ref is not None else None
-        if snap is not None and snap.revision >= shared.since:
+        if snap is not None and snap.revision >= max(shared.since, at_least):
             return snap
+        listed = await self._shared_list(prefix)
+        if listed.revision < at_least:  # a list already under way began too early
+            listed = await self._shared_list(prefix)
+        return listed
+
+    async def _shared_list(self, prefix: str) -> Snapshot:
+        """The list of `prefix` under way, or a new one: callers arriving together
+        share one etcd read."""
         pending = self._listing.get(prefix)
         if pending is None:
             pending = asyncio.ensure_future(self._list(prefix))
             self._listing[prefix] = pending
             pending.add_done_callback(lambda _f: self._listing.pop(prefix, None))
         return await asyncio.shield(pending)
+
+    async def current(self, plural: str) -> int:
+        """The newest revision `plural`'s shared watch has seen: a watch from there
+        misses no change to come."""
+        return (await self.start(plural)).progress
 
     async def _list(self, prefix: str) -> Snapshot:
         items, revision = await self._storage.list(prefix)
