@@ -260,10 +260,17 @@ def test_suspend_and_resume(jobs: Jobs):
     assert "startTime" not in jobs.get("sus")["status"] and jobs.active("sus") == []
     jobs.patch("sus", {"spec": {"suspend": False}})
     jobs.running("sus", 2)
-    status = jobs.get("sus")["status"]
-    conds = {c["type"]: c for c in status["conditions"]}
-    assert conds["Suspended"]["status"] == "False" and conds["Suspended"]["reason"] == "JobResumed"
-    assert status["startTime"]
+
+    def resumed() -> Obj:
+        # the controller writes the Job's status after it has created the pods (as
+        # kube-controller-manager's sync does), so pods can run before it says so
+        status = jobs.get("sus")["status"]
+        conds = {c["type"]: c for c in status["conditions"]}
+        assert conds["Suspended"]["status"] == "False", conds
+        assert conds["Suspended"]["reason"] == "JobResumed"
+        return status
+
+    assert eventually(resumed, timeout=10)["startTime"]
     jobs.patch("sus", {"spec": {"suspend": True}})
     jobs.condition("sus", "Suspended")
     jobs.none_running("sus")
