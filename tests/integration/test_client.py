@@ -19,10 +19,7 @@ from client.kubeconfig import load
 from client.rest import ALL_NAMESPACES, AsyncClient, Client
 from client.watch import RELIST, Backoff, ResumableWatch
 from deploy.controlplane import (
-    make_workdir,
-    remove_workdir,
     start_apiserver,
-    start_etcd,
 )
 from tests.support.wait import eventually, eventually_async
 
@@ -231,21 +228,6 @@ def test_informer_tracks_the_server(apiserver, namespace):
 
 
 # ---- disruptive tests: their own etcd and apiserver ------------------------------------
-
-
-@pytest.fixture(scope="module")
-def own_cluster() -> Iterator[Any]:
-    workdir = make_workdir("minik-client-test-")
-    etcd = start_etcd(workdir)
-    try:
-        server = start_apiserver(etcd, workdir / "apiserver")
-        try:
-            yield etcd, server
-        finally:
-            server.stop()
-    finally:
-        etcd.stop()
-        remove_workdir(workdir)
 
 
 def test_resumable_watch_survives_an_apiserver_restart(own_cluster):

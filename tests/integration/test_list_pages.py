@@ -6,13 +6,10 @@ them."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-
-from deploy.controlplane import make_workdir, remove_workdir, start_apiserver, start_etcd
 
 POD_PATH = "/api/v1/namespaces/{ns}/pods"
 
@@ -176,22 +173,6 @@ def test_bad_list_options_are_refused(http, namespace, params, code, says):
         assert status["details"]["kind"] == "ListOptions"
         assert status["details"]["group"] == "meta.k8s.io"
         assert status["details"]["causes"][0]["field"] == "resourceVersionMatch"
-
-
-@pytest.fixture(scope="module")
-def own_cluster() -> Iterator[Any]:
-    """An etcd and apiserver of this module's own: its test compacts etcd's history."""
-    workdir = make_workdir("minik-list-pages-")
-    etcd = start_etcd(workdir)
-    try:
-        server = start_apiserver(etcd, workdir / "apiserver")
-        try:
-            yield etcd, server
-        finally:
-            server.stop()
-    finally:
-        etcd.stop()
-        remove_workdir(workdir)
 
 
 def test_a_page_whose_revision_is_compacted_is_410_with_a_token_for_the_rest(own_cluster):
