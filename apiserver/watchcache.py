@@ -301,11 +301,6 @@ class WatchCache:
             pending.add_done_callback(lambda _f: self._listing.pop(prefix, None))
         return await asyncio.shield(pending)
 
-    async def current(self, plural: str) -> int:
-        """The newest revision `plural`'s shared watch has seen: a watch from there
-        misses no change to come."""
-        return (await self.start(plural)).progress
-
     async def _list(self, prefix: str) -> Snapshot:
         items, revision = await self._storage.list(prefix)
         snap = Snapshot(items, revision)
@@ -330,6 +325,8 @@ class WatchCache:
                 item = await sub.queue.get()
                 if isinstance(item, Exception):
                     raise item
+                if item.revision <= after_revision:
+                    continue  # asked from a revision the shared stream had not reached
                 yield item, max(item.revision, sub.progress)
         finally:
             sub.close()

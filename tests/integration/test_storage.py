@@ -148,6 +148,35 @@ def test_many_watchers_share_one_stream_and_old_revisions_come_from_history(etcd
     run(scenario())
 
 
+def test_a_watch_from_a_revision_the_shared_stream_has_not_reached_starts_after_it(etcd):
+    """A client that wrote revision N and watches from N at once may be ahead of the
+    shared stream: the changes up to N, which reach the stream later, are not its."""
+
+    async def scenario():
+        s = await connected(etcd)
+        cache = WatchCache(s)
+        shared = await cache.start("leaps")
+        ahead = shared.progress + 3  # the third write to come
+
+        async def names(n: int) -> list[str]:
+            out = []
+            async for ev, _ in cache.events("leaps", ahead):
+                out.append(ev.obj["metadata"]["name"])
+                if len(out) == n:
+                    return out
+            return out
+
+        watcher = asyncio.create_task(names(2))
+        await asyncio.sleep(0)  # subscribed before the writes
+        for name in ("w1", "w2", "w3", "w4", "w5"):
+            await s.create(object_key("leaps", "ns", name), {"metadata": {"name": name}})
+        assert await asyncio.wait_for(watcher, 10) == ["w4", "w5"]
+        await cache.stop()
+        await s.close()
+
+    run(scenario())
+
+
 def test_pod_watchers_indexed_by_node_get_their_nodes_changes_only(etcd):
     """A watcher pinned to spec.nodeName=X (a kubelet's) gets the changes of pods that
     were or are on X, from the window's backlog and live; an unpinned watcher gets
