@@ -29,6 +29,16 @@ async def connected(etcd) -> Storage:
     return storage
 
 
+async def first_names(cache: WatchCache, plural: str, after: int, n: int) -> list[str]:
+    """The names of the first `n` changes of `plural` after revision `after`."""
+    out: list[str] = []
+    async for ev, _ in cache.events(plural, after):
+        out.append(ev.obj["metadata"]["name"])
+        if len(out) == n:
+            break
+    return out
+
+
 def test_create_get_update_delete_with_revisions(etcd):
     async def scenario():
         s = await connected(etcd)
@@ -126,18 +136,12 @@ def test_many_watchers_share_one_stream_and_old_revisions_come_from_history(etcd
         shared = await cache.start("fans")
         await s.create(object_key("fans", "ns", "b"), {"metadata": {"name": "b"}})
 
-        async def names(after: int, n: int) -> list[str]:
-            out = []
-            async for ev, _ in cache.events("fans", after):
-                out.append(ev.obj["metadata"]["name"])
-                if len(out) == n:
-                    return out
-            return out
-
         # From before the shared stream started: served from etcd's history.
-        assert await asyncio.wait_for(names(old_rv, 2), 10) == ["a", "b"]
+        assert await asyncio.wait_for(first_names(cache, "fans", old_rv, 2), 10) == ["a", "b"]
         # Many watchers from the shared window, all see the same event once.
-        watchers = [asyncio.create_task(names(shared.since, 2)) for _ in range(50)]
+        watchers = [
+            asyncio.create_task(first_names(cache, "fans", shared.since, 2)) for _ in range(50)
+        ]
         await asyncio.sleep(0.2)
         await s.create(object_key("fans", "ns", "c"), {"metadata": {"name": "c"}})
         results = await asyncio.wait_for(asyncio.gather(*watchers), 10)
@@ -158,15 +162,7 @@ def test_a_watch_from_a_revision_the_shared_stream_has_not_reached_starts_after_
         shared = await cache.start("leaps")
         ahead = shared.progress + 3  # the third write to come
 
-        async def names(n: int) -> list[str]:
-            out = []
-            async for ev, _ in cache.events("leaps", ahead):
-                out.append(ev.obj["metadata"]["name"])
-                if len(out) == n:
-                    return out
-            return out
-
-        watcher = asyncio.create_task(names(2))
+        watcher = asyncio.create_task(first_names(cache, "leaps", ahead, 2))
         await asyncio.sleep(0)  # subscribed before the writes
         for name in ("w1", "w2", "w3", "w4", "w5"):
             await s.create(object_key("leaps", "ns", name), {"metadata": {"name": name}})
