@@ -118,7 +118,7 @@ class ListOptions:
                 )
         if causes:
             raise errors.invalid("ListOptions", "", causes, group="meta.k8s.io")
-        if rv and not _is_revision(rv):
+        if rv and not is_revision(rv):
             raise errors.bad_request(f"invalid resourceVersion {rv!r}: not a number")
 
     def check_watch(self) -> None:
@@ -152,7 +152,7 @@ class ListOptions:
         """The revision a LIST must be read at: resourceVersionMatch=Exact, or (the
         legacy rule) a page asked for at a resourceVersion other than 0."""
         rv = self.resource_version
-        if not rv or rv == "0" or not _is_revision(rv):  # not a number: check_list refuses it
+        if not rv or rv == "0" or not is_revision(rv):  # not a number: check_list refuses it
             return None
         if self.resource_version_match == "Exact":
             return int(rv)
@@ -164,7 +164,7 @@ class ListOptions:
     def min_revision(self) -> int:
         """The revision a LIST's state must be at least as new as (0: any)."""
         rv = self.resource_version
-        if not rv or not _is_revision(rv) or self.exact_revision is not None:
+        if not rv or not is_revision(rv) or self.exact_revision is not None:
             return 0
         return int(rv)
 
@@ -175,7 +175,7 @@ class ListOptions:
         return self.field_selector is None or self.field_selector.matches(obj)
 
 
-def _is_revision(rv: str) -> bool:
+def is_revision(rv: str) -> bool:
     return rv.isascii() and rv.isdigit()  # "²" is a digit to str.isdigit, not to int()
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from api import errors
 from api.resources import Resource
 from apiserver import offload, paging
-from apiserver.options import ListOptions, query_flag
+from apiserver.options import ListOptions, is_revision, query_flag
 from apiserver.requestinfo import RequestInfo
 from apiserver.storage import Compacted, Storage, UnreadableEvent, WatchEvent, prefix_key
 from apiserver.watchcache import Snapshot, WatchCache, WatcherTooSlow, trigger_field
@@ -58,7 +58,7 @@ def parse_start(params: dict[str, str]) -> int | None:
     raw = params.get("resourceVersion")
     if raw in (None, "", "0"):
         return None
-    if not (raw.isascii() and raw.isdigit()):  # "²" is a digit to isdigit, not to int
+    if not is_revision(raw):
         raise errors.bad_request(f"invalid resourceVersion {raw!r}")
     return int(raw)
 

@@ -21,6 +21,9 @@ from typing import Any
 import httpcore
 import httpx
 
+from client import pool
+from client.pool import LinearPool
+
 # Reading pauses while this much is buffered and unread (a large LIST, a fast watch).
 HIGH_WATER = 1 << 20
 
@@ -223,7 +226,8 @@ def asyncio_transport(
     transport = httpx.AsyncHTTPTransport(verify=context, limits=limits)
     if not isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
         return transport  # an httpx without the pool we replace: keep its own
-    transport._pool = httpcore.AsyncConnectionPool(
+    pool_class = LinearPool if pool.supported() else httpcore.AsyncConnectionPool
+    transport._pool = pool_class(
         ssl_context=context,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,

@@ -153,6 +153,17 @@ def pod_network() -> Iterator[str]:
     remove_network(name)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    """A failed test (or fixture) that used the session's kubelet shows its log's tail:
+    a pod that never started is then explained by the CI output alone."""
+    report = yield
+    kubelet = getattr(item, "funcargs", {}).get("kubelet")
+    if report.failed and isinstance(kubelet, KubeletProcess):
+        report.sections.append((f"kubelet {kubelet.node}: its log's tail", kubelet.log_tail()))
+    return report
+
+
 @pytest.fixture(scope="session")
 def kubelet_factory(
     apiserver: ApiServer, pod_network: str

@@ -49,16 +49,16 @@ def metrics_ns(
     ]
     proc = processes.spawn("metrics", argv, workdir / "metrics.log")
     with apiserver.http() as api:
-        r = api.post("/api/v1/namespaces", json={"metadata": {"name": name}})
-        assert r.status_code == 201, r.text
-        for pod, command in (("burn", BURN), ("idle", "sleep 3600")):
-            container = {"name": "main", "image": busybox, "command": ["sh", "-c", command]}
-            create_pod(api, name, pod_manifest(pod, kubelet.node, [container]))
-        for pod in ("burn", "idle"):
-            wait_pod(api, name, pod, is_ready, 60, "Ready")
         try:
+            r = api.post("/api/v1/namespaces", json={"metadata": {"name": name}})
+            assert r.status_code == 201, r.text
+            for pod, command in (("burn", BURN), ("idle", "sleep 3600")):
+                container = {"name": "main", "image": busybox, "command": ["sh", "-c", command]}
+                create_pod(api, name, pod_manifest(pod, kubelet.node, [container]))
+            for pod in ("burn", "idle"):
+                wait_pod(api, name, pod, is_ready, 60, "Ready")
             yield name
-        finally:
+        finally:  # also when the pods never got Ready: the metrics server stops here
             proc.stop()
             api.delete(f"/api/v1/namespaces/{name}")
             api.delete("/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io")
