@@ -22,7 +22,7 @@ import pytest
 from deploy import processes
 from tests.support.kubectl import DEFAULT_KUBECTL as KUBECTL
 from tests.support.wait import eventually
-from tests.support.walkthrough import ROOT, Hammer, build_images, running_ready
+from tests.support.walkthrough import ROOT, Hammer, build_images, describe, running_ready
 from tests.support.walkthrough import answers as answers_at
 
 VENV_BIN = Path(sys.executable).parent
@@ -215,19 +215,27 @@ def test_walkthrough_with_minikctl(cluster: Cluster) -> None:
     # freeze it instead (alive to the supervisor, silent to the apiserver)
     kubelet = cluster.pids()["kubelet-2"]
     os.kill(int(kubelet["pid"]), signal.SIGSTOP)
-    moved = eventually(
-        lambda: (
-            len(r := running_ready(cluster.pods())) == 5
-            and {p["spec"]["nodeName"] for p in r} == {"minik-node-1"}
-            and r
-        ),
-        timeout=150,
-        interval=0.5,
-        message="all pods back on minik-node-1",
-    )
-    assert len(moved) == 5
-    assert len(answers(10)) >= 2
-    os.kill(int(kubelet["pid"]), signal.SIGCONT)
+    try:
+
+        def back_on_node_1() -> list[dict]:
+            pods = cluster.pods()
+            r = running_ready(pods)
+            if len(r) == 5 and {p["spec"]["nodeName"] for p in r} == {"minik-node-1"}:
+                return r
+            nodes = json.loads(cluster.kubectl("get", "nodes", "-o", "json").stdout)["items"]
+            raise AssertionError(describe(pods, nodes))
+
+        moved = eventually(
+            back_on_node_1,
+            timeout=150,
+            interval=0.5,
+            retry_on=(AssertionError,),
+            message="all pods back on minik-node-1",
+        )
+        assert len(moved) == 5
+        assert len(answers(10)) >= 2
+    finally:
+        os.kill(int(kubelet["pid"]), signal.SIGCONT)
 
     cluster.minikctl("delete", "-f", str(ROOT / "examples" / "service.yaml"))
     cluster.minikctl("delete", "-f", str(ROOT / "examples" / "deployment.yaml"))

@@ -57,6 +57,26 @@ def running_ready(pods: list[dict]) -> list[dict]:
     ]
 
 
+def describe(pods: list[dict], nodes: list[dict]) -> str:
+    """Where each pod is and how it stands, and each node's Ready and taints: what a
+    failed wait for pods to move prints."""
+    lines = []
+    for p in pods:
+        md, status = p["metadata"], p.get("status", {})
+        ready = [c["status"] for c in status.get("conditions", []) if c["type"] == "Ready"]
+        deleting = " deleting" if md.get("deletionTimestamp") else ""
+        lines.append(
+            f"{md['name']} on {p['spec'].get('nodeName')}: {status.get('phase')}"
+            f" ready={ready}{deleting}"
+        )
+    for n in nodes:
+        conds = n.get("status", {}).get("conditions", [])
+        ready = [c["status"] for c in conds if c["type"] == "Ready"]
+        taints = [f"{t['key']}:{t['effect']}" for t in n["spec"].get("taints", [])]
+        lines.append(f"node {n['metadata']['name']}: ready={ready} taints={taints}")
+    return "; ".join(lines)
+
+
 def answers(url: str, n: int = 30) -> set[str]:
     """Which pods answer `url` over n fresh connections (the web app says "hello from
     POD (VERSION)")."""
