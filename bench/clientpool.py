@@ -28,7 +28,7 @@ from api.resources import NAMESPACES, PODS
 from client.kubeconfig import load
 from client.pool import LinearPool
 from client.rest import AsyncClient
-from deploy.controlplane import make_workdir, remove_workdir, start_apiserver, start_etcd
+from deploy.controlplane import etcd_and_apiserver
 
 CONCURRENCY = 16
 QUIET_NAMESPACE = "quiet"
@@ -91,38 +91,27 @@ def main() -> int:
     p.add_argument("--requests", type=int, default=2000)
     p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args()
-    workdir = make_workdir("minik-bench-clientpool-")
-    etcd = start_etcd(workdir)
-    try:
-        server = start_apiserver(etcd, workdir / "apiserver")
-        try:
-            kubeconfig = str(server.kubeconfig)
+    results: dict[tuple[str, int], list[float]] = {}
+    with etcd_and_apiserver("minik-bench-clientpool-") as server:
+        kubeconfig = str(server.kubeconfig)
 
-            async def setup() -> None:
-                async with AsyncClient(load(kubeconfig)) as api:
-                    await api.create(NAMESPACES, {"metadata": {"name": QUIET_NAMESPACE}})
+        async def setup() -> None:
+            async with AsyncClient(load(kubeconfig)) as api:
+                await api.create(NAMESPACES, {"metadata": {"name": QUIET_NAMESPACE}})
 
-            asyncio.run(setup())
-            results: dict[tuple[str, int], list[float]] = {}
-            n = 0
-            for r in range(args.rounds):
-                for watches in (args.watches, 0):
-                    for name, stock in (("httpcore's pool", True), ("client/pool.py", False)):
-                        n += 1
-                        ms = asyncio.run(
-                            one_round(kubeconfig, stock, watches, args.requests, f"r{n}")
-                        )
-                        results.setdefault((name, watches), []).append(ms)
-                        print(
-                            f"round {r + 1}: {name}, {watches} watches open: "
-                            f"{ms:.3f} ms client CPU per create",
-                            flush=True,
-                        )
-        finally:
-            server.stop()
-    finally:
-        etcd.stop()
-        remove_workdir(workdir)
+        asyncio.run(setup())
+        n = 0
+        for r in range(args.rounds):
+            for watches in (args.watches, 0):
+                for name, stock in (("httpcore's pool", True), ("client/pool.py", False)):
+                    n += 1
+                    ms = asyncio.run(one_round(kubeconfig, stock, watches, args.requests, f"r{n}"))
+                    results.setdefault((name, watches), []).append(ms)
+                    print(
+                        f"round {r + 1}: {name}, {watches} watches open: "
+                        f"{ms:.3f} ms client CPU per create",
+                        flush=True,
+                    )
     print(f"\nmedians over {args.rounds} rounds, {args.requests} creates, {CONCURRENCY} in flight:")
     for watches in (args.watches, 0):
         base = statistics.median(results[("httpcore's pool", watches)])

@@ -9,6 +9,8 @@ import shutil
 import ssl
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,3 +180,25 @@ def make_workdir(prefix: str) -> Path:
 
 def remove_workdir(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def etcd_and_apiserver(
+    prefix: str, apiserver_args: list[str] | None = None, service_accounts: bool = False
+) -> Iterator[ApiServer]:
+    """Only etcd and an apiserver (with `apiserver_args`) in a fresh workdir named
+    `prefix...` (the apiserver's workdir's parent), removed afterwards: for a test
+    module or a bench that runs its own components."""
+    workdir = make_workdir(prefix)
+    etcd = start_etcd(workdir)
+    try:
+        server = start_apiserver(
+            etcd, workdir / "apiserver", apiserver_args, service_accounts=service_accounts
+        )
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        etcd.stop()
+        remove_workdir(workdir)

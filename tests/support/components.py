@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from deploy import processes
-from deploy.controlplane import ApiServer, make_workdir, remove_workdir, start_apiserver, start_etcd
+from deploy.controlplane import ApiServer, etcd_and_apiserver
 from tests.support.controllermanager import ManagerProcess
 
 
@@ -63,28 +63,6 @@ def manager_and_scheduler(apiserver: ApiServer, workdir: Path, scheduler: str) -
     finally:
         proc.stop()
         manager.stop()
-
-
-@contextmanager
-def etcd_and_apiserver(
-    prefix: str, apiserver_args: list[str] | None = None, service_accounts: bool = False
-) -> Iterator[ApiServer]:
-    """Only etcd and an apiserver (with `apiserver_args`) in a fresh workdir named
-    `prefix...` (the apiserver's workdir's parent), removed afterwards: for a module
-    that runs its own components."""
-    workdir = make_workdir(prefix)
-    etcd = start_etcd(workdir)
-    try:
-        server = start_apiserver(
-            etcd, workdir / "apiserver", apiserver_args, service_accounts=service_accounts
-        )
-        try:
-            yield server
-        finally:
-            server.stop()
-    finally:
-        etcd.stop()
-        remove_workdir(workdir)
 
 
 @contextmanager
