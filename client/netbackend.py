@@ -22,7 +22,6 @@ import httpcore
 import httpx
 
 from client import pool
-from client.pool import LinearPool
 
 # Reading pauses while this much is buffered and unread (a large LIST, a fast watch).
 HIGH_WATER = 1 << 20
@@ -226,7 +225,7 @@ def asyncio_transport(
     transport = httpx.AsyncHTTPTransport(verify=context, limits=limits)
     if not isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
         return transport  # an httpx without the pool we replace: keep its own
-    pool_class = LinearPool if pool.supported() else httpcore.AsyncConnectionPool
+    pool_class = pool.LinearPool if pool.supported() else httpcore.AsyncConnectionPool
     transport._pool = pool_class(
         ssl_context=context,
         max_connections=limits.max_connections,

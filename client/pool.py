@@ -53,31 +53,22 @@ class LinearPool(httpcore.AsyncConnectionPool):
             idle = idle[surplus:]
         self._connections[:] = kept
 
-        for pool_request in self._requests:
+        for pool_request in self._requests:  # `idle` loses each connection it hands out
             if not pool_request.is_queued():
                 continue
             origin = pool_request.request.url.origin
-            reuse = next(
-                (
-                    conn
-                    for conn in idle
-                    if id(conn) not in reserved and conn.can_handle_request(origin)
-                ),
-                None,
-            )
+            reuse = next((conn for conn in idle if conn.can_handle_request(origin)), None)
             if reuse is not None:
-                reserved.add(id(reuse))
+                idle.remove(reuse)
                 pool_request.assign_to_connection(reuse)
                 continue
             if len(self._connections) >= self._max_connections:
-                victim = next((conn for conn in idle if id(conn) not in reserved), None)
-                if victim is None:
+                if not idle:
                     continue  # the pool is full and busy: the request waits its turn
+                victim = idle.pop(0)
                 self._connections.remove(victim)
-                idle.remove(victim)
                 closing.append(victim)
             conn = self.create_connection(origin)
             self._connections.append(conn)
-            reserved.add(id(conn))
             pool_request.assign_to_connection(conn)
         return closing
