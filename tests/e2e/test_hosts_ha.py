@@ -338,6 +338,9 @@ def sigkill_a_host_mid_rollout(cluster: Cluster, step: str, index: int) -> None:
         old_term = int(etcd_status(cluster, cluster.records()[f"etcd-{index}"]["url"])["raftTerm"])
         victims = {f"{r}{index}": int(cluster.records()[f"{r}{index}"]["pid"]) for r in ROLES}
         with Hammer(*lb_urls(cluster), limit=150) as hammer, NodeWatch(cluster) as nodes:
+            # "it answered before the kill" needs a first answer before the rollout starts:
+            # a rollout can be under way within 0.1 s, before the hammer's first connection
+            eventually(lambda: hammer.ok > 0, timeout=30, interval=0.05, message="a first answer")
             with Writer(cluster.api, NS) as writer:
                 patch = {"spec": {"template": {"metadata": {"annotations": {"h25h/step": step}}}}}
                 changed = api.patch(DEPLOYMENTS, "my-webapp", patch, namespace=NS)
