@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from starlette.types import ASGIApp
 
@@ -88,10 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ[ARGV_ENV] = json.dumps(argv)
     import uvicorn  # after api/: its __init__ keeps uvicorn's watchfiles out
 
-    uvicorn.run(
-        "apiserver.__main__:app_from_environment" if config.workers > 1 else app_from_environment(),
-        factory=config.workers > 1,
-        workers=config.workers if config.workers > 1 else None,
+    options: dict[str, Any] = dict(
         host=config.bind_address,
         port=config.port,
         log_level="warning",
@@ -111,7 +109,19 @@ def main(argv: list[str] | None = None) -> int:
         ),
         http=UpgradingHttpProtocol,  # also SPDY/3.1 upgrades (kubectl exec, port-forward)
     )
-    return 0
+    if config.workers > 1:  # uvicorn's supervisor starts each worker's (stock) server
+        uvicorn.run(
+            "apiserver.__main__:app_from_environment",
+            factory=True,
+            workers=config.workers,
+            **options,
+        )
+        return 0
+    from componentbase.httpserve import QuietServer
+
+    server = QuietServer(uvicorn.Config(app_from_environment(), **options))
+    server.run()
+    return 0 if server.started else 1  # as uvicorn.run: a failed startup exits non-zero
 
 
 def app_from_environment() -> ASGIApp:

@@ -49,6 +49,9 @@ class Config:
     max_request_bytes: int = 3 * 1024 * 1024
     max_requests_inflight: int = 400  # kube-apiserver's defaults; 0: no limit
     max_mutating_requests_inflight: int = 200
+    # kube-apiserver's bookmarkFrequency is a minute, its clients' HTTP/2 pings find dead
+    # connections; over HTTP/1.1 minik's clients take a bookmark as the heartbeat
+    # (client/rest.WATCH_SILENCE_SECONDS)
     bookmark_interval_seconds: float = 5.0
     etcd_compaction_interval: float = 300.0
     event_ttl: float = 3600.0  # kube-apiserver's --event-ttl: Events live 1h after a write

@@ -69,6 +69,19 @@ def parse_start(params: dict[str, str]) -> int | None:
     return int(raw)
 
 
+PRE_TIMEOUT_BOOKMARK_SECONDS = 2.0  # kube-apiserver's cacher: a bookmark 2 s before the end
+
+
+def next_bookmark(now: float, deadline: float, interval: float) -> float | None:
+    """When a watch that asked for bookmarks gets its next one, as kube-apiserver's
+    cacher schedules them: every `interval` whatever else was sent (its
+    bookmarkFrequency; minik's is shorter, see apiserver/config), and one 2 s before
+    the watch's deadline, so a client resuming after the timeout starts as close to now
+    as it can; None when the deadline is too near for another."""
+    due = min(now + interval, deadline - PRE_TIMEOUT_BOOKMARK_SECONDS)
+    return due if due > now else None
+
+
 async def stream(
     storage: Storage,
     cache: WatchCache,
@@ -144,16 +157,18 @@ async def stream(
 
     task = asyncio.create_task(pump())
     progress = start
+    bookmark_at = next_bookmark(loop.time(), deadline, bookmark_interval) if bookmarks else None
     try:
         while True:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
+            now = loop.time()
+            if now >= deadline:
                 return
-            wait = min(remaining, bookmark_interval) if bookmarks else remaining
+            # until the next bookmark is due (it is always before the deadline), else the end
+            wait = (bookmark_at if bookmark_at is not None else deadline) - now
             try:
-                item = await asyncio.wait_for(queue.get(), wait)
+                item = await asyncio.wait_for(queue.get(), max(wait, 0.0))
             except TimeoutError:
-                if bookmarks and loop.time() < deadline:
+                if bookmark_at is not None:
                     progress = max(progress, cache.progress(res.storage_resource))
                     yield encode(
                         "BOOKMARK",
@@ -163,6 +178,7 @@ async def stream(
                             "metadata": {"resourceVersion": str(progress)},
                         },
                     )
+                    bookmark_at = next_bookmark(loop.time(), deadline, bookmark_interval)
                 continue
             # The changes already queued go out in one write (up to CHUNK_BYTES), as
             # kube-apiserver's watch server flushes only when no further event is

@@ -36,7 +36,7 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api import remotecommand as rc
 from api import spdy
+from componentbase.httpserve import EmbeddedServer
 from componentbase.metrics import CONTENT_TYPE, exposition
 from componentbase.rawupgrade import UpgradingHttpProtocol, is_raw_upgrade
 from componentbase.serving import (
@@ -211,7 +212,7 @@ class KubeletServer:
             ),
         )
         rc.quiet_denied_handshakes()
-        self._server = _Server(config)
+        self._server = EmbeddedServer(config)
         await self._server.serve(sockets=[sock])
 
     def stop(self) -> None:
@@ -519,11 +520,3 @@ async def _limited(
     finally:
         with contextlib.suppress(Exception):
             await rest.aclose()  # type: ignore[attr-defined]
-
-
-class _Server(uvicorn.Server):
-    """uvicorn inside the kubelet's own loop: the kubelet handles signals itself."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
