@@ -13,6 +13,7 @@ from pathlib import Path
 from api.clusterdefaults import DEFAULT_POD_NETWORK, PROXY_LOCK_FILE
 from api.humanize import human_duration
 from api.privatefile import write_private
+from componentbase import addonsargv
 from componentbase.flags import duration
 from deploy import certs, controlplanes, hostpodnet, hosts, join, processes
 from deploy.cluster import (
@@ -37,7 +38,8 @@ def _print_up(cluster: LocalCluster, record: dict[str, dict]) -> None:
         names = ", ".join(leaf.name for leaf in cluster.renewed)
         print(f"renewed certificates that expired within 30 days: {names}")
     for name, rec in record.items():
-        extra = f"  {rec['url']}" if "url" in rec else ""
+        urls = [rec[key] for key in ("url", "ingress", "dashboard") if key in rec]
+        extra = "".join(f"  {url}" for url in urls)
         print(f"  {name:<13} pid {rec['pid']:<8} log {cluster.logs / (name + '.log')}{extra}")
     _print_metrics(record)
     print(f"kubeconfig: {cluster.kubeconfig} (also ~/.minik/kubeconfig)")
@@ -45,8 +47,9 @@ def _print_up(cluster: LocalCluster, record: dict[str, dict]) -> None:
     print("  .venv/bin/minikctl get nodes")
     print(f"  kubectl --kubeconfig {cluster.kubeconfig} get pods -A")
     print("  docker build -t my-image:v1 examples/web && .venv/bin/minikctl apply -f examples/")
-    if "url" in record.get("dashboard", {}):
-        print(f"  open {record['dashboard']['url']} (the live dashboard; `minik dashboard`)")
+    dashboard = record.get(addonsargv.MODULE, {}).get("dashboard")
+    if dashboard:
+        print(f"  open {dashboard} (the live dashboard; `minik dashboard`)")
 
 
 def _print_metrics(record: dict[str, dict]) -> None:
@@ -148,15 +151,15 @@ def _certs(cluster: LocalCluster, args: argparse.Namespace) -> int:
 def _dashboard_url(cluster: LocalCluster) -> int:
     """Print the dashboard's address; open it in a browser only where there is a display
     (webbrowser would otherwise start a text browser or fail on a headless machine)."""
-    rec = cluster.running().get("dashboard")
-    if rec is None or "url" not in rec:
+    url = cluster.running().get(addonsargv.MODULE, {}).get("dashboard")
+    if url is None:
         print(f"minik: no dashboard running in {cluster.data_dir} (`minik up` starts it)")
         return 1
-    print(rec["url"])
+    print(url)
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
         import webbrowser
 
-        webbrowser.open(rec["url"])
+        webbrowser.open(url)
     return 0
 
 

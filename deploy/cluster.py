@@ -32,6 +32,7 @@ from api.clusterdefaults import (
 )
 from api.privatefile import write_private
 from client.kubeconfig import write_kubeconfig
+from componentbase import addonsargv
 from componentbase.pki import ca_key_path
 from deploy import (
     certs,
@@ -653,11 +654,9 @@ def encryption_flags(data_dir: Path) -> list[str]:
     return encryption.flags(encryption.ensure_encryption_config(data_dir / encryption.FILE_NAME))
 
 
-def _metrics(ctx: ComponentContext) -> list[supervisor.Component]:
+def _metrics_flags(ctx: ComponentContext) -> list[str]:
     """The metrics server behind the aggregation layer (metrics.k8s.io)."""
-    argv = [
-        *PY,
-        "metrics",
+    return [
         "--kubeconfig",
         str(ctx.kubeconfigs["metrics-server"]),
         "--port",
@@ -666,14 +665,11 @@ def _metrics(ctx: ComponentContext) -> list[supervisor.Component]:
         "15s",
         *requestheader_flags(ctx.data_dir),
     ]
-    return [supervisor.Component("metrics", argv)]
 
 
-def _ingress(ctx: ComponentContext) -> list[supervisor.Component]:
+def _ingress_flags(ctx: ComponentContext) -> list[str]:
     o = ctx.options
-    argv = [
-        *PY,
-        "ingress",
+    return [
         "--kubeconfig",
         str(ctx.kubeconfigs["ingress"]),
         "--node-name",
@@ -685,19 +681,11 @@ def _ingress(ctx: ComponentContext) -> list[supervisor.Component]:
         "--https-port",
         str(o.ingress_https_port),
     ]
-    url = f"http://{o.node_ip}:{o.ingress_http_port}"
-    return [supervisor.Component("ingress", argv, extra={"url": url})]
 
 
-def _dashboard(ctx: ComponentContext) -> list[supervisor.Component]:
-    """The live web page (read-only), on loopback: it shows what its user sees. When its
-    port is taken (another cluster's dashboard) a free one is used: `up` prints it."""
-    port = ctx.options.dashboard_port
-    if not processes.port_free(port):
-        port = processes.free_port()
-    argv = [
-        *PY,
-        "dashboard",
+def _dashboard_flags(ctx: ComponentContext, port: int) -> list[str]:
+    """The live web page (read-only), on loopback: it shows what its user sees."""
+    return [
         "--kubeconfig",
         str(ctx.kubeconfigs["dashboard"]),
         "--bind-address",
@@ -707,8 +695,26 @@ def _dashboard(ctx: ComponentContext) -> list[supervisor.Component]:
         "--metrics-interval",
         "15s",
     ]
-    url = f"http://127.0.0.1:{port}/"
-    return [supervisor.Component("dashboard", argv, extra={"url": url})]
+
+
+def _addons(ctx: ComponentContext) -> list[supervisor.Component]:
+    """The ingress controller, the metrics server and the dashboard: one process
+    (addons/), each with its own credentials and flags. When the dashboard's port is
+    taken (another cluster's dashboard) a free one is used: `up` prints it."""
+    o = ctx.options
+    port = o.dashboard_port if processes.port_free(o.dashboard_port) else processes.free_port()
+    argv = addonsargv.command_line(
+        {
+            "ingress": _ingress_flags(ctx),
+            "metrics": _metrics_flags(ctx),
+            "dashboard": _dashboard_flags(ctx, port),
+        }
+    )
+    extra = {
+        "ingress": f"http://{o.node_ip}:{o.ingress_http_port}",
+        "dashboard": f"http://127.0.0.1:{port}/",
+    }
+    return [supervisor.Component(addonsargv.MODULE, [*PY, addonsargv.MODULE, *argv], extra=extra)]
 
 
 # What `minik up` supervises after etcd and the apiserver, in start order: one entry
@@ -718,9 +724,7 @@ COMPONENTS: list[Callable[[ComponentContext], list[supervisor.Component]]] = [
     _controller,
     _kubelets,
     _proxy,
-    _ingress,
-    _metrics,
-    _dashboard,
+    _addons,
 ]
 
 

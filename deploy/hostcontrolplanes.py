@@ -35,6 +35,7 @@ from pathlib import Path
 import yaml
 
 from api.privatefile import write_private
+from componentbase import addonsargv
 from componentbase.pki import ensure_serving_cert
 from deploy import hostnet, processes, supervisor
 from deploy.controlplanes import REPLICATED, ControlPlaneError, check_count, set_flag
@@ -147,15 +148,19 @@ def replicate(
             out.extend(host_balancers(plan, members, component.ca_file))
         elif component.name in REPLICATED:
             out.extend(leader_elected(component, members))
-        elif component.name == "metrics":  # the apiservers' aggregation layer dials it
-            out.append(
-                dataclasses.replace(
-                    component, argv=[*component.argv, "--bind-address", plan.gateway]
-                )
-            )
+        elif component.name == addonsargv.MODULE:  # the apiservers' aggregation layer dials metrics
+            out.append(_metrics_on_gateway(component, plan.gateway))
         else:
             out.append(component)
     return [_in_host_kubeconfig(c, inhost) for c in out]
+
+
+def _metrics_on_gateway(component: supervisor.Component, gateway: str) -> supervisor.Component:
+    """The add-ons with the metrics server listening on the hosts' gateway, where the
+    apiservers in the control-plane hosts reach it."""
+    head, parts = addonsargv.split_command(component.argv)
+    parts["metrics"] = [*parts["metrics"], "--bind-address", gateway]
+    return dataclasses.replace(component, argv=[*head, *addonsargv.command_line(parts)])
 
 
 def etcd_url(member: Host) -> str:

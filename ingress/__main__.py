@@ -83,9 +83,8 @@ async def serve(config: IngressConfig, kubeconfig: str | None, metrics_at: HostP
         await api.aclose()
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    setup_logging("ingress", args.verbosity)
+async def run_addon(args: argparse.Namespace) -> None:
+    """The controller for parsed flags, until cancelled (also in `python -m addons`)."""
     config = IngressConfig(
         node_name=args.node_name,
         bind_address=args.bind_address,
@@ -94,8 +93,14 @@ def main(argv: list[str] | None = None) -> int:
         ingress_class=args.ingress_class,
         publish_ips=list(args.publish_ip or []),
     )
+    await serve(config, args.kubeconfig, args.metrics_bind_address)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    setup_logging("ingress", args.verbosity)
     try:
-        run(run_until_signalled(serve(config, args.kubeconfig, args.metrics_bind_address)))
+        run(run_until_signalled(run_addon(args)))
     except KubeconfigError as err:
         log.error("%s", err)
         return 1

@@ -198,6 +198,11 @@ class MetricsServer:
             await self.api.aclose()
 
 
+async def run_addon(args: argparse.Namespace) -> None:
+    """The metrics server for parsed flags, until cancelled (`python -m addons`)."""
+    await MetricsServer(args).run()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging("metrics", args.verbosity)

@@ -28,6 +28,7 @@ CASES: dict[tuple[str, ...], tuple[str, ...]] = {
     ("ingress.__main__",): NO_CRYPTOGRAPHY,
     ("metrics.__main__",): NO_CRYPTOGRAPHY,
     ("dashboard.__main__",): NO_CRYPTOGRAPHY,
+    ("addons.__main__",): NO_CRYPTOGRAPHY,
     ("deploy.supervisor",): (*NO_CRYPTOGRAPHY, "httpx"),
     ("proxy.__main__",): (*NO_CRYPTOGRAPHY, "ssl", "httpx", "dns", "prometheus_client"),
 }

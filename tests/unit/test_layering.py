@@ -24,6 +24,8 @@ ALLOWED: dict[str, set[str]] = {
     "ingress": SHARED,
     "metrics": SHARED,
     "dashboard": SHARED,
+    # the one package that composes components: it runs these three in one process
+    "addons": SHARED | {"ingress", "metrics", "dashboard"},
     "apilb": SHARED,
     "netagent": SHARED,
     "minikctl": SHARED,

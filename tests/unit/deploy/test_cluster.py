@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from componentbase import addonsargv
 from deploy import hostpodnet, processes
 from deploy.cli import main
 from deploy.cluster import (
@@ -59,9 +60,7 @@ def test_the_component_table_starts_the_apiserver_first_and_two_proxies(tmp_path
         "kubelet-2",
         "proxy",
         "proxy-standby",
-        "ingress",
-        "metrics",
-        "dashboard",
+        "addons",
     ]
     assert table[0].ready_url == "https://127.0.0.1:16443/readyz"
     assert [c.extra.get("node") for c in table[3:5]] == ["t-1", "t-2"]
@@ -100,15 +99,39 @@ def test_the_metrics_server_and_the_apiserver_share_one_secret(tmp_path: Path) -
     def secret_of(argv: list[str]) -> Path:
         return Path(argv[argv.index("--requestheader-secret-file") + 1])
 
-    secret = secret_of(by_name["metrics"].argv)
+    metrics = addonsargv.split_command(by_name["addons"].argv)[1]["metrics"]
+    secret = secret_of(metrics)
     assert secret_of(by_name["apiserver"].argv) == secret
     assert secret.stat().st_mode & 0o777 == 0o600
     first = secret.read_text()
     assert len(first.strip()) == 64
     cluster.components("http://127.0.0.1:2379", 16443, 1, UpOptions(node_prefix="t-"))
     assert secret.read_text() == first  # made once
-    kubeconfig = by_name["metrics"].argv[by_name["metrics"].argv.index("--kubeconfig") + 1]
+    kubeconfig = metrics[metrics.index("--kubeconfig") + 1]
     assert kubeconfig.endswith("metrics-server.kubeconfig")
+
+
+def test_the_addons_run_in_one_process_each_with_its_own_credentials(tmp_path: Path) -> None:
+    from deploy.cluster import LocalCluster
+
+    cluster = LocalCluster(tmp_path)
+    options = UpOptions(node_prefix="t-")
+    table = cluster.components("http://127.0.0.1:2379", 16443, 1, options)
+    host = {c.name: c for c in table}["addons"]
+    head, parts = addonsargv.split_command(host.argv)
+    assert head[-2:] == ["-m", "addons"] and list(parts) == ["ingress", "metrics", "dashboard"]
+    kubeconfigs = {name: flags[flags.index("--kubeconfig") + 1] for name, flags in parts.items()}
+    assert {name: Path(k).name for name, k in kubeconfigs.items()} == {
+        "ingress": "ingress.kubeconfig",
+        "metrics": "metrics-server.kubeconfig",
+        "dashboard": "dashboard.kubeconfig",
+    }
+    dashboard = parts["dashboard"]
+    port = dashboard[dashboard.index("--port") + 1]
+    assert host.extra == {
+        "ingress": f"http://{options.node_ip}:{options.ingress_http_port}",
+        "dashboard": f"http://127.0.0.1:{port}/",
+    }
 
 
 def test_the_apiserver_enforces_baseline_and_warns_restricted_kube_system_exempt(
@@ -135,12 +158,12 @@ def test_the_dashboard_has_its_own_user_and_loopback_address(tmp_path: Path) -> 
 
     cluster = LocalCluster(tmp_path)
     options = UpOptions(node_prefix="t-", dashboard_port=processes.free_port())
-    dashboard = cluster.components("http://127.0.0.1:2379", 16443, 1, options)[-1]
-    argv = dashboard.argv
+    host = cluster.components("http://127.0.0.1:2379", 16443, 1, options)[-1]
+    argv = addonsargv.split_command(host.argv)[1]["dashboard"]
     assert argv[argv.index("--kubeconfig") + 1].endswith("dashboard.kubeconfig")
     port = str(options.dashboard_port)
     assert argv[argv.index("--bind-address") + 1 :][:3] == ["127.0.0.1", "--port", port]
-    assert dashboard.extra == {"url": f"http://127.0.0.1:{port}/"}
+    assert host.extra["dashboard"] == f"http://127.0.0.1:{port}/"
 
 
 def test_a_busy_dashboard_port_gives_way_to_a_free_one(tmp_path: Path) -> None:
@@ -154,7 +177,7 @@ def test_a_busy_dashboard_port_gives_way_to_a_free_one(tmp_path: Path) -> None:
         taken = busy.getsockname()[1]
         options = UpOptions(node_prefix="t-", dashboard_port=taken)
         table = LocalCluster(tmp_path).components("http://127.0.0.1:2379", 16443, 1, options)
-    url = table[-1].extra["url"]
+    url = table[-1].extra["dashboard"]
     assert url.startswith("http://127.0.0.1:") and url != f"http://127.0.0.1:{taken}/"
 
 

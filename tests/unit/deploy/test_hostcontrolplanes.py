@@ -11,6 +11,7 @@ import pytest
 from cryptography import x509
 
 from client.kubeconfig import load
+from componentbase import addonsargv
 from deploy import hostcontrolplanes, hostjoin, hostnet, hosts
 from deploy.cluster import LocalCluster, UpOptions
 from deploy.hostcontrolplanes import LOCAL_API, plan_members
@@ -87,8 +88,9 @@ def test_balancers_in_every_worker_and_on_the_machine(table: dict, tmp_path: Pat
         assert _flag(table[f"netagent-{host.index}"].argv, "--kubeconfig") == str(files.kubelet)
     assert hostjoin.hosts_server(tmp_path, "https://172.30.0.1:16443") == LOCAL_API
     # kubectl and the machine's components use the machine's balancer
-    assert load(_flag(table["metrics"].argv, "--kubeconfig")).server == "https://172.30.0.1:16443"
-    assert table["metrics"].argv[-2:] == ["--bind-address", "172.30.0.1"]
+    metrics = addonsargv.split_command(table["addons"].argv)[1]["metrics"]
+    assert load(_flag(metrics, "--kubeconfig")).server == "https://172.30.0.1:16443"
+    assert metrics[-2:] == ["--bind-address", "172.30.0.1"]
 
 
 def test_the_certificates_name_every_member(table: dict, tmp_path: Path) -> None:
