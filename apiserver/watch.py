@@ -69,19 +69,6 @@ def parse_start(params: dict[str, str]) -> int | None:
     return int(raw)
 
 
-PRE_TIMEOUT_BOOKMARK_SECONDS = 2.0  # kube-apiserver's cacher: a bookmark 2 s before the end
-
-
-def next_bookmark(now: float, deadline: float, interval: float) -> float | None:
-    """When a watch that asked for bookmarks gets its next one, as kube-apiserver's
-    cacher schedules them: every `interval` whatever else was sent (its
-    bookmarkFrequency; minik's is shorter, see apiserver/config), and one 2 s before
-    the watch's deadline, so a client resuming after the timeout starts as close to now
-    as it can; None when the deadline is too near for another."""
-    due = min(now + interval, deadline - PRE_TIMEOUT_BOOKMARK_SECONDS)
-    return due if due > now else None
-
-
 async def stream(
     storage: Storage,
     cache: WatchCache,
@@ -157,18 +144,16 @@ async def stream(
 
     task = asyncio.create_task(pump())
     progress = start
-    bookmark_at = next_bookmark(loop.time(), deadline, bookmark_interval) if bookmarks else None
     try:
         while True:
-            now = loop.time()
-            if now >= deadline:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
                 return
-            # until the next bookmark is due (it is always before the deadline), else the end
-            wait = (bookmark_at if bookmark_at is not None else deadline) - now
+            wait = min(remaining, bookmark_interval) if bookmarks else remaining
             try:
-                item = await asyncio.wait_for(queue.get(), max(wait, 0.0))
+                item = await asyncio.wait_for(queue.get(), wait)
             except TimeoutError:
-                if bookmark_at is not None:
+                if bookmarks and loop.time() < deadline:
                     progress = max(progress, cache.progress(res.storage_resource))
                     yield encode(
                         "BOOKMARK",
@@ -178,7 +163,6 @@ async def stream(
                             "metadata": {"resourceVersion": str(progress)},
                         },
                     )
-                    bookmark_at = next_bookmark(loop.time(), deadline, bookmark_interval)
                 continue
             # The changes already queued go out in one write (up to CHUNK_BYTES), as
             # kube-apiserver's watch server flushes only when no further event is
