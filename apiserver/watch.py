@@ -133,9 +133,11 @@ async def stream(
     selector = opts.field_selector
     trigger = selector.exact(field) if field and selector is not None else None
 
+    feed = cache.events(res.storage_resource, start, trigger)
+
     async def pump() -> None:
         try:
-            async for item in cache.events(res.storage_resource, start, trigger):
+            async for item in feed:
                 queue.put_nowait(item)
         except asyncio.CancelledError:
             raise
@@ -153,8 +155,10 @@ async def stream(
             try:
                 item = await asyncio.wait_for(queue.get(), wait)
             except TimeoutError:
-                if bookmarks and loop.time() < deadline:
-                    progress = max(progress, cache.progress(res.storage_resource))
+                # A bookmark tells the client it has every change up to its revision
+                # (clients skip older ones after it): not while one is still queued.
+                if bookmarks and loop.time() < deadline and queue.empty():
+                    progress = max(progress, feed.progress())
                     yield encode(
                         "BOOKMARK",
                         {

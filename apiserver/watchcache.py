@@ -266,6 +266,62 @@ def _revision(obj: dict) -> str | None:
     return (obj.get("metadata") or {}).get("resourceVersion")
 
 
+class Feed:
+    """One watcher's changes from the shared stream (WatchCache.events), and how far it
+    has been handed them: a bookmark must not name a revision whose change the watcher
+    has yet to get, since clients skip changes older than a bookmark."""
+
+    def __init__(
+        self,
+        cache: WatchCache,
+        storage: Storage,
+        plural: str,
+        after_revision: int,
+        trigger: str | None,
+    ) -> None:
+        self._cache, self._storage = cache, storage
+        self._plural, self._trigger = plural, trigger
+        self._after = self._handed = after_revision
+        self._sub: Subscription | None = None
+
+    def __aiter__(self) -> AsyncIterator[tuple[WatchEvent, int]]:
+        return self._changes()
+
+    def progress(self) -> int:
+        """A revision every change up to which has been handed out: the shared
+        stream's when nothing waits in this watcher's queue (a change recorded but not
+        yet taken would be older than it), else the newest handed out."""
+        sub = self._sub
+        if sub is not None and sub.queue.empty():
+            return max(self._handed, sub.progress)
+        return self._handed
+
+    async def _changes(self) -> AsyncIterator[tuple[WatchEvent, int]]:
+        shared = await self._cache.start(self._plural)
+        after = self._after
+        sub = shared.subscribe(after, self._trigger)
+        if sub is None:
+            async for ev in self._storage.watch(prefix_key(self._plural), after + 1):
+                self._handed = ev.revision
+                yield ev, ev.revision
+            return
+        self._sub = sub
+        try:
+            while True:
+                item = await sub.queue.get()
+                if isinstance(item, Exception):
+                    raise item
+                if item.revision <= after:
+                    continue  # asked from a revision the shared stream had not reached
+                # every change up to the stream's progress was queued before it: taken
+                # in this same step, with no wait, until the queue is empty
+                self._handed = max(item.revision, sub.progress)
+                yield item, self._handed
+        finally:
+            self._sub = None
+            sub.close()
+
+
 class WatchCache:
     """The shared watches of all resources, created on first use."""
 
@@ -307,29 +363,12 @@ class WatchCache:
         self._snapshots[prefix] = weakref.ref(snap)
         return snap
 
-    async def events(
-        self, plural: str, after_revision: int, trigger: str | None = None
-    ) -> AsyncIterator[tuple[WatchEvent, int]]:
+    def events(self, plural: str, after_revision: int, trigger: str | None = None) -> Feed:
         """Changes of `plural` after `after_revision`, each with the stream's progress
         (for bookmarks); with `trigger` (the value a watcher's selector pins the
         resource's trigger field to), at least those whose object had or has it.
-        Raises Compacted when the history is gone."""
-        shared = await self.start(plural)
-        sub = shared.subscribe(after_revision, trigger)
-        if sub is None:
-            async for ev in self._storage.watch(prefix_key(plural), after_revision + 1):
-                yield ev, ev.revision
-            return
-        try:
-            while True:
-                item = await sub.queue.get()
-                if isinstance(item, Exception):
-                    raise item
-                if item.revision <= after_revision:
-                    continue  # asked from a revision the shared stream had not reached
-                yield item, max(item.revision, sub.progress)
-        finally:
-            sub.close()
+        Iterating raises Compacted when the history is gone."""
+        return Feed(self, self._storage, plural, after_revision, trigger)
 
     async def start(self, plural: str) -> SharedWatch:
         shared = self._shared.get(plural)
@@ -337,10 +376,6 @@ class WatchCache:
             shared = self._shared[plural] = SharedWatch(self._storage, plural)
         await shared.ensure_started()
         return shared
-
-    def progress(self, plural: str) -> int:
-        shared = self._shared.get(plural)
-        return shared.progress if shared else 0
 
     async def stop(self) -> None:
         for shared in self._shared.values():

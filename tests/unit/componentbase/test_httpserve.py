@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 
@@ -26,10 +27,19 @@ class CountingServer(EmbeddedServer):
         return await super().on_tick(counter)
 
 
-def server() -> tuple[CountingServer, int, object]:
+def server() -> tuple[CountingServer, int, socket.socket]:
     config = uvicorn.Config(hello, lifespan="off", log_level="warning", ws="none")
     sock = bind("127.0.0.1", 0)
     return CountingServer(config), sock.getsockname()[1], sock
+
+
+async def started() -> tuple[CountingServer, int, asyncio.Future[None]]:
+    """A server serving on a free loopback port, and its serve() task."""
+    srv, port, sock = server()
+    serving = asyncio.ensure_future(srv.serve(sockets=[sock]))
+    while not srv.started:
+        await asyncio.sleep(0.01)
+    return srv, port, serving
 
 
 def test_an_idle_server_ticks_once_a_second_and_serves_with_a_date() -> None:
@@ -37,10 +47,7 @@ def test_an_idle_server_ticks_once_a_second_and_serves_with_a_date() -> None:
 
 
 async def _an_idle_server_ticks_once_a_second_and_serves_with_a_date() -> None:
-    srv, port, sock = server()
-    serving = asyncio.ensure_future(srv.serve(sockets=[sock]))  # type: ignore[list-item]
-    while not srv.started:
-        await asyncio.sleep(0.01)
+    srv, port, serving = await started()
     async with httpx.AsyncClient() as http:
         r = await http.get(f"http://127.0.0.1:{port}/")
     assert r.text == "hi" and "date" in r.headers
@@ -56,10 +63,7 @@ def test_should_exit_stops_the_server_at_once() -> None:
 
 
 async def _should_exit_stops_the_server_at_once() -> None:
-    srv, _, sock = server()
-    serving = asyncio.ensure_future(srv.serve(sockets=[sock]))  # type: ignore[list-item]
-    while not srv.started:
-        await asyncio.sleep(0.01)
+    srv, _, serving = await started()
     await asyncio.sleep(0.2)  # inside its one-second wait
     asked = time.monotonic()
     srv.should_exit = True
@@ -72,10 +76,7 @@ def test_should_exit_from_another_thread_stops_the_server_at_once() -> None:
 
 
 async def _should_exit_from_another_thread_stops_the_server_at_once() -> None:
-    srv, _, sock = server()
-    serving = asyncio.ensure_future(srv.serve(sockets=[sock]))  # type: ignore[list-item]
-    while not srv.started:
-        await asyncio.sleep(0.01)
+    srv, _, serving = await started()
     await asyncio.sleep(0.2)
     asked = time.monotonic()
     setter = threading.Thread(target=setattr, args=(srv, "should_exit", True))
@@ -93,5 +94,5 @@ async def _should_exit_before_serving_never_serves_for_long() -> None:
     srv, _, sock = server()
     srv.should_exit = True
     began = time.monotonic()
-    await asyncio.wait_for(srv.serve(sockets=[sock]), 2)  # type: ignore[list-item]
+    await asyncio.wait_for(srv.serve(sockets=[sock]), 2)
     assert time.monotonic() - began < 0.5
