@@ -15,12 +15,16 @@ class AddOnsArgvError(ValueError):
     """A command line `python -m addons` cannot run."""
 
 
+def _check_known(name: str) -> None:
+    if name not in NAMES:
+        raise AddOnsArgvError(f"unknown add-on {name!r}; known: {', '.join(NAMES)}")
+
+
 def command_line(parts: dict[str, list[str]]) -> list[str]:
     """`python -m addons`' arguments for each add-on's own flags, in `parts`' order."""
     out: list[str] = []
     for name, flags in parts.items():
-        if name not in NAMES:
-            raise AddOnsArgvError(f"unknown add-on {name!r}; known: {', '.join(NAMES)}")
+        _check_known(name)
         if SEPARATOR in flags:
             raise AddOnsArgvError(f"{name}: a flag may not be {SEPARATOR!r}")
         out += [*([SEPARATOR] if out else []), name, *flags]
@@ -38,8 +42,7 @@ def split(argv: list[str]) -> dict[str, list[str]]:
         if not group:
             raise AddOnsArgvError(f"an empty add-on between {SEPARATOR!r}s: name one of {NAMES}")
         name, *flags = group
-        if name not in NAMES:
-            raise AddOnsArgvError(f"unknown add-on {name!r}; known: {', '.join(NAMES)}")
+        _check_known(name)
         if name in parts:
             raise AddOnsArgvError(f"add-on {name!r} named twice")
         parts[name] = flags
