@@ -262,7 +262,9 @@ def test_scheduler_counts_an_unschedulable_and_a_gated_pod(cluster):
         unschedulable = metrics.value(
             "scheduler_schedule_attempts_total", result="unschedulable", profile=profile
         )
-        return metrics if unschedulable >= 1 else None
+        # the informer may hand the scheduler the gated pod after its try at the other
+        gated = metrics.value("scheduler_pending_pods", queue="gated")
+        return metrics if unschedulable >= 1 and gated >= 1 else None
 
     metrics = eventually(counted, timeout=15)
     assert metrics.value("scheduler_pending_pods", queue="gated") == 1
