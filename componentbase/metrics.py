@@ -3,7 +3,9 @@
 Each component defines its metrics at module level with `prometheus_client`, under
 Kubernetes' names and labels, in prometheus_client's default registry (which also
 carries the process_* and python_* collectors, as Go components carry process_* and
-go_*). How the text is served depends on the component:
+go_*). The add-ons, which may share one process, keep their own families in a
+registry of their own and serve it with the default one (`with_process_metrics`).
+How the text is served depends on the component:
 
 - the apiserver and the kubelet already run an HTTP server that authenticates its
   callers: they answer `GET /metrics` with `exposition()` behind that check;
@@ -54,6 +56,17 @@ log = logging.getLogger(__name__)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MAX_REQUEST_HEAD = 16 * 1024
 READ_TIMEOUT = 10.0
+
+
+def with_process_metrics(own: CollectorRegistry) -> CollectorRegistry:
+    """What a component's /metrics serves when it shares its process (`python -m
+    addons`): its own families, then the process-wide ones of the default registry
+    (process_*, python_*, the API client's, the event loop's), but not the families
+    of the other components beside it."""
+    both = CollectorRegistry()
+    both.register(own)
+    both.register(REGISTRY)
+    return both
 
 
 def exposition(registry: CollectorRegistry = REGISTRY) -> bytes:

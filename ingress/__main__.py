@@ -23,7 +23,12 @@ from client.kubeconfig import KubeconfigError
 from client.rest import AsyncClient
 from componentbase.flags import add_kubeconfig_flag
 from componentbase.logs import add_verbosity_flag, setup_logging
-from componentbase.metrics import HostPort, add_metrics_bind_address_flag, serving
+from componentbase.metrics import (
+    HostPort,
+    add_metrics_bind_address_flag,
+    serving,
+    with_process_metrics,
+)
 from componentbase.run import run, run_until_signalled
 from ingress import metrics
 from ingress.controller import IngressConfig, IngressController
@@ -74,11 +79,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 async def serve(config: IngressConfig, kubeconfig: str | None, metrics_at: HostPort) -> None:
     api = AsyncClient.from_kubeconfig(kubeconfig)
     controller = IngressController(config, api)
-    metrics.register(controller.proxy.requests)
+    collector = metrics.register(controller.proxy.requests)
     try:
-        async with serving("ingress", metrics_at):
+        async with serving("ingress", metrics_at, with_process_metrics(metrics.OWN_REGISTRY)):
             await controller.run()
     finally:
+        metrics.OWN_REGISTRY.unregister(collector)
         await controller.stop()
         await api.aclose()
 

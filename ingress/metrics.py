@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
@@ -22,6 +22,10 @@ from ingress.routing import Backend
 RequestKey = tuple[str, str, str, int]  # namespace, service, method, status
 
 LABELS = ["namespace", "service", "method", "status"]
+
+# The ingress controller's own families, apart from the process-wide ones: beside the
+# metrics server in `python -m addons`, each /metrics shows only its own component's.
+OWN_REGISTRY = CollectorRegistry()
 
 
 class RequestCounts:
@@ -54,7 +58,7 @@ class RequestCollector(Collector):
         yield family
 
 
-def register(requests: RequestCounts, registry: CollectorRegistry = REGISTRY) -> Collector:
+def register(requests: RequestCounts, registry: CollectorRegistry = OWN_REGISTRY) -> Collector:
     """Expose `requests` in `registry`; returns the collector (to unregister it)."""
     collector = RequestCollector(requests)
     registry.register(collector)

@@ -32,12 +32,12 @@ from client.rest import ALL_NAMESPACES, AsyncClient
 from componentbase.flags import add_bool_flag, add_kubeconfig_flag, duration
 from componentbase.httpserve import EmbeddedServer, bind
 from componentbase.logs import add_verbosity_flag, setup_logging
-from componentbase.metrics import add_metrics_bind_address_flag, serving
+from componentbase.metrics import add_metrics_bind_address_flag, serving, with_process_metrics
 from componentbase.run import run, run_until_signalled
 from componentbase.serving import IDLE_TIMEOUT_SECONDS
 from metrics import registration
 from metrics.scraper import KubeletTLS, Scraper
-from metrics.selfmetrics import register_storage
+from metrics.selfmetrics import OWN_REGISTRY, register_storage
 from metrics.server import MetricsApi
 from metrics.storage import MetricsStore, node_metrics, pod_metrics
 
@@ -147,7 +147,8 @@ class MetricsServer:
             await asyncio.sleep(self.args.metric_resolution)
 
     async def run(self) -> None:
-        async with serving("metrics-server", self.args.metrics_bind_address):
+        own = with_process_metrics(OWN_REGISTRY)
+        async with serving("metrics-server", self.args.metrics_bind_address, own):
             await self.serve()
 
     async def serve(self) -> None:

@@ -11,6 +11,7 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -43,9 +44,23 @@ def taken_port() -> Iterator[int]:
         yield busy.getsockname()[1]
 
 
+@dataclass
+class MetricsPorts:
+    """The loopback ports of the ingress controller's and the metrics server's /metrics."""
+
+    ingress: int = field(default_factory=processes.free_port)
+    metrics_server: int = field(default_factory=processes.free_port)
+
+
 def spawn(
-    api: ApiServer, secret: Path, log: Path, dashboard_port: int, ingress_port: int = 0
+    api: ApiServer,
+    secret: Path,
+    log: Path,
+    dashboard_port: int,
+    ingress_port: int = 0,
+    metrics_ports: MetricsPorts | None = None,
 ) -> processes.Process:
+    scrape = metrics_ports or MetricsPorts()
     parts = {
         "ingress": [
             "--kubeconfig",
@@ -57,7 +72,7 @@ def spawn(
             "--https-port",
             str(processes.free_port()),
             "--metrics-bind-address",
-            "127.0.0.1:0",
+            f"127.0.0.1:{scrape.ingress}",
         ],
         "metrics": [
             "--kubeconfig",
@@ -66,6 +81,8 @@ def spawn(
             "0",
             "--requestheader-secret-file",
             str(secret),
+            "--metrics-bind-address",
+            f"127.0.0.1:{scrape.metrics_server}",
         ],
         "dashboard": ["--kubeconfig", str(api.kubeconfig), "--port", str(dashboard_port)],
     }
@@ -73,12 +90,18 @@ def spawn(
     return processes.spawn("addons", argv, log)
 
 
+def families(port: int) -> set[str]:
+    """The metric families a /metrics on a loopback port names (its # TYPE lines)."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics").raise_for_status().text
+    return {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
+
+
 def test_three_add_ons_serve_from_one_process_and_stop_together(
     apiserver: tuple[ApiServer, Path], tmp_path: Path
 ) -> None:
     api, secret = apiserver
-    port, ingress_port = processes.free_port(), processes.free_port()
-    host = spawn(api, secret, tmp_path / "addons.log", port, ingress_port)
+    port, ingress_port, scrape = processes.free_port(), processes.free_port(), MetricsPorts()
+    host = spawn(api, secret, tmp_path / "addons.log", port, ingress_port, scrape)
     try:
         eventually(
             lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200,
@@ -97,6 +120,21 @@ def test_three_add_ons_serve_from_one_process_and_stop_together(
         with api.http() as http:
             # the metrics server registered itself behind the aggregation layer
             eventually(lambda: http.get(APISERVICE).status_code == 200, timeout=30)
+        # each /metrics shows its own component's families and the process's, not the
+        # other add-on's
+        ingress = families(scrape.ingress)
+        assert "nginx_ingress_controller_requests_total" in ingress, sorted(ingress)
+        assert not {f for f in ingress if f.startswith("metrics_server_")}, sorted(ingress)
+        assert "process_resident_memory_bytes" in ingress
+        metrics_server = eventually(
+            lambda: families(scrape.metrics_server),
+            timeout=30,
+            retry_on=(httpx.HTTPError,),
+            message="the metrics server's /metrics answers",
+        )
+        assert "metrics_server_storage_points" in metrics_server, sorted(metrics_server)
+        assert "nginx_ingress_controller_requests_total" not in metrics_server
+        assert "process_resident_memory_bytes" in metrics_server
         assert host.alive(), host.log_tail()
         host.popen.send_signal(signal.SIGTERM)
         assert host.popen.wait(15) == 0, host.log_tail()
