@@ -160,6 +160,13 @@ class LocalCluster:
                 self.repaired.insert(0, SUPERVISOR)
                 self._start_supervisor()
             return self._wait_up(self._spec_nodes(), options.node_prefix, repairing=True)
+        if not options.hosts and not processes.port_free(api_port):
+            # else the readiness checks would meet that server's certificate, not ours,
+            # and fail on verification until `up` gave up
+            raise ClusterError(
+                f"port {api_port} on 127.0.0.1 is in use (another cluster's apiserver?): "
+                "stop what listens there, or choose another --api-port"
+            )
         holder = None if options.hosts else proxy_lock_holder()
         if holder is not None:
             raise ClusterError(

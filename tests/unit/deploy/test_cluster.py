@@ -46,6 +46,23 @@ def test_up_refuses_a_bad_prefix_before_starting_anything(
     assert not data_dir.exists()
 
 
+def test_up_refuses_an_api_port_another_server_listens_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not a wait for readiness against that server's certificate: at once, by name."""
+    import socket
+
+    data_dir = tmp_path / "cluster"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = str(busy.getsockname()[1])
+        assert main(["up", "--api-port", taken, "--data-dir", str(data_dir)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"minik: port {taken} on 127.0.0.1 is in use") and err.count("\n") == 1
+    assert not data_dir.exists()
+
+
 def test_the_component_table_starts_the_apiserver_first_and_two_proxies(tmp_path: Path) -> None:
     from deploy.cluster import LocalCluster
 
