@@ -64,18 +64,14 @@ class Registry:
     async def list(
         self, info: RequestInfo, opts: ListOptions, snapshot: Snapshot | None = None
     ) -> dict:
-        """The matching objects, read from etcd (a page at one revision when asked for
-        one: apiserver/paging.py), or from the watch cache's `snapshot` (shared with
-        other readers: its objects are copied before they are touched)."""
+        """The matching objects, read from etcd (all of them, or a page at one
+        revision when asked for one: apiserver/paging.py), or from the watch cache's
+        `snapshot` (shared with other readers: its objects are copied before they are
+        touched)."""
         list_meta: dict[str, Any] = {}
         if snapshot is not None:
             items = [dict(o) for o in snapshot.items if opts.matches(o)]
             revision = snapshot.revision
-        elif opts.limit is None and not opts.continue_token and opts.exact_revision is None:
-            items, revision = await self.storage.list(
-                prefix_key(info.resource.storage_resource, info.namespace)
-            )
-            items = [o for o in items if opts.matches(o)]
         else:
             page = await self._page(info, opts)
             items, revision = page.items, page.revision
