@@ -11,7 +11,14 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.parser import text_string_to_metric_families
 
-from componentbase.metrics import HostPort, MetricsListener, parse_host_port, serving
+from componentbase.metrics import (
+    HostPort,
+    MetricsListener,
+    exposition,
+    parse_host_port,
+    serving,
+    with_process_metrics,
+)
 
 
 @pytest.mark.parametrize(
@@ -73,3 +80,13 @@ def test_serving_off_and_taken():
             assert listener is not None and listener.port == port
 
     asyncio.run(go())
+
+
+def test_a_component_sharing_its_process_shows_its_own_and_the_process_families():
+    ours, theirs = CollectorRegistry(), CollectorRegistry()
+    Counter("ours_total", "ours", registry=ours).inc()
+    Counter("theirs_total", "theirs", registry=theirs).inc()
+    text = exposition(with_process_metrics(ours)).decode()
+    names = {family.name for family in text_string_to_metric_families(text)}
+    assert "ours" in names and "process_cpu_seconds" in names  # the default registry's
+    assert "theirs" not in names
