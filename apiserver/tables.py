@@ -1118,7 +1118,7 @@ def _hpa_cells(hpa: Obj, now: float) -> list[Any]:
         "<unset>" if minimum is None else minimum,
         spec.get("maxReplicas", 0),
         (hpa.get("status") or {}).get("currentReplicas", 0),
-        meta.get("creationTimestamp"),
+        age(meta.get("creationTimestamp"), now),
     ]
 
 
@@ -1132,7 +1132,7 @@ def _apiservice_cells(svc: Obj, now: float) -> list[Any]:
             available = cond.get("status", "Unknown")
             if available != "True" and cond.get("reason"):
                 available = f"{available} ({cond['reason']})"
-    return [meta.get("name", ""), service, available, meta.get("creationTimestamp")]
+    return [meta.get("name", ""), service, available, age(meta.get("creationTimestamp"), now)]
 
 
 def _csr_cells(csr: Obj, now: float) -> list[Any]:

@@ -844,3 +844,19 @@ def test_ingress_class_rows_show_parameters():
     assert cells("IngressClass", ic) == ["minik", "minik.io/ingress", "<none>", "60s"]
     ic["spec"]["parameters"] = {"apiGroup": "k8s.example.com", "kind": "P", "name": "p"}
     assert cells("IngressClass", ic)[2] == "P.k8s.example.com/p"
+
+
+def test_hpa_and_apiservice_ages_are_ages_not_timestamps():
+    """Their printers say AGE as translateTimestampSince does, as every AGE column."""
+    hpa = {
+        "metadata": {"name": "web", "creationTimestamp": ts(90)},
+        "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "maxReplicas": 3},
+    }
+    assert row("HorizontalPodAutoscaler", hpa)["Age"] == "90s"
+    service = {"metadata": {"name": "v1.apps", "creationTimestamp": ts(2 * 86400)}, "spec": {}}
+    assert row("APIService", service) == {
+        "Name": "v1.apps",
+        "Service": "Local",
+        "Available": "Unknown",
+        "Age": "2d",
+    }
