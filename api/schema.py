@@ -402,8 +402,10 @@ CONTAINER_IGNORED: tuple[tuple[str, Callable[[Any], bool]], ...] = (
     ("restartPolicy", _is_set),
 )
 # Volume sources minik's kubelet provides; any other source is stored but not mounted.
+# `projected` too: the ServiceAccount admission's kube-api-access volume is one, and a
+# whole pod sent back (`kubectl debug` updating ephemeralcontainers) carries it.
 SUPPORTED_VOLUME_SOURCES = frozenset(
-    {"emptyDir", "hostPath", "configMap", "secret", "persistentVolumeClaim"}
+    {"emptyDir", "hostPath", "configMap", "secret", "persistentVolumeClaim", "projected"}
 )
 SERVICE_SPEC_IGNORED: tuple[tuple[str, Callable[[Any], bool]], ...] = (
     ("externalIPs", _is_set),

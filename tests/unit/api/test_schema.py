@@ -166,6 +166,7 @@ def test_ignored_fields_in_templates():
         {"name": "c", "configMap": {"name": "cfg"}},
         {"name": "d", "nfs": {"server": "x", "path": "/"}},
         {"name": "e", "persistentVolumeClaim": {"claimName": "data"}},  # acted on: no hit
+        {"name": "f", "projected": {"sources": [{"serviceAccountToken": {"path": "t"}}]}},
     ]
     assert schema.ignored_fields("Deployment", obj) == [
         "spec.template.spec.affinity.podAntiAffinity",
