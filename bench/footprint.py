@@ -1,6 +1,6 @@
 """The idle footprint of a whole local cluster (issue #18, part 4): `minik up` with one
 node and every component it starts (etcd, apiserver, scheduler, controller manager,
-kubelet, proxy and its standby, the add-ons process (ingress controller, metrics
+kubelet, proxy, the add-ons process (ingress controller, metrics
 server, dashboard), the supervisor), left alone; then each process's RSS and CPU
 over a window, and the totals against the targets (≤ 350 MB RSS, ≤ 3% of one core).
 etcd's own figures are the reference: the one part that is not minik's code.

@@ -60,8 +60,7 @@ def _print_metrics(record: dict[str, dict]) -> None:
         return
     print("metrics (Prometheus text; https and kubelet ones need a bearer token):")
     for name, url in urls.items():
-        if name != "proxy-standby":  # the same port as "proxy", once it serves
-            print(f"  {name:<13} {url}")
+        print(f"  {name:<13} {url}")
 
 
 def _warn_without_live_restore() -> None:
@@ -105,7 +104,7 @@ def _status(cluster: LocalCluster) -> int:
             healthy &= ok
         if name.startswith("proxy") and name in running:
             holder = proxy_lock_holder(rec.get("lock", PROXY_LOCK_FILE))
-            state += ", serving" if holder == int(rec["pid"]) else ", standby"
+            state += ", serving" if holder == int(rec["pid"]) else ", lock wait"
         if state == "backoff" and rec.get("next_start"):
             state += f" ({max(0.0, rec['next_start'] - now):.0f}s)"
             looping.append(name)

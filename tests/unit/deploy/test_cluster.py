@@ -63,7 +63,7 @@ def test_up_refuses_an_api_port_another_server_listens_on(
     assert not data_dir.exists()
 
 
-def test_the_component_table_starts_the_apiserver_first_and_two_proxies(tmp_path: Path) -> None:
+def test_the_component_table_starts_the_apiserver_first_and_one_proxy(tmp_path: Path) -> None:
     from deploy.cluster import LocalCluster
 
     cluster = LocalCluster(tmp_path)
@@ -76,14 +76,13 @@ def test_the_component_table_starts_the_apiserver_first_and_two_proxies(tmp_path
         "kubelet-1",
         "kubelet-2",
         "proxy",
-        "proxy-standby",
         "addons",
     ]
     assert table[0].ready_url == "https://127.0.0.1:16443/readyz"
     assert [c.extra.get("node") for c in table[3:5]] == ["t-1", "t-2"]
-    proxy, standby = table[5:7]
-    assert proxy.argv == standby.argv and proxy.argv[-2:] == ["--lock-wait", "-1"]
-    assert proxy.ready_pid_file and not standby.ready_pid_file
+    proxy = table[5]  # one: the supervisor restarts it at once, no standby
+    assert proxy.argv[-2:] == ["--lock-wait", "-1"] and proxy.ready_pid_file
+    assert proxy.initial_backoff <= 0.1
 
 
 def test_every_component_records_where_its_prometheus_metrics_are(tmp_path: Path) -> None:
