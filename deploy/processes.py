@@ -4,23 +4,18 @@ test is started exactly as a user's is."""
 
 from __future__ import annotations
 
-import http.client
 import os
-import secrets
 import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import time
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from api.privatefile import write_private
-from componentbase.serving import GO_AEAD_CIPHER_SUITES
 
 if TYPE_CHECKING:
     from componentbase.pki import ServingFiles
@@ -201,7 +196,7 @@ class EtcdTLS:
             "--peer-client-cert-auth",
             # the TLS policy of minik's own servers (componentbase.serving): AEAD only
             "--cipher-suites",
-            ",".join(GO_AEAD_CIPHER_SUITES),
+            ",".join(_go_aead_cipher_suites()),
         ]
 
     def apiserver_flags(self) -> list[str]:
@@ -410,6 +405,12 @@ def kubelet_serving_flags(pki_dir: Path, node: str, node_ip: str, out_dir: Path)
     ]
 
 
+def _go_aead_cipher_suites() -> tuple[str, ...]:
+    from componentbase.serving import GO_AEAD_CIPHER_SUITES  # ssl: not in the supervisor
+
+    return tuple(GO_AEAD_CIPHER_SUITES)
+
+
 def wait_for(check, timeout: float, proc: Process | None, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -425,35 +426,17 @@ def wait_for(check, timeout: float, proc: Process | None, what: str) -> None:
 def http_ok(
     url: str, ca_file: str | None = None, client_cert: tuple[str, str] | None = None
 ) -> bool:
-    """Whether `url` answers 200 within a second; over https checked with `ca_file`
-    (else the system's CAs), presenting `client_cert` (certificate, key) where the
-    server asks for one (etcd). The standard library's http.client, not httpx: the
-    supervisor, which only asks this, then never imports httpx (~5 MiB resident), and
-    no HTTP(S)_PROXY of the environment comes between minik and its own loopback."""
-    parts = urllib.parse.urlsplit(url)
-    connection: http.client.HTTPConnection
-    if parts.scheme == "https":
-        context = ssl.create_default_context(cafile=ca_file)
-        if client_cert:
-            context.load_cert_chain(*client_cert)
-        connection = http.client.HTTPSConnection(
-            parts.hostname or "", parts.port, timeout=1.0, context=context
-        )
-    else:
-        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=1.0)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    try:
-        connection.request("GET", target)
-        return connection.getresponse().status == 200
-    except (OSError, http.client.HTTPException):  # refused, timed out, TLS failed
-        return False
-    finally:
-        connection.close()
+    """Whether `url` answers 200 within a second (deploy/readiness.py)."""
+    from deploy.readiness import http_ok as check
+
+    return check(url, ca_file, client_cert)
 
 
 def kubelet_healthy(port: int, token: str, ca_file: Path, host: str = "127.0.0.1") -> bool:
     """Whether a kubelet answers its /healthz (HTTPS, its certificate from the CA in
     `ca_file`, a token allowed nodes/proxy) within a second."""
+    import ssl
+
     import httpx
 
     try:
@@ -471,6 +454,8 @@ def kubelet_healthy(port: int, token: str, ca_file: Path, host: str = "127.0.0.1
 
 def write_token_file(path: Path, users: list[tuple[str, str]]) -> dict[str, str]:
     """One random token per (user, groups); returns user -> token."""
+    import secrets  # hashlib's OpenSSL: not in the supervisor, which never calls this
+
     tokens: dict[str, str] = {}
     lines = []
     for user, groups in users:

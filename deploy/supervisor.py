@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy import processes
+from deploy import processes, readiness
 
 log = logging.getLogger("supervisor")
 
@@ -219,15 +219,36 @@ class Supervisor:
 
     def _wait_ready(self, slot: Slot, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not self.stopping:
-            if self._ready(slot):
-                log.info("%s: ready", slot.spec.name)
-                return
-            if not slot.alive():
-                self.reap(slot)  # restarted by the loop, with back-off
-                self.tick_restarts()
-            time.sleep(0.1)
+        probe = self._probe(slot, timeout)
+        try:
+            while time.monotonic() < deadline and not self.stopping:
+                if self._ready(slot, probe):
+                    log.info("%s: ready", slot.spec.name)
+                    return
+                if probe is not None and probe.poll() is not None:
+                    break  # the probe gave up: timed out
+                if not slot.alive():
+                    self.reap(slot)  # restarted by the loop, with back-off
+                    self.tick_restarts()
+                time.sleep(0.1)
+        finally:
+            if probe is not None and probe.poll() is None:
+                probe.kill()
+                probe.wait()
         log.warning("%s: not ready after %.0fs; starting the rest", slot.spec.name, timeout)
+
+    @staticmethod
+    def _probe(slot: Slot, timeout: float) -> subprocess.Popen[bytes] | None:
+        """A child that polls the slot's ready URL (deploy/readiness.py), so that this
+        long-lived process never loads http.client and ssl; None without a URL."""
+        spec = slot.spec
+        if not spec.ready_url:
+            return None
+        cert = (spec.cert_file, spec.key_file) if spec.cert_file and spec.key_file else None
+        argv = readiness.probe_argv(spec.ready_url, timeout, spec.ca_file, cert)
+        return subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
 
     @staticmethod
     def may_start(slot: Slot) -> bool:
@@ -242,13 +263,11 @@ class Supervisor:
                 self.start(slot)
 
     @staticmethod
-    def _ready(slot: Slot) -> bool:
-        spec = slot.spec
-        if spec.ready_url:
-            cert = (spec.cert_file, spec.key_file) if spec.cert_file and spec.key_file else None
-            return processes.http_ok(spec.ready_url, spec.ca_file, cert)
+    def _ready(slot: Slot, probe: subprocess.Popen[bytes] | None) -> bool:
+        if probe is not None:
+            return probe.poll() == 0
         try:
-            return Path(spec.ready_pid_file or "").read_text().strip() == str(slot.pid)
+            return Path(slot.spec.ready_pid_file or "").read_text().strip() == str(slot.pid)
         except OSError:
             return False
 
@@ -385,7 +404,6 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stdout,
     )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # readiness polls are not news
     sup = Supervisor(Path(args.data_dir))
 
     def stop(_sig: int, _frame: object) -> None:

@@ -29,7 +29,7 @@ CASES: dict[tuple[str, ...], tuple[str, ...]] = {
     ("metrics.__main__",): NO_CRYPTOGRAPHY,
     ("dashboard.__main__",): NO_CRYPTOGRAPHY,
     ("addons.__main__",): NO_CRYPTOGRAPHY,
-    ("deploy.supervisor",): (*NO_CRYPTOGRAPHY, "httpx"),
+    ("deploy.supervisor",): (*NO_CRYPTOGRAPHY, "httpx", "ssl", "http.client", "_hashlib"),
     ("proxy.__main__",): (*NO_CRYPTOGRAPHY, "ssl", "httpx", "dns", "prometheus_client"),
 }
 

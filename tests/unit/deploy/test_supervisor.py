@@ -1,12 +1,20 @@
-"""The supervisor's restart back-off: 1 s, doubling to 30 s, reset after a stable run."""
+"""The supervisor's restart back-off (1 s, doubling to 30 s, reset after a stable run), its
+wake-ups and its start order."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import logging
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from deploy import supervisor
+import pytest
+
+from deploy import readiness, supervisor
 from deploy.supervisor import INITIAL_BACKOFF, MAX_BACKOFF, STABLE_SECONDS, backoff_after
 
 
@@ -83,3 +91,67 @@ def test_a_component_with_a_start_after_file_waits_for_it(tmp_path: Path) -> Non
     gate.write_text("")
     sup.start_waiting()
     assert started == ["after", "kubelet"]
+
+
+class _Ok(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/readyz" else 500)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _http_server() -> Iterator[int]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_readiness_probe_waits_for_200_and_gives_up_at_its_timeout() -> None:
+    with _http_server() as port:
+        assert readiness.main([f"http://127.0.0.1:{port}/readyz", "--timeout", "5"]) == 0
+        began = time.monotonic()
+        assert readiness.main([f"http://127.0.0.1:{port}/other", "--timeout", "0.3"]) == 1
+        assert 0.3 <= time.monotonic() - began < 3.0
+
+
+def test_a_ready_url_gates_the_next_component_through_a_child_probe(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The supervisor asks in a child (deploy/readiness.py): it never loads ssl itself."""
+    with _http_server() as port:
+        supervisor.write_spec(
+            tmp_path / "components.json",
+            [
+                supervisor.Component(
+                    "server", ["sleep", "30"], ready_url=f"http://127.0.0.1:{port}/readyz"
+                ),
+                supervisor.Component(
+                    "never", ["sleep", "30"], ready_url=f"http://127.0.0.1:{port}/other"
+                ),
+                supervisor.Component("after", ["sleep", "30"]),
+            ],
+        )
+        sup = supervisor.Supervisor(tmp_path)
+        began = time.monotonic()
+        caplog.set_level(logging.INFO, logger=supervisor.log.name)
+        try:
+            sup.start_in_order(timeout=1.0)
+            took = time.monotonic() - began
+            started = [s.spec.name for s in sup.slots if s.alive()]
+        finally:
+            for slot in sup.slots:
+                sup.stop_slot(slot)
+    # "server" was ready at once, "never" held the rest up for its timeout, not longer
+    assert 1.0 <= took < 5.0
+    assert all(slot.restarts == 0 for slot in sup.slots)
+    assert started == ["server", "never", "after"]
+    assert "server: ready" in caplog.messages
+    assert "never: not ready after 1s; starting the rest" in caplog.messages
