@@ -385,6 +385,17 @@ TOKENREVIEWS = Resource(
     False,
     verbs=_CREATE_ONLY,
 )
+# Probed when read, never stored (apiserver/componentstatus.py); deprecated since 1.19.
+COMPONENTSTATUSES = Resource(
+    "",
+    "v1",
+    "ComponentStatus",
+    "componentstatuses",
+    "componentstatus",
+    False,
+    ("cs",),
+    verbs=("get", "list"),
+)
 # What `serviceaccounts/{name}/token` takes and answers (not a resource of its own).
 TOKEN_REQUEST_KIND = "TokenRequest"
 TOKEN_REQUEST_API_VERSION = "authentication.k8s.io/v1"
@@ -436,6 +447,7 @@ RESOURCES: tuple[Resource, ...] = (
     ROLEBINDINGS,
     CLUSTERROLEBINDINGS,
     CERTIFICATESIGNINGREQUESTS,
+    COMPONENTSTATUSES,
     *REVIEWS,
 )
 

@@ -23,6 +23,7 @@ from api import errors, remotecommand
 from api.apiextensions import CustomResource
 from api.rbac import Request as AuthzRequest
 from api.resources import (
+    COMPONENTSTATUSES,
     CUSTOMRESOURCEDEFINITIONS,
     EVENTS,
     REVIEWS,
@@ -31,6 +32,7 @@ from api.resources import (
 )
 from apiserver import (
     codec,
+    componentstatus,
     discovery,
     eviction,
     health,
@@ -699,6 +701,9 @@ async def dispatch(
         return await dispatch_subresource(server, request, info, params, warnings)
     if res.group in REVIEW_GROUPS and res in REVIEWS:  # (a Resource's == is not cheap)
         return await answer_review(server, request, res, info.namespace)
+    if res is COMPONENTSTATUSES:
+        warnings.append(componentstatus.DEPRECATION)
+        return await answer_component_statuses(server, info, verb, params, accept, warnings)
 
     # A served version stored in another shape goes through its conversion; tables
     # and watches read the stored form, which is what the printers know.
@@ -832,6 +837,34 @@ async def answer_review(
         return codec.json_response(reviews.rules_review(res, body, user, server.authorizer), 201)
     answer = reviews.access_review(res, body, user, server.authorizer, namespace)
     return codec.json_response(answer, 201)
+
+
+async def answer_component_statuses(
+    server: ApiServer,
+    info: RequestInfo,
+    verb: str,
+    params: dict[str, str],
+    accept: str,
+    warnings: list[str],
+) -> Response:
+    """ComponentStatuses: probed now, never stored (apiserver/componentstatus.py)."""
+    res, config = info.resource, server.config
+    known = componentstatus.components(
+        config.component_status_scheduler_url,
+        config.component_status_controller_manager_url,
+        server.storage.revision,
+    )
+    if verb == "get":
+        body = await componentstatus.get(known, info.name or "")
+        items, list_meta = [body], None
+    else:
+        lopts = ListOptions.parse(res, params)
+        body = await componentstatus.list_all(known)
+        body["items"] = items = [o for o in body["items"] if lopts.matches(o)]
+        list_meta = body["metadata"]
+    if tables.wants_table(accept):
+        body = tables.to_table(res, items, list_meta, tables.include_object(accept, params))
+    return codec.json_response(body, 200, warnings)
 
 
 def _same(obj: dict) -> dict:

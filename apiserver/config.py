@@ -64,6 +64,9 @@ class Config:
     kubelet_client_key: str | None = None
     kubelet_certificate_authority: str | None = None
     kubelet_allow_local_addresses: bool = False
+    # What `kubectl get componentstatuses` probes (apiserver/componentstatus.py)
+    component_status_scheduler_url: str = "https://127.0.0.1:10259/healthz"
+    component_status_controller_manager_url: str = "https://127.0.0.1:10257/healthz"
 
 
 def parse_port_range(text: str) -> tuple[int, int]:
@@ -82,6 +85,19 @@ def parse_cidr(text: str) -> str:
         return str(ipaddress.ip_network(text, strict=False))
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"invalid CIDR {text!r}") from err
+
+
+def _http_url(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port:
+        raise argparse.ArgumentTypeError(f"want http(s)://HOST:PORT/PATH, got {text!r}")
+    return text
 
 
 def parse_bool(text: str) -> bool:
@@ -257,6 +273,19 @@ def parse_args(argv: list[str] | None = None) -> Config:
         "off: a Node claiming such an address is refused as a proxy target). "
         "`minik up` sets it: its kubelets run on this machine",
     )
+    p.add_argument(
+        "--component-status-scheduler-url",
+        default=Config.component_status_scheduler_url,
+        type=_http_url,
+        help="the scheduler's /healthz that `kubectl get componentstatuses` probes "
+        "(minik's flag; kube-apiserver probes this default)",
+    )
+    p.add_argument(
+        "--component-status-controller-manager-url",
+        default=Config.component_status_controller_manager_url,
+        type=_http_url,
+        help="the controller manager's /healthz, likewise (minik's flag)",
+    )
     add_verbosity_flag(p)
     p.add_argument(
         "--workers",
@@ -312,4 +341,6 @@ def parse_args(argv: list[str] | None = None) -> Config:
         kubelet_client_key=a.kubelet_client_key,
         kubelet_certificate_authority=a.kubelet_certificate_authority,
         kubelet_allow_local_addresses=a.kubelet_allow_local_addresses,
+        component_status_scheduler_url=a.component_status_scheduler_url,
+        component_status_controller_manager_url=a.component_status_controller_manager_url,
     )

@@ -1084,6 +1084,24 @@ COLUMNS["APIService"] = [
 ]
 
 
+# v1 ComponentStatus, as Kubernetes' printer: Healthy only when the condition is True.
+COLUMNS["ComponentStatus"] = [
+    NAME,
+    _col("Status", "Status of the component conditions"),
+    _col("Message", "Message of the component conditions"),
+    _col("Error", "Error of the component conditions"),
+]
+
+
+def _component_status_cells(cs: Obj, now: float) -> list[Any]:
+    status, message, error = "Unknown", "", ""
+    for condition in cs.get("conditions") or []:
+        if condition.get("type") == "Healthy":
+            status = "Healthy" if condition.get("status") == "True" else "Unhealthy"
+            message, error = condition.get("message", ""), condition.get("error", "")
+    return [(cs.get("metadata") or {}).get("name", ""), status, message, error]
+
+
 # certificates.k8s.io CertificateSigningRequests, as Kubernetes' printer.
 COLUMNS["CertificateSigningRequest"] = [
     NAME,
@@ -1210,6 +1228,7 @@ CELLS: dict[str, Callable[[Obj, float], list[Any]]] = {
     "Ingress": _ingress_cells,
     "IngressClass": _ingress_class_cells,
     "APIService": _apiservice_cells,
+    "ComponentStatus": _component_status_cells,
     "HorizontalPodAutoscaler": _hpa_cells,
     "CertificateSigningRequest": _csr_cells,
 }

@@ -281,15 +281,17 @@ class LocalCluster:
         for entry in COMPONENTS:
             table.extend(entry(context))
         if options.control_planes == 1:
-            return table
+            return link_component_statuses(table)
         try:
             if plan:  # each control plane in a namespace host of its own
-                return hostcontrolplanes.replicate(
+                table = hostcontrolplanes.replicate(
                     table, self.data_dir, plan, options.control_planes, options.node_prefix
                 )
-            return controlplanes.replicate(table, self.data_dir, options.control_planes)
+            else:
+                table = controlplanes.replicate(table, self.data_dir, options.control_planes)
         except controlplanes.ControlPlaneError as err:
             raise ClusterError(str(err)) from err
+        return link_component_statuses(table)
 
     def _hosts(self, node_names: list[str], options: UpOptions) -> Plan:
         try:
@@ -500,6 +502,30 @@ def _controller(ctx: ComponentContext) -> list[supervisor.Component]:
     if ctx.options.cluster_cidr:  # node IPAM: each Node's spec.podCIDR (controller/nodeipam)
         argv += ["--allocate-node-cidrs", f"--cluster-cidr={ctx.options.cluster_cidr}"]
     return [supervisor.Component("controller", argv, extra=extra)]
+
+
+def link_component_statuses(table: list[supervisor.Component]) -> list[supervisor.Component]:
+    """Each apiserver's `kubectl get componentstatuses` probes the scheduler and the
+    controller manager of its own control plane (`apiserver-2`: `scheduler-2`), at the
+    /healthz beside their /metrics: they listen on free ports, not Kubernetes' 10259
+    and 10257 that an apiserver probes by default."""
+    by_name = {c.name: c for c in table}
+    linked = []
+    for component in table:
+        if component.name == "apiserver" or component.name.startswith("apiserver-"):
+            suffix = component.name.removeprefix("apiserver")
+            flags: list[str] = []
+            for peer, flag in (
+                ("scheduler", "--component-status-scheduler-url"),
+                ("controller", "--component-status-controller-manager-url"),
+            ):
+                found = by_name.get(peer + suffix) or by_name.get(peer)
+                metrics = found.extra.get("metrics") if found else None
+                if metrics:
+                    flags += [flag, metrics.removesuffix("/metrics") + "/healthz"]
+            component = dataclasses.replace(component, argv=[*component.argv, *flags])
+        linked.append(component)
+    return linked
 
 
 def signing_flags(pki: Path) -> list[str]:

@@ -120,6 +120,17 @@ def test_the_lab_etcd_refuses_callers_without_its_client_certificate(lab) -> Non
     assert httpx.get(f"https://{ETCD}:2379/health", verify=ctx, timeout=5).status_code == 200
 
 
+def test_kubectl_get_componentstatuses_sees_the_lab_control_plane(lab) -> None:
+    """The apiserver probes the scheduler's and the controller manager's /healthz in
+    their own containers, and its etcd."""
+    rows = [line.split() for line in kubectl("get", "cs").splitlines()[1:]]
+    assert sorted(rows) == [
+        ["controller-manager", "Healthy", "ok"],
+        ["etcd-0", "Healthy", "ok"],
+        ["scheduler", "Healthy", "ok"],
+    ]
+
+
 def test_each_lab_container_mounts_only_its_own_credentials_read_only(lab) -> None:
     """Issue #11: every container mounted all of generated/ (with ca.key), the hostproxy
     the host's /run. As Docker ran them: one read-only credentials directory each."""

@@ -329,3 +329,42 @@ def test_node_ipam_for_control_planes_in_hosts_is_refused_in_one_line():
     assert "--allocate-node-cidrs with --control-planes and --hosts" in str(err.value)
     assert "\n" not in str(err.value)
     check_pod_network_flags(argparse.Namespace(**{**vars(args), "control_planes": 1}))
+
+
+def _flag(argv: list[str], flag: str) -> str:
+    return argv[argv.index(flag) + 1]
+
+
+def test_the_apiserver_probes_this_clusters_scheduler_and_controller_for_componentstatuses(
+    tmp_path: Path,
+) -> None:
+    """They listen on free ports: `kubectl get cs` must probe those, not 10259/10257."""
+    from deploy.cluster import LocalCluster
+
+    table = LocalCluster(tmp_path).components(
+        "http://127.0.0.1:2379", 16443, 1, UpOptions(node_prefix="t-")
+    )
+    by_name = {c.name: c for c in table}
+    apiserver = by_name["apiserver"].argv
+    for peer, flag in (
+        ("scheduler", "--component-status-scheduler-url"),
+        ("controller", "--component-status-controller-manager-url"),
+    ):
+        port = _flag(by_name[peer].argv, "--secure-port")
+        assert _flag(apiserver, flag) == f"https://127.0.0.1:{port}/healthz"
+
+
+def test_each_control_plane_apiserver_probes_its_own_scheduler(tmp_path: Path) -> None:
+    from deploy.cluster import LocalCluster
+
+    table = LocalCluster(tmp_path).components(
+        None, 16443, 1, UpOptions(node_prefix="t-", control_planes=3)
+    )
+    by_name = {c.name: c for c in table}
+    ports = set()
+    for i in (1, 2, 3):
+        port = _flag(by_name[f"scheduler-{i}"].argv, "--secure-port")
+        url = _flag(by_name[f"apiserver-{i}"].argv, "--component-status-scheduler-url")
+        assert url == f"https://127.0.0.1:{port}/healthz"
+        ports.add(port)
+    assert len(ports) == 3
