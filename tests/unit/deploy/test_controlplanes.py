@@ -73,10 +73,25 @@ def test_one_control_plane_is_the_table_of_before(tmp_path: Path) -> None:
 def test_a_data_dir_keeps_its_members_ports(tmp_path: Path) -> None:
     """etcd members find each other by their peer URLs, kept in their data: a second
     `up` on the data dir must give them the same ports."""
-    first = {c.name: c.argv for c in _table(tmp_path)}
-    second = {c.name: c.argv for c in _table(tmp_path)}
+    first = {c.name: _without_component_status(c.argv) for c in _table(tmp_path)}
+    second = {c.name: _without_component_status(c.argv) for c in _table(tmp_path)}
     for name in ("etcd-1", "etcd-2", "etcd-3", "apiserver-1", "apilb"):
         assert first[name] == second[name]
+
+
+def _without_component_status(argv: list[str]) -> list[str]:
+    """An apiserver's --component-status-*-url name its scheduler's and controller
+    manager's ports, which a fresh `up` picks anew (a repair reuses the whole table)."""
+    out: list[str] = []
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word.startswith("--component-status-"):
+            skip = True
+        else:
+            out.append(word)
+    return out
 
 
 @pytest.mark.parametrize("n", [0, 2, 4])
