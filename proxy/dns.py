@@ -316,6 +316,12 @@ class DnsServer(asyncio.DatagramProtocol):
         task.add_done_callback(self._tasks.discard)
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # tracked as the UDP answers are, so close() ends open connections too (closing
+        # the listener does not, and a task left pending dies with the loop)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)  # type: ignore[arg-type]
+            task.add_done_callback(self._tasks.discard)  # type: ignore[arg-type]
         peer = writer.get_extra_info("peername")
         allowed = bool(peer) and self.acl.allows(peer[0])
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import socket
 from typing import Any
@@ -191,3 +192,28 @@ def test_a_given_port_that_is_taken_is_an_error_at_once(run):
             assert err.value.errno == errno.EADDRINUSE
 
         run(go())
+
+
+def test_close_ends_open_tcp_connections(run):
+    """Closing the listener leaves accepted connections open; close() ends them, so no
+    handler is left pending when the loop stops."""
+
+    async def go() -> None:
+        server = DnsServer("127.0.0.1", 0, "cluster.local", Forwarder(None), no_acl())
+        await server.start()
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        try:
+            for _ in range(100):  # the handler runs once the loop has accepted
+                if server._tasks:
+                    break
+                await asyncio.sleep(0.01)
+            assert server._tasks, "the connection's handler is tracked"
+            server.close()
+            async with asyncio.timeout(5):
+                assert await reader.read() == b""  # the server closed its side
+            await asyncio.sleep(0)
+            assert not server._tasks
+        finally:
+            writer.close()
+
+    run(go())
