@@ -380,8 +380,6 @@ POD_SPEC_IGNORED: tuple[tuple[str, Callable[[Any], bool]], ...] = (
     ("securityContext.supplementalGroupsPolicy", _equals("Strict")),
     ("imagePullSecrets", _is_set),
     ("runtimeClassName", _is_set),
-    ("hostPID", _is_set),
-    ("hostIPC", _is_set),
     ("readinessGates", _is_set),
     ("os", _is_set),
     ("hostUsers", _is_set),
@@ -414,7 +412,6 @@ SERVICE_SPEC_IGNORED: tuple[tuple[str, Callable[[Any], bool]], ...] = (
     ("loadBalancerClass", _is_set),
     ("healthCheckNodePort", _is_set),
     ("trafficDistribution", _is_set),
-    ("sessionAffinity", _equals("ClientIP")),
     ("externalTrafficPolicy", _equals("Local")),
     ("internalTrafficPolicy", _equals("Local")),
 )

@@ -2,10 +2,11 @@
 
 The sandbox owns the network (the pod network, or the host's for `hostNetwork`),
 the hostname, DNS settings and published `hostPort`s; containers join its network
-and IPC namespaces (and its PID namespace with `shareProcessNamespace`). Kubernetes'
-`command` is Docker's entrypoint and `args` its cmd. Limits become Docker's
-`nano_cpus` and memory limit (swap off), CPU requests become CPU shares. The
-securityContext's settings come from kubelet/securitycontext.py.
+and IPC namespaces (and its PID namespace with `shareProcessNamespace`), or take the
+host's with `hostIPC`/`hostPID`. Kubernetes' `command` is Docker's entrypoint and
+`args` its cmd. Limits become Docker's `nano_cpus` and memory limit (swap off), CPU
+requests become CPU shares. The securityContext's settings come from
+kubelet/securitycontext.py.
 """
 
 from __future__ import annotations
@@ -185,6 +186,19 @@ def _network_settings(
     return host_config, hostname, exposed
 
 
+def _owned_namespaces(pod: dict[str, Any]) -> dict[str, str]:
+    """The IPC and PID namespaces of the container that holds the pod's (its sandbox,
+    or a pod's one container that is its own): the host's for `hostIPC`/`hostPID`;
+    else a private IPC namespace, shareable so that the pod's other containers (and an
+    ephemeral one, `kubectl debug`) join it. A container joining a host-IPC sandbox
+    takes the host's directly: Docker lets none join a namespace it does not own."""
+    spec = pod.get("spec") or {}
+    owned = {"ipc_mode": "host" if spec.get("hostIPC") else "shareable"}
+    if spec.get("hostPID"):
+        owned["pid_mode"] = "host"
+    return owned
+
+
 def sandbox_spec(
     pod: dict[str, Any],
     *,
@@ -198,7 +212,7 @@ def sandbox_spec(
 ) -> CreateSpec:
     settings, hostname, exposed = _network_settings(pod, PodNetwork(network, host_ip, dns))
     domainname = pod_domain(pod, dns.domain) if hostname else None
-    host_config: dict[str, Any] = {"ipc_mode": "shareable", "log_config": LOG_CONFIG, **settings}
+    host_config: dict[str, Any] = {"log_config": LOG_CONFIG, **_owned_namespaces(pod), **settings}
     return CreateSpec(
         name=dockerlabels.sandbox_name(pod, attempt),
         image=image,
@@ -238,16 +252,21 @@ def container_spec(
     if own_network is not None:
         settings, hostname, exposed = _network_settings(pod, own_network)
         domainname = pod_domain(pod, own_network.dns.domain) if hostname else None
-        # shareable, as a sandbox's: an ephemeral container (kubectl debug) joins it
         host_config: dict[str, Any] = {
-            "ipc_mode": "shareable",
             "log_config": LOG_CONFIG,
+            **_owned_namespaces(pod),
             **settings,
         }
     else:
         joined = f"container:{sandbox_id}"
-        host_config = {"network_mode": joined, "ipc_mode": joined, "log_config": LOG_CONFIG}
-        if spec.get("shareProcessNamespace"):
+        host_config = {
+            "network_mode": joined,
+            "ipc_mode": "host" if spec.get("hostIPC") else joined,
+            "log_config": LOG_CONFIG,
+        }
+        if spec.get("hostPID"):
+            host_config["pid_mode"] = "host"
+        elif spec.get("shareProcessNamespace"):
             host_config["pid_mode"] = joined
     host_config.update(resource_config(container))
     binds = list(binds)

@@ -602,6 +602,15 @@ def validate_pod_spec(spec: Any, path: str, *, is_pod: bool = True) -> list[Caus
         )
     causes += _tolerations(spec.get("tolerations"), f"{path}.tolerations")
     causes += preemption_policy(f"{path}.preemptionPolicy", spec.get("preemptionPolicy"))
+    if spec.get("shareProcessNamespace") is True and spec.get("hostPID") is True:
+        # Kubernetes' path: both live in the internal PodSecurityContext
+        causes.append(
+            invalid(
+                f"{path}.securityContext.shareProcessNamespace",
+                True,
+                "ShareProcessNamespace and HostPID cannot both be enabled",
+            )
+        )
     return causes
 
 

@@ -3,6 +3,8 @@ containers. Pods are bound to the kubelet's node directly (no scheduler here).""
 
 from __future__ import annotations
 
+import os
+
 import docker
 import httpx
 
@@ -381,3 +383,44 @@ def test_host_port_is_published_on_the_node_ip(
         retry_on=(httpx.HTTPError,),
     )
     assert r.text == "published\n"
+
+
+def test_host_pid_and_host_ipc_give_every_container_the_hosts_namespaces(
+    kubelet: KubeletProcess, api: httpx.Client, namespace: str, busybox: str
+) -> None:
+    """`kubectl debug node/...` asks for both: each container, the sandbox's joiners
+    and a pod's one container alike, sees the host's processes and IPC; a pod
+    without them keeps its own."""
+    sleeper = {"name": "a", "image": busybox, "command": ["sleep", "3600"]}
+    pods = {
+        "host-ns": pod_manifest(
+            "host-ns", kubelet.node, [sleeper, {**sleeper, "name": "b"}], hostPID=True, hostIPC=True
+        ),
+        "host-ns-one": pod_manifest(
+            "host-ns-one",
+            kubelet.node,
+            [sleeper],
+            hostPID=True,
+            hostIPC=True,
+            restartPolicy="Never",
+        ),
+        "own-ns": pod_manifest("own-ns", kubelet.node, [sleeper]),
+    }
+    for manifest in pods.values():
+        create_pod(api, namespace, manifest)
+    dock = docker.from_env().api
+
+    def namespaces(pod: dict, container: str) -> tuple[str, str]:
+        script = "readlink /proc/self/ns/pid; readlink /proc/self/ns/ipc"
+        exec_id = dock.exec_create(docker_id(pod, container), ["sh", "-c", script])["Id"]
+        out = dock.exec_start(exec_id).decode()
+        pid, ipc = out.split()
+        return pid, ipc
+
+    host = (os.readlink("/proc/self/ns/pid"), os.readlink("/proc/self/ns/ipc"))
+    running = {name: wait_pod(api, namespace, name, is_ready, what="Ready") for name in pods}
+    assert namespaces(running["host-ns"], "a") == host
+    assert namespaces(running["host-ns"], "b") == host
+    assert namespaces(running["host-ns-one"], "a") == host
+    own_pid, own_ipc = namespaces(running["own-ns"], "a")
+    assert own_pid != host[0] and own_ipc != host[1]

@@ -186,15 +186,17 @@ def test_ignored_fields_pod_and_service():
         }
     ]
     pod["spec"]["serviceAccountName"] = "robot"  # acted on (admission, kubelet)
-    pod["spec"]["hostPID"] = True
+    pod["spec"]["hostPID"] = pod["spec"]["hostIPC"] = True  # acted on (the kubelet)
+    pod["spec"]["os"] = {"name": "linux"}
     assert schema.ignored_fields("Pod", pod) == [
-        "spec.hostPID",
+        "spec.os",
         "spec.initContainers[0].lifecycle",
         "spec.containers[0].volumeDevices",
     ]
+    # ClientIP affinity is the proxy's (proxy/balancer.py)
     svc = {"spec": {"externalIPs": ["1.2.3.4"], "sessionAffinity": "ClientIP"}}
     svc["spec"]["externalTrafficPolicy"] = "Cluster"
-    assert schema.ignored_fields("Service", svc) == ["spec.externalIPs", "spec.sessionAffinity"]
+    assert schema.ignored_fields("Service", svc) == ["spec.externalIPs"]
     assert schema.ignored_fields("Service", {"spec": {"sessionAffinity": "None"}}) == []
     assert schema.ignored_fields("Node", {"spec": {"taints": []}}) == []
 

@@ -151,3 +151,44 @@ def test_sandbox_hostname_and_subdomain_give_the_pod_fqdn() -> None:
         POD, node="n1", attempt=0, image="p", network="m", host_ip="1.1.1.1", dns=DnsSettings()
     )
     assert plain.hostname == "web" and plain.domainname is None
+
+
+def _with(**spec: object) -> dict:
+    return {**POD, "spec": {**POD["spec"], **spec}}
+
+
+def _joined(pod: dict) -> dict:
+    return container_spec(
+        pod,
+        {"name": "x", "image": "i"},
+        node="n1",
+        init=False,
+        restart_count=0,
+        sandbox_id="sb",
+        env=[],
+        command=None,
+        args=None,
+        binds=[],
+        termination_log=None,
+    ).host_config
+
+
+def _sandbox(pod: dict) -> dict:
+    dns = DnsSettings()
+    return sandbox_spec(
+        pod, node="n1", attempt=0, image="p", network="minik", host_ip="10.0.0.1", dns=dns
+    ).host_config
+
+
+def test_host_ipc_and_host_pid_take_the_hosts_namespaces() -> None:
+    """Docker lets no container join an IPC namespace its donor does not own, so with
+    hostIPC each container takes the host's itself; hostPID likewise."""
+    both = _with(hostIPC=True, hostPID=True)
+    assert _sandbox(both)["ipc_mode"] == "host" and _sandbox(both)["pid_mode"] == "host"
+    joined = _joined(both)
+    assert joined["ipc_mode"] == "host" and joined["pid_mode"] == "host"
+    assert joined["network_mode"] == "container:sb"
+    assert "pid_mode" not in _sandbox(POD) and "pid_mode" not in _joined(POD)
+    assert _joined(_with(hostIPC=True))["ipc_mode"] == "host"
+    assert "pid_mode" not in _joined(_with(hostIPC=True))
+    assert _joined(_with(shareProcessNamespace=True))["pid_mode"] == "container:sb"

@@ -255,6 +255,19 @@ def test_host_network_ports_must_match():
     assert fields(validate("Pod", pod)) == ["spec.containers[0].ports[0].hostPort"]
 
 
+def test_host_pid_and_a_shared_process_namespace_exclude_each_other():
+    assert validate("Pod", make_pod(hostPID=True, hostIPC=True)) == []
+    assert validate("Pod", make_pod(shareProcessNamespace=True)) == []
+    assert validate("Pod", make_pod(hostPID=True, shareProcessNamespace=True)) == [
+        {
+            "field": "spec.securityContext.shareProcessNamespace",
+            "message": "Invalid value: true: ShareProcessNamespace and HostPID cannot both "
+            "be enabled",
+            "reason": "FieldValueInvalid",
+        }
+    ]
+
+
 def test_undefaulted_pod_reports_required_enums():
     pod = {"metadata": {"name": "p", "namespace": "d"}, "spec": {"containers": [{"name": "c"}]}}
     got = set(fields(validate("Pod", pod)))
