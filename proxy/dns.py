@@ -320,8 +320,8 @@ class DnsServer(asyncio.DatagramProtocol):
         # the listener does not, and a task left pending dies with the loop)
         task = asyncio.current_task()
         if task is not None:
-            self._tasks.add(task)  # type: ignore[arg-type]
-            task.add_done_callback(self._tasks.discard)  # type: ignore[arg-type]
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         peer = writer.get_extra_info("peername")
         allowed = bool(peer) and self.acl.allows(peer[0])
         try:
