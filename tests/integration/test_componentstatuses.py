@@ -5,7 +5,6 @@ asked, and answers as kube-apiserver does."""
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from deploy import processes
 from deploy.controlplane import ApiServer, etcd_and_apiserver
+from tests.support.components import spawn_scheduler
 from tests.support.kubectl import Kubectl
 
 CS = "/api/v1/componentstatuses"
@@ -31,16 +31,12 @@ def cluster() -> Iterator[tuple[ApiServer, int]]:
         f"https://127.0.0.1:{nobody}/healthz",
     ]
     with etcd_and_apiserver("minik-cs-", args) as server:
-        argv = [
-            sys.executable,
-            "-m",
-            "scheduler",
-            "--kubeconfig",
-            str(server.kubeconfig_as("kube-scheduler")),
-            "--secure-port",
-            str(scheduler_port),
-        ]
-        scheduler = processes.spawn("scheduler", argv, server.workdir.parent / "scheduler.log")
+        scheduler = spawn_scheduler(
+            server,
+            server.workdir.parent,
+            "default-scheduler",
+            extra=("--secure-port", str(scheduler_port)),
+        )
         try:
             deadline = time.monotonic() + 30
             while True:  # its secure port serves once the scheduler has started

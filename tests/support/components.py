@@ -16,8 +16,11 @@ from deploy.controlplane import ApiServer, etcd_and_apiserver
 from tests.support.controllermanager import ManagerProcess
 
 
-def spawn_scheduler(apiserver: ApiServer, workdir: Path, name: str) -> processes.Process:
-    """The real scheduler, placing only the pods whose `schedulerName` is `name`."""
+def spawn_scheduler(
+    apiserver: ApiServer, workdir: Path, name: str, extra: tuple[str, ...] = ()
+) -> processes.Process:
+    """The real scheduler, placing only the pods whose `schedulerName` is `name`; with
+    `extra` flags."""
     argv = [
         sys.executable,
         "-m",
@@ -26,6 +29,7 @@ def spawn_scheduler(apiserver: ApiServer, workdir: Path, name: str) -> processes
         str(apiserver.kubeconfig_as("kube-scheduler")),
         "--scheduler-name",
         name,
+        *extra,
     ]
     return processes.spawn("scheduler", argv, workdir / "scheduler.log")
 
