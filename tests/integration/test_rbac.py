@@ -613,7 +613,14 @@ def test_client_certificate_on_websocket_upgrades(cluster: Cluster, tmp_path: Pa
         url = cluster.api.url.replace("https://", "wss://")
         path = f"/api/v1/namespaces/{NS}/pods/nope/exec?command=true&stdout=true"
         try:
-            with connect(url + path, ssl=ctx, subprotocols=["v4.channel.k8s.io"]):  # type: ignore[list-item]
+            # open_timeout: CI's loaded runs twice saw this module's apiserver answer an
+            # upgrade after more than websockets' default 10 s (alone: 0.1 s)
+            with connect(
+                url + path,
+                ssl=ctx,
+                subprotocols=["v4.channel.k8s.io"],  # type: ignore[list-item]
+                open_timeout=30,
+            ):
                 return 101
         except InvalidStatus as err:
             return err.response.status_code
