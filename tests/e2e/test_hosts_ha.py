@@ -401,6 +401,7 @@ def sigkill_a_host_mid_rollout(cluster: Cluster, step: str, index: int) -> None:
                 )
                 time.sleep(1)
             recovered, gap, failed_writes = writer.summary(killed)
+            why_writes_failed = writer.failures_since(killed)
         for name, pid in victims.items():
             cluster.wait_restarted(name, pid)
         eventually(lambda: etcd_healthy(cluster), timeout=60, message="every etcd member healthy")
@@ -423,7 +424,7 @@ def sigkill_a_host_mid_rollout(cluster: Cluster, step: str, index: int) -> None:
         f"{rollout_took:.1f}s after the kill; every kubelet renewed its Lease within "
         f"{renew_took:.1f}s (period 10 s); Service requests {hammer.ok} ok, {len(hammer.failures)} "
         f"failed; Nodes NotReady seen {len(nodes.not_ready)} times; the host's processes "
-        f"back and etcd healthy {back:.1f}s after"
+        f"back and etcd healthy {back:.1f}s after; failed writes: {why_writes_failed or 'none'}"
     )
     assert hammer.failures == [], hammer.failures[:5]
     # it answered before the kill, while the rollout went on without the host, and after

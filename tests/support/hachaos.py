@@ -36,6 +36,7 @@ class Writer:
     ) -> None:
         self.connect, self.namespace, self.interval = connect, namespace, interval
         self.results: list[tuple[float, bool]] = []
+        self.errors: list[tuple[float, str]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -60,8 +61,9 @@ class Writer:
                     patch = {"data": {"n": str(n)}}
                     api.patch(CONFIGMAPS, "ha-probe", patch, namespace=self.namespace)
                     ok = True
-                except Exception:
+                except Exception as error:
                     ok = False
+                    self.errors.append((time.monotonic(), f"{type(error).__name__}: {error}"))
                 self.results.append((time.monotonic(), ok))
                 self._stop.wait(self.interval)
 
@@ -78,6 +80,10 @@ class Writer:
         oks = [t for t, ok in after if ok]
         gap = max((b - a for a, b in itertools.pairwise(oks)), default=float("inf"))
         return recovered, gap, len(failures)
+
+    def failures_since(self, since: float) -> str:
+        """Each failed write's time after `since` and why it failed, for a report."""
+        return "; ".join(f"+{t - since:.2f}s {why[:160]}" for t, why in self.errors if t >= since)
 
 
 def _exists(api: Client, name: str, namespace: str) -> bool:
