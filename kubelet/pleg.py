@@ -130,7 +130,7 @@ class Pleg:
         self.last_error: str = ""
         self._poked = asyncio.Event()
         self._event_tasks: set[asyncio.Task[None]] = set()
-        self._oom_killed: set[str] = set()  # ids Docker reported OOM-killed
+        self._oom_killed: set[str] = set()  # ids with an `oom` event, until they are gone
         self._started_at: dict[str, float] = {}  # id → its `start` event's time
         self._end_waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._start_waiters: dict[str, list[asyncio.Future[None]]] = {}
@@ -165,6 +165,7 @@ class Pleg:
                 self.cache.drop(cid)
                 changed.add(record.pod_uid)
         self.cache.forget_dropped(began, listed)
+        self._oom_killed.intersection_update(listed.keys() | self.cache.records.keys())
         self.last_relist = time.monotonic()
         if self.last_error:
             log.info("container runtime is back (it failed: %s)", self.last_error)
@@ -313,7 +314,8 @@ class Pleg:
         docker_state = (data.get("State") or {}).get("Status") or ""
         record = from_inspect(data, self.network)
         if record is not None:
-            record = replace(record, updated=began)
+            oom_killed = record.oom_killed or container_id in self._oom_killed
+            record = replace(record, updated=began, oom_killed=oom_killed)
         if record is None or record.state != EXITED or record.sandbox:
             return record, docker_state
         old = self.cache.get(container_id)
@@ -393,6 +395,8 @@ class Pleg:
             return
         if action == "oom":
             self._oom_killed.add(cid)
+            if self._oom_after_end(cid):
+                return
         task = asyncio.get_running_loop().create_task(self._container_ended(cid, action, event))
         self._event_tasks.add(task)
         task.add_done_callback(self._event_tasks.discard)
@@ -404,8 +408,6 @@ class Pleg:
         under load on this machine, while the event already says how it ended."""
         try:
             record = self._died(container_id, event) if action == "die" else None
-            if action == "die":
-                self._oom_killed.discard(container_id)
             if record is None:
                 changed = await self.refresh([container_id])
             else:
@@ -420,6 +422,21 @@ class Pleg:
             self._ended(container_id)
         if changed:
             self.on_change(changed)
+
+    def _oom_after_end(self, container_id: str) -> bool:
+        """An `oom` event after the container's `die`: containerd can publish the
+        exit before the OOM (two watchers), and Docker then never sets OOMKilled.
+        Kubernetes' runtime marks the container OOM-killed whenever the event comes,
+        so the cached end is amended and the pod woken. False when the cache has no
+        ended record of it (an inspect decides, with the mark applied)."""
+        old = self.cache.get(container_id)
+        if old is None or not old.exited:
+            return False
+        if not old.oom_killed:
+            amended = replace(old, oom_killed=True, updated=time.monotonic())
+            if self.cache.upsert(amended):
+                self.on_change({amended.pod_uid})
+        return True
 
     def _remember_start(self, container_id: str, at: float) -> None:
         self._started_at[container_id] = at

@@ -331,6 +331,12 @@ def container_status(pod: dict[str, Any], name: str) -> dict[str, Any]:
     return {}
 
 
+def terminated_reason(pod: dict[str, Any], name: str) -> str:
+    """The reason of the container's terminated state; "" while it has none."""
+    state = container_status(pod, name).get("state") or {}
+    return (state.get("terminated") or {}).get("reason", "")
+
+
 def docker_id(pod: dict[str, Any], name: str) -> str:
     return (container_status(pod, name).get("containerID") or "").removeprefix("docker://")
 

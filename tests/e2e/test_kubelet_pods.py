@@ -19,6 +19,7 @@ from tests.e2e.conftest import (
     phase,
     pod_manifest,
     pods_version,
+    terminated_reason,
     wait_pod,
     watch_pod,
 )
@@ -216,7 +217,16 @@ def test_limits_reach_docker_and_oom_kill_is_reported(
         "resources": {"limits": {"cpu": "500m", "memory": "16Mi"}},
     }
     create_pod(api, namespace, pod_manifest("limited", kubelet.node, [hog], restartPolicy="Never"))
-    pod = wait_pod(api, namespace, "limited", lambda p: phase(p) == "Failed", 40, "Failed")
+    # The reason can follow the phase in a later status write: when containerd publishes
+    # the exit before the OOM, the kubelet learns of it from Docker's `oom` event.
+    pod = wait_pod(
+        api,
+        namespace,
+        "limited",
+        lambda p: phase(p) == "Failed" and terminated_reason(p, "hog") == "OOMKilled",
+        40,
+        "Failed, its container OOMKilled",
+    )
     host_config = docker.from_env().api.inspect_container(docker_id(pod, "hog"))["HostConfig"]
     assert host_config["NanoCpus"] == 500_000_000
     assert host_config["Memory"] == 16 * 1024 * 1024

@@ -233,6 +233,47 @@ def test_a_container_known_running_ends_as_its_die_event_says() -> None:
     assert record.finished_at == 1_700_000_000.5
 
 
+def test_an_oom_event_after_the_die_marks_the_container_oom_killed() -> None:
+    """containerd can publish the exit before the OOM (CI run 37: reason Error for an
+    OOM-killed container); Docker then never sets OOMKilled, but its `oom` event
+    comes, and Kubernetes' runtime marks the container from it whenever it comes.
+    A later inspect (Docker still says false) keeps the mark."""
+
+    async def scenario() -> tuple[list[set[str]], Any, Any]:
+        runtime = FakeRuntime()
+        cache = RuntimeCache()
+        woken: list[set[str]] = []
+        pleg = Pleg(runtime, cache, "n1", "minik", on_change=woken.append, period=30.0)  # type: ignore[arg-type]
+        runtime.states["c1"] = "running"
+        await pleg.relist()
+        events = asyncio.create_task(pleg.watch_events())
+        die = {
+            "Action": "die",
+            "id": "c1",
+            "Actor": {"ID": "c1", "Attributes": {"exitCode": "137"}},
+        }
+        await runtime.event_feed.put(die)
+        for _ in range(100):
+            if (record := cache.get("c1")) is not None and record.exited:
+                break
+            await asyncio.sleep(0.01)
+        ended = cache.get("c1")
+        await runtime.event_feed.put({"Action": "oom", "id": "c1"})
+        for _ in range(100):
+            if (record := cache.get("c1")) is not None and record.oom_killed:
+                break
+            await asyncio.sleep(0.01)
+        events.cancel()
+        runtime.states["c1"] = "exited"
+        await pleg.refresh(["c1"])
+        return woken, ended, cache.get("c1")
+
+    woken, ended, record = asyncio.run(scenario())
+    assert ended is not None and ended.exited and not ended.oom_killed
+    assert woken == [{"u"}, {"u"}]
+    assert record is not None and record.exited and record.oom_killed
+
+
 def test_a_runtime_that_stops_answering_makes_the_node_not_ready_until_it_returns() -> None:
     from kubelet.runtime import RuntimeFailure
 
