@@ -33,7 +33,7 @@ from api.resources import NAMESPACES, PODS
 from bench.common import bounded, pct
 from client.kubeconfig import load as load_kubeconfig
 from client.rest import AsyncClient
-from deploy import processes
+from deploy import processes, readiness
 from deploy.controlplane import make_workdir, remove_workdir, start_apiserver, start_etcd
 
 NS = "bench-dash"
@@ -116,7 +116,7 @@ async def run(args: argparse.Namespace) -> None:
         await api.create(NAMESPACES, {"metadata": {"name": NS}})
         await bounded(args.background, 16, lambda i: api.create(PODS, pod(f"bg-{i}"), NS))
         for _ in range(100):
-            if processes.http_ok(url + "healthz"):
+            if readiness.http_ok(url + "healthz"):
                 break
             await asyncio.sleep(0.1)
         driver = None if args.no_browser else browser(url)

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from client.kubeconfig import write_kubeconfig
-from deploy import processes
+from deploy import processes, readiness
 from deploy.controlplane import ApiServer, Etcd
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,7 +41,7 @@ def start_tree_apiserver(
     proc = processes.spawn("apiserver", argv, workdir / "apiserver-0.log", env=env, cwd=tree)
     url = f"https://127.0.0.1:{port}"
     ca = pki / "ca.crt"
-    processes.wait_for(lambda: processes.http_ok(f"{url}/readyz", str(ca)), 30, proc, "apiserver")
+    processes.wait_for(lambda: readiness.http_ok(f"{url}/readyz", str(ca)), 30, proc, "apiserver")
     server = ApiServer(
         url, tokens["admin"], workdir / "kubeconfig", etcd.url, workdir, port, token_file, ca
     )

@@ -15,7 +15,7 @@ from api.humanize import human_duration
 from api.privatefile import write_private
 from componentbase import addonsargv
 from componentbase.flags import duration
-from deploy import certs, controlplanes, hostpodnet, hosts, join, processes
+from deploy import certs, controlplanes, hostpodnet, hosts, join, readiness
 from deploy.cluster import (
     NODE_PREFIX,
     ClusterError,
@@ -99,7 +99,7 @@ def _status(cluster: LocalCluster) -> int:
         if state == "running" and rec.get("state") == "backoff":
             state = "backoff"
         if name.startswith("apiserver") and name in running:
-            ok = processes.http_ok(f"{rec['url']}/readyz", str(cluster.pki / "ca.crt"))
+            ok = readiness.http_ok(f"{rec['url']}/readyz", str(cluster.pki / "ca.crt"))
             state += ", ready" if ok else ", not ready"
             healthy &= ok
         if name.startswith("proxy") and name in running:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from api.privatefile import write_private
+from deploy.readiness import http_ok
 
 if TYPE_CHECKING:
     from componentbase.pki import ServingFiles
@@ -421,15 +422,6 @@ def wait_for(check, timeout: float, proc: Process | None, what: str) -> None:
         time.sleep(0.1)
     tail = proc.log_tail() if proc else ""
     raise StartError(f"{what} did not become ready within {timeout:.0f}s\n{tail}")
-
-
-def http_ok(
-    url: str, ca_file: str | None = None, client_cert: tuple[str, str] | None = None
-) -> bool:
-    """Whether `url` answers 200 within a second (deploy/readiness.py)."""
-    from deploy.readiness import http_ok as check
-
-    return check(url, ca_file, client_cert)
 
 
 def kubelet_healthy(port: int, token: str, ca_file: Path, host: str = "127.0.0.1") -> bool:

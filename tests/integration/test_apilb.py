@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deploy import processes
+from deploy import processes, readiness
 from deploy.controlplane import ApiServer, Etcd, make_workdir, remove_workdir, start_apiserver
 from tests.support.sockets import connections_to, peer_ports
 from tests.support.wait import eventually
@@ -72,7 +72,7 @@ def setup(etcd: Etcd) -> Iterator[Setup]:
     url = f"https://127.0.0.1:{lb_port}"
     try:
         processes.wait_for(
-            lambda: processes.http_ok(f"{url}/readyz", str(first.ca_file)), 30, lb, "apilb"
+            lambda: readiness.http_ok(f"{url}/readyz", str(first.ca_file)), 30, lb, "apilb"
         )
         yield Setup([first, second], lb, url, log)
     finally:

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deploy import processes
+from deploy import processes, readiness
 from deploy.controlplane import ApiServer, Etcd, make_workdir, remove_workdir, start_apiserver
 from tests.support.sockets import peer_ports
 from tests.support.wait import eventually
@@ -57,7 +57,7 @@ def cluster() -> Iterator[Cluster]:
             members.append(Member(f"m{i}", client, proc))
         for m in members:
             url = f"http://127.0.0.1:{m.client_port}/health"
-            processes.wait_for(lambda u=url: processes.http_ok(u), 30, m.process, m.name)
+            processes.wait_for(lambda u=url: readiness.http_ok(u), 30, m.process, m.name)
         servers = ",".join(f"http://127.0.0.1:{m.client_port}" for m in members)
         apiserver = start_apiserver(Etcd(servers, workdir, members[0].process), workdir / "api")
         yield Cluster(members, apiserver)
@@ -166,7 +166,7 @@ def is_leader(m: Member) -> bool:
 
 def http_ok_any(c: Cluster) -> bool:
     return any(
-        processes.http_ok(f"http://127.0.0.1:{m.client_port}/health")
+        readiness.http_ok(f"http://127.0.0.1:{m.client_port}/health")
         for m in c.members
         if m.process.alive()
     )

@@ -30,7 +30,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from client.rest import Client
-from deploy import processes, supervisor
+from deploy import processes, readiness, supervisor
 from deploy.cli import main
 from deploy.cluster import LocalCluster, UpOptions
 from deploy.controlplane import ApiServer, Etcd
@@ -204,7 +204,7 @@ def _apiserver_of_table(cluster: LocalCluster) -> Iterator[int]:
     proc = processes.spawn("apiserver", spec.argv, cluster.logs / "apiserver.log")
     try:
         processes.wait_for(
-            lambda: processes.http_ok(f"https://127.0.0.1:{port}/readyz", str(spec.ca_file)),
+            lambda: readiness.http_ok(f"https://127.0.0.1:{port}/readyz", str(spec.ca_file)),
             30,
             proc,
             "apiserver",

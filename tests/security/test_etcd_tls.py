@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from apiserver.storage import Storage, StorageError
-from deploy import processes, supervisor
+from deploy import processes, readiness, supervisor
 from deploy.cluster import LocalCluster, UpOptions
 from deploy.controlplane import make_workdir, remove_workdir
 
@@ -71,7 +71,7 @@ def _start(component: supervisor.Component, logs: Path) -> processes.Process:
     )
     try:
         processes.wait_for(
-            lambda: processes.http_ok(component.ready_url or "", component.ca_file, *args),
+            lambda: readiness.http_ok(component.ready_url or "", component.ca_file, *args),
             60,
             proc,
             component.name,

@@ -18,7 +18,7 @@ import httpx
 
 from api.resources import CONFIGMAPS, DEPLOYMENTS, LEASES, PODS
 from client.rest import Client
-from deploy import processes
+from deploy import processes, readiness
 
 
 class ChaosCluster(Protocol):
@@ -142,7 +142,7 @@ def etcd_leader(cluster: ChaosCluster) -> str:
 def etcd_healthy(cluster: ChaosCluster) -> bool:
     ca = str(cluster.data_dir / "pki" / "etcd" / "ca.crt")
     return all(
-        processes.http_ok(f"{rec['url']}/health", ca, etcd_client_cert(cluster))
+        readiness.http_ok(f"{rec['url']}/health", ca, etcd_client_cert(cluster))
         for name, rec in cluster.records().items()
         if name.startswith("etcd-")
     )
