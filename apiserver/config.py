@@ -51,8 +51,9 @@ class Config:
     max_mutating_requests_inflight: int = 200
     # kube-apiserver's bookmarkFrequency is a minute, its clients' HTTP/2 pings find dead
     # connections; over HTTP/1.1 minik's clients take a bookmark as the heartbeat
-    # (client/rest.WATCH_SILENCE_SECONDS)
-    bookmark_interval_seconds: float = 5.0
+    # (client/rest.WATCH_SILENCE_SECONDS, three intervals). Each idle watch costs a
+    # bookmark per interval on both ends: ~60 watches in an idle `minik up`.
+    bookmark_interval_seconds: float = 15.0
     etcd_compaction_interval: float = 300.0
     event_ttl: float = 3600.0  # kube-apiserver's --event-ttl: Events live 1h after a write
     verbosity: int = 0  # -v, as klog's (componentbase.logs)
@@ -217,7 +218,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--service-node-port-range", type=parse_port_range, default=(30000, 32767))
     p.add_argument("--default-not-ready-toleration-seconds", type=int, default=300)
     p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300)
-    p.add_argument("--bookmark-interval-seconds", type=float, default=5.0)
+    p.add_argument("--bookmark-interval-seconds", type=float, default=15.0)
     p.add_argument(
         "--max-requests-inflight",
         type=int,

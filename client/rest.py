@@ -847,13 +847,13 @@ class AsyncClient(_Base):
 
 # A watch may be silent for long stretches: no read timeout, but bounded connects.
 _STREAM_TIMEOUT = httpx.Timeout(connect=10.0, read=None, write=10.0, pool=10.0)
-# A watch that asked for bookmarks hears from the apiserver at least every 5 s (a
-# bookmark when nothing else happened: --bookmark-interval-seconds), so one silent six
-# times that long has lost its connection (a cut link, a host gone without a FIN):
-# dropped then, and resumed from its resourceVersion (client/watch.ResumableWatch),
-# instead of waiting minutes for TCP to give up. client-go's HTTP/2 health check does
-# the same after 30 s of silence and a 15 s ping.
-WATCH_SILENCE_SECONDS = 30.0
+# A watch that asked for bookmarks hears from the apiserver at least every 15 s (a
+# bookmark when nothing else happened: --bookmark-interval-seconds), so one silent
+# three times that long has lost its connection (a cut link, a host gone without a
+# FIN): dropped then, and resumed from its resourceVersion (client/watch.ResumableWatch),
+# instead of waiting minutes for TCP to give up. client-go's HTTP/2 health check gives
+# up at the same point: 30 s of silence, then a ping unanswered for 15 s.
+WATCH_SILENCE_SECONDS = 45.0
 _BOOKMARKED_WATCH_TIMEOUT = httpx.Timeout(
     connect=10.0, read=WATCH_SILENCE_SECONDS, write=10.0, pool=10.0
 )
