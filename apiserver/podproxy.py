@@ -67,7 +67,7 @@ def check_log_status(pod: dict[str, Any], container: str, previous: bool) -> Non
     name = (pod.get("metadata") or {}).get("name", "")
     status = pod.get("status") or {}
     entry = None
-    for key in ("containerStatuses", "initContainerStatuses"):
+    for key in ("containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"):
         for candidate in status.get(key) or []:
             if candidate.get("name") == container:
                 entry = candidate

@@ -79,11 +79,10 @@ class LogOptions:
 
 
 def container_names(pod: dict[str, Any]) -> list[str]:
+    """Every container whose logs can be asked for: `kubectl debug`'s ephemeral ones too."""
     spec = pod.get("spec") or {}
-    return [
-        c.get("name", "")
-        for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
-    ]
+    kinds = ("initContainers", "containers", "ephemeralContainers")
+    return [c.get("name", "") for kind in kinds for c in spec.get(kind) or []]
 
 
 def log_container_id(

@@ -294,6 +294,10 @@ def test_debug_with_target_shares_its_processes(
         pod = api.get(f"/api/v1/namespaces/{streams_ns}/pods/{WEB}").json()
     statuses = {s["name"]: s for s in pod["status"].get("ephemeralContainerStatuses", [])}
     assert f"dbg{minor[-2:]}" in statuses, pod["status"]
+    # and its output stays readable, as any container's (an ephemeral one's status is
+    # among ephemeralContainerStatuses, which the apiserver and kubelet both look up)
+    logs = kubectl.run("-n", streams_ns, "logs", WEB, "-c", f"dbg{minor[-2:]}", timeout=30)
+    assert "hello-8081\nattached\n" in logs.stdout, logs
 
 
 def test_debug_a_pod_without_a_sandbox(

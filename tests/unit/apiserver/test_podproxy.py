@@ -66,6 +66,12 @@ def test_check_log_status() -> None:
         ]
     }
     check_log_status(pod(restarted), "app", True)
+    debugged = {
+        "ephemeralContainerStatuses": [
+            {"name": "dbg", "state": {"terminated": {"exitCode": 0}}, "lastState": {}}
+        ]
+    }
+    check_log_status(pod(debugged), "dbg", False)  # `kubectl debug`'s container
 
 
 def test_kubelet_address() -> None:

@@ -62,3 +62,18 @@ def test_which_container_logs() -> None:
         log_container_id(pod, pulling, "app", previous=True)
     with pytest.raises(LogRequestError, match="not valid for pod web"):
         log_container_id(pod, running, "other", previous=False)
+
+
+def test_an_ephemeral_containers_logs() -> None:
+    """`kubectl logs POD -c DEBUGGER` after `kubectl debug`: its status is among the
+    ephemeral containers'."""
+    pod = {
+        "metadata": {"name": "web"},
+        "spec": {"containers": [{"name": "app"}], "ephemeralContainers": [{"name": "dbg"}]},
+    }
+    ended = {
+        "ephemeralContainerStatuses": [
+            {"name": "dbg", "state": {"terminated": {"containerID": "docker://eph"}}}
+        ]
+    }
+    assert log_container_id(pod, ended, "dbg", previous=False) == "eph"
