@@ -463,12 +463,19 @@ class DockerRuntime:
         async for chunk in _pumped(open_stream, f"logs-{container_id[:12]}"):
             yield chunk
 
-    async def events(self, filters: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def events(
+        self, filters: dict[str, Any], on_open: Callable[[], None] | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
         """Docker's events matching `filters`, decoded, as they happen (until the
-        daemon closes the stream)."""
+        daemon closes the stream). `on_open` is called in the loop once Docker has
+        answered the request: every event from then on will come."""
+        loop = asyncio.get_running_loop()
 
         def open_stream() -> Any:
-            return self.api.events(decode=True, filters=filters)
+            stream = self.api.events(decode=True, filters=filters)
+            if on_open is not None:
+                loop.call_soon_threadsafe(on_open)
+            return stream
 
         async for event in _pumped(open_stream, "docker-events"):
             yield event

@@ -7,12 +7,13 @@ kubelet tests."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from kubelet import dockerlabels as L
 from kubelet.pleg import Pleg, RuntimeCache
 from kubelet.records import CREATED, RUNNING, starting
+from kubelet.runtime import RuntimeFailure
 
 
 def inspect_data(cid: str, status: str) -> dict[str, Any]:
@@ -41,14 +42,22 @@ class FakeRuntime:
         self.states: dict[str, str] = {}
         self.hold: asyncio.Event | None = None
         self.events_filters: list[dict[str, Any]] = []
-        self.event_feed: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.event_feed: asyncio.Queue[Any] = asyncio.Queue()
         self.lists = 0
         self.inspects = 0
 
-    async def events(self, filters: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def events(
+        self, filters: dict[str, Any], on_open: Callable[[], None] | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The feed's events; a RuntimeFailure put in the feed breaks the stream."""
         self.events_filters.append(filters)
+        if on_open is not None:
+            on_open()
         while True:
-            yield await self.event_feed.get()
+            event = await self.event_feed.get()
+            if isinstance(event, RuntimeFailure):
+                raise event
+            yield event
 
     async def list_containers(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
         self.lists += 1
@@ -424,3 +433,40 @@ def test_a_start_without_its_event_is_inspected(monkeypatch: Any) -> None:
     record, inspects = asyncio.run(scenario())
     assert record is not None and record.running and record.started_at is not None
     assert inspects == 1
+
+
+def test_the_relist_is_a_slower_safety_net_while_dockers_events_flow() -> None:
+    """Every `evented_period` while the event stream is open (one relist at its
+    opening, for what came before), every `period` once it breaks."""
+
+    async def scenario() -> tuple[int, int, bool]:
+        runtime = FakeRuntime()
+        pleg = Pleg(
+            runtime,  # type: ignore[arg-type]
+            RuntimeCache(),
+            "n1",
+            "minik",
+            on_change=lambda uids: None,
+            period=0.02,
+            evented_period=30.0,
+        )
+        relists = asyncio.create_task(pleg.run())
+        await asyncio.sleep(0.2)
+        unevented = runtime.lists
+        events = asyncio.create_task(pleg.watch_events())
+        await asyncio.sleep(0.15)
+        before = runtime.lists
+        await asyncio.sleep(0.3)
+        evented = runtime.lists - before
+        await runtime.event_feed.put(RuntimeFailure("the daemon went away"))
+        await asyncio.sleep(0.3)
+        broken = runtime.lists - before - evented
+        still_open = pleg.events_open
+        for task in (relists, events):
+            task.cancel()
+        return unevented, evented, broken >= 5 and not still_open
+
+    unevented, evented, back_to_fast = asyncio.run(scenario())
+    assert unevented >= 5  # every 0.02 s before the stream opened
+    assert evented == 0  # nothing in 0.3 s of a 30 s safety net
+    assert back_to_fast
